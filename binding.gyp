@@ -1,0 +1,21 @@
+{
+  "variables": { "sbx_flags": ["-Wall", "-Wextra", "-fvisibility=hidden", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-O2"] },
+  "targets": [
+    {
+      "target_name": "sbx_native",
+      "sources": ["native/binding.cc", "native/spawn.cc", "native/reaper.cc", "native/fsops.cc"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "sbx-helper",
+      "type": "executable",
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc"],
+      "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "ldflags": ["-static-libstdc++", "-static-libgcc"]
+    }
+  ]
+}

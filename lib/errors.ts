@@ -1,0 +1,59 @@
+// Error objects shaped like Node's (code, errno, syscall), plus the sandbox
+// step that failed and a hint that says how to fix it.
+import os from 'os';
+
+const errnoNames = new Map<number, string>();
+for (const [name, num] of Object.entries(os.constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `errno ${errno}`;
+}
+
+/** `code` of every error that means "the sandbox could not be set up; the command did not run". */
+export const SETUP_FAILED = 'SBX_SETUP_FAILED';
+
+export class SandboxSetupError extends Error {
+  readonly code = SETUP_FAILED;
+  constructor(
+    /** The plan step that failed, e.g. "unshare", "move_slot", "landlock_restrict". */
+    public readonly step: string,
+    /** Negative errno, as in Node's own errors. */
+    public readonly errno: number,
+    /** What was being done, e.g. "open_tree /home/u". */
+    public readonly syscall: string,
+    public readonly hint: string,
+  ) {
+    super(`${step}: ${syscall}: ${errnoName(-errno)} (${os.constants.errno ? describe(-errno) : ''})`);
+    this.name = 'SandboxSetupError';
+  }
+}
+
+function describe(errno: number): string {
+  try {
+    return (require('util') as typeof import('util')).getSystemErrorMap().get(-errno)?.[1] ?? 'unknown error';
+  } catch {
+    return 'unknown error';
+  }
+}
+
+export function hintFor(step: string, errno: number): string {
+  const name = errnoName(errno);
+  if (step === 'unshare' || step === 'map_ids') {
+    return 'user namespaces are unavailable: check `sysctl user.max_user_namespaces` (must be > 0), ' +
+      'kernel.apparmor_restrict_unprivileged_userns on Ubuntu, or the container\'s seccomp profile';
+  }
+  if (['setattr', 'setattr_slot', 'move_slot', 'clone_tree', 'bind', 'seal', 'ro_below', 'tmpfs', 'proc', 'devpts', 'make_rslave', 'make_rprivate'].includes(step)) {
+    if (name === 'EPERM' || name === 'EACCES') {
+      return 'mounts are refused inside the user namespace (Ubuntu\'s AppArmor userns restriction, or a container that masks /proc): run `sbx-native doctor`';
+    }
+    if (name === 'ENOSYS') return 'the kernel lacks the new mount API (needs Linux >= 5.12)';
+    return 'a path changed while the sandbox was being built, or the mount table is unusual: retry, and run `sbx-native doctor`';
+  }
+  if (step.startsWith('landlock')) {
+    if (name === 'ENOSYS' || name === 'EOPNOTSUPP') return 'Landlock is not enabled: boot with lsm=...,landlock (Linux >= 5.19 for ABI 2)';
+    return 'a Landlock rule could not be added: the path may have vanished or be on an unsupported filesystem';
+  }
+  if (step === 'chdir') return 'the working directory does not exist or is not searchable';
+  if (step === 'start-helper') return 'the helper executable could not be started: reinstall sbx-native; it must not live on a noexec mount';
+  return 'run `sbx-native doctor` and include its output in a bug report';
+}

@@ -1,0 +1,118 @@
+// N-API glue only: argument conversion and error objects. The syscalls live in
+// spawn.cc, reaper.cc and fsops.cc; the sandbox logic lives in lib/.
+#include <napi.h>
+#include <memory>
+#include <unistd.h>
+#include "fsops.h"
+#include "reaper.h"
+#include "spawn.h"
+
+namespace {
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall_name) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall_name) + " failed");
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall_name));
+  return e;
+}
+
+class Binding : public Napi::Addon<Binding> {
+ public:
+  Binding(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+        InstanceMethod("spawn", &Binding::Spawn),
+        InstanceMethod("setExitHandler", &Binding::SetExitHandler),
+        InstanceMethod("watch", &Binding::Watch),
+        InstanceMethod("ref", &Binding::Ref),
+        InstanceMethod("unref", &Binding::Unref),
+        InstanceMethod("kill", &Binding::Kill),
+        InstanceMethod("close", &Binding::Close),
+        InstanceMethod("renameat2", &Binding::Renameat2),
+        InstanceMethod("landlockAbi", &Binding::LandlockAbi),
+    });
+  }
+
+ private:
+  // spawn(helper, plan: Buffer, fds: number[]) -> { pid, pidfd, errorFd, pipes }
+  Napi::Value Spawn(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    SpawnRequest req;
+    req.helper = info[0].As<Napi::String>().Utf8Value();
+    auto plan = info[1].As<Napi::Buffer<char>>();
+    req.plan.assign(plan.Data(), plan.Length());
+    auto fds = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < fds.Length(); i++) req.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
+    SpawnResult res;
+    const char *syscall_name = "";
+    int err = sbx_spawn(req, &res, &syscall_name);
+    if (err) {
+      ErrnoError(env, err, syscall_name).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("pid", res.pid);
+    out.Set("pidfd", res.pidfd);
+    out.Set("errorFd", res.error_fd);
+    Napi::Array pipes = Napi::Array::New(env, 3);
+    for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
+    out.Set("pipes", pipes);
+    return out;
+  }
+
+  // setExitHandler(fn(id, code, signal)): once per environment
+  Napi::Value SetExitHandler(const Napi::CallbackInfo &info) {
+    reaper_ = std::make_unique<Reaper>(info.Env(), info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Watch(const Napi::CallbackInfo &info) {
+    int err = reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Uint32Value());
+    if (err) ErrnoError(info.Env(), err, "epoll_ctl").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo &info) {
+    reaper_->Ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo &info) {
+    reaper_->Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // kill(pidfd, signal) -> 0 or errno
+  Napi::Value Kill(const Napi::CallbackInfo &info) {
+    int err = sbx_pidfd_send_signal(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+    return Napi::Number::New(info.Env(), err);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    close(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  }
+
+  // renameat2(from, to, flags) -> 0 or errno
+  Napi::Value Renameat2(const Napi::CallbackInfo &info) {
+    std::string from = info[0].As<Napi::String>().Utf8Value();
+    std::string to = info[1].As<Napi::String>().Utf8Value();
+    int err = sbx_renameat2(from.c_str(), to.c_str(), info[2].As<Napi::Number>().Uint32Value());
+    return Napi::Number::New(info.Env(), err);
+  }
+
+  // landlockAbi() -> { abi, errata } (abi is -errno when Landlock is unavailable)
+  Napi::Value LandlockAbi(const Napi::CallbackInfo &info) {
+    int errata = 0;
+    int abi = sbx_landlock_abi(&errata);
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("abi", abi);
+    out.Set("errata", errata);
+    return out;
+  }
+
+  std::unique_ptr<Reaper> reaper_;
+};
+
+}  // namespace
+
+NODE_API_ADDON(Binding)

@@ -1,0 +1,30 @@
+// The helper executes a plan written by lib/plan.ts. It knows no policy: each
+// step names one mechanical operation and its arguments. See docs/plan.md.
+#pragma once
+#include <string>
+#include <vector>
+
+struct Step {
+  std::string op;
+  std::vector<std::string> args;
+};
+
+// State shared by the steps of one run.
+struct Run {
+  std::vector<Step> steps;
+  size_t current = 0;          // index of the step being executed
+  int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
+  std::vector<int> slots;      // detached mount trees from clone_tree
+  int ruleset_fd = -1;         // Landlock ruleset under construction
+  std::vector<std::string> env;
+};
+
+// A failed step: reports it on the error pipe and exits 125. Never returns.
+[[noreturn]] void fail(Run &run, int err, const std::string &detail);
+
+// Each returns normally on success and calls fail() otherwise.
+bool run_mount_step(Run &run, const Step &s);      // false: not a mount op
+bool run_landlock_step(Run &run, const Step &s);   // false: not a landlock op
+bool run_process_step(Run &run, const Step &s);    // false: not a process op
+
+unsigned long long parse_num(Run &run, const std::string &s);

@@ -1,0 +1,93 @@
+// sbx-helper: started by the addon (native/spawn.cc) with
+//   argv = { "sbx-helper", PLAN_FD, ERROR_FD }
+// and an empty environment, so LD_PRELOAD & co. set by the caller never reach
+// it. It reads the plan, then runs the steps in order. Steps that fork
+// (pidns_fork, command_fork) leave the parent behind as monitor / init; the
+// child continues with the next step. The last step, exec, replaces the
+// process with the command.
+#include "helper.h"
+#include "../error_report.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+namespace {
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = pread(fd, buf, sizeof buf, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, n);
+    off += n;
+  }
+  return out;
+}
+
+// Plan encoding: NUL-terminated strings: op, argument count, arguments...
+bool parse_plan(const std::string &data, std::vector<Step> &steps) {
+  std::vector<std::string> fields;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t end = data.find('\0', pos);
+    if (end == std::string::npos) return false;
+    fields.emplace_back(data, pos, end - pos);
+    pos = end + 1;
+  }
+  for (size_t i = 0; i < fields.size();) {
+    if (i + 1 >= fields.size()) return false;
+    Step s;
+    s.op = fields[i];
+    char *endp = nullptr;
+    unsigned long n = strtoul(fields[i + 1].c_str(), &endp, 10);
+    if (*endp || i + 2 + n > fields.size()) return false;
+    s.args.assign(fields.begin() + i + 2, fields.begin() + i + 2 + n);
+    steps.push_back(std::move(s));
+    i += 2 + n;
+  }
+  return true;
+}
+
+}  // namespace
+
+void fail(Run &run, int err, const std::string &detail) {
+  ErrorReport r;
+  memset(&r, 0, sizeof r);
+  r.step = (int32_t)run.current;
+  r.err = err;
+  strncpy(r.detail, detail.c_str(), sizeof r.detail - 1);
+  if (run.error_fd >= 0) {
+    ssize_t ignored = write(run.error_fd, &r, sizeof r);
+    (void)ignored;
+  }
+  _exit(125);
+}
+
+unsigned long long parse_num(Run &run, const std::string &s) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long v = strtoull(s.c_str(), &end, 0);
+  if (s.empty() || *end || errno) fail(run, EINVAL, "bad number in plan: " + s);
+  return v;
+}
+
+int main(int argc, char **argv) {
+  Run run;
+  if (argc != 3) return 125;
+  int plan_fd = atoi(argv[1]);
+  run.error_fd = atoi(argv[2]);
+  run.current = (size_t)-1;
+  if (!parse_plan(read_all(plan_fd), run.steps)) fail(run, EINVAL, "malformed plan");
+  close(plan_fd);
+
+  for (run.current = 0; run.current < run.steps.size(); run.current++) {
+    const Step &s = run.steps[run.current];
+    if (run_mount_step(run, s) || run_landlock_step(run, s) || run_process_step(run, s)) continue;
+    fail(run, EINVAL, "unknown plan step: " + s.op);
+  }
+  fail(run, EINVAL, "plan ended without exec");
+}

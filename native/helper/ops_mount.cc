@@ -1,0 +1,165 @@
+// Mount steps. They run in the helper's new mount namespace, built with the
+// new mount API so each bind is one clone + attribute change + move, with no
+// re-reading of /proc/self/mountinfo per bind (the reason bwrap is quadratic).
+#include "helper.h"
+#include "../uapi.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <set>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace {
+
+int open_tree(const char *path, unsigned flags) {
+  return (int)syscall(SBX_NR_open_tree, AT_FDCWD, path, flags);
+}
+
+int mount_setattr(int dfd, const char *path, unsigned flags, uint64_t set) {
+  struct sbx_mount_attr attr = {set, 0, 0, 0};
+  return (int)syscall(SBX_NR_mount_setattr, dfd, path, flags, &attr, sizeof attr);
+}
+
+int move_mount(int fd, const char *to) {
+  return (int)syscall(SBX_NR_move_mount, fd, "", AT_FDCWD, to, SBX_MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+const uint64_t kReadOnly = SBX_MOUNT_ATTR_RDONLY | SBX_MOUNT_ATTR_NOSUID | SBX_MOUNT_ATTR_NODEV;
+
+// Binds `path` read-only onto itself (recursively, keeping its submounts).
+int bind_self_ro(const std::string &path) {
+  int fd = open_tree(path.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE |
+                                       SBX_AT_SYMLINK_NOFOLLOW);
+  if (fd < 0) return -1;
+  int rc = mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, kReadOnly);
+  if (rc == 0) rc = move_mount(fd, path.c_str());
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(const char *s) {
+  std::string out;
+  for (; *s; s++) {
+    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+      out.push_back((char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0')));
+      s += 3;
+    } else {
+      out.push_back(*s);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> mount_points_below(const std::string &dir) {
+  std::vector<std::string> out;
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return out;
+  char *line = nullptr;
+  size_t cap = 0;
+  std::string prefix = dir == "/" ? "/" : dir + "/";
+  while (getline(&line, &cap, f) > 0) {
+    char mp[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
+    std::string point = unescape_mountinfo(mp);
+    if (point.size() > prefix.size() && point.compare(0, prefix.size(), prefix) == 0) out.push_back(point);
+  }
+  free(line);
+  fclose(f);
+  return out;
+}
+
+void need(Run &run, bool ok, const std::string &what) {
+  if (!ok) fail(run, errno, what);
+}
+
+}  // namespace
+
+bool run_mount_step(Run &run, const Step &s) {
+  const std::string &op = s.op;
+  const auto &a = s.args;
+  if (op == "make_rslave" || op == "make_rprivate") {
+    unsigned long prop = op == "make_rslave" ? MS_SLAVE : MS_PRIVATE;
+    need(run, mount(nullptr, "/", nullptr, MS_REC | prop, nullptr) == 0, "mount(/, MS_REC)");
+  } else if (op == "clone_tree") {  // clone_tree PATH: remember a detached rw copy
+    int fd = open_tree(a.at(0).c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
+    need(run, fd >= 0, "open_tree " + a.at(0));
+    run.slots.push_back(fd);
+  } else if (op == "setattr") {  // setattr PATH ATTRS RECURSIVE
+    unsigned flags = SBX_AT_SYMLINK_NOFOLLOW | (a.at(2) == "1" ? SBX_AT_RECURSIVE : 0);
+    need(run, mount_setattr(AT_FDCWD, a.at(0).c_str(), flags, parse_num(run, a.at(1))) == 0,
+         "mount_setattr " + a.at(0));
+  } else if (op == "setattr_slot") {  // setattr_slot SLOT ATTRS
+    int fd = run.slots.at(parse_num(run, a.at(0)));
+    need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, parse_num(run, a.at(1))) == 0,
+         "mount_setattr on cloned tree");
+  } else if (op == "move_slot") {  // move_slot SLOT PATH
+    int fd = run.slots.at(parse_num(run, a.at(0)));
+    need(run, move_mount(fd, a.at(1).c_str()) == 0, "move_mount " + a.at(1));
+    if (a.at(1) == "/") {
+      // A mount on top of "/" is only seen from a root that is inside it.
+      need(run, fchdir(fd) == 0 && chroot(".") == 0 && chdir("/") == 0, "chroot into the new /");
+    }
+    close(fd);
+  } else if (op == "ro_below") {  // ro_below DIR: every mount strictly below DIR read-only
+    for (const std::string &p : mount_points_below(a.at(0))) {
+      if (mount_setattr(AT_FDCWD, p.c_str(), SBX_AT_RECURSIVE | SBX_AT_SYMLINK_NOFOLLOW, kReadOnly) != 0 &&
+          errno != ENOENT)  // covered by a later mount: not reachable by path
+        fail(run, errno, "mount_setattr " + p);
+    }
+  } else if (op == "seal") {  // seal DIR KEEP...: bind every other entry of DIR read-only
+    std::set<std::string> keep(a.begin() + 1, a.end());
+    DIR *d = opendir(a.at(0).c_str());
+    need(run, d != nullptr, "opendir " + a.at(0));
+    std::string base = a.at(0) == "/" ? "" : a.at(0);
+    while (struct dirent *e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == ".." || keep.count(name)) continue;
+      std::string path = base + "/" + name;
+      struct stat st;
+      if (lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;  // gone, or nothing to bind
+      if (bind_self_ro(path) == 0) continue;
+      // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
+      int saved = errno;
+      struct statvfs vfs;
+      if (statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) continue;
+      errno = saved;
+      fail(run, errno, "bind read-only " + path);
+    }
+    closedir(d);
+  } else if (op == "bind") {  // bind SRC DST ATTRS
+    int fd = open_tree(a.at(0).c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
+    need(run, fd >= 0, "open_tree " + a.at(0));
+    uint64_t attrs = parse_num(run, a.at(2));
+    if (attrs) need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0, "mount_setattr " + a.at(0));
+    need(run, move_mount(fd, a.at(1).c_str()) == 0, "move_mount " + a.at(1));
+    close(fd);
+  } else if (op == "tmpfs") {  // tmpfs PATH OPTIONS
+    need(run, mount("tmpfs", a.at(0).c_str(), "tmpfs", MS_NOSUID | MS_NODEV, a.at(1).c_str()) == 0,
+         "mount tmpfs " + a.at(0));
+  } else if (op == "devpts") {  // devpts PATH
+    need(run, mount("devpts", a.at(0).c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
+                    "newinstance,ptmxmode=0666,mode=0620") == 0, "mount devpts " + a.at(0));
+  } else if (op == "proc") {  // proc PATH
+    need(run, mount("proc", a.at(0).c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0,
+         "mount proc " + a.at(0));
+  } else if (op == "mkdir") {  // mkdir PATH MODE
+    need(run, mkdir(a.at(0).c_str(), (mode_t)parse_num(run, a.at(1))) == 0, "mkdir " + a.at(0));
+  } else if (op == "touch") {  // touch PATH
+    int fd = open(a.at(0).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    need(run, fd >= 0, "create " + a.at(0));
+    close(fd);
+  } else if (op == "symlink") {  // symlink TARGET PATH
+    need(run, symlink(a.at(0).c_str(), a.at(1).c_str()) == 0, "symlink " + a.at(1));
+  } else {
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,219 @@
+// Process steps: namespaces and id maps, the two forks that leave a monitor
+// (outside the pid namespace) and an init (pid 1) behind, privilege dropping,
+// and the final exec.
+#include "helper.h"
+#include "../uapi.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace {
+
+// Signals the monitor and init pass on to the command. Job-control stops are
+// not forwarded: the command runs in its own session.
+const int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCONT, SIGWINCH};
+
+void on_signal(int) {}  // never runs (signals stay blocked); pid 1 must have a handler to receive them
+
+sigset_t handled_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  return set;
+}
+
+void block_handled_signals() {
+  sigset_t set = handled_set();
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+}
+
+void reset_signals() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+bool write_file(const char *path, const std::string &text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == (ssize_t)text.size();
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return ok;
+}
+
+// Ends this process the way `status` says the command ended, so whoever waits
+// for us sees the same exit code or signal.
+[[noreturn]] void exit_like(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    kill(getpid(), sig);
+    _exit(128 + sig);
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+}
+
+// The monitor stays outside the pid namespace: it forwards signals to init and
+// ends like the command, whose wait status init sends through `status_fd`.
+[[noreturn]] void monitor(pid_t init, int status_fd) {
+  sigset_t set = handled_set();
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(init, sig);
+      continue;
+    }
+    int init_status;
+    if (waitpid(init, &init_status, WNOHANG) != init) continue;
+    int status;
+    if (read(status_fd, &status, sizeof status) == sizeof status) exit_like(status);
+    exit_like(init_status);
+  }
+}
+
+// Init is pid 1 of the new pid namespace: it reaps orphans, forwards signals
+// to the command and reports the command's wait status to the monitor. When
+// it exits the kernel kills everything left in the namespace.
+[[noreturn]] void init_loop(pid_t command, int status_fd) {
+  sigset_t set = handled_set();
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(command, sig);
+      continue;
+    }
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid != command) continue;
+      ssize_t ignored = write(status_fd, &status, sizeof status);
+      (void)ignored;
+      _exit(0);
+    }
+  }
+}
+
+void close_stdio() {
+  for (int fd = 0; fd < 3; fd++) close(fd);
+}
+
+int status_write_fd = -1;  // held by init, written when the command ends
+
+}  // namespace
+
+bool run_process_step(Run &run, const Step &s) {
+  const auto &a = s.args;
+  const std::string &op = s.op;
+  if (op == "unshare") {  // unshare FLAGS
+    if (unshare((int)parse_num(run, a.at(0))) != 0) fail(run, errno, "unshare");
+  } else if (op == "map_ids") {  // map_ids INSIDE_UID OUTSIDE_UID INSIDE_GID OUTSIDE_GID
+    if (!write_file("/proc/self/setgroups", "deny")) fail(run, errno, "write /proc/self/setgroups");
+    if (!write_file("/proc/self/uid_map", a.at(0) + " " + a.at(1) + " 1\n")) fail(run, errno, "write uid_map");
+    if (!write_file("/proc/self/gid_map", a.at(2) + " " + a.at(3) + " 1\n")) fail(run, errno, "write gid_map");
+  } else if (op == "loopback_up") {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) fail(run, errno, "socket for loopback");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) fail(run, errno, "SIOCGIFFLAGS lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) fail(run, errno, "SIOCSIFFLAGS lo");
+    close(sock);
+  } else if (op == "pidns_fork") {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) fail(run, errno, "pipe2");
+    block_handled_signals();
+    pid_t pid = fork();
+    if (pid < 0) fail(run, errno, "fork init");
+    if (pid > 0) {
+      close(fds[1]);
+      close(run.error_fd);
+      close_stdio();
+      monitor(pid, fds[0]);
+    }
+    close(fds[0]);
+    status_write_fd = fds[1];
+    // Die with the monitor; the poll catches a monitor that died before prctl.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+    struct pollfd p = {status_write_fd, 0, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR)) _exit(125);
+    // Leave the terminal's process group: a Ctrl-C reaches the monitor, which forwards it once.
+    if (setsid() < 0) fail(run, errno, "setsid (init)");
+  } else if (op == "command_fork") {
+    pid_t pid = fork();
+    if (pid < 0) fail(run, errno, "fork command");
+    if (pid > 0) {
+      close(run.error_fd);
+      close_stdio();
+      init_loop(pid, status_write_fd);
+    }
+    close(status_write_fd);
+    reset_signals();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+  } else if (op == "setsid") {
+    if (setsid() < 0) fail(run, errno, "setsid");
+  } else if (op == "chdir") {  // chdir PATH
+    if (chdir(a.at(0).c_str()) != 0) fail(run, errno, "chdir " + a.at(0));
+  } else if (op == "no_new_privs") {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  } else if (op == "drop_caps") {
+    for (int cap = 0; cap < 64; cap++) {
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(run, errno, "prctl(PR_CAPBSET_DROP)");
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) != 0) fail(run, errno, "capset");
+  } else if (op == "env") {  // env K=V
+    run.env.push_back(a.at(0));
+  } else if (op == "exec") {  // exec FILE ARG0 ARGS...
+    std::vector<char *> argv, envp;
+    for (size_t i = 1; i < a.size(); i++) argv.push_back(const_cast<char *>(a[i].c_str()));
+    argv.push_back(nullptr);
+    for (auto &e : run.env) envp.push_back(const_cast<char *>(e.c_str()));
+    envp.push_back(nullptr);
+    fcntl(run.error_fd, F_SETFD, FD_CLOEXEC);
+    environ = envp.data();  // execvp searches the command's PATH, not ours
+    execvp(a.at(0).c_str(), argv.data());
+    fail(run, errno, "execvp " + a.at(0));
+  } else {
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,21 @@
+#pragma once
+#include <string>
+#include <vector>
+
+// Starts the helper executable with a vfork-style clone + execve, so the cost
+// does not grow with the Node heap, and hands it the plan and an error pipe.
+struct SpawnRequest {
+  std::string helper;      // absolute path of sbx-helper
+  std::string plan;        // encoded plan (see native/helper/main.cc)
+  std::vector<int> fds;    // child fd i <- fds[i]; -1 on 0..2 means "make a pipe"
+};
+
+struct SpawnResult {
+  int pid = -1;
+  int pidfd = -1;
+  int error_fd = -1;       // read end of the error pipe (EOF: the command was exec'd or all died)
+  int pipes[3] = {-1, -1, -1};  // parent ends of the stdio pipes that were made
+};
+
+// Returns 0, or an errno with *syscall naming the call that failed.
+int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_name);

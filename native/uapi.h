@@ -1,0 +1,61 @@
+// Kernel interfaces we use, defined here because Debian 12's headers stop at
+// Landlock ABI 2 and lack the new mount API. Values are from the kernel uapi;
+// the syscall numbers below are identical on x86_64 and aarch64 (they were
+// allocated after the tables were unified in 5.x).
+#pragma once
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
+#define SBX_NR_open_tree 428
+#define SBX_NR_move_mount 429
+#define SBX_NR_pidfd_open 434
+#define SBX_NR_close_range 436
+#define SBX_NR_mount_setattr 442
+#define SBX_NR_landlock_create_ruleset 444
+#define SBX_NR_landlock_add_rule 445
+#define SBX_NR_landlock_restrict_self 446
+
+// open_tree / move_mount / mount_setattr
+#define SBX_OPEN_TREE_CLONE 1
+#define SBX_OPEN_TREE_CLOEXEC 02000000
+#define SBX_AT_RECURSIVE 0x8000
+#define SBX_AT_EMPTY_PATH 0x1000
+#define SBX_AT_SYMLINK_NOFOLLOW 0x100
+#define SBX_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define SBX_MOUNT_ATTR_RDONLY 0x00000001
+#define SBX_MOUNT_ATTR_NOSUID 0x00000002
+#define SBX_MOUNT_ATTR_NODEV 0x00000004
+#define SBX_MOUNT_ATTR_NOEXEC 0x00000008
+
+struct sbx_mount_attr {
+  uint64_t attr_set;
+  uint64_t attr_clr;
+  uint64_t propagation;
+  uint64_t userns_fd;
+};
+
+// close_range
+#define SBX_CLOSE_RANGE_CLOEXEC (1U << 2)
+
+// Landlock
+#define SBX_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#define SBX_LANDLOCK_CREATE_RULESET_ERRATA (1U << 1)
+#define SBX_LANDLOCK_RULE_PATH_BENEATH 1
+
+struct sbx_landlock_ruleset_attr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+
+struct __attribute__((packed)) sbx_landlock_path_beneath_attr {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+};
+
+// renameat2 flags
+#define SBX_RENAME_NOREPLACE (1 << 0)
+#define SBX_RENAME_EXCHANGE (1 << 1)
