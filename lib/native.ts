@@ -12,7 +12,7 @@ export interface SpawnResult {
 
 /** The addon's surface; see native/binding.cc. Errors carry `errno` and `syscall`. */
 export interface Binding {
-  spawn(helper: string, plan: Buffer, fds: number[]): SpawnResult;
+  spawn(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean): SpawnResult;
   setExitHandler(fn: (id: number, code: number, signal: number) => void): void;
   watch(pidfd: number, id: number): void;
   ref(): void;

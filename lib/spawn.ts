@@ -21,6 +21,8 @@ export interface SpawnOptions {
   stdio?: 'pipe' | 'inherit' | 'ignore' | StdioOption[];
   argv0?: string;
   sandbox?: SandboxPolicy;
+  /** Put the helper in its own process group, so terminal signals reach the command only when forwarded (the CLI does this). */
+  ownProcessGroup?: boolean;
 }
 
 const REPORT_SIZE = 256; // sizeof(ErrorReport) in native/error_report.h
@@ -132,7 +134,7 @@ export class SandboxedProcess extends EventEmitter {
     const [fds, toClose] = childFds(options.stdio);
     let res;
     try {
-      res = binding.spawn(helper, encodePlan(prepared.plan), fds);
+      res = binding.spawn(helper, encodePlan(prepared.plan), fds, !!options.ownProcessGroup);
     } catch (e) {
       const err = e as { errno?: number; syscall?: string };
       const failure = new SandboxSetupError('start-helper', -(err.errno ?? 0), err.syscall ?? 'spawn', hintFor('start-helper', err.errno ?? 0));
@@ -181,6 +183,12 @@ export class SandboxedProcess extends EventEmitter {
     const failure = this.failure();
     if (failure) this.emit('error', failure);
     else this.emit('exit', this.exitCode, this.signalCode);
+    // Like child_process: stdin is destroyed at exit, and output nobody
+    // listens to is drained, so 'close' can come.
+    this.stdin?.destroy();
+    for (const s of [this.stdout, this.stderr]) {
+      if (s && s.readable && !s.readableFlowing && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0) s.resume();
+    }
     this.maybeClose();
   }
 

@@ -33,7 +33,7 @@ class Binding : public Napi::Addon<Binding> {
   }
 
  private:
-  // spawn(helper, plan: Buffer, fds: number[]) -> { pid, pidfd, errorFd, pipes }
+  // spawn(helper, plan: Buffer, fds: number[], ownProcessGroup) -> { pid, pidfd, errorFd, pipes }
   Napi::Value Spawn(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     SpawnRequest req;
@@ -42,6 +42,7 @@ class Binding : public Napi::Addon<Binding> {
     req.plan.assign(plan.Data(), plan.Length());
     auto fds = info[2].As<Napi::Array>();
     for (uint32_t i = 0; i < fds.Length(); i++) req.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
+    req.own_process_group = info[3].ToBoolean().Value();
     SpawnResult res;
     const char *syscall_name = "";
     int err = sbx_spawn(req, &res, &syscall_name);

@@ -30,6 +30,7 @@ struct ChildContext {
   int nfds;
   int error_fd;         // index in src of the error pipe's write end
   pid_t parent;
+  bool own_process_group;
 };
 
 // Raw syscall: glibc's pthread_sigmask would raise the glibc floor to 2.32.
@@ -58,6 +59,7 @@ int child_main(void *arg) {
   for (int sig = 1; sig < 65; sig++) sigaction(sig, &dfl, nullptr);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, errno, "prctl(PR_SET_PDEATHSIG)");
   if (getppid() != c->parent) _exit(127);  // the parent died before prctl
+  if (c->own_process_group && setpgid(0, 0) != 0) child_fail(report_fd, errno, "setpgid");
 
   // Move every source above the target range first, then into place: dup2
   // onto itself would keep O_CLOEXEC, and sources may overlap targets.
@@ -131,7 +133,7 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     char *envp[] = {nullptr};
     std::vector<int> tmp(src.size());
     ChildContext ctx = {req.helper.c_str(), argv, envp, src.data(), tmp.data(), (int)src.size(),
-                        nuser + 1, getpid()};
+                        nuser + 1, getpid(), req.own_process_group};
     const size_t stack_size = 256 * 1024;
     void *stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {

@@ -1,0 +1,147 @@
+// The command line: `sbx-native exec [options] [--] CMD [ARGS...]`.
+import os from 'os';
+import path from 'path';
+import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
+import { SETUP_FAILED, SandboxSetupError } from './errors';
+import { PolicyError } from './policy';
+
+const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
+
+Runs COMMAND with writes confined to the writable roots, the rest of the
+filesystem read-only, no network unless --network, and no privileges.
+
+Options:
+  -w, --write PATH    writable root (repeatable; default: the current directory)
+      --network       allow network access (default: only a private loopback)
+      --cwd DIR       working directory of the command (default: the current one)
+      --env K=V       set an environment variable (repeatable)
+      --clear-env     start from an empty environment (then add --env entries)
+      --dry-run       print the resolved policy and plan as JSON, run nothing
+  -h, --help          show this help
+      --version       print the version
+
+Exit status: the command's; 128+N if it died of signal N; 125 if the sandbox
+could not be set up; 126 if COMMAND is not executable; 127 if not found; 2 for
+bad usage.
+
+Examples:
+  sbx-native exec -- make test                  # write only in the current directory
+  sbx-native exec -w . -w ~/.cache/uv -- uv sync  # two roots: links between them work
+  sbx-native exec --network -- npm ci
+`;
+
+export class UsageError extends Error {}
+
+export interface ExecArgs {
+  write: string[];
+  network: boolean;
+  cwd?: string;
+  env: string[];
+  clearEnv: boolean;
+  dryRun: boolean;
+  command: string[];
+}
+
+const WITH_VALUE: Record<string, keyof ExecArgs> = { '-w': 'write', '--write': 'write', '--cwd': 'cwd', '--env': 'env' };
+
+/** Parses exec's options; everything after `--` or the first non-option word is the command. */
+export function parseExecArgs(argv: string[]): ExecArgs {
+  const out: ExecArgs = { write: [], network: false, env: [], clearEnv: false, dryRun: false, command: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') { out.command = argv.slice(i + 1); break; }
+    if (!arg.startsWith('-') || arg === '-') { out.command = argv.slice(i); break; }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (name in WITH_VALUE) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new UsageError(`option ${name} needs a value`);
+      const key = WITH_VALUE[name];
+      if (key === 'cwd') out.cwd = value;
+      else (out[key] as string[]).push(value);
+      continue;
+    }
+    if (eq > 0) throw new UsageError(`option ${name} takes no value`);
+    if (name === '--network') out.network = true;
+    else if (name === '--clear-env') out.clearEnv = true;
+    else if (name === '--dry-run') out.dryRun = true;
+    else throw new UsageError(`unknown option ${JSON.stringify(arg)} (use -- before a command that starts with '-')`);
+  }
+  if (out.command.length === 0) throw new UsageError('no command given');
+  for (const e of out.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`--env expects K=V, got ${JSON.stringify(e)}`);
+  return out;
+}
+
+function toSpawnOptions(a: ExecArgs): SpawnOptions {
+  const cwd = path.resolve(a.cwd ?? process.cwd());
+  const env: NodeJS.ProcessEnv = a.clearEnv ? {} : { ...process.env };
+  for (const e of a.env) {
+    const i = e.indexOf('=');
+    env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  const write = a.write.length ? a.write.map((w) => path.resolve(w)) : [cwd];
+  return { cwd, env, stdio: 'inherit', sandbox: { writableRoots: write, network: a.network } };
+}
+
+function fail(message: string, hint?: string): never {
+  process.stderr.write(`sbx-native: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+  process.exit(125);
+}
+
+function exec(argv: string[]): void {
+  let a: ExecArgs;
+  try {
+    a = parseExecArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`sbx-native: ${e.message}\nTry 'sbx-native --help'.\n`);
+    process.exit(2);
+  }
+  const opts = toSpawnOptions(a);
+  let prepared;
+  try {
+    prepared = prepare(a.command[0], a.command.slice(1), opts);
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      process.stderr.write(`sbx-native: ${e.message}\n`);
+      process.exit(2);
+    }
+    if (e instanceof SandboxSetupError) fail(`${e.step}: ${e.message}`, e.hint);
+    throw e;
+  }
+  for (const m of prepared.policy.missingRoots) process.stderr.write(`sbx-native: warning: writable root ${m} does not exist; skipped\n`);
+  if (a.dryRun) {
+    process.stdout.write(JSON.stringify({ policy: prepared.policy, plan: prepared.plan }, null, 2) + '\n');
+    return;
+  }
+  const child = new SandboxedProcess(prepared, { ...opts, ownProcessGroup: true });
+  // The helper has its own process group, so a Ctrl-C reaches it once: through us.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
+  child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => {
+    if (e.code === SETUP_FAILED) fail(`${e.step}: ${e.message.replace(/^[^:]+: /, '')}`, e.hint);
+    if (e.code === 'ENOENT') { process.stderr.write(`sbx-native: ${a.command[0]}: command not found\n`); process.exit(127); }
+    if (e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {
+      process.stderr.write(`sbx-native: ${a.command[0]}: cannot execute (${e.code})\n`);
+      process.exit(126);
+    }
+    fail(`exec: ${e.message}`);
+  });
+  child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+    process.exit(code ?? 128 + (os.constants.signals[signal!] ?? 0));
+  });
+}
+
+export function main(argv: string[]): void {
+  const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(`${require('../package.json').version}\n`);
+  } else if (cmd === undefined || cmd === '-h' || cmd === '--help' || (cmd === 'exec' && (rest[0] === '-h' || rest[0] === '--help'))) {
+    process.stdout.write(USAGE);
+    if (cmd === undefined) process.exitCode = 2;
+  } else if (cmd === 'exec') {
+    exec(rest);
+  } else {
+    process.stderr.write(`sbx-native: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+    process.exit(2);
+  }
+}

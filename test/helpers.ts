@@ -1,0 +1,59 @@
+// Shared test fixtures: temp trees readable by every user, a snapshot of a
+// tree to prove the host is unchanged, and a probe that runs Node inside the
+// sandbox and reports the errno code of each filesystem operation.
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { run, SpawnOptions, RunResult } from '../lib';
+
+export const repoRoot = path.join(__dirname, '..');
+
+/** A fresh directory under /tmp, mode 0755, owned by the test user. */
+export function tempDir(prefix = 'sbx-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  return fs.realpathSync(dir);
+}
+
+export function rmTree(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Every entry under `dir` with type, mode, owner, size, mtime, link count and inode: any change shows. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p);
+    out[path.relative(dir, p) || '.'] = [st.mode, st.uid, st.gid, st.size, st.mtimeMs, st.nlink, st.ino].join(':');
+    if (st.isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
+  };
+  walk(dir);
+  return out;
+}
+
+export function sh(script: string, sandbox: SpawnOptions['sandbox'], opts: SpawnOptions = {}): Promise<RunResult> {
+  return run('/bin/sh', ['-c', script], { ...opts, sandbox });
+}
+
+/**
+ * Runs `ops` (JS source of an array of [label, () => void]) in Node inside the
+ * sandbox and returns label -> 'ok' | error code, e.g. { link: 'EXDEV' }.
+ */
+export async function probe(ops: string, sandbox: SpawnOptions['sandbox'], opts: SpawnOptions = {}): Promise<Record<string, string>> {
+  const src = `
+    const fs = require('fs');
+    const sbx = require(${JSON.stringify(path.join(repoRoot, 'dist'))});
+    const native = require(${JSON.stringify(path.join(repoRoot, 'dist', 'native'))}).native().binding;
+    const rename2 = (a, b, flags) => { const e = native.renameat2(a, b, flags); if (e) { const err = new Error('renameat2'); err.code = require('os').constants.errno && Object.entries(require('os').constants.errno).find(([, n]) => n === e)[0]; throw err; } };
+    const out = {};
+    for (const [label, fn] of ${ops}) {
+      try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); }
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const r = await run(process.execPath, ['-e', src], { ...opts, sandbox });
+  if (r.code !== 0) throw new Error(`probe failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+export const isRoot = process.getuid?.() === 0;
+export const userLabel = isRoot ? 'root' : `uid ${process.getuid?.()}`;
