@@ -56,6 +56,7 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     if (name in WITH_VALUE) {
       const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined) throw new UsageError(`option ${name} needs a value`);
+      if (value === '') throw new UsageError(`option ${name} needs a non-empty value`);
       const key = WITH_VALUE[name];
       if (key === 'cwd') out.cwd = value;
       else (out[key] as string[]).push(value);
