@@ -115,9 +115,11 @@ function exec(argv: string[]): void {
     process.stdout.write(JSON.stringify({ policy: prepared.policy, plan: prepared.plan }, null, 2) + '\n');
     return;
   }
-  const child = new SandboxedProcess(prepared, { ...opts, ownProcessGroup: true });
-  // The helper has its own process group, so a Ctrl-C reaches it once: through us.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
+  // The helper has its own process group, so a Ctrl-C reaches it once: through
+  // us. Handlers go in before the spawn so no signal falls in between.
+  let child: SandboxedProcess | undefined;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child?.kill(sig));
+  child = new SandboxedProcess(prepared, { ...opts, ownProcessGroup: true });
   child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => {
     if (e.code === SETUP_FAILED) fail(`${e.step}: ${e.message.replace(/^[^:]+: /, '')}`, e.hint);
     if (e.code === 'ENOENT') { process.stderr.write(`sbx-native: ${a.command[0]}: command not found\n`); process.exit(127); }
