@@ -3,7 +3,7 @@ import os from 'os';
 import path from 'path';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
-import { PolicyError } from './policy';
+import { PolicyError, SandboxPolicy } from './policy';
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
 
@@ -12,6 +12,12 @@ filesystem read-only, no network unless --network, and no privileges.
 
 Options:
   -w, --write PATH    writable root (repeatable; default: the current directory)
+  -r, --read-only PATH  keep PATH read-only inside a writable root (repeatable)
+      --deny-read PATH  PATH looks empty and cannot be written (repeatable)
+      --mode MODE     workspace-write (default) | read-only | full
+      --tmp MODE      host (default: /tmp and $TMPDIR writable) | private | none
+      --protect NAME  keep NAME read-only at the top of every root (repeatable)
+      --allow-git-writes  do not protect .git
       --network       allow network access (default: only a private loopback)
       --cwd DIR       working directory of the command (default: the current one)
       --env K=V       set an environment variable (repeatable)
@@ -34,6 +40,12 @@ export class UsageError extends Error {}
 
 export interface ExecArgs {
   write: string[];
+  readOnly: string[];
+  denyRead: string[];
+  protect: string[];
+  mode?: string;
+  tmp?: string;
+  allowGitWrites: boolean;
   network: boolean;
   cwd?: string;
   env: string[];
@@ -42,11 +54,18 @@ export interface ExecArgs {
   command: string[];
 }
 
-const WITH_VALUE: Record<string, keyof ExecArgs> = { '-w': 'write', '--write': 'write', '--cwd': 'cwd', '--env': 'env' };
+const WITH_VALUE: Record<string, keyof ExecArgs> = {
+  '-w': 'write', '--write': 'write', '-r': 'readOnly', '--read-only': 'readOnly', '--deny-read': 'denyRead',
+  '--protect': 'protect', '--mode': 'mode', '--tmp': 'tmp', '--cwd': 'cwd', '--env': 'env',
+};
+const SINGLE = new Set(['cwd', 'mode', 'tmp']);
 
 /** Parses exec's options; everything after `--` or the first non-option word is the command. */
 export function parseExecArgs(argv: string[]): ExecArgs {
-  const out: ExecArgs = { write: [], network: false, env: [], clearEnv: false, dryRun: false, command: [] };
+  const out: ExecArgs = {
+    write: [], readOnly: [], denyRead: [], protect: [], allowGitWrites: false,
+    network: false, env: [], clearEnv: false, dryRun: false, command: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') { out.command = argv.slice(i + 1); break; }
@@ -58,13 +77,14 @@ export function parseExecArgs(argv: string[]): ExecArgs {
       if (value === undefined) throw new UsageError(`option ${name} needs a value`);
       if (value === '') throw new UsageError(`option ${name} needs a non-empty value`);
       const key = WITH_VALUE[name];
-      if (key === 'cwd') out.cwd = value;
+      if (SINGLE.has(key)) (out as unknown as Record<string, string>)[key] = value;
       else (out[key] as string[]).push(value);
       continue;
     }
     if (eq > 0) throw new UsageError(`option ${name} takes no value`);
     if (name === '--network') out.network = true;
     else if (name === '--clear-env') out.clearEnv = true;
+    else if (name === '--allow-git-writes') out.allowGitWrites = true;
     else if (name === '--dry-run') out.dryRun = true;
     else throw new UsageError(`unknown option ${JSON.stringify(arg)} (use -- before a command that starts with '-')`);
   }
@@ -80,8 +100,15 @@ function toSpawnOptions(a: ExecArgs): SpawnOptions {
     const i = e.indexOf('=');
     env[e.slice(0, i)] = e.slice(i + 1);
   }
-  const write = a.write.length ? a.write.map((w) => path.resolve(w)) : [cwd];
-  return { cwd, env, stdio: 'inherit', sandbox: { writableRoots: write, network: a.network } };
+  const abs = (list: string[]) => list.map((p) => path.resolve(p));
+  const sandbox: SandboxPolicy = { network: a.network, allowGitWrites: a.allowGitWrites };
+  if (a.write.length) sandbox.writableRoots = abs(a.write);
+  if (a.readOnly.length) sandbox.readOnly = abs(a.readOnly);
+  if (a.denyRead.length) sandbox.denyRead = abs(a.denyRead);
+  if (a.protect.length) sandbox.protect = a.protect;
+  if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
+  if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
+  return { cwd, env, stdio: 'inherit', sandbox };
 }
 
 function fail(message: string, hint?: string): never {

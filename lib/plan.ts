@@ -1,28 +1,19 @@
 // Policy -> Plan. Every decision about namespaces, mounts and Landlock rights
 // is made here; the helper (native/helper/) executes the steps in order and
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
-import path from 'path';
 import { CLONE, FS, MOUNT_ATTR, fsRightsForAbi } from './uapi';
-import { MountEntry, mountOf } from './mountinfo';
+import type { MountEntry } from './mountinfo';
 import type { ResolvedPolicy } from './policy';
+import { computeLayout, Layout } from './layout';
 
 export interface Step {
   op: string;
   args: string[];
 }
 
-/** Writable roots that live in one mount: they share one read-write bind of their deepest common ancestor. */
-export interface RootGroup {
-  mountPoint: string;
-  ancestor: string;
-  roots: string[];
-  /** Directories between the ancestor and the roots, with the names kept writable in each. */
-  chain: { dir: string; keep: string[] }[];
-}
-
 export interface Plan {
   landlockAbi: number;
-  groups: RootGroup[];
+  layout: Layout | undefined; // undefined in mode 'full'
   steps: Step[];
 }
 
@@ -43,46 +34,13 @@ export interface PlanInput {
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-function commonAncestor(paths: string[]): string {
-  const split = paths.map((p) => p.split('/').filter(Boolean));
-  const out: string[] = [];
-  for (let i = 0; split.every((s) => i < s.length && s[i] === split[0][i]); i++) out.push(split[0][i]);
-  return '/' + out.join('/');
-}
-
-export function groupRoots(roots: string[], mounts: MountEntry[]): RootGroup[] {
-  const byMount = new Map<number, { mount: MountEntry; roots: string[] }>();
-  for (const r of roots) {
-    const m = mountOf(r, mounts);
-    const g = byMount.get(m.id) ?? { mount: m, roots: [] };
-    g.roots.push(r);
-    byMount.set(m.id, g);
-  }
-  const groups: RootGroup[] = [];
-  for (const { mount, roots: rs } of byMount.values()) {
-    const ancestor = commonAncestor(rs);
-    const keep = new Map<string, Set<string>>();
-    for (const r of rs) {
-      for (let child = r; child !== ancestor; child = path.dirname(child)) {
-        const dir = path.dirname(child);
-        if (!keep.has(dir)) keep.set(dir, new Set());
-        keep.get(dir)!.add(path.basename(child));
-      }
-    }
-    const chain = [...keep].map(([dir, names]) => ({ dir, keep: [...names].sort() }));
-    chain.sort((a, b) => a.dir.length - b.dir.length);
-    groups.push({ mountPoint: mount.mountPoint, ancestor, roots: rs, chain });
-  }
-  // Shallow ancestors first: a deeper group's bind must land on top of them.
-  return groups.sort((a, b) => a.ancestor.split('/').length - b.ancestor.split('/').length);
-}
-
 export function buildPlan(input: PlanInput): Plan {
   const { policy, landlockAbi: abi } = input;
   const steps: Step[] = [];
   const add = (op: string, ...args: (string | number | bigint)[]) => steps.push({ op, args: args.map(String) });
   let slots = 0;
-  const groups = groupRoots(policy.writableRoots, input.mounts);
+  const full = policy.mode === 'full';
+  const layout = full ? undefined : computeLayout(policy, input.mounts);
 
   let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
   if (!policy.network) flags |= CLONE.NEWNET;
@@ -90,19 +48,78 @@ export function buildPlan(input: PlanInput): Plan {
   add('map_ids', input.uid, input.uid, input.gid, input.gid);
   if (!policy.network) add('loopback_up');
   add('make_rslave');
+  if (layout) addFilesystemSteps(layout, add, () => slots++);
+  add('pidns_fork');
+  add('proc', '/proc');
+  if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
+  add('make_rprivate');
 
-  // Read-write copies and device nodes are cloned before the read-only pass
-  // so they keep their original flags.
-  const groupSlot = groups.map((g) => (add('clone_tree', g.ancestor), slots++));
-  const devSlot = DEVICES.map((d) => (add('clone_tree', `/dev/${d}`), slots++));
+  add('command_fork');
+  // A new session: no controlling terminal, so TIOCSTI on an inherited tty fails.
+  add('setsid');
+  add('chdir', input.cwd);
+
+  const all = fsRightsForAbi(abi);
+  const read = FS.READ_FILE | FS.READ_DIR | FS.EXECUTE;
+  const devRights = (FS.READ_FILE | FS.WRITE_FILE | FS.READ_DIR | FS.TRUNCATE | FS.IOCTL_DEV) & all;
+  add('no_new_privs');
+  if (layout) {
+    add('landlock_create', all, 0, 0);
+    add('landlock_path', '/', read);
+    add('landlock_path', '/dev', devRights);
+    add('landlock_path', '/dev/shm', all);
+    for (const w of layout.writable) add('landlock_path', w, all);
+    add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
+    add('landlock_restrict');
+  }
+  add('drop_caps');
+  for (const e of input.env) add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+  add('exec', input.file, ...input.argv);
+  return { landlockAbi: abi, layout, steps };
+}
+
+/** The helper's wire format: NUL-terminated strings: op, argument count, arguments. */
+export function encodePlan(plan: Plan): Buffer {
+  const parts: string[] = [];
+  for (const s of plan.steps) parts.push(s.op, String(s.args.length), ...s.args);
+  return Buffer.from(parts.map((p) => p + '\0').join(''), 'utf8');
+}
+
+type Add = (op: string, ...args: (string | number | bigint)[]) => void;
+
+/** The read-only filesystem with its writable roots, carve-outs and masks, and a minimal /dev. */
+function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number): void {
+  // Read-write copies, revealed paths and device nodes are cloned before the
+  // read-only pass so they keep their original flags.
+  const slot = new Map<string, number>();
+  for (const a of layout.actions) {
+    if (a.kind === 'group' || a.kind === 'reveal') {
+      add('clone_tree', a.path);
+      slot.set(a.path, nextSlot());
+    }
+  }
+  const devSlot = DEVICES.map((d) => (add('clone_tree', `/dev/${d}`), nextSlot()));
   add('setattr', '/', READ_ONLY, 1);
-  groups.forEach((g, i) => {
-    add('setattr_slot', groupSlot[i], MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV);
-    add('move_slot', groupSlot[i], g.ancestor);
-    add('ro_below', g.ancestor);
-    for (const c of g.chain) add('seal', c.dir, ...c.keep);
-  });
-
+  // Empty files and directories for masks are made in a scratch tmpfs on
+  // /dev, which the sandbox's own /dev covers later: nothing on the host.
+  const masks = layout.actions.some((a) => a.kind === 'mask' && a.type !== 'tmpfs');
+  if (masks) add('scratch_begin', '/dev');
+  for (const a of layout.actions) {
+    if (a.kind === 'group') {
+      add('setattr_slot', slot.get(a.path)!, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV);
+      add('move_slot', slot.get(a.path)!, a.path);
+      add('ro_below', a.path);
+      for (const c of a.group.chain) add('seal', c.dir, ...c.keep);
+    } else if (a.kind === 'readonly') {
+      add('pin', a.path);
+    } else if (a.kind === 'mask') {
+      add('mask', a.path, a.type, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
+    } else {
+      add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
+      add('move_slot', slot.get(a.path)!, a.path);
+    }
+  }
+  if (masks) add('scratch_end');
   add('tmpfs', '/dev', 'mode=0755,size=64k');
   DEVICES.forEach((d, i) => {
     add('touch', `/dev/${d}`);
@@ -117,37 +134,4 @@ export function buildPlan(input: PlanInput): Plan {
     add('symlink', target, `/dev/${name}`);
   }
   add('setattr', '/dev', READ_ONLY, 0);
-
-  add('pidns_fork');
-  add('proc', '/proc');
-  for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
-  add('make_rprivate');
-
-  add('command_fork');
-  // A new session: no controlling terminal, so TIOCSTI on an inherited tty fails.
-  add('setsid');
-  add('chdir', input.cwd);
-
-  const all = fsRightsForAbi(abi);
-  const read = FS.READ_FILE | FS.READ_DIR | FS.EXECUTE;
-  const devRights = (FS.READ_FILE | FS.WRITE_FILE | FS.READ_DIR | FS.TRUNCATE | FS.IOCTL_DEV) & all;
-  add('landlock_create', all, 0, 0);
-  add('landlock_path', '/', read);
-  add('landlock_path', '/dev', devRights);
-  add('landlock_path', '/dev/shm', all);
-  for (const r of policy.writableRoots) add('landlock_path', r, all);
-  add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
-  add('no_new_privs');
-  add('landlock_restrict');
-  add('drop_caps');
-  for (const e of input.env) add('env', e);
-  add('exec', input.file, ...input.argv);
-  return { landlockAbi: abi, groups, steps };
-}
-
-/** The helper's wire format: NUL-terminated strings: op, argument count, arguments. */
-export function encodePlan(plan: Plan): Buffer {
-  const parts: string[] = [];
-  for (const s of plan.steps) parts.push(s.op, String(s.args.length), ...s.args);
-  return Buffer.from(parts.map((p) => p + '\0').join(''), 'utf8');
 }

@@ -1,20 +1,60 @@
-// The sandbox policy a caller gives, and its validation. Everything here is
-// pure: no filesystem access beyond resolving the given paths.
+// The sandbox policy a caller gives, its validation, and its resolution into
+// one list of path rules with precedence. No enforcement decisions here: see
+// plan.ts for how rules become mounts and Landlock rights.
 import fs from 'fs';
 import path from 'path';
 
+export type Access = 'read' | 'write' | 'none';
+export type Mode = 'read-only' | 'workspace-write' | 'full';
+export type TmpMode = 'host' | 'private' | 'none';
+
 export interface SandboxPolicy {
-  /** Directories the command may write beneath. Default: the command's cwd. */
+  /** 'workspace-write' (default): the writable roots; 'read-only': nothing; 'full': no filesystem restriction. */
+  mode?: Mode;
+  /** Directories the command may write beneath. Default in workspace-write: the command's cwd. */
   writableRoots?: string[];
+  /** Paths kept read-only inside writable roots. */
+  readOnly?: string[];
+  /** Paths that look empty and cannot be written: a directory shows no entries, a file reads as empty. */
+  denyRead?: string[];
+  /** Path -> access; the most specific path wins; on a tie none beats write beats read. */
+  rules?: Record<string, Access>;
   /** Allow network access. Default false: a new network namespace with only loopback. */
   network?: boolean;
+  /** 'host' (default in workspace-write): /tmp and $TMPDIR writable; 'private': a fresh /tmp that vanishes; 'none': read-only. */
+  tmp?: TmpMode;
+  /** Names kept read-only at the top of every writable root (and of $HOME when it is writable), in addition to the defaults. */
+  protect?: string[];
+  /** Lift the default protection of `.git`. */
+  allowGitWrites?: boolean;
+}
+
+/** Names protected by default (Codex's and sandbox-runtime's lists). */
+export const DEFAULT_PROTECT = [
+  '.git', '.codex', '.agents',
+  '.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules',
+  '.mcp.json', '.vscode', '.idea', '.claude/commands', '.claude/agents',
+];
+
+export interface Rule {
+  path: string; // resolved, absolute
+  access: Access;
+  /** Where the rule came from, for messages and --dry-run. */
+  from: string;
 }
 
 export interface ResolvedPolicy {
+  mode: Mode;
+  /** After precedence: one rule per path, sorted by path. */
+  rules: Rule[];
   writableRoots: string[];
-  /** Roots that did not exist: reported, not created, not fatal. */
+  /** Writable roots that did not exist: reported, not created, not fatal. */
   missingRoots: string[];
   network: boolean;
+  tmp: TmpMode;
+  protect: string[];
+  /** $HOME, resolved: its dotfiles are protected too when it is writable. */
+  home: string | undefined;
 }
 
 export class PolicyError extends Error {
@@ -24,52 +64,103 @@ export class PolicyError extends Error {
   }
 }
 
-const KNOWN_KEYS = new Set(['writableRoots', 'network']);
+const KEYS: Record<keyof SandboxPolicy, string> = {
+  mode: 'string', writableRoots: 'array', readOnly: 'array', denyRead: 'array', rules: 'object',
+  network: 'boolean', tmp: 'string', protect: 'array', allowGitWrites: 'boolean',
+};
+const RANK: Record<Access, number> = { read: 0, write: 1, none: 2 };
 
 export function checkPath(key: string, p: unknown): string {
   if (typeof p !== 'string') throw new PolicyError(key, p, 'expected a string path');
   if (p === '') throw new PolicyError(key, p, 'empty path');
   if (p.includes('\0')) throw new PolicyError(key, p, 'path contains a NUL byte');
   if (!path.isAbsolute(p)) throw new PolicyError(key, p, 'path must be absolute');
+  if (Buffer.byteLength(p) >= 4096) throw new PolicyError(key, `${p.slice(0, 40)}...`, 'path longer than PATH_MAX');
   return path.normalize(p);
 }
 
-export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string): ResolvedPolicy {
-  const p = policy ?? {};
-  if (typeof p !== 'object' || Array.isArray(p)) throw new PolicyError('sandbox', p, 'expected an object');
-  for (const key of Object.keys(p)) {
-    if (!KNOWN_KEYS.has(key)) throw new PolicyError(key, (p as Record<string, unknown>)[key], 'unknown key');
+function checkTypes(p: SandboxPolicy): void {
+  for (const [key, value] of Object.entries(p)) {
+    const want = KEYS[key as keyof SandboxPolicy];
+    if (!want) throw new PolicyError(key, value, `unknown key (known: ${Object.keys(KEYS).join(', ')})`);
+    if (value === undefined) continue;
+    const ok = want === 'array' ? Array.isArray(value) : want === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === want;
+    if (!ok) throw new PolicyError(key, value, `expected ${want === 'array' ? 'an array' : want === 'object' ? 'an object' : `a ${want}`}`);
   }
-  if (p.network !== undefined && typeof p.network !== 'boolean') {
-    throw new PolicyError('network', p.network, 'expected a boolean');
+  if (p.mode !== undefined && !['read-only', 'workspace-write', 'full'].includes(p.mode)) {
+    throw new PolicyError('mode', p.mode, "expected 'read-only', 'workspace-write' or 'full'");
   }
-  const given = p.writableRoots ?? [cwd];
-  if (!Array.isArray(given)) throw new PolicyError('writableRoots', given, 'expected an array of paths');
-  const roots: string[] = [];
-  const missingRoots: string[] = [];
-  given.forEach((r, i) => {
-    const abs = checkPath(`writableRoots[${i}]`, r);
-    let real: string;
-    try {
-      real = fs.realpathSync(abs);
-    } catch {
-      missingRoots.push(abs);
-      return;
+  if (p.tmp !== undefined && !['host', 'private', 'none'].includes(p.tmp)) throw new PolicyError('tmp', p.tmp, "expected 'host', 'private' or 'none'");
+  for (const [k, v] of Object.entries(p.rules ?? {})) {
+    if (!['read', 'write', 'none'].includes(v as string)) throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "expected 'read', 'write' or 'none'");
+  }
+  (p.protect ?? []).forEach((n, i) => {
+    if (typeof n !== 'string' || n === '' || n.includes('\0') || path.isAbsolute(n) || n.split('/').includes('..')) {
+      throw new PolicyError(`protect[${i}]`, n, 'expected a relative name inside a root, without ..');
     }
-    if (!fs.statSync(real).isDirectory()) {
-      throw new PolicyError(`writableRoots[${i}]`, r, 'not a directory (a writable root must be a directory)');
-    }
-    roots.push(real);
   });
-  return { writableRoots: dedupeNested(roots), missingRoots, network: p.network ?? false };
 }
 
-/** Drops roots that lie inside another root: the outer one already grants them. */
-function dedupeNested(roots: string[]): string[] {
-  const sorted = [...new Set(roots)].sort((a, b) => a.length - b.length);
-  const kept: string[] = [];
-  for (const r of sorted) {
-    if (!kept.some((k) => k === '/' || r === k || r.startsWith(k + '/'))) kept.push(r);
+/** Resolves symlinks in an existing path; undefined when it does not exist. */
+function real(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
   }
-  return kept;
+}
+
+export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): ResolvedPolicy {
+  const p = policy ?? {};
+  if (typeof p !== 'object' || Array.isArray(p) || p === null) throw new PolicyError('sandbox', p, 'expected an object');
+  checkTypes(p);
+  const mode = p.mode ?? 'workspace-write';
+  if (mode === 'read-only' && p.writableRoots?.length) {
+    throw new PolicyError('writableRoots', p.writableRoots, "writable roots contradict mode 'read-only'");
+  }
+  const tmp = p.tmp ?? (mode === 'workspace-write' ? 'host' : 'none');
+  const missingRoots: string[] = [];
+  const given: Rule[] = [];
+  const addAll = (key: string, list: unknown[] | undefined, access: Access) => {
+    (list ?? []).forEach((x, i) => given.push({ path: checkPath(`${key}[${i}]`, x), access, from: key }));
+  };
+  addAll('writableRoots', mode === 'workspace-write' ? p.writableRoots ?? [cwd] : [], 'write');
+  addAll('readOnly', p.readOnly, 'read');
+  addAll('denyRead', p.denyRead, 'none');
+  for (const [k, v] of Object.entries(p.rules ?? {})) given.push({ path: checkPath(`rules[${JSON.stringify(k)}]`, k), access: v, from: 'rules' });
+  if (tmp === 'host') {
+    given.push({ path: '/tmp', access: 'write', from: 'tmp' });
+    if (env.TMPDIR && path.isAbsolute(env.TMPDIR)) given.push({ path: path.normalize(env.TMPDIR), access: 'write', from: 'tmp' });
+  }
+
+  // Resolve symlinks so rules name the inodes the kernel will see.
+  const byPath = new Map<string, Rule>();
+  for (const r of given) {
+    const resolved = real(r.path);
+    if (resolved === undefined) {
+      if (r.access === 'write' && r.from !== 'tmp') missingRoots.push(r.path);
+      continue; // nothing there to protect or hide
+    }
+    if (r.access === 'write' && !fs.statSync(resolved).isDirectory()) {
+      throw new PolicyError(r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from, r.path, 'not a directory (a writable root must be a directory)');
+    }
+    const prev = byPath.get(resolved);
+    if (!prev || RANK[r.access] > RANK[prev.access]) byPath.set(resolved, { ...r, path: resolved });
+  }
+  const rules = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const protect = [...new Set([...DEFAULT_PROTECT, ...(p.protect ?? [])])].filter((n) => !(p.allowGitWrites && n === '.git'));
+  const home = env.HOME && path.isAbsolute(env.HOME) ? real(env.HOME) : undefined;
+  return {
+    mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
+    writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
+  };
+}
+
+/** The rule that decides `p`: the most specific rule at or above it. */
+export function ruleFor(p: string, rules: Rule[]): Rule | undefined {
+  let best: Rule | undefined;
+  for (const r of rules) {
+    if ((p === r.path || p.startsWith(r.path === '/' ? '/' : r.path + '/')) && (!best || r.path.length > best.path.length)) best = r;
+  }
+  return best;
 }

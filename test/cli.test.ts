@@ -18,7 +18,7 @@ describe(`sbx-native exec (as ${userLabel})`, () => {
 
   it('writes only in the current directory by default', () => {
     const other = tempDir();
-    const r = cli(['exec', '--', '/bin/sh', '-c', `echo ok > here; echo no > ${other}/there`], dir);
+    const r = cli(['exec', '--tmp', 'none', '--', '/bin/sh', '-c', `echo ok > here; echo no > ${other}/there`], dir);
     expect(r.status).toBe(2);
     expect(fs.readFileSync(path.join(dir, 'here'), 'utf8')).toBe('ok\n');
     expect(fs.existsSync(path.join(other, 'there'))).toBe(false);
@@ -57,7 +57,7 @@ describe(`sbx-native exec (as ${userLabel})`, () => {
   });
 
   it('prints the plan as JSON with --dry-run and runs nothing', () => {
-    const r = cli(['exec', '--dry-run', '-w', dir, '--', '/bin/sh', '-c', `touch ${dir}/ran`], dir);
+    const r = cli(['exec', '--dry-run', '--tmp', 'none', '-w', dir, '--', '/bin/sh', '-c', `touch ${dir}/ran`], dir);
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.policy.writableRoots).toEqual([dir]);

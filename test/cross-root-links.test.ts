@@ -28,7 +28,7 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
   afterEach(() => rmTree(H));
 
   it('hard-links a cache file into the project: nlink 2, same inode (ln)', async () => {
-    const r = await sh(`ln ${cache}/f ${repo}/.venv/f && stat -c %h ${repo}/.venv/f`, { writableRoots: [repo, cache] });
+    const r = await sh(`ln ${cache}/f ${repo}/.venv/f && stat -c %h ${repo}/.venv/f`, { writableRoots: [repo, cache], tmp: 'none' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('2');
     expect(fs.statSync(path.join(repo, '.venv', 'f')).ino).toBe(fs.statSync(path.join(cache, 'f')).ino);
@@ -42,7 +42,7 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
       ['rename file', () => fs.renameSync(${j(path.join(cache, 'f'))}, ${j(path.join(repo, 'f'))})],
       ['rename dir', () => fs.renameSync(${j(path.join(cache, 'pkg'))}, ${j(path.join(repo, '.venv', 'pkg'))})],
       ['rename back', () => fs.renameSync(${j(path.join(repo, 'y'))}, ${j(path.join(cache, 'y'))})],
-    ]`, { writableRoots: [repo, cache] });
+    ]`, { writableRoots: [repo, cache], tmp: 'none' });
     expect(r).toEqual({ 'rename file': 'ok', 'rename dir': 'ok', 'rename back': 'ok' });
     expect(fs.statSync(path.join(repo, 'f')).ino).toBe(fileIno);
     expect(fs.statSync(path.join(repo, '.venv', 'pkg')).ino).toBe(dirIno);
@@ -60,7 +60,7 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
       ['noreplace dir', () => rename2(${j(path.join(cache, 'pkg'))}, ${j(path.join(repo, 'pkg'))}, 1)],
       ['exchange files', () => rename2(${j(path.join(cache, 'x'))}, ${j(path.join(repo, 'y'))}, 2)],
       ['exchange dirs', () => rename2(${j(path.join(cache, 'dx'))}, ${j(path.join(repo, 'dy'))}, 2)],
-    ]`, { writableRoots: [repo, cache] });
+    ]`, { writableRoots: [repo, cache], tmp: 'none' });
     expect(r).toEqual({
       'noreplace file': 'ok', 'noreplace onto existing': 'EEXIST', 'noreplace dir': 'ok',
       'exchange files': 'ok', 'exchange dirs': 'ok',
@@ -83,7 +83,7 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
       ['rename sealed sibling', () => fs.renameSync(${j(path.join(H, 'sibling-file'))}, ${j(path.join(repo, 'sf'))})],
       ['rename chain dir into root', () => fs.renameSync(${j(path.join(H, '.cache'))}, ${j(path.join(repo, 'stolen'))})],
       ['link /etc/passwd', () => fs.linkSync('/etc/passwd', ${j(path.join(repo, 'passwd'))})],
-    ]`, { writableRoots: [repo, cache] });
+    ]`, { writableRoots: [repo, cache], tmp: 'none' });
     expect(r).toEqual({
       'link from another mount': 'EXDEV',
       'rename from another mount': 'EXDEV',
@@ -109,7 +109,7 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
         try { f(); out[k] = 'ok'; } catch (e) { out[k] = e.code; }
       }
       process.stdout.write(JSON.stringify(out));`;
-    const child = spawn(process.execPath, ['-e', script], { sandbox: { writableRoots: [repo, cache] } });
+    const child = spawn(process.execPath, ['-e', script], { sandbox: { writableRoots: [repo, cache], tmp: 'none' } });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     await new Promise((res) => child.on('spawn', res));

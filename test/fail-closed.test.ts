@@ -29,7 +29,7 @@ describe(`fail closed (as ${userLabel})`, () => {
 
   for (const [label, step, mutate, code] of cases) {
     it(`a failing ${label} step (${step}) stops the command: ${code}`, async () => {
-      const prepared = prepare('/bin/sh', ['-c', `touch ${marker}`], { sandbox: { writableRoots: [dir] } });
+      const prepared = prepare('/bin/sh', ['-c', `touch ${marker}`], { sandbox: { writableRoots: [dir], tmp: 'none' } });
       prepared.plan.steps = prepared.plan.steps.map(mutate).filter((s): s is Step => s !== null);
       const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
       const closed = new Promise((res) => child.on('close', res));
@@ -46,7 +46,7 @@ describe(`fail closed (as ${userLabel})`, () => {
   }
 
   it('a helper that cannot start is a setup failure too', async () => {
-    const prepared = prepare('/bin/true', [], { sandbox: { writableRoots: [dir] } });
+    const prepared = prepare('/bin/true', [], { sandbox: { writableRoots: [dir], tmp: 'none' } });
     const real = native();
     const saved = real.helper;
     real.helper = '/nonexistent/sbx-helper';
@@ -60,11 +60,11 @@ describe(`fail closed (as ${userLabel})`, () => {
   });
 
   it('refuses an invalid policy synchronously, naming the key and value', () => {
-    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['relative/path'] } })).toThrow(/writableRoots\[0\] = "relative\/path": path must be absolute/);
-    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/tmp/a\0b'] } })).toThrow(/NUL/);
-    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: [''] } })).toThrow(/empty path/);
+    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['relative/path'], tmp: 'none' } })).toThrow(/writableRoots\[0\] = "relative\/path": path must be absolute/);
+    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/tmp/a\0b'], tmp: 'none' } })).toThrow(/NUL/);
+    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: [''], tmp: 'none' } })).toThrow(/empty path/);
     expect(() => prepare('/bin/true', [], { sandbox: { network: 'yes' } as any })).toThrow(/network = "yes": expected a boolean/);
     expect(() => prepare('/bin/true', [], { sandbox: { writeableRoots: [] } as any })).toThrow(/writeableRoots.*unknown key/);
-    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/etc/passwd'] } })).toThrow(/not a directory/);
+    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/etc/passwd'], tmp: 'none' } })).toThrow(/not a directory/);
   });
 });

@@ -36,13 +36,13 @@ describe(`no litter (as ${userLabel})`, () => {
   };
 
   it('after a normal run', async () => {
-    const r = await run('/bin/sh', ['-c', `echo x > ${root}/f; echo y > ${H}/other/g`], { sandbox: { writableRoots: [root] } });
+    const r = await run('/bin/sh', ['-c', `echo x > ${root}/f; echo y > ${H}/other/g`], { sandbox: { writableRoots: [root], tmp: 'none' } });
     expect(r.code).toBe(2); // the second write fails
     await check();
   });
 
   it('after the command is killed', async () => {
-    const c = spawn('/bin/sh', ['-c', `touch ${root}/started; sleep 100`], { sandbox: { writableRoots: [root] } });
+    const c = spawn('/bin/sh', ['-c', `touch ${root}/started; sleep 100`], { sandbox: { writableRoots: [root], tmp: 'none' } });
     for (let i = 0; i < 200 && !fs.existsSync(path.join(root, 'started')); i++) await new Promise((r) => setTimeout(r, 10));
     c.kill('SIGKILL');
     await new Promise((res) => c.on('close', res));
@@ -51,7 +51,7 @@ describe(`no litter (as ${userLabel})`, () => {
 
   it('after the Node parent is killed, with background processes inside', async () => {
     const parent = cpSpawn(process.execPath, ['-e', `
-      const c = require(${JSON.stringify(path.join(repoRoot, 'dist'))}).spawn('/bin/sh', ['-c', 'sleep 100 & sleep 100 & touch ${root}/bg; wait'], { sandbox: { writableRoots: [${JSON.stringify(root)}] } });`], { stdio: 'ignore' });
+      const c = require(${JSON.stringify(path.join(repoRoot, 'dist'))}).spawn('/bin/sh', ['-c', 'sleep 100 & sleep 100 & touch ${root}/bg; wait'], { sandbox: { writableRoots: [${JSON.stringify(root)}], tmp: 'none' } });`], { stdio: 'ignore' });
     for (let i = 0; i < 200 && !fs.existsSync(path.join(root, 'bg')); i++) await new Promise((r) => setTimeout(r, 10));
     expect(helpers().length).toBeGreaterThan(0);
     parent.kill('SIGKILL');

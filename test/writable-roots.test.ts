@@ -32,7 +32,7 @@ describe(`writable roots (as ${userLabel})`, () => {
       ['chmod a', () => fs.chmodSync(${JSON.stringify(path.join(a, 'new'))}, 0o600)],
       ['unlink a', () => fs.unlinkSync(${JSON.stringify(path.join(a, 'ln'))})],
     ]`;
-    const r = await probe(ops, { writableRoots: [a, b] });
+    const r = await probe(ops, { writableRoots: [a, b], tmp: 'none' });
     expect(r).toEqual({
       'write a': 'ok', 'append a': 'ok', 'truncate a': 'ok', 'mkdir b': 'ok', 'rename in b': 'ok',
       'rmdir b': 'ok', 'symlink a': 'ok', 'chmod a': 'ok', 'unlink a': 'ok',
@@ -61,7 +61,7 @@ describe(`writable roots (as ${userLabel})`, () => {
       ['link elsewhere', () => fs.linkSync(${j(far)}, ${j(far + '3')})],
       ['create in /etc', () => fs.writeFileSync('/etc/sbx-native-test', 'x')],
     ]`;
-    const r = await probe(ops, { writableRoots: [a, b] });
+    const r = await probe(ops, { writableRoots: [a, b], tmp: 'none' });
     expect(r).toEqual({
       'write sealed sibling': 'EROFS',
       'create in sealed sibling': 'EROFS',
@@ -88,7 +88,7 @@ describe(`writable roots (as ${userLabel})`, () => {
         ['chown ${k}', () => fs.chownSync(${j}, process.getuid(), process.getgid())],
         ['utimes ${k}', () => fs.utimesSync(${j}, 1, 1)],`;
     });
-    const r = await probe(`[${lines.join('\n')}]`, { writableRoots: [a, b] });
+    const r = await probe(`[${lines.join('\n')}]`, { writableRoots: [a, b], tmp: 'none' });
     for (const k of Object.keys(targets)) {
       expect(r[`chmod ${k}`], `chmod ${k}`).toBe('EROFS');
       expect(r[`chown ${k}`], `chown ${k}`).toBe('EROFS');
@@ -101,23 +101,23 @@ for p in sys.argv[1:]:
     try:
         os.setxattr(p, "user.sbx", b"1"); print("ok")
     except OSError as e:
-        print(os.strerror(e.errno))' ${targets.sealed} ${targets.elsewhere}`, { writableRoots: [a, b] });
+        print(os.strerror(e.errno))' ${targets.sealed} ${targets.elsewhere}`, { writableRoots: [a, b], tmp: 'none' });
     expect(x.stdout.trim().split('\n')).toEqual(['Read-only file system', 'Read-only file system']);
     expect([snapshot(base), snapshot(elsewhere)]).toEqual(before);
   });
 
   it('reads everything outside the roots', async () => {
-    const r = await sh(`cat ${path.join(elsewhere, 'file')} ${path.join(base, 'sibling', 'file')}; head -c 4 /etc/passwd`, { writableRoots: [a] });
+    const r = await sh(`cat ${path.join(elsewhere, 'file')} ${path.join(base, 'sibling', 'file')}; head -c 4 /etc/passwd`, { writableRoots: [a], tmp: 'none' });
     expect(r.stdout).toBe('keepkeeproot');
   });
 
   it('defaults the writable root to the cwd and reports missing roots without creating them', async () => {
     const missing = path.join(base, 'missing-root');
-    const r = await sh('echo here > inside.txt', undefined, { cwd: a });
+    const r = await sh('echo here > inside.txt', { tmp: 'none' }, { cwd: a });
     expect(r.code).toBe(0);
     expect(fs.readFileSync(path.join(a, 'inside.txt'), 'utf8')).toBe('here\n');
     const { spawn } = await import('../lib');
-    const child = spawn('/bin/true', [], { sandbox: { writableRoots: [a, missing] } });
+    const child = spawn('/bin/true', [], { sandbox: { writableRoots: [a, missing], tmp: 'none' } });
     expect(child.missingRoots).toEqual([missing]);
     const code = await new Promise((res) => child.on('exit', res));
     expect(code).toBe(0);

@@ -29,9 +29,14 @@ int move_mount(int fd, const char *to) {
   return (int)syscall(SBX_NR_move_mount, fd, "", AT_FDCWD, to, SBX_MOVE_MOUNT_F_EMPTY_PATH);
 }
 
+std::string scratch_dir;  // where scratch_begin mounted the mask tmpfs
+int scratch_count = 0;
+
 const uint64_t kReadOnly = SBX_MOUNT_ATTR_RDONLY | SBX_MOUNT_ATTR_NOSUID | SBX_MOUNT_ATTR_NODEV;
 
-// Binds `path` read-only onto itself (recursively, keeping its submounts).
+// Binds `path` read-only onto itself (recursively, keeping its submounts). A
+// symlink is bound as itself, not followed: that pins the name (EBUSY on
+// unlink or rename) without touching its target.
 int bind_self_ro(const std::string &path) {
   int fd = open_tree(path.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE |
                                        SBX_AT_SYMLINK_NOFOLLOW);
@@ -124,7 +129,7 @@ bool run_mount_step(Run &run, const Step &s) {
       if (name == "." || name == ".." || keep.count(name)) continue;
       std::string path = base + "/" + name;
       struct stat st;
-      if (lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;  // gone, or nothing to bind
+      if (lstat(path.c_str(), &st) != 0) continue;  // gone: nothing to protect
       if (bind_self_ro(path) == 0) continue;
       // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
       int saved = errno;
@@ -134,6 +139,49 @@ bool run_mount_step(Run &run, const Step &s) {
       fail(run, errno, "bind read-only " + path);
     }
     closedir(d);
+  } else if (op == "pin") {  // pin PATH: read-only bind onto itself
+    need(run, bind_self_ro(a.at(0)) == 0, "bind read-only " + a.at(0));
+  } else if (op == "scratch_begin") {  // scratch_begin DIR: a tmpfs to build masks in, never visible afterwards
+    need(run, mount("tmpfs", a.at(0).c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") == 0,
+         "mount scratch tmpfs " + a.at(0));
+    scratch_dir = a.at(0);
+  } else if (op == "scratch_end") {
+    need(run, umount2(scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + scratch_dir);
+  } else if (op == "mask") {  // mask PATH file|dir|tmpfs INNER...: hide PATH; INNER ("d:rel" / "f:rel") become mount points
+    const std::string &target = a.at(0), &kind = a.at(1);
+    std::string base;
+    if (kind == "tmpfs") {
+      need(run, mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
+      base = target;
+    } else {
+      base = scratch_dir + "/m" + std::to_string(scratch_count++);
+      if (kind == "file") {
+        int fd = open(base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+        need(run, fd >= 0, "create mask file");
+        close(fd);
+      } else {
+        need(run, mkdir(base.c_str(), 0755) == 0, "create mask directory");
+      }
+    }
+    for (size_t i = 2; i < a.size(); i++) {
+      std::string rel = a[i].substr(2), cur = base;
+      size_t pos = 0;
+      while ((pos = rel.find('/', pos)) != std::string::npos) {
+        std::string dir = base + "/" + rel.substr(0, pos++);
+        if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(run, errno, "mkdir " + dir);
+      }
+      std::string leaf = base + "/" + rel;
+      bool ok = a[i][0] == 'd' ? (mkdir(leaf.c_str(), 0755) == 0 || errno == EEXIST)
+                               : (close(open(leaf.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444)) == 0);
+      need(run, ok, "create mount point " + leaf);
+    }
+    if (kind != "tmpfs") {
+      int fd = open_tree(base.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC);
+      need(run, fd >= 0, "open_tree mask for " + target);
+      need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH, kReadOnly | SBX_MOUNT_ATTR_NOEXEC) == 0, "mount_setattr mask");
+      need(run, move_mount(fd, target.c_str()) == 0, "move_mount mask onto " + target);
+      close(fd);
+    }
   } else if (op == "bind") {  // bind SRC DST ATTRS
     int fd = open_tree(a.at(0).c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
     need(run, fd >= 0, "open_tree " + a.at(0));

@@ -1,0 +1,171 @@
+// Rules -> mount layout: which paths get a read-write bind, which are carved
+// out read-only, masked, or pinned. Pure decisions; fs is only read (to find
+// protected names and their types). plan.ts turns a Layout into steps.
+import fs from 'fs';
+import path from 'path';
+import { MountEntry, isUnder, mountOf } from './mountinfo';
+import type { ResolvedPolicy, Rule } from './policy';
+
+/** Writable roots that live in one mount: they share one read-write bind of their deepest common ancestor. */
+export interface RootGroup {
+  ancestor: string;
+  roots: string[];
+  /** Directories between the ancestor and the roots, with the names on the way kept out of the sealing. */
+  chain: { dir: string; keep: string[] }[];
+}
+
+export type Action =
+  | { kind: 'group'; path: string; group: RootGroup }
+  | { kind: 'readonly'; path: string; why: string } // bind read-only onto itself (also pins the name)
+  | { kind: 'mask'; path: string; type: 'file' | 'dir' | 'tmpfs'; inner: { rel: string; dir: boolean }[] }
+  | { kind: 'reveal'; path: string; writable: boolean }; // re-expose a path hidden by a mask
+
+export interface Layout {
+  /** Every path that gets Landlock write rights. */
+  writable: string[];
+  groups: RootGroup[];
+  /** Mount actions in the order they must happen (shallow first). */
+  actions: Action[];
+  /** Protected names that do not exist: creating them cannot be blocked yet (see docs/policy.md). */
+  unprotectedMissing: string[];
+}
+
+const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
+
+function commonAncestor(paths: string[]): string {
+  const split = paths.map((p) => p.split('/').filter(Boolean));
+  const out: string[] = [];
+  for (let i = 0; split.every((s) => i < s.length && s[i] === split[0][i]); i++) out.push(split[0][i]);
+  return '/' + out.join('/');
+}
+
+export function groupRoots(roots: string[], mounts: MountEntry[]): RootGroup[] {
+  const byMount = new Map<number, string[]>();
+  for (const r of roots) {
+    const id = mountOf(r, mounts).id;
+    byMount.set(id, [...(byMount.get(id) ?? []), r]);
+  }
+  const groups: RootGroup[] = [];
+  for (const rs of byMount.values()) {
+    const ancestor = commonAncestor(rs);
+    const keep = new Map<string, Set<string>>();
+    for (const r of rs) {
+      for (let child = r; child !== ancestor; child = path.dirname(child)) {
+        const dir = path.dirname(child);
+        keep.set(dir, (keep.get(dir) ?? new Set()).add(path.basename(child)));
+      }
+    }
+    const chain = [...keep].map(([dir, names]) => ({ dir, keep: [...names].sort() })).sort((a, b) => depth(a.dir) - depth(b.dir));
+    groups.push({ ancestor, roots: rs.sort(), chain });
+  }
+  return groups;
+}
+
+type Region = 'default' | 'write' | 'none' | 'readonly';
+
+/** Reads a `.git` entry: a repository is a directory or a `gitdir:` file; returns the paths to protect. */
+function gitProtection(p: string, st: fs.Stats): string[] {
+  if (st.isDirectory()) return [p];
+  if (!st.isFile()) return [];
+  let text = '';
+  try {
+    text = fs.readFileSync(p, 'utf8');
+  } catch {
+    return [];
+  }
+  const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
+  if (!text.startsWith('gitdir:') || !m) return []; // e.g. uv's empty marker file: not a repository
+  const gitdir = path.resolve(path.dirname(p), m[1]);
+  try {
+    return [p, fs.realpathSync(gitdir)];
+  } catch {
+    return [p];
+  }
+}
+
+export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[]): Layout {
+  const rules: Rule[] = [...policy.rules];
+  if (policy.tmp === 'private') rules.push({ path: '/tmp', access: 'none', from: 'tmp-private' });
+  rules.sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
+
+  // Walk rules shallow to deep, tracking the region each one sits in.
+  const region = new Map<string, Region>();
+  const regionOf = (p: string): Region => {
+    let best: string | undefined;
+    for (const k of region.keys()) if (k !== p && isUnder(p, k) && (!best || k.length > best.length)) best = k;
+    return best ? region.get(best)! : 'default';
+  };
+  const tops: string[] = [];
+  const actions: Action[] = [];
+  const writable: string[] = [];
+  for (const r of rules) {
+    const parent = regionOf(r.path);
+    if (r.access === 'write') {
+      if (parent === 'write') continue; // already writable, nothing in between
+      writable.push(r.path);
+      if (parent === 'default') tops.push(r.path);
+      else actions.push({ kind: 'reveal', path: r.path, writable: true });
+      region.set(r.path, 'write');
+    } else if (r.access === 'read') {
+      if (parent === 'write') actions.push({ kind: 'readonly', path: r.path, why: r.from });
+      else if (parent === 'none') actions.push({ kind: 'reveal', path: r.path, writable: false });
+      region.set(r.path, parent === 'default' ? 'default' : 'readonly');
+    } else {
+      if (parent === 'none') continue;
+      const type = r.from === 'tmp-private' ? 'tmpfs' : fs.statSync(r.path).isDirectory() ? 'dir' : 'file';
+      actions.push({ kind: 'mask', path: r.path, type, inner: [] });
+      region.set(r.path, 'none');
+    }
+  }
+  if (policy.tmp === 'private') writable.push('/tmp');
+
+  const groups = groupRoots(tops, mounts);
+  for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
+
+  // Protected names at the top of every writable root, and of $HOME when writable.
+  const unprotectedMissing: string[] = [];
+  const bases = [...writable.filter((w) => w !== '/tmp')];
+  if (policy.home && regionOf(policy.home + '/x') === 'write' && !bases.includes(policy.home)) bases.push(policy.home);
+  const protectedPaths = new Set(actions.filter((a) => a.kind !== 'group').map((a) => a.path));
+  const protectPath = (p: string, why: string) => {
+    if (protectedPaths.has(p)) return;
+    protectedPaths.add(p);
+    actions.push({ kind: 'readonly', path: p, why });
+  };
+  for (const base of bases) {
+    for (const name of policy.protect) {
+      const p = path.join(base, name);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        if (name !== '.git') unprotectedMissing.push(p);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        protectPath(p, `protect ${name} (symlink: the name is pinned)`);
+        let target: string | undefined;
+        try { target = fs.realpathSync(p); } catch { /* dangling: nothing behind it */ }
+        if (target && regionOf(target + '/x') === 'write') {
+          const tst = fs.statSync(target);
+          for (const t of name === '.git' ? gitProtection(target, tst) : [target]) protectPath(t, `protect ${name} (symlink target)`);
+        }
+        continue;
+      }
+      for (const t of name === '.git' ? gitProtection(p, st) : [p]) protectPath(t, `protect ${name}`);
+    }
+  }
+
+  // Shallow first: a deeper mount must land on top of a shallower one.
+  const order = { group: 0, mask: 1, readonly: 2, reveal: 3 };
+  actions.sort((a, b) => depth(a.path) - depth(b.path) || order[a.kind] - order[b.kind]);
+  for (const m of actions) {
+    if (m.kind !== 'mask') continue;
+    for (const a of actions) {
+      if (a !== m && a.path !== m.path && isUnder(a.path, m.path)) {
+        m.inner.push({ rel: path.relative(m.path, a.path), dir: (() => { try { return fs.statSync(a.path).isDirectory(); } catch { return true; } })() });
+      }
+    }
+  }
+  return { writable, groups, actions, unprotectedMissing };
+}
