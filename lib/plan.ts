@@ -102,9 +102,13 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number): v
   add('setattr', '/', READ_ONLY, 1);
   // Empty files and directories for masks are made in a scratch tmpfs on
   // /dev, which the sandbox's own /dev covers later: nothing on the host.
-  const masks = layout.actions.some((a) => a.kind === 'mask' && a.type !== 'tmpfs');
-  if (masks) add('scratch_begin', '/dev');
+  // It starts at the first mask, after any sealing of / that would cover it.
+  let masks = false;
   for (const a of layout.actions) {
+    if (a.kind === 'mask' && a.type !== 'tmpfs' && !masks) {
+      add('scratch_begin', '/dev');
+      masks = true;
+    }
     if (a.kind === 'group') {
       add('setattr_slot', slot.get(a.path)!, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV);
       add('move_slot', slot.get(a.path)!, a.path);

@@ -11,7 +11,7 @@ export type TmpMode = 'host' | 'private' | 'none';
 export interface SandboxPolicy {
   /** 'workspace-write' (default): the writable roots; 'read-only': nothing; 'full': no filesystem restriction. */
   mode?: Mode;
-  /** Directories the command may write beneath. Default in workspace-write: the command's cwd. */
+  /** Directories the command may write beneath. Default in workspace-write: the command's cwd (unless `rules` grant writes). */
   writableRoots?: string[];
   /** Paths kept read-only inside writable roots. */
   readOnly?: string[];
@@ -124,7 +124,8 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const addAll = (key: string, list: unknown[] | undefined, access: Access) => {
     (list ?? []).forEach((x, i) => given.push({ path: checkPath(`${key}[${i}]`, x), access, from: key }));
   };
-  addAll('writableRoots', mode === 'workspace-write' ? p.writableRoots ?? [cwd] : [], 'write');
+  const ruleWrites = Object.values(p.rules ?? {}).includes('write');
+  addAll('writableRoots', mode === 'workspace-write' ? p.writableRoots ?? (ruleWrites ? [] : [cwd]) : [], 'write');
   addAll('readOnly', p.readOnly, 'read');
   addAll('denyRead', p.denyRead, 'none');
   for (const [k, v] of Object.entries(p.rules ?? {})) given.push({ path: checkPath(`rules[${JSON.stringify(k)}]`, k), access: v, from: 'rules' });
