@@ -57,3 +57,19 @@ export async function probe(ops: string, sandbox: SpawnOptions['sandbox'], opts:
 
 export const isRoot = process.getuid?.() === 0;
 export const userLabel = isRoot ? 'root' : `uid ${process.getuid?.()}`;
+
+/** bubblewrap, when installed: the baseline with one bind per root that real tools are compared against. */
+export function bwrapPath(): string | undefined {
+  for (const p of ['/usr/bin/bwrap', '/usr/local/bin/bwrap']) if (fs.existsSync(p)) return p;
+  return undefined;
+}
+
+/** Runs a shell script under bwrap with a separate bind per writable root (Codex's and sandbox-runtime's layout). */
+export function bwrapSh(script: string, roots: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-user', '--unshare-pid', '--unshare-net', '--die-with-parent'];
+  for (const r of roots) args.push('--bind', r, r);
+  args.push('--chdir', cwd, '/bin/sh', '-c', script);
+  const r = spawnSync(bwrapPath()!, args, { encoding: 'utf8', env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

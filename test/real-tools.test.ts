@@ -1,0 +1,142 @@
+// The users: real clients whose caches and projects live in separate roots on
+// one filesystem. Each is compared with a bwrap layout (one bind per root)
+// when bubblewrap is installed, so the test shows what sbx-native changes.
+import { execFileSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bwrapPath, bwrapSh, isRoot, rmTree, sh, tempDir, userLabel } from './helpers';
+
+const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+
+function nlinks(dir: string): number[] {
+  const out: number[] = [];
+  const walk = (p: string) => {
+    for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+      const f = path.join(p, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.isFile()) out.push(fs.statSync(f).nlink);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe(`real tools across two roots (as ${userLabel})`, () => {
+  let H: string, A: string, B: string;
+  beforeEach(() => {
+    H = tempDir();
+    A = path.join(H, 'a');
+    B = path.join(H, 'b');
+    fs.mkdirSync(A);
+    fs.mkdirSync(B);
+  });
+  afterEach(() => rmTree(H));
+
+  it('git clone from one root into another hard-links the objects', async () => {
+    const src = path.join(A, 'src');
+    fs.mkdirSync(src);
+    execFileSync('git', ['init', '-q'], { cwd: src, env: gitEnv });
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `f${i}`), `content ${i}\n`);
+    execFileSync('git', ['add', '.'], { cwd: src, env: gitEnv });
+    execFileSync('git', ['commit', '-qm', 'x'], { cwd: src, env: gitEnv });
+    execFileSync('git', ['gc', '-q'], { cwd: src, env: gitEnv });
+    const r = await sh(`git clone -q ${src} ${B}/clone`, { writableRoots: [A, B], tmp: 'none' }, { env: { ...gitEnv, HOME: B } });
+    expect(r.stderr).toBe('');
+    const links = nlinks(path.join(B, 'clone', '.git', 'objects'));
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.every((n) => n >= 2)).toBe(true);
+    if (!bwrapPath()) return console.warn('bubblewrap not installed: baseline skipped');
+    const base = bwrapSh(`git clone -q ${src} ${B}/clone2`, [A, B], H, { ...gitEnv, HOME: B });
+    expect(base.status).toBe(0);
+    expect(nlinks(path.join(B, 'clone2', '.git', 'objects')).every((n) => n === 1)).toBe(true); // bwrap: EXDEV, git copies
+  });
+
+  it("a uv-like cache client: temp dir renamed into the cache, .git marker, RENAME_NOREPLACE lock, links into a venv", async () => {
+    const cache = path.join(A, 'uv');
+    const venv = path.join(B, '.venv');
+    fs.mkdirSync(path.join(cache, 'sdists-v9'), { recursive: true });
+    fs.writeFileSync(path.join(cache, 'sdists-v9', '.git'), '');
+    fs.mkdirSync(venv);
+    const script = path.join(H, 'uvlike.py');
+    fs.writeFileSync(script, `
+import ctypes, os, sys, tempfile
+libc = ctypes.CDLL(None, use_errno=True)
+cache, venv = sys.argv[1], sys.argv[2]
+def renameat2(a, b, flags):
+    if libc.renameat2(-100, a.encode(), -100, b.encode(), flags) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), b)
+# uv opens the sdists marker for writing at every start
+open(os.path.join(cache, 'sdists-v9', '.git'), 'w').close()
+# unpack into a temp dir inside the cache, then rename it into archive-v0/ID
+os.makedirs(os.path.join(cache, 'archive-v0'), exist_ok=True)
+tmp = tempfile.mkdtemp(dir=cache)
+os.makedirs(os.path.join(tmp, 'pkg'))
+with open(os.path.join(tmp, 'pkg', '__init__.py'), 'w') as f: f.write('x = 1\\n')
+os.rename(tmp, os.path.join(cache, 'archive-v0', 'ID1'))
+# the lock file: a temp file published with RENAME_NOREPLACE
+fd, lock_tmp = tempfile.mkstemp(dir=cache); os.close(fd)
+renameat2(lock_tmp, os.path.join(cache, '.lock'), 1)
+# link the unpacked files into the venv (another root)
+os.makedirs(os.path.join(venv, 'pkg'))
+os.link(os.path.join(cache, 'archive-v0', 'ID1', 'pkg', '__init__.py'), os.path.join(venv, 'pkg', '__init__.py'))
+print(os.stat(os.path.join(venv, 'pkg', '__init__.py')).st_nlink)
+`);
+    fs.chmodSync(script, 0o644);
+    const r = await sh(`/usr/bin/python3 ${script} ${cache} ${venv}`, { writableRoots: [cache, B], tmp: 'none' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('2\n');
+    expect(fs.statSync(path.join(venv, 'pkg', '__init__.py')).ino).toBe(fs.statSync(path.join(cache, 'archive-v0', 'ID1', 'pkg', '__init__.py')).ino);
+    if (!bwrapPath()) return console.warn('bubblewrap not installed: baseline skipped');
+    rmTree(path.join(venv, 'pkg'));
+    rmTree(path.join(cache, 'archive-v0'));
+    const base = bwrapSh(`/usr/bin/python3 ${script} ${cache} ${venv}`, [cache, B], H);
+    expect(base.stderr).toMatch(/Invalid cross-device link/);
+  });
+
+  it('npm install with its cache in another root: no rename fails with EXDEV, cache tmp empty', async () => {
+    // A local package, so no network is needed: npm still runs its cache (cacache) writes and renames.
+    const pkg = path.join(A, 'dep');
+    fs.mkdirSync(pkg);
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'dep', version: '1.0.0' }));
+    fs.writeFileSync(path.join(pkg, 'index.js'), 'module.exports = 1;\n');
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', A], { cwd: pkg, env: { ...process.env, npm_config_cache: path.join(H, 'pack-cache') } });
+    const proj = path.join(B, 'proj');
+    fs.mkdirSync(proj);
+    fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'proj', version: '1.0.0' }));
+    const cache = path.join(A, 'npm-cache');
+    const trace = path.join(H, 'trace');
+    const npm = execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim();
+    const cli = path.join(__dirname, '..', 'bin', 'sbx-native.js');
+    execFileSync('strace', ['-f', '-qq', '-e', 'trace=rename,renameat,renameat2,link,linkat', '-o', trace,
+      process.execPath, cli, 'exec', '--tmp', 'none', '-w', A, '-w', B, '--cwd', proj, '--env', `npm_config_cache=${cache}`, '--env', 'npm_config_update_notifier=false', '--env', `HOME=${B}`,
+      '--', npm, 'install', '--no-audit', '--no-fund', '--offline', path.join(A, 'dep-1.0.0.tgz')], { stdio: 'pipe' });
+    const calls = fs.readFileSync(trace, 'utf8');
+    expect(calls).toMatch(/rename/);
+    expect(calls).not.toMatch(/EXDEV/);
+    expect(fs.readFileSync(path.join(proj, 'node_modules', 'dep', 'index.js'), 'utf8')).toBe('module.exports = 1;\n');
+    const tmp = path.join(cache, '_cacache', 'tmp');
+    expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([]);
+  });
+
+  it.skipIf(!isRoot)('cargo: a crate with a path dependency builds twice; the binary is hard-linked, no incremental-cache warning (root only: rustup lives in /root)', async () => {
+    const ws = path.join(A, 'app');
+    const dep = path.join(A, 'dep');
+    fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
+    fs.mkdirSync(path.join(dep, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dep, 'Cargo.toml'), '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n');
+    fs.writeFileSync(path.join(dep, 'src', 'lib.rs'), 'pub fn n() -> u32 { 1 }\n');
+    fs.writeFileSync(path.join(ws, 'Cargo.toml'), '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\ndep = { path = "../dep" }\n');
+    fs.writeFileSync(path.join(ws, 'src', 'main.rs'), 'fn main() { println!("{}", dep::n()); }\n');
+    const env = { ...process.env, CARGO_HOME: path.join(B, 'cargo-home'), CARGO_TARGET_DIR: path.join(B, 'target'), CARGO_INCREMENTAL: '1' };
+    const build = () => sh('cargo build --offline -q 2>&1', { writableRoots: [A, B], tmp: 'none' }, { cwd: ws, env });
+    const first = await build();
+    expect(first.code, first.stdout).toBe(0);
+    fs.writeFileSync(path.join(ws, 'src', 'main.rs'), 'fn main() { println!("{}", dep::n() + 1); }\n');
+    const second = await build();
+    expect(second.code, second.stdout).toBe(0);
+    expect(first.stdout + second.stdout).not.toMatch(/hard linking files in the incremental compilation cache failed/);
+    expect(fs.statSync(path.join(B, 'target', 'debug', 'app')).nlink).toBe(2);
+    expect(execFileSync(path.join(B, 'target', 'debug', 'app'), { encoding: 'utf8' })).toBe('2\n');
+  });
+});
