@@ -4,6 +4,22 @@ import path from 'path';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
 import { PolicyError, SandboxPolicy } from './policy';
+import { ConfigError, discoverConfig, loadConfig } from './config';
+import type { PreparedSpawn } from './spawn';
+
+/** The --verbose report: what is enforced, and what was left out. */
+function describeEnforcement(p: PreparedSpawn): string {
+  const lines = [`enforcement: mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : 'off (private loopback)'}`];
+  for (const g of p.plan.layout?.groups ?? []) lines.push(`writable: ${g.roots.join(', ')} (one mount at ${g.ancestor})`);
+  for (const a of p.plan.layout?.actions ?? []) {
+    if (a.kind === 'readonly') lines.push(`read-only: ${a.path} (${a.why})`);
+    else if (a.kind === 'mask') lines.push(`hidden: ${a.path}`);
+    else if (a.kind === 'reveal') lines.push(`${a.writable ? 'writable' : 'read-only'} again: ${a.path}`);
+  }
+  for (const m of p.policy.missingRoots) lines.push(`dropped: writable root ${m} (does not exist)`);
+  for (const m of p.plan.layout?.unprotectedMissing ?? []) lines.push(`not enforceable: creating ${m} (protected name that does not exist yet)`);
+  return lines.map((l) => `sbx-native: ${l}\n`).join('');
+}
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
 
@@ -19,10 +35,14 @@ Options:
       --protect NAME  keep NAME read-only at the top of every root (repeatable)
       --allow-git-writes  do not protect .git
       --network       allow network access (default: only a private loopback)
+      --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
+                      or sandbox-runtime settings JSON (default: the nearest
+                      sbx-native.json or .sbx-native.json from the cwd upwards)
       --cwd DIR       working directory of the command (default: the current one)
       --env K=V       set an environment variable (repeatable)
       --clear-env     start from an empty environment (then add --env entries)
       --dry-run       print the resolved policy and plan as JSON, run nothing
+  -v, --verbose       say what is enforced and what was left out
   -h, --help          show this help
       --version       print the version
 
@@ -48,6 +68,8 @@ export interface ExecArgs {
   allowGitWrites: boolean;
   network: boolean;
   cwd?: string;
+  config?: string;
+  verbose: boolean;
   env: string[];
   clearEnv: boolean;
   dryRun: boolean;
@@ -56,15 +78,15 @@ export interface ExecArgs {
 
 const WITH_VALUE: Record<string, keyof ExecArgs> = {
   '-w': 'write', '--write': 'write', '-r': 'readOnly', '--read-only': 'readOnly', '--deny-read': 'denyRead',
-  '--protect': 'protect', '--mode': 'mode', '--tmp': 'tmp', '--cwd': 'cwd', '--env': 'env',
+  '--protect': 'protect', '--mode': 'mode', '--tmp': 'tmp', '--cwd': 'cwd', '--env': 'env', '--config': 'config',
 };
-const SINGLE = new Set(['cwd', 'mode', 'tmp']);
+const SINGLE = new Set(['cwd', 'mode', 'tmp', 'config']);
 
 /** Parses exec's options; everything after `--` or the first non-option word is the command. */
 export function parseExecArgs(argv: string[]): ExecArgs {
   const out: ExecArgs = {
     write: [], readOnly: [], denyRead: [], protect: [], allowGitWrites: false,
-    network: false, env: [], clearEnv: false, dryRun: false, command: [],
+    network: false, env: [], clearEnv: false, dryRun: false, verbose: false, command: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -86,6 +108,7 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     else if (name === '--clear-env') out.clearEnv = true;
     else if (name === '--allow-git-writes') out.allowGitWrites = true;
     else if (name === '--dry-run') out.dryRun = true;
+    else if (name === '-v' || name === '--verbose') out.verbose = true;
     else throw new UsageError(`unknown option ${JSON.stringify(arg)} (use -- before a command that starts with '-')`);
   }
   if (out.command.length === 0) throw new UsageError('no command given');
@@ -93,22 +116,48 @@ export function parseExecArgs(argv: string[]): ExecArgs {
   return out;
 }
 
-function toSpawnOptions(a: ExecArgs): SpawnOptions {
+function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   const cwd = path.resolve(a.cwd ?? process.cwd());
   const env: NodeJS.ProcessEnv = a.clearEnv ? {} : { ...process.env };
   for (const e of a.env) {
     const i = e.indexOf('=');
     env[e.slice(0, i)] = e.slice(i + 1);
   }
+  // Flags add to the config's lists and override its single values.
   const abs = (list: string[]) => list.map((p) => path.resolve(p));
-  const sandbox: SandboxPolicy = { network: a.network, allowGitWrites: a.allowGitWrites };
-  if (a.write.length) sandbox.writableRoots = abs(a.write);
-  if (a.readOnly.length) sandbox.readOnly = abs(a.readOnly);
-  if (a.denyRead.length) sandbox.denyRead = abs(a.denyRead);
-  if (a.protect.length) sandbox.protect = a.protect;
+  const sandbox: SandboxPolicy = { ...base };
+  const more = (key: 'writableRoots' | 'readOnly' | 'denyRead', list: string[]) => {
+    if (list.length) sandbox[key] = [...(base[key] ?? []), ...abs(list)];
+  };
+  more('writableRoots', a.write);
+  more('readOnly', a.readOnly);
+  more('denyRead', a.denyRead);
+  if (a.protect.length) sandbox.protect = [...(base.protect ?? []), ...a.protect];
+  if (a.network) sandbox.network = true;
+  if (a.allowGitWrites) sandbox.allowGitWrites = true;
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
   return { cwd, env, stdio: 'inherit', sandbox };
+}
+
+function usageExit(message: string): never {
+  process.stderr.write(`sbx-native: ${message}\n`);
+  process.exit(2);
+}
+
+/** The config named by --config, or the nearest discovered one; its warnings go to stderr. */
+function configPolicy(a: ExecArgs): SandboxPolicy {
+  const cwd = path.resolve(a.cwd ?? process.cwd());
+  const file = a.config ?? discoverConfig(cwd);
+  if (!file) return {};
+  try {
+    const loaded = loadConfig(file, cwd);
+    for (const w of loaded.warnings) process.stderr.write(`sbx-native: warning: ${w}\n`);
+    return loaded.policy;
+  } catch (e) {
+    if (e instanceof ConfigError) usageExit(e.message);
+    throw e;
+  }
 }
 
 function fail(message: string, hint?: string): never {
@@ -125,19 +174,17 @@ function exec(argv: string[]): void {
     process.stderr.write(`sbx-native: ${e.message}\nTry 'sbx-native --help'.\n`);
     process.exit(2);
   }
-  const opts = toSpawnOptions(a);
+  const opts = toSpawnOptions(a, configPolicy(a));
   let prepared;
   try {
     prepared = prepare(a.command[0], a.command.slice(1), opts);
   } catch (e) {
-    if (e instanceof PolicyError) {
-      process.stderr.write(`sbx-native: ${e.message}\n`);
-      process.exit(2);
-    }
+    if (e instanceof PolicyError) usageExit(e.message);
     if (e instanceof SandboxSetupError) fail(`${e.step}: ${e.message}`, e.hint);
     throw e;
   }
   for (const m of prepared.policy.missingRoots) process.stderr.write(`sbx-native: warning: writable root ${m} does not exist; skipped\n`);
+  if (a.verbose) process.stderr.write(describeEnforcement(prepared));
   if (a.dryRun) {
     process.stdout.write(JSON.stringify({ policy: prepared.policy, plan: prepared.plan }, null, 2) + '\n');
     return;

@@ -1,0 +1,94 @@
+// Config files: sbx-native JSON (and its discovery), Codex config.toml and
+// sandbox-runtime settings, as the CLI reads them.
+import { spawnSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, discoverConfig } from '../lib/config';
+import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
+
+const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
+const env = { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
+const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env });
+
+describe(`config files (as ${userLabel})`, () => {
+  let D: string;
+  beforeEach(() => { D = tempDir(); fs.mkdirSync(path.join(D, 'proj')); fs.mkdirSync(path.join(D, 'cache')); });
+  afterEach(() => rmTree(D));
+
+  it('reads its own JSON format, relative paths from the file, and warns about unknown keys', () => {
+    const f = path.join(D, 'proj', 'sbx-native.json');
+    fs.writeFileSync(f, JSON.stringify({ writableRoots: ['.', '../cache'], tmp: 'none', colour: 'blue' }));
+    const c = loadConfig(f, D);
+    expect(c.format).toBe('sbx-native');
+    expect(c.policy).toEqual({ writableRoots: [path.join(D, 'proj'), path.join(D, 'cache')], tmp: 'none' });
+    expect(c.warnings).toEqual([`${f}: unknown key "colour" ignored`]);
+  });
+
+  it('discovers sbx-native.json from the cwd upwards and applies it', () => {
+    fs.writeFileSync(path.join(D, '.sbx-native.json'), JSON.stringify({ writableRoots: ['./cache'], tmp: 'none' }));
+    expect(discoverConfig(path.join(D, 'proj'))).toBe(path.join(D, '.sbx-native.json'));
+    const r = cli(['exec', '--', '/bin/sh', '-c', `echo a > ${D}/cache/ok; echo b > ${D}/proj/no`], path.join(D, 'proj'));
+    expect(r.status).toBe(2);
+    expect(fs.readFileSync(path.join(D, 'cache', 'ok'), 'utf8')).toBe('a\n');
+    expect(fs.existsSync(path.join(D, 'proj', 'no'))).toBe(false);
+  });
+
+  it('reports a wrong type with the key and value, and exits 2', () => {
+    const f = path.join(D, 'bad.json');
+    fs.writeFileSync(f, JSON.stringify({ network: 'yes' }));
+    const r = cli(['exec', '--config', f, '--', 'true'], D);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/network = "yes": expected a boolean/);
+    fs.writeFileSync(f, '{ not json');
+    expect(cli(['exec', '--config', f, '--', 'true'], D).stderr).toMatch(/invalid JSON/);
+  });
+
+  it("reads Codex's config.toml with Codex's meaning", () => {
+    const f = path.join(D, 'config.toml');
+    fs.writeFileSync(f, `model = "x"\nsandbox_mode = "workspace-write"\n[sandbox_workspace_write]\nwritable_roots = ["${D}/cache"]\nnetwork_access = true\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = false\nfoo = 1\n`);
+    const c = loadConfig(f, path.join(D, 'proj'), { HOME: D, TMPDIR: `${D}/tmpdir` });
+    expect(c.format).toBe('codex');
+    expect(c.policy).toEqual({ mode: 'workspace-write', writableRoots: [path.join(D, 'proj'), `${D}/cache`, `${D}/tmpdir`], tmp: 'none', network: true });
+    expect(c.warnings).toEqual([`${f}: unsupported key "sandbox_workspace_write.foo" ignored`]);
+    fs.writeFileSync(f, 'sandbox_mode = "danger-full-access"\n');
+    expect(loadConfig(f, D).policy).toEqual({ mode: 'full', network: true });
+    fs.writeFileSync(f, 'sandbox_mode = "read-only"\n');
+    expect(loadConfig(f, D).policy).toEqual({ mode: 'read-only', tmp: 'none' });
+    fs.writeFileSync(f, 'sandbox_mode = "yolo"\n');
+    expect(() => loadConfig(f, D)).toThrow(/sandbox_mode = "yolo"/);
+  });
+
+  it("reads sandbox-runtime's settings: deny-write wins, [] domains means no network", () => {
+    const f = path.join(D, 'srt.json');
+    fs.writeFileSync(f, JSON.stringify({
+      filesystem: { allowWrite: [`${D}/proj`, `${D}/cache`], denyWrite: [`${D}/cache`, `${D}/proj/.env`], denyRead: ['~/.ssh'], allowRead: ['~/.ssh/known_hosts'] },
+      network: { allowedDomains: [] }, ignoreViolations: {},
+    }));
+    const c = loadConfig(f, D, { HOME: '/home/u' });
+    expect(c.format).toBe('sandbox-runtime');
+    expect(c.policy).toEqual({
+      writableRoots: [`${D}/proj`], readOnly: [`${D}/cache`, `${D}/proj/.env`],
+      rules: { '/home/u/.ssh': 'none', '/home/u/.ssh/known_hosts': 'read' }, network: false,
+    });
+    expect(c.warnings).toEqual([`${f}: unsupported key "ignoreViolations" ignored`]);
+  });
+
+  it('refuses a non-empty domain allowlist instead of widening to full network (exit 2)', () => {
+    const f = path.join(D, 'srt.json');
+    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com'] } }));
+    const r = cli(['exec', '--config', f, '--', 'true'], D);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/allowedDomains = \["github.com"\]: a domain allowlist is not supported yet/);
+    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['src/**'] } }));
+    expect(cli(['exec', '--config', f, '--', 'true'], D).stderr).toMatch(/glob patterns are not supported/);
+  });
+
+  it('--verbose says what is enforced and what was dropped', () => {
+    const r = cli(['exec', '-v', '--tmp', 'none', '-w', `${D}/proj`, '-w', `${D}/gone`, '--', 'true'], D);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/sbx-native: enforcement: mode workspace-write, Landlock ABI \d+/);
+    expect(r.stderr).toContain(`sbx-native: writable: ${D}/proj (one mount at ${D}/proj)`);
+    expect(r.stderr).toContain(`sbx-native: dropped: writable root ${D}/gone (does not exist)`);
+  });
+});
