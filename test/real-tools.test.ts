@@ -1,7 +1,7 @@
 // The users: real clients whose caches and projects live in separate roots on
 // one filesystem. Each is compared with a bwrap layout (one bind per root)
 // when bubblewrap is installed, so the test shows what sbx-native changes.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -90,6 +90,7 @@ print(os.stat(os.path.join(venv, 'pkg', '__init__.py')).st_nlink)
     if (!bwrapPath()) return console.warn('bubblewrap not installed: baseline skipped');
     rmTree(path.join(venv, 'pkg'));
     rmTree(path.join(cache, 'archive-v0'));
+    fs.unlinkSync(path.join(cache, '.lock'));
     const base = bwrapSh(`/usr/bin/python3 ${script} ${cache} ${venv}`, [cache, B], H);
     expect(base.stderr).toMatch(/Invalid cross-device link/);
   });
@@ -118,6 +119,36 @@ print(os.stat(os.path.join(venv, 'pkg', '__init__.py')).st_nlink)
     const tmp = path.join(cache, '_cacache', 'tmp');
     expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([]);
   });
+
+  it('pnpm: offline install from a warm store in another root hard-links the packages', async () => {
+    const pnpm = path.join(__dirname, '..', 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+    const store = path.join(A, 'store');
+    const env = { ...process.env, HOME: H, npm_config_update_notifier: 'false' };
+    const manifest = JSON.stringify({ name: 'p', version: '1.0.0', dependencies: { express: '4.21.2' } });
+    // Warm the store outside the sandbox (this step needs the npm registry).
+    const warm = path.join(A, 'warm');
+    fs.mkdirSync(warm);
+    fs.writeFileSync(path.join(warm, 'package.json'), manifest);
+    const w = spawnSync(process.execPath, [pnpm, 'install', '--store-dir', store, '--reporter', 'silent'], { cwd: warm, env, encoding: 'utf8' });
+    if (w.status !== 0) return expect.fail(`warming the pnpm store needs the npm registry: ${w.stderr || w.stdout}`);
+    const install = `${process.execPath} ${pnpm} install --offline --store-dir ${store} --reporter=append-only`;
+    const proj = path.join(B, 'proj');
+    fs.mkdirSync(proj);
+    fs.writeFileSync(path.join(proj, 'package.json'), manifest);
+    const r = await sh(install, { writableRoots: [A, B], tmp: 'none' }, { cwd: proj, env });
+    expect(r.code, r.stderr).toBe(0);
+    // pnpm 10's reporter no longer names the import method: the link counts tell.
+    const links = nlinks(path.join(proj, 'node_modules', '.pnpm'));
+    expect(links.length).toBeGreaterThan(100);
+    expect(links.filter((n) => n >= 2).length / links.length).toBeGreaterThanOrEqual(0.99);
+    if (!bwrapPath()) return console.warn('bubblewrap not installed: baseline skipped');
+    const proj2 = path.join(B, 'proj2');
+    fs.mkdirSync(proj2);
+    fs.writeFileSync(path.join(proj2, 'package.json'), manifest);
+    const base = bwrapSh(install, [A, B], proj2, env);
+    expect(base.status, base.stderr).toBe(0);
+    expect(nlinks(path.join(proj2, 'node_modules', '.pnpm')).filter((n) => n >= 2).length).toBe(0);
+  }, 120000);
 
   it.skipIf(!isRoot)('cargo: a crate with a path dependency builds twice; the binary is hard-linked, no incremental-cache warning (root only: rustup lives in /root)', async () => {
     const ws = path.join(A, 'app');
