@@ -3,7 +3,7 @@
   "targets": [
     {
       "target_name": "sbx_native",
-      "sources": ["native/binding.cc", "native/spawn.cc", "native/reaper.cc", "native/fsops.cc"],
+      "sources": ["native/binding.cc", "native/spawn.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
@@ -12,10 +12,12 @@
     {
       "target_name": "sbx-helper",
       "type": "executable",
-      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc"],
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/ops_seccomp.cc"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
       "cflags_cc!": ["-fno-exceptions"],
-      "ldflags": ["-static-libstdc++", "-static-libgcc"]
+      # Static PIE: needs no shared library at all, so the glibc floor (scripts/check-glibc.js)
+      # does not apply to it and it runs in any mount layout.
+      "ldflags": ["-static-pie"]
     }
   ]
 }

@@ -9,7 +9,7 @@ import type { PreparedSpawn } from './spawn';
 
 /** The --verbose report: what is enforced, and what was left out. */
 function describeEnforcement(p: PreparedSpawn): string {
-  const lines = [`enforcement: mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : 'off (private loopback)'}`];
+  const lines = [`enforcement: level ${p.plan.level}, mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : 'off (private loopback)'}`];
   for (const g of p.plan.layout?.groups ?? []) lines.push(`writable: ${g.roots.join(', ')} (one mount at ${g.ancestor})`);
   for (const a of p.plan.layout?.actions ?? []) {
     if (a.kind === 'readonly') lines.push(`read-only: ${a.path} (${a.why})`);
@@ -22,6 +22,7 @@ function describeEnforcement(p: PreparedSpawn): string {
 }
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
+       sbx-native doctor [--json]     what this host can enforce, and fixes
 
 Runs COMMAND with writes confined to the writable roots, the rest of the
 filesystem read-only, no network unless --network, and no privileges.
@@ -35,6 +36,8 @@ Options:
       --protect NAME  keep NAME read-only at the top of every root (repeatable)
       --allow-git-writes  do not protect .git
       --network       allow network access (default: only a private loopback)
+      --allow-degraded  run with Landlock only when user namespaces are unusable
+                      (says on stderr what is not enforced)
       --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
                       or sandbox-runtime settings JSON (default: the nearest
                       sbx-native.json or .sbx-native.json from the cwd upwards)
@@ -66,6 +69,7 @@ export interface ExecArgs {
   mode?: string;
   tmp?: string;
   allowGitWrites: boolean;
+  allowDegraded: boolean;
   network: boolean;
   cwd?: string;
   config?: string;
@@ -85,7 +89,7 @@ const SINGLE = new Set(['cwd', 'mode', 'tmp', 'config']);
 /** Parses exec's options; everything after `--` or the first non-option word is the command. */
 export function parseExecArgs(argv: string[]): ExecArgs {
   const out: ExecArgs = {
-    write: [], readOnly: [], denyRead: [], protect: [], allowGitWrites: false,
+    write: [], readOnly: [], denyRead: [], protect: [], allowGitWrites: false, allowDegraded: false,
     network: false, env: [], clearEnv: false, dryRun: false, verbose: false, command: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -107,6 +111,7 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     if (name === '--network') out.network = true;
     else if (name === '--clear-env') out.clearEnv = true;
     else if (name === '--allow-git-writes') out.allowGitWrites = true;
+    else if (name === '--allow-degraded') out.allowDegraded = true;
     else if (name === '--dry-run') out.dryRun = true;
     else if (name === '-v' || name === '--verbose') out.verbose = true;
     else throw new UsageError(`unknown option ${JSON.stringify(arg)} (use -- before a command that starts with '-')`);
@@ -137,7 +142,7 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   if (a.allowGitWrites) sandbox.allowGitWrites = true;
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
-  return { cwd, env, stdio: 'inherit', sandbox };
+  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded };
 }
 
 function usageExit(message: string): never {
@@ -180,10 +185,13 @@ function exec(argv: string[]): void {
     prepared = prepare(a.command[0], a.command.slice(1), opts);
   } catch (e) {
     if (e instanceof PolicyError) usageExit(e.message);
-    if (e instanceof SandboxSetupError) fail(`${e.step}: ${e.message}`, e.hint);
+    if (e instanceof SandboxSetupError) fail(e.message, e.hint);
     throw e;
   }
   for (const m of prepared.policy.missingRoots) process.stderr.write(`sbx-native: warning: writable root ${m} does not exist; skipped\n`);
+  if (prepared.enforcement.level !== 'full') {
+    process.stderr.write(`sbx-native: degraded enforcement (${prepared.enforcement.level}): ${prepared.enforcement.missing.join('; ')}\n`);
+  }
   if (a.verbose) process.stderr.write(describeEnforcement(prepared));
   if (a.dryRun) {
     process.stdout.write(JSON.stringify({ policy: prepared.policy, plan: prepared.plan }, null, 2) + '\n');
@@ -217,6 +225,10 @@ export function main(argv: string[]): void {
     if (cmd === undefined) process.exitCode = 2;
   } else if (cmd === 'exec') {
     exec(rest);
+  } else if (cmd === 'doctor') {
+    const bad = rest.filter((r) => r !== '--json');
+    if (bad.length) usageExit(`doctor: unknown argument ${JSON.stringify(bad[0])}`);
+    process.exitCode = (require('./doctor') as typeof import('./doctor')).doctor(rest.includes('--json'));
   } else {
     process.stderr.write(`sbx-native: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
     process.exit(2);

@@ -36,8 +36,19 @@ function describe(errno: number): string {
   }
 }
 
+function insideSeccompSandbox(): boolean {
+  try {
+    return /^Seccomp:\s*2$/m.test(require('fs').readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function hintFor(step: string, errno: number): string {
   const name = errnoName(errno);
+  if (step === 'unshare' && name === 'EPERM' && insideSeccompSandbox()) {
+    return 'this process already runs inside a sandbox whose seccomp filter forbids new user namespaces (sbx-native refuses nesting); run the command in the outer sandbox';
+  }
   if (step === 'unshare' || step === 'map_ids') {
     return 'user namespaces are unavailable: check `sysctl user.max_user_namespaces` (must be > 0), ' +
       'kernel.apparmor_restrict_unprivileged_userns on Ubuntu, or the container\'s seccomp profile';

@@ -39,10 +39,10 @@ function commonAncestor(paths: string[]): string {
   return '/' + out.join('/');
 }
 
-export function groupRoots(roots: string[], mounts: MountEntry[]): RootGroup[] {
-  const byMount = new Map<number, string[]>();
+export function groupRoots(roots: string[], mounts: MountEntry[], separate = false): RootGroup[] {
+  const byMount = new Map<number | string, string[]>();
   for (const r of roots) {
-    const id = mountOf(r, mounts).id;
+    const id = separate ? r : mountOf(r, mounts).id;
     byMount.set(id, [...(byMount.get(id) ?? []), r]);
   }
   const groups: RootGroup[] = [];
@@ -83,7 +83,8 @@ function gitProtection(p: string, st: fs.Stats): string[] {
   }
 }
 
-export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[]): Layout {
+/** `separateRoots`: one mount per root, as bubblewrap does (the mount-only level, without Landlock). */
+export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts: { separateRoots?: boolean } = {}): Layout {
   const rules: Rule[] = [...policy.rules];
   if (policy.tmp === 'private') rules.push({ path: '/tmp', access: 'none', from: 'tmp-private' });
   rules.sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
@@ -112,14 +113,14 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[]): Lay
       region.set(r.path, parent === 'default' ? 'default' : 'readonly');
     } else {
       if (parent === 'none') continue;
-      const type = r.from === 'tmp-private' ? 'tmpfs' : fs.statSync(r.path).isDirectory() ? 'dir' : 'file';
+      const type = r.from === 'tmp-private' ? 'tmpfs' : fs.statSync(r.path).isDirectory() ? 'dir' : 'file'; // a socket is masked by an empty file
       actions.push({ kind: 'mask', path: r.path, type, inner: [] });
       region.set(r.path, 'none');
     }
   }
   if (policy.tmp === 'private') writable.push('/tmp');
 
-  const groups = groupRoots(tops, mounts);
+  const groups = groupRoots(tops, mounts, opts.separateRoots);
   for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
 
   // Protected names at the top of every writable root, and of $HOME when writable.

@@ -1,5 +1,7 @@
 // Loads the addon (a prebuild, or build/Release after a source build) and
-// finds the helper executable shipped beside it.
+// finds the helper executable shipped beside it. When that fails, the error
+// says why and what to do, in the manner of sharp: not Linux, unsupported
+// architecture, musl, glibc too old, missing prebuild, helper not executable.
 import fs from 'fs';
 import path from 'path';
 
@@ -23,37 +25,185 @@ export interface Binding {
   landlockAbi(): { abi: number; errata: number };
 }
 
+/** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */
+export type LoadFailure =
+  | 'platform' | 'arch' | 'musl' | 'glibc' | 'no-prebuild' | 'load' | 'noexec' | 'helper-missing' | 'helper-mode';
+
+/** Architectures with prebuilt binaries in the package (scripts/build-prebuilds.js). */
+export const PREBUILT_ARCHES = ['x64', 'arm64'];
+/** The oldest glibc the prebuilt addon runs with (scripts/check-glibc.js enforces it). */
+export const GLIBC_FLOOR = '2.28';
+
 const root = path.join(__dirname, '..');
 let loaded: { binding: Binding; helper: string } | undefined;
 
-function loadError(reason: string, fix: string): Error {
-  const err = new Error(`sbx-native could not load its native part: ${reason}\n  fix: ${fix}`);
-  (err as NodeJS.ErrnoException).code = 'SBX_LOAD_FAILED';
+/** Is the package installed as a dependency (node_modules/...) rather than a clone of the repository? */
+const installed = root.split(path.sep).includes('node_modules');
+
+/** The command that compiles the addon and the helper here (npm 11 blocks install scripts until approved). */
+function sourceCommand(): string {
+  return installed
+    ? '`npm install-scripts approve sbx-native && npm rebuild sbx-native --build-from-source`'
+    : '`npm run build:native`';
+}
+
+function buildFromSource(): string {
+  return `build from source (needs g++, make, python3): ${sourceCommand()}`;
+}
+
+function loadError(reason: LoadFailure, what: string, fix: string, facts = true): Error {
+  const lines = [`sbx-native could not load its native part: ${what}`];
+  if (facts) lines.push(`  found: ${describeHost()}`);
+  lines.push(`  fix: ${fix}`);
+  const err = new Error(lines.join('\n')) as NodeJS.ErrnoException & { reason: LoadFailure };
+  err.code = 'SBX_LOAD_FAILED';
+  err.reason = reason;
   return err;
+}
+
+function describeHost(): string {
+  const libc = libcFamily();
+  const glibc = libc === 'glibc' ? glibcVersion() : undefined;
+  return `platform=${process.platform} arch=${process.arch} libc=${libc}${glibc ? ` ${glibc}` : ''} node=${process.versions.node} package=${root}`;
+}
+
+let family: 'glibc' | 'musl' | 'unknown' | undefined;
+
+/** The C library this Node process runs on, from the shared objects it has mapped (cheap, no report). */
+export function libcFamily(): 'glibc' | 'musl' | 'unknown' {
+  if (family) return family;
+  let maps = '';
+  try {
+    maps = fs.readFileSync('/proc/self/maps', 'latin1');
+  } catch { /* no /proc: fall back to the report */ }
+  if (/\/(ld-musl-[^/\s]*|libc\.musl-[^/\s]*)$/m.test(maps)) family = 'musl';
+  else if (/\/(libc\.so\.6|libc-2\.[0-9]+\.so)$/m.test(maps)) family = 'glibc';
+  else if (glibcVersion()) family = 'glibc';
+  else family = fs.existsSync('/etc/alpine-release') ? 'musl' : 'unknown';
+  return family;
+}
+
+/** glibc's version at run time (e.g. '2.36'), or undefined on another libc. */
+export function glibcVersion(): string | undefined {
+  try {
+    const report = process.report?.getReport() as unknown as { header?: { glibcVersionRuntime?: string } } | undefined;
+    return report?.header?.glibcVersionRuntime;
+  } catch {
+    return undefined;
+  }
+}
+
+function versionBelow(v: string, floor: string): boolean {
+  const a = v.split('.').map(Number), b = floor.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) < (b[i] || 0);
+  }
+  return false;
+}
+
+function isPrebuild(file: string): boolean {
+  return file.split(path.sep).includes('prebuilds');
+}
+
+/** The mount that holds `file` and whether it is mounted noexec, from /proc/self/mountinfo. */
+function mountOf(file: string): { point: string; noexec: boolean } | undefined {
+  let real = file;
+  try { real = fs.realpathSync(file); } catch { /* keep the path */ }
+  let best: { point: string; noexec: boolean } | undefined;
+  try {
+    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const f = line.split(' ');
+      if (f.length < 6) continue;
+      const point = f[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+      const inside = point === '/' || real === point || real.startsWith(point + '/');
+      if (inside && (!best || point.length >= best.point.length)) best = { point, noexec: f[5].split(',').includes('noexec') };
+    }
+  } catch { /* no /proc */ }
+  return best;
+}
+
+function noexecError(file: string, point: string): Error {
+  return loadError('noexec', `${file} cannot be executed or mapped: ${point} is mounted noexec (common for /tmp, /dev/shm and some CI caches)`,
+    `install node_modules on a filesystem mounted without noexec, or \`mount -o remount,exec ${point}\``);
+}
+
+function checkHelper(helper: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(helper);
+  } catch {
+    throw loadError('helper-missing', `the helper executable ${helper} is missing (it must ship beside the addon)`,
+      installed ? 'reinstall sbx-native (`npm install sbx-native --force`); if you copy the addon elsewhere, copy sbx-helper with it'
+        : 'rebuild: `npm run build:native` builds the addon and the helper together');
+  }
+  if ((st.mode & 0o111) === 0) {
+    throw loadError('helper-mode', `the helper ${helper} has no execute permission (mode ${(st.mode & 0o777).toString(8)}): the package was unpacked without file modes`,
+      `\`chmod 755 ${helper}\`, or reinstall with npm (npm keeps the mode)`);
+  }
+  try {
+    fs.accessSync(helper, fs.constants.X_OK);
+  } catch {
+    const m = mountOf(helper);
+    if (m?.noexec) throw noexecError(helper, m.point);
+    throw loadError('helper-mode', `the helper ${helper} is not executable by uid ${process.getuid?.()} (mode ${(st.mode & 0o777).toString(8)})`,
+      `\`chmod 755 ${helper}\` and make its directories searchable (o+x)`);
+  }
 }
 
 export function native(): { binding: Binding; helper: string } {
   if (loaded) return loaded;
   if (process.platform !== 'linux') {
-    throw loadError(`${process.platform} is not supported: sbx-native is Linux-only (it uses user namespaces and Landlock)`,
-      'on macOS use sandbox-exec based tools (e.g. @anthropic-ai/sandbox-runtime); on Windows use WSL2');
+    throw loadError('platform', `${process.platform} is not supported: sbx-native is Linux-only (it uses user namespaces and Landlock)`,
+      'on macOS use a sandbox-exec (Seatbelt) based tool such as @anthropic-ai/sandbox-runtime; on Windows run Node inside WSL2 (not WSL1)', false);
   }
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
-  let file: string;
+  let file: string | undefined;
+  let resolveError = '';
   try {
     file = gypBuild.resolve(root);
   } catch (e) {
-    throw loadError(`no prebuilt binary for linux-${process.arch} and no local build (${(e as Error).message.split('\n')[0]})`,
-      'build from source: `npm rebuild sbx-native --build-from-source` (needs g++, make, python3)');
+    resolveError = (e as Error).message.split('\n')[0];
   }
-  const helper = path.join(path.dirname(file), 'sbx-helper');
+  const prebuild = file === undefined || isPrebuild(file);
+
+  // Only a build made on this machine can be trusted on musl; the prebuilds are glibc builds.
+  if (prebuild && libcFamily() === 'musl') {
+    throw loadError('musl', 'musl libc (Alpine Linux and the like) is not supported by the prebuilt binaries, which are built for glibc',
+      `use a glibc-based image (e.g. node:20-bookworm-slim instead of node:20-alpine), or try a source build (untested on musl): apk add g++ make python3 linux-headers, then ${sourceCommand()}`);
+  }
+  if (file === undefined) {
+    if (!PREBUILT_ARCHES.includes(process.arch)) {
+      throw loadError('arch', `no prebuilt binary for linux-${process.arch}: prebuilds exist for ${PREBUILT_ARCHES.map((a) => `linux-${a}`).join(' and ')} only`,
+        buildFromSource());
+    }
+    throw loadError('no-prebuild', `no prebuilt binary for linux-${process.arch} in ${path.join(root, 'prebuilds')} and no local build (${resolveError})`,
+      installed ? `reinstall a published sbx-native (it ships linux-x64 and linux-arm64 prebuilds), or ${buildFromSource()}`
+        : `${buildFromSource()}, or \`npm run build:prebuilds\``);
+  }
+
+  let binding: Binding;
   try {
-    fs.accessSync(helper, fs.constants.X_OK);
-  } catch {
-    throw loadError(`the helper ${helper} is missing or not executable (a noexec mount?)`,
-      'reinstall the package on a filesystem mounted without noexec');
+    binding = require(file) as Binding;
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = mountOf(file);
+    if (m?.noexec) throw noexecError(file, m.point);
+    const glibc = libcFamily() === 'glibc' ? glibcVersion() : undefined;
+    if (prebuild && (/GLIBC_[0-9.]+'? not found/.test(msg) || (glibc && versionBelow(glibc, GLIBC_FLOOR)))) {
+      throw loadError('glibc', `glibc ${glibc ?? '(version unknown)'} is too old: the prebuilt binaries need glibc >= ${GLIBC_FLOOR} (RHEL/Rocky/Alma 8, Debian 10, Ubuntu 18.10 or newer)\n  loader: ${msg}`,
+        `upgrade the distribution, or ${buildFromSource()}`);
+    }
+    if (/GLIBCXX_[0-9.]+'? not found|CXXABI_[0-9.]+'? not found/.test(msg)) {
+      throw loadError('load', `the system libstdc++ is older than the one ${file} was built with\n  loader: ${msg}`,
+        prebuild ? 'please report this (prebuilds target GCC 8\'s libstdc++); meanwhile ' + buildFromSource() : 'rebuild on this machine: `npm run build:native`');
+    }
+    throw loadError('load', `${file} failed to load: ${msg}`,
+      prebuild ? buildFromSource() : 'rebuild on this machine: `npm run build:native` (or remove build/ to use the prebuilds)');
   }
-  loaded = { binding: require(file) as Binding, helper };
+
+  const helper = path.join(path.dirname(file), 'sbx-helper');
+  checkHelper(helper);
+  loaded = { binding, helper };
   return loaded;
 }

@@ -1,10 +1,12 @@
 // Policy -> Plan. Every decision about namespaces, mounts and Landlock rights
 // is made here; the helper (native/helper/) executes the steps in order and
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
-import { CLONE, FS, MOUNT_ATTR, fsRightsForAbi } from './uapi';
+import { CLONE, FS, MOUNT_ATTR, NET, SCOPE, fsRightsForAbi } from './uapi';
 import type { MountEntry } from './mountinfo';
 import type { ResolvedPolicy } from './policy';
 import { computeLayout, Layout } from './layout';
+import type { Level } from './host';
+import { seccompStepArg } from './seccomp';
 
 export interface Step {
   op: string;
@@ -12,6 +14,7 @@ export interface Step {
 }
 
 export interface Plan {
+  level: Level;
   landlockAbi: number;
   layout: Layout | undefined; // undefined in mode 'full'
   steps: Step[];
@@ -29,6 +32,8 @@ export interface PlanInput {
   mounts: MountEntry[];
   /** Whether a path exists on this host (the kernel's optional /proc files). */
   exists: (p: string) => boolean;
+  /** How much this host can enforce (host.ts); default 'full'. */
+  level?: Level;
 }
 
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
@@ -39,20 +44,25 @@ export function buildPlan(input: PlanInput): Plan {
   const steps: Step[] = [];
   const add = (op: string, ...args: (string | number | bigint)[]) => steps.push({ op, args: args.map(String) });
   let slots = 0;
-  const full = policy.mode === 'full';
-  const layout = full ? undefined : computeLayout(policy, input.mounts);
+  const level = input.level ?? 'full';
+  if (level === 'none') throw new Error('buildPlan: nothing can be enforced at level none');
+  const namespaces = level !== 'landlock-only';
+  const useLandlock = level !== 'mount-only' && policy.mode !== 'full';
+  const layout = policy.mode === 'full' ? undefined : computeLayout(policy, input.mounts, { separateRoots: level === 'mount-only' });
 
-  let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
-  if (!policy.network) flags |= CLONE.NEWNET;
-  add('unshare', flags);
-  add('map_ids', input.uid, input.uid, input.gid, input.gid);
-  if (!policy.network) add('loopback_up');
-  add('make_rslave');
-  if (layout) addFilesystemSteps(layout, add, () => slots++);
-  add('pidns_fork');
-  add('proc', '/proc');
-  if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
-  add('make_rprivate');
+  if (namespaces) {
+    let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
+    if (!policy.network) flags |= CLONE.NEWNET;
+    add('unshare', flags);
+    add('map_ids', input.uid, input.uid, input.gid, input.gid);
+    if (!policy.network) add('loopback_up');
+    add('make_rslave');
+    if (layout) addFilesystemSteps(layout, add, () => slots++);
+    add('pidns_fork');
+    add('proc', '/proc');
+    if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
+    add('make_rprivate');
+  }
 
   add('command_fork');
   // A new session: no controlling terminal, so TIOCSTI on an inherited tty fails.
@@ -63,19 +73,32 @@ export function buildPlan(input: PlanInput): Plan {
   const read = FS.READ_FILE | FS.READ_DIR | FS.EXECUTE;
   const devRights = (FS.READ_FILE | FS.WRITE_FILE | FS.READ_DIR | FS.TRUNCATE | FS.IOCTL_DEV) & all;
   add('no_new_privs');
-  if (layout) {
-    add('landlock_create', all, 0, 0);
+  if (layout && useLandlock) {
+    // Without namespaces Landlock is the only barrier: TCP is refused when
+    // networking is off (ABI 4), and signals and abstract sockets stay inside (ABI 6).
+    const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
+    const scoped = !namespaces && abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
+    add('landlock_create', all, net, scoped);
     add('landlock_path', '/', read);
-    add('landlock_path', '/dev', devRights);
-    add('landlock_path', '/dev/shm', all);
+    if (namespaces) {
+      add('landlock_path', '/dev', devRights);
+      add('landlock_path', '/dev/shm', all);
+    } else {
+      // The host's /dev: only the harmless devices, never disks.
+      for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
+    }
     for (const w of layout.writable) add('landlock_path', w, all);
     add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
     add('landlock_restrict');
   }
-  add('drop_caps');
+  // Without a user namespace an unprivileged caller cannot clear its bounding
+  // set; no_new_privs still stops exec from gaining capabilities.
+  if (namespaces || input.uid === 0) add('drop_caps');
+  else add('drop_caps', 'keep-bounding');
+  add('seccomp', seccompStepArg()); // last before exec: lib/seccomp.ts
   for (const e of input.env) add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
   add('exec', input.file, ...input.argv);
-  return { landlockAbi: abi, layout, steps };
+  return { level, landlockAbi: abi, layout, steps };
 }
 
 /** The helper's wire format: NUL-terminated strings: op, argument count, arguments. */

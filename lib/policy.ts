@@ -134,6 +134,10 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     if (env.TMPDIR && path.isAbsolute(env.TMPDIR)) given.push({ path: path.normalize(env.TMPDIR), access: 'write', from: 'tmp' });
   }
 
+  if (!(p.network ?? false) && mode !== 'full') {
+    for (const d of daemonSockets(env)) given.push({ path: d, access: 'none', from: 'network-off' });
+  }
+
   // Resolve symlinks so rules name the inodes the kernel will see.
   const byPath = new Map<string, Rule>();
   for (const r of given) {
@@ -155,6 +159,25 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
   };
+}
+
+/**
+ * Where host daemons listen on pathname unix sockets (ssh-agent, the D-Bus
+ * buses, docker/podman/containerd). A network namespace does not cover
+ * them and Landlock only does from ABI 9, so with networking off they are
+ * hidden like deny-read paths. A socket elsewhere stays connectable on older
+ * kernels (docs/threat-model.md).
+ */
+export function daemonSockets(env: NodeJS.ProcessEnv): string[] {
+  const out = ['/run/dbus', '/run/docker.sock', '/var/run/docker.sock', '/run/podman', '/run/containerd', '/run/snapd.socket'];
+  if (process.getuid) out.push(`/run/user/${process.getuid()}`);
+  if (env.XDG_RUNTIME_DIR) out.push(env.XDG_RUNTIME_DIR);
+  const unixPath = (v: string | undefined, re: RegExp) => (v ? re.exec(v)?.[1] : undefined);
+  for (const sock of [env.SSH_AUTH_SOCK, unixPath(env.DBUS_SESSION_BUS_ADDRESS, /unix:path=([^,;]+)/), unixPath(env.DOCKER_HOST, /^unix:\/\/(\/.+)$/)]) {
+    // ssh-agent keeps its socket in a private directory (/tmp/ssh-XXXX): hide that; otherwise the socket itself.
+    if (sock && path.isAbsolute(sock)) out.push(/\/ssh-[^/]+$/.test(path.dirname(sock)) ? path.dirname(sock) : sock);
+  }
+  return out.map((p) => path.normalize(p));
 }
 
 /** The rule that decides `p`: the most specific rule at or above it. */

@@ -12,6 +12,7 @@ import { readMountInfo } from './mountinfo';
 import { buildPlan, encodePlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { errnoName, hintFor, SandboxSetupError } from './errors';
+import { chooseLevel, Enforcement, hostFacts } from './host';
 
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
 
@@ -21,20 +22,22 @@ export interface SpawnOptions {
   stdio?: 'pipe' | 'inherit' | 'ignore' | StdioOption[];
   argv0?: string;
   sandbox?: SandboxPolicy;
+  /** Run with less than full enforcement when the host cannot do better (Landlock-only: no user namespaces). Never silent: see `enforcement`. */
+  allowDegraded?: boolean;
   /** Put the helper in its own process group, so terminal signals reach the command only when forwarded (the CLI does this). */
   ownProcessGroup?: boolean;
 }
 
 const REPORT_SIZE = 256; // sizeof(ErrorReport) in native/error_report.h
 
-let landlock: { abi: number; errata: number } | undefined;
+/** The kernel's Landlock ABI (<= 0: unavailable) and errata bitmask. */
 export function landlockAbi(): { abi: number; errata: number } {
-  landlock ??= native().binding.landlockAbi();
-  return landlock;
+  return native().binding.landlockAbi();
 }
 
 export interface PreparedSpawn {
   plan: Plan;
+  enforcement: Enforcement;
   policy: ResolvedPolicy;
   file: string;
   args: string[];
@@ -46,23 +49,28 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError('The "args" argument must be an array of strings');
   for (const s of [file, ...args]) if (s.includes('\0')) throw new TypeError(`argument contains a NUL byte: ${JSON.stringify(s)}`);
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const policy = resolvePolicy(options.sandbox, cwd);
+  const policy = resolvePolicy(options.sandbox, cwd, options.env ?? process.env);
   const env: string[] = [];
   for (const [k, v] of Object.entries(options.env ?? process.env)) {
     if (v === undefined) continue;
     if (k.includes('=') || k.includes('\0') || String(v).includes('\0')) throw new TypeError(`invalid environment entry ${JSON.stringify(k)}`);
     env.push(`${k}=${v}`);
   }
-  const { abi } = landlockAbi();
-  if (abi < 2) {
-    throw new SandboxSetupError('landlock', abi < 0 ? abi : -95, 'landlock_create_ruleset(VERSION)',
-      abi < 0 ? hintFor('landlock', -abi) : `Landlock ABI ${abi} lacks REFER (needs ABI >= 2, Linux >= 5.19): links between roots would fail; refusing to run`);
+  const facts = hostFacts(!!options.allowDegraded);
+  const enforcement = chooseLevel(facts, !!options.allowDegraded);
+  if (enforcement.refused) {
+    const e = new SandboxSetupError('probe', -95, 'host capabilities', enforcement.refused);
+    e.message = `probe: this host cannot enforce the sandbox (level ${enforcement.level})`;
+    throw e;
   }
+  const abi = facts.landlockAbi;
   const plan = buildPlan({
     policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
     uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync,
+    level: enforcement.level,
   });
-  return { plan, policy, file, args: [...args] };
+  const { level, missing } = enforcement;
+  return { plan, enforcement: { level, missing }, policy, file, args: [...args] };
 }
 
 // One exit dispatcher per environment (worker threads load their own copy).
@@ -113,6 +121,8 @@ export class SandboxedProcess extends EventEmitter {
   readonly spawnargs: string[];
   /** Writable roots that did not exist (not created, not fatal). */
   readonly missingRoots: string[];
+  /** The enforcement level used, and what it leaves out compared with 'full'. */
+  readonly enforcement: Enforcement;
   readonly plan: Plan;
 
   private pidfd = -1;
@@ -130,6 +140,7 @@ export class SandboxedProcess extends EventEmitter {
     this.spawnfile = prepared.file;
     this.spawnargs = [prepared.file, ...prepared.args];
     this.missingRoots = prepared.policy.missingRoots;
+    this.enforcement = prepared.enforcement;
     const { binding, helper } = native();
     const [fds, toClose] = childFds(options.stdio);
     let res;

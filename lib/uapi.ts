@@ -30,6 +30,10 @@ export function fsRightsForAbi(abi: number): bigint {
   return rights;
 }
 
+/** Landlock network rights (ABI 4) and scopes (ABI 6). */
+export const NET = { BIND_TCP: 1n << 0n, CONNECT_TCP: 1n << 1n } as const;
+export const SCOPE = { ABSTRACT_UNIX_SOCKET: 1n << 0n, SIGNAL: 1n << 1n } as const;
+
 export const CLONE = {
   NEWNS: 0x00020000,
   NEWUTS: 0x04000000,

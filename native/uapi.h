@@ -59,3 +59,26 @@ struct __attribute__((packed)) sbx_landlock_path_beneath_attr {
 // renameat2 flags
 #define SBX_RENAME_NOREPLACE (1 << 0)
 #define SBX_RENAME_EXCHANGE (1 << 1)
+
+// seccomp (linux/seccomp.h, linux/filter.h, linux/prctl.h)
+#define SBX_SECCOMP_SET_MODE_FILTER 1
+#define SBX_SECCOMP_MODE_FILTER 2
+#define SBX_PR_SET_SECCOMP 22
+#define SBX_BPF_MAXINSNS 4096
+#if defined(__x86_64__)
+#define SBX_NR_seccomp 317
+#elif defined(__aarch64__)
+#define SBX_NR_seccomp 277
+#endif
+
+struct sbx_sock_filter {
+  uint16_t code;
+  uint8_t jt;
+  uint8_t jf;
+  uint32_t k;
+};
+
+struct sbx_sock_fprog {
+  unsigned short len;
+  struct sbx_sock_filter *filter;
+};

@@ -15,6 +15,17 @@ for (const dir of [process.env.npm_config_nodedir, '/usr', path.join(path.dirnam
     break;
   }
 }
-const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
+// node-gyp: the project's (a devDependency), else npm's bundled copy, which npm
+// names in npm_config_node_gyp for lifecycle scripts (npm rebuild sbx-native).
+let gyp;
+try {
+  gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
+} catch {
+  gyp = process.env.npm_config_node_gyp;
+  if (!gyp || !fs.existsSync(gyp)) {
+    console.error('sbx-native: node-gyp not found: run this through npm (`npm rebuild sbx-native --build-from-source`) or install node-gyp');
+    process.exit(1);
+  }
+}
 const r = spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

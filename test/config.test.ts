@@ -87,7 +87,7 @@ describe(`config files (as ${userLabel})`, () => {
   it('--verbose says what is enforced and what was dropped', () => {
     const r = cli(['exec', '-v', '--tmp', 'none', '-w', `${D}/proj`, '-w', `${D}/gone`, '--', 'true'], D);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/sbx-native: enforcement: mode workspace-write, Landlock ABI \d+/);
+    expect(r.stderr).toMatch(/sbx-native: enforcement: level full, mode workspace-write, Landlock ABI \d+/);
     expect(r.stderr).toContain(`sbx-native: writable: ${D}/proj (one mount at ${D}/proj)`);
     expect(r.stderr).toContain(`sbx-native: dropped: writable root ${D}/gone (does not exist)`);
   });

@@ -26,5 +26,8 @@ struct Run {
 bool run_mount_step(Run &run, const Step &s);      // false: not a mount op
 bool run_landlock_step(Run &run, const Step &s);   // false: not a landlock op
 bool run_process_step(Run &run, const Step &s);    // false: not a process op
+bool run_seccomp_step(Run &run, const Step &s);    // false: not the seccomp op
 
 unsigned long long parse_num(Run &run, const std::string &s);
+
+int probe_userns();  // the --probe-userns mode (probe.cc)

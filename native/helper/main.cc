@@ -77,6 +77,7 @@ unsigned long long parse_num(Run &run, const std::string &s) {
 
 int main(int argc, char **argv) {
   Run run;
+  if (argc == 2 && strcmp(argv[1], "--probe-userns") == 0) return probe_userns();
   if (argc != 3) return 125;
   int plan_fd = atoi(argv[1]);
   run.error_fd = atoi(argv[2]);
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
 
   for (run.current = 0; run.current < run.steps.size(); run.current++) {
     const Step &s = run.steps[run.current];
-    if (run_mount_step(run, s) || run_landlock_step(run, s) || run_process_step(run, s)) continue;
+    if (run_mount_step(run, s) || run_landlock_step(run, s) || run_process_step(run, s) || run_seccomp_step(run, s)) continue;
     fail(run, EINVAL, "unknown plan step: " + s.op);
   }
   fail(run, EINVAL, "plan ended without exec");

@@ -120,6 +120,7 @@ bool write_file(const char *path, const std::string &text) {
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       if (pid != command) continue;
+      if (status_fd < 0) exit_like(status);  // no pid namespace: we are the monitor too
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;
       _exit(0);
@@ -175,6 +176,7 @@ bool run_process_step(Run &run, const Step &s) {
     // Leave the terminal's process group: a Ctrl-C reaches the monitor, which forwards it once.
     if (setsid() < 0) fail(run, errno, "setsid (init)");
   } else if (op == "command_fork") {
+    if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
     pid_t pid = fork();
     if (pid < 0) fail(run, errno, "fork command");
     if (pid > 0) {
@@ -191,8 +193,8 @@ bool run_process_step(Run &run, const Step &s) {
     if (chdir(a.at(0).c_str()) != 0) fail(run, errno, "chdir " + a.at(0));
   } else if (op == "no_new_privs") {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  } else if (op == "drop_caps") {
-    for (int cap = 0; cap < 64; cap++) {
+  } else if (op == "drop_caps") {  // drop_caps [keep-bounding]: the bounding set needs CAP_SETPCAP to clear
+    for (int cap = 0; cap < 64 && !(a.size() == 1 && a[0] == "keep-bounding"); cap++) {
       if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(run, errno, "prctl(PR_CAPBSET_DROP)");
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");

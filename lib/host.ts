@@ -1,0 +1,124 @@
+// What this host can enforce, and the enforcement level that follows. Facts
+// come from cheap syscalls, a per-boot cache, or (test only) the
+// SBX_NATIVE_TEST_HOST variable, e.g. "landlock=1,userns=0".
+import { spawnSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { native } from './native';
+
+export type Level = 'full' | 'mount-only' | 'landlock-only' | 'none';
+
+export interface HostFacts {
+  landlockAbi: number; // <= 0: unavailable
+  landlockErrata: number;
+  /** Can we create a user namespace and mount inside it? undefined: not probed yet. */
+  userns: { ok: boolean; detail: string } | undefined;
+  wsl1: boolean;
+}
+
+export interface Enforcement {
+  level: Level;
+  /** What this level does not enforce compared with 'full'; empty at 'full'. */
+  missing: string[];
+}
+
+function bootKey(): string {
+  let boot = 'unknown';
+  try { boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { /* masked */ }
+  return `${boot}-${os.release()}-${process.getuid?.()}`;
+}
+
+function cacheFile(): string | undefined {
+  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : undefined);
+  return base ? path.join(base, 'sbx-native', 'host.json') : undefined;
+}
+
+function readCache(): HostFacts['userns'] {
+  const file = cacheFile();
+  if (!file) return undefined;
+  try {
+    const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return c.key === bootKey() ? c.userns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(userns: HostFacts['userns']): void {
+  const file = cacheFile();
+  if (!file) return;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns }));
+  } catch { /* an unwritable cache only costs a probe next time */ }
+}
+
+/** Runs the helper's user-namespace probe (a few ms) and caches the answer for this boot. */
+export function probeUserns(): { ok: boolean; detail: string } {
+  const r = spawnSync(native().helper, ['--probe-userns'], { encoding: 'utf8', env: {} });
+  const out = (r.stdout || '').trim();
+  const result = out === 'ok' ? { ok: true, detail: 'user namespace with mounts works' } : { ok: false, detail: out ? describeProbeFailure(out) : `probe failed to run (${r.error?.message ?? r.status})` };
+  writeCache(result);
+  return result;
+}
+
+function describeProbeFailure(out: string): string {
+  const [stage, errno] = out.split(' ');
+  const name = Object.entries(os.constants.errno).find(([, n]) => n === Number(errno))?.[0] ?? `errno ${errno}`;
+  return `${stage} failed with ${name}`;
+}
+
+function testOverrides(): Partial<Record<'landlock' | 'userns', number>> | undefined {
+  const spec = process.env.SBX_NATIVE_TEST_HOST;
+  if (!spec) return undefined;
+  const out: Partial<Record<'landlock' | 'userns', number>> = {};
+  for (const part of spec.split(',')) {
+    const [k, v] = part.split('=');
+    if ((k === 'landlock' || k === 'userns') && /^\d+$/.test(v)) out[k] = Number(v);
+    else throw new Error(`SBX_NATIVE_TEST_HOST: cannot parse ${JSON.stringify(part)} (expected landlock=N,userns=0|1)`);
+  }
+  return out;
+}
+
+/** Host facts for planning; `probe` runs the user-namespace probe when the cache has no answer. */
+export function hostFacts(probe: boolean): HostFacts {
+  const t = testOverrides();
+  const ll = native().binding.landlockAbi();
+  const release = os.release();
+  const facts: HostFacts = {
+    landlockAbi: t?.landlock ?? ll.abi,
+    landlockErrata: t?.landlock !== undefined ? 0 : ll.errata,
+    userns: t?.userns !== undefined ? { ok: t.userns === 1, detail: 'set by SBX_NATIVE_TEST_HOST' } : readCache(),
+    wsl1: /Microsoft/.test(release) && !/microsoft-standard/i.test(release),
+  };
+  if (!facts.userns && probe) facts.userns = probeUserns();
+  return facts;
+}
+
+/** The strongest level this host supports; landlock-only needs the caller's consent. */
+export function chooseLevel(f: HostFacts, allowDegraded: boolean): Enforcement & { refused?: string } {
+  const landlock = f.landlockAbi >= 2;
+  const userns = f.userns?.ok !== false; // unknown: try, and fail closed with a hint
+  if (f.wsl1) return { level: 'none', missing: [], refused: 'WSL1 has neither user namespaces nor Landlock: use WSL2' };
+  if (userns && landlock) return { level: 'full', missing: [] };
+  if (userns) {
+    return {
+      level: 'mount-only',
+      missing: [`Landlock ${f.landlockAbi > 0 ? `ABI ${f.landlockAbi} lacks REFER` : 'is unavailable'}: each writable root is its own mount, so links and renames between roots fail with EXDEV`],
+    };
+  }
+  const missing = [
+    `user namespaces are unusable (${f.userns?.detail})`,
+    'no read-only mounts: protected paths, read-only carve-outs and deny-read inside roots are not enforced',
+    'chmod/chown/utimes/setxattr outside the roots are not blocked (Landlock does not cover metadata)',
+    'no pid namespace: host processes are visible',
+    ...(process.getuid?.() === 0 ? [] : ['the capability bounding set stays as it is (no_new_privs still prevents gaining capabilities)']),
+    f.landlockAbi >= 4 ? 'network off blocks TCP only (Landlock TCP rules); UDP and other protocols are not blocked' : 'network cannot be turned off',
+  ];
+  if (!landlock) return { level: 'none', missing, refused: 'neither user namespaces nor Landlock (ABI >= 2) are available: nothing can be enforced' };
+  if (!allowDegraded) {
+    return { level: 'landlock-only', missing, refused: `only Landlock is available (${f.userns?.detail}); pass --allow-degraded / allowDegraded: true to run with: ${missing.join('; ')}` };
+  }
+  return { level: 'landlock-only', missing };
+}

@@ -1,0 +1,281 @@
+// The seccomp policy: a classic-BPF program assembled here and carried in the
+// plan as one step, `seccomp <hex of struct sock_filter[]>`; the helper only
+// decodes and installs it (native/helper/ops_seccomp.cc), last before exec.
+//
+// What it denies, and why (see docs/threat-model.md):
+// - a foreign architecture (i386 through `int 0x80`, anything not the host's
+//   64-bit ABI) and x32 syscall numbers: kill, because the numbers below would
+//   mean something else there;
+// - new user namespaces (unshare/clone with CLONE_NEWUSER): EPERM. They give
+//   back every capability and the mount API inside; clone3 carries its flags in
+//   memory BPF cannot read, so it gets ENOSYS and libcs fall back to clone;
+// - the mount API (mount, umount2, pivot_root, open_tree[_attr], move_mount,
+//   fsopen, fsconfig, fsmount, fspick, mount_setattr): EPERM;
+// - io_uring (a second path to the VFS and sockets), ptrace,
+//   process_vm_readv/writev, the key retention service, bpf,
+//   perf_event_open, kexec: EPERM;
+// - AF_VSOCK sockets (reach the hypervisor, not namespaced): EAFNOSUPPORT;
+// - ioctl TIOCSTI / TIOCLINUX, compared on the low 32 bits of the command
+//   because the kernel ignores the high ones (CVE-2019-10063): EPERM.
+// Everything else is allowed: clone for threads and fork, socketpair, AF_UNIX,
+// AF_NETLINK and the rest of the socket families.
+
+/** Architectures we can assemble for (Node's `process.arch` names). */
+export type SeccompArch = 'x64' | 'arm64';
+
+// linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+export const AUDIT_ARCH: Record<SeccompArch, number> = {
+  x64: 0xc000003e,
+  arm64: 0xc00000b7,
+};
+
+export const X32_SYSCALL_BIT = 0x40000000;
+
+// linux/seccomp.h
+export const SECCOMP_RET = {
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  ALLOW: 0x7fff0000,
+} as const;
+
+// asm-generic/errno-base.h, errno.h (identical on x86_64 and aarch64)
+export const ERRNO = { EPERM: 1, ENOSYS: 38, EAFNOSUPPORT: 97 } as const;
+
+// linux/sched.h, linux/socket.h, asm-generic/ioctls.h
+export const CLONE_NEWUSER = 0x10000000;
+export const AF_VSOCK = 40;
+export const TIOCSTI = 0x5412;
+export const TIOCLINUX = 0x541c;
+
+/** The syscalls the filter looks at. */
+export type Syscall =
+  | 'clone' | 'unshare' | 'clone3'
+  | 'mount' | 'umount2' | 'pivot_root' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig' | 'fsmount' | 'fspick' | 'mount_setattr'
+  | 'io_uring_setup' | 'io_uring_enter' | 'io_uring_register'
+  | 'ptrace' | 'process_vm_readv' | 'process_vm_writev'
+  | 'keyctl' | 'add_key' | 'request_key'
+  | 'bpf' | 'perf_event_open' | 'kexec_load' | 'kexec_file_load'
+  | 'socket' | 'ioctl';
+
+// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h
+// (aarch64). Numbers from 424 up are shared by every architecture.
+export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {
+  x64: {
+    clone: 56, unshare: 272, clone3: 435,
+    mount: 165, umount2: 166, pivot_root: 155, open_tree: 428, open_tree_attr: 467, move_mount: 429,
+    fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442,
+    io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+    ptrace: 101, process_vm_readv: 310, process_vm_writev: 311,
+    keyctl: 250, add_key: 248, request_key: 249,
+    bpf: 321, perf_event_open: 298, kexec_load: 246, kexec_file_load: 320,
+    socket: 41, ioctl: 16,
+  },
+  arm64: {
+    clone: 220, unshare: 97, clone3: 435,
+    mount: 40, umount2: 39, pivot_root: 41, open_tree: 428, open_tree_attr: 467, move_mount: 429,
+    fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442,
+    io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+    ptrace: 117, process_vm_readv: 270, process_vm_writev: 271,
+    keyctl: 219, add_key: 217, request_key: 218,
+    bpf: 280, perf_event_open: 241, kexec_load: 104, kexec_file_load: 294,
+    socket: 198, ioctl: 29,
+  },
+};
+
+/** Denied outright, with EPERM. */
+export const DENY_EPERM: Syscall[] = [
+  'mount', 'umount2', 'pivot_root', 'open_tree', 'open_tree_attr', 'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr',
+  'io_uring_setup', 'io_uring_enter', 'io_uring_register',
+  'ptrace', 'process_vm_readv', 'process_vm_writev',
+  'keyctl', 'add_key', 'request_key',
+  'bpf', 'perf_event_open', 'kexec_load', 'kexec_file_load',
+];
+
+// linux/filter.h, linux/bpf_common.h
+const BPF = {
+  LD: 0x00, JMP: 0x05, RET: 0x06,
+  W: 0x00, ABS: 0x20,
+  JA: 0x00, JEQ: 0x10, JGE: 0x30, JSET: 0x40,
+  K: 0x00,
+} as const;
+export const OP = {
+  LD_W_ABS: BPF.LD | BPF.W | BPF.ABS,
+  JEQ_K: BPF.JMP | BPF.JEQ | BPF.K,
+  JGE_K: BPF.JMP | BPF.JGE | BPF.K,
+  JSET_K: BPF.JMP | BPF.JSET | BPF.K,
+  JA: BPF.JMP | BPF.JA,
+  RET_K: BPF.RET | BPF.K,
+} as const;
+
+/** struct seccomp_data offsets (little-endian: the low word of an argument comes first). */
+export const DATA = {
+  nr: 0,
+  arch: 4,
+  argLow: (i: number) => 16 + 8 * i,
+} as const;
+
+export interface Insn {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+/** Max instructions in one classic-BPF program (linux/bpf_common.h BPF_MAXINSNS). */
+export const BPF_MAXINSNS = 4096;
+
+type Target = string | 0; // a label, or 0 for the next instruction
+interface Pending {
+  label?: string;
+  code: number;
+  jt?: Target;
+  jf?: Target;
+  k: number;
+}
+
+/** A tiny assembler: conditional jumps name labels; offsets are resolved at the end (forward only, < 256). */
+class Asm {
+  private insns: Pending[] = [];
+  private pendingLabel: string | undefined;
+  label(name: string): this {
+    if (this.pendingLabel) throw new Error(`two labels on one instruction: ${this.pendingLabel}, ${name}`);
+    this.pendingLabel = name;
+    return this;
+  }
+  private push(p: Pending): this {
+    this.insns.push({ ...p, label: this.pendingLabel });
+    this.pendingLabel = undefined;
+    return this;
+  }
+  ld(offset: number): this {
+    return this.push({ code: OP.LD_W_ABS, k: offset });
+  }
+  jeq(k: number, jt: Target, jf: Target = 0): this {
+    return this.push({ code: OP.JEQ_K, k, jt, jf });
+  }
+  jge(k: number, jt: Target, jf: Target = 0): this {
+    return this.push({ code: OP.JGE_K, k, jt, jf });
+  }
+  jset(k: number, jt: Target, jf: Target = 0): this {
+    return this.push({ code: OP.JSET_K, k, jt, jf });
+  }
+  ret(k: number): this {
+    return this.push({ code: OP.RET_K, k });
+  }
+  build(): Insn[] {
+    if (this.pendingLabel) throw new Error(`label without instruction: ${this.pendingLabel}`);
+    const at = new Map<string, number>();
+    this.insns.forEach((p, i) => {
+      if (p.label === undefined) return;
+      if (at.has(p.label)) throw new Error(`duplicate label ${p.label}`);
+      at.set(p.label, i);
+    });
+    const off = (from: number, t: Target | undefined): number => {
+      if (t === undefined || t === 0) return 0;
+      const to = at.get(t);
+      if (to === undefined) throw new Error(`unknown label ${t}`);
+      const d = to - from - 1;
+      if (d < 0 || d > 255) throw new Error(`jump to ${t} out of range (${d})`);
+      return d;
+    };
+    const out = this.insns.map((p, i) => ({ code: p.code, jt: off(i, p.jt), jf: off(i, p.jf), k: p.k >>> 0 }));
+    if (out.length > BPF_MAXINSNS) throw new Error(`seccomp program too long: ${out.length}`);
+    return out;
+  }
+}
+
+const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
+
+/** The filter for `arch`: a list of classic-BPF instructions. */
+export function buildSeccompFilter(arch: SeccompArch): Insn[] {
+  const nr = SYSCALLS[arch];
+  if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
+  const a = new Asm();
+  // 1. The architecture, before any number is interpreted.
+  a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');
+  a.ld(DATA.nr);
+  // 2. x32 shares AUDIT_ARCH_X86_64: its numbers carry bit 30.
+  if (arch === 'x64') a.jge(X32_SYSCALL_BIT, 'kill');
+  // 3. Dispatch on the number.
+  a.jeq(nr.clone, 'newuser');
+  a.jeq(nr.unshare, 'newuser');
+  a.jeq(nr.clone3, 'enosys');
+  a.jeq(nr.socket, 'socket');
+  a.jeq(nr.ioctl, 'ioctl');
+  for (const s of DENY_EPERM) a.jeq(nr[s], 'eperm');
+  a.ret(SECCOMP_RET.ALLOW);
+  // clone(flags, ...) and unshare(flags): flags are arg0 on both x86_64 and
+  // aarch64; clone uses only their low 32 bits, unshare rejects the high ones.
+  a.label('newuser').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm', 'allow');
+  // socket(domain, type, protocol): domain is an int.
+  a.label('socket').ld(DATA.argLow(0)).jeq(AF_VSOCK, 'eafnosupport', 'allow');
+  // ioctl(fd, cmd, arg): the kernel takes cmd as an unsigned int, so compare
+  // the low word only; a 64-bit compare misses TIOCSTI | 1 << 32.
+  a.label('ioctl').ld(DATA.argLow(1)).jeq(TIOCSTI, 'eperm').jeq(TIOCLINUX, 'eperm', 'allow');
+  a.label('allow').ret(SECCOMP_RET.ALLOW);
+  a.label('eperm').ret(errno(ERRNO.EPERM));
+  a.label('enosys').ret(errno(ERRNO.ENOSYS));
+  a.label('eafnosupport').ret(errno(ERRNO.EAFNOSUPPORT));
+  a.label('kill').ret(SECCOMP_RET.KILL_PROCESS);
+  return a.build();
+}
+
+/** struct sock_filter[] as the kernel reads it (u16 code, u8 jt, u8 jf, u32 k; little-endian on both arches). */
+export function encodeFilter(insns: Insn[]): Buffer {
+  const b = Buffer.alloc(insns.length * 8);
+  insns.forEach((x, i) => {
+    b.writeUInt16LE(x.code, i * 8);
+    b.writeUInt8(x.jt, i * 8 + 2);
+    b.writeUInt8(x.jf, i * 8 + 3);
+    b.writeUInt32LE(x.k >>> 0, i * 8 + 4);
+  });
+  return b;
+}
+
+export function decodeFilter(b: Buffer): Insn[] {
+  if (b.length % 8) throw new Error('seccomp program length is not a multiple of 8');
+  const out: Insn[] = [];
+  for (let i = 0; i < b.length; i += 8) out.push({ code: b.readUInt16LE(i), jt: b[i + 2], jf: b[i + 3], k: b.readUInt32LE(i + 4) });
+  return out;
+}
+
+/** The architecture we assemble for on this host; throws (fail closed) on any other. */
+export function hostSeccompArch(arch: string = process.arch): SeccompArch {
+  if (arch === 'x64' || arch === 'arm64') return arch;
+  throw new Error(`sbx-native: no seccomp filter for architecture ${arch}; refusing to run unfiltered`);
+}
+
+/** The argument of the plan's `seccomp` step: the program in hex. */
+export function seccompStepArg(arch: string = process.arch): string {
+  return encodeFilter(buildSeccompFilter(hostSeccompArch(arch))).toString('hex');
+}
+
+/** A classic-BPF interpreter for the subset we emit, for tests and --dry-run checks. */
+export function runFilter(insns: Insn[], data: { nr: number; arch: number; args?: (number | bigint)[] }): number {
+  const args = (data.args ?? []).map((x) => BigInt.asUintN(64, BigInt(x)));
+  const word = (off: number): number => {
+    if (off === DATA.nr) return data.nr >>> 0;
+    if (off === DATA.arch) return data.arch >>> 0;
+    if (off >= 16 && off < 64 && off % 4 === 0) {
+      const v = args[Math.floor((off - 16) / 8)] ?? 0n;
+      return Number((off % 8 === 0 ? v : v >> 32n) & 0xffffffffn);
+    }
+    throw new Error(`load from unsupported offset ${off}`);
+  };
+  let acc = 0;
+  for (let pc = 0; pc < insns.length; pc++) {
+    const x = insns[pc];
+    switch (x.code) {
+      case OP.LD_W_ABS: acc = word(x.k); break;
+      case OP.JEQ_K: pc += acc === x.k ? x.jt : x.jf; break;
+      case OP.JGE_K: pc += acc >= x.k ? x.jt : x.jf; break;
+      case OP.JSET_K: pc += (acc & x.k) >>> 0 ? x.jt : x.jf; break;
+      case OP.JA: pc += x.k; break;
+      case OP.RET_K: return x.k >>> 0;
+      default: throw new Error(`unsupported instruction ${x.code}`);
+    }
+  }
+  throw new Error('fell off the end of the program');
+}

@@ -1,0 +1,57 @@
+// The seccomp step: `seccomp HEX` installs the classic-BPF program that
+// lib/seccomp.ts assembled (HEX is its struct sock_filter array). The helper
+// knows nothing of what it filters. The plan runs it after no_new_privs and
+// drop_caps and immediately before exec, so nothing the helper still does is
+// affected but execve itself (which the program allows).
+#include "helper.h"
+#include "../uapi.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool run_seccomp_step(Run &run, const Step &s) {
+  if (s.op != "seccomp") return false;
+  if (s.args.size() != 1) fail(run, EINVAL, "seccomp: expected one argument");
+  const std::string &hex = s.args[0];
+  const size_t insn_hex = 2 * sizeof(sbx_sock_filter);
+  if (hex.empty() || hex.size() % insn_hex != 0) fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
+  size_t count = hex.size() / insn_hex;
+  if (count > SBX_BPF_MAXINSNS) fail(run, EINVAL, "seccomp: program too long");
+  std::vector<unsigned char> bytes(hex.size() / 2);
+  for (size_t i = 0; i < bytes.size(); i++) {
+    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) fail(run, EINVAL, "seccomp: bad hex in program");
+    bytes[i] = (unsigned char)(hi << 4 | lo);
+  }
+  // The wire format is little-endian (both supported architectures are).
+  std::vector<sbx_sock_filter> prog(count);
+  for (size_t i = 0; i < count; i++) {
+    const unsigned char *b = &bytes[i * 8];
+    prog[i].code = (uint16_t)(b[0] | b[1] << 8);
+    prog[i].jt = b[2];
+    prog[i].jf = b[3];
+    prog[i].k = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
+  }
+  struct sbx_sock_fprog fprog;
+  memset(&fprog, 0, sizeof fprog);
+  fprog.len = (unsigned short)count;
+  fprog.filter = prog.data();
+#ifdef SBX_NR_seccomp
+  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return true;
+  if (errno != ENOSYS) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
+#endif
+  if (prctl(SBX_PR_SET_SECCOMP, SBX_SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_SECCOMP)");
+  return true;
+}

@@ -1,0 +1,177 @@
+// The seccomp layer: the BPF program lib/seccomp.ts assembles (run through an
+// interpreter over every rule and both architectures), its place in the plan,
+// and that the kernel enforces it on the command while real tools keep working.
+import { describe, expect, it } from 'vitest';
+import {
+  AF_VSOCK, AUDIT_ARCH, CLONE_NEWUSER, DENY_EPERM, ERRNO, OP, SECCOMP_RET, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT,
+  buildSeccompFilter, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
+} from '../lib/seccomp';
+import { prepare } from '../lib/spawn';
+import { run } from '../lib';
+import { py, pyRaw } from './security/lib';
+import { userLabel } from './helpers';
+
+const ARCHES: SeccompArch[] = ['x64', 'arm64'];
+const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
+const EPERM = errno(ERRNO.EPERM);
+const ALLOW = SECCOMP_RET.ALLOW;
+const KILL = SECCOMP_RET.KILL_PROCESS;
+
+describe('seccomp BPF program (unit)', () => {
+  for (const arch of ARCHES) {
+    const prog = buildSeccompFilter(arch);
+    const nr = SYSCALLS[arch];
+    const call = (n: number, args: (number | bigint)[] = [], a = AUDIT_ARCH[arch]) => runFilter(prog, { nr: n, arch: a, args });
+
+    describe(arch, () => {
+      it('checks the architecture first and kills on any other', () => {
+        expect(prog[0]).toEqual({ code: OP.LD_W_ABS, jt: 0, jf: 0, k: 4 });
+        expect(prog[1].code).toBe(OP.JEQ_K);
+        expect(prog[1].k).toBe(AUDIT_ARCH[arch]);
+        for (const other of [0x40000003 /* i386 */, 0x4000003e, AUDIT_ARCH[arch === 'x64' ? 'arm64' : 'x64'], 0x800000b7 /* aarch64 BE */, 0]) {
+          expect(call(nr.clone, [0], other), `arch ${other.toString(16)}`).toBe(KILL);
+          expect(call(39, [], other)).toBe(KILL);
+        }
+      });
+
+      it(arch === 'x64' ? 'kills x32 syscall numbers' : 'has no x32 rule', () => {
+        if (arch === 'x64') {
+          for (const n of [X32_SYSCALL_BIT, X32_SYSCALL_BIT | nr.unshare, X32_SYSCALL_BIT | 39, 0xffffffff]) expect(call(n), n.toString(16)).toBe(KILL);
+        } else {
+          expect(call(X32_SYSCALL_BIT | 39)).toBe(ALLOW);
+        }
+      });
+
+      it('denies CLONE_NEWUSER in clone and unshare (low 32 bits of arg0), allows threads and fork', () => {
+        for (const n of [nr.clone, nr.unshare]) {
+          expect(call(n, [CLONE_NEWUSER])).toBe(EPERM);
+          expect(call(n, [CLONE_NEWUSER | 0x20000 /* NEWNS */ | 0x40000000])).toBe(EPERM);
+          expect(call(n, [(1n << 32n) | BigInt(CLONE_NEWUSER)])).toBe(EPERM); // high bits do not hide it
+          expect(call(n, [0x20000])).toBe(ALLOW); // CLONE_NEWNS alone: the kernel's capability check answers
+        }
+        expect(call(nr.clone, [0x3d0f00 /* pthread_create */])).toBe(ALLOW);
+        expect(call(nr.clone, [0x01200011 /* fork */])).toBe(ALLOW);
+        expect(call(nr.clone, [0x4111 /* CLONE_VM|CLONE_VFORK|SIGCHLD */])).toBe(ALLOW);
+        expect(call(nr.clone, [0, CLONE_NEWUSER])).toBe(ALLOW); // only arg0 is flags
+      });
+
+      it('answers clone3 with ENOSYS whatever its arguments', () => {
+        expect(call(nr.clone3, [0, 88])).toBe(errno(ERRNO.ENOSYS));
+      });
+
+      it('denies the mount API, io_uring, ptrace, process_vm_*, keys, bpf, perf, kexec with EPERM', () => {
+        expect(DENY_EPERM).toEqual(expect.arrayContaining(['mount', 'umount2', 'pivot_root', 'open_tree', 'move_mount', 'fsopen', 'fsmount', 'fsconfig', 'fspick', 'mount_setattr',
+          'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'ptrace', 'process_vm_readv', 'process_vm_writev', 'keyctl', 'add_key', 'request_key',
+          'bpf', 'perf_event_open', 'kexec_load', 'kexec_file_load']));
+        for (const s of DENY_EPERM) expect(call(nr[s], [0, 0, 0]), s).toBe(EPERM);
+      });
+
+      it('answers socket(AF_VSOCK) with EAFNOSUPPORT and allows AF_UNIX, AF_INET, AF_NETLINK, socketpair', () => {
+        expect(call(nr.socket, [AF_VSOCK, 1, 0])).toBe(errno(ERRNO.EAFNOSUPPORT));
+        expect(call(nr.socket, [(1n << 32n) | BigInt(AF_VSOCK), 1, 0])).toBe(errno(ERRNO.EAFNOSUPPORT));
+        for (const fam of [1, 2, 10, 16, 17]) expect(call(nr.socket, [fam, 1, 0]), `family ${fam}`).toBe(ALLOW);
+      });
+
+      it('denies TIOCSTI and TIOCLINUX on the low 32 bits of the command, allows other ioctls', () => {
+        for (const cmd of [TIOCSTI, TIOCLINUX]) {
+          expect(call(nr.ioctl, [0, cmd, 0])).toBe(EPERM);
+          expect(call(nr.ioctl, [0, (1n << 32n) | BigInt(cmd), 0])).toBe(EPERM); // CVE-2019-10063
+          expect(call(nr.ioctl, [0, (0xffffffffn << 32n) | BigInt(cmd), 0])).toBe(EPERM);
+        }
+        for (const cmd of [0x5401 /* TCGETS */, 0x5413 /* TIOCGWINSZ */, 0x541b /* FIONREAD */, 0x5411 /* TIOCOUTQ */]) expect(call(nr.ioctl, [0, cmd])).toBe(ALLOW);
+        expect(call(nr.ioctl, [TIOCSTI, 0])).toBe(ALLOW); // the fd is not the command
+      });
+
+      it('allows everything else', () => {
+        const watched = new Set(Object.values(nr));
+        for (let n = 0; n < 470; n++) if (!watched.has(n)) expect(call(n, [CLONE_NEWUSER, TIOCSTI]), `nr ${n}`).toBe(ALLOW);
+      });
+
+      it('encodes struct sock_filter little-endian, 8 bytes each, and round-trips', () => {
+        const b = encodeFilter(prog);
+        expect(b.length).toBe(prog.length * 8);
+        expect(b.subarray(0, 8).toString('hex')).toBe('2000000004000000'); // ld [4]
+        expect(decodeFilter(b)).toEqual(prog);
+        expect(seccompStepArg(arch)).toBe(b.toString('hex'));
+        expect(prog.length).toBeLessThan(100);
+        // Every jump lands inside the program; it ends in a return.
+        prog.forEach((x, i) => {
+          if (x.code === OP.JEQ_K || x.code === OP.JGE_K || x.code === OP.JSET_K) expect(i + 1 + Math.max(x.jt, x.jf)).toBeLessThan(prog.length);
+        });
+        expect(prog[prog.length - 1].code).toBe(OP.RET_K);
+      });
+    });
+  }
+
+  it('refuses an architecture it has no table for (fail closed)', () => {
+    expect(() => seccompStepArg('ia32')).toThrow(/no seccomp filter for architecture ia32/);
+    expect(() => hostSeccompArch('riscv64')).toThrow(/refusing to run unfiltered/);
+  });
+
+  it('is one plan step, after no_new_privs, drop_caps and Landlock, immediately before env and exec', () => {
+    for (const sandbox of [{ writableRoots: [] as string[] }, { mode: 'full' as const }]) {
+      const ops = prepare('/bin/true', [], { sandbox, env: { A: '1', B: '2' } }).plan.steps;
+      const names = ops.map((s) => s.op);
+      const i = names.indexOf('seccomp');
+      expect(names.filter((n) => n === 'seccomp')).toHaveLength(1);
+      expect(names.slice(i + 1)).toEqual(['env', 'env', 'exec']);
+      expect(names.indexOf('no_new_privs')).toBeLessThan(i);
+      expect(names.indexOf('drop_caps')).toBeLessThan(i);
+      if (sandbox.mode !== 'full') expect(names.indexOf('landlock_restrict')).toBeLessThan(i);
+      expect(ops[i].args).toEqual([seccompStepArg()]);
+    }
+  });
+});
+
+describe(`seccomp enforced by the kernel (as ${userLabel})`, () => {
+  const none = { writableRoots: [] as string[] };
+
+  it('shows Seccomp: 2 with one filter in /proc/self/status of the command', async () => {
+    const r = await run('/bin/cat', ['/proc/self/status'], { sandbox: none });
+    expect(r.stdout).toMatch(/^Seccomp:\s+2$/m);
+    expect(r.stdout).toMatch(/^Seccomp_filters:\s+1$/m);
+  });
+
+  it('returns the errno the program says for each denied syscall', async () => {
+    const out = await py(`
+out['unshare NEWUSER'] = sc('unshare', 0x10000000)
+out['clone NEWUSER'] = sc('clone', 0x10000000 | 17, 0, 0, 0, 0)
+out['clone3'] = sc('clone3', 0, 0)
+for s in ${JSON.stringify(DENY_EPERM)}:
+    out[s] = sc(s, 0, 0, 0, 0, 0)
+out['socket vsock'] = attempt(lambda: socket.socket(40, socket.SOCK_STREAM))
+`, none);
+    const expected: Record<string, string> = { 'unshare NEWUSER': 'EPERM', 'clone NEWUSER': 'EPERM', clone3: 'ENOSYS', 'socket vsock': 'EAFNOSUPPORT' };
+    for (const s of DENY_EPERM) expected[s] = 'EPERM';
+    expect(out).toEqual(expected);
+  });
+
+  it('keeps threads, fork, socketpair, AF_UNIX, AF_NETLINK route and terminal ioctls working', async () => {
+    const out = await py(`
+import threading, subprocess
+t = threading.Thread(target=lambda: out.__setitem__('thread', 'ok')); t.start(); t.join()
+pid = os.fork()
+if pid == 0: os._exit(7)
+out['fork'] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+out['subprocess'] = subprocess.run(['/bin/echo', 'hi'], capture_output=True).stdout.decode().strip()
+out['socketpair'] = attempt(lambda: socket.socketpair())
+out['unix'] = attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+out['inet'] = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+out['netlink route'] = attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+r, w = os.pipe()
+import fcntl, termios
+out['FIONREAD'] = attempt(lambda: fcntl.ioctl(r, termios.FIONREAD, b'\\0\\0\\0\\0'))
+`, none);
+    expect(out).toEqual({ thread: 'ok', fork: 7, subprocess: 'hi', socketpair: 'ok', unix: 'ok', inet: 'ok', 'netlink route': 'ok', FIONREAD: 'ok' });
+    const ip = await run('/bin/ip', ['-o', 'link'], { sandbox: none });
+    expect(ip.stdout).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+    const node = await run(process.execPath, ['-e', 'require("fs").readFileSync("/etc/hostname"); require("worker_threads"); new (require("worker_threads").Worker)("process.exit(0)", { eval: true }).on("exit", (c) => console.log("worker", c))'], { sandbox: none });
+    expect(node.stdout.trim()).toBe('worker 0');
+  });
+
+  it.runIf(process.arch === 'x64')('kills a process that uses an x32 syscall number (SIGSYS)', async () => {
+    const r = await pyRaw(`sc(0x40000000 | NR['unshare'], 0x10000000); print('survived')`, none);
+    expect(r.signal).toBe('SIGSYS');
+    expect(r.stdout).toBe('');
+  });
+});

@@ -1,0 +1,164 @@
+// Attack class: the network with networking off (the default): a private
+// network namespace with only loopback. Host listeners on TCP, UDP, MPTCP,
+// TCP Fast Open, IPv6, abstract and pathname unix sockets; raw, packet and
+// vsock sockets; netlink changes to the interfaces.
+import dgram from 'dgram';
+import fs from 'fs';
+import net from 'net';
+import path from 'path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../../lib';
+import { userLabel } from '../helpers';
+import { Fixture, fixture, j, py } from './lib';
+
+describe(`network off (as ${userLabel})`, () => {
+  let f: Fixture;
+  let tcp: net.Server, tcpPort: number, accepted: number;
+  beforeEach(async () => {
+    f = fixture();
+    accepted = 0;
+    tcp = net.createServer((c) => { accepted++; c.end(); });
+    await new Promise<void>((res) => tcp.listen(0, '127.0.0.1', res));
+    tcpPort = (tcp.address() as net.AddressInfo).port;
+  });
+  afterEach(async () => {
+    await new Promise((res) => tcp.close(res));
+    f.cleanup();
+  });
+  const attack = async (body: string) => {
+    const before = f.state();
+    const out = await py(body, f.sandbox);
+    expect(f.state()).toEqual(before);
+    expect(accepted).toBe(0);
+    return out;
+  };
+
+  it('TCP connect to a host listener on 127.0.0.1 (ECONNREFUSED) and to an outside address (ENETUNREACH)', async () => {
+    expect(await attack(`
+out['lo'] = attempt(lambda: socket.create_connection(('127.0.0.1', ${tcpPort}), timeout=2))
+out['outside'] = attempt(lambda: socket.create_connection(('192.0.2.1', 80), timeout=2))`)).toEqual({ lo: 'ECONNREFUSED', outside: 'ENETUNREACH' });
+  });
+
+  it('TCP Fast Open (sendto MSG_FASTOPEN) and MPTCP connect to the host listener (ECONNREFUSED)', async () => {
+    expect(await attack(`
+def tfo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.sendto(b'GET /', 0x20000000, ('127.0.0.1', ${tcpPort}))
+    s.recv(10)
+out['tfo'] = attempt(tfo)
+def mptcp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+    s.connect(('127.0.0.1', ${tcpPort}))
+out['mptcp'] = attempt(mptcp)`)).toEqual({ tfo: 'ECONNREFUSED', mptcp: 'ECONNREFUSED' });
+  });
+
+  it('IPv6 ::1 and v4-mapped connect to the host (ECONNREFUSED / ENETUNREACH)', async () => {
+    expect(await attack(`
+out['v6'] = attempt(lambda: socket.create_connection(('::1', ${tcpPort}), timeout=2))
+out['outside v6'] = attempt(lambda: socket.create_connection(('2001:db8::1', 80), timeout=2))`)).toEqual({ v6: 'ECONNREFUSED', 'outside v6': 'ENETUNREACH' });
+  });
+
+  it('UDP datagrams to a host socket on 127.0.0.1 never arrive (the send goes to the private loopback)', async () => {
+    const udp = dgram.createSocket('udp4');
+    let got = 0;
+    udp.on('message', () => got++);
+    await new Promise<void>((res) => udp.bind(0, '127.0.0.1', res));
+    const port = udp.address().port;
+    const out = await attack(`
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out['send'] = attempt(lambda: s.sendto(b'x' * 10, ('127.0.0.1', ${port})))
+s.connect(('127.0.0.1', ${port})); s.send(b'y'); s.settimeout(1)
+out['recv'] = attempt(lambda: s.recv(10))`);
+    await new Promise((res) => setTimeout(res, 200));
+    udp.close();
+    expect(out).toEqual({ send: 'ok', recv: 'ECONNREFUSED' });
+    expect(got).toBe(0);
+  });
+
+  it('SCTP to the host (not reachable: EPROTONOSUPPORT or ECONNREFUSED)', async () => {
+    const out = await attack(`out['sctp'] = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132).connect(('127.0.0.1', ${tcpPort})))`);
+    expect(['EPROTONOSUPPORT', 'ECONNREFUSED']).toContain(out.sctp);
+  });
+
+  it('raw IP, ICMP raw and packet sockets (EPERM: no CAP_NET_RAW)', async () => {
+    expect(await attack(`
+out['raw'] = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP))
+out['raw6'] = attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_RAW, 58))
+out['packet'] = attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0x0300))
+out['packet dgram'] = attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0x0300))`)).toEqual({ raw: 'EPERM', raw6: 'EPERM', packet: 'EPERM', 'packet dgram': 'EPERM' });
+  });
+
+  it('AF_VSOCK to the hypervisor (EAFNOSUPPORT from the filter)', async () => {
+    expect(await attack(`
+out['stream'] = attempt(lambda: socket.socket(40, socket.SOCK_STREAM))
+out['dgram'] = attempt(lambda: socket.socket(40, socket.SOCK_DGRAM))`)).toEqual({ stream: 'EAFNOSUPPORT', dgram: 'EAFNOSUPPORT' });
+  });
+
+  it('an abstract unix socket the host listens on (ECONNREFUSED: abstract names are per network namespace)', async () => {
+    const name = `\0sbx-sec-${process.pid}-${Date.now()}`;
+    const srv = net.createServer((c) => { accepted++; c.end(); });
+    await new Promise<void>((res) => srv.listen(name, res));
+    try {
+      expect(await attack(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(name)}))`)).toEqual({ r: 'ECONNREFUSED' });
+    } finally {
+      await new Promise((res) => srv.close(res));
+    }
+  });
+
+  // Daemon sockets where the environment says they are (ssh-agent, D-Bus, docker) are hidden.
+  for (const [label, envFor] of [
+    ['ssh-agent ($SSH_AUTH_SOCK in /tmp/ssh-XXXX)', (dir: string, sock: string) => ({ SSH_AUTH_SOCK: sock })],
+    ['the D-Bus session bus ($DBUS_SESSION_BUS_ADDRESS)', (dir: string, sock: string) => ({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${sock},guid=1` })],
+    ['a user daemon in $XDG_RUNTIME_DIR (rootless docker)', (dir: string) => ({ XDG_RUNTIME_DIR: dir })],
+    ['docker ($DOCKER_HOST=unix://...)', (dir: string, sock: string) => ({ DOCKER_HOST: `unix://${sock}` })],
+  ] as const) {
+    // A hidden directory makes the socket vanish (ENOENT); a socket hidden by itself becomes an empty read-only file (EACCES).
+    const expected = label.includes('D-Bus') || label.includes('DOCKER_HOST') ? 'EACCES' : 'ENOENT';
+    it(`the pathname unix socket of ${label} is not connectable (${expected}) and stays on the host`, async () => {
+      const dir = path.join(f.O, label.includes('ssh') ? 'ssh-Xq3' : 'run');
+      fs.mkdirSync(dir, { recursive: true });
+      const sock = path.join(dir, 'agent.sock');
+      const srv = net.createServer((c) => { accepted++; c.end(); });
+      await new Promise<void>((res) => srv.listen(sock, res));
+      fs.chmodSync(sock, 0o600);
+      try {
+        const out = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, f.sandbox, { env: { ...process.env, ...envFor(dir, sock) } });
+        expect(out.r).toBe(expected);
+        expect(accepted).toBe(0);
+        expect(fs.statSync(sock).isSocket()).toBe(true);
+        // network: true is the caller's explicit permission to reach it.
+        const open = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, { ...f.sandbox, network: true }, { env: { ...process.env, ...envFor(dir, sock) } });
+        expect(open.r).toBe('ok');
+      } finally {
+        await new Promise((res) => srv.close(res));
+      }
+    });
+  }
+
+  it('characterization: a socket in an arbitrary place stays connectable before Landlock ABI 9 (docs/threat-model.md)', async () => {
+    const sock = path.join(f.O, 'random.sock');
+    const srv = net.createServer((c) => { accepted++; c.end(); });
+    await new Promise<void>((res) => srv.listen(sock, res));
+    try {
+      const out = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, f.sandbox);
+      expect(out.r).toBe('ok');
+      accepted = 0;
+    } finally {
+      await new Promise((res) => srv.close(res));
+    }
+  });
+
+  it('netlink: adding an interface or an address and setting lo down (EPERM); reading works', async () => {
+    const before = f.state();
+    const add = await run('/bin/ip', ['link', 'add', 'sbx0', 'type', 'dummy'], { sandbox: f.sandbox });
+    const addr = await run('/bin/ip', ['addr', 'add', '10.9.9.9/24', 'dev', 'lo'], { sandbox: f.sandbox });
+    const down = await run('/bin/ip', ['link', 'set', 'lo', 'down'], { sandbox: f.sandbox });
+    const show = await run('/bin/ip', ['-o', 'addr', 'show', 'lo'], { sandbox: f.sandbox });
+    expect([add.code, add.stderr.trim()]).toEqual([2, 'RTNETLINK answers: Operation not permitted']);
+    expect([addr.code, addr.stderr.trim()]).toEqual([2, 'RTNETLINK answers: Operation not permitted']);
+    expect([down.code, down.stderr.trim()]).toEqual([2, 'RTNETLINK answers: Operation not permitted']);
+    expect(show.stdout).toMatch(/inet 127\.0\.0\.1\/8/);
+    expect(f.state()).toEqual(before);
+    expect(fs.readFileSync('/proc/net/dev', 'utf8')).not.toMatch(/sbx0/);
+  });
+});
