@@ -142,7 +142,8 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   if (a.allowGitWrites) sandbox.allowGitWrites = true;
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
-  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded };
+  // On a terminal the command gets job control and Ctrl-C directly (the CLI stays in the background).
+  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: !!process.stdin.isTTY };
 }
 
 function usageExit(message: string): never {

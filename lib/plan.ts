@@ -34,6 +34,8 @@ export interface PlanInput {
   exists: (p: string) => boolean;
   /** How much this host can enforce (host.ts); default 'full'. */
   level?: Level;
+  /** Give the command the terminal on stdin as its controlling terminal and foreground (job control). */
+  interactive?: boolean;
 }
 
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
@@ -58,15 +60,19 @@ export function buildPlan(input: PlanInput): Plan {
     if (!policy.network) add('loopback_up');
     add('make_rslave');
     if (layout) addFilesystemSteps(layout, add, () => slots++);
-    add('pidns_fork');
+    if (input.interactive) add('tty_save');
+    add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
     add('proc', '/proc');
     if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
     add('make_rprivate');
   }
 
+  if (!namespaces && input.interactive) add('tty_save');
   add('command_fork');
-  // A new session: no controlling terminal, so TIOCSTI on an inherited tty fails.
-  add('setsid');
+  // Non-interactive: a new session without a controlling terminal, like
+  // bwrap --new-session. Interactive: the terminal's foreground group, for
+  // job control. TIOCSTI and TIOCLINUX are refused by the seccomp filter either way.
+  add(input.interactive ? 'tty_foreground' : 'setsid');
   add('chdir', input.cwd);
 
   const all = fsRightsForAbi(abi);

@@ -24,6 +24,13 @@ export interface SpawnOptions {
   sandbox?: SandboxPolicy;
   /** Run with less than full enforcement when the host cannot do better (Landlock-only: no user namespaces). Never silent: see `enforcement`. */
   allowDegraded?: boolean;
+  /**
+   * The command takes the terminal on stdin as its controlling terminal and
+   * foreground process group, so shells get job control and Ctrl-C goes to
+   * it directly; the terminal is handed back when it ends. Needs stdin to be
+   * this process's controlling terminal (stdio 'inherit' from a terminal).
+   */
+  interactive?: boolean;
   /** Put the helper in its own process group, so terminal signals reach the command only when forwarded (the CLI does this). */
   ownProcessGroup?: boolean;
 }
@@ -67,7 +74,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const plan = buildPlan({
     policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
     uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync,
-    level: enforcement.level,
+    level: enforcement.level, interactive: !!options.interactive,
   });
   const { level, missing } = enforcement;
   return { plan, enforcement: { level, missing }, policy, file, args: [...args] };

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -67,7 +68,23 @@ bool write_file(const char *path, const std::string &text) {
 
 // Ends this process the way `status` says the command ended, so whoever waits
 // for us sees the same exit code or signal.
+int tty_fd = -1;        // the terminal on stdin, kept by tty_save
+pid_t tty_owner = -1;  // its foreground process group before the command took it
+
+// Gives the terminal back to whoever had it in the foreground (the Node
+// program), so it can go on using it after an interactive command.
+void restore_terminal() {
+  if (tty_fd < 0 || tty_owner <= 0) return;
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  sigprocmask(SIG_BLOCK, &ttou, &old);
+  tcsetpgrp(tty_fd, tty_owner);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+}
+
 [[noreturn]] void exit_like(int status) {
+  restore_terminal();
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     struct rlimit no_core = {0, 0};
@@ -118,8 +135,14 @@ bool write_file(const char *path, const std::string &text) {
     }
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
       if (pid != command) continue;
+      if (WIFSTOPPED(status)) {
+        // Suspending the whole sandbox is not supported: a stopped command
+        // would hold the terminal with nobody to resume it. Carry on.
+        kill(command, SIGCONT);
+        continue;
+      }
       if (status_fd < 0) exit_like(status);  // no pid namespace: we are the monitor too
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;
@@ -173,8 +196,11 @@ bool run_process_step(Run &run, const Step &s) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
     struct pollfd p = {status_write_fd, 0, 0};
     if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR)) _exit(125);
-    // Leave the terminal's process group: a Ctrl-C reaches the monitor, which forwards it once.
-    if (setsid() < 0) fail(run, errno, "setsid (init)");
+    // Leave the terminal's session: a Ctrl-C reaches the monitor, which
+    // forwards it once. An interactive command (keep-session) takes the
+    // terminal's foreground instead, so Ctrl-C reaches it directly.
+    bool keep_session = a.size() == 1 && a[0] == "keep-session";
+    if (!keep_session && setsid() < 0) fail(run, errno, "setsid (init)");
   } else if (op == "command_fork") {
     if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
     pid_t pid = fork();
@@ -187,6 +213,22 @@ bool run_process_step(Run &run, const Step &s) {
     close(status_write_fd);
     reset_signals();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+  } else if (op == "tty_save") {  // remember the terminal on stdin and its foreground group
+    if (isatty(0)) {
+      tty_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+      tty_owner = tcgetpgrp(0);
+    }
+  } else if (op == "tty_foreground") {  // own process group, in the terminal's foreground (job control)
+    if (setpgid(0, 0) != 0) fail(run, errno, "setpgid");
+    if (isatty(0)) {
+      sigset_t ttou, old;
+      sigemptyset(&ttou);
+      sigaddset(&ttou, SIGTTOU);
+      sigprocmask(SIG_BLOCK, &ttou, &old);
+      // Fails (ENOTTY) when stdin is a terminal of another session: the command then just has no job control.
+      tcsetpgrp(0, getpgrp());
+      sigprocmask(SIG_SETMASK, &old, nullptr);
+    }
   } else if (op == "setsid") {
     if (setsid() < 0) fail(run, errno, "setsid");
   } else if (op == "chdir") {  // chdir PATH
