@@ -1,7 +1,6 @@
 // What this host can enforce, and the enforcement level that follows. Facts
 // come from cheap syscalls, a per-boot cache, or (test only) the
 // SBX_NATIVE_TEST_HOST variable, e.g. "landlock=1,userns=0".
-import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -56,6 +55,7 @@ function writeCache(userns: HostFacts['userns']): void {
 
 /** Runs the helper's user-namespace probe (a few ms) and caches the answer for this boot. */
 export function probeUserns(): { ok: boolean; detail: string } {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
   const r = spawnSync(native().helper, ['--probe-userns'], { encoding: 'utf8', env: {} });
   const out = (r.stdout || '').trim();
   const result = out === 'ok' ? { ok: true, detail: 'user namespace with mounts works' } : { ok: false, detail: out ? describeProbeFailure(out) : `probe failed to run (${r.error?.message ?? r.status})` };

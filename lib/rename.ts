@@ -1,7 +1,6 @@
 // renameNoReplace: an atomic, no-clobber move for tools that publish into a
 // shared cache or store (the pattern uv and pnpm use). It never replaces an
 // existing destination, even when it has to fall back to link or copy.
-import crypto from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import { native } from './native';
@@ -141,7 +140,7 @@ export function renameNoReplaceSync(src: string, dst: string): void {
     }
   }
   if (exists(dst)) throw errnoError(EEXIST, 'rename', src, dst);
-  const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.sbx-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.sbx-${process.pid}-${(require('crypto') as typeof import('crypto')).randomBytes(6).toString('hex')}`);
   try {
     copyTree(src, tmp);
     publish(tmp, dst, st.isDirectory());

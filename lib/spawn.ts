@@ -3,7 +3,6 @@
 import { AsyncResource } from 'async_hooks';
 import { EventEmitter } from 'events';
 import fs from 'fs';
-import net from 'net';
 import os from 'os';
 import path from 'path';
 import { Readable, Writable } from 'stream';
@@ -134,8 +133,7 @@ export class SandboxedProcess extends EventEmitter {
 
   private pidfd = -1;
   private exited = false;
-  private reportDone = false;
-  private report: Buffer = Buffer.alloc(0);
+  private errorFd = -1;
   private openStreams = 0;
   private refed = true;
   private finished = false;
@@ -166,17 +164,17 @@ export class SandboxedProcess extends EventEmitter {
     this.pidfd = res.pidfd;
     watchExit(this, res.pidfd);
     const [inFd, outFd, errFd] = res.pipes;
-    if (inFd >= 0) this.stdin = this.track(new net.Socket({ fd: inFd, readable: false, writable: true }));
-    if (outFd >= 0) this.stdout = this.track(new net.Socket({ fd: outFd, readable: true, writable: false }));
-    if (errFd >= 0) this.stderr = this.track(new net.Socket({ fd: errFd, readable: true, writable: false }));
+    // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.
+    const net = inFd >= 0 || outFd >= 0 || errFd >= 0 ? (require('net') as typeof import('net')) : undefined;
+    if (inFd >= 0) this.stdin = this.track(new net!.Socket({ fd: inFd, readable: false, writable: true }));
+    if (outFd >= 0) this.stdout = this.track(new net!.Socket({ fd: outFd, readable: true, writable: false }));
+    if (errFd >= 0) this.stderr = this.track(new net!.Socket({ fd: errFd, readable: true, writable: false }));
     this.stdio = [this.stdin, this.stdout, this.stderr];
-    const reports = new net.Socket({ fd: res.errorFd, readable: true, writable: false });
-    reports.on('data', (chunk: Buffer) => { this.report = Buffer.concat([this.report, chunk]); });
-    reports.on('close', () => { this.reportDone = true; this.maybeFinish(); });
+    this.errorFd = res.errorFd;
     process.nextTick(() => this.emit('spawn'));
   }
 
-  private track<T extends net.Socket>(s: T): T {
+  private track<T extends import('net').Socket>(s: T): T {
     this.openStreams++;
     s.on('close', () => { this.openStreams--; this.maybeClose(); });
     return s;
@@ -194,7 +192,7 @@ export class SandboxedProcess extends EventEmitter {
   }
 
   private maybeFinish(): void {
-    if (!this.exited || !this.reportDone || this.finished) return;
+    if (!this.exited || this.finished) return;
     this.finished = true;
     for (const [id, c] of children) if (c === this) children.delete(id);
     native().binding.close(this.pidfd);
@@ -219,11 +217,26 @@ export class SandboxedProcess extends EventEmitter {
   }
   private closing = false;
 
+  /** The first report on the error pipe. Every writer has exited by now, so the read cannot block. */
+  private readReport(): Buffer | undefined {
+    const buf = Buffer.alloc(REPORT_SIZE);
+    let n = 0;
+    try {
+      n = fs.readSync(this.errorFd, buf, 0, REPORT_SIZE, null);
+    } catch {
+      n = 0; // EAGAIN: nothing was reported
+    } finally {
+      fs.closeSync(this.errorFd);
+    }
+    return n === REPORT_SIZE ? buf : undefined;
+  }
+
   private failure(): Error | undefined {
-    if (this.report.length < REPORT_SIZE) return undefined;
-    const stepIndex = this.report.readInt32LE(0);
-    const errno = this.report.readInt32LE(4);
-    const detail = this.report.subarray(8, REPORT_SIZE).toString('utf8').replace(/\0.*$/s, '');
+    const report = this.readReport();
+    if (!report) return undefined;
+    const stepIndex = report.readInt32LE(0);
+    const errno = report.readInt32LE(4);
+    const detail = report.subarray(8, REPORT_SIZE).toString('utf8').replace(/\0.*$/s, '');
     const step = stepIndex < 0 ? 'start-helper' : this.plan.steps[stepIndex]?.op ?? `step ${stepIndex}`;
     if (step === 'exec') {
       // Like child_process: a missing or non-executable command is a spawn error, not a sandbox failure.

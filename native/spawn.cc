@@ -123,7 +123,8 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
       off += (size_t)n;
     }
   }
-  if (!err && pipe2(err_pipe, O_CLOEXEC) != 0) failed("pipe2");
+  // Non-blocking: JavaScript reads it once, after the helper has exited.
+  if (!err && pipe2(err_pipe, O_CLOEXEC | O_NONBLOCK) != 0) failed("pipe2");
 
   if (!err) {
     src.push_back(plan_fd);

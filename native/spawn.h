@@ -14,7 +14,7 @@ struct SpawnRequest {
 struct SpawnResult {
   int pid = -1;
   int pidfd = -1;
-  int error_fd = -1;       // read end of the error pipe (EOF: the command was exec'd or all died)
+  int error_fd = -1;       // read end of the error pipe, non-blocking; complete once the helper has exited
   int pipes[3] = {-1, -1, -1};  // parent ends of the stdio pipes that were made
 };
 
