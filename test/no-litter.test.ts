@@ -32,9 +32,9 @@ describe(`no litter (as ${userLabel})`, () => {
     delete expected.proj;
     expect(tree).toEqual(expected);
     expect(mounts()).toBe(before.mounts);
-    // Other test files run at the same time and make their own temp dirs (all
-    // named sbx-*, plus npm's and pnpm's); the sandbox itself makes none.
-    expect(fs.readdirSync('/tmp').filter((n) => !before.tmp.includes(n) && !/^(sbx-|npm-|pnpm)/.test(n))).toEqual([]);
+    // Other test files run at the same time and make their own temp files (all
+    // named sbx-*, plus npm's, pnpm's and the compiler's ccXXXXXX.*); the sandbox itself makes none.
+    expect(fs.readdirSync('/tmp').filter((n) => !before.tmp.includes(n) && !/^(sbx-|npm-|pnpm|cc[A-Za-z0-9]{6}\.)/.test(n))).toEqual([]);
   };
 
   it('after a normal run', async () => {

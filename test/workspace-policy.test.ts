@@ -204,7 +204,7 @@ describe(`workspace policy (as ${userLabel})`, () => {
     it('private: an empty writable /tmp that vanishes', async () => {
       const hostTmp = fs.readdirSync('/tmp').sort();
       // Only the writable root (it lives under /tmp) shows through the fresh /tmp.
-      const r = await sh('ls -A /tmp; echo x > /tmp/private-file && cat /tmp/private-file; echo "TMPDIR=$TMPDIR"', { writableRoots: [W], tmp: 'private' }, { env: { ...process.env, TMPDIR: os.homedir() } });
+      const r = await sh('ls -A /tmp; echo x > /tmp/private-file && cat /tmp/private-file; echo "TMPDIR=$TMPDIR"', { writableRoots: [W], tmp: 'private' }, { cwd: W, env: { ...process.env, TMPDIR: os.homedir() } });
       expect(r.stdout).toBe(`${path.basename(W)}\nx\nTMPDIR=/tmp\n`);
       expect(fs.existsSync('/tmp/private-file')).toBe(false);
       expect(fs.readdirSync('/tmp').filter((n) => !hostTmp.includes(n) && !n.startsWith('sbx-'))).toEqual([]);
