@@ -39,10 +39,10 @@ function commonAncestor(paths: string[]): string {
   return '/' + out.join('/');
 }
 
-export function groupRoots(roots: string[], mounts: MountEntry[], separate = false): RootGroup[] {
+export function groupRoots(roots: string[], mounts: MountEntry[], separate: (root: string) => boolean = () => false): RootGroup[] {
   const byMount = new Map<number | string, string[]>();
   for (const r of roots) {
-    const id = separate ? r : mountOf(r, mounts).id;
+    const id = separate(r) ? r : mountOf(r, mounts).id;
     byMount.set(id, [...(byMount.get(id) ?? []), r]);
   }
   const groups: RootGroup[] = [];
@@ -127,7 +127,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   }
   if (policy.tmp === 'private') writable.push('/tmp');
 
-  const groups = groupRoots(tops, mounts, opts.separateRoots);
+  // /tmp and $TMPDIR get a mount of their own: tools cannot count on linking
+  // from a temp dir anyway (it is often a tmpfs), and sharing an ancestor
+  // with the project would usually mean sealing every entry of /.
+  const tmpRoots = new Set(rules.filter((r) => r.from === 'tmp').map((r) => r.path));
+  const groups = groupRoots(tops, mounts, (r) => !!opts.separateRoots || tmpRoots.has(r));
   for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
 
   // Protected names at the top of every writable root, and of $HOME when writable.
