@@ -1,0 +1,243 @@
+// Every code sample in README.md and docs/*.md runs: fenced ```js, ```ts and
+// ```sh blocks. A sample that throws, exits non-zero or times out fails its
+// test, so the docs cannot drift from the code.
+//
+// How a block runs:
+// - js: with node, against the built package (dist/). `require('sbx-native')`
+//   and `import ... from 'sbx-native'` resolve through a node_modules/sbx-native
+//   symlink to this checkout. A block with a top-level `import` runs as an ES
+//   module (.mjs); any other js block runs as CommonJS inside an async function,
+//   so top-level `await` works in both.
+// - ts: transpiled with TypeScript to CommonJS, then run like a js block.
+//   Those that import 'sbx-native' are also type-checked (strict) against the
+//   package's declarations in dist/, so the docs cannot drift from the types.
+// - sh: `bash -e -o pipefail` (a failing line fails the sample). `sbx-native`
+//   and `npx sbx-native` run bin/sbx-native.js of this checkout; `sudo` and
+//   `docker` are stubs that print their arguments and read their input, so
+//   privileged set-up commands are not executed but the rest of the block is.
+//
+// Every sample starts in an empty working directory and sees three more empty
+// directories, as variables `repo`, `home` and `cache` (js: constants; sh:
+// exported variables). HOME is `home`, so `~/...` stays in the temporary tree.
+//
+// A block that cannot run anywhere is marked with `<!-- not-run: reason -->`
+// on the line before its fence; the reason is shown as the skipped test's name.
+// Files this test may not change (troubleshooting.md) get their exceptions
+// from OVERRIDES below instead.
+import { spawn, spawnSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import ts from 'typescript';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, userLabel } from './helpers';
+
+const RUNNABLE = new Set(['js', 'ts', 'sh']);
+// Samples run in a tree under /var/tmp, like a project outside /tmp: with the
+// default `tmp: 'host'`, /tmp is itself a writable root.
+const SCRATCH = (() => {
+  try {
+    fs.accessSync('/var/tmp', fs.constants.W_OK);
+    return '/var/tmp';
+  } catch {
+    return os.tmpdir();
+  }
+})();
+const TIMEOUT_MS = 30000;
+
+interface Block {
+  file: string; // relative to the repository
+  line: number; // of the opening fence
+  lang: string;
+  code: string;
+  notRun?: string;
+}
+
+interface Override {
+  file: string;
+  /** The block's first line starts with this. */
+  startsWith: string;
+  notRun?: string;
+  /** Run without `set -e` (a list of independent diagnostic commands). */
+  noErrexit?: boolean;
+  /** Shell lines run after the block, in the same shell. */
+  append?: string;
+  /** stdout must match. */
+  stdout?: RegExp;
+}
+
+// Blocks in files outside this test's care that need a different way to run.
+const OVERRIDES: Override[] = [
+  {
+    file: 'docs/troubleshooting.md', startsWith: 'uname -r',
+    // Diagnostic lines, each to be read on its own: some keys do not exist on
+    // every kernel (sysctl then fails). The sbx-native lines must work.
+    noErrexit: true, stdout: /\{ abi: [2-9]\d*, errata: \d+ \}\n0\n$/,
+  },
+  {
+    file: 'docs/troubleshooting.md', startsWith: 'npm install-scripts approve',
+    notRun: 'approves and rebuilds an installed copy from the registry (npm 11, compilers); test/package.test.ts covers installing',
+  },
+  {
+    file: 'docs/troubleshooting.md', startsWith: 'helper=$(node -p',
+    // sudo is a stub; the helper path the block computes must be the real one.
+    append: 'test -x "$helper"',
+  },
+];
+
+function blocksOf(file: string): Block[] {
+  const lines = fs.readFileSync(path.join(repoRoot, file), 'utf8').split('\n');
+  const out: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/.exec(lines[i]);
+    if (!open) continue;
+    const [, indent, fence, lang] = open;
+    let j = i + 1;
+    while (j < lines.length && !(lines[j].startsWith(indent + fence) && lines[j].trim() === fence)) j++;
+    const code = lines.slice(i + 1, j).map((l) => l.slice(indent.length)).join('\n') + '\n';
+    let k = i - 1;
+    while (k >= 0 && lines[k].trim() === '') k--;
+    const marker = k >= 0 ? /^\s*<!--\s*not-run:\s*(.*?)\s*-->\s*$/.exec(lines[k]) : null;
+    out.push({ file, line: i + 1, lang, code, notRun: marker ? marker[1] : undefined });
+    i = j;
+  }
+  return out;
+}
+
+const files = ['README.md', ...fs.readdirSync(path.join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const blocks = files.flatMap(blocksOf);
+const overrideFor = (b: Block) => OVERRIDES.find((o) => o.file === b.file && b.code.startsWith(o.startsWith));
+
+// Shared for all samples: stubs and the sbx-native wrappers, readable by every user.
+const tools = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-docs-bin-'));
+fs.chmodSync(tools, 0o755);
+const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
+const script = (name: string, body: string) => fs.writeFileSync(path.join(tools, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+script('sbx-native', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"`);
+script('npx', `if [ "$1" = sbx-native ]; then shift; exec sbx-native "$@"; fi\necho "docs test: npx $1 is not available here" >&2; exit 127`);
+for (const stub of ['sudo', 'docker']) script(stub, `echo "[stub] ${stub} $*"\n[ -t 0 ] || cat >/dev/null`);
+afterAll(() => fs.rmSync(tools, { recursive: true, force: true }));
+
+// A PATH without directories `nobody` cannot search (/root/...).
+const PATH = [tools, path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':');
+
+function sampleEnv(dirs: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH, HOME: dirs.home, NO_COLOR: '1', ...dirs };
+  for (const k of Object.keys(env)) if (k.startsWith('SBX_NATIVE_TEST_') || k === 'NODE_OPTIONS') delete env[k];
+  return env;
+}
+
+const CJS_PRELUDE = "const { repo, home, cache } = process.env;\n(async () => {\n";
+const CJS_EPILOGUE = "\n})().catch((e) => { console.error(e); process.exit(1); });\n";
+
+function hasTopLevelImport(code: string): boolean {
+  return /^import\s[^(]/m.test(code) || /^export\s/m.test(code);
+}
+
+interface Result { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
+
+async function runBlock(b: Block): Promise<Result> {
+  const base = fs.realpathSync(fs.mkdtempSync(path.join(SCRATCH, 'sbx-docs-')));
+  try {
+    fs.chmodSync(base, 0o755);
+    const dirs: Record<string, string> = {};
+    for (const d of ['work', 'repo', 'home', 'cache']) fs.mkdirSync((dirs[d] = path.join(base, d)));
+    fs.mkdirSync(path.join(base, 'node_modules'));
+    fs.symlinkSync(repoRoot, path.join(base, 'node_modules', 'sbx-native'));
+    const o = overrideFor(b);
+    let argv: string[];
+    if (b.lang === 'sh') {
+      const text = `${o?.noErrexit ? '' : 'set -e -o pipefail\n'}${b.code}${o?.append ? `\n${o.append}\n` : ''}`;
+      argv = ['/bin/bash', '-c', text, `${b.file}:${b.line}`];
+    } else {
+      let file: string;
+      if (b.lang === 'js' && hasTopLevelImport(b.code)) {
+        file = path.join(base, 'sample.mjs');
+        fs.writeFileSync(file, `const { repo, home, cache } = process.env;\n${b.code}`);
+      } else {
+        const js = b.lang === 'ts'
+          ? ts.transpileModule(b.code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: 'sample.ts' }).outputText
+          : b.code;
+        file = path.join(base, 'sample.cjs');
+        fs.writeFileSync(file, CJS_PRELUDE + js + CJS_EPILOGUE);
+      }
+      argv = [process.execPath, file];
+    }
+    return await new Promise<Result>((resolve) => {
+      const child = spawn(argv[0], argv.slice(1), {
+        cwd: dirs.work, env: sampleEnv({ repo: dirs.repo, home: dirs.home, cache: dirs.cache }),
+        timeout: TIMEOUT_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '', stderr = '', error: Error | undefined;
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', (e) => { error = e; });
+      child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr, error }));
+    });
+  } finally {
+    // Samples may leave read-only directories behind: open them up first.
+    spawnSync('chmod', ['-R', 'u+rwx', base]);
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
+
+describe(`code samples in the docs (as ${userLabel})`, () => {
+  it('finds samples in README.md, docs/api.md and docs/cli.md', () => {
+    for (const f of ['README.md', 'docs/api.md', 'docs/cli.md']) {
+      expect(blocks.filter((b) => b.file === f && RUNNABLE.has(b.lang) && !b.notRun).length, f).toBeGreaterThan(0);
+    }
+  });
+
+  it('has a reason for every sample that is not run, and no stray markers', () => {
+    for (const b of blocks) if (b.notRun !== undefined) expect(b.notRun.length, `${b.file}:${b.line}`).toBeGreaterThan(3);
+    for (const o of OVERRIDES) expect(blocks.some((b) => overrideFor(b) === o), `override for ${o.file}: ${o.startsWith}`).toBe(true);
+  });
+
+  it('type-checks the ts samples that import sbx-native against its declarations (dist/index.d.ts)', () => {
+    const samples = blocks.filter((b) => b.lang === 'ts' && !b.notRun && /from 'sbx-native'/.test(b.code));
+    const virtual = new Map(samples.map((b, i) => [path.join(repoRoot, `.docs-sample-${i}.ts`), `declare const repo: string, home: string, cache: string;\n${b.code}`]));
+    const options: ts.CompilerOptions = {
+      strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler, types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')],
+      baseUrl: repoRoot, paths: { 'sbx-native': [path.join(repoRoot, 'dist', 'index.d.ts')] },
+    };
+    const host = ts.createCompilerHost(options);
+    const { getSourceFile, fileExists, readFile } = host;
+    host.fileExists = (f) => virtual.has(f) || fileExists.call(host, f);
+    host.readFile = (f) => virtual.get(f) ?? readFile.call(host, f);
+    host.getSourceFile = (f, lang, ...rest) => (virtual.has(f) ? ts.createSourceFile(f, virtual.get(f)!, lang) : getSourceFile.call(host, f, lang, ...rest));
+    const program = ts.createProgram([...virtual.keys()], options, host);
+    const errors = ts.getPreEmitDiagnostics(program).map((d) => {
+      const i = d.file ? [...virtual.keys()].indexOf(d.file.fileName) : -1;
+      const where = i >= 0 ? `${samples[i].file}:${samples[i].line + d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line}` : d.file?.fileName ?? '';
+      return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+    expect(samples.length).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+  }, 30000);
+
+  for (const file of files) {
+    const runnable = blocks.filter((b) => b.file === file && RUNNABLE.has(b.lang));
+    if (runnable.length === 0) continue;
+    describe.concurrent(file, () => {
+      for (const b of runnable) {
+        const first = b.code.split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 60) ?? '';
+        const name = `${b.file}:${b.line} ${b.lang}: ${first}`;
+        const notRun = b.notRun ?? overrideFor(b)?.notRun;
+        if (notRun) {
+          it.skip(`${name} (not run: ${notRun})`, () => {});
+          continue;
+        }
+        it(name, async () => {
+          const r = await runBlock(b);
+          const report = `${name}\nstatus ${r.status} signal ${r.signal}${r.error ? ` error ${r.error.message}` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+          if (process.env.SBX_DOCS_SHOW) console.log(report); // to read what the samples print
+          expect(r.error, report).toBeUndefined();
+          expect(r.status, report).toBe(0);
+          const want = overrideFor(b)?.stdout;
+          if (want) expect(r.stdout, report).toMatch(want);
+        }, TIMEOUT_MS + 5000);
+      }
+    });
+  }
+});
