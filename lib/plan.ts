@@ -111,6 +111,8 @@ export function buildPlan(input: PlanInput): Plan {
 export function encodePlan(plan: Plan): Buffer {
   const parts: string[] = [];
   for (const s of plan.steps) parts.push(s.op, String(s.args.length), ...s.args);
+  // The last line of defence against forged steps: callers validate their input already.
+  for (const p of parts) if (p.includes('\0')) throw new TypeError(`plan field contains a NUL byte: ${JSON.stringify(p)}`);
   return Buffer.from(parts.map((p) => p + '\0').join(''), 'utf8');
 }
 

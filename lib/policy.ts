@@ -76,12 +76,13 @@ export function checkPath(key: string, p: unknown): string {
   if (p.includes('\0')) throw new PolicyError(key, p, 'path contains a NUL byte');
   if (!path.isAbsolute(p)) throw new PolicyError(key, p, 'path must be absolute');
   if (Buffer.byteLength(p) >= 4096) throw new PolicyError(key, `${p.slice(0, 40)}...`, 'path longer than PATH_MAX');
-  return path.normalize(p);
+  // Not normalized: `a/link/../b` must mean what the kernel makes of it (realpath resolves it).
+  return p;
 }
 
 function checkTypes(p: SandboxPolicy): void {
   for (const [key, value] of Object.entries(p)) {
-    const want = KEYS[key as keyof SandboxPolicy];
+    const want = Object.prototype.hasOwnProperty.call(KEYS, key) ? KEYS[key as keyof SandboxPolicy] : undefined;
     if (!want) throw new PolicyError(key, value, `unknown key (known: ${Object.keys(KEYS).join(', ')})`);
     if (value === undefined) continue;
     const ok = want === 'array' ? Array.isArray(value) : want === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === want;
@@ -118,6 +119,9 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   if (mode === 'read-only' && p.writableRoots?.length) {
     throw new PolicyError('writableRoots', p.writableRoots, "writable roots contradict mode 'read-only'");
   }
+  for (const [k, v] of Object.entries(p.rules ?? {})) {
+    if (mode === 'read-only' && v === 'write') throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "write rules contradict mode 'read-only'");
+  }
   const tmp = p.tmp ?? (mode === 'workspace-write' ? 'host' : 'none');
   const missingRoots: string[] = [];
   const given: Rule[] = [];
@@ -131,7 +135,8 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   for (const [k, v] of Object.entries(p.rules ?? {})) given.push({ path: checkPath(`rules[${JSON.stringify(k)}]`, k), access: v, from: 'rules' });
   if (tmp === 'host') {
     given.push({ path: '/tmp', access: 'write', from: 'tmp' });
-    if (env.TMPDIR && path.isAbsolute(env.TMPDIR)) given.push({ path: path.normalize(env.TMPDIR), access: 'write', from: 'tmp' });
+    // $TMPDIR=/ (seen in broken environments) must not make everything writable.
+    if (env.TMPDIR && path.isAbsolute(env.TMPDIR) && real(env.TMPDIR) !== '/') given.push({ path: env.TMPDIR, access: 'write', from: 'tmp' });
   }
 
   if (!(p.network ?? false) && mode !== 'full') {
@@ -148,6 +153,11 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     }
     if (r.access === 'write' && !fs.statSync(resolved).isDirectory()) {
       throw new PolicyError(r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from, r.path, 'not a directory (a writable root must be a directory)');
+    }
+    if (r.access !== 'write' && (resolved === '/proc' || resolved.startsWith('/proc/') || resolved === '/dev' || resolved.startsWith('/dev/'))) {
+      if (r.from === 'network-off') continue;
+      throw new PolicyError(r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from, r.path,
+        'paths under /proc and /dev cannot be carved out: the sandbox gets its own /proc and a minimal /dev');
     }
     const prev = byPath.get(resolved);
     if (!prev || RANK[r.access] > RANK[prev.access]) byPath.set(resolved, { ...r, path: resolved });

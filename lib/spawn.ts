@@ -54,6 +54,10 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   if (typeof file !== 'string' || file === '') throw new TypeError(`The "file" argument must be a non-empty string, got ${JSON.stringify(file)}`);
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError('The "args" argument must be an array of strings');
   for (const s of [file, ...args]) if (s.includes('\0')) throw new TypeError(`argument contains a NUL byte: ${JSON.stringify(s)}`);
+  // Every string ends up in the NUL-separated plan: a NUL would forge plan steps.
+  for (const [key, v] of [['cwd', options.cwd], ['argv0', options.argv0]] as const) {
+    if (v !== undefined && (typeof v !== 'string' || v.includes('\0'))) throw new TypeError(`The "${key}" option must be a string without NUL bytes, got ${JSON.stringify(v)}`);
+  }
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const policy = resolvePolicy(options.sandbox, cwd, options.env ?? process.env);
   const env: string[] = [];
@@ -75,6 +79,12 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
     uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync,
     level: enforcement.level, interactive: !!options.interactive,
   });
+  // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
+  const inject = process.env.SBX_NATIVE_TEST_FAIL_STEP;
+  if (inject !== undefined && /^\d+$/.test(inject) && Number(inject) < plan.steps.length) {
+    const k = Number(inject);
+    plan.steps[k] = { op: 'fail_injected', args: [plan.steps[k].op] };
+  }
   const { level, missing } = enforcement;
   return { plan, enforcement: { level, missing }, policy, file, args: [...args] };
 }
@@ -237,8 +247,10 @@ export class SandboxedProcess extends EventEmitter {
     const stepIndex = report.readInt32LE(0);
     const errno = report.readInt32LE(4);
     const detail = report.subarray(8, REPORT_SIZE).toString('utf8').replace(/\0.*$/s, '');
-    const step = stepIndex < 0 ? 'start-helper' : this.plan.steps[stepIndex]?.op ?? `step ${stepIndex}`;
-    if (step === 'exec') {
+    const failed = stepIndex < 0 ? undefined : this.plan.steps[stepIndex];
+    const injected = failed?.op === 'fail_injected'; // test only: report the step it replaced, always as a setup failure
+    const step = stepIndex < 0 ? 'start-helper' : injected ? failed!.args[0] : failed?.op ?? `step ${stepIndex}`;
+    if (step === 'exec' && !injected) {
       // Like child_process: a missing or non-executable command is a spawn error, not a sandbox failure.
       const name = errnoName(errno);
       const e = new Error(`spawn ${this.spawnfile} ${name}`) as NodeJS.ErrnoException & { spawnargs: string[] };
