@@ -12,7 +12,7 @@
     {
       "target_name": "sbx-helper",
       "type": "executable",
-      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/ops_seccomp.cc"],
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
       "cflags_cc!": ["-fno-exceptions"],
       # Static PIE: needs no shared library at all, so the glibc floor (scripts/check-glibc.js)

@@ -23,16 +23,17 @@ export class SandboxSetupError extends Error {
     public readonly syscall: string,
     public readonly hint: string,
   ) {
-    super(`${step}: ${syscall}: ${errnoName(-errno)} (${os.constants.errno ? describe(-errno) : ''})`);
+    const text = describe(-errno);
+    super(`${step}: ${syscall}: ${errnoName(-errno)}${text ? ` (${text})` : ''}`);
     this.name = 'SandboxSetupError';
   }
 }
 
 function describe(errno: number): string {
   try {
-    return (require('util') as typeof import('util')).getSystemErrorMap().get(-errno)?.[1] ?? 'unknown error';
+    return (require('util') as typeof import('util')).getSystemErrorMap().get(-errno)?.[1] ?? '';
   } catch {
-    return 'unknown error';
+    return '';
   }
 }
 

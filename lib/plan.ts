@@ -32,6 +32,8 @@ export interface PlanInput {
   mounts: MountEntry[];
   /** Whether a path exists on this host (the kernel's optional /proc files). */
   exists: (p: string) => boolean;
+  /** "dev:ino" of a path (not following a final symlink), or undefined if it is gone. */
+  identity?: (p: string) => string | undefined;
   /** How much this host can enforce (host.ts); default 'full'. */
   level?: Level;
   /** Give the command the terminal on stdin as its controlling terminal and foreground (job control). */
@@ -59,6 +61,7 @@ export function buildPlan(input: PlanInput): Plan {
     add('map_ids', input.uid, input.uid, input.gid, input.gid);
     if (!policy.network) add('loopback_up');
     add('make_rslave');
+    if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
     if (layout) addFilesystemSteps(layout, add, () => slots++);
     if (input.interactive) add('tty_save');
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
@@ -117,6 +120,26 @@ export function encodePlan(plan: Plan): Buffer {
 }
 
 type Add = (op: string, ...args: (string | number | bigint)[]) => void;
+
+/**
+ * The inodes the helper must find at the paths it grants or protects (pairs:
+ * path, "dev:ino"). A path swapped for a symlink or another directory after
+ * planning then fails the setup instead of moving rights or protection.
+ */
+function identities(layout: Layout, privateTmp: boolean, identity: (p: string) => string | undefined): string[] {
+  const paths = new Set<string>();
+  for (const a of layout.actions) {
+    paths.add(a.path);
+    if (a.kind === 'group') for (const c of a.group.chain) paths.add(c.dir);
+  }
+  for (const w of layout.writable) if (!(privateTmp && w === '/tmp')) paths.add(w); // a private /tmp is a new tmpfs
+  const out: string[] = [];
+  for (const p of paths) {
+    const id = identity(p);
+    if (id) out.push(p, id);
+  }
+  return out;
+}
 
 /** The read-only filesystem with its writable roots, carve-outs and masks, and a minimal /dev. */
 function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number): void {

@@ -76,7 +76,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const abi = facts.landlockAbi;
   const plan = buildPlan({
     policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
-    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync,
+    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync, identity,
     level: enforcement.level, interactive: !!options.interactive,
   });
   // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
@@ -87,6 +87,11 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   }
   const { level, missing } = enforcement;
   return { plan, enforcement: { level, missing }, policy, file, args: [...args] };
+}
+
+function identity(p: string): string | undefined {
+  const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.dev}:${st.ino}` : undefined;
 }
 
 // One exit dispatcher per environment (worker threads load their own copy).

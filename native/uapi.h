@@ -13,6 +13,7 @@
 #define SBX_NR_move_mount 429
 #define SBX_NR_pidfd_open 434
 #define SBX_NR_close_range 436
+#define SBX_NR_openat2 437
 #define SBX_NR_mount_setattr 442
 #define SBX_NR_landlock_create_ruleset 444
 #define SBX_NR_landlock_add_rule 445
@@ -25,6 +26,7 @@
 #define SBX_AT_EMPTY_PATH 0x1000
 #define SBX_AT_SYMLINK_NOFOLLOW 0x100
 #define SBX_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define SBX_MOVE_MOUNT_T_EMPTY_PATH 0x00000040
 #define SBX_MOUNT_ATTR_RDONLY 0x00000001
 #define SBX_MOUNT_ATTR_NOSUID 0x00000002
 #define SBX_MOUNT_ATTR_NODEV 0x00000004

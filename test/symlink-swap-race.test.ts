@@ -6,13 +6,10 @@
 // outside: each run either works on the real directory or fails closed
 // (SBX_SETUP_FAILED), and H/outside stays unchanged.
 //
-// FINDING (reported to the lead): the helper resolves plan paths again at setup
-// time and follows symlinks in them (clone_tree/open_tree, move_slot,
-// landlock_path), so a root whose parent became a symlink after prepare() is
-// mounted and granted from the symlink's target: writes land outside. Both
-// tests are it.fails until the helper refuses such paths (e.g. openat2 with
-// RESOLVE_NO_SYMLINKS and a (dev, ino) check against what prepare() saw, then
-// fds instead of paths); then make them plain `it`.
+// The helper opens every plan path with openat2(RESOLVE_NO_SYMLINKS) and
+// checks the inode the planner recorded, then works on the fd: a parent
+// swapped for a symlink (ELOOP) or for another directory (ESTALE) after
+// prepare() fails the setup instead of moving the root's rights.
 import { spawn as cpSpawn } from 'child_process';
 import fs from 'fs';
 import path from 'path';
@@ -38,7 +35,7 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
   });
   afterAll(() => rmTree(H));
 
-  it.fails('deterministic: H/p swapped for the symlink between prepare() and setup: refused, nothing written outside', async () => {
+  it('deterministic: H/p swapped for the symlink between prepare() and setup: refused, nothing written outside', async () => {
     const before = snapshot(outside);
     const b = require(path.join(repoRoot, 'dist', 'native')).native().binding;
     const prepared = prepare('/bin/sh', ['-c', `echo x > ${outside}/root/escaped`], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [realRoot], tmp: 'none' } });
@@ -54,7 +51,26 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
     }
   });
 
-  it.fails('race: writes land only in the real root, or setup fails closed', async () => {
+  it('deterministic: H/p swapped for another real directory: refused with ESTALE, nothing written there', async () => {
+    const other = path.join(H, 'other');
+    fs.mkdirSync(path.join(other, 'root'), { recursive: true });
+    const before = snapshot(other);
+    const b = require(path.join(repoRoot, 'dist', 'native')).native().binding;
+    const prepared = prepare('/bin/sh', ['-c', `echo x > ${realRoot}/escaped`], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [realRoot], tmp: 'none' } });
+    expect(b.renameat2(p, other, 2)).toBe(0); // H/p/root is now the other directory's root
+    try {
+      const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
+      const err = await new Promise<any>((res) => { child.on('error', res); child.on('exit', () => res(undefined)); });
+      expect(err).toMatchObject({ code: SETUP_FAILED, step: 'clone_tree', errno: -116 }); // ESTALE
+      expect(err.syscall).toMatch(/path changed since the plan was made/);
+    } finally {
+      expect(b.renameat2(p, other, 2)).toBe(0);
+    }
+    expect(snapshot(other)).toEqual(before);
+    rmTree(other);
+  });
+
+  it('race: writes land only in the real root, or setup fails closed', async () => {
     const before = snapshot(outside);
     const realIno = fs.statSync(p).ino; // the real directory, whichever name it has
     // The swapper: exchanges H/p and H/p-alt as fast as it can.

@@ -1,7 +1,9 @@
 // The helper executes a plan written by lib/plan.ts. It knows no policy: each
 // step names one mechanical operation and its arguments. See docs/plan.md.
 #pragma once
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct Step {
@@ -17,6 +19,8 @@ struct Run {
   std::vector<int> slots;      // detached mount trees from clone_tree
   int ruleset_fd = -1;         // Landlock ruleset under construction
   std::vector<std::string> env;
+  // path -> (st_dev, st_ino) the planner saw (expect_ids step)
+  std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;
 };
 
 // A failed step: reports it on the error pipe and exits 125. Never returns.
@@ -29,5 +33,10 @@ bool run_process_step(Run &run, const Step &s);    // false: not a process op
 bool run_seccomp_step(Run &run, const Step &s);    // false: not the seccomp op
 
 unsigned long long parse_num(Run &run, const std::string &s);
+
+// paths.cc: open a plan path as O_PATH without following symlinks; with
+// check_id, fail the step unless it is still the inode the planner saw.
+void expect_ids(Run &run, const Step &s);
+int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)

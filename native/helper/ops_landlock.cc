@@ -26,8 +26,7 @@ bool run_landlock_step(Run &run, const Step &s) {
     run.ruleset_fd = (int)syscall(SBX_NR_landlock_create_ruleset, &attr, size, 0);
     if (run.ruleset_fd < 0) fail(run, errno, "landlock_create_ruleset");
   } else if (s.op == "landlock_path") {  // landlock_path PATH ACCESS
-    int fd = open(a.at(0).c_str(), O_PATH | O_CLOEXEC);
-    if (fd < 0) fail(run, errno, "open " + a.at(0));
+    int fd = open_plan_path(run, a.at(0), false, true);
     if (add_rule(run.ruleset_fd, fd, parse_num(run, a.at(1))) != 0) fail(run, errno, "landlock_add_rule " + a.at(0));
     close(fd);
   } else if (s.op == "landlock_stdio") {  // landlock_stdio ACCESS: terminals inherited on fds 0-2

@@ -16,6 +16,10 @@
 
 namespace {
 
+int open_tree_fd(int fd, unsigned flags) {
+  return (int)syscall(SBX_NR_open_tree, fd, "", flags | SBX_AT_EMPTY_PATH);
+}
+
 int open_tree(const char *path, unsigned flags) {
   return (int)syscall(SBX_NR_open_tree, AT_FDCWD, path, flags);
 }
@@ -25,8 +29,9 @@ int mount_setattr(int dfd, const char *path, unsigned flags, uint64_t set) {
   return (int)syscall(SBX_NR_mount_setattr, dfd, path, flags, &attr, sizeof attr);
 }
 
-int move_mount(int fd, const char *to) {
-  return (int)syscall(SBX_NR_move_mount, fd, "", AT_FDCWD, to, SBX_MOVE_MOUNT_F_EMPTY_PATH);
+// Moves the detached tree `fd` onto the place the O_PATH fd `target` names.
+int move_mount_fd(int fd, int target) {
+  return (int)syscall(SBX_NR_move_mount, fd, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 std::string scratch_dir;  // where scratch_begin mounted the mask tmpfs
@@ -34,15 +39,14 @@ int scratch_count = 0;
 
 const uint64_t kReadOnly = SBX_MOUNT_ATTR_RDONLY | SBX_MOUNT_ATTR_NOSUID | SBX_MOUNT_ATTR_NODEV;
 
-// Binds `path` read-only onto itself (recursively, keeping its submounts). A
-// symlink is bound as itself, not followed: that pins the name (EBUSY on
-// unlink or rename) without touching its target.
-int bind_self_ro(const std::string &path) {
-  int fd = open_tree(path.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE |
-                                       SBX_AT_SYMLINK_NOFOLLOW);
+// Binds what the O_PATH fd `at` names read-only onto itself (recursively,
+// keeping its submounts). A symlink is bound as itself, not followed: that
+// pins the name (EBUSY on unlink or rename) without touching its target.
+int bind_self_ro(int at) {
+  int fd = open_tree_fd(at, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
   if (fd < 0) return -1;
   int rc = mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, kReadOnly);
-  if (rc == 0) rc = move_mount(fd, path.c_str());
+  if (rc == 0) rc = move_mount_fd(fd, at);
   int saved = errno;
   close(fd);
   errno = saved;
@@ -94,8 +98,10 @@ bool run_mount_step(Run &run, const Step &s) {
     unsigned long prop = op == "make_rslave" ? MS_SLAVE : MS_PRIVATE;
     need(run, mount(nullptr, "/", nullptr, MS_REC | prop, nullptr) == 0, "mount(/, MS_REC)");
   } else if (op == "clone_tree") {  // clone_tree PATH: remember a detached rw copy
-    int fd = open_tree(a.at(0).c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
+    int at = open_plan_path(run, a.at(0), false, true);
+    int fd = open_tree_fd(at, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
     need(run, fd >= 0, "open_tree " + a.at(0));
+    close(at);
     run.slots.push_back(fd);
   } else if (op == "setattr") {  // setattr PATH ATTRS RECURSIVE
     unsigned flags = SBX_AT_SYMLINK_NOFOLLOW | (a.at(2) == "1" ? SBX_AT_RECURSIVE : 0);
@@ -107,7 +113,9 @@ bool run_mount_step(Run &run, const Step &s) {
          "mount_setattr on cloned tree");
   } else if (op == "move_slot") {  // move_slot SLOT PATH
     int fd = run.slots.at(parse_num(run, a.at(0)));
-    need(run, move_mount(fd, a.at(1).c_str()) == 0, "move_mount " + a.at(1));
+    int target = open_plan_path(run, a.at(1), false, false);  // may be a mount point made in a mask: no id
+    need(run, move_mount_fd(fd, target) == 0, "move_mount " + a.at(1));
+    close(target);
     if (a.at(1) == "/") {
       // A mount on top of "/" is only seen from a root that is inside it.
       need(run, fchdir(fd) == 0 && chroot(".") == 0 && chdir("/") == 0, "chroot into the new /");
@@ -121,26 +129,30 @@ bool run_mount_step(Run &run, const Step &s) {
     }
   } else if (op == "seal") {  // seal DIR KEEP...: bind every other entry of DIR read-only
     std::set<std::string> keep(a.begin() + 1, a.end());
-    DIR *d = opendir(a.at(0).c_str());
+    int dirfd = open_plan_path(run, a.at(0), false, true);
+    int listfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = listfd >= 0 ? fdopendir(listfd) : nullptr;
     need(run, d != nullptr, "opendir " + a.at(0));
-    std::string base = a.at(0) == "/" ? "" : a.at(0);
     while (struct dirent *e = readdir(d)) {
       std::string name = e->d_name;
       if (name == "." || name == ".." || keep.count(name)) continue;
-      std::string path = base + "/" + name;
-      struct stat st;
-      if (lstat(path.c_str(), &st) != 0) continue;  // gone: nothing to protect
-      if (bind_self_ro(path) == 0) continue;
-      // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
+      int at = openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (at < 0) continue;  // gone: nothing to protect
+      int rc = bind_self_ro(at);
       int saved = errno;
+      // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
       struct statvfs vfs;
-      if (statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) continue;
+      bool ok = rc == 0 || (fstatvfs(at, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
+      close(at);
       errno = saved;
-      fail(run, errno, "bind read-only " + path);
+      if (!ok) fail(run, errno, "bind read-only " + a.at(0) + "/" + name);
     }
+    close(dirfd);
     closedir(d);
   } else if (op == "pin") {  // pin PATH: read-only bind onto itself
-    need(run, bind_self_ro(a.at(0)) == 0, "bind read-only " + a.at(0));
+    int at = open_plan_path(run, a.at(0), true, true);
+    need(run, bind_self_ro(at) == 0, "bind read-only " + a.at(0));
+    close(at);
   } else if (op == "scratch_begin") {  // scratch_begin DIR: a tmpfs to build masks in, never visible afterwards
     need(run, mount("tmpfs", a.at(0).c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") == 0,
          "mount scratch tmpfs " + a.at(0));
@@ -150,8 +162,11 @@ bool run_mount_step(Run &run, const Step &s) {
   } else if (op == "mask") {  // mask PATH file|dir|tmpfs INNER...: hide PATH; INNER ("d:rel" / "f:rel") become mount points
     const std::string &target = a.at(0), &kind = a.at(1);
     std::string base;
+    int at = open_plan_path(run, target, false, true);
     if (kind == "tmpfs") {
-      need(run, mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
+      // Through the fd's magic link: exactly the directory that was checked.
+      std::string via = "/proc/self/fd/" + std::to_string(at);
+      need(run, mount("tmpfs", via.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
       base = target;
     } else {
       base = scratch_dir + "/m" + std::to_string(scratch_count++);
@@ -179,15 +194,19 @@ bool run_mount_step(Run &run, const Step &s) {
       int fd = open_tree(base.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC);
       need(run, fd >= 0, "open_tree mask for " + target);
       need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH, kReadOnly | SBX_MOUNT_ATTR_NOEXEC) == 0, "mount_setattr mask");
-      need(run, move_mount(fd, target.c_str()) == 0, "move_mount mask onto " + target);
+      need(run, move_mount_fd(fd, at) == 0, "move_mount mask onto " + target);
       close(fd);
     }
+    close(at);
+    run.expected.erase(target);  // replaced on purpose: later steps find the mask there
   } else if (op == "bind") {  // bind SRC DST ATTRS
     int fd = open_tree(a.at(0).c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
     need(run, fd >= 0, "open_tree " + a.at(0));
     uint64_t attrs = parse_num(run, a.at(2));
     if (attrs) need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0, "mount_setattr " + a.at(0));
-    need(run, move_mount(fd, a.at(1).c_str()) == 0, "move_mount " + a.at(1));
+    int target = open_plan_path(run, a.at(1), false, false);
+    need(run, move_mount_fd(fd, target) == 0, "move_mount " + a.at(1));
+    close(target);
     close(fd);
   } else if (op == "tmpfs") {  // tmpfs PATH OPTIONS
     need(run, mount("tmpfs", a.at(0).c_str(), "tmpfs", MS_NOSUID | MS_NODEV, a.at(1).c_str()) == 0,

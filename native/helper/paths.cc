@@ -1,0 +1,49 @@
+// Opening the paths a plan names. Nothing is followed through a symlink
+// (openat2 RESOLVE_NO_SYMLINKS), and a path whose inode the planner recorded
+// (expect_ids) must still be that inode: a directory swapped for a symlink
+// or for another directory between planning and setup would otherwise get
+// the rights or the protection meant for the original. Callers then work on
+// the returned fd, so there is no second lookup to race with.
+#include "helper.h"
+#include "../uapi.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+struct OpenHow {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+
+const uint64_t kResolveNoSymlinks = 0x04;  // implies RESOLVE_NO_MAGICLINKS
+
+}  // namespace
+
+void expect_ids(Run &run, const Step &s) {
+  for (size_t i = 0; i + 1 < s.args.size(); i += 2) {
+    const std::string &id = s.args[i + 1];
+    size_t colon = id.find(':');
+    if (colon == std::string::npos) fail(run, EINVAL, "bad inode id in plan: " + id);
+    run.expected[s.args[i]] = {parse_num(run, id.substr(0, colon)), parse_num(run, id.substr(colon + 1))};
+  }
+}
+
+int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id) {
+  OpenHow how = {(uint64_t)(O_PATH | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0)), 0, kResolveNoSymlinks};
+  int fd = (int)syscall(SBX_NR_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
+  if (fd < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + path);
+  auto want = run.expected.find(path);
+  if (check_id && want != run.expected.end()) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) fail(run, errno, "fstat " + path);
+    if ((unsigned long long)st.st_dev != want->second.first || (unsigned long long)st.st_ino != want->second.second) {
+      fail(run, ESTALE, "path changed since the plan was made: " + path);
+    }
+  }
+  return fd;
+}
