@@ -7,24 +7,11 @@ import fs from 'fs';
 import path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepare, SandboxedProcess, SETUP_FAILED } from '../lib';
-import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { leftovers, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
-/** Helpers started from `cwd` (the CLI's cwd is unique per run) and anything whose cmdline carries `marker`. */
-function leftovers(cwd: string, marker: string): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes(marker)) out.push(`${p} ${cmd}`);
-      else if (cmd.startsWith('sbx-helper') && fs.readlinkSync(`/proc/${p}/cwd`).startsWith(cwd)) out.push(`${p} ${cmd}`);
-    } catch { /* gone, or not ours */ }
-  }
-  return out;
-}
 
 describe(`fault injection at every plan step (as ${userLabel})`, () => {
   let H: string, run: string, marker: string;

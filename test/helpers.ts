@@ -73,3 +73,17 @@ export function bwrapSh(script: string, roots: string[], cwd: string, env: NodeJ
   const r = spawnSync(bwrapPath()!, args, { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Processes whose cmdline carries `marker`, and sandbox helpers whose cwd is under `cwd`: what a test left running. */
+export function leftovers(cwd: string, marker: string): string[] {
+  const out: string[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.includes(marker)) out.push(`${p} ${cmd}`);
+      else if (cmd.startsWith('sbx-helper') && fs.readlinkSync(`/proc/${p}/cwd`).startsWith(cwd)) out.push(`${p} ${cmd}`);
+    } catch { /* gone, or not ours */ }
+  }
+  return out;
+}

@@ -11,7 +11,7 @@ import v8 from 'v8';
 import vm from 'vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, run } from '../lib';
-import { isRoot, repoRoot, rmTree, tempDir, userLabel } from './helpers';
+import { isRoot, leftovers, repoRoot, rmTree, tempDir, userLabel } from './helpers';
 
 const COUNT = isRoot ? 10000 : 1000;
 const PARALLEL = 64;
@@ -27,19 +27,6 @@ function zombies(): string[] {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(f[1]) === process.pid && f[0] === 'Z') out.push(p);
     } catch { /* gone */ }
-  }
-  return out;
-}
-/** Processes whose cmdline carries `marker`, and helpers whose cwd is under `cwd`. */
-function leftovers(cwd: string, marker: string): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes(marker)) out.push(`${p} ${cmd}`);
-      else if (cmd.startsWith('sbx-helper') && fs.readlinkSync(`/proc/${p}/cwd`).startsWith(cwd)) out.push(`${p} ${cmd}`);
-    } catch { /* gone, or not ours */ }
   }
   return out;
 }

@@ -6,6 +6,7 @@ import fs from 'fs';
 import path from 'path';
 import { run, SpawnOptions, RunResult } from '../../lib';
 import { SYSCALLS, hostSeccompArch } from '../../lib/seccomp';
+import { expect } from 'vitest';
 import { repoRoot, rmTree, snapshot, tempDir } from '../helpers';
 
 export const PY = '/usr/bin/python3'; // /root (and so pyenv shims) is not readable by nobody
@@ -127,4 +128,15 @@ export function ptyResult(output: string): Record<string, unknown> {
   const line = output.replace(/\r/g, '').split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`no result in: ${output}`);
   return JSON.parse(line.slice(7));
+}
+
+/** Runs Python `body` in the fixture's sandbox from its repo and checks the host tree did not change. */
+export function attacker(f: () => Fixture): (body: string) => Promise<Record<string, unknown>> {
+  return async (body: string) => {
+    const fx = f();
+    const before = fx.state();
+    const out = await py(body, fx.sandbox, { cwd: fx.repo });
+    expect(fx.state()).toEqual(before);
+    return out;
+  };
 }

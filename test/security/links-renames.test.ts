@@ -5,7 +5,7 @@
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { userLabel } from '../helpers';
-import { Fixture, fixture, j, py } from './lib';
+import { attacker, Fixture, fixture, j, py } from './lib';
 
 describe(`links and renames into roots (as ${userLabel})`, () => {
   let f: Fixture;
@@ -13,12 +13,7 @@ describe(`links and renames into roots (as ${userLabel})`, () => {
     f = fixture();
   });
   afterEach(() => f.cleanup());
-  const attack = async (body: string) => {
-    const before = f.state();
-    const out = await py(body, f.sandbox, { cwd: f.repo });
-    expect(f.state()).toEqual(before);
-    return out;
-  };
+  const attack = attacker(() => f);
   const inRepo = (n: string) => j(path.join(f.repo, n));
 
   it('hard link of a file in another tree into a root (EXDEV)', async () => {

@@ -6,7 +6,7 @@
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { userLabel } from '../helpers';
-import { Fixture, fixture, j, py } from './lib';
+import { attacker, Fixture, fixture, j, py } from './lib';
 
 describe(`metadata outside the roots (as ${userLabel})`, () => {
   let f: Fixture;
@@ -14,12 +14,7 @@ describe(`metadata outside the roots (as ${userLabel})`, () => {
     f = fixture();
   });
   afterEach(() => f.cleanup());
-  const attack = async (body: string) => {
-    const before = f.state();
-    const out = await py(body, f.sandbox, { cwd: f.repo });
-    expect(f.state()).toEqual(before);
-    return out;
-  };
+  const attack = attacker(() => f);
   const targets = () => ({ other: path.join(f.O, 'secret'), sibling: path.join(f.H, 'sibling'), sibdir: path.join(f.H, 'sibdir'), otherdir: f.O });
   const each = (expr: string) => Object.entries(targets()).map(([k, p]) => `out[${j(k)}] = attempt(lambda: ${expr.replace(/P/g, j(p))})`).join('\n');
 

@@ -6,7 +6,7 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../lib';
 import { userLabel } from '../helpers';
-import { Fixture, fixture, j, py, pyRaw } from './lib';
+import { attacker, Fixture, fixture, j, py, pyRaw } from './lib';
 
 describe(`mounts and nested user namespaces (as ${userLabel})`, () => {
   let f: Fixture;
@@ -14,12 +14,7 @@ describe(`mounts and nested user namespaces (as ${userLabel})`, () => {
     f = fixture();
   });
   afterEach(() => f.cleanup());
-  const attack = async (body: string) => {
-    const before = f.state();
-    const out = await py(body, f.sandbox, { cwd: f.repo });
-    expect(f.state()).toEqual(before);
-    return out;
-  };
+  const attack = attacker(() => f);
   const cstr = (s: string) => `ctypes.c_char_p(${j(s)}.encode())`;
 
   it('mount(2): a tmpfs over a read-only tree and a writable bind of the ancestor (EPERM)', async () => {
