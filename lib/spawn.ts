@@ -241,7 +241,7 @@ export class SandboxedProcess extends EventEmitter {
     } catch {
       n = 0; // EAGAIN: nothing was reported
     } finally {
-      fs.closeSync(this.errorFd);
+      native().binding.close(this.errorFd); // opened by the addon: fs would warn in worker threads
     }
     return n === REPORT_SIZE ? buf : undefined;
   }
