@@ -84,9 +84,11 @@ export function buildPlan(input: PlanInput): Plan {
   add('no_new_privs');
   if (layout && useLandlock) {
     // Without namespaces Landlock is the only barrier: TCP is refused when
-    // networking is off (ABI 4), and signals and abstract sockets stay inside (ABI 6).
+    // networking is off (ABI 4). Signals and abstract unix sockets stay inside
+    // the sandbox (ABI 6), also with network: true, where the network
+    // namespace would otherwise share the host's abstract names (X11, D-Bus).
     const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
-    const scoped = !namespaces && abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
+    const scoped = abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
     add('landlock_create', all, net, scoped);
     add('landlock_path', '/', read);
     if (namespaces) {

@@ -2,6 +2,7 @@
 // network namespace with only loopback. Host listeners on TCP, UDP, MPTCP,
 // TCP Fast Open, IPv6, abstract and pathname unix sockets; raw, packet and
 // vsock sockets; netlink changes to the interfaces.
+import { spawn as cpSpawn } from 'child_process';
 import dgram from 'dgram';
 import fs from 'fs';
 import net from 'net';
@@ -9,7 +10,7 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../lib';
 import { userLabel } from '../helpers';
-import { Fixture, fixture, j, py } from './lib';
+import { Fixture, fixture, j, PY, py } from './lib';
 
 describe(`network off (as ${userLabel})`, () => {
   let f: Fixture;
@@ -94,14 +95,45 @@ out['stream'] = attempt(lambda: socket.socket(40, socket.SOCK_STREAM))
 out['dgram'] = attempt(lambda: socket.socket(40, socket.SOCK_DGRAM))`)).toEqual({ stream: 'EAFNOSUPPORT', dgram: 'EAFNOSUPPORT' });
   });
 
+  // Node cannot listen on an abstract name, so the host listener is Python.
+  async function abstractListener(name: string): Promise<{ accepted: () => number; close: () => void }> {
+    const srv = cpSpawn(PY, ['-c', `import socket
+s = socket.socket(socket.AF_UNIX); s.bind("\\0" + ${j(name)}); s.listen(8)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept(); print("accepted", flush=True); c.close()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((res) => srv.stdout!.on('data', (d) => { out += d; if (out.includes('ready')) res(); }));
+    return { accepted: () => out.split('accepted').length - 1, close: () => srv.kill('SIGKILL') };
+  }
+  const connectAbstract = (name: string) => `out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect("\\0" + ${j(name)}))`;
+
   it('an abstract unix socket the host listens on (ECONNREFUSED: abstract names are per network namespace)', async () => {
-    const name = `\0sbx-sec-${process.pid}-${Date.now()}`;
-    const srv = net.createServer((c) => { accepted++; c.end(); });
-    await new Promise<void>((res) => srv.listen(name, res));
+    const name = `sbx-sec-${process.pid}-${Date.now()}`;
+    const srv = await abstractListener(name);
     try {
-      expect(await attack(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(name)}))`)).toEqual({ r: 'ECONNREFUSED' });
+      const reach = await py(connectAbstract(name), { mode: 'full', network: true });
+      expect(reach).toEqual({ r: 'ok' }); // the listener works: without isolation it is reachable
+      expect(await attack(connectAbstract(name))).toEqual({ r: 'ECONNREFUSED' });
+      expect(srv.accepted()).toBe(1);
     } finally {
-      await new Promise((res) => srv.close(res));
+      srv.close();
+    }
+  });
+
+  it('with network: true, a host abstract unix socket is still refused (EPERM: Landlock scope, ABI 6+)', async () => {
+    const name = `sbx-sec-${process.pid}-${Date.now()}-net`;
+    const srv = await abstractListener(name);
+    try {
+      const out = await py(`${connectAbstract(name)}
+def inside():
+    a = socket.socket(socket.AF_UNIX); a.bind("\\0inside-" + ${j(name)}); a.listen(1)
+    socket.socket(socket.AF_UNIX).connect("\\0inside-" + ${j(name)})
+out['inside'] = attempt(inside)`, { ...f.sandbox, network: true });
+      expect(out).toEqual({ r: 'EPERM', inside: 'ok' }); // sockets made inside the sandbox still work
+      expect(srv.accepted()).toBe(0);
+    } finally {
+      srv.close();
     }
   });
 
