@@ -148,10 +148,11 @@ export class SandboxedProcess extends EventEmitter {
 
   private pidfd = -1;
   private exited = false;
+  private closeEmitted = false;
+  private watchId = 0;
   private errorFd = -1;
   private openStreams = 0;
   private refed = true;
-  private finished = false;
   private readonly scope = new AsyncResource('SBX_SANDBOXED_PROCESS');
 
   constructor(prepared: PreparedSpawn, options: SpawnOptions) {
@@ -177,7 +178,7 @@ export class SandboxedProcess extends EventEmitter {
     }
     this.pid = res.pid;
     this.pidfd = res.pidfd;
-    watchExit(this, res.pidfd);
+    this.watchId = watchExit(this, res.pidfd);
     const [inFd, outFd, errFd] = res.pipes;
     // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.
     const net = inFd >= 0 || outFd >= 0 || errFd >= 0 ? (require('net') as typeof import('net')) : undefined;
@@ -195,42 +196,34 @@ export class SandboxedProcess extends EventEmitter {
     return s;
   }
 
-  /** Called by the exit watcher. */
+  /** Called by the exit watcher once the helper has exited (its wait status mirrors the command's). */
   _onExit(code: number, signal: number): void {
     this.scope.runInAsyncScope(() => {
       this.exited = true;
       this.exitCode = signal ? null : code;
       this.signalCode = signal ? signalName(signal) : null;
       if (this.refed) native().binding.unref();
-      this.maybeFinish();
+      children.delete(this.watchId);
+      native().binding.close(this.pidfd);
+      const failure = this.failure();
+      if (failure) this.emit('error', failure);
+      else this.emit('exit', this.exitCode, this.signalCode);
+      // Like child_process: stdin is destroyed at exit, and output nobody
+      // listens to is drained, so 'close' can come.
+      this.stdin?.destroy();
+      for (const s of [this.stdout, this.stderr]) {
+        if (s && s.readable && !s.readableFlowing && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0) s.resume();
+      }
+      this.maybeClose();
     });
   }
 
-  private maybeFinish(): void {
-    if (!this.exited || this.finished) return;
-    this.finished = true;
-    for (const [id, c] of children) if (c === this) children.delete(id);
-    native().binding.close(this.pidfd);
-    const failure = this.failure();
-    if (failure) this.emit('error', failure);
-    else this.emit('exit', this.exitCode, this.signalCode);
-    // Like child_process: stdin is destroyed at exit, and output nobody
-    // listens to is drained, so 'close' can come.
-    this.stdin?.destroy();
-    for (const s of [this.stdout, this.stderr]) {
-      if (s && s.readable && !s.readableFlowing && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0) s.resume();
-    }
-    this.maybeClose();
-  }
-
+  /** 'close' comes once, after exit and after every stdio stream has closed. */
   private maybeClose(): void {
-    if (this.finished && this.openStreams === 0) {
-      const closing = this.closing;
-      this.closing = true;
-      if (!closing) process.nextTick(() => this.emit('close', this.exitCode, this.signalCode));
-    }
+    if (!this.exited || this.openStreams > 0 || this.closeEmitted) return;
+    this.closeEmitted = true;
+    process.nextTick(() => this.emit('close', this.exitCode, this.signalCode));
   }
-  private closing = false;
 
   /** The first report on the error pipe. Every writer has exited by now, so the read cannot block. */
   private readReport(): Buffer | undefined {
@@ -271,7 +264,7 @@ export class SandboxedProcess extends EventEmitter {
 
   kill(signal?: NodeJS.Signals | number): boolean {
     const n = signalNumber(signal);
-    if (this.finished || this.exited || this.pidfd < 0) return false;
+    if (this.exited || this.pidfd < 0) return false;
     const err = native().binding.kill(this.pidfd, n);
     if (err === 0) this.killed = true;
     return err === 0;
