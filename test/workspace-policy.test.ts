@@ -63,6 +63,13 @@ describe(`workspace policy (as ${userLabel})`, () => {
       expect(r).toEqual({ 'open marker for writing': 'ok', 'root marker': 'ok' });
     });
 
+    it('protects the repository of a project that lives under a writable /tmp (tmp host)', async () => {
+      // W is under /tmp, which tmp 'host' makes writable: W needs no mount of its own, but its names still count.
+      fs.mkdirSync(path.join(W, '.git'));
+      const r = await probe(`[['write .git', () => fs.writeFileSync(${j(path.join(W, '.git', 'config'))}, 'x')], ['write tree', () => fs.writeFileSync(${j(path.join(W, 'f'))}, 'x')]]`, { writableRoots: [W], tmp: 'host' });
+      expect(r).toEqual({ 'write .git': 'EROFS', 'write tree': 'ok' });
+    });
+
     it('lets allowGitWrites lift the protection', async () => {
       fs.mkdirSync(path.join(W, '.git'));
       const r = await probe(`[['write', () => fs.writeFileSync(${j(path.join(W, '.git', 'x'))}, 'x')]]`, { writableRoots: [W], tmp: 'none', allowGitWrites: true });
