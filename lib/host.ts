@@ -81,9 +81,14 @@ function testOverrides(): Partial<Record<'landlock' | 'userns', number>> | undef
   return out;
 }
 
+// The kernel's answers do not change while this process lives: ask once per
+// process, not on every spawn (test overrides are read every time).
+let known: HostFacts | undefined;
+
 /** Host facts for planning; `probe` runs the user-namespace probe when the cache has no answer. */
 export function hostFacts(probe: boolean): HostFacts {
   const t = testOverrides();
+  if (!t && known && (known.userns || !probe)) return known;
   const ll = native().binding.landlockAbi();
   const release = os.release();
   const facts: HostFacts = {
@@ -93,6 +98,7 @@ export function hostFacts(probe: boolean): HostFacts {
     wsl1: /Microsoft/.test(release) && !/microsoft-standard/i.test(release),
   };
   if (!facts.userns && probe) facts.userns = probeUserns();
+  if (!t) known = facts;
   return facts;
 }
 

@@ -189,12 +189,3 @@ export function daemonSockets(env: NodeJS.ProcessEnv): string[] {
   }
   return out.map((p) => path.normalize(p));
 }
-
-/** The rule that decides `p`: the most specific rule at or above it. */
-export function ruleFor(p: string, rules: Rule[]): Rule | undefined {
-  let best: Rule | undefined;
-  for (const r of rules) {
-    if ((p === r.path || p.startsWith(r.path === '/' ? '/' : r.path + '/')) && (!best || r.path.length > best.path.length)) best = r;
-  }
-  return best;
-}

@@ -6,7 +6,7 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepare } from '../lib';
 import { chooseLevel } from '../lib/host';
-import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { repoRoot, rmTree, snapshot, twoRoots, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 const cli = (args: string[], host: string | undefined, extra: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [bin, ...args], {
@@ -16,11 +16,7 @@ const cli = (args: string[], host: string | undefined, extra: NodeJS.ProcessEnv 
 describe(`enforcement levels (as ${userLabel})`, () => {
   let H: string, A: string, B: string;
   beforeEach(() => {
-    H = tempDir();
-    A = path.join(H, 'a');
-    B = path.join(H, 'b');
-    fs.mkdirSync(A);
-    fs.mkdirSync(B);
+    ({ H, A, B } = twoRoots());
     fs.writeFileSync(path.join(A, 'f'), 'f');
   });
   afterEach(() => rmTree(H));

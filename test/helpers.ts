@@ -15,6 +15,16 @@ export function tempDir(prefix = 'sbx-test-'): string {
   return fs.realpathSync(dir);
 }
 
+/** A temp dir H holding two empty sibling roots A and B on one filesystem. */
+export function twoRoots(): { H: string; A: string; B: string } {
+  const H = tempDir();
+  const A = path.join(H, 'a');
+  const B = path.join(H, 'b');
+  fs.mkdirSync(A);
+  fs.mkdirSync(B);
+  return { H, A, B };
+}
+
 export function rmTree(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }

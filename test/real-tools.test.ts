@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bwrapPath, bwrapSh, isRoot, rmTree, sh, tempDir, userLabel } from './helpers';
+import { bwrapPath, bwrapSh, isRoot, rmTree, sh, tempDir, twoRoots, userLabel } from './helpers';
 
 const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
 
@@ -25,11 +25,7 @@ function nlinks(dir: string): number[] {
 describe(`real tools across two roots (as ${userLabel})`, () => {
   let H: string, A: string, B: string;
   beforeEach(() => {
-    H = tempDir();
-    A = path.join(H, 'a');
-    B = path.join(H, 'b');
-    fs.mkdirSync(A);
-    fs.mkdirSync(B);
+    ({ H, A, B } = twoRoots());
   });
   afterEach(() => rmTree(H));
 
