@@ -12,12 +12,12 @@
     {
       "target_name": "sbx-helper",
       "type": "executable",
-      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc"],
-      "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/supervise.cc", "native/helper/requester.cc"],
+      "cflags_cc": ["<@(sbx_flags)", "-std=c++17", "-pthread"],
       "cflags_cc!": ["-fno-exceptions"],
       # Static PIE: needs no shared library at all, so the glibc floor (scripts/check-glibc.js)
       # does not apply to it and it runs in any mount layout.
-      "ldflags": ["-static-pie"]
+      "ldflags": ["-static-pie", "-pthread"]
     }
   ]
 }

@@ -6,7 +6,7 @@ import type { MountEntry } from './mountinfo';
 import type { ResolvedPolicy } from './policy';
 import { computeLayout, Layout } from './layout';
 import type { Level } from './host';
-import { seccompStepArg } from './seccomp';
+import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
 
 export interface Step {
   op: string;
@@ -41,6 +41,8 @@ export interface PlanInput {
 }
 
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
+// linux/capability.h
+const CAP_SYS_PTRACE = 19;
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 export function buildPlan(input: PlanInput): Plan {
@@ -71,45 +73,89 @@ export function buildPlan(input: PlanInput): Plan {
   }
 
   if (!namespaces && input.interactive) add('tty_save');
+  const confinement = layout && useLandlock ? layout : undefined;
+  const sup = supervision(layout, namespaces);
+  const supervising = sup.metadata || sup.create;
+  // With namespaces, init is confined like the command (Landlock, no
+  // capabilities) before it forks it: it is the supervisor that performs
+  // syscalls for the command (docs/supervisor.md), and must not be able to do
+  // more than the command could. It keeps CAP_SYS_PTRACE only, to read the
+  // memory and fds of callers that made themselves non-dumpable; that also
+  // keeps the command from writing init's memory through /proc/1/mem.
+  if (namespaces) {
+    addConfinement(input, confinement, namespaces, add);
+    add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
+    if (supervising) add('supervise', ...supervisorArgs(layout!, sup));
+  }
   add('command_fork');
   // Non-interactive: a new session without a controlling terminal, like
   // bwrap --new-session. Interactive: the terminal's foreground group, for
   // job control. TIOCSTI and TIOCLINUX are refused by the seccomp filter either way.
   add(input.interactive ? 'tty_foreground' : 'setsid');
   add('chdir', input.cwd);
+  if (namespaces) {
+    add('drop_caps', 'keep-bounding'); // the bounding set is empty already, and CAP_SETPCAP is gone
+  } else {
+    addConfinement(input, confinement, namespaces, add);
+    // Without a user namespace an unprivileged caller cannot clear its bounding
+    // set; no_new_privs still stops exec from gaining capabilities.
+    add('drop_caps', ...(input.uid === 0 ? [] : ['keep-bounding']));
+  }
+  const filter = seccompStepArg(process.arch, sup);
+  if (supervising) add('seccomp', filter, 'listen'); // last before exec: lib/seccomp.ts
+  else add('seccomp', filter);
+  for (const e of input.env) add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+  add('exec', input.file, ...input.argv);
+  return { level, landlockAbi: abi, layout, steps };
+}
 
+/** no_new_privs and the Landlock layer (when `layout` is given). */
+function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces: boolean, add: Add): void {
+  const { policy, landlockAbi: abi } = input;
   const all = fsRightsForAbi(abi);
   const read = FS.READ_FILE | FS.READ_DIR | FS.EXECUTE;
   const devRights = (FS.READ_FILE | FS.WRITE_FILE | FS.READ_DIR | FS.TRUNCATE | FS.IOCTL_DEV) & all;
   add('no_new_privs');
-  if (layout && useLandlock) {
-    // Without namespaces Landlock is the only barrier: TCP is refused when
-    // networking is off (ABI 4). Signals and abstract unix sockets stay inside
-    // the sandbox (ABI 6), also with network: true, where the network
-    // namespace would otherwise share the host's abstract names (X11, D-Bus).
-    const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
-    const scoped = abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
-    add('landlock_create', all, net, scoped);
-    add('landlock_path', '/', read);
-    if (namespaces) {
-      add('landlock_path', '/dev', devRights);
-      add('landlock_path', '/dev/shm', all);
-    } else {
-      // The host's /dev: only the harmless devices, never disks.
-      for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
-    }
-    for (const w of layout.writable) add('landlock_path', w, all);
-    add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
-    add('landlock_restrict');
+  if (!layout) return;
+  // Without namespaces Landlock is the only barrier: TCP is refused when
+  // networking is off (ABI 4). Signals and abstract unix sockets stay inside
+  // the sandbox (ABI 6), also with network: true, where the network
+  // namespace would otherwise share the host's abstract names (X11, D-Bus).
+  const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
+  const scoped = abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
+  add('landlock_create', all, net, scoped);
+  add('landlock_path', '/', read);
+  if (namespaces) {
+    add('landlock_path', '/dev', devRights);
+    add('landlock_path', '/dev/shm', all);
+  } else {
+    // The host's /dev: only the harmless devices, never disks.
+    for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
   }
-  // Without a user namespace an unprivileged caller cannot clear its bounding
-  // set; no_new_privs still stops exec from gaining capabilities.
-  if (namespaces || input.uid === 0) add('drop_caps');
-  else add('drop_caps', 'keep-bounding');
-  add('seccomp', seccompStepArg()); // last before exec: lib/seccomp.ts
-  for (const e of input.env) add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
-  add('exec', input.file, ...input.argv);
-  return { level, landlockAbi: abi, layout, steps };
+  for (const w of layout.writable) add('landlock_path', w, all);
+  add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
+  add('landlock_restrict');
+}
+
+/**
+ * What init must check for the command (docs/supervisor.md). Metadata: when a
+ * writable group shares an ancestor with directories outside its roots (they
+ * sit in a read-write mount). Creation: when a protected name does not exist
+ * yet. Only with namespaces (init is then the command's confined peer).
+ */
+export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
+  if (!layout || !namespaces) return { metadata: false, create: false };
+  return { metadata: layout.groups.some((g) => g.chain.length > 0), create: layout.unprotectedMissing.length > 0 };
+}
+
+function supervisorArgs(layout: Layout, sup: Supervision): string[] {
+  const out = supervisedSyscalls(hostSeccompArch(), sup);
+  if (sup.metadata) {
+    for (const g of layout.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
+    for (const w of layout.writable) out.push(`meta-allow=${w}`);
+  }
+  if (sup.create) for (const p of layout.unprotectedMissing) out.push(`protect=${p}`);
+  return out;
 }
 
 /** The helper's wire format: NUL-terminated strings: op, argument count, arguments. */

@@ -19,6 +19,18 @@
 //   because the kernel ignores the high ones (CVE-2019-10063): EPERM.
 // Everything else is allowed: clone for threads and fork, socketpair, AF_UNIX,
 // AF_NETLINK and the rest of the socket families.
+//
+// With supervision (docs/supervisor.md), some syscalls are handed to init,
+// which performs them after a check (SECCOMP_RET_USER_NOTIF):
+// - metadata changes (chmod, chown, utimes, xattrs, FS_IOC_SETFLAGS /
+//   FS_IOC_FSSETXATTR), which Landlock does not cover;
+// - syscalls that create a name (mkdir, mknod, symlink, link, rename, and
+//   open/openat/creat with O_CREAT), so protected names cannot appear.
+// Then also: openat2 and file_setattr get ENOSYS (their arguments are in
+// structs BPF cannot read; callers fall back to openat / the ioctl), a nested
+// filter may not have a listener of its own (it would answer before ours),
+// and with creation supervised landlock_restrict_self is refused (init
+// performs creations in the base domain, which would skip a nested one).
 
 /** Architectures we can assemble for (Node's `process.arch` names). */
 export type SeccompArch = 'x64' | 'arm64';
@@ -37,6 +49,7 @@ export const SECCOMP_RET = {
   KILL_THREAD: 0x00000000,
   TRAP: 0x00030000,
   ERRNO: 0x00050000,
+  USER_NOTIF: 0x7fc00000,
   ALLOW: 0x7fff0000,
 } as const;
 
@@ -48,6 +61,12 @@ export const CLONE_NEWUSER = 0x10000000;
 export const AF_VSOCK = 40;
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
+// linux/fs.h: FS_IOC_SETFLAGS (long), its 32-bit twin (int) and FS_IOC_FSSETXATTR.
+export const INODE_FLAG_IOCTLS = [0x40086602, 0x40046602, 0x401c5820];
+// asm-generic/fcntl.h (x86_64 and aarch64), linux/seccomp.h
+export const O_CREAT = 0o100;
+export const SECCOMP_SET_MODE_FILTER = 1;
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 
 /** The syscalls the filter looks at. */
 export type Syscall =
@@ -83,6 +102,62 @@ export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {
     socket: 198, ioctl: 29,
   },
 };
+
+/** Syscalls the supervisor performs (names as native/helper/supervise.cc knows them). */
+export type SupervisedSyscall =
+  | 'chmod' | 'fchmod' | 'fchmodat' | 'fchmodat2' | 'chown' | 'lchown' | 'fchown' | 'fchownat'
+  | 'utime' | 'utimes' | 'futimesat' | 'utimensat'
+  | 'setxattr' | 'lsetxattr' | 'fsetxattr' | 'removexattr' | 'lremovexattr' | 'fremovexattr' | 'setxattrat' | 'removexattrat'
+  | 'open' | 'creat' | 'openat' | 'mkdir' | 'mkdirat' | 'mknod' | 'mknodat'
+  | 'symlink' | 'symlinkat' | 'link' | 'linkat' | 'rename' | 'renameat' | 'renameat2';
+
+/** aarch64 has only the *at forms. */
+export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall, number>>> = {
+  x64: {
+    chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, chown: 92, lchown: 94, fchown: 93, fchownat: 260,
+    utime: 132, utimes: 235, futimesat: 261, utimensat: 280,
+    setxattr: 188, lsetxattr: 189, fsetxattr: 190, removexattr: 197, lremovexattr: 198, fremovexattr: 199,
+    setxattrat: 463, removexattrat: 466,
+    open: 2, creat: 85, openat: 257, mkdir: 83, mkdirat: 258, mknod: 133, mknodat: 259,
+    symlink: 88, symlinkat: 266, link: 86, linkat: 265, rename: 82, renameat: 264, renameat2: 316,
+  },
+  arm64: {
+    fchmod: 52, fchmodat: 53, fchmodat2: 452, fchown: 55, fchownat: 54, utimensat: 88,
+    setxattr: 5, lsetxattr: 6, fsetxattr: 7, removexattr: 14, lremovexattr: 15, fremovexattr: 16,
+    setxattrat: 463, removexattrat: 466,
+    openat: 56, mkdirat: 34, mknodat: 33, symlinkat: 36, linkat: 37, renameat: 38, renameat2: 276,
+  },
+};
+
+export const METADATA_SYSCALLS: SupervisedSyscall[] = [
+  'chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'chown', 'lchown', 'fchown', 'fchownat',
+  'utime', 'utimes', 'futimesat', 'utimensat',
+  'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'setxattrat', 'removexattrat',
+];
+/** Always create a name; open, creat and openat are sent only with O_CREAT (see buildSeccompFilter). */
+export const CREATE_SYSCALLS: SupervisedSyscall[] = [
+  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2',
+];
+// Numbers shared by both architectures.
+const NR_OPENAT2 = 437, NR_FILE_SETATTR = 469, NR_LANDLOCK_RESTRICT_SELF = 446;
+const NR_SECCOMP: Record<SeccompArch, number> = { x64: 317, arm64: 277 };
+
+/** What init supervises: metadata changes, name creation, or both. */
+export interface Supervision {
+  metadata: boolean;
+  create: boolean;
+}
+
+/** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
+export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
+  const names: SupervisedSyscall[] = [
+    ...(sup.metadata ? METADATA_SYSCALLS : []),
+    ...(sup.create ? [...CREATE_SYSCALLS, 'open', 'creat', 'openat'] as SupervisedSyscall[] : []),
+  ];
+  const out = names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
+  if (sup.metadata) out.push(`sys=${SYSCALLS[arch].ioctl}:ioctl`);
+  return out;
+}
 
 /** Denied outright, with EPERM. */
 export const DENY_EPERM: Syscall[] = [
@@ -189,9 +264,11 @@ class Asm {
 const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
 
 /** The filter for `arch`: a list of classic-BPF instructions. */
-export function buildSeccompFilter(arch: SeccompArch): Insn[] {
+export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metadata: false, create: false }): Insn[] {
   const nr = SYSCALLS[arch];
   if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
+  const snr = SUPERVISED_NR[arch];
+  const supervising = sup.metadata || sup.create;
   const a = new Asm();
   // 1. The architecture, before any number is interpreted.
   a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');
@@ -205,6 +282,21 @@ export function buildSeccompFilter(arch: SeccompArch): Insn[] {
   a.jeq(nr.socket, 'socket');
   a.jeq(nr.ioctl, 'ioctl');
   for (const s of DENY_EPERM) a.jeq(nr[s], 'eperm');
+  if (supervising) {
+    a.jeq(NR_SECCOMP[arch], 'seccomp');
+    a.jeq(NR_OPENAT2, 'enosys');
+  }
+  if (sup.metadata) {
+    a.jeq(NR_FILE_SETATTR, 'enosys');
+    for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+  }
+  if (sup.create) {
+    a.jeq(NR_LANDLOCK_RESTRICT_SELF, 'eperm');
+    for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+    if (snr.creat !== undefined) a.jeq(snr.creat, 'notify');
+    if (snr.open !== undefined) a.jeq(snr.open, 'open');
+    a.jeq(snr.openat!, 'openat');
+  }
   a.ret(SECCOMP_RET.ALLOW);
   // clone(flags, ...) and unshare(flags): flags are arg0 on both x86_64 and
   // aarch64; clone uses only their low 32 bits, unshare rejects the high ones.
@@ -213,8 +305,21 @@ export function buildSeccompFilter(arch: SeccompArch): Insn[] {
   a.label('socket').ld(DATA.argLow(0)).jeq(AF_VSOCK, 'eafnosupport', 'allow');
   // ioctl(fd, cmd, arg): the kernel takes cmd as an unsigned int, so compare
   // the low word only; a 64-bit compare misses TIOCSTI | 1 << 32.
-  a.label('ioctl').ld(DATA.argLow(1)).jeq(TIOCSTI, 'eperm').jeq(TIOCLINUX, 'eperm', 'allow');
+  a.label('ioctl').ld(DATA.argLow(1)).jeq(TIOCSTI, 'eperm').jeq(TIOCLINUX, 'eperm');
+  if (sup.metadata) for (const cmd of INODE_FLAG_IOCTLS) a.jeq(cmd, 'notify');
+  a.ret(SECCOMP_RET.ALLOW);
+  if (supervising) {
+    // seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): no listener of its own.
+    a.label('seccomp').ld(DATA.argLow(0)).jeq(SECCOMP_SET_MODE_FILTER, 0, 'allow');
+    a.ld(DATA.argLow(1)).jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 'eperm', 'allow');
+  }
+  if (sup.create) {
+    // open(path, flags, mode), openat(dirfd, path, flags, mode): only O_CREAT creates.
+    if (snr.open !== undefined) a.label('open').ld(DATA.argLow(1)).jset(O_CREAT, 'notify', 'allow');
+    a.label('openat').ld(DATA.argLow(2)).jset(O_CREAT, 'notify', 'allow');
+  }
   a.label('allow').ret(SECCOMP_RET.ALLOW);
+  if (supervising) a.label('notify').ret(SECCOMP_RET.USER_NOTIF);
   a.label('eperm').ret(errno(ERRNO.EPERM));
   a.label('enosys').ret(errno(ERRNO.ENOSYS));
   a.label('eafnosupport').ret(errno(ERRNO.EAFNOSUPPORT));
@@ -248,8 +353,8 @@ export function hostSeccompArch(arch: string = process.arch): SeccompArch {
 }
 
 /** The argument of the plan's `seccomp` step: the program in hex. */
-export function seccompStepArg(arch: string = process.arch): string {
-  return encodeFilter(buildSeccompFilter(hostSeccompArch(arch))).toString('hex');
+export function seccompStepArg(arch: string = process.arch, sup?: Supervision): string {
+  return encodeFilter(buildSeccompFilter(hostSeccompArch(arch), sup)).toString('hex');
 }
 
 /** A classic-BPF interpreter for the subset we emit, for tests and --dry-run checks. */

@@ -14,6 +14,10 @@
 #define SBX_NR_pidfd_open 434
 #define SBX_NR_close_range 436
 #define SBX_NR_openat2 437
+#define SBX_NR_pidfd_getfd 438
+#define SBX_NR_fchmodat2 452
+#define SBX_NR_setxattrat 463
+#define SBX_NR_removexattrat 466
 #define SBX_NR_mount_setattr 442
 #define SBX_NR_landlock_create_ruleset 444
 #define SBX_NR_landlock_add_rule 445
@@ -65,6 +69,8 @@ struct __attribute__((packed)) sbx_landlock_path_beneath_attr {
 // seccomp (linux/seccomp.h, linux/filter.h, linux/prctl.h)
 #define SBX_SECCOMP_SET_MODE_FILTER 1
 #define SBX_SECCOMP_MODE_FILTER 2
+#define SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#define SBX_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #define SBX_PR_SET_SECCOMP 22
 #define SBX_BPF_MAXINSNS 4096
 #if defined(__x86_64__)
@@ -83,4 +89,11 @@ struct sbx_sock_filter {
 struct sbx_sock_fprog {
   unsigned short len;
   struct sbx_sock_filter *filter;
+};
+
+// setxattrat / removexattrat (6.13)
+struct sbx_xattr_args {
+  uint64_t value;
+  uint32_t size;
+  uint32_t flags;
 };

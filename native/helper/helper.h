@@ -31,6 +31,14 @@ bool run_mount_step(Run &run, const Step &s);      // false: not a mount op
 bool run_landlock_step(Run &run, const Step &s);   // false: not a landlock op
 bool run_process_step(Run &run, const Step &s);    // false: not a process op
 bool run_seccomp_step(Run &run, const Step &s);    // false: not the seccomp op
+bool run_supervise_step(Run &run, const Step &s);  // false: not the supervise op
+
+// supervise.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
+bool supervisor_wanted();                          // a supervise step ran
+void supervisor_after_fork(bool child);            // each side keeps its end of the socket
+void supervisor_send_listener(Run &run, int fd);   // command -> init, before exec
+int supervisor_poll_fd();                          // -1: nothing to serve
+void supervisor_ready(short revents);
 
 unsigned long long parse_num(Run &run, const std::string &s);
 

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -121,14 +122,18 @@ void restore_terminal() {
 }
 
 // Init is pid 1 of the new pid namespace: it reaps orphans, forwards signals
-// to the command and reports the command's wait status to the monitor. When
+// to the command, answers the syscalls the seccomp filter sends it
+// (supervise.cc) and reports the command's wait status to the monitor. When
 // it exits the kernel kills everything left in the namespace.
-[[noreturn]] void init_loop(pid_t command, int status_fd) {
-  sigset_t set = handled_set();
+[[noreturn]] void init_loop(pid_t command, int status_fd, int sigfd) {
   for (;;) {
-    siginfo_t info;
-    int sig = sigwaitinfo(&set, &info);
-    if (sig < 0) continue;
+    struct pollfd p[2] = {{sigfd, POLLIN, 0}, {supervisor_poll_fd(), POLLIN, 0}};
+    if (poll(p, p[1].fd >= 0 ? 2 : 1, -1) < 0) continue;
+    if (p[1].fd >= 0 && p[1].revents) supervisor_ready(p[1].revents);
+    if (!(p[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo info;
+    if (read(sigfd, &info, sizeof info) != sizeof info) continue;
+    int sig = (int)info.ssi_signo;
     if (sig != SIGCHLD) {
       kill(command, sig);
       continue;
@@ -203,13 +208,18 @@ bool run_process_step(Run &run, const Step &s) {
     if (!keep_session && setsid() < 0) fail(run, errno, "setsid (init)");
   } else if (op == "command_fork") {
     if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
+    sigset_t set = handled_set();
+    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sigfd < 0) fail(run, errno, "signalfd (init)");
     pid_t pid = fork();
     if (pid < 0) fail(run, errno, "fork command");
+    supervisor_after_fork(pid == 0);
     if (pid > 0) {
       close(run.error_fd);
       close_stdio();
-      init_loop(pid, status_write_fd);
+      init_loop(pid, status_write_fd, sigfd);
     }
+    close(sigfd);
     close(status_write_fd);
     reset_signals();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
@@ -235,14 +245,26 @@ bool run_process_step(Run &run, const Step &s) {
     if (chdir(a.at(0).c_str()) != 0) fail(run, errno, "chdir " + a.at(0));
   } else if (op == "no_new_privs") {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  } else if (op == "drop_caps") {  // drop_caps [keep-bounding]: the bounding set needs CAP_SETPCAP to clear
-    for (int cap = 0; cap < 64 && !(a.size() == 1 && a[0] == "keep-bounding"); cap++) {
+  } else if (op == "drop_caps") {
+    // drop_caps [keep-bounding] [keep=CAP]: the bounding set needs CAP_SETPCAP
+    // to clear (so a second drop keeps it); keep=CAP stays permitted and effective.
+    bool keep_bounding = false;
+    int keep = -1;
+    for (const auto &arg : a) {
+      if (arg == "keep-bounding") keep_bounding = true;
+      else if (arg.rfind("keep=", 0) == 0) keep = (int)parse_num(run, arg.substr(5));
+      else fail(run, EINVAL, "drop_caps: unknown argument " + arg);
+    }
+    for (int cap = 0; cap < 64 && !keep_bounding; cap++) {
       if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(run, errno, "prctl(PR_CAPBSET_DROP)");
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
+    if (keep >= 0 && keep < 64) {
+      data[keep / 32].permitted = data[keep / 32].effective = 1u << (keep % 32);
+    }
     if (syscall(SYS_capset, &hdr, data) != 0) fail(run, errno, "capset");
   } else if (op == "env") {  // env K=V
     run.env.push_back(a.at(0));

@@ -23,7 +23,11 @@ int hex_value(char c) {
 
 bool run_seccomp_step(Run &run, const Step &s) {
   if (s.op != "seccomp") return false;
-  if (s.args.size() != 1) fail(run, EINVAL, "seccomp: expected one argument");
+  // seccomp HEX [listen]: with listen, the filter's notifications go to init
+  // (the supervise step), through a listener fd sent to it before exec.
+  bool listen = s.args.size() == 2 && s.args[1] == "listen";
+  if (s.args.size() != 1 && !listen) fail(run, EINVAL, "seccomp: expected HEX [listen]");
+  if (listen && !supervisor_wanted()) fail(run, EINVAL, "seccomp: listen without a supervise step");
   const std::string &hex = s.args[0];
   const size_t insn_hex = 2 * sizeof(sbx_sock_filter);
   if (hex.empty() || hex.size() % insn_hex != 0) fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
@@ -49,6 +53,16 @@ bool run_seccomp_step(Run &run, const Step &s) {
   fprog.len = (unsigned short)count;
   fprog.filter = prog.data();
 #ifdef SBX_NR_seccomp
+  if (listen) {
+    // WAIT_KILLABLE_RECV (5.19): once init has the request, only a fatal
+    // signal interrupts it, so a syscall init performed is not restarted.
+    unsigned long flags = SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER | SBX_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    int fd = (int)syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, flags, &fprog);
+    if (fd < 0 && errno == EINVAL) fd = (int)syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
+    if (fd < 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)");
+    supervisor_send_listener(run, fd);
+    return true;
+  }
   if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return true;
   if (errno != ENOSYS) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
 #endif

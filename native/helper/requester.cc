@@ -1,0 +1,235 @@
+// Finding what an intercepted syscall's path names, from the supervisor.
+//
+// The supervisor shares the caller's mount namespace, root, uid, gids and
+// Landlock domain, so the kernel resolves a path for it as for the caller,
+// with three exceptions this file deals with:
+// - a relative path starts at the caller's cwd or dirfd, not ours: we start
+//   from /proc/TID/cwd or /proc/TID/fd/N;
+// - /proc/self, /proc/thread-self and /dev/{fd,stdin,stdout,stderr} (links to
+//   /proc/self) would mean the supervisor: they are rewritten to the caller's
+//   /proc/PID entries;
+// - any other magic link (a symlink the caller made to /proc/self/fd/N) would
+//   also lead into the supervisor, so paths are resolved with
+//   RESOLVE_NO_MAGICLINKS; only the last component in a /proc/PID directory of
+//   the caller's own process is followed through the kernel's magic link.
+// Nothing is looked up twice: the caller's syscall is performed on the fds
+// found here, so a symlink swapped afterwards changes nothing.
+#include "requester.h"
+#include "../uapi.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/vfs.h>
+
+namespace {
+
+const long kProcSuperMagic = 0x9fa0;
+const uint64_t kResolveNoMagiclinks = 0x02;
+
+struct OpenHow {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+
+int openat_no_magic(int dir, const char *path, int flags) {
+  OpenHow how = {(uint64_t)(flags | O_CLOEXEC), 0, kResolveNoMagiclinks};
+  int fd = (int)syscall(SBX_NR_openat2, dir, path, &how, sizeof how);
+  return fd < 0 ? -errno : fd;
+}
+
+bool starts_with(const std::string &s, const std::string &prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0 && (s.size() == prefix.size() || s[prefix.size()] == '/');
+}
+
+// /proc/self & co. -> the caller's own /proc entries.
+std::string rewrite(const Requester &r, std::string p) {
+  size_t lead = p.find_first_not_of('/');
+  if (lead == std::string::npos || lead == 0) return p;
+  p = "/" + p.substr(lead);
+  const std::string pid = "/proc/" + std::to_string(r.tgid);
+  const std::pair<std::string, std::string> table[] = {
+      {"/proc/self", pid},
+      {"/proc/thread-self", pid + "/task/" + std::to_string(r.tid)},
+      {"/dev/fd", pid + "/fd"},
+      {"/dev/stdin", pid + "/fd/0"},
+      {"/dev/stdout", pid + "/fd/1"},
+      {"/dev/stderr", pid + "/fd/2"},
+  };
+  for (const auto &t : table) {
+    if (starts_with(p, t.first)) return t.second + p.substr(t.first.size());
+  }
+  return p;
+}
+
+// "/proc/PID/fd/N/rest", "/proc/PID/cwd/rest", "/proc/PID/root/rest" (also
+// under task/TID) of the caller itself: the magic prefix is opened through the
+// kernel, the rest resolved beneath it. Returns the prefix length, or 0.
+size_t magic_prefix(const Requester &r, const std::string &p) {
+  std::string base = "/proc/" + std::to_string(r.tgid);
+  std::string task = base + "/task/" + std::to_string(r.tid);
+  for (const std::string &b : {task, base}) {
+    if (!starts_with(p, b) || p.size() == b.size()) continue;
+    size_t at = b.size() + 1;
+    size_t end = p.find('/', at);
+    std::string first = p.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (first == "cwd" || first == "root") return end == std::string::npos ? 0 : end;
+    if (first != "fd" || end == std::string::npos) return 0;
+    size_t num_end = p.find('/', end + 1);
+    if (num_end == std::string::npos) return 0;  // /proc/PID/fd/N itself: the last component
+    std::string num = p.substr(end + 1, num_end - end - 1);
+    if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return num_end;
+  }
+  return 0;
+}
+
+}  // namespace
+
+static int resolve(const Requester &r, int dirfd, int ours, const std::string &raw, Place &out);
+
+int load_requester(Requester &r) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)r.tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  int saved = errno;
+  close(fd);
+  if (n <= 0) return n < 0 ? saved : ESRCH;
+  buf[n] = 0;
+  const char *tgid = strstr(buf, "\nTgid:");
+  const char *mask = strstr(buf, "\nUmask:");
+  if (!tgid) return ESRCH;
+  r.tgid = (pid_t)strtol(tgid + 6, nullptr, 10);
+  if (mask) r.umask = (mode_t)strtol(mask + 7, nullptr, 8);
+  return 0;
+}
+
+int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len) {
+  if (len == 0) return 0;
+  struct iovec local = {buf, len};
+  struct iovec remote = {(void *)(uintptr_t)addr, len};
+  ssize_t n = process_vm_readv(r.tid, &local, 1, &remote, 1, 0);
+  if (n < 0) return errno == ESRCH ? ESRCH : EFAULT;
+  return (size_t)n == len ? 0 : EFAULT;
+}
+
+int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out) {
+  out.clear();
+  if (addr == 0) return EFAULT;
+  char chunk[512];
+  while (out.size() < max) {
+    // Never read across a page boundary in one go: the next page may be unmapped.
+    size_t room = 4096 - (size_t)((addr + out.size()) % 4096);
+    size_t want = room < sizeof chunk ? room : sizeof chunk;
+    int err = read_memory(r, addr + out.size(), chunk, want);
+    if (err) return err;
+    void *nul = memchr(chunk, 0, want);
+    if (nul) {
+      out.append(chunk, (const char *)nul - chunk);
+      return 0;
+    }
+    out.append(chunk, want);
+  }
+  return ENAMETOOLONG;
+}
+
+int take_fd(const Requester &r, int fd, Fd &out) {
+  if (fd < 0) return EBADF;
+  Fd pidfd((int)syscall(SBX_NR_pidfd_open, r.tgid, 0));
+  if (!pidfd.ok()) return errno;
+  int got = (int)syscall(SBX_NR_pidfd_getfd, pidfd.fd, fd, 0);
+  if (got < 0) return errno;
+  out.reset(got);
+  return 0;
+}
+
+std::string fd_path(int fd) {
+  char link[64], buf[4097];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, buf, sizeof buf - 1);
+  if (n <= 0 || buf[0] != '/') return "";
+  return std::string(buf, n);
+}
+
+int locate(const Requester &r, int dirfd, const std::string &raw, Place &out) {
+  if (dirfd < 0 && dirfd != AT_FDCWD && !raw.empty() && raw[0] != '/') return EBADF;
+  return resolve(r, dirfd, -1, raw, out);
+}
+
+int locate_from(const Requester &r, int ours, const std::string &raw, Place &out) {
+  return resolve(r, AT_FDCWD, ours, raw, out);
+}
+
+// A relative path starts at `ours` (a directory fd of ours) when it is set,
+// else at the caller's `dirfd`.
+static int resolve(const Requester &r, int dirfd, int ours, const std::string &raw, Place &out) {
+  if (raw.empty()) return ENOENT;
+  std::string p = rewrite(r, raw);
+  Fd base;
+  std::string rest;
+  if (p[0] == '/') {
+    size_t magic = magic_prefix(r, p);
+    base.reset(open(magic ? p.substr(0, magic).c_str() : "/", O_PATH | O_CLOEXEC));
+    if (!base.ok()) return errno;
+    rest = p.substr(magic ? magic : 1);
+  } else if (ours >= 0) {
+    base.reset(fcntl(ours, F_DUPFD_CLOEXEC, 0));
+    if (!base.ok()) return errno;
+    rest = p;
+  } else {
+    char link[64];
+    if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)r.tid);
+    else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)r.tid, dirfd);
+    base.reset(open(link, O_PATH | O_CLOEXEC));
+    if (!base.ok()) return errno == ENOENT ? EBADF : errno;
+    struct stat st;
+    if (fstat(base.fd, &st) != 0) return errno;
+    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    rest = p;
+  }
+  size_t start = rest.find_first_not_of('/');
+  rest = start == std::string::npos ? "" : rest.substr(start);
+  size_t last_char = rest.find_last_not_of('/');
+  out.trailing_slash = last_char != std::string::npos && last_char + 1 < rest.size();
+  if (last_char == std::string::npos) {  // "/" itself, or the magic prefix itself
+    out.dir = std::move(base);
+    out.name = ".";
+  } else {
+    rest.resize(last_char + 1);
+    size_t slash = rest.rfind('/');
+    std::string parent = slash == std::string::npos ? "." : rest.substr(0, slash);
+    out.name = slash == std::string::npos ? rest : rest.substr(slash + 1);
+    int fd = openat_no_magic(base.fd, parent.c_str(), O_PATH | O_DIRECTORY);
+    if (fd < 0) return -fd;
+    out.dir.reset(fd);
+  }
+  struct statfs fs;
+  if (fstatfs(out.dir.fd, &fs) != 0) return errno;
+  out.in_proc = fs.f_type == kProcSuperMagic;
+  if (out.in_proc) {
+    // Only the caller's own /proc/PID: we may reach more than it can
+    // (our /proc/1, or a process it may not trace).
+    std::string d = fd_path(out.dir.fd);
+    if (d.compare(0, 6, "/proc/") == 0 && d.size() > 6 && d[6] >= '0' && d[6] <= '9') {
+      if (!starts_with(d, "/proc/" + std::to_string(r.tgid))) return EACCES;
+    }
+  }
+  return 0;
+}
+
+int open_place(const Place &p, bool follow, Fd &out) {
+  std::string name = p.trailing_slash ? p.name + "/" : p.name;
+  int flags = O_PATH | (follow ? 0 : O_NOFOLLOW);
+  int fd = p.in_proc ? openat(p.dir.fd, name.c_str(), flags | O_CLOEXEC) : openat_no_magic(p.dir.fd, name.c_str(), flags);
+  if (fd < 0) return p.in_proc ? errno : -fd;
+  out.reset(fd);
+  return 0;
+}

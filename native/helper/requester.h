@@ -1,0 +1,52 @@
+// The supervisor's view of one intercepted syscall's caller: reading its
+// memory and finding the files its path arguments name, the way the kernel
+// would have found them for it. See docs/supervisor.md.
+#pragma once
+#include <stdint.h>
+#include <string>
+#include <sys/types.h>
+#include <unistd.h>
+
+struct Requester {
+  pid_t tid = 0;     // the calling thread (seccomp_notif.pid)
+  pid_t tgid = 0;    // its process
+  mode_t umask = 022;
+};
+
+// An fd that closes itself.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  Fd(Fd &&o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd &operator=(Fd &&o) noexcept { reset(o.fd); o.fd = -1; return *this; }
+  ~Fd() { reset(); }
+  void reset(int f = -1) { if (fd >= 0) close(fd); fd = f; }
+  bool ok() const { return fd >= 0; }
+};
+
+// A name about to be created, changed or followed: the directory that holds
+// it (opened by us) and the last component of the path.
+struct Place {
+  Fd dir;
+  std::string name;           // "." when the path names a directory itself ("/", "a/.")
+  bool trailing_slash = false;
+  bool in_proc = false;       // dir is on procfs: its symlinks are the kernel's magic links
+};
+
+// Each returns 0 or an errno.
+int load_requester(Requester &r);  // tgid and umask from /proc/TID/status
+int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len);
+int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out);
+// The requester's fd `fd`, the same open file (pidfd_getfd).
+int take_fd(const Requester &r, int fd, Fd &out);
+// Where `path`, relative to the requester's `dirfd` (AT_FDCWD: its cwd), leads.
+int locate(const Requester &r, int dirfd, const std::string &path, Place &out);
+// The same for a path found in a symlink: a relative one starts at `dir`, ours.
+int locate_from(const Requester &r, int dir, const std::string &path, Place &out);
+// Opens (O_PATH) what a Place names, following a final symlink or not.
+int open_place(const Place &p, bool follow, Fd &out);
+// The path of an fd of ours, as the kernel prints it ("" if it has none).
+std::string fd_path(int fd);

@@ -1,0 +1,603 @@
+// The supervisor: init (pid 1) answers the syscalls the seccomp filter hands
+// it (SECCOMP_RET_USER_NOTIF) by performing them itself on fds it resolved,
+// after one check the plan asked for:
+// - a metadata change (chmod, chown, utimes, xattrs, inode flags) on a file
+//   under one of the `meta-deny` prefixes but under no `meta-allow` prefix is
+//   refused with EROFS: the directories between a shared mount and the roots
+//   live in a read-write mount and Landlock does not cover these syscalls;
+// - creating, renaming or linking onto a `protect` path (a protected name that
+//   did not exist when the sandbox started) is refused with EROFS, and so is
+//   renaming or symlinking onto a directory above one.
+// Everything else is performed as asked. Init runs with the command's uid,
+// gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
+// memory and fds of callers that made themselves non-dumpable), so what it
+// does for a caller is what the caller could have done, or fails the same
+// way. Performing, not SECCOMP_USER_NOTIF_FLAG_CONTINUE, is what makes the
+// check sound: with CONTINUE the kernel would read the path again, after the
+// caller had time to change it. See docs/supervisor.md.
+#include "helper.h"
+#include "requester.h"
+#include "../uapi.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <map>
+#include <poll.h>
+#include <set>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <thread>
+#include <time.h>
+
+namespace {
+
+enum class Op {
+  chmod, fchmod, fchmodat, fchmodat2, chown, lchown, fchown, fchownat,
+  utime, utimes, futimesat, utimensat,
+  setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr, setxattrat, removexattrat,
+  ioctl, open, creat, openat, mkdir, mkdirat, mknod, mknodat,
+  symlink, symlinkat, link, linkat, rename, renameat, renameat2,
+};
+
+const std::map<std::string, Op> kOpNames = {
+    {"chmod", Op::chmod}, {"fchmod", Op::fchmod}, {"fchmodat", Op::fchmodat}, {"fchmodat2", Op::fchmodat2},
+    {"chown", Op::chown}, {"lchown", Op::lchown}, {"fchown", Op::fchown}, {"fchownat", Op::fchownat},
+    {"utime", Op::utime}, {"utimes", Op::utimes}, {"futimesat", Op::futimesat}, {"utimensat", Op::utimensat},
+    {"setxattr", Op::setxattr}, {"lsetxattr", Op::lsetxattr}, {"fsetxattr", Op::fsetxattr},
+    {"removexattr", Op::removexattr}, {"lremovexattr", Op::lremovexattr}, {"fremovexattr", Op::fremovexattr},
+    {"setxattrat", Op::setxattrat}, {"removexattrat", Op::removexattrat}, {"ioctl", Op::ioctl},
+    {"open", Op::open}, {"creat", Op::creat}, {"openat", Op::openat}, {"mkdir", Op::mkdir}, {"mkdirat", Op::mkdirat},
+    {"mknod", Op::mknod}, {"mknodat", Op::mknodat}, {"symlink", Op::symlink}, {"symlinkat", Op::symlinkat},
+    {"link", Op::link}, {"linkat", Op::linkat}, {"rename", Op::rename}, {"renameat", Op::renameat},
+    {"renameat2", Op::renameat2},
+};
+
+struct Config {
+  std::map<uint32_t, Op> syscalls;  // this architecture's numbers -> what they do
+  std::vector<std::string> meta_deny, meta_allow;
+  std::set<std::string> protect;
+  int parent_sock = -1, child_sock = -1;  // the command sends its listener fd to init
+  int listener = -1;
+  bool active = false;
+} cfg;
+
+const size_t kPathMax = 4096;
+const size_t kXattrNameMax = 255, kXattrSizeMax = 65536;
+
+bool under(const std::string &p, const std::string &prefix) {
+  if (prefix == "/") return true;
+  return p.compare(0, prefix.size(), prefix) == 0 && (p.size() == prefix.size() || p[prefix.size()] == '/');
+}
+
+// EROFS when the plan keeps this file's metadata as it is.
+int meta_refused(int fd) {
+  if (cfg.meta_deny.empty()) return 0;
+  std::string p = fd_path(fd);
+  for (const auto &deny : cfg.meta_deny) {
+    if (!under(p, deny)) continue;
+    for (const auto &allow : cfg.meta_allow)
+      if (under(p, allow)) return 0;
+    return EROFS;
+  }
+  return 0;
+}
+
+// EROFS when creating this name would create a protected path, or (for
+// renames and symlinks, which can bring a whole tree) a directory above one.
+int create_refused(const Place &place, bool brings_tree) {
+  if (cfg.protect.empty()) return 0;
+  std::string dir = fd_path(place.dir.fd);
+  if (dir.empty()) return 0;
+  std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
+  if (cfg.protect.count(full)) return EROFS;
+  if (brings_tree) {
+    for (const auto &p : cfg.protect)
+      if (p.size() > full.size() && under(p, full)) return EROFS;
+  }
+  return 0;
+}
+
+std::string name_of(const Place &p) { return p.trailing_slash ? p.name + "/" : p.name; }
+
+// One intercepted syscall.
+struct Call {
+  const struct seccomp_notif &n;
+  Requester r;
+  uint64_t a(int i) const { return n.data.args[i]; }
+  int fd(int i) const { return (int)(uint32_t)n.data.args[i]; }
+  // The caller is still blocked in this syscall: the pid we read is its pid.
+  bool valid() const { return ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) == 0; }
+};
+
+struct Outcome {
+  int64_t val = 0;
+  int err = 0;
+  int send_fd = -1;  // install in the caller and return its number
+  bool cloexec = false;
+};
+
+Outcome fail_with(int err) {
+  Outcome o;
+  o.err = err;
+  return o;
+}
+
+Outcome done(long rc) {
+  Outcome o;
+  if (rc < 0) o.err = errno;
+  else o.val = rc;
+  return o;
+}
+
+// What a metadata change applies to: the file a path names (O_PATH), or with
+// a NULL path the caller's fd itself. `by_fd` tells the caller which.
+int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target, bool &by_fd) {
+  by_fd = path_addr == 0;
+  if (by_fd) return take_fd(c.r, dirfd, target);
+  std::string path;
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return err;
+  if (path.empty() && empty_path) {
+    if (dirfd == AT_FDCWD) {
+      char link[64];
+      snprintf(link, sizeof link, "/proc/%d/cwd", (int)c.r.tid);
+      target.reset(open(link, O_PATH | O_CLOEXEC));
+      return target.ok() ? 0 : errno;
+    }
+    return take_fd(c.r, dirfd, target);
+  }
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return err;
+  return open_place(place, follow, target);
+}
+
+Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path) {
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(t.fd)) return fail_with(err);
+  if (by_fd) return done(fchmod(t.fd, mode));
+  struct stat st;
+  if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode)) return fail_with(EOPNOTSUPP);  // links have no mode of their own
+  return done(syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH));
+}
+
+Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path) {
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(t.fd)) return fail_with(err);
+  if (by_fd) return done(fchown(t.fd, uid, gid));
+  return done(fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH));
+}
+
+// times: NULL for "now", or two timespecs (utime/utimes callers converted).
+Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow, bool empty_path) {
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(t.fd)) return fail_with(err);
+  if (by_fd) return done(syscall(SYS_utimensat, t.fd, nullptr, times, 0));  // glibc refuses a NULL path
+  return done(utimensat(t.fd, "", times, AT_EMPTY_PATH));
+}
+
+int read_times_timeval(Call &c, uint64_t addr, struct timespec ts[2], bool &now) {
+  now = addr == 0;
+  if (now) return 0;
+  struct timeval tv[2];
+  if (int err = read_memory(c.r, addr, tv, sizeof tv)) return err;
+  for (int i = 0; i < 2; i++) {
+    if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) return EINVAL;
+    ts[i].tv_sec = tv[i].tv_sec;
+    ts[i].tv_nsec = tv[i].tv_usec * 1000;
+  }
+  return 0;
+}
+
+// set (value != nullptr) or remove an extended attribute.
+Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value, int xflags, bool follow, bool empty_path) {
+  std::string name;
+  if (int err = read_string(c.r, name_addr, kXattrNameMax + 1, name)) return fail_with(err == ENAMETOOLONG ? ERANGE : err);
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(t.fd)) return fail_with(err);
+  if (by_fd) {
+    return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags) : fremovexattr(t.fd, name.c_str()));
+  }
+  if (value) {
+    struct sbx_xattr_args args = {(uint64_t)(uintptr_t)value->data(), (uint32_t)value->size(), (uint32_t)xflags};
+    return done(syscall(SBX_NR_setxattrat, t.fd, "", AT_EMPTY_PATH, name.c_str(), &args, sizeof args));
+  }
+  return done(syscall(SBX_NR_removexattrat, t.fd, "", AT_EMPTY_PATH, name.c_str()));
+}
+
+int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {
+  if (size > kXattrSizeMax) return E2BIG;
+  out.assign(size, '\0');
+  return size ? read_memory(c.r, addr, &out[0], size) : 0;
+}
+
+// FS_IOC_SETFLAGS (int) and FS_IOC_FSSETXATTR (struct fsxattr, 28 bytes):
+// the filter sends only these ioctls here.
+Outcome change_inode_flags(Call &c) {
+  unsigned int cmd = (unsigned int)c.a(1);
+  size_t size = (cmd >> 16) & 0x3fff;  // _IOC_SIZE
+  if (size > 64) return fail_with(ENOTTY);
+  unsigned char arg[64];
+  if (int err = read_memory(c.r, c.a(2), arg, size)) return fail_with(err);
+  Fd t;
+  if (int err = take_fd(c.r, c.fd(0), t)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(t.fd)) return fail_with(err);
+  return done(ioctl(t.fd, cmd, arg));
+}
+
+// Opening with O_CREAT. A final symlink is followed here, one link at a
+// time, so that a dangling link cannot create a protected name behind our
+// back; the last open then refuses symlinks (O_NOFOLLOW).
+Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
+  std::string path;
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  Outcome o;
+  o.cloexec = flags & O_CLOEXEC;
+  int open_flags = (flags | O_CLOEXEC | O_NOCTTY);
+  for (int links = 0;; links++) {
+    if (place.in_proc) {  // nothing can be created on procfs; its magic links lead to open files
+      int fd = openat(place.dir.fd, name_of(place).c_str(), open_flags, mode);
+      if (fd < 0) return fail_with(errno);
+      o.send_fd = fd;
+      return o;
+    }
+    if (int err = create_refused(place, false)) return fail_with(err);
+    struct stat st;
+    bool exists = fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISLNK(st.st_mode) && !(flags & (O_EXCL | O_NOFOLLOW)) && !place.trailing_slash) {
+      if (links >= 40) return fail_with(ELOOP);
+      char target[kPathMax + 1];
+      ssize_t n = readlinkat(place.dir.fd, place.name.c_str(), target, kPathMax);
+      if (n < 0) return fail_with(errno);
+      target[n] = 0;
+      Place next;
+      if (int err = locate_from(c.r, place.dir.fd, target, next)) return fail_with(err);
+      place = std::move(next);
+      continue;
+    }
+    std::string name = name_of(place);
+    if (exists && S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
+      // Blocks until the other end opens: not on the supervisor's only thread.
+      int dir = fcntl(place.dir.fd, F_DUPFD_CLOEXEC, 0);
+      uint64_t id = c.n.id;
+      std::thread([dir, name, open_flags, mode, id, cloexec = o.cloexec] {
+        int fd = openat(dir, name.c_str(), open_flags | O_NOFOLLOW, mode);
+        close(dir);
+        if (fd < 0) {
+          struct seccomp_notif_resp resp;
+          memset(&resp, 0, sizeof resp);
+          resp.id = id;
+          resp.error = -errno;
+          ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+          return;
+        }
+        struct seccomp_notif_addfd add;
+        memset(&add, 0, sizeof add);
+        add.id = id;
+        add.flags = SECCOMP_ADDFD_FLAG_SEND;
+        add.srcfd = (uint32_t)fd;
+        add.newfd_flags = cloexec ? O_CLOEXEC : 0;
+        ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+        close(fd);
+      }).detach();
+      o.send_fd = -2;  // answered by the thread
+      return o;
+    }
+    umask(c.r.umask);
+    int fd = openat(place.dir.fd, name.c_str(), open_flags | O_NOFOLLOW, mode);
+    if (fd < 0) return fail_with(errno);
+    o.send_fd = fd;
+    return o;
+  }
+}
+
+Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev, bool dir) {
+  std::string path;
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = create_refused(place, false)) return fail_with(err);
+  umask(c.r.umask);
+  std::string name = name_of(place);
+  return done(dir ? mkdirat(place.dir.fd, name.c_str(), mode) : mknodat(place.dir.fd, name.c_str(), mode, dev));
+}
+
+Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_addr) {
+  std::string target, path;
+  if (int err = read_string(c.r, target_addr, kPathMax, target)) return fail_with(err);
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = create_refused(place, true)) return fail_with(err);
+  return done(symlinkat(target.c_str(), place.dir.fd, name_of(place).c_str()));
+}
+
+Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, int flags) {
+  std::string oldpath, newpath;
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+  if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
+  if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
+  Place to;
+  if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
+  if (oldpath.empty() && (flags & AT_EMPTY_PATH)) {
+    Fd file;
+    if (int err = take_fd(c.r, olddir, file)) return fail_with(err);
+    if (!c.valid()) return fail_with(ESRCH);
+    if (int err = create_refused(to, false)) return fail_with(err);
+    return done(linkat(file.fd, "", to.dir.fd, name_of(to).c_str(), AT_EMPTY_PATH));
+  }
+  Place from;
+  if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = create_refused(to, false)) return fail_with(err);
+  return done(linkat(from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags & AT_SYMLINK_FOLLOW));
+}
+
+Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags) {
+  std::string oldpath, newpath;
+  if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
+  if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
+  Place from, to;
+  if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
+  if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = create_refused(to, true)) return fail_with(err);
+  if ((flags & SBX_RENAME_EXCHANGE) && create_refused(from, true)) return fail_with(EROFS);
+  return done(syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));
+}
+
+Outcome handle(Call &c, Op op) {
+  const int cwd = AT_FDCWD;
+  switch (op) {
+    case Op::chmod: return change_mode(c, cwd, c.a(0), (mode_t)c.a(1), true, false);
+    case Op::fchmod: return change_mode(c, c.fd(0), 0, (mode_t)c.a(1), true, false);
+    case Op::fchmodat: return change_mode(c, c.fd(0), c.a(1), (mode_t)c.a(2), true, false);
+    case Op::fchmodat2: {
+      unsigned flags = (unsigned)c.a(3);
+      if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+      if (c.a(1) == 0) return fail_with(EFAULT);
+      return change_mode(c, c.fd(0), c.a(1), (mode_t)c.a(2), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+    }
+    case Op::chown: return change_owner(c, cwd, c.a(0), (uid_t)c.a(1), (gid_t)c.a(2), true, false);
+    case Op::lchown: return change_owner(c, cwd, c.a(0), (uid_t)c.a(1), (gid_t)c.a(2), false, false);
+    case Op::fchown: return change_owner(c, c.fd(0), 0, (uid_t)c.a(1), (gid_t)c.a(2), true, false);
+    case Op::fchownat: {
+      unsigned flags = (unsigned)c.a(4);
+      if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+      if (c.a(1) == 0) return fail_with(EFAULT);
+      return change_owner(c, c.fd(0), c.a(1), (uid_t)c.a(2), (gid_t)c.a(3), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+    }
+    case Op::utime: {
+      struct timespec ts[2];
+      if (c.a(1)) {
+        struct { long actime, modtime; } ub;
+        if (int err = read_memory(c.r, c.a(1), &ub, sizeof ub)) return fail_with(err);
+        ts[0] = {ub.actime, 0};
+        ts[1] = {ub.modtime, 0};
+      }
+      if (c.a(0) == 0) return fail_with(EFAULT);
+      return change_times(c, cwd, c.a(0), c.a(1) ? ts : nullptr, true, false);
+    }
+    case Op::utimes:
+    case Op::futimesat: {
+      bool at = op == Op::futimesat;
+      struct timespec ts[2];
+      bool now;
+      if (int err = read_times_timeval(c, c.a(at ? 2 : 1), ts, now)) return fail_with(err);
+      if (!at && c.a(0) == 0) return fail_with(EFAULT);
+      return change_times(c, at ? c.fd(0) : cwd, c.a(at ? 1 : 0), now ? nullptr : ts, true, false);
+    }
+    case Op::utimensat: {
+      unsigned flags = (unsigned)c.a(3);
+      if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+      struct timespec ts[2];
+      if (c.a(2) && read_memory(c.r, c.a(2), ts, sizeof ts)) return fail_with(EFAULT);
+      return change_times(c, c.fd(0), c.a(1), c.a(2) ? ts : nullptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+    }
+    case Op::setxattr:
+    case Op::lsetxattr:
+    case Op::fsetxattr: {
+      std::string value;
+      if (int err = read_value(c, c.a(2), c.a(3), value)) return fail_with(err);
+      if (op == Op::fsetxattr) return change_xattr(c, c.fd(0), 0, c.a(1), &value, (int)c.a(4), true, false);
+      if (c.a(0) == 0) return fail_with(EFAULT);
+      return change_xattr(c, cwd, c.a(0), c.a(1), &value, (int)c.a(4), op == Op::setxattr, false);
+    }
+    case Op::removexattr:
+    case Op::lremovexattr:
+      if (c.a(0) == 0) return fail_with(EFAULT);
+      return change_xattr(c, cwd, c.a(0), c.a(1), nullptr, 0, op == Op::removexattr, false);
+    case Op::fremovexattr: return change_xattr(c, c.fd(0), 0, c.a(1), nullptr, 0, true, false);
+    case Op::setxattrat: {
+      unsigned at = (unsigned)c.a(2);
+      if (at & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+      struct sbx_xattr_args args;
+      if (c.a(5) < sizeof args) return fail_with(EINVAL);
+      if (int err = read_memory(c.r, c.a(4), &args, sizeof args)) return fail_with(err);
+      std::string value;
+      if (int err = read_value(c, args.value, args.size, value)) return fail_with(err);
+      if (c.a(1) == 0) return fail_with(EFAULT);
+      return change_xattr(c, c.fd(0), c.a(1), c.a(3), &value, (int)args.flags, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
+    }
+    case Op::removexattrat: {
+      unsigned at = (unsigned)c.a(2);
+      if (at & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+      if (c.a(1) == 0) return fail_with(EFAULT);
+      return change_xattr(c, c.fd(0), c.a(1), c.a(3), nullptr, 0, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
+    }
+    case Op::ioctl: return change_inode_flags(c);
+    case Op::open: return open_create(c, cwd, c.a(0), (int)c.a(1), (mode_t)c.a(2));
+    case Op::creat: return open_create(c, cwd, c.a(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)c.a(1));
+    case Op::openat: return open_create(c, c.fd(0), c.a(1), (int)c.a(2), (mode_t)c.a(3));
+    case Op::mkdir: return make_node(c, cwd, c.a(0), (mode_t)c.a(1), 0, true);
+    case Op::mkdirat: return make_node(c, c.fd(0), c.a(1), (mode_t)c.a(2), 0, true);
+    case Op::mknod: return make_node(c, cwd, c.a(0), (mode_t)c.a(1), (dev_t)c.a(2), false);
+    case Op::mknodat: return make_node(c, c.fd(0), c.a(1), (mode_t)c.a(2), (dev_t)c.a(3), false);
+    case Op::symlink: return make_symlink(c, c.a(0), cwd, c.a(1));
+    case Op::symlinkat: return make_symlink(c, c.a(0), c.fd(1), c.a(2));
+    case Op::link: return make_link(c, cwd, c.a(0), cwd, c.a(1), 0);
+    case Op::linkat: return make_link(c, c.fd(0), c.a(1), c.fd(2), c.a(3), (int)c.a(4));
+    case Op::rename: return do_rename(c, cwd, c.a(0), cwd, c.a(1), 0);
+    case Op::renameat: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), 0);
+    case Op::renameat2: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), (unsigned)c.a(4));
+  }
+  return fail_with(ENOSYS);
+}
+
+void serve_one() {
+  static struct seccomp_notif_sizes sizes;
+  if (sizes.seccomp_notif == 0 && syscall(SBX_NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
+    sizes.seccomp_notif = sizeof(struct seccomp_notif);
+    sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
+  }
+  std::vector<char> nbuf(std::max<size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif)), 0);
+  auto *n = reinterpret_cast<struct seccomp_notif *>(nbuf.data());
+  if (ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) return;  // EINTR, or the caller is gone (ENOENT)
+
+  Outcome o;
+  auto it = cfg.syscalls.find((uint32_t)n->data.nr);
+  Call c{*n, Requester{}};
+  c.r.tid = (pid_t)n->pid;
+  if (it == cfg.syscalls.end()) o = fail_with(ENOSYS);
+  else if (int err = load_requester(c.r)) o = fail_with(err == ENOENT ? ESRCH : err);
+  else o = handle(c, it->second);
+
+  if (o.send_fd == -2) return;  // a thread answers
+  if (o.send_fd >= 0) {
+    struct seccomp_notif_addfd add;
+    memset(&add, 0, sizeof add);
+    add.id = n->id;
+    add.flags = SECCOMP_ADDFD_FLAG_SEND;
+    add.srcfd = (uint32_t)o.send_fd;
+    add.newfd_flags = o.cloexec ? O_CLOEXEC : 0;
+    int rc = ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+    int saved = errno;
+    close(o.send_fd);
+    if (rc >= 0 || saved == ENOENT) return;
+    o = fail_with(saved);  // e.g. EMFILE in the caller
+  }
+  std::vector<char> rbuf(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(struct seccomp_notif_resp)), 0);
+  auto *resp = reinterpret_cast<struct seccomp_notif_resp *>(rbuf.data());
+  resp->id = n->id;
+  resp->val = o.err ? 0 : o.val;
+  resp->error = o.err ? -o.err : 0;
+  ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+}
+
+}  // namespace
+
+bool run_supervise_step(Run &run, const Step &s) {
+  if (s.op != "supervise") return false;
+  for (const auto &arg : s.args) {
+    size_t eq = arg.find('=');
+    std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    if (key == "sys") {  // sys=NR:NAME
+      size_t colon = value.find(':');
+      auto op = colon == std::string::npos ? kOpNames.end() : kOpNames.find(value.substr(colon + 1));
+      if (op == kOpNames.end()) fail(run, EINVAL, "supervise: unknown syscall " + value);
+      cfg.syscalls[(uint32_t)parse_num(run, value.substr(0, colon))] = op->second;
+    } else if (key == "meta-deny") {
+      cfg.meta_deny.push_back(value);
+    } else if (key == "meta-allow") {
+      cfg.meta_allow.push_back(value);
+    } else if (key == "protect") {
+      cfg.protect.insert(value);
+    } else {
+      fail(run, EINVAL, "supervise: unknown argument " + arg);
+    }
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) fail(run, errno, "socketpair for the seccomp listener");
+  cfg.parent_sock = sv[0];
+  cfg.child_sock = sv[1];
+  cfg.active = true;
+  return true;
+}
+
+void supervisor_after_fork(bool child) {
+  if (!cfg.active) return;
+  close(child ? cfg.parent_sock : cfg.child_sock);
+  (child ? cfg.parent_sock : cfg.child_sock) = -1;
+}
+
+bool supervisor_wanted() { return cfg.active; }
+
+void supervisor_send_listener(Run &run, int listener) {
+  char dummy = 'L';
+  struct iovec iov = {&dummy, 1};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &listener, sizeof(int));
+  if (sendmsg(cfg.child_sock, &msg, MSG_NOSIGNAL) != 1) fail(run, errno, "send the seccomp listener to the supervisor");
+  close(listener);
+  close(cfg.child_sock);
+  cfg.child_sock = -1;
+}
+
+int supervisor_poll_fd() {
+  if (!cfg.active) return -1;
+  return cfg.listener >= 0 ? cfg.listener : cfg.parent_sock;
+}
+
+void supervisor_ready(short revents) {
+  if (cfg.listener >= 0) {
+    if (revents & POLLIN) serve_one();
+    else if (revents & (POLLHUP | POLLERR | POLLNVAL)) {  // no process uses the filter any more
+      close(cfg.listener);
+      cfg.listener = -1;
+      cfg.active = false;
+    }
+    return;
+  }
+  char dummy;
+  struct iovec iov = {&dummy, 1};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  ssize_t n = recvmsg(cfg.parent_sock, &msg, MSG_CMSG_CLOEXEC);
+  struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&msg) : nullptr;
+  if (cm && cm->cmsg_type == SCM_RIGHTS) memcpy(&cfg.listener, CMSG_DATA(cm), sizeof(int));
+  close(cfg.parent_sock);
+  cfg.parent_sock = -1;
+  if (cfg.listener < 0) cfg.active = false;  // the command failed before its filter: nothing to serve
+}
