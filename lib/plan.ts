@@ -85,7 +85,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) add('supervise', ...supervisorArgs(layout!, sup));
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup) }); // not spread: may be 100k arguments
   }
   add('command_fork');
   // Non-interactive: a new session without a controlling terminal, like
@@ -161,7 +161,10 @@ function supervisorArgs(layout: Layout, sup: Supervision): string[] {
 /** The helper's wire format: NUL-terminated strings: op, argument count, arguments. */
 export function encodePlan(plan: Plan): Buffer {
   const parts: string[] = [];
-  for (const s of plan.steps) parts.push(s.op, String(s.args.length), ...s.args);
+  for (const s of plan.steps) {
+    parts.push(s.op, String(s.args.length));
+    for (const a of s.args) parts.push(a); // no spread: a step may have 100k arguments
+  }
   // The last line of defence against forged steps: callers validate their input already.
   for (const p of parts) if (p.includes('\0')) throw new TypeError(`plan field contains a NUL byte: ${JSON.stringify(p)}`);
   return Buffer.from(parts.map((p) => p + '\0').join(''), 'utf8');

@@ -64,7 +64,22 @@ std::string rewrite(const Requester &r, std::string p) {
   for (const auto &t : table) {
     if (starts_with(p, t.first)) return t.second + p.substr(t.first.size());
   }
+  const std::string thread = "/proc/" + std::to_string(r.tid);  // a thread's own /proc/TID
+  if (r.tid != r.tgid && starts_with(p, thread)) return pid + "/task/" + std::to_string(r.tid) + p.substr(thread.size());
   return p;
+}
+
+// /proc/PID of another process: we could reach more of it than the caller
+// (we hold CAP_SYS_PTRACE, and PID 1 is us), so we do not go there for it.
+// Returns 0, or the errno the caller gets (ENOENT when there is no such process).
+int other_process(const Requester &r, const std::string &p) {
+  if (p.compare(0, 6, "/proc/") != 0) return 0;
+  size_t end = p.find('/', 6);
+  std::string num = p.substr(6, end == std::string::npos ? std::string::npos : end - 6);
+  if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return 0;
+  if (num == std::to_string(r.tgid)) return 0;
+  struct stat st;
+  return stat(("/proc/" + num).c_str(), &st) != 0 ? errno : EACCES;
 }
 
 // "/proc/PID/fd/N/rest", "/proc/PID/cwd/rest", "/proc/PID/root/rest" (also
@@ -176,6 +191,7 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   Fd base;
   std::string rest;
   if (p[0] == '/') {
+    if (int err = other_process(r, p)) return err;
     size_t magic = magic_prefix(r, p);
     base.reset(open(magic ? p.substr(0, magic).c_str() : "/", O_PATH | O_CLOEXEC));
     if (!base.ok()) return errno;

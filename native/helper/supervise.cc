@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <map>
+#include <stdio.h>
 #include <poll.h>
 #include <set>
 #include <string.h>
@@ -60,6 +61,7 @@ struct Config {
   std::map<uint32_t, Op> syscalls;  // this architecture's numbers -> what they do
   std::vector<std::string> meta_deny, meta_allow;
   std::set<std::string> protect;
+  std::set<std::string> above_protect;  // every directory above a protect path
   int parent_sock = -1, child_sock = -1;  // the command sends its listener fd to init
   int listener = -1;
   bool active = false;
@@ -94,10 +96,7 @@ int create_refused(const Place &place, bool brings_tree) {
   if (dir.empty()) return 0;
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return EROFS;
-  if (brings_tree) {
-    for (const auto &p : cfg.protect)
-      if (p.size() > full.size() && under(p, full)) return EROFS;
-  }
+  if (brings_tree && cfg.above_protect.count(full)) return EROFS;
   return 0;
 }
 
@@ -212,11 +211,15 @@ Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, cons
   if (by_fd) {
     return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags) : fremovexattr(t.fd, name.c_str()));
   }
-  if (value) {
-    struct sbx_xattr_args args = {(uint64_t)(uintptr_t)value->data(), (uint32_t)value->size(), (uint32_t)xflags};
-    return done(syscall(SBX_NR_setxattrat, t.fd, "", AT_EMPTY_PATH, name.c_str(), &args, sizeof args));
-  }
-  return done(syscall(SBX_NR_removexattrat, t.fd, "", AT_EMPTY_PATH, name.c_str()));
+  // setxattrat(AT_EMPTY_PATH) wants a real open file, not our O_PATH fd: go
+  // through its /proc/self/fd link, which leads to exactly this inode. A
+  // symlink itself takes no user.* attribute (and the rest need capabilities).
+  struct stat st;
+  if (fstat(t.fd, &st) != 0) return fail_with(errno);
+  if (S_ISLNK(st.st_mode)) return fail_with(EPERM);
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", t.fd);
+  return done(value ? setxattr(link, name.c_str(), value->data(), value->size(), xflags) : removexattr(link, name.c_str()));
 }
 
 int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {
@@ -340,11 +343,15 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   Place to;
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
   if (oldpath.empty() && (flags & AT_EMPTY_PATH)) {
+    // Through /proc/self/fd with AT_SYMLINK_FOLLOW, as the caller could do
+    // itself: AT_EMPTY_PATH would want the file opened with our credentials.
     Fd file;
     if (int err = take_fd(c.r, olddir, file)) return fail_with(err);
     if (!c.valid()) return fail_with(ESRCH);
     if (int err = create_refused(to, false)) return fail_with(err);
-    return done(linkat(file.fd, "", to.dir.fd, name_of(to).c_str(), AT_EMPTY_PATH));
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", file.fd);
+    return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
   Place from;
   if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
@@ -522,6 +529,8 @@ bool run_supervise_step(Run &run, const Step &s) {
       cfg.meta_allow.push_back(value);
     } else if (key == "protect") {
       cfg.protect.insert(value);
+      for (size_t slash = value.rfind('/'); slash != std::string::npos && slash > 0; slash = value.rfind('/', slash - 1))
+        cfg.above_protect.insert(value.substr(0, slash));
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
