@@ -3,8 +3,8 @@
 // and that the kernel enforces it on the command while real tools keep working.
 import { describe, expect, it } from 'vitest';
 import {
-  AF_VSOCK, AUDIT_ARCH, CLONE_NEWUSER, DENY_EPERM, ERRNO, OP, SECCOMP_RET, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT,
-  buildSeccompFilter, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
+  AF_VSOCK, AUDIT_ARCH, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, ERRNO, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, SECCOMP_RET,
+  SUPERVISED_NR, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT, buildSeccompFilter, supervisedSyscalls, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
 } from '../lib/seccomp';
 import { prepare } from '../lib/spawn';
 import { run } from '../lib';
@@ -121,6 +121,74 @@ describe('seccomp BPF program (unit)', () => {
       expect(ops[i].args).toEqual([seccompStepArg()]);
     }
   });
+});
+
+describe('seccomp BPF program with supervision (unit)', () => {
+  const NOTIFY = SECCOMP_RET.USER_NOTIF;
+  const ENOSYS = errno(ERRNO.ENOSYS);
+  for (const arch of ARCHES) {
+    const snr = SUPERVISED_NR[arch];
+    const nr = SYSCALLS[arch];
+    const filter = (metadata: boolean, create: boolean) => {
+      const prog = buildSeccompFilter(arch, { metadata, create });
+      return (n: number, args: (number | bigint)[] = []) => runFilter(prog, { nr: n, arch: AUDIT_ARCH[arch], args });
+    };
+    describe(arch, () => {
+      it('metadata: every chmod/chown/utimes/xattr syscall and the inode-flag ioctls go to init, nothing else', () => {
+        const call = filter(true, false);
+        for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(NOTIFY);
+        for (const cmd of INODE_FLAG_IOCTLS) {
+          expect(call(nr.ioctl, [3, cmd])).toBe(NOTIFY);
+          expect(call(nr.ioctl, [3, (1n << 32n) | BigInt(cmd)])).toBe(NOTIFY); // the kernel reads an unsigned int
+        }
+        expect(call(nr.ioctl, [3, 0x80086601 /* FS_IOC_GETFLAGS */])).toBe(ALLOW);
+        expect(call(nr.ioctl, [3, TIOCSTI])).toBe(EPERM);
+        expect(call(469 /* file_setattr */)).toBe(ENOSYS);
+        for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
+        expect(call(snr.openat!, [-100, 0, 0o101])).toBe(ALLOW);
+        expect(call(446 /* landlock_restrict_self */)).toBe(ALLOW);
+      });
+
+      it('create: name-making syscalls, and open/openat/creat only with O_CREAT', () => {
+        const call = filter(false, true);
+        for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(NOTIFY);
+        expect(call(snr.openat!, [-100, 0, 0o101 /* O_WRONLY|O_CREAT */])).toBe(NOTIFY);
+        expect(call(snr.openat!, [-100, 0, 0o2 /* O_RDWR */])).toBe(ALLOW);
+        expect(call(snr.openat!, [-100, 0, 0o20200000 /* O_TMPFILE, no O_CREAT */])).toBe(ALLOW);
+        expect(call(snr.openat!, [-100, 0, 0o101, 0o644])).toBe(NOTIFY);
+        if (arch === 'x64') {
+          expect(call(snr.open!, [0, 0o101])).toBe(NOTIFY);
+          expect(call(snr.open!, [0, 0])).toBe(ALLOW);
+          expect(call(snr.creat!, [0, 0o644])).toBe(NOTIFY);
+        }
+        expect(call(437 /* openat2 */)).toBe(ENOSYS);
+        expect(call(446 /* landlock_restrict_self */)).toBe(EPERM);
+        for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
+      });
+
+      it('a nested filter may not take a listener of its own; other filters are fine', () => {
+        const call = filter(true, true);
+        const seccomp = arch === 'x64' ? 317 : 277;
+        expect(call(seccomp, [1 /* SET_MODE_FILTER */, 1 << 3 /* NEW_LISTENER */, 0])).toBe(EPERM);
+        expect(call(seccomp, [1, (1 << 3) | 1, 0])).toBe(EPERM);
+        expect(call(seccomp, [1, 0, 0])).toBe(ALLOW);
+        expect(call(seccomp, [2 /* GET_ACTION_AVAIL */, 1 << 3, 0])).toBe(ALLOW);
+        expect(filter(false, false)(seccomp, [1, 1 << 3, 0])).toBe(ALLOW); // nothing supervised: nothing to protect
+      });
+
+      it('the supervise table names every number the filter sends, and only those', () => {
+        const table = supervisedSyscalls(arch, { metadata: true, create: true });
+        const call = filter(true, true);
+        const listed = new Set(table.map((e) => Number(/^sys=(\d+):/.exec(e)![1])));
+        const o_creat = [0o101, 0o101, 0o101, 0o101]; // O_CREAT wherever open/openat keep their flags
+        for (let n = 0; n < 512; n++) {
+          if (n === nr.ioctl) continue;
+          expect(call(n, o_creat) === NOTIFY, `syscall ${n}`).toBe(listed.has(n));
+        }
+        expect(listed.has(nr.ioctl)).toBe(true);
+      });
+    });
+  }
 });
 
 describe(`seccomp enforced by the kernel (as ${userLabel})`, () => {
