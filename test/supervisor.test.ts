@@ -9,7 +9,7 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepare } from '../lib/spawn';
 import { rmTree, sh, tempDir, userLabel } from './helpers';
-import { py } from './security/lib';
+import { j, py } from './security/lib';
 
 describe(`supervised syscalls behave like the kernel's (as ${userLabel})`, () => {
   let P: string;
@@ -60,9 +60,11 @@ for n in ('a', 'b'): os.unlink(n)`, sandbox(), { cwd: P });
   });
 
   it('symlinks: O_CREAT writes through a link to a file, creates a dangling link\'s target, O_EXCL and O_NOFOLLOW refuse', async () => {
+    const O = tempDir('sbx-super-out-');
+    fs.writeFileSync(path.join(O, 'file'), 'outside');
     const out = await py(`
 open('t', 'w').write('x')
-os.symlink('t', 'l'); os.symlink('new', 'd'); os.symlink('/etc/passwd', 'out')
+os.symlink('t', 'l'); os.symlink('new', 'd'); os.symlink(${j(path.join(O, 'file'))}, 'out')
 with open('l', 'w') as f: f.write('through')
 out['through'] = open('t').read()
 open('d', 'w').close()
@@ -74,6 +76,8 @@ os.symlink('loop', 'loop')
 out['loop'] = attempt(lambda: os.open('loop', os.O_CREAT | os.O_WRONLY))
 for n in ('t', 'l', 'd', 'new', 'out', 'loop'): os.unlink(n)`, sandbox(), { cwd: P });
     expect(out).toEqual({ through: 'through', dangling: true, excl: 'EEXIST', nofollow: 'ELOOP', outside: 'EROFS', loop: 'ELOOP' });
+    expect(fs.readFileSync(path.join(O, 'file'), 'utf8')).toBe('outside');
+    rmTree(O);
   });
 
   it('mkdir, mknod, symlink, link, rename: modes, umask and errors', async () => {
@@ -155,7 +159,7 @@ out['openat2'] = sc(437, -100, ctypes.c_char_p(b'.'), how, 24)`, sandbox(), { cw
   it('real tools: git init, add and commit, tar, cp -a, npm-style rename of a temp dir', async () => {
     const r = await sh('git init -q repo && cd repo && git config user.email t@t && git config user.name t && echo x > a && git add -A && git commit -qm m && git status --porcelain && ' +
       'cd .. && mkdir -p src/d && echo y > src/d/f && tar cf t.tar src && mkdir x && tar xf t.tar -C x && cp -a src copy && ' +
-      'mkdir tmp-123 && echo z > tmp-123/pkg && mv tmp-123 final && cat x/src/d/f copy/d/f final/pkg', sandbox(), { cwd: P });
+      'mkdir tmp-123 && echo z > tmp-123/pkg && mv tmp-123 final && cat x/src/d/f copy/d/f final/pkg', sandbox(), { cwd: P, env: { PATH: process.env.PATH, HOME: P } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('y\ny\nz\n');
     expect(fs.readdirSync(path.join(P, 'repo')).sort()).toEqual(['.git', 'a']);
