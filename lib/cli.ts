@@ -1,6 +1,7 @@
 // The command line: `sbx-native exec [options] [--] CMD [ARGS...]`.
 import os from 'os';
 import path from 'path';
+import { supervision } from './plan';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
 import { PolicyError, SandboxPolicy } from './policy';
@@ -17,7 +18,13 @@ function describeEnforcement(p: PreparedSpawn): string {
     else if (a.kind === 'reveal') lines.push(`${a.writable ? 'writable' : 'read-only'} again: ${a.path}`);
   }
   for (const m of p.policy.missingRoots) lines.push(`dropped: writable root ${m} (does not exist)`);
-  for (const m of p.plan.layout?.unprotectedMissing ?? []) lines.push(`not enforceable: creating ${m} (protected name that does not exist yet)`);
+  const sup = supervision(p.plan.layout, p.plan.level !== 'landlock-only');
+  for (const m of p.plan.layout?.missingProtected ?? []) {
+    lines.push(sup.create ? `protected: ${m} (does not exist; creating it is refused)` : `not enforceable: creating ${m} (protected name that does not exist yet)`);
+  }
+  if (sup.metadata) {
+    for (const g of p.plan.layout!.groups) if (g.chain.length) lines.push(`metadata: chmod/chown/utimes/xattrs refused under ${g.ancestor} outside the writable roots (supervised)`);
+  }
   return lines.map((l) => `sbx-native: ${l}\n`).join('');
 }
 

@@ -26,8 +26,8 @@ export interface Layout {
   groups: RootGroup[];
   /** Mount actions in the order they must happen (shallow first). */
   actions: Action[];
-  /** Protected names that do not exist: creating them cannot be blocked yet (see docs/policy.md). */
-  unprotectedMissing: string[];
+  /** Protected names that do not exist yet: the supervisor refuses to create them (docs/supervisor.md). */
+  missingProtected: string[];
 }
 
 const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
@@ -135,7 +135,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
 
   // Protected names at the top of every writable root, and of $HOME when writable.
-  const unprotectedMissing: string[] = [];
+  const missingProtected: string[] = [];
   const bases = [...writable.filter((w) => w !== '/tmp'), ...nested];
   if (policy.home && regionOf(policy.home + '/x') === 'write' && !bases.includes(policy.home)) bases.push(policy.home);
   const protectedPaths = new Set(actions.filter((a) => a.kind !== 'group').map((a) => a.path));
@@ -152,7 +152,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       const p = `${base === '/' ? '' : base}/${name}`;
       const st = present.has(name.split('/')[0]) ? fs.lstatSync(p, { throwIfNoEntry: false }) : undefined;
       if (!st) {
-        if (name !== '.git') unprotectedMissing.push(p);
+        if (name !== '.git') missingProtected.push(p);
         continue;
       }
       if (st.isSymbolicLink()) {
@@ -180,5 +180,5 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
     }
   }
-  return { writable, groups, actions, unprotectedMissing };
+  return { writable, groups, actions, missingProtected };
 }

@@ -145,7 +145,7 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
   if (!layout || !namespaces) return { metadata: false, create: false };
-  return { metadata: layout.groups.some((g) => g.chain.length > 0), create: layout.unprotectedMissing.length > 0 };
+  return { metadata: layout.groups.some((g) => g.chain.length > 0), create: layout.missingProtected.length > 0 };
 }
 
 function supervisorArgs(layout: Layout, sup: Supervision): string[] {
@@ -154,7 +154,7 @@ function supervisorArgs(layout: Layout, sup: Supervision): string[] {
     for (const g of layout.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
     for (const w of layout.writable) out.push(`meta-allow=${w}`);
   }
-  if (sup.create) for (const p of layout.unprotectedMissing) out.push(`protect=${p}`);
+  if (sup.create) for (const p of layout.missingProtected) out.push(`protect=${p}`);
   return out;
 }
 
