@@ -1,5 +1,5 @@
 'use strict';
-// The metadata-heavy workload: create, stat, rename and delete N files in DIR.
+// The metadata-heavy workload: create, stat, chmod, rename and delete N files in DIR.
 // Prints {"ms": total, phases: {...}} measured inside the process.
 const fs = require('fs');
 const path = require('path');
@@ -21,6 +21,8 @@ for (const f of names) fs.closeSync(fs.openSync(f, 'w'));
 lap('create');
 for (const f of names) fs.statSync(f);
 lap('stat');
+for (const f of names) fs.chmodSync(f, 0o600);
+lap('chmod');
 for (const f of names) fs.renameSync(f, f + '.r');
 lap('rename');
 for (const f of names) fs.unlinkSync(f + '.r');
