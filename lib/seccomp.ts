@@ -24,8 +24,8 @@
 // which performs them after a check (SECCOMP_RET_USER_NOTIF):
 // - metadata changes (chmod, chown, utimes, xattrs, FS_IOC_SETFLAGS /
 //   FS_IOC_FSSETXATTR), which Landlock does not cover;
-// - syscalls that create a name (mkdir, mknod, symlink, link, rename, and
-//   open/openat/creat with O_CREAT), so protected names cannot appear.
+// - syscalls that create a name (mkdir, mknod, symlink, link, rename, bind,
+//   and open/openat/creat with O_CREAT), so protected names cannot appear.
 // Then also: openat2 and file_setattr get ENOSYS (their arguments are in
 // structs BPF cannot read; callers fall back to openat / the ioctl), a nested
 // filter may not have a listener of its own (it would answer before ours),
@@ -61,8 +61,9 @@ export const CLONE_NEWUSER = 0x10000000;
 export const AF_VSOCK = 40;
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
-// linux/fs.h: FS_IOC_SETFLAGS (long), its 32-bit twin (int) and FS_IOC_FSSETXATTR.
-export const INODE_FLAG_IOCTLS = [0x40086602, 0x40046602, 0x401c5820];
+// linux/fs.h: FS_IOC_SETFLAGS (long), its 32-bit twin (int), FS_IOC_FSSETXATTR,
+// and FS_IOC_SETVERSION (long and int): the inode changes an owner may make.
+export const INODE_FLAG_IOCTLS = [0x40086602, 0x40046602, 0x401c5820, 0x40087602, 0x40047602];
 // asm-generic/fcntl.h (x86_64 and aarch64), linux/seccomp.h
 export const O_CREAT = 0o100;
 export const SECCOMP_SET_MODE_FILTER = 1;
@@ -109,7 +110,7 @@ export type SupervisedSyscall =
   | 'utime' | 'utimes' | 'futimesat' | 'utimensat'
   | 'setxattr' | 'lsetxattr' | 'fsetxattr' | 'removexattr' | 'lremovexattr' | 'fremovexattr' | 'setxattrat' | 'removexattrat'
   | 'open' | 'creat' | 'openat' | 'mkdir' | 'mkdirat' | 'mknod' | 'mknodat'
-  | 'symlink' | 'symlinkat' | 'link' | 'linkat' | 'rename' | 'renameat' | 'renameat2';
+  | 'symlink' | 'symlinkat' | 'link' | 'linkat' | 'rename' | 'renameat' | 'renameat2' | 'bind';
 
 /** aarch64 has only the *at forms. */
 export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall, number>>> = {
@@ -119,13 +120,13 @@ export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall
     setxattr: 188, lsetxattr: 189, fsetxattr: 190, removexattr: 197, lremovexattr: 198, fremovexattr: 199,
     setxattrat: 463, removexattrat: 466,
     open: 2, creat: 85, openat: 257, mkdir: 83, mkdirat: 258, mknod: 133, mknodat: 259,
-    symlink: 88, symlinkat: 266, link: 86, linkat: 265, rename: 82, renameat: 264, renameat2: 316,
+    symlink: 88, symlinkat: 266, link: 86, linkat: 265, rename: 82, renameat: 264, renameat2: 316, bind: 49,
   },
   arm64: {
     fchmod: 52, fchmodat: 53, fchmodat2: 452, fchown: 55, fchownat: 54, utimensat: 88,
     setxattr: 5, lsetxattr: 6, fsetxattr: 7, removexattr: 14, lremovexattr: 15, fremovexattr: 16,
     setxattrat: 463, removexattrat: 466,
-    openat: 56, mkdirat: 34, mknodat: 33, symlinkat: 36, linkat: 37, renameat: 38, renameat2: 276,
+    openat: 56, mkdirat: 34, mknodat: 33, symlinkat: 36, linkat: 37, renameat: 38, renameat2: 276, bind: 200,
   },
 };
 
@@ -136,7 +137,7 @@ export const METADATA_SYSCALLS: SupervisedSyscall[] = [
 ];
 /** Always create a name; open, creat and openat are sent only with O_CREAT (see buildSeccompFilter). */
 export const CREATE_SYSCALLS: SupervisedSyscall[] = [
-  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2',
+  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2', 'bind',
 ];
 // Numbers shared by both architectures.
 const NR_OPENAT2 = 437, NR_FILE_SETATTR = 469, NR_LANDLOCK_RESTRICT_SELF = 446;

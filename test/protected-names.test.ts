@@ -53,10 +53,11 @@ out['link'] = attempt(lambda: os.link('src/f', '.bashrc'))
 out['rename-file'] = attempt(lambda: os.rename('src/f', '.gitconfig'))
 out['rename-dir'] = attempt(lambda: os.rename('src/d', '.codex'))
 out['noreplace'] = sc(316 if NR['ioctl'] == 16 else 276, -100, ctypes.c_char_p(b'src/d'), -100, ctypes.c_char_p(b'.agents'), 1)
+out['bind'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind('.idea'))
 os.unlink('src/f'); os.rmdir('src/d')`, sandbox(), { cwd: P }));
     expect(out).toEqual({
       mkdir: 'EROFS', open: 'EROFS', 'open-excl': 'EROFS', creat: 'EROFS', mkfifo: 'EROFS', mknod: 'EROFS',
-      symlink: 'EROFS', link: 'EROFS', 'rename-file': 'EROFS', 'rename-dir': 'EROFS', noreplace: 'EROFS',
+      symlink: 'EROFS', link: 'EROFS', 'rename-file': 'EROFS', 'rename-dir': 'EROFS', noreplace: 'EROFS', bind: 'EROFS',
     });
   });
 

@@ -104,6 +104,22 @@ out['into-proc'] = attempt(lambda: os.mkdir('/proc/self/sbx'))`, sandbox(), { cw
     });
   });
 
+  it('bind: unix sockets by path (umask applied) and abstract name, inet ports, the privileged-port refusal', async () => {
+    const out = await py(`
+import stat
+os.umask(0o077)
+l = socket.socket(socket.AF_UNIX); l.bind('sock'); l.listen(1)
+out['mode'] = oct(stat.S_IMODE(os.stat('sock').st_mode))
+c = socket.socket(socket.AF_UNIX); c.connect(os.path.abspath('sock')); out['connect'] = 'ok'
+out['again'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind('sock'))
+out['abstract'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind('\\0sbx-test'))
+s = socket.socket(); s.bind(('127.0.0.1', 0)); out['inet'] = s.getsockname()[1] > 1023
+out['low'] = attempt(lambda: socket.socket().bind(('127.0.0.1', 80)))
+out['badfd'] = sc(49 if NR['ioctl'] == 16 else 200, 999, ctypes.c_char_p(b'x'), 3)
+os.unlink('sock')`, sandbox(), { cwd: P });
+    expect(out).toEqual({ mode: '0o700', connect: 'ok', again: 'EADDRINUSE', abstract: 'ok', inet: true, low: 'EACCES', badfd: 'EBADF' });
+  });
+
   it('shell redirections to /dev/null, /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N and process substitution', async () => {
     const r = await sh('echo a > /dev/null; echo b > /dev/stdout; echo c > /dev/stderr; echo d > /proc/self/fd/1; exec 7>&1; echo e > /dev/fd/7; ' +
       'echo f | tee /dev/stderr > /dev/null; echo g > f && cat f', sandbox(), { cwd: P });

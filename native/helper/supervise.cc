@@ -7,7 +7,8 @@
 //   live in a read-write mount and Landlock does not cover these syscalls;
 // - creating, renaming or linking onto a `protect` path (a protected name that
 //   did not exist when the sandbox started) is refused with EROFS, and so is
-//   renaming or symlinking onto a directory above one.
+//   renaming or symlinking onto a directory above one; bind(2) of a unix
+//   socket is a creation too.
 // Everything else is performed as asked. Init runs with the command's uid,
 // gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
 // memory and fds of callers that made themselves non-dumpable), so what it
@@ -28,6 +29,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -41,7 +44,7 @@ enum class Op {
   utime, utimes, futimesat, utimensat,
   setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr, setxattrat, removexattrat,
   ioctl, open, creat, openat, mkdir, mkdirat, mknod, mknodat,
-  symlink, symlinkat, link, linkat, rename, renameat, renameat2,
+  symlink, symlinkat, link, linkat, rename, renameat, renameat2, bind,
 };
 
 const std::map<std::string, Op> kOpNames = {
@@ -54,7 +57,7 @@ const std::map<std::string, Op> kOpNames = {
     {"open", Op::open}, {"creat", Op::creat}, {"openat", Op::openat}, {"mkdir", Op::mkdir}, {"mkdirat", Op::mkdirat},
     {"mknod", Op::mknod}, {"mknodat", Op::mknodat}, {"symlink", Op::symlink}, {"symlinkat", Op::symlinkat},
     {"link", Op::link}, {"linkat", Op::linkat}, {"rename", Op::rename}, {"renameat", Op::renameat},
-    {"renameat2", Op::renameat2},
+    {"renameat2", Op::renameat2}, {"bind", Op::bind},
 };
 
 struct Config {
@@ -228,7 +231,7 @@ int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {
   return size ? read_memory(c.r, addr, &out[0], size) : 0;
 }
 
-// FS_IOC_SETFLAGS (int) and FS_IOC_FSSETXATTR (struct fsxattr, 28 bytes):
+// FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR (struct fsxattr, 28 bytes), FS_IOC_SETVERSION:
 // the filter sends only these ioctls here.
 Outcome change_inode_flags(Call &c) {
   unsigned int cmd = (unsigned int)c.a(1);
@@ -373,6 +376,43 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   return done(syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));
 }
 
+// bind(2) of a unix socket to a path makes a name too. Any bind is performed
+// here (the family is in memory the caller could change after a look); a
+// pathname one from inside the resolved directory, by its last component.
+Outcome do_bind(Call &c) {
+  struct sockaddr_storage addr;
+  socklen_t len = (socklen_t)c.a(2);
+  if (len > sizeof addr) return fail_with(EINVAL);
+  memset(&addr, 0, sizeof addr);
+  if (int err = read_memory(c.r, c.a(1), &addr, len)) return fail_with(err);
+  Fd sock;
+  if (int err = take_fd(c.r, c.fd(0), sock)) return fail_with(err);
+  auto *un = reinterpret_cast<struct sockaddr_un *>(&addr);
+  size_t path_len = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+  if (addr.ss_family != AF_UNIX || path_len == 0 || un->sun_path[0] == 0) {
+    if (!c.valid()) return fail_with(ESRCH);
+    return done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&addr), len));
+  }
+  std::string path(un->sun_path, strnlen(un->sun_path, path_len));
+  Place place;
+  if (int err = locate(c.r, AT_FDCWD, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = create_refused(place, false)) return fail_with(err);
+  struct sockaddr_un local;
+  memset(&local, 0, sizeof local);
+  local.sun_family = AF_UNIX;
+  std::string name = name_of(place);
+  if (name.size() >= sizeof local.sun_path) return fail_with(ENAMETOOLONG);
+  memcpy(local.sun_path, name.data(), name.size());
+  // bind resolves relative to the cwd: ours is moved into the directory for
+  // the call (init has no other use for its cwd).
+  if (fchdir(place.dir.fd) != 0) return fail_with(errno);
+  umask(c.r.umask);
+  Outcome o = done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&local), (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name.size() + 1)));
+  if (chdir("/") != 0) o = fail_with(errno);
+  return o;
+}
+
 Outcome handle(Call &c, Op op) {
   const int cwd = AT_FDCWD;
   switch (op) {
@@ -467,6 +507,7 @@ Outcome handle(Call &c, Op op) {
     case Op::rename: return do_rename(c, cwd, c.a(0), cwd, c.a(1), 0);
     case Op::renameat: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), 0);
     case Op::renameat2: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), (unsigned)c.a(4));
+    case Op::bind: return do_bind(c);
   }
   return fail_with(ENOSYS);
 }

@@ -87,8 +87,9 @@ for k, p in (('H', ${j(f.H)}), ('cache', ${j(path.join(f.H, '.cache'))})):
     fd = os.open(p, os.O_RDONLY)
     out[k] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, struct.pack('l', 0x80)))  # FS_IOC_SETFLAGS noatime
     out[k + '32'] = attempt(lambda: fcntl.ioctl(fd, 0x40046602, struct.pack('i', 0x80)))
-    out[k + 'fsx'] = attempt(lambda: fcntl.ioctl(fd, 0x401c5820, bytes(28)))  # FS_IOC_FSSETXATTR`)).toEqual({
-      H: 'EROFS', H32: 'EROFS', Hfsx: 'EROFS', cache: 'EROFS', cache32: 'EROFS', cachefsx: 'EROFS',
+    out[k + 'fsx'] = attempt(lambda: fcntl.ioctl(fd, 0x401c5820, bytes(28)))  # FS_IOC_FSSETXATTR
+    out[k + 'ver'] = attempt(lambda: fcntl.ioctl(fd, 0x40087602, struct.pack('l', 7)))  # FS_IOC_SETVERSION`)).toEqual({
+      H: 'EROFS', H32: 'EROFS', Hfsx: 'EROFS', Hver: 'EROFS', cache: 'EROFS', cache32: 'EROFS', cachefsx: 'EROFS', cachever: 'EROFS',
     });
   });
 
