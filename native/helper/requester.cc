@@ -51,8 +51,9 @@ bool starts_with(const std::string &s, const std::string &prefix) {
 std::string rewrite(const Requester &r, std::string p) {
   size_t lead = p.find_first_not_of('/');
   if (lead == std::string::npos || lead == 0) return p;
+  if (p.compare(lead, 5, "proc/") != 0 && p.compare(lead, 4, "dev/") != 0) return p;
   p = "/" + p.substr(lead);
-  const std::string pid = "/proc/" + std::to_string(r.tgid);
+  const std::string pid = "/proc/" + std::to_string(r.tgid());
   const std::pair<std::string, std::string> table[] = {
       {"/proc/self", pid},
       {"/proc/thread-self", pid + "/task/" + std::to_string(r.tid)},
@@ -65,7 +66,7 @@ std::string rewrite(const Requester &r, std::string p) {
     if (starts_with(p, t.first)) return t.second + p.substr(t.first.size());
   }
   const std::string thread = "/proc/" + std::to_string(r.tid);  // a thread's own /proc/TID
-  if (r.tid != r.tgid && starts_with(p, thread)) return pid + "/task/" + std::to_string(r.tid) + p.substr(thread.size());
+  if (r.tid != r.tgid() && starts_with(p, thread)) return pid + "/task/" + std::to_string(r.tid) + p.substr(thread.size());
   return p;
 }
 
@@ -77,7 +78,7 @@ int other_process(const Requester &r, const std::string &p) {
   size_t end = p.find('/', 6);
   std::string num = p.substr(6, end == std::string::npos ? std::string::npos : end - 6);
   if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return 0;
-  if (num == std::to_string(r.tgid)) return 0;
+  if (num == std::to_string(r.tgid()) || num == std::to_string(r.tid)) return 0;
   struct stat st;
   return stat(("/proc/" + num).c_str(), &st) != 0 ? errno : EACCES;
 }
@@ -86,7 +87,8 @@ int other_process(const Requester &r, const std::string &p) {
 // under task/TID) of the caller itself: the magic prefix is opened through the
 // kernel, the rest resolved beneath it. Returns the prefix length, or 0.
 size_t magic_prefix(const Requester &r, const std::string &p) {
-  std::string base = "/proc/" + std::to_string(r.tgid);
+  if (p.compare(0, 6, "/proc/") != 0) return 0;
+  std::string base = "/proc/" + std::to_string(r.tgid());
   std::string task = base + "/task/" + std::to_string(r.tid);
   for (const std::string &b : {task, base}) {
     if (!starts_with(p, b) || p.size() == b.size()) continue;
@@ -108,23 +110,32 @@ size_t magic_prefix(const Requester &r, const std::string &p) {
 
 static int resolve(const Requester &r, int dirfd, int ours, const std::string &raw, Place &out);
 
-int load_requester(Requester &r) {
+void Requester::load() const {
+  loaded_ = true;
+  tgid_ = tid;
   char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)r.tid);
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
+  if (fd < 0) return;
   char buf[4096];
   ssize_t n = read(fd, buf, sizeof buf - 1);
-  int saved = errno;
   close(fd);
-  if (n <= 0) return n < 0 ? saved : ESRCH;
+  if (n <= 0) return;
   buf[n] = 0;
   const char *tgid = strstr(buf, "\nTgid:");
   const char *mask = strstr(buf, "\nUmask:");
-  if (!tgid) return ESRCH;
-  r.tgid = (pid_t)strtol(tgid + 6, nullptr, 10);
-  if (mask) r.umask = (mode_t)strtol(mask + 7, nullptr, 8);
-  return 0;
+  if (tgid) tgid_ = (pid_t)strtol(tgid + 6, nullptr, 10);
+  if (mask) umask_ = (mode_t)strtol(mask + 7, nullptr, 8);
+}
+
+pid_t Requester::tgid() const {
+  if (!loaded_) load();
+  return tgid_;
+}
+
+mode_t Requester::umask() const {
+  if (!loaded_) load();
+  return umask_;
 }
 
 int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len) {
@@ -158,7 +169,9 @@ int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out)
 
 int take_fd(const Requester &r, int fd, Fd &out) {
   if (fd < 0) return EBADF;
-  Fd pidfd((int)syscall(SBX_NR_pidfd_open, r.tgid, 0));
+  // A thread's own pidfd (PIDFD_THREAD, 6.9) spares reading its tgid.
+  Fd pidfd((int)syscall(SBX_NR_pidfd_open, r.tid, O_EXCL));
+  if (!pidfd.ok() && errno == EINVAL) pidfd.reset((int)syscall(SBX_NR_pidfd_open, r.tgid(), 0));
   if (!pidfd.ok()) return errno;
   int got = (int)syscall(SBX_NR_pidfd_getfd, pidfd.fd, fd, 0);
   if (got < 0) return errno;
@@ -235,10 +248,31 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     // (our /proc/1, or a process it may not trace).
     std::string d = fd_path(out.dir.fd);
     if (d.compare(0, 6, "/proc/") == 0 && d.size() > 6 && d[6] >= '0' && d[6] <= '9') {
-      if (!starts_with(d, "/proc/" + std::to_string(r.tgid))) return EACCES;
+      if (!starts_with(d, "/proc/" + std::to_string(r.tgid()))) return EACCES;
     }
   }
   return 0;
+}
+
+bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &holder, int &base, int &err) {
+  err = 0;
+  size_t lead = path.find_first_not_of('/');
+  if (lead != 0) {  // absolute (or all slashes)
+    if (lead != std::string::npos && (path.compare(lead, 4, "proc") == 0 || path.compare(lead, 3, "dev") == 0)) return false;
+    base = AT_FDCWD;
+    return true;
+  }
+  if (dirfd < 0 && dirfd != AT_FDCWD) {
+    err = EBADF;
+    return true;
+  }
+  char link[64];
+  if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)r.tid);
+  else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)r.tid, dirfd);
+  holder.reset(open(link, O_PATH | O_CLOEXEC));
+  if (!holder.ok()) err = errno == ENOENT ? EBADF : errno;
+  base = holder.fd;
+  return true;
 }
 
 int open_place(const Place &p, bool follow, Fd &out) {

@@ -8,9 +8,17 @@
 #include <unistd.h>
 
 struct Requester {
-  pid_t tid = 0;     // the calling thread (seccomp_notif.pid)
-  pid_t tgid = 0;    // its process
-  mode_t umask = 022;
+  pid_t tid = 0;  // the calling thread (seccomp_notif.pid)
+  // Its process and umask, read from /proc/TID/status the first time one is
+  // asked for (most calls need neither: reading it costs more than the call).
+  pid_t tgid() const;
+  mode_t umask() const;
+
+ private:
+  void load() const;
+  mutable bool loaded_ = false;
+  mutable pid_t tgid_ = 0;
+  mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
 };
 
 // An fd that closes itself.
@@ -37,7 +45,6 @@ struct Place {
 };
 
 // Each returns 0 or an errno.
-int load_requester(Requester &r);  // tgid and umask from /proc/TID/status
 int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len);
 int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out);
 // The requester's fd `fd`, the same open file (pidfd_getfd).
@@ -46,6 +53,12 @@ int take_fd(const Requester &r, int fd, Fd &out);
 int locate(const Requester &r, int dirfd, const std::string &path, Place &out);
 // The same for a path found in a symlink: a relative one starts at `dir`, ours.
 int locate_from(const Requester &r, int dir, const std::string &path, Place &out);
+// Whether the kernel may resolve `path` for the caller by itself, from an fd
+// of ours: `base` is then the caller's dirfd or cwd (held in `holder`), or
+// AT_FDCWD for an absolute path (our root is the caller's). Not for paths
+// into /proc or /dev, where "self" would mean us: those go through locate.
+// `err` is set when the caller's dirfd is unusable.
+bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &holder, int &base, int &err);
 // Opens (O_PATH) what a Place names, following a final symlink or not.
 int open_place(const Place &p, bool follow, Fd &out);
 // The path of an fd of ours, as the kernel prints it ("" if it has none).

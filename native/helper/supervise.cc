@@ -65,6 +65,7 @@ struct Config {
   std::vector<std::string> meta_deny, meta_allow;
   std::set<std::string> protect;
   std::set<std::string> above_protect;  // every directory above a protect path
+  std::set<std::string> protect_names;  // the last component of each of those paths
   int parent_sock = -1, child_sock = -1;  // the command sends its listener fd to init
   int listener = -1;
   bool active = false;
@@ -94,7 +95,8 @@ int meta_refused(int fd) {
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree) a directory above one.
 int create_refused(const Place &place, bool brings_tree) {
-  if (cfg.protect.empty()) return 0;
+  // Most names are nobody's last component: no need to ask for the directory's path.
+  if (cfg.protect.empty() || !cfg.protect_names.count(place.name)) return 0;
   std::string dir = fd_path(place.dir.fd);
   if (dir.empty()) return 0;
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
@@ -104,6 +106,23 @@ int create_refused(const Place &place, bool brings_tree) {
 }
 
 std::string name_of(const Place &p) { return p.trailing_slash ? p.name + "/" : p.name; }
+
+// The name a path would create: its last component, as the kernel takes it.
+std::string last_component(const std::string &p) {
+  size_t end = p.find_last_not_of('/');
+  if (end == std::string::npos) return "";
+  size_t slash = p.rfind('/', end);
+  size_t start = slash == std::string::npos ? 0 : slash + 1;
+  return p.substr(start, end - start + 1);
+}
+
+// False when creating `path` cannot make a protected path, whatever its
+// directories resolve to (mkdir, link, rename, symlink, bind and O_NOFOLLOW
+// opens create exactly their last component): the kernel may then resolve it
+// for the caller in one go, the fast way.
+bool may_be_protected(const std::string &path) {
+  return !cfg.protect.empty() && cfg.protect_names.count(last_component(path));
+}
 
 // One intercepted syscall.
 struct Call {
@@ -150,6 +169,18 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
       return target.ok() ? 0 : errno;
     }
     return take_fd(c.r, dirfd, target);
+  }
+  Fd holder;
+  int base, err;
+  if (direct_base(c.r, dirfd, path, holder, base, err)) {
+    if (err) return err;
+    struct { uint64_t flags, mode, resolve; } how = {(uint64_t)(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), 0, 0x02 /* RESOLVE_NO_MAGICLINKS */};
+    int fd = (int)syscall(SBX_NR_openat2, base, path.c_str(), &how, sizeof how);
+    if (fd >= 0) {
+      target.reset(fd);
+      return 0;
+    }
+    if (errno != ELOOP) return errno;  // a magic link on the way: the careful way below
   }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return err;
@@ -252,12 +283,30 @@ Outcome change_inode_flags(Call &c) {
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
-  Place place;
-  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
-  if (!c.valid()) return fail_with(ESRCH);
   Outcome o;
   o.cloexec = flags & O_CLOEXEC;
   int open_flags = (flags | O_CLOEXEC | O_NOCTTY);
+  Fd holder;
+  int base, err;
+  if (!may_be_protected(path) && direct_base(c.r, dirfd, path, holder, base, err)) {
+    // The fast way, for a name that is not a symlink or a FIFO (those below).
+    if (err) return fail_with(err);
+    struct stat st;
+    bool exists = fstatat(base, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists || (!S_ISLNK(st.st_mode) && !S_ISFIFO(st.st_mode))) {
+      if (!c.valid()) return fail_with(ESRCH);
+      if (!exists) umask(c.r.umask());
+      int fd = openat(base, path.c_str(), open_flags | O_NOFOLLOW, mode);
+      if (fd >= 0) {
+        o.send_fd = fd;
+        return o;
+      }
+      if (errno != ELOOP || (flags & O_NOFOLLOW)) return fail_with(errno);
+    }
+  }
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
   for (int links = 0;; links++) {
     if (place.in_proc) {  // nothing can be created on procfs; its magic links lead to open files
       int fd = openat(place.dir.fd, name_of(place).c_str(), open_flags, mode);
@@ -307,7 +356,7 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
       o.send_fd = -2;  // answered by the thread
       return o;
     }
-    umask(c.r.umask);
+    umask(c.r.umask());
     int fd = openat(place.dir.fd, name.c_str(), open_flags | O_NOFOLLOW, mode);
     if (fd < 0) return fail_with(errno);
     o.send_fd = fd;
@@ -318,11 +367,19 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
 Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev, bool dir) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Fd holder;
+  int base, err;
+  if (!may_be_protected(path) && direct_base(c.r, dirfd, path, holder, base, err)) {
+    if (err) return fail_with(err);
+    if (!c.valid()) return fail_with(ESRCH);
+    umask(c.r.umask());
+    return done(dir ? mkdirat(base, path.c_str(), mode) : mknodat(base, path.c_str(), mode, dev));
+  }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = create_refused(place, false)) return fail_with(err);
-  umask(c.r.umask);
+  umask(c.r.umask());
   std::string name = name_of(place);
   return done(dir ? mkdirat(place.dir.fd, name.c_str(), mode) : mknodat(place.dir.fd, name.c_str(), mode, dev));
 }
@@ -331,6 +388,13 @@ Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_add
   std::string target, path;
   if (int err = read_string(c.r, target_addr, kPathMax, target)) return fail_with(err);
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Fd holder;
+  int base, err;
+  if (!may_be_protected(path) && direct_base(c.r, dirfd, path, holder, base, err)) {
+    if (err) return fail_with(err);
+    if (!c.valid()) return fail_with(ESRCH);
+    return done(symlinkat(target.c_str(), base, path.c_str()));
+  }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
@@ -343,6 +407,14 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
   if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
   if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
+  Fd old_holder, new_holder;
+  int old_base, new_base, err1, err2;
+  if (!(oldpath.empty() && (flags & AT_EMPTY_PATH)) && !may_be_protected(newpath) &&
+      direct_base(c.r, olddir, oldpath, old_holder, old_base, err1) && direct_base(c.r, newdir, newpath, new_holder, new_base, err2)) {
+    if (err1 || err2) return fail_with(err1 ? err1 : err2);
+    if (!c.valid()) return fail_with(ESRCH);
+    return done(linkat(old_base, oldpath.c_str(), new_base, newpath.c_str(), flags & AT_SYMLINK_FOLLOW));
+  }
   Place to;
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
   if (oldpath.empty() && (flags & AT_EMPTY_PATH)) {
@@ -367,6 +439,14 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   std::string oldpath, newpath;
   if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
   if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
+  Fd old_holder, new_holder;
+  int old_base, new_base, err1, err2;
+  if (!may_be_protected(newpath) && !((flags & SBX_RENAME_EXCHANGE) && may_be_protected(oldpath)) &&
+      direct_base(c.r, olddir, oldpath, old_holder, old_base, err1) && direct_base(c.r, newdir, newpath, new_holder, new_base, err2)) {
+    if (err1 || err2) return fail_with(err1 ? err1 : err2);
+    if (!c.valid()) return fail_with(ESRCH);
+    return done(syscall(SYS_renameat2, old_base, oldpath.c_str(), new_base, newpath.c_str(), flags));
+  }
   Place from, to;
   if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
@@ -407,7 +487,7 @@ Outcome do_bind(Call &c) {
   // bind resolves relative to the cwd: ours is moved into the directory for
   // the call (init has no other use for its cwd).
   if (fchdir(place.dir.fd) != 0) return fail_with(errno);
-  umask(c.r.umask);
+  umask(c.r.umask());
   Outcome o = done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&local), (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name.size() + 1)));
   if (chdir("/") != 0) o = fail_with(errno);
   return o;
@@ -512,7 +592,8 @@ Outcome handle(Call &c, Op op) {
   return fail_with(ENOSYS);
 }
 
-void serve_one() {
+// Serves one request; false when receiving failed (errno says why).
+bool serve_one() {
   static struct seccomp_notif_sizes sizes;
   if (sizes.seccomp_notif == 0 && syscall(SBX_NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
     sizes.seccomp_notif = sizeof(struct seccomp_notif);
@@ -520,17 +601,15 @@ void serve_one() {
   }
   std::vector<char> nbuf(std::max<size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif)), 0);
   auto *n = reinterpret_cast<struct seccomp_notif *>(nbuf.data());
-  if (ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) return;  // EINTR, or the caller is gone (ENOENT)
+  if (ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) return false;  // EINTR, or the caller is gone (ENOENT)
 
   Outcome o;
   auto it = cfg.syscalls.find((uint32_t)n->data.nr);
   Call c{*n, Requester{}};
   c.r.tid = (pid_t)n->pid;
-  if (it == cfg.syscalls.end()) o = fail_with(ENOSYS);
-  else if (int err = load_requester(c.r)) o = fail_with(err == ENOENT ? ESRCH : err);
-  else o = handle(c, it->second);
+  o = it == cfg.syscalls.end() ? fail_with(ENOSYS) : handle(c, it->second);
 
-  if (o.send_fd == -2) return;  // a thread answers
+  if (o.send_fd == -2) return true;  // a thread answers
   if (o.send_fd >= 0) {
     struct seccomp_notif_addfd add;
     memset(&add, 0, sizeof add);
@@ -541,7 +620,7 @@ void serve_one() {
     int rc = ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
     int saved = errno;
     close(o.send_fd);
-    if (rc >= 0 || saved == ENOENT) return;
+    if (rc >= 0 || saved == ENOENT) return true;
     o = fail_with(saved);  // e.g. EMFILE in the caller
   }
   std::vector<char> rbuf(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(struct seccomp_notif_resp)), 0);
@@ -550,6 +629,7 @@ void serve_one() {
   resp->val = o.err ? 0 : o.val;
   resp->error = o.err ? -o.err : 0;
   ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+  return true;
 }
 
 }  // namespace
@@ -570,8 +650,10 @@ bool run_supervise_step(Run &run, const Step &s) {
       cfg.meta_allow.push_back(value);
     } else if (key == "protect") {
       cfg.protect.insert(value);
-      for (size_t slash = value.rfind('/'); slash != std::string::npos && slash > 0; slash = value.rfind('/', slash - 1))
+      for (size_t slash = value.rfind('/'); slash != std::string::npos && slash > 0; slash = value.rfind('/', slash - 1)) {
         cfg.above_protect.insert(value.substr(0, slash));
+        cfg.protect_names.insert(value.substr(slash + 1, value.find('/', slash + 1) - slash - 1));
+      }
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
@@ -622,16 +704,7 @@ int supervisor_poll_fd() {
   return cfg.listener >= 0 ? cfg.listener : cfg.parent_sock;
 }
 
-void supervisor_ready(short revents) {
-  if (cfg.listener >= 0) {
-    if (revents & POLLIN) serve_one();
-    else if (revents & (POLLHUP | POLLERR | POLLNVAL)) {  // no process uses the filter any more
-      close(cfg.listener);
-      cfg.listener = -1;
-      cfg.active = false;
-    }
-    return;
-  }
+void supervisor_ready(short) {
   char dummy;
   struct iovec iov = {&dummy, 1};
   union {
@@ -647,7 +720,22 @@ void supervisor_ready(short revents) {
   ssize_t n = recvmsg(cfg.parent_sock, &msg, MSG_CMSG_CLOEXEC);
   struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&msg) : nullptr;
   if (cm && cm->cmsg_type == SCM_RIGHTS) memcpy(&cfg.listener, CMSG_DATA(cm), sizeof(int));
+  // The caller sleeps until we answer: wake us on its CPU, and it on ours (6.6+; a hint only).
+  uint64_t sync_wake = SBX_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  if (cfg.listener >= 0) ioctl(cfg.listener, SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake);
   close(cfg.parent_sock);
   cfg.parent_sock = -1;
-  if (cfg.listener < 0) cfg.active = false;  // the command failed before its filter: nothing to serve
+  cfg.active = false;  // nothing more for init's poll loop
+  if (cfg.listener < 0) return;  // the command failed before its filter: nothing to serve
+  // Requests are served by a thread of their own, so init's loop stays free
+  // for signals and exits (init's exit ends it). It waits in poll, not in
+  // RECV: the kernel's synchronous wake-up (above) reaches poll waiters only.
+  std::thread([] {
+    struct pollfd p = {cfg.listener, POLLIN, 0};
+    for (;;) {
+      if (poll(&p, 1, -1) < 0) continue;
+      if (p.revents & POLLIN) serve_one();
+      else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no process uses the filter any more
+    }
+  }).detach();
 }
