@@ -658,6 +658,10 @@ bool run_supervise_step(Run &run, const Step &s) {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
   }
+  // Init's cwd is where Node was, on a mount the read-only pass left behind.
+  // A caller's path can reach it through /proc/self/cwd (self being init when
+  // init resolves the path), so make it the root, which the caller has too.
+  if (chdir("/") != 0) fail(run, errno, "chdir / (supervisor)");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) fail(run, errno, "socketpair for the seccomp listener");
   cfg.parent_sock = sv[0];
