@@ -86,14 +86,30 @@ export function bwrapSh(script: string, roots: string[], cwd: string, env: NodeJ
 
 /** Processes whose cmdline carries `marker`, and sandbox helpers whose cwd is under `cwd`: what a test left running. */
 export function leftovers(cwd: string, marker: string): string[] {
-  const out: string[] = [];
+  // Helpers started from `cwd` (the monitor keeps it; init works from /, so
+  // it is found as the monitor's child), and anything running the marker.
+  const procs = new Map<string, { cmd: string; ppid: string }>();
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes(marker)) out.push(`${p} ${cmd}`);
-      else if (cmd.startsWith('sbx-helper') && fs.readlinkSync(`/proc/${p}/cwd`).startsWith(cwd)) out.push(`${p} ${cmd}`);
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      procs.set(p, { cmd: fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'), ppid: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] });
     } catch { /* gone, or not ours */ }
   }
-  return out;
+  const found = new Set<string>();
+  for (const [p, { cmd }] of procs) {
+    try {
+      if (cmd.includes(marker) || (cmd.startsWith('sbx-helper') && fs.readlinkSync(`/proc/${p}/cwd`).startsWith(cwd))) found.add(p);
+    } catch { /* gone */ }
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, { cmd, ppid }] of procs) {
+      if (!found.has(p) && found.has(ppid) && cmd.startsWith('sbx-helper')) {
+        found.add(p);
+        grew = true;
+      }
+    }
+  }
+  return [...found].map((p) => `${p} ${procs.get(p)!.cmd}`);
 }

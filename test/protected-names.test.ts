@@ -133,6 +133,13 @@ os.rmdir('work/commands'); os.rmdir('work')`, sandbox(), { cwd: P });
     }
   });
 
+  it('a writable root of / guards /.codex too', async () => {
+    const r = await run('/bin/sh', ['-c', 'mkdir /.codex; echo x > /.vscode; echo done'], { sandbox: { writableRoots: ['/'], tmp: 'none' }, cwd: P });
+    expect(r.stdout).toBe('done\n');
+    expect(r.stderr.split('\n').filter((l) => /Read-only file system/.test(l))).toHaveLength(2);
+    expect(fs.existsSync('/.codex') || fs.existsSync('/.vscode')).toBe(false);
+  });
+
   it('a name added with protect is guarded the same way; mode full guards nothing', async () => {
     const r = await run('/bin/sh', ['-c', 'echo x > secrets.env; mkdir .codex; echo done'], { sandbox: { writableRoots: [P], tmp: 'none', protect: ['secrets.env'] }, cwd: P });
     expect(r.stdout).toBe('done\n');

@@ -650,9 +650,11 @@ bool run_supervise_step(Run &run, const Step &s) {
       cfg.meta_allow.push_back(value);
     } else if (key == "protect") {
       cfg.protect.insert(value);
-      for (size_t slash = value.rfind('/'); slash != std::string::npos && slash > 0; slash = value.rfind('/', slash - 1)) {
-        cfg.above_protect.insert(value.substr(0, slash));
-        cfg.protect_names.insert(value.substr(slash + 1, value.find('/', slash + 1) - slash - 1));
+      // Every component's name, and every directory above (for "/x" too: a root of "/").
+      for (size_t slash = value.find('/'); slash != std::string::npos; slash = value.find('/', slash + 1)) {
+        if (slash > 0) cfg.above_protect.insert(value.substr(0, slash));
+        size_t end = value.find('/', slash + 1);
+        cfg.protect_names.insert(value.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1));
       }
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
