@@ -124,7 +124,10 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
   const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
   const scoped = abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
   add('landlock_create', all, net, scoped);
-  add('landlock_path', '/', read);
+  // ABI 9: a pathname unix socket outside the writable roots (a host daemon's,
+  // wherever it lives) cannot be connected to unless the network is allowed;
+  // sockets the sandbox made itself always can.
+  add('landlock_path', '/', read | (policy.network ? FS.RESOLVE_UNIX & all : 0n));
   if (namespaces) {
     add('landlock_path', '/dev', devRights);
     add('landlock_path', '/dev/shm', all);

@@ -19,6 +19,7 @@ export const FS = {
   REFER: 1n << 13n, // ABI 2
   TRUNCATE: 1n << 14n, // ABI 3
   IOCTL_DEV: 1n << 15n, // ABI 5
+  RESOLVE_UNIX: 1n << 16n, // ABI 9: connect/sendmsg to a pathname unix socket
 } as const;
 
 /** Every filesystem right a kernel with Landlock ABI `abi` knows. */
@@ -27,6 +28,7 @@ export function fsRightsForAbi(abi: number): bigint {
   if (abi >= 2) rights |= FS.REFER;
   if (abi >= 3) rights |= FS.TRUNCATE;
   if (abi >= 5) rights |= FS.IOCTL_DEV;
+  if (abi >= 9) rights |= FS.RESOLVE_UNIX;
   return rights;
 }
 

@@ -8,7 +8,11 @@ import fs from 'fs';
 import net from 'net';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../lib';
+import { landlockAbi, run } from '../../lib';
+import { readMountInfo } from '../../lib/mountinfo';
+import { buildPlan } from '../../lib/plan';
+import { resolvePolicy } from '../../lib/policy';
+import { FS } from '../../lib/uapi';
 import { userLabel } from '../helpers';
 import { Fixture, fixture, j, PY, py } from './lib';
 
@@ -167,13 +171,33 @@ out['inside'] = attempt(inside)`, { ...f.sandbox, network: true });
     });
   }
 
-  it('characterization: a socket in an arbitrary place stays connectable before Landlock ABI 9 (docs/threat-model.md)', async () => {
+  it('the plan: at Landlock ABI 9 RESOLVE_UNIX is handled, granted on the roots, and on / only with network: true', () => {
+    const plan = (network: boolean, abi: number) => buildPlan({
+      policy: resolvePolicy({ writableRoots: [f.repo], network, tmp: 'none' }, f.repo, {}), file: '/bin/true', argv: ['true'], env: [], cwd: f.repo,
+      uid: 1000, gid: 1000, landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync,
+    }).steps;
+    const rights = (steps: { op: string; args: string[] }[], p: string) => BigInt(steps.find((s) => s.op === 'landlock_path' && s.args[0] === p)!.args[1]);
+    const handled = (steps: { op: string; args: string[] }[]) => BigInt(steps.find((s) => s.op === 'landlock_create')!.args[0]);
+    for (const network of [false, true]) {
+      const nine = plan(network, 9);
+      expect(handled(nine) & FS.RESOLVE_UNIX).toBe(FS.RESOLVE_UNIX);
+      expect(rights(nine, f.repo) & FS.RESOLVE_UNIX).toBe(FS.RESOLVE_UNIX);
+      expect(rights(nine, '/') & FS.RESOLVE_UNIX).toBe(network ? FS.RESOLVE_UNIX : 0n);
+      const seven = plan(network, 7);
+      expect(handled(seven) & FS.RESOLVE_UNIX).toBe(0n); // an older kernel would refuse an unknown right
+      expect(rights(seven, '/') & FS.RESOLVE_UNIX).toBe(0n);
+    }
+  });
+
+  it(`a socket in an arbitrary place: ${landlockAbi().abi >= 9 ? 'refused by Landlock RESOLVE_UNIX (EACCES)' : 'characterization: connectable before Landlock ABI 9 (docs/threat-model.md)'}; network: true reaches it`, async () => {
     const sock = path.join(f.O, 'random.sock');
     const srv = net.createServer((c) => { accepted++; c.end(); });
     await new Promise<void>((res) => srv.listen(sock, res));
     try {
       const out = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, f.sandbox);
-      expect(out.r).toBe('ok');
+      expect(out.r).toBe(landlockAbi().abi >= 9 ? 'EACCES' : 'ok');
+      const open = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, { ...f.sandbox, network: true });
+      expect(open.r).toBe('ok');
       accepted = 0;
     } finally {
       await new Promise((res) => srv.close(res));
