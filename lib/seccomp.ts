@@ -16,7 +16,10 @@
 //   perf_event_open, kexec: EPERM;
 // - AF_VSOCK sockets (reach the hypervisor, not namespaced): EAFNOSUPPORT;
 // - ioctl TIOCSTI / TIOCLINUX, compared on the low 32 bits of the command
-//   because the kernel ignores the high ones (CVE-2019-10063): EPERM.
+//   because the kernel ignores the high ones (CVE-2019-10063): EPERM;
+// - the btrfs ioctls that create or delete subvolumes and snapshots or flip
+//   their read-only flag: they make names and change metadata with no
+//   Landlock hook on the way: EPERM.
 // Everything else is allowed: clone for threads and fork, socketpair, AF_UNIX,
 // AF_NETLINK and the rest of the socket families.
 //
@@ -26,7 +29,8 @@
 //   FS_IOC_FSSETXATTR), which Landlock does not cover;
 // - syscalls that create a name (mkdir, mknod, symlink, link, rename, bind,
 //   and open/openat/creat with O_CREAT), so protected names cannot appear.
-// Then also: openat2 and file_setattr get ENOSYS (their arguments are in
+// Then also: userfaultfd is refused (a page that faults forever would stall
+// init while it reads a path), openat2 and file_setattr get ENOSYS (their arguments are in
 // structs BPF cannot read; callers fall back to openat / the ioctl), a nested
 // filter may not have a listener of its own (it would answer before ours),
 // and with creation supervised landlock_restrict_self is refused (init
@@ -64,6 +68,9 @@ export const TIOCLINUX = 0x541c;
 // linux/fs.h: FS_IOC_SETFLAGS (long), its 32-bit twin (int), FS_IOC_FSSETXATTR,
 // and FS_IOC_SETVERSION (long and int): the inode changes an owner may make.
 export const INODE_FLAG_IOCTLS = [0x40086602, 0x40046602, 0x401c5820, 0x40087602, 0x40047602];
+// linux/btrfs.h: SNAP_CREATE, SUBVOL_CREATE, SNAP_DESTROY, SNAP_CREATE_V2,
+// SUBVOL_CREATE_V2, SUBVOL_SETFLAGS, SET_RECEIVED_SUBVOL, SNAP_DESTROY_V2.
+export const BTRFS_SUBVOL_IOCTLS = [0x50009401, 0x5000940e, 0x5000940f, 0x50009417, 0x50009418, 0x4008941a, 0xc0c89425, 0x5000943f];
 // asm-generic/fcntl.h (x86_64 and aarch64), linux/seccomp.h
 export const O_CREAT = 0o100;
 export const SECCOMP_SET_MODE_FILTER = 1;
@@ -141,6 +148,7 @@ export const CREATE_SYSCALLS: SupervisedSyscall[] = [
 ];
 // Numbers shared by both architectures.
 const NR_OPENAT2 = 437, NR_FILE_SETATTR = 469, NR_LANDLOCK_RESTRICT_SELF = 446;
+const NR_USERFAULTFD: Record<SeccompArch, number> = { x64: 323, arm64: 282 };
 const NR_SECCOMP: Record<SeccompArch, number> = { x64: 317, arm64: 277 };
 
 /** What init supervises: metadata changes, name creation, or both. */
@@ -286,6 +294,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   if (supervising) {
     a.jeq(NR_SECCOMP[arch], 'seccomp');
     a.jeq(NR_OPENAT2, 'enosys');
+    a.jeq(NR_USERFAULTFD[arch], 'eperm'); // a fault on such a page would stall init reading the caller's memory
   }
   if (sup.metadata) {
     a.jeq(NR_FILE_SETATTR, 'enosys');
@@ -307,6 +316,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   // ioctl(fd, cmd, arg): the kernel takes cmd as an unsigned int, so compare
   // the low word only; a 64-bit compare misses TIOCSTI | 1 << 32.
   a.label('ioctl').ld(DATA.argLow(1)).jeq(TIOCSTI, 'eperm').jeq(TIOCLINUX, 'eperm');
+  for (const cmd of BTRFS_SUBVOL_IOCTLS) a.jeq(cmd, 'eperm');
   if (sup.metadata) for (const cmd of INODE_FLAG_IOCTLS) a.jeq(cmd, 'notify');
   a.ret(SECCOMP_RET.ALLOW);
   if (supervising) {

@@ -83,7 +83,7 @@ os.unlink('src/top'); os.unlink('src/dangling')`, sandbox(), { cwd: P }));
     });
   });
 
-  it('.claude/commands: .claude may be made, commands inside it may not, nor moved or linked in whole', async () => {
+  it('.claude/commands: .claude may be made, commands inside it may not, nor moved, symlinked or hard-linked (a link to a symlink) in whole', async () => {
     const out = await py(`
 os.makedirs('work/commands')
 out['mkdir-claude'] = attempt(lambda: os.mkdir('.claude'))
@@ -94,12 +94,16 @@ os.unlink('.claude/settings.json')
 os.rmdir('.claude')
 out['rename-tree'] = attempt(lambda: os.rename('work', '.claude'))
 out['symlink-tree'] = attempt(lambda: os.symlink('work', '.claude'))
+os.symlink('work', 'tmp')
+out['hardlink-symlink'] = attempt(lambda: os.link('tmp', '.claude', follow_symlinks=False))
+os.unlink('tmp')
 os.mkdir('.claude')
 out['exchange'] = sc(316 if NR['ioctl'] == 16 else 276, -100, ctypes.c_char_p(b'work'), -100, ctypes.c_char_p(b'.claude'), 2)
 os.rmdir('.claude')
 os.rmdir('work/commands'); os.rmdir('work')`, sandbox(), { cwd: P });
     expect(out).toEqual({
-      'mkdir-claude': 'ok', settings: 'ok', commands: 'EROFS', 'rename-in': 'EROFS', 'rename-tree': 'EROFS', 'symlink-tree': 'EROFS', exchange: 'EROFS',
+      'mkdir-claude': 'ok', settings: 'ok', commands: 'EROFS', 'rename-in': 'EROFS', 'rename-tree': 'EROFS', 'symlink-tree': 'EROFS',
+      'hardlink-symlink': 'EROFS', exchange: 'EROFS',
     });
     expect(fs.readdirSync(P).sort()).toEqual(['src']);
   });

@@ -3,7 +3,7 @@
 // and that the kernel enforces it on the command while real tools keep working.
 import { describe, expect, it } from 'vitest';
 import {
-  AF_VSOCK, AUDIT_ARCH, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, ERRNO, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, SECCOMP_RET,
+  AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, ERRNO, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, SECCOMP_RET,
   SUPERVISED_NR, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT, buildSeccompFilter, supervisedSyscalls, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
 } from '../lib/seccomp';
 import { prepare } from '../lib/spawn';
@@ -164,6 +164,14 @@ describe('seccomp BPF program with supervision (unit)', () => {
         expect(call(437 /* openat2 */)).toBe(ENOSYS);
         expect(call(446 /* landlock_restrict_self */)).toBe(EPERM);
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
+      });
+
+      it('btrfs subvolume ioctls are refused with or without supervision; FICLONE (cp --reflink) is not', () => {
+        for (const call of [filter(false, false), filter(true, true)]) {
+          for (const cmd of BTRFS_SUBVOL_IOCTLS) expect(call(nr.ioctl, [3, cmd])).toBe(EPERM);
+          expect(call(nr.ioctl, [3, 0x40049409 /* FICLONE */])).toBe(ALLOW);
+        }
+        expect(filter(true, true)(arch === 'x64' ? 323 : 282 /* userfaultfd */)).toBe(EPERM);
       });
 
       it('a nested filter may not take a listener of its own; other filters are fine', () => {

@@ -110,6 +110,8 @@ import stat
 os.umask(0o077)
 l = socket.socket(socket.AF_UNIX); l.bind('sock'); l.listen(1)
 out['mode'] = oct(stat.S_IMODE(os.stat('sock').st_mode))
+out['name'] = l.getsockname()
+a = socket.socket(socket.AF_UNIX); a.bind(os.path.abspath('sock2')); out['absname'] = a.getsockname() == os.path.abspath('sock2'); os.unlink('sock2')
 c = socket.socket(socket.AF_UNIX); c.connect(os.path.abspath('sock')); out['connect'] = 'ok'
 out['again'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind('sock'))
 out['abstract'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind('\\0sbx-test'))
@@ -117,7 +119,7 @@ s = socket.socket(); s.bind(('127.0.0.1', 0)); out['inet'] = s.getsockname()[1] 
 out['low'] = attempt(lambda: socket.socket().bind(('127.0.0.1', 80)))
 out['badfd'] = sc(49 if NR['ioctl'] == 16 else 200, 999, ctypes.c_char_p(b'x'), 3)
 os.unlink('sock')`, sandbox(), { cwd: P });
-    expect(out).toEqual({ mode: '0o700', connect: 'ok', again: 'EADDRINUSE', abstract: 'ok', inet: true, low: 'EACCES', badfd: 'EBADF' });
+    expect(out).toEqual({ mode: '0o700', name: 'sock', absname: true, connect: 'ok', again: 'EADDRINUSE', abstract: 'ok', inet: true, low: 'EACCES', badfd: 'EBADF' });
   });
 
   it('shell redirections to /dev/null, /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N and process substitution', async () => {
@@ -127,6 +129,36 @@ os.unlink('sock')`, sandbox(), { cwd: P });
     expect(r.stderr).toBe('c\nf\n');
     const bash = await sh(`bash -c 'echo sub > >(cat > out); sleep 0.2; cat out'`, sandbox(), { cwd: P });
     expect(bash.stdout).toBe('sub\n');
+  });
+
+  it('init does not open for a caller what only init may reach: its own /proc/1, other processes\' /proc entries', async () => {
+    const out = await py(`
+import subprocess
+child = subprocess.Popen(['sleep', '5'])
+for k, p in (('mem', '/./proc/1/mem'), ('environ', '/./proc/1/environ'), ('fd', '/./proc/1/fd/0'), ('child', '/./proc/%d/environ' % child.pid), ('relative', '../../../../../../../../proc/1/environ')):
+    out[k] = attempt(lambda: os.close(os.open(p, os.O_RDONLY | os.O_CREAT)))
+out['own'] = attempt(lambda: os.close(os.open('/./proc/self/environ', os.O_RDONLY | os.O_CREAT)))
+child.kill()`, sandbox(), { cwd: P });
+    expect(out).toEqual({ mem: 'EACCES', environ: 'EACCES', fd: 'EACCES', child: 'EACCES', relative: 'EACCES', own: 'ok' });
+  });
+
+  it('a FIFO reached through /proc/self/fd with O_CREAT blocks only its caller', async () => {
+    const out = await py(`
+import threading, time
+os.mkfifo('p')
+fd = os.open('p', os.O_PATH)
+res = {}
+def writer():
+    res['w'] = os.open('/proc/self/fd/%d' % fd, os.O_WRONLY | os.O_CREAT)
+t = threading.Thread(target=writer); t.start()
+time.sleep(0.3)
+os.mkdir('served')  # supervised too: must not wait for the FIFO
+out['served'] = os.path.isdir('served')
+r = os.open('p', os.O_RDONLY)
+t.join(5)
+out['writer'] = 'w' in res
+os.rmdir('served'); os.unlink('p')`, sandbox(), { cwd: P });
+    expect(out).toEqual({ served: true, writer: true });
   });
 
   it('a FIFO opened for writing blocks only its caller: the supervisor keeps serving others', async () => {

@@ -47,12 +47,29 @@ bool starts_with(const std::string &s, const std::string &prefix) {
   return s.compare(0, prefix.size(), prefix) == 0 && (s.size() == prefix.size() || s[prefix.size()] == '/');
 }
 
+// "//a/./b//" -> "/a/b/": the same lookup, spelled one way (a last "." stays,
+// it means "must be a directory"), so the prefixes below cannot be dodged.
+std::string tidy(const std::string &p) {
+  std::string out;
+  size_t i = 0;
+  while (i < p.size()) {
+    while (i < p.size() && p[i] == '/') i++;
+    size_t end = p.find('/', i);
+    if (end == std::string::npos) end = p.size();
+    std::string comp = p.substr(i, end - i);
+    bool last = p.find_first_not_of('/', end) == std::string::npos;
+    if (!comp.empty() && (comp != "." || last)) out += "/" + comp;
+    i = end;
+  }
+  if (out.empty()) out = "/";
+  if (p.size() > 1 && p.back() == '/' && out != "/") out += "/";
+  return out;
+}
+
 // /proc/self & co. -> the caller's own /proc entries.
 std::string rewrite(const Requester &r, std::string p) {
-  size_t lead = p.find_first_not_of('/');
-  if (lead == std::string::npos || lead == 0) return p;
-  if (p.compare(lead, 5, "proc/") != 0 && p.compare(lead, 4, "dev/") != 0) return p;
-  p = "/" + p.substr(lead);
+  if (p.empty() || p[0] != '/') return p;
+  p = tidy(p);
   const std::string pid = "/proc/" + std::to_string(r.tgid());
   const std::pair<std::string, std::string> table[] = {
       {"/proc/self", pid},

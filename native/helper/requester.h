@@ -53,11 +53,11 @@ int take_fd(const Requester &r, int fd, Fd &out);
 int locate(const Requester &r, int dirfd, const std::string &path, Place &out);
 // The same for a path found in a symlink: a relative one starts at `dir`, ours.
 int locate_from(const Requester &r, int dir, const std::string &path, Place &out);
-// Whether the kernel may resolve `path` for the caller by itself, from an fd
-// of ours: `base` is then the caller's dirfd or cwd (held in `holder`), or
-// AT_FDCWD for an absolute path (our root is the caller's). Not for paths
-// into /proc or /dev, where "self" would mean us: those go through locate.
-// `err` is set when the caller's dirfd is unusable.
+// Whether a metadata target may be opened in one openat2 (with
+// RESOLVE_NO_MAGICLINKS) from an fd of ours: `base` is then the caller's dirfd
+// or cwd (held in `holder`), or AT_FDCWD for an absolute path (our root is the
+// caller's). Not for paths into /proc or /dev, where "self" would mean us:
+// those go through locate. `err` is set when the caller's dirfd is unusable.
 bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &holder, int &base, int &err);
 // Opens (O_PATH) what a Place names, following a final symlink or not.
 int open_place(const Place &p, bool follow, Fd &out);

@@ -33,7 +33,10 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
+#include <atomic>
+#include <signal.h>
 #include <thread>
 #include <time.h>
 
@@ -72,6 +75,7 @@ struct Config {
 } cfg;
 
 const size_t kPathMax = 4096;
+const long kProcSuperMagic = 0x9fa0;
 const size_t kXattrNameMax = 255, kXattrSizeMax = 65536;
 
 bool under(const std::string &p, const std::string &prefix) {
@@ -83,6 +87,10 @@ bool under(const std::string &p, const std::string &prefix) {
 int meta_refused(int fd) {
   if (cfg.meta_deny.empty()) return 0;
   std::string p = fd_path(fd);
+  if (p.empty()) {  // no path: a pipe or socket is fine; a file or directory we cannot place is refused
+    struct stat st;
+    return fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) ? 0 : EROFS;
+  }
   for (const auto &deny : cfg.meta_deny) {
     if (!under(p, deny)) continue;
     for (const auto &allow : cfg.meta_allow)
@@ -98,7 +106,7 @@ int create_refused(const Place &place, bool brings_tree) {
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (cfg.protect.empty() || !cfg.protect_names.count(place.name)) return 0;
   std::string dir = fd_path(place.dir.fd);
-  if (dir.empty()) return 0;
+  if (dir.empty()) return EROFS;  // a directory we cannot place: refuse rather than guess
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return EROFS;
   if (brings_tree && cfg.above_protect.count(full)) return EROFS;
@@ -116,10 +124,8 @@ std::string last_component(const std::string &p) {
   return p.substr(start, end - start + 1);
 }
 
-// False when creating `path` cannot make a protected path, whatever its
-// directories resolve to (mkdir, link, rename, symlink, bind and O_NOFOLLOW
-// opens create exactly their last component): the kernel may then resolve it
-// for the caller in one go, the fast way.
+// False when binding `path` cannot make a protected path, whatever its
+// directories resolve to: bind creates exactly its last component.
 bool may_be_protected(const std::string &path) {
   return !cfg.protect.empty() && cfg.protect_names.count(last_component(path));
 }
@@ -176,11 +182,13 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
     if (err) return err;
     struct { uint64_t flags, mode, resolve; } how = {(uint64_t)(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), 0, 0x02 /* RESOLVE_NO_MAGICLINKS */};
     int fd = (int)syscall(SBX_NR_openat2, base, path.c_str(), &how, sizeof how);
-    if (fd >= 0) {
+    struct statfs fs;
+    if (fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type != kProcSuperMagic) {
       target.reset(fd);
       return 0;
     }
-    if (errno != ELOOP) return errno;  // a magic link on the way: the careful way below
+    if (fd >= 0) close(fd);  // on procfs: the careful way below decides whose entry it is
+    else if (errno != ELOOP) return errno;  // ELOOP: a magic link on the way, the careful way below
   }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return err;
@@ -196,7 +204,13 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
   if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode)) return fail_with(EOPNOTSUPP);  // links have no mode of their own
-  return done(syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH));
+  long rc = syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH);
+  if (rc < 0 && errno == ENOSYS) {  // before 6.6: through the fd's /proc link, as glibc does
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", t.fd);
+    rc = chmod(link, mode);
+  }
+  return done(rc);
 }
 
 Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path) {
@@ -277,73 +291,49 @@ Outcome change_inode_flags(Call &c) {
   return done(ioctl(t.fd, cmd, arg));
 }
 
-// Opening with O_CREAT. A final symlink is followed here, one link at a
-// time, so that a dangling link cannot create a protected name behind our
-// back; the last open then refuses symlinks (O_NOFOLLOW).
-Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
-  std::string path;
-  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
-  Outcome o;
-  o.cloexec = flags & O_CLOEXEC;
-  int open_flags = (flags | O_CLOEXEC | O_NOCTTY);
-  Fd holder;
-  int base, err;
-  if (!may_be_protected(path) && direct_base(c.r, dirfd, path, holder, base, err)) {
-    // The fast way, for a name that is not a symlink or a FIFO (those below).
-    if (err) return fail_with(err);
-    struct stat st;
-    bool exists = fstatat(base, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (!exists || (!S_ISLNK(st.st_mode) && !S_ISFIFO(st.st_mode))) {
-      if (!c.valid()) return fail_with(ESRCH);
-      if (!exists) umask(c.r.umask());
-      int fd = openat(base, path.c_str(), open_flags | O_NOFOLLOW, mode);
-      if (fd >= 0) {
-        o.send_fd = fd;
-        return o;
-      }
-      if (errno != ELOOP || (flags & O_NOFOLLOW)) return fail_with(errno);
-    }
+// Answers `id` from a thread of its own: opening a FIFO blocks until the other
+// end opens, and must not stop the supervisor. A timer interrupts the open
+// every 100 ms so the thread can see that the caller is gone (then it ends).
+std::atomic<int> fifo_threads{0};
+const int kMaxFifoThreads = 256;
+void on_fifo_tick(int) {}
+
+void open_fifo_on_thread(uint64_t id, int opath, int flags, bool cloexec, Outcome &o) {
+  if (fifo_threads.fetch_add(1) >= kMaxFifoThreads) {
+    fifo_threads--;
+    close(opath);
+    o = fail_with(EAGAIN);
+    return;
   }
-  Place place;
-  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
-  if (!c.valid()) return fail_with(ESRCH);
-  for (int links = 0;; links++) {
-    if (place.in_proc) {  // nothing can be created on procfs; its magic links lead to open files
-      int fd = openat(place.dir.fd, name_of(place).c_str(), open_flags, mode);
-      if (fd < 0) return fail_with(errno);
-      o.send_fd = fd;
-      return o;
-    }
-    if (int err = create_refused(place, false)) return fail_with(err);
-    struct stat st;
-    bool exists = fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (exists && S_ISLNK(st.st_mode) && !(flags & (O_EXCL | O_NOFOLLOW)) && !place.trailing_slash) {
-      if (links >= 40) return fail_with(ELOOP);
-      char target[kPathMax + 1];
-      ssize_t n = readlinkat(place.dir.fd, place.name.c_str(), target, kPathMax);
-      if (n < 0) return fail_with(errno);
-      target[n] = 0;
-      Place next;
-      if (int err = locate_from(c.r, place.dir.fd, target, next)) return fail_with(err);
-      place = std::move(next);
-      continue;
-    }
-    std::string name = name_of(place);
-    if (exists && S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
-      // Blocks until the other end opens: not on the supervisor's only thread.
-      int dir = fcntl(place.dir.fd, F_DUPFD_CLOEXEC, 0);
-      uint64_t id = c.n.id;
-      std::thread([dir, name, open_flags, mode, id, cloexec = o.cloexec] {
-        int fd = openat(dir, name.c_str(), open_flags | O_NOFOLLOW, mode);
-        close(dir);
-        if (fd < 0) {
-          struct seccomp_notif_resp resp;
-          memset(&resp, 0, sizeof resp);
-          resp.id = id;
-          resp.error = -errno;
-          ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-          return;
-        }
+  try {
+    std::thread([id, opath, flags, cloexec] {
+      struct sigaction sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = on_fifo_tick;  // no SA_RESTART: the open returns EINTR
+      sigaction(SIGRTMIN + 1, &sa, nullptr);
+      sigset_t tick;
+      sigemptyset(&tick);
+      sigaddset(&tick, SIGRTMIN + 1);
+      pthread_sigmask(SIG_UNBLOCK, &tick, nullptr);
+      struct sigevent ev;
+      memset(&ev, 0, sizeof ev);
+      ev.sigev_notify = SIGEV_THREAD_ID;
+      ev.sigev_signo = SIGRTMIN + 1;
+      ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+      timer_t timer;
+      bool timed = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
+      struct itimerspec every = {{0, 100000000}, {0, 100000000}};
+      if (timed) timer_settime(timer, 0, &every, nullptr);
+      char link[64];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", opath);
+      int fd;
+      while ((fd = open(link, flags)) < 0 && errno == EINTR) {
+        if (ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;  // the caller is gone
+      }
+      int err = errno;
+      if (timed) timer_delete(timer);
+      close(opath);
+      if (fd >= 0) {
         struct seccomp_notif_addfd add;
         memset(&add, 0, sizeof add);
         add.id = id;
@@ -352,29 +342,95 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
         add.newfd_flags = cloexec ? O_CLOEXEC : 0;
         ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
         close(fd);
-      }).detach();
-      o.send_fd = -2;  // answered by the thread
+      } else {
+        struct seccomp_notif_resp resp;
+        memset(&resp, 0, sizeof resp);
+        resp.id = id;
+        resp.error = -err;
+        ioctl(cfg.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+      }
+      fifo_threads--;
+    }).detach();
+    o.send_fd = -2;  // answered by the thread
+  } catch (const std::exception &) {
+    fifo_threads--;
+    close(opath);
+    o = fail_with(EAGAIN);
+  }
+}
+
+// Opens, for the caller, the existing file our O_PATH fd holds: through
+// /proc/self/fd, so what was checked and what is opened are one inode.
+Outcome open_existing(Call &c, Fd &opath, int flags) {
+  Outcome o;
+  o.cloexec = flags & O_CLOEXEC;
+  if ((flags & O_CREAT) && (flags & O_EXCL)) return fail_with(EEXIST);
+  struct stat st;
+  if (fstat(opath.fd, &st) != 0) return fail_with(errno);
+  int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
+  if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
+    open_fifo_on_thread(c.n.id, opath.fd, reopen, o.cloexec, o);
+    opath.fd = -1;  // the thread owns it now
+    return o;
+  }
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", opath.fd);
+  int fd = open(link, reopen);
+  if (fd < 0) return fail_with(errno);
+  o.send_fd = fd;
+  return o;
+}
+
+// Opening with O_CREAT. Each name is looked up once (O_PATH, no following):
+// an existing file is reopened from that fd, a missing one is created with
+// O_EXCL (if it appeared meanwhile, we look again), and a symlink is
+// followed here, one link at a time, with the protected-name check at each
+// step, so a dangling `x -> .codex` cannot create `.codex`.
+Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
+  std::string path;
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  int open_flags = flags | O_CLOEXEC | O_NOCTTY;
+  for (int tries = 0;; tries++) {
+    if (tries >= 40) return fail_with(ELOOP);
+    std::string name = name_of(place);
+    if (place.in_proc) {  // nothing is created on procfs; its magic links lead to open files
+      Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW)));
+      if (!target.ok()) return fail_with(errno);
+      return open_existing(c, target, flags);
+    }
+    if (int err = create_refused(place, false)) return fail_with(err);
+    Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target.ok() && errno == ENOENT) {
+      umask(c.r.umask());
+      int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
+      if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) continue;  // made meanwhile: look again
+      if (fd < 0) return fail_with(errno);
+      Outcome o;
+      o.cloexec = flags & O_CLOEXEC;
+      o.send_fd = fd;
       return o;
     }
-    umask(c.r.umask());
-    int fd = openat(place.dir.fd, name.c_str(), open_flags | O_NOFOLLOW, mode);
-    if (fd < 0) return fail_with(errno);
-    o.send_fd = fd;
-    return o;
+    if (!target.ok()) return fail_with(errno);
+    struct stat st;
+    if (fstat(target.fd, &st) != 0) return fail_with(errno);
+    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags);
+    if (flags & (O_EXCL | O_NOFOLLOW)) return fail_with(flags & O_EXCL ? EEXIST : ELOOP);
+    char link[kPathMax + 1];
+    ssize_t n = readlinkat(target.fd, "", link, kPathMax);
+    if (n < 0) return fail_with(errno);
+    link[n] = 0;
+    Place next;
+    if (int err = locate_from(c.r, place.dir.fd, link, next)) return fail_with(err);
+    place = std::move(next);
   }
 }
 
 Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev, bool dir) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
-  Fd holder;
-  int base, err;
-  if (!may_be_protected(path) && direct_base(c.r, dirfd, path, holder, base, err)) {
-    if (err) return fail_with(err);
-    if (!c.valid()) return fail_with(ESRCH);
-    umask(c.r.umask());
-    return done(dir ? mkdirat(base, path.c_str(), mode) : mknodat(base, path.c_str(), mode, dev));
-  }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
@@ -388,13 +444,6 @@ Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_add
   std::string target, path;
   if (int err = read_string(c.r, target_addr, kPathMax, target)) return fail_with(err);
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
-  Fd holder;
-  int base, err;
-  if (!may_be_protected(path) && direct_base(c.r, dirfd, path, holder, base, err)) {
-    if (err) return fail_with(err);
-    if (!c.valid()) return fail_with(ESRCH);
-    return done(symlinkat(target.c_str(), base, path.c_str()));
-  }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
@@ -407,14 +456,6 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
   if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
   if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
-  Fd old_holder, new_holder;
-  int old_base, new_base, err1, err2;
-  if (!(oldpath.empty() && (flags & AT_EMPTY_PATH)) && !may_be_protected(newpath) &&
-      direct_base(c.r, olddir, oldpath, old_holder, old_base, err1) && direct_base(c.r, newdir, newpath, new_holder, new_base, err2)) {
-    if (err1 || err2) return fail_with(err1 ? err1 : err2);
-    if (!c.valid()) return fail_with(ESRCH);
-    return done(linkat(old_base, oldpath.c_str(), new_base, newpath.c_str(), flags & AT_SYMLINK_FOLLOW));
-  }
   Place to;
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
   if (oldpath.empty() && (flags & AT_EMPTY_PATH)) {
@@ -423,7 +464,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     Fd file;
     if (int err = take_fd(c.r, olddir, file)) return fail_with(err);
     if (!c.valid()) return fail_with(ESRCH);
-    if (int err = create_refused(to, false)) return fail_with(err);
+    if (int err = create_refused(to, true)) return fail_with(err);
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
@@ -431,22 +472,25 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   Place from;
   if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = create_refused(to, false)) return fail_with(err);
-  return done(linkat(from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags & AT_SYMLINK_FOLLOW));
+  // A hard link to a symlink can bring a tree too (to a directory above a protected name).
+  if (int err = create_refused(to, true)) return fail_with(err);
+  if (flags & AT_SYMLINK_FOLLOW) {
+    // Followed by us (no magic links but the caller's own), then linked
+    // through /proc/self/fd as the caller could: the kernel following a
+    // symlink to /proc/self/fd/N would take our fd N.
+    Fd file;
+    if (int err = open_place(from, true, file)) return fail_with(err);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", file.fd);
+    return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
+  }
+  return done(linkat(from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), 0));
 }
 
 Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags) {
   std::string oldpath, newpath;
   if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
   if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
-  Fd old_holder, new_holder;
-  int old_base, new_base, err1, err2;
-  if (!may_be_protected(newpath) && !((flags & SBX_RENAME_EXCHANGE) && may_be_protected(oldpath)) &&
-      direct_base(c.r, olddir, oldpath, old_holder, old_base, err1) && direct_base(c.r, newdir, newpath, new_holder, new_base, err2)) {
-    if (err1 || err2) return fail_with(err1 ? err1 : err2);
-    if (!c.valid()) return fail_with(ESRCH);
-    return done(syscall(SYS_renameat2, old_base, oldpath.c_str(), new_base, newpath.c_str(), flags));
-  }
   Place from, to;
   if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
@@ -457,8 +501,10 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
 }
 
 // bind(2) of a unix socket to a path makes a name too. Any bind is performed
-// here (the family is in memory the caller could change after a look); a
-// pathname one from inside the resolved directory, by its last component.
+// here (the socket's family could change under a look: another thread can
+// dup2 a unix socket onto the fd). A unix path is bound as the caller gave it
+// (so getsockname shows it), from the caller's cwd; only a last component
+// that is some protected path's name is bound from the directory we resolved.
 Outcome do_bind(Call &c) {
   struct sockaddr_storage addr;
   socklen_t len = (socklen_t)c.a(2);
@@ -475,20 +521,28 @@ Outcome do_bind(Call &c) {
   }
   std::string path(un->sun_path, strnlen(un->sun_path, path_len));
   Place place;
-  if (int err = locate(c.r, AT_FDCWD, path, place)) return fail_with(err);
+  Fd dir;
+  if (may_be_protected(path)) {
+    if (int err = locate(c.r, AT_FDCWD, path, place)) return fail_with(err);
+    if (int err = create_refused(place, false)) return fail_with(err);
+    std::string name = name_of(place);
+    if (name.size() >= sizeof un->sun_path) return fail_with(ENAMETOOLONG);
+    memset(un->sun_path, 0, sizeof un->sun_path);
+    memcpy(un->sun_path, name.data(), name.size());
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name.size() + 1);
+    dir.reset(fcntl(place.dir.fd, F_DUPFD_CLOEXEC, 0));
+  } else {
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%d/cwd", (int)c.r.tid);
+    dir.reset(open(link, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!dir.ok()) return fail_with(errno);
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = create_refused(place, false)) return fail_with(err);
-  struct sockaddr_un local;
-  memset(&local, 0, sizeof local);
-  local.sun_family = AF_UNIX;
-  std::string name = name_of(place);
-  if (name.size() >= sizeof local.sun_path) return fail_with(ENAMETOOLONG);
-  memcpy(local.sun_path, name.data(), name.size());
-  // bind resolves relative to the cwd: ours is moved into the directory for
-  // the call (init has no other use for its cwd).
-  if (fchdir(place.dir.fd) != 0) return fail_with(errno);
+  // bind resolves a relative path from the cwd: ours moves there for the call
+  // (init has no other use for its cwd) and back to / after.
+  if (fchdir(dir.fd) != 0) return fail_with(errno);
   umask(c.r.umask());
-  Outcome o = done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&local), (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name.size() + 1)));
+  Outcome o = done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&addr), len));
   if (chdir("/") != 0) o = fail_with(errno);
   return o;
 }
