@@ -161,6 +161,14 @@ os.rmdir('served'); os.unlink('p')`, sandbox(), { cwd: P });
     expect(out).toEqual({ served: true, writer: true });
   });
 
+  it('> /dev/tty opens the caller\'s terminal: none without one (ENXIO), its own pty inside script(1)', async () => {
+    const none = await sh('echo x > /dev/tty', sandbox(), { cwd: P });
+    expect(none.stderr).toMatch(/No such device or address/);
+    const inner = await sh(`script -qec 'echo via-tty > /dev/tty' /dev/null`, sandbox(), { cwd: P });
+    expect(inner.stdout.replace(/\r/g, '')).toContain('via-tty\n');
+    expect(inner.code).toBe(0);
+  });
+
   it('a FIFO opened for writing blocks only its caller: the supervisor keeps serving others', async () => {
     const r = await sh('mkfifo p; (echo through > p; echo writer-done) & sleep 0.3; mkdir served && echo mkdir-ok; cat p; wait', sandbox(), { cwd: P });
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['mkdir-ok', 'through', 'writer-done']);
