@@ -70,6 +70,7 @@ std::string tidy(const std::string &p) {
 std::string rewrite(const Requester &r, std::string p) {
   if (p.empty() || p[0] != '/') return p;
   p = tidy(p);
+  if (!starts_with(p, "/proc") && !starts_with(p, "/dev")) return p;  // the usual case: no tgid needed
   const std::string pid = "/proc/" + std::to_string(r.tgid());
   const std::pair<std::string, std::string> table[] = {
       {"/proc/self", pid},
@@ -155,6 +156,16 @@ mode_t Requester::umask() const {
   return umask_;
 }
 
+int Requester::cwd() const {
+  if (!cwd_.ok() && !cwd_err_) {
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+    cwd_.reset(open(link, O_PATH | O_CLOEXEC));
+    if (!cwd_.ok()) cwd_err_ = errno;
+  }
+  return cwd_.ok() ? cwd_.fd : -cwd_err_;
+}
+
 int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len) {
   if (len == 0) return 0;
   struct iovec local = {buf, len};
@@ -218,27 +229,32 @@ int locate_from(const Requester &r, int ours, const std::string &raw, Place &out
 static int resolve(const Requester &r, int dirfd, int ours, const std::string &raw, Place &out) {
   if (raw.empty()) return ENOENT;
   std::string p = rewrite(r, raw);
-  Fd base;
+  static int root = open("/", O_PATH | O_CLOEXEC);  // init's root is the caller's, and never moves
+  Fd owned;
+  int base;
   std::string rest;
   if (p[0] == '/') {
     if (int err = other_process(r, p)) return err;
     size_t magic = magic_prefix(r, p);
-    base.reset(open(magic ? p.substr(0, magic).c_str() : "/", O_PATH | O_CLOEXEC));
-    if (!base.ok()) return errno;
+    if (magic) {
+      owned.reset(open(p.substr(0, magic).c_str(), O_PATH | O_CLOEXEC));
+      if (!owned.ok()) return errno;
+    }
+    base = magic ? owned.fd : root;
+    if (base < 0) return EBADF;
     rest = p.substr(magic ? magic : 1);
   } else if (ours >= 0) {
-    base.reset(fcntl(ours, F_DUPFD_CLOEXEC, 0));
-    if (!base.ok()) return errno;
+    base = ours;
     rest = p;
   } else {
-    char link[64];
-    if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)r.tid);
-    else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)r.tid, dirfd);
-    base.reset(open(link, O_PATH | O_CLOEXEC));
-    if (!base.ok()) return errno == ENOENT ? EBADF : errno;
-    struct stat st;
-    if (fstat(base.fd, &st) != 0) return errno;
-    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    base = dirfd == AT_FDCWD ? r.cwd() : -1;
+    if (dirfd != AT_FDCWD) {
+      char link[64];
+      snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)r.tid, dirfd);
+      owned.reset(open(link, O_PATH | O_CLOEXEC));
+      base = owned.ok() ? owned.fd : -(errno == ENOENT ? EBADF : errno);
+    }
+    if (base < 0) return -base;
     rest = p;
   }
   size_t start = rest.find_first_not_of('/');
@@ -246,14 +262,15 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   size_t last_char = rest.find_last_not_of('/');
   out.trailing_slash = last_char != std::string::npos && last_char + 1 < rest.size();
   if (last_char == std::string::npos) {  // "/" itself, or the magic prefix itself
-    out.dir = std::move(base);
+    out.dir.reset(fcntl(base, F_DUPFD_CLOEXEC, 0));
+    if (!out.dir.ok()) return errno;
     out.name = ".";
   } else {
     rest.resize(last_char + 1);
     size_t slash = rest.rfind('/');
     std::string parent = slash == std::string::npos ? "." : rest.substr(0, slash);
     out.name = slash == std::string::npos ? rest : rest.substr(slash + 1);
-    int fd = openat_no_magic(base.fd, parent.c_str(), O_PATH | O_DIRECTORY);
+    int fd = openat_no_magic(base, parent.c_str(), O_PATH | O_DIRECTORY);
     if (fd < 0) return -fd;
     out.dir.reset(fd);
   }

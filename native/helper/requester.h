@@ -7,20 +7,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-struct Requester {
-  pid_t tid = 0;  // the calling thread (seccomp_notif.pid)
-  // Its process and umask, read from /proc/TID/status the first time one is
-  // asked for (most calls need neither: reading it costs more than the call).
-  pid_t tgid() const;
-  mode_t umask() const;
-
- private:
-  void load() const;
-  mutable bool loaded_ = false;
-  mutable pid_t tgid_ = 0;
-  mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
-};
-
 // An fd that closes itself.
 struct Fd {
   int fd = -1;
@@ -33,6 +19,24 @@ struct Fd {
   ~Fd() { reset(); }
   void reset(int f = -1) { if (fd >= 0) close(fd); fd = f; }
   bool ok() const { return fd >= 0; }
+};
+
+struct Requester {
+  pid_t tid = 0;  // the calling thread (seccomp_notif.pid)
+  // Its process and umask, read from /proc/TID/status the first time one is
+  // asked for (most calls need neither: reading it costs more than the call).
+  pid_t tgid() const;
+  mode_t umask() const;
+  // Its cwd (O_PATH, opened once per request), or -errno.
+  int cwd() const;
+
+ private:
+  void load() const;
+  mutable bool loaded_ = false;
+  mutable pid_t tgid_ = 0;
+  mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
+  mutable Fd cwd_;
+  mutable int cwd_err_ = 0;
 };
 
 // A name about to be created, changed or followed: the directory that holds
