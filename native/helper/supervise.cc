@@ -837,6 +837,12 @@ void supervisor_ready(short) {
   cfg.parent_sock = -1;
   cfg.active = false;  // nothing more for init's poll loop
   if (cfg.listener < 0) return;  // the command failed before its filter: nothing to serve
+  // SIGRTMIN+1 wakes FIFO threads (their timers); everyone else keeps it
+  // blocked, so one sent to init from inside the sandbox interrupts nothing.
+  sigset_t tick;
+  sigemptyset(&tick);
+  sigaddset(&tick, SIGRTMIN + 1);
+  pthread_sigmask(SIG_BLOCK, &tick, nullptr);
   // Requests are served by a thread of their own, so init's loop stays free
   // for signals and exits (init's exit ends it). It waits in poll, not in
   // RECV: the kernel's synchronous wake-up (above) reaches poll waiters only.
