@@ -1,6 +1,7 @@
 // The command line: `sbx-native exec [options] [--] CMD [ARGS...]`.
 import os from 'os';
 import path from 'path';
+import tty from 'tty';
 import { supervision } from './plan';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
@@ -150,7 +151,8 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
   // On a terminal the command gets job control and Ctrl-C directly (the CLI stays in the background).
-  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: !!process.stdin.isTTY };
+  // tty.isatty, not process.stdin.isTTY: creating the stdin stream would make a piped stdin non-blocking.
+  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: tty.isatty(0) };
 }
 
 function usageExit(message: string): never {

@@ -72,6 +72,14 @@ int child_main(void *arg) {
     if (dup2(c->tmp[i], i) < 0) child_fail(report_fd, errno, "dup2");
   }
   report_fd = c->error_fd;
+  // Like libuv: inherited stdio may be non-blocking because Node's own streams
+  // set it so (the flag lives on the open file description, shared with the
+  // parent). Programs expect blocking stdio and fail with EAGAIN otherwise.
+  for (int i = 0; i < 3 && i < c->nfds; i++) {
+    int fl = fcntl(i, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK) && fcntl(i, F_SETFL, fl & ~O_NONBLOCK) != 0)
+      child_fail(report_fd, errno, "fcntl(F_SETFL) on stdio");
+  }
   // Every other descriptor (including ones other threads opened without
   // O_CLOEXEC) goes away at exec; a leaked writable fd would bypass Landlock.
   if (syscall(SBX_NR_close_range, c->nfds, ~0U, SBX_CLOSE_RANGE_CLOEXEC) != 0)
