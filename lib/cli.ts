@@ -1,4 +1,5 @@
 // The command line: `sbx-native exec [options] [--] CMD [ARGS...]`.
+import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import tty from 'tty';
@@ -189,6 +190,7 @@ function exec(argv: string[]): void {
     process.stderr.write(`sbx-native: ${e.message}\nTry 'sbx-native --help'.\n`);
     process.exit(2);
   }
+  if (a.cwd !== undefined && !fs.statSync(a.cwd, { throwIfNoEntry: false })?.isDirectory()) usageExit(`--cwd ${a.cwd}: not a directory`);
   const opts = toSpawnOptions(a, configPolicy(a));
   let prepared;
   try {

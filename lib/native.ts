@@ -15,8 +15,10 @@ export interface SpawnResult {
 /** The addon's surface; see native/binding.cc. Errors carry `errno` and `syscall`. */
 export interface Binding {
   spawn(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean): SpawnResult;
-  setExitHandler(fn: (id: number, code: number, signal: number) => void): void;
-  watch(pidfd: number, id: number): void;
+  /** 'exec' comes first: the helper's error report, or null once the command was exec'd; then 'exit'. */
+  setExitHandler(fn: (id: number, event: 'exit' | 'exec', a: number | Buffer | null, signal?: number) => void): void;
+  /** Watches the pidfd and the error pipe; the error pipe becomes the reaper's, which closes it. */
+  watch(pidfd: number, errorFd: number, id: number): void;
   ref(): void;
   unref(): void;
   kill(pidfd: number, signal: number): number;

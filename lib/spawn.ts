@@ -98,15 +98,25 @@ function identity(p: string): string | undefined {
 const children = new Map<number, SandboxedProcess>();
 let nextId = 1;
 let handlerInstalled = false;
-function watchExit(child: SandboxedProcess, pidfd: number): number {
+function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number): number {
   const { binding } = native();
   if (!handlerInstalled) {
-    binding.setExitHandler((id, code, signal) => children.get(id)?._onExit(code, signal));
+    binding.setExitHandler((id, event, a, signal) => {
+      // Node-API would turn a listener's exception into a DEP0168 warning and
+      // carry on; rethrown from a tick it is uncaught, as with child_process.
+      try {
+        const child = children.get(id);
+        if (event === 'exec') child?._onExec(a as Buffer | null);
+        else child?._onExit(a as number, signal!);
+      } catch (e) {
+        process.nextTick(() => { throw e; });
+      }
+    });
     handlerInstalled = true;
   }
   const id = nextId++;
   children.set(id, child);
-  binding.watch(pidfd, id);
+  binding.watch(pidfd, errorFd, id);
   binding.ref();
   return id;
 }
@@ -150,7 +160,8 @@ export class SandboxedProcess extends EventEmitter {
   private exited = false;
   private closeEmitted = false;
   private watchId = 0;
-  private errorFd = -1;
+  /** The 'error' already emitted for a report (a setup failure, or a spawn error like ENOENT). */
+  private failed: Error | undefined;
   private openStreams = 0;
   private refed = true;
   private readonly scope = new AsyncResource('SBX_SANDBOXED_PROCESS');
@@ -159,7 +170,7 @@ export class SandboxedProcess extends EventEmitter {
     super();
     this.plan = prepared.plan;
     this.spawnfile = prepared.file;
-    this.spawnargs = [prepared.file, ...prepared.args];
+    this.spawnargs = [options.argv0 ?? prepared.file, ...prepared.args]; // as child_process: argv0 first
     this.missingRoots = prepared.policy.missingRoots;
     this.enforcement = prepared.enforcement;
     const { binding, helper } = native();
@@ -178,7 +189,7 @@ export class SandboxedProcess extends EventEmitter {
     }
     this.pid = res.pid;
     this.pidfd = res.pidfd;
-    this.watchId = watchExit(this, res.pidfd);
+    this.watchId = watchExit(this, res.pidfd, res.errorFd);
     const [inFd, outFd, errFd] = res.pipes;
     // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.
     const net = inFd >= 0 || outFd >= 0 || errFd >= 0 ? (require('net') as typeof import('net')) : undefined;
@@ -186,8 +197,6 @@ export class SandboxedProcess extends EventEmitter {
     if (outFd >= 0) this.stdout = this.track(new net!.Socket({ fd: outFd, readable: true, writable: false }));
     if (errFd >= 0) this.stderr = this.track(new net!.Socket({ fd: errFd, readable: true, writable: false }));
     this.stdio = [this.stdin, this.stdout, this.stderr];
-    this.errorFd = res.errorFd;
-    process.nextTick(() => this.emit('spawn'));
   }
 
   private track<T extends import('net').Socket>(s: T): T {
@@ -196,18 +205,36 @@ export class SandboxedProcess extends EventEmitter {
     return s;
   }
 
+  /**
+   * Called by the watcher when the error pipe was read: null once the command
+   * was exec'd (every other holder had closed it), else the helper's report.
+   * Always before _onExit.
+   */
+  _onExec(report: Buffer | null): void {
+    this.scope.runInAsyncScope(() => {
+      if (!report) {
+        this.emit('spawn');
+        return;
+      }
+      this.failed = this.failure(report);
+      // Like child_process, a command that could not be started has no pid.
+      if (!(this.failed instanceof SandboxSetupError)) this.pid = undefined;
+      this.emit('error', this.failed);
+    });
+  }
+
   /** Called by the exit watcher once the helper has exited (its wait status mirrors the command's). */
   _onExit(code: number, signal: number): void {
     this.scope.runInAsyncScope(() => {
       this.exited = true;
-      this.exitCode = signal ? null : code;
-      this.signalCode = signal ? signalName(signal) : null;
+      const spawnError = this.failed && !(this.failed instanceof SandboxSetupError) ? (this.failed as NodeJS.ErrnoException) : undefined;
+      // child_process reports a command it could not start as exit code -errno.
+      this.exitCode = spawnError ? spawnError.errno! : signal ? null : code;
+      this.signalCode = signal && !spawnError ? signalName(signal) : null;
       if (this.refed) native().binding.unref();
       children.delete(this.watchId);
       native().binding.close(this.pidfd);
-      const failure = this.failure();
-      if (failure) this.emit('error', failure);
-      else this.emit('exit', this.exitCode, this.signalCode);
+      if (!this.failed) this.emit('exit', this.exitCode, this.signalCode);
       // Like child_process: stdin is destroyed at exit, and output nobody
       // listens to is drained, so 'close' can come.
       this.stdin?.destroy();
@@ -225,31 +252,17 @@ export class SandboxedProcess extends EventEmitter {
     process.nextTick(() => this.emit('close', this.exitCode, this.signalCode));
   }
 
-  /** The first report on the error pipe. Every writer has exited by now, so the read cannot block. */
-  private readReport(): Buffer | undefined {
-    const buf = Buffer.alloc(REPORT_SIZE);
-    let n = 0;
-    try {
-      n = fs.readSync(this.errorFd, buf, 0, REPORT_SIZE, null);
-    } catch {
-      n = 0; // EAGAIN: nothing was reported
-    } finally {
-      native().binding.close(this.errorFd); // opened by the addon: fs would warn in worker threads
-    }
-    return n === REPORT_SIZE ? buf : undefined;
-  }
-
-  private failure(): Error | undefined {
-    const report = this.readReport();
-    if (!report) return undefined;
+  private failure(report: Buffer): Error {
     const stepIndex = report.readInt32LE(0);
     const errno = report.readInt32LE(4);
     const detail = report.subarray(8, REPORT_SIZE).toString('utf8').replace(/\0.*$/s, '');
     const failed = stepIndex < 0 ? undefined : this.plan.steps[stepIndex];
     const injected = failed?.op === 'fail_injected'; // test only: report the step it replaced, always as a setup failure
     const step = stepIndex < 0 ? 'start-helper' : injected ? failed!.args[0] : failed?.op ?? `step ${stepIndex}`;
-    if (step === 'exec' && !injected) {
-      // Like child_process: a missing or non-executable command is a spawn error, not a sandbox failure.
+    const { ENOENT, EACCES } = os.constants.errno;
+    if (!injected && (step === 'exec' || (step === 'chdir' && (errno === ENOENT || errno === EACCES)))) {
+      // Like child_process: a missing or non-executable command, or a cwd that
+      // is missing or not searchable, is a spawn error, not a sandbox failure.
       const name = errnoName(errno);
       const e = new Error(`spawn ${this.spawnfile} ${name}`) as NodeJS.ErrnoException & { spawnargs: string[] };
       e.errno = -errno;
@@ -309,6 +322,12 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     args = [];
   }
   const opts = options ?? {};
+  // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
+  if (typeof opts.cwd === 'string' && fs.statSync(opts.cwd, { throwIfNoEntry: false })?.isDirectory() === false) {
+    const e = new Error('spawn ENOTDIR') as NodeJS.ErrnoException;
+    Object.assign(e, { errno: -os.constants.errno.ENOTDIR, code: 'ENOTDIR', syscall: 'spawn' });
+    throw e;
+  }
   return new SandboxedProcess(prepare(file, args as string[], opts), opts);
 }
 

@@ -60,14 +60,15 @@ class Binding : public Napi::Addon<Binding> {
     return out;
   }
 
-  // setExitHandler(fn(id, code, signal)): once per environment
+  // setExitHandler(fn(id, 'exit', code, signal) | fn(id, 'exec', report | null)): once per environment
   Napi::Value SetExitHandler(const Napi::CallbackInfo &info) {
     reaper_ = std::make_unique<Reaper>(info.Env(), info[0].As<Napi::Function>());
     return info.Env().Undefined();
   }
 
   Napi::Value Watch(const Napi::CallbackInfo &info) {
-    int err = reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Uint32Value());
+    int err = reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                             info[2].As<Napi::Number>().Uint32Value());
     if (err) ErrnoError(info.Env(), err, "epoll_ctl").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }

@@ -9,7 +9,7 @@ import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 // A PATH without directories `nobody` cannot search (they turn ENOENT into EACCES, as in child_process).
 const env = { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
-const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env });
+const cli = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...env, ...extra } });
 
 describe(`sbx-native exec (as ${userLabel})`, () => {
   let dir: string;
@@ -76,8 +76,16 @@ describe(`sbx-native exec (as ${userLabel})`, () => {
   });
 
   it('reports a setup failure as "sbx-native: <step>: <reason>" and exit 125', () => {
-    const r = cli(['exec', '--cwd', '/nonexistent-dir', '--', 'true'], dir);
+    const r = cli(['exec', '--', 'true'], dir, { SBX_NATIVE_TEST_FAIL_STEP: '0' });
     expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/^sbx-native: chdir: .*ENOENT.*\nhint: .+\n$/m);
+    expect(r.stderr).toMatch(/^sbx-native: [a-z_]+: .*EIO.*\n/m);
+  });
+
+  it('refuses a --cwd that is missing or not a directory as bad usage, naming it', () => {
+    for (const bad of ['/nonexistent-dir', '/etc/passwd']) {
+      const r = cli(['exec', '--cwd', bad, '--', 'true'], dir);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`--cwd ${bad}: not a directory`);
+    }
   });
 });

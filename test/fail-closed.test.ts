@@ -24,7 +24,8 @@ describe(`fail closed (as ${userLabel})`, () => {
     ['proc', 'proc', (s) => (s.op === 'proc' ? { op: 'proc', args: ['/nonexistent-proc'] } : s), 'ENOENT'],
     ['landlock rule', 'landlock_path', (s) => (s.op === 'landlock_path' && s.args[0] === '/dev' ? { op: 'landlock_path', args: ['/nonexistent', s.args[1]] } : s), 'ENOENT'],
     ['landlock ruleset', 'landlock_create', (s) => (s.op === 'landlock_create' ? { op: 'landlock_create', args: ['0', '0', '0'] } : s), 'ENOMSG'],
-    ['chdir', 'chdir', (s) => (s.op === 'chdir' ? { op: 'chdir', args: ['/nonexistent'] } : s), 'ENOENT'],
+    // A missing cwd is child_process's ENOENT spawn error (exit-status tests); not a directory is a setup failure.
+    ['chdir', 'chdir', (s) => (s.op === 'chdir' ? { op: 'chdir', args: ['/etc/passwd'] } : s), 'ENOTDIR'],
   ];
 
   for (const [label, step, mutate, code] of cases) {

@@ -1,0 +1,114 @@
+// The same scenarios through child_process and through sbx-native: events,
+// their order, codes, output and errors must match. Differences are listed in
+// docs/api.md ("Differences from child_process"), each with its reason.
+import * as cp from 'child_process';
+import path from 'path';
+import { describe, expect, it } from 'vitest';
+import * as sbx from '../lib';
+import { repoRoot, userLabel } from './helpers';
+
+type Spawner = (file: string, args: string[], options: Record<string, unknown>) => any;
+const spawners: Record<string, Spawner> = {
+  child_process: (f, a, o) => cp.spawn(f, a, o),
+  'sbx-native': (f, a, o) => sbx.spawn(f, a, { ...o, sandbox: { writableRoots: [] } }),
+};
+// A PATH that `nobody` can search entirely (else execvp's answer is EACCES, for both).
+const env = { PATH: '/usr/bin:/bin' };
+
+const describeError = (e: NodeJS.ErrnoException & { spawnargs?: string[] }) =>
+  ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, spawnargs: e.spawnargs });
+
+/** Every event with its arguments, in order, and the pid as seen at each; stdout collected. */
+function record(spawner: Spawner, file: string, args: string[], options: Record<string, unknown> = {}): Promise<{ events: unknown[]; stdout: string; spawnargs: string[] }> {
+  return new Promise((resolve) => {
+    const c = spawner(file, args, { env, ...options });
+    const events: unknown[] = [];
+    let stdout = '';
+    c.stdout?.on('data', (d: Buffer) => { stdout += d; });
+    c.on('spawn', () => events.push(['spawn', typeof c.pid]));
+    c.on('error', (e: NodeJS.ErrnoException) => events.push(['error', describeError(e), typeof c.pid]));
+    c.on('exit', (code: number | null, sig: string | null) => events.push(['exit', code, sig, c.exitCode, c.signalCode]));
+    c.on('close', (code: number | null, sig: string | null) => {
+      events.push(['close', code, sig, c.exitCode]);
+      resolve({ events, stdout, spawnargs: c.spawnargs });
+    });
+  });
+}
+
+async function both(file: string, args: string[], options: Record<string, unknown> = {}) {
+  const [a, b] = [await record(spawners.child_process, file, args, options), await record(spawners['sbx-native'], file, args, options)];
+  expect(b).toEqual(a);
+  return a;
+}
+
+describe(`child_process parity: events, order, codes (as ${userLabel})`, () => {
+  it('a command that succeeds: spawn, exit, close, with its output', async () => {
+    const r = await both('/bin/sh', ['-c', 'echo out; exit 0']);
+    expect(r.events).toEqual([['spawn', 'number'], ['exit', 0, null, 0, null], ['close', 0, null, 0]]);
+    expect(r.stdout).toBe('out\n');
+  });
+
+  it('an exit code and a signal', async () => {
+    expect((await both('/bin/sh', ['-c', 'exit 3'])).events.at(-1)).toEqual(['close', 3, null, 3]);
+    expect((await both('/bin/sh', ['-c', 'kill -TERM $$'])).events.at(-1)).toEqual(['close', null, 'SIGTERM', null]);
+  });
+
+  it('a missing command: error ENOENT, no spawn, no pid, close with -2', async () => {
+    const r = await both('no-such-command-sbx', ['a']);
+    expect(r.events.map((e) => (e as string[])[0])).toEqual(['error', 'close']);
+    expect(r.events[0]).toMatchObject(['error', { code: 'ENOENT', errno: -2, syscall: 'spawn no-such-command-sbx', path: 'no-such-command-sbx', spawnargs: ['a'] }, 'undefined']);
+  });
+
+  it('a command that is not executable: EACCES', async () => {
+    const r = await both('/etc/passwd', []);
+    expect(r.events[0]).toMatchObject(['error', { code: 'EACCES' }, 'undefined']);
+  });
+
+  it('a missing cwd: ENOENT as a spawn error', async () => {
+    const r = await both('true', [], { cwd: '/nonexistent-sbx-cwd' });
+    expect(r.events[0]).toMatchObject(['error', { code: 'ENOENT', syscall: 'spawn true' }, 'undefined']);
+  });
+
+  it('a cwd that is not a directory throws ENOTDIR', () => {
+    const thrown = (s: Spawner) => { try { s('true', [], { cwd: '/etc/passwd' }); return undefined; } catch (e) { return describeError(e as NodeJS.ErrnoException); } };
+    const a = thrown(spawners.child_process);
+    expect(a?.code).toBe('ENOTDIR');
+    expect(thrown(spawners['sbx-native'])).toEqual(a);
+  });
+
+  it('argv0 is the first of spawnargs and what the command sees as $0', async () => {
+    const r = await both('/bin/sh', ['-c', 'echo "$0"'], { argv0: 'my-shell' });
+    expect(r.spawnargs).toEqual(['my-shell', '-c', 'echo "$0"']);
+    expect(r.stdout).toBe('my-shell\n');
+  });
+});
+
+describe(`child_process parity: exceptions in listeners are not swallowed (as ${userLabel})`, () => {
+  const impl = { child_process: 'require("child_process")', 'sbx-native': `require(${JSON.stringify(path.join(repoRoot, 'dist'))})` };
+  const cases: [string, string][] = [
+    ['thrown in an exit listener', `c.on('exit', () => { throw new Error('boom-exit'); });`],
+    ['thrown in a close listener', `c.on('close', () => { throw new Error('boom-close'); });`],
+    ['an unhandled error event', `/* no error listener */`],
+  ];
+  for (const [label, listener] of cases) {
+    it(`${label}: the process crashes with exit 1`, () => {
+      const results = Object.entries(impl).map(([name, req]) => {
+        const file = label.includes('unhandled') ? 'no-such-command-sbx' : 'true';
+        const src = `const c = ${req}.spawn(${JSON.stringify(file)}, [], { env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [] } }); ${listener}`;
+        const r = cp.spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', cwd: '/' });
+        return { name, status: r.status, boom: /boom-(exit|close)|ENOENT/.test(r.stderr), deprecation: r.stderr.includes('DEP0168') };
+      });
+      expect(results[0]).toEqual({ name: 'child_process', status: 1, boom: true, deprecation: false });
+      expect(results[1]).toEqual({ name: 'sbx-native', status: 1, boom: true, deprecation: false });
+    });
+  }
+
+  it('an uncaughtException handler sees the listener\'s own error, and the process carries on', () => {
+    const src = `process.on('uncaughtException', (e) => { console.log('caught', e.message); });
+      const c = ${impl['sbx-native']}.spawn('true', [], { sandbox: { writableRoots: [] } });
+      c.on('exit', () => { throw new Error('boom-exit'); });`;
+    const r = cp.spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', cwd: '/' });
+    expect(r.stdout).toBe('caught boom-exit\n');
+    expect(r.status).toBe(0);
+  });
+});
