@@ -1,5 +1,8 @@
-export { spawn, run, prepare, landlockAbi, SandboxedProcess } from './spawn';
-export type { SpawnOptions, RunResult, StdioOption } from './spawn';
+export { spawn, prepare, landlockAbi, SandboxedProcess } from './spawn';
+export type { SpawnOptions, StdioOption } from './spawn';
+export { run, execFile } from './exec';
+export type { RunResult, RunOptions, ExecFileOptions, ExecFileCallback, ExecFileError } from './exec';
+export type { ChildProcessOptions } from './options';
 export type { SandboxPolicy, ResolvedPolicy } from './policy';
 export { PolicyError } from './policy';
 export { SandboxSetupError, SETUP_FAILED } from './errors';

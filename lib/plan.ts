@@ -104,7 +104,12 @@ export function buildPlan(input: PlanInput): Plan {
   const filter = seccompStepArg(process.arch, sup);
   if (supervising) add('seccomp', filter, 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
-  for (const e of input.env) add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+  for (const e of input.env) {
+    if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
+    add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+  }
+  // Like sandbox-runtime's SANDBOX_RUNTIME=1: tools can tell they run sandboxed.
+  add('env', 'SBX_NATIVE_SANDBOX=1');
   add('exec', input.file, ...input.argv);
   return { level, landlockAbi: abi, layout, steps };
 }

@@ -12,10 +12,11 @@ import { buildPlan, encodePlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { errnoName, hintFor, SandboxSetupError } from './errors';
 import { chooseLevel, Enforcement, hostFacts } from './host';
+import { abortError, applyShell, checkOptions, ChildProcessOptions } from './options';
 
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
 
-export interface SpawnOptions {
+export interface SpawnOptions extends ChildProcessOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   stdio?: 'pipe' | 'inherit' | 'ignore' | StdioOption[];
@@ -322,43 +323,33 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     args = [];
   }
   const opts = options ?? {};
+  checkOptions(opts);
+  const killSignal = opts.killSignal ?? 'SIGTERM';
+  signalNumber(killSignal); // an unknown name throws here, as in child_process
+  const cmd = applyShell(file, args as string[], opts.shell);
   // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
   if (typeof opts.cwd === 'string' && fs.statSync(opts.cwd, { throwIfNoEntry: false })?.isDirectory() === false) {
     const e = new Error('spawn ENOTDIR') as NodeJS.ErrnoException;
     Object.assign(e, { errno: -os.constants.errno.ENOTDIR, code: 'ENOTDIR', syscall: 'spawn' });
     throw e;
   }
-  return new SandboxedProcess(prepare(file, args as string[], opts), opts);
-}
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion and collects its output. Rejects when it could not be started. */
-export function run(file: string, args: readonly string[] = [], options: SpawnOptions & { input?: string | Buffer } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const { input, ...rest } = options;
-    let child: SandboxedProcess;
-    try {
-      child = spawn(file, args, { ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (e) {
-      reject(e);
-      return;
+  const child = new SandboxedProcess(prepare(cmd.file, cmd.args, opts), { ...opts, ownProcessGroup: opts.ownProcessGroup || opts.detached });
+  if (opts.timeout) {
+    const timer = setTimeout(() => child.kill(killSignal), opts.timeout);
+    child.once('exit', () => clearTimeout(timer)).once('error', () => { if (child.exitCode === null && child.pid === undefined) clearTimeout(timer); });
+  }
+  const signal = opts.signal;
+  if (signal) {
+    // Killed once started, so 'spawn' comes before the AbortError as in child_process.
+    let spawned = false;
+    child.once('spawn', () => { spawned = true; });
+    const abort = () => { if (child.kill(killSignal)) child.emit('error', abortError(signal)); };
+    const onAbort = () => (spawned ? abort() : child.once('spawn', () => process.nextTick(abort)));
+    if (signal.aborted) process.nextTick(onAbort);
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      child.once('exit', () => signal.removeEventListener('abort', onAbort));
     }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (d: Buffer) => out.push(d));
-    child.stderr?.on('data', (d: Buffer) => err.push(d));
-    child.stdin?.on('error', () => {}); // EPIPE when the command does not read its input
-    child.stdin?.end(input);
-    let failed = false;
-    child.on('error', (e) => { failed = true; reject(e); });
-    child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
-      if (!failed) resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
+  }
+  return child;
 }

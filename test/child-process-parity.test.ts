@@ -112,3 +112,82 @@ describe(`child_process parity: exceptions in listeners are not swallowed (as ${
     expect(r.status).toBe(0);
   });
 });
+
+describe(`child_process parity: execFile, options (as ${userLabel})`, () => {
+  const util = require('util') as typeof import('util');
+  const none = { writableRoots: [] as string[] };
+  const cpExecFile = util.promisify(cp.execFile);
+  const sbxExecFile = util.promisify(sbx.execFile);
+  /** The promisified call's outcome, with the fields child_process gives. */
+  const outcome = async (p: Promise<{ stdout: unknown; stderr: unknown }>) => {
+    try {
+      const r = await p;
+      return { ok: true, stdout: r.stdout, stderr: r.stderr };
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException & Record<string, unknown>;
+      const out = (x.stdout as string | Buffer | undefined);
+      return { ok: false, name: x.name, message: x.message, code: x.code, signal: x.signal, killed: x.killed, cmd: x.cmd, stdoutLength: out?.length };
+    }
+  };
+  const cases: [string, string, string[], Record<string, unknown>][] = [
+    ['success', '/bin/sh', ['-c', 'echo out; echo err >&2'], {}],
+    ['a non-zero exit', '/bin/sh', ['-c', 'echo o; echo bad >&2; exit 3'], {}],
+    ['a signal', '/bin/sh', ['-c', 'kill -TERM $$'], {}],
+    ['maxBuffer exceeded', 'head', ['-c', '2000000', '/dev/zero'], {}],
+    ['a small maxBuffer on stderr', '/bin/sh', ['-c', 'echo 0123456789 >&2; sleep 5'], { maxBuffer: 4 }],
+    ['a timeout', 'sleep', ['5'], { timeout: 200 }],
+    ['a timeout with killSignal', 'sleep', ['5'], { timeout: 200, killSignal: 'SIGKILL' }],
+    ['a missing command', 'no-such-command-sbx', [], {}],
+    ['shell: true', 'echo "$0" hi', [], { shell: true }],
+    ['encoding buffer', '/bin/sh', ['-c', 'printf abc'], { encoding: 'buffer' }],
+    ['encoding hex', '/bin/sh', ['-c', 'printf abc'], { encoding: 'hex' }],
+  ];
+  for (const [label, file, args, options] of cases) {
+    it(`execFile (promisified): ${label}`, async () => {
+      const a = await outcome(cpExecFile(file, args, { env, ...options } as any) as any);
+      const b = await outcome(sbxExecFile(file, args, { env, ...options, sandbox: none } as any) as any);
+      expect(b).toEqual(a);
+    });
+  }
+
+  it('execFile with a callback, and an AbortSignal', async () => {
+    const via = (impl: typeof cp.execFile | typeof sbx.execFile) => new Promise((res) => {
+      const ac = new AbortController();
+      (impl as any)('sleep', ['5'], { env, signal: ac.signal, sandbox: none }, (err: any, stdout: string) => res({ name: err?.name, code: err?.code, stdout }));
+      setTimeout(() => ac.abort(), 100);
+    });
+    const a = await via(cp.execFile);
+    expect(a).toEqual({ name: 'AbortError', code: 'ABORT_ERR', stdout: '' });
+    expect(await via(sbx.execFile)).toEqual(a);
+  });
+
+  it('an already aborted signal: error, then exit by killSignal', async () => {
+    const a = await record(spawners.child_process, 'sleep', ['5'], { signal: AbortSignal.abort() });
+    const b = await record(spawners['sbx-native'], 'sleep', ['5'], { signal: AbortSignal.abort() });
+    expect(b).toEqual(a);
+    expect(a.events.map((e) => (e as string[])[0])).toEqual(['spawn', 'error', 'exit', 'close']);
+  });
+
+  it('refuses uid and gid, naming them, instead of ignoring them (nothing runs)', () => {
+    for (const key of ['uid', 'gid']) {
+      expect(() => sbx.spawn('true', [], { [key]: 0, sandbox: none })).toThrow(new RegExp(`"${key}" option is not supported`));
+    }
+    expect(() => sbx.spawn('true', [], { killSignal: 'SIGNOPE' as any, sandbox: none })).toThrow(/Unknown signal: SIGNOPE/);
+    expect(() => cp.spawn('true', [], { killSignal: 'SIGNOPE' as any })).toThrow(/Unknown signal: SIGNOPE/);
+  });
+
+  it('detached: the helper has its own process group; the command still ends with this process', async () => {
+    const c = sbx.spawn('sleep', ['5'], { detached: true, stdio: 'ignore', sandbox: none });
+    await new Promise((res) => c.on('spawn', res));
+    const pgid = Number(require('fs').readFileSync(`/proc/${c.pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+    expect(pgid).toBe(c.pid);
+    expect(pgid).not.toBe(process.pid);
+    c.kill('SIGKILL');
+    await new Promise((res) => c.on('close', res));
+  });
+
+  it('the command sees SBX_NATIVE_SANDBOX=1, and a caller cannot unset or forge it', async () => {
+    const r = await sbx.run('/bin/sh', ['-c', 'echo "$SBX_NATIVE_SANDBOX"'], { env: { ...env, SBX_NATIVE_SANDBOX: 'no' }, sandbox: none });
+    expect(r.stdout).toBe('1\n');
+  });
+});

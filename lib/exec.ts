@@ -1,0 +1,139 @@
+// execFile and its promisified form, and the collector run() shares with it:
+// output gathered up to maxBuffer, decoded with `encoding`, errors shaped like
+// child_process's (code, signal, killed, cmd, stdout, stderr).
+import util from 'util';
+import { SandboxedProcess, spawn, SpawnOptions } from './spawn';
+
+export interface ExecFileOptions extends SpawnOptions {
+  /** 'buffer' gives Buffers; default 'utf8'. */
+  encoding?: BufferEncoding | 'buffer' | null;
+  /** Bytes allowed on stdout or stderr; then the command is killed (default 1 MiB, as child_process). */
+  maxBuffer?: number;
+}
+
+export type Output = string | Buffer;
+export type ExecFileCallback = (error: ExecFileError | null, stdout: Output, stderr: Output) => void;
+
+export interface ExecFileError extends Error {
+  code?: number | string | null;
+  signal?: NodeJS.Signals | null;
+  killed?: boolean;
+  cmd?: string;
+  stdout?: Output;
+  stderr?: Output;
+}
+
+const DEFAULT_MAX_BUFFER = 1024 * 1024;
+
+/** Gathers a child's output; `done` gets a spawn/maxBuffer error or null, then the exit. */
+export function collect(child: SandboxedProcess, options: ExecFileOptions,
+  done: (err: Error | null, stdout: Output, stderr: Output, code: number | null, signal: NodeJS.Signals | null) => void): void {
+  const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
+  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0)) throw new TypeError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
+  const encoding = options.encoding === 'buffer' || options.encoding === null ? undefined : options.encoding ?? 'utf8';
+  if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new TypeError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(options.encoding)}`);
+  const chunks: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
+  const sizes = { stdout: 0, stderr: 0 };
+  let failure: Error | null = null;
+  let finished = false;
+  const decode = (name: 'stdout' | 'stderr'): Output => {
+    const b = Buffer.concat(chunks[name]);
+    return encoding ? b.toString(encoding) : b;
+  };
+  const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (finished) return;
+    finished = true;
+    done(failure, decode('stdout'), decode('stderr'), code, signal);
+  };
+  for (const name of ['stdout', 'stderr'] as const) {
+    child[name]?.on('data', (d: Buffer) => {
+      if (failure) return;
+      const room = maxBuffer - sizes[name];
+      chunks[name].push(d.length > room ? d.subarray(0, Math.max(room, 0)) : d);
+      sizes[name] += d.length;
+      if (sizes[name] > maxBuffer) {
+        const e = new RangeError(`${name} maxBuffer length exceeded`) as RangeError & { code: string };
+        e.code = 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
+        failure = e;
+        child.kill(options.killSignal ?? 'SIGTERM');
+      }
+    });
+  }
+  child.on('error', (e) => {
+    // An AbortError or a spawn error; the command may still exit (abort), or never ran.
+    failure = failure ?? e;
+    if (child.pid === undefined || child.exitCode !== null) finish(child.exitCode, child.signalCode);
+  });
+  child.on('close', (code: number | null, signal: NodeJS.Signals | null) => finish(code, signal));
+}
+
+/** Like child_process.execFile: the callback gets an error for a non-zero exit, a signal, a spawn error or maxBuffer. */
+export function execFile(file: string, args?: readonly string[] | ExecFileOptions | ExecFileCallback | null,
+  options?: ExecFileOptions | ExecFileCallback | null, callback?: ExecFileCallback): SandboxedProcess {
+  if (typeof args === 'function') { callback = args; args = []; options = {}; }
+  else if (!Array.isArray(args)) { if (typeof options === 'function') callback = options; options = (args as ExecFileOptions | null) ?? {}; args = []; }
+  else if (typeof options === 'function') { callback = options; options = {}; }
+  const opts: ExecFileOptions = (options as ExecFileOptions | null) ?? {};
+  const argv = [...(args as string[])];
+  const child = spawn(file, argv, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+  const cmd = [file, ...argv].join(' ');
+  collect(child, opts, (failure, stdout, stderr, code, signal) => {
+    if (!callback) return;
+    if (!failure && code === 0 && signal === null) return callback(null, stdout, stderr);
+    const e: ExecFileError = failure ?? new Error(`Command failed: ${cmd}\n${stderr.toString()}`);
+    if (!failure) { e.code = code; e.killed = child.killed; e.signal = signal; }
+    e.cmd = cmd;
+    e.stdout = stdout;
+    e.stderr = stderr;
+    callback(e, stdout, stderr);
+  });
+  return child;
+}
+
+// util.promisify(execFile) resolves { stdout, stderr } and rejects with them on the error, as child_process's.
+Object.defineProperty(execFile, util.promisify.custom, {
+  enumerable: false,
+  value: (file: string, args?: readonly string[] | ExecFileOptions, options?: ExecFileOptions) => {
+    let child: SandboxedProcess | undefined;
+    const p = new Promise<{ stdout: Output; stderr: Output }>((resolve, reject) => {
+      child = execFile(file, args as readonly string[], options ?? null, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })));
+    }) as Promise<{ stdout: Output; stderr: Output }> & { child: SandboxedProcess };
+    p.child = child!;
+    return p;
+  },
+});
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions extends SpawnOptions {
+  input?: string | Buffer;
+  /** Decodes the output (default 'utf8'). */
+  encoding?: BufferEncoding;
+  /** Bytes allowed on stdout or stderr (default: no limit); past it the command is killed and run() rejects with ERR_CHILD_PROCESS_STDIO_MAXBUFFER. */
+  maxBuffer?: number;
+}
+
+/** Runs a command to completion and collects its output. Resolves for any exit; rejects when it could not be started (or on maxBuffer, or an abort). */
+export function run(file: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const { input, ...rest } = options;
+    let child: SandboxedProcess;
+    try {
+      child = spawn(file, args, { ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
+      collect(child, { ...rest, maxBuffer: rest.maxBuffer ?? Infinity }, (err, stdout, stderr, code, signal) => {
+        if (err) reject(err);
+        else resolve({ code, signal, stdout: stdout as string, stderr: stderr as string });
+      });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    child.stdin?.on('error', () => {}); // EPIPE when the command does not read its input
+    child.stdin?.end(input);
+  });
+}
