@@ -115,7 +115,7 @@ describe('seccomp BPF program (unit)', () => {
       const i = names.indexOf('seccomp');
       expect(names.filter((n) => n === 'seccomp')).toHaveLength(1);
       expect(names.slice(i + 1)).toEqual(['env', 'env', 'env', 'exec']); // A, B and SBX_NATIVE_SANDBOX=1
-      expect(ops.at(-2)!.args).toEqual(['SBX_NATIVE_SANDBOX=1');
+      expect(ops.at(-2)!.args).toEqual(['SBX_NATIVE_SANDBOX=1']);
       expect(names.indexOf('no_new_privs')).toBeLessThan(i);
       expect(names.indexOf('drop_caps')).toBeLessThan(i);
       if (sandbox.mode !== 'full') expect(names.indexOf('landlock_restrict')).toBeLessThan(i);
