@@ -295,6 +295,26 @@ export class SandboxedProcess extends EventEmitter {
   }
 }
 
+// `using child = spawn(...)` (Node >= 20.4 has the symbols): leaving the scope
+// kills the sandbox, as ChildProcess[Symbol.dispose] does.
+const disposeSymbol = (Symbol as unknown as { dispose?: symbol }).dispose;
+const asyncDisposeSymbol = (Symbol as unknown as { asyncDispose?: symbol }).asyncDispose;
+if (disposeSymbol) {
+  Object.defineProperty(SandboxedProcess.prototype, disposeSymbol, {
+    value(this: SandboxedProcess) { if (this.exitCode === null && this.signalCode === null) this.kill(); },
+  });
+}
+if (asyncDisposeSymbol) {
+  Object.defineProperty(SandboxedProcess.prototype, asyncDisposeSymbol, {
+    value(this: SandboxedProcess): Promise<void> {
+      if (this.exitCode !== null || this.signalCode !== null) return Promise.resolve();
+      const closed = new Promise<void>((resolve) => this.once('close', () => resolve()));
+      this.kill();
+      return closed;
+    },
+  });
+}
+
 /** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe. */
 function childFds(stdio: SpawnOptions['stdio']): [number[], number[]] {
   const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];

@@ -191,3 +191,18 @@ describe(`child_process parity: execFile, options (as ${userLabel})`, () => {
     expect(r.stdout).toBe('1\n');
   });
 });
+
+describe(`disposal (as ${userLabel})`, () => {
+  it('Symbol.dispose kills the sandbox with SIGTERM, like ChildProcess; asyncDispose waits for close', async () => {
+    const none = { writableRoots: [] as string[] };
+    const c = sbx.spawn('sleep', ['5'], { stdio: 'ignore', sandbox: none });
+    await new Promise((res) => c.on('spawn', res));
+    const exited = new Promise((res) => c.on('exit', (code, sig) => res([code, sig])));
+    (c as any)[(Symbol as any).dispose]();
+    expect(await exited).toEqual([null, 'SIGTERM']);
+    const d = sbx.spawn('sleep', ['5'], { stdio: 'ignore', sandbox: none });
+    await new Promise((res) => d.on('spawn', res));
+    await (d as any)[(Symbol as any).asyncDispose]();
+    expect([d.exitCode, d.signalCode]).toEqual([null, 'SIGTERM']);
+  });
+});
