@@ -1,6 +1,8 @@
 export { spawn, prepare, landlockAbi, SandboxedProcess } from './spawn';
 export type { SpawnOptions, StdioOption } from './spawn';
 export { run, execFile } from './exec';
+export { spawnSync, execFileSync } from './sync';
+export type { SpawnSyncOptions, SpawnSyncReturns } from './sync';
 export type { RunResult, RunOptions, ExecFileOptions, ExecFileCallback, ExecFileError } from './exec';
 export type { ChildProcessOptions } from './options';
 export type { SandboxPolicy, ResolvedPolicy } from './policy';

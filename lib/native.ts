@@ -12,9 +12,22 @@ export interface SpawnResult {
   pipes: [number, number, number];
 }
 
+export interface SyncResult {
+  pid: number;
+  code: number;
+  signal: number;
+  stdout: Buffer | null;
+  stderr: Buffer | null;
+  report: Buffer | null;
+  timedOut: boolean;
+  tooMuch: boolean;
+}
+
 /** The addon's surface; see native/binding.cc. Errors carry `errno` and `syscall`. */
 export interface Binding {
   spawn(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean): SpawnResult;
+  /** Blocks until the helper has exited and its output pipes closed (native/spawn_sync.cc). */
+  spawnSync(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean, input: Buffer | null, timeoutMs: number, killSignal: number, maxBuffer: number): SyncResult;
   /** 'exec' comes first: the helper's error report, or null once the command was exec'd; then 'exit'. */
   setExitHandler(fn: (id: number, event: 'exit' | 'exec', a: number | Buffer | null, signal?: number) => void): void;
   /** Watches the pidfd and the error pipe; the error pipe becomes the reaper's, which closes it. */

@@ -10,7 +10,9 @@ import { native } from './native';
 import { readMountInfo } from './mountinfo';
 import { buildPlan, encodePlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
-import { errnoName, hintFor, SandboxSetupError } from './errors';
+import { hintFor, SandboxSetupError } from './errors';
+import { reportError } from './report';
+import { signalName, signalNumber } from './signals';
 import { chooseLevel, Enforcement, hostFacts } from './host';
 import { abortError, applyShell, checkOptions, ChildProcessOptions } from './options';
 
@@ -35,7 +37,6 @@ export interface SpawnOptions extends ChildProcessOptions {
   ownProcessGroup?: boolean;
 }
 
-const REPORT_SIZE = 256; // sizeof(ErrorReport) in native/error_report.h
 
 /** The kernel's Landlock ABI (<= 0: unavailable) and errata bitmask. */
 export function landlockAbi(): { abi: number; errata: number } {
@@ -120,23 +121,6 @@ function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number): num
   binding.watch(pidfd, errorFd, id);
   binding.ref();
   return id;
-}
-
-function signalNumber(sig: NodeJS.Signals | number | undefined): number {
-  if (sig === undefined) return os.constants.signals.SIGTERM;
-  if (typeof sig === 'number') return sig;
-  const n = (os.constants.signals as Record<string, number>)[sig];
-  if (n === undefined) {
-    const e = new TypeError(`Unknown signal: ${sig}`);
-    (e as NodeJS.ErrnoException).code = 'ERR_UNKNOWN_SIGNAL';
-    throw e;
-  }
-  return n;
-}
-
-function signalName(n: number): NodeJS.Signals {
-  for (const [name, num] of Object.entries(os.constants.signals)) if (num === n) return name as NodeJS.Signals;
-  return `SIG${n}` as NodeJS.Signals;
 }
 
 /** Behaves like child_process.ChildProcess: 'spawn', 'error', 'exit', 'close'. */
@@ -254,26 +238,7 @@ export class SandboxedProcess extends EventEmitter {
   }
 
   private failure(report: Buffer): Error {
-    const stepIndex = report.readInt32LE(0);
-    const errno = report.readInt32LE(4);
-    const detail = report.subarray(8, REPORT_SIZE).toString('utf8').replace(/\0.*$/s, '');
-    const failed = stepIndex < 0 ? undefined : this.plan.steps[stepIndex];
-    const injected = failed?.op === 'fail_injected'; // test only: report the step it replaced, always as a setup failure
-    const step = stepIndex < 0 ? 'start-helper' : injected ? failed!.args[0] : failed?.op ?? `step ${stepIndex}`;
-    const { ENOENT, EACCES } = os.constants.errno;
-    if (!injected && (step === 'exec' || (step === 'chdir' && (errno === ENOENT || errno === EACCES)))) {
-      // Like child_process: a missing or non-executable command, or a cwd that
-      // is missing or not searchable, is a spawn error, not a sandbox failure.
-      const name = errnoName(errno);
-      const e = new Error(`spawn ${this.spawnfile} ${name}`) as NodeJS.ErrnoException & { spawnargs: string[] };
-      e.errno = -errno;
-      e.code = name;
-      e.syscall = `spawn ${this.spawnfile}`;
-      e.path = this.spawnfile;
-      e.spawnargs = this.spawnargs.slice(1);
-      return e;
-    }
-    return new SandboxSetupError(step, -errno, detail, hintFor(step, errno));
+    return reportError(report, this.plan, this.spawnfile, this.spawnargs.slice(1), 'spawn');
   }
 
   kill(signal?: NodeJS.Signals | number): boolean {
@@ -316,7 +281,7 @@ if (asyncDisposeSymbol) {
 }
 
 /** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe. */
-function childFds(stdio: SpawnOptions['stdio']): [number[], number[]] {
+export function childFds(stdio: SpawnOptions['stdio']): [number[], number[]] {
   const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];
   while (list.length < 3) list.push('pipe');
   const fds: number[] = [];

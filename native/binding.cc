@@ -6,6 +6,7 @@
 #include "fsops.h"
 #include "reaper.h"
 #include "spawn.h"
+#include "spawn_sync.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ class Binding : public Napi::Addon<Binding> {
   Binding(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
         InstanceMethod("spawn", &Binding::Spawn),
+        InstanceMethod("spawnSync", &Binding::SpawnSync),
         InstanceMethod("setExitHandler", &Binding::SetExitHandler),
         InstanceMethod("watch", &Binding::Watch),
         InstanceMethod("ref", &Binding::Ref),
@@ -57,6 +59,46 @@ class Binding : public Napi::Addon<Binding> {
     Napi::Array pipes = Napi::Array::New(env, 3);
     for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
     out.Set("pipes", pipes);
+    return out;
+  }
+
+  // spawnSync(helper, plan, fds, ownProcessGroup, input | null, timeoutMs, killSignal, maxBuffer)
+  //   -> { pid, code, signal, stdout, stderr, report, timedOut, tooMuch }
+  Napi::Value SpawnSync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    SpawnRequest req;
+    req.helper = info[0].As<Napi::String>().Utf8Value();
+    auto plan = info[1].As<Napi::Buffer<char>>();
+    req.plan.assign(plan.Data(), plan.Length());
+    auto fds = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < fds.Length(); i++) req.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
+    req.own_process_group = info[3].ToBoolean().Value();
+    SyncOptions opt;
+    if (info[4].IsBuffer()) {
+      auto input = info[4].As<Napi::Buffer<char>>();
+      opt.input.assign(input.Data(), input.Length());
+    }
+    opt.timeout_ms = (long)info[5].As<Napi::Number>().Int64Value();
+    opt.kill_signal = info[6].As<Napi::Number>().Int32Value();
+    opt.max_buffer = info[7].As<Napi::Number>().DoubleValue();
+    SyncResult res;
+    const char *syscall_name = "";
+    int err = sbx_spawn_sync(req, opt, &res, &syscall_name);
+    if (err) {
+      ErrnoError(env, err, syscall_name).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("pid", res.pid);
+    out.Set("code", res.code);
+    out.Set("signal", res.signal);
+    for (int i = 1; i < 3; i++) {
+      out.Set(i == 1 ? "stdout" : "stderr", req.fds.size() > (size_t)i && req.fds[i] == -1
+          ? Napi::Buffer<char>::Copy(env, res.out[i].data(), res.out[i].size()).As<Napi::Value>() : env.Null());
+    }
+    out.Set("report", res.has_report ? Napi::Buffer<char>::Copy(env, reinterpret_cast<const char *>(&res.report), sizeof res.report).As<Napi::Value>() : env.Null());
+    out.Set("timedOut", res.timed_out);
+    out.Set("tooMuch", res.too_much);
     return out;
   }
 

@@ -5,7 +5,8 @@ import * as cp from 'child_process';
 import path from 'path';
 import { describe, expect, it } from 'vitest';
 import * as sbx from '../lib';
-import { repoRoot, userLabel } from './helpers';
+import { leftovers, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import fs from 'fs';
 
 type Spawner = (file: string, args: string[], options: Record<string, unknown>) => any;
 const spawners: Record<string, Spawner> = {
@@ -204,5 +205,74 @@ describe(`disposal (as ${userLabel})`, () => {
     await new Promise((res) => d.on('spawn', res));
     await (d as any)[(Symbol as any).asyncDispose]();
     expect([d.exitCode, d.signalCode]).toEqual([null, 'SIGTERM']);
+  });
+});
+
+describe(`child_process parity: spawnSync and execFileSync (as ${userLabel})`, () => {
+  const none = { writableRoots: [] as string[] };
+  /** The result with pid reduced to its type and errors to their fields. */
+  const shape = (r: cp.SpawnSyncReturns<Buffer | string>) => ({
+    ...r, pid: r.pid > 0 ? 'pid' : r.pid,
+    output: r.output?.map((x) => (x === null ? null : x.toString())) ?? null,
+    stdout: r.stdout?.toString() ?? null, stderr: r.stderr?.toString() ?? null,
+    error: r.error && describeError(r.error as NodeJS.ErrnoException),
+  });
+  const cases: [string, string, string[], Record<string, unknown>][] = [
+    ['output and an exit code', '/bin/sh', ['-c', 'echo hi; echo e >&2; exit 3'], {}],
+    ['input, decoded output', 'cat', [], { input: 'abc', encoding: 'utf8' }],
+    ['a missing command', 'no-such-command-sbx', ['a'], {}],
+    ['a missing cwd', 'true', [], { cwd: '/nonexistent-sbx-cwd' }],
+    ['a cwd that is not a directory', 'true', [], { cwd: '/etc/passwd' }],
+    ['a signal', '/bin/sh', ['-c', 'kill -KILL $$'], {}],
+    ['a timeout', 'sleep', ['5'], { timeout: 200 }],
+    ['a timeout with killSignal', 'sleep', ['5'], { timeout: 200, killSignal: 'SIGKILL' }],
+    ['maxBuffer', '/bin/sh', ['-c', 'echo 0123456789; exec sleep 5'], { maxBuffer: 4 }],
+    ['stdout inherited', '/bin/sh', ['-c', 'echo e >&2'], { stdio: ['pipe', 'inherit', 'pipe'] }],
+    ['shell', 'echo "$0" hi', [], { shell: true }],
+  ];
+  for (const [label, file, args, options] of cases) {
+    it(`spawnSync: ${label}`, () => {
+      const a = shape(cp.spawnSync(file, args, { env, ...options } as any));
+      const b = shape(sbx.spawnSync(file, args, { env, ...options, sandbox: none } as any));
+      if (label === 'maxBuffer') {
+        // How much of the first chunk child_process keeps is libuv's detail; the error and the kill are the contract.
+        for (const r of [a, b]) Object.assign(r, { output: null, stdout: null });
+      }
+      expect(b).toEqual(a);
+    });
+  }
+
+  it('execFileSync: stdout back, and the error child_process throws', () => {
+    expect(sbx.execFileSync('/bin/sh', ['-c', 'echo out'], { env, sandbox: none }).toString()).toBe('out\n');
+    const thrown = (f: () => unknown) => {
+      try { f(); return undefined; } catch (e) {
+        const x = e as any;
+        return { message: x.message, status: x.status, signal: x.signal, stdout: x.stdout?.toString(), stderr: x.stderr?.toString(), code: x.code };
+      }
+    };
+    const script = ['-c', 'echo o; echo bad >&2; exit 2'];
+    const a = thrown(() => cp.execFileSync('/bin/sh', script, { env, stdio: 'pipe' }));
+    expect(a?.status).toBe(2);
+    expect(thrown(() => sbx.execFileSync('/bin/sh', script, { env, stdio: 'pipe', sandbox: none }))).toEqual(a);
+    const b = thrown(() => cp.execFileSync('no-such-command-sbx', [], { env }));
+    expect(b?.code).toBe('ENOENT');
+    expect(thrown(() => sbx.execFileSync('no-such-command-sbx', [], { env, sandbox: none }))).toEqual(b);
+  });
+
+  it('spawnSync leaves no process behind and writes only in its roots', () => {
+    const root = tempDir();
+    const outside = tempDir();
+    try {
+      const before = snapshot(outside);
+      const r = sbx.spawnSync('/bin/sh', ['-c', `echo in > ${root}/f; echo x > ${outside}/g; (sleep 30.4242 &) ; echo done`], { encoding: 'utf8', sandbox: { writableRoots: [root], tmp: 'none' } });
+      expect(r.stdout).toBe('done\n');
+      expect(r.stderr).toMatch(/Read-only file system/);
+      expect(fs.readFileSync(`${root}/f`, 'utf8')).toBe('in\n');
+      expect(snapshot(outside)).toEqual(before);
+      expect(leftovers(process.cwd(), '30.4242')).toEqual([]); // the orphan ended with the sandbox
+    } finally {
+      rmTree(root);
+      rmTree(outside);
+    }
   });
 });

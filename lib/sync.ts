@@ -1,0 +1,100 @@
+// spawnSync and execFileSync: the same sandbox, run to completion on this
+// thread by the addon (native/spawn_sync.cc), with child_process's results.
+import os from 'os';
+import { native } from './native';
+import { encodePlan } from './plan';
+import { applyShell, checkOptions } from './options';
+import { reportError, spawnError } from './report';
+import { signalName, signalNumber } from './signals';
+import { hintFor, SandboxSetupError } from './errors';
+import { childFds, prepare, SpawnOptions } from './spawn';
+
+export interface SpawnSyncOptions extends SpawnOptions {
+  input?: string | Buffer | NodeJS.TypedArray | DataView;
+  /** Decodes stdout and stderr; default 'buffer' (Buffers), as child_process. */
+  encoding?: BufferEncoding | 'buffer' | null;
+  /** Bytes allowed on stdout or stderr; past it the command is killed and `error` is ENOBUFS (default 1 MiB). */
+  maxBuffer?: number;
+}
+
+export interface SpawnSyncReturns<T = Buffer | string> {
+  pid: number;
+  output: [null, T | null, T | null] | null;
+  stdout: T | null;
+  stderr: T | null;
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+const DEFAULT_MAX_BUFFER = 1024 * 1024;
+
+/** Like child_process.spawnSync: blocks until the command has ended; failures are in `error`, never thrown (except bad arguments). */
+export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOptions, options?: SpawnSyncOptions): SpawnSyncReturns {
+  if (!Array.isArray(args)) { options = args as SpawnSyncOptions | undefined; args = []; }
+  const opts = options ?? {};
+  checkOptions(opts);
+  if (opts.signal !== undefined) throw new TypeError('The "signal" option is not supported by spawnSync (nothing can abort a blocked thread); use spawn');
+  const killSignal = signalNumber(opts.killSignal ?? 'SIGTERM');
+  const maxBuffer = opts.maxBuffer ?? DEFAULT_MAX_BUFFER;
+  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0)) throw new TypeError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
+  const encoding = opts.encoding === 'buffer' || opts.encoding === null || opts.encoding === undefined ? undefined : opts.encoding;
+  if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new TypeError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(opts.encoding)}`);
+  const cmd = applyShell(file, args as string[], opts.shell);
+  const spawnargs = [...cmd.args];
+  const fail = (error: Error, pid = 0): SpawnSyncReturns => ({ error, status: null, signal: null, output: null, pid, stdout: null, stderr: null });
+  // A cwd that is not a directory: child_process's spawnSync reports it in `error`.
+  if (typeof opts.cwd === 'string') {
+    const st = require('fs').statSync(opts.cwd, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) return fail(spawnError('ENOTDIR', -os.constants.errno.ENOTDIR, cmd.file, spawnargs, 'spawnSync'));
+  }
+  const prepared = prepare(cmd.file, cmd.args, opts);
+  const [fds, toClose] = childFds(opts.stdio ?? 'pipe');
+  const input = opts.input === undefined ? null
+    : typeof opts.input === 'string' ? Buffer.from(opts.input, encoding ?? 'utf8')
+    : Buffer.from(opts.input.buffer, opts.input.byteOffset, opts.input.byteLength);
+  const { binding, helper } = native();
+  let r;
+  try {
+    r = binding.spawnSync(helper, encodePlan(prepared.plan), fds, !!(opts.ownProcessGroup || opts.detached), input,
+      opts.timeout ?? 0, killSignal, maxBuffer === Infinity ? 0 : maxBuffer);
+  } catch (e) {
+    const err = e as { errno?: number; syscall?: string };
+    return fail(new SandboxSetupError('start-helper', -(err.errno ?? 0), err.syscall ?? 'spawn', hintFor('start-helper', err.errno ?? 0)));
+  } finally {
+    for (const fd of toClose) require('fs').closeSync(fd);
+  }
+  if (r.report) {
+    const error = reportError(r.report, prepared.plan, cmd.file, spawnargs, 'spawnSync');
+    return fail(error, error instanceof SandboxSetupError ? r.pid : 0);
+  }
+  const decode = (b: Buffer | null) => (b && encoding ? b.toString(encoding) : b);
+  const stdout = decode(r.stdout);
+  const stderr = decode(r.stderr);
+  const out: SpawnSyncReturns = {
+    pid: r.pid, output: [null, stdout, stderr], stdout, stderr,
+    status: r.signal ? null : r.code, signal: r.signal ? signalName(r.signal) : null,
+  };
+  if (r.timedOut) out.error = spawnError('ETIMEDOUT', -os.constants.errno.ETIMEDOUT, cmd.file, spawnargs, 'spawnSync');
+  else if (r.tooMuch) out.error = spawnError('ENOBUFS', -os.constants.errno.ENOBUFS, cmd.file, spawnargs, 'spawnSync');
+  return out;
+}
+
+/**
+ * Like child_process.execFileSync: returns stdout; throws the spawn error, or
+ * an Error with status, signal, output, stdout and stderr for a non-zero
+ * exit or a signal. stderr goes to this process's stderr unless `stdio` says.
+ */
+export function execFileSync(file: string, args?: readonly string[] | SpawnSyncOptions, options?: SpawnSyncOptions): Buffer | string {
+  if (!Array.isArray(args)) { options = args as SpawnSyncOptions | undefined; args = []; }
+  const opts = options ?? {};
+  const inheritStderr = opts.stdio === undefined;
+  const r = spawnSync(file, args as string[], { ...opts, stdio: opts.stdio ?? 'pipe' });
+  if (inheritStderr && r.stderr && r.stderr.length) process.stderr.write(r.stderr);
+  const failed = r.error ?? (r.status !== 0 ? new Error(`Command failed: ${[file, ...(args as string[])].join(' ')}${r.stderr?.length ? `\n${r.stderr.toString()}` : ''}`) : undefined);
+  if (failed) {
+    Object.assign(failed, { status: r.status, signal: r.signal, output: r.output, pid: r.pid, stdout: r.stdout, stderr: r.stderr });
+    throw failed;
+  }
+  return r.stdout!;
+}

@@ -1,0 +1,114 @@
+#include "spawn_sync.h"
+#include "fsops.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace {
+
+long now_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+}  // namespace
+
+int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *out, const char **syscall_name) {
+  SpawnResult sp;
+  int err = sbx_spawn(req, &sp, syscall_name);
+  if (err) return err;
+  out->pid = sp.pid;
+  int *pipes = sp.pipes;
+  size_t written = 0;
+  if (pipes[0] >= 0) {
+    set_nonblock(pipes[0]);
+    if (opt.input.empty()) { close(pipes[0]); pipes[0] = -1; }
+  }
+  for (int i = 1; i < 3; i++) if (pipes[i] >= 0) set_nonblock(pipes[i]);
+  long deadline = opt.timeout_ms > 0 ? now_ms() + opt.timeout_ms : -1;
+  bool exited = false, killed = false;
+  auto kill_once = [&]() {
+    if (!killed && !exited) sbx_pidfd_send_signal(sp.pidfd, opt.kill_signal);
+    killed = true;
+  };
+  char buf[65536];
+  // Until the helper has exited and both output pipes are at EOF (the pid
+  // namespace's end closes every copy the command's children held).
+  while (!exited || pipes[1] >= 0 || pipes[2] >= 0) {
+    struct pollfd p[4];
+    int n = 0, which[4];
+    for (int i = 0; i < 3; i++) {
+      if (pipes[i] < 0) continue;
+      p[n] = {pipes[i], (short)(i == 0 ? POLLOUT : POLLIN), 0};
+      which[n++] = i;
+    }
+    if (!exited) { p[n] = {sp.pidfd, POLLIN, 0}; which[n++] = 3; }
+    int wait = -1;
+    if (deadline >= 0 && !killed) wait = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
+    int r = poll(p, n, wait);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { kill_once(); break; }
+    if (r == 0) { out->timed_out = true; kill_once(); continue; }
+    for (int k = 0; k < n; k++) {
+      if (!p[k].revents) continue;
+      int i = which[k];
+      if (i == 3) {
+        siginfo_t info = {};
+        if (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0) {
+          exited = true;
+          if (info.si_code == CLD_EXITED) out->code = info.si_status;
+          else out->signal = info.si_status;
+        }
+      } else if (i == 0) {
+        ssize_t w = write(pipes[0], opt.input.data() + written, opt.input.size() - written);
+        if (w > 0) written += (size_t)w;
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == opt.input.size()) {  // EPIPE: it stopped reading
+          close(pipes[0]);
+          pipes[0] = -1;
+        }
+      } else {
+        ssize_t got = read(pipes[i], buf, sizeof buf);
+        if (got > 0) {
+          out->out[i].append(buf, (size_t)got);
+          if (opt.max_buffer > 0 && (double)out->out[i].size() > opt.max_buffer) {
+            out->out[i].resize((size_t)opt.max_buffer);
+            out->too_much = true;
+            kill_once();
+          }
+        } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+          close(pipes[i]);
+          pipes[i] = -1;
+        }
+      }
+    }
+  }
+  for (int i = 0; i < 3; i++) if (pipes[i] >= 0) close(pipes[i]);
+  if (!exited) {  // poll itself failed: the helper was killed above; reap it
+    siginfo_t info = {};
+    while (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
+    if (info.si_code == CLD_EXITED) out->code = info.si_status;
+    else out->signal = info.si_status;
+  }
+  ssize_t got;
+  do got = read(sp.error_fd, &out->report, sizeof out->report);
+  while (got < 0 && errno == EINTR);
+  out->has_report = got == (ssize_t)sizeof out->report;
+  close(sp.error_fd);
+  close(sp.pidfd);
+  return 0;
+}
