@@ -3,7 +3,7 @@
   "targets": [
     {
       "target_name": "sbx_native",
-      "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc"],
+      "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/handoff.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
@@ -12,7 +12,7 @@
     {
       "target_name": "sbx-helper",
       "type": "executable",
-      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/supervise.cc", "native/helper/requester.cc"],
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/supervise.cc", "native/helper/requester.cc", "native/helper/handoff.cc"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17", "-pthread"],
       "cflags_cc!": ["-fno-exceptions"],
       # Static PIE: needs no shared library at all, so the glibc floor (scripts/check-glibc.js)

@@ -2,6 +2,8 @@ export { spawn, prepare, landlockAbi, SandboxedProcess } from './spawn';
 export type { SpawnOptions, StdioOption } from './spawn';
 export { run, execFile } from './exec';
 export { spawnSync, execFileSync } from './sync';
+export { wrap, WrappedCommand } from './wrap';
+export type { WrapOptions } from './wrap';
 export type { SpawnSyncOptions, SpawnSyncReturns } from './sync';
 export type { RunResult, RunOptions, ExecFileOptions, ExecFileCallback, ExecFileError } from './exec';
 export type { ChildProcessOptions } from './options';

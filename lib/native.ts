@@ -28,6 +28,8 @@ export interface Binding {
   spawn(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean): SpawnResult;
   /** Blocks until the helper has exited and its output pipes closed (native/spawn_sync.cc). */
   spawnSync(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean, input: Buffer | null, timeoutMs: number, killSignal: number, maxBuffer: number): SyncResult;
+  /** A sealed memfd holding the plan and a report pipe, for a helper another spawner starts (native/handoff.h). */
+  handoff(plan: Buffer): { planFd: number; readFd: number; writeFd: number };
   /** 'exec' comes first: the helper's error report, or null once the command was exec'd; then 'exit'. */
   setExitHandler(fn: (id: number, event: 'exit' | 'exec', a: number | Buffer | null, signal?: number) => void): void;
   /** Watches the pidfd and the error pipe; the error pipe becomes the reaper's, which closes it. */

@@ -4,6 +4,7 @@
 #include <memory>
 #include <unistd.h>
 #include "fsops.h"
+#include "handoff.h"
 #include "reaper.h"
 #include "spawn.h"
 #include "spawn_sync.h"
@@ -23,6 +24,7 @@ class Binding : public Napi::Addon<Binding> {
     DefineAddon(exports, {
         InstanceMethod("spawn", &Binding::Spawn),
         InstanceMethod("spawnSync", &Binding::SpawnSync),
+        InstanceMethod("handoff", &Binding::HandoffPlan),
         InstanceMethod("setExitHandler", &Binding::SetExitHandler),
         InstanceMethod("watch", &Binding::Watch),
         InstanceMethod("ref", &Binding::Ref),
@@ -99,6 +101,24 @@ class Binding : public Napi::Addon<Binding> {
     out.Set("report", res.has_report ? Napi::Buffer<char>::Copy(env, reinterpret_cast<const char *>(&res.report), sizeof res.report).As<Napi::Value>() : env.Null());
     out.Set("timedOut", res.timed_out);
     out.Set("tooMuch", res.too_much);
+    return out;
+  }
+
+  // handoff(plan: Buffer) -> { planFd, readFd, writeFd } (native/handoff.h)
+  Napi::Value HandoffPlan(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto plan = info[0].As<Napi::Buffer<char>>();
+    Handoff h;
+    const char *syscall_name = "";
+    int err = sbx_handoff(std::string(plan.Data(), plan.Length()), &h, &syscall_name);
+    if (err) {
+      ErrnoError(env, err, syscall_name).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("planFd", h.plan_fd);
+    out.Set("readFd", h.read_fd);
+    out.Set("writeFd", h.write_fd);
     return out;
   }
 

@@ -25,6 +25,11 @@ struct Run {
 
 // A failed step: reports it on the error pipe and exits 125. Never returns.
 [[noreturn]] void fail(Run &run, int err, const std::string &detail);
+// The same with another exit status: a command that cannot be exec'd ends 127 / 126, as in shells.
+[[noreturn]] void fail_exit(Run &run, int err, const std::string &detail, int status);
+
+// handoff.cc: `--handoff PID PLAN_FD REPORT_FD` (argv after the flag): 0, or an errno and why.
+int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 
 // Each returns normally on success and calls fail() otherwise.
 bool run_mount_step(Run &run, const Step &s);      // false: not a mount op

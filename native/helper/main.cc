@@ -1,5 +1,7 @@
 // sbx-helper: started by the addon (native/spawn.cc) with
 //   argv = { "sbx-helper", PLAN_FD, ERROR_FD }
+// or by another spawner, for wrap() (handoff.cc), with
+//   argv = { "sbx-helper", "--handoff", PARENT_PID, PLAN_FD, REPORT_FD }
 // and an empty environment, so LD_PRELOAD & co. set by the caller never reach
 // it. It reads the plan, then runs the steps in order. Steps that fork
 // (pidns_fork, command_fork) leave the parent behind as monitor / init; the
@@ -54,7 +56,9 @@ bool parse_plan(const std::string &data, std::vector<Step> &steps) {
 
 }  // namespace
 
-void fail(Run &run, int err, const std::string &detail) {
+void fail(Run &run, int err, const std::string &detail) { fail_exit(run, err, detail, 125); }
+
+void fail_exit(Run &run, int err, const std::string &detail, int status) {
   ErrorReport r;
   memset(&r, 0, sizeof r);
   r.step = (int32_t)run.current;
@@ -64,7 +68,7 @@ void fail(Run &run, int err, const std::string &detail) {
     ssize_t ignored = write(run.error_fd, &r, sizeof r);
     (void)ignored;
   }
-  _exit(125);
+  _exit(status);
 }
 
 unsigned long long parse_num(Run &run, const std::string &s) {
@@ -78,10 +82,18 @@ unsigned long long parse_num(Run &run, const std::string &s) {
 int main(int argc, char **argv) {
   Run run;
   if (argc == 2 && strcmp(argv[1], "--probe-userns") == 0) return probe_userns();
-  if (argc != 3) return 125;
-  int plan_fd = atoi(argv[1]);
-  run.error_fd = atoi(argv[2]);
   run.current = (size_t)-1;
+  int plan_fd = -1;
+  if (argc == 5 && strcmp(argv[1], "--handoff") == 0) {
+    std::string why;
+    int err = open_handoff(argv + 2, &plan_fd, &run.error_fd, &why);
+    if (err) fail(run, err, why);  // reaches the parent when the pipe was opened; the exit status (125) always does
+  } else if (argc == 3) {
+    plan_fd = atoi(argv[1]);
+    run.error_fd = atoi(argv[2]);
+  } else {
+    return 125;
+  }
   if (!parse_plan(read_all(plan_fd), run.steps)) fail(run, EINVAL, "malformed plan");
   close(plan_fd);
 

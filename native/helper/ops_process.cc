@@ -277,7 +277,8 @@ bool run_process_step(Run &run, const Step &s) {
     fcntl(run.error_fd, F_SETFD, FD_CLOEXEC);
     environ = envp.data();  // execvp searches the command's PATH, not ours
     execvp(a.at(0).c_str(), argv.data());
-    fail(run, errno, "execvp " + a.at(0));
+    int err = errno;
+    fail_exit(run, err, "execvp " + a.at(0), err == ENOENT ? 127 : 126);
   } else {
     return false;
   }

@@ -1,0 +1,121 @@
+// wrap(): the sandbox under a spawner of the caller's choice: real node-pty
+// (a terminal), child_process; what the helper reports reaches the caller;
+// a plan that is not handed over by the helper's parent is refused.
+import { spawn as cpSpawn, spawnSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wrap, WrappedCommand } from '../lib';
+import { installNpmPackage } from './clients';
+import { rmTree, snapshot, tempDir, userLabel } from './helpers';
+
+const exitOf = (c: ReturnType<typeof cpSpawn>) => new Promise<[number | null, string | null]>((res) => c.on('exit', (code, sig) => res([code, sig])));
+const eventsOf = (w: WrappedCommand) => {
+  const seen: string[] = [];
+  for (const e of ['started', 'spawn', 'error']) w.on(e, (x?: any) => seen.push(e === 'error' ? `error ${x.code}` : e));
+  return seen;
+};
+
+describe(`wrap() under child_process (as ${userLabel})`, () => {
+  it('confines writes, reports spawn, and the exit status reaches the spawner', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    try {
+      const before = snapshot(outside);
+      const w = wrap('/bin/sh', ['-c', `echo in > ${root}/f; echo x > ${outside}/g; echo "$SBX_NATIVE_SANDBOX"; exit 3`], { sandbox: { writableRoots: [root], tmp: 'none' } });
+      const seen = eventsOf(w);
+      const c = cpSpawn(w.file, w.args, { env: w.env, cwd: w.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout!.on('data', (d) => { out += d; });
+      c.stderr!.on('data', (d) => { err += d; });
+      expect(await exitOf(c)).toEqual([3, null]);
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual(['started', 'spawn']);
+      expect(w.pid).toBe(c.pid);
+      expect(out).toBe('1\n');
+      expect(err).toMatch(/Read-only file system/);
+      expect(fs.readFileSync(path.join(root, 'f'), 'utf8')).toBe('in\n');
+      expect(snapshot(outside)).toEqual(before);
+    } finally {
+      rmTree(root);
+      rmTree(outside);
+    }
+  });
+
+  it('a missing command: an ENOENT error event, exit status 127, no spawn', async () => {
+    const w = wrap('no-such-command-sbx', [], { sandbox: { writableRoots: [] }, env: { PATH: '/usr/bin:/bin' } });
+    const seen = eventsOf(w);
+    const c = cpSpawn(w.file, w.args, { env: w.env, stdio: 'ignore' });
+    expect(await exitOf(c)).toEqual([127, null]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual(['started', 'error ENOENT']);
+  });
+
+  it('a plan not handed over by the helper\'s own parent is refused (EPERM, exit 125, nothing runs)', () => {
+    const dir = tempDir();
+    try {
+      const marker = path.join(dir, 'ran');
+      const w = wrap('/bin/sh', ['-c', `touch ${marker}`], { sandbox: { writableRoots: [dir] } });
+      // A grandchild: the helper's parent is the shell, not the process holding the plan.
+      const r = spawnSync('/bin/sh', ['-c', `"$@"; echo "status $?"`, 'sh', w.file, ...w.args], { encoding: 'utf8' });
+      expect(r.stdout).toBe('status 125\n');
+      // The shell's own fd 7 is a plain file holding a plan: not a sealed memfd.
+      const forged = path.join(dir, 'forged-plan');
+      fs.writeFileSync(forged, fs.readFileSync(`/proc/self/fd/${w.args[2]}`));
+      const f = spawnSync('/bin/sh', ['-c', `exec 7<${forged}; exec 8>${dir}/report; "$0" --handoff $$ 7 8; echo "status $?"`, w.file], { encoding: 'utf8' });
+      expect(f.stdout).toBe('status 125\n');
+      expect(fs.existsSync(marker)).toBe(false);
+      w.close();
+    } finally {
+      rmTree(dir);
+    }
+  });
+
+  it('close() frees what a wrapped command that never ran held', () => {
+    const count = () => fs.readdirSync('/proc/self/fd').length;
+    const before = count();
+    const ws = Array.from({ length: 5 }, () => wrap('true', [], { sandbox: { writableRoots: [] } }));
+    expect(count()).toBeGreaterThan(before);
+    for (const w of ws) w.close();
+    expect(count()).toBe(before);
+  });
+
+  it('refuses options that belong to the spawner, naming them', () => {
+    expect(() => wrap('true', [], { stdio: 'inherit' } as any)).toThrow(/"stdio" option belongs to the spawner/);
+    expect(() => wrap('true', [], { uid: 0 } as any)).toThrow(/"uid" option is not supported/);
+  });
+});
+
+describe(`wrap() under node-pty (as ${userLabel})`, () => {
+  let pty: any;
+  let why = '';
+  beforeAll(() => {
+    const r = installNpmPackage('node-pty', '1.1.0');
+    if ('why' in r) why = r.why;
+    else pty = require(path.join(r.dir, 'node_modules', 'node-pty'));
+  }, 300_000);
+
+  it('runs the command sandboxed on a real terminal, and its exit status reaches node-pty', async (ctx) => {
+    if (!pty) ctx.skip(`node-pty is missing: ${why}`);
+    const root = tempDir();
+    try {
+      const w = wrap('/bin/sh', ['-c', `test -t 0 && test -t 1 && echo on-a-tty; echo "$SBX_NATIVE_SANDBOX"; touch /etc/sbx-x || echo refused; echo in > ${root}/f; exit 4`],
+        { interactive: true, sandbox: { writableRoots: [root], tmp: 'none' } });
+      const seen = eventsOf(w);
+      const term = pty.spawn(w.file, w.args, { name: 'xterm', cols: 80, rows: 24, cwd: w.cwd, env: w.env });
+      let out = '';
+      term.onData((d: string) => { out += d; });
+      const code = await new Promise<number>((res) => term.onExit((e: { exitCode: number }) => res(e.exitCode)));
+      expect(code).toBe(4);
+      expect(out).toMatch(/on-a-tty\r?\n1\r?\n/);
+      expect(out).toMatch(/Read-only file system/);
+      expect(out).toContain('refused');
+      expect(fs.readFileSync(path.join(root, 'f'), 'utf8')).toBe('in\n');
+      expect(fs.existsSync('/etc/sbx-x')).toBe(false);
+      expect(seen).toEqual(['started', 'spawn']);
+    } finally {
+      rmTree(root);
+    }
+  });
+});
