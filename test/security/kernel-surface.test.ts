@@ -13,7 +13,7 @@ import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rmTree, tempDir, userLabel } from '../helpers';
+import { isRoot, rmTree, tempDir, userLabel } from '../helpers';
 import { attacker, Fixture, fixture, j, PY, py } from './lib';
 
 /** ctime, mode, inode generation (FS_IOC_GETVERSION) and inode flags (FS_IOC_GETFLAGS), read on the host. */
@@ -180,5 +180,48 @@ os.close(fd)`, f.sandbox, { cwd: f.repo });
     fs.rmSync(ready);
     fs.rmSync(go);
     expect(f.state()).toEqual(before);
+  });
+
+  // Needs a filesystem with the encrypt feature: a loop-mounted ext4 image,
+  // which only root can mount. The keyring of a filesystem is reachable from
+  // any fd on it, a read-only one too, and shared with the user's own claims.
+  it.runIf(isRoot)('FS_IOC_REMOVE_ENCRYPTION_KEY / FS_IOC_ADD_ENCRYPTION_KEY on a host fscrypt filesystem: EPERM, the host\'s key stays and its files stay readable', async () => {
+    const dir = tempDir('sbx-kernel-fscrypt-');
+    const img = path.join(dir, 'img');
+    const mnt = path.join(dir, 'mnt');
+    fs.mkdirSync(mnt);
+    fs.closeSync(fs.openSync(img, 'w'));
+    fs.truncateSync(img, 32 << 20);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'encrypt', img]);
+    execFileSync('mount', ['-o', 'loop', img, mnt]);
+    try {
+      const keyStatus = (ident: string) => hostPy(`
+fd = os.open(${j(mnt)}, os.O_RDONLY)
+st = bytearray(struct.pack('II32s24x', 2, 0, bytes.fromhex(${j(ident)})) + bytes(64))
+fcntl.ioctl(fd, 0xc080661a, st)
+out['status'], out['flags'], out['users'] = struct.unpack_from('III', st, 64)`, dir);
+      const setup = hostPy(`
+fd = os.open(${j(mnt)}, os.O_RDONLY)
+arg = bytearray(struct.pack('II32sII32x', 2, 0, b'', 64, 0) + bytes(range(64)))
+fcntl.ioctl(fd, 0xc0506617, arg)
+out['ident'] = bytes(arg[8:24]).hex()
+os.mkdir(${j(mnt + '/enc')})
+d = os.open(${j(mnt + '/enc')}, os.O_RDONLY)
+fcntl.ioctl(d, 0x800c6613, struct.pack('BBBBB3x16s', 2, 1, 4, 0, 0, arg[8:24]))
+open(${j(mnt + '/enc/file')}, 'w').write('plain')`, dir);
+      const ident = setup.ident as string;
+      expect(keyStatus(ident)).toEqual({ status: 2 /* PRESENT */, flags: 1 /* ADDED_BY_SELF */, users: 1 });
+      const out = await py(`
+import fcntl
+fd = os.open(${j(mnt)}, os.O_RDONLY)
+out['remove'] = attempt(lambda: fcntl.ioctl(fd, 0xc0406618, struct.pack('II32sI20x', 2, 0, bytes.fromhex(${j(ident)}), 0)))
+out['add'] = attempt(lambda: fcntl.ioctl(fd, 0xc0506617, struct.pack('II32sII32x', 2, 0, b'', 64, 0) + bytes(64 * [7])))`, f.sandbox, { cwd: f.repo });
+      expect(out).toEqual({ remove: 'EPERM', add: 'EPERM' });
+      expect(keyStatus(ident)).toEqual({ status: 2, flags: 1, users: 1 });
+      expect(fs.readFileSync(path.join(mnt, 'enc', 'file'), 'utf8')).toBe('plain');
+    } finally {
+      execFileSync('umount', [mnt]);
+      rmTree(dir);
+    }
   });
 });
