@@ -75,7 +75,7 @@ export const TIOCLINUX = 0x541c;
 // generic _IOC encoding (dir << 30 | size << 16 | type << 8 | nr) and an
 // 8-byte long. docs/threat-model.md has the whole audit, one row per ioctl.
 //
-// Inode changes an owner may make, all "_IOW" (init copies the argument in
+// Inode changes an owner may make, all _IO or _IOW (init copies the argument in
 // and writes nothing back, native/helper/supervise.cc change_inode_flags):
 // with supervision they go to init, refused on the chain, performed elsewhere.
 // linux/fs.h FS_IOC_SETFLAGS (long, int), FS_IOC_FSSETXATTR, FS_IOC_SETVERSION
