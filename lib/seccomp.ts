@@ -94,7 +94,8 @@ export const INODE_FLAG_IOCTLS = [
 export const BTRFS_SUBVOL_IOCTLS = [0x50009401, 0x5000940e, 0x5000940f, 0x50009417, 0x50009418, 0x4008941a, 0xc0c89425, 0x5000943f, 0xc0c09425];
 // Refused whatever the plan. Each changes a file or the filesystem for good,
 // and init cannot perform it for the chain check: its argument holds pointers
-// into the caller's memory, or a result goes back through it.
+// into the caller's memory, its size depends on its contents, or a result goes
+// back through it. The keyring ones need no writable mount at all.
 // linux/fsverity.h FS_IOC_ENABLE_VERITY: the file can never be written again,
 //   and it needs only a read-only fd plus write permission bits;
 // linux/fscrypt.h FS_IOC_SET_ENCRYPTION_POLICY (an empty directory the host
