@@ -19,14 +19,20 @@
 //   because the kernel ignores the high ones (CVE-2019-10063): EPERM;
 // - the btrfs ioctls that create or delete subvolumes and snapshots or flip
 //   their read-only flag: they make names and change metadata with no
-//   Landlock hook on the way: EPERM.
+//   Landlock hook on the way: EPERM;
+// - the filesystem ioctls that change a file or the filesystem for good and
+//   that init could not perform faithfully (REFUSED_FS_IOCTLS: fs-verity,
+//   fscrypt policies and keys, f2fs compressed-block release, the ocfs2
+//   reflink that makes a name): EPERM;
+// - fcntl F_SETLEASE / F_SETDELEG: a lease makes every other opener of the
+//   file, the host's included, wait for the lease-break time: EPERM.
 // Everything else is allowed: clone for threads and fork, socketpair, AF_UNIX,
 // AF_NETLINK and the rest of the socket families.
 //
 // With supervision (docs/supervisor.md), some syscalls are handed to init,
 // which performs them after a check (SECCOMP_RET_USER_NOTIF):
-// - metadata changes (chmod, chown, utimes, xattrs, FS_IOC_SETFLAGS /
-//   FS_IOC_FSSETXATTR), which Landlock does not cover;
+// - metadata changes (chmod, chown, utimes, xattrs, the inode ioctls of
+//   INODE_FLAG_IOCTLS), which Landlock does not cover;
 // - syscalls that create a name (mkdir, mknod, symlink, link, rename, bind,
 //   and open/openat/creat with O_CREAT), so protected names cannot appear.
 // Then also: userfaultfd is refused (a page that faults forever would stall
@@ -65,12 +71,51 @@ export const CLONE_NEWUSER = 0x10000000;
 export const AF_VSOCK = 40;
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
-// linux/fs.h: FS_IOC_SETFLAGS (long), its 32-bit twin (int), FS_IOC_FSSETXATTR,
-// and FS_IOC_SETVERSION (long and int): the inode changes an owner may make.
-export const INODE_FLAG_IOCTLS = [0x40086602, 0x40046602, 0x401c5820, 0x40087602, 0x40047602];
+// The ioctl numbers below are the same on x86_64 and aarch64: both use the
+// generic _IOC encoding (dir << 30 | size << 16 | type << 8 | nr) and an
+// 8-byte long. docs/threat-model.md has the whole audit, one row per ioctl.
+//
+// Inode changes an owner may make, all _IO or _IOW (init copies the argument in
+// and writes nothing back, native/helper/supervise.cc change_inode_flags):
+// with supervision they go to init, refused on the chain, performed elsewhere.
+// linux/fs.h FS_IOC_SETFLAGS (long, int), FS_IOC_FSSETXATTR, FS_IOC_SETVERSION
+// (long, int); linux/ext4.h EXT4_IOC_SETVERSION (long, int: the inode
+// generation and ctime), EXT4_IOC_MIGRATE (indirect blocks to extents, the
+// inode's "e" flag); linux/f2fs.h F2FS_IOC_SET_PIN_FILE (no owner check).
+export const INODE_FLAG_IOCTLS = [
+  0x40086602, 0x40046602, 0x401c5820, 0x40087602, 0x40047602,
+  0x40086604, 0x40046604, 0x00006609,
+  0x4004f50d,
+];
 // linux/btrfs.h: SNAP_CREATE, SUBVOL_CREATE, SNAP_DESTROY, SNAP_CREATE_V2,
-// SUBVOL_CREATE_V2, SUBVOL_SETFLAGS, SET_RECEIVED_SUBVOL, SNAP_DESTROY_V2.
-export const BTRFS_SUBVOL_IOCTLS = [0x50009401, 0x5000940e, 0x5000940f, 0x50009417, 0x50009418, 0x4008941a, 0xc0c89425, 0x5000943f];
+// SUBVOL_CREATE_V2, SUBVOL_SETFLAGS, SET_RECEIVED_SUBVOL, SNAP_DESTROY_V2, and
+// SET_RECEIVED_SUBVOL_32 (its packed 32-bit layout, which 64-bit kernels
+// take on the native ioctl too).
+export const BTRFS_SUBVOL_IOCTLS = [0x50009401, 0x5000940e, 0x5000940f, 0x50009417, 0x50009418, 0x4008941a, 0xc0c89425, 0x5000943f, 0xc0c09425];
+// Refused whatever the plan. Each changes a file or the filesystem for good,
+// and init cannot perform it for the chain check: its argument holds pointers
+// into the caller's memory, its size depends on its contents, or a result goes
+// back through it. The keyring ones need no writable mount at all.
+// linux/fsverity.h FS_IOC_ENABLE_VERITY: the file can never be written again,
+//   and it needs only a read-only fd plus write permission bits;
+// linux/fscrypt.h FS_IOC_SET_ENCRYPTION_POLICY (an empty directory the host
+//   made becomes unusable without the key), FS_IOC_GET_ENCRYPTION_PWSALT
+//   (writes a salt into the superblock the first time), FS_IOC_ADD_ENCRYPTION_KEY,
+//   FS_IOC_REMOVE_ENCRYPTION_KEY, _ALL_USERS (the filesystem keyring, charged
+//   to and shared with the user's own claims; keyctl is refused for the same reason);
+// linux/f2fs.h F2FS_IOC_RELEASE_COMPRESS_BLOCKS / RESERVE_COMPRESS_BLOCKS: no
+//   owner check, and a released file cannot be written;
+// fs/ocfs2/ocfs2_ioctl.h OCFS2_IOC_REFLINK: makes a name from a path, past
+//   Landlock's and init's checks.
+export const REFUSED_FS_IOCTLS = [
+  0x40806685,
+  0x800c6613, 0x40106614, 0xc0506617, 0xc0406618, 0xc0406619,
+  0x8008f512, 0x8008f513,
+  0x40186f04,
+];
+// linux/fcntl.h: F_SETLEASE, and F_SETDELEG (6.19) which takes the same lease.
+export const F_SETLEASE = 1024;
+export const F_SETDELEG = 1040;
 // asm-generic/fcntl.h (x86_64 and aarch64), linux/seccomp.h
 export const O_CREAT = 0o100;
 export const SECCOMP_SET_MODE_FILTER = 1;
@@ -84,7 +129,7 @@ export type Syscall =
   | 'ptrace' | 'process_vm_readv' | 'process_vm_writev'
   | 'keyctl' | 'add_key' | 'request_key'
   | 'bpf' | 'perf_event_open' | 'kexec_load' | 'kexec_file_load'
-  | 'socket' | 'ioctl';
+  | 'socket' | 'ioctl' | 'fcntl';
 
 // arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h
 // (aarch64). Numbers from 424 up are shared by every architecture.
@@ -97,7 +142,7 @@ export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {
     ptrace: 101, process_vm_readv: 310, process_vm_writev: 311,
     keyctl: 250, add_key: 248, request_key: 249,
     bpf: 321, perf_event_open: 298, kexec_load: 246, kexec_file_load: 320,
-    socket: 41, ioctl: 16,
+    socket: 41, ioctl: 16, fcntl: 72,
   },
   arm64: {
     clone: 220, unshare: 97, clone3: 435,
@@ -107,7 +152,7 @@ export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {
     ptrace: 117, process_vm_readv: 270, process_vm_writev: 271,
     keyctl: 219, add_key: 217, request_key: 218,
     bpf: 280, perf_event_open: 241, kexec_load: 104, kexec_file_load: 294,
-    socket: 198, ioctl: 29,
+    socket: 198, ioctl: 29, fcntl: 25,
   },
 };
 
@@ -290,6 +335,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   a.jeq(nr.clone3, 'enosys');
   a.jeq(nr.socket, 'socket');
   a.jeq(nr.ioctl, 'ioctl');
+  a.jeq(nr.fcntl, 'fcntl');
   for (const s of DENY_EPERM) a.jeq(nr[s], 'eperm');
   if (supervising) {
     a.jeq(NR_SECCOMP[arch], 'seccomp');
@@ -316,9 +362,11 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   // ioctl(fd, cmd, arg): the kernel takes cmd as an unsigned int, so compare
   // the low word only; a 64-bit compare misses TIOCSTI | 1 << 32.
   a.label('ioctl').ld(DATA.argLow(1)).jeq(TIOCSTI, 'eperm').jeq(TIOCLINUX, 'eperm');
-  for (const cmd of BTRFS_SUBVOL_IOCTLS) a.jeq(cmd, 'eperm');
+  for (const cmd of [...BTRFS_SUBVOL_IOCTLS, ...REFUSED_FS_IOCTLS]) a.jeq(cmd, 'eperm');
   if (sup.metadata) for (const cmd of INODE_FLAG_IOCTLS) a.jeq(cmd, 'notify');
   a.ret(SECCOMP_RET.ALLOW);
+  // fcntl(fd, cmd, arg): cmd is an unsigned int, so again the low word only.
+  a.label('fcntl').ld(DATA.argLow(1)).jeq(F_SETLEASE, 'eperm').jeq(F_SETDELEG, 'eperm', 'allow');
   if (supervising) {
     // seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): no listener of its own.
     a.label('seccomp').ld(DATA.argLow(0)).jeq(SECCOMP_SET_MODE_FILTER, 0, 'allow');

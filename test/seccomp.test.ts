@@ -3,7 +3,7 @@
 // and that the kernel enforces it on the command while real tools keep working.
 import { describe, expect, it } from 'vitest';
 import {
-  AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, ERRNO, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, SECCOMP_RET,
+  AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, ERRNO, F_SETDELEG, F_SETLEASE, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, REFUSED_FS_IOCTLS, SECCOMP_RET,
   SUPERVISED_NR, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT, buildSeccompFilter, supervisedSyscalls, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
 } from '../lib/seccomp';
 import { prepare } from '../lib/spawn';
@@ -82,6 +82,29 @@ describe('seccomp BPF program (unit)', () => {
         expect(call(nr.ioctl, [TIOCSTI, 0])).toBe(ALLOW); // the fd is not the command
       });
 
+      it('denies the fs-verity, fscrypt, f2fs compressed-block and ocfs2 reflink ioctls on the low 32 bits', () => {
+        expect(REFUSED_FS_IOCTLS).toEqual(expect.arrayContaining([0x40806685 /* FS_IOC_ENABLE_VERITY */, 0x800c6613 /* FS_IOC_SET_ENCRYPTION_POLICY */, 0xc0406618 /* FS_IOC_REMOVE_ENCRYPTION_KEY */]));
+        for (const cmd of REFUSED_FS_IOCTLS) {
+          expect(call(nr.ioctl, [3, cmd]), cmd.toString(16)).toBe(EPERM);
+          expect(call(nr.ioctl, [3, (1n << 32n) | BigInt(cmd)])).toBe(EPERM);
+        }
+        expect(call(nr.ioctl, [3, 0xc0c09425 /* BTRFS_IOC_SET_RECEIVED_SUBVOL_32 */])).toBe(EPERM);
+        // Reads stay allowed: the policy, key status, verity digest.
+        for (const cmd of [0x400c6615, 0xc080661a, 0xc0046686]) expect(call(nr.ioctl, [3, cmd])).toBe(ALLOW);
+      });
+
+      it('denies fcntl F_SETLEASE and F_SETDELEG whatever the lease type, on the low 32 bits; other fcntl commands and locks are allowed', () => {
+        expect(nr.fcntl).toBe(arch === 'x64' ? 72 : 25);
+        for (const cmd of [F_SETLEASE, F_SETDELEG]) {
+          for (const type of [0 /* F_RDLCK */, 1 /* F_WRLCK */, 2 /* F_UNLCK */]) expect(call(nr.fcntl, [3, cmd, type])).toBe(EPERM);
+          expect(call(nr.fcntl, [3, (1n << 32n) | BigInt(cmd), 1])).toBe(EPERM);
+        }
+        for (const cmd of [1 /* F_GETFD */, 4 /* F_SETFL */, 6 /* F_SETLK */, 7 /* F_SETLKW */, 37 /* F_OFD_SETLK */, 1025 /* F_GETLEASE */, 1026 /* F_NOTIFY */, 1030 /* F_DUPFD_CLOEXEC */]) {
+          expect(call(nr.fcntl, [3, cmd, 1]), `fcntl ${cmd}`).toBe(ALLOW);
+        }
+        expect(call(nr.fcntl, [F_SETLEASE, 1, 0])).toBe(ALLOW); // the fd is not the command
+      });
+
       it('allows everything else', () => {
         const watched = new Set(Object.values(nr));
         for (let n = 0; n < 470; n++) if (!watched.has(n)) expect(call(n, [CLONE_NEWUSER, TIOCSTI]), `nr ${n}`).toBe(ALLOW);
@@ -138,12 +161,17 @@ describe('seccomp BPF program with supervision (unit)', () => {
       it('metadata: every chmod/chown/utimes/xattr syscall and the inode-flag ioctls go to init, nothing else', () => {
         const call = filter(true, false);
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(NOTIFY);
+        expect(INODE_FLAG_IOCTLS).toEqual(expect.arrayContaining([0x40086604 /* EXT4_IOC_SETVERSION */, 0x40046604, 0x6609 /* EXT4_IOC_MIGRATE */, 0x4004f50d /* F2FS_IOC_SET_PIN_FILE */]));
         for (const cmd of INODE_FLAG_IOCTLS) {
+          expect((cmd >>> 30) & 2, `${cmd.toString(16)} must not be _IOR: init writes nothing back`).toBe(0);
           expect(call(nr.ioctl, [3, cmd])).toBe(NOTIFY);
           expect(call(nr.ioctl, [3, (1n << 32n) | BigInt(cmd)])).toBe(NOTIFY); // the kernel reads an unsigned int
         }
         expect(call(nr.ioctl, [3, 0x80086601 /* FS_IOC_GETFLAGS */])).toBe(ALLOW);
+        expect(call(nr.ioctl, [3, 0x80087601 /* FS_IOC_GETVERSION */])).toBe(ALLOW);
         expect(call(nr.ioctl, [3, TIOCSTI])).toBe(EPERM);
+        for (const cmd of REFUSED_FS_IOCTLS) expect(call(nr.ioctl, [3, cmd])).toBe(EPERM);
+        expect(call(nr.fcntl, [3, F_SETLEASE, 0])).toBe(EPERM);
         expect(call(469 /* file_setattr */)).toBe(ENOSYS);
         for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
         expect(call(snr.openat!, [-100, 0, 0o101])).toBe(ALLOW);
@@ -171,6 +199,7 @@ describe('seccomp BPF program with supervision (unit)', () => {
         for (const call of [filter(false, false), filter(true, true)]) {
           for (const cmd of BTRFS_SUBVOL_IOCTLS) expect(call(nr.ioctl, [3, cmd])).toBe(EPERM);
           expect(call(nr.ioctl, [3, 0x40049409 /* FICLONE */])).toBe(ALLOW);
+          expect(call(nr.ioctl, [3, 0xc0189436 /* FIDEDUPERANGE */])).toBe(ALLOW);
         }
         expect(filter(true, true)(arch === 'x64' ? 323 : 282 /* userfaultfd */)).toBe(EPERM);
       });

@@ -277,8 +277,9 @@ int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {
   return size ? read_memory(c.r, addr, &out[0], size) : 0;
 }
 
-// FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR (struct fsxattr, 28 bytes), FS_IOC_SETVERSION:
-// the filter sends only these ioctls here.
+// The filter sends only the _IO/_IOW inode ioctls of lib/seccomp.ts INODE_FLAG_IOCTLS
+// here (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR's 28 bytes, the SETVERSIONs, ...):
+// their argument is read in whole, and nothing is written back.
 Outcome change_inode_flags(Call &c) {
   unsigned int cmd = (unsigned int)c.a(1);
   size_t size = (cmd >> 16) & 0x3fff;  // _IOC_SIZE
