@@ -12,7 +12,7 @@
     {
       "target_name": "sbx-helper",
       "type": "executable",
-      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/supervise.cc", "native/helper/requester.cc", "native/helper/handoff.cc"],
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/supervise.cc", "native/helper/requester.cc", "native/helper/handoff.cc", "native/helper/ops_tty.cc"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17", "-pthread"],
       "cflags_cc!": ["-fno-exceptions"],
       # Static PIE: needs no shared library at all, so the glibc floor (scripts/check-glibc.js)

@@ -54,7 +54,7 @@ export function hintFor(step: string, errno: number): string {
     return 'user namespaces are unavailable: check `sysctl user.max_user_namespaces` (must be > 0), ' +
       'kernel.apparmor_restrict_unprivileged_userns on Ubuntu, or the container\'s seccomp profile';
   }
-  if (['setattr', 'setattr_slot', 'move_slot', 'clone_tree', 'bind', 'seal', 'pin', 'mask', 'scratch_begin', 'scratch_end', 'ro_below', 'tmpfs', 'proc', 'devpts', 'make_rslave', 'make_rprivate'].includes(step)) {
+  if (['setattr', 'setattr_slot', 'move_slot', 'clone_tree', 'bind', 'seal', 'pin', 'mask', 'scratch_begin', 'scratch_end', 'ro_below', 'tmpfs', 'proc', 'devpts', 'tty_clone', 'tty_place', 'make_rslave', 'make_rprivate'].includes(step)) {
     if (name === 'EPERM' || name === 'EACCES') {
       return 'mounts are refused inside the user namespace (Ubuntu\'s AppArmor userns restriction, or a container that masks /proc): run `sbx-native doctor`';
     }

@@ -64,7 +64,7 @@ export function buildPlan(input: PlanInput): Plan {
     if (!policy.network) add('loopback_up');
     add('make_rslave');
     if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
-    if (layout) addFilesystemSteps(layout, add, () => slots++);
+    if (layout) addFilesystemSteps(layout, add, () => slots++, !!input.interactive);
     if (input.interactive) add('tty_save');
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
     add('proc', '/proc');
@@ -201,7 +201,7 @@ function identities(layout: Layout, privateTmp: boolean, identity: (p: string) =
 }
 
 /** The read-only filesystem with its writable roots, carve-outs and masks, and a minimal /dev. */
-function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number): void {
+function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, terminal: boolean): void {
   // Read-write copies, revealed paths and device nodes are cloned before the
   // read-only pass so they keep their original flags.
   const slot = new Map<string, number>();
@@ -212,6 +212,8 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number): v
     }
   }
   const devSlot = DEVICES.map((d) => (add('clone_tree', `/dev/${d}`), nextSlot()));
+  // An interactive command's terminal keeps its name inside (only that one node).
+  if (terminal) add('tty_clone');
   add('setattr', '/', READ_ONLY, 1);
   // Empty files and directories for masks are made in a scratch tmpfs on
   // /dev, which the sandbox's own /dev covers later: nothing on the host.
@@ -244,6 +246,7 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number): v
   });
   add('mkdir', '/dev/pts', 0o755);
   add('devpts', '/dev/pts');
+  if (terminal) add('tty_place', '/dev/pts');
   add('symlink', 'pts/ptmx', '/dev/ptmx');
   add('mkdir', '/dev/shm', 0o1777);
   add('tmpfs', '/dev/shm', 'mode=01777');

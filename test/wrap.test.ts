@@ -96,6 +96,36 @@ describe(`wrap() under node-pty (as ${userLabel})`, () => {
     else pty = require(path.join(r.dir, 'node_modules', 'node-pty'));
   }, 300_000);
 
+  it('the terminal has its name inside (tty, ttyname), and only it: the user\'s other terminals stay out of sight', async (ctx) => {
+    if (!pty) ctx.skip(`node-pty is missing: ${why}`);
+    // Another terminal of the user's, open on the host while the sandbox runs.
+    const other = pty.spawn('/bin/sh', ['-c', 'tty; sleep 30'], { cwd: '/', env: { PATH: '/usr/bin:/bin' } });
+    let otherName = '';
+    await new Promise<void>((res) => other.onData((d: string) => { otherName += d; if (otherName.includes('\n')) res(); }));
+    otherName = otherName.trim();
+    try {
+      const script = 'tty; ls /dev/pts | tr "\\n" " "; echo; python3 -c "import os, pty; m, s = pty.openpty(); print(os.ttyname(0), os.ttyname(s))"';
+      const w = wrap('/bin/sh', ['-c', script], { interactive: true, sandbox: { writableRoots: [] } });
+      const term = pty.spawn(w.file, w.args, { cwd: w.cwd, env: w.env });
+      let out = '';
+      term.onData((d: string) => { out += d; });
+      expect(await new Promise<number>((res) => term.onExit((e: { exitCode: number }) => res(e.exitCode)))).toBe(0);
+      const [name, listing, pyNames] = out.split(/\r?\n/);
+      expect(name).toMatch(/^\/dev\/pts\/\d+$/);
+      const n = name.slice('/dev/pts/'.length);
+      // Its own node and the instance's ptmx; a pty made inside gets a free index of the sandbox's own instance.
+      expect(listing.trim().split(' ').sort()).toEqual([n, 'ptmx'].sort());
+      expect(otherName).toMatch(/^\/dev\/pts\/\d+$/);
+      expect(listing.split(' ')).not.toContain(otherName.slice('/dev/pts/'.length));
+      const [own, inner] = pyNames.split(' ');
+      expect(own).toBe(name);
+      expect(inner).toMatch(/^\/dev\/pts\/\d+$/);
+      expect(inner).not.toBe(name);
+    } finally {
+      other.kill();
+    }
+  });
+
   it('runs the command sandboxed on a real terminal, and its exit status reaches node-pty', async (ctx) => {
     if (!pty) ctx.skip(`node-pty is missing: ${why}`);
     const root = tempDir();

@@ -37,6 +37,7 @@ bool run_landlock_step(Run &run, const Step &s);   // false: not a landlock op
 bool run_process_step(Run &run, const Step &s);    // false: not a process op
 bool run_seccomp_step(Run &run, const Step &s);    // false: not the seccomp op
 bool run_supervise_step(Run &run, const Step &s);  // false: not the supervise op
+bool run_tty_step(Run &run, const Step &s);        // false: not a tty op (ops_tty.cc)
 
 // supervise.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
 bool supervisor_wanted();                          // a supervise step ran

@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
     if (s.op == "fail_injected") fail(run, EIO, "injected failure");
     if (s.op == "expect_ids") { expect_ids(run, s); continue; }
     if (run_mount_step(run, s) || run_landlock_step(run, s) || run_process_step(run, s) || run_seccomp_step(run, s) ||
-        run_supervise_step(run, s)) continue;
+        run_supervise_step(run, s) || run_tty_step(run, s)) continue;
     fail(run, EINVAL, "unknown plan step: " + s.op);
   }
   fail(run, EINVAL, "plan ended without exec");
