@@ -153,7 +153,7 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
   // On a terminal the command gets job control and Ctrl-C directly (the CLI stays in the background).
   // tty.isatty, not process.stdin.isTTY: creating the stdin stream would make a piped stdin non-blocking.
-  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: tty.isatty(0) };
+  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: tty.isatty(0), jobControl: tty.isatty(0) };
 }
 
 function usageExit(message: string): never {

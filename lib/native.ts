@@ -9,6 +9,7 @@ export interface SpawnResult {
   pid: number;
   pidfd: number;
   errorFd: number;
+  eventsFd: number;
   pipes: [number, number, number];
 }
 
@@ -31,9 +32,9 @@ export interface Binding {
   /** A sealed memfd holding the plan and a report pipe, for a helper another spawner starts (native/handoff.h). */
   handoff(plan: Buffer): { planFd: number; readFd: number; writeFd: number };
   /** 'exec' comes first: the helper's error report, or null once the command was exec'd; then 'exit'. */
-  setExitHandler(fn: (id: number, event: 'exit' | 'exec', a: number | Buffer | null, signal?: number) => void): void;
-  /** Watches the pidfd and the error pipe; the error pipe becomes the reaper's, which closes it. */
-  watch(pidfd: number, errorFd: number, id: number): void;
+  setExitHandler(fn: (id: number, event: 'exit' | 'exec' | 'event', a: number | Buffer | null, signal?: number) => void): void;
+  /** Watches the pidfd and both pipes; the pipes become the reaper's, which closes them. */
+  watch(pidfd: number, errorFd: number, eventsFd: number, id: number): void;
   ref(): void;
   unref(): void;
   kill(pidfd: number, signal: number): number;

@@ -38,6 +38,8 @@ export interface PlanInput {
   level?: Level;
   /** Give the command the terminal on stdin as its controlling terminal and foreground (job control). */
   interactive?: boolean;
+  /** Stops of the command are reported to the caller (events pipe) instead of undone: see SpawnOptions.jobControl. */
+  jobControl?: boolean;
 }
 
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
@@ -87,7 +89,7 @@ export function buildPlan(input: PlanInput): Plan {
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
     if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup) }); // not spread: may be 100k arguments
   }
-  add('command_fork');
+  add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
   // bwrap --new-session. Interactive: the terminal's foreground group, for
   // job control. TIOCSTI and TIOCLINUX are refused by the seccomp filter either way.

@@ -12,6 +12,7 @@ import { buildPlan, encodePlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { hintFor, SandboxSetupError } from './errors';
 import { reportError } from './report';
+import { decodeEvent } from './events';
 import { signalName, signalNumber } from './signals';
 import { chooseLevel, Enforcement, hostFacts } from './host';
 import { abortError, applyShell, checkOptions, ChildProcessOptions } from './options';
@@ -33,6 +34,13 @@ export interface SpawnOptions extends ChildProcessOptions {
    * this process's controlling terminal (stdio 'inherit' from a terminal).
    */
   interactive?: boolean;
+  /**
+   * With `interactive`: when the command is stopped (Ctrl-Z), this process
+   * stops too, like a shell job, and its SIGCONT (fg) resumes the command
+   * with the terminal. Without it a stopped command is resumed at once. The
+   * CLI turns it on with interactive. Every stop is also a 'stop' event.
+   */
+  jobControl?: boolean;
   /** Put the helper in its own process group, so terminal signals reach the command only when forwarded (the CLI does this). */
   ownProcessGroup?: boolean;
 }
@@ -79,7 +87,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const plan = buildPlan({
     policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
     uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync, identity,
-    level: enforcement.level, interactive: !!options.interactive,
+    level: enforcement.level, interactive: !!options.interactive, jobControl: !!options.interactive && !!options.jobControl,
   });
   // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
   const inject = process.env.SBX_NATIVE_TEST_FAIL_STEP;
@@ -100,7 +108,7 @@ function identity(p: string): string | undefined {
 const children = new Map<number, SandboxedProcess>();
 let nextId = 1;
 let handlerInstalled = false;
-function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number): number {
+function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number, eventsFd: number): number {
   const { binding } = native();
   if (!handlerInstalled) {
     binding.setExitHandler((id, event, a, signal) => {
@@ -109,6 +117,7 @@ function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number): num
       try {
         const child = children.get(id);
         if (event === 'exec') child?._onExec(a as Buffer | null);
+        else if (event === 'event') child?._onEvent(a as Buffer);
         else child?._onExit(a as number, signal!);
       } catch (e) {
         process.nextTick(() => { throw e; });
@@ -118,7 +127,7 @@ function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number): num
   }
   const id = nextId++;
   children.set(id, child);
-  binding.watch(pidfd, errorFd, id);
+  binding.watch(pidfd, errorFd, eventsFd, id);
   binding.ref();
   return id;
 }
@@ -145,6 +154,8 @@ export class SandboxedProcess extends EventEmitter {
   private exited = false;
   private closeEmitted = false;
   private watchId = 0;
+  private jobControl = false;
+  private onContinue: (() => void) | undefined;
   /** The 'error' already emitted for a report (a setup failure, or a spawn error like ENOENT). */
   private failed: Error | undefined;
   private openStreams = 0;
@@ -174,7 +185,8 @@ export class SandboxedProcess extends EventEmitter {
     }
     this.pid = res.pid;
     this.pidfd = res.pidfd;
-    this.watchId = watchExit(this, res.pidfd, res.errorFd);
+    this.watchId = watchExit(this, res.pidfd, res.errorFd, res.eventsFd);
+    this.jobControl = !!options.jobControl;
     const [inFd, outFd, errFd] = res.pipes;
     // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.
     const net = inFd >= 0 || outFd >= 0 || errFd >= 0 ? (require('net') as typeof import('net')) : undefined;
@@ -208,6 +220,23 @@ export class SandboxedProcess extends EventEmitter {
     });
   }
 
+  /** An event from the sandbox's init (lib/events.ts). */
+  _onEvent(record: Buffer): void {
+    this.scope.runInAsyncScope(() => {
+      const ev = decodeEvent(record);
+      if (ev.type !== 'stopped') return;
+      this.emit('stop', ev.signal);
+      if (!this.jobControl) return;
+      // Like a shell job: this process stops too (its shell says Stopped);
+      // its SIGCONT (fg) resumes the command.
+      if (!this.onContinue) {
+        this.onContinue = () => this.kill('SIGCONT');
+        process.on('SIGCONT', this.onContinue);
+      }
+      process.kill(process.pid, 'SIGSTOP');
+    });
+  }
+
   /** Called by the exit watcher once the helper has exited (its wait status mirrors the command's). */
   _onExit(code: number, signal: number): void {
     this.scope.runInAsyncScope(() => {
@@ -219,6 +248,7 @@ export class SandboxedProcess extends EventEmitter {
       if (this.refed) native().binding.unref();
       children.delete(this.watchId);
       native().binding.close(this.pidfd);
+      if (this.onContinue) process.removeListener('SIGCONT', this.onContinue);
       if (!this.failed) this.emit('exit', this.exitCode, this.signalCode);
       // Like child_process: stdin is destroyed at exit, and output nobody
       // listens to is drained, so 'close' can come.

@@ -58,6 +58,7 @@ class Binding : public Napi::Addon<Binding> {
     out.Set("pid", res.pid);
     out.Set("pidfd", res.pidfd);
     out.Set("errorFd", res.error_fd);
+    out.Set("eventsFd", res.events_fd);
     Napi::Array pipes = Napi::Array::New(env, 3);
     for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
     out.Set("pipes", pipes);
@@ -122,7 +123,7 @@ class Binding : public Napi::Addon<Binding> {
     return out;
   }
 
-  // setExitHandler(fn(id, 'exit', code, signal) | fn(id, 'exec', report | null)): once per environment
+  // setExitHandler(fn(id, 'exit', code, signal) | fn(id, 'exec', report | null) | fn(id, 'event', record)): once per environment
   Napi::Value SetExitHandler(const Napi::CallbackInfo &info) {
     reaper_ = std::make_unique<Reaper>(info.Env(), info[0].As<Napi::Function>());
     return info.Env().Undefined();
@@ -130,7 +131,7 @@ class Binding : public Napi::Addon<Binding> {
 
   Napi::Value Watch(const Napi::CallbackInfo &info) {
     int err = reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             info[2].As<Napi::Number>().Uint32Value());
+                             info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Uint32Value());
     if (err) ErrnoError(info.Env(), err, "epoll_ctl").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }

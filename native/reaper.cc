@@ -1,5 +1,6 @@
 #include "reaper.h"
 #include "error_report.h"
+#include "events.h"
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -14,12 +15,11 @@
 #endif
 
 struct ReaperEvent {
+  enum { kExit, kExec, kEvent } kind;
   uint32_t id;
-  bool is_exit;
-  int code;         // exit: exit code, or -1
-  int signal;       // exit: terminating signal, or 0
-  bool has_report;  // report event: false means EOF, the command was exec'd
-  ErrorReport report;
+  int code = -1;     // exit: exit code, or -1
+  int signal = 0;    // exit: terminating signal, or 0
+  std::string data;  // exec: the report (empty: EOF, the command was exec'd); event: one record
 };
 
 Reaper::Reaper(Napi::Env env, Napi::Function on_event) {
@@ -40,31 +40,28 @@ Reaper::~Reaper() {
   (void)ignored;
   if (thread_.joinable()) thread_.join();
   tsfn_.Release();
-  for (auto &w : watched_) if (w.second.is_error_pipe) close(w.first);
+  for (auto &f : fds_) if (f.second.second != kPidfd) close(f.first);
   close(epfd_);
   close(stopfd_);
 }
 
-int Reaper::Watch(int pidfd, int error_fd, uint32_t id) {
+int Reaper::Watch(int pidfd, int error_fd, int events_fd, uint32_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  watched_[pidfd] = Watched{id, false, error_fd};
-  watched_[error_fd] = Watched{id, true, pidfd};
-  struct epoll_event ev = {};
-  ev.events = EPOLLIN;
-  ev.data.fd = error_fd;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, error_fd, &ev) != 0) {
-    int err = errno;
-    watched_.erase(pidfd);
-    watched_.erase(error_fd);
-    return err;
-  }
-  ev.data.fd = pidfd;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, pidfd, &ev) != 0) {
-    int err = errno;
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, error_fd, nullptr);
-    watched_.erase(pidfd);
-    watched_.erase(error_fd);
-    return err;
+  Child &c = children_[id];
+  const std::pair<int, Kind> all[] = {{events_fd, kEventsPipe}, {error_fd, kErrorPipe}, {pidfd, kPidfd}};
+  for (const auto &w : all) {
+    if (w.first < 0) continue;
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN;
+    ev.data.fd = w.first;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, w.first, &ev) != 0) {
+      int err = errno;
+      for (int fd : {c.events_fd, c.error_fd}) if (fd >= 0) Forget(fd);
+      children_.erase(id);
+      return err;
+    }
+    fds_[w.first] = {id, w.second};
+    (w.second == kPidfd ? c.pidfd : w.second == kErrorPipe ? c.error_fd : c.events_fd) = w.first;
   }
   return 0;
 }
@@ -77,50 +74,78 @@ void Reaper::Unref(Napi::Env env) {
   if (refs_ > 0 && --refs_ == 0) tsfn_.Unref(env);
 }
 
-// Called with mu_ held. One read: a report is written with one write(2).
-void Reaper::ReadReport(int fd, uint32_t id) {
-  auto *ev = new ReaperEvent{};
-  ev->id = id;
-  ssize_t n;
-  do n = read(fd, &ev->report, sizeof ev->report);
-  while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EAGAIN) {  // spurious wake-up: a writer is still there
-    delete ev;
-    return;
-  }
-  ev->has_report = n == (ssize_t)sizeof ev->report;
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
-  close(fd);
-  int pidfd = watched_[fd].partner;
-  watched_.erase(fd);
-  auto p = watched_.find(pidfd);
-  if (p != watched_.end()) p->second.partner = -1;
+void Reaper::Post(ReaperEvent *ev) {
   if (tsfn_.NonBlockingCall(ev) != napi_ok) delete ev;
 }
 
-// Called with mu_ held.
-void Reaper::Reap(int pidfd, uint32_t id) {
+// With mu_ held: stop watching a pipe and close it.
+void Reaper::Forget(int fd) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  fds_.erase(fd);
+}
+
+// With mu_ held. One read: a report is written with one write(2).
+void Reaper::ReadReport(Child &c, uint32_t id) {
+  ErrorReport r;
+  ssize_t n;
+  do n = read(c.error_fd, &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;  // spurious wake-up: a writer is still there
+  auto *ev = new ReaperEvent{ReaperEvent::kExec, id};
+  if (n == (ssize_t)sizeof r) ev->data.assign(reinterpret_cast<const char *>(&r), sizeof r);
+  Forget(c.error_fd);
+  c.error_fd = -1;
+  Post(ev);
+}
+
+// With mu_ held: every whole record read so far goes to JavaScript.
+void Reaper::ReadEvents(Child &c, uint32_t id, bool final) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(c.events_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      c.pending.append(buf, (size_t)n);
+      continue;
+    }
+    if (n == 0 || errno != EAGAIN || final) {  // EOF (init is gone), or nothing more can come
+      Forget(c.events_fd);
+      c.events_fd = -1;
+    }
+    break;
+  }
+  while (c.pending.size() >= sizeof(EventHeader)) {
+    EventHeader h;
+    memcpy(&h, c.pending.data(), sizeof h);
+    if (h.size < sizeof h || h.size > kMaxEventSize) {  // cannot happen: init writes them; stop reading rubbish
+      c.pending.clear();
+      break;
+    }
+    if (c.pending.size() < h.size) break;
+    auto *ev = new ReaperEvent{ReaperEvent::kEvent, id};
+    ev->data = c.pending.substr(0, h.size);
+    c.pending.erase(0, h.size);
+    Post(ev);
+  }
+}
+
+// With mu_ held.
+void Reaper::Reap(Child &c, uint32_t id) {
   siginfo_t info = {};
   // WNOHANG: a stale event from this batch may name a reused fd number.
-  if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) != 0 || info.si_pid == 0) return;
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, pidfd, nullptr);
-  // Every writer of the error pipe is gone now: its report (or EOF) goes first.
-  int error_fd = watched_[pidfd].partner;
-  if (error_fd >= 0) ReadReport(error_fd, id);
-  auto e = watched_.find(error_fd);
-  if (error_fd >= 0 && e != watched_.end()) {  // a writer outlived the helper (cannot happen): no report
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, error_fd, nullptr);
-    close(error_fd);
-    watched_.erase(e);
-  }
-  watched_.erase(pidfd);
-  auto *ev = new ReaperEvent{};
-  ev->id = id;
-  ev->is_exit = true;
-  ev->code = -1;
+  if (waitid((idtype_t)P_PIDFD, (id_t)c.pidfd, &info, WEXITED | WNOHANG) != 0 || info.si_pid == 0) return;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, c.pidfd, nullptr);
+  fds_.erase(c.pidfd);
+  // Every writer of the pipes is gone now: what they wrote goes first.
+  if (c.events_fd >= 0) ReadEvents(c, id, true);
+  if (c.error_fd >= 0) ReadReport(c, id);
+  if (c.error_fd >= 0) Forget(c.error_fd);  // a writer outlived the helper (cannot happen): no report
+  auto *ev = new ReaperEvent{ReaperEvent::kExit, id};
   if (info.si_code == CLD_EXITED) ev->code = info.si_status;
   else ev->signal = info.si_status;
-  if (tsfn_.NonBlockingCall(ev) != napi_ok) delete ev;
+  children_.erase(id);
+  Post(ev);
 }
 
 void Reaper::Loop() {
@@ -137,25 +162,29 @@ void Reaper::Loop() {
     for (int i = 0; i < n; i++) {
       int fd = events[i].data.fd;
       if (fd == stopfd_) return;
-      auto w = watched_.find(fd);
-      if (w == watched_.end()) continue;  // already handled in this batch
-      if (w->second.is_error_pipe) ReadReport(fd, w->second.id);
-      else Reap(fd, w->second.id);
+      auto w = fds_.find(fd);
+      if (w == fds_.end()) continue;  // already handled in this batch
+      uint32_t id = w->second.first;
+      Kind kind = w->second.second;
+      Child &c = children_[id];
+      if (kind == kEventsPipe) ReadEvents(c, id, false);
+      else if (kind == kErrorPipe) ReadReport(c, id);
+      else Reap(c, id);
     }
   }
 }
 
-// fn(id, 'exit', code, signal) or fn(id, 'exec', report: Buffer | null)
+// fn(id, 'exit', code, signal) | fn(id, 'exec', report: Buffer | null) | fn(id, 'event', record: Buffer)
 void Reaper::CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, ReaperEvent *ev) {
   if (env != nullptr && fn != nullptr) {
     Napi::Value id = Napi::Number::New(env, ev->id);
-    if (ev->is_exit) {
+    auto bytes = [&]() { return Napi::Buffer<char>::Copy(env, ev->data.data(), ev->data.size()).As<Napi::Value>(); };
+    if (ev->kind == ReaperEvent::kExit) {
       fn.Call({id, Napi::String::New(env, "exit"), Napi::Number::New(env, ev->code), Napi::Number::New(env, ev->signal)});
+    } else if (ev->kind == ReaperEvent::kExec) {
+      fn.Call({id, Napi::String::New(env, "exec"), ev->data.empty() ? env.Null() : bytes()});
     } else {
-      Napi::Value report = ev->has_report
-          ? Napi::Buffer<char>::Copy(env, reinterpret_cast<const char *>(&ev->report), sizeof ev->report).As<Napi::Value>()
-          : env.Null();
-      fn.Call({id, Napi::String::New(env, "exec"), report});
+      fn.Call({id, Napi::String::New(env, "event"), bytes()});
     }
   }
   delete ev;

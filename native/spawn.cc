@@ -133,12 +133,17 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
   }
   // Non-blocking: JavaScript reads it once, after the helper has exited.
   if (!err && pipe2(err_pipe, O_CLOEXEC | O_NONBLOCK) != 0) failed("pipe2");
+  int ev_pipe[2] = {-1, -1};
+  if (!err && pipe2(ev_pipe, O_CLOEXEC | O_NONBLOCK) != 0) failed("pipe2");
+  // The helper's end blocks: init's writes must not fail because the reader is slow.
+  if (!err && fcntl(ev_pipe[1], F_SETFL, 0) != 0) failed("fcntl");
 
   if (!err) {
     src.push_back(plan_fd);
     src.push_back(err_pipe[1]);
-    std::string plan_arg = std::to_string(nuser), err_arg = std::to_string(nuser + 1);
-    char *argv[] = {const_cast<char *>("sbx-helper"), &plan_arg[0], &err_arg[0], nullptr};
+    src.push_back(ev_pipe[1]);
+    std::string plan_arg = std::to_string(nuser), err_arg = std::to_string(nuser + 1), ev_arg = std::to_string(nuser + 2);
+    char *argv[] = {const_cast<char *>("sbx-helper"), &plan_arg[0], &err_arg[0], &ev_arg[0], nullptr};
     char *envp[] = {nullptr};
     std::vector<int> tmp(src.size());
     ChildContext ctx = {req.helper.c_str(), argv, envp, src.data(), tmp.data(), (int)src.size(),
@@ -165,11 +170,14 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
   for (int fd : child_ends) close(fd);
   close_if(plan_fd);
   close_if(err_pipe[1]);
+  close_if(ev_pipe[1]);
   if (err) {
     close_if(err_pipe[0]);
+    close_if(ev_pipe[0]);
     for (int &fd : out->pipes) { close_if(fd); fd = -1; }
     return err;
   }
   out->error_fd = err_pipe[0];
+  out->events_fd = ev_pipe[0];
   return 0;
 }

@@ -33,6 +33,8 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
   int err = sbx_spawn(req, &sp, syscall_name);
   if (err) return err;
   out->pid = sp.pid;
+  // Events are drained and dropped (no job control here), so init never blocks on them.
+  int events = sp.events_fd;
   int *pipes = sp.pipes;
   size_t written = 0;
   if (pipes[0] >= 0) {
@@ -50,14 +52,15 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
   // Until the helper has exited and both output pipes are at EOF (the pid
   // namespace's end closes every copy the command's children held).
   while (!exited || pipes[1] >= 0 || pipes[2] >= 0) {
-    struct pollfd p[4];
-    int n = 0, which[4];
+    struct pollfd p[5];
+    int n = 0, which[5];
     for (int i = 0; i < 3; i++) {
       if (pipes[i] < 0) continue;
       p[n] = {pipes[i], (short)(i == 0 ? POLLOUT : POLLIN), 0};
       which[n++] = i;
     }
     if (!exited) { p[n] = {sp.pidfd, POLLIN, 0}; which[n++] = 3; }
+    if (events >= 0) { p[n] = {events, POLLIN, 0}; which[n++] = 4; }
     int wait = -1;
     if (deadline >= 0 && !killed) wait = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
     int r = poll(p, n, wait);
@@ -67,7 +70,10 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
     for (int k = 0; k < n; k++) {
       if (!p[k].revents) continue;
       int i = which[k];
-      if (i == 3) {
+      if (i == 4) {
+        ssize_t got = read(events, buf, sizeof buf);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) { close(events); events = -1; }
+      } else if (i == 3) {
         siginfo_t info = {};
         if (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0) {
           exited = true;
@@ -98,6 +104,7 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
     }
   }
   for (int i = 0; i < 3; i++) if (pipes[i] >= 0) close(pipes[i]);
+  if (events >= 0) close(events);
   if (!exited) {  // poll itself failed: the helper was killed above; reap it
     siginfo_t info = {};
     while (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &info, WEXITED) != 0 && errno == EINTR) {}

@@ -16,6 +16,7 @@ struct Run {
   std::vector<Step> steps;
   size_t current = 0;          // index of the step being executed
   int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
+  int events_fd = -1;          // init's events to the caller (native/events.h); -1: none
   std::vector<int> slots;      // detached mount trees from clone_tree
   int ruleset_fd = -1;         // Landlock ruleset under construction
   std::vector<std::string> env;

@@ -1,5 +1,5 @@
 // sbx-helper: started by the addon (native/spawn.cc) with
-//   argv = { "sbx-helper", PLAN_FD, ERROR_FD }
+//   argv = { "sbx-helper", PLAN_FD, ERROR_FD [, EVENTS_FD] }
 // or by another spawner, for wrap() (handoff.cc), with
 //   argv = { "sbx-helper", "--handoff", PARENT_PID, PLAN_FD, REPORT_FD }
 // and an empty environment, so LD_PRELOAD & co. set by the caller never reach
@@ -88,9 +88,10 @@ int main(int argc, char **argv) {
     std::string why;
     int err = open_handoff(argv + 2, &plan_fd, &run.error_fd, &why);
     if (err) fail(run, err, why);  // reaches the parent when the pipe was opened; the exit status (125) always does
-  } else if (argc == 3) {
+  } else if (argc == 3 || argc == 4) {
     plan_fd = atoi(argv[1]);
     run.error_fd = atoi(argv[2]);
+    if (argc == 4) run.events_fd = atoi(argv[3]);
   } else {
     return 125;
   }

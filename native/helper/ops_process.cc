@@ -3,6 +3,7 @@
 // and the final exec.
 #include "helper.h"
 #include "../uapi.h"
+#include "../events.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -101,14 +102,32 @@ void restore_terminal() {
   _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
 }
 
+// Is the terminal's foreground the caller's group (after fg, not bg)? Only
+// a process outside the pid namespace can tell: inside, every group of the
+// caller's reads as 0.
+bool caller_in_foreground() {
+  return tty_fd >= 0 && tty_owner > 0 && tcgetpgrp(tty_fd) == tty_owner;
+}
+
+// What the monitor sends init on its socket instead of a bare SIGCONT.
+const char kContinueForeground = 'F', kContinueBackground = 'B';
+
 // The monitor stays outside the pid namespace: it forwards signals to init and
-// ends like the command, whose wait status init sends through `status_fd`.
+// ends like the command, whose wait status init sends through `status_fd` (a
+// socket: SIGCONT goes the other way, saying whether the caller has the
+// terminal, so init can hand it to a command it resumes).
 [[noreturn]] void monitor(pid_t init, int status_fd) {
   sigset_t set = handled_set();
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(&set, &info);
     if (sig < 0) continue;
+    if (sig == SIGCONT) {
+      char c = caller_in_foreground() ? kContinueForeground : kContinueBackground;
+      ssize_t ignored = write(status_fd, &c, 1);
+      (void)ignored;
+      continue;
+    }
     if (sig != SIGCHLD) {
       kill(init, sig);
       continue;
@@ -125,15 +144,56 @@ void restore_terminal() {
 // to the command, answers the syscalls the seccomp filter sends it
 // (supervise.cc) and reports the command's wait status to the monitor. When
 // it exits the kernel kills everything left in the namespace.
-[[noreturn]] void init_loop(pid_t command, int status_fd, int sigfd) {
+bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
+
+// Tells the caller the command was stopped, so it can stop too (a shell then
+// says Stopped); a SIGCONT from it resumes the command.
+void send_stopped(int events_fd, int sig) {
+  struct {
+    EventHeader h;
+    int32_t sig;
+  } r = {{sizeof r, kEventStopped}, sig};
+  ssize_t ignored = write(events_fd, &r, sizeof r);
+  (void)ignored;
+}
+
+// On the caller's SIGCONT: when the caller has the terminal again (fg, not
+// bg), it goes to the command's group, then the whole group continues.
+void resume_stopped(pid_t command, bool foreground) {
+  if (foreground && tty_fd >= 0) {
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    tcsetpgrp(tty_fd, command);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+  }
+  kill(-command, SIGCONT);
+}
+
+[[noreturn]] void init_loop(pid_t command, int status_fd, int sigfd, int events_fd) {
+  bool stopped = false;
   for (;;) {
-    struct pollfd p[2] = {{sigfd, POLLIN, 0}, {supervisor_poll_fd(), POLLIN, 0}};
-    if (poll(p, p[1].fd >= 0 ? 2 : 1, -1) < 0) continue;
-    if (p[1].fd >= 0 && p[1].revents) supervisor_ready(p[1].revents);
+    struct pollfd p[3] = {{sigfd, POLLIN, 0}, {status_fd, POLLIN, 0}, {supervisor_poll_fd(), POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) continue;
+    if (p[2].fd >= 0 && p[2].revents) supervisor_ready(p[2].revents);
+    if (p[1].revents & POLLIN) {  // the monitor's SIGCONT
+      char c = 0;
+      if (read(status_fd, &c, 1) == 1) {
+        if (stopped) resume_stopped(command, c == kContinueForeground);
+        else kill(command, SIGCONT);
+        stopped = false;
+      }
+    }
     if (!(p[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sigfd, &info, sizeof info) != sizeof info) continue;
     int sig = (int)info.ssi_signo;
+    if (sig == SIGCONT && stopped) {  // no pid namespace: we are the monitor and can tell ourselves
+      stopped = false;
+      resume_stopped(command, caller_in_foreground());
+      continue;
+    }
     if (sig != SIGCHLD) {
       kill(command, sig);
       continue;
@@ -143,9 +203,13 @@ void restore_terminal() {
     while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
       if (pid != command) continue;
       if (WIFSTOPPED(status)) {
-        // Suspending the whole sandbox is not supported: a stopped command
-        // would hold the terminal with nobody to resume it. Carry on.
-        kill(command, SIGCONT);
+        if (forward_stops && events_fd >= 0) {
+          stopped = true;
+          send_stopped(events_fd, WSTOPSIG(status));
+        } else {
+          // Nobody would resume it (and it may hold the terminal): carry on.
+          kill(command, SIGCONT);
+        }
         continue;
       }
       if (status_fd < 0) exit_like(status);  // no pid namespace: we are the monitor too
@@ -185,13 +249,14 @@ bool run_process_step(Run &run, const Step &s) {
     close(sock);
   } else if (op == "pidns_fork") {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) fail(run, errno, "pipe2");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair");
     block_handled_signals();
     pid_t pid = fork();
     if (pid < 0) fail(run, errno, "fork init");
     if (pid > 0) {
       close(fds[1]);
       close(run.error_fd);
+      if (run.events_fd >= 0) close(run.events_fd);  // init writes them
       close_stdio();
       monitor(pid, fds[0]);
     }
@@ -200,13 +265,14 @@ bool run_process_step(Run &run, const Step &s) {
     // Die with the monitor; the poll catches a monitor that died before prctl.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
     struct pollfd p = {status_write_fd, 0, 0};
-    if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR)) _exit(125);
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) _exit(125);
     // Leave the terminal's session: a Ctrl-C reaches the monitor, which
     // forwards it once. An interactive command (keep-session) takes the
     // terminal's foreground instead, so Ctrl-C reaches it directly.
     bool keep_session = a.size() == 1 && a[0] == "keep-session";
     if (!keep_session && setsid() < 0) fail(run, errno, "setsid (init)");
-  } else if (op == "command_fork") {
+  } else if (op == "command_fork") {  // command_fork [forward-stops]
+    forward_stops = a.size() == 1 && a[0] == "forward-stops";
     if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
     sigset_t set = handled_set();
     int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -217,9 +283,10 @@ bool run_process_step(Run &run, const Step &s) {
     if (pid > 0) {
       close(run.error_fd);
       close_stdio();
-      init_loop(pid, status_write_fd, sigfd);
+      init_loop(pid, status_write_fd, sigfd, run.events_fd);
     }
     close(sigfd);
+    if (run.events_fd >= 0) close(run.events_fd);
     close(status_write_fd);
     reset_signals();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
