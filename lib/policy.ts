@@ -2,7 +2,9 @@
 // one list of path rules with precedence. No enforcement decisions here: see
 // plan.ts for how rules become mounts and Landlock rights.
 import fs from 'fs';
+import Module from 'module';
 import path from 'path';
+import { cacheFile } from './host';
 
 export type Access = 'read' | 'write' | 'none';
 export type Mode = 'read-only' | 'workspace-write' | 'full';
@@ -29,12 +31,30 @@ export interface SandboxPolicy {
   allowGitWrites?: boolean;
 }
 
-/** Names protected by default (Codex's and sandbox-runtime's lists). */
+/** Names protected by default (Codex's and sandbox-runtime's lists, and the config names the CLI discovers). */
 export const DEFAULT_PROTECT = [
   '.git', '.codex', '.agents',
   '.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules',
   '.mcp.json', '.vscode', '.idea', '.claude/commands', '.claude/agents',
+  '.sbx-native.json', 'sbx-native.json',
 ];
+
+/**
+ * A path that decides what a later sandbox is (sbx-native's own files, the
+ * host-facts cache, the config files in use): kept read-only wherever it
+ * falls in a writable area, and refused when it does not exist yet. Never
+ * revealed from under a deny-read path. Logical path: layout.ts resolves it.
+ */
+export interface Guard {
+  path: string;
+  why: string;
+}
+
+/**
+ * Internal: extra guards on a SandboxPolicy object (the CLI puts its config
+ * files here). A symbol, so it is neither a policy key nor in JSON.
+ */
+export const EXTRA_GUARDS = Symbol.for('sbx-native.guards');
 
 export interface Rule {
   path: string; // resolved, absolute
@@ -55,6 +75,8 @@ export interface ResolvedPolicy {
   protect: string[];
   /** $HOME, resolved: its dotfiles are protected too when it is writable. */
   home: string | undefined;
+  /** Paths kept read-only in the sandbox wherever they fall in a writable area (empty in mode 'full'). */
+  guards: Guard[];
 }
 
 export class PolicyError extends Error {
@@ -122,6 +144,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   for (const [k, v] of Object.entries(p.rules ?? {})) {
     if (mode === 'read-only' && v === 'write') throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "write rules contradict mode 'read-only'");
   }
+  if (mode === 'full') refuseIgnoredInFull(p);
   const tmp = p.tmp ?? (mode === 'workspace-write' ? 'host' : 'none');
   const missingRoots: string[] = [];
   const given: Rule[] = [];
@@ -165,10 +188,67 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const rules = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
   const protect = [...new Set([...DEFAULT_PROTECT, ...(p.protect ?? [])])].filter((n) => !(p.allowGitWrites && n === '.git'));
   const home = env.HOME && path.isAbsolute(env.HOME) ? real(env.HOME) : undefined;
+  const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
   return {
     mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
+    guards: mode === 'full' ? [] : [...selfGuards(), ...cacheGuards(env), ...extra],
   };
+}
+
+/**
+ * Mode 'full' has no filesystem layer: read-only carve-outs, deny-read paths,
+ * protected names and a private or read-only /tmp would be dropped without a
+ * word (a deny-read secret would be readable). Refused instead.
+ */
+function refuseIgnoredInFull(p: SandboxPolicy): void {
+  const why = "mode 'full' has no filesystem restriction, so this cannot be enforced; use mode 'workspace-write' or 'read-only'";
+  for (const key of ['denyRead', 'readOnly', 'protect'] as const) {
+    if (p[key]?.length) throw new PolicyError(key, p[key], why);
+  }
+  for (const [k, v] of Object.entries(p.rules ?? {})) if (v !== 'write') throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, why);
+  if (p.tmp === 'private' || p.tmp === 'none') throw new PolicyError('tmp', p.tmp, why);
+}
+
+const RUNTIME_DEPENDENCIES = ['node-gyp-build', 'node-addon-api', 'smol-toml'];
+
+let selfCache: Guard[] | undefined;
+
+/**
+ * What the next run of sbx-native executes or reads to decide its policy:
+ * its own files (bin, dist, the addon and helper under build/ or prebuilds/,
+ * package.json), its runtime dependencies where Node finds them (and every
+ * place before that where a planted copy would be found first), and the
+ * node_modules/.bin/sbx-native link of an installed copy.
+ */
+export function selfGuards(): Guard[] {
+  if (selfCache) return selfCache;
+  const logical = path.join(__dirname, '..');
+  const pkg = real(logical) ?? logical;
+  const why = 'sbx-native itself';
+  const out: Guard[] = ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
+  // Node looks for a dependency in each node_modules from dist/ upwards: the first that exists wins.
+  const lookup = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.join(pkg, 'dist'));
+  for (const dep of RUNTIME_DEPENDENCIES) {
+    for (const dir of lookup) {
+      const p = path.join(dir, dep);
+      out.push({ path: p, why: `sbx-native's dependency ${dep}` });
+      let found = false;
+      try { found = !!fs.lstatSync(p, { throwIfNoEntry: false }); } catch { /* not searchable: Node cannot find it there either */ }
+      if (found) break;
+    }
+  }
+  for (const base of new Set([logical, pkg])) {
+    if (path.basename(path.dirname(base)) === 'node_modules') out.push({ path: path.join(path.dirname(base), '.bin', 'sbx-native'), why: "sbx-native's .bin link" });
+  }
+  selfCache = out;
+  return out;
+}
+
+/** The host-facts cache, wherever this process or a later one with the command's environment would look. */
+function cacheGuards(env: NodeJS.ProcessEnv): Guard[] {
+  const files = new Set([cacheFile(process.env), cacheFile(env), cacheFile({ HOME: env.HOME }), cacheFile({ HOME: process.env.HOME })]);
+  return [...files].filter((f): f is string => !!f).map((f) => ({ path: f, why: 'the host-facts cache' }));
 }
 
 /**

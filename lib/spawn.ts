@@ -10,8 +10,8 @@ import { native } from './native';
 import { readMountInfo } from './mountinfo';
 import { buildPlan, encodePlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
-import { errnoName, hintFor, SandboxSetupError } from './errors';
-import { chooseLevel, Enforcement, hostFacts } from './host';
+import { errnoName, hintFor, SandboxSetupError, SETUP_FAILED } from './errors';
+import { chooseLevel, Enforcement, hostFacts, reprobeAfterFailure } from './host';
 
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
 
@@ -321,6 +321,10 @@ export interface RunResult {
 
 /** Runs a command to completion and collects its output. Rejects when it could not be started. */
 export function run(file: string, args: readonly string[] = [], options: SpawnOptions & { input?: string | Buffer } = {}): Promise<RunResult> {
+  return runOnce(file, args, options, false);
+}
+
+function runOnce(file: string, args: readonly string[], options: SpawnOptions & { input?: string | Buffer }, retried: boolean): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const { input, ...rest } = options;
     let child: SandboxedProcess;
@@ -337,7 +341,13 @@ export function run(file: string, args: readonly string[] = [], options: SpawnOp
     child.stdin?.on('error', () => {}); // EPIPE when the command does not read its input
     child.stdin?.end(input);
     let failed = false;
-    child.on('error', (e) => { failed = true; reject(e); });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      failed = true;
+      // allowDegraded: the set-up failed although user namespaces were taken to work (a cached answer): probe again, degrade if they do not.
+      if (e.code === SETUP_FAILED && rest.allowDegraded && !retried && child.plan.level !== 'landlock-only' && reprobeAfterFailure()) {
+        runOnce(file, args, options, true).then(resolve, reject);
+      } else reject(e);
+    });
     child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
       if (!failed) resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
