@@ -95,12 +95,12 @@ describe(`discovered config files may only narrow (as ${userLabel})`, () => {
     fs.writeFileSync(near, JSON.stringify({ rules: { [path.join(P, 'sub', 'deep')]: 'none' }, allowGitWrites: false }));
     const r = cli(['exec', '-v', '-w', P, '--', '/bin/sh', '-c',
       `cat ${P}/secret/key; echo; ls ${P}/sub/deep | wc -l; echo x > ${P}/vendor/x || echo vendor-ro; echo x > ${P}/notes || echo notes-ro; ` +
-      `echo x > /tmp/sbx-trust-private && echo tmp-ok; echo x > ${P}/w && echo w-ok`], path.join(P, 'sub'));
+      `echo x > /tmp/sbx-trust-private-${process.pid} && echo tmp-ok; echo x > ${P}/w && echo w-ok`], path.join(P, 'sub'));
     expect(r.stderr).toContain(`sbx-native: config: ${near} (discovered: may only narrow)`);
     expect(r.stderr).toContain(`sbx-native: config: ${top} (discovered: may only narrow)`);
     expect(r.stdout).toBe('\n0\nvendor-ro\nnotes-ro\ntmp-ok\nw-ok\n');
     expect(r.status).toBe(0);
-    expect(fs.existsSync('/tmp/sbx-trust-private')).toBe(false);
+    expect(fs.existsSync(`/tmp/sbx-trust-private-${process.pid}`)).toBe(false);
     expect(fs.readFileSync(path.join(P, 'w'), 'utf8')).toBe('x\n');
 
     // writableRoots: [] and mode read-only narrow the default (the cwd).
