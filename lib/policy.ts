@@ -216,17 +216,21 @@ let selfCache: Guard[] | undefined;
 
 /**
  * What the next run of sbx-native executes or reads to decide its policy:
- * its own files (bin, dist, the addon and helper under build/ or prebuilds/,
- * package.json), its runtime dependencies where Node finds them (and every
- * place before that where a planted copy would be found first), and the
- * node_modules/.bin/sbx-native link of an installed copy.
+ * its own directory when installed (a clone: package.json, bin, dist, build
+ * and prebuilds with the addon and helper, node_modules), its runtime
+ * dependencies where Node finds them (and every place before that where a
+ * planted copy would be found first), and the names that lead to it: the
+ * node_modules/.bin/sbx-native entry and, when the CLI runs, the package
+ * name it came through (pnpm's node_modules/sbx-native is a symlink).
  */
 export function selfGuards(): Guard[] {
   if (selfCache) return selfCache;
   const logical = path.join(__dirname, '..');
   const pkg = real(logical) ?? logical;
   const why = 'sbx-native itself';
-  const out: Guard[] = ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
+  const installed = pkg.split(path.sep).includes('node_modules');
+  const out: Guard[] = installed ? [{ path: pkg, why }]
+    : ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
   // Node looks for a dependency in each node_modules from dist/ upwards: the first that exists wins.
   const lookup = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.join(pkg, 'dist'));
   for (const dep of RUNTIME_DEPENDENCIES) {
@@ -238,8 +242,19 @@ export function selfGuards(): Guard[] {
       if (found) break;
     }
   }
-  for (const base of new Set([logical, pkg])) {
-    if (path.basename(path.dirname(base)) === 'node_modules') out.push({ path: path.join(path.dirname(base), '.bin', 'sbx-native'), why: "sbx-native's .bin link" });
+  const names = new Set([logical, pkg]);
+  // The CLI's own entry: process.argv[1] is the path it was started by, symlinks unresolved.
+  const main = process.argv[1];
+  if (main && path.isAbsolute(main) && real(main) === real(path.join(pkg, 'bin', 'sbx-native.js'))) {
+    if (path.basename(path.dirname(main)) === '.bin') {
+      out.push({ path: main, why: "sbx-native's .bin entry" });
+      names.add(path.join(path.dirname(path.dirname(main)), 'sbx-native'));
+    } else names.add(path.dirname(path.dirname(main)));
+  }
+  for (const name of names) {
+    if (path.basename(path.dirname(name)) !== 'node_modules') continue;
+    if (name !== pkg) out.push({ path: name, why: "sbx-native's package name" });
+    out.push({ path: path.join(path.dirname(name), '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
   }
   selfCache = out;
   return out;

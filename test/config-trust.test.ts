@@ -248,9 +248,9 @@ describe(`sbx-native protects itself inside a writable root (as ${userLabel})`, 
   it('its files, helper, dependencies and .bin link are read-only; planted copies cannot be created (errno, host unchanged)', () => {
     const v = cli(['exec', '-v', '--tmp', 'none', '--', 'true'], proj, {}, binCopy);
     expect(v.status).toBe(0);
-    expect(v.stderr).toContain(`sbx-native: read-only: ${pkg}/dist (sbx-native itself)`);
+    expect(v.stderr).toContain(`sbx-native: read-only: ${pkg} (sbx-native itself)`);
     expect(v.stderr).toContain(`sbx-native: read-only: ${proj}/node_modules/node-gyp-build (sbx-native's dependency node-gyp-build)`);
-    expect(v.stderr).toContain(`sbx-native: protected: ${pkg}/prebuilds (does not exist; creating it is refused)`);
+    expect(v.stderr).toContain(`sbx-native: read-only: ${binCopy} (sbx-native's .bin entry (symlink: the name is pinned))`);
     fs.writeFileSync(path.join(proj, 'evil.js'), 'evil()');
     const before = snapshot(proj);
     const q = JSON.stringify;
@@ -279,6 +279,61 @@ describe(`sbx-native protects itself inside a writable root (as ${userLabel})`, 
     const after = snapshot(proj);
     delete before['.']; delete after['.']; // the project directory's mtime (out.txt came and went)
     expect(after).toEqual(before);
+  });
+});
+
+describe(`sbx-native protects itself in a pnpm layout (as ${userLabel})`, () => {
+  // node_modules/sbx-native is a symlink into node_modules/.pnpm, the dependencies are symlinks beside
+  // the real package, and node_modules/.bin/sbx-native is a shell shim (pnpm's layout).
+  let D: string, proj: string, store: string, real: string, shim: string;
+  beforeEach(() => {
+    D = tempDir('sbx-self-pnpm-');
+    proj = path.join(D, 'proj');
+    store = path.join(proj, 'node_modules', '.pnpm');
+    const beside = path.join(store, 'sbx-native@0.1.0', 'node_modules');
+    real = path.join(beside, 'sbx-native');
+    fs.mkdirSync(path.join(real, 'build', 'Release'), { recursive: true });
+    for (const n of ['package.json', 'bin', 'dist']) fs.cpSync(path.join(repoRoot, n), path.join(real, n), { recursive: true });
+    const built = path.dirname(native().helper);
+    for (const n of ['sbx-helper', 'sbx_native.node']) fs.copyFileSync(path.join(built, n), path.join(real, 'build', 'Release', n));
+    fs.chmodSync(path.join(real, 'build', 'Release', 'sbx-helper'), 0o755);
+    for (const dep of ['node-gyp-build', 'node-addon-api', 'smol-toml']) {
+      const at = path.join(store, `${dep}@1`, 'node_modules', dep);
+      fs.mkdirSync(path.dirname(at), { recursive: true });
+      fs.cpSync(fs.realpathSync(path.join(repoRoot, 'node_modules', dep)), at, { recursive: true });
+      fs.symlinkSync(path.relative(beside, at), path.join(beside, dep));
+    }
+    fs.symlinkSync('.pnpm/sbx-native@0.1.0/node_modules/sbx-native', path.join(proj, 'node_modules', 'sbx-native'));
+    fs.mkdirSync(path.join(proj, 'node_modules', '.bin'));
+    shim = path.join(proj, 'node_modules', '.bin', 'sbx-native');
+    fs.writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "$(dirname "$0")/../sbx-native/bin/sbx-native.js" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(proj, 'evil.js'), 'evil()');
+  });
+  afterEach(() => rmTree(D));
+
+  it('the package name symlink, the real package, the dependency symlinks and the shim stay put (errno, host unchanged)', () => {
+    const before = snapshot(proj);
+    const q = JSON.stringify;
+    const nm = path.join(proj, 'node_modules');
+    const src = `const fs = require('fs'); const out = {};
+      for (const [label, fn] of [
+        ['name-rm', () => fs.unlinkSync(${q(path.join(nm, 'sbx-native'))})],
+        ['name-replace', () => fs.renameSync(${q(path.join(proj, 'evil.js'))}, ${q(path.join(nm, 'sbx-native'))})],
+        ['real-bin', () => fs.appendFileSync(${q(path.join(real, 'bin', 'sbx-native.js'))}, 'evil()')],
+        ['real-new', () => fs.mkdirSync(${q(path.join(real, 'prebuilds'))})],
+        ['dep-link-rm', () => fs.unlinkSync(${q(path.join(path.dirname(real), 'node-gyp-build'))})],
+        ['dep-real', () => fs.writeFileSync(${q(path.join(store, 'node-gyp-build@1', 'node_modules', 'node-gyp-build', 'index.js'))}, 'evil()')],
+        ['shim-write', () => fs.writeFileSync(${q(shim)}, '#!/bin/sh\\nevil')],
+        ['shim-replace', () => fs.renameSync(${q(path.join(proj, 'evil.js'))}, ${q(shim)})],
+      ]) { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } }
+      process.stdout.write(JSON.stringify(out));`;
+    const r = spawnSync(shim, ['exec', '--tmp', 'none', '--', process.execPath, '-e', src], { cwd: proj, encoding: 'utf8', env: baseEnv });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      'name-rm': 'EBUSY', 'name-replace': 'EBUSY', 'real-bin': 'EROFS', 'real-new': 'EROFS',
+      'dep-link-rm': 'EBUSY', 'dep-real': 'EROFS', 'shim-write': 'EROFS', 'shim-replace': 'EBUSY',
+    });
+    expect(snapshot(proj)).toEqual(before);
   });
 });
 
