@@ -192,7 +192,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   return {
     mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
-    guards: mode === 'full' ? [] : [...selfGuards(), ...cacheGuards(env), ...extra],
+    guards: mode === 'full' ? [] : [...selfGuards(cwd), ...cacheGuards(env), ...extra],
   };
 }
 
@@ -216,22 +216,56 @@ let selfCache: Guard[] | undefined;
 
 /**
  * What the next run of sbx-native executes or reads to decide its policy:
- * its own directory when installed (a clone: package.json, bin, dist, build
- * and prebuilds with the addon and helper, node_modules), its runtime
- * dependencies where Node finds them (and every place before that where a
- * planted copy would be found first), and the names that lead to it: the
+ * the running copy (see packageGuards) and the names that lead to it: the
  * node_modules/.bin/sbx-native entry and, when the CLI runs, the package
- * name it came through (pnpm's node_modules/sbx-native is a symlink).
+ * name it came through (pnpm's node_modules/sbx-native is a symlink). And
+ * every other installed copy that `npx sbx-native` from `cwd` would find
+ * (a node_modules/sbx-native in the cwd or above it), with its dependencies.
  */
-export function selfGuards(): Guard[] {
-  if (selfCache) return selfCache;
-  const logical = path.join(__dirname, '..');
-  const pkg = real(logical) ?? logical;
+export function selfGuards(cwd: string): Guard[] {
+  if (!selfCache) {
+    const logical = path.join(__dirname, '..');
+    const pkg = real(logical) ?? logical;
+    const out = packageGuards(pkg);
+    const names = new Set([logical, pkg]);
+    // The CLI's own entry: process.argv[1] is the path it was started by, symlinks unresolved.
+    const main = process.argv[1];
+    if (main && path.isAbsolute(main) && real(main) === real(path.join(pkg, 'bin', 'sbx-native.js'))) {
+      if (path.basename(path.dirname(main)) === '.bin') {
+        out.push({ path: main, why: "sbx-native's .bin entry" });
+        names.add(path.join(path.dirname(path.dirname(main)), 'sbx-native'));
+      } else names.add(path.dirname(path.dirname(main)));
+    }
+    for (const name of names) {
+      if (path.basename(path.dirname(name)) !== 'node_modules') continue;
+      if (name !== pkg) out.push({ path: name, why: "sbx-native's package name" });
+      out.push({ path: path.join(path.dirname(name), '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
+    }
+    selfCache = out;
+  }
+  const out = [...selfCache];
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    const name = path.join(dir, 'node_modules', 'sbx-native');
+    const copy = real(name);
+    if (copy && !out.some((g) => g.path === copy)) {
+      out.push({ path: name, why: "sbx-native's package name" }, { path: path.join(dir, 'node_modules', '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
+      out.push(...packageGuards(copy));
+    }
+    if (dir === path.dirname(dir)) return out;
+  }
+}
+
+/**
+ * One copy of sbx-native (its real directory): installed (under a
+ * node_modules), the whole directory; a clone: package.json, bin, dist,
+ * build and prebuilds (the addon and helper), node_modules. Then its runtime
+ * dependencies where Node finds them from dist/, and every node_modules
+ * before that where a planted copy would be found first.
+ */
+function packageGuards(pkg: string): Guard[] {
   const why = 'sbx-native itself';
-  const installed = pkg.split(path.sep).includes('node_modules');
-  const out: Guard[] = installed ? [{ path: pkg, why }]
+  const out: Guard[] = pkg.split(path.sep).includes('node_modules') ? [{ path: pkg, why }]
     : ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
-  // Node looks for a dependency in each node_modules from dist/ upwards: the first that exists wins.
   const lookup = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.join(pkg, 'dist'));
   for (const dep of RUNTIME_DEPENDENCIES) {
     for (const dir of lookup) {
@@ -242,21 +276,6 @@ export function selfGuards(): Guard[] {
       if (found) break;
     }
   }
-  const names = new Set([logical, pkg]);
-  // The CLI's own entry: process.argv[1] is the path it was started by, symlinks unresolved.
-  const main = process.argv[1];
-  if (main && path.isAbsolute(main) && real(main) === real(path.join(pkg, 'bin', 'sbx-native.js'))) {
-    if (path.basename(path.dirname(main)) === '.bin') {
-      out.push({ path: main, why: "sbx-native's .bin entry" });
-      names.add(path.join(path.dirname(path.dirname(main)), 'sbx-native'));
-    } else names.add(path.dirname(path.dirname(main)));
-  }
-  for (const name of names) {
-    if (path.basename(path.dirname(name)) !== 'node_modules') continue;
-    if (name !== pkg) out.push({ path: name, why: "sbx-native's package name" });
-    out.push({ path: path.join(path.dirname(name), '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
-  }
-  selfCache = out;
   return out;
 }
 

@@ -280,6 +280,17 @@ describe(`sbx-native protects itself inside a writable root (as ${userLabel})`, 
     delete before['.']; delete after['.']; // the project directory's mtime (out.txt came and went)
     expect(after).toEqual(before);
   });
+
+  it('a sandbox started by another sbx-native (global, npx cache) cannot patch the copy `npx sbx-native` would run here', () => {
+    const before = snapshot(proj);
+    const q = JSON.stringify;
+    expect(cliProbe(['--tmp', 'none'], `[
+      ['bin', () => fs.appendFileSync(${q(path.join(pkg, 'bin', 'sbx-native.js'))}, 'evil()')],
+      ['dep', () => fs.writeFileSync(${q(path.join(proj, 'node_modules', 'node-gyp-build', 'index.js'))}, 'evil()')],
+      ['bin-link-rm', () => fs.unlinkSync(${q(binCopy)})],
+    ]`, path.join(proj), {}, bin)).toEqual({ bin: 'EROFS', dep: 'EROFS', 'bin-link-rm': 'EBUSY' });
+    expect(snapshot(proj)).toEqual(before);
+  });
 });
 
 describe(`sbx-native protects itself in a pnpm layout (as ${userLabel})`, () => {
