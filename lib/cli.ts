@@ -6,7 +6,8 @@ import { supervision } from './plan';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
 import { EXTRA_GUARDS, Guard, PolicyError, SandboxPolicy } from './policy';
-import { ConfigError, discoverConfigs, loadConfig, loadDiscoveredConfig, LoadedConfig, mergeNarrowing, refuseReexposure } from './config';
+import { ConfigError, discoverConfigs, loadConfig, LoadedConfig } from './config';
+import { loadDiscoveredConfig, mergeNarrowing, refuseReexposure } from './config-trust';
 import { reprobeAfterFailure } from './host';
 import type { PreparedSpawn } from './spawn';
 
