@@ -240,7 +240,10 @@ function exec(argv: string[]): void {
     try {
       return prepare(a.command[0], a.command.slice(1), opts);
     } catch (e) {
-      if (e instanceof PolicyError) usageExit(e.message);
+      if (e instanceof PolicyError) {
+        const found = configs.discovered.map((c) => c.file);
+        usageExit(found.length ? `${e.message}\n(the policy includes the discovered config files ${found.join(', ')}; --no-config ignores them)` : e.message);
+      }
       if (e instanceof SandboxSetupError) fail(e.message, e.hint);
       throw e;
     }

@@ -61,7 +61,12 @@ function writeCache(userns: HostFacts['userns']): void {
     // A new file renamed into place: a reader never sees half an answer.
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ key: bootKey(), userns }), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    try {
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true }); // inside a sandbox host.json is read-only (EBUSY): leave nothing behind
+      throw e;
+    }
   } catch { /* an unwritable cache only costs a probe next time */ }
 }
 

@@ -183,15 +183,19 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     }
   }
 
-  // Guards (policy.ts): what decides a later sandbox, read-only wherever it is writable.
+  // Guards (guards.ts): what decides a later sandbox, read-only wherever it is writable.
   const writableAt = (p: string) => regionOf(p + '/x') === 'write';
+  const missing = new Set(missingProtected);
   for (const g of policy.guards) {
     const p = canonical(g.path);
     if (!p) continue;
     let st: fs.Stats | undefined;
     try { st = fs.lstatSync(p); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue; }
     if (!st) {
-      if (writableAt(p) && !missingProtected.includes(p)) missingProtected.push(p);
+      if (writableAt(p) && !missing.has(p)) {
+        missing.add(p);
+        missingProtected.push(p);
+      }
       continue;
     }
     if (!writableAt(p)) continue;
