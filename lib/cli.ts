@@ -6,8 +6,10 @@ import tty from 'tty';
 import { supervision } from './plan';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
-import { PolicyError, SandboxPolicy } from './policy';
-import { ConfigError, discoverConfig, loadConfig } from './config';
+import { EXTRA_GUARDS, Guard, PolicyError, SandboxPolicy } from './policy';
+import { ConfigError, discoverConfigs, loadConfig, LoadedConfig } from './config';
+import { loadDiscoveredConfig, mergeNarrowing, refuseReexposure } from './config-trust';
+import { reprobeAfterFailure } from './host';
 import type { PreparedSpawn } from './spawn';
 
 /** The --verbose report: what is enforced, and what was left out. */
@@ -48,12 +50,16 @@ Options:
       --allow-degraded  run with Landlock only when user namespaces are unusable
                       (says on stderr what is not enforced)
       --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
-                      or sandbox-runtime settings JSON (default: the nearest
-                      sbx-native.json or .sbx-native.json from the cwd upwards)
+                      or sandbox-runtime settings JSON. Without it, every
+                      sbx-native.json and .sbx-native.json from the cwd upwards
+                      applies, and such a file may only narrow the policy
+      --no-config     do not look for sbx-native.json / .sbx-native.json
       --cwd DIR       working directory of the command (default: the current one)
       --env K=V       set an environment variable (repeatable)
       --clear-env     start from an empty environment (then add --env entries)
       --dry-run       print the resolved policy and plan as JSON, run nothing
+                      (environment variable names only, not their values)
+      --dry-run-env-values  with --dry-run, print the values too
   -v, --verbose       say what is enforced and what was left out
   -h, --help          show this help
       --version       print the version
@@ -82,10 +88,12 @@ export interface ExecArgs {
   network: boolean;
   cwd?: string;
   config?: string;
+  noConfig: boolean;
   verbose: boolean;
   env: string[];
   clearEnv: boolean;
   dryRun: boolean;
+  dryRunEnvValues: boolean;
   command: string[];
 }
 
@@ -99,7 +107,7 @@ const SINGLE = new Set(['cwd', 'mode', 'tmp', 'config']);
 export function parseExecArgs(argv: string[]): ExecArgs {
   const out: ExecArgs = {
     write: [], readOnly: [], denyRead: [], protect: [], allowGitWrites: false, allowDegraded: false,
-    network: false, env: [], clearEnv: false, dryRun: false, verbose: false, command: [],
+    network: false, env: [], clearEnv: false, dryRun: false, dryRunEnvValues: false, verbose: false, noConfig: false, command: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -122,10 +130,13 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     else if (name === '--allow-git-writes') out.allowGitWrites = true;
     else if (name === '--allow-degraded') out.allowDegraded = true;
     else if (name === '--dry-run') out.dryRun = true;
+    else if (name === '--dry-run-env-values') out.dryRunEnvValues = true;
+    else if (name === '--no-config') out.noConfig = true;
     else if (name === '-v' || name === '--verbose') out.verbose = true;
     else throw new UsageError(`unknown option ${JSON.stringify(arg)} (use -- before a command that starts with '-')`);
   }
   if (out.command.length === 0) throw new UsageError('no command given');
+  if (out.dryRunEnvValues && !out.dryRun) throw new UsageError('--dry-run-env-values needs --dry-run');
   for (const e of out.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`--env expects K=V, got ${JSON.stringify(e)}`);
   return out;
 }
@@ -161,19 +172,40 @@ function usageExit(message: string): never {
   process.exit(2);
 }
 
-/** The config named by --config, or the nearest discovered one; its warnings go to stderr. */
-function configPolicy(a: ExecArgs): SandboxPolicy {
+interface Configs {
+  policy: SandboxPolicy;
+  /** The explicit --config file, if any. */
+  explicit?: LoadedConfig;
+  /** The discovered files that apply (each may only narrow). */
+  discovered: LoadedConfig[];
+}
+
+/**
+ * The config named by --config (trusted: it may say anything), or else every
+ * discovered one from the cwd upwards (each may only narrow the policy; a
+ * widening key is refused, exit 2). Warnings go to stderr.
+ */
+function configPolicy(a: ExecArgs): Configs {
   const cwd = path.resolve(a.cwd ?? process.cwd());
-  const file = a.config ?? discoverConfig(cwd);
-  if (!file) return {};
   try {
-    const loaded = loadConfig(file, cwd);
-    for (const w of loaded.warnings) process.stderr.write(`sbx-native: warning: ${w}\n`);
-    return loaded.policy;
+    if (a.config) {
+      const loaded = loadConfig(a.config, cwd);
+      for (const w of loaded.warnings) process.stderr.write(`sbx-native: warning: ${w}\n`);
+      return { policy: loaded.policy, explicit: loaded, discovered: [] };
+    }
+    if (a.noConfig) return { policy: {}, discovered: [] };
+    const discovered = discoverConfigs(cwd).map((f) => loadDiscoveredConfig(f, cwd, a.mode));
+    return { policy: mergeNarrowing(discovered.map((c) => c.policy)), discovered };
   } catch (e) {
     if (e instanceof ConfigError) usageExit(e.message);
     throw e;
   }
+}
+
+/** --dry-run's copy of the plan: `env` steps carry the variable's name only, unless asked for the values. */
+function dryRunPlan(plan: PreparedSpawn['plan'], values: boolean): PreparedSpawn['plan'] {
+  if (values) return plan;
+  return { ...plan, steps: plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)) };
 }
 
 function fail(message: string, hint?: string): never {
@@ -191,30 +223,70 @@ function exec(argv: string[]): void {
     process.exit(2);
   }
   if (a.cwd !== undefined && !fs.statSync(a.cwd, { throwIfNoEntry: false })?.isDirectory()) usageExit(`--cwd ${a.cwd}: not a directory`);
-  const opts = toSpawnOptions(a, configPolicy(a));
-  let prepared;
+  const configs = configPolicy(a);
+  const opts = toSpawnOptions(a, configs.policy);
   try {
-    prepared = prepare(a.command[0], a.command.slice(1), opts);
+    refuseReexposure(configs.discovered, opts.sandbox!, opts.env);
   } catch (e) {
-    if (e instanceof PolicyError) usageExit(e.message);
-    if (e instanceof SandboxSetupError) fail(e.message, e.hint);
+    if (e instanceof ConfigError) usageExit(e.message);
     throw e;
   }
+  // Every config file in use stays read-only inside the sandbox it configures.
+  const used = [...(configs.explicit ? [configs.explicit] : []), ...configs.discovered];
+  (opts.sandbox as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] = used.map((c) => ({ path: c.file, why: 'config file in use' }));
+  if (a.verbose) {
+    for (const c of used) process.stderr.write(`sbx-native: config: ${c.file} (${c === configs.explicit ? `--config, ${c.format}` : 'discovered: may only narrow'})\n`);
+    if (!used.length) process.stderr.write(`sbx-native: config: none${a.noConfig ? ' (--no-config)' : ''}\n`);
+  }
+  const plan = () => {
+    try {
+      return prepare(a.command[0], a.command.slice(1), opts);
+    } catch (e) {
+      if (e instanceof PolicyError) {
+        const found = configs.discovered.map((c) => c.file);
+        usageExit(found.length ? `${e.message}\n(the policy includes the discovered config files ${found.join(', ')}; --no-config ignores them)` : e.message);
+      }
+      if (e instanceof SandboxSetupError) fail(e.message, e.hint);
+      throw e;
+    }
+  };
+  const prepared = plan();
   for (const m of prepared.policy.missingRoots) process.stderr.write(`sbx-native: warning: writable root ${m} does not exist; skipped\n`);
   if (prepared.enforcement.level !== 'full') {
     process.stderr.write(`sbx-native: degraded enforcement (${prepared.enforcement.level}): ${prepared.enforcement.missing.join('; ')}\n`);
   }
   if (a.verbose) process.stderr.write(describeEnforcement(prepared));
   if (a.dryRun) {
-    process.stdout.write(JSON.stringify({ policy: prepared.policy, plan: prepared.plan }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ policy: prepared.policy, plan: dryRunPlan(prepared.plan, a.dryRunEnvValues) }, null, 2) + '\n');
     return;
   }
   // The helper has its own process group, so a Ctrl-C reaches it once: through
   // us. Handlers go in before the spawn so no signal falls in between.
   let child: SandboxedProcess | undefined;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child?.kill(sig));
-  child = new SandboxedProcess(prepared, { ...opts, ownProcessGroup: true });
-  child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => {
+  start(prepared, false);
+
+  function start(p: PreparedSpawn, retried: boolean): void {
+    child = new SandboxedProcess(p, { ...opts, ownProcessGroup: true });
+    child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => onError(e, p, retried));
+    child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      process.exit(code ?? 128 + (os.constants.signals[signal!] ?? 0));
+    });
+  }
+
+  function onError(e: NodeJS.ErrnoException & Partial<SandboxSetupError>, p: PreparedSpawn, retried: boolean): void {
+    // User namespaces were taken to work (a cached answer, say) and the set-up
+    // failed: with --allow-degraded, probe again and degrade as promised.
+    if (e.code === SETUP_FAILED && a.allowDegraded && !retried && p.plan.level !== 'landlock-only' && reprobeAfterFailure()) {
+      const again = plan();
+      if (again.enforcement.level !== p.plan.level) {
+        process.stderr.write(`sbx-native: ${e.step} failed (${e.message.replace(/^[^:]+: /, '')}); probed again: user namespaces are unusable\n`);
+        process.stderr.write(`sbx-native: degraded enforcement (${again.enforcement.level}): ${again.enforcement.missing.join('; ')}\n`);
+        if (a.verbose) process.stderr.write(describeEnforcement(again));
+        start(again, true);
+        return;
+      }
+    }
     if (e.code === SETUP_FAILED) fail(`${e.step}: ${e.message.replace(/^[^:]+: /, '')}`, e.hint);
     if (e.code === 'ENOENT') { process.stderr.write(`sbx-native: ${a.command[0]}: command not found\n`); process.exit(127); }
     if (e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {
@@ -222,10 +294,7 @@ function exec(argv: string[]): void {
       process.exit(126);
     }
     fail(`exec: ${e.message}`);
-  });
-  child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-    process.exit(code ?? 128 + (os.constants.signals[signal!] ?? 0));
-  });
+  }
 }
 
 export function main(argv: string[]): void {

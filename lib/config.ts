@@ -1,6 +1,8 @@
 // Config files: sbx-native's own JSON, Codex's config.toml and
 // sandbox-runtime's settings JSON, each turned into a SandboxPolicy. Unknown
 // keys are warned about by name; wrong types are errors naming the key path.
+// A file named by --config may say anything; a discovered one may only
+// narrow the policy (config-trust.ts).
 import fs from 'fs';
 import path from 'path';
 import type { SandboxPolicy } from './policy';
@@ -19,9 +21,9 @@ export interface LoadedConfig {
 /** Names searched from the cwd upwards when no --config is given. */
 export const DISCOVERED_NAMES = ['sbx-native.json', '.sbx-native.json'];
 
-const OWN_KEYS = ['$schema', 'mode', 'writableRoots', 'readOnly', 'denyRead', 'rules', 'network', 'tmp', 'protect', 'allowGitWrites'];
+export const OWN_KEYS = ['$schema', 'mode', 'writableRoots', 'readOnly', 'denyRead', 'rules', 'network', 'tmp', 'protect', 'allowGitWrites'];
 
-function fail(file: string, key: string, value: unknown, why: string): never {
+export function fail(file: string, key: string, value: unknown, why: string): never {
   throw new ConfigError(`${file}: ${key} = ${JSON.stringify(value)}: ${why}`);
 }
 
@@ -47,11 +49,11 @@ function bool(v: unknown, key: string, file: string): boolean | undefined {
   return v;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function fromOwn(file: string, data: Record<string, unknown>, warnings: string[], home: string | undefined): SandboxPolicy {
+export function fromOwn(file: string, data: Record<string, unknown>, warnings: string[], home: string | undefined): SandboxPolicy {
   const policy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
     if (!OWN_KEYS.includes(k)) warnings.push(`${file}: unknown key "${k}" ignored`);
@@ -145,8 +147,23 @@ export function loadConfig(file: string, cwd: string, env: NodeJS.ProcessEnv = p
 
 /** The nearest sbx-native.json / .sbx-native.json from `cwd` upwards. */
 export function discoverConfig(cwd: string): string | undefined {
+  return discoverConfigs(cwd)[0];
+}
+
+/**
+ * Every sbx-native.json / .sbx-native.json from `cwd` upwards, nearest first.
+ * All of them apply (each may only narrow), so a file planted nearer the cwd
+ * cannot shadow a farther one's restrictions.
+ */
+export function discoverConfigs(cwd: string): string[] {
+  const out: string[] = [];
   for (let dir = cwd; ; dir = path.dirname(dir)) {
-    for (const name of DISCOVERED_NAMES) if (fs.existsSync(path.join(dir, name))) return path.join(dir, name);
-    if (dir === path.dirname(dir)) return undefined;
+    for (const name of DISCOVERED_NAMES) {
+      const f = path.join(dir, name);
+      let found = false;
+      try { found = fs.statSync(f).isFile(); } catch { /* missing or not searchable */ }
+      if (found) out.push(f);
+    }
+    if (dir === path.dirname(dir)) return out;
   }
 }

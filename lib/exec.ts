@@ -3,6 +3,8 @@
 // child_process's (code, signal, killed, cmd, stdout, stderr).
 import util from 'util';
 import { SandboxedProcess, spawn, SpawnOptions } from './spawn';
+import { SETUP_FAILED } from './errors';
+import { reprobeAfterFailure } from './host';
 
 export interface ExecFileOptions extends SpawnOptions {
   /** 'buffer' gives Buffers; default 'utf8'. */
@@ -120,13 +122,20 @@ export interface RunOptions extends SpawnOptions {
 
 /** Runs a command to completion and collects its output. Resolves for any exit; rejects when it could not be started (or on maxBuffer, or an abort). */
 export function run(file: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
+  return runOnce(file, args, options, false);
+}
+
+function runOnce(file: string, args: readonly string[], options: RunOptions, retried: boolean): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const { input, ...rest } = options;
     let child: SandboxedProcess;
     try {
       child = spawn(file, args, { ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
       collect(child, { ...rest, maxBuffer: rest.maxBuffer ?? Infinity }, (err, stdout, stderr, code, signal) => {
-        if (err) reject(err);
+        // allowDegraded: the set-up failed although user namespaces were taken to work (a cached answer): probe again, degrade if they do not.
+        if (err && (err as NodeJS.ErrnoException).code === SETUP_FAILED && rest.allowDegraded && !retried && child.plan.level !== 'landlock-only' && reprobeAfterFailure()) {
+          runOnce(file, args, options, true).then(resolve, reject);
+        } else if (err) reject(err);
         else resolve({ code, signal, stdout: stdout as string, stderr: stderr as string });
       });
     } catch (e) {

@@ -1,6 +1,12 @@
 // What this host can enforce, and the enforcement level that follows. Facts
 // come from cheap syscalls, a per-boot cache, or (test only) the
 // SBX_NATIVE_TEST_HOST variable, e.g. "landlock=1,userns=0".
+//
+// The cache ($XDG_CACHE_HOME/sbx-native/host.json) is kept read-only in every
+// sandbox (policy.ts guards), and it can only make a sandbox stronger: a
+// cached "user namespaces work" skips the probe; a cached "they do not" is
+// probed again before it is believed, so a forged or stale answer never
+// lowers the enforcement level.
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -28,9 +34,10 @@ function bootKey(): string {
   return `${boot}-${os.release()}-${process.getuid?.()}`;
 }
 
-function cacheFile(): string | undefined {
-  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : undefined);
-  return base ? path.join(base, 'sbx-native', 'host.json') : undefined;
+/** Where the per-boot host facts are cached (guarded read-only in every sandbox). */
+export function cacheFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const base = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, '.cache') : undefined);
+  return base && path.isAbsolute(base) ? path.join(base, 'sbx-native', 'host.json') : undefined;
 }
 
 function readCache(): HostFacts['userns'] {
@@ -38,7 +45,9 @@ function readCache(): HostFacts['userns'] {
   if (!file) return undefined;
   try {
     const c = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return c.key === bootKey() ? c.userns : undefined;
+    if (c.key !== bootKey() || typeof c.userns !== 'object' || c.userns === null) return undefined;
+    // Only "works" is taken from the cache: anything weaker is probed again (hostFacts).
+    return c.userns.ok === true ? { ok: true, detail: String(c.userns.detail ?? 'user namespace with mounts works') } : undefined;
   } catch {
     return undefined;
   }
@@ -48,8 +57,16 @@ function writeCache(userns: HostFacts['userns']): void {
   const file = cacheFile();
   if (!file) return;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns }));
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // A new file renamed into place: a reader never sees half an answer.
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ key: bootKey(), userns }), { mode: 0o600 });
+    try {
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true }); // inside a sandbox host.json is read-only (EBUSY): leave nothing behind
+      throw e;
+    }
   } catch { /* an unwritable cache only costs a probe next time */ }
 }
 
@@ -85,21 +102,57 @@ function testOverrides(): Partial<Record<'landlock' | 'userns', number>> | undef
 // process, not on every spawn (test overrides are read every time).
 let known: HostFacts | undefined;
 
-/** Host facts for planning; `probe` runs the user-namespace probe when the cache has no answer. */
+/**
+ * Host facts for planning. The user-namespace answer: a cached "works", or
+ * else the probe when `probe` is set or the last answer was "unusable" (a
+ * weaker answer is never taken on trust); otherwise unknown (then tried, and
+ * a failure fails closed).
+ */
 export function hostFacts(probe: boolean): HostFacts {
   const t = testOverrides();
   if (!t && known && (known.userns || !probe)) return known;
-  const ll = native().binding.landlockAbi();
-  const release = os.release();
-  const facts: HostFacts = {
-    landlockAbi: t?.landlock ?? ll.abi,
-    landlockErrata: t?.landlock !== undefined ? 0 : ll.errata,
-    userns: t?.userns !== undefined ? { ok: t.userns === 1, detail: 'set by SBX_NATIVE_TEST_HOST' } : readCache(),
-    wsl1: /Microsoft/.test(release) && !/microsoft-standard/i.test(release),
-  };
-  if (!facts.userns && probe) facts.userns = probeUserns();
+  const facts = kernelFacts(t);
+  facts.userns = t?.userns !== undefined ? { ok: t.userns === 1, detail: 'set by SBX_NATIVE_TEST_HOST' } : readCache();
+  if (!facts.userns && (probe || cachedUnusable())) facts.userns = probeUserns();
   if (!t) known = facts;
   return facts;
+}
+
+function kernelFacts(t: ReturnType<typeof testOverrides>): HostFacts {
+  const ll = native().binding.landlockAbi();
+  const release = os.release();
+  return {
+    landlockAbi: t?.landlock ?? ll.abi,
+    landlockErrata: t?.landlock !== undefined ? 0 : ll.errata,
+    userns: undefined,
+    wsl1: /Microsoft/.test(release) && !/microsoft-standard/i.test(release),
+  };
+}
+
+/** The cache holds a (weaker) "unusable" answer for this boot: it must be probed again, not believed. */
+function cachedUnusable(): boolean {
+  const file = cacheFile();
+  if (!file) return false;
+  try {
+    const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return c?.key === bootKey() && c?.userns?.ok === false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A sandbox set-up failed at run time although user namespaces were taken to
+ * work (a cached or earlier answer, e.g. the same HOME inside a container):
+ * forget that answer and probe again. True when the fresh probe says they are
+ * unusable, so a caller that allowed degraded enforcement can plan again at
+ * the level the host really has.
+ */
+export function reprobeAfterFailure(): boolean {
+  if (testOverrides()) return false;
+  const userns = probeUserns();
+  known = { ...kernelFacts(undefined), userns }; // the next hostFacts() uses the fresh answer
+  return !userns.ok;
 }
 
 /** The strongest level this host supports; landlock-only needs the caller's consent. */

@@ -83,6 +83,20 @@ function gitProtection(p: string, st: fs.Stats): string[] {
   }
 }
 
+/** `p` with the symlinks in its existing part resolved (its last component is not followed); undefined if not absolute. */
+function canonical(p: string): string | undefined {
+  if (!path.isAbsolute(p)) return undefined;
+  const rest: string[] = [path.basename(p)];
+  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
+    try {
+      return path.join(fs.realpathSync(dir), ...rest);
+    } catch {
+      if (dir === '/') return undefined;
+      rest.unshift(path.basename(dir));
+    }
+  }
+}
+
 /** `separateRoots`: one mount per root, as bubblewrap does (the mount-only level, without Landlock). */
 export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts: { separateRoots?: boolean } = {}): Layout {
   const rules: Rule[] = [...policy.rules];
@@ -167,6 +181,32 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
       for (const t of name === '.git' ? gitProtection(p, st) : [p]) protectPath(t, `protect ${name}`);
     }
+  }
+
+  // Guards (guards.ts): what decides a later sandbox, read-only wherever it is writable.
+  const writableAt = (p: string) => regionOf(p + '/x') === 'write';
+  const missing = new Set(missingProtected);
+  for (const g of policy.guards) {
+    const p = canonical(g.path);
+    if (!p) continue;
+    let st: fs.Stats | undefined;
+    try { st = fs.lstatSync(p); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue; }
+    if (!st) {
+      if (writableAt(p) && !missing.has(p)) {
+        missing.add(p);
+        missingProtected.push(p);
+      }
+      continue;
+    }
+    if (!writableAt(p)) continue;
+    if (st.isSymbolicLink()) {
+      protectPath(p, `${g.why} (symlink: the name is pinned)`);
+      let target: string | undefined;
+      try { target = fs.realpathSync(p); } catch { /* dangling */ }
+      if (target && writableAt(target)) protectPath(target, `${g.why} (symlink target)`);
+      continue;
+    }
+    protectPath(p, g.why);
   }
 
   // Shallow first: a deeper mount must land on top of a shallower one.

@@ -3,6 +3,10 @@
 // plan.ts for how rules become mounts and Landlock rights.
 import fs from 'fs';
 import path from 'path';
+import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
+
+export { EXTRA_GUARDS };
+export type { Guard };
 
 export type Access = 'read' | 'write' | 'none';
 export type Mode = 'read-only' | 'workspace-write' | 'full';
@@ -29,11 +33,12 @@ export interface SandboxPolicy {
   allowGitWrites?: boolean;
 }
 
-/** Names protected by default (Codex's and sandbox-runtime's lists). */
+/** Names protected by default (Codex's and sandbox-runtime's lists, and the config names the CLI discovers). */
 export const DEFAULT_PROTECT = [
   '.git', '.codex', '.agents',
   '.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules',
   '.mcp.json', '.vscode', '.idea', '.claude/commands', '.claude/agents',
+  '.sbx-native.json', 'sbx-native.json',
 ];
 
 export interface Rule {
@@ -55,6 +60,8 @@ export interface ResolvedPolicy {
   protect: string[];
   /** $HOME, resolved: its dotfiles are protected too when it is writable. */
   home: string | undefined;
+  /** Paths kept read-only in the sandbox wherever they fall in a writable area (empty in mode 'full'). */
+  guards: Guard[];
 }
 
 export class PolicyError extends Error {
@@ -122,6 +129,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   for (const [k, v] of Object.entries(p.rules ?? {})) {
     if (mode === 'read-only' && v === 'write') throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "write rules contradict mode 'read-only'");
   }
+  if (mode === 'full') refuseIgnoredInFull(p);
   const tmp = p.tmp ?? (mode === 'workspace-write' ? 'host' : 'none');
   const missingRoots: string[] = [];
   const given: Rule[] = [];
@@ -165,10 +173,26 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const rules = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
   const protect = [...new Set([...DEFAULT_PROTECT, ...(p.protect ?? [])])].filter((n) => !(p.allowGitWrites && n === '.git'));
   const home = env.HOME && path.isAbsolute(env.HOME) ? real(env.HOME) : undefined;
+  const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
   return {
     mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
+    guards: mode === 'full' ? [] : [...selfGuards(cwd), ...cacheGuards(env), ...extra],
   };
+}
+
+/**
+ * Mode 'full' has no filesystem layer: read-only carve-outs, deny-read paths,
+ * protected names and a private or read-only /tmp would be dropped without a
+ * word (a deny-read secret would be readable). Refused instead.
+ */
+function refuseIgnoredInFull(p: SandboxPolicy): void {
+  const why = "mode 'full' has no filesystem restriction, so this cannot be enforced; use mode 'workspace-write' or 'read-only'";
+  for (const key of ['denyRead', 'readOnly', 'protect'] as const) {
+    if (p[key]?.length) throw new PolicyError(key, p[key], why);
+  }
+  for (const [k, v] of Object.entries(p.rules ?? {})) if (v !== 'write') throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, why);
+  if (p.tmp === 'private' || p.tmp === 'none') throw new PolicyError('tmp', p.tmp, why);
 }
 
 /**

@@ -25,13 +25,14 @@ describe(`config files (as ${userLabel})`, () => {
     expect(c.warnings).toEqual([`${f}: unknown key "colour" ignored`]);
   });
 
-  it('discovers sbx-native.json from the cwd upwards and applies it', () => {
-    fs.writeFileSync(path.join(D, '.sbx-native.json'), JSON.stringify({ writableRoots: ['./cache'], tmp: 'none' }));
+  it('discovers sbx-native.json from the cwd upwards and applies it (narrowing only: config-trust.test.ts)', () => {
+    fs.mkdirSync(path.join(D, 'proj', 'vendor'));
+    fs.writeFileSync(path.join(D, '.sbx-native.json'), JSON.stringify({ readOnly: ['./proj/vendor'], tmp: 'none' }));
     expect(discoverConfig(path.join(D, 'proj'))).toBe(path.join(D, '.sbx-native.json'));
-    const r = cli(['exec', '--', '/bin/sh', '-c', `echo a > ${D}/cache/ok; echo b > ${D}/proj/no`], path.join(D, 'proj'));
+    const r = cli(['exec', '--', '/bin/sh', '-c', `echo a > ${D}/proj/ok; echo b > ${D}/proj/vendor/no`], path.join(D, 'proj'));
     expect(r.status).toBe(2);
-    expect(fs.readFileSync(path.join(D, 'cache', 'ok'), 'utf8')).toBe('a\n');
-    expect(fs.existsSync(path.join(D, 'proj', 'no'))).toBe(false);
+    expect(fs.readFileSync(path.join(D, 'proj', 'ok'), 'utf8')).toBe('a\n');
+    expect(fs.existsSync(path.join(D, 'proj', 'vendor', 'no'))).toBe(false);
   });
 
   it('reports a wrong type with the key and value, and exits 2', () => {

@@ -31,6 +31,7 @@ import path from 'path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, userLabel } from './helpers';
+import { ensurePrebuild } from './prebuilds';
 
 const RUNNABLE = new Set(['js', 'ts', 'sh']);
 // Samples run in a tree under /var/tmp, like a project outside /tmp: with the
@@ -62,6 +63,8 @@ interface Override {
   noErrexit?: boolean;
   /** Shell lines run after the block, in the same shell. */
   append?: string;
+  /** What the block needs first; a reason when it cannot be had (the block is then skipped, saying so). */
+  needs?: () => string | undefined;
   /** stdout must match. */
   stdout?: RegExp;
 }
@@ -82,6 +85,7 @@ const OVERRIDES: Override[] = [
     file: 'docs/troubleshooting.md', startsWith: 'helper=$(node -p',
     // sudo is a stub; the helper path the block computes must be the real one.
     append: 'test -x "$helper"',
+    needs: ensurePrebuild, // the path is the prebuild's, which a clone has only once built
   },
 ];
 
@@ -228,7 +232,9 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
           it.skip(`${name} (not run: ${notRun})`, () => {});
           continue;
         }
-        it(name, async () => {
+        it(name, async (ctx) => {
+          const missing = overrideFor(b)?.needs?.();
+          if (missing) ctx.skip(missing);
           const r = await runBlock(b);
           const report = `${name}\nstatus ${r.status} signal ${r.signal}${r.error ? ` error ${r.error.message}` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
           if (process.env.SBX_DOCS_SHOW) console.log(report); // to read what the samples print
@@ -236,7 +242,7 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
           expect(r.status, report).toBe(0);
           const want = overrideFor(b)?.stdout;
           if (want) expect(r.stdout, report).toMatch(want);
-        }, TIMEOUT_MS + 5000);
+        }, overrideFor(b)?.needs ? 300_000 : TIMEOUT_MS + 5000);
       }
     });
   }

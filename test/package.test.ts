@@ -7,10 +7,10 @@ import fs from 'fs';
 import path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
+import { ensurePrebuild, prebuildDir, prebuildState } from './prebuilds';
 
 const LONG = 300_000; // building the prebuilds (~30 s) and installing from the registry
 const arch = process.arch;
-const prebuildDir = path.join(repoRoot, 'prebuilds', `linux-${arch}`);
 
 interface Setup {
   skip?: string;
@@ -20,37 +20,6 @@ interface Setup {
   env: NodeJS.ProcessEnv;
 }
 const setup: Setup = { work: '', project: '', pkg: '', env: {} };
-
-/** Newest mtime among the files the prebuilds are built from. */
-function newestSource(): number {
-  let newest = fs.statSync(path.join(repoRoot, 'binding.gyp')).mtimeMs;
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else newest = Math.max(newest, fs.statSync(p).mtimeMs);
-    }
-  };
-  walk(path.join(repoRoot, 'native'));
-  return newest;
-}
-
-function prebuildState(): 'missing' | 'stale' | 'fresh' {
-  const helper = path.join(prebuildDir, 'sbx-helper');
-  const addon = fs.existsSync(prebuildDir) ? fs.readdirSync(prebuildDir).find((f) => f.endsWith('.node')) : undefined;
-  if (!addon || !fs.existsSync(helper)) return 'missing';
-  const built = Math.min(fs.statSync(helper).mtimeMs, fs.statSync(path.join(prebuildDir, addon)).mtimeMs);
-  return built < newestSource() ? 'stale' : 'fresh';
-}
-
-function canWrite(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Where npm's own CLI scripts live, so the stripped PATH can offer npm and npx. */
 function npmCli(): { npm: string; npx: string } | undefined {
@@ -83,16 +52,8 @@ function prepare(): void {
   if (!npm) return void (setup.skip = `npm's CLI was not found beside ${process.execPath} or in /usr/bin`);
 
   // 1. Prebuilds for this machine, current with native/ and binding.gyp.
-  const state = prebuildState();
-  if (state !== 'fresh') {
-    if (!canWrite(repoRoot) || (fs.existsSync(path.join(repoRoot, 'prebuilds')) && !canWrite(path.join(repoRoot, 'prebuilds')))) {
-      return void (setup.skip = `the linux-${arch} prebuild is ${state} and ${userLabel} cannot write ${path.join(repoRoot, 'prebuilds')}: ` +
-        'run `npm run build:prebuilds` first (npm test builds it in the root pass)');
-    }
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-prebuilds.js'), '--arch', arch],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 });
-    if (r.status !== 0) throw new Error(`build-prebuilds failed: ${explain(r)}`);
-  }
+  const why = ensurePrebuild();
+  if (why) return void (setup.skip = why);
 
   // 2. A PATH with node, npm, npx and a shell only: no g++, cc, make or python.
   setup.work = tempDir('sbx-pkg-');

@@ -1,0 +1,108 @@
+// Guards: the paths that decide what a later sandbox is (sbx-native's own
+// files and dependencies, the host-facts cache, the config files in use).
+// policy.ts puts them in the resolved policy; layout.ts keeps each read-only
+// wherever it falls in a writable area, and refuses creating a missing one.
+import fs from 'fs';
+import Module from 'module';
+import path from 'path';
+import { cacheFile } from './host';
+
+/**
+ * A path that decides what a later sandbox is (sbx-native's own files, the
+ * host-facts cache, the config files in use): kept read-only wherever it
+ * falls in a writable area, and refused when it does not exist yet. Never
+ * revealed from under a deny-read path. Logical path: layout.ts resolves it.
+ */
+export interface Guard {
+  path: string;
+  why: string;
+}
+
+/**
+ * Internal: extra guards on a SandboxPolicy object (the CLI puts its config
+ * files here). A symbol, so it is neither a policy key nor in JSON.
+ */
+export const EXTRA_GUARDS = Symbol.for('sbx-native.guards');
+
+function real(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+const RUNTIME_DEPENDENCIES = ['node-gyp-build', 'node-addon-api', 'smol-toml'];
+
+let selfCache: Guard[] | undefined;
+
+/**
+ * What the next run of sbx-native executes or reads to decide its policy:
+ * the running copy (see packageGuards) and the names that lead to it: the
+ * node_modules/.bin/sbx-native entry and, when the CLI runs, the package
+ * name it came through (pnpm's node_modules/sbx-native is a symlink). And
+ * every other installed copy that `npx sbx-native` from `cwd` would find
+ * (a node_modules/sbx-native in the cwd or above it), with its dependencies.
+ */
+export function selfGuards(cwd: string): Guard[] {
+  if (!selfCache) {
+    const logical = path.join(__dirname, '..');
+    const pkg = real(logical) ?? logical;
+    const out = packageGuards(pkg);
+    const names = new Set([logical, pkg]);
+    // The CLI's own entry: process.argv[1] is the path it was started by, symlinks unresolved.
+    const main = process.argv[1];
+    if (main && path.isAbsolute(main) && real(main) === real(path.join(pkg, 'bin', 'sbx-native.js'))) {
+      if (path.basename(path.dirname(main)) === '.bin') {
+        out.push({ path: main, why: "sbx-native's .bin entry" });
+        names.add(path.join(path.dirname(path.dirname(main)), 'sbx-native'));
+      } else names.add(path.dirname(path.dirname(main)));
+    }
+    for (const name of names) {
+      if (path.basename(path.dirname(name)) !== 'node_modules') continue;
+      if (name !== pkg) out.push({ path: name, why: "sbx-native's package name" });
+      out.push({ path: path.join(path.dirname(name), '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
+    }
+    selfCache = out;
+  }
+  const out = [...selfCache];
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    const name = path.join(dir, 'node_modules', 'sbx-native');
+    const copy = real(name);
+    if (copy && !out.some((g) => g.path === copy)) {
+      out.push({ path: name, why: "sbx-native's package name" }, { path: path.join(dir, 'node_modules', '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
+      out.push(...packageGuards(copy));
+    }
+    if (dir === path.dirname(dir)) return out;
+  }
+}
+
+/**
+ * One copy of sbx-native (its real directory): installed (under a
+ * node_modules), the whole directory; a clone: package.json, bin, dist,
+ * build and prebuilds (the addon and helper), node_modules. Then its runtime
+ * dependencies where Node finds them from dist/, and every node_modules
+ * before that where a planted copy would be found first.
+ */
+function packageGuards(pkg: string): Guard[] {
+  const why = 'sbx-native itself';
+  const out: Guard[] = pkg.split(path.sep).includes('node_modules') ? [{ path: pkg, why }]
+    : ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
+  const lookup = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.join(pkg, 'dist'));
+  for (const dep of RUNTIME_DEPENDENCIES) {
+    for (const dir of lookup) {
+      const p = path.join(dir, dep);
+      out.push({ path: p, why: `sbx-native's dependency ${dep}` });
+      let found = false;
+      try { found = !!fs.lstatSync(p, { throwIfNoEntry: false }); } catch { /* not searchable: Node cannot find it there either */ }
+      if (found) break;
+    }
+  }
+  return out;
+}
+
+/** The host-facts cache, wherever this process or a later one with the command's environment would look. */
+export function cacheGuards(env: NodeJS.ProcessEnv): Guard[] {
+  const files = new Set([cacheFile(process.env), cacheFile(env), cacheFile({ HOME: env.HOME }), cacheFile({ HOME: process.env.HOME })]);
+  return [...files].filter((f): f is string => !!f).map((f) => ({ path: f, why: 'the host-facts cache' }));
+}
