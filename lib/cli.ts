@@ -4,6 +4,10 @@ import os from 'os';
 import path from 'path';
 import tty from 'tty';
 import { supervision } from './plan';
+import { ExecArgs, parseExecArgs, UsageError } from './cli-args';
+
+export { parseExecArgs, UsageError } from './cli-args';
+export type { ExecArgs } from './cli-args';
 import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
 import { EXTRA_GUARDS, Guard, PolicyError, SandboxPolicy } from './policy';
@@ -23,8 +27,19 @@ function describeEnforcement(p: PreparedSpawn): string {
   }
   for (const m of p.policy.missingRoots) lines.push(`dropped: writable root ${m} (does not exist)`);
   const sup = supervision(p.plan.layout, p.plan.level !== 'landlock-only');
+  // One line per directory, not one per missing name.
+  const missing = new Map<string, string[]>();
   for (const m of p.plan.layout?.missingProtected ?? []) {
-    lines.push(sup.create ? `protected: ${m} (does not exist; creating it is refused)` : `not enforceable: creating ${m} (protected name that does not exist yet)`);
+    const dir = path.dirname(m);
+    missing.set(dir, [...(missing.get(dir) ?? []), path.basename(m)]);
+  }
+  for (const [dir, names] of missing) {
+    lines.push(sup.create ? `protected in ${dir} (missing; creating them is refused): ${names.join(' ')}` : `not enforceable in ${dir}: creating ${names.join(' ')} (protected names that do not exist yet)`);
+  }
+  const groups = p.plan.layout?.groups ?? [];
+  if (groups.length > 1) {
+    lines.push(`separate mounts: hard links and renames between ${groups.map((g) => g.roots.join(' + ')).join(' and ')} fail with EXDEV` +
+      (groups.some((g) => g.roots.includes('/tmp')) ? ' (/tmp always has its own mount; -w /tmp makes it share one)' : ''));
   }
   if (sup.metadata) {
     for (const g of p.plan.layout!.groups) if (g.chain.length) lines.push(`metadata: chmod/chown/utimes/xattrs refused under ${g.ancestor} outside the writable roots (supervised)`);
@@ -34,6 +49,7 @@ function describeEnforcement(p: PreparedSpawn): string {
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
        sbx-native doctor [--json]     what this host can enforce, and fixes
+       sbx-native help [COMMAND] | version
 
 Runs COMMAND with writes confined to the writable roots, the rest of the
 filesystem read-only, no network unless --network, and no privileges.
@@ -62,7 +78,6 @@ Options:
       --dry-run-env-values  with --dry-run, print the values too
   -v, --verbose       say what is enforced and what was left out
   -h, --help          show this help
-      --version       print the version
 
 Exit status: the command's; 128+N if it died of signal N; 125 if the sandbox
 could not be set up; 126 if COMMAND is not executable; 127 if not found; 2 for
@@ -73,73 +88,6 @@ Examples:
   sbx-native exec -w . -w ~/.cache/uv -- uv sync  # two roots: links between them work
   sbx-native exec --network -- npm ci
 `;
-
-export class UsageError extends Error {}
-
-export interface ExecArgs {
-  write: string[];
-  readOnly: string[];
-  denyRead: string[];
-  protect: string[];
-  mode?: string;
-  tmp?: string;
-  allowGitWrites: boolean;
-  allowDegraded: boolean;
-  network: boolean;
-  cwd?: string;
-  config?: string;
-  noConfig: boolean;
-  verbose: boolean;
-  env: string[];
-  clearEnv: boolean;
-  dryRun: boolean;
-  dryRunEnvValues: boolean;
-  command: string[];
-}
-
-const WITH_VALUE: Record<string, keyof ExecArgs> = {
-  '-w': 'write', '--write': 'write', '-r': 'readOnly', '--read-only': 'readOnly', '--deny-read': 'denyRead',
-  '--protect': 'protect', '--mode': 'mode', '--tmp': 'tmp', '--cwd': 'cwd', '--env': 'env', '--config': 'config',
-};
-const SINGLE = new Set(['cwd', 'mode', 'tmp', 'config']);
-
-/** Parses exec's options; everything after `--` or the first non-option word is the command. */
-export function parseExecArgs(argv: string[]): ExecArgs {
-  const out: ExecArgs = {
-    write: [], readOnly: [], denyRead: [], protect: [], allowGitWrites: false, allowDegraded: false,
-    network: false, env: [], clearEnv: false, dryRun: false, dryRunEnvValues: false, verbose: false, noConfig: false, command: [],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') { out.command = argv.slice(i + 1); break; }
-    if (!arg.startsWith('-') || arg === '-') { out.command = argv.slice(i); break; }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (name in WITH_VALUE) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new UsageError(`option ${name} needs a value`);
-      if (value === '') throw new UsageError(`option ${name} needs a non-empty value`);
-      const key = WITH_VALUE[name];
-      if (SINGLE.has(key)) (out as unknown as Record<string, string>)[key] = value;
-      else (out[key] as string[]).push(value);
-      continue;
-    }
-    if (eq > 0) throw new UsageError(`option ${name} takes no value`);
-    if (name === '--network') out.network = true;
-    else if (name === '--clear-env') out.clearEnv = true;
-    else if (name === '--allow-git-writes') out.allowGitWrites = true;
-    else if (name === '--allow-degraded') out.allowDegraded = true;
-    else if (name === '--dry-run') out.dryRun = true;
-    else if (name === '--dry-run-env-values') out.dryRunEnvValues = true;
-    else if (name === '--no-config') out.noConfig = true;
-    else if (name === '-v' || name === '--verbose') out.verbose = true;
-    else throw new UsageError(`unknown option ${JSON.stringify(arg)} (use -- before a command that starts with '-')`);
-  }
-  if (out.command.length === 0) throw new UsageError('no command given');
-  if (out.dryRunEnvValues && !out.dryRun) throw new UsageError('--dry-run-env-values needs --dry-run');
-  for (const e of out.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`--env expects K=V, got ${JSON.stringify(e)}`);
-  return out;
-}
 
 function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   const cwd = path.resolve(a.cwd ?? process.cwd());
@@ -222,6 +170,7 @@ function exec(argv: string[]): void {
     process.stderr.write(`sbx-native: ${e.message}\nTry 'sbx-native --help'.\n`);
     process.exit(2);
   }
+  if (a.help) return void process.stdout.write(USAGE);
   if (a.cwd !== undefined && !fs.statSync(a.cwd, { throwIfNoEntry: false })?.isDirectory()) usageExit(`--cwd ${a.cwd}: not a directory`);
   const configs = configPolicy(a);
   const opts = toSpawnOptions(a, configs.policy);
@@ -297,16 +246,31 @@ function exec(argv: string[]): void {
   }
 }
 
+const DOCTOR_USAGE = `Usage: sbx-native doctor [--json]
+
+Says what this host can enforce (Landlock ABI, user namespaces, seccomp) and
+how to fix what it cannot. Exit status 0 when full enforcement is possible.
+`;
+
 export function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
-  if (cmd === '--version' || cmd === '-V') {
+  const help = (text: string) => process.stdout.write(text);
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    if (cmd === 'version' && rest.length) usageExit(`version: unexpected argument ${JSON.stringify(rest[0])}`);
     process.stdout.write(`${require('../package.json').version}\n`);
-  } else if (cmd === undefined || cmd === '-h' || cmd === '--help' || (cmd === 'exec' && (rest[0] === '-h' || rest[0] === '--help'))) {
-    process.stdout.write(USAGE);
-    if (cmd === undefined) process.exitCode = 2;
+  } else if (cmd === undefined) {
+    process.stderr.write(USAGE);
+    process.exitCode = 2;
+  } else if (cmd === '-h' || cmd === '--help') {
+    help(USAGE);
+  } else if (cmd === 'help') {
+    const [topic, ...more] = rest;
+    if (more.length || (topic !== undefined && !['exec', 'doctor', 'help', 'version'].includes(topic))) usageExit(`help: no such command ${JSON.stringify(topic)}`);
+    help(topic === 'doctor' ? DOCTOR_USAGE : USAGE);
   } else if (cmd === 'exec') {
     exec(rest);
   } else if (cmd === 'doctor') {
+    if (rest.some((r) => r === '-h' || r === '--help')) return void help(DOCTOR_USAGE);
     const bad = rest.filter((r) => r !== '--json');
     if (bad.length) usageExit(`doctor: unknown argument ${JSON.stringify(bad[0])}`);
     process.exitCode = (require('./doctor') as typeof import('./doctor')).doctor(rest.includes('--json'));

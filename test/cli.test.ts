@@ -41,10 +41,45 @@ describe(`sbx-native exec (as ${userLabel})`, () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown option "--frobnicate"/);
     expect(cli(['exec'], dir).status).toBe(2);
-    expect(cli(['exec', '-w'], dir).stderr).toMatch(/-w needs a value/);
+    expect(cli(['exec', '-w'], dir).stderr).toMatch(/-w.* argument missing/);
     const rel = cli(['exec', '-w', '', '--', 'true'], dir);
     expect(rel.status).toBe(2);
     expect(rel.stderr).toMatch(/option -w needs a non-empty value/);
+  });
+
+  it('conventions: help and version everywhere, -w -- is an error, repeated or contradictory options are reported', () => {
+    for (const argv of [['--help'], ['-h'], ['help'], ['help', 'exec'], ['exec', '--help'], ['exec', '-w', '.', '-h'], ['exec', '-v', '--help', '--', 'true']]) {
+      const r = cli(argv, dir);
+      expect([argv, r.status, r.stdout.split('\n')[0]]).toEqual([argv, 0, 'Usage: sbx-native exec [options] [--] COMMAND [ARGS...]']);
+    }
+    for (const argv of [['doctor', '--help'], ['help', 'doctor']]) expect(cli(argv, dir).stdout).toMatch(/^Usage: sbx-native doctor/);
+    for (const argv of [['version'], ['--version']]) expect(cli(argv, dir).stdout).toBe(`${require('../package.json').version}\n`);
+    const bad: [string[], RegExp][] = [
+      [['exec', '-w', '--', 'true'], /option -w needs a value, not an option/],
+      [['exec', '--write', '-x', 'true'], /option --write needs a value, not an option .*--write=VALUE/],
+      [['exec', '--mode', 'read-only', '--mode', 'full', '--', 'true'], /--mode given more than once, with different values: read-only, full/],
+      [['exec', '-w', 'a', '-r', './a', '--', 'true'], /\/a is given to both -w and -r/],
+      [['exec', '--config', 'x.json', '--no-config', '--', 'true'], /--config and --no-config contradict/],
+      [['exec', '--network=yes', '--', 'true'], /'--network' does not take an argument/],
+      [['help', 'frobnicate'], /help: no such command "frobnicate"/],
+      [['version', 'x'], /version: unexpected argument "x"/],
+    ];
+    for (const [argv, msg] of bad) {
+      const r = cli(argv, dir);
+      expect([argv, r.status]).toEqual([argv, 2]);
+      expect(r.stderr).toMatch(msg);
+    }
+    // The same value twice is not a contradiction.
+    expect(cli(['exec', '--mode', 'read-only', '--mode', 'read-only', '--', 'true'], dir).status).toBe(0);
+  });
+
+  it('-v: one line per directory of missing protected names, and a word on EXDEV between separate mounts', () => {
+    const r = cli(['exec', '-v', '-w', '.', '-w', '/var/tmp', '--', 'true'], dir);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.split('\n');
+    expect(lines.filter((l) => l.startsWith(`sbx-native: protected in ${dir} (missing`))).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/protected: .*\.codex/);
+    expect(r.stderr).toMatch(/separate mounts: hard links and renames between .*\/var\/tmp.* fail with EXDEV/);
   });
 
   it('treats everything after -- and the first non-option word as the command', () => {

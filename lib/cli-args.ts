@@ -1,0 +1,116 @@
+// `sbx-native exec`'s options, parsed by Node's util.parseArgs (strict): the
+// options end at `--` or at the first word that is not an option, which
+// starts the command. What parseArgs cannot know is checked here: a value
+// that looks like an option, a single-valued option given twice with
+// different values, a path given two contradictory roles.
+import path from 'path';
+import { parseArgs } from 'util';
+
+export class UsageError extends Error {}
+
+export interface ExecArgs {
+  write: string[];
+  readOnly: string[];
+  denyRead: string[];
+  protect: string[];
+  mode?: string;
+  tmp?: string;
+  allowGitWrites: boolean;
+  allowDegraded: boolean;
+  network: boolean;
+  cwd?: string;
+  config?: string;
+  noConfig: boolean;
+  verbose: boolean;
+  env: string[];
+  clearEnv: boolean;
+  dryRun: boolean;
+  dryRunEnvValues: boolean;
+  help: boolean;
+  command: string[];
+}
+
+const OPTIONS = {
+  write: { type: 'string', short: 'w', multiple: true },
+  'read-only': { type: 'string', short: 'r', multiple: true },
+  'deny-read': { type: 'string', multiple: true },
+  protect: { type: 'string', multiple: true },
+  mode: { type: 'string', multiple: true },
+  tmp: { type: 'string', multiple: true },
+  cwd: { type: 'string', multiple: true },
+  config: { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  network: { type: 'boolean' },
+  'clear-env': { type: 'boolean' },
+  'allow-git-writes': { type: 'boolean' },
+  'allow-degraded': { type: 'boolean' },
+  'no-config': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'dry-run-env-values': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const SINGLE = ['mode', 'tmp', 'cwd', 'config'] as const;
+
+/** Where the options end: the index of `--` or of the command's first word. */
+function optionsEnd(argv: string[]): { end: number; command: number } {
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') return { end: t.index, command: t.index + 1 };
+    if (t.kind === 'positional') return { end: t.index, command: t.index };
+  }
+  return { end: argv.length, command: argv.length };
+}
+
+/** Parses exec's options; everything after `--` or the first non-option word is the command. */
+export function parseExecArgs(argv: string[]): ExecArgs {
+  const { end, command } = optionsEnd(argv);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv.slice(0, end), options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch (e) {
+    const msg = (e as Error).message;
+    // parseArgs says "argument is ambiguous" for `-w --` and `-w -x`: say it plainly.
+    const ambiguous = /option argument for '([^']+)'/.exec(msg);
+    if (ambiguous) throw new UsageError(`option ${ambiguous[1]} needs a value, not an option (for a value that starts with '-', write ${ambiguous[1].startsWith('--') ? `${ambiguous[1]}=VALUE` : `${ambiguous[1]}VALUE`})`);
+    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const bad = /Unknown option '([^']+)'/.exec(msg)?.[1] ?? msg;
+      throw new UsageError(`unknown option ${JSON.stringify(bad)} (use -- before a command that starts with '-')`);
+    }
+    throw new UsageError(msg.replace(/\.$/, ''));
+  }
+  const v = parsed.values;
+  for (const t of parsed.tokens) {
+    if (t.kind === 'option' && t.value === '' ) throw new UsageError(`option ${t.rawName} needs a non-empty value`);
+  }
+  const single = (key: (typeof SINGLE)[number]): string | undefined => {
+    const given = [...new Set(v[key] ?? [])];
+    if (given.length > 1) throw new UsageError(`--${key} given more than once, with different values: ${given.join(', ')}`);
+    return given[0];
+  };
+  const out: ExecArgs = {
+    write: v.write ?? [], readOnly: v['read-only'] ?? [], denyRead: v['deny-read'] ?? [], protect: v.protect ?? [],
+    mode: single('mode'), tmp: single('tmp'), cwd: single('cwd'), config: single('config'),
+    allowGitWrites: !!v['allow-git-writes'], allowDegraded: !!v['allow-degraded'], network: !!v.network,
+    noConfig: !!v['no-config'], verbose: !!v.verbose, env: v.env ?? [], clearEnv: !!v['clear-env'],
+    dryRun: !!v['dry-run'], dryRunEnvValues: !!v['dry-run-env-values'], help: !!v.help,
+    command: argv.slice(command),
+  };
+  if (out.help) return out;
+  if (out.command.length === 0) throw new UsageError('no command given');
+  if (out.dryRunEnvValues && !out.dryRun) throw new UsageError('--dry-run-env-values needs --dry-run');
+  if (out.config !== undefined && out.noConfig) throw new UsageError('--config and --no-config contradict each other');
+  for (const e of out.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`--env expects K=V, got ${JSON.stringify(e)}`);
+  // One path, two roles that cannot both hold.
+  const roles: [string, string[]][] = [['-w', out.write], ['-r', out.readOnly], ['--deny-read', out.denyRead]];
+  const seen = new Map<string, string>();
+  for (const [flag, list] of roles) {
+    for (const p of new Set(list.map((x) => path.resolve(x)))) {
+      const other = seen.get(p);
+      if (other && other !== flag) throw new UsageError(`${p} is given to both ${other} and ${flag}`);
+      seen.set(p, flag);
+    }
+  }
+  return out;
+}
