@@ -9,6 +9,7 @@ import type { SandboxPolicy } from './policy';
 
 export class ConfigError extends Error {
   code = 'SBX_INVALID_CONFIG';
+  name = 'ConfigError';
 }
 
 export interface LoadedConfig {

@@ -68,6 +68,7 @@ export class PolicyError extends Error {
   code = 'SBX_INVALID_POLICY';
   constructor(public key: string, public value: unknown, reason: string) {
     super(`invalid sandbox policy: ${key} = ${JSON.stringify(value)}: ${reason}`);
+    this.name = 'PolicyError';
   }
 }
 
