@@ -23,6 +23,9 @@ function describeEnforcement(p: PreparedSpawn): string {
   for (const m of p.plan.layout?.missingProtected ?? []) {
     lines.push(sup.create ? `protected: ${m} (does not exist; creating it is refused)` : `not enforceable: creating ${m} (protected name that does not exist yet)`);
   }
+  for (const d of p.plan.layout?.protectedChain ?? []) {
+    lines.push(sup.rename ? `protected: ${d} (leads to a protected path; renaming it, or anything onto it, is refused)` : `not enforceable: renaming ${d} (leads to a protected path)`);
+  }
   if (sup.metadata) {
     for (const g of p.plan.layout!.groups) if (g.chain.length) lines.push(`metadata: chmod/chown/utimes/xattrs refused under ${g.ancestor} outside the writable roots (supervised)`);
   }
