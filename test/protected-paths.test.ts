@@ -217,16 +217,17 @@ out['unlink'] = attempt(lambda: os.unlink('.git'))`, sandbox([pkg]), { cwd: pkg 
     for (const n of ['.codex', '.agents', '.vscode', '.idea', '.claude/commands', '.claude/agents']) fs.mkdirSync(path.join(R, n), { recursive: true });
     for (const n of ['.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules', '.mcp.json']) fs.writeFileSync(path.join(R, n), '');
     git(R, 'init', '-q');
-    const p = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R });
-    expect(p.plan.layout!.missingProtected).toEqual([]);
-    const sup = p.plan.steps.find((s) => s.op === 'supervise')!;
-    const supervised = sup.args.filter((a) => a.startsWith('sys=')).map((a) => a.split(':')[1]).sort();
-    expect(supervised).toEqual(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']);
-    expect(sup.args).toContain(`protect-dir=${path.join(R, '.claude')}`);
     const out = await unchanged(R, () => py(`
 out['rename'] = attempt(lambda: os.rename('.claude', '.claude.old'))
 out['create'] = attempt(lambda: open('new.txt', 'w').close())
 os.unlink('new.txt')`, sandbox(), { cwd: R }));
     expect(out).toEqual({ rename: 'EROFS', create: 'ok' });
+    const p = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R });
+    expect(p.plan.layout!.missingProtected).toEqual([]);
+    const sup = p.plan.steps.find((s) => s.op === 'supervise');
+    expect(sup).toBeDefined();
+    const supervised = sup!.args.filter((a) => a.startsWith('sys=')).map((a) => a.split(':')[1]).sort();
+    expect(supervised).toEqual(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']);
+    expect(sup!.args).toContain(`protect-dir=${path.join(R, '.claude')}`);
   });
 });
