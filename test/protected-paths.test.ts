@@ -135,6 +135,28 @@ os.rmdir('work/codex'); os.rmdir('work')`, sandbox(), { cwd: R }));
     expect(r.stderr).toMatch(/\.auxiliary\/codex.*: Read-only file system/);
   });
 
+  it('a dangling target behind a file or a "..": .codex -> notdir/codex and .codex -> gone/../cfg', async () => {
+    fs.writeFileSync(path.join(R, 'notdir'), 'x');
+    fs.symlinkSync('notdir/codex', path.join(R, '.codex'));
+    fs.symlinkSync('gone/../cfg', path.join(R, '.agents'));
+    const state = () => { const t = tree(R); delete t.notdir; return t; }; // notdir is removed and made again below
+    const before = state();
+    const out = await py(`
+out['rename-file'] = attempt(lambda: os.rename('notdir', 'n2'))
+os.unlink('notdir')
+out['mkdir-parent'] = attempt(lambda: os.mkdir('notdir'))
+out['mkdir'] = attempt(lambda: os.mkdir('notdir/codex'))
+os.rmdir('notdir'); open('notdir', 'w').write('x')
+out['gone'] = attempt(lambda: os.mkdir('gone'))
+out['cfg'] = attempt(lambda: os.mkdir('cfg'))
+os.rmdir('cfg')
+out['agents'] = attempt(lambda: open('.agents/x', 'w'))`, sandbox(), { cwd: R });
+    // cfg itself is harmless while gone/ cannot be made: .agents cannot reach it.
+    expect(out).toEqual({ 'rename-file': 'EROFS', 'mkdir-parent': 'ok', mkdir: 'EROFS', gone: 'EROFS', cfg: 'ok', agents: 'ENOENT' });
+    expect(state()).toEqual(before);
+    expect(fs.readFileSync(path.join(R, 'notdir'), 'utf8')).toBe('x');
+  });
+
   it('.claude -> .claude-shared without commands: creating commands is refused under either name, and -v says so truthfully', async () => {
     fs.mkdirSync(path.join(R, '.claude-shared'));
     fs.symlinkSync('.claude-shared', path.join(R, '.claude'));
