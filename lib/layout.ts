@@ -194,7 +194,8 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
 
   // Protected names at the top of every writable root, and of $HOME when writable.
-  const missingProtected = new Set<string>();
+  const missingProtected: string[] = []; // an array: hashing 15 paths per root would double the cost of big plans
+  let walked = false; // whether a symlink walk may have added a path twice
   const chain = new Set<string>();
   const bases = [...writable.filter((w) => w !== '/tmp'), ...nested];
   if (policy.home && regionOf(policy.home + '/x') === 'write' && !bases.includes(policy.home)) bases.push(policy.home);
@@ -215,9 +216,18 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
     let present: Set<string>;
     try { present = new Set(fs.readdirSync(base)); } catch { present = new Set(); }
+    keepChain(`${base}/x`); // the base itself, when its parent is writable (a nested root, $HOME)
     for (const name of policy.protect) {
       const logical = `${base === '/' ? '' : base}/${name}`;
-      const w = present.has(name.split('/')[0]) ? walk(base, name) : { links: [], end: logical, st: undefined };
+      if (!present.has(name.split('/')[0])) {
+        // Nothing of it exists (so no rule below the base either): no lookup
+        // needed, the path and the directories between are all to be made.
+        if (name === '.git' && !inRepository(base)) continue;
+        missingProtected.push(logical);
+        for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
+        continue;
+      }
+      const w = walk(base, name);
       // Each symlink the kernel follows on the way decides where the name
       // leads: pinned, so it cannot be removed or replaced.
       w.links.forEach((l, i) => {
@@ -231,7 +241,8 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
         // A missing .git is only guarded where it would take a directory over
         // from the repository around it (a root inside a repository).
         if (name === '.git' && !inRepository(base)) continue;
-        missingProtected.add(w.end);
+        missingProtected.push(w.end);
+        walked = true;
         keepChain(w.end);
         continue;
       }
@@ -255,5 +266,5 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
     }
   }
-  return { writable, groups, actions, missingProtected: [...missingProtected], protectedChain: [...chain].sort() };
+  return { writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort() };
 }
