@@ -255,6 +255,10 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
     }
   }
+  // A read-only carve-out inside a root (readOnly, rules) is pinned the same
+  // way, and so could be moved away with its parent and its name made anew.
+  for (const a of actions) if (a.kind === 'readonly') keepChain(a.path);
+
   // Shallow first: a deeper mount must land on top of a shallower one.
   const order = { group: 0, mask: 1, readonly: 2, reveal: 3 };
   actions.sort((a, b) => depth(a.path) - depth(b.path) || order[a.kind] - order[b.kind]);

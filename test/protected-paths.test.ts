@@ -233,6 +233,19 @@ out['unlink'] = attempt(lambda: os.unlink('.git'))`, sandbox([pkg]), { cwd: pkg 
     expect(out).toEqual({ write: 'EROFS', unlink: 'EBUSY' });
   });
 
+  it('a read-only carve-out (readOnly: a/config): its parent cannot be renamed away to make the name anew', async () => {
+    fs.mkdirSync(path.join(R, 'a'));
+    fs.writeFileSync(path.join(R, 'a', 'config'), 'host\n');
+    const sb = { ...sandbox(), readOnly: [path.join(R, 'a', 'config')] };
+    const out = await unchanged(R, () => py(`
+out['parent'] = attempt(lambda: os.rename('a', 'a2'))
+out['write'] = attempt(lambda: open('a/config', 'w'))`, sb, { cwd: R }));
+    expect(out).toEqual({ parent: 'EROFS', write: 'EROFS' });
+    const ok = await py(`out['sibling'] = attempt(lambda: open('a/other', 'w').close())`, sb, { cwd: R });
+    expect(ok).toEqual({ sibling: 'ok' }); // the rest of a/ stays writable
+    expect(fs.readFileSync(path.join(R, 'a', 'config'), 'utf8')).toBe('host\n');
+  });
+
   it('every protected name present: only renames are supervised, and the chain still holds', async () => {
     // All names of the default list exist, so nothing can be created onto one;
     // only renames of the directories above (.claude) still need init.
