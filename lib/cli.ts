@@ -41,6 +41,9 @@ function describeEnforcement(p: PreparedSpawn): string {
     lines.push(`separate mounts: hard links and renames between ${groups.map((g) => g.roots.join(' + ')).join(' and ')} fail with EXDEV` +
       (groups.some((g) => g.roots.includes('/tmp')) ? ' (/tmp always has its own mount; -w /tmp makes it share one)' : ''));
   }
+  for (const d of p.plan.layout?.protectedChain ?? []) {
+    lines.push(sup.rename ? `protected: ${d} (leads to a protected path; renaming it, or anything onto it, is refused)` : `not enforceable: renaming ${d} (leads to a protected path)`);
+  }
   if (sup.metadata) {
     for (const g of p.plan.layout!.groups) if (g.chain.length) lines.push(`metadata: chmod/chown/utimes/xattrs refused under ${g.ancestor} outside the writable roots (supervised)`);
   }

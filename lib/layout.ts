@@ -28,6 +28,13 @@ export interface Layout {
   actions: Action[];
   /** Protected names that do not exist yet: the supervisor refuses to create them (docs/supervisor.md). */
   missingProtected: string[];
+  /**
+   * Directories on the way from a writable root to a protected path (existing
+   * or not, and on the way to a protected symlink's target), in writable
+   * areas: the supervisor refuses renaming them, or anything onto them. A
+   * read-only bind pins a name, not the directories above it.
+   */
+  protectedChain: string[];
 }
 
 const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
@@ -97,6 +104,58 @@ function canonical(p: string): string | undefined {
   }
 }
 
+/**
+ * How the kernel resolves `name` under the real directory `base`: the
+ * symlinks it follows on the way (in order) and where it ends, as the real
+ * path of the last directory reached plus the remaining names, with that
+ * entry's lstat when it exists. A component that is missing or not a
+ * directory ends the walk: the rest is what would have to be created there.
+ * When that rest climbs with "..", the missing component itself is the end
+ * (refusing to create it is the only answer that holds whatever comes after).
+ */
+function walk(base: string, name: string): { links: string[]; end: string; st: fs.Stats | undefined } {
+  const links: string[] = [];
+  const todo = name.split('/').filter(Boolean);
+  let cur = base;
+  while (todo.length) {
+    const c = todo.shift()!;
+    if (c === '.') continue;
+    if (c === '..') { cur = path.dirname(cur); continue; }
+    const p = path.join(cur, c);
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink() && links.length < 40) {
+      links.push(p);
+      const target = fs.readlinkSync(p);
+      if (target.startsWith('/')) cur = '/';
+      todo.unshift(...target.split('/').filter(Boolean));
+      continue;
+    }
+    if (todo.length === 0 || st?.isSymbolicLink()) return { links, end: p, st }; // the end, or a loop: pinned where it is
+    if (!st || !st.isDirectory()) {
+      if (todo.includes('..')) return { links, end: p, st };
+      return { links, end: path.join(p, ...todo), st: undefined };
+    }
+    cur = p;
+  }
+  return { links, end: cur, st: fs.lstatSync(cur, { throwIfNoEntry: false }) }; // a name of "." (or one that climbs back)
+}
+
+/** Whether a directory lies inside a git repository (a `.git` directory or gitdir file in some directory above it). */
+function enclosingRepository(): (dir: string) => boolean {
+  const seen = new Map<string, boolean>();
+  const isRepo = (d: string): boolean => {
+    let v = seen.get(d);
+    if (v !== undefined) return v;
+    const g = path.join(d, '.git');
+    const st = fs.statSync(g, { throwIfNoEntry: false });
+    v = !!st && gitProtection(g, st).length > 0;
+    if (!v && d !== '/') v = isRepo(path.dirname(d));
+    seen.set(d, v);
+    return v;
+  };
+  return (dir) => dir !== '/' && isRepo(path.dirname(dir));
+}
+
 /** `separateRoots`: one mount per root, as bubblewrap does (the mount-only level, without Landlock). */
 export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts: { separateRoots?: boolean } = {}): Layout {
   const rules: Rule[] = [...policy.rules];
@@ -149,7 +208,9 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
 
   // Protected names at the top of every writable root, and of $HOME when writable.
-  const missingProtected: string[] = [];
+  const missingProtected: string[] = []; // an array: hashing 15 paths per root would double the cost of big plans
+  let walked = false; // whether a symlink walk may have added a path twice
+  const chain = new Set<string>();
   const bases = [...writable.filter((w) => w !== '/tmp'), ...nested];
   if (policy.home && regionOf(policy.home + '/x') === 'write' && !bases.includes(policy.home)) bases.push(policy.home);
   const protectedPaths = new Set(actions.filter((a) => a.kind !== 'group').map((a) => a.path));
@@ -158,30 +219,59 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     protectedPaths.add(p);
     actions.push({ kind: 'readonly', path: p, why });
   };
+  // Renaming a directory above a protected path moves the path away, and the
+  // old name can be made anew: every directory from the writable area's top
+  // down to it (those whose parent is writable) is kept where it is.
+  const keepChain = (p: string) => {
+    for (let d = path.dirname(p); d !== '/' && regionOf(d) === 'write' && !chain.has(d); d = path.dirname(d)) chain.add(d);
+  };
+  const inRepository = enclosingRepository();
   for (const base of bases) {
     // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
     let present: Set<string>;
     try { present = new Set(fs.readdirSync(base)); } catch { present = new Set(); }
+    keepChain(`${base}/x`); // the base itself, when its parent is writable (a nested root, $HOME)
     for (const name of policy.protect) {
-      const p = `${base === '/' ? '' : base}/${name}`;
-      const st = present.has(name.split('/')[0]) ? fs.lstatSync(p, { throwIfNoEntry: false }) : undefined;
-      if (!st) {
-        if (name !== '.git') missingProtected.push(p);
+      const logical = `${base === '/' ? '' : base}/${name}`;
+      if (!present.has(name.split('/')[0])) {
+        // Nothing of it exists (so no rule below the base either): no lookup
+        // needed, the path and the directories between are all to be made.
+        if (name === '.git' && !inRepository(base)) continue;
+        missingProtected.push(logical);
+        for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
         continue;
       }
-      if (st.isSymbolicLink()) {
-        protectPath(p, `protect ${name} (symlink: the name is pinned)`);
-        let target: string | undefined;
-        try { target = fs.realpathSync(p); } catch { /* dangling: nothing behind it */ }
-        if (target && regionOf(target + '/x') === 'write') {
-          const tst = fs.statSync(target);
-          for (const t of name === '.git' ? gitProtection(target, tst) : [target]) protectPath(t, `protect ${name} (symlink target)`);
-        }
+      const w = walk(base, name);
+      // Each symlink the kernel follows on the way decides where the name
+      // leads: pinned, so it cannot be removed or replaced.
+      w.links.forEach((l, i) => {
+        if (regionOf(l) !== 'write') return;
+        protectPath(l, i === 0 && l === logical ? `protect ${name} (symlink: the name is pinned)` : `protect ${name} (symlink on the way to ${w.end})`);
+        keepChain(l);
+      });
+      if (regionOf(w.end + '/x') !== 'write') continue; // read-only anyway
+      const why = w.end === logical ? `protect ${name}` : `protect ${name} (symlink target)`;
+      if (!w.st) {
+        // A missing .git is only guarded where it would take a directory over
+        // from the repository around it (a root inside a repository).
+        if (name === '.git' && !inRepository(base)) continue;
+        missingProtected.push(w.end);
+        walked = true;
+        keepChain(w.end);
         continue;
       }
-      for (const t of name === '.git' ? gitProtection(p, st) : [p]) protectPath(t, `protect ${name}`);
+      const targets = name === '.git' ? gitProtection(w.end, w.st) : [w.end]; // w.st: not a symlink (walk follows them)
+      // Inside a repository even a .git that is no repository (a marker file) must not become one.
+      if (name === '.git' && targets.length === 0 && inRepository(base)) targets.push(w.end);
+      for (const t of targets) {
+        protectPath(t, why);
+        keepChain(t);
+      }
     }
   }
+  // A read-only carve-out inside a root (readOnly, rules) is pinned the same
+  // way, and so could be moved away with its parent and its name made anew.
+  for (const a of actions) if (a.kind === 'readonly') keepChain(a.path);
 
   // Guards (guards.ts): what decides a later sandbox, read-only wherever it is writable.
   const writableAt = (p: string) => regionOf(p + '/x') === 'write';
@@ -195,18 +285,24 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       if (writableAt(p) && !missing.has(p)) {
         missing.add(p);
         missingProtected.push(p);
+        keepChain(p);
       }
       continue;
     }
     if (!writableAt(p)) continue;
     if (st.isSymbolicLink()) {
       protectPath(p, `${g.why} (symlink: the name is pinned)`);
+      keepChain(p);
       let target: string | undefined;
       try { target = fs.realpathSync(p); } catch { /* dangling */ }
-      if (target && writableAt(target)) protectPath(target, `${g.why} (symlink target)`);
+      if (target && writableAt(target)) {
+        protectPath(target, `${g.why} (symlink target)`);
+        keepChain(target);
+      }
       continue;
     }
     protectPath(p, g.why);
+    keepChain(p);
   }
 
   // Shallow first: a deeper mount must land on top of a shallower one.
@@ -220,5 +316,5 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
     }
   }
-  return { writable, groups, actions, missingProtected };
+  return { writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort() };
 }

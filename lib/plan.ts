@@ -77,7 +77,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (!namespaces && input.interactive) add('tty_save');
   const confinement = layout && useLandlock ? layout : undefined;
   const sup = supervision(layout, namespaces);
-  const supervising = sup.metadata || sup.create;
+  const supervising = sup.metadata || sup.create || !!sup.rename;
   // With namespaces, init is confined like the command (Landlock, no
   // capabilities) before it forks it: it is the supervisor that performs
   // syscalls for the command (docs/supervisor.md), and must not be able to do
@@ -151,11 +151,14 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * What init must check for the command (docs/supervisor.md). Metadata: when a
  * writable group shares an ancestor with directories outside its roots (they
  * sit in a read-write mount). Creation: when a protected name does not exist
- * yet. Only with namespaces (init is then the command's confined peer).
+ * yet. Renames only: when directories lead to protected paths that all exist
+ * (then nothing can be created onto them, but they can be moved away). Only
+ * with namespaces (init is then the command's confined peer).
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
-  if (!layout || !namespaces) return { metadata: false, create: false };
-  return { metadata: layout.groups.some((g) => g.chain.length > 0), create: layout.missingProtected.length > 0 };
+  if (!layout || !namespaces) return { metadata: false, create: false, rename: false };
+  const create = layout.missingProtected.length > 0;
+  return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0 };
 }
 
 function supervisorArgs(layout: Layout, sup: Supervision): string[] {
@@ -165,6 +168,7 @@ function supervisorArgs(layout: Layout, sup: Supervision): string[] {
     for (const w of layout.writable) out.push(`meta-allow=${w}`);
   }
   if (sup.create) for (const p of layout.missingProtected) out.push(`protect=${p}`);
+  if (sup.rename) for (const d of layout.protectedChain) out.push(`protect-dir=${d}`);
   return out;
 }
 

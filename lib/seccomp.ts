@@ -39,8 +39,8 @@
 // init while it reads a path), openat2 and file_setattr get ENOSYS (their arguments are in
 // structs BPF cannot read; callers fall back to openat / the ioctl), a nested
 // filter may not have a listener of its own (it would answer before ours),
-// and with creation supervised landlock_restrict_self is refused (init
-// performs creations in the base domain, which would skip a nested one).
+// and with creation or renames supervised landlock_restrict_self is refused
+// (init performs them in the base domain, which would skip a nested one).
 
 /** Architectures we can assemble for (Node's `process.arch` names). */
 export type SeccompArch = 'x64' | 'arm64';
@@ -196,17 +196,20 @@ const NR_OPENAT2 = 437, NR_FILE_SETATTR = 469, NR_LANDLOCK_RESTRICT_SELF = 446;
 const NR_USERFAULTFD: Record<SeccompArch, number> = { x64: 323, arm64: 282 };
 const NR_SECCOMP: Record<SeccompArch, number> = { x64: 317, arm64: 277 };
 
-/** What init supervises: metadata changes, name creation, or both. */
+/** What init supervises: metadata changes, name creation (renames included), or renames only. */
 export interface Supervision {
   metadata: boolean;
   create: boolean;
+  /** Renames, also without `create`: directories above protected paths must stay where they are. */
+  rename?: boolean;
 }
+const RENAME_SYSCALLS: SupervisedSyscall[] = ['rename', 'renameat', 'renameat2'];
 
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
   const names: SupervisedSyscall[] = [
     ...(sup.metadata ? METADATA_SYSCALLS : []),
-    ...(sup.create ? [...CREATE_SYSCALLS, 'open', 'creat', 'openat'] as SupervisedSyscall[] : []),
+    ...(sup.create ? [...CREATE_SYSCALLS, 'open', 'creat', 'openat'] as SupervisedSyscall[] : sup.rename ? RENAME_SYSCALLS : []),
   ];
   const out = names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
   if (sup.metadata) out.push(`sys=${SYSCALLS[arch].ioctl}:ioctl`);
@@ -322,7 +325,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   const nr = SYSCALLS[arch];
   if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
   const snr = SUPERVISED_NR[arch];
-  const supervising = sup.metadata || sup.create;
+  const supervising = sup.metadata || sup.create || !!sup.rename;
   const a = new Asm();
   // 1. The architecture, before any number is interpreted.
   a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');
@@ -346,8 +349,9 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.jeq(NR_FILE_SETATTR, 'enosys');
     for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
+  if (sup.create || sup.rename) a.jeq(NR_LANDLOCK_RESTRICT_SELF, 'eperm');
+  if (sup.rename && !sup.create) for (const s of RENAME_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   if (sup.create) {
-    a.jeq(NR_LANDLOCK_RESTRICT_SELF, 'eperm');
     for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
     if (snr.creat !== undefined) a.jeq(snr.creat, 'notify');
     if (snr.open !== undefined) a.jeq(snr.open, 'open');

@@ -195,6 +195,20 @@ describe('seccomp BPF program with supervision (unit)', () => {
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
       });
 
+      it('renames only: rename/renameat/renameat2 go to init (and landlock_restrict_self is refused), O_CREAT opens and the rest do not', () => {
+        const prog = buildSeccompFilter(arch, { metadata: false, create: false, rename: true });
+        const call = (n: number, args: (number | bigint)[] = []) => runFilter(prog, { nr: n, arch: AUDIT_ARCH[arch], args });
+        const renames = ['rename', 'renameat', 'renameat2'] as const;
+        for (const s of renames) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(NOTIFY);
+        for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined && !(renames as readonly string[]).includes(s)) expect(call(snr[s]!), s).toBe(ALLOW);
+        expect(call(snr.openat!, [-100, 0, 0o101])).toBe(ALLOW);
+        expect(call(446 /* landlock_restrict_self */)).toBe(EPERM);
+        expect(call(437 /* openat2 */)).toBe(ENOSYS);
+        const table = supervisedSyscalls(arch, { metadata: false, create: false, rename: true });
+        expect(table.map((e) => e.split(':')[1]).sort()).toEqual(renames.filter((s) => snr[s] !== undefined));
+        for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
+      });
+
       it('btrfs subvolume ioctls are refused with or without supervision; FICLONE (cp --reflink) is not', () => {
         for (const call of [filter(false, false), filter(true, true)]) {
           for (const cmd of BTRFS_SUBVOL_IOCTLS) expect(call(nr.ioctl, [3, cmd])).toBe(EPERM);

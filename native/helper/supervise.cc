@@ -7,7 +7,8 @@
 //   live in a read-write mount and Landlock does not cover these syscalls;
 // - creating, renaming or linking onto a `protect` path (a protected name that
 //   did not exist when the sandbox started) is refused with EROFS, and so is
-//   renaming or symlinking onto a directory above one; bind(2) of a unix
+//   renaming or symlinking onto a `protect-dir` (a directory the plan says
+//   leads to a protected path) or renaming one away; bind(2) of a unix
 //   socket is a creation too.
 // Everything else is performed as asked. Init runs with the command's uid,
 // gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
@@ -68,7 +69,7 @@ struct Config {
   std::map<uint32_t, Op> syscalls;  // this architecture's numbers -> what they do
   std::vector<std::string> meta_deny, meta_allow;
   std::set<std::string> protect;
-  std::set<std::string> above_protect;  // every directory above a protect path
+  std::set<std::string> protect_dirs;   // directories on the way to protected paths
   std::set<std::string> protect_names;  // the last component of each of those paths
   int parent_sock = -1, child_sock = -1;  // the command sends its listener fd to init
   int listener = -1;
@@ -102,15 +103,16 @@ int meta_refused(int fd) {
 }
 
 // EROFS when creating this name would create a protected path, or (for
-// renames and symlinks, which can bring a whole tree) a directory above one.
+// renames and symlinks, which can bring a whole tree, and for a rename's
+// source) a directory on the way to one.
 int create_refused(const Place &place, bool brings_tree) {
   // Most names are nobody's last component: no need to ask for the directory's path.
-  if (cfg.protect.empty() || !cfg.protect_names.count(place.name)) return 0;
+  if (!cfg.protect_names.count(place.name)) return 0;
   std::string dir = fd_path(place.dir.fd);
   if (dir.empty()) return EROFS;  // a directory we cannot place: refuse rather than guess
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return EROFS;
-  if (brings_tree && cfg.above_protect.count(full)) return EROFS;
+  if (brings_tree && cfg.protect_dirs.count(full)) return EROFS;
   return 0;
 }
 
@@ -128,7 +130,7 @@ std::string last_component(const std::string &p) {
 // False when binding `path` cannot make a protected path, whatever its
 // directories resolve to: bind creates exactly its last component.
 bool may_be_protected(const std::string &path) {
-  return !cfg.protect.empty() && cfg.protect_names.count(last_component(path));
+  return cfg.protect_names.count(last_component(path));
 }
 
 // One intercepted syscall.
@@ -547,7 +549,9 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = create_refused(to, true)) return fail_with(err);
-  if ((flags & SBX_RENAME_EXCHANGE) && create_refused(from, true)) return fail_with(EROFS);
+  // Moving a directory above a protected path away takes the protection with
+  // it and frees its name (the bind pins only the protected path itself).
+  if (int err = create_refused(from, true)) return fail_with(err);
   return done(syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));
 }
 
@@ -753,14 +757,9 @@ bool run_supervise_step(Run &run, const Step &s) {
       cfg.meta_deny.push_back(value);
     } else if (key == "meta-allow") {
       cfg.meta_allow.push_back(value);
-    } else if (key == "protect") {
-      cfg.protect.insert(value);
-      // Every component's name, and every directory above (for "/x" too: a root of "/").
-      for (size_t slash = value.find('/'); slash != std::string::npos; slash = value.find('/', slash + 1)) {
-        if (slash > 0) cfg.above_protect.insert(value.substr(0, slash));
-        size_t end = value.find('/', slash + 1);
-        cfg.protect_names.insert(value.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1));
-      }
+    } else if (key == "protect" || key == "protect-dir") {
+      (key == "protect" ? cfg.protect : cfg.protect_dirs).insert(value);
+      cfg.protect_names.insert(last_component(value));
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
