@@ -42,13 +42,13 @@ describe(`injection into the helper and its arguments (as ${userLabel})`, () => 
     expect(fs.existsSync(marker)).toBe(false);
   });
 
-  it('the command gets exactly the env passed, not the caller\'s LD_PRELOAD (no ld.so complaint, no NODE_OPTIONS require)', async () => {
+  it('the command gets exactly the env passed (plus the SBX_NATIVE_SANDBOX marker), not the caller\'s LD_PRELOAD (no ld.so complaint, no NODE_OPTIONS require)', async () => {
     const marker = path.join(f.O, 'required');
     fs.writeFileSync(path.join(f.O, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`);
     Object.assign(process.env, { LD_PRELOAD: '/nonexistent/evil.so', NODE_OPTIONS: `--require ${path.join(f.O, 'evil.js')}` });
     const r = await run(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(process.env))'], { sandbox: f.sandbox, env: { PATH: '/usr/bin:/bin', A: '1' } });
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ PATH: '/usr/bin:/bin', A: '1' });
+    expect(JSON.parse(r.stdout)).toEqual({ PATH: '/usr/bin:/bin', A: '1', SBX_NATIVE_SANDBOX: '1' });
     expect(fs.existsSync(marker)).toBe(false);
   });
 
