@@ -310,6 +310,15 @@ if (asyncDisposeSymbol) {
   });
 }
 
+/** `interactive` needs a terminal on the command's stdin: refused, not ignored, without one. */
+function checkTerminal(stdio: SpawnOptions['stdio']): void {
+  const s0 = stdio === undefined || typeof stdio === 'string' ? stdio ?? 'pipe' : stdio[0];
+  const fd = s0 === 'inherit' ? 0 : typeof s0 === 'number' ? s0 : typeof s0 === 'object' && s0 !== null ? s0.fd : undefined;
+  if (fd === undefined || !require('tty').isatty(fd)) {
+    throw new TypeError(`The "interactive" option needs a terminal on the command's stdin (stdio[0] is ${fd === undefined ? JSON.stringify(s0 ?? 'pipe') : `fd ${fd}, not a terminal`}); for a pty of your own, use wrap() with node-pty`);
+  }
+}
+
 /** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe. */
 export function childFds(stdio: SpawnOptions['stdio']): [number[], number[]] {
   const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];
@@ -342,6 +351,7 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   const killSignal = opts.killSignal ?? 'SIGTERM';
   signalNumber(killSignal); // an unknown name throws here, as in child_process
   const cmd = applyShell(file, args as string[], opts.shell);
+  if (opts.interactive) checkTerminal(opts.stdio);
   // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
   if (typeof opts.cwd === 'string' && fs.statSync(opts.cwd, { throwIfNoEntry: false })?.isDirectory() === false) {
     const e = new Error('spawn ENOTDIR') as NodeJS.ErrnoException;

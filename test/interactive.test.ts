@@ -36,6 +36,20 @@ sys.stdout.write(json.dumps({'out': out.decode('utf8', 'replace'), 'code': os.wa
 }
 
 describe(`interactive terminal (as ${userLabel})`, () => {
+  it('interactive without a terminal on stdin is refused, naming why, and nothing runs', () => {
+    const { spawn } = require('../lib') as typeof import('../lib');
+    const dir = tempDir();
+    try {
+      for (const stdio of ['pipe', 'ignore', ['pipe', 'inherit', 'inherit']] as const) {
+        expect(() => spawn('/bin/sh', ['-c', `touch ${dir}/ran`], { stdio: stdio as any, interactive: true, sandbox: { writableRoots: [dir] } }))
+          .toThrow(/"interactive" option needs a terminal on the command's stdin/);
+      }
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      rmTree(dir);
+    }
+  });
+
   it('gives a sandboxed bash job control; Ctrl-C reaches the foreground job, not the shell', () => {
     const dir = tempDir();
     const r = onPty([process.execPath, bin, 'exec', '--tmp', 'none', '-w', dir, '--', 'bash', '--norc', '--noprofile', '-i'], [
