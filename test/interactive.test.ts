@@ -4,6 +4,7 @@ import { spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { describe, expect, it } from 'vitest';
+import { spawn } from '../lib';
 import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
@@ -37,7 +38,6 @@ sys.stdout.write(json.dumps({'out': out.decode('utf8', 'replace'), 'code': os.wa
 
 describe(`interactive terminal (as ${userLabel})`, () => {
   it('interactive without a terminal on stdin is refused, naming why, and nothing runs', () => {
-    const { spawn } = require('../lib') as typeof import('../lib');
     const dir = tempDir();
     try {
       for (const stdio of ['pipe', 'ignore', ['pipe', 'inherit', 'inherit']] as const) {
