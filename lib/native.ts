@@ -11,6 +11,8 @@ export interface SpawnResult {
   errorFd: number;
   eventsFd: number;
   pipes: [number, number, number];
+  /** Parent ends of the socketpairs asked for with -2, by child fd; -1 elsewhere. */
+  sockets: number[];
 }
 
 export interface SyncResult {

@@ -19,6 +19,8 @@ export interface ChildProcessOptions {
    * outlive this Node process: the sandbox ends with it.
    */
   detached?: boolean;
+  /** With an 'ipc' stdio entry: 'json' (the default) only. */
+  serialization?: 'json';
   /** Refused: the sandbox runs as the caller (its user namespace maps the caller only). */
   uid?: number;
   /** Refused, like uid. */

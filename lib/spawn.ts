@@ -13,11 +13,12 @@ import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { hintFor, SandboxSetupError } from './errors';
 import { reportError } from './report';
 import { decodeEvent } from './events';
+import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import { chooseLevel, Enforcement, hostFacts } from './host';
 import { abortError, applyShell, checkOptions, ChildProcessOptions } from './options';
 
-export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
+export type StdioOption = 'pipe' | 'overlapped' | 'ipc' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
 
 export interface SpawnOptions extends ChildProcessOptions {
   cwd?: string;
@@ -138,7 +139,10 @@ export class SandboxedProcess extends EventEmitter {
   stdin: Writable | null = null;
   stdout: Readable | null = null;
   stderr: Readable | null = null;
-  stdio: [Writable | null, Readable | null, Readable | null];
+  /** stdin, stdout, stderr, then fd 3 and up: a duplex socket where stdio said 'pipe' (or 'ipc'), else null. */
+  stdio: [Writable | null, Readable | null, Readable | null, ...(import('net').Socket | null)[]];
+  /** The 'ipc' channel, when stdio has one: send(), 'message', disconnect(), as with child_process.fork. */
+  channel: IpcChannel | undefined;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   killed = false;
@@ -170,7 +174,7 @@ export class SandboxedProcess extends EventEmitter {
     this.missingRoots = prepared.policy.missingRoots;
     this.enforcement = prepared.enforcement;
     const { binding, helper } = native();
-    const [fds, toClose] = childFds(options.stdio);
+    const [fds, toClose, ipcAt] = childFds(options.stdio);
     let res;
     try {
       res = binding.spawn(helper, encodePlan(prepared.plan), fds, !!options.ownProcessGroup);
@@ -189,11 +193,33 @@ export class SandboxedProcess extends EventEmitter {
     this.jobControl = !!options.jobControl;
     const [inFd, outFd, errFd] = res.pipes;
     // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.
-    const net = inFd >= 0 || outFd >= 0 || errFd >= 0 ? (require('net') as typeof import('net')) : undefined;
+    const net = inFd >= 0 || outFd >= 0 || errFd >= 0 || res.sockets.some((s) => s >= 0) ? (require('net') as typeof import('net')) : undefined;
     if (inFd >= 0) this.stdin = this.track(new net!.Socket({ fd: inFd, readable: false, writable: true }));
     if (outFd >= 0) this.stdout = this.track(new net!.Socket({ fd: outFd, readable: true, writable: false }));
     if (errFd >= 0) this.stderr = this.track(new net!.Socket({ fd: errFd, readable: true, writable: false }));
     this.stdio = [this.stdin, this.stdout, this.stderr];
+    for (let i = 3; i < res.sockets.length; i++) {
+      const fd = res.sockets[i];
+      const s = fd >= 0 ? this.track(new net!.Socket({ fd, readable: true, writable: true })) : null;
+      this.stdio.push(i === ipcAt ? null : s);
+      if (s && i === ipcAt) this.channel = new IpcChannel(s, this);
+    }
+  }
+
+  /** Whether the 'ipc' channel is open. */
+  get connected(): boolean {
+    return !!this.channel?.connected;
+  }
+
+  /** Sends a message on the 'ipc' channel (JSON-serializable; no handles). */
+  send(message: unknown, handle?: unknown, callback?: (err: Error | null) => void): boolean {
+    if (!this.channel) throw Object.assign(new Error('sbx-native: no IPC channel: give stdio an \'ipc\' entry'), { code: 'ERR_IPC_CHANNEL_CLOSED' });
+    return this.channel.send(message, handle, callback);
+  }
+
+  disconnect(): void {
+    if (!this.channel) throw Object.assign(new Error('sbx-native: no IPC channel'), { code: 'ERR_IPC_DISCONNECTED' });
+    this.channel.disconnect();
   }
 
   private track<T extends import('net').Socket>(s: T): T {
@@ -319,26 +345,31 @@ function checkTerminal(stdio: SpawnOptions['stdio']): void {
   }
 }
 
-/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe. */
-export function childFds(stdio: SpawnOptions['stdio']): [number[], number[]] {
+/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe, -2 for a socketpair. Also: where 'ipc' is. */
+export function childFds(stdio: SpawnOptions['stdio']): [number[], number[], number] {
   const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];
   while (list.length < 3) list.push('pipe');
   const fds: number[] = [];
   const toClose: number[] = [];
+  let ipcAt = -1;
   list.forEach((s, i) => {
-    if (s === 'pipe' || s === null || s === undefined) {
-      if (i > 2) throw new TypeError(`stdio[${i}]: 'pipe' is only supported for fds 0-2`);
-      fds.push(-1);
+    if (i > 2 && (s === null || s === undefined)) s = 'ignore'; // as child_process: fd 3 and up default to nothing
+    if (s === 'pipe' || s === 'overlapped' || s === null || s === undefined) {
+      fds.push(i > 2 ? -2 : -1); // fd 3 and up: a duplex socket, as child_process gives
+    } else if (s === 'ipc') {
+      if (ipcAt >= 0) throw new TypeError(`stdio[${i}]: only one 'ipc' entry is allowed (stdio[${ipcAt}] is one)`);
+      ipcAt = i;
+      fds.push(-2);
     } else if (s === 'inherit') fds.push(i);
     else if (s === 'ignore') {
-      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
+      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : i > 2 ? 'r+' : 'w');
       toClose.push(fd);
       fds.push(fd);
     } else if (typeof s === 'number' && Number.isInteger(s) && s >= 0) fds.push(s);
     else if (typeof s === 'object' && typeof s.fd === 'number') fds.push(s.fd);
     else throw new TypeError(`stdio[${i}]: unsupported value ${JSON.stringify(s)}`);
   });
-  return [fds, toClose];
+  return [fds, toClose, ipcAt];
 }
 
 export function spawn(file: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): SandboxedProcess {
@@ -358,7 +389,11 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     Object.assign(e, { errno: -os.constants.errno.ENOTDIR, code: 'ENOTDIR', syscall: 'spawn' });
     throw e;
   }
-  const child = new SandboxedProcess(prepare(cmd.file, cmd.args, opts), { ...opts, ownProcessGroup: opts.ownProcessGroup || opts.detached });
+  // 'ipc': a Node command finds its channel the way child_process.fork tells it.
+  const ipcAt = Array.isArray(opts.stdio) ? opts.stdio.indexOf('ipc') : -1;
+  if (opts.serialization !== undefined && opts.serialization !== 'json') throw new TypeError('The "serialization" option: only \'json\' is supported');
+  const env = ipcAt >= 0 ? { ...(opts.env ?? process.env), NODE_CHANNEL_FD: String(ipcAt), NODE_CHANNEL_SERIALIZATION_MODE: 'json' } : opts.env;
+  const child = new SandboxedProcess(prepare(cmd.file, cmd.args, { ...opts, env }), { ...opts, ownProcessGroup: opts.ownProcessGroup || opts.detached });
   if (opts.timeout) {
     const timer = setTimeout(() => child.kill(killSignal), opts.timeout);
     child.once('exit', () => clearTimeout(timer)).once('error', () => { if (child.exitCode === null && child.pid === undefined) clearTimeout(timer); });

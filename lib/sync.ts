@@ -50,6 +50,10 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
   }
   const prepared = prepare(cmd.file, cmd.args, opts);
   const [fds, toClose] = childFds(opts.stdio ?? 'pipe');
+  if (fds.includes(-2)) {
+    for (const fd of toClose) require('fs').closeSync(fd);
+    throw new TypeError("spawnSync: 'pipe' on fd 3 and up and 'ipc' need spawn (a blocked thread cannot serve them)");
+  }
   const input = opts.input === undefined ? null
     : typeof opts.input === 'string' ? Buffer.from(opts.input, encoding ?? 'utf8')
     : Buffer.from(opts.input.buffer, opts.input.byteOffset, opts.input.byteLength);

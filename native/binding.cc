@@ -62,6 +62,9 @@ class Binding : public Napi::Addon<Binding> {
     Napi::Array pipes = Napi::Array::New(env, 3);
     for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
     out.Set("pipes", pipes);
+    Napi::Array sockets = Napi::Array::New(env, res.sockets.size());
+    for (uint32_t i = 0; i < res.sockets.size(); i++) sockets.Set(i, res.sockets[i]);
+    out.Set("sockets", sockets);
     return out;
   }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
@@ -117,6 +118,16 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     out->pipes[i] = child_reads ? p[1] : p[0];
     child_ends.push_back(src[i]);
   }
+  // Extra channels (stdio 'pipe' on fd 3 and up, 'ipc'): a socketpair, as libuv makes them.
+  out->sockets.assign(nuser, -1);
+  for (int i = 0; i < nuser && !err; i++) {
+    if (src[i] != -2) continue;
+    int s[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0) { failed("socketpair"); break; }
+    src[i] = s[1];
+    out->sockets[i] = s[0];
+    child_ends.push_back(s[1]);
+  }
   int plan_fd = -1, err_pipe[2] = {-1, -1};
   if (!err) {
     plan_fd = memfd_create("sbx-plan", MFD_CLOEXEC);
@@ -175,6 +186,7 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     close_if(err_pipe[0]);
     close_if(ev_pipe[0]);
     for (int &fd : out->pipes) { close_if(fd); fd = -1; }
+    for (int &fd : out->sockets) { close_if(fd); fd = -1; }
     return err;
   }
   out->error_fd = err_pipe[0];

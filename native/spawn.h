@@ -7,7 +7,7 @@
 struct SpawnRequest {
   std::string helper;      // absolute path of sbx-helper
   std::string plan;        // encoded plan (see native/helper/main.cc)
-  std::vector<int> fds;    // child fd i <- fds[i]; -1 on 0..2 means "make a pipe"
+  std::vector<int> fds;    // child fd i <- fds[i]; -1 on 0..2: make a pipe; -2: make a socketpair (any i)
   bool own_process_group = false;  // setpgid(0, 0) in the child
 };
 
@@ -17,6 +17,7 @@ struct SpawnResult {
   int error_fd = -1;       // read end of the error pipe, non-blocking; complete once the helper has exited
   int events_fd = -1;      // read end of the events pipe (native/events.h), non-blocking
   int pipes[3] = {-1, -1, -1};  // parent ends of the stdio pipes that were made
+  std::vector<int> sockets;     // parent ends of the socketpairs, by child fd (-1: none)
 };
 
 // Returns 0, or an errno with *syscall naming the call that failed.

@@ -33,6 +33,7 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
   int err = sbx_spawn(req, &sp, syscall_name);
   if (err) return err;
   out->pid = sp.pid;
+  for (int fd : sp.sockets) if (fd >= 0) close(fd);  // spawnSync refuses extra channels; none is ever read
   // Events are drained and dropped (no job control here), so init never blocks on them.
   int events = sp.events_fd;
   int *pipes = sp.pipes;

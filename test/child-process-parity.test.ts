@@ -276,3 +276,45 @@ describe(`child_process parity: spawnSync and execFileSync (as ${userLabel})`, (
     }
   });
 });
+
+describe(`child_process parity: extra fds and 'ipc' (as ${userLabel})`, () => {
+  const child = `
+    const fs = require('fs');
+    process.on('message', (m) => {
+      process.send({ echo: m });
+      if (m === 'bye') process.disconnect();
+    });
+    fs.writeSync(4, 'to the parent on fd 4\\n');
+    let got = '';
+    const s = new (require('net').Socket)({ fd: 4, readable: true, writable: false });
+    s.on('data', (d) => { got += d; if (got.includes('\\n')) { process.send({ fd4: got.trim() }); s.destroy(); } });`;
+  const through = (impl: Spawner) => new Promise<{ events: unknown[]; fd4: string }>((resolve) => {
+    const c = impl(process.execPath, ['-e', child], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] });
+    const events: unknown[] = [];
+    let fd4 = '';
+    c.stdio[4].on('data', (d: Buffer) => { fd4 += d; });
+    c.on('spawn', () => { c.stdio[4].write('from the parent on fd 4\n'); c.send('hello'); });
+    c.on('message', (m: any) => { events.push(['message', m]); if (m.fd4) c.send('bye'); });
+    c.on('disconnect', () => events.push(['disconnect', c.connected]));
+    c.on('close', (code: number) => { events.push(['close', code]); resolve({ events, fd4 }); });
+  });
+
+  it("a Node command talks back over 'ipc', and fd 4 is a duplex 'pipe'", async () => {
+    const a = await through(spawners.child_process);
+    expect(a.events).toContainEqual(['message', { echo: 'hello' }]);
+    const b = await through(spawners['sbx-native']);
+    // Message order is the command's; 'disconnect' and 'close' come last in both.
+    expect(b).toEqual(a);
+  });
+
+  it("refuses handles on send, a second 'ipc', advanced serialization, and extra channels in spawnSync", () => {
+    const none = { writableRoots: [] as string[] };
+    expect(() => sbx.spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'ipc'], sandbox: none })).toThrow(/only one 'ipc' entry/);
+    expect(() => sbx.spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' as any, sandbox: none })).toThrow(/only 'json'/);
+    expect(() => sbx.spawnSync('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], sandbox: none })).toThrow(/need spawn/);
+    const c = sbx.spawn('sleep', ['5'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], sandbox: none });
+    const errs: string[] = [];
+    c.send({ a: 1 }, require('net').createServer(), (e) => errs.push((e as any)?.code));
+    return new Promise<void>((res) => setTimeout(() => { expect(errs).toEqual(['ERR_INVALID_HANDLE_TYPE']); c.kill('SIGKILL'); c.on('close', () => res()); }, 50));
+  });
+});
