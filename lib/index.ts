@@ -3,6 +3,8 @@ export type { SpawnOptions, StdioOption } from './spawn';
 export { run, execFile } from './exec';
 export { spawnSync, execFileSync } from './sync';
 export { wrap, WrappedCommand } from './wrap';
+export { explain } from './explain';
+export type { Explanation } from './explain';
 export type { WrapOptions } from './wrap';
 export type { SpawnSyncOptions, SpawnSyncReturns } from './sync';
 export type { RunResult, RunOptions, ExecFileOptions, ExecFileCallback, ExecFileError } from './exec';
