@@ -149,3 +149,31 @@ describe(`wrap() under node-pty (as ${userLabel})`, () => {
     }
   });
 });
+
+describe(`wrap() under execa (as ${userLabel})`, () => {
+  let execa: any;
+  let why = '';
+  beforeAll(async () => {
+    const r = installNpmPackage('execa', '9.6.0');
+    if ('why' in r) why = r.why;
+    else execa = (await import(path.join(r.dir, 'node_modules', 'execa', 'index.js'))).execa;
+  }, 300_000);
+
+  it('execa runs the wrapped command: output, exit code and errors come back as execa reports them', async (ctx) => {
+    if (!execa) ctx.skip(`execa is missing: ${why}`);
+    const root = tempDir();
+    try {
+      const ok = wrap('/bin/sh', ['-c', `echo hi; echo in > ${root}/f`], { sandbox: { writableRoots: [root], tmp: 'none' } });
+      const r = await execa(ok.file, ok.args, { env: ok.env, extendEnv: false, cwd: ok.cwd });
+      expect(r.stdout).toBe('hi');
+      expect(fs.readFileSync(path.join(root, 'f'), 'utf8')).toBe('in\n');
+      const bad = wrap('/bin/sh', ['-c', 'echo x > /etc/sbx-execa; exit 3'], { sandbox: { writableRoots: [root] } });
+      const e = await execa(bad.file, bad.args, { env: bad.env, extendEnv: false, reject: false });
+      expect(e.exitCode).toBe(3);
+      expect(e.stderr).toMatch(/Read-only file system/);
+      expect(fs.existsSync('/etc/sbx-execa')).toBe(false);
+    } finally {
+      rmTree(root);
+    }
+  });
+});
