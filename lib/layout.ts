@@ -236,7 +236,8 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       if (!present.has(name.split('/')[0])) {
         // Nothing of it exists (so no rule below the base either): no lookup
         // needed, the path and the directories between are all to be made.
-        if (name === '.git' && !inRepository(base)) continue;
+        // A missing .git too: a repository made here (git init + core.fsmonitor,
+        // a hook) would run the command's code at the user's next git command.
         missingProtected.push(logical);
         for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
         continue;
@@ -252,9 +253,6 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       if (regionOf(w.end + '/x') !== 'write') continue; // read-only anyway
       const why = w.end === logical ? `protect ${name}` : `protect ${name} (symlink target)`;
       if (!w.st) {
-        // A missing .git is only guarded where it would take a directory over
-        // from the repository around it (a root inside a repository).
-        if (name === '.git' && !inRepository(base)) continue;
         missingProtected.push(w.end);
         walked = true;
         keepChain(w.end);

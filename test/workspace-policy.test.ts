@@ -52,15 +52,31 @@ describe(`workspace policy (as ${userLabel})`, () => {
       expect(r).toEqual({ 'write .git file': 'EROFS', 'write gitdir HEAD': 'EROFS', 'write work tree': 'ok' });
     });
 
-    it("does not protect an empty .git marker file (uv's cache opens it for writing)", async () => {
+    it("does not protect an empty .git marker file (uv's cache opens it for writing); a missing .git at a root's top cannot be made", async () => {
       const cache = path.join(W, 'sdists-v9');
       fs.mkdirSync(cache);
       fs.writeFileSync(path.join(cache, '.git'), '');
+      const before = snapshot(W);
       const r = await probe(`[
         ['open marker for writing', () => fs.closeSync(fs.openSync(${j(path.join(cache, '.git'))}, 'w'))],
         ['root marker', () => fs.writeFileSync(${j(path.join(W, '.git'))}, '')],
+        ['root repository', () => fs.mkdirSync(${j(path.join(W, '.git'))})],
       ]`, { writableRoots: [W, cache], tmp: 'none' });
-      expect(r).toEqual({ 'open marker for writing': 'ok', 'root marker': 'ok' });
+      // A .git made at a root's top could become a repository whose config or hooks run at the user's next git command.
+      expect(r).toEqual({ 'open marker for writing': 'ok', 'root marker': 'EROFS', 'root repository': 'EROFS' });
+      const { 'sdists-v9/.git': opened, ...rest } = snapshot(W); // the marker was opened for writing: its mtime moves
+      const { 'sdists-v9/.git': was, ...restBefore } = before;
+      expect([rest, opened.split(':').slice(0, 4)]).toEqual([restBefore, was.split(':').slice(0, 4)]);
+    });
+
+    it('a fresh project: git init at the top of a root is refused (no repository with the command\'s config and hooks), --allow-git-writes permits it', async () => {
+      const before = snapshot(W);
+      const r = await sh('git init -q . 2>&1; echo rc=$?', { writableRoots: [W], tmp: 'none' }, { cwd: W, env: { PATH: process.env.PATH, HOME: W } });
+      expect(r.stdout).toMatch(/Read-only file system[\s\S]*rc=[1-9]/);
+      expect(snapshot(W)).toEqual(before);
+      const ok = await sh('git init -q . && echo rc=$?', { writableRoots: [W], tmp: 'none', allowGitWrites: true }, { cwd: W, env: { PATH: process.env.PATH, HOME: W } });
+      expect(ok.stdout).toBe('rc=0\n');
+      expect(fs.statSync(path.join(W, '.git', 'config')).isFile()).toBe(true);
     });
 
     it('protects the repository of a project that lives under a writable /tmp (tmp host)', async () => {
