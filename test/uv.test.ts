@@ -24,6 +24,13 @@ const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 
 let uv: string, wheels: string, toolWheels: string;
 
+/** process.env without the caller's uv settings (UV_LINK_MODE=copy, an index URL...), which would change what is tested. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('UV_') || k === 'VIRTUAL_ENV') delete env[k];
+  return env;
+}
+
 beforeAll(() => {
   // PyPI is reachable on this machine kind: a failed install fails the tests.
   const u = installPyPIPackage('uv', UV_VERSION);
@@ -94,8 +101,7 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
     fs.mkdirSync(proj);
     fs.writeFileSync(path.join(H, '.profile'), '# home\n');
     fs.writeFileSync(path.join(H, 'notes'), 'outside both roots\n');
-    env = { ...process.env, HOME: H, UV_CACHE_DIR: cache, UV_PYTHON_DOWNLOADS: 'never', UV_NO_CONFIG: '1', PIP_FIND_LINKS: '', ...gitEnv };
-    delete env.VIRTUAL_ENV;
+    env = { ...cleanEnv(), HOME: H, UV_CACHE_DIR: cache, UV_PYTHON_DOWNLOADS: 'never', UV_NO_CONFIG: '1', PIP_FIND_LINKS: '', ...gitEnv };
     before = outside(H, [proj, cache]);
   });
   afterEach(() => {
@@ -242,7 +248,7 @@ describe(`the real uv on an overlayfs home (as ${userLabel})`, () => {
     home = path.join(B, 'home');
     for (const d of ['lower/proj', 'upper', 'work', 'home']) fs.mkdirSync(path.join(B, d), { recursive: true });
     const warm = spawnSync('/bin/sh', ['-c', `${uv} venv -q --python ${systemPython} ${B}/warm-venv && VIRTUAL_ENV=${B}/warm-venv ${uv} pip install -q --offline --no-index --find-links ${wheels} six idna`],
-      { env: { ...process.env, UV_CACHE_DIR: path.join(lower, '.cache', 'uv'), UV_NO_CONFIG: '1', UV_PYTHON_DOWNLOADS: 'never' }, encoding: 'utf8' });
+      { env: { ...cleanEnv(), UV_CACHE_DIR: path.join(lower, '.cache', 'uv'), UV_NO_CONFIG: '1', UV_PYTHON_DOWNLOADS: 'never' }, encoding: 'utf8' });
     expect(warm.status, warm.stderr).toBe(0);
     rmTree(path.join(B, 'warm-venv'));
     lowerBefore = snapshot(lower);
@@ -266,7 +272,7 @@ describe(`the real uv on an overlayfs home (as ${userLabel})`, () => {
     const uid = process.getuid!(), gid = process.getgid!();
     const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '/bin/sh', '-c',
       `mount -t overlay -o ${extra}lowerdir=${lower},upperdir=${B}/upper,workdir=${B}/work sbx-test-ovl ${home} && exec unshare --user --map-user=${uid} --map-group=${gid} "$0" "$1" "$2"`,
-      process.execPath, inner, JSON.stringify(cfg)], { encoding: 'utf8', timeout: 300_000 });
+      process.execPath, inner, JSON.stringify(cfg)], { env: cleanEnv(), encoding: 'utf8', timeout: 300_000 });
     fs.unlinkSync(inner);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);

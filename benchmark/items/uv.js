@@ -76,8 +76,9 @@ module.exports = async function uv(ctx) {
   if (fs.readdirSync(wheels).filter((n) => n.endsWith('.whl')).length !== size.wheels) sh(PYTHON, ['-c', MAKE_WHEELS, wheels, String(size.wheels), String(size.modules)]);
   const names = fs.readdirSync(wheels).filter((n) => n.endsWith('.whl')).map((n) => n.split('-')[0]);
   const cache = ctx.dir(`uv/cache-${size.wheels}x${size.modules}`);
-  const env = { ...process.env, UV_CACHE_DIR: cache, UV_NO_CONFIG: '1', UV_PYTHON_DOWNLOADS: 'never', PIP_FIND_LINKS: '' };
-  delete env.VIRTUAL_ENV;
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('UV_') || k === 'VIRTUAL_ENV') delete env[k]; // no UV_LINK_MODE=copy from the caller
+  Object.assign(env, { UV_CACHE_DIR: cache, UV_NO_CONFIG: '1', UV_PYTHON_DOWNLOADS: 'never', PIP_FIND_LINKS: '' });
   const args = ['pip', 'install', '--offline', '--no-index', '--find-links', wheels, ...names];
   // Warm the cache (not timed): unpack every wheel into archive-v0/ once.
   const warm = path.join(base, 'warm-venv');
