@@ -106,7 +106,7 @@ module.exports = async function uv(ctx) {
     sbx: () => measure('sbx', (p, e) => timeSbx(uvBin, args, { writableRoots: [cache, p] }, { cwd: p, env: e })),
   };
   if (ctx.bwrap.path) variants['bwrap (bind per root)'] = () => measure('bwrap', (p, e) => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [cache, p], cwd: p }, [uvBin, ...args]), { env: e }));
-  const samples = ctx.quick ? 1 : 6;
+  const samples = ctx.quick ? 1 : 10;
   ctx.log(`uv pip install of ${names.length} local wheels (${size.modules} modules each), warm cache: ${samples} rounds`);
   const r = await interleave({ variants, warmup: 1, samples, log: ctx.log });
   for (const v of Object.values(r.variants)) {
