@@ -19,6 +19,7 @@ const ITEMS = {
   'policy-size': require('./items/policy-size'),
   metadata: require('./items/metadata'),
   pnpm: require('./items/pnpm'),
+  uv: require('./items/uv'),
   throughput: require('./items/throughput'),
   profiles: require('./items/profiles'),
 };

@@ -43,3 +43,76 @@ export function installNpmPackage(name: string, version: string): { dir: string 
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** The Python the PyPI clients run with: the system's, which every user can read (a pyenv under /root is not). */
+export const systemPython = '/usr/bin/python3';
+
+function pip(args: string[], cwd: string): { ok: true } | { why: string } {
+  const env = { ...process.env, PIP_ROOT_USER_ACTION: 'ignore', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_CACHE_DIR: '1', PIP_FIND_LINKS: '' };
+  const r = spawnSync(systemPython, ['-m', 'pip', ...args], { cwd, env, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return { why: `pip ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').split('\n').filter(Boolean).slice(-5).join(' ')}` };
+  return { ok: true };
+}
+
+/** Fills `name` in the client cache once: `fill(tmp)` writes into a fresh temp directory that is then published. */
+function cached(name: string, fill: (tmp: string) => { ok: true } | { why: string }): { dir: string } | { why: string } {
+  const dir = path.join(clientCache, name);
+  if (fs.existsSync(path.join(dir, '.complete'))) return { dir };
+  fs.mkdirSync(clientCache, { recursive: true, mode: 0o755 });
+  const tmp = fs.mkdtempSync(`${dir}.tmp-`);
+  try {
+    fs.chmodSync(tmp, 0o755);
+    const r = fill(tmp);
+    if ('why' in r) return r;
+    fs.writeFileSync(path.join(tmp, '.complete'), '');
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      /* another run installed it meanwhile */
+    }
+    return { dir };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A binary wheel from PyPI installed with `pip install --target` (uv ships its
+ * binary that way): the directory holding bin/ and the package, or why not.
+ */
+export function installPyPIPackage(name: string, version: string): { dir: string } | { why: string } {
+  return cached(`pypi-${name}@${version}`, (tmp) => pip(['install', '--quiet', '--no-deps', '--only-binary=:all:', '--target', tmp, `${name}==${version}`], tmp));
+}
+
+/** Wheels of pinned pure-Python packages from PyPI, downloaded once into a directory for offline installs (`--find-links`). */
+export function pypiWheels(label: string, specs: string[]): { dir: string } | { why: string } {
+  return cached(`pypi-wheels-${label}`, (tmp) => pip(['download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', tmp, ...specs], tmp));
+}
+
+/**
+ * A tiny pure-Python wheel written by zipfile: package `name` with `main()`
+ * printing `message`, and a console script `script` calling it.
+ */
+export function localToolWheel(name: string, version: string, script: string, message: string): { dir: string } | { why: string } {
+  const src = `
+import base64, hashlib, sys, zipfile
+out, name, version, script, message = sys.argv[1:]
+dist = f'{name}-{version}.dist-info'
+files = {
+  f'{name}/__init__.py': f'def main():\\n    print({message!r})\\n',
+  f'{dist}/METADATA': f'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n',
+  f'{dist}/WHEEL': 'Wheel-Version: 1.0\\nGenerator: sbx-native-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n',
+  f'{dist}/entry_points.txt': f'[console_scripts]\\n{script} = {name}:main\\n',
+}
+def digest(b):
+  return 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b'=').decode()
+record = ''.join(f'{p},{digest(c.encode())},{len(c.encode())}\\n' for p, c in files.items()) + f'{dist}/RECORD,,\\n'
+with zipfile.ZipFile(f'{out}/{name}-{version}-py3-none-any.whl', 'w') as z:
+  for p, c in files.items(): z.writestr(p, c)
+  z.writestr(f'{dist}/RECORD', record)
+`;
+  return cached(`wheel-${name}@${version}`, (tmp) => {
+    const r = spawnSync(systemPython, ['-c', src, tmp, name, version, script, message], { encoding: 'utf8' });
+    return r.status === 0 ? { ok: true } : { why: `building the ${name} wheel failed: ${r.stderr}` };
+  });
+}
