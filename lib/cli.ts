@@ -222,6 +222,9 @@ function exec(argv: string[]): void {
     child = new SandboxedProcess(p, { ...opts, ownProcessGroup: true });
     child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => onError(e, p, retried));
     child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+    // What the sandbox refused, so the user (or a model reading stderr) knows why.
+    for (const v of child!.violations) process.stderr.write(`sbx-native: blocked: ${v.op} ${v.path}${v.count > 1 ? ` (${v.count} times)` : ''}: ${v.errno}, ${v.rule}\n`);
+    if (child!.violationsDropped) process.stderr.write(`sbx-native: blocked: ${child!.violationsDropped} more refusals not listed\n`);
       process.exit(code ?? 128 + (os.constants.signals[signal!] ?? 0));
     });
   }

@@ -5,6 +5,7 @@ import util from 'util';
 import { SandboxedProcess, spawn, SpawnOptions } from './spawn';
 import { SETUP_FAILED } from './errors';
 import { reprobeAfterFailure } from './host';
+import type { Violation } from './events';
 
 export interface ExecFileOptions extends SpawnOptions {
   /** 'buffer' gives Buffers; default 'utf8'. */
@@ -23,6 +24,8 @@ export interface ExecFileError extends Error {
   cmd?: string;
   stdout?: Output;
   stderr?: Output;
+  /** What the sandbox refused (child.violations): why the command may have failed. */
+  violations?: Violation[];
 }
 
 const DEFAULT_MAX_BUFFER = 1024 * 1024;
@@ -87,6 +90,7 @@ export function execFile(file: string, args?: readonly string[] | ExecFileOption
     e.cmd = cmd;
     e.stdout = stdout;
     e.stderr = stderr;
+    e.violations = child.violations;
     callback(e, stdout, stderr);
   });
   return child;
@@ -110,6 +114,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** What the sandbox refused (child.violations). */
+  violations: Violation[];
 }
 
 export interface RunOptions extends SpawnOptions {
@@ -136,7 +142,7 @@ function runOnce(file: string, args: readonly string[], options: RunOptions, ret
         if (err && (err as NodeJS.ErrnoException).code === SETUP_FAILED && rest.allowDegraded && !retried && child.plan.level !== 'landlock-only' && reprobeAfterFailure()) {
           runOnce(file, args, options, true).then(resolve, reject);
         } else if (err) reject(err);
-        else resolve({ code, signal, stdout: stdout as string, stderr: stderr as string });
+        else resolve({ code, signal, stdout: stdout as string, stderr: stderr as string, violations: child.violations });
       });
     } catch (e) {
       reject(e);

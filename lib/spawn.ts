@@ -150,6 +150,15 @@ export class SandboxedProcess extends EventEmitter {
   readonly spawnargs: string[];
   /** Writable roots that did not exist (not created, not fatal). */
   readonly missingRoots: string[];
+  /**
+   * Refusals the sandbox itself decided (protected paths, directories on the
+   * way to them, metadata outside the roots), each distinct one once with how
+   * often it was tried; also a 'violation' event as each first happens. At
+   * most 64 distinct ones; `violationsDropped` counts the rest.
+   */
+  readonly violations: import('./events').Violation[] = [];
+  violationsDropped = 0;
+  private readonly violationIndex = new Map<string, import('./events').Violation>();
   /** The enforcement level used, and what it leaves out compared with 'full'. */
   readonly enforcement: Enforcement;
   readonly plan: Plan;
@@ -250,6 +259,22 @@ export class SandboxedProcess extends EventEmitter {
   _onEvent(record: Buffer): void {
     this.scope.runInAsyncScope(() => {
       const ev = decodeEvent(record);
+      if (ev.type === 'violation') {
+        // Init sends each distinct refusal once as it happens, and its final count at the end.
+        const key = `${ev.violation.op}\0${ev.violation.path}`;
+        const known = this.violationIndex.get(key);
+        if (known) known.count = ev.violation.count;
+        else {
+          this.violationIndex.set(key, ev.violation);
+          this.violations.push(ev.violation);
+          this.emit('violation', { ...ev.violation });
+        }
+        return;
+      }
+      if (ev.type === 'dropped') {
+        this.violationsDropped = ev.count;
+        return;
+      }
       if (ev.type !== 'stopped') return;
       this.emit('stop', ev.signal);
       if (!this.jobControl) return;
