@@ -2,6 +2,7 @@
 // every question the planner asks, as data, and a re-check of those notes
 // finds what changed since. Also: arch and identities come from the view.
 import { describe, expect, it } from 'vitest';
+import { loadDiscoveredConfig, refuseReexposure } from '../../lib/config-trust';
 import { changedObservations, recording } from '../../lib/fsview';
 import { buildPlan } from '../../lib/plan';
 import { resolvePolicy } from '../../lib/policy';
@@ -67,5 +68,22 @@ describe('recording view', () => {
     expect(arm.observations).toContainEqual({ op: 'arch', result: 'arm64' });
     expect(JSON.stringify(arm.steps)).not.toBe(JSON.stringify(x64.steps)); // the seccomp program is per architecture
     expect(() => plan('riscv64')).toThrow(/no seccomp filter for architecture riscv64/);
+  });
+
+  it('config trust reads a discovered file and resolves hidden paths through the view', () => {
+    const host = memView({
+      tree: {
+        '/home/u/proj/sbx-native.json': JSON.stringify({ readOnly: ['/home/u/via-link/public'] }),
+        '/home/u/secret/public': DIR,
+        '/home/u/via-link': { symlink: 'secret' },
+      },
+    });
+    const rec = recording(host);
+    const found = loadDiscoveredConfig('sbx-native.json', '/home/u/proj', undefined, {}, rec.view);
+    expect(found.policy.readOnly).toEqual(['/home/u/via-link/public']);
+    // Only the view knows that via-link leads into the hidden directory.
+    expect(() => refuseReexposure([found], { denyRead: ['/home/u/secret'], network: true }, {}, rec.view)).toThrow(/hidden by a deny-read path/);
+    expect(rec.observations).toContainEqual({ op: 'realpath', path: '/home/u/via-link/public', result: '/home/u/secret/public' });
+    expect(rec.observations[0]).toMatchObject({ op: 'readFile', path: '/home/u/proj/sbx-native.json' });
   });
 });
