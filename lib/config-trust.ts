@@ -2,9 +2,9 @@
 // upwards) may have been checked in or planted: a sandboxed command can write
 // one for the next run. Such a file may only narrow the policy the flags give;
 // anything else is refused naming the file, the key and the opt-in (--config).
-import fs from 'fs';
 import path from 'path';
 import { ConfigError, fail, fromOwn, isObject, LoadedConfig, OWN_KEYS } from './config';
+import { FsView, realOrUndefined, realView } from './fsview';
 import { daemonSockets } from './policy';
 import type { Access, SandboxPolicy } from './policy';
 
@@ -19,11 +19,11 @@ function widening(file: string, key: string, value: unknown, why: string): never
  * flags give (`flagMode`: the --mode flag, if any). Widening keys and values,
  * and unknown keys, throw a ConfigError naming the file, the key and --config.
  */
-export function loadDiscoveredConfig(file: string, cwd: string, flagMode: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadDiscoveredConfig(file: string, cwd: string, flagMode: string | undefined, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): LoadedConfig {
   const abs = path.resolve(cwd, file);
   let text: string;
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    text = view.readFile(abs);
   } catch (e) {
     throw new ConfigError(`${abs}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -75,23 +75,15 @@ export function mergeNarrowing(list: SandboxPolicy[]): SandboxPolicy {
   return out;
 }
 
-function realOr(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
-}
-
 /**
  * A read-only carve-out or 'read' rule from a discovered file strictly under a
  * deny-read path (of the final policy: flags, files, host daemon sockets with
  * the network off) would show what is hidden: refused.
  */
-export function refuseReexposure(discovered: LoadedConfig[], policy: SandboxPolicy, env: NodeJS.ProcessEnv = process.env): void {
+export function refuseReexposure(discovered: LoadedConfig[], policy: SandboxPolicy, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): void {
   const hidden = [...(policy.denyRead ?? []), ...Object.entries(policy.rules ?? {}).filter(([, a]) => a === 'none').map(([p]) => p)];
-  if (!policy.network && policy.mode !== 'full') hidden.push(...daemonSockets(env));
-  const forms = (p: string) => [...new Set([path.normalize(p), realOr(p)])];
+  if (!policy.network && policy.mode !== 'full') hidden.push(...daemonSockets(env, view));
+  const forms = (p: string) => [...new Set([path.normalize(p), realOrUndefined(view, p) ?? p])];
   const hiddenForms = hidden.flatMap(forms);
   const under = (p: string) => forms(p).some((f) => hiddenForms.some((h) => f !== h && f.startsWith(h === '/' ? '/' : h + '/')));
   for (const c of discovered) {

@@ -2,9 +2,9 @@
 // files and dependencies, the host-facts cache, the config files in use).
 // policy.ts puts them in the resolved policy; layout.ts keeps each read-only
 // wherever it falls in a writable area, and refuses creating a missing one.
-import fs from 'fs';
 import Module from 'module';
 import path from 'path';
+import { FsView, realOrUndefined, realView } from './fsview';
 import { cacheFile } from './host';
 
 /**
@@ -24,17 +24,11 @@ export interface Guard {
  */
 export const EXTRA_GUARDS = Symbol.for('sbx-native.guards');
 
-function real(p: string): string | undefined {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
 const RUNTIME_DEPENDENCIES = ['node-gyp-build', 'node-addon-api', 'smol-toml'];
 
-let selfCache: Guard[] | undefined;
+// Per view: the real one answers the same for the life of the process; a
+// recording view is new for each plan, so what it observes is all recorded.
+const selfCache = new WeakMap<FsView, Guard[]>();
 
 /**
  * What the next run of sbx-native executes or reads to decide its policy:
@@ -44,14 +38,16 @@ let selfCache: Guard[] | undefined;
  * every other installed copy that `npx sbx-native` from `cwd` would find
  * (a node_modules/sbx-native in the cwd or above it), with its dependencies.
  */
-export function selfGuards(cwd: string): Guard[] {
-  if (!selfCache) {
-    const logical = path.join(__dirname, '..');
+export function selfGuards(cwd: string, view: FsView = realView): Guard[] {
+  const real = (p: string) => realOrUndefined(view, p);
+  let cached = selfCache.get(view);
+  if (!cached) {
+    const logical = view.packageDir();
     const pkg = real(logical) ?? logical;
-    const out = packageGuards(pkg);
+    const out = packageGuards(pkg, view);
     const names = new Set([logical, pkg]);
     // The CLI's own entry: process.argv[1] is the path it was started by, symlinks unresolved.
-    const main = process.argv[1];
+    const main = view.mainScript();
     if (main && path.isAbsolute(main) && real(main) === real(path.join(pkg, 'bin', 'sbx-native.js'))) {
       if (path.basename(path.dirname(main)) === '.bin') {
         out.push({ path: main, why: "sbx-native's .bin entry" });
@@ -63,15 +59,16 @@ export function selfGuards(cwd: string): Guard[] {
       if (name !== pkg) out.push({ path: name, why: "sbx-native's package name" });
       out.push({ path: path.join(path.dirname(name), '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
     }
-    selfCache = out;
+    selfCache.set(view, out);
+    cached = out;
   }
-  const out = [...selfCache];
+  const out = [...cached];
   for (let dir = cwd; ; dir = path.dirname(dir)) {
     const name = path.join(dir, 'node_modules', 'sbx-native');
     const copy = real(name);
     if (copy && !out.some((g) => g.path === copy)) {
       out.push({ path: name, why: "sbx-native's package name" }, { path: path.join(dir, 'node_modules', '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
-      out.push(...packageGuards(copy));
+      out.push(...packageGuards(copy, view));
     }
     if (dir === path.dirname(dir)) return out;
   }
@@ -84,7 +81,7 @@ export function selfGuards(cwd: string): Guard[] {
  * dependencies where Node finds them from dist/, and every node_modules
  * before that where a planted copy would be found first.
  */
-function packageGuards(pkg: string): Guard[] {
+function packageGuards(pkg: string, view: FsView): Guard[] {
   const why = 'sbx-native itself';
   const out: Guard[] = pkg.split(path.sep).includes('node_modules') ? [{ path: pkg, why }]
     : ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
@@ -94,7 +91,7 @@ function packageGuards(pkg: string): Guard[] {
       const p = path.join(dir, dep);
       out.push({ path: p, why: `sbx-native's dependency ${dep}` });
       let found = false;
-      try { found = !!fs.lstatSync(p, { throwIfNoEntry: false }); } catch { /* not searchable: Node cannot find it there either */ }
+      try { found = !!view.lstat(p); } catch { /* not searchable: Node cannot find it there either */ }
       if (found) break;
     }
   }
@@ -102,7 +99,8 @@ function packageGuards(pkg: string): Guard[] {
 }
 
 /** The host-facts cache, wherever this process or a later one with the command's environment would look. */
-export function cacheGuards(env: NodeJS.ProcessEnv): Guard[] {
-  const files = new Set([cacheFile(process.env), cacheFile(env), cacheFile({ HOME: env.HOME }), cacheFile({ HOME: process.env.HOME })]);
+export function cacheGuards(env: NodeJS.ProcessEnv, view: FsView = realView): Guard[] {
+  const own = { XDG_CACHE_HOME: view.env('XDG_CACHE_HOME'), HOME: view.env('HOME') };
+  const files = new Set([cacheFile(own), cacheFile(env), cacheFile({ HOME: env.HOME }), cacheFile({ HOME: own.HOME })]);
   return [...files].filter((f): f is string => !!f).map((f) => ({ path: f, why: 'the host-facts cache' }));
 }

@@ -1,8 +1,9 @@
 // Rules -> mount layout: which paths get a read-write bind, which are carved
-// out read-only, masked, or pinned. Pure decisions; fs is only read (to find
-// protected names and their types). plan.ts turns a Layout into steps.
-import fs from 'fs';
+// out read-only, masked, or pinned. Pure decisions: the host is only read,
+// through an FsView (to find protected names and their types), so a layout
+// can be computed from an in-memory tree. plan.ts turns a Layout into steps.
 import path from 'path';
+import { FsStat, FsView, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
 
@@ -71,12 +72,12 @@ export function groupRoots(roots: string[], mounts: MountEntry[], separate: (roo
 type Region = 'default' | 'write' | 'none' | 'readonly';
 
 /** Reads a `.git` entry: a repository is a directory or a `gitdir:` file; returns the paths to protect. */
-function gitProtection(p: string, st: fs.Stats): string[] {
+function gitProtection(p: string, st: FsStat, view: FsView): string[] {
   if (st.isDirectory()) return [p];
   if (!st.isFile()) return [];
   let text = '';
   try {
-    text = fs.readFileSync(p, 'utf8');
+    text = view.readFile(p);
   } catch {
     return [];
   }
@@ -84,19 +85,19 @@ function gitProtection(p: string, st: fs.Stats): string[] {
   if (!text.startsWith('gitdir:') || !m) return []; // e.g. uv's empty marker file: not a repository
   const gitdir = path.resolve(path.dirname(p), m[1]);
   try {
-    return [p, fs.realpathSync(gitdir)];
+    return [p, view.realpath(gitdir)];
   } catch {
     return [p];
   }
 }
 
 /** `p` with the symlinks in its existing part resolved (its last component is not followed); undefined if not absolute. */
-function canonical(p: string): string | undefined {
+function canonical(p: string, view: FsView): string | undefined {
   if (!path.isAbsolute(p)) return undefined;
   const rest: string[] = [path.basename(p)];
   for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
     try {
-      return path.join(fs.realpathSync(dir), ...rest);
+      return path.join(view.realpath(dir), ...rest);
     } catch {
       if (dir === '/') return undefined;
       rest.unshift(path.basename(dir));
@@ -113,7 +114,7 @@ function canonical(p: string): string | undefined {
  * When that rest climbs with "..", the missing component itself is the end
  * (refusing to create it is the only answer that holds whatever comes after).
  */
-function walk(base: string, name: string): { links: string[]; end: string; st: fs.Stats | undefined } {
+function walk(base: string, name: string, view: FsView): { links: string[]; end: string; st: FsStat | undefined } {
   const links: string[] = [];
   const todo = name.split('/').filter(Boolean);
   let cur = base;
@@ -122,10 +123,10 @@ function walk(base: string, name: string): { links: string[]; end: string; st: f
     if (c === '.') continue;
     if (c === '..') { cur = path.dirname(cur); continue; }
     const p = path.join(cur, c);
-    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    const st = view.lstat(p);
     if (st?.isSymbolicLink() && links.length < 40) {
       links.push(p);
-      const target = fs.readlinkSync(p);
+      const target = view.readlink(p);
       if (target.startsWith('/')) cur = '/';
       todo.unshift(...target.split('/').filter(Boolean));
       continue;
@@ -137,18 +138,18 @@ function walk(base: string, name: string): { links: string[]; end: string; st: f
     }
     cur = p;
   }
-  return { links, end: cur, st: fs.lstatSync(cur, { throwIfNoEntry: false }) }; // a name of "." (or one that climbs back)
+  return { links, end: cur, st: view.lstat(cur) }; // a name of "." (or one that climbs back)
 }
 
 /** Whether a directory lies inside a git repository (a `.git` directory or gitdir file in some directory above it). */
-function enclosingRepository(): (dir: string) => boolean {
+function enclosingRepository(view: FsView): (dir: string) => boolean {
   const seen = new Map<string, boolean>();
   const isRepo = (d: string): boolean => {
     let v = seen.get(d);
     if (v !== undefined) return v;
     const g = path.join(d, '.git');
-    const st = fs.statSync(g, { throwIfNoEntry: false });
-    v = !!st && gitProtection(g, st).length > 0;
+    const st = view.stat(g);
+    v = !!st && gitProtection(g, st, view).length > 0;
     if (!v && d !== '/') v = isRepo(path.dirname(d));
     seen.set(d, v);
     return v;
@@ -156,8 +157,12 @@ function enclosingRepository(): (dir: string) => boolean {
   return (dir) => dir !== '/' && isRepo(path.dirname(dir));
 }
 
-/** `separateRoots`: one mount per root, as bubblewrap does (the mount-only level, without Landlock). */
-export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts: { separateRoots?: boolean } = {}): Layout {
+/**
+ * `separateRoots`: one mount per root, as bubblewrap does (the mount-only
+ * level, without Landlock). `view`: where the host is read (default: the real one).
+ */
+export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts: { separateRoots?: boolean; view?: FsView } = {}): Layout {
+  const view = opts.view ?? realView;
   const rules: Rule[] = [...policy.rules];
   if (policy.tmp === 'private') rules.push({ path: '/tmp', access: 'none', from: 'tmp-private' });
   rules.sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
@@ -193,7 +198,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       region.set(r.path, parent === 'default' ? 'default' : 'readonly');
     } else {
       if (parent === 'none') continue;
-      const type = r.from === 'tmp-private' ? 'tmpfs' : fs.statSync(r.path).isDirectory() ? 'dir' : 'file'; // a socket is masked by an empty file
+      const type = r.from === 'tmp-private' ? 'tmpfs' : statOrThrow(view, r.path).isDirectory() ? 'dir' : 'file'; // a socket is masked by an empty file
       actions.push({ kind: 'mask', path: r.path, type, inner: [] });
       region.set(r.path, 'none');
     }
@@ -225,11 +230,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const keepChain = (p: string) => {
     for (let d = path.dirname(p); d !== '/' && regionOf(d) === 'write' && !chain.has(d); d = path.dirname(d)) chain.add(d);
   };
-  const inRepository = enclosingRepository();
+  const inRepository = enclosingRepository(view);
   for (const base of bases) {
     // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
     let present: Set<string>;
-    try { present = new Set(fs.readdirSync(base)); } catch { present = new Set(); }
+    try { present = new Set(view.readdir(base)); } catch { present = new Set(); }
     keepChain(`${base}/x`); // the base itself, when its parent is writable (a nested root, $HOME)
     for (const name of policy.protect) {
       const logical = `${base === '/' ? '' : base}/${name}`;
@@ -242,7 +247,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
         for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
         continue;
       }
-      const w = walk(base, name);
+      const w = walk(base, name, view);
       // Each symlink the kernel follows on the way decides where the name
       // leads: pinned, so it cannot be removed or replaced.
       w.links.forEach((l, i) => {
@@ -258,7 +263,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
         keepChain(w.end);
         continue;
       }
-      const targets = name === '.git' ? gitProtection(w.end, w.st) : [w.end]; // w.st: not a symlink (walk follows them)
+      const targets = name === '.git' ? gitProtection(w.end, w.st, view) : [w.end]; // w.st: not a symlink (walk follows them)
       // Inside a repository even a .git that is no repository (a marker file) must not become one.
       if (name === '.git' && targets.length === 0 && inRepository(base)) targets.push(w.end);
       for (const t of targets) {
@@ -275,10 +280,10 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const writableAt = (p: string) => regionOf(p + '/x') === 'write';
   const missing = new Set(missingProtected);
   for (const g of policy.guards) {
-    const p = canonical(g.path);
+    const p = canonical(g.path, view);
     if (!p) continue;
-    let st: fs.Stats | undefined;
-    try { st = fs.lstatSync(p); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue; }
+    let st: FsStat | undefined;
+    try { st = view.lstat(p); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue; }
     if (!st) {
       if (writableAt(p) && !missing.has(p)) {
         missing.add(p);
@@ -292,7 +297,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       protectPath(p, `${g.why} (symlink: the name is pinned)`);
       keepChain(p);
       let target: string | undefined;
-      try { target = fs.realpathSync(p); } catch { /* dangling */ }
+      try { target = view.realpath(p); } catch { /* dangling */ }
       if (target && writableAt(target)) {
         protectPath(target, `${g.why} (symlink target)`);
         keepChain(target);
@@ -310,7 +315,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     if (m.kind !== 'mask') continue;
     for (const a of actions) {
       if (a !== m && a.path !== m.path && isUnder(a.path, m.path)) {
-        m.inner.push({ rel: path.relative(m.path, a.path), dir: (() => { try { return fs.statSync(a.path).isDirectory(); } catch { return true; } })() });
+        m.inner.push({ rel: path.relative(m.path, a.path), dir: (() => { try { return view.stat(a.path)?.isDirectory() ?? true; } catch { return true; } })() });
       }
     }
   }

@@ -3,6 +3,7 @@
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
 import { CLONE, FS, MOUNT_ATTR, NET, SCOPE, fsRightsForAbi } from './uapi';
 import type { MountEntry } from './mountinfo';
+import { FsView, realView } from './fsview';
 import type { ResolvedPolicy } from './policy';
 import { computeLayout, Layout } from './layout';
 import type { Level } from './host';
@@ -40,6 +41,11 @@ export interface PlanInput {
   interactive?: boolean;
   /** Stops of the command are reported to the caller (events pipe) instead of undone: see SpawnOptions.jobControl. */
   jobControl?: boolean;
+  /**
+   * Where the layout reads the host, and the architecture (default: the real
+   * host). `mounts`, `exists` and `identity` should be this view's (prepare() does so).
+   */
+  view?: FsView;
 }
 
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
@@ -56,7 +62,8 @@ export function buildPlan(input: PlanInput): Plan {
   if (level === 'none') throw new Error('buildPlan: nothing can be enforced at level none');
   const namespaces = level !== 'landlock-only';
   const useLandlock = level !== 'mount-only' && policy.mode !== 'full';
-  const layout = policy.mode === 'full' ? undefined : computeLayout(policy, input.mounts, { separateRoots: level === 'mount-only' });
+  const view = input.view ?? realView;
+  const layout = policy.mode === 'full' ? undefined : computeLayout(policy, input.mounts, { separateRoots: level === 'mount-only', view });
 
   if (namespaces) {
     let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
@@ -87,7 +94,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup, view.arch()) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -103,7 +110,7 @@ export function buildPlan(input: PlanInput): Plan {
     // set; no_new_privs still stops exec from gaining capabilities.
     add('drop_caps', ...(input.uid === 0 ? [] : ['keep-bounding']));
   }
-  const filter = seccompStepArg(process.arch, sup);
+  const filter = seccompStepArg(view.arch(), sup);
   if (supervising) add('seccomp', filter, 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
   for (const e of input.env) {
@@ -161,8 +168,8 @@ export function supervision(layout: Layout | undefined, namespaces: boolean): Su
   return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0 };
 }
 
-function supervisorArgs(layout: Layout, sup: Supervision): string[] {
-  const out = supervisedSyscalls(hostSeccompArch(), sup);
+function supervisorArgs(layout: Layout, sup: Supervision, arch: string): string[] {
+  const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (sup.metadata) {
     for (const g of layout.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
     for (const w of layout.writable) out.push(`meta-allow=${w}`);

@@ -1,8 +1,8 @@
 // The sandbox policy a caller gives, its validation, and its resolution into
 // one list of path rules with precedence. No enforcement decisions here: see
-// plan.ts for how rules become mounts and Landlock rights.
-import fs from 'fs';
+// layout.ts and plan.ts for how rules become mounts and Landlock rights.
 import path from 'path';
+import { FsView, realOrUndefined, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
 
 export { EXTRA_GUARDS };
@@ -110,16 +110,10 @@ function checkTypes(p: SandboxPolicy): void {
   });
 }
 
-/** Resolves symlinks in an existing path; undefined when it does not exist. */
-function real(p: string): string | undefined {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
-export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): ResolvedPolicy {
+/** `env`: the command's environment; `view`: where the host is read (fsview.ts). */
+export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): ResolvedPolicy {
+  // Resolves symlinks in an existing path; undefined when it does not exist.
+  const real = (q: string) => realOrUndefined(view, q);
   const p = policy ?? {};
   if (typeof p !== 'object' || Array.isArray(p) || p === null) throw new PolicyError('sandbox', p, 'expected an object');
   checkTypes(p);
@@ -149,7 +143,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   }
 
   if (!(p.network ?? false) && mode !== 'full') {
-    for (const d of daemonSockets(env)) given.push({ path: d, access: 'none', from: 'network-off' });
+    for (const d of daemonSockets(env, view)) given.push({ path: d, access: 'none', from: 'network-off' });
   }
 
   // Resolve symlinks so rules name the inodes the kernel will see.
@@ -160,7 +154,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
       if (r.access === 'write' && r.from !== 'tmp') missingRoots.push(r.path);
       continue; // nothing there to protect or hide
     }
-    if (r.access === 'write' && !fs.statSync(resolved).isDirectory()) {
+    if (r.access === 'write' && !statOrThrow(view, resolved).isDirectory()) {
       throw new PolicyError(r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from, r.path, 'not a directory (a writable root must be a directory)');
     }
     if (r.access !== 'write' && (resolved === '/proc' || resolved.startsWith('/proc/') || resolved === '/dev' || resolved.startsWith('/dev/'))) {
@@ -178,7 +172,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   return {
     mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
-    guards: mode === 'full' ? [] : [...selfGuards(cwd), ...cacheGuards(env), ...extra],
+    guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
   };
 }
 
@@ -203,9 +197,10 @@ function refuseIgnoredInFull(p: SandboxPolicy): void {
  * hidden like deny-read paths. A socket elsewhere stays connectable on older
  * kernels (docs/threat-model.md).
  */
-export function daemonSockets(env: NodeJS.ProcessEnv): string[] {
+export function daemonSockets(env: NodeJS.ProcessEnv, view: FsView = realView): string[] {
   const out = ['/run/dbus', '/run/docker.sock', '/var/run/docker.sock', '/run/podman', '/run/containerd', '/run/snapd.socket'];
-  if (process.getuid) out.push(`/run/user/${process.getuid()}`);
+  const uid = view.uid();
+  if (uid !== undefined) out.push(`/run/user/${uid}`);
   if (env.XDG_RUNTIME_DIR) out.push(env.XDG_RUNTIME_DIR);
   const unixPath = (v: string | undefined, re: RegExp) => (v ? re.exec(v)?.[1] : undefined);
   for (const sock of [env.SSH_AUTH_SOCK, unixPath(env.DBUS_SESSION_BUS_ADDRESS, /unix:path=([^,;]+)/), unixPath(env.DOCKER_HOST, /^unix:\/\/(\/.+)$/)]) {

@@ -7,7 +7,7 @@ import os from 'os';
 import path from 'path';
 import { Readable, Writable } from 'stream';
 import { native } from './native';
-import { readMountInfo } from './mountinfo';
+import { FsView, realView } from './fsview';
 import { buildPlan, encodePlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { hintFor, SandboxSetupError } from './errors';
@@ -62,6 +62,11 @@ export interface PreparedSpawn {
 
 /** Resolves the policy and builds the plan without running anything (used by --dry-run too). */
 export function prepare(file: string, args: readonly string[], options: SpawnOptions = {}): PreparedSpawn {
+  return prepareWith(realView, file, args, options);
+}
+
+/** prepare() reading the host through `view` (internal: a recording view tells what the plan depends on). */
+export function prepareWith(view: FsView, file: string, args: readonly string[], options: SpawnOptions = {}): PreparedSpawn {
   if (typeof file !== 'string' || file === '') throw new TypeError(`The "file" argument must be a non-empty string, got ${JSON.stringify(file)}`);
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError('The "args" argument must be an array of strings');
   for (const s of [file, ...args]) if (s.includes('\0')) throw new TypeError(`argument contains a NUL byte: ${JSON.stringify(s)}`);
@@ -70,7 +75,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
     if (v !== undefined && (typeof v !== 'string' || v.includes('\0'))) throw new TypeError(`The "${key}" option must be a string without NUL bytes, got ${JSON.stringify(v)}`);
   }
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const policy = resolvePolicy(options.sandbox, cwd, options.env ?? process.env);
+  const policy = resolvePolicy(options.sandbox, cwd, options.env ?? process.env, view);
   const env: string[] = [];
   for (const [k, v] of Object.entries(options.env ?? process.env)) {
     if (v === undefined) continue;
@@ -87,7 +92,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const abi = facts.landlockAbi;
   const plan = buildPlan({
     policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
-    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync, identity,
+    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: view.mounts(), exists: view.exists, identity: view.identity, view,
     level: enforcement.level, interactive: !!options.interactive, jobControl: !!options.interactive && !!options.jobControl,
   });
   // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
@@ -98,11 +103,6 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   }
   const { level, missing } = enforcement;
   return { plan, enforcement: { level, missing }, policy, file, args: [...args] };
-}
-
-function identity(p: string): string | undefined {
-  const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.dev}:${st.ino}` : undefined;
 }
 
 // One exit dispatcher per environment (worker threads load their own copy).

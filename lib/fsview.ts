@@ -1,0 +1,159 @@
+// What the planner may observe of the host: the file system, the mount table,
+// the architecture, its own environment. policy.ts, guards.ts, layout.ts,
+// config-trust.ts and plan.ts read the host only through an FsView, so a plan
+// can be built from an in-memory tree (test/planner/) and every observation
+// can be recorded for a later re-check (a warm pool reusing a plan must know
+// what it depended on).
+import fs from 'fs';
+import path from 'path';
+import { MountEntry, readMountInfo } from './mountinfo';
+
+/** The part of fs.Stats the planner looks at. */
+export interface FsStat {
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/**
+ * Calls mirror the fs sync calls they replace, errors included: lstat/stat
+ * return undefined for ENOENT only (fs's throwIfNoEntry: false) and throw
+ * anything else; realpath, readlink, readdir and readFile throw as fs does
+ * (an Error with `code`). The planner's behaviour on a real host depends on
+ * those errors, so a view must reproduce them.
+ */
+export interface FsView {
+  lstat(p: string): FsStat | undefined;
+  stat(p: string): FsStat | undefined;
+  realpath(p: string): string;
+  readlink(p: string): string;
+  readdir(p: string): string[];
+  /** utf8 */
+  readFile(p: string): string;
+  exists(p: string): boolean;
+  /** "dev:ino" of a path (not following a final symlink), or undefined if it is gone. */
+  identity(p: string): string | undefined;
+  mounts(): MountEntry[];
+  /** process.arch of the host the plan is for. */
+  arch(): string;
+  /** The planner's own environment (process.env); the command's environment is an input of its own. */
+  env(name: string): string | undefined;
+  /** process.getuid(), undefined where there is none. */
+  uid(): number | undefined;
+  /** sbx-native's package directory as loaded (its own files are guarded). */
+  packageDir(): string;
+  /** process.argv[1]: the script this process was started by, symlinks unresolved. */
+  mainScript(): string | undefined;
+}
+
+export const realView: FsView = {
+  lstat: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
+  stat: (p) => fs.statSync(p, { throwIfNoEntry: false }),
+  realpath: (p) => fs.realpathSync(p),
+  readlink: (p) => fs.readlinkSync(p),
+  readdir: (p) => fs.readdirSync(p),
+  readFile: (p) => fs.readFileSync(p, 'utf8'),
+  exists: (p) => fs.existsSync(p),
+  identity: (p) => {
+    const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}` : undefined;
+  },
+  mounts: readMountInfo,
+  arch: () => process.arch,
+  env: (name) => process.env[name],
+  uid: () => process.getuid?.(),
+  packageDir: () => path.join(__dirname, '..'),
+  mainScript: () => process.argv[1],
+};
+
+/** `view.realpath(p)`, undefined when it fails (missing, a loop, not searchable). */
+export function realOrUndefined(view: FsView, p: string): string | undefined {
+  try {
+    return view.realpath(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `view.stat(p)`, with ENOENT thrown as fs.statSync throws it. */
+export function statOrThrow(view: FsView, p: string): FsStat {
+  const st = view.stat(p);
+  if (st) return st;
+  throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${p}'`), { errno: -2, code: 'ENOENT', syscall: 'stat', path: p });
+}
+
+export type StatType = 'dir' | 'file' | 'symlink' | 'other';
+
+export function statType(st: FsStat): StatType {
+  return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+}
+
+/**
+ * One thing the planner saw. `path` is the name asked about (for env: the
+ * variable). `result` is plain JSON: a stat's type (null: missing), the
+ * string or list returned, a boolean, or `{ error: code }` for a throw.
+ */
+export interface Observation {
+  op: 'lstat' | 'stat' | 'realpath' | 'readlink' | 'readdir' | 'readFile' | 'exists' | 'identity' | 'mounts' | 'arch' | 'env' | 'uid' | 'packageDir' | 'mainScript';
+  path?: string;
+  result: unknown;
+}
+
+/**
+ * A view that notes every call it answers, in order, into `observations`.
+ * Re-asking each one of a fresh view and comparing results tells whether a
+ * plan built earlier still holds (the host may have changed since).
+ */
+export function recording(view: FsView): { view: FsView; observations: Observation[] } {
+  const observations: Observation[] = [];
+  const note = <T>(op: Observation['op'], p: string | undefined, f: () => T, show: (v: T) => unknown = (v) => v ?? null): T => {
+    let v: T;
+    try {
+      v = f();
+    } catch (e) {
+      observations.push({ op, ...(p === undefined ? {} : { path: p }), result: { error: (e as NodeJS.ErrnoException).code ?? String(e) } });
+      throw e;
+    }
+    observations.push({ op, ...(p === undefined ? {} : { path: p }), result: show(v) });
+    return v;
+  };
+  const type = (st: FsStat | undefined) => (st ? statType(st) : null);
+  return {
+    observations,
+    view: {
+      lstat: (p) => note('lstat', p, () => view.lstat(p), type),
+      stat: (p) => note('stat', p, () => view.stat(p), type),
+      realpath: (p) => note('realpath', p, () => view.realpath(p)),
+      readlink: (p) => note('readlink', p, () => view.readlink(p)),
+      readdir: (p) => note('readdir', p, () => view.readdir(p), (v) => [...v].sort()), // the planner reads it as a set
+      readFile: (p) => note('readFile', p, () => view.readFile(p)),
+      exists: (p) => note('exists', p, () => view.exists(p)),
+      identity: (p) => note('identity', p, () => view.identity(p)),
+      mounts: () => note('mounts', undefined, () => view.mounts(), (v) => v.map((m) => ({ ...m }))),
+      arch: () => note('arch', undefined, () => view.arch()),
+      env: (name) => note('env', name, () => view.env(name)),
+      uid: () => note('uid', undefined, () => view.uid()),
+      packageDir: () => note('packageDir', undefined, () => view.packageDir()),
+      mainScript: () => note('mainScript', undefined, () => view.mainScript()),
+    },
+  };
+}
+
+/** Asks `view` every observation again: the ones whose answer differs now (empty: the plan still holds). */
+export function changedObservations(observations: readonly Observation[], view: FsView): Observation[] {
+  const again = recording(view);
+  const ask: Record<Observation['op'], (p: string) => unknown> = {
+    lstat: (p) => again.view.lstat(p), stat: (p) => again.view.stat(p), realpath: (p) => again.view.realpath(p),
+    readlink: (p) => again.view.readlink(p), readdir: (p) => again.view.readdir(p), readFile: (p) => again.view.readFile(p),
+    exists: (p) => again.view.exists(p), identity: (p) => again.view.identity(p), mounts: () => again.view.mounts(),
+    arch: () => again.view.arch(), env: (p) => again.view.env(p), uid: () => again.view.uid(),
+    packageDir: () => again.view.packageDir(), mainScript: () => again.view.mainScript(),
+  };
+  const out: Observation[] = [];
+  for (const o of observations) {
+    try { ask[o.op](o.path!); } catch { /* noted as { error } */ }
+    const now = again.observations[again.observations.length - 1];
+    if (JSON.stringify(now.result) !== JSON.stringify(o.result)) out.push(o);
+  }
+  return out;
+}
