@@ -1,5 +1,5 @@
 #include "reaper.h"
-#include "error_report.h"
+#include "gen/error_report.h"
 #include "events.h"
 #include <errno.h>
 #include <signal.h>

@@ -1,14 +1,16 @@
 // The helper executes a plan written by lib/plan.ts. It knows no policy: each
-// step names one mechanical operation and its arguments. See docs/plan.md.
+// step names one mechanical operation and its arguments. The steps, their
+// arguments and the files that run them are listed in protocol/plan-steps.json.
 #pragma once
+#include "gen/plan_steps.h"
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 struct Step {
-  std::string op;
-  std::vector<std::string> args;
+  StepOp op;
+  std::vector<std::string> args;  // as many as the table allows: checked when the plan is read
 };
 
 // State shared by the steps of one run.
@@ -17,7 +19,7 @@ struct Run {
   size_t current = 0;          // index of the step being executed
   int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
   int events_fd = -1;          // init's events to the caller (native/events.h); -1: none
-  std::vector<int> slots;      // detached mount trees from clone_tree
+  std::map<unsigned long long, int> slots;  // detached mount trees from clone_tree, by slot number
   int ruleset_fd = -1;         // Landlock ruleset under construction
   std::vector<std::string> env;
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
@@ -32,13 +34,7 @@ struct Run {
 // handoff.cc: `--handoff PID PLAN_FD REPORT_FD` (argv after the flag): 0, or an errno and why.
 int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 
-// Each returns normally on success and calls fail() otherwise.
-bool run_mount_step(Run &run, const Step &s);      // false: not a mount op
-bool run_landlock_step(Run &run, const Step &s);   // false: not a landlock op
-bool run_process_step(Run &run, const Step &s);    // false: not a process op
-bool run_seccomp_step(Run &run, const Step &s);    // false: not the seccomp op
-bool run_supervise_step(Run &run, const Step &s);  // false: not the supervise op
-bool run_tty_step(Run &run, const Step &s);        // false: not a tty op (ops_tty.cc)
+// The step_<op> functions that run each step are declared in gen/step_dispatch.h.
 
 // supervise.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
 bool supervisor_wanted();                          // a supervise step ran
@@ -51,7 +47,6 @@ unsigned long long parse_num(Run &run, const std::string &s);
 
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.
-void expect_ids(Run &run, const Step &s);
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)

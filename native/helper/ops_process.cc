@@ -2,6 +2,7 @@
 // (outside the pid namespace) and an init (pid 1) behind, privilege dropping,
 // and the final exec.
 #include "helper.h"
+#include "gen/step_dispatch.h"
 #include "../uapi.h"
 #include "../events.h"
 #include <errno.h>
@@ -228,126 +229,155 @@ int status_write_fd = -1;  // held by init, written when the command ends
 
 }  // namespace
 
-bool run_process_step(Run &run, const Step &s) {
+// unshare FLAGS
+void step_unshare(Run &run, const Step &s) {
+  if (unshare((int)parse_num(run, s.args[0])) != 0) fail(run, errno, "unshare");
+}
+
+// map_ids INSIDE_UID OUTSIDE_UID INSIDE_GID OUTSIDE_GID
+void step_map_ids(Run &run, const Step &s) {
   const auto &a = s.args;
-  const std::string &op = s.op;
-  if (op == "unshare") {  // unshare FLAGS
-    if (unshare((int)parse_num(run, a.at(0))) != 0) fail(run, errno, "unshare");
-  } else if (op == "map_ids") {  // map_ids INSIDE_UID OUTSIDE_UID INSIDE_GID OUTSIDE_GID
-    if (!write_file("/proc/self/setgroups", "deny")) fail(run, errno, "write /proc/self/setgroups");
-    if (!write_file("/proc/self/uid_map", a.at(0) + " " + a.at(1) + " 1\n")) fail(run, errno, "write uid_map");
-    if (!write_file("/proc/self/gid_map", a.at(2) + " " + a.at(3) + " 1\n")) fail(run, errno, "write gid_map");
-  } else if (op == "loopback_up") {
-    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) fail(run, errno, "socket for loopback");
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) fail(run, errno, "SIOCGIFFLAGS lo");
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) fail(run, errno, "SIOCSIFFLAGS lo");
-    close(sock);
-  } else if (op == "pidns_fork") {
-    int fds[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair");
-    block_handled_signals();
-    pid_t pid = fork();
-    if (pid < 0) fail(run, errno, "fork init");
-    if (pid > 0) {
-      close(fds[1]);
-      close(run.error_fd);
-      if (run.events_fd >= 0) close(run.events_fd);  // init writes them
-      close_stdio();
-      monitor(pid, fds[0]);
-    }
-    close(fds[0]);
-    status_write_fd = fds[1];
-    // Die with the monitor; the poll catches a monitor that died before prctl.
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
-    struct pollfd p = {status_write_fd, 0, 0};
-    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) _exit(125);
-    // Leave the terminal's session: a Ctrl-C reaches the monitor, which
-    // forwards it once. An interactive command (keep-session) takes the
-    // terminal's foreground instead, so Ctrl-C reaches it directly.
-    bool keep_session = a.size() == 1 && a[0] == "keep-session";
-    if (!keep_session && setsid() < 0) fail(run, errno, "setsid (init)");
-  } else if (op == "command_fork") {  // command_fork [forward-stops]
-    forward_stops = a.size() == 1 && a[0] == "forward-stops";
-    if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
-    sigset_t set = handled_set();
-    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-    if (sigfd < 0) fail(run, errno, "signalfd (init)");
-    pid_t pid = fork();
-    if (pid < 0) fail(run, errno, "fork command");
-    supervisor_after_fork(pid == 0);
-    if (pid > 0) {
-      close(run.error_fd);
-      close_stdio();
-      init_loop(pid, status_write_fd, sigfd, run.events_fd);
-    }
-    close(sigfd);
-    if (run.events_fd >= 0) close(run.events_fd);
-    close(status_write_fd);
-    reset_signals();
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
-  } else if (op == "tty_save") {  // remember the terminal on stdin and its foreground group
-    if (isatty(0)) {
-      tty_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
-      tty_owner = tcgetpgrp(0);
-    }
-  } else if (op == "tty_foreground") {  // own process group, in the terminal's foreground (job control)
-    if (setpgid(0, 0) != 0) fail(run, errno, "setpgid");
-    if (isatty(0)) {
-      sigset_t ttou, old;
-      sigemptyset(&ttou);
-      sigaddset(&ttou, SIGTTOU);
-      sigprocmask(SIG_BLOCK, &ttou, &old);
-      // Fails (ENOTTY) when stdin is a terminal of another session: the command then just has no job control.
-      tcsetpgrp(0, getpgrp());
-      sigprocmask(SIG_SETMASK, &old, nullptr);
-    }
-  } else if (op == "setsid") {
-    if (setsid() < 0) fail(run, errno, "setsid");
-  } else if (op == "chdir") {  // chdir PATH
-    if (chdir(a.at(0).c_str()) != 0) fail(run, errno, "chdir " + a.at(0));
-  } else if (op == "no_new_privs") {
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  } else if (op == "drop_caps") {
-    // drop_caps [keep-bounding] [keep=CAP]: the bounding set needs CAP_SETPCAP
-    // to clear (so a second drop keeps it); keep=CAP stays permitted and effective.
-    bool keep_bounding = false;
-    int keep = -1;
-    for (const auto &arg : a) {
-      if (arg == "keep-bounding") keep_bounding = true;
-      else if (arg.rfind("keep=", 0) == 0) keep = (int)parse_num(run, arg.substr(5));
-      else fail(run, EINVAL, "drop_caps: unknown argument " + arg);
-    }
-    for (int cap = 0; cap < 64 && !keep_bounding; cap++) {
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(run, errno, "prctl(PR_CAPBSET_DROP)");
-    }
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (keep >= 0 && keep < 64) {
-      data[keep / 32].permitted = data[keep / 32].effective = 1u << (keep % 32);
-    }
-    if (syscall(SYS_capset, &hdr, data) != 0) fail(run, errno, "capset");
-  } else if (op == "env") {  // env K=V
-    run.env.push_back(a.at(0));
-  } else if (op == "exec") {  // exec FILE ARG0 ARGS...
-    std::vector<char *> argv, envp;
-    for (size_t i = 1; i < a.size(); i++) argv.push_back(const_cast<char *>(a[i].c_str()));
-    argv.push_back(nullptr);
-    for (auto &e : run.env) envp.push_back(const_cast<char *>(e.c_str()));
-    envp.push_back(nullptr);
-    fcntl(run.error_fd, F_SETFD, FD_CLOEXEC);
-    environ = envp.data();  // execvp searches the command's PATH, not ours
-    execvp(a.at(0).c_str(), argv.data());
-    int err = errno;
-    fail_exit(run, err, "execvp " + a.at(0), err == ENOENT ? 127 : 126);
-  } else {
-    return false;
+  if (!write_file("/proc/self/setgroups", "deny")) fail(run, errno, "write /proc/self/setgroups");
+  if (!write_file("/proc/self/uid_map", a[0] + " " + a[1] + " 1\n")) fail(run, errno, "write uid_map");
+  if (!write_file("/proc/self/gid_map", a[2] + " " + a[3] + " 1\n")) fail(run, errno, "write gid_map");
+}
+
+void step_loopback_up(Run &run, const Step &) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) fail(run, errno, "socket for loopback");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) fail(run, errno, "SIOCGIFFLAGS lo");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) fail(run, errno, "SIOCSIFFLAGS lo");
+  close(sock);
+}
+
+// pidns_fork [keep-session]
+void step_pidns_fork(Run &run, const Step &s) {
+  const auto &a = s.args;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair");
+  block_handled_signals();
+  pid_t pid = fork();
+  if (pid < 0) fail(run, errno, "fork init");
+  if (pid > 0) {
+    close(fds[1]);
+    close(run.error_fd);
+    if (run.events_fd >= 0) close(run.events_fd);  // init writes them
+    close_stdio();
+    monitor(pid, fds[0]);
   }
-  return true;
+  close(fds[0]);
+  status_write_fd = fds[1];
+  // Die with the monitor; the poll catches a monitor that died before prctl.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+  struct pollfd p = {status_write_fd, 0, 0};
+  if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) _exit(125);
+  // Leave the terminal's session: a Ctrl-C reaches the monitor, which
+  // forwards it once. An interactive command (keep-session) takes the
+  // terminal's foreground instead, so Ctrl-C reaches it directly.
+  bool keep_session = a.size() == 1 && a[0] == "keep-session";
+  if (!keep_session && setsid() < 0) fail(run, errno, "setsid (init)");
+}
+
+// command_fork [forward-stops]
+void step_command_fork(Run &run, const Step &s) {
+  const auto &a = s.args;
+  forward_stops = a.size() == 1 && a[0] == "forward-stops";
+  if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
+  sigset_t set = handled_set();
+  int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sigfd < 0) fail(run, errno, "signalfd (init)");
+  pid_t pid = fork();
+  if (pid < 0) fail(run, errno, "fork command");
+  supervisor_after_fork(pid == 0);
+  if (pid > 0) {
+    close(run.error_fd);
+    close_stdio();
+    init_loop(pid, status_write_fd, sigfd, run.events_fd);
+  }
+  close(sigfd);
+  if (run.events_fd >= 0) close(run.events_fd);
+  close(status_write_fd);
+  reset_signals();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+}
+
+// tty_save: remember the terminal on stdin and its foreground group
+void step_tty_save(Run &, const Step &) {
+  if (isatty(0)) {
+    tty_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    tty_owner = tcgetpgrp(0);
+  }
+}
+
+// tty_foreground: own process group, in the terminal's foreground (job control)
+void step_tty_foreground(Run &run, const Step &) {
+  if (setpgid(0, 0) != 0) fail(run, errno, "setpgid");
+  if (isatty(0)) {
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    // Fails (ENOTTY) when stdin is a terminal of another session: the command then just has no job control.
+    tcsetpgrp(0, getpgrp());
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+  }
+}
+
+void step_setsid(Run &run, const Step &) {
+  if (setsid() < 0) fail(run, errno, "setsid");
+}
+
+// chdir PATH
+void step_chdir(Run &run, const Step &s) {
+  if (chdir(s.args[0].c_str()) != 0) fail(run, errno, "chdir " + s.args[0]);
+}
+
+void step_no_new_privs(Run &run, const Step &) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+void step_drop_caps(Run &run, const Step &s) {
+  const auto &a = s.args;
+  // drop_caps [keep-bounding] [keep=CAP]: the bounding set needs CAP_SETPCAP
+  // to clear (so a second drop keeps it); keep=CAP stays permitted and effective.
+  bool keep_bounding = false;
+  int keep = -1;
+  for (const auto &arg : a) {
+    if (arg == "keep-bounding") keep_bounding = true;
+    else if (arg.rfind("keep=", 0) == 0) keep = (int)parse_num(run, arg.substr(5));
+    else fail(run, EINVAL, "drop_caps: unknown argument " + arg);
+  }
+  for (int cap = 0; cap < 64 && !keep_bounding; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(run, errno, "prctl(PR_CAPBSET_DROP)");
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (keep >= 0 && keep < 64) {
+    data[keep / 32].permitted = data[keep / 32].effective = 1u << (keep % 32);
+  }
+  if (syscall(SYS_capset, &hdr, data) != 0) fail(run, errno, "capset");
+}
+
+// env K=V
+void step_env(Run &run, const Step &s) { run.env.push_back(s.args[0]); }
+
+// exec FILE ARG0 ARGS...
+void step_exec(Run &run, const Step &s) {
+  const auto &a = s.args;
+  std::vector<char *> argv, envp;
+  for (size_t i = 1; i < a.size(); i++) argv.push_back(const_cast<char *>(a[i].c_str()));
+  argv.push_back(nullptr);
+  for (auto &e : run.env) envp.push_back(const_cast<char *>(e.c_str()));
+  envp.push_back(nullptr);
+  fcntl(run.error_fd, F_SETFD, FD_CLOEXEC);
+  environ = envp.data();  // execvp searches the command's PATH, not ours
+  execvp(a[0].c_str(), argv.data());
+  int err = errno;
+  fail_exit(run, err, "execvp " + a[0], err == ENOENT ? 127 : 126);
 }

@@ -5,6 +5,7 @@
 // the rights or the protection meant for the original. Callers then work on
 // the returned fd, so there is no second lookup to race with.
 #include "helper.h"
+#include "gen/step_dispatch.h"
 #include "../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,8 @@ const uint64_t kResolveNoSymlinks = 0x04;  // implies RESOLVE_NO_MAGICLINKS
 
 }  // namespace
 
-void expect_ids(Run &run, const Step &s) {
+// expect_ids PATH DEV:INO ...
+void step_expect_ids(Run &run, const Step &s) {
   for (size_t i = 0; i + 1 < s.args.size(); i += 2) {
     const std::string &id = s.args[i + 1];
     size_t colon = id.find(':');

@@ -18,6 +18,7 @@
 // check sound: with CONTINUE the kernel would read the path again, after the
 // caller had time to change it. See docs/supervisor.md.
 #include "helper.h"
+#include "gen/step_dispatch.h"
 #include "requester.h"
 #include "../uapi.h"
 #include <errno.h>
@@ -743,8 +744,7 @@ bool serve_one() {
 
 }  // namespace
 
-bool run_supervise_step(Run &run, const Step &s) {
-  if (s.op != "supervise") return false;
+void step_supervise(Run &run, const Step &s) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
     std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
@@ -773,7 +773,6 @@ bool run_supervise_step(Run &run, const Step &s) {
   cfg.parent_sock = sv[0];
   cfg.child_sock = sv[1];
   cfg.active = true;
-  return true;
 }
 
 void supervisor_after_fork(bool child) {
