@@ -11,6 +11,7 @@ const fs = require('fs');
 const path = require('path');
 const { planStepFiles } = require('./protocol/plan-steps');
 const { errorReportFiles } = require('./protocol/error-report');
+const { syscallFiles } = require('./protocol/syscalls');
 
 const root = path.join(__dirname, '..');
 const table = (name) => JSON.parse(fs.readFileSync(path.join(root, 'protocol', name), 'utf8'));
@@ -19,6 +20,7 @@ function outputs() {
   return {
     ...planStepFiles(table('plan-steps.json')),
     ...errorReportFiles(table('error-report.json')),
+    ...syscallFiles(table('syscalls.json')),
   };
 }
 

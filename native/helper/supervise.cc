@@ -20,6 +20,7 @@
 #include "helper.h"
 #include "gen/step_dispatch.h"
 #include "requester.h"
+#include "gen/supervised_syscalls.h"
 #include "../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -45,26 +46,8 @@
 
 namespace {
 
-enum class Op {
-  chmod, fchmod, fchmodat, fchmodat2, chown, lchown, fchown, fchownat,
-  utime, utimes, futimesat, utimensat,
-  setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr, setxattrat, removexattrat,
-  ioctl, open, creat, openat, mkdir, mkdirat, mknod, mknodat,
-  symlink, symlinkat, link, linkat, rename, renameat, renameat2, bind,
-};
-
-const std::map<std::string, Op> kOpNames = {
-    {"chmod", Op::chmod}, {"fchmod", Op::fchmod}, {"fchmodat", Op::fchmodat}, {"fchmodat2", Op::fchmodat2},
-    {"chown", Op::chown}, {"lchown", Op::lchown}, {"fchown", Op::fchown}, {"fchownat", Op::fchownat},
-    {"utime", Op::utime}, {"utimes", Op::utimes}, {"futimesat", Op::futimesat}, {"utimensat", Op::utimensat},
-    {"setxattr", Op::setxattr}, {"lsetxattr", Op::lsetxattr}, {"fsetxattr", Op::fsetxattr},
-    {"removexattr", Op::removexattr}, {"lremovexattr", Op::lremovexattr}, {"fremovexattr", Op::fremovexattr},
-    {"setxattrat", Op::setxattrat}, {"removexattrat", Op::removexattrat}, {"ioctl", Op::ioctl},
-    {"open", Op::open}, {"creat", Op::creat}, {"openat", Op::openat}, {"mkdir", Op::mkdir}, {"mkdirat", Op::mkdirat},
-    {"mknod", Op::mknod}, {"mknodat", Op::mknodat}, {"symlink", Op::symlink}, {"symlinkat", Op::symlinkat},
-    {"link", Op::link}, {"linkat", Op::linkat}, {"rename", Op::rename}, {"renameat", Op::renameat},
-    {"renameat2", Op::renameat2}, {"bind", Op::bind},
-};
+// The names and their order are protocol/syscalls.json's.
+using Op = SupervisedOp;
 
 struct Config {
   std::map<uint32_t, Op> syscalls;  // this architecture's numbers -> what they do
@@ -750,9 +733,9 @@ void step_supervise(Run &run, const Step &s) {
     std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
     if (key == "sys") {  // sys=NR:NAME
       size_t colon = value.find(':');
-      auto op = colon == std::string::npos ? kOpNames.end() : kOpNames.find(value.substr(colon + 1));
-      if (op == kOpNames.end()) fail(run, EINVAL, "supervise: unknown syscall " + value);
-      cfg.syscalls[(uint32_t)parse_num(run, value.substr(0, colon))] = op->second;
+      const SupervisedSpec *op = colon == std::string::npos ? nullptr : find_supervised(value.substr(colon + 1));
+      if (!op) fail(run, EINVAL, "supervise: unknown syscall " + value);
+      cfg.syscalls[(uint32_t)parse_num(run, value.substr(0, colon))] = op->op;
     } else if (key == "meta-deny") {
       cfg.meta_deny.push_back(value);
     } else if (key == "meta-allow") {
