@@ -3,6 +3,7 @@
 // arguments and the files that run them are listed in protocol/plan-steps.json.
 #pragma once
 #include "gen/plan_steps.h"
+#include "supervisor/supervisor.h"
 #include <map>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@ struct Run {
   std::vector<std::string> env;
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
   std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;
+  Supervisor supervisor;       // the supervise step's configuration and sockets
 };
 
 // A failed step: reports it on the error pipe and exits 125. Never returns.
@@ -36,12 +38,11 @@ int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 
 // The step_<op> functions that run each step are declared in gen/step_dispatch.h.
 
-// supervise.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
-bool supervisor_wanted();                          // a supervise step ran
-void supervisor_after_fork(bool child);            // each side keeps its end of the socket
+// supervisor/listener.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
+void supervisor_after_fork(Run &run, bool child);  // each side keeps its end of the socket
 void supervisor_send_listener(Run &run, int fd);   // command -> init, before exec
-int supervisor_poll_fd();                          // -1: nothing to serve
-void supervisor_ready(short revents);
+int supervisor_poll_fd(const Run &run);            // -1: nothing to receive
+void supervisor_ready(Run &run);                   // the poll fd is ready: receive the listener, start serving
 
 unsigned long long parse_num(Run &run, const std::string &s);
 

@@ -172,12 +172,12 @@ void resume_stopped(pid_t command, bool foreground) {
   kill(-command, SIGCONT);
 }
 
-[[noreturn]] void init_loop(pid_t command, int status_fd, int sigfd, int events_fd) {
+[[noreturn]] void init_loop(Run &run, pid_t command, int status_fd, int sigfd, int events_fd) {
   bool stopped = false;
   for (;;) {
-    struct pollfd p[3] = {{sigfd, POLLIN, 0}, {status_fd, POLLIN, 0}, {supervisor_poll_fd(), POLLIN, 0}};
+    struct pollfd p[3] = {{sigfd, POLLIN, 0}, {status_fd, POLLIN, 0}, {supervisor_poll_fd(run), POLLIN, 0}};
     if (poll(p, 3, -1) < 0) continue;
-    if (p[2].fd >= 0 && p[2].revents) supervisor_ready(p[2].revents);
+    if (p[2].fd >= 0 && p[2].revents) supervisor_ready(run);
     if (p[1].revents & POLLIN) {  // the monitor's SIGCONT
       char c = 0;
       if (read(status_fd, &c, 1) == 1) {
@@ -292,11 +292,11 @@ void step_command_fork(Run &run, const Step &s) {
   if (sigfd < 0) fail(run, errno, "signalfd (init)");
   pid_t pid = fork();
   if (pid < 0) fail(run, errno, "fork command");
-  supervisor_after_fork(pid == 0);
+  supervisor_after_fork(run, pid == 0);
   if (pid > 0) {
     close(run.error_fd);
     close_stdio();
-    init_loop(pid, status_write_fd, sigfd, run.events_fd);
+    init_loop(run, pid, status_write_fd, sigfd, run.events_fd);
   }
   close(sigfd);
   if (run.events_fd >= 0) close(run.events_fd);

@@ -16,7 +16,6 @@
 
 namespace {
 
-const long kDevptsMagic = 0x1cd1;
 const unsigned kPtySlaveMajor = 136;  // UNIX98_PTY_SLAVE_MAJOR, 8 majors of 256 minors
 const int kMaxIndex = 4096;
 
@@ -30,7 +29,7 @@ int tty_master = -1; // holds /dev/pts/N in the sandbox's instance for as long a
 void step_tty_clone(Run &run, const Step &) {
   struct stat st;
   struct statfs fs;
-  if (!isatty(0) || fstat(0, &st) != 0 || !S_ISCHR(st.st_mode) || fstatfs(0, &fs) != 0 || fs.f_type != kDevptsMagic) return;
+  if (!isatty(0) || fstat(0, &st) != 0 || !S_ISCHR(st.st_mode) || fstatfs(0, &fs) != 0 || fs.f_type != SBX_DEVPTS_SUPER_MAGIC) return;
   unsigned maj = major(st.st_rdev);
   if (maj < kPtySlaveMajor || maj >= kPtySlaveMajor + 8) return;
   int index = (int)((maj - kPtySlaveMajor) * 256 + minor(st.st_rdev));

@@ -15,7 +15,7 @@
 // Nothing is looked up twice: the caller's syscall is performed on the fds
 // found here, so a symlink swapped afterwards changes nothing.
 #include "requester.h"
-#include "../uapi.h"
+#include "../../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,18 +28,8 @@
 
 namespace {
 
-const long kProcSuperMagic = 0x9fa0;
-const uint64_t kResolveNoMagiclinks = 0x02;
-
-struct OpenHow {
-  uint64_t flags;
-  uint64_t mode;
-  uint64_t resolve;
-};
-
 int openat_no_magic(int dir, const char *path, int flags) {
-  OpenHow how = {(uint64_t)(flags | O_CLOEXEC), 0, kResolveNoMagiclinks};
-  int fd = (int)syscall(SBX_NR_openat2, dir, path, &how, sizeof how);
+  int fd = sbx_openat2(dir, path, flags | O_CLOEXEC, SBX_RESOLVE_NO_MAGICLINKS);
   return fd < 0 ? -errno : fd;
 }
 
@@ -276,7 +266,7 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   }
   struct statfs fs;
   if (fstatfs(out.dir.fd, &fs) != 0) return errno;
-  out.in_proc = fs.f_type == kProcSuperMagic;
+  out.in_proc = fs.f_type == SBX_PROC_SUPER_MAGIC;
   if (out.in_proc) {
     // Only the caller's own /proc/PID: we may reach more than it can
     // (our /proc/1, or a process it may not trace).
