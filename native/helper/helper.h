@@ -5,6 +5,8 @@
 #include "gen/plan_steps.h"
 #include "supervisor/supervisor.h"
 #include <map>
+#include <stdint.h>
+#include <sys/types.h>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,18 +16,35 @@ struct Step {
   std::vector<std::string> args;  // as many as the table allows: checked when the plan is read
 };
 
-// State shared by the steps of one run.
+// The terminal on stdin and the pty node the sandbox keeps of it.
+struct Terminal {
+  int fd = -1;       // the terminal on stdin, kept by tty_save
+  pid_t owner = -1;  // its foreground process group before the command took it
+  int tree = -1;     // tty_clone: detached bind of the host pty node on stdin
+  int index = -1;    // its N
+  int master = -1;   // tty_place: holds /dev/pts/N in the sandbox's instance for as long as the sandbox lives
+};
+
+// All the state of one run: each step reads and changes only this.
 struct Run {
   std::vector<Step> steps;
   size_t current = 0;          // index of the step being executed
+  uint64_t ran = 0;            // step_bit()s of the steps that have run (order.cc)
   int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
   int events_fd = -1;          // init's events to the caller (native/events.h); -1: none
   std::map<unsigned long long, int> slots;  // detached mount trees from clone_tree, by slot number
+  std::string scratch_dir;     // where scratch_begin mounted the tmpfs masks are made in
+  int scratch_count = 0;       // masks made there so far
   int ruleset_fd = -1;         // Landlock ruleset under construction
   std::vector<std::string> env;
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
   std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;
+  Terminal tty;
+  int status_write_fd = -1;    // init's end of the monitor's socket (pidns_fork), written when the command ends
+  bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets
+
+  bool has_run(StepOp op) const { return ran & step_bit(op); }
 };
 
 // A failed step: reports it on the error pipe and exits 125. Never returns.
@@ -45,6 +64,9 @@ int supervisor_poll_fd(const Run &run);            // -1: nothing to receive
 void supervisor_ready(Run &run);                   // the poll fd is ready: receive the listener, start serving
 
 unsigned long long parse_num(Run &run, const std::string &s);
+
+// order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
+void check_order(Run &run, const Step &s);
 
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.

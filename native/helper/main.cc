@@ -68,7 +68,7 @@ void fail(Run &run, int err, const std::string &detail) { fail_exit(run, err, de
 void fail_exit(Run &run, int err, const std::string &detail, int status) {
   ErrorReport r;
   memset(&r, 0, sizeof r);
-  r.step = (int32_t)run.current;
+  r.step = run.current == (size_t)-1 ? kReportHelperFailed : (int32_t)run.current;
   r.err = err;
   strncpy(r.detail, detail.c_str(), sizeof r.detail - 1);
   if (run.error_fd >= 0) {
@@ -107,7 +107,12 @@ int main(int argc, char **argv) {
   if (!parsed) fail(run, EINVAL, "malformed plan");
   close(plan_fd);
 
-  for (run.current = 0; run.current < run.steps.size(); run.current++) run_step(run, run.steps[run.current]);
+  for (run.current = 0; run.current < run.steps.size(); run.current++) {
+    const Step &s = run.steps[run.current];
+    check_order(run, s);
+    run_step(run, s);
+    run.ran |= step_bit(s.op);
+  }
   fail(run, EINVAL, "plan ended without exec");
 }
 

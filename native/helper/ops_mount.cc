@@ -35,9 +35,6 @@ int move_mount_fd(int fd, int target) {
   return (int)syscall(SBX_NR_move_mount, fd, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
 }
 
-std::string scratch_dir;  // where scratch_begin mounted the mask tmpfs
-int scratch_count = 0;
-
 const uint64_t kReadOnly = SBX_MOUNT_ATTR_RDONLY | SBX_MOUNT_ATTR_NOSUID | SBX_MOUNT_ATTR_NODEV;
 
 // Binds what the O_PATH fd `at` names read-only onto itself (recursively,
@@ -194,11 +191,11 @@ void step_pin(Run &run, const Step &s) {
 void step_scratch_begin(Run &run, const Step &s) {
   need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") == 0,
        "mount scratch tmpfs " + s.args[0]);
-  scratch_dir = s.args[0];
+  run.scratch_dir = s.args[0];
 }
 
 void step_scratch_end(Run &run, const Step &) {
-  need(run, umount2(scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + scratch_dir);
+  need(run, umount2(run.scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + run.scratch_dir);
 }
 
 // mask PATH file|dir|tmpfs INNER...: hide PATH; INNER ("d:rel" / "f:rel") become mount points
@@ -213,7 +210,7 @@ void step_mask(Run &run, const Step &s) {
     need(run, mount("tmpfs", via.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
     base = target;
   } else {
-    base = scratch_dir + "/m" + std::to_string(scratch_count++);
+    base = run.scratch_dir + "/m" + std::to_string(run.scratch_count++);
     if (kind == "file") {
       int fd = open(base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
       need(run, fd >= 0, "create mask file");

@@ -69,25 +69,22 @@ bool write_file(const char *path, const std::string &text) {
   return ok;
 }
 
-// Ends this process the way `status` says the command ended, so whoever waits
-// for us sees the same exit code or signal.
-int tty_fd = -1;        // the terminal on stdin, kept by tty_save
-pid_t tty_owner = -1;  // its foreground process group before the command took it
-
 // Gives the terminal back to whoever had it in the foreground (the Node
 // program), so it can go on using it after an interactive command.
-void restore_terminal() {
-  if (tty_fd < 0 || tty_owner <= 0) return;
+void restore_terminal(const Run &run) {
+  if (run.tty.fd < 0 || run.tty.owner <= 0) return;
   sigset_t ttou, old;
   sigemptyset(&ttou);
   sigaddset(&ttou, SIGTTOU);
   sigprocmask(SIG_BLOCK, &ttou, &old);
-  tcsetpgrp(tty_fd, tty_owner);
+  tcsetpgrp(run.tty.fd, run.tty.owner);
   sigprocmask(SIG_SETMASK, &old, nullptr);
 }
 
-[[noreturn]] void exit_like(int status) {
-  restore_terminal();
+// Ends this process the way `status` says the command ended, so whoever waits
+// for us sees the same exit code or signal.
+[[noreturn]] void exit_like(const Run &run, int status) {
+  restore_terminal(run);
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     struct rlimit no_core = {0, 0};
@@ -106,8 +103,8 @@ void restore_terminal() {
 // Is the terminal's foreground the caller's group (after fg, not bg)? Only
 // a process outside the pid namespace can tell: inside, every group of the
 // caller's reads as 0.
-bool caller_in_foreground() {
-  return tty_fd >= 0 && tty_owner > 0 && tcgetpgrp(tty_fd) == tty_owner;
+bool caller_in_foreground(const Run &run) {
+  return run.tty.fd >= 0 && run.tty.owner > 0 && tcgetpgrp(run.tty.fd) == run.tty.owner;
 }
 
 // What the monitor sends init on its socket instead of a bare SIGCONT.
@@ -117,14 +114,14 @@ const char kContinueForeground = 'F', kContinueBackground = 'B';
 // ends like the command, whose wait status init sends through `status_fd` (a
 // socket: SIGCONT goes the other way, saying whether the caller has the
 // terminal, so init can hand it to a command it resumes).
-[[noreturn]] void monitor(pid_t init, int status_fd) {
+[[noreturn]] void monitor(const Run &run, pid_t init, int status_fd) {
   sigset_t set = handled_set();
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(&set, &info);
     if (sig < 0) continue;
     if (sig == SIGCONT) {
-      char c = caller_in_foreground() ? kContinueForeground : kContinueBackground;
+      char c = caller_in_foreground(run) ? kContinueForeground : kContinueBackground;
       ssize_t ignored = write(status_fd, &c, 1);
       (void)ignored;
       continue;
@@ -136,16 +133,15 @@ const char kContinueForeground = 'F', kContinueBackground = 'B';
     int init_status;
     if (waitpid(init, &init_status, WNOHANG) != init) continue;
     int status;
-    if (read(status_fd, &status, sizeof status) == sizeof status) exit_like(status);
-    exit_like(init_status);
+    if (read(status_fd, &status, sizeof status) == sizeof status) exit_like(run, status);
+    exit_like(run, init_status);
   }
 }
 
 // Init is pid 1 of the new pid namespace: it reaps orphans, forwards signals
 // to the command, answers the syscalls the seccomp filter sends it
-// (supervise.cc) and reports the command's wait status to the monitor. When
+// (supervisor/) and reports the command's wait status to the monitor. When
 // it exits the kernel kills everything left in the namespace.
-bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
 
 // Tells the caller the command was stopped, so it can stop too (a shell then
 // says Stopped); a SIGCONT from it resumes the command.
@@ -160,19 +156,20 @@ void send_stopped(int events_fd, int sig) {
 
 // On the caller's SIGCONT: when the caller has the terminal again (fg, not
 // bg), it goes to the command's group, then the whole group continues.
-void resume_stopped(pid_t command, bool foreground) {
-  if (foreground && tty_fd >= 0) {
+void resume_stopped(const Run &run, pid_t command, bool foreground) {
+  if (foreground && run.tty.fd >= 0) {
     sigset_t ttou, old;
     sigemptyset(&ttou);
     sigaddset(&ttou, SIGTTOU);
     sigprocmask(SIG_BLOCK, &ttou, &old);
-    tcsetpgrp(tty_fd, command);
+    tcsetpgrp(run.tty.fd, command);
     sigprocmask(SIG_SETMASK, &old, nullptr);
   }
   kill(-command, SIGCONT);
 }
 
-[[noreturn]] void init_loop(Run &run, pid_t command, int status_fd, int sigfd, int events_fd) {
+[[noreturn]] void init_loop(Run &run, pid_t command, int sigfd) {
+  const int status_fd = run.status_write_fd, events_fd = run.events_fd;
   bool stopped = false;
   for (;;) {
     struct pollfd p[3] = {{sigfd, POLLIN, 0}, {status_fd, POLLIN, 0}, {supervisor_poll_fd(run), POLLIN, 0}};
@@ -181,7 +178,7 @@ void resume_stopped(pid_t command, bool foreground) {
     if (p[1].revents & POLLIN) {  // the monitor's SIGCONT
       char c = 0;
       if (read(status_fd, &c, 1) == 1) {
-        if (stopped) resume_stopped(command, c == kContinueForeground);
+        if (stopped) resume_stopped(run, command, c == kContinueForeground);
         else kill(command, SIGCONT);
         stopped = false;
       }
@@ -192,7 +189,7 @@ void resume_stopped(pid_t command, bool foreground) {
     int sig = (int)info.ssi_signo;
     if (sig == SIGCONT && stopped) {  // no pid namespace: we are the monitor and can tell ourselves
       stopped = false;
-      resume_stopped(command, caller_in_foreground());
+      resume_stopped(run, command, caller_in_foreground(run));
       continue;
     }
     if (sig != SIGCHLD) {
@@ -204,7 +201,7 @@ void resume_stopped(pid_t command, bool foreground) {
     while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
       if (pid != command) continue;
       if (WIFSTOPPED(status)) {
-        if (forward_stops && events_fd >= 0) {
+        if (run.forward_stops && events_fd >= 0) {
           stopped = true;
           send_stopped(events_fd, WSTOPSIG(status));
         } else {
@@ -213,7 +210,7 @@ void resume_stopped(pid_t command, bool foreground) {
         }
         continue;
       }
-      if (status_fd < 0) exit_like(status);  // no pid namespace: we are the monitor too
+      if (status_fd < 0) exit_like(run, status);  // no pid namespace: we are the monitor too
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;
       _exit(0);
@@ -224,8 +221,6 @@ void resume_stopped(pid_t command, bool foreground) {
 void close_stdio() {
   for (int fd = 0; fd < 3; fd++) close(fd);
 }
-
-int status_write_fd = -1;  // held by init, written when the command ends
 
 }  // namespace
 
@@ -267,13 +262,13 @@ void step_pidns_fork(Run &run, const Step &s) {
     close(run.error_fd);
     if (run.events_fd >= 0) close(run.events_fd);  // init writes them
     close_stdio();
-    monitor(pid, fds[0]);
+    monitor(run, pid, fds[0]);
   }
   close(fds[0]);
-  status_write_fd = fds[1];
+  run.status_write_fd = fds[1];
   // Die with the monitor; the poll catches a monitor that died before prctl.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
-  struct pollfd p = {status_write_fd, 0, 0};
+  struct pollfd p = {run.status_write_fd, 0, 0};
   if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) _exit(125);
   // Leave the terminal's session: a Ctrl-C reaches the monitor, which
   // forwards it once. An interactive command (keep-session) takes the
@@ -285,8 +280,8 @@ void step_pidns_fork(Run &run, const Step &s) {
 // command_fork [forward-stops]
 void step_command_fork(Run &run, const Step &s) {
   const auto &a = s.args;
-  forward_stops = a.size() == 1 && a[0] == "forward-stops";
-  if (status_write_fd < 0) block_handled_signals();  // no pidns_fork ran: set up here
+  run.forward_stops = a.size() == 1 && a[0] == "forward-stops";
+  if (!run.has_run(StepOp::pidns_fork)) block_handled_signals();  // no pid namespace: set up here
   sigset_t set = handled_set();
   int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (sigfd < 0) fail(run, errno, "signalfd (init)");
@@ -296,20 +291,21 @@ void step_command_fork(Run &run, const Step &s) {
   if (pid > 0) {
     close(run.error_fd);
     close_stdio();
-    init_loop(run, pid, status_write_fd, sigfd, run.events_fd);
+    init_loop(run, pid, sigfd);
   }
   close(sigfd);
   if (run.events_fd >= 0) close(run.events_fd);
-  close(status_write_fd);
+  if (run.status_write_fd >= 0) close(run.status_write_fd);
+  run.status_write_fd = -1;
   reset_signals();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
 }
 
 // tty_save: remember the terminal on stdin and its foreground group
-void step_tty_save(Run &, const Step &) {
+void step_tty_save(Run &run, const Step &) {
   if (isatty(0)) {
-    tty_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
-    tty_owner = tcgetpgrp(0);
+    run.tty.fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    run.tty.owner = tcgetpgrp(0);
   }
 }
 

@@ -19,9 +19,6 @@ namespace {
 const unsigned kPtySlaveMajor = 136;  // UNIX98_PTY_SLAVE_MAJOR, 8 majors of 256 minors
 const int kMaxIndex = 4096;
 
-int tty_tree = -1;   // detached bind of the host pty node on stdin
-int tty_index = -1;  // its N
-int tty_master = -1; // holds /dev/pts/N in the sandbox's instance for as long as the sandbox lives
 
 }  // namespace
 
@@ -43,17 +40,17 @@ void step_tty_clone(Run &run, const Step &) {
     if (at >= 0) close(at);
     return;
   }
-  tty_tree = (int)syscall(SBX_NR_open_tree, at, "", SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_EMPTY_PATH);
+  run.tty.tree = (int)syscall(SBX_NR_open_tree, at, "", SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_EMPTY_PATH);
   close(at);
-  if (tty_tree < 0) fail(run, errno, "open_tree " + name);
-  tty_index = index;
+  if (run.tty.tree < 0) fail(run, errno, "open_tree " + name);
+  run.tty.index = index;
 }
 
 // tty_place DEVPTS_DIR: bind it at DIR/N
 void step_tty_place(Run &run, const Step &s) {
   const auto &a = s.args;
-  if (tty_tree < 0) return;
-  if (tty_index > kMaxIndex) fail(run, EOVERFLOW, "terminal index too large to reserve: " + std::to_string(tty_index));
+  if (run.tty.tree < 0) return;
+  if (run.tty.index > kMaxIndex) fail(run, EOVERFLOW, "terminal index too large to reserve: " + std::to_string(run.tty.index));
   // A new instance hands out the lowest free index: open masters until ours
   // exists, keep that one, give the others back.
   std::vector<int> spare;
@@ -63,16 +60,16 @@ void step_tty_place(Run &run, const Step &s) {
     if (m < 0) fail(run, errno, "open " + ptmx);
     unsigned n = 0;
     if (ioctl(m, TIOCGPTN, &n) != 0) fail(run, errno, "TIOCGPTN");
-    if ((int)n == tty_index) { tty_master = m; break; }
-    if ((int)n > tty_index) fail(run, EEXIST, "terminal index already taken: " + std::to_string(tty_index));
+    if ((int)n == run.tty.index) { run.tty.master = m; break; }
+    if ((int)n > run.tty.index) fail(run, EEXIST, "terminal index already taken: " + std::to_string(run.tty.index));
     spare.push_back(m);
   }
   for (int m : spare) close(m);
-  std::string name = a[0] + "/" + std::to_string(tty_index);
+  std::string name = a[0] + "/" + std::to_string(run.tty.index);
   int target = open_plan_path(run, name, true, false);
-  int rc = (int)syscall(SBX_NR_move_mount, tty_tree, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
+  int rc = (int)syscall(SBX_NR_move_mount, run.tty.tree, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
   if (rc != 0) fail(run, errno, "move_mount the terminal onto " + name);
   close(target);
-  close(tty_tree);
-  tty_tree = -1;
+  close(run.tty.tree);
+  run.tty.tree = -1;
 }

@@ -26,6 +26,10 @@ function planStepFiles(t) {
   const steps = t.steps;
   checkNames(TABLE, steps.map((s) => s.op));
   for (const s of steps) if (!HINTS.has(s.hint)) fail(TABLE, `${s.op}: unknown hint class ${s.hint}`);
+  const index = new Map(steps.map((s, i) => [s.op, i]));
+  if (steps.length > 64) fail(TABLE, 'more than 64 steps: StepSpec.after is a 64-bit mask');
+  for (const s of steps) for (const a of s.after ?? []) if (!index.has(a)) fail(TABLE, `${s.op}: after an unknown step ${a}`);
+  const mask = (s) => (s.after ?? []).map((a) => `step_bit(StepOp::${a})`).join(' | ') || '0';
   const rows = steps.map((s) => ({ ...s, arity: arity(s) }));
 
   const ts = [
@@ -59,6 +63,7 @@ function planStepFiles(t) {
     header('//', TABLE),
     '#pragma once',
     '#include <stddef.h>',
+    '#include <stdint.h>',
     '#include <string>',
     '',
     'enum class StepOp : unsigned char {',
@@ -67,15 +72,21 @@ function planStepFiles(t) {
     '',
     'constexpr size_t kAnyArgs = (size_t)-1;  // the last argument repeats',
     '',
+    'constexpr uint64_t step_bit(StepOp op) { return (uint64_t)1 << (unsigned)op; }',
+    '',
     'struct StepSpec {',
     '  const char *name;',
     '  StepOp op;',
     '  size_t min_args, max_args;',
+    '  uint64_t after;  // step_bit()s of the steps that must have run before this one',
     '};',
     '',
     'inline constexpr StepSpec kStepSpecs[] = {',
-    ...rows.map((s) => `    {"${s.op}", StepOp::${s.op}, ${s.arity[0]}, ${s.arity[1] ?? 'kAnyArgs'}},`),
+    ...rows.map((s) => `    {"${s.op}", StepOp::${s.op}, ${s.arity[0]}, ${s.arity[1] ?? 'kAnyArgs'}, ${mask(s)}},`),
     '};',
+    'static_assert(sizeof kStepSpecs / sizeof kStepSpecs[0] <= 64, "StepSpec.after is a 64-bit mask");',
+    '',
+    'inline const StepSpec &spec_of(StepOp op) { return kStepSpecs[(unsigned)op]; }',
     '',
     '// The row of the step called `name`, or nullptr.',
     'inline const StepSpec *find_step(const std::string &name) {',

@@ -3,6 +3,7 @@
 
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 #include <string>
 
 enum class StepOp : unsigned char {
@@ -52,56 +53,62 @@ enum class StepOp : unsigned char {
 
 constexpr size_t kAnyArgs = (size_t)-1;  // the last argument repeats
 
+constexpr uint64_t step_bit(StepOp op) { return (uint64_t)1 << (unsigned)op; }
+
 struct StepSpec {
   const char *name;
   StepOp op;
   size_t min_args, max_args;
+  uint64_t after;  // step_bit()s of the steps that must have run before this one
 };
 
 inline constexpr StepSpec kStepSpecs[] = {
-    {"unshare", StepOp::unshare, 1, 1},
-    {"map_ids", StepOp::map_ids, 4, 4},
-    {"loopback_up", StepOp::loopback_up, 0, 0},
-    {"make_rslave", StepOp::make_rslave, 0, 0},
-    {"expect_ids", StepOp::expect_ids, 0, kAnyArgs},
-    {"clone_tree", StepOp::clone_tree, 2, 2},
-    {"tty_clone", StepOp::tty_clone, 0, 0},
-    {"setattr", StepOp::setattr, 3, 3},
-    {"scratch_begin", StepOp::scratch_begin, 1, 1},
-    {"setattr_slot", StepOp::setattr_slot, 2, 2},
-    {"move_slot", StepOp::move_slot, 2, 2},
-    {"ro_below", StepOp::ro_below, 1, 1},
-    {"seal", StepOp::seal, 1, kAnyArgs},
-    {"pin", StepOp::pin, 1, 1},
-    {"mask", StepOp::mask, 2, kAnyArgs},
-    {"scratch_end", StepOp::scratch_end, 0, 0},
-    {"tmpfs", StepOp::tmpfs, 2, 2},
-    {"touch", StepOp::touch, 1, 1},
-    {"mkdir", StepOp::mkdir, 2, 2},
-    {"devpts", StepOp::devpts, 1, 1},
-    {"tty_place", StepOp::tty_place, 1, 1},
-    {"symlink", StepOp::symlink, 2, 2},
-    {"bind", StepOp::bind, 3, 3},
-    {"proc", StepOp::proc, 1, 1},
-    {"make_rprivate", StepOp::make_rprivate, 0, 0},
-    {"tty_save", StepOp::tty_save, 0, 0},
-    {"pidns_fork", StepOp::pidns_fork, 0, 1},
-    {"no_new_privs", StepOp::no_new_privs, 0, 0},
-    {"landlock_create", StepOp::landlock_create, 3, 3},
-    {"landlock_path", StepOp::landlock_path, 2, 2},
-    {"landlock_stdio", StepOp::landlock_stdio, 1, 1},
-    {"landlock_restrict", StepOp::landlock_restrict, 0, 0},
-    {"drop_caps", StepOp::drop_caps, 0, kAnyArgs},
-    {"supervise", StepOp::supervise, 0, kAnyArgs},
-    {"command_fork", StepOp::command_fork, 0, 1},
-    {"tty_foreground", StepOp::tty_foreground, 0, 0},
-    {"setsid", StepOp::setsid, 0, 0},
-    {"chdir", StepOp::chdir, 1, 1},
-    {"seccomp", StepOp::seccomp, 1, 2},
-    {"env", StepOp::env, 1, 1},
-    {"exec", StepOp::exec, 1, kAnyArgs},
-    {"fail_injected", StepOp::fail_injected, 1, 1},
+    {"unshare", StepOp::unshare, 1, 1, 0},
+    {"map_ids", StepOp::map_ids, 4, 4, step_bit(StepOp::unshare)},
+    {"loopback_up", StepOp::loopback_up, 0, 0, step_bit(StepOp::unshare)},
+    {"make_rslave", StepOp::make_rslave, 0, 0, 0},
+    {"expect_ids", StepOp::expect_ids, 0, kAnyArgs, 0},
+    {"clone_tree", StepOp::clone_tree, 2, 2, 0},
+    {"tty_clone", StepOp::tty_clone, 0, 0, 0},
+    {"setattr", StepOp::setattr, 3, 3, 0},
+    {"scratch_begin", StepOp::scratch_begin, 1, 1, 0},
+    {"setattr_slot", StepOp::setattr_slot, 2, 2, step_bit(StepOp::clone_tree)},
+    {"move_slot", StepOp::move_slot, 2, 2, step_bit(StepOp::clone_tree)},
+    {"ro_below", StepOp::ro_below, 1, 1, 0},
+    {"seal", StepOp::seal, 1, kAnyArgs, 0},
+    {"pin", StepOp::pin, 1, 1, 0},
+    {"mask", StepOp::mask, 2, kAnyArgs, 0},
+    {"scratch_end", StepOp::scratch_end, 0, 0, step_bit(StepOp::scratch_begin)},
+    {"tmpfs", StepOp::tmpfs, 2, 2, 0},
+    {"touch", StepOp::touch, 1, 1, 0},
+    {"mkdir", StepOp::mkdir, 2, 2, 0},
+    {"devpts", StepOp::devpts, 1, 1, 0},
+    {"tty_place", StepOp::tty_place, 1, 1, step_bit(StepOp::tty_clone)},
+    {"symlink", StepOp::symlink, 2, 2, 0},
+    {"bind", StepOp::bind, 3, 3, 0},
+    {"proc", StepOp::proc, 1, 1, 0},
+    {"make_rprivate", StepOp::make_rprivate, 0, 0, 0},
+    {"tty_save", StepOp::tty_save, 0, 0, 0},
+    {"pidns_fork", StepOp::pidns_fork, 0, 1, 0},
+    {"no_new_privs", StepOp::no_new_privs, 0, 0, 0},
+    {"landlock_create", StepOp::landlock_create, 3, 3, 0},
+    {"landlock_path", StepOp::landlock_path, 2, 2, step_bit(StepOp::landlock_create)},
+    {"landlock_stdio", StepOp::landlock_stdio, 1, 1, step_bit(StepOp::landlock_create)},
+    {"landlock_restrict", StepOp::landlock_restrict, 0, 0, step_bit(StepOp::landlock_create)},
+    {"drop_caps", StepOp::drop_caps, 0, kAnyArgs, 0},
+    {"supervise", StepOp::supervise, 0, kAnyArgs, step_bit(StepOp::pidns_fork)},
+    {"command_fork", StepOp::command_fork, 0, 1, 0},
+    {"tty_foreground", StepOp::tty_foreground, 0, 0, 0},
+    {"setsid", StepOp::setsid, 0, 0, 0},
+    {"chdir", StepOp::chdir, 1, 1, 0},
+    {"seccomp", StepOp::seccomp, 1, 2, 0},
+    {"env", StepOp::env, 1, 1, 0},
+    {"exec", StepOp::exec, 1, kAnyArgs, step_bit(StepOp::command_fork)},
+    {"fail_injected", StepOp::fail_injected, 1, 1, 0},
 };
+static_assert(sizeof kStepSpecs / sizeof kStepSpecs[0] <= 64, "StepSpec.after is a 64-bit mask");
+
+inline const StepSpec &spec_of(StepOp op) { return kStepSpecs[(unsigned)op]; }
 
 // The row of the step called `name`, or nullptr.
 inline const StepSpec *find_step(const std::string &name) {
