@@ -3,6 +3,7 @@
 // re-reading of /proc/self/mountinfo per bind (the reason bwrap is quadratic).
 #include "helper.h"
 #include "gen/step_dispatch.h"
+#include "procfs.h"
 #include "../uapi.h"
 #include <dirent.h>
 #include <errno.h>
@@ -206,8 +207,8 @@ void step_mask(Run &run, const Step &s) {
   int at = open_plan_path(run, target, false, true);
   if (kind == "tmpfs") {
     // Through the fd's magic link: exactly the directory that was checked.
-    std::string via = "/proc/self/fd/" + std::to_string(at);
-    need(run, mount("tmpfs", via.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
+    ProcPath via = proc_self_fd(at);
+    need(run, mount("tmpfs", via, "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
     base = target;
   } else {
     base = run.scratch_dir + "/m" + std::to_string(run.scratch_count++);

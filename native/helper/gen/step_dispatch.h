@@ -30,8 +30,8 @@ void step_symlink(Run &run, const Step &s);  // mount
 void step_bind(Run &run, const Step &s);  // mount
 void step_proc(Run &run, const Step &s);  // mount
 void step_make_rprivate(Run &run, const Step &s);  // mount
-void step_tty_save(Run &run, const Step &s);  // process
-void step_pidns_fork(Run &run, const Step &s);  // process
+void step_tty_save(Run &run, const Step &s);  // terminal
+void step_pidns_fork(Run &run, const Step &s);  // fork
 void step_no_new_privs(Run &run, const Step &s);  // process
 void step_landlock_create(Run &run, const Step &s);  // landlock
 void step_landlock_path(Run &run, const Step &s);  // landlock
@@ -39,8 +39,8 @@ void step_landlock_stdio(Run &run, const Step &s);  // landlock
 void step_landlock_restrict(Run &run, const Step &s);  // landlock
 void step_drop_caps(Run &run, const Step &s);  // process
 void step_supervise(Run &run, const Step &s);  // supervise
-void step_command_fork(Run &run, const Step &s);  // process
-void step_tty_foreground(Run &run, const Step &s);  // process
+void step_command_fork(Run &run, const Step &s);  // fork
+void step_tty_foreground(Run &run, const Step &s);  // terminal
 void step_setsid(Run &run, const Step &s);  // process
 void step_chdir(Run &run, const Step &s);  // process
 void step_seccomp(Run &run, const Step &s);  // seccomp

@@ -3,6 +3,7 @@
 #pragma once
 #include "requester.h"
 #include "supervisor.h"
+#include <atomic>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@ const size_t kXattrNameMax = 255, kXattrSizeMax = 65536;
 struct Server {
   SupervisorConfig cfg;
   int listener = -1;
+  mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
 };
 
 // One intercepted syscall.
@@ -64,7 +66,7 @@ Outcome change_inode_flags(Call &c);
 
 // open.cc, fifo.cc, tty.cc
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode);
-void open_fifo_on_thread(int listener, uint64_t id, int opath, int flags, bool cloexec, Outcome &o);
+void open_fifo_on_thread(const Server &srv, uint64_t id, int opath, int flags, bool cloexec, Outcome &o);
 Outcome open_tty(Call &c, int flags);
 
 // names.cc

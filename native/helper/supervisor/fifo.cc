@@ -1,5 +1,6 @@
 // Opening a FIFO for the caller without blocking the supervisor.
 #include "call.h"
+#include "../procfs.h"
 #include <atomic>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,17 +14,17 @@
 
 namespace {
 
-// Answers `id` from a thread of its own: opening a FIFO blocks until the other
-// end opens, and must not stop the supervisor. A timer interrupts the open
-// every 100 ms so the thread can see that the caller is gone (then it ends).
-std::atomic<int> fifo_threads{0};
 const int kMaxFifoThreads = 256;
 void on_fifo_tick(int) {}
 
-
 }  // namespace
 
-void open_fifo_on_thread(int listener, uint64_t id, int opath, int flags, bool cloexec, Outcome &o) {
+// Answers `id` from a thread of its own: opening a FIFO blocks until the other
+// end opens, and must not stop the supervisor. A timer interrupts the open
+// every 100 ms so the thread can see that the caller is gone (then it ends).
+void open_fifo_on_thread(const Server &srv, uint64_t id, int opath, int flags, bool cloexec, Outcome &o) {
+  std::atomic<int> &fifo_threads = srv.fifo_threads;
+  const int listener = srv.listener;
   if (fifo_threads.fetch_add(1) >= kMaxFifoThreads) {
     fifo_threads--;
     close(opath);
@@ -31,7 +32,7 @@ void open_fifo_on_thread(int listener, uint64_t id, int opath, int flags, bool c
     return;
   }
   try {
-    std::thread([listener, id, opath, flags, cloexec] {
+    std::thread([&fifo_threads, listener, id, opath, flags, cloexec] {
       struct sigaction sa;
       memset(&sa, 0, sizeof sa);
       sa.sa_handler = on_fifo_tick;  // no SA_RESTART: the open returns EINTR
@@ -49,8 +50,7 @@ void open_fifo_on_thread(int listener, uint64_t id, int opath, int flags, bool c
       bool timed = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
       struct itimerspec every = {{0, 100000000}, {0, 100000000}};
       if (timed) timer_settime(timer, 0, &every, nullptr);
-      char link[64];
-      snprintf(link, sizeof link, "/proc/self/fd/%d", opath);
+      ProcPath link = proc_self_fd(opath);
       int fd;
       while ((fd = open(link, flags)) < 0 && errno == EINTR) {
         if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;  // the caller is gone

@@ -1,6 +1,7 @@
 // Metadata changes (chmod, chown, utimes, xattrs, inode flags), performed on
 // the file the caller named after the meta-deny check.
 #include "call.h"
+#include "../procfs.h"
 #include "../../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,7 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return err;
   if (path.empty() && empty_path) {
     if (dirfd == AT_FDCWD) {
-      char link[64];
-      snprintf(link, sizeof link, "/proc/%d/cwd", (int)c.r.tid);
+      ProcPath link = proc_tid(c.r.tid, "cwd");
       target.reset(open(link, O_PATH | O_CLOEXEC));
       return target.ok() ? 0 : errno;
     }
@@ -61,8 +61,7 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode)) return fail_with(EOPNOTSUPP);  // links have no mode of their own
   long rc = syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH);
   if (rc < 0 && errno == ENOSYS) {  // before 6.6: through the fd's /proc link, as glibc does
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", t.fd);
+    ProcPath link = proc_self_fd(t.fd);
     rc = chmod(link, mode);
   }
   return done(rc);
@@ -120,8 +119,7 @@ Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, cons
   struct stat st;
   if (fstat(t.fd, &st) != 0) return fail_with(errno);
   if (S_ISLNK(st.st_mode)) return fail_with(EPERM);
-  char link[64];
-  snprintf(link, sizeof link, "/proc/self/fd/%d", t.fd);
+  ProcPath link = proc_self_fd(t.fd);
   return done(value ? setxattr(link, name.c_str(), value->data(), value->size(), xflags) : removexattr(link, name.c_str()));
 }
 

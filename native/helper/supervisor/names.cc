@@ -1,6 +1,7 @@
 // Syscalls that make a name: mknod/mkdir, symlink, link, rename, and bind of a
 // unix socket; each checked against the protected names first.
 #include "call.h"
+#include "../procfs.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -49,8 +50,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     if (int err = take_fd(c.r, olddir, file)) return fail_with(err);
     if (!c.valid()) return fail_with(ESRCH);
     if (int err = create_refused(c.cfg(), to, true)) return fail_with(err);
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", file.fd);
+    ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
   Place from;
@@ -64,8 +64,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     // symlink to /proc/self/fd/N would take our fd N.
     Fd file;
     if (int err = open_place(from, true, file)) return fail_with(err);
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", file.fd);
+    ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
   return done(linkat(from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), 0));
@@ -118,8 +117,7 @@ Outcome do_bind(Call &c) {
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name.size() + 1);
     dir.reset(fcntl(place.dir.fd, F_DUPFD_CLOEXEC, 0));
   } else {
-    char link[64];
-    snprintf(link, sizeof link, "/proc/%d/cwd", (int)c.r.tid);
+    ProcPath link = proc_tid(c.r.tid, "cwd");
     dir.reset(open(link, O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
   if (!dir.ok()) return fail_with(errno);

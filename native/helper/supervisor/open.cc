@@ -1,6 +1,7 @@
 // open, openat and creat with O_CREAT: the name is checked, created or
 // reopened by init on the directory it resolved.
 #include "call.h"
+#include "../procfs.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,12 +22,11 @@ Outcome open_existing(Call &c, Fd &opath, int flags) {
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
   if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
-    open_fifo_on_thread(c.srv.listener, c.n.id, opath.fd, reopen, o.cloexec, o);
+    open_fifo_on_thread(c.srv, c.n.id, opath.fd, reopen, o.cloexec, o);
     opath.fd = -1;  // the thread owns it now
     return o;
   }
-  char link[64];
-  snprintf(link, sizeof link, "/proc/self/fd/%d", opath.fd);
+  ProcPath link = proc_self_fd(opath.fd);
   int fd = open(link, reopen);
   if (fd < 0) return fail_with(errno);
   o.send_fd = fd;

@@ -1,5 +1,6 @@
 // /dev/tty opened for the caller: its controlling terminal, not init's.
 #include "call.h"
+#include "../procfs.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,9 +13,8 @@ namespace {
 
 // The controlling terminal (field 7 of /proc/PID/stat) of a thread, 0 for none.
 unsigned long tty_of(pid_t tid) {
-  char path[64], buf[1024];
-  if (tid) snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-  else snprintf(path, sizeof path, "/proc/self/stat");
+  char buf[1024];
+  ProcPath path = proc_tid(tid, "stat");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   ssize_t n = read(fd, buf, sizeof buf - 1);
