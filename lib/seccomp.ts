@@ -82,7 +82,7 @@ export const TIOCLINUX = 0x541c;
 // 8-byte long. docs/threat-model.md has the whole audit, one row per ioctl.
 //
 // Inode changes an owner may make, all _IO or _IOW (init copies the argument in
-// and writes nothing back, native/helper/supervise.cc change_inode_flags):
+// and writes nothing back, native/helper/supervisor/metadata.cc change_inode_flags):
 // with supervision they go to init, refused on the chain, performed elsewhere.
 // linux/fs.h FS_IOC_SETFLAGS (long, int), FS_IOC_FSSETXATTR, FS_IOC_SETVERSION
 // (long, int); linux/ext4.h EXT4_IOC_SETVERSION (long, int: the inode
