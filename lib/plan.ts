@@ -177,7 +177,7 @@ function supervisorArgs(layout: Layout, sup: Supervision): string[] {
 export function encodePlan(plan: Plan): Buffer {
   const parts: string[] = [];
   for (const s of plan.steps) {
-    const arity = STEP_ARITY[s.op];
+    const arity = Object.prototype.hasOwnProperty.call(STEP_ARITY, s.op) ? STEP_ARITY[s.op] : undefined;
     if (!arity) throw new TypeError(`unknown plan step: ${JSON.stringify(s.op)}`);
     if (s.args.length < arity[0] || s.args.length > arity[1]) throw new TypeError(`${s.op}: wrong number of arguments (${s.args.length})`);
     parts.push(s.op, String(s.args.length));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates both sides of the TypeScript/C++ seam from the tables in
-// protocol/: the plan steps, the error report and the supervised syscalls.
+// protocol/: the plan steps, the error report, the events and the syscalls.
 // The tables are the only hand-written place for each name, number and
 // layout; lib/gen/ and native/**/gen/ are what the code includes.
 //   node scripts/gen-protocol.js          write the generated files
@@ -12,6 +12,7 @@ const path = require('path');
 const { planStepFiles } = require('./protocol/plan-steps');
 const { errorReportFiles } = require('./protocol/error-report');
 const { syscallFiles } = require('./protocol/syscalls');
+const { eventFiles } = require('./protocol/events');
 
 const root = path.join(__dirname, '..');
 const table = (name) => JSON.parse(fs.readFileSync(path.join(root, 'protocol', name), 'utf8'));
@@ -21,6 +22,7 @@ function outputs() {
     ...planStepFiles(table('plan-steps.json')),
     ...errorReportFiles(table('error-report.json')),
     ...syscallFiles(table('syscalls.json')),
+    ...eventFiles(table('events.json')),
   };
 }
 

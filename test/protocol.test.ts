@@ -21,6 +21,7 @@ describe('protocol tables', () => {
   it('the encoder refuses a step the table does not have, or a wrong number of arguments', () => {
     const plan = (op: string, args: string[]): Plan => ({ level: 'full', landlockAbi: 0, layout: undefined, steps: [{ op: op as never, args }] });
     expect(() => encodePlan(plan('no_such_step', []))).toThrow(/unknown plan step/);
+    expect(() => encodePlan(plan('constructor', []))).toThrow(/unknown plan step/);
     expect(() => encodePlan(plan('chdir', []))).toThrow(/wrong number of arguments/);
     expect(() => encodePlan(plan('chdir', ['/', '/']))).toThrow(/wrong number of arguments/);
     expect(encodePlan(plan('seal', ['/a', ...Array(1000).fill('x')])).length).toBeGreaterThan(0);

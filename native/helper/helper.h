@@ -31,7 +31,7 @@ struct Run {
   size_t current = 0;          // index of the step being executed
   uint64_t ran = 0;            // step_bit()s of the steps that have run (order.cc)
   int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
-  int events_fd = -1;          // init's events to the caller (native/events.h); -1: none
+  int events_fd = -1;          // init's events to the caller (protocol/events.json); -1: none
   std::map<unsigned long long, int> slots;  // detached mount trees from clone_tree, by slot number
   std::string scratch_dir;     // where scratch_begin mounted the tmpfs masks are made in
   int scratch_count = 0;       // masks made there so far

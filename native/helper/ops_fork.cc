@@ -3,7 +3,7 @@
 #include "helper.h"
 #include "terminal.h"
 #include "gen/step_dispatch.h"
-#include "../events.h"
+#include "../gen/events.h"
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -103,10 +103,7 @@ const char kContinueForeground = 'F', kContinueBackground = 'B';
 // Tells the caller the command was stopped, so it can stop too (a shell then
 // says Stopped); a SIGCONT from it resumes the command.
 void send_stopped(int events_fd, int sig) {
-  struct {
-    EventHeader h;
-    int32_t sig;
-  } r = {{sizeof r, kEventStopped}, sig};
+  EventStopped r = {{sizeof r, kEventStopped}, sig};
   ssize_t ignored = write(events_fd, &r, sizeof r);
   (void)ignored;
 }

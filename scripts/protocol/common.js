@@ -23,6 +23,11 @@ function checkNames(table, names) {
   }
 }
 
+/** A C++ header's first lines: the generated-file header, #pragma once, the system includes. */
+function cppPrelude(table, includes) {
+  return [header('//', table), '#pragma once', ...includes.map((i) => `#include <${i}>`), ''];
+}
+
 const camel = (s) => s.replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase());
 
-module.exports = { header, fail, checkNames, camel };
+module.exports = { header, fail, checkNames, camel, cppPrelude };

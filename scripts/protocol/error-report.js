@@ -1,7 +1,7 @@
 // protocol/error-report.json -> lib/gen/error-report.ts (offsets) and
 // native/gen/error_report.h (the struct, with static_asserts on its layout).
 'use strict';
-const { header, fail, checkNames, camel } = require('./common');
+const { header, fail, checkNames, camel, cppPrelude } = require('./common');
 
 const TABLE = 'error-report.json';
 const SIZES = { int32: 4, char: 1 };
@@ -34,11 +34,7 @@ function errorReportFiles(t) {
   ].join('\n');
 
   const h = [
-    header('//', TABLE),
-    '#pragma once',
-    '#include <stddef.h>',
-    '#include <stdint.h>',
-    '',
+    ...cppPrelude(TABLE, ['stddef.h', 'stdint.h']),
     ...t.about.slice(0, 2).map((l) => `// ${l}`),
     'struct ErrorReport {',
     ...fields.map((f) => `  ${CTYPE[f.type]} ${f.name}${f.length > 1 ? `[${f.length}]` : ''};  // ${f.doc}`),

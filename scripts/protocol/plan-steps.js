@@ -2,7 +2,7 @@
 // (the enum and the name table) and native/helper/gen/step_dispatch.h (the one
 // switch that runs a step; a row without its step_<op> function does not link).
 'use strict';
-const { header, fail, checkNames } = require('./common');
+const { header, fail, checkNames, cppPrelude } = require('./common');
 
 const TABLE = 'plan-steps.json';
 const KINDS = new Set(['path', 'num', 'slot', 'text', 'word']);
@@ -60,12 +60,7 @@ function planStepFiles(t) {
   ].join('\n');
 
   const h = [
-    header('//', TABLE),
-    '#pragma once',
-    '#include <stddef.h>',
-    '#include <stdint.h>',
-    '#include <string>',
-    '',
+    ...cppPrelude(TABLE, ['stddef.h', 'stdint.h', 'string']),
     'enum class StepOp : unsigned char {',
     ...rows.map((s) => `  ${s.op},`),
     '};',

@@ -2,7 +2,7 @@
 // filter) and native/helper/gen/supervised_syscalls.h (the supervisor's enum
 // and name table; the numbers reach it in the plan's supervise step).
 'use strict';
-const { header, fail, checkNames } = require('./common');
+const { header, fail, checkNames, cppPrelude } = require('./common');
 
 const TABLE = 'syscalls.json';
 const ARCHES = ['x64', 'arm64'];
@@ -56,10 +56,7 @@ function syscallFiles(t) {
   ].join('\n');
 
   const h = [
-    header('//', TABLE),
-    '#pragma once',
-    '#include <string>',
-    '',
+    ...cppPrelude(TABLE, ['string']),
     '// What init performs for the command; the plan\'s supervise step maps this architecture\'s numbers to them.',
     'enum class SupervisedOp : unsigned char {',
     ...supervised.map((r) => `  ${r.name},  // ${r.supervised}: ${r.args.join(', ')}`),
