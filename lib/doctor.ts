@@ -5,6 +5,7 @@ import os from 'os';
 import path from 'path';
 import { chooseLevel, hostFacts, probeUserns } from './host';
 import { native } from './native';
+import { MountEntry, readMountInfo } from './mountinfo';
 
 interface Check {
   name: string;
@@ -44,9 +45,10 @@ export function collect(): { checks: Check[]; level: string; guarantees: string[
   const restrict = process.env.SBX_NATIVE_TEST_APPARMOR ?? read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim();
   const maxUserns = read('/proc/sys/user/max_user_namespaces')?.trim();
   const status = read('/proc/self/status') ?? '';
-  const mountinfo = read('/proc/self/mountinfo') ?? '';
-  const procMasks = mountinfo.split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith('/proc/') && !m.startsWith('/proc/sys/fs/binfmt_misc'));
-  const cgroup2 = / \/sys\/fs\/cgroup .* - cgroup2 /.test(mountinfo);
+  let mounts: MountEntry[] = [];
+  try { mounts = readMountInfo(); } catch { /* no /proc */ }
+  const procMasks = mounts.map((m) => m.mountPoint).filter((m) => m.startsWith('/proc/') && !m.startsWith('/proc/sys/fs/binfmt_misc'));
+  const cgroup2 = mounts.some((m) => m.mountPoint === '/sys/fs/cgroup' && m.fsType === 'cgroup2');
   const wsl = /microsoft/i.test(release) ? (/microsoft-standard/i.test(release) ? 'WSL2' : 'WSL1') : 'no';
   const [major, minor] = release.split('.').map(Number);
   const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);

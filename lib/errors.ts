@@ -1,6 +1,7 @@
 // Error objects shaped like Node's (code, errno, syscall), plus the sandbox
 // step that failed and a hint that says how to fix it.
 import os from 'os';
+import { STEP_HINT, HintClass } from './gen/plan-steps';
 
 const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(os.constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
@@ -45,27 +46,29 @@ function insideSeccompSandbox(): boolean {
   }
 }
 
+/** `step` is a plan op (its hint class is in protocol/plan-steps.json), or 'start-helper' / 'probe'. */
 export function hintFor(step: string, errno: number): string {
   const name = errnoName(errno);
-  if (step === 'unshare' && name === 'EPERM' && insideSeccompSandbox()) {
+  const hint: HintClass | undefined = Object.prototype.hasOwnProperty.call(STEP_HINT, step) ? STEP_HINT[step as keyof typeof STEP_HINT] : undefined;
+  if (hint === 'new-userns' && name === 'EPERM' && insideSeccompSandbox()) {
     return 'this process already runs inside a sandbox whose seccomp filter forbids new user namespaces (sbx-native refuses nesting); run the command in the outer sandbox';
   }
-  if (step === 'unshare' || step === 'map_ids') {
+  if (hint === 'new-userns' || hint === 'userns') {
     return 'user namespaces are unavailable: check `sysctl user.max_user_namespaces` (must be > 0), ' +
       'kernel.apparmor_restrict_unprivileged_userns on Ubuntu, or the container\'s seccomp profile';
   }
-  if (['setattr', 'setattr_slot', 'move_slot', 'clone_tree', 'bind', 'seal', 'pin', 'mask', 'scratch_begin', 'scratch_end', 'ro_below', 'tmpfs', 'proc', 'devpts', 'tty_clone', 'tty_place', 'make_rslave', 'make_rprivate'].includes(step)) {
+  if (hint === 'mount') {
     if (name === 'EPERM' || name === 'EACCES') {
       return 'mounts are refused inside the user namespace (Ubuntu\'s AppArmor userns restriction, or a container that masks /proc): run `sbx-native doctor`';
     }
     if (name === 'ENOSYS') return 'the kernel lacks the new mount API (needs Linux >= 5.12)';
     return 'a path changed while the sandbox was being built, or the mount table is unusual: retry, and run `sbx-native doctor`';
   }
-  if (step.startsWith('landlock')) {
+  if (hint === 'landlock') {
     if (name === 'ENOSYS' || name === 'EOPNOTSUPP') return 'Landlock is not enabled: boot with lsm=...,landlock (Linux >= 5.19 for ABI 2)';
     return 'a Landlock rule could not be added: the path may have vanished or be on an unsupported filesystem';
   }
-  if (step === 'chdir') return 'the working directory does not exist or is not searchable';
+  if (hint === 'chdir') return 'the working directory does not exist or is not searchable';
   if (step === 'start-helper') return 'the helper executable could not be started: reinstall sbx-native; it must not live on a noexec mount';
   return 'run `sbx-native doctor` and include its output in a bug report';
 }

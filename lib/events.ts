@@ -1,7 +1,13 @@
-// Records the sandbox's init sends while the command runs (native/events.h),
+// Records the sandbox's init sends while the command runs (protocol/events.json),
 // as JavaScript values.
 import os from 'os';
 import { signalName } from './signals';
+import {
+  EVENT_DROPPED, EVENT_DROPPED_COUNT_OFFSET, EVENT_STOPPED, EVENT_STOPPED_SIG_OFFSET, EVENT_TYPE_OFFSET, EVENT_VIOLATION,
+  EVENT_VIOLATION_COUNT_OFFSET, EVENT_VIOLATION_ERR_OFFSET, EVENT_VIOLATION_FIRST_OFFSET, EVENT_VIOLATION_OP_LENGTH,
+  EVENT_VIOLATION_OP_OFFSET, EVENT_VIOLATION_PATH_OFFSET, EVENT_VIOLATION_RULE_OFFSET, VIOLATION_RULE_CHAIN_METADATA,
+  VIOLATION_RULE_PROTECTED_DIR, VIOLATION_RULE_PROTECTED_PATH,
+} from './gen/events';
 
 /** A refusal the sandbox itself decided (the kernel's own EROFS/EACCES tell nobody: see explain()). */
 export interface Violation {
@@ -22,15 +28,11 @@ export type SandboxEvent =
   | { type: 'dropped'; count: number }
   | { type: 'unknown'; code: number };
 
-const EVENT_STOPPED = 1;
-const EVENT_VIOLATION = 2;
-const EVENT_DROPPED = 3;
-
-// Why init refused (kViolation* in native/events.h).
+// Why init refused (protocol/events.json's violation rules), in the policy's words.
 const RULES: Record<number, string> = {
-  1: 'protected path (it does not exist; creating it is refused)',
-  2: 'leads to a protected path (renaming it away, or anything onto it, is refused)',
-  3: 'outside the writable roots in their shared mount (metadata is kept as it is)',
+  [VIOLATION_RULE_PROTECTED_PATH]: 'protected path (it does not exist; creating it is refused)',
+  [VIOLATION_RULE_PROTECTED_DIR]: 'leads to a protected path (renaming it away, or anything onto it, is refused)',
+  [VIOLATION_RULE_CHAIN_METADATA]: 'outside the writable roots in their shared mount (metadata is kept as it is)',
 };
 
 function errnoName(n: number): string {
@@ -38,19 +40,25 @@ function errnoName(n: number): string {
   return `errno ${n}`;
 }
 
+const text = (b: Buffer) => b.toString('utf8').replace(/\0.*$/s, '');
+
 export function decodeEvent(record: Buffer): SandboxEvent {
-  const type = record.readInt32LE(4);
-  if (type === EVENT_STOPPED) return { type: 'stopped', signal: signalName(record.readInt32LE(8)) };
+  const type = record.readInt32LE(EVENT_TYPE_OFFSET);
+  if (type === EVENT_STOPPED) return { type: 'stopped', signal: signalName(record.readInt32LE(EVENT_STOPPED_SIG_OFFSET)) };
   if (type === EVENT_VIOLATION) {
-    // header(8), errno, rule, count, first, op[16], path (NUL-terminated)
-    const err = record.readInt32LE(8);
-    const rule = record.readInt32LE(12);
-    const count = record.readInt32LE(16);
-    const first = record.readInt32LE(20) !== 0;
-    const op = record.subarray(24, 40).toString('utf8').replace(/\0.*$/s, '');
-    const p = record.subarray(40).toString('utf8').replace(/\0.*$/s, '');
-    return { type: 'violation', first, violation: { op, path: p, errno: errnoName(err), rule: RULES[rule] ?? `rule ${rule}`, count } };
+    const rule = record.readInt32LE(EVENT_VIOLATION_RULE_OFFSET);
+    return {
+      type: 'violation',
+      first: record.readInt32LE(EVENT_VIOLATION_FIRST_OFFSET) !== 0,
+      violation: {
+        op: text(record.subarray(EVENT_VIOLATION_OP_OFFSET, EVENT_VIOLATION_OP_OFFSET + EVENT_VIOLATION_OP_LENGTH)),
+        path: text(record.subarray(EVENT_VIOLATION_PATH_OFFSET)),
+        errno: errnoName(record.readInt32LE(EVENT_VIOLATION_ERR_OFFSET)),
+        rule: RULES[rule] ?? `rule ${rule}`,
+        count: record.readInt32LE(EVENT_VIOLATION_COUNT_OFFSET),
+      },
+    };
   }
-  if (type === EVENT_DROPPED) return { type: 'dropped', count: record.readInt32LE(8) };
+  if (type === EVENT_DROPPED) return { type: 'dropped', count: record.readInt32LE(EVENT_DROPPED_COUNT_OFFSET) };
   return { type: 'unknown', code: type };
 }

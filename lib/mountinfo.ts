@@ -1,11 +1,17 @@
-// Reads the mount table so the planner can group writable roots by the mount
-// they live in: roots in one mount share one read-write bind.
+// Reads the mount table (the only /proc/self/mountinfo parser in lib/) so the
+// planner can group writable roots by the mount they live in (roots in one
+// mount share one read-write bind), and doctor and the loader can look at
+// mount options and filesystem types.
 import fs from 'fs';
 
 export interface MountEntry {
   id: number;
   parent: number;
   mountPoint: string;
+  /** Per-mount options (field 6), e.g. ['rw', 'noexec']. */
+  options?: string[];
+  /** The filesystem type (after the " - " separator). */
+  fsType?: string;
 }
 
 function unescape(s: string): string {
@@ -17,7 +23,11 @@ export function parseMountInfo(text: string): MountEntry[] {
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     if (f.length < 5) continue;
-    out.push({ id: Number(f[0]), parent: Number(f[1]), mountPoint: unescape(f[4]) });
+    const dash = f.indexOf('-', 6);
+    out.push({
+      id: Number(f[0]), parent: Number(f[1]), mountPoint: unescape(f[4]),
+      options: f[5] === undefined ? [] : f[5].split(','), fsType: dash > 0 ? f[dash + 1] : undefined,
+    });
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // architecture, musl, glibc too old, missing prebuild, helper not executable.
 import fs from 'fs';
 import path from 'path';
+import { readMountInfo } from './mountinfo';
 
 export interface SpawnResult {
   pid: number;
@@ -131,12 +132,10 @@ function mountOf(file: string): { point: string; noexec: boolean } | undefined {
   try { real = fs.realpathSync(file); } catch { /* keep the path */ }
   let best: { point: string; noexec: boolean } | undefined;
   try {
-    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const f = line.split(' ');
-      if (f.length < 6) continue;
-      const point = f[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    for (const m of readMountInfo()) {
+      const point = m.mountPoint;
       const inside = point === '/' || real === point || real.startsWith(point + '/');
-      if (inside && (!best || point.length >= best.point.length)) best = { point, noexec: f[5].split(',').includes('noexec') };
+      if (inside && (!best || point.length >= best.point.length)) best = { point, noexec: !!m.options?.includes('noexec') };
     }
   } catch { /* no /proc */ }
   return best;

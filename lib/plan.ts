@@ -8,9 +8,10 @@ import type { ResolvedPolicy } from './policy';
 import { computeLayout, Layout } from './layout';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
+import { STEP_ARITY, StepOp } from './gen/plan-steps';
 
 export interface Step {
-  op: string;
+  op: StepOp;
   args: string[];
 }
 
@@ -56,7 +57,7 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 export function buildPlan(input: PlanInput): Plan {
   const { policy, landlockAbi: abi } = input;
   const steps: Step[] = [];
-  const add = (op: string, ...args: (string | number | bigint)[]) => steps.push({ op, args: args.map(String) });
+  const add = (op: StepOp, ...args: (string | number | bigint)[]) => steps.push({ op, args: args.map(String) });
   let slots = 0;
   const level = input.level ?? 'full';
   if (level === 'none') throw new Error('buildPlan: nothing can be enforced at level none');
@@ -183,6 +184,9 @@ function supervisorArgs(layout: Layout, sup: Supervision, arch: string): string[
 export function encodePlan(plan: Plan): Buffer {
   const parts: string[] = [];
   for (const s of plan.steps) {
+    const arity = Object.prototype.hasOwnProperty.call(STEP_ARITY, s.op) ? STEP_ARITY[s.op] : undefined;
+    if (!arity) throw new TypeError(`unknown plan step: ${JSON.stringify(s.op)}`);
+    if (s.args.length < arity[0] || s.args.length > arity[1]) throw new TypeError(`${s.op}: wrong number of arguments (${s.args.length})`);
     parts.push(s.op, String(s.args.length));
     for (const a of s.args) parts.push(a); // no spread: a step may have 100k arguments
   }
@@ -191,7 +195,7 @@ export function encodePlan(plan: Plan): Buffer {
   return Buffer.from(parts.map((p) => p + '\0').join(''), 'utf8');
 }
 
-type Add = (op: string, ...args: (string | number | bigint)[]) => void;
+type Add = (op: StepOp, ...args: (string | number | bigint)[]) => void;
 
 /**
  * The inodes the helper must find at the paths it grants or protects (pairs:
@@ -220,11 +224,16 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, te
   const slot = new Map<string, number>();
   for (const a of layout.actions) {
     if (a.kind === 'group' || a.kind === 'reveal') {
-      add('clone_tree', a.path);
-      slot.set(a.path, nextSlot());
+      const n = nextSlot();
+      add('clone_tree', n, a.path);
+      slot.set(a.path, n);
     }
   }
-  const devSlot = DEVICES.map((d) => (add('clone_tree', `/dev/${d}`), nextSlot()));
+  const devSlot = DEVICES.map((d) => {
+    const n = nextSlot();
+    add('clone_tree', n, `/dev/${d}`);
+    return n;
+  });
   // An interactive command's terminal keeps its name inside (only that one node).
   if (terminal) add('tty_clone');
   add('setattr', '/', READ_ONLY, 1);

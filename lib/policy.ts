@@ -1,6 +1,6 @@
 // The sandbox policy a caller gives, its validation, and its resolution into
 // one list of path rules with precedence. No enforcement decisions here: see
-// layout.ts and plan.ts for how rules become mounts and Landlock rights.
+// layout.ts for how rules become mounts, plan.ts for the steps and Landlock rights.
 import path from 'path';
 import { FsView, realOrUndefined, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';

@@ -1,17 +1,18 @@
-// The helper's error report (native/error_report.h) as the error a caller
+// The helper's error report (protocol/error-report.json) as the error a caller
 // sees: a spawn error shaped like child_process's for a command that could
 // not be started, else a SandboxSetupError naming the failed step.
 import os from 'os';
 import { errnoName, hintFor, SandboxSetupError } from './errors';
 import type { Plan } from './plan';
+import { REPORT_DETAIL_LENGTH, REPORT_DETAIL_OFFSET, REPORT_ERR_OFFSET, REPORT_SIZE, REPORT_STEP_OFFSET } from './gen/error-report';
 
-export const REPORT_SIZE = 256; // sizeof(ErrorReport)
+export { REPORT_SIZE };
 
 /** `syscall` is 'spawn' or 'spawnSync', as child_process names them. */
 export function reportError(report: Buffer, plan: Plan, file: string, args: string[], syscall: 'spawn' | 'spawnSync'): Error {
-  const stepIndex = report.readInt32LE(0);
-  const errno = report.readInt32LE(4);
-  const detail = report.subarray(8, REPORT_SIZE).toString('utf8').replace(/\0.*$/s, '');
+  const stepIndex = report.readInt32LE(REPORT_STEP_OFFSET);
+  const errno = report.readInt32LE(REPORT_ERR_OFFSET);
+  const detail = report.subarray(REPORT_DETAIL_OFFSET, REPORT_DETAIL_OFFSET + REPORT_DETAIL_LENGTH).toString('utf8').replace(/\0.*$/s, '');
   const failed = stepIndex < 0 ? undefined : plan.steps[stepIndex];
   const injected = failed?.op === 'fail_injected'; // test only: report the step it replaced, always as a setup failure
   const step = stepIndex < 0 ? 'start-helper' : injected ? failed!.args[0] : failed?.op ?? `step ${stepIndex}`;

@@ -42,8 +42,14 @@
 // and with creation or renames supervised landlock_restrict_self is refused
 // (init performs them in the base domain, which would skip a nested one).
 
-/** Architectures we can assemble for (Node's `process.arch` names). */
-export type SeccompArch = 'x64' | 'arm64';
+// Names and numbers of the syscalls come from protocol/syscalls.json.
+import {
+  CREATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SUPERVISED_NR, SYSCALLS,
+  SeccompArch, SupervisedSyscall, Syscall,
+} from './gen/syscalls';
+
+export { CREATE_SYSCALLS, METADATA_SYSCALLS, SUPERVISED_NR, SYSCALLS };
+export type { SeccompArch, SupervisedSyscall, Syscall };
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
 export const AUDIT_ARCH: Record<SeccompArch, number> = {
@@ -76,7 +82,7 @@ export const TIOCLINUX = 0x541c;
 // 8-byte long. docs/threat-model.md has the whole audit, one row per ioctl.
 //
 // Inode changes an owner may make, all _IO or _IOW (init copies the argument in
-// and writes nothing back, native/helper/supervise.cc change_inode_flags):
+// and writes nothing back, native/helper/supervisor/metadata.cc change_inode_flags):
 // with supervision they go to init, refused on the chain, performed elsewhere.
 // linux/fs.h FS_IOC_SETFLAGS (long, int), FS_IOC_FSSETXATTR, FS_IOC_SETVERSION
 // (long, int); linux/ext4.h EXT4_IOC_SETVERSION (long, int: the inode
@@ -121,81 +127,6 @@ export const O_CREAT = 0o100;
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 
-/** The syscalls the filter looks at. */
-export type Syscall =
-  | 'clone' | 'unshare' | 'clone3'
-  | 'mount' | 'umount2' | 'pivot_root' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig' | 'fsmount' | 'fspick' | 'mount_setattr'
-  | 'io_uring_setup' | 'io_uring_enter' | 'io_uring_register'
-  | 'ptrace' | 'process_vm_readv' | 'process_vm_writev'
-  | 'keyctl' | 'add_key' | 'request_key'
-  | 'bpf' | 'perf_event_open' | 'kexec_load' | 'kexec_file_load'
-  | 'socket' | 'ioctl' | 'fcntl';
-
-// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h
-// (aarch64). Numbers from 424 up are shared by every architecture.
-export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {
-  x64: {
-    clone: 56, unshare: 272, clone3: 435,
-    mount: 165, umount2: 166, pivot_root: 155, open_tree: 428, open_tree_attr: 467, move_mount: 429,
-    fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442,
-    io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
-    ptrace: 101, process_vm_readv: 310, process_vm_writev: 311,
-    keyctl: 250, add_key: 248, request_key: 249,
-    bpf: 321, perf_event_open: 298, kexec_load: 246, kexec_file_load: 320,
-    socket: 41, ioctl: 16, fcntl: 72,
-  },
-  arm64: {
-    clone: 220, unshare: 97, clone3: 435,
-    mount: 40, umount2: 39, pivot_root: 41, open_tree: 428, open_tree_attr: 467, move_mount: 429,
-    fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442,
-    io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
-    ptrace: 117, process_vm_readv: 270, process_vm_writev: 271,
-    keyctl: 219, add_key: 217, request_key: 218,
-    bpf: 280, perf_event_open: 241, kexec_load: 104, kexec_file_load: 294,
-    socket: 198, ioctl: 29, fcntl: 25,
-  },
-};
-
-/** Syscalls the supervisor performs (names as native/helper/supervise.cc knows them). */
-export type SupervisedSyscall =
-  | 'chmod' | 'fchmod' | 'fchmodat' | 'fchmodat2' | 'chown' | 'lchown' | 'fchown' | 'fchownat'
-  | 'utime' | 'utimes' | 'futimesat' | 'utimensat'
-  | 'setxattr' | 'lsetxattr' | 'fsetxattr' | 'removexattr' | 'lremovexattr' | 'fremovexattr' | 'setxattrat' | 'removexattrat'
-  | 'open' | 'creat' | 'openat' | 'mkdir' | 'mkdirat' | 'mknod' | 'mknodat'
-  | 'symlink' | 'symlinkat' | 'link' | 'linkat' | 'rename' | 'renameat' | 'renameat2' | 'bind';
-
-/** aarch64 has only the *at forms. */
-export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall, number>>> = {
-  x64: {
-    chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, chown: 92, lchown: 94, fchown: 93, fchownat: 260,
-    utime: 132, utimes: 235, futimesat: 261, utimensat: 280,
-    setxattr: 188, lsetxattr: 189, fsetxattr: 190, removexattr: 197, lremovexattr: 198, fremovexattr: 199,
-    setxattrat: 463, removexattrat: 466,
-    open: 2, creat: 85, openat: 257, mkdir: 83, mkdirat: 258, mknod: 133, mknodat: 259,
-    symlink: 88, symlinkat: 266, link: 86, linkat: 265, rename: 82, renameat: 264, renameat2: 316, bind: 49,
-  },
-  arm64: {
-    fchmod: 52, fchmodat: 53, fchmodat2: 452, fchown: 55, fchownat: 54, utimensat: 88,
-    setxattr: 5, lsetxattr: 6, fsetxattr: 7, removexattr: 14, lremovexattr: 15, fremovexattr: 16,
-    setxattrat: 463, removexattrat: 466,
-    openat: 56, mkdirat: 34, mknodat: 33, symlinkat: 36, linkat: 37, renameat: 38, renameat2: 276, bind: 200,
-  },
-};
-
-export const METADATA_SYSCALLS: SupervisedSyscall[] = [
-  'chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'chown', 'lchown', 'fchown', 'fchownat',
-  'utime', 'utimes', 'futimesat', 'utimensat',
-  'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'setxattrat', 'removexattrat',
-];
-/** Always create a name; open, creat and openat are sent only with O_CREAT (see buildSeccompFilter). */
-export const CREATE_SYSCALLS: SupervisedSyscall[] = [
-  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2', 'bind',
-];
-// Numbers shared by both architectures.
-const NR_OPENAT2 = 437, NR_FILE_SETATTR = 469, NR_LANDLOCK_RESTRICT_SELF = 446;
-const NR_USERFAULTFD: Record<SeccompArch, number> = { x64: 323, arm64: 282 };
-const NR_SECCOMP: Record<SeccompArch, number> = { x64: 317, arm64: 277 };
-
 /** What init supervises: metadata changes, name creation (renames included), or renames only. */
 export interface Supervision {
   metadata: boolean;
@@ -203,17 +134,15 @@ export interface Supervision {
   /** Renames, also without `create`: directories above protected paths must stay where they are. */
   rename?: boolean;
 }
-const RENAME_SYSCALLS: SupervisedSyscall[] = ['rename', 'renameat', 'renameat2'];
 
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
   const names: SupervisedSyscall[] = [
     ...(sup.metadata ? METADATA_SYSCALLS : []),
-    ...(sup.create ? [...CREATE_SYSCALLS, 'open', 'creat', 'openat'] as SupervisedSyscall[] : sup.rename ? RENAME_SYSCALLS : []),
+    ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
+    ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
   ];
-  const out = names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
-  if (sup.metadata) out.push(`sys=${SYSCALLS[arch].ioctl}:ioctl`);
-  return out;
+  return names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
 }
 
 /** Denied outright, with EPERM. */
@@ -341,15 +270,15 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   a.jeq(nr.fcntl, 'fcntl');
   for (const s of DENY_EPERM) a.jeq(nr[s], 'eperm');
   if (supervising) {
-    a.jeq(NR_SECCOMP[arch], 'seccomp');
-    a.jeq(NR_OPENAT2, 'enosys');
-    a.jeq(NR_USERFAULTFD[arch], 'eperm'); // a fault on such a page would stall init reading the caller's memory
+    a.jeq(nr.seccomp, 'seccomp');
+    a.jeq(nr.openat2, 'enosys');
+    a.jeq(nr.userfaultfd, 'eperm'); // a fault on such a page would stall init reading the caller's memory
   }
   if (sup.metadata) {
-    a.jeq(NR_FILE_SETATTR, 'enosys');
+    a.jeq(nr.file_setattr, 'enosys');
     for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
-  if (sup.create || sup.rename) a.jeq(NR_LANDLOCK_RESTRICT_SELF, 'eperm');
+  if (sup.create || sup.rename) a.jeq(nr.landlock_restrict_self, 'eperm');
   if (sup.rename && !sup.create) for (const s of RENAME_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   if (sup.create) {
     for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');

@@ -85,7 +85,7 @@ export function prepareWith(view: FsView, file: string, args: readonly string[],
   const facts = hostFacts(!!options.allowDegraded);
   const enforcement = chooseLevel(facts, !!options.allowDegraded);
   if (enforcement.refused) {
-    const e = new SandboxSetupError('probe', -95, 'host capabilities', enforcement.refused);
+    const e = new SandboxSetupError('probe', -os.constants.errno.EOPNOTSUPP, 'host capabilities', enforcement.refused);
     e.message = `probe: this host cannot enforce the sandbox (level ${enforcement.level})`;
     throw e;
   }

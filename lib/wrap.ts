@@ -9,10 +9,10 @@ import { native } from './native';
 import { encodePlan, Plan } from './plan';
 import { applyShell, checkOptions } from './options';
 import { REPORT_SIZE, reportError } from './report';
+import { REPORT_ERR_OFFSET, REPORT_STEP_OFFSET, REPORT_STEP_STARTED } from './gen/error-report';
 import { Enforcement } from './host';
 import { prepare, SpawnOptions } from './spawn';
 
-const REPORT_STARTED = -2; // kReportStarted in native/error_report.h
 
 export type WrapOptions = Omit<SpawnOptions, 'stdio' | 'timeout' | 'signal' | 'killSignal' | 'detached' | 'ownProcessGroup'>;
 
@@ -61,8 +61,8 @@ export class WrappedCommand extends EventEmitter {
       while (pending.length >= REPORT_SIZE) {
         const record = pending.subarray(0, REPORT_SIZE);
         pending = pending.subarray(REPORT_SIZE);
-        if (record.readInt32LE(0) === REPORT_STARTED) {
-          this.pid = record.readInt32LE(4);
+        if (record.readInt32LE(REPORT_STEP_OFFSET) === REPORT_STEP_STARTED) {
+          this.pid = record.readInt32LE(REPORT_ERR_OFFSET);
           this.closeHeld(); // the helper holds its own copies now: EOF will mean exec'd
           this.emit('started', this.pid);
         } else if (!failed) {

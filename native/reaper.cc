@@ -1,6 +1,6 @@
 #include "reaper.h"
-#include "error_report.h"
-#include "events.h"
+#include "gen/error_report.h"
+#include "gen/events.h"
 #include <errno.h>
 #include <signal.h>
 #include <string.h>

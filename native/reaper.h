@@ -7,7 +7,7 @@
 
 // Watches this environment's helpers from one epoll thread and posts to
 // JavaScript through a ThreadSafeFunction (pure Node-API, so prebuilds survive
-// Node upgrades): each helper's events pipe (native/events.h), its error pipe
+// Node upgrades): each helper's events pipe (protocol/events.json), its error pipe
 // (a report, or EOF once the command has exec'd: every other holder closed
 // its copy) and its pidfd (the exit). Whatever a helper wrote reaches
 // JavaScript before its exit. No SIGCHLD handler, no waitpid(-1): both would

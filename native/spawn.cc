@@ -3,7 +3,7 @@
 // raw syscalls on memory prepared here, and reports a failure through the
 // error pipe as one ErrorReport.
 #include "spawn.h"
-#include "error_report.h"
+#include "gen/error_report.h"
 #include "uapi.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +42,7 @@ int set_sigmask(const sigset_t *set, sigset_t *old) {
 [[noreturn]] void child_fail(int fd, int err, const char *what) {
   ErrorReport r;
   memset(&r, 0, sizeof r);
-  r.step = -1;
+  r.step = kReportHelperFailed;
   r.err = err;
   for (size_t i = 0; what[i] && i < sizeof r.detail - 1; i++) r.detail[i] = what[i];
   ssize_t ignored = write(fd, &r, sizeof r);

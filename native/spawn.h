@@ -15,7 +15,7 @@ struct SpawnResult {
   int pid = -1;
   int pidfd = -1;
   int error_fd = -1;       // read end of the error pipe, non-blocking; complete once the helper has exited
-  int events_fd = -1;      // read end of the events pipe (native/events.h), non-blocking
+  int events_fd = -1;      // read end of the events pipe (protocol/events.json), non-blocking
   int pipes[3] = {-1, -1, -1};  // parent ends of the stdio pipes that were made
   std::vector<int> sockets;     // parent ends of the socketpairs, by child fd (-1: none)
 };

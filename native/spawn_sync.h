@@ -1,5 +1,5 @@
 #pragma once
-#include "error_report.h"
+#include "gen/error_report.h"
 #include "spawn.h"
 #include <string>
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #ifndef __NR_pidfd_send_signal
 #define __NR_pidfd_send_signal 424
@@ -43,6 +44,21 @@ struct sbx_mount_attr {
   uint64_t userns_fd;
 };
 
+// openat2 (linux/openat2.h)
+struct sbx_open_how {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+#define SBX_RESOLVE_NO_MAGICLINKS 0x02
+#define SBX_RESOLVE_NO_SYMLINKS 0x04  // implies RESOLVE_NO_MAGICLINKS
+inline int sbx_openat2(int dir, const char *path, uint64_t flags, uint64_t resolve) {
+  struct sbx_open_how how = {flags, 0, resolve};
+  return (int)syscall(SBX_NR_openat2, dir, path, &how, sizeof how);
+}
+// statfs f_type (linux/magic.h)
+#define SBX_PROC_SUPER_MAGIC 0x9fa0
+#define SBX_DEVPTS_SUPER_MAGIC 0x1cd1
 // close_range
 #define SBX_CLOSE_RANGE_CLOEXEC (1U << 2)
 

@@ -4,7 +4,7 @@
 // can reach (each has its own pid namespace), and take a plan only from a
 // sealed memfd, whose content cannot change after we checked it.
 #include "helper.h"
-#include "../error_report.h"
+#include "../gen/error_report.h"
 #include "../uapi.h"
 #include <errno.h>
 #include <fcntl.h>

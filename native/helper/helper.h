@@ -1,27 +1,50 @@
 // The helper executes a plan written by lib/plan.ts. It knows no policy: each
-// step names one mechanical operation and its arguments. See docs/plan.md.
+// step names one mechanical operation and its arguments. The steps, their
+// arguments and the files that run them are listed in protocol/plan-steps.json.
 #pragma once
+#include "gen/plan_steps.h"
+#include "supervisor/supervisor.h"
 #include <map>
+#include <stdint.h>
+#include <sys/types.h>
 #include <string>
 #include <utility>
 #include <vector>
 
 struct Step {
-  std::string op;
-  std::vector<std::string> args;
+  StepOp op;
+  std::vector<std::string> args;  // as many as the table allows: checked when the plan is read
 };
 
-// State shared by the steps of one run.
+// The terminal on stdin and the pty node the sandbox keeps of it.
+struct Terminal {
+  int fd = -1;       // the terminal on stdin, kept by tty_save
+  pid_t owner = -1;  // its foreground process group before the command took it
+  int tree = -1;     // tty_clone: detached bind of the host pty node on stdin
+  int index = -1;    // its N
+  int master = -1;   // tty_place: holds /dev/pts/N in the sandbox's instance for as long as the sandbox lives
+};
+
+// All the state of one run: each step reads and changes only this.
 struct Run {
   std::vector<Step> steps;
   size_t current = 0;          // index of the step being executed
+  uint64_t ran = 0;            // step_bit()s of the steps that have run (order.cc)
   int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
-  int events_fd = -1;          // init's events to the caller (native/events.h); -1: none
-  std::vector<int> slots;      // detached mount trees from clone_tree
+  int events_fd = -1;          // init's events to the caller (protocol/events.json); -1: none
+  std::map<unsigned long long, int> slots;  // detached mount trees from clone_tree, by slot number
+  std::string scratch_dir;     // where scratch_begin mounted the tmpfs masks are made in
+  int scratch_count = 0;       // masks made there so far
   int ruleset_fd = -1;         // Landlock ruleset under construction
   std::vector<std::string> env;
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
   std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;
+  Terminal tty;
+  int status_write_fd = -1;    // init's end of the monitor's socket (pidns_fork), written when the command ends
+  bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
+  Supervisor supervisor;       // the supervise step's configuration and sockets
+
+  bool has_run(StepOp op) const { return ran & step_bit(op); }
 };
 
 // A failed step: reports it on the error pipe and exits 125. Never returns.
@@ -32,26 +55,23 @@ struct Run {
 // handoff.cc: `--handoff PID PLAN_FD REPORT_FD` (argv after the flag): 0, or an errno and why.
 int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 
-// Each returns normally on success and calls fail() otherwise.
-bool run_mount_step(Run &run, const Step &s);      // false: not a mount op
-bool run_landlock_step(Run &run, const Step &s);   // false: not a landlock op
-bool run_process_step(Run &run, const Step &s);    // false: not a process op
-bool run_seccomp_step(Run &run, const Step &s);    // false: not the seccomp op
-bool run_supervise_step(Run &run, const Step &s);  // false: not the supervise op
-bool run_tty_step(Run &run, const Step &s);        // false: not a tty op (ops_tty.cc)
+// The step_<op> functions that run each step are declared in gen/step_dispatch.h.
 
-// supervise.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
-bool supervisor_wanted();                          // a supervise step ran
-void supervisor_after_fork(bool child);            // each side keeps its end of the socket
+// supervisor/listener.cc: init answers the syscalls the filter sends it (docs/supervisor.md).
+void supervisor_after_fork(Run &run, bool child);  // each side keeps its end of the socket
 void supervisor_send_listener(Run &run, int fd);   // command -> init, before exec
-int supervisor_poll_fd();                          // -1: nothing to serve
-void supervisor_ready(short revents);
+int supervisor_poll_fd(const Run &run);            // -1: nothing to receive
+void supervisor_ready(Run &run);                   // the poll fd is ready: receive the listener, start serving
+void violations_start(int events_fd);              // where init's refusals are told (violations.cc)
+void violations_flush();                           // at the command's end: final counts, and how many were not listed
 
 unsigned long long parse_num(Run &run, const std::string &s);
 
+// order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
+void check_order(Run &run, const Step &s);
+
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.
-void expect_ids(Run &run, const Step &s);
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)

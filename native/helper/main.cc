@@ -8,7 +8,8 @@
 // child continues with the next step. The last step, exec, replaces the
 // process with the command.
 #include "helper.h"
-#include "../error_report.h"
+#include "gen/step_dispatch.h"
+#include "../gen/error_report.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,9 @@ std::string read_all(int fd) {
 }
 
 // Plan encoding: NUL-terminated strings: op, argument count, arguments...
-bool parse_plan(const std::string &data, std::vector<Step> &steps) {
+// A step the table does not have, or with a number of arguments it does not
+// allow, fails the plan before anything ran (reported as that step).
+bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps) {
   std::vector<std::string> fields;
   size_t pos = 0;
   while (pos < data.size()) {
@@ -43,10 +46,14 @@ bool parse_plan(const std::string &data, std::vector<Step> &steps) {
   for (size_t i = 0; i < fields.size();) {
     if (i + 1 >= fields.size()) return false;
     Step s;
-    s.op = fields[i];
     char *endp = nullptr;
     unsigned long n = strtoul(fields[i + 1].c_str(), &endp, 10);
     if (*endp || i + 2 + n > fields.size()) return false;
+    run.current = steps.size();
+    const StepSpec *spec = find_step(fields[i]);
+    if (!spec) fail(run, EINVAL, "unknown plan step: " + fields[i]);
+    if (n < spec->min_args || n > spec->max_args) fail(run, EINVAL, fields[i] + ": wrong number of arguments (" + std::to_string(n) + ")");
+    s.op = spec->op;
     s.args.assign(fields.begin() + i + 2, fields.begin() + i + 2 + n);
     steps.push_back(std::move(s));
     i += 2 + n;
@@ -61,7 +68,7 @@ void fail(Run &run, int err, const std::string &detail) { fail_exit(run, err, de
 void fail_exit(Run &run, int err, const std::string &detail, int status) {
   ErrorReport r;
   memset(&r, 0, sizeof r);
-  r.step = (int32_t)run.current;
+  r.step = run.current == (size_t)-1 ? kReportHelperFailed : (int32_t)run.current;
   r.err = err;
   strncpy(r.detail, detail.c_str(), sizeof r.detail - 1);
   if (run.error_fd >= 0) {
@@ -95,17 +102,19 @@ int main(int argc, char **argv) {
   } else {
     return 125;
   }
-  if (!parse_plan(read_all(plan_fd), run.steps)) fail(run, EINVAL, "malformed plan");
+  bool parsed = parse_plan(run, read_all(plan_fd), run.steps);
+  run.current = (size_t)-1;
+  if (!parsed) fail(run, EINVAL, "malformed plan");
   close(plan_fd);
 
   for (run.current = 0; run.current < run.steps.size(); run.current++) {
     const Step &s = run.steps[run.current];
-    // Test only: lib/spawn.ts puts this in place of step k when SBX_NATIVE_TEST_FAIL_STEP=k.
-    if (s.op == "fail_injected") fail(run, EIO, "injected failure");
-    if (s.op == "expect_ids") { expect_ids(run, s); continue; }
-    if (run_mount_step(run, s) || run_landlock_step(run, s) || run_process_step(run, s) || run_seccomp_step(run, s) ||
-        run_supervise_step(run, s) || run_tty_step(run, s)) continue;
-    fail(run, EINVAL, "unknown plan step: " + s.op);
+    check_order(run, s);
+    run_step(run, s);
+    run.ran |= step_bit(s.op);
   }
   fail(run, EINVAL, "plan ended without exec");
 }
+
+// Test only: lib/spawn.ts puts this in place of step k when SBX_NATIVE_TEST_FAIL_STEP=k.
+void step_fail_injected(Run &run, const Step &) { fail(run, EIO, "injected failure"); }

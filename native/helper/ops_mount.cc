@@ -2,6 +2,8 @@
 // new mount API so each bind is one clone + attribute change + move, with no
 // re-reading of /proc/self/mountinfo per bind (the reason bwrap is quadratic).
 #include "helper.h"
+#include "gen/step_dispatch.h"
+#include "procfs.h"
 #include "../uapi.h"
 #include <dirent.h>
 #include <errno.h>
@@ -33,9 +35,6 @@ int mount_setattr(int dfd, const char *path, unsigned flags, uint64_t set) {
 int move_mount_fd(int fd, int target) {
   return (int)syscall(SBX_NR_move_mount, fd, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
 }
-
-std::string scratch_dir;  // where scratch_begin mounted the mask tmpfs
-int scratch_count = 0;
 
 const uint64_t kReadOnly = SBX_MOUNT_ATTR_RDONLY | SBX_MOUNT_ATTR_NOSUID | SBX_MOUNT_ATTR_NODEV;
 
@@ -89,144 +88,205 @@ void need(Run &run, bool ok, const std::string &what) {
   if (!ok) fail(run, errno, what);
 }
 
+// slot numbers are the plan's: clone_tree SLOT PATH names the tree the
+// setattr_slot / move_slot steps of that number use.
+int slot_fd(Run &run, const std::string &slot) {
+  auto it = run.slots.find(parse_num(run, slot));
+  if (it == run.slots.end()) fail(run, EINVAL, "no cloned tree in slot " + slot);
+  return it->second;
+}
+
+void set_propagation(Run &run, unsigned long prop) {
+  need(run, mount(nullptr, "/", nullptr, MS_REC | prop, nullptr) == 0, "mount(/, MS_REC)");
+}
+
 }  // namespace
 
-bool run_mount_step(Run &run, const Step &s) {
-  const std::string &op = s.op;
+void step_make_rslave(Run &run, const Step &) { set_propagation(run, MS_SLAVE); }
+void step_make_rprivate(Run &run, const Step &) { set_propagation(run, MS_PRIVATE); }
+
+// clone_tree SLOT PATH: remember a detached rw copy
+void step_clone_tree(Run &run, const Step &s) {
   const auto &a = s.args;
-  if (op == "make_rslave" || op == "make_rprivate") {
-    unsigned long prop = op == "make_rslave" ? MS_SLAVE : MS_PRIVATE;
-    need(run, mount(nullptr, "/", nullptr, MS_REC | prop, nullptr) == 0, "mount(/, MS_REC)");
-  } else if (op == "clone_tree") {  // clone_tree PATH: remember a detached rw copy
-    int at = open_plan_path(run, a.at(0), false, true);
-    int fd = open_tree_fd(at, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
-    need(run, fd >= 0, "open_tree " + a.at(0));
-    close(at);
-    run.slots.push_back(fd);
-  } else if (op == "setattr") {  // setattr PATH ATTRS RECURSIVE
-    unsigned flags = SBX_AT_SYMLINK_NOFOLLOW | (a.at(2) == "1" ? SBX_AT_RECURSIVE : 0);
-    need(run, mount_setattr(AT_FDCWD, a.at(0).c_str(), flags, parse_num(run, a.at(1))) == 0,
-         "mount_setattr " + a.at(0));
-  } else if (op == "setattr_slot") {  // setattr_slot SLOT ATTRS
-    int fd = run.slots.at(parse_num(run, a.at(0)));
-    need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, parse_num(run, a.at(1))) == 0,
-         "mount_setattr on cloned tree");
-  } else if (op == "move_slot") {  // move_slot SLOT PATH
-    int fd = run.slots.at(parse_num(run, a.at(0)));
-    int target = open_plan_path(run, a.at(1), false, false);  // may be a mount point made in a mask: no id
-    need(run, move_mount_fd(fd, target) == 0, "move_mount " + a.at(1));
-    close(target);
-    if (a.at(1) == "/") {
-      // A mount on top of "/" is only seen from a root that is inside it.
-      need(run, fchdir(fd) == 0 && chroot(".") == 0 && chdir("/") == 0, "chroot into the new /");
-    }
-    close(fd);
-  } else if (op == "ro_below") {  // ro_below DIR: every mount strictly below DIR read-only
-    for (const std::string &p : mount_points_below(a.at(0))) {
-      if (mount_setattr(AT_FDCWD, p.c_str(), SBX_AT_RECURSIVE | SBX_AT_SYMLINK_NOFOLLOW, kReadOnly) != 0 &&
-          errno != ENOENT)  // covered by a later mount: not reachable by path
-        fail(run, errno, "mount_setattr " + p);
-    }
-  } else if (op == "seal") {  // seal DIR KEEP...: bind every other entry of DIR read-only
-    std::set<std::string> keep(a.begin() + 1, a.end());
-    int dirfd = open_plan_path(run, a.at(0), false, true);
-    int listfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = listfd >= 0 ? fdopendir(listfd) : nullptr;
-    need(run, d != nullptr, "opendir " + a.at(0));
-    while (struct dirent *e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name == "." || name == ".." || keep.count(name)) continue;
-      int at = openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (at < 0) continue;  // gone: nothing to protect
-      int rc = bind_self_ro(at);
-      int saved = errno;
-      // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
-      struct statvfs vfs;
-      bool ok = rc == 0 || (fstatvfs(at, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
-      close(at);
-      errno = saved;
-      if (!ok) fail(run, errno, "bind read-only " + a.at(0) + "/" + name);
-    }
-    close(dirfd);
-    closedir(d);
-  } else if (op == "pin") {  // pin PATH: read-only bind onto itself
-    int at = open_plan_path(run, a.at(0), true, true);
-    need(run, bind_self_ro(at) == 0, "bind read-only " + a.at(0));
-    close(at);
-  } else if (op == "scratch_begin") {  // scratch_begin DIR: a tmpfs to build masks in, never visible afterwards
-    need(run, mount("tmpfs", a.at(0).c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") == 0,
-         "mount scratch tmpfs " + a.at(0));
-    scratch_dir = a.at(0);
-  } else if (op == "scratch_end") {
-    need(run, umount2(scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + scratch_dir);
-  } else if (op == "mask") {  // mask PATH file|dir|tmpfs INNER...: hide PATH; INNER ("d:rel" / "f:rel") become mount points
-    const std::string &target = a.at(0), &kind = a.at(1);
-    std::string base;
-    int at = open_plan_path(run, target, false, true);
-    if (kind == "tmpfs") {
-      // Through the fd's magic link: exactly the directory that was checked.
-      std::string via = "/proc/self/fd/" + std::to_string(at);
-      need(run, mount("tmpfs", via.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
-      base = target;
-    } else {
-      base = scratch_dir + "/m" + std::to_string(scratch_count++);
-      if (kind == "file") {
-        int fd = open(base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
-        need(run, fd >= 0, "create mask file");
-        close(fd);
-      } else {
-        need(run, mkdir(base.c_str(), 0755) == 0, "create mask directory");
-      }
-    }
-    for (size_t i = 2; i < a.size(); i++) {
-      std::string rel = a[i].substr(2), cur = base;
-      size_t pos = 0;
-      while ((pos = rel.find('/', pos)) != std::string::npos) {
-        std::string dir = base + "/" + rel.substr(0, pos++);
-        if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(run, errno, "mkdir " + dir);
-      }
-      std::string leaf = base + "/" + rel;
-      bool ok = a[i][0] == 'd' ? (mkdir(leaf.c_str(), 0755) == 0 || errno == EEXIST)
-                               : (close(open(leaf.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444)) == 0);
-      need(run, ok, "create mount point " + leaf);
-    }
-    if (kind != "tmpfs") {
-      int fd = open_tree(base.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC);
-      need(run, fd >= 0, "open_tree mask for " + target);
-      need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH, kReadOnly | SBX_MOUNT_ATTR_NOEXEC) == 0, "mount_setattr mask");
-      need(run, move_mount_fd(fd, at) == 0, "move_mount mask onto " + target);
-      close(fd);
-    }
-    close(at);
-    run.expected.erase(target);  // replaced on purpose: later steps find the mask there
-  } else if (op == "bind") {  // bind SRC DST ATTRS
-    int fd = open_tree(a.at(0).c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
-    need(run, fd >= 0, "open_tree " + a.at(0));
-    uint64_t attrs = parse_num(run, a.at(2));
-    if (attrs) need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0, "mount_setattr " + a.at(0));
-    int target = open_plan_path(run, a.at(1), false, false);
-    need(run, move_mount_fd(fd, target) == 0, "move_mount " + a.at(1));
-    close(target);
-    close(fd);
-  } else if (op == "tmpfs") {  // tmpfs PATH OPTIONS
-    need(run, mount("tmpfs", a.at(0).c_str(), "tmpfs", MS_NOSUID | MS_NODEV, a.at(1).c_str()) == 0,
-         "mount tmpfs " + a.at(0));
-  } else if (op == "devpts") {  // devpts PATH
-    need(run, mount("devpts", a.at(0).c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
-                    "newinstance,ptmxmode=0666,mode=0620") == 0, "mount devpts " + a.at(0));
-  } else if (op == "proc") {  // proc PATH
-    need(run, mount("proc", a.at(0).c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0,
-         "mount proc " + a.at(0));
-  } else if (op == "mkdir") {  // mkdir PATH MODE
-    need(run, mkdir(a.at(0).c_str(), (mode_t)parse_num(run, a.at(1))) == 0, "mkdir " + a.at(0));
-  } else if (op == "touch") {  // touch PATH
-    int fd = open(a.at(0).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-    need(run, fd >= 0, "create " + a.at(0));
-    close(fd);
-  } else if (op == "symlink") {  // symlink TARGET PATH
-    need(run, symlink(a.at(0).c_str(), a.at(1).c_str()) == 0, "symlink " + a.at(1));
-  } else {
-    return false;
+  unsigned long long slot = parse_num(run, a[0]);
+  if (run.slots.count(slot)) fail(run, EINVAL, "slot " + a[0] + " is taken");
+  int at = open_plan_path(run, a[1], false, true);
+  int fd = open_tree_fd(at, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
+  need(run, fd >= 0, "open_tree " + a[1]);
+  close(at);
+  run.slots[slot] = fd;
+}
+
+// setattr PATH ATTRS RECURSIVE
+void step_setattr(Run &run, const Step &s) {
+  const auto &a = s.args;
+  unsigned flags = SBX_AT_SYMLINK_NOFOLLOW | (a[2] == "1" ? SBX_AT_RECURSIVE : 0);
+  need(run, mount_setattr(AT_FDCWD, a[0].c_str(), flags, parse_num(run, a[1])) == 0, "mount_setattr " + a[0]);
+}
+
+// setattr_slot SLOT ATTRS
+void step_setattr_slot(Run &run, const Step &s) {
+  int fd = slot_fd(run, s.args[0]);
+  need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, parse_num(run, s.args[1])) == 0,
+       "mount_setattr on cloned tree");
+}
+
+// move_slot SLOT PATH
+void step_move_slot(Run &run, const Step &s) {
+  const auto &a = s.args;
+  int fd = slot_fd(run, a[0]);
+  int target = open_plan_path(run, a[1], false, false);  // may be a mount point made in a mask: no id
+  need(run, move_mount_fd(fd, target) == 0, "move_mount " + a[1]);
+  close(target);
+  if (a[1] == "/") {
+    // A mount on top of "/" is only seen from a root that is inside it.
+    need(run, fchdir(fd) == 0 && chroot(".") == 0 && chdir("/") == 0, "chroot into the new /");
   }
-  return true;
+  close(fd);
+  run.slots.erase(parse_num(run, a[0]));
+}
+
+// ro_below DIR: every mount strictly below DIR read-only
+void step_ro_below(Run &run, const Step &s) {
+  for (const std::string &p : mount_points_below(s.args[0])) {
+    if (mount_setattr(AT_FDCWD, p.c_str(), SBX_AT_RECURSIVE | SBX_AT_SYMLINK_NOFOLLOW, kReadOnly) != 0 &&
+        errno != ENOENT)  // covered by a later mount: not reachable by path
+      fail(run, errno, "mount_setattr " + p);
+  }
+}
+
+// seal DIR KEEP...: bind every other entry of DIR read-only
+void step_seal(Run &run, const Step &s) {
+  const auto &a = s.args;
+  std::set<std::string> keep(a.begin() + 1, a.end());
+  int dirfd = open_plan_path(run, a[0], false, true);
+  int listfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = listfd >= 0 ? fdopendir(listfd) : nullptr;
+  need(run, d != nullptr, "opendir " + a[0]);
+  while (struct dirent *e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || keep.count(name)) continue;
+    int at = openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (at < 0) continue;  // gone: nothing to protect
+    int rc = bind_self_ro(at);
+    int saved = errno;
+    // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
+    struct statvfs vfs;
+    bool ok = rc == 0 || (fstatvfs(at, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
+    close(at);
+    errno = saved;
+    if (!ok) fail(run, errno, "bind read-only " + a[0] + "/" + name);
+  }
+  close(dirfd);
+  closedir(d);
+}
+
+// pin PATH: read-only bind onto itself
+void step_pin(Run &run, const Step &s) {
+  int at = open_plan_path(run, s.args[0], true, true);
+  need(run, bind_self_ro(at) == 0, "bind read-only " + s.args[0]);
+  close(at);
+}
+
+// scratch_begin DIR: a tmpfs to build masks in, never visible afterwards
+void step_scratch_begin(Run &run, const Step &s) {
+  need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") == 0,
+       "mount scratch tmpfs " + s.args[0]);
+  run.scratch_dir = s.args[0];
+}
+
+void step_scratch_end(Run &run, const Step &) {
+  need(run, umount2(run.scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + run.scratch_dir);
+}
+
+// mask PATH file|dir|tmpfs INNER...: hide PATH; INNER ("d:rel" / "f:rel") become mount points
+void step_mask(Run &run, const Step &s) {
+  const auto &a = s.args;
+  const std::string &target = a[0], &kind = a[1];
+  std::string base;
+  int at = open_plan_path(run, target, false, true);
+  if (kind == "tmpfs") {
+    // Through the fd's magic link: exactly the directory that was checked.
+    ProcPath via = proc_self_fd(at);
+    need(run, mount("tmpfs", via, "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
+    base = target;
+  } else {
+    base = run.scratch_dir + "/m" + std::to_string(run.scratch_count++);
+    if (kind == "file") {
+      int fd = open(base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+      need(run, fd >= 0, "create mask file");
+      close(fd);
+    } else {
+      need(run, mkdir(base.c_str(), 0755) == 0, "create mask directory");
+    }
+  }
+  for (size_t i = 2; i < a.size(); i++) {
+    std::string rel = a[i].substr(2), cur = base;
+    size_t pos = 0;
+    while ((pos = rel.find('/', pos)) != std::string::npos) {
+      std::string dir = base + "/" + rel.substr(0, pos++);
+      if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(run, errno, "mkdir " + dir);
+    }
+    std::string leaf = base + "/" + rel;
+    bool ok = a[i][0] == 'd' ? (mkdir(leaf.c_str(), 0755) == 0 || errno == EEXIST)
+                             : (close(open(leaf.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444)) == 0);
+    need(run, ok, "create mount point " + leaf);
+  }
+  if (kind != "tmpfs") {
+    int fd = open_tree(base.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC);
+    need(run, fd >= 0, "open_tree mask for " + target);
+    need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH, kReadOnly | SBX_MOUNT_ATTR_NOEXEC) == 0, "mount_setattr mask");
+    need(run, move_mount_fd(fd, at) == 0, "move_mount mask onto " + target);
+    close(fd);
+  }
+  close(at);
+  run.expected.erase(target);  // replaced on purpose: later steps find the mask there
+}
+
+// bind SRC DST ATTRS
+void step_bind(Run &run, const Step &s) {
+  const auto &a = s.args;
+  int fd = open_tree(a[0].c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
+  need(run, fd >= 0, "open_tree " + a[0]);
+  uint64_t attrs = parse_num(run, a[2]);
+  if (attrs) need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0, "mount_setattr " + a[0]);
+  int target = open_plan_path(run, a[1], false, false);
+  need(run, move_mount_fd(fd, target) == 0, "move_mount " + a[1]);
+  close(target);
+  close(fd);
+}
+
+// tmpfs PATH OPTIONS
+void step_tmpfs(Run &run, const Step &s) {
+  need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", MS_NOSUID | MS_NODEV, s.args[1].c_str()) == 0,
+       "mount tmpfs " + s.args[0]);
+}
+
+// devpts PATH
+void step_devpts(Run &run, const Step &s) {
+  need(run, mount("devpts", s.args[0].c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620") == 0, "mount devpts " + s.args[0]);
+}
+
+// proc PATH
+void step_proc(Run &run, const Step &s) {
+  need(run, mount("proc", s.args[0].c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0,
+       "mount proc " + s.args[0]);
+}
+
+// mkdir PATH MODE
+void step_mkdir(Run &run, const Step &s) {
+  need(run, mkdir(s.args[0].c_str(), (mode_t)parse_num(run, s.args[1])) == 0, "mkdir " + s.args[0]);
+}
+
+// touch PATH
+void step_touch(Run &run, const Step &s) {
+  int fd = open(s.args[0].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+  need(run, fd >= 0, "create " + s.args[0]);
+  close(fd);
+}
+
+// symlink TARGET PATH
+void step_symlink(Run &run, const Step &s) {
+  need(run, symlink(s.args[0].c_str(), s.args[1].c_str()) == 0, "symlink " + s.args[1]);
 }

@@ -4,6 +4,7 @@
 // drop_caps and immediately before exec, so nothing the helper still does is
 // affected but execve itself (which the program allows).
 #include "helper.h"
+#include "gen/step_dispatch.h"
 #include "../uapi.h"
 #include <errno.h>
 #include <string.h>
@@ -21,13 +22,11 @@ int hex_value(char c) {
 
 }  // namespace
 
-bool run_seccomp_step(Run &run, const Step &s) {
-  if (s.op != "seccomp") return false;
+void step_seccomp(Run &run, const Step &s) {
   // seccomp HEX [listen]: with listen, the filter's notifications go to init
   // (the supervise step), through a listener fd sent to it before exec.
   bool listen = s.args.size() == 2 && s.args[1] == "listen";
   if (s.args.size() != 1 && !listen) fail(run, EINVAL, "seccomp: expected HEX [listen]");
-  if (listen && !supervisor_wanted()) fail(run, EINVAL, "seccomp: listen without a supervise step");
   const std::string &hex = s.args[0];
   const size_t insn_hex = 2 * sizeof(sbx_sock_filter);
   if (hex.empty() || hex.size() % insn_hex != 0) fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
@@ -61,11 +60,10 @@ bool run_seccomp_step(Run &run, const Step &s) {
     if (fd < 0 && errno == EINVAL) fd = (int)syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
     if (fd < 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)");
     supervisor_send_listener(run, fd);
-    return true;
+    return;
   }
-  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return true;
+  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return;
   if (errno != ENOSYS) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
 #endif
   if (prctl(SBX_PR_SET_SECCOMP, SBX_SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_SECCOMP)");
-  return true;
 }

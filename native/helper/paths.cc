@@ -5,6 +5,7 @@
 // the rights or the protection meant for the original. Callers then work on
 // the returned fd, so there is no second lookup to race with.
 #include "helper.h"
+#include "gen/step_dispatch.h"
 #include "../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -12,19 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace {
-
-struct OpenHow {
-  uint64_t flags;
-  uint64_t mode;
-  uint64_t resolve;
-};
-
-const uint64_t kResolveNoSymlinks = 0x04;  // implies RESOLVE_NO_MAGICLINKS
-
-}  // namespace
-
-void expect_ids(Run &run, const Step &s) {
+// expect_ids PATH DEV:INO ...
+void step_expect_ids(Run &run, const Step &s) {
   for (size_t i = 0; i + 1 < s.args.size(); i += 2) {
     const std::string &id = s.args[i + 1];
     size_t colon = id.find(':');
@@ -34,8 +24,7 @@ void expect_ids(Run &run, const Step &s) {
 }
 
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id) {
-  OpenHow how = {(uint64_t)(O_PATH | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0)), 0, kResolveNoSymlinks};
-  int fd = (int)syscall(SBX_NR_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
+  int fd = sbx_openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0), SBX_RESOLVE_NO_SYMLINKS);
   if (fd < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + path);
   auto want = run.expected.find(path);
   if (check_id && want != run.expected.end()) {

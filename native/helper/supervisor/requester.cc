@@ -15,7 +15,8 @@
 // Nothing is looked up twice: the caller's syscall is performed on the fds
 // found here, so a symlink swapped afterwards changes nothing.
 #include "requester.h"
-#include "../uapi.h"
+#include "../procfs.h"
+#include "../../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,18 +29,8 @@
 
 namespace {
 
-const long kProcSuperMagic = 0x9fa0;
-const uint64_t kResolveNoMagiclinks = 0x02;
-
-struct OpenHow {
-  uint64_t flags;
-  uint64_t mode;
-  uint64_t resolve;
-};
-
 int openat_no_magic(int dir, const char *path, int flags) {
-  OpenHow how = {(uint64_t)(flags | O_CLOEXEC), 0, kResolveNoMagiclinks};
-  int fd = (int)syscall(SBX_NR_openat2, dir, path, &how, sizeof how);
+  int fd = sbx_openat2(dir, path, flags | O_CLOEXEC, SBX_RESOLVE_NO_MAGICLINKS);
   return fd < 0 ? -errno : fd;
 }
 
@@ -131,8 +122,7 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
 void Requester::load() const {
   loaded_ = true;
   tgid_ = tid;
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  ProcPath path = proc_tid(tid, "status");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   char buf[4096];
@@ -158,8 +148,7 @@ mode_t Requester::umask() const {
 
 int Requester::cwd() const {
   if (!cwd_.ok() && !cwd_err_) {
-    char link[64];
-    snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
+    ProcPath link = proc_tid(tid, "cwd");
     cwd_.reset(open(link, O_PATH | O_CLOEXEC));
     if (!cwd_.ok()) cwd_err_ = errno;
   }
@@ -208,8 +197,8 @@ int take_fd(const Requester &r, int fd, Fd &out) {
 }
 
 std::string fd_path(int fd) {
-  char link[64], buf[4097];
-  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  char buf[4097];
+  ProcPath link = proc_self_fd(fd);
   ssize_t n = readlink(link, buf, sizeof buf - 1);
   if (n <= 0 || buf[0] != '/') return "";
   return std::string(buf, n);
@@ -249,8 +238,7 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   } else {
     base = dirfd == AT_FDCWD ? r.cwd() : -1;
     if (dirfd != AT_FDCWD) {
-      char link[64];
-      snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)r.tid, dirfd);
+      ProcPath link = proc_tid_fd(r.tid, dirfd);
       owned.reset(open(link, O_PATH | O_CLOEXEC));
       base = owned.ok() ? owned.fd : -(errno == ENOENT ? EBADF : errno);
     }
@@ -276,7 +264,7 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   }
   struct statfs fs;
   if (fstatfs(out.dir.fd, &fs) != 0) return errno;
-  out.in_proc = fs.f_type == kProcSuperMagic;
+  out.in_proc = fs.f_type == SBX_PROC_SUPER_MAGIC;
   if (out.in_proc) {
     // Only the caller's own /proc/PID: we may reach more than it can
     // (our /proc/1, or a process it may not trace).
@@ -300,9 +288,7 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
     err = EBADF;
     return true;
   }
-  char link[64];
-  if (dirfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%d/cwd", (int)r.tid);
-  else snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)r.tid, dirfd);
+  ProcPath link = dirfd == AT_FDCWD ? proc_tid(r.tid, "cwd") : proc_tid_fd(r.tid, dirfd);
   holder.reset(open(link, O_PATH | O_CLOEXEC));
   if (!holder.ok()) err = errno == ENOENT ? EBADF : errno;
   base = holder.fd;

@@ -1,0 +1,229 @@
+// The two forks that leave a monitor (outside the pid namespace) and an init
+// (pid 1) behind, and what those two do until the command ends.
+#include "helper.h"
+#include "terminal.h"
+#include "gen/step_dispatch.h"
+#include "../gen/events.h"
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+// Signals the monitor and init pass on to the command. Job-control stops are
+// not forwarded: the command runs in its own session.
+const int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCONT, SIGWINCH};
+
+void on_signal(int) {}  // never runs (signals stay blocked); pid 1 must have a handler to receive them
+
+sigset_t handled_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  return set;
+}
+
+void block_handled_signals() {
+  sigset_t set = handled_set();
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+}
+
+void reset_signals() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Ends this process the way `status` says the command ended, so whoever waits
+// for us sees the same exit code or signal.
+[[noreturn]] void exit_like(const Run &run, int status) {
+  restore_terminal(run.tty);
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    kill(getpid(), sig);
+    _exit(128 + sig);
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+}
+
+// What the monitor sends init on its socket instead of a bare SIGCONT.
+const char kContinueForeground = 'F', kContinueBackground = 'B';
+
+// The monitor stays outside the pid namespace: it forwards signals to init and
+// ends like the command, whose wait status init sends through `status_fd` (a
+// socket: SIGCONT goes the other way, saying whether the caller has the
+// terminal, so init can hand it to a command it resumes).
+[[noreturn]] void monitor(const Run &run, pid_t init, int status_fd) {
+  sigset_t set = handled_set();
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig == SIGCONT) {
+      char c = caller_in_foreground(run.tty) ? kContinueForeground : kContinueBackground;
+      ssize_t ignored = write(status_fd, &c, 1);
+      (void)ignored;
+      continue;
+    }
+    if (sig != SIGCHLD) {
+      kill(init, sig);
+      continue;
+    }
+    int init_status;
+    if (waitpid(init, &init_status, WNOHANG) != init) continue;
+    int status;
+    if (read(status_fd, &status, sizeof status) == sizeof status) exit_like(run, status);
+    exit_like(run, init_status);
+  }
+}
+
+// Tells the caller the command was stopped, so it can stop too (a shell then
+// says Stopped); a SIGCONT from it resumes the command.
+void send_stopped(int events_fd, int sig) {
+  EventStopped r = {{sizeof r, kEventStopped}, sig};
+  ssize_t ignored = write(events_fd, &r, sizeof r);
+  (void)ignored;
+}
+
+// On the caller's SIGCONT: when the caller has the terminal again (fg, not
+// bg), it goes to the command's group, then the whole group continues.
+void resume_stopped(const Run &run, pid_t command, bool foreground) {
+  if (foreground && run.tty.fd >= 0) set_foreground(run.tty.fd, command);
+  kill(-command, SIGCONT);
+}
+
+// Init is pid 1 of the new pid namespace: it reaps orphans, forwards signals
+// to the command, answers the syscalls the seccomp filter sends it
+// (supervisor/) and reports the command's wait status to the monitor. When
+// it exits the kernel kills everything left in the namespace.
+[[noreturn]] void init_loop(Run &run, pid_t command, int sigfd) {
+  const int status_fd = run.status_write_fd, events_fd = run.events_fd;
+  bool stopped = false;
+  for (;;) {
+    struct pollfd p[3] = {{sigfd, POLLIN, 0}, {status_fd, POLLIN, 0}, {supervisor_poll_fd(run), POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) continue;
+    if (p[2].fd >= 0 && p[2].revents) supervisor_ready(run);
+    if (p[1].revents & POLLIN) {  // the monitor's SIGCONT
+      char c = 0;
+      if (read(status_fd, &c, 1) == 1) {
+        if (stopped) resume_stopped(run, command, c == kContinueForeground);
+        else kill(command, SIGCONT);
+        stopped = false;
+      }
+    }
+    if (!(p[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo info;
+    if (read(sigfd, &info, sizeof info) != sizeof info) continue;
+    int sig = (int)info.ssi_signo;
+    if (sig == SIGCONT && stopped) {  // no pid namespace: we are the monitor and can tell ourselves
+      stopped = false;
+      resume_stopped(run, command, caller_in_foreground(run.tty));
+      continue;
+    }
+    if (sig != SIGCHLD) {
+      kill(command, sig);
+      continue;
+    }
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
+      if (pid != command) continue;
+      if (WIFSTOPPED(status)) {
+        if (run.forward_stops && events_fd >= 0) {
+          stopped = true;
+          send_stopped(events_fd, WSTOPSIG(status));
+        } else {
+          // Nobody would resume it (and it may hold the terminal): carry on.
+          kill(command, SIGCONT);
+        }
+        continue;
+      }
+      violations_flush();  // before the exit that lets the caller's 'exit' come
+      if (status_fd < 0) exit_like(run, status);  // no pid namespace: we are the monitor too
+      ssize_t ignored = write(status_fd, &status, sizeof status);
+      (void)ignored;
+      _exit(0);
+    }
+  }
+}
+
+void close_stdio() {
+  for (int fd = 0; fd < 3; fd++) close(fd);
+}
+
+}  // namespace
+
+// pidns_fork [keep-session]
+void step_pidns_fork(Run &run, const Step &s) {
+  const auto &a = s.args;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair");
+  block_handled_signals();
+  pid_t pid = fork();
+  if (pid < 0) fail(run, errno, "fork init");
+  if (pid > 0) {
+    close(fds[1]);
+    close(run.error_fd);
+    if (run.events_fd >= 0) close(run.events_fd);  // init writes them
+    close_stdio();
+    monitor(run, pid, fds[0]);
+  }
+  close(fds[0]);
+  run.status_write_fd = fds[1];
+  // Die with the monitor; the poll catches a monitor that died before prctl.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+  struct pollfd p = {run.status_write_fd, 0, 0};
+  if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) _exit(125);
+  // Leave the terminal's session: a Ctrl-C reaches the monitor, which
+  // forwards it once. An interactive command (keep-session) takes the
+  // terminal's foreground instead, so Ctrl-C reaches it directly.
+  bool keep_session = a.size() == 1 && a[0] == "keep-session";
+  if (!keep_session && setsid() < 0) fail(run, errno, "setsid (init)");
+}
+
+// command_fork [forward-stops]
+void step_command_fork(Run &run, const Step &s) {
+  const auto &a = s.args;
+  run.forward_stops = a.size() == 1 && a[0] == "forward-stops";
+  if (!run.has_run(StepOp::pidns_fork)) block_handled_signals();  // no pid namespace: set up here
+  sigset_t set = handled_set();
+  int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sigfd < 0) fail(run, errno, "signalfd (init)");
+  pid_t pid = fork();
+  if (pid < 0) fail(run, errno, "fork command");
+  supervisor_after_fork(run, pid == 0);
+  if (pid > 0) {
+    close(run.error_fd);
+    close_stdio();
+    init_loop(run, pid, sigfd);
+  }
+  close(sigfd);
+  if (run.events_fd >= 0) close(run.events_fd);
+  if (run.status_write_fd >= 0) close(run.status_write_fd);
+  run.status_write_fd = -1;
+  reset_signals();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");
+}

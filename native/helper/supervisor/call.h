@@ -1,0 +1,86 @@
+// What the files of the supervisor share: one intercepted syscall (Call),
+// what init answers (Outcome), and the functions each file offers the others.
+#pragma once
+#include "requester.h"
+#include "supervisor.h"
+#include <atomic>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+
+const size_t kPathMax = 4096;
+const size_t kXattrNameMax = 255, kXattrSizeMax = 65536;
+
+// Init's serving thread: the configuration it was handed and the listener it answers on.
+struct Server {
+  SupervisorConfig cfg;
+  int listener = -1;
+  mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
+};
+
+// One intercepted syscall.
+struct Call {
+  const Server &srv;
+  const struct seccomp_notif &n;
+  Requester r;
+  uint64_t a(int i) const { return n.data.args[i]; }
+  int fd(int i) const { return (int)(uint32_t)n.data.args[i]; }
+  const SupervisorConfig &cfg() const { return srv.cfg; }
+  // The caller is still blocked in this syscall: the pid we read is its pid.
+  bool valid() const { return ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) == 0; }
+};
+
+struct Outcome {
+  int64_t val = 0;
+  int err = 0;
+  int send_fd = -1;  // install in the caller and return its number; -2: a thread answers
+  bool cloexec = false;
+};
+
+inline Outcome fail_with(int err) {
+  Outcome o;
+  o.err = err;
+  return o;
+}
+
+Outcome done(long rc);  // rc, or errno when rc < 0
+
+// checks.cc: each returns 0 or EROFS (a refusal is reported: violations.cc).
+int meta_refused(const Call &c, int fd);
+int create_refused(const Call &c, const Place &place, bool brings_tree);
+
+// violations.cc: tells the caller (bounded) and returns err.
+int refused(const Call &c, int err, int rule, const std::string &path);
+bool may_be_protected(const SupervisorConfig &cfg, const std::string &path);
+std::string last_component(const std::string &p);
+std::string name_of(const Place &p);
+
+// metadata.cc
+Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path);
+Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path);
+Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow, bool empty_path);
+int read_times_timeval(Call &c, uint64_t addr, struct timespec ts[2], bool &now);
+Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value, int xflags, bool follow, bool empty_path);
+int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out);
+Outcome change_inode_flags(Call &c);
+
+// open.cc, fifo.cc, tty.cc
+Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode);
+void open_fifo_on_thread(const Server &srv, uint64_t id, int opath, int flags, bool cloexec, Outcome &o);
+Outcome open_tty(Call &c, int flags);
+
+// names.cc
+Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev, bool dir);
+Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_addr);
+Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, int flags);
+Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags);
+Outcome do_bind(Call &c);
+
+// decode.cc: unpacks the arguments of `op` and performs it.
+Outcome handle(Call &c, SupervisedOp op);
+
+// serve.cc: answers requests on srv->listener from a thread of its own, for as long as the filter is in use.
+void start_serving(Server *srv);

@@ -1,0 +1,65 @@
+// The checks the plan asked for (docs/supervisor.md): which metadata changes
+// and which new names init refuses.
+#include "call.h"
+#include "../../gen/events.h"
+#include <errno.h>
+#include <sys/stat.h>
+
+namespace {
+
+bool under(const std::string &p, const std::string &prefix) {
+  if (prefix == "/") return true;
+  return p.compare(0, prefix.size(), prefix) == 0 && (p.size() == prefix.size() || p[prefix.size()] == '/');
+}
+
+}  // namespace
+
+// EROFS when the plan keeps this file's metadata as it is (and the caller is told).
+int meta_refused(const Call &c, int fd) {
+  const SupervisorConfig &cfg = c.cfg();
+  if (cfg.meta_deny.empty()) return 0;
+  std::string p = fd_path(fd);
+  if (p.empty()) {  // no path: a pipe or socket is fine; a file or directory we cannot place is refused
+    struct stat st;
+    return fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) ? 0 : refused(c, EROFS, kViolationRuleChainMetadata, "(a file init cannot place)");
+  }
+  for (const auto &deny : cfg.meta_deny) {
+    if (!under(p, deny)) continue;
+    for (const auto &allow : cfg.meta_allow)
+      if (under(p, allow)) return 0;
+    return refused(c, EROFS, kViolationRuleChainMetadata, p);
+  }
+  return 0;
+}
+
+// EROFS when creating this name would create a protected path, or (for
+// renames and symlinks, which can bring a whole tree, and for a rename's
+// source) a directory on the way to one.
+int create_refused(const Call &c, const Place &place, bool brings_tree) {
+  const SupervisorConfig &cfg = c.cfg();
+  // Most names are nobody's last component: no need to ask for the directory's path.
+  if (!cfg.protect_names.count(place.name)) return 0;
+  std::string dir = fd_path(place.dir.fd);
+  if (dir.empty()) return refused(c, EROFS, kViolationRuleProtectedPath, place.name);  // a directory we cannot place: refuse rather than guess
+  std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
+  if (cfg.protect.count(full)) return refused(c, EROFS, kViolationRuleProtectedPath, full);
+  if (brings_tree && cfg.protect_dirs.count(full)) return refused(c, EROFS, kViolationRuleProtectedDir, full);
+  return 0;
+}
+
+std::string name_of(const Place &p) { return p.trailing_slash ? p.name + "/" : p.name; }
+
+// The name a path would create: its last component, as the kernel takes it.
+std::string last_component(const std::string &p) {
+  size_t end = p.find_last_not_of('/');
+  if (end == std::string::npos) return "";
+  size_t slash = p.rfind('/', end);
+  size_t start = slash == std::string::npos ? 0 : slash + 1;
+  return p.substr(start, end - start + 1);
+}
+
+// False when binding `path` cannot make a protected path, whatever its
+// directories resolve to: bind creates exactly its last component.
+bool may_be_protected(const SupervisorConfig &cfg, const std::string &path) {
+  return cfg.protect_names.count(last_component(path));
+}

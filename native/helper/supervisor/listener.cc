@@ -1,0 +1,85 @@
+// The supervise step and the hand-off: the command makes the seccomp filter
+// (and so the listener) and sends the listener to init over a socket pair
+// made here; init then serves it from a thread (serve.cc).
+#include "call.h"
+#include "../fdpass.h"
+#include "../helper.h"
+#include "../gen/step_dispatch.h"
+#include "../../uapi.h"
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+// supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR
+void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
+  for (const auto &arg : s.args) {
+    size_t eq = arg.find('=');
+    std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    if (key == "sys") {
+      size_t colon = value.find(':');
+      const SupervisedSpec *op = colon == std::string::npos ? nullptr : find_supervised(value.substr(colon + 1));
+      if (!op) fail(run, EINVAL, "supervise: unknown syscall " + value);
+      cfg.syscalls[(uint32_t)parse_num(run, value.substr(0, colon))] = op->op;
+    } else if (key == "meta-deny") {
+      cfg.meta_deny.push_back(value);
+    } else if (key == "meta-allow") {
+      cfg.meta_allow.push_back(value);
+    } else if (key == "protect" || key == "protect-dir") {
+      (key == "protect" ? cfg.protect : cfg.protect_dirs).insert(value);
+      cfg.protect_names.insert(last_component(value));
+    } else {
+      fail(run, EINVAL, "supervise: unknown argument " + arg);
+    }
+  }
+}
+
+}  // namespace
+
+void step_supervise(Run &run, const Step &s) {
+  Supervisor &sup = run.supervisor;
+  read_config(run, s, sup.config);
+  // Init's cwd is where Node was, on a mount the read-only pass left behind.
+  // A caller's path can reach it through /proc/self/cwd (self being init when
+  // init resolves the path), so make it the root, which the caller has too.
+  if (chdir("/") != 0) fail(run, errno, "chdir / (supervisor)");
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) fail(run, errno, "socketpair for the seccomp listener");
+  sup.parent_sock = sv[0];
+  sup.child_sock = sv[1];
+  sup.active = true;
+}
+
+void supervisor_after_fork(Run &run, bool child) {
+  Supervisor &sup = run.supervisor;
+  if (!sup.active) return;
+  close(child ? sup.parent_sock : sup.child_sock);
+  (child ? sup.parent_sock : sup.child_sock) = -1;
+}
+
+void supervisor_send_listener(Run &run, int listener) {
+  Supervisor &sup = run.supervisor;
+  if (send_fd(sup.child_sock, listener) != 0) fail(run, errno, "send the seccomp listener to the supervisor");
+  close(listener);
+  close(sup.child_sock);
+  sup.child_sock = -1;
+}
+
+int supervisor_poll_fd(const Run &run) { return run.supervisor.active ? run.supervisor.parent_sock : -1; }
+
+void supervisor_ready(Run &run) {
+  Supervisor &sup = run.supervisor;
+  int listener = recv_fd(sup.parent_sock);
+  // The caller sleeps until we answer: wake us on its CPU, and it on ours (6.6+; a hint only).
+  uint64_t sync_wake = SBX_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  if (listener >= 0) ioctl(listener, SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake);
+  close(sup.parent_sock);
+  sup.parent_sock = -1;
+  sup.active = false;  // nothing more for init's poll loop
+  if (listener < 0) return;  // the command failed before its filter: nothing to serve
+  // The serving thread owns its copy for as long as init lives.
+  violations_start(run.events_fd);
+  start_serving(new Server{std::move(sup.config), listener});
+}

@@ -1,0 +1,146 @@
+// Metadata changes (chmod, chown, utimes, xattrs, inode flags), performed on
+// the file the caller named after the meta-deny check.
+#include "call.h"
+#include "../procfs.h"
+#include "../../uapi.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace {
+
+// What a metadata change applies to: the file a path names (O_PATH), or with
+// a NULL path the caller's fd itself. `by_fd` tells the caller which.
+int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target, bool &by_fd) {
+  by_fd = path_addr == 0;
+  if (by_fd) return take_fd(c.r, dirfd, target);
+  std::string path;
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return err;
+  if (path.empty() && empty_path) {
+    if (dirfd == AT_FDCWD) {
+      ProcPath link = proc_tid(c.r.tid, "cwd");
+      target.reset(open(link, O_PATH | O_CLOEXEC));
+      return target.ok() ? 0 : errno;
+    }
+    return take_fd(c.r, dirfd, target);
+  }
+  Fd holder;
+  int base, err;
+  if (direct_base(c.r, dirfd, path, holder, base, err)) {
+    if (err) return err;
+    int fd = sbx_openat2(base, path.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), SBX_RESOLVE_NO_MAGICLINKS);
+    struct statfs fs;
+    if (fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type != SBX_PROC_SUPER_MAGIC) {
+      target.reset(fd);
+      return 0;
+    }
+    if (fd >= 0) close(fd);  // on procfs: the careful way below decides whose entry it is
+    else if (errno != ELOOP) return errno;  // ELOOP: a magic link on the way, the careful way below
+  }
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return err;
+  return open_place(place, follow, target);
+}
+
+}  // namespace
+
+Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path) {
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (by_fd) return done(fchmod(t.fd, mode));
+  struct stat st;
+  if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode)) return fail_with(EOPNOTSUPP);  // links have no mode of their own
+  long rc = syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH);
+  if (rc < 0 && errno == ENOSYS) {  // before 6.6: through the fd's /proc link, as glibc does
+    ProcPath link = proc_self_fd(t.fd);
+    rc = chmod(link, mode);
+  }
+  return done(rc);
+}
+
+Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path) {
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (by_fd) return done(fchown(t.fd, uid, gid));
+  return done(fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH));
+}
+
+// times: NULL for "now", or two timespecs (utime/utimes callers converted).
+Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow, bool empty_path) {
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (by_fd) return done(syscall(SYS_utimensat, t.fd, nullptr, times, 0));  // glibc refuses a NULL path
+  return done(utimensat(t.fd, "", times, AT_EMPTY_PATH));
+}
+
+int read_times_timeval(Call &c, uint64_t addr, struct timespec ts[2], bool &now) {
+  now = addr == 0;
+  if (now) return 0;
+  struct timeval tv[2];
+  if (int err = read_memory(c.r, addr, tv, sizeof tv)) return err;
+  for (int i = 0; i < 2; i++) {
+    if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) return EINVAL;
+    ts[i].tv_sec = tv[i].tv_sec;
+    ts[i].tv_nsec = tv[i].tv_usec * 1000;
+  }
+  return 0;
+}
+
+// set (value != nullptr) or remove an extended attribute.
+Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value, int xflags, bool follow, bool empty_path) {
+  std::string name;
+  if (int err = read_string(c.r, name_addr, kXattrNameMax + 1, name)) return fail_with(err == ENAMETOOLONG ? ERANGE : err);
+  Fd t;
+  bool by_fd;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (by_fd) {
+    return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags) : fremovexattr(t.fd, name.c_str()));
+  }
+  // setxattrat(AT_EMPTY_PATH) wants a real open file, not our O_PATH fd: go
+  // through its /proc/self/fd link, which leads to exactly this inode. A
+  // symlink itself takes no user.* attribute (and the rest need capabilities).
+  struct stat st;
+  if (fstat(t.fd, &st) != 0) return fail_with(errno);
+  if (S_ISLNK(st.st_mode)) return fail_with(EPERM);
+  ProcPath link = proc_self_fd(t.fd);
+  return done(value ? setxattr(link, name.c_str(), value->data(), value->size(), xflags) : removexattr(link, name.c_str()));
+}
+
+int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {
+  if (size > kXattrSizeMax) return E2BIG;
+  out.assign(size, '\0');
+  return size ? read_memory(c.r, addr, &out[0], size) : 0;
+}
+
+// The filter sends only the _IO/_IOW inode ioctls of lib/seccomp.ts INODE_FLAG_IOCTLS
+// here (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR's 28 bytes, the SETVERSIONs, ...):
+// their argument is read in whole, and nothing is written back.
+Outcome change_inode_flags(Call &c) {
+  unsigned int cmd = (unsigned int)c.a(1);
+  size_t size = (cmd >> 16) & 0x3fff;  // _IOC_SIZE
+  if (size > 64) return fail_with(ENOTTY);
+  unsigned char arg[64];
+  if (int err = read_memory(c.r, c.a(2), arg, size)) return fail_with(err);
+  Fd t;
+  if (int err = take_fd(c.r, c.fd(0), t)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  return done(ioctl(t.fd, cmd, arg));
+}

@@ -1,0 +1,83 @@
+// open, openat and creat with O_CREAT: the name is checked, created or
+// reopened by init on the directory it resolved.
+#include "call.h"
+#include "../procfs.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace {
+
+// Opens, for the caller, the existing file our O_PATH fd holds: through
+// /proc/self/fd, so what was checked and what is opened are one inode.
+Outcome open_existing(Call &c, Fd &opath, int flags) {
+  Outcome o;
+  o.cloexec = flags & O_CLOEXEC;
+  if ((flags & O_CREAT) && (flags & O_EXCL)) return fail_with(EEXIST);
+  struct stat st;
+  if (fstat(opath.fd, &st) != 0) return fail_with(errno);
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
+  int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
+  if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
+    open_fifo_on_thread(c.srv, c.n.id, opath.fd, reopen, o.cloexec, o);
+    opath.fd = -1;  // the thread owns it now
+    return o;
+  }
+  ProcPath link = proc_self_fd(opath.fd);
+  int fd = open(link, reopen);
+  if (fd < 0) return fail_with(errno);
+  o.send_fd = fd;
+  return o;
+}
+
+}  // namespace
+
+// Opening with O_CREAT. Each name is looked up once (O_PATH, no following):
+// an existing file is reopened from that fd, a missing one is created with
+// O_EXCL (if it appeared meanwhile, we look again), and a symlink is
+// followed here, one link at a time, with the protected-name check at each
+// step, so a dangling `x -> .codex` cannot create `.codex`.
+Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
+  std::string path;
+  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  Place place;
+  if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  if (!c.valid()) return fail_with(ESRCH);
+  int open_flags = flags | O_CLOEXEC | O_NOCTTY;
+  for (int tries = 0;; tries++) {
+    if (tries >= 40) return fail_with(ELOOP);
+    std::string name = name_of(place);
+    if (place.in_proc) {  // nothing is created on procfs; its magic links lead to open files
+      Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW)));
+      if (!target.ok()) return fail_with(errno);
+      return open_existing(c, target, flags);
+    }
+    if (int err = create_refused(c, place, false)) return fail_with(err);
+    Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target.ok() && errno == ENOENT) {
+      umask(c.r.umask());
+      int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
+      if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) continue;  // made meanwhile: look again
+      if (fd < 0) return fail_with(errno);
+      Outcome o;
+      o.cloexec = flags & O_CLOEXEC;
+      o.send_fd = fd;
+      return o;
+    }
+    if (!target.ok()) return fail_with(errno);
+    struct stat st;
+    if (fstat(target.fd, &st) != 0) return fail_with(errno);
+    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags);
+    if (flags & (O_EXCL | O_NOFOLLOW)) return fail_with(flags & O_EXCL ? EEXIST : ELOOP);
+    char link[kPathMax + 1];
+    ssize_t n = readlinkat(target.fd, "", link, kPathMax);
+    if (n < 0) return fail_with(errno);
+    link[n] = 0;
+    Place next;
+    if (int err = locate_from(c.r, place.dir.fd, link, next)) return fail_with(err);
+    place = std::move(next);
+  }
+}

@@ -1,0 +1,85 @@
+// The serving loop: receive a request, answer it (a value, an error, or an
+// fd installed in the caller).
+#include "call.h"
+#include "../../uapi.h"
+#include <algorithm>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <thread>
+#include <vector>
+#include <unistd.h>
+
+Outcome done(long rc) {
+  Outcome o;
+  if (rc < 0) o.err = errno;
+  else o.val = rc;
+  return o;
+}
+
+namespace {
+
+// Serves one request; false when receiving failed (errno says why).
+bool serve_one(const Server &srv) {
+  static struct seccomp_notif_sizes sizes;
+  if (sizes.seccomp_notif == 0 && syscall(SBX_NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
+    sizes.seccomp_notif = sizeof(struct seccomp_notif);
+    sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
+  }
+  std::vector<char> nbuf(std::max<size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif)), 0);
+  auto *n = reinterpret_cast<struct seccomp_notif *>(nbuf.data());
+  if (ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) return false;  // EINTR, or the caller is gone (ENOENT)
+
+  Outcome o;
+  auto it = srv.cfg.syscalls.find((uint32_t)n->data.nr);
+  Call c{srv, *n, Requester{}};
+  c.r.tid = (pid_t)n->pid;
+  o = it == srv.cfg.syscalls.end() ? fail_with(ENOSYS) : handle(c, it->second);
+
+  if (o.send_fd == -2) return true;  // a thread answers
+  if (o.send_fd >= 0) {
+    struct seccomp_notif_addfd add;
+    memset(&add, 0, sizeof add);
+    add.id = n->id;
+    add.flags = SECCOMP_ADDFD_FLAG_SEND;
+    add.srcfd = (uint32_t)o.send_fd;
+    add.newfd_flags = o.cloexec ? O_CLOEXEC : 0;
+    int rc = ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+    int saved = errno;
+    close(o.send_fd);
+    if (rc >= 0 || saved == ENOENT) return true;
+    o = fail_with(saved);  // e.g. EMFILE in the caller
+  }
+  std::vector<char> rbuf(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(struct seccomp_notif_resp)), 0);
+  auto *resp = reinterpret_cast<struct seccomp_notif_resp *>(rbuf.data());
+  resp->id = n->id;
+  resp->val = o.err ? 0 : o.val;
+  resp->error = o.err ? -o.err : 0;
+  ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+  return true;
+}
+
+}  // namespace
+
+void start_serving(Server *srv) {
+  // SIGRTMIN+1 wakes FIFO threads (their timers); everyone else keeps it
+  // blocked, so one sent to init from inside the sandbox interrupts nothing.
+  sigset_t tick;
+  sigemptyset(&tick);
+  sigaddset(&tick, SIGRTMIN + 1);
+  pthread_sigmask(SIG_BLOCK, &tick, nullptr);
+  // Requests are served by a thread of their own, so init's loop stays free
+  // for signals and exits (init's exit ends it). It waits in poll, not in
+  // RECV: the kernel's synchronous wake-up (listener.cc) reaches poll waiters only.
+  std::thread([srv] {
+    struct pollfd p = {srv->listener, POLLIN, 0};
+    for (;;) {
+      if (poll(&p, 1, -1) < 0) continue;
+      if (p.revents & POLLIN) serve_one(*srv);
+      else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no process uses the filter any more
+    }
+  }).detach();
+}

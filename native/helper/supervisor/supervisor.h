@@ -1,0 +1,49 @@
+// The supervisor: init (pid 1) answers the syscalls the seccomp filter hands
+// it (SECCOMP_RET_USER_NOTIF) by performing them itself on fds it resolved,
+// after one check the plan asked for:
+// - a metadata change (chmod, chown, utimes, xattrs, inode flags) on a file
+//   under one of the `meta-deny` prefixes but under no `meta-allow` prefix is
+//   refused with EROFS: the directories between a shared mount and the roots
+//   live in a read-write mount and Landlock does not cover these syscalls;
+// - creating, renaming or linking onto a `protect` path (a protected name that
+//   did not exist when the sandbox started) is refused with EROFS, and so is
+//   renaming or symlinking onto a `protect-dir` (a directory the plan says
+//   leads to a protected path) or renaming one away; bind(2) of a unix
+//   socket is a creation too.
+// Everything else is performed as asked. Init runs with the command's uid,
+// gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
+// memory and fds of callers that made themselves non-dumpable), so what it
+// does for a caller is what the caller could have done, or fails the same
+// way. Performing, not SECCOMP_USER_NOTIF_FLAG_CONTINUE, is what makes the
+// check sound: with CONTINUE the kernel would read the path again, after the
+// caller had time to change it. See docs/supervisor.md.
+//
+// The files of this folder, one concern each: listener.cc (the supervise step
+// and the hand-off of the command's listener to init), serve.cc (the serving
+// loop), decode.cc (each syscall's arguments), checks.cc (the plan's checks),
+// metadata.cc, names.cc (mkdir, links, renames, bind), open.cc (O_CREAT
+// opens), fifo.cc, tty.cc (/dev/tty), requester.cc (the caller's memory,
+// fds and paths).
+#pragma once
+#include "../gen/supervised_syscalls.h"
+#include <map>
+#include <set>
+#include <stdint.h>
+#include <string>
+#include <vector>
+
+// What the plan's supervise step asks init to check; read-only once serving.
+struct SupervisorConfig {
+  std::map<uint32_t, SupervisedOp> syscalls;  // this architecture's numbers -> what they do
+  std::vector<std::string> meta_deny, meta_allow;
+  std::set<std::string> protect;
+  std::set<std::string> protect_dirs;   // directories on the way to protected paths
+  std::set<std::string> protect_names;  // the last component of each of those paths
+};
+
+// The supervise step's part of the helper's state (Run::supervisor).
+struct Supervisor {
+  SupervisorConfig config;
+  int parent_sock = -1, child_sock = -1;  // the command sends its listener fd to init
+  bool active = false;                    // a supervise step ran; init's poll loop has the socket to watch
+};

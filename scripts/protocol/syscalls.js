@@ -1,0 +1,86 @@
+// protocol/syscalls.json -> lib/gen/syscalls.ts (names and numbers for the
+// filter) and native/helper/gen/supervised_syscalls.h (the supervisor's enum
+// and name table; the numbers reach it in the plan's supervise step).
+'use strict';
+const { header, fail, checkNames, cppPrelude } = require('./common');
+
+const TABLE = 'syscalls.json';
+const ARCHES = ['x64', 'arm64'];
+const CLASSES = ['metadata', 'inode-ioctl', 'create', 'rename', 'open'];
+
+function syscallFiles(t) {
+  const rows = t.syscalls;
+  checkNames(TABLE, rows.map((r) => r.name));
+  for (const r of rows) {
+    if (!r.filter && !r.supervised) fail(TABLE, `${r.name}: neither filtered nor supervised`);
+    if (r.filter) for (const a of ARCHES) if (r.nr[a] === undefined) fail(TABLE, `${r.name}: the filter needs a number on ${a}`);
+    for (const a of Object.keys(r.nr)) if (!ARCHES.includes(a) || !Number.isInteger(r.nr[a])) fail(TABLE, `${r.name}: bad number for ${a}`);
+    if (r.supervised && !CLASSES.includes(r.supervised)) fail(TABLE, `${r.name}: unknown class ${r.supervised}`);
+    if (r.supervised && !Array.isArray(r.args)) fail(TABLE, `${r.name}: a supervised syscall lists its argument roles`);
+  }
+  const filtered = rows.filter((r) => r.filter);
+  const supervised = rows.filter((r) => r.supervised);
+  const names = (list) => list.map((r) => `'${r.name}'`);
+  const union = (list) => names(list).join(' | ');
+  const ofClass = (...c) => names(supervised.filter((r) => c.includes(r.supervised))).join(', ');
+  const numbers = (list, a) => list.filter((r) => r.nr[a] !== undefined).map((r) => `${r.name}: ${r.nr[a]}`).join(', ');
+
+  const ts = [
+    header('//', TABLE),
+    '/** Architectures we can assemble for (Node\'s `process.arch` names). */',
+    `export type SeccompArch = ${ARCHES.map((a) => `'${a}'`).join(' | ')};`,
+    '',
+    '/** The syscalls the filter looks at. */',
+    `export type Syscall = ${union(filtered)};`,
+    '',
+    'export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {',
+    ...ARCHES.map((a) => `  ${a}: { ${numbers(filtered, a)} },`),
+    '};',
+    '',
+    '/** Syscalls the supervisor performs (native/helper/gen/supervised_syscalls.h has the same names). */',
+    `export type SupervisedSyscall = ${union(supervised)};`,
+    '',
+    '/** A syscall missing on an architecture (aarch64 has only the *at forms) has no number there. */',
+    'export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall, number>>> = {',
+    ...ARCHES.map((a) => `  ${a}: { ${numbers(supervised, a)} },`),
+    '};',
+    '',
+    '/** Metadata changes Landlock does not cover (the inode ioctls come through ioctl, INODE_IOCTL_SYSCALLS). */',
+    `export const METADATA_SYSCALLS: SupervisedSyscall[] = [${ofClass('metadata')}];`,
+    `export const INODE_IOCTL_SYSCALLS: SupervisedSyscall[] = [${ofClass('inode-ioctl')}];`,
+    '/** Always create a name; the OPEN_SYSCALLS do only with O_CREAT (see buildSeccompFilter). */',
+    `export const CREATE_SYSCALLS: SupervisedSyscall[] = [${ofClass('create', 'rename')}];`,
+    `export const RENAME_SYSCALLS: SupervisedSyscall[] = [${ofClass('rename')}];`,
+    `export const OPEN_SYSCALLS: SupervisedSyscall[] = [${ofClass('open')}];`,
+    '',
+  ].join('\n');
+
+  const h = [
+    ...cppPrelude(TABLE, ['string']),
+    '// What init performs for the command; the plan\'s supervise step maps this architecture\'s numbers to them.',
+    'enum class SupervisedOp : unsigned char {',
+    ...supervised.map((r) => `  ${r.name},  // ${r.supervised}: ${r.args.join(', ')}`),
+    '};',
+    '',
+    'struct SupervisedSpec {',
+    '  const char *name;',
+    '  SupervisedOp op;',
+    '};',
+    '',
+    'inline constexpr SupervisedSpec kSupervisedSyscalls[] = {',
+    ...supervised.map((r) => `    {"${r.name}", SupervisedOp::${r.name}},`),
+    '};',
+    '',
+    '// The row of the syscall called `name`, or nullptr.',
+    'inline const SupervisedSpec *find_supervised(const std::string &name) {',
+    '  for (const SupervisedSpec &s : kSupervisedSyscalls)',
+    '    if (name == s.name) return &s;',
+    '  return nullptr;',
+    '}',
+    '',
+  ].join('\n');
+
+  return { 'lib/gen/syscalls.ts': ts, 'native/helper/gen/supervised_syscalls.h': h };
+}
+
+module.exports = { syscallFiles };
