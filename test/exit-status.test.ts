@@ -79,6 +79,6 @@ describe(`exit status and signals (as ${userLabel})`, () => {
 
   it('pipes stdin, stdout and stderr', async () => {
     const r = await run('/bin/sh', ['-c', 'cat; echo err >&2'], { sandbox: none, input: 'hello' });
-    expect(r).toEqual({ code: 0, signal: null, stdout: 'hello', stderr: 'err\n' });
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'hello', stderr: 'err\n', violations: [] });
   });
 });
