@@ -1,7 +1,7 @@
 // Policy -> Plan. Every decision about namespaces, mounts and Landlock rights
 // is made here; the helper (native/helper/) executes the steps in order and
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
-import { CLONE, FS, MOUNT_ATTR, NET, SCOPE, fsRightsForAbi } from './uapi';
+import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import type { MountEntry } from './mountinfo';
 import { FsView, realView } from './fsview';
 import type { ResolvedPolicy } from './policy';
@@ -243,7 +243,7 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, te
   let masks = false;
   for (const a of layout.actions) {
     if (a.kind === 'mask' && a.type !== 'tmpfs' && !masks) {
-      add('scratch_begin', '/dev');
+      add('scratch_begin', '/dev', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=0755,size=1m');
       masks = true;
     }
     if (a.kind === 'group') {
@@ -261,17 +261,17 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, te
     }
   }
   if (masks) add('scratch_end');
-  add('tmpfs', '/dev', 'mode=0755,size=64k');
+  add('tmpfs', '/dev', MS.NOSUID | MS.NODEV, 'mode=0755,size=64k');
   DEVICES.forEach((d, i) => {
     add('touch', `/dev/${d}`);
     add('move_slot', devSlot[i], `/dev/${d}`);
   });
   add('mkdir', '/dev/pts', 0o755);
-  add('devpts', '/dev/pts');
+  add('devpts', '/dev/pts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
   if (terminal) add('tty_place', '/dev/pts');
   add('symlink', 'pts/ptmx', '/dev/ptmx');
   add('mkdir', '/dev/shm', 0o1777);
-  add('tmpfs', '/dev/shm', 'mode=01777');
+  add('tmpfs', '/dev/shm', MS.NOSUID | MS.NODEV, 'mode=01777');
   for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']]) {
     add('symlink', target, `/dev/${name}`);
   }

@@ -45,6 +45,13 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
+/** mount(2) flags (linux/mount.h MS_*). */
+export const MS = {
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+} as const;
+
 export const MOUNT_ATTR = {
   RDONLY: 0x1,
   NOSUID: 0x2,

@@ -188,9 +188,9 @@ void step_pin(Run &run, const Step &s) {
   close(at);
 }
 
-// scratch_begin DIR: a tmpfs to build masks in, never visible afterwards
+// scratch_begin DIR FLAGS OPTIONS: a tmpfs to build masks in, never visible afterwards
 void step_scratch_begin(Run &run, const Step &s) {
-  need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") == 0,
+  need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", parse_num(run, s.args[1]), s.args[2].c_str()) == 0,
        "mount scratch tmpfs " + s.args[0]);
   run.scratch_dir = s.args[0];
 }
@@ -256,16 +256,16 @@ void step_bind(Run &run, const Step &s) {
   close(fd);
 }
 
-// tmpfs PATH OPTIONS
+// tmpfs PATH FLAGS OPTIONS
 void step_tmpfs(Run &run, const Step &s) {
-  need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", MS_NOSUID | MS_NODEV, s.args[1].c_str()) == 0,
+  need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", parse_num(run, s.args[1]), s.args[2].c_str()) == 0,
        "mount tmpfs " + s.args[0]);
 }
 
-// devpts PATH
+// devpts PATH FLAGS OPTIONS
 void step_devpts(Run &run, const Step &s) {
-  need(run, mount("devpts", s.args[0].c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
-                  "newinstance,ptmxmode=0666,mode=0620") == 0, "mount devpts " + s.args[0]);
+  need(run, mount("devpts", s.args[0].c_str(), "devpts", parse_num(run, s.args[1]), s.args[2].c_str()) == 0,
+       "mount devpts " + s.args[0]);
 }
 
 // proc PATH
