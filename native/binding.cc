@@ -11,6 +11,18 @@
 
 namespace {
 
+// The first four arguments of spawn and spawnSync: helper, plan, fds, ownProcessGroup.
+SpawnRequest Request(const Napi::CallbackInfo &info) {
+  SpawnRequest req;
+  req.helper = info[0].As<Napi::String>().Utf8Value();
+  auto plan = info[1].As<Napi::Buffer<char>>();
+  req.plan.assign(plan.Data(), plan.Length());
+  auto fds = info[2].As<Napi::Array>();
+  for (uint32_t i = 0; i < fds.Length(); i++) req.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
+  req.own_process_group = info[3].ToBoolean().Value();
+  return req;
+}
+
 Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall_name) {
   Napi::Error e = Napi::Error::New(env, std::string(syscall_name) + " failed");
   e.Set("errno", Napi::Number::New(env, err));
@@ -40,13 +52,7 @@ class Binding : public Napi::Addon<Binding> {
   // spawn(helper, plan: Buffer, fds: number[], ownProcessGroup) -> { pid, pidfd, errorFd, pipes }
   Napi::Value Spawn(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    SpawnRequest req;
-    req.helper = info[0].As<Napi::String>().Utf8Value();
-    auto plan = info[1].As<Napi::Buffer<char>>();
-    req.plan.assign(plan.Data(), plan.Length());
-    auto fds = info[2].As<Napi::Array>();
-    for (uint32_t i = 0; i < fds.Length(); i++) req.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
-    req.own_process_group = info[3].ToBoolean().Value();
+    SpawnRequest req = Request(info);
     SpawnResult res;
     const char *syscall_name = "";
     int err = sbx_spawn(req, &res, &syscall_name);
@@ -72,13 +78,7 @@ class Binding : public Napi::Addon<Binding> {
   //   -> { pid, code, signal, stdout, stderr, report, timedOut, tooMuch }
   Napi::Value SpawnSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    SpawnRequest req;
-    req.helper = info[0].As<Napi::String>().Utf8Value();
-    auto plan = info[1].As<Napi::Buffer<char>>();
-    req.plan.assign(plan.Data(), plan.Length());
-    auto fds = info[2].As<Napi::Array>();
-    for (uint32_t i = 0; i < fds.Length(); i++) req.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
-    req.own_process_group = info[3].ToBoolean().Value();
+    SpawnRequest req = Request(info);
     SyncOptions opt;
     if (info[4].IsBuffer()) {
       auto input = info[4].As<Napi::Buffer<char>>();

@@ -22,26 +22,19 @@ function nodedir(): string | undefined {
  * allowed to run them.
  */
 export function installNpmPackage(name: string, version: string): { dir: string } | { why: string } {
-  const dir = path.join(clientCache, `${name.replace('/', '+')}@${version}`);
-  if (fs.existsSync(path.join(dir, '.complete'))) return { dir };
-  fs.mkdirSync(clientCache, { recursive: true, mode: 0o755 });
-  const tmp = fs.mkdtempSync(`${dir}.tmp-`);
-  try {
-    fs.chmodSync(tmp, 0o755);
+  return cached(`${name.replace('/', '+')}@${version}`, (tmp) => {
     fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: 'sbx-test-client', private: true, allowScripts: { [name]: true } }));
     const env = { ...process.env, npm_config_nodedir: nodedir() ?? '', npm_config_update_notifier: 'false' };
     const r = spawnSync('npm', ['install', `${name}@${version}`, '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: tmp, env, encoding: 'utf8', timeout: 300_000 });
     if (r.status !== 0) return { why: `npm install ${name}@${version} failed: ${(r.stderr || r.error?.message || '').split('\n').slice(-5).join(' ')}` };
-    fs.writeFileSync(path.join(tmp, '.complete'), '');
-    try {
-      fs.renameSync(tmp, dir);
-    } catch {
-      /* another run installed it meanwhile */
-    }
-    return { dir };
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+    return { ok: true };
+  });
+}
+
+/** node-pty from the client cache, or why it is missing. */
+export function nodePty(): { pty: any } | { why: string } {
+  const r = installNpmPackage('node-pty', '1.1.0');
+  return 'why' in r ? r : { pty: require(path.join(r.dir, 'node_modules', 'node-pty')) };
 }
 
 /** The Python the PyPI clients run with: the system's, which every user can read (a pyenv under /root is not). */

@@ -3,8 +3,8 @@
 // the terminal back to the command, bg lets it run without it.
 import path from 'path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { installNpmPackage } from './clients';
-import { leftovers, repoRoot, userLabel } from './helpers';
+import { nodePty } from './clients';
+import { leftovers, repoRoot, rmTree, tempDir, userLabel } from './helpers';
 
 const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 
@@ -12,14 +12,14 @@ describe(`job control through the CLI (as ${userLabel})`, () => {
   let pty: any;
   let why = '';
   beforeAll(() => {
-    const r = installNpmPackage('node-pty', '1.1.0');
+    const r = nodePty();
     if ('why' in r) why = r.why;
-    else pty = require(path.join(r.dir, 'node_modules', 'node-pty'));
+    else pty = r.pty;
   }, 300_000);
 
   /** An interactive bash on a pty, with a helper that waits for its output to match. */
-  function shell() {
-    const t = pty.spawn('/bin/bash', ['--norc', '--noprofile', '-i'], { cwd: '/', env: { PATH: process.env.PATH!, TERM: 'dumb', PS1: '$ ' } });
+  function shell(cwd = '/') {
+    const t = pty.spawn('/bin/bash', ['--norc', '--noprofile', '-i'], { cwd, env: { PATH: process.env.PATH!, TERM: 'dumb', PS1: '$ ' } });
     let out = '';
     t.onData((d: string) => { out += d; });
     const until = (re: RegExp, ms = 10_000) => new Promise<string>((res, rej) => {
@@ -62,7 +62,9 @@ describe(`job control through the CLI (as ${userLabel})`, () => {
 
   it('bg lets a stopped command run on in the background; kill %1 ends it and nothing is left', async (ctx) => {
     if (!pty) ctx.skip(`node-pty is missing: ${why}`);
-    const { t, until, mark } = shell();
+    // Its own directory: leftovers() finds the helpers started from it, and only those.
+    const dir = tempDir();
+    const { t, until, mark } = shell(dir);
     try {
       await until(/\$ $/);
       t.write(`${process.execPath} ${cli} exec --mode read-only -- sh -c 'sleep 0.6; echo tick-one; sleep 0.6; echo tick-two; sleep 30.5151'\r`);
@@ -81,10 +83,12 @@ describe(`job control through the CLI (as ${userLabel})`, () => {
       after = mark();
       t.write('kill %1; wait; echo "done"\r');
       await after(/done/);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(leftovers('/', '30.5151')).toEqual([]);
+      // The sandbox ends with its monitor; under load that takes a moment: wait for it, up to 10 s.
+      for (let i = 0; i < 100 && leftovers(dir, '30.5151').length; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(leftovers(dir, '30.5151')).toEqual([]);
     } finally {
       t.kill();
+      rmTree(dir);
     }
   }, 30_000);
 });

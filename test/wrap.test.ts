@@ -6,7 +6,7 @@ import fs from 'fs';
 import path from 'path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wrap, WrappedCommand } from '../lib';
-import { installNpmPackage } from './clients';
+import { installNpmPackage, nodePty } from './clients';
 import { rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 const exitOf = (c: ReturnType<typeof cpSpawn>) => new Promise<[number | null, string | null]>((res) => c.on('exit', (code, sig) => res([code, sig])));
@@ -91,9 +91,9 @@ describe(`wrap() under node-pty (as ${userLabel})`, () => {
   let pty: any;
   let why = '';
   beforeAll(() => {
-    const r = installNpmPackage('node-pty', '1.1.0');
+    const r = nodePty();
     if ('why' in r) why = r.why;
-    else pty = require(path.join(r.dir, 'node_modules', 'node-pty'));
+    else pty = r.pty;
   }, 300_000);
 
   it('the terminal has its name inside (tty, ttyname), and only it: the user\'s other terminals stay out of sight', async (ctx) => {
