@@ -107,9 +107,10 @@ export function buildPlan(input: PlanInput): Plan {
     add('drop_caps', 'keep-bounding'); // the bounding set is empty already, and CAP_SETPCAP is gone
   } else {
     addConfinement(input, confinement, namespaces, add);
-    // Without a user namespace an unprivileged caller cannot clear its bounding
-    // set; no_new_privs still stops exec from gaining capabilities.
-    add('drop_caps', ...(input.uid === 0 ? [] : ['keep-bounding']));
+    // Without a user namespace only a caller holding CAP_SETPCAP can clear its
+    // bounding set (root in a nested sandbox or a container may not hold it);
+    // no_new_privs still stops exec from gaining capabilities either way.
+    add('drop_caps', ...(input.uid === 0 && canSetpcap(view) ? [] : ['keep-bounding']));
   }
   const filter = seccompStepArg(view.arch(), sup);
   if (supervising) add('seccomp', filter, 'listen'); // last before exec: lib/seccomp.ts
@@ -122,6 +123,16 @@ export function buildPlan(input: PlanInput): Plan {
   add('env', 'SBX_NATIVE_SANDBOX=1');
   add('exec', input.file, ...input.argv);
   return { level, landlockAbi: abi, layout, steps };
+}
+
+const CAP_SETPCAP = 8;
+
+/** Whether this process holds CAP_SETPCAP (what clearing the bounding set needs), from /proc/self/status. */
+function canSetpcap(view: FsView): boolean {
+  let status = '';
+  try { status = view.readFile('/proc/self/status'); } catch { return false; }
+  const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+  return !!eff && (BigInt(`0x${eff[1]}`) & (1n << BigInt(CAP_SETPCAP))) !== 0n;
 }
 
 /** no_new_privs and the Landlock layer (when `layout` is given). */
