@@ -6,7 +6,24 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
-export const clientCache = process.env.SBX_TEST_CLIENTS ?? path.join(os.tmpdir(), 'sbx-native-clients');
+// What the tests run from here is code run unsandboxed (as root, in the root
+// pass): the cache lives where no test's sandbox has a writable root (not
+// /tmp), and an entry is used only when it and the directory above it belong
+// to root or to this user and nobody else may write them.
+const uid = process.getuid?.() ?? 0;
+const sharedCache = '/var/cache/sbx-native-test-clients'; // made by the root pass, read by the nobody pass
+const ownCache = path.join(os.tmpdir(), `sbx-native-clients-${uid}`); // a user who cannot write /var/cache: private to it
+
+function trusted(p: string): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  return !!st && st.isDirectory() && (st.uid === 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+function cacheFor(name: string): string {
+  if (process.env.SBX_TEST_CLIENTS) return process.env.SBX_TEST_CLIENTS;
+  if (uid === 0 || (trusted(sharedCache) && trusted(path.join(sharedCache, name)))) return sharedCache;
+  return ownCache;
+}
 
 /** Node's headers for node-gyp without a download (the machines reach no nodejs.org): the same search as scripts/build-native.js. */
 function nodedir(): string | undefined {
@@ -49,9 +66,14 @@ function pip(args: string[], cwd: string): { ok: true } | { why: string } {
 
 /** Fills `name` in the client cache once: `fill(tmp)` writes into a fresh temp directory that is then published. */
 function cached(name: string, fill: (tmp: string) => { ok: true } | { why: string }): { dir: string } | { why: string } {
-  const dir = path.join(clientCache, name);
-  if (fs.existsSync(path.join(dir, '.complete'))) return { dir };
-  fs.mkdirSync(clientCache, { recursive: true, mode: 0o755 });
+  const base = cacheFor(name);
+  const dir = path.join(base, name);
+  fs.mkdirSync(base, { recursive: true, mode: 0o755 });
+  if (!trusted(base)) return { why: `${base} is not a directory owned by root or uid ${uid} that only its owner may write: not running code from it` };
+  if (fs.existsSync(path.join(dir, '.complete'))) {
+    if (trusted(dir)) return { dir };
+    return { why: `${dir} is not owned by root or uid ${uid}, or others may write it: not running code from it (remove it)` };
+  }
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
   try {
     fs.chmodSync(tmp, 0o755);
