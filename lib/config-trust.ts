@@ -3,7 +3,7 @@
 // one for the next run. Such a file may only narrow the policy the flags give;
 // anything else is refused naming the file, the key and the opt-in (--config).
 import path from 'path';
-import { ConfigError, fail, fromOwn, isObject, LoadedConfig, OWN_KEYS } from './config';
+import { ConfigError, fail, fromOwn, isObject, jsonObject, LoadedConfig, OWN_KEYS } from './config';
 import { FsView, realOrUndefined, realView } from './fsview';
 import { daemonSockets } from './policy';
 import type { Access, SandboxPolicy } from './policy';
@@ -27,13 +27,7 @@ export function loadDiscoveredConfig(file: string, cwd: string, flagMode: string
   } catch (e) {
     throw new ConfigError(`${abs}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${abs}: invalid JSON: ${(e as Error).message}`);
-  }
-  if (!isObject(data)) fail(abs, '(top level)', data, 'expected an object');
+  const data = jsonObject(abs, text);
   for (const [k, v] of Object.entries(data)) {
     if (!OWN_KEYS.includes(k)) widening(abs, k, v, 'unknown key (it could mean anything)');
     if (k === 'mode') {

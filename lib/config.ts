@@ -50,6 +50,18 @@ function bool(v: unknown, key: string, file: string): boolean | undefined {
   return v;
 }
 
+/** A config file's text as a JSON object, or a ConfigError naming the file. */
+export function jsonObject(abs: string, text: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${abs}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(data)) fail(abs, '(top level)', data, 'expected an object');
+  return data;
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -133,13 +145,7 @@ export function loadConfig(file: string, cwd: string, env: NodeJS.ProcessEnv = p
     }
     return { file: abs, format: 'codex', policy: fromCodex(abs, data, warnings, home, cwd, env.TMPDIR), warnings };
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${abs}: invalid JSON: ${(e as Error).message}`);
-  }
-  if (!isObject(data)) fail(abs, '(top level)', data, 'expected an object');
+  const data = jsonObject(abs, text);
   if ('filesystem' in data || ('network' in data && isObject(data.network))) {
     return { file: abs, format: 'sandbox-runtime', policy: fromSandboxRuntime(abs, data, warnings, home), warnings };
   }

@@ -1,6 +1,6 @@
 // Records the sandbox's init sends while the command runs (protocol/events.json),
 // as JavaScript values.
-import os from 'os';
+import { errnoName } from './errors';
 import { signalName } from './signals';
 import {
   EVENT_DROPPED, EVENT_DROPPED_COUNT_OFFSET, EVENT_STOPPED, EVENT_STOPPED_SIG_OFFSET, EVENT_TYPE_OFFSET, EVENT_VIOLATION,
@@ -35,10 +35,6 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_CHAIN_METADATA]: 'outside the writable roots in their shared mount (metadata is kept as it is)',
 };
 
-function errnoName(n: number): string {
-  for (const [name, num] of Object.entries(os.constants.errno)) if (num === n) return name;
-  return `errno ${n}`;
-}
 
 const text = (b: Buffer) => b.toString('utf8').replace(/\0.*$/s, '');
 

@@ -4,6 +4,7 @@
 import util from 'util';
 import { SandboxedProcess, spawn, SpawnOptions } from './spawn';
 import { SETUP_FAILED } from './errors';
+import { outputOptions } from './options';
 import { reprobeAfterFailure } from './host';
 import type { Violation } from './events';
 
@@ -33,10 +34,7 @@ const DEFAULT_MAX_BUFFER = 1024 * 1024;
 /** Gathers a child's output; `done` gets a spawn/maxBuffer error or null, then the exit. */
 export function collect(child: SandboxedProcess, options: ExecFileOptions,
   done: (err: Error | null, stdout: Output, stderr: Output, code: number | null, signal: NodeJS.Signals | null) => void): void {
-  const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
-  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0)) throw new TypeError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
-  const encoding = options.encoding === 'buffer' || options.encoding === null ? undefined : options.encoding ?? 'utf8';
-  if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new TypeError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(options.encoding)}`);
+  const { maxBuffer, encoding } = outputOptions(options, { maxBuffer: DEFAULT_MAX_BUFFER, encoding: 'utf8' });
   const chunks: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
   const sizes = { stdout: 0, stderr: 0 };
   let failure: Error | null = null;

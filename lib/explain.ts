@@ -2,8 +2,8 @@
 // may read or write a path, and the errno it would get. The kernel refuses
 // without telling anyone (EROFS from a read-only mount, EACCES from
 // Landlock); this answers from the same layout the sandbox is built from.
-import fs from 'fs';
 import path from 'path';
+import { canonicalPath, realView } from './fsview';
 import { prepare, SpawnOptions } from './spawn';
 
 export interface Explanation {
@@ -21,24 +21,12 @@ export interface Explanation {
 
 const under = (dir: string, p: string) => p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 
-/** `p` with the symlinks of its existing part resolved, as the kernel would walk it. */
-function canonical(p: string): string {
-  const rest: string[] = [];
-  for (let dir = p; ; dir = path.dirname(dir)) {
-    try {
-      return path.join(fs.realpathSync(dir), ...rest);
-    } catch {
-      if (dir === '/') return p;
-      rest.unshift(path.basename(dir));
-    }
-  }
-}
-
 /** Which rule decides `access` to `target` for a command spawned with `options` (same policy, cwd and env). */
 export function explain(target: string, access: 'read' | 'write', options: SpawnOptions = {}): Explanation {
   if (access !== 'read' && access !== 'write') throw new TypeError(`explain(): access must be 'read' or 'write', got ${JSON.stringify(access)}`);
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const p = canonical(path.resolve(cwd, target));
+  const abs = path.resolve(cwd, target);
+  const p = canonicalPath(realView, abs, true) ?? abs;
   const { policy, plan } = prepare('/bin/true', [], options);
   const out = (allowed: boolean, by: Explanation['by'], rule: string, errno?: Explanation['errno']): Explanation =>
     ({ path: p, access, allowed, by, rule, ...(allowed ? {} : { errno: errno ?? 'EROFS' }) });
@@ -79,7 +67,7 @@ export function explain(target: string, access: 'read' | 'write', options: Spawn
     for (const c of path.relative(group.ancestor, p).split('/')) {
       const entry = path.join(dir, c);
       if (onTheWay.has(entry)) { dir = entry; continue; }
-      if (fs.lstatSync(entry, { throwIfNoEntry: false })) return out(false, 'mount', `read-only: ${entry} lies beside the way to the writable roots under ${group.ancestor} (sealed)`);
+      if (realView.lstat(entry)) return out(false, 'mount', `read-only: ${entry} lies beside the way to the writable roots under ${group.ancestor} (sealed)`);
       break;
     }
     return out(false, 'landlock', `outside every writable root (${group.roots.join(', ')} share the mount at ${group.ancestor})`, 'EACCES');

@@ -76,6 +76,28 @@ export function realOrUndefined(view: FsView, p: string): string | undefined {
 }
 
 /** `view.stat(p)`, with ENOENT thrown as fs.statSync throws it. */
+/**
+ * `p` with the symlinks of its existing part resolved, as the kernel walks
+ * it; the last component followed or not. Undefined if `p` is not absolute.
+ */
+export function canonicalPath(view: FsView, p: string, followLast: boolean): string | undefined {
+  if (!path.isAbsolute(p)) return undefined;
+  const rest: string[] = [];
+  let dir = p;
+  if (!followLast) {
+    rest.push(path.basename(p));
+    dir = path.dirname(p);
+  }
+  for (; ; dir = path.dirname(dir)) {
+    try {
+      return path.join(view.realpath(dir), ...rest);
+    } catch {
+      if (dir === '/') return undefined;
+      rest.unshift(path.basename(dir));
+    }
+  }
+}
+
 export function statOrThrow(view: FsView, p: string): FsStat {
   const st = view.stat(p);
   if (st) return st;

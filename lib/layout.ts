@@ -3,7 +3,7 @@
 // through an FsView (to find protected names and their types), so a layout
 // can be computed from an in-memory tree. plan.ts turns a Layout into steps.
 import path from 'path';
-import { FsStat, FsView, realView, statOrThrow } from './fsview';
+import { canonicalPath, FsStat, FsView, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
 
@@ -88,20 +88,6 @@ function gitProtection(p: string, st: FsStat, view: FsView): string[] {
     return [p, view.realpath(gitdir)];
   } catch {
     return [p];
-  }
-}
-
-/** `p` with the symlinks in its existing part resolved (its last component is not followed); undefined if not absolute. */
-function canonical(p: string, view: FsView): string | undefined {
-  if (!path.isAbsolute(p)) return undefined;
-  const rest: string[] = [path.basename(p)];
-  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
-    try {
-      return path.join(view.realpath(dir), ...rest);
-    } catch {
-      if (dir === '/') return undefined;
-      rest.unshift(path.basename(dir));
-    }
   }
 }
 
@@ -280,7 +266,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const writableAt = (p: string) => regionOf(p + '/x') === 'write';
   const missing = new Set(missingProtected);
   for (const g of policy.guards) {
-    const p = canonical(g.path, view);
+    const p = canonicalPath(view, g.path, false);
     if (!p) continue;
     let st: FsStat | undefined;
     try { st = view.lstat(p); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue; }

@@ -30,6 +30,9 @@ export interface ChildProcessOptions {
   windowsVerbatimArguments?: boolean;
 }
 
+import fs from 'fs';
+import { signalNumber } from './signals';
+
 export class OptionError extends TypeError {
   code = 'ERR_INVALID_ARG_VALUE';
 }
@@ -65,4 +68,26 @@ export function abortError(signal: AbortSignal): Error {
   e.name = 'AbortError';
   e.code = 'ABORT_ERR';
   return e;
+}
+
+/** What spawn and spawnSync both do first: check the options, the kill signal (unknown names throw, as in child_process), the shell. */
+export function commandOf(file: string, args: readonly string[], o: ChildProcessOptions): { file: string; args: string[]; killSignal: number } {
+  checkOptions(o);
+  const killSignal = signalNumber(o.killSignal ?? 'SIGTERM');
+  return { ...applyShell(file, args, o.shell), killSignal };
+}
+
+/** child_process refuses a cwd that exists but is not a directory (ENOTDIR); a missing one is the command's ENOENT. */
+export function cwdNotDirectory(cwd: unknown): boolean {
+  return typeof cwd === 'string' && fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory() === false;
+}
+
+/** maxBuffer and encoding of the collecting call forms, checked; encoding undefined means Buffers. */
+export function outputOptions(o: { maxBuffer?: number; encoding?: BufferEncoding | 'buffer' | null }, defaults: { maxBuffer: number; encoding: BufferEncoding | undefined }):
+  { maxBuffer: number; encoding: BufferEncoding | undefined } {
+  const maxBuffer = o.maxBuffer ?? defaults.maxBuffer;
+  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0)) throw new OptionError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
+  const encoding = o.encoding === 'buffer' || o.encoding === null ? undefined : o.encoding ?? defaults.encoding;
+  if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new OptionError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(o.encoding)}`);
+  return { maxBuffer, encoding };
 }

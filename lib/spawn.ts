@@ -16,7 +16,7 @@ import { decodeEvent } from './events';
 import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import { chooseLevel, Enforcement, hostFacts } from './host';
-import { abortError, applyShell, checkOptions, ChildProcessOptions } from './options';
+import { abortError, ChildProcessOptions, commandOf, cwdNotDirectory } from './options';
 
 export type StdioOption = 'pipe' | 'overlapped' | 'ipc' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
 
@@ -403,13 +403,11 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     args = [];
   }
   const opts = options ?? {};
-  checkOptions(opts);
-  const killSignal = opts.killSignal ?? 'SIGTERM';
-  signalNumber(killSignal); // an unknown name throws here, as in child_process
-  const cmd = applyShell(file, args as string[], opts.shell);
+  const cmd = commandOf(file, args as string[], opts);
+  const killSignal = cmd.killSignal;
   if (opts.interactive) checkTerminal(opts.stdio);
   // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
-  if (typeof opts.cwd === 'string' && fs.statSync(opts.cwd, { throwIfNoEntry: false })?.isDirectory() === false) {
+  if (cwdNotDirectory(opts.cwd)) {
     const e = new Error('spawn ENOTDIR') as NodeJS.ErrnoException;
     Object.assign(e, { errno: -os.constants.errno.ENOTDIR, code: 'ENOTDIR', syscall: 'spawn' });
     throw e;

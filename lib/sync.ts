@@ -3,9 +3,9 @@
 import os from 'os';
 import { native } from './native';
 import { encodePlan } from './plan';
-import { applyShell, checkOptions } from './options';
+import { commandOf, cwdNotDirectory, outputOptions } from './options';
 import { reportError, spawnError } from './report';
-import { signalName, signalNumber } from './signals';
+import { signalName } from './signals';
 import { hintFor, SandboxSetupError } from './errors';
 import { childFds, prepare, SpawnOptions } from './spawn';
 
@@ -33,21 +33,15 @@ const DEFAULT_MAX_BUFFER = 1024 * 1024;
 export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOptions, options?: SpawnSyncOptions): SpawnSyncReturns {
   if (!Array.isArray(args)) { options = args as SpawnSyncOptions | undefined; args = []; }
   const opts = options ?? {};
-  checkOptions(opts);
   if (opts.signal !== undefined) throw new TypeError('The "signal" option is not supported by spawnSync (nothing can abort a blocked thread); use spawn');
-  const killSignal = signalNumber(opts.killSignal ?? 'SIGTERM');
-  const maxBuffer = opts.maxBuffer ?? DEFAULT_MAX_BUFFER;
-  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0)) throw new TypeError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
-  const encoding = opts.encoding === 'buffer' || opts.encoding === null || opts.encoding === undefined ? undefined : opts.encoding;
-  if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new TypeError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(opts.encoding)}`);
-  const cmd = applyShell(file, args as string[], opts.shell);
+  if (opts.interactive) throw new TypeError('The "interactive" option needs spawn: a terminal\'s job control needs the event loop');
+  const cmd = commandOf(file, args as string[], opts);
+  const killSignal = cmd.killSignal;
+  const { maxBuffer, encoding } = outputOptions(opts, { maxBuffer: DEFAULT_MAX_BUFFER, encoding: undefined });
   const spawnargs = [...cmd.args];
   const fail = (error: Error, pid = 0): SpawnSyncReturns => ({ error, status: null, signal: null, output: null, pid, stdout: null, stderr: null });
   // A cwd that is not a directory: child_process's spawnSync reports it in `error`.
-  if (typeof opts.cwd === 'string') {
-    const st = require('fs').statSync(opts.cwd, { throwIfNoEntry: false });
-    if (st && !st.isDirectory()) return fail(spawnError('ENOTDIR', -os.constants.errno.ENOTDIR, cmd.file, spawnargs, 'spawnSync'));
-  }
+  if (cwdNotDirectory(opts.cwd)) return fail(spawnError('ENOTDIR', -os.constants.errno.ENOTDIR, cmd.file, spawnargs, 'spawnSync'));
   const prepared = prepare(cmd.file, cmd.args, opts);
   const [fds, toClose] = childFds(opts.stdio ?? 'pipe');
   if (fds.includes(-2)) {
