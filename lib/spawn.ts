@@ -209,9 +209,11 @@ export class SandboxedProcess extends EventEmitter {
     this.stdio = [this.stdin, this.stdout, this.stderr];
     for (let i = 3; i < res.sockets.length; i++) {
       const fd = res.sockets[i];
-      const s = fd >= 0 ? this.track(new net!.Socket({ fd, readable: true, writable: true })) : null;
-      this.stdio.push(i === ipcAt ? null : s);
+      const s = fd >= 0 ? new net!.Socket({ fd, readable: true, writable: true }) : null;
+      // The channel listens first, so 'disconnect' comes before 'close', as in child_process.
       if (s && i === ipcAt) this.channel = new IpcChannel(s, this);
+      if (s) this.track(s);
+      this.stdio.push(i === ipcAt ? null : s);
     }
   }
 
