@@ -75,7 +75,7 @@ type Region = 'default' | 'write' | 'none' | 'readonly';
 function gitProtection(p: string, st: FsStat, view: FsView): string[] {
   if (st.isDirectory()) return [p];
   if (!st.isFile()) return [];
-  let text = '';
+  let text: string;
   try {
     text = view.readFile(p);
   } catch {

@@ -129,7 +129,7 @@ const CAP_SETPCAP = 8;
 
 /** Whether this process holds CAP_SETPCAP (what clearing the bounding set needs), from /proc/self/status. */
 function canSetpcap(view: FsView): boolean {
-  let status = '';
+  let status: string;
   try { status = view.readFile('/proc/self/status'); } catch { return false; }
   const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
   return !!eff && (BigInt(`0x${eff[1]}`) & (1n << BigInt(CAP_SETPCAP))) !== 0n;
