@@ -39,6 +39,8 @@ struct SupervisorConfig {
   std::set<std::string> protect;
   std::set<std::string> protect_dirs;   // directories on the way to protected paths
   std::set<std::string> protect_names;  // the last component of each of those paths
+  bool chmod_via_proc = false;          // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
+  bool no_sync_wake = false;            // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
 };
 
 // The supervise step's part of the helper's state (Run::supervisor).
