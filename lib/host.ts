@@ -183,6 +183,7 @@ export function chooseLevel(f: HostFacts, allowDegraded: boolean): Enforcement &
   const missing = [
     `user namespaces are unusable (${f.userns?.detail})`,
     'no read-only mounts: protected paths, read-only carve-outs and deny-read inside roots are not enforced',
+    "sbx-native's own files, config files and the host-facts cache inside a writable root stay writable: a command there can change what a later run does",
     'chmod/chown/utimes/setxattr outside the roots are not blocked (Landlock does not cover metadata)',
     'no pid namespace: host processes are visible',
     ...(process.getuid?.() === 0 ? [] : ['the capability bounding set stays as it is (no_new_privs still prevents gaining capabilities)']),
