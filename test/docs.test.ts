@@ -26,8 +26,8 @@
 //   `fs.mkdtempSync(path.join(os.tmpdir(), 'repo-'))` / `mktemp -d`. A "home"
 //   is such a directory (passed as HOME or used by path), not the reader's;
 //   what must be in the real home has a unique name, is said so, and removed.
-// - /tmp and $TMPDIR are writable by default (`tmp: 'host'`): a write shown
-//   refused must not be under os.tmpdir(), or the sample sets `tmp`.
+// - /tmp and $TMPDIR are writable by default (`tmp: 'host'`): a path shown
+//   unwritable is not under os.tmpdir(), unless the sample sets `tmp`.
 // The harness fails a sample that throws or exits non-zero (an undefined name
 // is a ReferenceError, an unset sh variable an error) or leaves anything in
 // its HOME or TMPDIR.
