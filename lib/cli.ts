@@ -275,6 +275,8 @@ export function main(argv: string[]): void {
     help(topic === 'doctor' ? DOCTOR_USAGE : USAGE);
   } else if (cmd === 'exec') {
     exec(rest);
+  } else if (cmd === 'bwrap') {
+    (require('./bwrap/run') as typeof import('./bwrap/run')).bwrapMain(rest);
   } else if (cmd === 'doctor') {
     if (rest.some((r) => r === '-h' || r === '--help')) return void help(DOCTOR_USAGE);
     const bad = rest.filter((r) => r !== '--json');
