@@ -18,6 +18,8 @@ export interface HostView {
   readdir(p: string): string[];
   readlink(p: string): string;
   realpath(p: string): string | undefined;
+  /** The path an open fd names, checked to be the same inode; throws when the fd is not open. */
+  fdPath(fd: number): string;
 }
 
 export const realHost: HostView = {
@@ -30,6 +32,13 @@ export const realHost: HostView = {
   readlink: (p) => fs.readlinkSync(p),
   realpath: (p) => {
     try { return fs.realpathSync(p); } catch { return undefined; }
+  },
+  fdPath(fd) {
+    const st = fs.fstatSync(fd, { bigint: true });
+    const p = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    const again = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+    if (!path.isAbsolute(p) || !again || again.dev !== st.dev || again.ino !== st.ino) throw Object.assign(new Error(`fd ${fd} (${p}) no longer names the same file`), { code: 'ESTALE' });
+    return p;
   },
 };
 
@@ -83,13 +92,24 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   // The command never gets capabilities: what bubblewrap grants with --cap-add (or keeps for uid 0 by default) is not given.
   const asked = [...a.caps];
   if (asked.length && a.capsGiven) {
-    throw new BwrapError(`--cap-add ${asked.length === CAPS.length ? 'ALL' : asked.join(',')}: not supported by sbx-native's bwrap front end (the command never holds capabilities; add --cap-drop ALL after it)`);
+    throw new BwrapError(`--cap-add ${asked.length === CAPS.length ? 'ALL' : asked.join(',')}: not supported by sbx-native's bwrap front end (the command never holds capabilities; sandbox-runtime adds it for its seccomp helper, which needs nested user namespaces sbx-native refuses: set network.allowAllUnixSockets to run without the helper, see docs/bwrap.md)`);
   }
   if (asked.length) notes.push('uid 0 keeps no capabilities (bubblewrap keeps them all unless --cap-drop ALL)');
   if (a.unshare.cgroup && !fs.existsSync('/proc/self/ns/cgroup')) throw new BwrapError('Cannot create new cgroup namespace because the kernel does not support it');
   const extraUnshare = a.unshare.cgroup || a.unshare.cgroupTry ? CLONE_NEWCGROUP : 0;
 
-  const fsm = mapFilesystem(a.ops, host, notes);
+  // --bind-fd/--ro-bind-fd: the fd's own path, then as --bind/--ro-bind of it.
+  const ops = a.ops.map((o): FsOp => {
+    if (o.op !== 'bind-fd' && o.op !== 'ro-bind-fd') return o;
+    let src: string;
+    try {
+      src = host.fdPath(o.fd);
+    } catch (e) {
+      throw new BwrapError(`Can't bind fd ${o.fd}: ${(e as NodeJS.ErrnoException).code === 'EBADF' ? 'Bad file descriptor' : (e as Error).message}`);
+    }
+    return { op: o.op === 'bind-fd' ? 'bind' : 'ro-bind', src, dest: o.dest, try: false };
+  });
+  const fsm = mapFilesystem(ops, host, notes);
   if (!a.unshare.pid) notes.push('always a new pid namespace (bubblewrap shares the host\'s without --unshare-pid)');
   if (!a.unshare.ipc) notes.push('always a new IPC namespace');
   if (!a.unshare.uts) notes.push('always a new UTS namespace');
