@@ -1,12 +1,16 @@
 // The fds a bubblewrap caller leaves open for the command (Codex's data and
-// proxy sockets at 3, 4 and 6; sandbox-runtime's --args fd): every fd this
-// process inherited without close-on-exec. Node opens its own with O_CLOEXEC,
-// so the flag tells them apart, whatever their numbers.
+// proxy sockets at 3, 4 and 6; sandbox-runtime's --args fd): those the
+// installed shim lists, else (sbx-native bwrap started directly) every fd
+// without close-on-exec, which misses the low ones Node marks at start-up.
 import fs from 'fs';
 
 const O_CLOEXEC = 0o2000000;
 
-export function inheritedFds(): number[] {
+export function inheritedFds(env: NodeJS.ProcessEnv = process.env): number[] {
+  // The installed shim lists them before Node starts: Node marks low inherited
+  // fds close-on-exec at start-up, which makes the flag below miss them.
+  const listed = env.SBX_BWRAP_FDS;
+  if (listed !== undefined) return listed.split(',').filter(Boolean).map(Number).filter((fd) => fd > 2 && isOpen(fd)).sort((a, b) => a - b);
   const out: number[] = [];
   let names: string[];
   try {
@@ -27,4 +31,13 @@ export function inheritedFds(): number[] {
     if (flags && (parseInt(flags[1], 8) & O_CLOEXEC) === 0) out.push(fd);
   }
   return out.sort((a, b) => a - b);
+}
+
+function isOpen(fd: number): boolean {
+  try {
+    fs.fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
 }

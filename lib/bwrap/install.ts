@@ -22,6 +22,17 @@ case "$1" in
   --version) printf '%s' ${sq(VERSION)}; exit 0 ;;
   --help) printf ${sq(help)} "$0"; exit 0 ;;
 esac
+# The fds the caller left open for the command, by number (Node marks some of
+# them close-on-exec at start-up, so it cannot tell them from its own later).
+SBX_BWRAP_FDS=
+for f in /proc/$$/fd/*; do
+  n=\${f##*/}
+  case $n in 0|1|2) continue ;; esac
+  [ -e "$f" ] || continue
+  [ "$f" -ef "$0" ] && continue
+  SBX_BWRAP_FDS="$SBX_BWRAP_FDS$n,"
+done
+export SBX_BWRAP_FDS
 exec ${sq(node)} ${sq(entry)} "$@"
 `;
 }

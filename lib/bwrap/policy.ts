@@ -118,9 +118,10 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   if (!a.dieWithParent) notes.push('the sandbox always dies with its parent (--die-with-parent)');
   if (a.disableUserns || a.assertUsernsDisabled) notes.push('nested user namespaces fail with EPERM (seccomp), not ENOSPC');
 
-  const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : ctx.cwd;
-  const env = { ...a.env };
-  if (a.chdir !== undefined) env.PWD = cwd;
+  // As bubblewrap: --chdir, else the old cwd if the sandbox shows it, else $HOME, else /; PWD says which.
+  const shown = (p: string | undefined) => p !== undefined && path.isAbsolute(p) && visible(fsm.rules, host.realpath(p) ?? p);
+  const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : shown(ctx.cwd) ? ctx.cwd : shown(a.env.HOME) ? a.env.HOME! : '/';
+  const env = { ...a.env, PWD: cwd };
   const writes = Object.values(fsm.rules).includes('write');
   const sandbox: SandboxPolicy = {
     mode: writes ? 'workspace-write' : 'read-only',
@@ -297,6 +298,13 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
 
 function remountedLater(ops: FsOp[], index: number, dest: string): boolean {
   return ops.slice(index + 1).some((o) => o.op === 'remount-ro' && path.normalize(o.dest) === path.normalize(dest));
+}
+
+/** Whether the most specific rule at or above `p` leaves it shown (a hidden directory looks empty). */
+function visible(rules: Record<string, Access>, p: string): boolean {
+  let best: string | undefined;
+  for (const k of Object.keys(rules)) if (under(p, k) && (best === undefined || k.length > best.length)) best = k;
+  return best === undefined || rules[best] !== 'none';
 }
 
 function inWritable(rules: Record<string, Access>, p: string): boolean {

@@ -9,7 +9,7 @@ import { HELP, VERSION } from './help';
 import { inheritedFds } from './fds';
 import type { PreparedSpawn, SpawnOptions } from '../spawn';
 
-const OWN_ENV = ['SBX_BWRAP_SHIM'];
+const OWN_ENV = ['SBX_BWRAP_FDS'];
 
 let levelPrefix = false;
 

@@ -16,11 +16,12 @@ function initPid(monitor: number): number | undefined {
 }
 
 function info(monitor: number): Record<string, number> {
-  const pid = initPid(monitor) ?? monitor;
-  const out: Record<string, number> = { 'child-pid': pid };
+  // The helper (the monitor) made every namespace but the pid one, which its
+  // children are in: its own links stay readable for as long as the sandbox lives.
+  const out: Record<string, number> = { 'child-pid': initPid(monitor) ?? monitor };
   for (const ns of NS) {
     try {
-      out[`${ns}-namespace`] = Number(fs.statSync(`/proc/${pid}/ns/${ns}`, { bigint: true }).ino);
+      out[`${ns}-namespace`] = Number(fs.statSync(`/proc/${monitor}/ns/${ns === 'pid' ? 'pid_for_children' : ns}`, { bigint: true }).ino);
     } catch {
       /* not visible: left out, as bubblewrap leaves out what it cannot stat */
     }
