@@ -201,7 +201,7 @@ describe('exit statuses and status fds', () => {
     const base = ['--ro-bind', '/', '/', '--unshare-pid', '--'];
     expect(bwrap([...base, 'sh', '-c', 'exit 42']).code).toBe(42);
     expect(bwrap([...base, 'sh', '-c', 'kill -9 $$']).code).toBe(137);
-    expect(bwrap([...base, 'no-such-command-sbx'])).toMatchObject({ code: 1, stderr: 'bwrap: execvp no-such-command-sbx: No such file or directory\n' });
+    expect(bwrap([...base, 'no-such-command-sbx'], { env: { ...process.env, PATH: '/usr/bin:/bin' } })).toMatchObject({ code: 1, stderr: 'bwrap: execvp no-such-command-sbx: No such file or directory\n' });
   });
 
   it('--info-fd and --json-status-fd give the child pid, namespace ids matching the sandbox\'s own, and the exit code', () => {

@@ -1,7 +1,7 @@
 // Whether Codex would run a given `bwrap`: it takes the first one on PATH,
 // resolves symlinks, and skips a candidate under the cwd, under a writable
 // root of its policy (workspace-write makes /tmp and $TMPDIR writable by
-// default) or in a directory the user can write, falling back to its bundled
+// default) or in a directory others may write, falling back to its bundled
 // bubblewrap (docs/bwrap.md).
 import fs from 'fs';
 import path from 'path';
@@ -28,7 +28,6 @@ export function codexVerdict(file: string, ctx: { cwd: string; env: NodeJS.Proce
   const parent = path.dirname(real);
   const st = fs.statSync(parent);
   if ((st.mode & 0o022) !== 0) reasons.push(`its directory ${parent} is writable by others`);
-  else if (st.uid !== 0 && st.uid === process.getuid?.()) reasons.push(`its directory ${parent} is writable by you (use a root-owned directory such as /usr/local/bin)`);
   const first = (ctx.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, 'bwrap')).find((c) => fs.existsSync(c));
   const onPath = first !== undefined && realOr(first) === real;
   if (!onPath) reasons.push(first ? `the first bwrap on PATH is ${first}` : 'no bwrap on PATH');
