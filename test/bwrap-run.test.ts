@@ -6,6 +6,7 @@ import fs from 'fs';
 import path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, snapshot, tempDir, twoRoots } from './helpers';
+import { bwrapCheck } from '../lib/bwrap/doctor';
 
 const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 const made: string[] = [];
@@ -36,6 +37,28 @@ function codexArgv(A: string, B: string, extra: string[] = []): string[] {
     '--bind', A, A, ...protect(A), '--bind', B, B, ...protect(B), ...extra,
     '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--argv0', 'codex-linux-sandbox', '--'];
 }
+
+describe('doctor\'s Codex-acceptance check', () => {
+  it('an installed bwrap under /tmp is sandbox-runtime\'s but not Codex\'s (a writable root); one in a 0755 directory elsewhere, first on PATH, is both', () => {
+    const tmpCheck = bwrapCheck({ PATH: `${binDir}:/usr/bin` }, '/');
+    expect(tmpCheck.ok).toBe(false);
+    expect(tmpCheck.detail).toMatch(/Codex would not: .* is under a writable root \/tmp/);
+    const elsewhere = fs.mkdtempSync('/var/tmp/sbx-bwrap-doctor-');
+    made.push(elsewhere);
+    fs.chmodSync(elsewhere, 0o755);
+    expect(spawnSync(process.execPath, [cli, 'bwrap', '--install', elsewhere]).status).toBe(0);
+    expect(bwrapCheck({ PATH: `${elsewhere}:/usr/bin` }, repoRoot)).toMatchObject({ ok: true, detail: expect.stringContaining(`Codex (from ${repoRoot}) would use it`) });
+    expect(bwrapCheck({ PATH: '/usr/bin' }, '/').ok).toBe(null);
+    // A directory others may write is refused outright.
+    const open = tempDir();
+    made.push(open);
+    fs.chmodSync(open, 0o777);
+    const r = spawnSync(process.execPath, [cli, 'bwrap', '--install', open], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('writable by others');
+    expect(fs.readdirSync(open)).toEqual([]);
+  });
+});
 
 describe('Codex argv shape', () => {
   it('the installed bwrap is a script that names Node and sbx-native by absolute path', () => {
