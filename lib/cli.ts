@@ -52,6 +52,8 @@ function describeEnforcement(p: PreparedSpawn): string {
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
        sbx-native doctor [--json]     what this host can enforce, and fixes
+       sbx-native bwrap [OPTIONS] [--] COMMAND   bubblewrap's command line (docs/bwrap.md);
+                      sbx-native bwrap --install DIR writes DIR/bwrap
        sbx-native help [COMMAND] | version
 
 Runs COMMAND with writes confined to the writable roots, the rest of the

@@ -73,5 +73,5 @@ const OPTIONS: [string, string][] = [
 export function HELP(argv0: string): string {
   return `usage: ${argv0} [OPTIONS...] [--] COMMAND [ARGS...]\n\n` +
     OPTIONS.map(([o, d]) => `    ${o.padEnd(28)} ${d}\n`).join('') +
-    `\nsbx-native's bubblewrap-compatible front end (bubblewrap ${BUBBLEWRAP_VERSION} semantics; differences: sbx-native help bwrap).\n`;
+    `\nsbx-native's bubblewrap-compatible front end (bubblewrap ${BUBBLEWRAP_VERSION} semantics; the differences are in sbx-native's docs/bwrap.md).\n`;
 }
