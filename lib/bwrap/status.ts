@@ -44,7 +44,8 @@ export function started(a: BwrapArgs, monitor: number): void {
     write(a.fds.info, `{\n${Object.entries(i).map(([k, v]) => `    "${k}": ${v}`).join(',\n')}\n}\n`);
     try { fs.closeSync(a.fds.info); } catch { /* closed already */ }
   }
-  if (a.fds.jsonStatus !== undefined) write(a.fds.jsonStatus, `${JSON.stringify(i)}\n`);
+  // bubblewrap's spacing: `{ "child-pid": 123, ... }`, one document per line.
+  if (a.fds.jsonStatus !== undefined) write(a.fds.jsonStatus, `{ ${Object.entries(i).map(([k, v]) => `"${k}": ${v}`).join(', ')} }\n`);
 }
 
 export function exited(a: BwrapArgs, code: number): void {
