@@ -185,7 +185,8 @@ describe('mapping to a policy', () => {
     refused(['--bind', '/nope', '/nope', 'true'], /^Can't find source path \/nope: No such file or directory$/);
     refused(['--ro-bind-data', '3', '/w/a/x', 'true'], /^--ro-bind-data 3 \/w\/a\/x: not supported.*empty data/, { 3: 'data' });
     refused(['--cap-drop', 'ALL', '--cap-add', 'CAP_SETFCAP', 'true'], /^--cap-add CAP_SETFCAP: not supported/);
-    refused(['--unshare-uts', '--hostname', 'h', 'true'], /^--hostname: not supported/);
+    expect(map(['--unshare-uts', '--hostname', 'box', 'true']).hostname).toBe('box');
+    refused(['--unshare-uts', '--hostname', 'x'.repeat(65), 'true'], /^Can't set hostname to x+: Invalid argument$/);
     refused(['--dir', '/w/new', 'true'], /^--dir \/w\/new: not supported/);
     refused(['--seccomp', '3', 'true'], /^--seccomp: not supported/);
     refused(['--uid', '0', 'true'], /^--uid 0: not supported/);

@@ -227,6 +227,13 @@ describe('exit statuses and status fds', () => {
     expect(bwrap([...base, 'no-such-command-sbx'], { env: { ...process.env, PATH: '/usr/bin:/bin' } })).toMatchObject({ code: 1, stderr: 'bwrap: execvp no-such-command-sbx: No such file or directory\n' });
   });
 
+  it('--hostname sets the name in the sandbox\'s own UTS namespace; the host keeps its own', () => {
+    const host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8');
+    const r = bwrap(['--ro-bind', '/', '/', '--unshare-uts', '--hostname', 'sbx-box', '--', 'cat', '/proc/sys/kernel/hostname']);
+    expect(r).toMatchObject({ code: 0, stdout: 'sbx-box\n' });
+    expect(fs.readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(host);
+  });
+
   it('--info-fd and --json-status-fd give the child pid, namespace ids matching the sandbox\'s own, and the exit code', () => {
     const d = tempDir();
     made.push(d);

@@ -33,7 +33,7 @@ const OPTIONS: [string, string][] = [
   ['--userns FD', 'Use this user namespace (refused by sbx-native)'],
   ['--userns2 FD', 'After setup switch to this user namespace (refused by sbx-native)'],
   ['--pidns FD', 'Use this pid namespace (refused by sbx-native)'],
-  ['--hostname NAME', 'Custom hostname in the sandbox (refused by sbx-native)'],
+  ['--hostname NAME', 'Custom hostname in the sandbox (requires --unshare-uts)'],
   ['--lock-file DEST', 'Take a lock on DEST while sandbox is running (refused by sbx-native)'],
   ['--sync-fd FD', 'Keep this fd open while sandbox is running'],
   ['--bind SRC DEST', 'Bind mount the host path SRC on DEST (SRC = DEST)'],

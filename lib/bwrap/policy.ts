@@ -55,6 +55,8 @@ export interface Mapped {
   env: Record<string, string>;
   /** Namespace flags to add to the plan's unshare step (CLONE_NEWCGROUP). */
   extraUnshare: number;
+  /** --hostname: set in the sandbox's own UTS namespace. */
+  hostname?: string;
   /** What differs from bubblewrap for this argv, one sentence each (printed by --dry-run and -v). */
   notes: string[];
 }
@@ -87,7 +89,8 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   refuse(a.labels.file !== undefined, '--file-label', 'no SELinux support');
   refuse(a.uid !== undefined && a.uid !== ctx.uid, `--uid ${a.uid}`, 'the user namespace maps only the caller\'s own uid');
   refuse(a.gid !== undefined && a.gid !== process.getgid?.(), `--gid ${a.gid}`, 'the user namespace maps only the caller\'s own gid');
-  refuse(a.hostname !== undefined, '--hostname', 'no step sets the hostname yet');
+  // HOST_NAME_MAX; a NUL cannot reach the plan (encodePlan refuses it anyway).
+  if (a.hostname !== undefined && (Buffer.byteLength(a.hostname) > 64 || a.hostname.includes('\0'))) throw new BwrapError(`Can't set hostname to ${a.hostname}: Invalid argument`);
   if (a.asPid1) notes.push('--as-pid-1: the command runs as pid 2 under sbx-native\'s init (pid 1), which reaps, forwards signals and supervises');
   // The command never gets capabilities: what bubblewrap grants with --cap-add (or keeps for uid 0 by default) is not given.
   const asked = [...a.caps];
@@ -131,7 +134,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     tmp: fsm.privateTmp ? 'private' : 'none',
   };
   return {
-    sandbox, guards: fsm.guards, unixSockets: fsm.sockets, file: a.command[0], args: a.command.slice(1), argv0: a.argv0, cwd, env, extraUnshare, notes,
+    sandbox, guards: fsm.guards, unixSockets: fsm.sockets, file: a.command[0], args: a.command.slice(1), argv0: a.argv0, cwd, env, extraUnshare, hostname: a.hostname, notes,
   };
 }
 

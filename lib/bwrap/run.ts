@@ -69,6 +69,11 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
     if ((e as { code?: string }).code === 'SBX_SETUP_FAILED') throw new BwrapError(`${(e as Error).message}${(e as { hint?: string }).hint ? `; ${(e as { hint?: string }).hint}` : ''}`);
     throw e;
   }
+  if (mapped.hostname !== undefined) {
+    const at = prepared.plan.steps.findIndex((s) => s.op === 'map_ids');
+    if (at < 0) throw new BwrapError(`Can't set hostname to ${mapped.hostname}: this host gives no UTS namespace (run \`sbx-native doctor\`)`);
+    prepared.plan.steps.splice(at + 1, 0, { op: 'sethostname', args: [mapped.hostname] });
+  }
   if (mapped.extraUnshare) {
     const step = prepared.plan.steps.find((s) => s.op === 'unshare');
     if (step) step.args[0] = String(Number(step.args[0]) | mapped.extraUnshare);
