@@ -183,7 +183,8 @@ describe('bad argv: bubblewrap\'s message, exit 1, nothing run, nothing left', (
     ['an unknown option', (m) => ['--ro-bind', '/', '/', '--frob', 'sh', '-c', `touch ${m}`], /^bwrap: Unknown option --frob\n$/],
     ['a missing argument', () => ['--ro-bind', '/'], /^bwrap: --ro-bind takes two arguments\n$/],
     ['an --args fd that is not open', (m) => ['--args', '97', 'sh', '-c', `touch ${m}`], /^bwrap: Can't read --args data: Bad file descriptor\n$/],
-    ['an unsupported option', (m) => ['--ro-bind', '/', '/', '--chmod', '0700', '/tmp', 'sh', '-c', `touch ${m}`], /^bwrap: --chmod 700 \/tmp: not supported by sbx-native's bwrap front end/],
+    ['an unsupported option', (m) => ['--ro-bind', '/', '/', '--mqueue', '/dev/mqueue', 'sh', '-c', `touch ${m}`], /^bwrap: --mqueue \/dev\/mqueue: not supported by sbx-native's bwrap front end/],
+    ['a --dir where the sandbox is read-only', (m) => ['--ro-bind', '/', '/', '--dir', '/etc/sbx-bwrap-nope', 'sh', '-c', `touch ${m}`], /^bwrap: Can't mkdir \/etc\/sbx-bwrap-nope: Read-only file system\n$/],
     ['a bind of one path onto another', (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/opt', 'sh', '-c', `touch ${m}`], /^bwrap: --bind \/usr \/opt: not supported/],
     ['a missing bind source', (m) => ['--ro-bind', '/', '/', '--bind', '/nonexistent-src', '/nonexistent-src', 'sh', '-c', `touch ${m}`], /^bwrap: Can't find source path \/nonexistent-src: No such file or directory\n$/],
   ];
@@ -216,6 +217,39 @@ describe('bad argv: bubblewrap\'s message, exit 1, nothing run, nothing left', (
     expect(bwrap(['--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^usage: ${shim} `)) });
     expect(bwrap(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('--argv0 VALUE') });
     expect(bwrap(['--version'])).toMatchObject({ code: 0, stdout: 'bubblewrap 0.11.1\n' });
+  });
+});
+
+describe('--dir, --symlink, --file, --chmod', () => {
+  it('are made inside the sandbox, in order, before the command: in a writable root they stay, as with bubblewrap', () => {
+    const { A } = roots();
+    const three = fs.openSync(path.join(A, '..', 'data'), 'w+');
+    fs.writeSync(three, 'payload');
+    const src = fs.openSync(path.join(A, '..', 'data'), 'r');
+    try {
+      const r = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--perms', '0700', '--dir', `${A}/d/e`, '--symlink', '../t', `${A}/l`, '--perms', '0640', '--file', '3', `${A}/f`,
+        '--chmod', '0711', `${A}/d`, '--', 'sh', '-c', `stat -c '%a %n' ${A}/d ${A}/d/e ${A}/f; readlink ${A}/l; cat ${A}/f`], { stdio: ['ignore', 'pipe', 'pipe', src] });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`711 ${A}/d
+700 ${A}/d/e
+640 ${A}/f
+../t
+payload`);
+    } finally {
+      fs.closeSync(three);
+      fs.closeSync(src);
+    }
+    expect(fs.readlinkSync(path.join(A, 'l'))).toBe('../t');
+    expect(fs.readFileSync(path.join(A, 'f'), 'utf8')).toBe('payload');
+  });
+
+  it('an existing different symlink fails as bubblewrap fails; the same one is accepted', () => {
+    const { A } = roots();
+    fs.symlinkSync('/dev/null', path.join(A, 'l'));
+    expect(bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--symlink', '/dev/null', `${A}/l`, 'true'])).toMatchObject({ code: 0, stderr: '' });
+    const r = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--symlink', 'other', `${A}/l`, 'sh', '-c', `touch ${A}/ran`]);
+    expect(r).toMatchObject({ code: 1, stderr: `bwrap: Can't make symlink at ${A}/l: existing destination is /dev/null\n` });
+    expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
   });
 });
 

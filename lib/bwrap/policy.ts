@@ -9,6 +9,7 @@ import fs from 'fs';
 import path from 'path';
 import type { SandboxPolicy, Access, Guard } from '../policy';
 import { BwrapArgs, BwrapError, CAPS, FsOp } from './args';
+import type { SetupOp } from './setup';
 
 export type Kind = 'dir' | 'file' | 'socket' | 'other' | 'symlink';
 
@@ -57,6 +58,8 @@ export interface Mapped {
   extraUnshare: number;
   /** --hostname: set in the sandbox's own UTS namespace. */
   hostname?: string;
+  /** --dir/--symlink/--file/--chmod, done inside the sandbox before the command (setup.ts). */
+  setup: SetupOp[];
   /** What differs from bubblewrap for this argv, one sentence each (printed by --dry-run and -v). */
   notes: string[];
 }
@@ -134,11 +137,12 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     tmp: fsm.privateTmp ? 'private' : 'none',
   };
   return {
-    sandbox, guards: fsm.guards, unixSockets: fsm.sockets, file: a.command[0], args: a.command.slice(1), argv0: a.argv0, cwd, env, extraUnshare, hostname: a.hostname, notes,
+    sandbox, guards: fsm.guards, unixSockets: fsm.sockets, file: a.command[0], args: a.command.slice(1), argv0: a.argv0, cwd, env, extraUnshare, hostname: a.hostname, setup: fsm.setup, notes,
   };
 }
 
 interface FsMapping {
+  setup: SetupOp[];
   rules: Record<string, Access>;
   guards: Guard[];
   sockets: string[];
@@ -153,6 +157,7 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
   const rules: Record<string, Access> = {};
   const guards: Guard[] = [];
   const sockets: string[] = [];
+  const setup: SetupOp[] = [];
   let privateTmp = false;
   let root: 'ro' | 'rw' | 'empty' = 'empty';
   let dev = false;
@@ -259,10 +264,16 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
         if (abs(op.dest, '--proc') !== '/proc') throw unsupported(`--proc ${op.dest}`, 'the sandbox\'s /proc is always at /proc');
         proc = true;
         return;
-      case 'ro-bind-data': case 'bind-data': case 'file': {
+      case 'file': {
+        const dest = abs(op.dest, '--file');
+        if (root === 'empty') throw unsupported(`--file ${op.fd} ${op.dest}`, 'files are made in a writable root only, not in an empty root');
+        setup.push({ op: 'file', dest, perms: op.perms, data: op.data.toString('base64') });
+        return;
+      }
+      case 'ro-bind-data': case 'bind-data': {
         const opt = `--${op.op}`;
         const dest = abs(op.dest, opt);
-        if (op.op !== 'ro-bind-data') throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'files are not created inside the sandbox yet');
+        if (op.op !== 'ro-bind-data') throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'a writable copy bound over a path is not supported yet');
         if (op.data.length) throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'only empty data is supported (an empty read-only file)');
         const real = host.realpath(dest);
         cover(real ?? dest);
@@ -274,7 +285,9 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
       case 'dir': {
         const dest = abs(op.dest, '--dir');
         if (host.kind(dest, true) === 'dir') return; // bubblewrap keeps an existing directory as it is
-        throw unsupported(`--dir ${op.dest}`, 'directories are not created inside the sandbox yet (only an existing one is accepted)');
+        if (root === 'empty') throw unsupported(`--dir ${op.dest}`, 'directories are made in a writable root only, not in an empty root');
+        setup.push({ op: 'dir', dest, perms: op.perms });
+        return;
       }
       case 'symlink': {
         const dest = abs(op.dest, '--symlink');
@@ -283,9 +296,11 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
           if (existing === op.target) return; // as bubblewrap: the same link already there
           throw new BwrapError(`Can't make symlink at ${op.dest}: existing destination is ${existing}`);
         }
-        throw unsupported(`--symlink ${op.target} ${op.dest}`, 'symlinks are not created inside the sandbox yet (only an identical existing one is accepted)');
+        if (root === 'empty') throw unsupported(`--symlink ${op.target} ${op.dest}`, 'symlinks are made in a writable root only, not in an empty root');
+        setup.push({ op: 'symlink', target: op.target, dest });
+        return;
       }
-      case 'chmod': throw unsupported(`--chmod ${op.perms.toString(8)} ${op.dest}`, 'modes are not changed inside the sandbox');
+      case 'chmod': setup.push({ op: 'chmod', dest: abs(op.dest, '--chmod'), perms: op.perms }); return;
       case 'bind-fd': case 'ro-bind-fd': throw unsupported(`--${op.op} ${op.fd} ${op.dest}`, 'binds from fds are not supported yet');
       case 'mqueue': throw unsupported(`--mqueue ${op.dest}`, 'no mqueue mounts');
       case 'lock-file': throw unsupported(`--lock-file ${op.dest}`, 'no lock files');
@@ -296,7 +311,7 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
   if (root === 'empty') emptyRoot(rules, host, notes);
   if (!dev) notes.push('/dev is sbx-native\'s minimal one even without --dev');
   if (!proc) notes.push('/proc is a fresh procfs even without --proc');
-  return { rules, guards, sockets, privateTmp };
+  return { rules, guards, sockets, privateTmp, setup };
 }
 
 function remountedLater(ops: FsOp[], index: number, dest: string): boolean {

@@ -116,6 +116,11 @@ export function bwrapMain(argv: string[]): void {
     return;
   }
   if (p.args.fds.block !== undefined) blockOn(p.args.fds.block);
+  if (p.mapped.setup.length) {
+    const { runSetup } = require('./setup') as typeof import('./setup');
+    const failed = runSetup(p.mapped.setup, p.options as import('../sync').SpawnSyncOptions);
+    if (failed) die(failed);
+  }
   run(p);
 }
 
