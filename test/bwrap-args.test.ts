@@ -187,7 +187,9 @@ describe('mapping to a policy', () => {
     refused(['--cap-drop', 'ALL', '--cap-add', 'CAP_SETFCAP', 'true'], /^--cap-add CAP_SETFCAP: not supported/);
     expect(map(['--unshare-uts', '--hostname', 'box', 'true']).hostname).toBe('box');
     refused(['--unshare-uts', '--hostname', 'x'.repeat(65), 'true'], /^Can't set hostname to x+: Invalid argument$/);
-    refused(['--dir', '/w/new', 'true'], /^--dir \/w\/new: not supported/);
+    refused(['--dir', '/w/new', 'true'], /^--dir \/w\/new: not supported.*empty root/);
+    refused(['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dir', '/tmp/x', 'true'], /^--dir \/tmp\/x: not supported.*--tmpfs \/tmp/);
+    expect(map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--dir', '/w/a/new', '--chmod', '0700', '/w/a', 'true']).setup).toEqual([{ op: 'dir', dest: '/w/a/new', perms: undefined }, { op: 'chmod', dest: '/w/a', perms: 0o700 }]);
     refused(['--seccomp', '3', 'true'], /^--seccomp: not supported/);
     refused(['--uid', '0', 'true'], /^--uid 0: not supported/);
     refused(['--dev', '/w/dev', 'true'], /^--dev \/w\/dev: not supported/);

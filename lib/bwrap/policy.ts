@@ -311,6 +311,9 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
   if (root === 'empty') emptyRoot(rules, host, notes);
   if (!dev) notes.push('/dev is sbx-native\'s minimal one even without --dev');
   if (!proc) notes.push('/proc is a fresh procfs even without --proc');
+  // A private /tmp is new in every sandbox: what the set-up run made there the command would not see.
+  const lost = privateTmp ? setup.find((o) => under(o.dest, '/tmp')) : undefined;
+  if (lost) throw unsupported(`--${lost.op} ${lost.dest}`, 'it would be made in a --tmpfs /tmp, which is made anew for the command');
   return { rules, guards, sockets, privateTmp, setup };
 }
 
