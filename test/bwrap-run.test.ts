@@ -60,6 +60,22 @@ describe('doctor\'s Codex-acceptance check', () => {
   });
 });
 
+describe('the installed bwrap inside a writable root', () => {
+  it('is read-only in the sandboxes it starts: it cannot be rewritten or replaced', () => {
+    const { A } = roots();
+    fs.mkdirSync(path.join(A, 'bin'));
+    expect(spawnSync(process.execPath, [cli, 'bwrap', '--install', path.join(A, 'bin')]).status).toBe(0);
+    const mine = path.join(A, 'bin', 'bwrap');
+    const before = fs.readFileSync(mine, 'utf8');
+    const r = spawnSync(mine, ['--ro-bind', '/', '/', '--bind', A, A, '--', 'sh', '-c', `echo x >> ${mine}; rm -f ${mine}; mv ${mine} ${A}/moved; echo done`], { encoding: 'utf8' });
+    expect(r.stdout).toBe('done\n');
+    expect(r.stderr).toContain(`${mine}: Read-only file system`);
+    expect(r.stderr).toMatch(/rm: cannot remove .*: (Device or resource busy|Read-only file system)/);
+    expect(fs.readFileSync(mine, 'utf8')).toBe(before);
+    expect(fs.existsSync(path.join(A, 'moved'))).toBe(false);
+  });
+});
+
 describe('Codex argv shape', () => {
   it('the installed bwrap is a script that names Node and sbx-native by absolute path', () => {
     expect(installed.status).toBe(0);

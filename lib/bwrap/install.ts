@@ -33,6 +33,9 @@ for f in /proc/$$/fd/*; do
   SBX_BWRAP_FDS="$SBX_BWRAP_FDS$n,"
 done
 export SBX_BWRAP_FDS
+# This script's own path: kept read-only in the sandbox it starts, wherever it lies.
+SBX_BWRAP_SELF=$0
+export SBX_BWRAP_SELF
 exec ${sq(node)} ${sq(entry)} "$@"
 `;
 }

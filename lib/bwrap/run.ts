@@ -9,7 +9,7 @@ import { HELP, VERSION } from './help';
 import { inheritedFds } from './fds';
 import type { PreparedSpawn, SpawnOptions } from '../spawn';
 
-const OWN_ENV = ['SBX_BWRAP_FDS'];
+const OWN_ENV = ['SBX_BWRAP_FDS', 'SBX_BWRAP_SELF'];
 
 let levelPrefix = false;
 
@@ -57,6 +57,11 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (args.action) return { args } as Prepared;
   for (const fd of args.consumedFds) fs.closeSync(fd); // bubblewrap closes what it read
   const mapped = mapBwrap(args, { cwd, uid });
+  // What runs the next sandbox stays read-only in this one: the installed script and the Node it names.
+  for (const [p, why] of [[env.SBX_BWRAP_SELF, 'the installed bwrap'], [process.execPath, 'the Node that runs the installed bwrap']] as const) {
+    if (!p || !p.startsWith('/')) continue;
+    try { mapped.guards.push({ path: fs.realpathSync(p), why }); } catch { /* gone: nothing to keep */ }
+  }
   const { spawnable } = require('./spawn-options') as typeof import('./spawn-options');
   const { options, fds } = spawnable(args, mapped, inheritedFds());
   const { prepare } = require('../spawn') as typeof import('../spawn');
