@@ -202,6 +202,8 @@ describe('bad argv: bubblewrap\'s message, exit 1, nothing run, nothing left', (
     ['an unsupported option', (m) => ['--ro-bind', '/', '/', '--mqueue', '/dev/mqueue', 'sh', '-c', `touch ${m}`], /^bwrap: --mqueue \/dev\/mqueue: not supported by sbx-native's bwrap front end/],
     ['a --dir where the sandbox is read-only', (m) => ['--ro-bind', '/', '/', '--dir', '/etc/sbx-bwrap-nope', 'sh', '-c', `touch ${m}`], /^bwrap: Can't mkdir \/etc\/sbx-bwrap-nope: Read-only file system\n$/],
     ['a bind of one path onto another', (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/opt', 'sh', '-c', `touch ${m}`], /^bwrap: --bind \/usr \/opt: not supported/],
+    ['an --info-fd that is not open', (m) => ['--ro-bind', '/', '/', '--info-fd', '97', 'sh', '-c', `touch ${m}`], /^bwrap: Can't use --info-fd 97: Bad file descriptor\n$/],
+    ['a --file fd that is not open', (m) => ['--ro-bind', '/', '/', '--file', '97', '/tmp/x', 'sh', '-c', `touch ${m}`], /^bwrap: Can't read --file data from fd 97: Bad file descriptor\n$/],
     ['a missing bind source', (m) => ['--ro-bind', '/', '/', '--bind', '/nonexistent-src', '/nonexistent-src', 'sh', '-c', `touch ${m}`], /^bwrap: Can't find source path \/nonexistent-src: No such file or directory\n$/],
   ];
   for (const [what, argv, re] of cases) {

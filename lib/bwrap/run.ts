@@ -56,6 +56,11 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
   const args = parseBwrapArgs(argv, { readFd: readFdFully, env: cleanEnv, uid });
   if (args.action) return { args } as Prepared;
   for (const fd of args.consumedFds) fs.closeSync(fd); // bubblewrap closes what it read
+  // The fds bubblewrap itself writes to or waits on must be open: failing later would be after the command started.
+  for (const [opt, fd] of [['--info-fd', args.fds.info], ['--json-status-fd', args.fds.jsonStatus], ['--block-fd', args.fds.block], ['--sync-fd', args.fds.sync]] as const) {
+    if (fd === undefined) continue;
+    try { fs.fstatSync(fd); } catch { throw new BwrapError(`Can't use ${opt} ${fd}: Bad file descriptor`); }
+  }
   const mapped = mapBwrap(args, { cwd, uid });
   // What runs the next sandbox stays read-only in this one: the installed script and the Node it names.
   for (const [p, why] of [[env.SBX_BWRAP_SELF, 'the installed bwrap'], [process.execPath, 'the Node that runs the installed bwrap']] as const) {
