@@ -271,6 +271,23 @@ payload`);
   });
 });
 
+describe('--sbx-dry-run', () => {
+  it('prints the parsed operations, the differences, the refused names, the policy and the plan, and runs nothing', () => {
+    const { A, B } = roots();
+    const r = bwrap(['--sbx-dry-run', ...codexArgv(A, B), 'sh', '-c', `touch ${A}/ran`], { cwd: A });
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.bwrap.ops[0]).toEqual({ op: 'ro-bind', src: '/', dest: '/', try: false });
+    expect(d.differences).toContain('--as-pid-1: the command runs as pid 2 under sbx-native\'s init (pid 1), which reaps, forwards signals and supervises');
+    expect(d.refusedNames).toEqual([`${A}/.codex`, `${A}/.agents`, `${B}/.codex`, `${B}/.agents`]);
+    expect(d.guarded.map((g: { why: string }) => g.why)).toEqual(['the installed bwrap', 'the Node that runs the installed bwrap']);
+    expect(d.policy.writableRoots).toEqual([A, B]);
+    expect(d.plan.layout.groups.map((g: { roots: string[] }) => g.roots)).toEqual([[A, B]]); // one shared mount
+    expect(d.plan.steps.find((s: { op: string }) => s.op === 'exec').args.slice(1)).toEqual(['codex-linux-sandbox', '-c', `touch ${A}/ran`]);
+    expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
+  });
+});
+
 describe('exit statuses and status fds', () => {
   it('the command\'s exit code; 128+N for a signal; a command not found is bubblewrap\'s execvp error, exit 1', () => {
     const base = ['--ro-bind', '/', '/', '--unshare-pid', '--'];

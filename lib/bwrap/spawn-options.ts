@@ -45,7 +45,8 @@ export function dryRunJson(p: Prepared): unknown {
   return {
     bwrap: { ops: p.args.ops.map((o) => ('data' in o ? { ...o, data: `${o.data.length} bytes` } : o)), unshare: p.args.unshare, command: p.args.command, argv0: p.args.argv0, chdir: p.args.chdir },
     differences: p.mapped.notes,
-    refusedNames: p.mapped.guards.map((g) => g.path),
+    refusedNames: p.mapped.guards.filter((g) => g.why.startsWith('bwrap ')).map((g) => g.path),
+    guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
     unixSockets: p.mapped.unixSockets,
     fds: p.fds,
     policy: p.prepared.policy,
