@@ -3,14 +3,12 @@
 // place, `--perms`/`--size` as modifiers of the next operation, the same
 // checks after parsing and the same messages (`bwrap: ...`, exit 1). Pure:
 // the environment and the fds are read through the `io` given.
+import { BwrapError, CAPS, capName, decimal, errnoText, octal, splitNul, strtoull0 } from './values';
 
-export class BwrapError extends Error {
-  /** The message as bubblewrap prints it, without the `bwrap: ` prefix. */
-  constructor(message: string, public exitCode = 1) {
-    super(message);
-    this.name = 'BwrapError';
-  }
-}
+export { BwrapError, CAPS, splitNul };
+
+const MAX_ARGS = 9000;
+const MAX_TMPFS_BYTES = Number.MAX_SAFE_INTEGER; // SIZE_MAX/2 exceeds what a JS number holds exactly
 
 export type FsOp =
   | { op: 'bind' | 'ro-bind' | 'dev-bind'; src: string; dest: string; try: boolean }
@@ -67,46 +65,8 @@ export interface ParseIo {
   env: Record<string, string | undefined>;
   /** The caller's uid: uid 0 keeps every capability unless dropped. */
   uid: number;
-}
-
-const MAX_ARGS = 9000;
-const MAX_TMPFS_BYTES = Number.MAX_SAFE_INTEGER; // SIZE_MAX/2 exceeds what a JS number holds exactly
-
-/** Capability names bubblewrap (libcap) knows, by number. */
-export const CAPS = [
-  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
-  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
-  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
-  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
-  'perfmon', 'bpf', 'checkpoint_restore',
-].map((c) => `CAP_${c.toUpperCase()}`);
-
-function capName(arg: string): string | undefined {
-  const up = arg.toUpperCase();
-  const name = up.startsWith('CAP_') ? up : `CAP_${up}`;
-  if (CAPS.includes(name)) return name;
-  if (/^[0-9]+$/.test(arg) && Number(arg) < CAPS.length) return CAPS[Number(arg)];
-  return undefined;
-}
-
-/** strtol(s, &end, 10) accepting the whole string, >= 0 (bubblewrap's fd/uid check). */
-function decimal(s: string): number | undefined {
-  const m = /^[ \t\n]*([+-]?[0-9]+)$/.exec(s);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n >= 0 && n <= 0x7fffffff ? n : undefined;
-}
-
-function octal(s: string, what: string): number {
-  const m = /^[ \t\n]*\+?([0-7]+)$/.exec(s);
-  const n = m ? parseInt(m[1], 8) : NaN;
-  if (!(n <= 0o7777)) throw new BwrapError(`${what} takes an octal argument <= 07777`);
-  return n;
-}
-
-function errnoText(e: NodeJS.ErrnoException): string {
-  const texts: Record<string, string> = { EBADF: 'Bad file descriptor', EISDIR: 'Is a directory', EINVAL: 'Invalid argument', EACCES: 'Permission denied', EAGAIN: 'Resource temporarily unavailable' };
-  return texts[e.code ?? ''] ?? e.message;
+  /** The caller's gid (--gid of another needs a user namespace). */
+  gid?: number;
 }
 
 export function emptyArgs(env: Record<string, string | undefined>): BwrapArgs {
@@ -371,27 +331,6 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
   return [];
 }
 
-/** strtoull(s, &end, 0): decimal, 0x hex or 0 octal, whole string. */
-function strtoull0(s: string): number | undefined {
-  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return Number(s);
-  if (/^0[0-7]*$/.test(s)) return parseInt(s, 8);
-  if (/^[1-9][0-9]*$/.test(s)) return Number(s);
-  return undefined;
-}
-
-/** NUL-separated words; a final word without its NUL counts too (as bubblewrap reads them). */
-export function splitNul(data: Buffer): string[] {
-  const out: string[] = [];
-  let start = 0;
-  while (start < data.length) {
-    let end = data.indexOf(0, start);
-    if (end < 0) end = data.length;
-    out.push(data.toString('utf8', start, end));
-    start = end + 1;
-  }
-  return out;
-}
-
 /** The checks bubblewrap makes once everything is parsed. */
 function postChecks(a: BwrapArgs, io: ParseIo): void {
   const u = a.unshare;
@@ -406,7 +345,7 @@ function postChecks(a: BwrapArgs, io: ParseIo): void {
   if (u.userTry) u.user = true;
   if (a.command.length === 0) throw new BwrapError('usage', 1);
   if (!u.user && a.fds.userns === undefined && a.uid !== undefined && a.uid !== io.uid) throw new BwrapError('Specifying --uid requires --unshare-user or --userns');
-  if (!u.user && a.fds.userns === undefined && a.gid !== undefined) throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
+  if (!u.user && a.fds.userns === undefined && a.gid !== undefined && a.gid !== (io.gid ?? process.getgid?.())) throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
   if (!u.uts && a.hostname !== undefined) throw new BwrapError('Specifying --hostname requires --unshare-uts');
   if (a.asPid1 && !u.pid) throw new BwrapError('Specifying --as-pid-1 requires --unshare-pid');
   if (a.asPid1 && a.ops.some((o) => o.op === 'lock-file')) throw new BwrapError('Specifying --as-pid-1 and --lock-file is not permitted');

@@ -53,7 +53,7 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
   const cleanEnv: Record<string, string | undefined> = { ...env };
   for (const k of OWN_ENV) delete cleanEnv[k];
   const uid = process.getuid!();
-  const args = parseBwrapArgs(argv, { readFd: readFdFully, env: cleanEnv, uid });
+  const args = parseBwrapArgs(argv, { readFd: readFdFully, env: cleanEnv, uid, gid: process.getgid!() });
   if (args.action) return { args } as Prepared;
   for (const fd of args.consumedFds) fs.closeSync(fd); // bubblewrap closes what it read
   // The fds bubblewrap itself writes to or waits on must be open: failing later would be after the command started.
