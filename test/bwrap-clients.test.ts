@@ -82,6 +82,19 @@ describe.skipIf(srtMissing)(`sandbox-runtime 0.0.83 on the front end${srtMissing
     expect(r.stdout).toMatch(/^200 403\ndirect=(6|7)\n$/);
   });
 
+  it('a long profile (1500 allowWrite roots) goes through --args on an fd it reopens via /proc/PID/fd, and still works', () => {
+    const { H, A, B } = roots();
+    const many = Array.from({ length: 1500 }, (_, i) => path.join(H, 'many', `a-rather-long-directory-name-to-make-the-profile-long-${String(i).padStart(4, '0')}`));
+    for (const d of many) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(A, 'f'), 'data');
+    const file = settings(H, { network: { allowAllUnixSockets: true }, filesystem: { allowWrite: [A, B, ...many] } });
+    // About 330 kB of bind arguments: past the 128 kB a single argument may hold, so sandbox-runtime can only pass them through --args.
+    const r = run(H, file, `ln ${A}/f ${many[1499]}/f && stat -c %h ${A}/f; echo x > ${H}/outside/x`);
+    expect(r.stdout).toBe('2\n');
+    expect(r.stderr).toContain(`${H}/outside/x: Read-only file system`);
+    expect(fs.statSync(path.join(many[1499], 'f')).nlink).toBe(2);
+  });
+
   it('the library (SandboxManager.wrapWithSandbox) with two roots: a hard link keeps nlink 2', () => {
     const { H, A, B } = roots();
     fs.writeFileSync(path.join(A, 'f'), 'data');
