@@ -104,4 +104,22 @@ describe.skipIf(!fs.existsSync(realBwrap))(`the front end against real bubblewra
     expect(d['path H/a/.git']).toEqual(['dir, 0 entries, writable', 'dir, 0 entries, read-only']);
     expect(d['path H/a/.gitconfig']).toEqual(['file, unreadable, read-only', 'file, 0 bytes, read-only']);
   });
+
+  it('Codex\'s preflight argv (--tmpfs / and read-only system dirs): the same but for the documented differences', () => {
+    const H = tempDir('sbx-cmp-');
+    made.push(H);
+    const argv = ['--new-session', '--die-with-parent', '--tmpfs', '/', '--dev', '/dev', ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
+      '--ro-bind', path.dirname(probe), path.dirname(probe), // the probe script, for both
+      '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--'];
+    const d = diff(H, argv, ['/usr', '/etc', '/bin', '/home', '/var', '/root', '/']);
+    expect(Object.keys(d).sort()).toEqual([
+      ...Object.keys(ALWAYS),
+      'ns uts', // always a new UTS namespace
+      'path /', 'path /home', 'path /root', 'path /var', // unbound top-level directories look empty instead of being absent
+      'path /bin', // top-level symlinks stay (bubblewrap binds the directory they lead to)
+    ].sort());
+    expect(d['path /home']).toEqual(['absent', 'dir, 0 entries, read-only']);
+    expect(d['path /bin'][0]).toMatch(/^dir, \d+ entries, read-only$/);
+    expect(d['path /bin'][1]).toBe('symlink to usr/bin');
+  });
 });
