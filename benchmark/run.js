@@ -24,6 +24,7 @@ const ITEMS = {
   throughput: require('./items/throughput'),
   profiles: require('./items/profiles'),
   builds: require('./items/builds'),
+  'bwrap-frontend': require('./items/bwrap-frontend'),
 };
 
 async function main() {

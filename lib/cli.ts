@@ -53,6 +53,8 @@ function describeEnforcement(p: PreparedSpawn): string {
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
        sbx-native doctor [--json]     what this host can enforce, and fixes
+       sbx-native bwrap [OPTIONS] [--] COMMAND   bubblewrap's command line (docs/bwrap.md);
+                      sbx-native bwrap --install DIR writes DIR/bwrap
        sbx-native help [COMMAND] | version
 
 Runs COMMAND with writes confined to the writable roots, the rest of the
@@ -276,6 +278,8 @@ export function main(argv: string[]): void {
     help(topic === 'doctor' ? DOCTOR_USAGE : USAGE);
   } else if (cmd === 'exec') {
     exec(rest);
+  } else if (cmd === 'bwrap') {
+    (require('./bwrap/run') as typeof import('./bwrap/run')).bwrapMain(rest);
   } else if (cmd === 'doctor') {
     if (rest.some((r) => r === '-h' || r === '--help')) return void help(DOCTOR_USAGE);
     const bad = rest.filter((r) => r !== '--json');

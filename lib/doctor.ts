@@ -74,6 +74,7 @@ export function collect(): { checks: Check[]; level: string; guarantees: string[
     { name: 'cgroup', ok: null, detail: cgroup2 ? 'v2' : 'v1 or hybrid' },
     { name: 'bubblewrap', ok: null, detail: bwrap ? `${bwrap} (not needed; used only for comparisons)` : 'not installed (not needed)' },
     { name: 'helper', ok: true, detail: helper },
+    (require('./bwrap/doctor') as typeof import('./bwrap/doctor')).bwrapCheck(),
   ];
   const facts = { landlockAbi: ll.abi, landlockErrata: ll.errata, userns, wsl1: wsl === 'WSL1', kernel: test?.kernel ?? parseRelease(release) };
   const strict = chooseLevel(facts, false);

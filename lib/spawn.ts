@@ -372,7 +372,7 @@ function checkTerminal(stdio: SpawnOptions['stdio']): void {
   }
 }
 
-/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe, -2 for a socketpair. Also: where 'ipc' is. */
+/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe, -2 for a socketpair, -3 leaves the fd closed. Also: where 'ipc' is. */
 export function childFds(stdio: SpawnOptions['stdio']): [number[], number[], number] {
   const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];
   while (list.length < 3) list.push('pipe');
@@ -388,6 +388,7 @@ export function childFds(stdio: SpawnOptions['stdio']): [number[], number[], num
       ipcAt = i;
       fds.push(-2);
     } else if (s === 'inherit') fds.push(i);
+    else if (s === 'ignore' && i > 2) fds.push(-3); // as child_process: nothing at fd 3 and up
     else if (s === 'ignore') {
       const fd = fs.openSync('/dev/null', i === 0 ? 'r' : i > 2 ? 'r+' : 'w');
       toClose.push(fd);

@@ -50,6 +50,8 @@ int set_sigmask(const sigset_t *set, sigset_t *old) {
   _exit(127);
 }
 
+const int kClosedFd = -3;
+
 int child_main(void *arg) {
   const ChildContext *c = static_cast<const ChildContext *>(arg);
   int report_fd = c->src[c->error_fd];
@@ -65,11 +67,17 @@ int child_main(void *arg) {
   // Move every source above the target range first, then into place: dup2
   // onto itself would keep O_CLOEXEC, and sources may overlap targets.
   for (int i = 0; i < c->nfds; i++) {
+    if (c->src[i] == kClosedFd) continue;
     c->tmp[i] = fcntl(c->src[i], F_DUPFD, c->nfds);
     if (c->tmp[i] < 0) child_fail(report_fd, errno, "fcntl(F_DUPFD)");
   }
   report_fd = c->tmp[c->error_fd];
   for (int i = 0; i < c->nfds; i++) {
+    // A slot left closed (child_process's 'ignore' on fd 3 and up): nothing there at exec.
+    if (c->src[i] == kClosedFd) {
+      close(i);
+      continue;
+    }
     if (dup2(c->tmp[i], i) < 0) child_fail(report_fd, errno, "dup2");
   }
   report_fd = c->error_fd;

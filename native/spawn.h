@@ -7,7 +7,7 @@
 struct SpawnRequest {
   std::string helper;      // absolute path of sbx-helper
   std::string plan;        // encoded plan (see native/helper/main.cc)
-  std::vector<int> fds;    // child fd i <- fds[i]; -1 on 0..2: make a pipe; -2: make a socketpair (any i)
+  std::vector<int> fds;    // child fd i <- fds[i]; -1 on 0..2: make a pipe; -2: make a socketpair (any i); -3: closed (i > 2)
   bool own_process_group = false;  // setpgid(0, 0) in the child
 };
 

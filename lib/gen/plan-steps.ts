@@ -5,6 +5,7 @@
 export const STEP_OPS = [
   'unshare',
   'map_ids',
+  'sethostname',
   'loopback_up',
   'make_rslave',
   'expect_ids',
@@ -54,6 +55,7 @@ export type HintClass = 'new-userns' | 'userns' | 'mount' | 'landlock' | 'chdir'
 export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
   unshare: 'new-userns',
   map_ids: 'userns',
+  sethostname: 'other',
   loopback_up: 'other',
   make_rslave: 'mount',
   expect_ids: 'other',
@@ -100,6 +102,7 @@ export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
 export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
   unshare: ['num'],
   map_ids: ['num', 'num', 'num', 'num'],
+  sethostname: ['text'],
   loopback_up: [],
   make_rslave: [],
   expect_ids: ['text...'],
@@ -146,6 +149,7 @@ export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
 export const STEP_ARITY: Readonly<Record<StepOp, readonly [number, number]>> = {
   unshare: [1, 1],
   map_ids: [4, 4],
+  sethostname: [1, 1],
   loopback_up: [0, 0],
   make_rslave: [0, 0],
   expect_ids: [0, Infinity],

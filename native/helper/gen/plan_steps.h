@@ -9,6 +9,7 @@
 enum class StepOp : unsigned char {
   unshare,
   map_ids,
+  sethostname,
   loopback_up,
   make_rslave,
   expect_ids,
@@ -65,6 +66,7 @@ struct StepSpec {
 inline constexpr StepSpec kStepSpecs[] = {
     {"unshare", StepOp::unshare, 1, 1, 0},
     {"map_ids", StepOp::map_ids, 4, 4, step_bit(StepOp::unshare)},
+    {"sethostname", StepOp::sethostname, 1, 1, step_bit(StepOp::map_ids)},
     {"loopback_up", StepOp::loopback_up, 0, 0, step_bit(StepOp::unshare)},
     {"make_rslave", StepOp::make_rslave, 0, 0, 0},
     {"expect_ids", StepOp::expect_ids, 0, kAnyArgs, 0},

@@ -7,6 +7,7 @@
 // One function per step, in the file of its group; each returns on success and calls fail() otherwise.
 void step_unshare(Run &run, const Step &s);  // process
 void step_map_ids(Run &run, const Step &s);  // process
+void step_sethostname(Run &run, const Step &s);  // process
 void step_loopback_up(Run &run, const Step &s);  // process
 void step_make_rslave(Run &run, const Step &s);  // mount
 void step_expect_ids(Run &run, const Step &s);  // paths
@@ -52,6 +53,7 @@ inline void run_step(Run &run, const Step &s) {
   switch (s.op) {
     case StepOp::unshare: return step_unshare(run, s);
     case StepOp::map_ids: return step_map_ids(run, s);
+    case StepOp::sethostname: return step_sethostname(run, s);
     case StepOp::loopback_up: return step_loopback_up(run, s);
     case StepOp::make_rslave: return step_make_rslave(run, s);
     case StepOp::expect_ids: return step_expect_ids(run, s);
