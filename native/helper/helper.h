@@ -43,6 +43,7 @@ struct Run {
   int status_write_fd = -1;    // init's end of the monitor's socket (pidns_fork), written when the command ends
   bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets
+  int proxy_fd = -1;           // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
 
   bool has_run(StepOp op) const { return ran & step_bit(op); }
 };

@@ -1,0 +1,78 @@
+// What domain lists add to a plan (lib/plan.ts): the proxy process's start
+// (before the namespaces, so it keeps the host's network), its listening
+// sockets on the sandbox's loopback, the wait for it to serve, and the
+// environment that points the command's tools at it.
+import fs from 'fs';
+import path from 'path';
+import { FS, NET, SCOPE, fsRightsForAbi } from '../uapi';
+import type { ResolvedDomains } from './policy';
+
+/** Fixed ports on the sandbox's own loopback (nothing else listens there). */
+export const HTTP_PROXY_PORT = 3128;
+export const SOCKS_PROXY_PORT = 1080;
+/** How long the monitor waits for the proxy to serve before the setup fails. */
+const READY_TIMEOUT_MS = 10_000;
+
+export interface ProxyPlan {
+  /** Before unshare. */
+  fork: string[];
+  /** After loopback_up. */
+  listen: string[];
+  /** Before pidns_fork. */
+  ready: string[];
+}
+
+/** The compiled proxy script (dist/proxy/main.js), also when the library runs from its TypeScript sources (tests). */
+export function proxyScript(): string {
+  const candidates = [path.join(__dirname, 'main.js'), path.join(__dirname, '..', '..', 'dist', 'proxy', 'main.js')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`sbx-native: the network proxy script is missing (looked for ${candidates.join(', ')}); run \`npm run build:ts\``);
+  return found;
+}
+
+/**
+ * Test only (docs/design.md): SBX_NATIVE_TEST_HOSTS="name=addr[|addr],..." in
+ * this process's environment makes the proxy resolve names from that map and
+ * never by DNS, so tests can point names at local servers.
+ */
+function testHosts(): Record<string, string[]> | undefined {
+  const v = process.env.SBX_NATIVE_TEST_HOSTS;
+  if (v === undefined) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const entry of v.split(',').filter(Boolean)) {
+    const [name, addrs] = entry.split('=');
+    out[name.trim().toLowerCase()] = (addrs ?? '').split('|').filter(Boolean);
+  }
+  return out;
+}
+
+export function proxyPlan(domains: ResolvedDomains, abi: number, landlock: boolean, node: string = process.execPath): ProxyPlan {
+  const fsRights = landlock && abi >= 1 ? fsRightsForAbi(abi) : 0n;
+  const net = fsRights && abi >= 4 ? NET.BIND_TCP : 0n;
+  const scoped = fsRights && abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
+  const config = { allowed: domains.allowed ?? null, denied: domains.denied, ...(testHosts() ? { hosts: testHosts() } : {}) };
+  return {
+    fork: [String(fsRights), String(net), String(scoped), String(FS.READ_FILE | FS.READ_DIR | FS.EXECUTE), node, node, proxyScript(), JSON.stringify(config)],
+    listen: [String(HTTP_PROXY_PORT), String(SOCKS_PROXY_PORT)],
+    ready: [String(READY_TIMEOUT_MS)],
+  };
+}
+
+const PROXY_VARS = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ftp_proxy', 'rsync_proxy', 'node_use_env_proxy'];
+
+/**
+ * The command's environment with the proxy variables pointing at its proxy
+ * (the caller's own proxy variables would lead nowhere inside: replaced).
+ * NODE_USE_ENV_PROXY makes Node's fetch and http honour them (Node >= 24.5, 22.21).
+ */
+export function proxyEnv(env: string[]): string[] {
+  const out = env.filter((e) => !PROXY_VARS.includes(e.slice(0, e.indexOf('=')).toLowerCase()));
+  const http = `http://127.0.0.1:${HTTP_PROXY_PORT}`;
+  const socks = `socks5h://127.0.0.1:${SOCKS_PROXY_PORT}`;
+  const local = 'localhost,127.0.0.1,::1';
+  for (const [k, v] of [['HTTP_PROXY', http], ['HTTPS_PROXY', http], ['ALL_PROXY', socks], ['NO_PROXY', local]]) {
+    out.push(`${k}=${v}`, `${k.toLowerCase()}=${v}`);
+  }
+  out.push('NODE_USE_ENV_PROXY=1');
+  return out;
+}

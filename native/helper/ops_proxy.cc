@@ -1,0 +1,166 @@
+// The network proxy's process (docs/policy.md, network domains): forked
+// before the namespaces so it stays on the host's network, it waits for the
+// listening sockets the monitor makes inside the sandbox's network namespace,
+// confines itself and execs the proxy (lib/proxy/main.ts). The sockets are
+// the only way in: nothing listens on the host and no socket file exists.
+#include "helper.h"
+#include "fdpass.h"
+#include "gen/step_dispatch.h"
+#include "../uapi.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+// The fds the proxy finds (lib/proxy/main.ts reads the same numbers).
+const int kHttpFd = 3, kSocksFd = 4, kEventsFd = 5, kControlFd = 6;
+
+// The child cannot use the error pipe (the monitor goes on with the plan):
+// it tells the monitor on the control socket, and proxy_ready fails the step.
+[[noreturn]] void child_fail(int control, int err, const std::string &what) {
+  std::string msg = "E" + std::to_string(err) + " " + what;
+  ssize_t ignored = write(control, msg.data(), msg.size());
+  (void)ignored;
+  _exit(125);
+}
+
+int add_root_rule(int ruleset, uint64_t access) {
+  int fd = open("/", O_PATH | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0) return -1;
+  struct sbx_landlock_path_beneath_attr attr = {access, fd};
+  int r = (int)syscall(SBX_NR_landlock_add_rule, ruleset, SBX_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
+  close(fd);
+  return r;
+}
+
+// No capabilities, no new privileges, and Landlock: read-only files, no TCP
+// bind (ABI 4), no signals or abstract sockets outside (ABI 6).
+void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t root) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(control, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  for (int cap = 0; cap < 64; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) child_fail(control, errno, "prctl(PR_CAPBSET_DROP)");
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) child_fail(control, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &hdr, data) != 0) child_fail(control, errno, "capset");
+  if (!fs) return;  // no Landlock on this host (level mount-only)
+  struct sbx_landlock_ruleset_attr attr = {fs, net, scoped};
+  size_t size = scoped ? sizeof attr : (net ? 16 : 8);
+  int ruleset = (int)syscall(SBX_NR_landlock_create_ruleset, &attr, size, 0);
+  if (ruleset < 0) child_fail(control, errno, "landlock_create_ruleset");
+  if (add_root_rule(ruleset, root) != 0) child_fail(control, errno, "landlock_add_rule /");
+  if (syscall(SBX_NR_landlock_restrict_self, ruleset, 0) != 0) child_fail(control, errno, "landlock_restrict_self");
+  close(ruleset);
+}
+
+[[noreturn]] void proxy_child(Run &run, int control, pid_t parent, const Step &s) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);  // the monitor is gone already
+  // The monitor sends the two listening sockets once the namespace exists;
+  // nothing (EOF) means it failed before.
+  int http = recv_fd(control), socks = http >= 0 ? recv_fd(control) : -1;
+  if (socks < 0) _exit(125);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) child_fail(control, errno, "open /dev/null");
+  int events = run.events_fd >= 0 ? run.events_fd : devnull;
+  // Above the fds it lands on, so no dup2 below overwrites a source.
+  int src[] = {devnull, devnull, http, socks, events, control};
+  int high[6];
+  for (int i = 0; i < 6; i++) {
+    high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 100);
+    if (high[i] < 0) child_fail(control, errno, "fcntl(F_DUPFD)");
+  }
+  const int at[] = {0, 1, kHttpFd, kSocksFd, kEventsFd, kControlFd};
+  for (int i = 0; i < 6; i++) {
+    if (dup2(high[i], at[i]) < 0) child_fail(high[5], errno, "dup2");
+  }
+  control = kControlFd;
+  // fd 2 stays the helper's stderr: a proxy that crashes says why there.
+  syscall(SYS_close_range, kControlFd + 1, ~0U, 0);
+  confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]), parse_num(run, s.args[3]));
+  std::vector<char *> argv;
+  for (size_t i = 5; i < s.args.size(); i++) argv.push_back(const_cast<char *>(s.args[i].c_str()));
+  argv.push_back(nullptr);
+  char *envp[] = {nullptr};
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(s.args[4].c_str(), argv.data(), envp);
+  child_fail(control, errno, "execve " + s.args[4]);
+}
+
+int listen_on(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4096) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// proxy_fork FS_RIGHTS NET_RIGHTS SCOPED ROOT_RIGHTS NODE ARGV...
+void step_proxy_fork(Run &run, const Step &s) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair (network proxy)");
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) fail(run, errno, "fork (network proxy)");
+  if (pid == 0) {
+    close(fds[0]);
+    proxy_child(run, fds[1], parent, s);
+  }
+  close(fds[1]);
+  run.proxy_fd = fds[0];
+}
+
+// proxy_listen HTTP_PORT SOCKS_PORT: inside the new network namespace, on its loopback
+void step_proxy_listen(Run &run, const Step &s) {
+  for (const auto &arg : s.args) {
+    unsigned long long port = parse_num(run, arg);
+    int fd = listen_on((uint16_t)port);
+    if (fd < 0) fail(run, errno, "listen on 127.0.0.1:" + arg + " (network proxy)");
+    if (send_fd(run.proxy_fd, fd) != 0) fail(run, errno, "pass the proxy its socket");
+    close(fd);
+  }
+}
+
+// proxy_ready TIMEOUT_MS: the proxy says it serves, or why it could not start.
+void step_proxy_ready(Run &run, const Step &s) {
+  int timeout = (int)parse_num(run, s.args[0]);
+  struct pollfd p = {run.proxy_fd, POLLIN, 0};
+  int r;
+  do r = poll(&p, 1, timeout);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) fail(run, ETIMEDOUT, "the network proxy did not start within " + s.args[0] + " ms");
+  char buf[512];
+  ssize_t n = read(run.proxy_fd, buf, sizeof buf - 1);
+  if (n == 1 && buf[0] == 'R') return;  // the proxy keeps its end; ours ends with the monitor
+  if (n > 1 && buf[0] == 'E') {
+    buf[n] = 0;
+    char *rest = nullptr;
+    long err = strtol(buf + 1, &rest, 10);
+    fail(run, (int)err, std::string("network proxy: ") + (rest && *rest ? rest + 1 : "failed"));
+  }
+  fail(run, EIO, "the network proxy exited before it was ready (its error, if any, is on stderr)");
+}
