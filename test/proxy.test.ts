@@ -146,7 +146,7 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
       fs.mkdirSync(proj);
       fs.writeFileSync(path.join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}');
       const npm = path.join(path.dirname(process.execPath), 'npm');
-      const r = await sbx(`HOME=${proj} ${npm} install --no-audit --no-fund --registry http://registry.proxy.test:${reg.port}/ --cache ${proj}/.npm sbx-proxy-probe >/dev/null && node -p 'require("sbx-proxy-probe")'`,
+      const r = await sbx(`HOME=${proj} ${npm} install --no-audit --no-fund --no-update-notifier --registry http://registry.proxy.test:${reg.port}/ --cache ${proj}/.npm sbx-proxy-probe >/dev/null && node -p 'require("sbx-proxy-probe")'`,
         { allowedDomains: ['registry.proxy.test'] }, [proj], proj);
       expect([r.code, r.stdout]).toEqual([0, 'installed through the proxy\n']);
       expect(reg.seen.map((s) => s.split(' ')[2])).toEqual(['/sbx-proxy-probe', expect.stringMatching(/^\/sbx-proxy-probe\/-\/sbx-proxy-probe-1\.0\.0\.tgz$/)]);
