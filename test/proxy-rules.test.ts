@@ -87,3 +87,20 @@ describe('network domain rules', () => {
     expect(() => prepare('/bin/true', [], { sandbox: { mode: 'full', network: { allowedDomains: ['x.com'] } } })).toThrow(/mode 'full' shares the host's network/);
   });
 });
+
+describe('a discovered config file', () => {
+  it('may not give domain lists (they widen network: false)', async () => {
+    const { loadDiscoveredConfig } = await import('../lib/config-trust');
+    const fs = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-proxy-cfg-'));
+    try {
+      const f = path.join(dir, 'sbx-native.json');
+      fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: ['example.com'] } }));
+      expect(() => loadDiscoveredConfig(f, dir, undefined)).toThrow(/network = \{"allowedDomains":\["example.com"\]\}: only false may be given\. A discovered config file may only narrow/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,7 +4,7 @@
 // bind), with the listening sockets it made on the sandbox's loopback:
 //   fd 3: HTTP proxy (plain requests and CONNECT), fd 4: SOCKS5,
 //   fd 5: the events pipe (report.ts), fd 6: the control socket to the
-//   monitor: 'R' once serving; its end means the sandbox is gone.
+//   monitor, whose end means the sandbox is gone.
 // argv[2]: the rules as JSON ({ allowed, denied, hosts }). It parses what the
 // sandbox sends, decides by rules.ts, resolves a name once and connects to
 // the address it checked.
@@ -87,7 +87,6 @@ export function startProxy(config: ProxyConfig): void {
   let listening = 0;
   const ready = () => {
     if (++listening < 2) return;
-    fs.writeSync(CONTROL_FD, 'R');
     const control = new net.Socket({ fd: CONTROL_FD, readable: true, writable: false });
     control.on('data', () => {});
     // The monitor's end closes when the sandbox ends, however it ends.

@@ -10,7 +10,7 @@ import type { ResolvedDomains } from './policy';
 /** Fixed ports on the sandbox's own loopback (nothing else listens there). */
 export const HTTP_PROXY_PORT = 3128;
 export const SOCKS_PROXY_PORT = 1080;
-/** How long the monitor waits for the proxy to serve before the setup fails. */
+/** How long the monitor waits for the proxy process to be confined and exec'd before the setup fails. */
 const READY_TIMEOUT_MS = 10_000;
 
 export interface ProxyPlan {

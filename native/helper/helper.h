@@ -44,6 +44,7 @@ struct Run {
   bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets
   int proxy_fd = -1;           // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
+  int proxy_status_fd = -1;    // proxy_fork: EOF once the proxy was exec'd, else why not (proxy_ready)
 
   bool has_run(StepOp op) const { return ran & step_bit(op); }
 };

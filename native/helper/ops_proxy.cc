@@ -26,10 +26,13 @@ namespace {
 const int kHttpFd = 3, kSocksFd = 4, kEventsFd = 5, kControlFd = 6;
 
 // The child cannot use the error pipe (the monitor goes on with the plan):
-// it tells the monitor on the control socket, and proxy_ready fails the step.
-[[noreturn]] void child_fail(int control, int err, const std::string &what) {
+// it tells the monitor on its status pipe, and proxy_ready fails the step.
+// The pipe is close-on-exec: EOF there means the exec succeeded.
+int g_status_fd = -1;
+
+[[noreturn]] void child_fail(int, int err, const std::string &what) {
   std::string msg = "E" + std::to_string(err) + " " + what;
-  ssize_t ignored = write(control, msg.data(), msg.size());
+  ssize_t ignored = write(g_status_fd, msg.data(), msg.size());
   (void)ignored;
   _exit(125);
 }
@@ -67,6 +70,7 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t r
 
 [[noreturn]] void proxy_child(Run &run, int control, pid_t parent, const Step &s) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);  // the monitor is gone already
+  g_status_fd = fcntl(g_status_fd, F_DUPFD_CLOEXEC, 100);  // out of the way of the fds placed below
   // The monitor sends the two listening sockets once the namespace exists;
   // nothing (EOF) means it failed before.
   int http = recv_fd(control), socks = http >= 0 ? recv_fd(control) : -1;
@@ -87,7 +91,9 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t r
   }
   control = kControlFd;
   // fd 2 stays the helper's stderr: a proxy that crashes says why there.
-  syscall(SYS_close_range, kControlFd + 1, ~0U, 0);
+  // Everything else goes at exec; the status pipe stays open until then.
+  for (int fd : high) close(fd);
+  syscall(SBX_NR_close_range, kControlFd + 1, ~0U, SBX_CLOSE_RANGE_CLOEXEC);
   confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]), parse_num(run, s.args[3]));
   std::vector<char *> argv;
   for (size_t i = 5; i < s.args.size(); i++) argv.push_back(const_cast<char *>(s.args[i].c_str()));
@@ -121,17 +127,22 @@ int listen_on(uint16_t port) {
 
 // proxy_fork FS_RIGHTS NET_RIGHTS SCOPED ROOT_RIGHTS NODE ARGV...
 void step_proxy_fork(Run &run, const Step &s) {
-  int fds[2];
+  int fds[2], status[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair (network proxy)");
+  if (pipe2(status, O_CLOEXEC) != 0) fail(run, errno, "pipe2 (network proxy)");
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) fail(run, errno, "fork (network proxy)");
   if (pid == 0) {
     close(fds[0]);
+    close(status[0]);
+    g_status_fd = status[1];
     proxy_child(run, fds[1], parent, s);
   }
   close(fds[1]);
+  close(status[1]);
   run.proxy_fd = fds[0];
+  run.proxy_status_fd = status[0];
 }
 
 // proxy_listen HTTP_PORT SOCKS_PORT: inside the new network namespace, on its loopback
@@ -145,22 +156,28 @@ void step_proxy_listen(Run &run, const Step &s) {
   }
 }
 
-// proxy_ready TIMEOUT_MS: the proxy says it serves, or why it could not start.
+// proxy_ready TIMEOUT_MS: the proxy process is confined and exec'd, or the
+// setup fails saying why. Its runtime's own start is not waited for: the
+// sockets queue connections until it accepts them (docs/policy.md).
 void step_proxy_ready(Run &run, const Step &s) {
   int timeout = (int)parse_num(run, s.args[0]);
-  struct pollfd p = {run.proxy_fd, POLLIN, 0};
+  struct pollfd p = {run.proxy_status_fd, POLLIN, 0};
   int r;
   do r = poll(&p, 1, timeout);
   while (r < 0 && errno == EINTR);
-  if (r == 0) fail(run, ETIMEDOUT, "the network proxy did not start within " + s.args[0] + " ms");
+  if (r == 0) fail(run, ETIMEDOUT, "the network proxy was not started within " + s.args[0] + " ms");
   char buf[512];
-  ssize_t n = read(run.proxy_fd, buf, sizeof buf - 1);
-  if (n == 1 && buf[0] == 'R') return;  // the proxy keeps its end; ours ends with the monitor
+  ssize_t n;
+  do n = read(run.proxy_status_fd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close(run.proxy_status_fd);
+  run.proxy_status_fd = -1;
+  if (n == 0) return;  // exec'd: the proxy keeps its end of the control socket; ours ends with the monitor
   if (n > 1 && buf[0] == 'E') {
     buf[n] = 0;
     char *rest = nullptr;
     long err = strtol(buf + 1, &rest, 10);
     fail(run, (int)err, std::string("network proxy: ") + (rest && *rest ? rest + 1 : "failed"));
   }
-  fail(run, EIO, "the network proxy exited before it was ready (its error, if any, is on stderr)");
+  fail(run, n < 0 ? errno : EIO, "the network proxy did not start");
 }
