@@ -4,6 +4,7 @@
 // SBX_NATIVE_TEST_HOSTS map, never by DNS (there is no internet here).
 import { spawnSync } from 'child_process';
 import fs from 'fs';
+import net from 'net';
 import path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync as sbxSpawnSync } from '../lib';
@@ -11,7 +12,7 @@ import type { SandboxPolicy } from '../lib/policy';
 import { gitServer, npmRegistry, origin, Origin, originProcess } from './proxy-servers';
 import { leftovers, repoRoot, rmTree, tempDir, userLabel } from './helpers';
 
-const NAMES = ['allowed.test', 'other.test', 'wild.test', 'a.wild.test', 'deny.wild.test', 'ported.test', 'x.rebind.test', 'git.proxy.test', 'registry.proxy.test'];
+const NAMES = ['ssh.proxy.test', 'allowed.test', 'other.test', 'wild.test', 'a.wild.test', 'deny.wild.test', 'ported.test', 'x.rebind.test', 'git.proxy.test', 'registry.proxy.test'];
 process.env.SBX_NATIVE_TEST_HOSTS = NAMES.map((n) => `${n}=127.0.0.1`).join(',');
 
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -135,6 +136,25 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
     } finally {
       await server.close();
       rmTree(dir);
+    }
+  });
+
+  it.skipIf(!has('git') || !has('ssh'))('git over ssh goes through the helper as ProxyCommand (no socat); a refused host says why', async () => {
+    const banners: string[] = [];
+    const server = net.createServer((c) => {
+      c.on('error', () => {});
+      c.write('SSH-2.0-sbxtest\r\n');
+      c.once('data', (d) => { banners.push(String(d).split('\r\n')[0]); c.destroy(); });
+    });
+    const port = await new Promise<number>((res) => server.listen(0, '127.0.0.1', () => res((server.address() as net.AddressInfo).port)));
+    try {
+      const r = await sbx(`git ls-remote ssh://git@ssh.proxy.test:${port}/repo.git; git ls-remote ssh://git@other.test:${port}/repo.git; true`, { allowedDomains: ['ssh.proxy.test'] });
+      expect(banners).toEqual([expect.stringMatching(/^SSH-2\.0-OpenSSH/)]);
+      expect(r.network.map((e) => e.path)).toEqual([`ssh.proxy.test:${port}`]);
+      expect(r.stderr).toContain(`sbx-native: the proxy refused other.test:${port}: HTTP/1.1 403 Forbidden\nsbx-native: other.test:${port} refused: not in allowedDomains`);
+      expect(r.violations.map((v) => v.path)).toEqual([`other.test:${port}`]);
+    } finally {
+      server.close();
     }
   });
 

@@ -5,6 +5,7 @@
 import fs from 'fs';
 import path from 'path';
 import { FS, NET, SCOPE, fsRightsForAbi } from '../uapi';
+import { native } from '../native';
 import type { ResolvedDomains } from './policy';
 
 /** Fixed ports on the sandbox's own loopback (nothing else listens there). */
@@ -64,8 +65,10 @@ const PROXY_VARS = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ftp_p
  * The command's environment with the proxy variables pointing at its proxy
  * (the caller's own proxy variables would lead nowhere inside: replaced).
  * NODE_USE_ENV_PROXY makes Node's fetch and http honour them (Node >= 24.5, 22.21).
+ * GIT_SSH_COMMAND (unless the caller set one) gives git's ssh the helper as
+ * its ProxyCommand (native/helper/proxy_connect.cc).
  */
-export function proxyEnv(env: string[]): string[] {
+export function proxyEnv(env: string[], helper: string | undefined = helperPath()): string[] {
   const out = env.filter((e) => !PROXY_VARS.includes(e.slice(0, e.indexOf('=')).toLowerCase()));
   const http = `http://127.0.0.1:${HTTP_PROXY_PORT}`;
   const socks = `socks5h://127.0.0.1:${SOCKS_PROXY_PORT}`;
@@ -74,5 +77,17 @@ export function proxyEnv(env: string[]): string[] {
     out.push(`${k}=${v}`, `${k.toLowerCase()}=${v}`);
   }
   out.push('NODE_USE_ENV_PROXY=1');
+  if (helper && !/['\\]/.test(helper) && !env.some((e) => e.startsWith('GIT_SSH_COMMAND='))) {
+    out.push(`GIT_SSH_COMMAND=ssh -o ProxyCommand='${helper} --proxy-connect %h %p'`);
+  }
   return out;
+}
+
+/** The helper executable (the ssh connector), when the addon can be found. */
+function helperPath(): string | undefined {
+  try {
+    return native().helper;
+  } catch {
+    return undefined; // the spawn itself will say why the addon is missing
+  }
 }

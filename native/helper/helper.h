@@ -77,3 +77,4 @@ void check_order(Run &run, const Step &s);
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)
+int proxy_connect(const char *host, const char *port);  // the --proxy-connect mode: ssh's ProxyCommand (proxy_connect.cc)
