@@ -68,6 +68,7 @@ export function startProxy(config: ProxyConfig): void {
     conn.socket.on('error', () => {});
     resolveTarget(conn.destAddress, conn.destPort, (t) => {
       if (!t.ok) return sendStatus('CONNECTION_NOT_ALLOWED');
+      if (spliceTunnel(conn.socket as net.Socket, Buffer.alloc(0), t.address, conn.destPort, SOCKS_GRANTED, SOCKS_FAILED)) return;
       const up = net.connect({ host: t.address, port: conn.destPort });
       up.setNoDelay(true);
       let open = false;
@@ -99,6 +100,38 @@ export function startProxy(config: ProxyConfig): void {
 
 type Resolve = (host: string, port: number, cb: (t: Target) => void) => void;
 
+let tunnelBinding: ((fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer) => number) | null | undefined;
+
+/**
+ * Hands a checked connection to the addon's splice threads (native/tunnel.cc):
+ * the bytes then go kernel to kernel, off this event loop. False when it
+ * cannot (no addon here, no fd): the caller pipes in JavaScript instead.
+ * Synchronous from the read of what is buffered to the destroy, so the event
+ * loop never reads the connection again.
+ */
+function spliceTunnel(socket: net.Socket, head: Buffer, address: string, port: number, ok: Buffer, failed: Buffer): boolean {
+  if (tunnelBinding === undefined) {
+    try {
+      const b = (require('../native') as typeof import('../native')).native().binding;
+      tunnelBinding = typeof b.tunnel === 'function' ? b.tunnel.bind(b) : null;
+    } catch {
+      tunnelBinding = null;
+    }
+  }
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (!tunnelBinding || typeof fd !== 'number' || fd < 0) return false;
+  socket.pause();
+  const buffered: Buffer[] = [head];
+  for (let b: Buffer | null; (b = socket.read() as Buffer | null) !== null; ) buffered.push(b);
+  if (tunnelBinding(fd, address, port, Buffer.concat(buffered), ok, failed) !== 0) return false;
+  socket.destroy();
+  return true;
+}
+
+const CONNECTED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
+const SOCKS_GRANTED = Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+const SOCKS_FAILED = Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
+
 function refuse(socket: net.Socket, status: number, why: string): void {
   const body = `sbx-native: ${why}\n`;
   socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\n` +
@@ -117,6 +150,9 @@ function tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, res
   if (!to) return refuse(socket, 400, `CONNECT needs host:port, got ${JSON.stringify(req.url)}`);
   resolve(to.host, to.port, (t) => {
     if (!t.ok) return refuse(socket, 403, `${to.host}:${to.port} refused: ${t.rule}`);
+    const body = `sbx-native: ${to.host}:${to.port}: connection failed\n`;
+    const failed = Buffer.from(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    if (spliceTunnel(socket, head, t.address, to.port, CONNECTED, failed)) return;
     const up = net.connect({ host: t.address, port: to.port });
     up.setNoDelay(true);
     let open = false;
