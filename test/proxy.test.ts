@@ -53,6 +53,12 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
     expect(r.violations).toEqual([]);
   });
 
+  it.skipIf(!has('curl'))('large transfers arrive whole through the spliced tunnels and the plain proxy', async () => {
+    const sum = require('crypto').createHash('sha256').update(Buffer.alloc(64 << 20, 120)).digest('hex');
+    const r = await sbx(['-p', '--socks5-hostname 127.0.0.1:1080', ''].map((via) => `curl -sS -m 60 ${via} http://allowed.test:${P}/big | sha256sum | cut -d' ' -f1`).join('; '), allow);
+    expect(r.stdout.trim().split('\n')).toEqual([sum, sum, sum]);
+  });
+
   it.skipIf(!has('curl'))('a refused name gets 403 saying which rule, the server sees nothing, and it is a violation', async () => {
     const before = web.seen.length;
     const r = await sbx(`${CURL} http://other.test:${P}/a; echo; ${CURL} -p http://other.test:${P}/b; echo " rc=$?"; ${CURL} --socks5-hostname 127.0.0.1:1080 http://other.test:${P}/c; echo " rc=$?"; ${raw(3128, `CONNECT other.test:${P} HTTP/1.1\r\nHost: other.test\r\n\r\n`)}`, allow);
