@@ -64,7 +64,7 @@ const PROXY_VARS = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ftp_p
 /**
  * The command's environment with the proxy variables pointing at its proxy
  * (the caller's own proxy variables would lead nowhere inside: replaced).
- * NODE_USE_ENV_PROXY makes Node's fetch and http honour them (Node >= 24.5, 22.21).
+ * NODE_USE_ENV_PROXY makes Node's fetch honour them on releases that know it (Node 24; Node 20 does not).
  * GIT_SSH_COMMAND (unless the caller set one) gives git's ssh the helper as
  * its ProxyCommand (native/helper/proxy_connect.cc).
  */
