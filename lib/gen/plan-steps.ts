@@ -104,7 +104,7 @@ export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
 
 /** The argument kinds of each step (protocol/plan-steps.json: `?` optional, `...` repeated). */
 export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
-  proxy_fork: ['num', 'num', 'num', 'num', 'path', 'text...'],
+  proxy_fork: ['num', 'num', 'num', 'num', 'num', 'path', 'text...'],
   unshare: ['num'],
   map_ids: ['num', 'num', 'num', 'num'],
   loopback_up: [],
@@ -153,7 +153,7 @@ export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
 
 /** [fewest, most] arguments; most is Infinity when the last one repeats. */
 export const STEP_ARITY: Readonly<Record<StepOp, readonly [number, number]>> = {
-  proxy_fork: [5, Infinity],
+  proxy_fork: [6, Infinity],
   unshare: [1, 1],
   map_ids: [4, 4],
   loopback_up: [0, 0],

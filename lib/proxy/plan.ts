@@ -53,10 +53,30 @@ export function proxyPlan(domains: ResolvedDomains, abi: number, landlock: boole
   const scoped = fsRights && abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
   const config = { allowed: domains.allowed ?? null, denied: domains.denied, ...(testHosts() ? { hosts: testHosts() } : {}) };
   return {
-    fork: [String(fsRights), String(net), String(scoped), String(FS.READ_FILE | FS.READ_DIR | FS.EXECUTE), node, node, proxyScript(), JSON.stringify(config)],
+    fork: [String(fsRights), String(net), String(scoped), String(FS.READ_FILE | FS.READ_DIR | FS.EXECUTE), String(FS.READ_FILE | FS.EXECUTE), node,
+      ...proxyReads(node).map((p) => `read=${p}`), node, proxyScript(), JSON.stringify(config)],
     listen: [String(HTTP_PROXY_PORT), String(SOCKS_PROXY_PORT)],
     ready: [String(READY_TIMEOUT_MS)],
   };
+}
+
+/**
+ * What the proxy process may read (Landlock; it writes nothing): Node and the
+ * system libraries, the resolver's files, its own /proc entries and cgroup
+ * (Node reads its memory limit), sbx-native and the packages it loads. Not
+ * the user's files: a parser bug that gave the sandbox code execution in the
+ * proxy would not reach them.
+ */
+function proxyReads(node: string): string[] {
+  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
+  const pkgDir = (name: string) => { try { return path.dirname(real(require.resolve(`${name}/package.json`))); } catch { return undefined; } };
+  const nodeBin = path.dirname(real(node));
+  const etc = ['ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'hosts', 'resolv.conf', 'nsswitch.conf', 'gai.conf', 'host.conf', 'services', 'localtime', 'ssl']
+    .map((f) => `/etc/${f}`);
+  const out = [nodeBin, path.dirname(nodeBin), '/usr/lib', '/usr/lib64', '/lib', '/lib64', '/usr/share/zoneinfo', ...etc,
+    '/proc/self', '/proc/meminfo', '/sys/fs/cgroup', path.join(__dirname, '..', '..'), pkgDir('@pondwader/socks5-server'), pkgDir('node-gyp-build')];
+  // /proc/self as a name: the helper opens it in the proxy's process, where it is the proxy's own.
+  return [...new Set(out.filter((p): p is string => !!p).map((p) => (p === '/proc/self' ? p : real(p))))];
 }
 
 const PROXY_VARS = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ftp_proxy', 'rsync_proxy', 'node_use_env_proxy'];

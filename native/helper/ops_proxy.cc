@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <vector>
 #include <unistd.h>
 
 namespace {
@@ -37,18 +39,23 @@ int g_status_fd = -1;
   _exit(125);
 }
 
-int add_root_rule(int ruleset, uint64_t access) {
-  int fd = open("/", O_PATH | O_CLOEXEC | O_DIRECTORY);
-  if (fd < 0) return -1;
-  struct sbx_landlock_path_beneath_attr attr = {access, fd};
+// Read access beneath `path` (a file: read and execute of it). A path that
+// does not exist on this host is skipped: the list names every usual place.
+int add_read_rule(int ruleset, const std::string &path, uint64_t dir_rights, uint64_t file_rights) {
+  int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0) { close(fd); return -1; }
+  struct sbx_landlock_path_beneath_attr attr = {S_ISDIR(st.st_mode) ? dir_rights : file_rights, fd};
   int r = (int)syscall(SBX_NR_landlock_add_rule, ruleset, SBX_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
   close(fd);
   return r;
 }
 
-// No capabilities, no new privileges, and Landlock: read-only files, no TCP
-// bind (ABI 4), no signals or abstract sockets outside (ABI 6).
-void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t root) {
+// No capabilities, no new privileges, and Landlock: reads only beneath the
+// plan's read= paths, no writes, no TCP bind (ABI 4), no signals or
+// abstract sockets outside (ABI 6).
+void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t dir_rights, uint64_t file_rights, const std::vector<std::string> &paths) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(control, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
   for (int cap = 0; cap < 64; cap++) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) child_fail(control, errno, "prctl(PR_CAPBSET_DROP)");
@@ -63,7 +70,9 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t r
   size_t size = scoped ? sizeof attr : (net ? 16 : 8);
   int ruleset = (int)syscall(SBX_NR_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) child_fail(control, errno, "landlock_create_ruleset");
-  if (add_root_rule(ruleset, root) != 0) child_fail(control, errno, "landlock_add_rule /");
+  for (const auto &p : paths) {
+    if (add_read_rule(ruleset, p, dir_rights, file_rights) != 0) child_fail(control, errno, "landlock_add_rule " + p);
+  }
   if (syscall(SBX_NR_landlock_restrict_self, ruleset, 0) != 0) child_fail(control, errno, "landlock_restrict_self");
   close(ruleset);
 }
@@ -94,16 +103,19 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t r
   // Everything else goes at exec; the status pipe stays open until then.
   for (int fd : high) close(fd);
   syscall(SBX_NR_close_range, kControlFd + 1, ~0U, SBX_CLOSE_RANGE_CLOEXEC);
-  confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]), parse_num(run, s.args[3]));
+  std::vector<std::string> reads;
+  size_t i = 6;
+  for (; i < s.args.size() && s.args[i].rfind("read=", 0) == 0; i++) reads.push_back(s.args[i].substr(5));
+  confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]), parse_num(run, s.args[3]), parse_num(run, s.args[4]), reads);
   std::vector<char *> argv;
-  for (size_t i = 5; i < s.args.size(); i++) argv.push_back(const_cast<char *>(s.args[i].c_str()));
+  for (; i < s.args.size(); i++) argv.push_back(const_cast<char *>(s.args[i].c_str()));
   argv.push_back(nullptr);
   char *envp[] = {nullptr};
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve(s.args[4].c_str(), argv.data(), envp);
-  child_fail(control, errno, "execve " + s.args[4]);
+  execve(s.args[5].c_str(), argv.data(), envp);
+  child_fail(control, errno, "execve " + s.args[5]);
 }
 
 int listen_on(uint16_t port) {
@@ -125,7 +137,7 @@ int listen_on(uint16_t port) {
 
 }  // namespace
 
-// proxy_fork FS_RIGHTS NET_RIGHTS SCOPED ROOT_RIGHTS NODE ARGV...
+// proxy_fork FS_RIGHTS NET_RIGHTS SCOPED DIR_READ FILE_READ NODE [read=PATH]... ARGV...
 void step_proxy_fork(Run &run, const Step &s) {
   int fds[2], status[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair (network proxy)");

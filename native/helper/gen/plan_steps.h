@@ -66,7 +66,7 @@ struct StepSpec {
 };
 
 inline constexpr StepSpec kStepSpecs[] = {
-    {"proxy_fork", StepOp::proxy_fork, 5, kAnyArgs, 0},
+    {"proxy_fork", StepOp::proxy_fork, 6, kAnyArgs, 0},
     {"unshare", StepOp::unshare, 1, 1, 0},
     {"map_ids", StepOp::map_ids, 4, 4, step_bit(StepOp::unshare)},
     {"loopback_up", StepOp::loopback_up, 0, 0, step_bit(StepOp::unshare)},
