@@ -79,7 +79,10 @@ function proxyReads(node: string): string[] {
   return [...new Set(out.filter((p): p is string => !!p).map((p) => (p === '/proc/self' ? p : real(p))))];
 }
 
-const PROXY_VARS = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'ftp_proxy', 'rsync_proxy', 'node_use_env_proxy'];
+// Tools' own proxy settings (npm, yarn, pip, gRPC, docker, websocket clients): a caller's would lead nowhere inside.
+const HTTP_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'npm_config_proxy', 'npm_config_https_proxy', 'YARN_HTTP_PROXY', 'YARN_HTTPS_PROXY',
+  'PIP_PROXY', 'GRPC_PROXY', 'DOCKER_HTTP_PROXY', 'DOCKER_HTTPS_PROXY', 'WS_PROXY', 'WSS_PROXY'];
+const PROXY_VARS = [...HTTP_VARS, 'ALL_PROXY', 'NO_PROXY', 'FTP_PROXY', 'RSYNC_PROXY', 'NODE_USE_ENV_PROXY'].map((v) => v.toLowerCase());
 
 /**
  * The command's environment with the proxy variables pointing at its proxy
@@ -93,8 +96,9 @@ export function proxyEnv(env: string[], helper: string | undefined = helperPath(
   const http = `http://127.0.0.1:${HTTP_PROXY_PORT}`;
   const socks = `socks5h://127.0.0.1:${SOCKS_PROXY_PORT}`;
   const local = 'localhost,127.0.0.1,::1';
-  for (const [k, v] of [['HTTP_PROXY', http], ['HTTPS_PROXY', http], ['ALL_PROXY', socks], ['NO_PROXY', local]]) {
-    out.push(`${k}=${v}`, `${k.toLowerCase()}=${v}`);
+  for (const [k, v] of [...HTTP_VARS.map((h) => [h, http]), ['ALL_PROXY', socks], ['NO_PROXY', local]]) {
+    out.push(`${k}=${v}`);
+    if (['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'GRPC_PROXY'].includes(k)) out.push(`${k.toLowerCase()}=${v}`);
   }
   out.push('NODE_USE_ENV_PROXY=1');
   if (helper && !/['\\]/.test(helper) && !env.some((e) => e.startsWith('GIT_SSH_COMMAND='))) {
