@@ -53,6 +53,21 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
     expect(r.violations).toEqual([]);
   });
 
+  it.skipIf(!has('curl'))("the caller's own proxy variables are replaced: they would lead nowhere inside", async () => {
+    const child = spawn('/bin/sh', ['-c', `echo "$https_proxy $npm_config_proxy \${FTP_PROXY-unset}"; ${CURL} https://allowed.test:${P}/ -o /dev/null`], {
+      env: { ...process.env, https_proxy: 'http://corp.example:8080', npm_config_proxy: 'http://corp.example:8080', FTP_PROXY: 'http://corp.example:21' },
+      sandbox: { writableRoots: [], network: allow },
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    const events: unknown[] = [];
+    child.on('network', (e) => events.push(e.path));
+    await new Promise((res) => child.on('close', res));
+    // The tunnel reached the origin (which speaks plain HTTP, so TLS fails: 000), through our proxy.
+    expect(out).toBe('http://127.0.0.1:3128 http://127.0.0.1:3128 unset\n 000');
+    expect(events).toEqual([`allowed.test:${P}`]);
+  });
+
   it.skipIf(!has('curl'))('large transfers arrive whole through the spliced tunnels and the plain proxy', async () => {
     const sum = require('crypto').createHash('sha256').update(Buffer.alloc(64 << 20, 120)).digest('hex');
     const r = await sbx(['-p', '--socks5-hostname 127.0.0.1:1080', ''].map((via) => `curl -sS -m 60 ${via} http://allowed.test:${P}/big | sha256sum | cut -d' ' -f1`).join('; '), allow);
