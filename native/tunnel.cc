@@ -6,25 +6,43 @@
 #include <atomic>
 #include <errno.h>
 #include <fcntl.h>
-#include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
 namespace {
 
+// A counted struct, not shared_ptr, and std::thread, not pthread_create: the
+// addon must load with the libstdc++ and glibc of older distributions
+// (scripts/check-glibc.js).
 struct Ends {
   int client = -1, up = -1;
-  std::atomic<int> running{2};
+  std::atomic<int> refs{1};
+  std::string address, head, ok, failed;
+  int port = 0;
   ~Ends() {
     if (client >= 0) close(client);
     if (up >= 0) close(up);
   }
 };
+
+void release(Ends *e) {
+  if (e->refs.fetch_sub(1) == 1) delete e;
+}
+
+bool start(void *(*fn)(void *), Ends *e) {
+  try {
+    std::thread(fn, e).detach();
+    return true;
+  } catch (const std::system_error &) {
+    return false;
+  }
+}
 
 void wait_for(int fd, short events) {
   struct pollfd p = {fd, events, 0};
@@ -72,7 +90,24 @@ bool pump(int src, int dst) {
   return ok;
 }
 
-void run(std::shared_ptr<Ends> e, std::string address, int port, std::string head, std::string ok, std::string failed) {
+void direction(Ends *t, int src, int dst) {
+  if (pump(src, dst)) shutdown(dst, SHUT_WR);
+  else {
+    shutdown(t->client, SHUT_RDWR);
+    shutdown(t->up, SHUT_RDWR);
+  }
+}
+
+void *downstream(void *arg) {
+  auto *e = static_cast<Ends *>(arg);
+  direction(e, e->up, e->client);
+  release(e);
+  return nullptr;
+}
+
+void connect_and_pump(Ends *e) {
+  const std::string &address = e->address, &head = e->head, &ok = e->ok, &failed = e->failed;
+  int port = e->port;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
@@ -98,26 +133,35 @@ void run(std::shared_ptr<Ends> e, std::string address, int port, std::string hea
   int one = 1;
   setsockopt(e->up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!write_all(e->client, ok.data(), ok.size()) || !write_all(e->up, head.data(), head.size())) return;
-  auto direction = [](std::shared_ptr<Ends> t, int src, int dst) {
-    if (pump(src, dst)) shutdown(dst, SHUT_WR);
-    else {
-      shutdown(t->client, SHUT_RDWR);
-      shutdown(t->up, SHUT_RDWR);
-    }
-  };
-  std::thread(direction, e, e->up, e->client).detach();
+  e->refs++;
+  if (!start(downstream, e)) {
+    e->refs--;
+    return;
+  }
   direction(e, e->client, e->up);
+}
+
+void *upstream(void *arg) {
+  auto *e = static_cast<Ends *>(arg);
+  connect_and_pump(e);
+  release(e);
+  return nullptr;
 }
 
 }  // namespace
 
 int sbx_tunnel(int client, const std::string &address, int port, const std::string &head, const std::string &ok, const std::string &failed) {
-  auto e = std::make_shared<Ends>();
-  e->client = fcntl(client, F_DUPFD_CLOEXEC, 3);
-  if (e->client < 0) return errno;
-  try {
-    std::thread(run, e, address, port, head, ok, failed).detach();
-  } catch (...) {
+  int fd = fcntl(client, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return errno;
+  auto *e = new Ends;
+  e->client = fd;
+  e->address = address;
+  e->port = port;
+  e->head = head;
+  e->ok = ok;
+  e->failed = failed;
+  if (!start(upstream, e)) {
+    delete e;
     return EAGAIN;
   }
   return 0;
