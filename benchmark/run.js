@@ -25,6 +25,7 @@ const ITEMS = {
   profiles: require('./items/profiles'),
   builds: require('./items/builds'),
   'bwrap-frontend': require('./items/bwrap-frontend'),
+  proxy: require('./items/proxy'),
 };
 
 async function main() {

@@ -95,18 +95,18 @@ function fromSandboxRuntime(file: string, data: Record<string, unknown>, warning
     for (const k of Object.keys(obj)) if (!known[section].includes(k)) warnings.push(`${file}: unsupported key "${section}.${k}" ignored`);
   }
   const allowed = net.allowedDomains ?? [];
+  const denied = net.deniedDomains ?? [];
   if (!Array.isArray(allowed)) fail(file, 'network.allowedDomains', allowed, 'expected an array of domains');
-  if (allowed.length > 0) {
-    throw new ConfigError(`${file}: network.allowedDomains = ${JSON.stringify(allowed)}: a domain allowlist is not supported yet; ` +
-      'use [] for no network, or run with --network for full network access');
-  }
+  if (!Array.isArray(denied)) fail(file, 'network.deniedDomains', denied, 'expected an array of domains');
+  // sandbox-runtime: the allowlist is what the proxy lets through ([]: nothing); deniedDomains win over it.
+  const network = allowed.length > 0 ? { allowedDomains: allowed, deniedDomains: denied } : false;
   const deny = new Set(stringList(fsCfg.denyWrite, 'filesystem.denyWrite', file, home));
   // sandbox-runtime: a path in both allowWrite and denyWrite is not writable (deny wins).
   const writable = stringList(fsCfg.allowWrite, 'filesystem.allowWrite', file, home).filter((p) => !deny.has(p));
   const rules: Record<string, 'read' | 'none'> = {};
   for (const p of stringList(fsCfg.denyRead, 'filesystem.denyRead', file, home)) rules[p] = 'none';
   for (const p of stringList(fsCfg.allowRead, 'filesystem.allowRead', file, home)) rules[p] = 'read'; // allow-read carve-outs inside denied areas
-  return { writableRoots: writable, readOnly: [...deny], rules, network: false };
+  return { writableRoots: writable, readOnly: [...deny], rules, network };
 }
 
 /** Codex's config.toml: sandbox_mode and [sandbox_workspace_write]. */

@@ -5,7 +5,7 @@ export { spawnSync, execFileSync } from './sync';
 export { wrap, WrappedCommand } from './wrap';
 export { explain } from './explain';
 export type { Explanation } from './explain';
-export type { Violation } from './events';
+export type { Violation, NetworkEvent } from './events';
 export type { WrapOptions } from './wrap';
 export type { SpawnSyncOptions, SpawnSyncReturns } from './sync';
 export type { RunResult, RunOptions, ExecFileOptions, ExecFileCallback, ExecFileError } from './exec';

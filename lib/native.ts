@@ -44,6 +44,8 @@ export interface Binding {
   close(fd: number): void;
   renameat2(from: string, to: string, flags: number): number;
   landlockAbi(): { abi: number; errata: number };
+  /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on threads of its own (native/tunnel.h). 0 or an errno. */
+  tunnel(fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

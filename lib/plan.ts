@@ -5,7 +5,8 @@ import os from 'os';
 import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import type { MountEntry } from './mountinfo';
 import { FsView, realView } from './fsview';
-import type { ResolvedPolicy } from './policy';
+import { PolicyError, ResolvedPolicy } from './policy';
+import { proxyEnv, proxyPlan } from './proxy/plan';
 import { computeLayout, Layout } from './layout';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
@@ -73,16 +74,24 @@ export function buildPlan(input: PlanInput): Plan {
   const features = kernelFeatures(input.kernel ?? parseRelease(os.release()));
   const layout = policy.mode === 'full' ? undefined : computeLayout(policy, input.mounts, { separateRoots: level === 'mount-only', view });
 
+  // Domain lists: a proxy outside the new network namespace is the only way out (lib/proxy/).
+  if (policy.domains && !namespaces) {
+    throw new PolicyError('network', policy.domains, 'domain lists need a network namespace of their own, and this host gives no user namespaces (level landlock-only); use network: false or true');
+  }
+  const proxy = policy.domains && namespaces ? proxyPlan(policy.domains, abi, useLandlock) : undefined;
   if (namespaces) {
+    if (proxy) add('proxy_fork', ...proxy.fork);
     let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
     if (!policy.network) flags |= CLONE.NEWNET;
     add('unshare', flags);
     add('map_ids', input.uid, input.uid, input.gid, input.gid);
     if (!policy.network) add('loopback_up');
+    if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
     if (input.interactive) add('tty_save');
+    if (proxy) add('proxy_ready', ...proxy.ready);
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
     add('proc', '/proc', MS.NOSUID | MS.NODEV | MS.NOEXEC);
     if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
@@ -122,7 +131,7 @@ export function buildPlan(input: PlanInput): Plan {
   const filter = seccompStepArg(view.arch(), sup);
   if (supervising) add('seccomp', filter, features.killableRecv ? 'listen-killable' : 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
-  for (const e of input.env) {
+  for (const e of proxy ? proxyEnv(input.env) : input.env) {
     if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
     add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
   }

@@ -4,9 +4,10 @@
 import path from 'path';
 import { FsView, realOrUndefined, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
+import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 
 export { EXTRA_GUARDS };
-export type { Guard };
+export type { Guard, NetworkDomains, ResolvedDomains };
 
 export type Access = 'read' | 'write' | 'none';
 export type Mode = 'read-only' | 'workspace-write' | 'full';
@@ -23,8 +24,12 @@ export interface SandboxPolicy {
   denyRead?: string[];
   /** Path -> access; the most specific path wins; on a tie none beats write beats read. */
   rules?: Record<string, Access>;
-  /** Allow network access. Default false: a new network namespace with only loopback. */
-  network?: boolean;
+  /**
+   * Allow network access. Default false: a new network namespace with only
+   * loopback. `{ allowedDomains, deniedDomains }`: that namespace plus a proxy
+   * that reaches only the names the lists allow (docs/policy.md).
+   */
+  network?: boolean | NetworkDomains;
   /** 'host' (default in workspace-write): /tmp and $TMPDIR writable; 'private': a fresh /tmp that vanishes; 'none': read-only. */
   tmp?: TmpMode;
   /** Names kept read-only at the top of every writable root (and of $HOME when it is writable), in addition to the defaults. */
@@ -55,7 +60,10 @@ export interface ResolvedPolicy {
   writableRoots: string[];
   /** Writable roots that did not exist: reported, not created, not fatal. */
   missingRoots: string[];
+  /** Whether the command shares the host's network (false with domain lists: they go through the proxy). */
   network: boolean;
+  /** The domain lists when `network` gave them: the command reaches the network only through its proxy. */
+  domains?: ResolvedDomains;
   tmp: TmpMode;
   protect: string[];
   /** $HOME, resolved: its dotfiles are protected too when it is writable. */
@@ -74,7 +82,7 @@ export class PolicyError extends Error {
 
 const KEYS: Record<keyof SandboxPolicy, string> = {
   mode: 'string', writableRoots: 'array', readOnly: 'array', denyRead: 'array', rules: 'object',
-  network: 'boolean', tmp: 'string', protect: 'array', allowGitWrites: 'boolean',
+  network: 'network', tmp: 'string', protect: 'array', allowGitWrites: 'boolean',
 };
 const RANK: Record<Access, number> = { read: 0, write: 1, none: 2 };
 
@@ -93,6 +101,11 @@ function checkTypes(p: SandboxPolicy): void {
     const want = Object.prototype.hasOwnProperty.call(KEYS, key) ? KEYS[key as keyof SandboxPolicy] : undefined;
     if (!want) throw new PolicyError(key, value, `unknown key (known: ${Object.keys(KEYS).join(', ')})`);
     if (value === undefined) continue;
+    const isObj = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (want === 'network') {
+      if (typeof value !== 'boolean' && !isObj) throw new PolicyError(key, value, 'expected true, false or { allowedDomains, deniedDomains }');
+      continue;
+    }
     const ok = want === 'array' ? Array.isArray(value) : want === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === want;
     if (!ok) throw new PolicyError(key, value, `expected ${want === 'array' ? 'an array' : want === 'object' ? 'an object' : `a ${want}`}`);
   }
@@ -142,7 +155,11 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     if (env.TMPDIR && path.isAbsolute(env.TMPDIR) && real(env.TMPDIR) !== '/') given.push({ path: env.TMPDIR, access: 'write', from: 'tmp' });
   }
 
-  if (!(p.network ?? false) && mode !== 'full') {
+  const domains = typeof p.network === 'object' ? resolveDomains(p.network as Record<string, unknown>) : undefined;
+  if (domains && 'reason' in domains) throw new PolicyError(domains.key, domains.value, domains.reason);
+  if (domains && mode === 'full') throw new PolicyError('network', p.network, "mode 'full' shares the host's network, so domain lists cannot be enforced; use mode 'workspace-write' or 'read-only'");
+  const network = p.network === true;
+  if (!network && mode !== 'full') {
     for (const d of daemonSockets(env, view)) given.push({ path: d, access: 'none', from: 'network-off' });
   }
 
@@ -170,7 +187,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const home = env.HOME && path.isAbsolute(env.HOME) ? real(env.HOME) : undefined;
   const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
   return {
-    mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home,
+    mode, rules, missingRoots, network, ...(domains ? { domains } : {}), tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
   };

@@ -13,6 +13,7 @@ import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { hintFor, SandboxSetupError } from './errors';
 import { reportError } from './report';
 import { decodeEvent } from './events';
+import { MAX_DISTINCT_VIOLATIONS } from './gen/events';
 import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import { chooseLevel, Enforcement, hostFacts } from './host';
@@ -273,8 +274,22 @@ export class SandboxedProcess extends EventEmitter {
         }
         return;
       }
+      if (ev.type === 'network') {
+        if (ev.allowed) return void this.emit('network', { ...ev.event });
+        // A refused connection is a violation like init's: once per host and port, with its count.
+        const key = `connect\0${ev.event.path}`;
+        const known = this.violationIndex.get(key);
+        if (known) known.count = ev.event.count;
+        else if (this.violations.length < MAX_DISTINCT_VIOLATIONS) {
+          const v = { ...ev.event, errno: 'EACCES' };
+          this.violationIndex.set(key, v);
+          this.violations.push(v);
+          this.emit('violation', { ...v });
+        } else this.violationsDropped++;
+        return;
+      }
       if (ev.type === 'dropped') {
-        this.violationsDropped = ev.count;
+        this.violationsDropped += ev.count;
         return;
       }
       if (ev.type !== 'stopped') return;

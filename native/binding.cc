@@ -8,6 +8,7 @@
 #include "reaper.h"
 #include "spawn.h"
 #include "spawn_sync.h"
+#include "tunnel.h"
 
 namespace {
 
@@ -45,10 +46,18 @@ class Binding : public Napi::Addon<Binding> {
         InstanceMethod("close", &Binding::Close),
         InstanceMethod("renameat2", &Binding::Renameat2),
         InstanceMethod("landlockAbi", &Binding::LandlockAbi),
+        InstanceMethod("tunnel", &Binding::Tunnel),
     });
   }
 
  private:
+  // tunnel(fd, address, port, head, ok, failed: Buffer) -> 0 or errno (native/tunnel.h)
+  Napi::Value Tunnel(const Napi::CallbackInfo &info) {
+    auto str = [&](int i) { auto b = info[i].As<Napi::Buffer<char>>(); return std::string(b.Data(), b.Length()); };
+    int err = sbx_tunnel(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
+    return Napi::Number::New(info.Env(), err);
+  }
+
   // spawn(helper, plan: Buffer, fds: number[], ownProcessGroup) -> { pid, pidfd, errorFd, pipes }
   Napi::Value Spawn(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();

@@ -40,7 +40,7 @@ describe(`config files (as ${userLabel})`, () => {
     fs.writeFileSync(f, JSON.stringify({ network: 'yes' }));
     const r = cli(['exec', '--config', f, '--', 'true'], D);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/network = "yes": expected a boolean/);
+    expect(r.stderr).toMatch(/network = "yes": expected true, false or \{ allowedDomains, deniedDomains \}/);
     fs.writeFileSync(f, '{ not json');
     expect(cli(['exec', '--config', f, '--', 'true'], D).stderr).toMatch(/invalid JSON/);
   });
@@ -75,12 +75,14 @@ describe(`config files (as ${userLabel})`, () => {
     expect(c.warnings).toEqual([`${f}: unsupported key "ignoreViolations" ignored`]);
   });
 
-  it('refuses a non-empty domain allowlist instead of widening to full network (exit 2)', () => {
+  it("takes sandbox-runtime's domain lists to the proxy; a bad pattern is refused naming it (exit 2)", () => {
     const f = path.join(D, 'srt.json');
-    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com'] } }));
+    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] } }));
+    expect(loadConfig(f, D).policy.network).toEqual({ allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] });
+    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['git*hub.com'] } }));
     const r = cli(['exec', '--config', f, '--', 'true'], D);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/allowedDomains = \["github.com"\]: a domain allowlist is not supported yet/);
+    expect(r.stderr).toMatch(/network\.allowedDomains\[0\] = "git\*hub\.com": a wildcard is only allowed as the first label/);
     fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['src/**'] } }));
     expect(cli(['exec', '--config', f, '--', 'true'], D).stderr).toMatch(/glob patterns are not supported/);
   });

@@ -3,10 +3,13 @@
 
 /** Every plan step the helper runs, in the order of the table. */
 export const STEP_OPS = [
+  'proxy_fork',
   'unshare',
   'map_ids',
   'sethostname',
   'loopback_up',
+  'proxy_listen',
+  'proxy_ready',
   'make_rslave',
   'expect_ids',
   'clone_tree',
@@ -53,10 +56,13 @@ export type StepOp = (typeof STEP_OPS)[number];
 export type HintClass = 'new-userns' | 'userns' | 'mount' | 'landlock' | 'chdir' | 'other';
 
 export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
+  proxy_fork: 'other',
   unshare: 'new-userns',
   map_ids: 'userns',
   sethostname: 'other',
   loopback_up: 'other',
+  proxy_listen: 'other',
+  proxy_ready: 'other',
   make_rslave: 'mount',
   expect_ids: 'other',
   clone_tree: 'mount',
@@ -100,10 +106,13 @@ export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
 
 /** The argument kinds of each step (protocol/plan-steps.json: `?` optional, `...` repeated). */
 export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
+  proxy_fork: ['num', 'num', 'num', 'num', 'num', 'path', 'text...'],
   unshare: ['num'],
   map_ids: ['num', 'num', 'num', 'num'],
   sethostname: ['text'],
   loopback_up: [],
+  proxy_listen: ['num', 'num'],
+  proxy_ready: ['num'],
   make_rslave: [],
   expect_ids: ['text...'],
   clone_tree: ['slot', 'path'],
@@ -147,10 +156,13 @@ export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
 
 /** [fewest, most] arguments; most is Infinity when the last one repeats. */
 export const STEP_ARITY: Readonly<Record<StepOp, readonly [number, number]>> = {
+  proxy_fork: [6, Infinity],
   unshare: [1, 1],
   map_ids: [4, 4],
   sethostname: [1, 1],
   loopback_up: [0, 0],
+  proxy_listen: [2, 2],
+  proxy_ready: [1, 1],
   make_rslave: [0, 0],
   expect_ids: [0, Infinity],
   clone_tree: [2, 2],

@@ -43,6 +43,8 @@ struct Run {
   int status_write_fd = -1;    // init's end of the monitor's socket (pidns_fork), written when the command ends
   bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets
+  int proxy_fd = -1;           // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
+  int proxy_status_fd = -1;    // proxy_fork: EOF once the proxy was exec'd, else why not (proxy_ready)
 
   bool has_run(StepOp op) const { return ran & step_bit(op); }
 };
@@ -75,3 +77,4 @@ void check_order(Run &run, const Step &s);
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)
+int proxy_connect(const char *host, const char *port);  // the --proxy-connect mode: ssh's ProxyCommand (proxy_connect.cc)

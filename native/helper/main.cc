@@ -89,6 +89,7 @@ unsigned long long parse_num(Run &run, const std::string &s) {
 int main(int argc, char **argv) {
   Run run;
   if (argc == 2 && strcmp(argv[1], "--probe-userns") == 0) return probe_userns();
+  if (argc == 4 && strcmp(argv[1], "--proxy-connect") == 0) return proxy_connect(argv[2], argv[3]);
   run.current = (size_t)-1;
   int plan_fd = -1;
   if (argc == 5 && strcmp(argv[1], "--handoff") == 0) {

@@ -7,10 +7,13 @@
 #include <string>
 
 enum class StepOp : unsigned char {
+  proxy_fork,
   unshare,
   map_ids,
   sethostname,
   loopback_up,
+  proxy_listen,
+  proxy_ready,
   make_rslave,
   expect_ids,
   clone_tree,
@@ -64,10 +67,13 @@ struct StepSpec {
 };
 
 inline constexpr StepSpec kStepSpecs[] = {
+    {"proxy_fork", StepOp::proxy_fork, 6, kAnyArgs, 0},
     {"unshare", StepOp::unshare, 1, 1, 0},
     {"map_ids", StepOp::map_ids, 4, 4, step_bit(StepOp::unshare)},
     {"sethostname", StepOp::sethostname, 1, 1, step_bit(StepOp::map_ids)},
     {"loopback_up", StepOp::loopback_up, 0, 0, step_bit(StepOp::unshare)},
+    {"proxy_listen", StepOp::proxy_listen, 2, 2, step_bit(StepOp::proxy_fork) | step_bit(StepOp::loopback_up)},
+    {"proxy_ready", StepOp::proxy_ready, 1, 1, step_bit(StepOp::proxy_listen)},
     {"make_rslave", StepOp::make_rslave, 0, 0, 0},
     {"expect_ids", StepOp::expect_ids, 0, kAnyArgs, 0},
     {"clone_tree", StepOp::clone_tree, 2, 2, 0},
