@@ -66,6 +66,9 @@ Options:
       --protect NAME  keep NAME read-only at the top of every root (repeatable)
       --allow-git-writes  do not protect .git
       --network       allow network access (default: only a private loopback)
+      --allow-unix-socket PATH  let the command connect to the unix socket PATH
+                      (or any below the directory PATH; repeatable). Without
+                      it only sockets the sandbox itself bound are reachable
       --allow-degraded  run with Landlock only when user namespaces are unusable
                       (says on stderr what is not enforced)
       --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
@@ -109,6 +112,7 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   more('readOnly', a.readOnly);
   more('denyRead', a.denyRead);
   if (a.protect.length) sandbox.protect = [...(base.protect ?? []), ...a.protect];
+  if (a.allowUnixSocket.length) sandbox.allowUnixSockets = [...(base.allowUnixSockets ?? []), ...abs(a.allowUnixSocket)];
   if (a.network) sandbox.network = true;
   if (a.allowGitWrites) sandbox.allowGitWrites = true;
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];

@@ -39,6 +39,7 @@ struct SupervisorConfig {
   std::set<std::string> protect;
   std::set<std::string> protect_dirs;   // directories on the way to protected paths
   std::set<std::string> protect_names;  // the last component of each of those paths
+  std::vector<std::string> unix_allow;  // pathname unix sockets the policy lets the command reach (unix_peers.cc)
 };
 
 // The supervise step's part of the helper's state (Run::supervisor).
