@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <memory>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -124,7 +125,24 @@ Outcome send_all(const Target &t, std::vector<Outgoing> &msgs, int flags, std::v
   int err = 0;
   for (auto &m : msgs) {
     ssize_t n;
-    while ((n = send_one(t.sock.fd, m, flags)) < 0 && errno == EINTR && gone && !(*gone)()) {}
+    int f = flags;
+    for (;;) {
+      n = send_one(t.sock.fd, m, f);
+      if (n >= 0 || !gone || (*gone)()) break;
+      if (errno == EINTR) continue;
+      // A TCP Fast Open handshake an interrupted try started: wait for it, then send as on a connected socket.
+      if (errno != EALREADY || !(f & MSG_FASTOPEN)) break;
+      struct pollfd p = {t.sock.fd, POLLOUT, 0};
+      if (poll(&p, 1, -1) <= 0) continue;
+      int soerr = 0;
+      socklen_t sl = sizeof soerr;
+      if (getsockopt(t.sock.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr) {
+        errno = soerr;
+        break;
+      }
+      f &= ~MSG_FASTOPEN;
+      m.namelen = 0;
+    }
     if (n < 0) {
       err = errno;
       break;
@@ -157,8 +175,12 @@ Outcome perform(Call &c, std::shared_ptr<Target> t, std::shared_ptr<std::vector<
   int fl = fcntl(t->sock.fd, F_GETFL);
   bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
   std::vector<unsigned> results;
-  Outcome o = send_all(*t, *msgs, flags | (blocking ? MSG_DONTWAIT : 0), results, nullptr);
-  if (!(blocking && o.err == EAGAIN)) return answer(o, results);
+  Outcome o;
+  // A blocking TCP Fast Open send is a blocking connect: straight to a thread.
+  if (!(blocking && (flags & MSG_FASTOPEN))) {
+    o = send_all(*t, *msgs, flags | (blocking ? MSG_DONTWAIT : 0), results, nullptr);
+    if (!(blocking && o.err == EAGAIN)) return answer(o, results);
+  }
   // It would block: wait on a thread of its own, the rest of the sandbox is served meanwhile.
   answer_on_thread(c.srv, c.n.id, [t, msgs, flags, answer](const std::function<bool()> &gone) {
     std::vector<unsigned> r;
