@@ -71,7 +71,7 @@ int pin_unix_target(const Call &c, int sock, struct sockaddr_storage &addr, sock
 
 Outcome do_connect(Call &c) {
   struct sockaddr_storage addr;
-  if ((int64_t)c.a(2) < 0) return fail_with(EINVAL);
+  if ((int)c.a(2) < 0) return fail_with(EINVAL);  // the kernel takes an int
   socklen_t len = (socklen_t)c.a(2);
   if (int err = read_sockaddr(c, c.a(1), len, addr)) return fail_with(err);
   Fd sock;
