@@ -51,6 +51,7 @@ describe(`discovered config files may only narrow (as ${userLabel})`, () => {
     ['writableRoots', { writableRoots: ['/'] }, []],
     ['allowGitWrites', { allowGitWrites: true }, []],
     ['allowUnixSockets', { allowUnixSockets: true }, []],
+    ['allowUnixSockets', { allowUnixSockets: ['/tmp/tmux-0'] }, []],
     ['tmp', { tmp: 'host' }, []],
     ['mode', { mode: 'workspace-write' }, ['--mode', 'read-only']],
     ['rules["/"]', { rules: { '/': 'write' } }, []],

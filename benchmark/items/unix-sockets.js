@@ -50,6 +50,20 @@ module.exports = async function unixSockets(ctx) {
   tcp.close();
   for (const r of [unix, tcpc]) for (const v of Object.values(r.variants)) delete v.extra;
 
+  // The connect alone, from Python: non-blocking (init answers at once) and blocking (init waits on a thread).
+  const py = path.join(__dirname, '..', 'workers', 'socket-connect.py');
+  const pyRuns = {
+    inside: () => runJson(sbx().spawn('/usr/bin/python3', [py, dir, n], { stdio, sandbox })),
+    outside: () => runJson(cp.spawn('/usr/bin/python3', [py, dir, n], { stdio })),
+  };
+  for (const key of ['nonblocking', 'blocking']) {
+    const variants = Object.fromEntries(Object.entries(pyRuns).map(([k, f]) => [k, () => f().then((x) => x[key])]));
+    const r = await interleave({ variants, warmup: 1, samples, alternate: true, log: ctx.quick ? () => {} : ctx.log });
+    r.ratios = ratios(r, [['inside', 'outside']]);
+    out.cases[`Python ${key} connect + accept to the sandbox's own socket (µs each, ${n} per sample)`] = r;
+    ctx.log(`  python ${key}: ${r.variants.inside.median} vs ${r.variants.outside.median} µs`);
+  }
+
   const mb = String(ctx.quick ? 64 : 512);
   ctx.log(`TCP throughput: ${samples} rounds of ${mb} MB`);
   const thr = await interleave({

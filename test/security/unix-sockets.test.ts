@@ -198,6 +198,15 @@ for who in ['host', 'own']:
     }
   });
 
+  it('bad allowUnixSockets input is refused naming the key and the value; nothing runs', async () => {
+    const marker = path.join(f.repo, 'ran');
+    const attempt = (allowUnixSockets: unknown) => run('/bin/sh', ['-c', `touch ${marker}`], { sandbox: { ...f.sandbox, allowUnixSockets } as never });
+    await expect(attempt(['rel/sock'])).rejects.toThrow('invalid sandbox policy: allowUnixSockets[0] = "rel/sock": path must be absolute');
+    await expect(attempt('/tmp/x.sock')).rejects.toThrow('invalid sandbox policy: allowUnixSockets = "/tmp/x.sock": expected an array');
+    await expect(attempt([42])).rejects.toThrow('allowUnixSockets[0] = 42: expected a string path');
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it('a refusal is reported as a violation naming the socket', async () => {
     const sock = path.join(f.O, 'v.sock');
     const l = await hostListener(sock);
