@@ -115,7 +115,7 @@ describe(`host unix sockets (as ${userLabel})`, () => {
     }
   });
 
-  it('datagrams to a host socket, by sendto and by sendmsg, are EACCES and never arrive; to the sandbox\'s own socket they do', async () => {
+  it('datagrams to a host socket, by sendto, sendmsg and sendmmsg, are EACCES and never arrive; to the sandbox\'s own socket they do', async () => {
     const sock = path.join(f.O, 'dgram.sock');
     const host = await hostDatagrams(sock);
     const own = path.join(f.repo, 'own.dgram');
@@ -130,11 +130,27 @@ r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind(${j(own)})
 out['own sendto'] = attempt(lambda: s.sendto(b'hello', ${j(own)}))
 out['own sendmsg'] = attempt(lambda: s.sendmsg([b'wor', b'ld'], [], 0, ${j(own)}))
 out['got'] = [r.recv(100).decode(), r.recv(100).decode()]
-out['pair'] = attempt(lambda: a.send(b'p')); out['pair got'] = b.recv(10).decode()`, f.sandbox, { cwd: f.repo });
+out['pair'] = attempt(lambda: a.send(b'p')); out['pair got'] = b.recv(10).decode()
+# sendmmsg (glibc has it, Python does not): three to the pair's peer, then one addressed to the host socket
+class iovec(ctypes.Structure): _fields_ = [('base', ctypes.c_char_p), ('len', ctypes.c_size_t)]
+class msghdr(ctypes.Structure): _fields_ = [('name', ctypes.c_void_p), ('namelen', ctypes.c_uint), ('iov', ctypes.POINTER(iovec)), ('iovlen', ctypes.c_size_t), ('control', ctypes.c_void_p), ('controllen', ctypes.c_size_t), ('flags', ctypes.c_int)]
+class mmsghdr(ctypes.Structure): _fields_ = [('hdr', msghdr), ('len', ctypes.c_uint)]
+words = [b'one', b'three', b'seven']
+iovs = (iovec * 3)(*[iovec(w, len(w)) for w in words])
+vec = (mmsghdr * 3)()
+for i in range(3): vec[i].hdr.iov = ctypes.pointer(iovs[i]); vec[i].hdr.iovlen = 1; vec[i].len = 99
+out['sendmmsg'] = libc.sendmmsg(a.fileno(), vec, 3, 0)
+out['sendmmsg lens'] = [vec[i].len for i in range(3)]
+out['sendmmsg got'] = [b.recv(10).decode() for _ in range(3)]
+addr = ctypes.create_string_buffer(struct.pack('H', socket.AF_UNIX) + ${j(sock)}.encode() + b'\\0', 110)
+vec[0].hdr.name = ctypes.cast(addr, ctypes.c_void_p); vec[0].hdr.namelen = 110
+r = libc.sendmmsg(s.fileno(), vec, 1, 0)
+out['sendmmsg host'] = errno.errorcode[ctypes.get_errno()] if r < 0 else r`, f.sandbox, { cwd: f.repo });
     expect(await host.received()).toBe(0);
     expect(out).toEqual({
       sendto: 'EACCES', sendmsg: 'EACCES', 'socketpair sendto': 'EACCES', connect: 'EACCES',
       'own sendto': 'ok', 'own sendmsg': 'ok', got: ['hello', 'world'], pair: 'ok', 'pair got': 'p',
+      sendmmsg: 3, 'sendmmsg lens': [3, 5, 5], 'sendmmsg got': ['one', 'three', 'seven'], 'sendmmsg host': 'EACCES',
     });
   });
 
