@@ -27,6 +27,10 @@ function describeEnforcement(p: PreparedSpawn): string {
   }
   for (const m of p.policy.missingRoots) lines.push(`dropped: writable root ${m} (does not exist)`);
   const sup = supervision(p.plan.layout, p.plan.level !== 'landlock-only');
+  if (sup.sockets) {
+    const allowed = p.policy.allowUnixSockets;
+    lines.push(`unix sockets: only those the sandbox binds${allowed.length ? ` and ${allowed.join(', ')}` : ''} (connect and datagrams supervised)`);
+  }
   // One line per directory, not one per missing name.
   const missing = new Map<string, string[]>();
   for (const m of p.plan.layout?.missingProtected ?? []) {

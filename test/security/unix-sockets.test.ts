@@ -205,8 +205,9 @@ for who in ['host', 'own']:
       const cli = (flags: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '--no-config', '-w', f.repo, ...flags, '--', PY, '-c', body, a, b, c], { cwd: f.repo, encoding: 'utf8' });
       const EACCES = 13;
       expect(cli([]).stdout).toBe(`${a} ${EACCES}\n${b} ${EACCES}\n${c} ${EACCES}\n`);
-      const r = cli(['--allow-unix-socket', a, '--allow-unix-socket', c]);
+      const r = cli(['-v', '--allow-unix-socket', a, '--allow-unix-socket', c]);
       expect([r.status, r.stdout]).toEqual([0, `${a} ok\n${b} ${EACCES}\n${c} ok\n`]);
+      expect(r.stderr).toContain(`sbx-native: unix sockets: only those the sandbox binds and ${a}, ${c} (connect and datagrams supervised)\n`);
       await new Promise((res) => setTimeout(res, 100));
       expect(ls.map((l) => l.accepted())).toEqual([1, 0, 1]);
     } finally {
