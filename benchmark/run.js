@@ -22,6 +22,7 @@ const ITEMS = {
   pnpm: require('./items/pnpm'),
   uv: require('./items/uv'),
   throughput: require('./items/throughput'),
+  'unix-sockets': require('./items/unix-sockets'),
   profiles: require('./items/profiles'),
   builds: require('./items/builds'),
   'bwrap-frontend': require('./items/bwrap-frontend'),

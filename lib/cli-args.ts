@@ -13,6 +13,7 @@ export interface ExecArgs {
   readOnly: string[];
   denyRead: string[];
   protect: string[];
+  allowUnixSocket: string[];
   mode?: string;
   tmp?: string;
   allowGitWrites: boolean;
@@ -37,6 +38,7 @@ const OPTIONS = {
   'read-only': { type: 'string', short: 'r', multiple: true },
   'deny-read': { type: 'string', multiple: true },
   protect: { type: 'string', multiple: true },
+  'allow-unix-socket': { type: 'string', multiple: true },
   mode: { type: 'string', multiple: true },
   tmp: { type: 'string', multiple: true },
   cwd: { type: 'string', multiple: true },
@@ -95,6 +97,7 @@ export function parseExecArgs(argv: string[]): ExecArgs {
   };
   const out: ExecArgs = {
     write: v.write ?? [], readOnly: v['read-only'] ?? [], denyRead: v['deny-read'] ?? [], protect: v.protect ?? [],
+    allowUnixSocket: v['allow-unix-socket'] ?? [],
     mode: single('mode'), tmp: single('tmp'), cwd: single('cwd'), config: single('config'),
     allowGitWrites: !!v['allow-git-writes'], allowDegraded: !!v['allow-degraded'], network: !!v.network,
     allowDomain: v['allow-domain'] ?? [], denyDomain: v['deny-domain'] ?? [],

@@ -27,6 +27,10 @@ function describeEnforcement(p: PreparedSpawn): string {
   }
   for (const m of p.policy.missingRoots) lines.push(`dropped: writable root ${m} (does not exist)`);
   const sup = supervision(p.plan.layout, p.plan.level !== 'landlock-only');
+  if (sup.sockets) {
+    const allowed = p.policy.allowUnixSockets;
+    lines.push(`unix sockets: only those the sandbox binds${allowed.length ? ` and ${allowed.join(', ')}` : ''} (connect and datagrams supervised)`);
+  }
   // One line per directory, not one per missing name.
   const missing = new Map<string, string[]>();
   for (const m of p.plan.layout?.missingProtected ?? []) {
@@ -73,6 +77,9 @@ Options:
                       example.com, *.example.com (subdomains), an IP, any :port
       --deny-domain D   refuse D even if allowed (repeatable; alone: all else
                       is allowed through the proxy)
+      --allow-unix-socket PATH  let the command connect to the unix socket PATH
+                      (or any below the directory PATH; repeatable). Without
+                      it only sockets the sandbox itself bound are reachable
       --allow-degraded  run with Landlock only when user namespaces are unusable
                       (says on stderr what is not enforced)
       --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
@@ -116,6 +123,7 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   more('readOnly', a.readOnly);
   more('denyRead', a.denyRead);
   if (a.protect.length) sandbox.protect = [...(base.protect ?? []), ...a.protect];
+  if (a.allowUnixSocket.length) sandbox.allowUnixSockets = [...(base.allowUnixSockets ?? []), ...abs(a.allowUnixSocket)];
   if (a.network) sandbox.network = true;
   if (a.allowDomain.length || a.denyDomain.length) sandbox.network = domainFlags(base.network, a.allowDomain, a.denyDomain);
   if (a.allowGitWrites) sandbox.allowGitWrites = true;

@@ -101,7 +101,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (!namespaces && input.interactive) add('tty_save');
   const confinement = layout && useLandlock ? layout : undefined;
   const sup = supervision(layout, namespaces);
-  const supervising = sup.metadata || sup.create || !!sup.rename;
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   // With namespaces, init is confined like the command (Landlock, no
   // capabilities) before it forks it: it is the supervisor that performs
   // syscalls for the command (docs/supervisor.md), and must not be able to do
@@ -111,7 +111,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup, view.arch(), features) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -166,10 +166,11 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
   const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
   const scoped = abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
   add('landlock_create', all, net, scoped);
-  // ABI 9: a pathname unix socket outside the writable roots (a host daemon's,
-  // wherever it lives) cannot be connected to unless the network is allowed;
-  // sockets the sandbox made itself always can.
-  add('landlock_path', '/', read | (policy.network ? FS.RESOLVE_UNIX & all : 0n));
+  // ABI 9: RESOLVE_UNIX is the unix-socket rule in the kernel: a socket made
+  // in this domain is always reachable, otherwise only one at or below an
+  // allowed path (lib/unix-sockets.ts). Not granted on the roots: /tmp is one.
+  const resolveUnix = FS.RESOLVE_UNIX & all;
+  add('landlock_path', '/', read);
   if (namespaces) {
     add('landlock_path', '/dev', devRights);
     add('landlock_path', '/dev/shm', all);
@@ -177,7 +178,8 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
     // The host's /dev: only the harmless devices, never disks.
     for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
   }
-  for (const w of layout.writable) add('landlock_path', w, all);
+  for (const w of layout.writable) add('landlock_path', w, all & ~resolveUnix);
+  if (resolveUnix) for (const u of policy.allowUnixSockets) if (input.exists(u)) add('landlock_path', u, resolveUnix);
   add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
   add('landlock_restrict');
 }
@@ -191,21 +193,24 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * with namespaces (init is then the command's confined peer).
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
-  if (!layout || !namespaces) return { metadata: false, create: false, rename: false };
+  // The unix-socket rule holds wherever init is ours, in every mode (lib/unix-sockets.ts).
+  if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false };
+  if (!layout) return { metadata: false, create: false, rename: false, sockets: true };
   const create = layout.missingProtected.length > 0;
-  return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0 };
+  return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0, sockets: true };
 }
 
-function supervisorArgs(layout: Layout, sup: Supervision, arch: string, features: KernelFeatures): string[] {
+function supervisorArgs(layout: Layout | undefined, policy: ResolvedPolicy, sup: Supervision, arch: string, features: KernelFeatures): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
   if (!features.syncWakeUp) out.push('sync-wake=off');
   if (sup.metadata) {
-    for (const g of layout.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
-    for (const w of layout.writable) out.push(`meta-allow=${w}`);
+    for (const g of layout!.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
+    for (const w of layout!.writable) out.push(`meta-allow=${w}`);
   }
-  if (sup.create) for (const p of layout.missingProtected) out.push(`protect=${p}`);
-  if (sup.rename) for (const d of layout.protectedChain) out.push(`protect-dir=${d}`);
+  if (sup.create) for (const p of layout!.missingProtected) out.push(`protect=${p}`);
+  if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
+  if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;
 }
 

@@ -5,6 +5,7 @@ import path from 'path';
 import { FsView, realOrUndefined, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
+import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
 export { EXTRA_GUARDS };
 export type { Guard, NetworkDomains, ResolvedDomains };
@@ -36,6 +37,12 @@ export interface SandboxPolicy {
   protect?: string[];
   /** Lift the default protection of `.git`. */
   allowGitWrites?: boolean;
+  /**
+   * Pathname unix sockets the command may connect or send datagrams to (a
+   * directory allows the sockets below it). Any other socket the sandbox did
+   * not bind itself is refused with EACCES, whatever `network` says.
+   */
+  allowUnixSockets?: string[];
 }
 
 /** Names protected by default (Codex's and sandbox-runtime's lists, and the config names the CLI discovers). */
@@ -70,6 +77,8 @@ export interface ResolvedPolicy {
   home: string | undefined;
   /** Paths kept read-only in the sandbox wherever they fall in a writable area (empty in mode 'full'). */
   guards: Guard[];
+  /** Unix sockets (or directories of them) the command may reach besides its own, resolved (unix-sockets.ts). */
+  allowUnixSockets: string[];
 }
 
 export class PolicyError extends Error {
@@ -82,7 +91,7 @@ export class PolicyError extends Error {
 
 const KEYS: Record<keyof SandboxPolicy, string> = {
   mode: 'string', writableRoots: 'array', readOnly: 'array', denyRead: 'array', rules: 'object',
-  network: 'network', tmp: 'string', protect: 'array', allowGitWrites: 'boolean',
+  network: 'network', tmp: 'string', protect: 'array', allowGitWrites: 'boolean', allowUnixSockets: 'array',
 };
 const RANK: Record<Access, number> = { read: 0, write: 1, none: 2 };
 
@@ -159,8 +168,9 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   if (domains && 'reason' in domains) throw new PolicyError(domains.key, domains.value, domains.reason);
   if (domains && mode === 'full') throw new PolicyError('network', p.network, "mode 'full' shares the host's network, so domain lists cannot be enforced; use mode 'workspace-write' or 'read-only'");
   const network = p.network === true;
+  const allowUnixSockets = resolveAllowUnixSockets((p.allowUnixSockets ?? []).map((x, i) => checkPath(`allowUnixSockets[${i}]`, x)), view);
   if (!network && mode !== 'full') {
-    for (const d of daemonSockets(env, view)) given.push({ path: d, access: 'none', from: 'network-off' });
+    for (const d of daemonSockets(env, view)) if (!masksAllowed(d, allowUnixSockets)) given.push({ path: d, access: 'none', from: 'network-off' });
   }
 
   // Resolve symlinks so rules name the inodes the kernel will see.
@@ -190,6 +200,7 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     mode, rules, missingRoots, network, ...(domains ? { domains } : {}), tmp, protect: mode === 'workspace-write' ? protect : [], home,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
+    allowUnixSockets,
   };
 }
 

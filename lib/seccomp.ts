@@ -44,11 +44,11 @@
 
 // Names and numbers of the syscalls come from protocol/syscalls.json.
 import {
-  CREATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SUPERVISED_NR, SYSCALLS,
+  CREATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS,
   SeccompArch, SupervisedSyscall, Syscall,
 } from './gen/syscalls';
 
-export { CREATE_SYSCALLS, METADATA_SYSCALLS, SUPERVISED_NR, SYSCALLS };
+export { CREATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
 export type { SeccompArch, SupervisedSyscall, Syscall };
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -133,7 +133,16 @@ export interface Supervision {
   create: boolean;
   /** Renames, also without `create`: directories above protected paths must stay where they are. */
   rename?: boolean;
+  /**
+   * The unix-socket rule: bind, connect, addressed sendto, sendmsg and
+   * sendmmsg go to init, which lets a pathname unix socket be reached only
+   * when this sandbox bound it or the policy allows it (docs/supervisor.md).
+   */
+  sockets?: boolean;
 }
+
+/** The bind and sends that the unix-socket rule supervises (bind notes this sandbox's own sockets). */
+const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
@@ -141,6 +150,7 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
     ...(sup.metadata ? METADATA_SYSCALLS : []),
     ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
+    ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
   ];
   return names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
 }
@@ -175,6 +185,7 @@ export const DATA = {
   nr: 0,
   arch: 4,
   argLow: (i: number) => 16 + 8 * i,
+  argHigh: (i: number) => 20 + 8 * i,
 } as const;
 
 export interface Insn {
@@ -254,7 +265,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   const nr = SYSCALLS[arch];
   if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
   const snr = SUPERVISED_NR[arch];
-  const supervising = sup.metadata || sup.create || !!sup.rename;
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   const a = new Asm();
   // 1. The architecture, before any number is interpreted.
   a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');
@@ -278,13 +289,20 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.jeq(nr.file_setattr, 'enosys');
     for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
-  if (sup.create || sup.rename) a.jeq(nr.landlock_restrict_self, 'eperm');
+  // Init performs these in the sandbox's base domain: a nested one would be skipped.
+  if (sup.create || sup.rename || sup.sockets) a.jeq(nr.landlock_restrict_self, 'eperm');
   if (sup.rename && !sup.create) for (const s of RENAME_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   if (sup.create) {
     for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
     if (snr.creat !== undefined) a.jeq(snr.creat, 'notify');
     if (snr.open !== undefined) a.jeq(snr.open, 'open');
     a.jeq(snr.openat!, 'openat');
+  }
+  if (sup.sockets) {
+    // The address of connect and sendmsg is in memory BPF cannot read: all go
+    // to init. sendto goes only with an address (send(2) is sendto without one).
+    for (const s of SOCKET_RULE_SYSCALLS) if (s !== 'sendto' && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+    a.jeq(snr.sendto!, 'sendto');
   }
   a.ret(SECCOMP_RET.ALLOW);
   // clone(flags, ...) and unshare(flags): flags are arg0 on both x86_64 and
@@ -309,6 +327,11 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     // open(path, flags, mode), openat(dirfd, path, flags, mode): only O_CREAT creates.
     if (snr.open !== undefined) a.label('open').ld(DATA.argLow(1)).jset(O_CREAT, 'notify', 'allow');
     a.label('openat').ld(DATA.argLow(2)).jset(O_CREAT, 'notify', 'allow');
+  }
+  if (sup.sockets) {
+    // sendto(fd, buf, len, flags, addr, addrlen): a NULL addr (both words zero) sends to the connected peer.
+    a.label('sendto').ld(DATA.argLow(4)).jeq(0, 0, 'notify');
+    a.ld(DATA.argHigh(4)).jeq(0, 'allow', 'notify');
   }
   a.label('allow').ret(SECCOMP_RET.ALLOW);
   if (supervising) a.label('notify').ret(SECCOMP_RET.USER_NOTIF);

@@ -75,6 +75,22 @@ describe(`config files (as ${userLabel})`, () => {
     expect(c.warnings).toEqual([`${f}: unsupported key "ignoreViolations" ignored`]);
   });
 
+  it("maps sandbox-runtime's network.allowUnixSockets and allowAllUnixSockets onto allowUnixSockets; sbx-native JSON has the key itself", () => {
+    const f = path.join(D, 'srt.json');
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [], allowUnixSockets: ['/run/docker.sock', '~/.ssh/agent'] } }));
+    expect(loadConfig(f, D, { HOME: '/home/u' }).policy).toMatchObject({ allowUnixSockets: ['/run/docker.sock', '/home/u/.ssh/agent'] });
+    expect(loadConfig(f, D, { HOME: '/home/u' }).warnings).toEqual([]);
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [], allowAllUnixSockets: true } }));
+    expect(loadConfig(f, D).policy).toMatchObject({ allowUnixSockets: ['/'] });
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [], allowAllUnixSockets: 'yes' } }));
+    expect(() => loadConfig(f, D)).toThrow(/network.allowAllUnixSockets = "yes": expected true or false/);
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [] } }));
+    expect(loadConfig(f, D).policy).not.toHaveProperty('allowUnixSockets');
+    const own = path.join(D, 'own.json');
+    fs.writeFileSync(own, JSON.stringify({ allowUnixSockets: ['sock', '/abs/sock'] }));
+    expect(loadConfig(own, D).policy).toEqual({ allowUnixSockets: [path.join(D, 'sock'), '/abs/sock'] });
+  });
+
   it("takes sandbox-runtime's domain lists to the proxy; a bad pattern is refused naming it (exit 2)", () => {
     const f = path.join(D, 'srt.json');
     fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] } }));

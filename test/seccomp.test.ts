@@ -146,7 +146,7 @@ describe('seccomp BPF program (unit)', () => {
       if (sandbox.mode !== 'full') expect(names.indexOf('landlock_restrict')).toBeLessThan(i);
       // Whether init supervises depends on where this checkout lies (its own files are guarded when a root holds them).
       const sup = supervision(plan.layout, plan.level !== 'landlock-only');
-      const supervising = sup.metadata || sup.create || sup.rename;
+      const supervising = sup.metadata || sup.create || sup.rename || sup.sockets;
       expect(ops[i].args).toEqual(supervising ? [seccompStepArg(process.arch, sup), 'listen-killable'] : [seccompStepArg()]);
     }
   });

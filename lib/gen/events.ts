@@ -32,4 +32,5 @@ export const EVENT_NETWORK_TEXT_OFFSET = 20; // the host asked for, NUL, the rul
 export const VIOLATION_RULE_PROTECTED_PATH = 1; // creating a protected path that does not exist
 export const VIOLATION_RULE_PROTECTED_DIR = 2; // renaming a directory on the way to a protected path away, or anything onto it
 export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the writable roots in their shared mount
+export const VIOLATION_RULE_UNIX_SOCKET = 4; // a connect or datagram to a pathname unix socket no process of the sandbox bound and the policy does not allow
 export const MAX_DISTINCT_VIOLATIONS = 64;

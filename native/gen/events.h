@@ -50,6 +50,7 @@ enum ViolationRule : int32_t {
   kViolationRuleProtectedPath = 1,  // creating a protected path that does not exist
   kViolationRuleProtectedDir = 2,  // renaming a directory on the way to a protected path away, or anything onto it
   kViolationRuleChainMetadata = 3,  // a metadata change outside the writable roots in their shared mount
+  kViolationRuleUnixSocket = 4,  // a connect or datagram to a pathname unix socket no process of the sandbox bound and the policy does not allow
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

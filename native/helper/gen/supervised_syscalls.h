@@ -42,6 +42,10 @@ enum class SupervisedOp : unsigned char {
   renameat,  // rename: dirfd, path, dirfd, path
   renameat2,  // rename: dirfd, path, dirfd, path, rename-flags
   bind,  // create: fd, sockaddr, size
+  connect,  // socket: fd, sockaddr, size
+  sendto,  // socket: fd, in-buffer, size, msg-flags, sockaddr, size
+  sendmsg,  // socket: fd, msghdr, msg-flags
+  sendmmsg,  // socket: fd, mmsghdr-vector, count, msg-flags
 };
 
 struct SupervisedSpec {
@@ -86,6 +90,10 @@ inline constexpr SupervisedSpec kSupervisedSyscalls[] = {
     {"renameat", SupervisedOp::renameat},
     {"renameat2", SupervisedOp::renameat2},
     {"bind", SupervisedOp::bind},
+    {"connect", SupervisedOp::connect},
+    {"sendto", SupervisedOp::sendto},
+    {"sendmsg", SupervisedOp::sendmsg},
+    {"sendmmsg", SupervisedOp::sendmmsg},
 };
 
 // The row of the syscall called `name`, or nullptr.

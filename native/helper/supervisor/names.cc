@@ -127,6 +127,7 @@ Outcome do_bind(Call &c) {
   if (fchdir(dir.fd) != 0) return fail_with(errno);
   umask(c.r.umask());
   Outcome o = done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&addr), len));
+  if (!o.err) note_bound(sock.fd, un->sun_path);  // still from the directory it was bound in
   if (chdir("/") != 0) o = fail_with(errno);
   return o;
 }
