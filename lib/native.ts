@@ -44,6 +44,12 @@ export interface Binding {
   close(fd: number): void;
   renameat2(from: string, to: string, flags: number): number;
   landlockAbi(): { abi: number; errata: number };
+  // The warm pool (lib/pool.ts, native/pool.h); absent from an addon built before it, which then has no pool.
+  /** Makes the pipes `fds` asks for and sends the plan and every stdio fd to a pooled sandbox's init. */
+  poolSend?(ctlFd: number, plan: Buffer, fds: number[]): { pipes: number[]; sockets: number[] };
+  pidfdExited?(pidfd: number): boolean;
+  /** rlimits, umask, nice, CPU affinity and cgroup: what a helper inherits and a pooled one fixed at its start. */
+  processState?(): string;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

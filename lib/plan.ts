@@ -115,14 +115,21 @@ export function buildPlan(input: PlanInput): Plan {
   const filter = seccompStepArg(view.arch(), sup);
   if (supervising) add('seccomp', filter, 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
-  for (const e of input.env) {
+  for (const s of commandSteps(policy, input.env, input.file, input.argv)) steps.push(s);
+  return { level, landlockAbi: abi, layout, steps };
+}
+
+/** The plan's last steps, the command's own: its environment and exec (a pooled sandbox, lib/pool.ts, gets a new command's this way). */
+export function commandSteps(policy: ResolvedPolicy, env: readonly string[], file: string, argv: readonly string[]): Step[] {
+  const steps: Step[] = [];
+  for (const e of env) {
     if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
-    add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+    steps.push({ op: 'env', args: [policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e] });
   }
   // Like sandbox-runtime's SANDBOX_RUNTIME=1: tools can tell they run sandboxed.
-  add('env', 'SBX_NATIVE_SANDBOX=1');
-  add('exec', input.file, ...input.argv);
-  return { level, landlockAbi: abi, layout, steps };
+  steps.push({ op: 'env', args: ['SBX_NATIVE_SANDBOX=1'] });
+  steps.push({ op: 'exec', args: [file, ...argv] });
+  return steps;
 }
 
 const CAP_SETPCAP = 8;

@@ -67,6 +67,11 @@ void violations_flush();                           // at the command's end: fina
 
 unsigned long long parse_num(Run &run, const std::string &s);
 
+// main.cc: the plan's wire format. parse_plan appends the steps of `data` to `steps`
+// (false: malformed); pool_wait (ops_pool.cc) reads a pooled sandbox's command this way.
+std::string read_all(int fd);
+bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps);
+
 // order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
 void check_order(Run &run, const Step &s);
 
