@@ -22,6 +22,7 @@ const ITEMS = {
   uv: require('./items/uv'),
   throughput: require('./items/throughput'),
   profiles: require('./items/profiles'),
+  pool: require('./items/pool'),
 };
 
 async function main() {

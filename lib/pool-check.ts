@@ -39,3 +39,19 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
   }
   return true;
 }
+
+/** Each question once; undefined when the planner got two answers to one question (the host changed meanwhile). */
+export function dedupe(observations: Observation[]): Observation[] | undefined {
+  const seen = new Map<string, string>();
+  const out: Observation[] = [];
+  for (const o of observations) {
+    const k = `${o.op}\0${o.path ?? ''}`;
+    const r = JSON.stringify(o.result);
+    const before = seen.get(k);
+    if (before === undefined) {
+      seen.set(k, r);
+      out.push(o);
+    } else if (before !== r) return undefined;
+  }
+  return out;
+}

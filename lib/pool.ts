@@ -12,7 +12,7 @@ import { hostFacts } from './host';
 import { commandSteps, encodePlan, Plan, Step } from './plan';
 import type { ResolvedPolicy } from './policy';
 import type { Enforcement } from './host';
-import { stillHolds } from './pool-check';
+import { dedupe, stillHolds } from './pool-check';
 import { checkedPlanInput } from './plan-input';
 
 /** Limits of the pool (`configurePool`). */
@@ -139,8 +139,8 @@ function enabled(options: PoolSpawnOptions): boolean {
  * sandbox. Else a fresh plan: recorded (and the pool filled after it) from
  * the second use of the same plan inputs, so a single spawn pays nothing.
  */
-export function preparePooled(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): { prepared: Prepared; warm?: Warm } {
-  depsRef = deps;
+export function preparePooled(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): { prepared: Prepared; warm?: Warm; refill?: () => void } {
+  depsRef ??= deps; // spawn.ts's, the same on every call
   if (!enabled(options)) return { prepared: deps.prepareWith(realView, file, args, options) };
   const stdio = stdioShape(options.stdio);
   const key = stdio && planKey(options, stdio);
@@ -160,14 +160,14 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
   const rec = entry.recorded;
   if (rec && envHolds(rec, env) && stillHolds(rec.observations)) {
     const warm = takeWarm(entry);
-    scheduleFill(key);
+    const refill = () => scheduleFill(key);
     if (warm) {
       const input = checkedPlanInput(file, args, options);
       const tail = [...rec.fixed, ...commandSteps(rec.prepared.policy, input.env, file, [options.argv0 ?? file, ...args])];
       const plan: Plan = { ...rec.prepared.plan, steps: [...rec.prefix, ...tail] };
-      return { prepared: { ...rec.prepared, plan, file, args: [...args] }, warm };
+      return { prepared: { ...rec.prepared, plan, file, args: [...args] }, warm, refill };
     }
-    return { prepared: deps.prepareWith(realView, file, args, options) };
+    return { prepared: deps.prepareWith(realView, file, args, options), refill };
   }
   // Gone stale (or never recorded): what waits was built for another host.
   if (rec) {
@@ -179,8 +179,7 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
   const envLog = recordingEnv(env);
   const prepared = deps.prepareWith(r.view, file, args, options, envLog.env);
   entry.recorded = record(prepared, r.observations, envLog, stdio, !!options.ownProcessGroup);
-  if (entry.recorded) scheduleFill(key);
-  return { prepared };
+  return { prepared, refill: entry.recorded ? () => scheduleFill(key) : undefined };
 }
 
 /** The pooled sandbox's stdio count and, for fds 0-2, whether each is /dev/null ('n') or not a character device ('x'). */
@@ -295,22 +294,6 @@ function record(prepared: Prepared, observations: Observation[], envLog: ReturnT
     shape: stdio.shape,
     ownProcessGroup,
   };
-}
-
-/** Each question once; undefined when the planner got two answers to one question (the host changed meanwhile). */
-function dedupe(observations: Observation[]): Observation[] | undefined {
-  const seen = new Map<string, string>();
-  const out: Observation[] = [];
-  for (const o of observations) {
-    const k = `${o.op}\0${o.path ?? ''}`;
-    const r = JSON.stringify(o.result);
-    const before = seen.get(k);
-    if (before === undefined) {
-      seen.set(k, r);
-      out.push(o);
-    } else if (before !== r) return undefined;
-  }
-  return out;
 }
 
 function takeWarm(entry: Entry): Warm | undefined {

@@ -442,6 +442,7 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   }
   const opts = options ?? {};
   const cmd = commandOf(file, args as string[], opts);
+  if (opts.pool !== undefined && typeof opts.pool !== 'boolean') throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
   const killSignal = cmd.killSignal;
   if (opts.interactive) checkTerminal(opts.stdio);
   // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
@@ -456,8 +457,14 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   const env = ipcAt >= 0 ? { ...(opts.env ?? process.env), NODE_CHANNEL_FD: String(ipcAt), NODE_CHANNEL_SERIALIZATION_MODE: 'json' } : opts.env;
   const ownProcessGroup = opts.ownProcessGroup || opts.detached;
   const planOptions = { ...opts, env, ownProcessGroup };
-  const { prepared, warm } = preparePooled(poolDeps, cmd.file, cmd.args, planOptions);
+  const { prepared, warm, refill } = preparePooled(poolDeps, cmd.file, cmd.args, planOptions);
   const child = new SandboxedProcess(prepared, { ...opts, ownProcessGroup }, warm, () => prepare(cmd.file, cmd.args, planOptions));
+  if (refill) {
+    // Sandboxes for the next commands are built once this one has ended (or
+    // had a moment), so building them does not slow it down.
+    const timer = setTimeout(refill, 100).unref();
+    child.once('exit', () => { clearTimeout(timer); refill(); }).once('error', () => { clearTimeout(timer); refill(); });
+  }
   if (opts.timeout) {
     const timer = setTimeout(() => child.kill(killSignal), opts.timeout);
     child.once('exit', () => clearTimeout(timer)).once('error', () => { if (child.exitCode === null && child.pid === undefined) clearTimeout(timer); });

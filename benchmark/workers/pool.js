@@ -1,0 +1,63 @@
+'use strict';
+// Times, interleaved in one process: a spawn served by the warm pool, a fresh
+// sandbox (pool: false), the first spawn of a policy never seen (pool on),
+// child_process.spawn and bwrap, each of /bin/true to its exit. Also what the
+// pool's re-check of a plan costs next to planning. One JSON result on stdout.
+const fs = require('fs');
+const path = require('path');
+const { interleave } = require('../lib/interleave');
+const { timeCp, timeSbx, sbx } = require('../lib/proc');
+const { bwrapArgs } = require('../lib/bwrap');
+
+async function main() {
+  const opt = JSON.parse(process.argv[2]);
+  const TRUE = '/bin/true';
+  const policy = { writableRoots: [opt.workspace], network: false };
+  const pool = require(path.join(opt.root, 'dist', 'pool.js'));
+  // Each round of 'first spawn' gets a policy never used before: a root of its own.
+  let n = 0;
+  const fresh = () => {
+    const d = path.join(opt.workspace, `p${n++}`);
+    fs.mkdirSync(d, { recursive: true });
+    return { writableRoots: [d], network: false };
+  };
+  const variants = {
+    pooled: async () => {
+      const ready = pool.poolState().ready;
+      const ms = await timeSbx(TRUE, [], policy, { cwd: opt.workspace });
+      return { value: ms, ready };
+    },
+    fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
+    'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
+    child_process: () => timeCp(TRUE, [], { cwd: opt.workspace }),
+  };
+  if (opt.bwrap) variants.bwrap = () => timeCp(opt.bwrap, bwrapArgs({ roots: [opt.workspace], cwd: opt.workspace }, [TRUE]));
+  const r = await interleave({ variants, warmup: opt.warmup, samples: opt.samples, log: (s) => process.stderr.write(s + '\n') });
+  // How often a pooled spawn found a sandbox ready (else it ran fresh).
+  r.pooledHits = r.variants.pooled.extra.filter((e) => e.ready > 0).length / r.variants.pooled.extra.length;
+  delete r.variants.pooled.extra;
+  // The pool's price: re-checking what a plan was built from, against planning it.
+  const { recording, realView } = require(path.join(opt.root, 'dist', 'fsview.js'));
+  const { stillHolds, dedupe } = require(path.join(opt.root, 'dist', 'pool-check.js'));
+  const { prepareWith } = require(path.join(opt.root, 'dist', 'spawn.js'));
+  const rec = recording(realView);
+  prepareWith(rec.view, TRUE, [], { cwd: opt.workspace, sandbox: policy });
+  const observations = dedupe(rec.observations);
+  const prep = [], check = [];
+  for (let i = 0; i < 41; i++) {
+    let t0 = process.hrtime.bigint();
+    sbx().prepare(TRUE, [], { cwd: opt.workspace, sandbox: policy });
+    prep.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    t0 = process.hrtime.bigint();
+    if (!stillHolds(observations)) throw new Error('observations changed during the benchmark');
+    check.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const med = (x) => Math.round(x.sort((a, b) => a - b)[Math.floor(x.length / 2)] * 1000) / 1000;
+  r.breakdown = { 'prepare() (median ms)': med(prep), 'pool re-check of the observations (median ms)': med(check), observations: observations.length };
+  process.stdout.write(JSON.stringify(r));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
