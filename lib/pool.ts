@@ -285,7 +285,8 @@ function record(prepared: Prepared, observations: Observation[], envLog: ReturnT
   if (!deduped || !stillHolds(deduped)) return undefined; // the host moved while planning, or an answer the check cannot reproduce
   return {
     prepared,
-    prefix: [...steps.slice(0, fork), { op: 'pool_wait', args: [String(stdio.count)] }],
+    // From / : a waiting sandbox must not keep the directory this process was in busy (an unmount, a removal).
+    prefix: [{ op: 'chdir', args: ['/'] }, ...steps.slice(0, fork), { op: 'pool_wait', args: [String(stdio.count)] }],
     fixed: steps.slice(fork, own),
     envReads: envLog.all ? 'all' : new Map(envLog.reads),
     envAll: envLog.all ? envSnapshot(envLog.env) : undefined,
