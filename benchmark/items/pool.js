@@ -16,9 +16,10 @@ module.exports = async function pool(ctx) {
   const users = process.getuid() === 0 ? ['root', 'nobody'] : ['self'];
   for (const user of users) {
     const workspace = ctx.dir(`pool-${user}`);
-    if (user === 'nobody') fs.chownSync(workspace, 65534, 65534);
+    const firstDir = ctx.dir(`pool-${user}-first`);
+    if (user === 'nobody') for (const d of [workspace, firstDir]) fs.chownSync(d, 65534, 65534);
     const samples = ctx.quick ? 8 : 80;
-    const opt = { root: ROOT, workspace, bwrap: ctx.bwrap.path, warmup: ctx.quick ? 3 : 10, samples };
+    const opt = { root: ROOT, workspace, firstDir, bwrap: ctx.bwrap.path, warmup: ctx.quick ? 3 : 10, samples };
     ctx.log(`pool, as ${user}: ${samples} rounds`);
     const r = await runWorker(opt, user);
     r.ratios = ratios(r, PAIRS);
