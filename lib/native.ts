@@ -50,6 +50,10 @@ export interface Binding {
   pidfdExited?(pidfd: number): boolean;
   /** rlimits, umask, nice, CPU affinity and cgroup: what a helper inherits and a pooled one fixed at its start. */
   processState?(): string;
+  /** An fd on /proc/self/mountinfo for mountsChanged (-1: could not open). */
+  mountWatch?(): number;
+  /** Whether the mount table changed since the last call on this fd (true on any doubt). */
+  mountsChanged?(fd: number): boolean;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

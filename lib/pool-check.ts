@@ -3,6 +3,7 @@
 // planning, or the pool gains nothing: each distinct question once, the
 // first difference ends it.
 import { FsView, Observation, realView, recording } from './fsview';
+import { native } from './native';
 
 function ask(view: FsView, o: Observation): void {
   const p = o.path!;
@@ -30,14 +31,43 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** True when every observation gets the same answer from the host now. */
-export function stillHolds(observations: readonly Observation[], view: FsView = realView): boolean {
+/**
+ * True when every observation gets the same answer from the host now.
+ * `skipMounts`: the mount table is known unchanged (mountGeneration), so its
+ * observation (the costliest: the kernel formats the whole table) is not re-read.
+ */
+export function stillHolds(observations: readonly Observation[], view: FsView = realView, skipMounts = false): boolean {
   const again = recording(view);
-  for (const o of observations) {
-    try { ask(again.view, o); } catch { /* noted as { error } */ }
-    if (!same(again.observations[again.observations.length - 1].result, o.result)) return false;
+  // The answers' errors are compared by code only: no stack traces to build.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const o of observations) {
+      if (skipMounts && o.op === 'mounts') continue;
+      try { ask(again.view, o); } catch { /* noted as { error } */ }
+      if (!same(again.observations[again.observations.length - 1].result, o.result)) return false;
+    }
+    return true;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
-  return true;
+}
+
+let watchFd: number | undefined;
+let generation = 0;
+
+/**
+ * A number that changes whenever this process's mount table may have
+ * changed since the previous call (-1: cannot tell). Taken before a plan
+ * reads the mounts, equal later: the table is the one the plan saw.
+ */
+export function mountGeneration(): number {
+  const b = native().binding;
+  if (!b.mountWatch || !b.mountsChanged) return -1;
+  watchFd ??= b.mountWatch();
+  if (watchFd < 0) return -1;
+  if (b.mountsChanged(watchFd)) generation++;
+  return generation;
 }
 
 /** Each question once; undefined when the planner got two answers to one question (the host changed meanwhile). */

@@ -12,7 +12,7 @@ import { hostFacts } from './host';
 import { commandSteps, encodePlan, Plan, Step } from './plan';
 import type { ResolvedPolicy } from './policy';
 import type { Enforcement } from './host';
-import { dedupe, stillHolds } from './pool-check';
+import { dedupe, mountGeneration, stillHolds } from './pool-check';
 import { checkedPlanInput } from './plan-input';
 
 /** Limits of the pool (`configurePool`). */
@@ -57,6 +57,8 @@ interface Recorded {
   envReads: Map<string, string | undefined> | 'all';
   envAll?: string;
   observations: Observation[];
+  /** mountGeneration() when the plan was built, or when the mount table was last compared equal. */
+  mountGen: number;
   stdioCount: number;
   shape: string;
   ownProcessGroup: boolean;
@@ -158,7 +160,9 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
   entry.uses++;
   touch(key, entry);
   const rec = entry.recorded;
-  if (rec && envHolds(rec, env) && stillHolds(rec.observations)) {
+  const gen = mountGeneration();
+  if (rec && envHolds(rec, env) && stillHolds(rec.observations, realView, gen >= 0 && gen === rec.mountGen)) {
+    rec.mountGen = gen; // compared equal (or unchanged) as of this generation
     const warm = takeWarm(entry);
     const refill = () => scheduleFill(key);
     if (warm) {
@@ -178,7 +182,7 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
   const r = recording(realView);
   const envLog = recordingEnv(env);
   const prepared = deps.prepareWith(r.view, file, args, options, envLog.env);
-  entry.recorded = record(prepared, r.observations, envLog, stdio, !!options.ownProcessGroup);
+  entry.recorded = record(prepared, r.observations, envLog, stdio, !!options.ownProcessGroup, gen);
   return { prepared, refill: entry.recorded ? () => scheduleFill(key) : undefined };
 }
 
@@ -275,7 +279,7 @@ function envHolds(rec: Recorded, env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
-function record(prepared: Prepared, observations: Observation[], envLog: ReturnType<typeof recordingEnv>, stdio: StdioShape, ownProcessGroup: boolean): Recorded | undefined {
+function record(prepared: Prepared, observations: Observation[], envLog: ReturnType<typeof recordingEnv>, stdio: StdioShape, ownProcessGroup: boolean, mountGen: number): Recorded | undefined {
   const steps = prepared.plan.steps;
   const fork = steps.findIndex((s) => s.op === 'command_fork');
   const own = steps.findIndex((s, i) => i > fork && s.op === 'env');
@@ -291,6 +295,7 @@ function record(prepared: Prepared, observations: Observation[], envLog: ReturnT
     envReads: envLog.all ? 'all' : new Map(envLog.reads),
     envAll: envLog.all ? envSnapshot(envLog.env) : undefined,
     observations: deduped,
+    mountGen,
     stdioCount: stdio.count,
     shape: stdio.shape,
     ownProcessGroup,

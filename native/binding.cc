@@ -49,6 +49,8 @@ class Binding : public Napi::Addon<Binding> {
         InstanceMethod("poolSend", &Binding::PoolSend),
         InstanceMethod("pidfdExited", &Binding::PidfdExited),
         InstanceMethod("processState", &Binding::ProcessState),
+        InstanceMethod("mountWatch", &Binding::MountWatch),
+        InstanceMethod("mountsChanged", &Binding::MountsChanged),
     });
   }
 
@@ -80,6 +82,12 @@ class Binding : public Napi::Addon<Binding> {
 
   Napi::Value PidfdExited(const Napi::CallbackInfo &info) {
     return Napi::Boolean::New(info.Env(), sbx_pidfd_exited(info[0].As<Napi::Number>().Int32Value()));
+  }
+
+  Napi::Value MountWatch(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), sbx_mount_watch()); }
+
+  Napi::Value MountsChanged(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), sbx_mounts_changed(info[0].As<Napi::Number>().Int32Value()));
   }
 
   Napi::Value ProcessState(const Napi::CallbackInfo &info) {

@@ -122,3 +122,11 @@ std::string sbx_process_state() {
   s += ";cgroup=" + read_small("/proc/self/cgroup", nullptr);
   return s;
 }
+
+int sbx_mount_watch() { return open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC); }
+
+bool sbx_mounts_changed(int fd) {
+  struct pollfd p = {fd, POLLPRI, 0};
+  int n = poll(&p, 1, 0);
+  return n != 0 || fd < 0;
+}

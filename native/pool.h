@@ -18,3 +18,9 @@ bool sbx_pidfd_exited(int pidfd);
 // start: the resource limits, the umask, the calling thread's nice value and
 // CPU affinity, and the cgroup. Equal strings: a fresh helper would inherit the same.
 std::string sbx_process_state();
+
+// An fd on /proc/self/mountinfo, and whether this process's mount table
+// changed since the last call with it (the kernel marks the open file with
+// POLLPRI on each mount or unmount; the poll clears the mark). -1 / true on error.
+int sbx_mount_watch();
+bool sbx_mounts_changed(int fd);
