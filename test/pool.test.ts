@@ -138,6 +138,27 @@ describe(`warm pool (as ${userLabel})`, () => {
     expect(pooledMissing.code).toMatch(/^(ENOENT|EACCES)$/);
   });
 
+  it("an 'ipc' channel and an extra pipe on fd 4 work in a pooled sandbox", async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] }, stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe'] };
+    const once = () => new Promise<{ pooled: boolean; message: unknown; fd4: string; code: number | null }>((resolve, reject) => {
+      const c = spawn(process.execPath, ['-e', `process.on('message', (m) => { require('fs').writeSync(4, 'four'); process.send({ echo: m }); process.disconnect(); });`], opts);
+      let message: unknown, fd4 = '';
+      (c.stdio[4] as import('net').Socket).on('data', (d) => { fd4 += d; });
+      c.on('message', (m) => { message = m; });
+      c.on('error', reject);
+      c.on('close', (code) => resolve({ pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), message, fd4, code }));
+      c.send('hi');
+    });
+    const results = [];
+    for (let i = 0; i < 3; i++) {
+      results.push(await once());
+      for (let k = 0; k < 300 && i === 1 && poolState().ready === 0; k++) await sleep(10);
+    }
+    expect(results.map((r) => r.pooled)).toEqual([false, false, true]);
+    for (const r of results) expect([r.message, r.fd4, r.code]).toEqual([{ echo: 'hi' }, 'four', 0]);
+  });
+
   it('enforces the same: a write outside the roots fails with EROFS, the host is unchanged', async () => {
     const W = workspace();
     const outside = workspace();
