@@ -9,7 +9,8 @@ const { ratios } = require('../lib/interleave');
 const { target } = require('../lib/target');
 const { ROOT } = require('../lib/proc');
 
-const PAIRS = [['pooled', 'child_process'], ['fresh', 'child_process'], ['first spawn', 'child_process'], ['bwrap', 'pooled'], ['fresh', 'pooled']];
+const PAIRS = [['pooled', 'child_process'], ['fresh', 'child_process'], ['first spawn', 'child_process'], ['bwrap', 'pooled'], ['fresh', 'pooled'],
+  ['first spawn', 'first spawn, pool off']];
 
 module.exports = async function pool(ctx) {
   const out = { title: 'Warm pool: spawn of /bin/true to exit, pooled vs fresh vs child_process vs bwrap', unit: 'ms', cases: {} };
@@ -30,6 +31,7 @@ module.exports = async function pool(ctx) {
   for (const [name, r] of Object.entries(out.cases)) {
     out.targets.push(target(`${name}: pooled <= 1.0x child_process`, r.ratios['pooled/child_process'], (x) => x <= 1.0));
     out.targets.push(target(`${name}: first spawn of a policy <= 1.5x child_process`, r.ratios['first spawn/child_process'], (x) => x <= 1.5));
+    out.targets.push(target(`${name}: a first spawn costs no more with the pool on (<= 1.05x)`, r.ratios['first spawn/first spawn, pool off'], (x) => x <= 1.05));
     if (r.ratios['bwrap/pooled'] !== undefined) out.targets.push(target(`${name}: bwrap >= 4x pooled`, r.ratios['bwrap/pooled'], (x) => x >= 4));
   }
   return out;

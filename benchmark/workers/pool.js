@@ -1,7 +1,7 @@
 'use strict';
 // Times, interleaved in one process: a spawn served by the warm pool, a fresh
-// sandbox (pool: false), the first spawn of a policy never seen (pool on),
-// child_process.spawn and bwrap, each of /bin/true to its exit. Also what the
+// sandbox (pool: false), the first spawn of a policy never seen (pool on, and
+// off: what the pool costs a spawn it cannot serve), child_process.spawn and bwrap, each of /bin/true to its exit. Also what the
 // pool's re-check of a plan costs next to planning. One JSON result on stdout.
 const fs = require('fs');
 const path = require('path');
@@ -33,6 +33,7 @@ async function main() {
     }),
     fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
     'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
+    'first spawn, pool off': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace, pool: false }),
     child_process: () => timeCp(TRUE, [], { cwd: opt.workspace }),
   };
   if (opt.bwrap) variants.bwrap = () => timeCp(opt.bwrap, bwrapArgs({ roots: [opt.workspace], cwd: opt.workspace }, [TRUE]));
