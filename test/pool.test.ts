@@ -159,6 +159,28 @@ describe(`warm pool (as ${userLabel})`, () => {
     for (const r of results) expect([r.message, r.fd4, r.code]).toEqual([{ echo: 'hi' }, 'four', 0]);
   });
 
+  it('a signal to a waiting sandbox (a Ctrl-C to the process group) does not reach its later command', async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    configurePool({ size: 1, policies: 1 });
+    for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
+    await warm(opts);
+    for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
+    const [monitor] = poolProcesses();
+    for (const sig of ['SIGINT', 'SIGHUP', 'SIGTERM', 'SIGCONT'] as const) process.kill(monitor, sig);
+    await sleep(100);
+    const r = await sh('sleep 0.2; echo ran', opts);
+    expect([r.pooled, r.out, r.code, r.signal]).toEqual([true, 'ran\n', 0, null]);
+    // and a signal after the hand-off does reach it
+    for (let i = 0; i < 300 && poolState().ready === 0; i++) await sleep(10);
+    const killed = await new Promise<[boolean, string | null]>((resolve) => {
+      const c = spawn('/bin/sh', ['-c', 'sleep 30'], opts);
+      c.kill('SIGINT');
+      c.on('close', (_code, signal) => resolve([c.plan.steps.some((s) => s.op === 'pool_wait'), signal]));
+    });
+    expect(killed).toEqual([true, 'SIGINT']);
+  });
+
   it('enforces the same: a write outside the roots fails with EROFS, the host is unchanged', async () => {
     const W = workspace();
     const outside = workspace();

@@ -67,6 +67,12 @@ void violations_flush();                           // at the command's end: fina
 
 unsigned long long parse_num(Run &run, const std::string &s);
 
+// ops_pool.cc: the monitor of a pooled sandbox (a plan with pool_wait) keeps
+// its copy of the pool socket, -1 otherwise; handed over once the caller has
+// sent the command and closed its end.
+int pool_socket(const Run &run);
+bool pool_handed_over(int ctl);
+
 // main.cc: the plan's wire format. parse_plan appends the steps of `data` to `steps`
 // (false: malformed); pool_wait (ops_pool.cc) reads a pooled sandbox's command this way.
 std::string read_all(int fd);

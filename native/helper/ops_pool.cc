@@ -6,8 +6,10 @@
 #include "gen/step_dispatch.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <vector>
 
@@ -90,4 +92,22 @@ void step_pool_wait(Run &run, const Step &s) {
   for (size_t i = at + 1; i < run.steps.size(); i++) {
     if (run.steps[i].op == StepOp::pool_wait) fail(run, EINVAL, "a pooled command's plan cannot wait again");
   }
+}
+
+int pool_socket(const Run &run) {
+  for (const Step &s : run.steps) {
+    if (s.op == StepOp::pool_wait) return atoi(s.args[0].c_str());
+  }
+  return -1;
+}
+
+// lib/pool.ts closes its end right after sending the command, before it can
+// signal the sandbox: a hung-up socket means the command is (or is about to
+// be) running. Once true, always true.
+bool pool_handed_over(int ctl) {
+  static bool handed = false;
+  if (handed) return true;
+  struct pollfd p = {ctl, POLLRDHUP, 0};
+  handed = poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+  return handed;
 }
