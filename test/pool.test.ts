@@ -122,7 +122,7 @@ describe(`warm pool (as ${userLabel})`, () => {
     expect([withInput.pooled, withInput.out, withInput.code]).toEqual([true, 'hello', 0]);
     for (let i = 0; i < 300 && poolState().ready === 0; i++) await sleep(10);
     const killed = await new Promise<Ran>((resolve) => {
-      const c = spawn('/bin/sh', ['-c', 'sleep 30'], opts);
+      const c = spawn('/bin/sleep', ['30'], opts);
       c.on('spawn', () => c.kill('SIGTERM'));
       c.on('close', (code, signal) => resolve({ code, signal, out: '', err: '', pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), events: [] }));
     });
@@ -174,7 +174,8 @@ describe(`warm pool (as ${userLabel})`, () => {
     // and a signal after the hand-off does reach it
     for (let i = 0; i < 300 && poolState().ready === 0; i++) await sleep(10);
     const killed = await new Promise<[boolean, string | null]>((resolve) => {
-      const c = spawn('/bin/sh', ['-c', 'sleep 30'], opts);
+      // sleep itself, not sh: a shell waiting for a child acts on SIGINT only once the child has ended.
+      const c = spawn('/bin/sleep', ['30'], opts);
       c.kill('SIGINT');
       c.on('close', (_code, signal) => resolve([c.plan.steps.some((s) => s.op === 'pool_wait'), signal]));
     });
