@@ -166,7 +166,13 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
     const warm = takeWarm(entry);
     const refill = () => scheduleFill(key);
     if (warm) {
-      const input = checkedPlanInput(file, args, options);
+      let input;
+      try {
+        input = checkedPlanInput(file, args, options);
+      } catch (e) {
+        discard(warm); // a bad argument or env entry: nothing runs, nothing waits for it
+        throw e;
+      }
       const tail = [...rec.fixed, ...commandSteps(rec.prepared.policy, input.env, file, [options.argv0 ?? file, ...args])];
       const plan: Plan = { ...rec.prepared.plan, steps: [...rec.prefix, ...tail] };
       return { prepared: { ...rec.prepared, plan, file, args: [...args] }, warm, refill };

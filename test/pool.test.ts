@@ -353,6 +353,21 @@ describe(`warm pool (as ${userLabel})`, () => {
       expect((await sh('true', opts)).pooled).toBe(true);
     });
 
+    it('a command refused for a bad env entry leaves no waiting sandbox behind', async () => {
+      const W = workspace();
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      configurePool({ size: 1, policies: 1 });
+      for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
+      await warm(opts);
+      for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
+      const waiting = poolProcesses();
+      expect(waiting.length).toBe(2);
+      expect(() => spawn('/bin/true', [], { ...opts, env: { ...process.env, BAD: 'a\0b' } })).toThrow(/invalid environment entry "BAD"/);
+      expect(poolState().ready).toBe(0);
+      for (let i = 0; i < 200 && waiting.some((p) => fs.existsSync(`/proc/${p}`)); i++) await sleep(10);
+      expect(waiting.filter((p) => fs.existsSync(`/proc/${p}`))).toEqual([]);
+    });
+
     it('bad configuration is refused, naming the value', () => {
       expect(() => configurePool({ size: -1 })).toThrow(/size must be an integer from 0 to 16, got -1/);
       expect(() => configurePool({ sise: 1 } as never)).toThrow(/unknown key "sise"/);
