@@ -56,7 +56,7 @@ function poolProcesses(parent = process.pid): number[] {
 const FINGERPRINT = [
   'id', 'umask', 'pwd', 'ulimit -a',
   'grep -E "^(Cap|NoNewPrivs|Seccomp|Sig(Blk|Ign|Cgt)|Landlock)" /proc/self/status',
-  'cut -d" " -f3-8 /proc/$$/stat',
+  'cut -d" " -f4-8 /proc/$$/stat', // ppid, process group, session, tty, foreground group (not the run state: timing)
   'ls /proc/self/fd | tr "\\n" " "; echo',
   'cut -d" " -f4- /proc/self/mountinfo | sed "s/shared:[0-9]*//; s/master:[0-9]*//"',
   'ls -a / /dev | tr "\\n" " "; echo',
