@@ -161,7 +161,7 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
   touch(key, entry);
   const rec = entry.recorded;
   const gen = mountGeneration();
-  if (rec && envHolds(rec, env) && stillHolds(rec.observations, realView, gen >= 0 && gen === rec.mountGen)) {
+  if (rec && envHolds(rec, env) && stillHolds(rec.observations, undefined, gen >= 0 && gen === rec.mountGen)) {
     rec.mountGen = gen; // compared equal (or unchanged) as of this generation
     const warm = takeWarm(entry);
     const refill = () => scheduleFill(key);
