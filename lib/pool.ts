@@ -233,7 +233,8 @@ function stdioShape(stdio: unknown): StdioShape | undefined {
 /**
  * Everything a plan is built from besides the host's file system and the
  * command's environment (both checked separately): the policy and options,
- * the host facts, what a helper inherits from this process, the stdio shape.
+ * the host facts, what a helper inherits from this process (ids and groups
+ * too: Node can change them), the stdio shape.
  */
 function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | undefined {
   let sandbox: string;
@@ -242,7 +243,7 @@ function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | undefin
   const facts = hostFacts(allowDegraded);
   return JSON.stringify([
     sandbox, path.resolve(options.cwd ?? process.cwd()), allowDegraded, !!options.ownProcessGroup,
-    process.getuid!(), process.getgid!(), facts, native().binding.processState!(), native().helper,
+    process.getuid!(), process.getgid!(), process.geteuid!(), process.getegid!(), process.getgroups!(), facts, native().binding.processState!(), native().helper,
     stdio.count, stdio.shape,
   ]);
 }
