@@ -309,6 +309,20 @@ describe(`warm pool (as ${userLabel})`, () => {
       }
     });
 
+    it.runIf(isRoot)("this process's supplementary groups: fresh", async () => {
+      const W = workspace();
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      await warm(opts);
+      const old = process.getgroups!();
+      process.setgroups!([...old, 4242]);
+      try {
+        const r = await sh('true', opts);
+        expect([r.pooled, r.code]).toEqual([false, 0]);
+      } finally {
+        process.setgroups!(old);
+      }
+    });
+
     it('a pooled helper that died while waiting is not used', async () => {
       const W = workspace();
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
