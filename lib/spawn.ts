@@ -4,7 +4,6 @@ import { AsyncResource } from 'async_hooks';
 import { EventEmitter } from 'events';
 import fs from 'fs';
 import os from 'os';
-import path from 'path';
 import { Readable, Writable } from 'stream';
 import { native } from './native';
 import { FsView, realView } from './fsview';
