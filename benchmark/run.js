@@ -27,6 +27,7 @@ const ITEMS = {
   builds: require('./items/builds'),
   'bwrap-frontend': require('./items/bwrap-frontend'),
   proxy: require('./items/proxy'),
+  pool: require('./items/pool'),
 };
 
 async function main() {

@@ -14,3 +14,5 @@ export type { SandboxPolicy, ResolvedPolicy } from './policy';
 export { PolicyError } from './policy';
 export { SandboxSetupError, SETUP_FAILED } from './errors';
 export { renameNoReplace, renameNoReplaceSync } from './rename';
+export { configurePool } from './pool';
+export type { PoolConfig } from './pool';

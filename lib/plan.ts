@@ -131,14 +131,22 @@ export function buildPlan(input: PlanInput): Plan {
   const filter = seccompStepArg(view.arch(), sup);
   if (supervising) add('seccomp', filter, features.killableRecv ? 'listen-killable' : 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
-  for (const e of proxy ? proxyEnv(input.env) : input.env) {
+  for (const s of commandSteps(policy, input.env, input.file, input.argv)) steps.push(s);
+  return { level, landlockAbi: abi, layout, steps, fallbacks: supervising ? supervisorFallbacks(features) : [] };
+}
+
+/** The plan's last steps, the command's own: its environment and exec (a pooled sandbox, lib/pool.ts, gets a new command's this way). */
+export function commandSteps(policy: ResolvedPolicy, env: readonly string[], file: string, argv: readonly string[]): Step[] {
+  const steps: Step[] = [];
+  // Domain lists are refused without namespaces (policy.ts), so a plan with them always has the proxy.
+  for (const e of policy.domains ? proxyEnv(env) : env) {
     if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
-    add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+    steps.push({ op: 'env', args: [policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e] });
   }
   // Like sandbox-runtime's SANDBOX_RUNTIME=1: tools can tell they run sandboxed.
-  add('env', 'SBX_NATIVE_SANDBOX=1');
-  add('exec', input.file, ...input.argv);
-  return { level, landlockAbi: abi, layout, steps, fallbacks: supervising ? supervisorFallbacks(features) : [] };
+  steps.push({ op: 'env', args: ['SBX_NATIVE_SANDBOX=1'] });
+  steps.push({ op: 'exec', args: [file, ...argv] });
+  return steps;
 }
 
 const CAP_SETPCAP = 8;

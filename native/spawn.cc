@@ -106,17 +106,14 @@ void close_if(int fd) {
 
 }  // namespace
 
-int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_name) {
-  int nuser = (int)req.fds.size();
-  std::vector<int> src(req.fds);
-  std::vector<int> child_ends;  // closed in the parent after clone
+int sbx_make_channels(std::vector<int> &src, SpawnResult *out, std::vector<int> &child_ends, const char **syscall_name) {
+  int nuser = (int)src.size();
   int err = 0;
   auto failed = [&](const char *name) {
     err = errno;
     *syscall_name = name;
     return err;
   };
-
   for (int i = 0; i < 3 && i < nuser; i++) {
     if (src[i] != -1) continue;
     int p[2];
@@ -136,6 +133,20 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     out->sockets[i] = s[0];
     child_ends.push_back(s[1]);
   }
+  return err;
+}
+
+int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_name) {
+  int nuser = (int)req.fds.size();
+  std::vector<int> src(req.fds);
+  std::vector<int> child_ends;  // closed in the parent after clone
+  int err = 0;
+  auto failed = [&](const char *name) {
+    err = errno;
+    *syscall_name = name;
+    return err;
+  };
+  err = sbx_make_channels(src, out, child_ends, syscall_name);
   int plan_fd = -1, err_pipe[2] = {-1, -1};
   if (!err) {
     plan_fd = memfd_create("sbx-plan", MFD_CLOEXEC);

@@ -69,6 +69,17 @@ void violations_flush();                           // at the command's end: fina
 
 unsigned long long parse_num(Run &run, const std::string &s);
 
+// ops_pool.cc: the monitor of a pooled sandbox (a plan with pool_wait) keeps
+// its copy of the pool socket, -1 otherwise; handed over once the caller has
+// sent the command and closed its end.
+int pool_socket(const Run &run);
+bool pool_handed_over(int ctl);
+
+// main.cc: the plan's wire format. parse_plan appends the steps of `data` to `steps`
+// (false: malformed); pool_wait (ops_pool.cc) reads a pooled sandbox's command this way.
+std::string read_all(int fd);
+bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps);
+
 // order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
 void check_order(Run &run, const Step &s);
 

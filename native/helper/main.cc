@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-namespace {
-
 std::string read_all(int fd) {
   std::string out;
   char buf[65536];
@@ -60,8 +58,6 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps) {
   }
   return true;
 }
-
-}  // namespace
 
 void fail(Run &run, int err, const std::string &detail) { fail_exit(run, err, detail, 125); }
 
@@ -110,9 +106,10 @@ int main(int argc, char **argv) {
 
   for (run.current = 0; run.current < run.steps.size(); run.current++) {
     const Step &s = run.steps[run.current];
+    const StepOp op = s.op;  // pool_wait appends to run.steps: `s` may not outlive the step
     check_order(run, s);
     run_step(run, s);
-    run.ran |= step_bit(s.op);
+    run.ran |= step_bit(op);
   }
   fail(run, EINVAL, "plan ended without exec");
 }
