@@ -139,7 +139,7 @@ export function buildPlan(input: PlanInput): Plan {
 export function commandSteps(policy: ResolvedPolicy, env: readonly string[], file: string, argv: readonly string[]): Step[] {
   const steps: Step[] = [];
   // Domain lists are refused without namespaces (policy.ts), so a plan with them always has the proxy.
-  for (const e of policy.domains ? proxyEnv(env) : env) {
+  for (const e of policy.domains ? proxyEnv([...env]) : env) {
     if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
     steps.push({ op: 'env', args: [policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e] });
   }
