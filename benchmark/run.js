@@ -18,6 +18,7 @@ const ITEMS = {
   cli: require('./items/cli'),
   'policy-size': require('./items/policy-size'),
   metadata: require('./items/metadata'),
+  syscalls: require('./items/syscalls'),
   pnpm: require('./items/pnpm'),
   uv: require('./items/uv'),
   throughput: require('./items/throughput'),
