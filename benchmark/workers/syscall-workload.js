@@ -8,8 +8,7 @@ const path = require('path');
 
 const [dir, nArg] = process.argv.slice(2);
 const n = Number(nArg);
-const work = path.join(dir, `s${process.pid}`);
-fs.mkdirSync(work);
+const work = fs.mkdtempSync(path.join(dir, 's'));
 const src = path.join(work, 'src');
 fs.writeFileSync(src, 'x');
 const name = (p, i) => path.join(work, `${p}${i}`);

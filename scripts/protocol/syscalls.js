@@ -6,7 +6,7 @@ const { header, fail, checkNames, cppPrelude } = require('./common');
 
 const TABLE = 'syscalls.json';
 const ARCHES = ['x64', 'arm64'];
-const CLASSES = ['metadata', 'inode-ioctl', 'create', 'rename', 'open'];
+const CLASSES = ['metadata', 'inode-ioctl', 'create', 'rename', 'open', 'fs-state'];
 
 function syscallFiles(t) {
   const rows = t.syscalls;
@@ -52,6 +52,8 @@ function syscallFiles(t) {
     `export const CREATE_SYSCALLS: SupervisedSyscall[] = [${ofClass('create', 'rename')}];`,
     `export const RENAME_SYSCALLS: SupervisedSyscall[] = [${ofClass('rename')}];`,
     `export const OPEN_SYSCALLS: SupervisedSyscall[] = [${ofClass('open')}];`,
+    '/** Change the umask or cwd init caches, or how threads share them (clone and unshare only with some flags: buildSeccompFilter). */',
+    `export const FS_STATE_SYSCALLS: SupervisedSyscall[] = [${ofClass('fs-state')}];`,
     '',
   ].join('\n');
 

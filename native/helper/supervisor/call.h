@@ -19,6 +19,7 @@ struct Server {
   SupervisorConfig cfg;
   int listener = -1;
   mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
+  FsCache *cache = nullptr;  // the serving thread's alone (fscache.h)
 };
 
 // One intercepted syscall.
@@ -38,6 +39,7 @@ struct Outcome {
   int err = 0;
   int send_fd = -1;  // install in the caller and return its number; -2: a thread answers
   bool cloexec = false;
+  bool cont = false;  // let the kernel perform it (fs-state calls only, fscache.cc)
 };
 
 inline Outcome fail_with(int err) {
@@ -78,6 +80,9 @@ Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_add
 Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, int flags);
 Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags);
 Outcome do_bind(Call &c);
+
+// fscache.cc: umask, chdir, fchdir, and clone/unshare with the flags the filter picks.
+Outcome fs_state_change(Call &c, SupervisedOp op);
 
 // decode.cc: unpacks the arguments of `op` and performs it.
 Outcome handle(Call &c, SupervisedOp op);

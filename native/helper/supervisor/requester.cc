@@ -15,8 +15,10 @@
 // Nothing is looked up twice: the caller's syscall is performed on the fds
 // found here, so a symlink swapped afterwards changes nothing.
 #include "requester.h"
+#include "fscache.h"
 #include "../procfs.h"
 #include "../../uapi.h"
+#include <algorithm>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -122,6 +124,17 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
 void Requester::load() const {
   loaded_ = true;
   tgid_ = tid;
+  if (cache) {
+    if (FsEntry *e = cache->find(tid)) {
+      entry_ = e;
+      tgid_ = e->tgid;
+      umask_ = e->umask;
+      status_read_ = true;
+      return;
+    }
+  }
+  // The pidfd before the read: alive after it, both are the same thread's.
+  Fd pidfd = cache ? cache->thread_pidfd(tid) : Fd();
   ProcPath path = proc_tid(tid, "status");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
@@ -134,6 +147,8 @@ void Requester::load() const {
   const char *mask = strstr(buf, "\nUmask:");
   if (tgid) tgid_ = (pid_t)strtol(tgid + 6, nullptr, 10);
   if (mask) umask_ = (mode_t)strtol(mask + 7, nullptr, 8);
+  status_read_ = tgid && mask;
+  if (status_read_ && pidfd.ok()) entry_ = cache->remember(tid, std::move(pidfd), tgid_, umask_);
 }
 
 pid_t Requester::tgid() const {
@@ -147,10 +162,18 @@ mode_t Requester::umask() const {
 }
 
 int Requester::cwd() const {
+  if (cache && cache->enabled() && !loaded_) load();
+  if (entry_ && entry_->cwd.ok()) return entry_->cwd.fd;
   if (!cwd_.ok() && !cwd_err_) {
     ProcPath link = proc_tid(tid, "cwd");
     cwd_.reset(open(link, O_PATH | O_CLOEXEC));
     if (!cwd_.ok()) cwd_err_ = errno;
+    // Kept when the thread is still the entry's (its pidfd alive after the
+    // open) and no change of its process is pending.
+    if (cwd_.ok() && entry_ && cache->may_keep(tid, entry_->tgid) && cache->holds(entry_)) {
+      entry_->cwd = std::move(cwd_);
+      return entry_->cwd.fd;
+    }
   }
   return cwd_.ok() ? cwd_.fd : -cwd_err_;
 }
@@ -182,6 +205,29 @@ int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out)
     out.append(chunk, want);
   }
   return ENAMETOOLONG;
+}
+
+int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::string &s1, std::string &s2) {
+  // The first piece of each in one process_vm_readv (a second call costs
+  // about what the rest of a link does); what is not in it is read as usual.
+  if (a1 == 0 || a2 == 0) {
+    if (int err = read_string(r, a1, max, s1)) return err;
+    return read_string(r, a2, max, s2);
+  }
+  char c1[512], c2[512];
+  size_t w1 = std::min(sizeof c1, 4096 - (size_t)(a1 % 4096)), w2 = std::min(sizeof c2, 4096 - (size_t)(a2 % 4096));
+  struct iovec local[2] = {{c1, w1}, {c2, w2}};
+  struct iovec remote[2] = {{(void *)(uintptr_t)a1, w1}, {(void *)(uintptr_t)a2, w2}};
+  ssize_t n = process_vm_readv(r.tid, local, 2, remote, 2, 0);
+  const char *z1 = n == (ssize_t)(w1 + w2) ? (const char *)memchr(c1, 0, w1) : nullptr;
+  const char *z2 = z1 ? (const char *)memchr(c2, 0, w2) : nullptr;
+  if (!z1 || !z2) {
+    if (int err = read_string(r, a1, max, s1)) return err;
+    return read_string(r, a2, max, s2);
+  }
+  s1.assign(c1, z1 - c1);
+  s2.assign(c2, z2 - c2);
+  return 0;
 }
 
 int take_fd(const Requester &r, int fd, Fd &out) {
@@ -288,7 +334,12 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
     err = EBADF;
     return true;
   }
-  ProcPath link = dirfd == AT_FDCWD ? proc_tid(r.tid, "cwd") : proc_tid_fd(r.tid, dirfd);
+  if (dirfd == AT_FDCWD) {
+    base = r.cwd();
+    if (base < 0) err = -base;
+    return true;
+  }
+  ProcPath link = proc_tid_fd(r.tid, dirfd);
   holder.reset(open(link, O_PATH | O_CLOEXEC));
   if (!holder.ok()) err = errno == ENOENT ? EBADF : errno;
   base = holder.fd;

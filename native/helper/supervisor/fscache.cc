@@ -1,0 +1,150 @@
+// The cache of callers' umask and cwd (fscache.h), and the fs-state syscalls
+// (umask, chdir, fchdir, clone, unshare) that keep it exact.
+#include "fscache.h"
+#include "call.h"
+#include "../../uapi.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+const size_t kMaxEntries = 4096;  // then dead threads' entries go
+const size_t kMaxSplit = 4096;    // then caching stops
+
+// A pidfd's task still exists (EPERM: it does, we may not signal it).
+bool alive(int pidfd) {
+  return syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0 || errno == EPERM;
+}
+
+bool thread_pidfds() {
+  Fd self((int)syscall(SBX_NR_pidfd_open, (pid_t)syscall(SYS_gettid), O_EXCL));  // PIDFD_THREAD (6.9)
+  return self.ok();
+}
+
+}  // namespace
+
+FsCache::FsCache(bool notified) : enabled_(notified && thread_pidfds()) {}
+
+void FsCache::disable() {
+  enabled_ = false;
+  entries_.clear();
+  pending_.clear();
+  split_.clear();
+}
+
+void FsCache::sweep() {
+  for (auto it = entries_.begin(); it != entries_.end();) it = alive(it->second.pidfd.fd) ? std::next(it) : entries_.erase(it);
+  if (entries_.size() >= kMaxEntries) entries_.clear();
+}
+
+FsEntry *FsCache::find(pid_t tid) {
+  if (!enabled_) return nullptr;
+  if (entries_.size() >= kMaxEntries) sweep();  // before any entry is handed out
+  auto it = entries_.find(tid);
+  if (it == entries_.end()) return nullptr;
+  if (alive(it->second.pidfd.fd)) return &it->second;
+  entries_.erase(it);  // that thread is gone: the TID is someone else's now
+  return nullptr;
+}
+
+bool FsCache::holds(const FsEntry *e) const { return alive(e->pidfd.fd); }
+
+Fd FsCache::thread_pidfd(pid_t tid) const {
+  return Fd(enabled_ ? (int)syscall(SBX_NR_pidfd_open, tid, O_EXCL) : -1);
+}
+
+bool FsCache::may_keep(pid_t tid, pid_t tgid) {
+  if (!enabled_ || split_.count(tgid)) return false;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    // A request of the changing thread: its change is done (or it is gone,
+    // and this is another thread with its number).
+    bool over = it->first == tid || !alive(it->second.pidfd.fd);
+    it = over ? pending_.erase(it) : std::next(it);
+  }
+  for (const auto &p : pending_)
+    if (shared_ || p.second.tgid == tgid) return false;
+  return true;
+}
+
+FsEntry *FsCache::remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask) {
+  // Alive after what was read: the pidfd and the values are one thread's.
+  if (!pidfd.ok() || !alive(pidfd.fd) || !may_keep(tid, tgid)) return nullptr;
+  FsEntry &e = entries_[tid];
+  e.pidfd = std::move(pidfd);
+  e.tgid = tgid;
+  e.umask = umask;
+  e.cwd.reset();
+  return &e;
+}
+
+void FsCache::forget_process(pid_t tgid) {
+  for (auto it = entries_.begin(); it != entries_.end();) it = shared_ || it->second.tgid == tgid ? entries_.erase(it) : std::next(it);
+}
+
+void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd) {
+  if (!enabled_) return;
+  if (!pidfd.ok()) return disable();  // cannot tell when it is over
+  forget_process(tgid);
+  pending_[tid] = Pending{std::move(pidfd), tgid};
+}
+
+void FsCache::split(pid_t tgid) {
+  if (!enabled_) return;
+  forget_process(tgid);
+  if (split_.count(tgid)) return;
+  if (split_.size() >= kMaxSplit) {
+    for (auto it = split_.begin(); it != split_.end();) it = alive(it->second.fd) ? std::next(it) : split_.erase(it);
+    if (split_.size() >= kMaxSplit) return disable();
+  }
+  Fd proc((int)syscall(SBX_NR_pidfd_open, tgid, 0));
+  if (!proc.ok()) return disable();
+  split_[tgid] = std::move(proc);
+}
+
+void FsCache::shared() {
+  if (!enabled_) return;
+  shared_ = true;
+  entries_.clear();
+}
+
+void use_umask(mode_t mask) {
+  static bool known = false;  // only the serving thread creates, and only it sets init's umask
+  static mode_t current = 0;
+  if (known && mask == current) return;
+  umask(mask);
+  current = mask;
+  known = true;
+}
+
+// umask, chdir, fchdir, and clone/unshare with the flags the filter picks:
+// noted, then performed by the kernel (CONTINUE: none of them makes a name,
+// and what they change is the caller's own state, which only the kernel can set).
+Outcome fs_state_change(Call &c, SupervisedOp op) {
+  Outcome o;
+  o.cont = true;
+  FsCache *cache = c.r.cache;
+  if (!cache || !cache->enabled()) return o;
+  Fd pidfd = cache->thread_pidfd(c.r.tid);
+  pid_t tgid = c.r.tgid();
+  // The caller still waits: the pidfd and the tgid read after it are its own.
+  if (!c.valid()) return fail_with(ESRCH);
+  if (c.r.tgid_unknown()) {
+    cache->disable();
+    return o;
+  }
+  unsigned long flags = (unsigned long)c.a(0);
+  const unsigned long kFs = 0x200, kThread = 0x10000;  // CLONE_FS, CLONE_THREAD
+  switch (op) {
+    case SupervisedOp::clone:
+      if ((flags & kThread) && !(flags & kFs)) cache->split(tgid);
+      else if ((flags & kFs) && !(flags & kThread)) cache->shared();
+      break;
+    case SupervisedOp::unshare: cache->split(tgid); break;
+    default: cache->changing(c.r.tid, tgid, std::move(pidfd)); break;
+  }
+  return o;
+}

@@ -1,0 +1,68 @@
+// What init remembers of each caller thread between requests: its process
+// (tgid), umask and cwd, which live in the thread's fs_struct. Reading them
+// from /proc for every request cost more than the requests themselves.
+//
+// Exactly correct, never a guess (a stale umask or cwd would create a file
+// with the wrong mode or in the wrong directory):
+// - an entry is the thread's own, keyed by TID and held with a pidfd of that
+//   thread (PIDFD_THREAD): a live pidfd means the TID was not reused;
+// - the filter sends init every change to them (lib/seccomp.ts): umask,
+//   chdir and fchdir, which init lets the kernel perform (CONTINUE) after
+//   dropping the entries of the caller's process and noting the change as
+//   pending: nothing of that process is remembered again until the changing
+//   thread makes its next request (its syscall is over by then) or is gone;
+// - threads of one process share one fs_struct; a process where one does not
+//   (a clone with CLONE_THREAD but not CLONE_FS, unshare(CLONE_FS)) is never
+//   cached, and once a process shares its parent's (CLONE_FS without
+//   CLONE_THREAD) every change drops and holds every process's entries.
+// Without PIDFD_THREAD (before 6.9) or without the filter's notifications,
+// nothing is cached and each request reads /proc as before.
+#pragma once
+#include "requester.h"
+#include <map>
+#include <sys/types.h>
+#include <unordered_map>
+
+struct FsEntry {
+  Fd pidfd;  // the thread
+  pid_t tgid = 0;
+  mode_t umask = 0;
+  Fd cwd;  // O_PATH, the first time a request needs it
+};
+
+class FsCache {
+ public:
+  // `notified`: the filter sends every syscall of the fs-state class.
+  explicit FsCache(bool notified);
+  bool enabled() const { return enabled_; }
+  // The live entry of `tid`, or nullptr.
+  FsEntry *find(pid_t tid);
+  // Its thread is still alive (the entry's values are still its own).
+  bool holds(const FsEntry *e) const;
+  // A pidfd of thread `tid` to prove an entry with (invalid when disabled).
+  Fd thread_pidfd(pid_t tid) const;
+  // Keeps what was read of `tid` after `pidfd` was opened, if it may be kept now.
+  FsEntry *remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask);
+  // Whether something read of `tid` (of process `tgid`) now may be kept.
+  bool may_keep(pid_t tid, pid_t tgid);
+  // `tid` of `tgid` (alive, pidfd proves it) is about to change its umask or cwd.
+  void changing(pid_t tid, pid_t tgid, Fd pidfd);
+  // Process `tgid` has, or is about to have, a thread with an fs_struct of its own.
+  void split(pid_t tgid);
+  // Two processes are about to share one fs_struct.
+  void shared();
+  void disable();
+
+ private:
+  void forget_process(pid_t tgid);
+  void sweep();
+  bool enabled_;
+  bool shared_ = false;
+  std::unordered_map<pid_t, FsEntry> entries_;
+  struct Pending { Fd pidfd; pid_t tgid; };
+  std::map<pid_t, Pending> pending_;   // by TID
+  std::map<pid_t, Fd> split_;          // by tgid, with a pidfd of the process
+};
+
+// Init's own umask, set only when it differs (init creates with the caller's).
+void use_umask(mode_t mask);
