@@ -57,7 +57,7 @@ Fd FsCache::thread_pidfd(pid_t tid) const {
   return Fd(enabled_ ? (int)syscall(SBX_NR_pidfd_open, tid, O_EXCL) : -1);
 }
 
-bool FsCache::may_keep(pid_t tid, pid_t tgid) {
+bool FsCache::may_keep(pid_t tid, pid_t tgid, FsField field) {
   if (!enabled_ || split_.count(tgid)) return false;
   for (auto it = pending_.begin(); it != pending_.end();) {
     // A request of the changing thread: its change is done (or it is gone,
@@ -66,35 +66,44 @@ bool FsCache::may_keep(pid_t tid, pid_t tgid) {
     it = over ? pending_.erase(it) : std::next(it);
   }
   for (const auto &p : pending_)
-    if (shared_ || p.second.tgid == tgid) return false;
+    if ((p.second.fields & field) && (shared_ || p.second.tgid == tgid)) return false;
   return true;
 }
 
 FsEntry *FsCache::remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask) {
   // Alive after what was read: the pidfd and the values are one thread's.
-  if (!pidfd.ok() || !alive(pidfd.fd) || !may_keep(tid, tgid)) return nullptr;
+  if (!pidfd.ok() || !alive(pidfd.fd) || split_.count(tgid)) return nullptr;
   FsEntry &e = entries_[tid];
   e.pidfd = std::move(pidfd);
   e.tgid = tgid;
+  e.umask_known = may_keep(tid, tgid, kFsUmask);
   e.umask = umask;
   e.cwd.reset();
   return &e;
 }
 
-void FsCache::forget_process(pid_t tgid) {
-  for (auto it = entries_.begin(); it != entries_.end();) it = shared_ || it->second.tgid == tgid ? entries_.erase(it) : std::next(it);
+void FsCache::forget(pid_t tgid, unsigned fields) {
+  for (auto &kv : entries_) {
+    FsEntry &e = kv.second;
+    if (!shared_ && e.tgid != tgid) continue;
+    if (fields & kFsUmask) e.umask_known = false;
+    if (fields & kFsCwd) e.cwd.reset();
+  }
 }
 
-void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd) {
+void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field) {
   if (!enabled_) return;
   if (!pidfd.ok()) return disable();  // cannot tell when it is over
-  forget_process(tgid);
-  pending_[tid] = Pending{std::move(pidfd), tgid};
+  forget(tgid, field);
+  Pending &p = pending_[tid];
+  p.fields = (p.pidfd.ok() && alive(p.pidfd.fd) ? p.fields : 0) | field;
+  p.pidfd = std::move(pidfd);
+  p.tgid = tgid;
 }
 
 void FsCache::split(pid_t tgid) {
   if (!enabled_) return;
-  forget_process(tgid);
+  forget(tgid, kFsAll);
   if (split_.count(tgid)) return;
   if (split_.size() >= kMaxSplit) {
     for (auto it = split_.begin(); it != split_.end();) it = alive(it->second.fd) ? std::next(it) : split_.erase(it);
@@ -108,7 +117,7 @@ void FsCache::split(pid_t tgid) {
 void FsCache::shared() {
   if (!enabled_) return;
   shared_ = true;
-  entries_.clear();
+  forget(0, kFsAll);
 }
 
 void use_umask(mode_t mask) {
@@ -144,7 +153,8 @@ Outcome fs_state_change(Call &c, SupervisedOp op) {
       else if ((flags & kFs) && !(flags & kThread)) cache->shared();
       break;
     case SupervisedOp::unshare: cache->split(tgid); break;
-    default: cache->changing(c.r.tid, tgid, std::move(pidfd)); break;
+    case SupervisedOp::umask: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsUmask); break;
+    default: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsCwd); break;  // chdir, fchdir
   }
   return o;
 }

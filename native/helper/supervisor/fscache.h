@@ -25,10 +25,14 @@
 
 struct FsEntry {
   Fd pidfd;  // the thread
-  pid_t tgid = 0;
+  pid_t tgid = 0;  // never changes while the thread lives
+  bool umask_known = false;
   mode_t umask = 0;
   Fd cwd;  // O_PATH, the first time a request needs it
 };
+
+// What a change touches (a mask).
+enum FsField : unsigned { kFsUmask = 1, kFsCwd = 2, kFsAll = 3 };
 
 class FsCache {
  public:
@@ -41,12 +45,13 @@ class FsCache {
   bool holds(const FsEntry *e) const;
   // A pidfd of thread `tid` to prove an entry with (invalid when disabled).
   Fd thread_pidfd(pid_t tid) const;
-  // Keeps what was read of `tid` after `pidfd` was opened, if it may be kept now.
+  // Keeps what was read of `tid` after `pidfd` was opened: its tgid, and its
+  // umask if that may be kept now.
   FsEntry *remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask);
-  // Whether something read of `tid` (of process `tgid`) now may be kept.
-  bool may_keep(pid_t tid, pid_t tgid);
-  // `tid` of `tgid` (alive, pidfd proves it) is about to change its umask or cwd.
-  void changing(pid_t tid, pid_t tgid, Fd pidfd);
+  // Whether `field` read of `tid` (of process `tgid`) now may be kept.
+  bool may_keep(pid_t tid, pid_t tgid, FsField field);
+  // `tid` of `tgid` (alive, pidfd proves it) is about to change `field`.
+  void changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field);
   // Process `tgid` has, or is about to have, a thread with an fs_struct of its own.
   void split(pid_t tgid);
   // Two processes are about to share one fs_struct.
@@ -54,12 +59,12 @@ class FsCache {
   void disable();
 
  private:
-  void forget_process(pid_t tgid);
+  void forget(pid_t tgid, unsigned fields);
   void sweep();
   bool enabled_;
   bool shared_ = false;
   std::unordered_map<pid_t, FsEntry> entries_;
-  struct Pending { Fd pidfd; pid_t tgid; };
+  struct Pending { Fd pidfd; pid_t tgid; unsigned fields; };
   std::map<pid_t, Pending> pending_;   // by TID
   std::map<pid_t, Fd> split_;          // by tgid, with a pidfd of the process
 };

@@ -121,6 +121,24 @@ size_t magic_prefix(const Requester &r, const std::string &p) {
 
 static int resolve(const Requester &r, int dirfd, int ours, const std::string &raw, Place &out);
 
+// The thread's tgid and umask from /proc/TID/status; false if unreadable.
+static bool read_status(pid_t tid, pid_t &tgid, mode_t &mask) {
+  ProcPath path = proc_tid(tid, "status");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char *t = strstr(buf, "\nTgid:");
+  const char *m = strstr(buf, "\nUmask:");
+  if (!t || !m) return false;
+  tgid = (pid_t)strtol(t + 6, nullptr, 10);
+  mask = (mode_t)strtol(m + 7, nullptr, 8);
+  return true;
+}
+
 void Requester::load() const {
   loaded_ = true;
   tgid_ = tid;
@@ -128,27 +146,20 @@ void Requester::load() const {
     if (FsEntry *e = cache->find(tid)) {
       entry_ = e;
       tgid_ = e->tgid;
-      umask_ = e->umask;
       status_read_ = true;
+      if (e->umask_known) umask_ = e->umask, umask_read_ = true;
       return;
     }
   }
   // The pidfd before the read: alive after it, both are the same thread's.
   Fd pidfd = cache ? cache->thread_pidfd(tid) : Fd();
-  ProcPath path = proc_tid(tid, "status");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  char buf[4096];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return;
-  buf[n] = 0;
-  const char *tgid = strstr(buf, "\nTgid:");
-  const char *mask = strstr(buf, "\nUmask:");
-  if (tgid) tgid_ = (pid_t)strtol(tgid + 6, nullptr, 10);
-  if (mask) umask_ = (mode_t)strtol(mask + 7, nullptr, 8);
-  status_read_ = tgid && mask;
-  if (status_read_ && pidfd.ok()) entry_ = cache->remember(tid, std::move(pidfd), tgid_, umask_);
+  if (!read_status(tid, tgid_, umask_)) {
+    tgid_ = tid;
+    umask_ = 0777;  // the most restrictive
+    return;
+  }
+  status_read_ = umask_read_ = true;
+  if (pidfd.ok()) entry_ = cache->remember(tid, std::move(pidfd), tgid_, umask_);
 }
 
 pid_t Requester::tgid() const {
@@ -158,6 +169,17 @@ pid_t Requester::tgid() const {
 
 mode_t Requester::umask() const {
   if (!loaded_) load();
+  if (umask_read_) return umask_;
+  // The thread is remembered, its umask is not (it changed since).
+  umask_read_ = true;
+  pid_t tgid;
+  mode_t mask;
+  if (!read_status(tid, tgid, mask) || tgid != tgid_) return umask_ = 0777;
+  umask_ = mask;
+  if (entry_ && cache->may_keep(tid, tgid_, kFsUmask) && cache->holds(entry_)) {
+    entry_->umask = mask;
+    entry_->umask_known = true;
+  }
   return umask_;
 }
 
@@ -169,8 +191,8 @@ int Requester::cwd() const {
     cwd_.reset(open(link, O_PATH | O_CLOEXEC));
     if (!cwd_.ok()) cwd_err_ = errno;
     // Kept when the thread is still the entry's (its pidfd alive after the
-    // open) and no change of its process is pending.
-    if (cwd_.ok() && entry_ && cache->may_keep(tid, entry_->tgid) && cache->holds(entry_)) {
+    // open) and no change of its process's cwd is pending.
+    if (cwd_.ok() && entry_ && cache->may_keep(tid, entry_->tgid, kFsCwd) && cache->holds(entry_)) {
       entry_->cwd = std::move(cwd_);
       return entry_->cwd.fd;
     }

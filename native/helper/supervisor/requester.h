@@ -37,7 +37,7 @@ struct Requester {
 
  private:
   void load() const;
-  mutable bool loaded_ = false, status_read_ = false;
+  mutable bool loaded_ = false, status_read_ = false, umask_read_ = false;
   mutable pid_t tgid_ = 0;
   mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
   mutable FsEntry *entry_ = nullptr;  // the cache's, when it has one
