@@ -84,8 +84,9 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       if (extras.length) L.push(extras.join(' '), '');
     }
     if (item.ops) {
-      L.push('| syscall | supervised | plain | over the plain call | ratio |', '|---|---|---|---|---|');
-      for (const [op, o] of Object.entries(item.ops)) L.push(`| ${op} | ${o.supervisedUs} µs | ${o.plainUs} µs | +${o.overUs} µs | ${o.ratio}x |`);
+      const peer = Object.values(item.ops).some((o) => o.peerUs !== undefined);
+      L.push(`| syscall | supervised | plain | over the plain call | ratio |${peer ? ' peer build | peer over plain |' : ''}`, `|---|---|---|---|---|${peer ? '---|---|' : ''}`);
+      for (const [op, o] of Object.entries(item.ops)) L.push(`| ${op} | ${o.supervisedUs} µs | ${o.plainUs} µs | +${o.overUs} µs | ${o.ratio}x |${peer ? ` ${o.peerUs} µs | +${o.peerOverUs} µs |` : ''}`);
       L.push('');
     }
     if (item.profiles) {

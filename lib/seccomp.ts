@@ -42,7 +42,7 @@
 // and with creation or renames supervised landlock_restrict_self is refused
 // (init performs them in the base domain, which would skip a nested one).
 // And init hears of every change to what it caches of a caller (the umask and
-// cwd of its fs_struct, docs/supervisor.md): umask, chdir, fchdir, unshare
+// cwd of its fs_struct, docs/supervisor.md): umask, chdir, fchdir, setns, unshare
 // with CLONE_FS (or CLONE_NEWNS, which implies it), and a clone that makes a
 // thread with an fs_struct of its own or a process sharing its parent's;
 // init notes them and lets the kernel perform them (CONTINUE).

@@ -235,7 +235,7 @@ describe('seccomp BPF program with supervision (unit)', () => {
 
       it('init hears of every change to the umask and cwd it caches: umask, chdir, fchdir, and clone/unshare that split or share an fs_struct', () => {
         for (const call of [filter(true, false), filter(false, true)]) {
-          for (const s of ['umask', 'chdir', 'fchdir'] as const) expect(call(snr[s]!), s).toBe(NOTIFY);
+          for (const s of ['umask', 'chdir', 'fchdir', 'setns'] as const) expect(call(snr[s]!), s).toBe(NOTIFY);
           const VM = 0x100, FS = 0x200, FILES = 0x400, SIGHAND = 0x800, THREAD = 0x10000, NEWNS = 0x20000, VFORK = 0x4000;
           const pthread = VM | FS | FILES | SIGHAND | THREAD | 0x80000 | 0x100000 | 0x200000; // glibc's pthread_create
           expect(call(nr.clone, [pthread])).toBe(ALLOW);
@@ -251,7 +251,7 @@ describe('seccomp BPF program with supervision (unit)', () => {
           expect(call(nr.clone3, [0])).toBe(ENOSYS); // its flags are out of BPF's reach: libcs fall back to clone
         }
         const none = filter(false, false);
-        for (const s of ['umask', 'chdir', 'fchdir'] as const) expect(none(snr[s]!), s).toBe(ALLOW);
+        for (const s of ['umask', 'chdir', 'fchdir', 'setns'] as const) expect(none(snr[s]!), s).toBe(ALLOW);
         expect(none(nr.clone, [0x200 | 17])).toBe(ALLOW);
         expect(none(nr.unshare, [0x200])).toBe(ALLOW);
       });

@@ -31,13 +31,14 @@ module.exports = async function syscalls(ctx) {
   const sibling = ctx.dir('syscalls/sibling');
   const wl = path.join(__dirname, '..', 'workers', 'syscall-workload.js');
   const node = process.execPath;
-  const rounds = ctx.quick ? 3 : 9;
+  const rounds = ctx.rounds || (ctx.quick ? 3 : 9);
   ctx.log(`syscall workload, ${n} calls of each: ${rounds} rounds`);
   const per = (x) => ({ value: Object.values(x).reduce((a, b) => a + b, 0), ops: x });
   const r = await interleave({
     variants: {
       supervised: () => runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then(per),
       plain: () => runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })).then(per),
+      ...(ctx.peer ? { 'supervised (peer)': () => runJson(ctx.peer.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then(per) } : {}),
     },
     warmup: 1, samples: rounds, alternate: true, log: ctx.quick ? () => {} : ctx.log,
   });
@@ -46,7 +47,11 @@ module.exports = async function syscalls(ctx) {
     const s = median(r.variants.supervised.extra.map((e) => e.ops[op]));
     const p = median(r.variants.plain.extra.map((e) => e.ops[op]));
     ops[op] = { supervisedUs: s, plainUs: p, overUs: Math.round((s - p) * 100) / 100, ratio: Math.round((s / p) * 100) / 100 };
-    ctx.log(`  ${op}: supervised ${s} µs, plain ${p} µs: +${ops[op].overUs} µs (${ops[op].ratio}x)`);
+    if (r.variants['supervised (peer)']) {
+      const q = median(r.variants['supervised (peer)'].extra.map((e) => e.ops[op]));
+      Object.assign(ops[op], { peerUs: q, peerOverUs: Math.round((q - p) * 100) / 100 });
+    }
+    ctx.log(`  ${op}: supervised ${s} µs, plain ${p} µs: +${ops[op].overUs} µs (${ops[op].ratio}x)${ops[op].peerUs !== undefined ? `; peer ${ops[op].peerUs} µs: +${ops[op].peerOverUs} µs` : ''}`);
   }
   for (const v of Object.values(r.variants)) delete v.extra;
   return {

@@ -47,6 +47,7 @@ enum class SupervisedOp : unsigned char {
   umask,  // fs-state: mode
   chdir,  // fs-state: path
   fchdir,  // fs-state: fd
+  setns,  // fs-state: fd, nstype
 };
 
 struct SupervisedSpec {
@@ -96,6 +97,7 @@ inline constexpr SupervisedSpec kSupervisedSyscalls[] = {
     {"umask", SupervisedOp::umask},
     {"chdir", SupervisedOp::chdir},
     {"fchdir", SupervisedOp::fchdir},
+    {"setns", SupervisedOp::setns},
 };
 
 // The row of the syscall called `name`, or nullptr.

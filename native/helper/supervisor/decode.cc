@@ -109,7 +109,8 @@ Outcome handle(Call &c, Op op) {
     case Op::chdir:
     case Op::fchdir:
     case Op::clone:
-    case Op::unshare: return fs_state_change(c, op);
+    case Op::unshare:
+    case Op::setns: return fs_state_change(c, op);
   }
   return fail_with(ENOSYS);
 }

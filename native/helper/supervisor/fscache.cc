@@ -129,7 +129,7 @@ void use_umask(mode_t mask) {
   known = true;
 }
 
-// umask, chdir, fchdir, and clone/unshare with the flags the filter picks:
+// umask, chdir, fchdir, setns, and clone/unshare with the flags the filter picks:
 // noted, then performed by the kernel (CONTINUE: none of them makes a name,
 // and what they change is the caller's own state, which only the kernel can set).
 Outcome fs_state_change(Call &c, SupervisedOp op) {
@@ -152,7 +152,8 @@ Outcome fs_state_change(Call &c, SupervisedOp op) {
       if ((flags & kThread) && !(flags & kFs)) cache->split(tgid);
       else if ((flags & kFs) && !(flags & kThread)) cache->shared();
       break;
-    case SupervisedOp::unshare: cache->split(tgid); break;
+    case SupervisedOp::unshare:
+    case SupervisedOp::setns: cache->split(tgid); break;  // a mount namespace of its own has a cwd and root of its own
     case SupervisedOp::umask: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsUmask); break;
     default: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsCwd); break;  // chdir, fchdir
   }

@@ -81,7 +81,7 @@ void start_serving(Server *srv) {
   // Callers' umask and cwd are remembered only when the filter tells init of
   // every change to them (lib/seccomp.ts sends the whole fs-state class).
   bool notified = true;
-  for (SupervisedOp op : {SupervisedOp::umask, SupervisedOp::chdir, SupervisedOp::fchdir, SupervisedOp::clone, SupervisedOp::unshare}) {
+  for (SupervisedOp op : {SupervisedOp::umask, SupervisedOp::chdir, SupervisedOp::fchdir, SupervisedOp::clone, SupervisedOp::unshare, SupervisedOp::setns}) {
     bool found = false;
     for (const auto &kv : srv->cfg.syscalls) found = found || kv.second == op;
     notified = notified && found;
