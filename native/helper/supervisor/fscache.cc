@@ -29,11 +29,16 @@ bool thread_pidfds() {
 
 FsCache::FsCache(bool notified) : enabled_(notified && thread_pidfds()) {}
 
-void FsCache::disable() {
+void FsCache::disable_locked() {
   enabled_ = false;
   entries_.clear();
   pending_.clear();
   split_.clear();
+}
+
+void FsCache::disable() {
+  std::lock_guard<std::mutex> lock(mu_);
+  disable_locked();
 }
 
 void FsCache::sweep() {
@@ -41,24 +46,37 @@ void FsCache::sweep() {
   if (entries_.size() >= kMaxEntries) entries_.clear();
 }
 
-FsEntry *FsCache::find(pid_t tid) {
-  if (!enabled_) return nullptr;
-  if (entries_.size() >= kMaxEntries) sweep();  // before any entry is handed out
+FsView FsCache::find(pid_t tid) {
+  FsView v;
+  if (!enabled_) return v;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entries_.size() >= kMaxEntries) sweep();
   auto it = entries_.find(tid);
-  if (it == entries_.end()) return nullptr;
-  if (alive(it->second.pidfd.fd)) return &it->second;
-  entries_.erase(it);  // that thread is gone: the TID is someone else's now
-  return nullptr;
+  if (it == entries_.end()) return v;
+  if (!alive(it->second.pidfd.fd)) {
+    entries_.erase(it);  // that thread is gone: the TID is someone else's now
+    return v;
+  }
+  const Entry &e = it->second;
+  v.known = true;
+  v.tgid = e.tgid;
+  v.umask_known = e.umask_known;
+  v.umask = e.umask;
+  v.cwd = e.cwd;
+  return v;
 }
 
-bool FsCache::holds(const FsEntry *e) const { return alive(e->pidfd.fd); }
+uint64_t FsCache::generation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gen_;
+}
 
 Fd FsCache::thread_pidfd(pid_t tid) const {
   return Fd(enabled_ ? (int)syscall(SBX_NR_pidfd_open, tid, O_EXCL) : -1);
 }
 
-bool FsCache::may_keep(pid_t tid, pid_t tgid, FsField field) {
-  if (!enabled_ || split_.count(tgid)) return false;
+bool FsCache::may_keep(pid_t tid, pid_t tgid, FsField field, uint64_t gen) {
+  if (!enabled_ || gen != gen_ || split_.count(tgid)) return false;
   for (auto it = pending_.begin(); it != pending_.end();) {
     // A request of the changing thread: its change is done (or it is gone,
     // and this is another thread with its number).
@@ -70,21 +88,42 @@ bool FsCache::may_keep(pid_t tid, pid_t tgid, FsField field) {
   return true;
 }
 
-FsEntry *FsCache::remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask) {
+void FsCache::remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask, uint64_t gen) {
   // Alive after what was read: the pidfd and the values are one thread's.
-  if (!pidfd.ok() || !alive(pidfd.fd) || split_.count(tgid)) return nullptr;
-  FsEntry &e = entries_[tid];
+  if (!pidfd.ok() || !alive(pidfd.fd)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!enabled_ || split_.count(tgid)) return;
+  Entry &e = entries_[tid];
   e.pidfd = std::move(pidfd);
   e.tgid = tgid;
-  e.umask_known = may_keep(tid, tgid, kFsUmask);
+  e.umask_known = may_keep(tid, tgid, kFsUmask, gen);
   e.umask = umask;
   e.cwd.reset();
-  return &e;
+}
+
+FsCache::Entry *FsCache::live(pid_t tid, pid_t tgid) {
+  auto it = entries_.find(tid);
+  return it != entries_.end() && it->second.tgid == tgid && alive(it->second.pidfd.fd) ? &it->second : nullptr;
+}
+
+void FsCache::keep_umask(pid_t tid, pid_t tgid, mode_t umask, uint64_t gen) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry *e = live(tid, tgid);
+  if (!e || !may_keep(tid, tgid, kFsUmask, gen)) return;
+  e->umask = umask;
+  e->umask_known = true;
+}
+
+void FsCache::keep_cwd(pid_t tid, pid_t tgid, const std::shared_ptr<Fd> &cwd, uint64_t gen) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry *e = live(tid, tgid);
+  if (e && may_keep(tid, tgid, kFsCwd, gen)) e->cwd = cwd;
 }
 
 void FsCache::forget(pid_t tgid, unsigned fields) {
+  gen_++;
   for (auto &kv : entries_) {
-    FsEntry &e = kv.second;
+    Entry &e = kv.second;
     if (!shared_ && e.tgid != tgid) continue;
     if (fields & kFsUmask) e.umask_known = false;
     if (fields & kFsCwd) e.cwd.reset();
@@ -93,7 +132,8 @@ void FsCache::forget(pid_t tgid, unsigned fields) {
 
 void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field) {
   if (!enabled_) return;
-  if (!pidfd.ok()) return disable();  // cannot tell when it is over
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pidfd.ok()) return disable_locked();  // cannot tell when it is over
   forget(tgid, field);
   Pending &p = pending_[tid];
   p.fields = (p.pidfd.ok() && alive(p.pidfd.fd) ? p.fields : 0) | field;
@@ -103,26 +143,28 @@ void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field) {
 
 void FsCache::split(pid_t tgid) {
   if (!enabled_) return;
+  std::lock_guard<std::mutex> lock(mu_);
   forget(tgid, kFsAll);
   if (split_.count(tgid)) return;
   if (split_.size() >= kMaxSplit) {
     for (auto it = split_.begin(); it != split_.end();) it = alive(it->second.fd) ? std::next(it) : split_.erase(it);
-    if (split_.size() >= kMaxSplit) return disable();
+    if (split_.size() >= kMaxSplit) return disable_locked();
   }
   Fd proc((int)syscall(SBX_NR_pidfd_open, tgid, 0));
-  if (!proc.ok()) return disable();
+  if (!proc.ok()) return disable_locked();
   split_[tgid] = std::move(proc);
 }
 
 void FsCache::shared() {
   if (!enabled_) return;
+  std::lock_guard<std::mutex> lock(mu_);
   shared_ = true;
   forget(0, kFsAll);
 }
 
 void use_umask(mode_t mask) {
-  static bool known = false;  // only the serving thread creates, and only it sets init's umask
-  static mode_t current = 0;
+  thread_local bool known = false;
+  thread_local mode_t current = 0;
   if (known && mask == current) return;
   umask(mask);
   current = mask;

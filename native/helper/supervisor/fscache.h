@@ -17,39 +17,48 @@
 //   CLONE_THREAD) every change drops and holds every process's entries.
 // Without PIDFD_THREAD (before 6.9) or without the filter's notifications,
 // nothing is cached and each request reads /proc as before.
+//
+// Init serves from more than one thread: a request gets copies (the cwd fd
+// shared, so forgetting it cannot close it under a request), and what a
+// request read from /proc is kept only if no change was noted since it
+// started reading (a generation count).
 #pragma once
 #include "requester.h"
+#include <atomic>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <stdint.h>
 #include <sys/types.h>
 #include <unordered_map>
 
-struct FsEntry {
-  Fd pidfd;  // the thread
-  pid_t tgid = 0;  // never changes while the thread lives
-  bool umask_known = false;
-  mode_t umask = 0;
-  Fd cwd;  // O_PATH, the first time a request needs it
-};
-
 // What a change touches (a mask).
 enum FsField : unsigned { kFsUmask = 1, kFsCwd = 2, kFsAll = 3 };
+
+// What a request gets of a remembered thread: copies.
+struct FsView {
+  bool known = false;  // the thread is remembered: tgid holds
+  pid_t tgid = 0;
+  bool umask_known = false;
+  mode_t umask = 0;
+  std::shared_ptr<Fd> cwd;  // O_PATH, or null
+};
 
 class FsCache {
  public:
   // `notified`: the filter sends every syscall of the fs-state class.
   explicit FsCache(bool notified);
   bool enabled() const { return enabled_; }
-  // The live entry of `tid`, or nullptr.
-  FsEntry *find(pid_t tid);
-  // Its thread is still alive (the entry's values are still its own).
-  bool holds(const FsEntry *e) const;
+  FsView find(pid_t tid);
+  // Taken before reading /proc: what was read is kept only if nothing changed since.
+  uint64_t generation();
   // A pidfd of thread `tid` to prove an entry with (invalid when disabled).
   Fd thread_pidfd(pid_t tid) const;
-  // Keeps what was read of `tid` after `pidfd` was opened: its tgid, and its
-  // umask if that may be kept now.
-  FsEntry *remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask);
-  // Whether `field` read of `tid` (of process `tgid`) now may be kept.
-  bool may_keep(pid_t tid, pid_t tgid, FsField field);
+  // What was read of `tid` after `pidfd` was opened: its tgid, and its umask.
+  void remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask, uint64_t gen);
+  // Its umask or cwd, read again since (the entry's thread must still be alive).
+  void keep_umask(pid_t tid, pid_t tgid, mode_t umask, uint64_t gen);
+  void keep_cwd(pid_t tid, pid_t tgid, const std::shared_ptr<Fd> &cwd, uint64_t gen);
   // `tid` of `tgid` (alive, pidfd proves it) is about to change `field`.
   void changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field);
   // Process `tgid` has, or is about to have, a thread with an fs_struct of its own.
@@ -59,15 +68,28 @@ class FsCache {
   void disable();
 
  private:
+  struct Entry {
+    Fd pidfd;  // the thread
+    pid_t tgid = 0;  // never changes while the thread lives
+    bool umask_known = false;
+    mode_t umask = 0;
+    std::shared_ptr<Fd> cwd;
+  };
+  struct Pending { Fd pidfd; pid_t tgid; unsigned fields; };
+  bool may_keep(pid_t tid, pid_t tgid, FsField field, uint64_t gen);
+  Entry *live(pid_t tid, pid_t tgid);
   void forget(pid_t tgid, unsigned fields);
   void sweep();
-  bool enabled_;
+  void disable_locked();
+  std::mutex mu_;
+  std::atomic<bool> enabled_;
   bool shared_ = false;
-  std::unordered_map<pid_t, FsEntry> entries_;
-  struct Pending { Fd pidfd; pid_t tgid; unsigned fields; };
+  uint64_t gen_ = 0;
+  std::unordered_map<pid_t, Entry> entries_;
   std::map<pid_t, Pending> pending_;   // by TID
   std::map<pid_t, Fd> split_;          // by tgid, with a pidfd of the process
 };
 
-// Init's own umask, set only when it differs (init creates with the caller's).
+// The calling serving thread's umask (each has an fs_struct of its own), set
+// only when it differs: init creates with the caller's.
 void use_umask(mode_t mask);

@@ -143,15 +143,17 @@ void Requester::load() const {
   loaded_ = true;
   tgid_ = tid;
   if (cache) {
-    if (FsEntry *e = cache->find(tid)) {
-      entry_ = e;
-      tgid_ = e->tgid;
-      status_read_ = true;
-      if (e->umask_known) umask_ = e->umask, umask_read_ = true;
+    FsView v = cache->find(tid);
+    if (v.known) {
+      known_ = status_read_ = true;
+      tgid_ = v.tgid;
+      if (v.umask_known) umask_ = v.umask, umask_read_ = true;
+      cwd_ = std::move(v.cwd);
       return;
     }
   }
   // The pidfd before the read: alive after it, both are the same thread's.
+  uint64_t gen = cache ? cache->generation() : 0;
   Fd pidfd = cache ? cache->thread_pidfd(tid) : Fd();
   if (!read_status(tid, tgid_, umask_)) {
     tgid_ = tid;
@@ -159,7 +161,10 @@ void Requester::load() const {
     return;
   }
   status_read_ = umask_read_ = true;
-  if (pidfd.ok()) entry_ = cache->remember(tid, std::move(pidfd), tgid_, umask_);
+  if (pidfd.ok()) {
+    cache->remember(tid, std::move(pidfd), tgid_, umask_, gen);
+    known_ = true;  // or refused: keep_* then finds no entry and keeps nothing
+  }
 }
 
 pid_t Requester::tgid() const {
@@ -172,32 +177,28 @@ mode_t Requester::umask() const {
   if (umask_read_) return umask_;
   // The thread is remembered, its umask is not (it changed since).
   umask_read_ = true;
+  uint64_t gen = cache->generation();
   pid_t tgid;
   mode_t mask;
   if (!read_status(tid, tgid, mask) || tgid != tgid_) return umask_ = 0777;
   umask_ = mask;
-  if (entry_ && cache->may_keep(tid, tgid_, kFsUmask) && cache->holds(entry_)) {
-    entry_->umask = mask;
-    entry_->umask_known = true;
-  }
+  cache->keep_umask(tid, tgid_, mask, gen);
   return umask_;
 }
 
 int Requester::cwd() const {
   if (cache && cache->enabled() && !loaded_) load();
-  if (entry_ && entry_->cwd.ok()) return entry_->cwd.fd;
-  if (!cwd_.ok() && !cwd_err_) {
+  if (cwd_ && cwd_->ok()) return cwd_->fd;
+  if (!cwd_ && !cwd_err_) {
+    uint64_t gen = known_ ? cache->generation() : 0;
     ProcPath link = proc_tid(tid, "cwd");
-    cwd_.reset(open(link, O_PATH | O_CLOEXEC));
-    if (!cwd_.ok()) cwd_err_ = errno;
+    cwd_ = std::make_shared<Fd>(open(link, O_PATH | O_CLOEXEC));
+    if (!cwd_->ok()) cwd_err_ = errno;
     // Kept when the thread is still the entry's (its pidfd alive after the
-    // open) and no change of its process's cwd is pending.
-    if (cwd_.ok() && entry_ && cache->may_keep(tid, entry_->tgid, kFsCwd) && cache->holds(entry_)) {
-      entry_->cwd = std::move(cwd_);
-      return entry_->cwd.fd;
-    }
+    // open) and no change of its process's cwd was noted since.
+    else if (known_) cache->keep_cwd(tid, tgid_, cwd_, gen);
   }
-  return cwd_.ok() ? cwd_.fd : -cwd_err_;
+  return cwd_->ok() ? cwd_->fd : -cwd_err_;
 }
 
 int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len) {

@@ -21,8 +21,9 @@ struct Fd {
   bool ok() const { return fd >= 0; }
 };
 
+#include <memory>
+
 class FsCache;
-struct FsEntry;
 
 struct Requester {
   pid_t tid = 0;  // the calling thread (seccomp_notif.pid)
@@ -40,8 +41,8 @@ struct Requester {
   mutable bool loaded_ = false, status_read_ = false, umask_read_ = false;
   mutable pid_t tgid_ = 0;
   mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
-  mutable FsEntry *entry_ = nullptr;  // the cache's, when it has one
-  mutable Fd cwd_;
+  mutable bool known_ = false;  // the cache remembers the thread
+  mutable std::shared_ptr<Fd> cwd_;
   mutable int cwd_err_ = 0;
 };
 
