@@ -262,7 +262,9 @@ os.unlink('new.txt')`, sandbox(), { cwd: R }));
     const sup = p.plan.steps.find((s) => s.op === 'supervise');
     expect(sup).toBeDefined();
     const supervised = sup!.args.filter((a) => a.startsWith('sys=')).map((a) => a.split(':')[1]).sort();
-    expect(supervised).toEqual(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']);
+    // and what keeps init's memory of the callers' umask and cwd exact (docs/supervisor.md)
+    const fsState = ['chdir', 'clone', 'fchdir', 'setns', 'umask', 'unshare'];
+    expect(supervised).toEqual([...(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']), ...fsState].sort());
     expect(sup!.args).toContain(`protect-dir=${path.join(R, '.claude')}`);
   });
 });
