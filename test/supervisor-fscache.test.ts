@@ -5,10 +5,11 @@
 // another thread, in a thread that unshared its fs_struct, in a process that
 // shares its parent's, across execve from such a thread) and check, on the
 // host, where each creation landed and with which mode.
+import { spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rmTree, tempDir, userLabel } from './helpers';
+import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
 import { j, py, pyRaw } from './security/lib';
 
 const mode = (p: string) => `0o${(fs.lstatSync(p).mode & 0o777).toString(8)}`;
@@ -140,5 +141,19 @@ for i in range(60):
 out['done'] = True`, sandbox(), { cwd: P });
     expect(out).toEqual({ done: true });
     for (let i = 0; i < 60; i++) expect(mode(at(i % 2 ? 'd1' : 'd2', `k${i}`)), `k${i}`).toBe(i % 3 ? '0o700' : '0o755');
+  });
+
+  it('with few fds to spare (RLIMIT_NOFILE 700) init keeps serving: the cache makes room, never EMFILE', () => {
+    const script = [
+      'for i in $(seq 150); do',
+      '  case $((i % 3)) in 0) u=022;; 1) u=077;; 2) u=027;; esac',
+      '  (cd d$((i % 2 + 1)) && umask $u && mkdir k$i) || echo "failed $i"',
+      'done',
+      'echo done',
+    ].join('\n');
+    const r = spawnSync('prlimit', ['--nofile=700:700', process.execPath, path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '-w', P, '--', 'sh', '-c', script], { cwd: P, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('done\n');
+    for (let i = 1; i <= 150; i++) expect(mode(at(`d${(i % 2) + 1}`, `k${i}`)), `k${i}`).toBe(['0o755', '0o700', '0o750'][i % 3]);
   });
 });

@@ -6,14 +6,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <algorithm>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace {
 
-const size_t kMaxEntries = 4096;  // then dead threads' entries go
-const size_t kMaxSplit = 4096;    // then caching stops
+// Each entry holds up to two fds (pidfd, cwd) and a split process one: a
+// quarter of what init may open beyond 512 (its own requests need fds; the
+// FIFO threads hold up to 256), at most 4096 entries. Full: dead threads'
+// entries go, then all; never EMFILE for init's own work.
+size_t fd_budget() {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < 512 + 64) return 0;
+  return std::min<size_t>((lim.rlim_cur - 512) / 4, 4096);
+}
 
 // A pidfd's task still exists (EPERM: it does, we may not signal it).
 bool alive(int pidfd) {
@@ -27,7 +36,7 @@ bool thread_pidfds() {
 
 }  // namespace
 
-FsCache::FsCache(bool notified) : enabled_(notified && thread_pidfds()) {}
+FsCache::FsCache(bool notified) : max_(fd_budget()), enabled_(notified && max_ >= 16 && thread_pidfds()) {}
 
 void FsCache::disable_locked() {
   enabled_ = false;
@@ -43,14 +52,14 @@ void FsCache::disable() {
 
 void FsCache::sweep() {
   for (auto it = entries_.begin(); it != entries_.end();) it = alive(it->second.pidfd.fd) ? std::next(it) : entries_.erase(it);
-  if (entries_.size() >= kMaxEntries) entries_.clear();
+  if (entries_.size() >= max_) entries_.clear();
 }
 
 FsView FsCache::find(pid_t tid) {
   FsView v;
   if (!enabled_) return v;
   std::lock_guard<std::mutex> lock(mu_);
-  if (entries_.size() >= kMaxEntries) sweep();
+  if (entries_.size() >= max_) sweep();
   auto it = entries_.find(tid);
   if (it == entries_.end()) return v;
   if (!alive(it->second.pidfd.fd)) {
@@ -93,6 +102,7 @@ void FsCache::remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask, uint64_t g
   if (!pidfd.ok() || !alive(pidfd.fd)) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (!enabled_ || split_.count(tgid)) return;
+  if (entries_.size() >= max_) sweep();
   Entry &e = entries_[tid];
   e.pidfd = std::move(pidfd);
   e.tgid = tgid;
@@ -133,7 +143,7 @@ void FsCache::forget(pid_t tgid, unsigned fields) {
 void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field) {
   if (!enabled_) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (!pidfd.ok()) return disable_locked();  // cannot tell when it is over
+  if (!pidfd.ok() || pending_.size() >= max_) return disable_locked();  // cannot tell when it is over
   forget(tgid, field);
   Pending &p = pending_[tid];
   p.fields = (p.pidfd.ok() && alive(p.pidfd.fd) ? p.fields : 0) | field;
@@ -146,9 +156,9 @@ void FsCache::split(pid_t tgid) {
   std::lock_guard<std::mutex> lock(mu_);
   forget(tgid, kFsAll);
   if (split_.count(tgid)) return;
-  if (split_.size() >= kMaxSplit) {
+  if (split_.size() >= max_) {
     for (auto it = split_.begin(); it != split_.end();) it = alive(it->second.fd) ? std::next(it) : split_.erase(it);
-    if (split_.size() >= kMaxSplit) return disable_locked();
+    if (split_.size() >= max_) return disable_locked();
   }
   Fd proc((int)syscall(SBX_NR_pidfd_open, tgid, 0));
   if (!proc.ok()) return disable_locked();

@@ -82,6 +82,7 @@ class FsCache {
   void sweep();
   void disable_locked();
   std::mutex mu_;
+  const size_t max_;  // entries, and split processes (fds: fscache.cc fd_budget)
   std::atomic<bool> enabled_;
   bool shared_ = false;
   uint64_t gen_ = 0;
