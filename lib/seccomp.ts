@@ -41,14 +41,19 @@
 // filter may not have a listener of its own (it would answer before ours),
 // and with creation or renames supervised landlock_restrict_self is refused
 // (init performs them in the base domain, which would skip a nested one).
+// And init hears of every change to what it caches of a caller (the umask and
+// cwd of its fs_struct, docs/supervisor.md): umask, chdir, fchdir, setns, unshare
+// with CLONE_FS (or CLONE_NEWNS, which implies it), and a clone that makes a
+// thread with an fs_struct of its own or a process sharing its parent's;
+// init notes them and lets the kernel perform them (CONTINUE).
 
 // Names and numbers of the syscalls come from protocol/syscalls.json.
 import {
-  CREATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS,
+  CREATE_SYSCALLS, FS_STATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS,
   SeccompArch, SupervisedSyscall, Syscall,
 } from './gen/syscalls';
 
-export { CREATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
+export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
 export type { SeccompArch, SupervisedSyscall, Syscall };
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -74,6 +79,10 @@ export const ERRNO = { EPERM: 1, ENOSYS: 38, EAFNOSUPPORT: 97 } as const;
 
 // linux/sched.h, linux/socket.h, asm-generic/ioctls.h
 export const CLONE_NEWUSER = 0x10000000;
+// sched.h: what clone and unshare share or copy of the fs_struct (umask, cwd, root).
+export const CLONE_FS = 0x200;
+export const CLONE_THREAD = 0x10000;
+export const CLONE_NEWNS = 0x20000;
 export const AF_VSOCK = 40;
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
@@ -146,7 +155,9 @@ const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
+  const supervising = sup.metadata || sup.create || !!sup.rename;
   const names: SupervisedSyscall[] = [
+    ...(supervising ? FS_STATE_SYSCALLS : []),
     ...(sup.metadata ? METADATA_SYSCALLS : []),
     ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
@@ -273,8 +284,8 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   // 2. x32 shares AUDIT_ARCH_X86_64: its numbers carry bit 30.
   if (arch === 'x64') a.jge(X32_SYSCALL_BIT, 'kill');
   // 3. Dispatch on the number.
-  a.jeq(nr.clone, 'newuser');
-  a.jeq(nr.unshare, 'newuser');
+  a.jeq(nr.clone, supervising ? 'clone' : 'newuser');
+  a.jeq(nr.unshare, supervising ? 'unshare' : 'newuser');
   a.jeq(nr.clone3, 'enosys');
   a.jeq(nr.socket, 'socket');
   a.jeq(nr.ioctl, 'ioctl');
@@ -284,6 +295,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.jeq(nr.seccomp, 'seccomp');
     a.jeq(nr.openat2, 'enosys');
     a.jeq(nr.userfaultfd, 'eperm'); // a fault on such a page would stall init reading the caller's memory
+    for (const s of FS_STATE_SYSCALLS) if (s !== 'clone' && s !== 'unshare' && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
   if (sup.metadata) {
     a.jeq(nr.file_setattr, 'enosys');
@@ -308,6 +320,16 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   // clone(flags, ...) and unshare(flags): flags are arg0 on both x86_64 and
   // aarch64; clone uses only their low 32 bits, unshare rejects the high ones.
   a.label('newuser').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm', 'allow');
+  if (supervising) {
+    // Init caches each thread's umask and cwd, which threads of one process
+    // share (CLONE_FS with CLONE_THREAD): it must hear of a thread made with
+    // an fs_struct of its own, of a process made sharing its parent's, and of
+    // unshare(CLONE_FS) (CLONE_NEWNS implies it).
+    a.label('clone').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm');
+    a.jset(CLONE_THREAD, 0, 'clone-process').jset(CLONE_FS, 'allow', 'notify');
+    a.label('clone-process').jset(CLONE_FS, 'notify', 'allow');
+    a.label('unshare').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm').jset(CLONE_FS | CLONE_NEWNS, 'notify', 'allow');
+  }
   // socket(domain, type, protocol): domain is an int.
   a.label('socket').ld(DATA.argLow(0)).jeq(AF_VSOCK, 'eafnosupport', 'allow');
   // ioctl(fd, cmd, arg): the kernel takes cmd as an unsigned int, so compare

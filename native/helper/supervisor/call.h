@@ -21,6 +21,7 @@ struct Server {
   SupervisorConfig cfg;
   int listener = -1;
   mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
+  FsCache *cache = nullptr;  // the serving thread's alone (fscache.h)
 };
 
 // One intercepted syscall.
@@ -40,6 +41,7 @@ struct Outcome {
   int err = 0;
   int send_fd = -1;  // install in the caller and return its number; -2: a thread answers
   bool cloexec = false;
+  bool cont = false;  // let the kernel perform it (fs-state calls only, fscache.cc)
 };
 
 inline Outcome fail_with(int err) {
@@ -96,6 +98,9 @@ Outcome do_sendmmsg(Call &c);
 // with its outcome; `gone` says whether the caller is still waiting.
 using BlockingWork = std::function<Outcome(const std::function<bool()> &gone)>;
 void answer_on_thread(const Server &srv, uint64_t id, BlockingWork work, Outcome &o);
+
+// fscache.cc: umask, chdir, fchdir, and clone/unshare with the flags the filter picks.
+Outcome fs_state_change(Call &c, SupervisedOp op);
 
 // decode.cc: unpacks the arguments of `op` and performs it.
 Outcome handle(Call &c, SupervisedOp op);

@@ -109,6 +109,12 @@ Outcome handle(Call &c, Op op) {
     case Op::sendto: return do_sendto(c);
     case Op::sendmsg: return do_sendmsg(c);
     case Op::sendmmsg: return do_sendmmsg(c);
+    case Op::umask:
+    case Op::chdir:
+    case Op::fchdir:
+    case Op::clone:
+    case Op::unshare:
+    case Op::setns: return fs_state_change(c, op);
   }
   return fail_with(ENOSYS);
 }

@@ -23,7 +23,7 @@
 // loop), decode.cc (each syscall's arguments), checks.cc (the plan's checks),
 // metadata.cc, names.cc (mkdir, links, renames, bind), open.cc (O_CREAT
 // opens), fifo.cc, tty.cc (/dev/tty), requester.cc (the caller's memory,
-// fds and paths).
+// fds and paths), fscache.cc (what init remembers of callers: umask, cwd).
 #pragma once
 #include "../gen/supervised_syscalls.h"
 #include <map>
