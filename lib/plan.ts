@@ -212,6 +212,7 @@ function supervisorArgs(layout: Layout | undefined, policy: ResolvedPolicy, sup:
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
   if (!features.syncWakeUp) out.push('sync-wake=off');
+  if (!features.threadPidfd) out.push('fscache=off');
   if (sup.metadata) {
     for (const g of layout!.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
     for (const w of layout!.writable) out.push(`meta-allow=${w}`);

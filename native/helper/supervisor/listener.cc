@@ -14,7 +14,7 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR, unix-allow=PATH,
-// chmod=proc-link, sync-wake=off
+// chmod=proc-link, sync-wake=off, fscache=off
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -37,6 +37,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.chmod_via_proc = true;
     } else if (arg == "sync-wake=off") {
       cfg.no_sync_wake = true;
+    } else if (arg == "fscache=off") {
+      cfg.no_fscache = true;
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }

@@ -88,7 +88,7 @@ void start_serving(Server *srv) {
     for (const auto &kv : srv->cfg.syscalls) found = found || kv.second == op;
     notified = notified && found;
   }
-  srv->cache = new FsCache(notified);
+  srv->cache = new FsCache(notified && !srv->cfg.no_fscache);
   // SIGRTMIN+1 wakes FIFO threads (their timers); everyone else keeps it
   // blocked, so one sent to init from inside the sandbox interrupts nothing.
   sigset_t tick;

@@ -41,6 +41,7 @@ struct SupervisorConfig {
   std::set<std::string> protect_names;  // the last component of each of those paths
   bool chmod_via_proc = false;          // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;            // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
+  bool no_fscache = false;              // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
   std::vector<std::string> unix_allow;  // pathname unix sockets the policy lets the command reach (unix_peers.cc)
 };
 
