@@ -49,7 +49,7 @@ export interface FsView {
 export const realView: FsView = {
   lstat: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
   stat: (p) => fs.statSync(p, { throwIfNoEntry: false }),
-  realpath: (p) => fs.realpathSync(p),
+  realpath: (p) => fs.realpathSync.native(p), // one syscall; fs.realpathSync lstats every component in JS
   readlink: (p) => fs.readlinkSync(p),
   readdir: (p) => fs.readdirSync(p),
   readFile: (p) => fs.readFileSync(p, 'utf8'),
