@@ -26,7 +26,7 @@ type Cli = typeof import('./cli');
 export function freshBundle(): { text: string; id: string } | undefined {
   let text: string, made: number;
   try {
-    text = fs.readFileSync(BUNDLE, 'utf8');
+    text = fs.readFileSync(BUNDLE, 'latin1'); // ASCII (scripts/bundle-cli.js checks): no UTF-8 decoding
     made = fs.statSync(BUNDLE).mtimeMs;
   } catch {
     return undefined;
