@@ -2,13 +2,14 @@
 // What else ran during a measurement: the machine is shared, so each item
 // records the load average before and after and the processes outside this
 // benchmark that used the most CPU meanwhile (from /proc/PID/stat, in CPU
-// seconds), so a number measured next to someone's compile says so.
+// seconds, a lower bound: see processes()), so a number measured next to
+// someone's compile says so.
 const fs = require('fs');
 const os = require('os');
 
 const TICK = 100; // USER_HZ: /proc reports clock ticks of 1/100 s on Linux
 
-/** pid -> { ppid, ticks (utime + stime + cutime + cstime), cmd } of every process now. */
+/** pid -> { ppid, ticks (utime + stime), cmd } of every process now. */
 function processes() {
   const out = new Map();
   for (const name of fs.readdirSync('/proc')) {
@@ -18,8 +19,10 @@ function processes() {
       const close = stat.lastIndexOf(')');
       const f = stat.slice(close + 2).split(' ');
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ') || stat.slice(stat.indexOf('(') + 1, close);
-      // Its own time and that of the children it has reaped (a compiler started and ended meanwhile).
-      out.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), cmd });
+      // Its own time only: a parent's cutime would count its children's whole
+      // lives again. A process that started and ended between two snapshots
+      // is not seen: the figures are a lower bound.
+      out.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), cmd });
     } catch { /* gone meanwhile */ }
   }
   return out;
