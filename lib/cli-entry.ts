@@ -33,6 +33,9 @@ export function freshBundle(): { text: string; id: string } | undefined {
   }
   const m = /^\/\/ bundle ([0-9a-f]{16})\n\/\/ sources: (.*)\n/.exec(text.slice(0, text.indexOf('\n', text.indexOf('\n') + 1) + 1));
   if (!m) return undefined;
+  // An installed copy (under node_modules) is used as packed: npm does not keep
+  // file times when it unpacks, and nobody compiles there. A clone is checked.
+  if (__dirname.split(path.sep).includes('node_modules')) return { text, id: m[1] };
   for (const rel of JSON.parse(m[2]) as string[]) {
     const st = fs.statSync(path.join(__dirname, rel), { throwIfNoEntry: false });
     if (!st || st.mtimeMs > made) return undefined;

@@ -8,6 +8,7 @@
 // after tsc.
 //   node scripts/bundle-cli.js             the bundle and its cache
 //   node scripts/bundle-cli.js --no-cache  the bundle only
+//   node scripts/bundle-cli.js --check     exit 1 unless both are current (before publishing)
 'use strict';
 const crypto = require('crypto');
 const cp = require('child_process');
@@ -113,6 +114,17 @@ function makeCache() {
 
 function main() {
   if (process.argv.includes('--make-cache')) return makeCache();
+  if (process.argv.includes('--check')) {
+    // What npm would pack: a bundle and cache current with dist/ (prepublishOnly).
+    const entry = require(path.join(dist, 'cli-entry.js'));
+    const b = fs.existsSync(path.join(dist, 'cli-entry.js')) ? entry.freshBundle() : undefined;
+    const cache = b && fs.existsSync(CACHE) && fs.readFileSync(CACHE).subarray(0, 17).toString('latin1') === `${b.id}\n`;
+    if (!b || !cache) {
+      console.error('bundle-cli: dist/cli.bundle.js or its cache is missing or older than dist/: run `npm run build:ts`');
+      process.exit(1);
+    }
+    return;
+  }
   if (!fs.existsSync(path.join(dist, 'cli-entry.js'))) throw new Error('dist/ is not built: run tsc first');
   fs.rmSync(CACHE, { force: true });
   const { text } = bundleText();
