@@ -135,7 +135,7 @@ describe('seccomp BPF program (unit)', () => {
   });
 
   it('the plan carries the generated program of each class, which is what buildSeccompFilter assembles now (else: node scripts/gen-protocol.js)', () => {
-    expect(supervisionClasses()).toHaveLength(8);
+    expect(supervisionClasses()).toHaveLength(16);
     for (const arch of ARCHES) {
       expect(Object.keys(SECCOMP_PROGRAMS[arch]).sort()).toEqual(supervisionClasses().map(supervisionClass).sort());
       for (const sup of supervisionClasses()) {
