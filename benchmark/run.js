@@ -170,7 +170,9 @@ function hostInfo() {
   let git = '';
   try {
     git = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim() + (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'lib', 'native']).trim() ? ' (lib/native modified)' : '');
-  } catch {}
+  } catch {
+    // Not a git checkout (an installed package): the results name no commit.
+  }
   return {
     cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(),
     node: process.version, user: os.userInfo().username, commit: git, loadavgAtStart: os.loadavg().map(round2),

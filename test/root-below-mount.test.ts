@@ -6,7 +6,6 @@
 // (unshare keeps the namespace's capabilities for the mount, setpriv drops
 // them all before sbx-native runs, so it runs as that user and nothing else).
 import { spawnSync } from 'child_process';
-import fs from 'fs';
 import path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
