@@ -161,7 +161,8 @@ const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
-  const supervising = sup.metadata || sup.create || !!sup.rename;
+  // The same test as buildSeccompFilter's: every call the filter sends to init is in this table.
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   const names: SupervisedSyscall[] = [
     ...(supervising ? FS_STATE_SYSCALLS : []),
     ...(sup.metadata ? METADATA_SYSCALLS : []),

@@ -134,6 +134,23 @@ describe('seccomp BPF program (unit)', () => {
     expect(() => hostSeccompArch('riscv64')).toThrow(/refusing to run unfiltered/);
   });
 
+  it('every call the filter sends to init is in the supervise table of the same class (else init answers ENOSYS)', () => {
+    // Argument shapes that reach each notify branch: flags of clone/unshare, an address for sendto, O_CREAT, ioctls.
+    const shapes: bigint[][] = [[0n], [BigInt(0x200)], [BigInt(0x10000)], [BigInt(0x20000)], [0n, 0n, 0n, 0n, 1n], [0n, 0o100n, 0o100n], [0n, BigInt(INODE_FLAG_IOCTLS[0])], [(1n << 64n) - 1n, (1n << 64n) - 1n]];
+    for (const arch of ARCHES) {
+      for (const sup of supervisionClasses()) {
+        const insns = buildSeccompFilter(arch, sup);
+        const table = new Set(supervisedSyscalls(arch, sup).map((a) => Number(a.slice(4, a.indexOf(':')))));
+        for (let nr = 0; nr < 512; nr++) {
+          for (const args of shapes) {
+            const ret = runFilter(insns, { nr, arch: AUDIT_ARCH[arch], args: [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) });
+            if (ret === SECCOMP_RET.USER_NOTIF) expect(table.has(nr), `${arch} ${supervisionClass(sup)}: nr ${nr} is notified but not in the table`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
   it('the plan carries the generated program of each class, which is what buildSeccompFilter assembles now (else: node scripts/gen-protocol.js)', () => {
     expect(supervisionClasses()).toHaveLength(16);
     for (const arch of ARCHES) {

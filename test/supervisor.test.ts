@@ -29,7 +29,18 @@ describe(`supervised syscalls behave like the kernel's (as ${userLabel})`, () =>
     expect(seccomp.args[1]).toBe('listen-killable'); // this kernel (>= 5.19): test/fallbacks.test.ts forces the other
     // Mode 'full' supervises only the unix-socket rule (test/security/unix-sockets.test.ts).
     const full = prepare('/bin/true', [], { sandbox: { mode: 'full' }, cwd: P }).plan.steps.find((s) => s.op === 'supervise')!;
-    expect(full.args.map((a) => a.replace(/^sys=\d+:/, '')).sort()).toEqual(['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto']);
+    expect(full.args.filter((a) => a.startsWith('sys=')).map((a) => a.replace(/^sys=\d+:/, '')).sort()).toEqual(['bind', 'chdir', 'clone', 'connect', 'fchdir', 'sendmmsg', 'sendmsg', 'sendto', 'setns', 'umask', 'unshare']);
+  });
+
+  it("mode 'full' (only the unix-socket rule is supervised): cd, umask, threads and subshells work as outside", async () => {
+    const script = `cd / && pwd; umask 077; umask; (cd /tmp && pwd); mkdir -p ${P}/d && cd ${P}/d && touch f && ls`;
+    const outside = require('child_process').spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    fs.rmSync(path.join(P, 'd'), { recursive: true });
+    const r = await sh(script, { mode: 'full' }, { cwd: P });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(outside.stdout);
+    expect(r.stdout).toBe('/\n0077\n/tmp\nf\n');
   });
 
   it('open with O_CREAT: lowest free fd, O_CLOEXEC kept, umask applied, O_EXCL, O_TRUNC, O_APPEND, errors', async () => {

@@ -2,11 +2,35 @@
 // filter) and native/helper/gen/supervised_syscalls.h (the supervisor's enum
 // and name table; the numbers reach it in the plan's supervise step).
 'use strict';
-const { header, fail, checkNames, cppPrelude } = require('./common');
+const { header, fail, checkNames, camel, cppPrelude } = require('./common');
 
 const TABLE = 'syscalls.json';
 const ARCHES = ['x64', 'arm64'];
 const CLASSES = ['metadata', 'inode-ioctl', 'create', 'rename', 'open', 'socket', 'fs-state'];
+// The C++ type init reads an argument of each role as; every other role is the raw register.
+const ROLE_TYPES = { fd: 'int', dirfd: 'int', mode: 'mode_t', uid: 'uid_t', gid: 'gid_t', dev: 'dev_t' };
+
+/** `struct <Name>Args` and `<name>_args(raw)`: the arguments by role, so no one counts positions by hand. */
+function argStructs(rows) {
+  const out = [];
+  for (const r of rows) {
+    const seen = {};
+    const fields = r.args.map((role, i) => {
+      const base = role.replace(/-/g, '_');
+      seen[base] = (seen[base] ?? 0) + 1;
+      const name = seen[base] > 1 ? `${base}${seen[base]}` : base;
+      const type = ROLE_TYPES[role] ?? 'uint64_t';
+      // fds are ints in registers of 64 bits: the kernel reads the low 32.
+      const value = type === 'int' ? `(int)(uint32_t)a[${i}]` : type === 'uint64_t' ? `a[${i}]` : `(${type})a[${i}]`;
+      return { name, type, value };
+    });
+    const T = `${camel(r.name)}Args`;
+    out.push(`// ${r.name}(${r.args.join(', ')})`);
+    out.push(`struct ${T} {`, ...fields.map((f) => `  ${f.type} ${f.name};`), '};');
+    out.push(`inline ${T} ${r.name}_args(const uint64_t *a) { return {${fields.map((f) => f.value).join(', ')}}; }`, '');
+  }
+  return out;
+}
 
 function syscallFiles(t) {
   const rows = t.syscalls;
@@ -60,7 +84,7 @@ function syscallFiles(t) {
   ].join('\n');
 
   const h = [
-    ...cppPrelude(TABLE, ['string']),
+    ...cppPrelude(TABLE, ['string', 'stdint.h', 'sys/types.h']),
     '// What init performs for the command; the plan\'s supervise step maps this architecture\'s numbers to them.',
     'enum class SupervisedOp : unsigned char {',
     ...supervised.map((r) => `  ${r.name},  // ${r.supervised}: ${r.args.join(', ')}`),
@@ -75,6 +99,8 @@ function syscallFiles(t) {
     ...supervised.map((r) => `    {"${r.name}", SupervisedOp::${r.name}},`),
     '};',
     '',
+    '// Each supervised syscall\'s arguments by the roles the table gives them.',
+    ...argStructs(supervised),
     '// The row of the syscall called `name`, or nullptr.',
     'inline const SupervisedSpec *find_supervised(const std::string &name) {',
     '  for (const SupervisedSpec &s : kSupervisedSyscalls)',

@@ -3,6 +3,8 @@
 
 #pragma once
 #include <string>
+#include <stdint.h>
+#include <sys/types.h>
 
 // What init performs for the command; the plan's supervise step maps this architecture's numbers to them.
 enum class SupervisedOp : unsigned char {
@@ -107,6 +109,377 @@ inline constexpr SupervisedSpec kSupervisedSyscalls[] = {
     {"fchdir", SupervisedOp::fchdir},
     {"setns", SupervisedOp::setns},
 };
+
+// Each supervised syscall's arguments by the roles the table gives them.
+// clone(clone-flags)
+struct CloneArgs {
+  uint64_t clone_flags;
+};
+inline CloneArgs clone_args(const uint64_t *a) { return {a[0]}; }
+
+// unshare(unshare-flags)
+struct UnshareArgs {
+  uint64_t unshare_flags;
+};
+inline UnshareArgs unshare_args(const uint64_t *a) { return {a[0]}; }
+
+// ioctl(fd, ioctl-cmd, in-buffer)
+struct IoctlArgs {
+  int fd;
+  uint64_t ioctl_cmd;
+  uint64_t in_buffer;
+};
+inline IoctlArgs ioctl_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2]}; }
+
+// chmod(path, mode)
+struct ChmodArgs {
+  uint64_t path;
+  mode_t mode;
+};
+inline ChmodArgs chmod_args(const uint64_t *a) { return {a[0], (mode_t)a[1]}; }
+
+// fchmod(fd, mode)
+struct FchmodArgs {
+  int fd;
+  mode_t mode;
+};
+inline FchmodArgs fchmod_args(const uint64_t *a) { return {(int)(uint32_t)a[0], (mode_t)a[1]}; }
+
+// fchmodat(dirfd, path, mode)
+struct FchmodatArgs {
+  int dirfd;
+  uint64_t path;
+  mode_t mode;
+};
+inline FchmodatArgs fchmodat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (mode_t)a[2]}; }
+
+// fchmodat2(dirfd, path, mode, at-flags)
+struct Fchmodat2Args {
+  int dirfd;
+  uint64_t path;
+  mode_t mode;
+  uint64_t at_flags;
+};
+inline Fchmodat2Args fchmodat2_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (mode_t)a[2], a[3]}; }
+
+// chown(path, uid, gid)
+struct ChownArgs {
+  uint64_t path;
+  uid_t uid;
+  gid_t gid;
+};
+inline ChownArgs chown_args(const uint64_t *a) { return {a[0], (uid_t)a[1], (gid_t)a[2]}; }
+
+// lchown(path, uid, gid)
+struct LchownArgs {
+  uint64_t path;
+  uid_t uid;
+  gid_t gid;
+};
+inline LchownArgs lchown_args(const uint64_t *a) { return {a[0], (uid_t)a[1], (gid_t)a[2]}; }
+
+// fchown(fd, uid, gid)
+struct FchownArgs {
+  int fd;
+  uid_t uid;
+  gid_t gid;
+};
+inline FchownArgs fchown_args(const uint64_t *a) { return {(int)(uint32_t)a[0], (uid_t)a[1], (gid_t)a[2]}; }
+
+// fchownat(dirfd, path, uid, gid, at-flags)
+struct FchownatArgs {
+  int dirfd;
+  uint64_t path;
+  uid_t uid;
+  gid_t gid;
+  uint64_t at_flags;
+};
+inline FchownatArgs fchownat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (uid_t)a[2], (gid_t)a[3], a[4]}; }
+
+// utime(path, utimbuf)
+struct UtimeArgs {
+  uint64_t path;
+  uint64_t utimbuf;
+};
+inline UtimeArgs utime_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// utimes(path, timeval-pair)
+struct UtimesArgs {
+  uint64_t path;
+  uint64_t timeval_pair;
+};
+inline UtimesArgs utimes_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// futimesat(dirfd, path, timeval-pair)
+struct FutimesatArgs {
+  int dirfd;
+  uint64_t path;
+  uint64_t timeval_pair;
+};
+inline FutimesatArgs futimesat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2]}; }
+
+// utimensat(dirfd, path, timespec-pair, at-flags)
+struct UtimensatArgs {
+  int dirfd;
+  uint64_t path;
+  uint64_t timespec_pair;
+  uint64_t at_flags;
+};
+inline UtimensatArgs utimensat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], a[3]}; }
+
+// setxattr(path, xattr-name, in-buffer, size, xattr-flags)
+struct SetxattrArgs {
+  uint64_t path;
+  uint64_t xattr_name;
+  uint64_t in_buffer;
+  uint64_t size;
+  uint64_t xattr_flags;
+};
+inline SetxattrArgs setxattr_args(const uint64_t *a) { return {a[0], a[1], a[2], a[3], a[4]}; }
+
+// lsetxattr(path, xattr-name, in-buffer, size, xattr-flags)
+struct LsetxattrArgs {
+  uint64_t path;
+  uint64_t xattr_name;
+  uint64_t in_buffer;
+  uint64_t size;
+  uint64_t xattr_flags;
+};
+inline LsetxattrArgs lsetxattr_args(const uint64_t *a) { return {a[0], a[1], a[2], a[3], a[4]}; }
+
+// fsetxattr(fd, xattr-name, in-buffer, size, xattr-flags)
+struct FsetxattrArgs {
+  int fd;
+  uint64_t xattr_name;
+  uint64_t in_buffer;
+  uint64_t size;
+  uint64_t xattr_flags;
+};
+inline FsetxattrArgs fsetxattr_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], a[3], a[4]}; }
+
+// removexattr(path, xattr-name)
+struct RemovexattrArgs {
+  uint64_t path;
+  uint64_t xattr_name;
+};
+inline RemovexattrArgs removexattr_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// lremovexattr(path, xattr-name)
+struct LremovexattrArgs {
+  uint64_t path;
+  uint64_t xattr_name;
+};
+inline LremovexattrArgs lremovexattr_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// fremovexattr(fd, xattr-name)
+struct FremovexattrArgs {
+  int fd;
+  uint64_t xattr_name;
+};
+inline FremovexattrArgs fremovexattr_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1]}; }
+
+// setxattrat(dirfd, path, at-flags, xattr-name, xattr-args, size)
+struct SetxattratArgs {
+  int dirfd;
+  uint64_t path;
+  uint64_t at_flags;
+  uint64_t xattr_name;
+  uint64_t xattr_args;
+  uint64_t size;
+};
+inline SetxattratArgs setxattrat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], a[3], a[4], a[5]}; }
+
+// removexattrat(dirfd, path, at-flags, xattr-name)
+struct RemovexattratArgs {
+  int dirfd;
+  uint64_t path;
+  uint64_t at_flags;
+  uint64_t xattr_name;
+};
+inline RemovexattratArgs removexattrat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], a[3]}; }
+
+// open(path, open-flags, mode)
+struct OpenArgs {
+  uint64_t path;
+  uint64_t open_flags;
+  mode_t mode;
+};
+inline OpenArgs open_args(const uint64_t *a) { return {a[0], a[1], (mode_t)a[2]}; }
+
+// creat(path, mode)
+struct CreatArgs {
+  uint64_t path;
+  mode_t mode;
+};
+inline CreatArgs creat_args(const uint64_t *a) { return {a[0], (mode_t)a[1]}; }
+
+// openat(dirfd, path, open-flags, mode)
+struct OpenatArgs {
+  int dirfd;
+  uint64_t path;
+  uint64_t open_flags;
+  mode_t mode;
+};
+inline OpenatArgs openat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], (mode_t)a[3]}; }
+
+// mkdir(path, mode)
+struct MkdirArgs {
+  uint64_t path;
+  mode_t mode;
+};
+inline MkdirArgs mkdir_args(const uint64_t *a) { return {a[0], (mode_t)a[1]}; }
+
+// mkdirat(dirfd, path, mode)
+struct MkdiratArgs {
+  int dirfd;
+  uint64_t path;
+  mode_t mode;
+};
+inline MkdiratArgs mkdirat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (mode_t)a[2]}; }
+
+// mknod(path, mode, dev)
+struct MknodArgs {
+  uint64_t path;
+  mode_t mode;
+  dev_t dev;
+};
+inline MknodArgs mknod_args(const uint64_t *a) { return {a[0], (mode_t)a[1], (dev_t)a[2]}; }
+
+// mknodat(dirfd, path, mode, dev)
+struct MknodatArgs {
+  int dirfd;
+  uint64_t path;
+  mode_t mode;
+  dev_t dev;
+};
+inline MknodatArgs mknodat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (mode_t)a[2], (dev_t)a[3]}; }
+
+// symlink(string, path)
+struct SymlinkArgs {
+  uint64_t string;
+  uint64_t path;
+};
+inline SymlinkArgs symlink_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// symlinkat(string, dirfd, path)
+struct SymlinkatArgs {
+  uint64_t string;
+  int dirfd;
+  uint64_t path;
+};
+inline SymlinkatArgs symlinkat_args(const uint64_t *a) { return {a[0], (int)(uint32_t)a[1], a[2]}; }
+
+// link(path, path)
+struct LinkArgs {
+  uint64_t path;
+  uint64_t path2;
+};
+inline LinkArgs link_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// linkat(dirfd, path, dirfd, path, at-flags)
+struct LinkatArgs {
+  int dirfd;
+  uint64_t path;
+  int dirfd2;
+  uint64_t path2;
+  uint64_t at_flags;
+};
+inline LinkatArgs linkat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (int)(uint32_t)a[2], a[3], a[4]}; }
+
+// rename(path, path)
+struct RenameArgs {
+  uint64_t path;
+  uint64_t path2;
+};
+inline RenameArgs rename_args(const uint64_t *a) { return {a[0], a[1]}; }
+
+// renameat(dirfd, path, dirfd, path)
+struct RenameatArgs {
+  int dirfd;
+  uint64_t path;
+  int dirfd2;
+  uint64_t path2;
+};
+inline RenameatArgs renameat_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (int)(uint32_t)a[2], a[3]}; }
+
+// renameat2(dirfd, path, dirfd, path, rename-flags)
+struct Renameat2Args {
+  int dirfd;
+  uint64_t path;
+  int dirfd2;
+  uint64_t path2;
+  uint64_t rename_flags;
+};
+inline Renameat2Args renameat2_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], (int)(uint32_t)a[2], a[3], a[4]}; }
+
+// bind(fd, sockaddr, size)
+struct BindArgs {
+  int fd;
+  uint64_t sockaddr;
+  uint64_t size;
+};
+inline BindArgs bind_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2]}; }
+
+// connect(fd, sockaddr, size)
+struct ConnectArgs {
+  int fd;
+  uint64_t sockaddr;
+  uint64_t size;
+};
+inline ConnectArgs connect_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2]}; }
+
+// sendto(fd, in-buffer, size, msg-flags, sockaddr, size)
+struct SendtoArgs {
+  int fd;
+  uint64_t in_buffer;
+  uint64_t size;
+  uint64_t msg_flags;
+  uint64_t sockaddr;
+  uint64_t size2;
+};
+inline SendtoArgs sendto_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], a[3], a[4], a[5]}; }
+
+// sendmsg(fd, msghdr, msg-flags)
+struct SendmsgArgs {
+  int fd;
+  uint64_t msghdr;
+  uint64_t msg_flags;
+};
+inline SendmsgArgs sendmsg_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2]}; }
+
+// sendmmsg(fd, mmsghdr-vector, count, msg-flags)
+struct SendmmsgArgs {
+  int fd;
+  uint64_t mmsghdr_vector;
+  uint64_t count;
+  uint64_t msg_flags;
+};
+inline SendmmsgArgs sendmmsg_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1], a[2], a[3]}; }
+
+// umask(mode)
+struct UmaskArgs {
+  mode_t mode;
+};
+inline UmaskArgs umask_args(const uint64_t *a) { return {(mode_t)a[0]}; }
+
+// chdir(path)
+struct ChdirArgs {
+  uint64_t path;
+};
+inline ChdirArgs chdir_args(const uint64_t *a) { return {a[0]}; }
+
+// fchdir(fd)
+struct FchdirArgs {
+  int fd;
+};
+inline FchdirArgs fchdir_args(const uint64_t *a) { return {(int)(uint32_t)a[0]}; }
+
+// setns(fd, nstype)
+struct SetnsArgs {
+  int fd;
+  uint64_t nstype;
+};
+inline SetnsArgs setns_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1]}; }
 
 // The row of the syscall called `name`, or nullptr.
 inline const SupervisedSpec *find_supervised(const std::string &name) {

@@ -29,8 +29,8 @@ struct Call {
   const Server &srv;
   const struct seccomp_notif &n;
   Requester r;
-  uint64_t a(int i) const { return n.data.args[i]; }
-  int fd(int i) const { return (int)(uint32_t)n.data.args[i]; }
+  // The registers; gen/supervised_syscalls.h's <name>_args reads them by role.
+  const uint64_t *raw() const { return reinterpret_cast<const uint64_t *>(n.data.args); }
   const SupervisorConfig &cfg() const { return srv.cfg; }
   // The caller is still blocked in this syscall: the pid we read is its pid.
   bool valid() const { return ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) == 0; }
@@ -69,7 +69,7 @@ Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *t
 int read_times_timeval(Call &c, uint64_t addr, struct timespec ts[2], bool &now);
 Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value, int xflags, bool follow, bool empty_path);
 int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out);
-Outcome change_inode_flags(Call &c);
+Outcome change_inode_flags(Call &c, const IoctlArgs &x);
 
 // open.cc, fifo.cc, tty.cc
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode);
@@ -81,7 +81,7 @@ Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev
 Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_addr);
 Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, int flags);
 Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags);
-Outcome do_bind(Call &c);
+Outcome do_bind(Call &c, const BindArgs &x);
 
 // unix_peers.cc, connect.cc, send.cc: pathname unix sockets reach only this
 // sandbox's own sockets and the allowed ones.
@@ -89,10 +89,10 @@ void note_bound(int sock, const char *path);
 int unix_target(const Call &c, const std::string &path, Fd &out);
 int read_sockaddr(const Call &c, uint64_t addr, uint64_t len, struct sockaddr_storage &out);
 int pin_unix_target(const Call &c, int sock, struct sockaddr_storage &addr, socklen_t &len, Fd &pin);
-Outcome do_connect(Call &c);
-Outcome do_sendto(Call &c);
-Outcome do_sendmsg(Call &c);
-Outcome do_sendmmsg(Call &c);
+Outcome do_connect(Call &c, const ConnectArgs &x);
+Outcome do_sendto(Call &c, const SendtoArgs &x);
+Outcome do_sendmsg(Call &c, const SendmsgArgs &x);
+Outcome do_sendmmsg(Call &c, const SendmmsgArgs &x);
 
 // blocking.cc: `work` runs on a thread of its own, which answers request `id`
 // with its outcome; `gone` says whether the caller is still waiting.
@@ -100,7 +100,7 @@ using BlockingWork = std::function<Outcome(const std::function<bool()> &gone)>;
 void answer_on_thread(const Server &srv, uint64_t id, BlockingWork work, Outcome &o);
 
 // fscache.cc: umask, chdir, fchdir, and clone/unshare with the flags the filter picks.
-Outcome fs_state_change(Call &c, SupervisedOp op);
+Outcome fs_state_change(Call &c, SupervisedOp op, uint64_t flag_arg);
 
 // decode.cc: unpacks the arguments of `op` and performs it.
 Outcome handle(Call &c, SupervisedOp op);

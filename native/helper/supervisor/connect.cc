@@ -69,13 +69,13 @@ int pin_unix_target(const Call &c, int sock, struct sockaddr_storage &addr, sock
   return 0;
 }
 
-Outcome do_connect(Call &c) {
+Outcome do_connect(Call &c, const ConnectArgs &x) {
   struct sockaddr_storage addr;
-  if ((int)c.a(2) < 0) return fail_with(EINVAL);  // the kernel takes an int
-  socklen_t len = (socklen_t)c.a(2);
-  if (int err = read_sockaddr(c, c.a(1), len, addr)) return fail_with(err);
+  if ((int)x.size < 0) return fail_with(EINVAL);  // the kernel takes an int
+  socklen_t len = (socklen_t)x.size;
+  if (int err = read_sockaddr(c, x.sockaddr, len, addr)) return fail_with(err);
   Fd sock;
-  if (int err = take_fd(c.r, c.fd(0), sock)) return fail_with(err);
+  if (int err = take_fd(c.r, x.fd, sock)) return fail_with(err);
   Fd pin;
   if (int err = pin_unix_target(c, sock.fd, addr, len, pin)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);

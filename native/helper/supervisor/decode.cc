@@ -1,7 +1,8 @@
 // Each supervised syscall's arguments, as the kernel would take them, turned
 // into a call of the function that performs it. The cases are the rows of
-// protocol/syscalls.json (gen/supervised_syscalls.h); -Werror=switch makes a
-// missing one a build error.
+// protocol/syscalls.json, and the arguments are read by the roles the table
+// gives them (gen/supervised_syscalls.h: <name>_args); -Werror=switch makes a
+// missing case a build error.
 #include "call.h"
 #include "../../uapi.h"
 #include <errno.h>
@@ -12,109 +13,202 @@ using Op = SupervisedOp;
 
 Outcome handle(Call &c, Op op) {
   const int cwd = AT_FDCWD;
+  const uint64_t *raw = c.raw();
   switch (op) {
-    case Op::chmod: return change_mode(c, cwd, c.a(0), (mode_t)c.a(1), true, false);
-    case Op::fchmod: return change_mode(c, c.fd(0), 0, (mode_t)c.a(1), true, false);
-    case Op::fchmodat: return change_mode(c, c.fd(0), c.a(1), (mode_t)c.a(2), true, false);
-    case Op::fchmodat2: {
-      unsigned flags = (unsigned)c.a(3);
-      if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
-      if (c.a(1) == 0) return fail_with(EFAULT);
-      return change_mode(c, c.fd(0), c.a(1), (mode_t)c.a(2), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+    case Op::chmod: {
+      auto x = chmod_args(raw);
+      return change_mode(c, cwd, x.path, x.mode, true, false);
     }
-    case Op::chown: return change_owner(c, cwd, c.a(0), (uid_t)c.a(1), (gid_t)c.a(2), true, false);
-    case Op::lchown: return change_owner(c, cwd, c.a(0), (uid_t)c.a(1), (gid_t)c.a(2), false, false);
-    case Op::fchown: return change_owner(c, c.fd(0), 0, (uid_t)c.a(1), (gid_t)c.a(2), true, false);
-    case Op::fchownat: {
-      unsigned flags = (unsigned)c.a(4);
+    case Op::fchmod: {
+      auto x = fchmod_args(raw);
+      return change_mode(c, x.fd, 0, x.mode, true, false);
+    }
+    case Op::fchmodat: {
+      auto x = fchmodat_args(raw);
+      return change_mode(c, x.dirfd, x.path, x.mode, true, false);
+    }
+    case Op::fchmodat2: {
+      auto x = fchmodat2_args(raw);
+      unsigned flags = (unsigned)x.at_flags;
       if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
-      if (c.a(1) == 0) return fail_with(EFAULT);
-      return change_owner(c, c.fd(0), c.a(1), (uid_t)c.a(2), (gid_t)c.a(3), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_mode(c, x.dirfd, x.path, x.mode, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+    }
+    case Op::chown: {
+      auto x = chown_args(raw);
+      return change_owner(c, cwd, x.path, x.uid, x.gid, true, false);
+    }
+    case Op::lchown: {
+      auto x = lchown_args(raw);
+      return change_owner(c, cwd, x.path, x.uid, x.gid, false, false);
+    }
+    case Op::fchown: {
+      auto x = fchown_args(raw);
+      return change_owner(c, x.fd, 0, x.uid, x.gid, true, false);
+    }
+    case Op::fchownat: {
+      auto x = fchownat_args(raw);
+      unsigned flags = (unsigned)x.at_flags;
+      if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_owner(c, x.dirfd, x.path, x.uid, x.gid, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
     }
     case Op::utime: {
+      auto x = utime_args(raw);
       struct timespec ts[2];
-      if (c.a(1)) {
+      if (x.utimbuf) {
         struct { long actime, modtime; } ub;
-        if (int err = read_memory(c.r, c.a(1), &ub, sizeof ub)) return fail_with(err);
+        if (int err = read_memory(c.r, x.utimbuf, &ub, sizeof ub)) return fail_with(err);
         ts[0] = {ub.actime, 0};
         ts[1] = {ub.modtime, 0};
       }
-      if (c.a(0) == 0) return fail_with(EFAULT);
-      return change_times(c, cwd, c.a(0), c.a(1) ? ts : nullptr, true, false);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_times(c, cwd, x.path, x.utimbuf ? ts : nullptr, true, false);
     }
-    case Op::utimes:
-    case Op::futimesat: {
-      bool at = op == Op::futimesat;
+    case Op::utimes: {
+      auto x = utimes_args(raw);
       struct timespec ts[2];
       bool now;
-      if (int err = read_times_timeval(c, c.a(at ? 2 : 1), ts, now)) return fail_with(err);
-      if (!at && c.a(0) == 0) return fail_with(EFAULT);
-      return change_times(c, at ? c.fd(0) : cwd, c.a(at ? 1 : 0), now ? nullptr : ts, true, false);
+      if (int err = read_times_timeval(c, x.timeval_pair, ts, now)) return fail_with(err);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_times(c, cwd, x.path, now ? nullptr : ts, true, false);
+    }
+    case Op::futimesat: {
+      auto x = futimesat_args(raw);
+      struct timespec ts[2];
+      bool now;
+      if (int err = read_times_timeval(c, x.timeval_pair, ts, now)) return fail_with(err);
+      return change_times(c, x.dirfd, x.path, now ? nullptr : ts, true, false);
     }
     case Op::utimensat: {
-      unsigned flags = (unsigned)c.a(3);
+      auto x = utimensat_args(raw);
+      unsigned flags = (unsigned)x.at_flags;
       if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
       struct timespec ts[2];
-      if (c.a(2) && read_memory(c.r, c.a(2), ts, sizeof ts)) return fail_with(EFAULT);
-      return change_times(c, c.fd(0), c.a(1), c.a(2) ? ts : nullptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+      if (x.timespec_pair && read_memory(c.r, x.timespec_pair, ts, sizeof ts)) return fail_with(EFAULT);
+      return change_times(c, x.dirfd, x.path, x.timespec_pair ? ts : nullptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
     }
-    case Op::setxattr:
-    case Op::lsetxattr:
-    case Op::fsetxattr: {
+    case Op::setxattr: {
+      auto x = setxattr_args(raw);
       std::string value;
-      if (int err = read_value(c, c.a(2), c.a(3), value)) return fail_with(err);
-      if (op == Op::fsetxattr) return change_xattr(c, c.fd(0), 0, c.a(1), &value, (int)c.a(4), true, false);
-      if (c.a(0) == 0) return fail_with(EFAULT);
-      return change_xattr(c, cwd, c.a(0), c.a(1), &value, (int)c.a(4), op == Op::setxattr, false);
+      if (int err = read_value(c, x.in_buffer, x.size, value)) return fail_with(err);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_xattr(c, cwd, x.path, x.xattr_name, &value, (int)x.xattr_flags, true, false);
     }
-    case Op::removexattr:
-    case Op::lremovexattr:
-      if (c.a(0) == 0) return fail_with(EFAULT);
-      return change_xattr(c, cwd, c.a(0), c.a(1), nullptr, 0, op == Op::removexattr, false);
-    case Op::fremovexattr: return change_xattr(c, c.fd(0), 0, c.a(1), nullptr, 0, true, false);
+    case Op::lsetxattr: {
+      auto x = lsetxattr_args(raw);
+      std::string value;
+      if (int err = read_value(c, x.in_buffer, x.size, value)) return fail_with(err);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_xattr(c, cwd, x.path, x.xattr_name, &value, (int)x.xattr_flags, false, false);
+    }
+    case Op::fsetxattr: {
+      auto x = fsetxattr_args(raw);
+      std::string value;
+      if (int err = read_value(c, x.in_buffer, x.size, value)) return fail_with(err);
+      return change_xattr(c, x.fd, 0, x.xattr_name, &value, (int)x.xattr_flags, true, false);
+    }
+    case Op::removexattr: {
+      auto x = removexattr_args(raw);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_xattr(c, cwd, x.path, x.xattr_name, nullptr, 0, true, false);
+    }
+    case Op::lremovexattr: {
+      auto x = lremovexattr_args(raw);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_xattr(c, cwd, x.path, x.xattr_name, nullptr, 0, false, false);
+    }
+    case Op::fremovexattr: {
+      auto x = fremovexattr_args(raw);
+      return change_xattr(c, x.fd, 0, x.xattr_name, nullptr, 0, true, false);
+    }
     case Op::setxattrat: {
-      unsigned at = (unsigned)c.a(2);
+      auto x = setxattrat_args(raw);
+      unsigned at = (unsigned)x.at_flags;
       if (at & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
       struct sbx_xattr_args args;
-      if (c.a(5) < sizeof args) return fail_with(EINVAL);
-      if (int err = read_memory(c.r, c.a(4), &args, sizeof args)) return fail_with(err);
+      if (x.size < sizeof args) return fail_with(EINVAL);
+      if (int err = read_memory(c.r, x.xattr_args, &args, sizeof args)) return fail_with(err);
       std::string value;
       if (int err = read_value(c, args.value, args.size, value)) return fail_with(err);
-      if (c.a(1) == 0) return fail_with(EFAULT);
-      return change_xattr(c, c.fd(0), c.a(1), c.a(3), &value, (int)args.flags, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_xattr(c, x.dirfd, x.path, x.xattr_name, &value, (int)args.flags, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
     }
     case Op::removexattrat: {
-      unsigned at = (unsigned)c.a(2);
+      auto x = removexattrat_args(raw);
+      unsigned at = (unsigned)x.at_flags;
       if (at & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
-      if (c.a(1) == 0) return fail_with(EFAULT);
-      return change_xattr(c, c.fd(0), c.a(1), c.a(3), nullptr, 0, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
+      if (x.path == 0) return fail_with(EFAULT);
+      return change_xattr(c, x.dirfd, x.path, x.xattr_name, nullptr, 0, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
     }
-    case Op::ioctl: return change_inode_flags(c);
-    case Op::open: return open_create(c, cwd, c.a(0), (int)c.a(1), (mode_t)c.a(2));
-    case Op::creat: return open_create(c, cwd, c.a(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)c.a(1));
-    case Op::openat: return open_create(c, c.fd(0), c.a(1), (int)c.a(2), (mode_t)c.a(3));
-    case Op::mkdir: return make_node(c, cwd, c.a(0), (mode_t)c.a(1), 0, true);
-    case Op::mkdirat: return make_node(c, c.fd(0), c.a(1), (mode_t)c.a(2), 0, true);
-    case Op::mknod: return make_node(c, cwd, c.a(0), (mode_t)c.a(1), (dev_t)c.a(2), false);
-    case Op::mknodat: return make_node(c, c.fd(0), c.a(1), (mode_t)c.a(2), (dev_t)c.a(3), false);
-    case Op::symlink: return make_symlink(c, c.a(0), cwd, c.a(1));
-    case Op::symlinkat: return make_symlink(c, c.a(0), c.fd(1), c.a(2));
-    case Op::link: return make_link(c, cwd, c.a(0), cwd, c.a(1), 0);
-    case Op::linkat: return make_link(c, c.fd(0), c.a(1), c.fd(2), c.a(3), (int)c.a(4));
-    case Op::rename: return do_rename(c, cwd, c.a(0), cwd, c.a(1), 0);
-    case Op::renameat: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), 0);
-    case Op::renameat2: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), (unsigned)c.a(4));
-    case Op::bind: return do_bind(c);
-    case Op::connect: return do_connect(c);
-    case Op::sendto: return do_sendto(c);
-    case Op::sendmsg: return do_sendmsg(c);
-    case Op::sendmmsg: return do_sendmmsg(c);
-    case Op::umask:
-    case Op::chdir:
-    case Op::fchdir:
-    case Op::clone:
-    case Op::unshare:
-    case Op::setns: return fs_state_change(c, op);
+    case Op::ioctl: return change_inode_flags(c, ioctl_args(raw));
+    case Op::open: {
+      auto x = open_args(raw);
+      return open_create(c, cwd, x.path, (int)x.open_flags, x.mode);
+    }
+    case Op::creat: {
+      auto x = creat_args(raw);
+      return open_create(c, cwd, x.path, O_CREAT | O_WRONLY | O_TRUNC, x.mode);
+    }
+    case Op::openat: {
+      auto x = openat_args(raw);
+      return open_create(c, x.dirfd, x.path, (int)x.open_flags, x.mode);
+    }
+    case Op::mkdir: {
+      auto x = mkdir_args(raw);
+      return make_node(c, cwd, x.path, x.mode, 0, true);
+    }
+    case Op::mkdirat: {
+      auto x = mkdirat_args(raw);
+      return make_node(c, x.dirfd, x.path, x.mode, 0, true);
+    }
+    case Op::mknod: {
+      auto x = mknod_args(raw);
+      return make_node(c, cwd, x.path, x.mode, x.dev, false);
+    }
+    case Op::mknodat: {
+      auto x = mknodat_args(raw);
+      return make_node(c, x.dirfd, x.path, x.mode, x.dev, false);
+    }
+    case Op::symlink: {
+      auto x = symlink_args(raw);
+      return make_symlink(c, x.string, cwd, x.path);
+    }
+    case Op::symlinkat: {
+      auto x = symlinkat_args(raw);
+      return make_symlink(c, x.string, x.dirfd, x.path);
+    }
+    case Op::link: {
+      auto x = link_args(raw);
+      return make_link(c, cwd, x.path, cwd, x.path2, 0);
+    }
+    case Op::linkat: {
+      auto x = linkat_args(raw);
+      return make_link(c, x.dirfd, x.path, x.dirfd2, x.path2, (int)x.at_flags);
+    }
+    case Op::rename: {
+      auto x = rename_args(raw);
+      return do_rename(c, cwd, x.path, cwd, x.path2, 0);
+    }
+    case Op::renameat: {
+      auto x = renameat_args(raw);
+      return do_rename(c, x.dirfd, x.path, x.dirfd2, x.path2, 0);
+    }
+    case Op::renameat2: {
+      auto x = renameat2_args(raw);
+      return do_rename(c, x.dirfd, x.path, x.dirfd2, x.path2, (unsigned)x.rename_flags);
+    }
+    case Op::bind: return do_bind(c, bind_args(raw));
+    case Op::connect: return do_connect(c, connect_args(raw));
+    case Op::sendto: return do_sendto(c, sendto_args(raw));
+    case Op::sendmsg: return do_sendmsg(c, sendmsg_args(raw));
+    case Op::sendmmsg: return do_sendmmsg(c, sendmmsg_args(raw));
+    case Op::umask: return fs_state_change(c, op, umask_args(raw).mode);
+    case Op::chdir: return fs_state_change(c, op, 0);
+    case Op::fchdir: return fs_state_change(c, op, 0);
+    case Op::clone: return fs_state_change(c, op, clone_args(raw).clone_flags);
+    case Op::unshare: return fs_state_change(c, op, unshare_args(raw).unshare_flags);
+    case Op::setns: return fs_state_change(c, op, 0);
   }
   return fail_with(ENOSYS);
 }

@@ -179,7 +179,7 @@ void use_umask(mode_t mask) {
 // umask, chdir, fchdir, setns, and clone/unshare with the flags the filter picks:
 // noted, then performed by the kernel (CONTINUE: none of them makes a name,
 // and what they change is the caller's own state, which only the kernel can set).
-Outcome fs_state_change(Call &c, SupervisedOp op) {
+Outcome fs_state_change(Call &c, SupervisedOp op, uint64_t flag_arg) {
   Outcome o;
   o.cont = true;
   FsCache *cache = c.r.cache;
@@ -192,7 +192,7 @@ Outcome fs_state_change(Call &c, SupervisedOp op) {
     cache->disable();
     return o;
   }
-  unsigned long flags = (unsigned long)c.a(0);
+  unsigned long flags = (unsigned long)flag_arg;  // clone's or unshare's flags
   const unsigned long kFs = 0x200, kThread = 0x10000;  // CLONE_FS, CLONE_THREAD
   switch (op) {
     case SupervisedOp::clone:

@@ -128,14 +128,14 @@ int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {
 // The filter sends only the _IO/_IOW inode ioctls of lib/seccomp.ts INODE_FLAG_IOCTLS
 // here (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR's 28 bytes, the SETVERSIONs, ...):
 // their argument is read in whole, and nothing is written back.
-Outcome change_inode_flags(Call &c) {
-  unsigned int cmd = (unsigned int)c.a(1);
+Outcome change_inode_flags(Call &c, const IoctlArgs &x) {
+  unsigned int cmd = (unsigned int)x.ioctl_cmd;
   size_t size = (cmd >> 16) & 0x3fff;  // _IOC_SIZE
   if (size > 64) return fail_with(ENOTTY);
   unsigned char arg[64];
-  if (int err = read_memory(c.r, c.a(2), arg, size)) return fail_with(err);
+  if (int err = read_memory(c.r, x.in_buffer, arg, size)) return fail_with(err);
   Fd t;
-  if (int err = take_fd(c.r, c.fd(0), t)) return fail_with(err);
+  if (int err = take_fd(c.r, x.fd, t)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd)) return fail_with(err);
   return done(ioctl(t.fd, cmd, arg));

@@ -88,14 +88,14 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
 // dup2 a unix socket onto the fd). A unix path is bound as the caller gave it
 // (so getsockname shows it), from the caller's cwd; only a last component
 // that is some protected path's name is bound from the directory we resolved.
-Outcome do_bind(Call &c) {
+Outcome do_bind(Call &c, const BindArgs &x) {
   struct sockaddr_storage addr;
-  socklen_t len = (socklen_t)c.a(2);
+  socklen_t len = (socklen_t)x.size;
   if (len > sizeof addr) return fail_with(EINVAL);
   memset(&addr, 0, sizeof addr);
-  if (int err = read_memory(c.r, c.a(1), &addr, len)) return fail_with(err);
+  if (int err = read_memory(c.r, x.sockaddr, &addr, len)) return fail_with(err);
   Fd sock;
-  if (int err = take_fd(c.r, c.fd(0), sock)) return fail_with(err);
+  if (int err = take_fd(c.r, x.fd, sock)) return fail_with(err);
   auto *un = reinterpret_cast<struct sockaddr_un *>(&addr);
   size_t path_len = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
   if (addr.ss_family != AF_UNIX || path_len == 0 || un->sun_path[0] == 0) {

@@ -189,11 +189,11 @@ Outcome perform(Call &c, std::shared_ptr<Target> t, std::shared_ptr<std::vector<
   return o;
 }
 
-int target(Call &c, std::shared_ptr<Target> &t) {
+int target(Call &c, int fd, std::shared_ptr<Target> &t) {
   t = std::make_shared<Target>();
   t->tgid = c.r.tgid();
   t->tid = c.r.tid;
-  if (int err = take_fd(c.r, c.fd(0), t->sock)) return err;
+  if (int err = take_fd(c.r, fd, t->sock)) return err;
   int type = 0;
   socklen_t tl = sizeof type;
   if (getsockopt(t->sock.fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0) return errno;
@@ -204,51 +204,51 @@ int target(Call &c, std::shared_ptr<Target> &t) {
 }  // namespace
 
 // sendto(fd, buf, len, flags, addr, addrlen): the filter sends it here only with an address.
-Outcome do_sendto(Call &c) {
+Outcome do_sendto(Call &c, const SendtoArgs &x) {
   std::shared_ptr<Target> t;
-  if (int err = target(c, t)) return fail_with(err);
-  struct iovec v = {(void *)(uintptr_t)c.a(1), (size_t)c.a(2)};
+  if (int err = target(c, x.fd, t)) return fail_with(err);
+  struct iovec v = {(void *)(uintptr_t)x.in_buffer, (size_t)x.size};
   struct msghdr h;
   memset(&h, 0, sizeof h);
-  h.msg_name = (void *)(uintptr_t)c.a(4);
-  h.msg_namelen = (socklen_t)c.a(5);
-  if ((int)c.a(5) < 0) return fail_with(EINVAL);
+  h.msg_name = (void *)(uintptr_t)x.sockaddr;
+  h.msg_namelen = (socklen_t)x.size2;
+  if ((int)x.size2 < 0) return fail_with(EINVAL);
   h.msg_iov = &v;
   h.msg_iovlen = 1;
   auto msgs = std::make_shared<std::vector<Outgoing>>(1);
   // the iovec is ours here, not the caller's: read the data directly
   Outgoing &m = (*msgs)[0];
   if (h.msg_namelen) {
-    if (int err = read_sockaddr(c, c.a(4), h.msg_namelen, m.name)) return fail_with(err);
+    if (int err = read_sockaddr(c, x.sockaddr, h.msg_namelen, m.name)) return fail_with(err);
     m.namelen = h.msg_namelen;
     if (int err = pin_unix_target(c, t->sock.fd, m.name, m.namelen, m.pin)) return fail_with(err);
   }
   if (v.iov_len > kMaxData && !t->stream) return fail_with(EMSGSIZE);
   m.data.resize(v.iov_len < kMaxData ? v.iov_len : kMaxData);
-  if (int err = read_memory(c.r, c.a(1), &m.data[0], m.data.size())) return fail_with(err);
-  return perform(c, t, msgs, (int)c.a(3), 0);
+  if (int err = read_memory(c.r, x.in_buffer, &m.data[0], m.data.size())) return fail_with(err);
+  return perform(c, t, msgs, (int)x.msg_flags, 0);
 }
 
-Outcome do_sendmsg(Call &c) {
+Outcome do_sendmsg(Call &c, const SendmsgArgs &x) {
   std::shared_ptr<Target> t;
-  if (int err = target(c, t)) return fail_with(err);
+  if (int err = target(c, x.fd, t)) return fail_with(err);
   struct msghdr h;
-  if (int err = read_memory(c.r, c.a(1), &h, sizeof h)) return fail_with(err);
+  if (int err = read_memory(c.r, x.msghdr, &h, sizeof h)) return fail_with(err);
   auto msgs = std::make_shared<std::vector<Outgoing>>(1);
   if (int err = read_message(c, *t, h, (*msgs)[0], kMaxData)) return fail_with(err);
-  return perform(c, t, msgs, (int)c.a(2), 0);
+  return perform(c, t, msgs, (int)x.msg_flags, 0);
 }
 
-Outcome do_sendmmsg(Call &c) {
+Outcome do_sendmmsg(Call &c, const SendmmsgArgs &x) {
   std::shared_ptr<Target> t;
-  if (int err = target(c, t)) return fail_with(err);
-  size_t vlen = (unsigned)c.a(2) < kMaxIov ? (unsigned)c.a(2) : kMaxIov;
+  if (int err = target(c, x.fd, t)) return fail_with(err);
+  size_t vlen = (unsigned)x.count < kMaxIov ? (unsigned)x.count : kMaxIov;
   if (vlen == 0) return Outcome{};
   auto msgs = std::make_shared<std::vector<Outgoing>>();
   size_t room = kMaxData;
   for (size_t i = 0; i < vlen && room > 0; i++) {
     struct mmsghdr mh;
-    if (int err = read_memory(c.r, c.a(1) + i * sizeof mh, &mh, sizeof mh)) {
+    if (int err = read_memory(c.r, x.mmsghdr_vector + i * sizeof mh, &mh, sizeof mh)) {
       if (i == 0) return fail_with(err);
       break;
     }
@@ -260,5 +260,5 @@ Outcome do_sendmmsg(Call &c) {
     room -= m.data.size();
     msgs->push_back(std::move(m));
   }
-  return perform(c, t, msgs, (int)c.a(3), c.a(1));
+  return perform(c, t, msgs, (int)x.msg_flags, x.mmsghdr_vector);
 }
