@@ -49,7 +49,9 @@ export interface FsView {
 export const realView: FsView = {
   lstat: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
   stat: (p) => fs.statSync(p, { throwIfNoEntry: false }),
-  realpath: (p) => fs.realpathSync.native(p), // one syscall; fs.realpathSync lstats every component in JS
+  // One syscall (fs.realpathSync lstats every component in JS), after the same
+  // lexical `..` that fs.realpathSync applies first: `missing/..` names its parent.
+  realpath: (p) => fs.realpathSync.native(path.resolve(p)),
   readlink: (p) => fs.readlinkSync(p),
   readdir: (p) => fs.readdirSync(p),
   readFile: (p) => fs.readFileSync(p, 'utf8'),
