@@ -3,7 +3,7 @@
 // through an FsView (to find protected names and their types), so a layout
 // can be computed from an in-memory tree. plan.ts turns a Layout into steps.
 import path from 'path';
-import { canonicalPath, FsStat, FsView, realView, statOrThrow } from './fsview';
+import { canonicalPath, FsStat, FsView, realOrUndefined, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
 
@@ -36,7 +36,28 @@ export interface Layout {
    * read-only bind pins a name, not the directories above it.
    */
   protectedChain: string[];
+  /**
+   * Names no directory in a writable area may gain (the supervisor refuses
+   * making them where none exists): `.git` and `HEAD`, which would start a
+   * new repository whose config and hooks are the command's. Empty with allowGitWrites.
+   */
+  newNames: string[];
+  /** Paths where a new name may be made anyway: the HEAD and logs/HEAD of the repositories the layout protects. */
+  newAllow: string[];
+  /** Paths where a new name may be made as a regular file by an O_CREAT open: uv's empty `.git` markers. */
+  newFileAllow: string[];
 }
+
+/**
+ * What in a git directory makes git run code or look elsewhere (gitrepository-layout,
+ * git-config, githooks): kept read-only when it exists, refused when it does
+ * not. `modules` holds the submodules' repositories, config and hooks with
+ * their objects: read-only as a whole. Everything else (objects, refs, HEAD,
+ * index, logs, packed-refs, info/) stays writable, so commits work.
+ */
+export const GIT_CODE_PATHS = ['config', 'config.worktree', 'hooks', 'commondir', 'modules'];
+/** The same in a linked worktree's entry (`worktrees/NAME`): its config and the pointers to its common directory and work tree. */
+const WORKTREE_CODE_PATHS = ['config.worktree', 'commondir', 'gitdir'];
 
 const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
 
@@ -71,24 +92,30 @@ export function groupRoots(roots: string[], mounts: MountEntry[], separate: (roo
 
 type Region = 'default' | 'write' | 'none' | 'readonly';
 
-/** Reads a `.git` entry: a repository is a directory or a `gitdir:` file; returns the paths to protect. */
-function gitProtection(p: string, st: FsStat, view: FsView): string[] {
-  if (st.isDirectory()) return [p];
-  if (!st.isFile()) return [];
+/** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
+function pointer(file: string, prefix: string, view: FsView): string | undefined {
   let text = '';
-  try {
-    text = view.readFile(p);
-  } catch {
-    return [];
+  try { text = view.readFile(file); } catch { return undefined; }
+  if (!text.startsWith(prefix)) return undefined;
+  const target = text.slice(prefix.length).split('\n')[0].trim();
+  return target ? path.resolve(path.dirname(file), target) : undefined;
+}
+
+/** The files a git config includes (`[include]` and `[includeIf ...]` `path = X`), as git resolves them. */
+function includedFiles(config: string, home: string | undefined, view: FsView): string[] {
+  let text = '';
+  try { text = view.readFile(config); } catch { return []; }
+  const out: string[] = [];
+  let including = false;
+  for (const line of text.split('\n')) {
+    const section = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
+    if (section) including = /^include(if)?$/i.test(section[1]);
+    const m = including ? /^\s*(?:\[[^\]]*\]\s*)?path\s*=\s*("?)(.*?)\1\s*(?:[#;].*)?$/i.exec(line) : null;
+    if (!m || !m[2]) continue;
+    const v = m[2];
+    if (v.startsWith('~/')) { if (home) out.push(path.join(home, v.slice(2))); } else out.push(path.resolve(path.dirname(config), v));
   }
-  const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
-  if (!text.startsWith('gitdir:') || !m) return []; // e.g. uv's empty marker file: not a repository
-  const gitdir = path.resolve(path.dirname(p), m[1]);
-  try {
-    return [p, view.realpath(gitdir)];
-  } catch {
-    return [p];
-  }
+  return out;
 }
 
 /**
@@ -125,22 +152,6 @@ function walk(base: string, name: string, view: FsView): { links: string[]; end:
     cur = p;
   }
   return { links, end: cur, st: view.lstat(cur) }; // a name of "." (or one that climbs back)
-}
-
-/** Whether a directory lies inside a git repository (a `.git` directory or gitdir file in some directory above it). */
-function enclosingRepository(view: FsView): (dir: string) => boolean {
-  const seen = new Map<string, boolean>();
-  const isRepo = (d: string): boolean => {
-    let v = seen.get(d);
-    if (v !== undefined) return v;
-    const g = path.join(d, '.git');
-    const st = view.stat(g);
-    v = !!st && gitProtection(g, st, view).length > 0;
-    if (!v && d !== '/') v = isRepo(path.dirname(d));
-    seen.set(d, v);
-    return v;
-  };
-  return (dir) => dir !== '/' && isRepo(path.dirname(dir));
 }
 
 /**
@@ -216,54 +227,135 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const keepChain = (p: string) => {
     for (let d = path.dirname(p); d !== '/' && regionOf(d) === 'write' && !chain.has(d); d = path.dirname(d)) chain.add(d);
   };
-  const inRepository = enclosingRepository(view);
-  for (const base of bases) {
-    // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
-    let present: Set<string>;
-    try { present = new Set(view.readdir(base)); } catch { present = new Set(); }
-    keepChain(`${base}/x`); // the base itself, when its parent is writable (a nested root, $HOME)
-    for (const name of policy.protect) {
-      const logical = `${base === '/' ? '' : base}/${name}`;
-      if (!present.has(name.split('/')[0])) {
-        // Nothing of it exists (so no rule below the base either): no lookup
-        // needed, the path and the directories between are all to be made.
-        // A missing .git too: a repository made here (git init + core.fsmonitor,
-        // a hook) would run the command's code at the user's next git command.
-        missingProtected.push(logical);
-        for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
-        continue;
-      }
-      const w = walk(base, name, view);
-      // Each symlink the kernel follows on the way decides where the name
-      // leads: pinned, so it cannot be removed or replaced.
-      w.links.forEach((l, i) => {
-        if (regionOf(l) !== 'write') return;
-        protectPath(l, i === 0 && l === logical ? `protect ${name} (symlink: the name is pinned)` : `protect ${name} (symlink on the way to ${w.end})`);
-        keepChain(l);
-      });
-      if (regionOf(w.end + '/x') !== 'write') continue; // read-only anyway
-      const why = w.end === logical ? `protect ${name}` : `protect ${name} (symlink target)`;
-      if (!w.st) {
-        missingProtected.push(w.end);
-        walked = true;
-        keepChain(w.end);
-        continue;
-      }
-      const targets = name === '.git' ? gitProtection(w.end, w.st, view) : [w.end]; // w.st: not a symlink (walk follows them)
-      // Inside a repository even a .git that is no repository (a marker file) must not become one.
-      if (name === '.git' && targets.length === 0 && inRepository(base)) targets.push(w.end);
-      for (const t of targets) {
-        protectPath(t, why);
-        keepChain(t);
+  const writableAt = (p: string) => regionOf(p + '/x') === 'write';
+  const git = policy.protect.includes('.git'); // not with allowGitWrites
+  const newAllow: string[] = [];
+  // `name` under the real directory `base`, resolved as the kernel does:
+  // the symlinks on the way pinned, the end kept read-only when it exists
+  // or refused when it does not. Returns the end when it exists (and is writable).
+  const guardName = (base: string, name: string, present: Set<string>, why: string): { end: string; st: FsStat } | undefined => {
+    const logical = `${base === '/' ? '' : base}/${name}`;
+    if (!present.has(name.split('/')[0])) {
+      // Nothing of it exists (so no rule below the base either): no lookup
+      // needed, the path and the directories between are all to be made.
+      missingProtected.push(logical);
+      for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
+      keepChain(`${base}/x`);
+      return undefined;
+    }
+    const w = walk(base, name, view);
+    // Each symlink the kernel follows on the way decides where the name
+    // leads: pinned, so it cannot be removed or replaced.
+    w.links.forEach((l, i) => {
+      if (regionOf(l) !== 'write') return;
+      protectPath(l, i === 0 && l === logical ? `${why} (symlink: the name is pinned)` : `${why} (symlink on the way to ${w.end})`);
+      keepChain(l);
+    });
+    if (!writableAt(w.end)) return undefined; // read-only anyway
+    if (!w.st) {
+      missingProtected.push(w.end);
+      walked = true;
+      keepChain(w.end);
+      return undefined;
+    }
+    return { end: w.end, st: w.st };
+  };
+  const readdir = (d: string) => { try { return new Set(view.readdir(d)); } catch { return new Set<string>(); } };
+  const pin = (p: string, why: string) => { protectPath(p, why); keepChain(p); };
+  // Readable files that make git run code (GIT_CODE_PATHS), or that an
+  // existing config includes, in a writable area: pinned, or refused.
+  const guardFile = (p: string, why: string) => {
+    const c = canonicalPath(view, p, false);
+    if (!c || !writableAt(c)) return;
+    let st: FsStat | undefined;
+    try { st = view.lstat(c); } catch { return; }
+    if (!st) { missingProtected.push(c); walked = true; keepChain(c); return; }
+    pin(c, why);
+    const target = st.isSymbolicLink() ? realOrUndefined(view, c) : undefined;
+    if (target && writableAt(target)) pin(target, `${why} (symlink target)`);
+  };
+  // The repository model (docs/policy.md): in a git directory the command
+  // may write objects, refs, HEAD, the index and logs (commit, branch,
+  // checkout, stash, fetch work), never what makes git run code or look
+  // elsewhere. A linked worktree's entry and the common directory it names
+  // get the same; each submodule's repository is under `modules`, read-only.
+  const repositories = new Set<string>();
+  const queue: [string, string][] = [];
+  // Shallow first, so a repository under another's pinned `modules` is seen to be read-only already.
+  const pinnedAt = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (protectedPaths.has(d)) return true; return false; };
+  const repository = (g: string, why: string) => { queue.push([g, why]); };
+  const guardRepository = (g: string, why: string) => {
+    if (repositories.has(g) || !writableAt(g) || pinnedAt(g)) return;
+    repositories.add(g);
+    walked = true; // a worktree's gitdir and its common directory can name one path twice
+    const present = readdir(g);
+    keepChain(`${g}/x`); // the git directory itself stays where it is
+    for (const n of GIT_CODE_PATHS) {
+      const e = guardName(g, n, present, `${why}: ${n}`);
+      if (e) pin(e.end, `${why}: ${n}`);
+    }
+    newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
+    for (const inc of includedFiles(`${g}/config`, policy.home, view)) guardFile(inc, `${why}: included by config`);
+    if (present.has('worktrees')) {
+      for (const n of readdir(`${g}/worktrees`)) {
+        const wt = `${g}/worktrees/${n}`;
+        if (!view.lstat(wt)?.isDirectory()) continue;
+        const inner = readdir(wt);
+        for (const f of WORKTREE_CODE_PATHS) {
+          const e = guardName(wt, f, inner, `${why}: worktrees/${n}/${f}`);
+          if (e) pin(e.end, `${why}: worktrees/${n}/${f}`);
+        }
+        newAllow.push(`${wt}/HEAD`, `${wt}/logs/HEAD`);
       }
     }
+    const common = present.has('commondir') ? pointer(`${g}/commondir`, '', view) : undefined;
+    const real = common && realOrUndefined(view, common);
+    if (real) repository(real, `${why} (common directory)`);
+  };
+  // A `.git` at a protected place: a directory is a repository; a file is
+  // pinned whatever it holds (an empty marker must not become a `gitdir:`
+  // pointer), and the directory a `gitdir:` names is a repository.
+  const gitEntry = (e: { end: string; st: FsStat }, why: string) => {
+    if (e.st.isDirectory()) return repository(e.end, why);
+    pin(e.end, why);
+    const target = e.st.isFile() ? pointer(e.end, 'gitdir:', view) : undefined;
+    const real = target && realOrUndefined(view, target);
+    if (real) repository(real, `${why} (gitdir)`);
+  };
+  for (const base of bases) {
+    // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
+    const present = readdir(base);
+    keepChain(`${base}/x`); // the base itself, when its parent is writable (a nested root, $HOME)
+    for (const name of policy.protect) {
+      const why = `protect ${name}`;
+      const e = guardName(base, name, present, why);
+      if (!e) continue;
+      const w = e.end === `${base === '/' ? '' : base}/${name}` ? why : `${why} (symlink target)`;
+      if (name !== '.git') pin(e.end, w);
+      else gitEntry(e, w);
+    }
+    // The submodules the root's .gitmodules names: their `.git` files point into modules/.
+    if (git && present.has('.gitmodules') && present.has('.git')) {
+      let text = '';
+      try { text = view.readFile(path.join(base, '.gitmodules')); } catch { /* unreadable: git cannot use it either */ }
+      for (const m of text.matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)) {
+        const rel = m[1].replace(/^"(.*)"$/, '$1');
+        if (path.isAbsolute(rel) || rel.split('/').includes('..')) continue;
+        const e = guardName(base, `${rel}/.git`, new Set([rel.split('/')[0]]), `submodule ${rel}`);
+        if (e) gitEntry(e, `submodule ${rel}`);
+      }
+    }
+  }
+  while (queue.length) {
+    queue.sort((a, b) => depth(b[0]) - depth(a[0]));
+    const [g, why] = queue.pop()!;
+    guardRepository(g, why);
   }
   // A read-only carve-out inside a root (readOnly, rules) is pinned the same
   // way, and so could be moved away with its parent and its name made anew.
   for (const a of actions) if (a.kind === 'readonly') keepChain(a.path);
 
   // Guards (guards.ts): what decides a later sandbox, read-only wherever it is writable.
-  const writableAt = (p: string) => regionOf(p + '/x') === 'write';
   const missing = new Set(missingProtected);
   for (const g of policy.guards) {
     const p = canonicalPath(view, g.path, false);
@@ -305,5 +397,19 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
     }
   }
-  return { writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort() };
+  // No new repository anywhere in a writable area: a `.git` (a directory, or
+  // a file that becomes a `gitdir:` pointer) and a HEAD (what makes any
+  // directory a git directory, bare or not) cannot be made where none is.
+  const newNames = git && writable.length > 0 ? ['.git', 'HEAD'] : [];
+  const newFileAllow: string[] = [];
+  if (newNames.length) {
+    for (const cache of policy.gitMarkerDirs) {
+      const c = canonicalPath(view, cache, true);
+      if (c && writableAt(c)) for (let v = 0; v < 64; v++) newFileAllow.push(`${c}/sdists-v${v}/.git`);
+    }
+  }
+  return {
+    writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort(),
+    newNames, newAllow: newNames.length ? [...new Set(newAllow)] : [], newFileAllow,
+  };
 }

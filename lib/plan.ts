@@ -170,13 +170,13 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * What init must check for the command (docs/supervisor.md). Metadata: when a
  * writable group shares an ancestor with directories outside its roots (they
  * sit in a read-write mount). Creation: when a protected name does not exist
- * yet. Renames only: when directories lead to protected paths that all exist
+ * yet, or no new repository may be made (layout.newNames). Renames only: when directories lead to protected paths that all exist
  * (then nothing can be created onto them, but they can be moved away). Only
  * with namespaces (init is then the command's confined peer).
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
   if (!layout || !namespaces) return { metadata: false, create: false, rename: false };
-  const create = layout.missingProtected.length > 0;
+  const create = layout.missingProtected.length > 0 || layout.newNames.length > 0;
   return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0 };
 }
 
@@ -187,6 +187,11 @@ function supervisorArgs(layout: Layout, sup: Supervision, arch: string): string[
     for (const w of layout.writable) out.push(`meta-allow=${w}`);
   }
   if (sup.create) for (const p of layout.missingProtected) out.push(`protect=${p}`);
+  if (sup.create) {
+    for (const n of layout.newNames) out.push(`new-name=${n}`);
+    for (const p of layout.newAllow) out.push(`new-allow=${p}`);
+    for (const p of layout.newFileAllow) out.push(`new-file-allow=${p}`);
+  }
   if (sup.rename) for (const d of layout.protectedChain) out.push(`protect-dir=${d}`);
   return out;
 }

@@ -26,4 +26,5 @@ export const EVENT_DROPPED_COUNT_OFFSET = 8; // how many
 export const VIOLATION_RULE_PROTECTED_PATH = 1; // creating a protected path that does not exist
 export const VIOLATION_RULE_PROTECTED_DIR = 2; // renaming a directory on the way to a protected path away, or anything onto it
 export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the writable roots in their shared mount
+export const VIOLATION_RULE_NEW_REPOSITORY = 4; // making a name that would start a new git repository (.git, HEAD) where none was
 export const MAX_DISTINCT_VIOLATIONS = 64;

@@ -41,6 +41,7 @@ enum ViolationRule : int32_t {
   kViolationRuleProtectedPath = 1,  // creating a protected path that does not exist
   kViolationRuleProtectedDir = 2,  // renaming a directory on the way to a protected path away, or anything onto it
   kViolationRuleChainMetadata = 3,  // a metadata change outside the writable roots in their shared mount
+  kViolationRuleNewRepository = 4,  // making a name that would start a new git repository (.git, HEAD) where none was
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

@@ -3,6 +3,7 @@
 #include "call.h"
 #include "../../gen/events.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace {
@@ -35,7 +36,7 @@ int meta_refused(const Call &c, int fd) {
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree, and for a rename's
 // source) a directory on the way to one.
-int create_refused(const Call &c, const Place &place, bool brings_tree) {
+int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
@@ -44,6 +45,15 @@ int create_refused(const Call &c, const Place &place, bool brings_tree) {
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return refused(c, EROFS, kViolationRuleProtectedPath, full);
   if (brings_tree && cfg.protect_dirs.count(full)) return refused(c, EROFS, kViolationRuleProtectedDir, full);
+  if (how != Naming::source && cfg.new_names.count(place.name) && !cfg.new_allow.count(full) &&
+      !(how == Naming::make_file && cfg.new_file_allow.count(full))) {
+    // A name that exists already is no new repository: replacing it (a
+    // rename onto HEAD) or reopening it is the command's, and any other call
+    // fails on it as the kernel says (EEXIST).
+    struct stat st;
+    if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+      return refused(c, EROFS, kViolationRuleNewRepository, full);
+  }
   return 0;
 }
 
