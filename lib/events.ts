@@ -33,7 +33,7 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_PROTECTED_PATH]: 'protected path (it does not exist; creating it is refused)',
   [VIOLATION_RULE_PROTECTED_DIR]: 'leads to a protected path (renaming it away, or anything onto it, is refused)',
   [VIOLATION_RULE_CHAIN_METADATA]: 'outside the writable roots in their shared mount (metadata is kept as it is)',
-  [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites)',
+  [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites, --allow-git-writes)',
 };
 
 

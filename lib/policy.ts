@@ -29,7 +29,7 @@ export interface SandboxPolicy {
   tmp?: TmpMode;
   /** Names kept read-only at the top of every writable root (and of $HOME when it is writable), in addition to the defaults. */
   protect?: string[];
-  /** Lift the default protection of `.git`. */
+  /** Lift the protection of `.git` (the repository model: config and hooks read-only, no new repository; docs/policy.md). */
   allowGitWrites?: boolean;
 }
 
