@@ -282,10 +282,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const repositories = new Set<string>();
   const queue: [string, string][] = [];
   // Shallow first, so a repository under another's pinned `modules` is seen to be read-only already.
-  const pinnedAt = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (protectedPaths.has(d)) return true; return false; };
+  const modules = new Set<string>();
+  const inModules = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true; return false; };
   const repository = (g: string, why: string) => { queue.push([g, why]); };
   const guardRepository = (g: string, why: string) => {
-    if (repositories.has(g) || !writableAt(g) || pinnedAt(g)) return;
+    if (repositories.has(g) || !writableAt(g) || inModules(g)) return;
     repositories.add(g);
     walked = true; // a worktree's gitdir and its common directory can name one path twice
     const present = readdir(g);
@@ -293,6 +294,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     for (const n of GIT_CODE_PATHS) {
       const e = guardName(g, n, present, `${why}: ${n}`);
       if (e) pin(e.end, `${why}: ${n}`);
+      if (e && n === 'modules') modules.add(e.end);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
     for (const inc of includedFiles(`${g}/config`, policy.home, view)) guardFile(inc, `${why}: included by config`);
