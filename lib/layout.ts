@@ -3,9 +3,12 @@
 // through an FsView (to find protected names and their types), so a layout
 // can be computed from an in-memory tree. plan.ts turns a Layout into steps.
 import path from 'path';
-import { canonicalPath, FsStat, FsView, realOrUndefined, realView, statOrThrow } from './fsview';
+import { canonicalPath, FsStat, FsView, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
+import { repositoryModel } from './repository';
+
+export { GIT_CODE_PATHS } from './repository';
 
 /** Writable roots that live in one mount: they share one read-write bind of their deepest common ancestor. */
 export interface RootGroup {
@@ -48,17 +51,6 @@ export interface Layout {
   newFileAllow: string[];
 }
 
-/**
- * What in a git directory makes git run code or look elsewhere (gitrepository-layout,
- * git-config, githooks): kept read-only when it exists, refused when it does
- * not. `modules` holds the submodules' repositories, config and hooks with
- * their objects: read-only as a whole. Everything else (objects, refs, HEAD,
- * index, logs, packed-refs, info/) stays writable, so commits work.
- */
-export const GIT_CODE_PATHS = ['config', 'config.worktree', 'hooks', 'commondir', 'modules'];
-/** The same in a linked worktree's entry (`worktrees/NAME`): its config and the pointers to its common directory and work tree. */
-const WORKTREE_CODE_PATHS = ['config.worktree', 'commondir', 'gitdir'];
-
 const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
 
 function commonAncestor(paths: string[]): string {
@@ -91,32 +83,6 @@ export function groupRoots(roots: string[], mounts: MountEntry[], separate: (roo
 }
 
 type Region = 'default' | 'write' | 'none' | 'readonly';
-
-/** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
-function pointer(file: string, prefix: string, view: FsView): string | undefined {
-  let text = '';
-  try { text = view.readFile(file); } catch { return undefined; }
-  if (!text.startsWith(prefix)) return undefined;
-  const target = text.slice(prefix.length).split('\n')[0].trim();
-  return target ? path.resolve(path.dirname(file), target) : undefined;
-}
-
-/** The files a git config includes (`[include]` and `[includeIf ...]` `path = X`), as git resolves them. */
-function includedFiles(config: string, home: string | undefined, view: FsView): string[] {
-  let text = '';
-  try { text = view.readFile(config); } catch { return []; }
-  const out: string[] = [];
-  let including = false;
-  for (const line of text.split('\n')) {
-    const section = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
-    if (section) including = /^include(if)?$/i.test(section[1]);
-    const m = including ? /^\s*(?:\[[^\]]*\]\s*)?path\s*=\s*("?)(.*?)\1\s*(?:[#;].*)?$/i.exec(line) : null;
-    if (!m || !m[2]) continue;
-    const v = m[2];
-    if (v.startsWith('~/')) { if (home) out.push(path.join(home, v.slice(2))); } else out.push(path.resolve(path.dirname(config), v));
-  }
-  return out;
-}
 
 /**
  * How the kernel resolves `name` under the real directory `base`: the
@@ -229,7 +195,6 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   };
   const writableAt = (p: string) => regionOf(p + '/x') === 'write';
   const git = policy.protect.includes('.git'); // not with allowGitWrites
-  const newAllow: string[] = [];
   // `name` under the real directory `base`, resolved as the kernel does:
   // the symlinks on the way pinned, the end kept read-only when it exists
   // or refused when it does not. Returns the end when it exists (and is writable).
@@ -262,68 +227,10 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   };
   const readdir = (d: string) => { try { return new Set(view.readdir(d)); } catch { return new Set<string>(); } };
   const pin = (p: string, why: string) => { protectPath(p, why); keepChain(p); };
-  // Readable files that make git run code (GIT_CODE_PATHS), or that an
-  // existing config includes, in a writable area: pinned, or refused.
-  const guardFile = (p: string, why: string) => {
-    const c = canonicalPath(view, p, false);
-    if (!c || !writableAt(c)) return;
-    let st: FsStat | undefined;
-    try { st = view.lstat(c); } catch { return; }
-    if (!st) { missingProtected.push(c); walked = true; keepChain(c); return; }
-    pin(c, why);
-    const target = st.isSymbolicLink() ? realOrUndefined(view, c) : undefined;
-    if (target && writableAt(target)) pin(target, `${why} (symlink target)`);
-  };
-  // The repository model (docs/policy.md): in a git directory the command
-  // may write objects, refs, HEAD, the index and logs (commit, branch,
-  // checkout, stash, fetch work), never what makes git run code or look
-  // elsewhere. A linked worktree's entry and the common directory it names
-  // get the same; each submodule's repository is under `modules`, read-only.
-  const repositories = new Set<string>();
-  const queue: [string, string][] = [];
-  // Shallow first, so a repository under another's pinned `modules` is seen to be read-only already.
-  const modules = new Set<string>();
-  const inModules = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true; return false; };
-  const repository = (g: string, why: string) => { queue.push([g, why]); };
-  const guardRepository = (g: string, why: string) => {
-    if (repositories.has(g) || !writableAt(g) || inModules(g)) return;
-    repositories.add(g);
-    walked = true; // a worktree's gitdir and its common directory can name one path twice
-    const present = readdir(g);
-    keepChain(`${g}/x`); // the git directory itself stays where it is
-    for (const n of GIT_CODE_PATHS) {
-      const e = guardName(g, n, present, `${why}: ${n}`);
-      if (e) pin(e.end, `${why}: ${n}`);
-      if (e && n === 'modules') modules.add(e.end);
-    }
-    newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
-    for (const inc of includedFiles(`${g}/config`, policy.home, view)) guardFile(inc, `${why}: included by config`);
-    if (present.has('worktrees')) {
-      for (const n of readdir(`${g}/worktrees`)) {
-        const wt = `${g}/worktrees/${n}`;
-        if (!view.lstat(wt)?.isDirectory()) continue;
-        const inner = readdir(wt);
-        for (const f of WORKTREE_CODE_PATHS) {
-          const e = guardName(wt, f, inner, `${why}: worktrees/${n}/${f}`);
-          if (e) pin(e.end, `${why}: worktrees/${n}/${f}`);
-        }
-        newAllow.push(`${wt}/HEAD`, `${wt}/logs/HEAD`);
-      }
-    }
-    const common = present.has('commondir') ? pointer(`${g}/commondir`, '', view) : undefined;
-    const real = common && realOrUndefined(view, common);
-    if (real) repository(real, `${why} (common directory)`);
-  };
-  // A `.git` at a protected place: a directory is a repository; a file is
-  // pinned whatever it holds (an empty marker must not become a `gitdir:`
-  // pointer), and the directory a `gitdir:` names is a repository.
-  const gitEntry = (e: { end: string; st: FsStat }, why: string) => {
-    if (e.st.isDirectory()) return repository(e.end, why);
-    pin(e.end, why);
-    const target = e.st.isFile() ? pointer(e.end, 'gitdir:', view) : undefined;
-    const real = target && realOrUndefined(view, target);
-    if (real) repository(real, `${why} (gitdir)`);
-  };
+  const repos = repositoryModel({
+    view, home: policy.home, writableAt, guardName, pin, readdir,
+    missing: (p) => { missingProtected.push(p); walked = true; keepChain(p); },
+  });
   for (const base of bases) {
     // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
     const present = readdir(base);
@@ -334,25 +241,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       if (!e) continue;
       const w = e.end === `${base === '/' ? '' : base}/${name}` ? why : `${why} (symlink target)`;
       if (name !== '.git') pin(e.end, w);
-      else gitEntry(e, w);
+      else repos.gitEntry(e, w);
     }
-    // The submodules the root's .gitmodules names: their `.git` files point into modules/.
-    if (git && present.has('.gitmodules') && present.has('.git')) {
-      let text = '';
-      try { text = view.readFile(path.join(base, '.gitmodules')); } catch { /* unreadable: git cannot use it either */ }
-      for (const m of text.matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)) {
-        const rel = m[1].replace(/^"(.*)"$/, '$1');
-        if (path.isAbsolute(rel) || rel.split('/').includes('..')) continue;
-        const e = guardName(base, `${rel}/.git`, new Set([rel.split('/')[0]]), `submodule ${rel}`);
-        if (e) gitEntry(e, `submodule ${rel}`);
-      }
-    }
+    if (git && present.has('.gitmodules') && present.has('.git')) repos.submodules(base);
   }
-  while (queue.length) {
-    queue.sort((a, b) => depth(b[0]) - depth(a[0]));
-    const [g, why] = queue.pop()!;
-    guardRepository(g, why);
-  }
+  if (repos.finish()) walked = true;
   // A read-only carve-out inside a root (readOnly, rules) is pinned the same
   // way, and so could be moved away with its parent and its name made anew.
   for (const a of actions) if (a.kind === 'readonly') keepChain(a.path);
@@ -412,6 +305,6 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   }
   return {
     writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort(),
-    newNames, newAllow: newNames.length ? [...new Set(newAllow)] : [], newFileAllow,
+    newNames, newAllow: newNames.length ? [...new Set(repos.newAllow)] : [], newFileAllow,
   };
 }
