@@ -25,19 +25,26 @@ function pointer(file: string, prefix: string, view: FsView): string | undefined
   return target ? path.resolve(path.dirname(file), target) : undefined;
 }
 
-/** The files a git config includes (`[include]` and `[includeIf ...]` `path = X`, whatever the condition), as git resolves them. */
-function includedFiles(config: string, home: string | undefined, view: FsView): string[] {
+/**
+ * From a git config: the files it includes (`[include]` and `[includeIf ...]`
+ * `path = X`, whatever the condition; relative to the config's directory)
+ * and `core.hooksPath` (relative to the work tree, where hooks run).
+ */
+function configPaths(config: string, workTree: string | undefined, home: string | undefined, view: FsView): { includes: string[]; hooksPath: string[] } {
+  const out = { includes: [] as string[], hooksPath: [] as string[] };
   let text = '';
-  try { text = view.readFile(config); } catch { return []; }
-  const out: string[] = [];
-  let including = false;
+  try { text = view.readFile(config); } catch { return out; }
+  let section = '';
+  const expand = (v: string, from: string | undefined) => (v.startsWith('~/') ? (home ? path.join(home, v.slice(2)) : undefined) : from || path.isAbsolute(v) ? path.resolve(from ?? '/', v) : undefined);
   for (const line of text.split('\n')) {
-    const section = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
-    if (section) including = /^include(if)?$/i.test(section[1]);
-    const m = including ? /^\s*(?:\[[^\]]*\]\s*)?path\s*=\s*("?)(.*?)\1\s*(?:[#;].*)?$/i.exec(line) : null;
-    if (!m || !m[2]) continue;
-    const v = m[2];
-    if (v.startsWith('~/')) { if (home) out.push(path.join(home, v.slice(2))); } else out.push(path.resolve(path.dirname(config), v));
+    const head = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
+    if (head) section = head[1].toLowerCase();
+    const m = /^\s*(?:\[[^\]]*\]\s*)?([A-Za-z][A-Za-z0-9-]*)\s*=\s*("?)(.*?)\2\s*(?:[#;].*)?$/.exec(line);
+    if (!m || !m[3]) continue;
+    const key = m[1].toLowerCase();
+    const p = (section === 'include' || section === 'includeif') && key === 'path' ? expand(m[3], path.dirname(config))
+      : section === 'core' && key === 'hookspath' ? expand(m[3], workTree) : undefined;
+    if (p) (key === 'path' ? out.includes : out.hooksPath).push(p);
   }
   return out;
 }
@@ -59,13 +66,13 @@ export interface RepositoryContext {
 export function repositoryModel(ctx: RepositoryContext) {
   const { view, writableAt, guardName, pin } = ctx;
   const done = new Set<string>();
-  const queue: [string, string][] = [];
+  const queue: [string, string, string | undefined][] = []; // git directory, why, its work tree
   const modules = new Set<string>(); // pinned as a whole: a repository under one is read-only already
   const inModules = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true; return false; };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
 
-  // A file an existing config includes, in a writable area: pinned, or refused.
+  // A file an existing config includes, or the hooks directory it names, in a writable area: pinned, or refused.
   const guardFile = (p: string, why: string) => {
     const c = canonicalPath(view, p, false);
     if (!c || !writableAt(c)) return;
@@ -77,7 +84,7 @@ export function repositoryModel(ctx: RepositoryContext) {
     if (target && writableAt(target)) pin(target, `${why} (symlink target)`);
   };
 
-  const repository = (g: string, why: string) => {
+  const repository = (g: string, why: string, workTree: string | undefined) => {
     if (done.has(g) || !writableAt(g) || inModules(g)) return;
     done.add(g);
     const present = ctx.readdir(g);
@@ -87,7 +94,9 @@ export function repositoryModel(ctx: RepositoryContext) {
       if (e && n === 'modules') modules.add(e.end);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
-    for (const inc of includedFiles(`${g}/config`, ctx.home, view)) guardFile(inc, `${why}: included by config`);
+    const cfg = configPaths(`${g}/config`, workTree, ctx.home, view);
+    for (const inc of cfg.includes) guardFile(inc, `${why}: included by config`);
+    for (const hooks of cfg.hooksPath) guardFile(hooks, `${why}: core.hooksPath`);
     if (present.has('worktrees')) {
       for (const n of ctx.readdir(`${g}/worktrees`)) {
         const wt = `${g}/worktrees/${n}`;
@@ -102,7 +111,7 @@ export function repositoryModel(ctx: RepositoryContext) {
     }
     const common = present.has('commondir') ? pointer(`${g}/commondir`, '', view) : undefined;
     const real = common && realOrUndefined(view, common);
-    if (real) queue.push([real, `${why} (common directory)`]);
+    if (real) queue.push([real, `${why} (common directory)`, workTree]);
   };
 
   return {
@@ -113,11 +122,12 @@ export function repositoryModel(ctx: RepositoryContext) {
      * pointer), and the directory a `gitdir:` names is a repository.
      */
     gitEntry(e: { end: string; st: FsStat }, why: string): void {
-      if (e.st.isDirectory()) { queue.push([e.end, why]); return; }
+      const workTree = path.dirname(e.end);
+      if (e.st.isDirectory()) { queue.push([e.end, why, workTree]); return; }
       pin(e.end, why);
       const target = e.st.isFile() ? pointer(e.end, 'gitdir:', view) : undefined;
       const real = target && realOrUndefined(view, target);
-      if (real) queue.push([real, `${why} (gitdir)`]);
+      if (real) queue.push([real, `${why} (gitdir)`, workTree]);
     },
     /** The submodules a root's `.gitmodules` names: their `.git` files (pointers into modules/), as protected `.git`s. */
     submodules(base: string): void {
@@ -138,7 +148,7 @@ export function repositoryModel(ctx: RepositoryContext) {
     finish(): boolean {
       while (queue.length) {
         const batch = queue.splice(0).sort((a, b) => a[0].split('/').length - b[0].split('/').length);
-        for (const [g, why] of batch) repository(g, why);
+        for (const [g, why, workTree] of batch) repository(g, why, workTree);
       }
       return done.size > 0;
     },

@@ -176,6 +176,24 @@ out['included'] = attempt(lambda: open('shared.gitconfig', 'a'))`, sandbox(), { 
     outsideRunsNothing(R);
   });
 
+  it('core.hooksPath set to a directory of the work tree: that directory is the hooks, read-only', async () => {
+    fs.mkdirSync(path.join(R, '.githooks'));
+    fs.writeFileSync(path.join(R, '.githooks', 'pre-commit'), '#!/bin/sh\nexit 0\n');
+    fs.chmodSync(path.join(R, '.githooks', 'pre-commit'), 0o755);
+    git(R, 'config', 'core.hooksPath', '.githooks');
+    const before = codeState();
+    const out = await py(`
+out['edit hook'] = attempt(lambda: open('.githooks/pre-commit', 'a').write('touch ${pwned}\\n'))
+out['add hook'] = attempt(lambda: open('.githooks/post-commit', 'w'))
+out['rename away'] = attempt(lambda: os.rename('.githooks', 'hooks.old'))`, sandbox(), { cwd: R });
+    expect(out).toEqual({ 'edit hook': 'EROFS', 'add hook': 'EROFS', 'rename away': 'EBUSY' });
+    const r = await sh('echo x >> f && git commit -qam with-hooks && echo ok', sandbox(), { cwd: R, env });
+    expect(r.stdout).toBe('ok\n');
+    expect(codeState()).toEqual({ ...before, f: codeState().f });
+    git(R, 'commit', '-q', '--allow-empty', '-m', 'outside');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
   it("uv's empty marker: a new regular .git file only in uv's sdists bucket", async () => {
     const cache = path.join(R, 'uvcache');
     const out = await py(`

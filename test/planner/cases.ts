@@ -131,9 +131,9 @@ export const CASES: GoldenCase[] = [
   },
   {
     name: 'repository-model',
-    about: "an existing repository: what makes git run code is read-only or refused (config, included files, hooks, commondir, modules, a linked worktree's pointers, a submodule's .git file), the rest of .git stays writable; no new .git or HEAD but the repository's own HEADs and uv's marker",
+    about: "an existing repository: what makes git run code is read-only or refused (config, included files, hooks and core.hooksPath, commondir, modules, a linked worktree's pointers, a submodule's .git file), the rest of .git stays writable; no new .git or HEAD but the repository's own HEADs and uv's marker",
     host: host({
-      [`${HOME}/proj/.git/config`]: '[core]\n\tbare = false\n[include]\n\tpath = ../shared.gitconfig\n[includeIf "gitdir:~/"]\n\tpath = ~/.gitconfig.local\n',
+      [`${HOME}/proj/.git/config`]: '[core]\n\tbare = false\n\thooksPath = .githooks\n[include]\n\tpath = ../shared.gitconfig\n[includeIf "gitdir:~/"]\n\tpath = ~/.gitconfig.local\n',
       [`${HOME}/proj/.git/HEAD`]: 'ref: refs/heads/main\n',
       [`${HOME}/proj/.git/hooks/pre-commit.sample`]: '',
       [`${HOME}/proj/.git/objects`]: DIR,
@@ -145,6 +145,7 @@ export const CASES: GoldenCase[] = [
       [`${HOME}/proj/.gitmodules`]: '[submodule "sub"]\n\tpath = sub\n\turl = ../sub\n',
       [`${HOME}/proj/sub/.git`]: 'gitdir: ../.git/modules/sub\n',
       [`${HOME}/proj/shared.gitconfig`]: '',
+      [`${HOME}/proj/.githooks/pre-commit`]: '',
       [`${HOME}/wt/.git`]: `gitdir: ${HOME}/proj/.git/worktrees/wt\n`,
     }),
     policy: { writableRoots: [`${HOME}/proj`, `${HOME}/wt`, `${HOME}/.cache`], tmp: 'none' },
