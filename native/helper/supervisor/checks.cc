@@ -49,9 +49,9 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
       !(how == Naming::make_file && cfg.new_file_allow.count(full))) {
     // A name that exists already is no new repository: replacing it (a
     // rename onto HEAD) or reopening it is the command's, and any other call
-    // fails on it as the kernel says (EEXIST).
+    // fails on it as the kernel says (EEXIST). One we cannot see is refused.
     struct stat st;
-    if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+    if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return refused(c, EROFS, kViolationRuleNewRepository, full);
   }
   return 0;
