@@ -78,7 +78,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       if (c.batch) extras.push(`One sample = a batch of ${c.batch} spawns; higher is better.`);
       if (c.wheels) extras.push(`Project: ${c.wheels} generated pure-Python wheels of ${c.modulesPerWheel} modules each, ${c.uv}, \`${c.command}\` into a fresh venv (made before the timer); the cache (warmed once, not timed) and the project are two separate writable roots on one ext4 filesystem.`);
       if (c.packages) extras.push(`Project: ${c.packages} packages (${Object.entries(c.deps).map(([k, v]) => `${k}@${v}`).join(', ')}), pnpm ${c.pnpm}, \`${c.command}\`; store, project and an XDG state dir are three separate writable roots on one ext4 filesystem.`);
-      if (c.commands) extras.push(`Commands: ${Object.entries(c.commands).map(([k, v]) => `\`${v}\``).join('; ')}.`);
+      if (c.commands) extras.push(`Commands: ${Object.entries(c.commands).map(([, v]) => `\`${v}\``).join('; ')}.`);
       if (c.alternate) extras.push('Order alternated by round (A B, B A, ...) so neither side inherits the other\'s pending writeback.');
       if (c.loadavg1) extras.push(`1-min load average during this comparison: ${c.loadavg1.map((x) => x.toFixed(2)).join(' → ')}.`);
       if (extras.length) L.push(extras.join(' '), '');

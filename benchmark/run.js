@@ -1,6 +1,7 @@
 'use strict';
 // Entry point: `npm run bench` (full) or `npm run bench -- --quick` (harness
 // smoke test, < 2 min). Options: --only=cli,pnpm  --no-report
+// --baseline=DIR: item `builds` compares this build with the one in DIR.
 // --into=FILE: run the --only items and merge them into an existing full
 // results file (recording the extra command), then regenerate the docs from it.
 // Full runs write results/run-<time>.json and results/benchmarks.json (the
@@ -22,6 +23,7 @@ const ITEMS = {
   uv: require('./items/uv'),
   throughput: require('./items/throughput'),
   profiles: require('./items/profiles'),
+  builds: require('./items/builds'),
 };
 
 async function main() {
@@ -101,7 +103,9 @@ function hostInfo() {
   let git = '';
   try {
     git = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim() + (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'lib', 'native']).trim() ? ' (lib/native modified)' : '');
-  } catch {}
+  } catch {
+    // Not a git checkout (an installed package): the results name no commit.
+  }
   return {
     cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(),
     node: process.version, user: os.userInfo().username, commit: git, loadavgAtStart: os.loadavg().map(round2),

@@ -51,7 +51,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const SINGLE = ['mode', 'tmp', 'cwd', 'config'] as const;
+type Single = 'mode' | 'tmp' | 'cwd' | 'config';
 
 /** Where the options end: the index of `--` or of the command's first word. */
 function optionsEnd(argv: string[]): { end: number; command: number } {
@@ -84,7 +84,7 @@ export function parseExecArgs(argv: string[]): ExecArgs {
   for (const t of parsed.tokens) {
     if (t.kind === 'option' && t.value === '' ) throw new UsageError(`option ${t.rawName} needs a non-empty value`);
   }
-  const single = (key: (typeof SINGLE)[number]): string | undefined => {
+  const single = (key: Single): string | undefined => {
     const given = [...new Set(v[key] ?? [])];
     if (given.length > 1) throw new UsageError(`--${key} given more than once, with different values: ${given.join(', ')}`);
     return given[0];

@@ -46,6 +46,7 @@ function describeEnforcement(p: PreparedSpawn): string {
     lines.push(`separate mounts: hard links and renames between ${groups.map((g) => g.roots.join(' + ')).join(' and ')} fail with EXDEV` +
       (groups.some((g) => g.roots.includes('/tmp')) ? ' (/tmp always has its own mount; -w /tmp makes it share one)' : ''));
   }
+  for (const f of p.plan.fallbacks) lines.push(`older kernel: ${f}`);
   for (const d of p.plan.layout?.protectedChain ?? []) {
     lines.push(sup.rename ? `protected: ${d} (leads to a protected path; renaming it, or anything onto it, is refused)` : `not enforceable: renaming ${d} (leads to a protected path)`);
   }

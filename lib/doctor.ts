@@ -1,5 +1,6 @@
 // `sbx-native doctor [--json]`: what this host can enforce and how to fix
 // what is missing. One screen to paste into a bug report.
+import { kernelFeatures, parseRelease, supervisorFallbacks } from './features';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -53,6 +54,7 @@ export function collect(): { checks: Check[]; level: string; guarantees: string[
   const [major, minor] = release.split('.').map(Number);
   const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
   const bwrap = ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].find((p) => fs.existsSync(p));
+  const fallbacks = supervisorFallbacks(kernelFeatures(test?.kernel ?? parseRelease(release)));
   const checks: Check[] = [
     { name: 'kernel', ok: null, detail: `${release} (${process.arch}), Node ${process.version}` },
     { name: 'Landlock', ok: ll.abi >= 2, detail: ll.abi > 0 ? `ABI ${ll.abi}, errata 0x${ll.errata.toString(16)}` : `unavailable (${-ll.abi})`,
@@ -65,6 +67,7 @@ export function collect(): { checks: Check[]; level: string; guarantees: string[
     { name: 'seccomp', ok: /Seccomp:/.test(status), detail: /Seccomp:\s*(\d)/.exec(status)?.[1] === '0' ? 'available, this process unfiltered' : 'available, this process is filtered' },
     { name: 'pidfd', ok: atLeast(5, 4), detail: atLeast(5, 4) ? 'pidfd_open, waitid(P_PIDFD)' : 'needs Linux >= 5.4' },
     { name: 'new mount API', ok: atLeast(5, 12), detail: atLeast(5, 12) ? 'open_tree, move_mount, mount_setattr' : 'needs Linux >= 5.12 (mount_setattr)' },
+    { name: 'supervisor interfaces', ok: fallbacks.length ? null : true, detail: fallbacks.length ? fallbacks.join('; ') : 'WAIT_KILLABLE_RECV, fchmodat2, SYNC_WAKE_UP' },
     { name: 'WSL', ok: wsl !== 'WSL1', detail: wsl, fix: wsl === 'WSL1' ? 'use WSL2 (wsl --set-version <distro> 2)' : undefined },
     { name: 'container', ok: null, detail: container() },
     { name: '/proc masking', ok: procMasks.length === 0 ? true : null, detail: procMasks.length ? `masked: ${procMasks.slice(0, 4).join(', ')}${procMasks.length > 4 ? ', ...' : ''}` : 'none' },
@@ -72,7 +75,7 @@ export function collect(): { checks: Check[]; level: string; guarantees: string[
     { name: 'bubblewrap', ok: null, detail: bwrap ? `${bwrap} (not needed; used only for comparisons)` : 'not installed (not needed)' },
     { name: 'helper', ok: true, detail: helper },
   ];
-  const facts = { landlockAbi: ll.abi, landlockErrata: ll.errata, userns, wsl1: wsl === 'WSL1' };
+  const facts = { landlockAbi: ll.abi, landlockErrata: ll.errata, userns, wsl1: wsl === 'WSL1', kernel: test?.kernel ?? parseRelease(release) };
   const strict = chooseLevel(facts, false);
   const degraded = chooseLevel(facts, true);
   const level = strict.refused ? (degraded.refused ? 'none (refuses to run)' : `${degraded.level} (only with --allow-degraded)`) : strict.level;

@@ -7,6 +7,7 @@
 // cached "user namespaces work" skips the probe; a cached "they do not" is
 // probed again before it is believed, so a forged or stale answer never
 // lowers the enforcement level.
+import { parseRelease } from './features';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -20,12 +21,16 @@ export interface HostFacts {
   /** Can we create a user namespace and mount inside it? undefined: not probed yet. */
   userns: { ok: boolean; detail: string } | undefined;
   wsl1: boolean;
+  /** The kernel's major and minor version (which kernel interfaces the plan uses: lib/features.ts). */
+  kernel: [number, number];
 }
 
 export interface Enforcement {
   level: Level;
   /** What this level does not enforce compared with 'full'; empty at 'full'. */
   missing: string[];
+  /** Older kernel interfaces this sandbox uses and what they give up (lib/features.ts); empty on a current kernel. */
+  fallbacks?: string[];
 }
 
 function bootKey(): string {
@@ -86,14 +91,21 @@ function describeProbeFailure(out: string): string {
   return `${stage} failed with ${name}`;
 }
 
-function testOverrides(): Partial<Record<'landlock' | 'userns', number>> | undefined {
+interface TestHost {
+  landlock?: number;
+  userns?: number;
+  kernel?: [number, number];
+}
+
+function testOverrides(): TestHost | undefined {
   const spec = process.env.SBX_NATIVE_TEST_HOST;
   if (!spec) return undefined;
-  const out: Partial<Record<'landlock' | 'userns', number>> = {};
+  const out: TestHost = {};
   for (const part of spec.split(',')) {
     const [k, v] = part.split('=');
     if ((k === 'landlock' || k === 'userns') && /^\d+$/.test(v)) out[k] = Number(v);
-    else throw new Error(`SBX_NATIVE_TEST_HOST: cannot parse ${JSON.stringify(part)} (expected landlock=N,userns=0|1)`);
+    else if (k === 'kernel' && /^\d+\.\d+$/.test(v)) out.kernel = parseRelease(v);
+    else throw new Error(`SBX_NATIVE_TEST_HOST: cannot parse ${JSON.stringify(part)} (expected landlock=N,userns=0|1,kernel=MAJOR.MINOR)`);
   }
   return out;
 }
@@ -126,6 +138,7 @@ function kernelFacts(t: ReturnType<typeof testOverrides>): HostFacts {
     landlockErrata: t?.landlock !== undefined ? 0 : ll.errata,
     userns: undefined,
     wsl1: /Microsoft/.test(release) && !/microsoft-standard/i.test(release),
+    kernel: t?.kernel ?? parseRelease(release),
   };
 }
 
@@ -170,6 +183,7 @@ export function chooseLevel(f: HostFacts, allowDegraded: boolean): Enforcement &
   const missing = [
     `user namespaces are unusable (${f.userns?.detail})`,
     'no read-only mounts: protected paths, read-only carve-outs and deny-read inside roots are not enforced',
+    "sbx-native's own files, config files and the host-facts cache inside a writable root stay writable: a command there can change what a later run does",
     'chmod/chown/utimes/setxattr outside the roots are not blocked (Landlock does not cover metadata)',
     'no pid namespace: host processes are visible',
     ...(process.getuid?.() === 0 ? [] : ['the capability bounding set stays as it is (no_new_privs still prevents gaining capabilities)']),

@@ -175,7 +175,6 @@ export function native(): { binding: Binding; helper: string } {
     throw loadError('platform', `${process.platform} is not supported: sbx-native is Linux-only (it uses user namespaces and Landlock)`,
       'on macOS use a sandbox-exec (Seatbelt) based tool such as @anthropic-ai/sandbox-runtime; on Windows run Node inside WSL2 (not WSL1)', false);
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   let file: string | undefined;
   let resolveError = '';

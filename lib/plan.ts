@@ -1,6 +1,7 @@
 // Policy -> Plan. Every decision about namespaces, mounts and Landlock rights
 // is made here; the helper (native/helper/) executes the steps in order and
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
+import os from 'os';
 import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import type { MountEntry } from './mountinfo';
 import { FsView, realView } from './fsview';
@@ -9,6 +10,7 @@ import { computeLayout, Layout } from './layout';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
 import { STEP_ARITY, StepOp } from './gen/plan-steps';
+import { KernelFeatures, kernelFeatures, parseRelease, supervisorFallbacks } from './features';
 
 export interface Step {
   op: StepOp;
@@ -20,6 +22,8 @@ export interface Plan {
   landlockAbi: number;
   layout: Layout | undefined; // undefined in mode 'full'
   steps: Step[];
+  /** The older kernel interfaces this plan uses and what they give up (lib/features.ts); empty on a current kernel. */
+  fallbacks: string[];
 }
 
 export interface PlanInput {
@@ -31,6 +35,8 @@ export interface PlanInput {
   uid: number;
   gid: number;
   landlockAbi: number;
+  /** The kernel's major and minor version: which interfaces the helper uses (lib/features.ts). Default: this host's. */
+  kernel?: [number, number];
   mounts: MountEntry[];
   /** Whether a path exists on this host (the kernel's optional /proc files). */
   exists: (p: string) => boolean;
@@ -64,6 +70,7 @@ export function buildPlan(input: PlanInput): Plan {
   const namespaces = level !== 'landlock-only';
   const useLandlock = level !== 'mount-only' && policy.mode !== 'full';
   const view = input.view ?? realView;
+  const features = kernelFeatures(input.kernel ?? parseRelease(os.release()));
   const layout = policy.mode === 'full' ? undefined : computeLayout(policy, input.mounts, { separateRoots: level === 'mount-only', view });
 
   if (namespaces) {
@@ -74,10 +81,10 @@ export function buildPlan(input: PlanInput): Plan {
     if (!policy.network) add('loopback_up');
     add('make_rslave');
     if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
-    if (layout) addFilesystemSteps(layout, add, () => slots++, !!input.interactive);
+    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
     if (input.interactive) add('tty_save');
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
-    add('proc', '/proc');
+    add('proc', '/proc', MS.NOSUID | MS.NODEV | MS.NOEXEC);
     if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
     add('make_rprivate');
   }
@@ -95,7 +102,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup, view.arch()) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup, view.arch(), features) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -113,7 +120,7 @@ export function buildPlan(input: PlanInput): Plan {
     add('drop_caps', ...(input.uid === 0 && canSetpcap(view) ? [] : ['keep-bounding']));
   }
   const filter = seccompStepArg(view.arch(), sup);
-  if (supervising) add('seccomp', filter, 'listen'); // last before exec: lib/seccomp.ts
+  if (supervising) add('seccomp', filter, features.killableRecv ? 'listen-killable' : 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
   for (const e of input.env) {
     if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
@@ -122,14 +129,14 @@ export function buildPlan(input: PlanInput): Plan {
   // Like sandbox-runtime's SANDBOX_RUNTIME=1: tools can tell they run sandboxed.
   add('env', 'SBX_NATIVE_SANDBOX=1');
   add('exec', input.file, ...input.argv);
-  return { level, landlockAbi: abi, layout, steps };
+  return { level, landlockAbi: abi, layout, steps, fallbacks: supervising ? supervisorFallbacks(features) : [] };
 }
 
 const CAP_SETPCAP = 8;
 
 /** Whether this process holds CAP_SETPCAP (what clearing the bounding set needs), from /proc/self/status. */
 function canSetpcap(view: FsView): boolean {
-  let status = '';
+  let status: string;
   try { status = view.readFile('/proc/self/status'); } catch { return false; }
   const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
   return !!eff && (BigInt(`0x${eff[1]}`) & (1n << BigInt(CAP_SETPCAP))) !== 0n;
@@ -180,8 +187,10 @@ export function supervision(layout: Layout | undefined, namespaces: boolean): Su
   return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0 };
 }
 
-function supervisorArgs(layout: Layout, sup: Supervision, arch: string): string[] {
+function supervisorArgs(layout: Layout, sup: Supervision, arch: string, features: KernelFeatures): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
+  if (!features.fchmodat2) out.push('chmod=proc-link');
+  if (!features.syncWakeUp) out.push('sync-wake=off');
   if (sup.metadata) {
     for (const g of layout.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
     for (const w of layout.writable) out.push(`meta-allow=${w}`);
@@ -233,8 +242,20 @@ function identities(layout: Layout, privateTmp: boolean, identity: (p: string) =
   return out;
 }
 
+/** The names in DIR that are mount points of their own. */
+function mountedEntries(mounts: MountEntry[], dir: string): string[] {
+  const prefix = dir === '/' ? '/' : `${dir}/`;
+  const names = new Set<string>();
+  for (const m of mounts) {
+    if (m.mountPoint.startsWith(prefix) && m.mountPoint.length > prefix.length && !m.mountPoint.slice(prefix.length).includes('/')) {
+      names.add(m.mountPoint.slice(prefix.length));
+    }
+  }
+  return [...names].sort();
+}
+
 /** The read-only filesystem with its writable roots, carve-outs and masks, and a minimal /dev. */
-function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, terminal: boolean): void {
+function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, nextSlot: () => number, terminal: boolean): void {
   // Read-write copies, revealed paths and device nodes are cloned before the
   // read-only pass so they keep their original flags.
   const slot = new Map<string, number>();
@@ -266,11 +287,18 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, te
       add('setattr_slot', slot.get(a.path)!, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV);
       add('move_slot', slot.get(a.path)!, a.path);
       add('ro_below', a.path);
-      for (const c of a.group.chain) add('seal', c.dir, ...c.keep);
+      // An entry that is a mount point of its own was made read-only by
+      // ro_below; some (nsfs) cannot be cloned, and need no bind of their own.
+      for (const c of a.group.chain) {
+        const mounted = mountedEntries(mounts, c.dir).filter((n) => !c.keep.includes(n));
+        add('seal', c.dir, c.keep.length, ...c.keep, ...mounted);
+      }
     } else if (a.kind === 'readonly') {
       add('pin', a.path);
     } else if (a.kind === 'mask') {
-      add('mask', a.path, a.type, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
+      // A tmpfs mask is world-writable and sticky like /tmp; a file or directory mask is an empty read-only node.
+      const [flags, mode] = a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
+      add('mask', a.path, a.type, flags, mode, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
     } else {
       add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
       add('move_slot', slot.get(a.path)!, a.path);
@@ -279,7 +307,7 @@ function addFilesystemSteps(layout: Layout, add: Add, nextSlot: () => number, te
   if (masks) add('scratch_end');
   add('tmpfs', '/dev', MS.NOSUID | MS.NODEV, 'mode=0755,size=64k');
   DEVICES.forEach((d, i) => {
-    add('touch', `/dev/${d}`);
+    add('touch', `/dev/${d}`, 0o644);
     add('move_slot', devSlot[i], `/dev/${d}`);
   });
   add('mkdir', '/dev/pts', 0o755);

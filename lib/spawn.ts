@@ -92,7 +92,7 @@ export function prepareWith(view: FsView, file: string, args: readonly string[],
   const abi = facts.landlockAbi;
   const plan = buildPlan({
     policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
-    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, mounts: view.mounts(), exists: view.exists, identity: view.identity, view,
+    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, kernel: facts.kernel, mounts: view.mounts(), exists: view.exists, identity: view.identity, view,
     level: enforcement.level, interactive: !!options.interactive, jobControl: !!options.interactive && !!options.jobControl,
   });
   // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
@@ -102,7 +102,7 @@ export function prepareWith(view: FsView, file: string, args: readonly string[],
     plan.steps[k] = { op: 'fail_injected', args: [plan.steps[k].op] };
   }
   const { level, missing } = enforcement;
-  return { plan, enforcement: { level, missing }, policy, file, args: [...args] };
+  return { plan, enforcement: { level, missing, fallbacks: plan.fallbacks }, policy, file, args: [...args] };
 }
 
 // One exit dispatcher per environment (worker threads load their own copy).

@@ -82,14 +82,12 @@ struct __attribute__((packed)) sbx_landlock_path_beneath_attr {
 #define SBX_RENAME_NOREPLACE (1 << 0)
 #define SBX_RENAME_EXCHANGE (1 << 1)
 
-// seccomp (linux/seccomp.h, linux/filter.h, linux/prctl.h)
+// seccomp (linux/seccomp.h, linux/filter.h)
 #define SBX_SECCOMP_SET_MODE_FILTER 1
-#define SBX_SECCOMP_MODE_FILTER 2
 #define SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #define SBX_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #define SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS 0x40082104  // _IOW('!', 4, __u64), 6.6
 #define SBX_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
-#define SBX_PR_SET_SECCOMP 22
 #define SBX_BPF_MAXINSNS 4096
 #if defined(__x86_64__)
 #define SBX_NR_seccomp 317

@@ -19,7 +19,8 @@ function runAs(label, prefix) {
   const cmd = [...prefix, process.execPath, vitest, 'run', '--configLoader', 'native', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra];
   console.log(`\n=== vitest as ${label} ===`);
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, stdio: 'inherit', env: { ...process.env, SBX_TEST_AS: label } });
-  let passed = 0, failed = 0;
+  let passed = 0;
+  let failed;
   try {
     const j = JSON.parse(fs.readFileSync(report, 'utf8'));
     passed = j.numPassedTests;

@@ -10,7 +10,7 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepare, run } from '../lib';
 import { native } from '../lib/native';
-import { isRoot, probe, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { probe, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 const baseEnv = { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' };

@@ -2,23 +2,35 @@
 // ```sh blocks. A sample that throws, exits non-zero or times out fails its
 // test, so the docs cannot drift from the code.
 //
-// How a block runs:
-// - js: with node, against the built package (dist/). `require('sbx-native')`
-//   and `import ... from 'sbx-native'` resolve through a node_modules/sbx-native
-//   symlink to this checkout. A block with a top-level `import` runs as an ES
-//   module (.mjs); any other js block runs as CommonJS inside an async function,
-//   so top-level `await` works in both.
-// - ts: transpiled with TypeScript to CommonJS, then run like a js block.
-//   Those that import 'sbx-native' are also type-checked (strict) against the
-//   package's declarations in dist/, so the docs cannot drift from the types.
-// - sh: `bash -e -o pipefail` (a failing line fails the sample). `sbx-native`
-//   and `npx sbx-native` run bin/sbx-native.js of this checkout; `sudo` and
-//   `docker` are stubs that print their arguments and read their input, so
-//   privileged set-up commands are not executed but the rest of the block is.
+// Samples run as a reader would paste them: no prelude, no wrapper, no
+// variables handed in. The harness gives each only what a reader's machine
+// has: an empty working directory outside /tmp (a scratch project), a HOME
+// and a TMPDIR (under /tmp) of its own in temporary trees, and the package
+// installed (node_modules/sbx-native, a symlink to this checkout, beside a
+// package.json of type commonjs; `npx sbx-native` runs its
+// bin/sbx-native.js). `sudo` and `docker` are stubs that print their
+// arguments and read their input, so privileged set-up commands are not
+// executed but the rest of the block is.
+// - js: written to a file unchanged and run with node: `sample.mjs` (ES
+//   module) when it has a top-level `import`, else `sample.js` (CommonJS).
+// - ts: transpiled (to an ES module when it imports, else CommonJS) and run
+//   the same way. Those that import 'sbx-native' are also type-checked
+//   (strict) against the package's declarations in dist/.
+// - sh: bash with `set -euo pipefail` (OVERRIDES may drop it).
 //
-// Every sample starts in an empty working directory and sees three more empty
-// directories, as variables `repo`, `home` and `cache` (js: constants; sh:
-// exported variables). HOME is `home`, so `~/...` stays in the temporary tree.
+// The rule for writing a sample: it runs as pasted, in an empty directory,
+// and leaves nothing behind outside it.
+// - It defines every name it uses. Top-level `await` needs an ES module
+//   (`import { run } from 'sbx-native'`); a CommonJS sample has none.
+// - A directory it needs beyond `.` it makes and removes at the end:
+//   `fs.mkdtempSync(path.join(os.tmpdir(), 'repo-'))` / `mktemp -d`. A "home"
+//   is such a directory (passed as HOME or used by path), not the reader's;
+//   what must be in the real home has a unique name, is said so, and removed.
+// - /tmp and $TMPDIR are writable by default (`tmp: 'host'`): a path shown
+//   unwritable is not under os.tmpdir(), unless the sample sets `tmp`.
+// The harness fails a sample that throws or exits non-zero (an undefined name
+// is a ReferenceError, an unset sh variable an error) or leaves anything in
+// its HOME or TMPDIR.
 //
 // A block that cannot run anywhere is marked with `<!-- not-run: reason -->`
 // on the line before its fence; the reason is shown as the skipped test's name.
@@ -125,51 +137,57 @@ afterAll(() => fs.rmSync(tools, { recursive: true, force: true }));
 // A PATH without directories `nobody` cannot search (/root/...).
 const PATH = [tools, path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':');
 
-function sampleEnv(dirs: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH, HOME: dirs.home, NO_COLOR: '1', ...dirs };
+// sbx-native's own host-facts cache ($XDG_CACHE_HOME/sbx-native) goes outside
+// HOME, so that what is left in HOME is the sample's.
+function sampleEnv(home: string, tmp: string, xdgCache: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH, HOME: home, TMPDIR: tmp, XDG_CACHE_HOME: xdgCache, NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('SBX_NATIVE_TEST_') || k === 'NODE_OPTIONS') delete env[k];
   return env;
 }
 
-const CJS_PRELUDE = "const { repo, home, cache } = process.env;\n(async () => {\n";
-const CJS_EPILOGUE = "\n})().catch((e) => { console.error(e); process.exit(1); });\n";
+/** Entries left in `dir`, which the sample got empty. */
+const leftIn = (dir: string) => fs.readdirSync(dir).map((n) => path.join(dir, n));
 
 function hasTopLevelImport(code: string): boolean {
   return /^import\s[^(]/m.test(code) || /^export\s/m.test(code);
 }
 
-interface Result { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
+interface Result { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error; litter?: string[] }
 
 async function runBlock(b: Block): Promise<Result> {
   const base = fs.realpathSync(fs.mkdtempSync(path.join(SCRATCH, 'sbx-docs-')));
+  // TMPDIR under /tmp, as on a reader's machine: `tmp: 'private'` and
+  // `--tmp` then treat the sample's temporary directories as they would there.
+  const tmp = fs.realpathSync(fs.mkdtempSync(path.join('/tmp', 'sbx-docs-tmp-')));
   try {
     fs.chmodSync(base, 0o755);
-    const dirs: Record<string, string> = {};
-    for (const d of ['work', 'repo', 'home', 'cache']) fs.mkdirSync((dirs[d] = path.join(base, d)));
+    const work = path.join(base, 'work');
+    const home = path.join(base, 'home');
+    const xdgCache = path.join(base, 'xdg-cache');
+    for (const d of [work, home, xdgCache]) fs.mkdirSync(d);
     fs.mkdirSync(path.join(base, 'node_modules'));
     fs.symlinkSync(repoRoot, path.join(base, 'node_modules', 'sbx-native'));
+    // As `npm init` writes it: without it, Node would guess a .js file's
+    // module type from its syntax and a CommonJS sample with top-level
+    // `await` would not fail as the SyntaxError it is.
+    fs.writeFileSync(path.join(base, 'package.json'), '{ "type": "commonjs" }\n');
     const o = overrideFor(b);
     let argv: string[];
     if (b.lang === 'sh') {
-      const text = `${o?.noErrexit ? '' : 'set -e -o pipefail\n'}${b.code}${o?.append ? `\n${o.append}\n` : ''}`;
+      const text = `${o?.noErrexit ? '' : 'set -euo pipefail\n'}${b.code}${o?.append ? `\n${o.append}\n` : ''}`;
       argv = ['/bin/bash', '-c', text, `${b.file}:${b.line}`];
     } else {
-      let file: string;
-      if (b.lang === 'js' && hasTopLevelImport(b.code)) {
-        file = path.join(base, 'sample.mjs');
-        fs.writeFileSync(file, `const { repo, home, cache } = process.env;\n${b.code}`);
-      } else {
-        const js = b.lang === 'ts'
-          ? ts.transpileModule(b.code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: 'sample.ts' }).outputText
-          : b.code;
-        file = path.join(base, 'sample.cjs');
-        fs.writeFileSync(file, CJS_PRELUDE + js + CJS_EPILOGUE);
-      }
+      const esm = hasTopLevelImport(b.code);
+      const js = b.lang === 'ts'
+        ? ts.transpileModule(b.code, { compilerOptions: { module: esm ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 }, fileName: 'sample.ts' }).outputText
+        : b.code;
+      const file = path.join(base, esm ? 'sample.mjs' : 'sample.js');
+      fs.writeFileSync(file, js);
       argv = [process.execPath, file];
     }
-    return await new Promise<Result>((resolve) => {
+    const result = await new Promise<Result>((resolve) => {
       const child = spawn(argv[0], argv.slice(1), {
-        cwd: dirs.work, env: sampleEnv({ repo: dirs.repo, home: dirs.home, cache: dirs.cache }),
+        cwd: work, env: sampleEnv(home, tmp, xdgCache),
         timeout: TIMEOUT_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '', stderr = '', error: Error | undefined;
@@ -178,10 +196,13 @@ async function runBlock(b: Block): Promise<Result> {
       child.on('error', (e) => { error = e; });
       child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr, error }));
     });
+    return { ...result, litter: [...leftIn(home), ...leftIn(tmp)] };
   } finally {
     // Samples may leave read-only directories behind: open them up first.
-    spawnSync('chmod', ['-R', 'u+rwx', base]);
-    fs.rmSync(base, { recursive: true, force: true });
+    for (const dir of [base, tmp]) {
+      spawnSync('chmod', ['-R', 'u+rwx', dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -199,7 +220,7 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
 
   it('type-checks the ts samples that import sbx-native against its declarations (dist/index.d.ts)', () => {
     const samples = blocks.filter((b) => b.lang === 'ts' && !b.notRun && /from 'sbx-native'/.test(b.code));
-    const virtual = new Map(samples.map((b, i) => [path.join(repoRoot, `.docs-sample-${i}.ts`), `declare const repo: string, home: string, cache: string;\n${b.code}`]));
+    const virtual = new Map(samples.map((b, i) => [path.join(repoRoot, `.docs-sample-${i}.ts`), b.code]));
     const options: ts.CompilerOptions = {
       strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler, types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')],
@@ -213,7 +234,7 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
     const program = ts.createProgram([...virtual.keys()], options, host);
     const errors = ts.getPreEmitDiagnostics(program).map((d) => {
       const i = d.file ? [...virtual.keys()].indexOf(d.file.fileName) : -1;
-      const where = i >= 0 ? `${samples[i].file}:${samples[i].line + d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line}` : d.file?.fileName ?? '';
+      const where = i >= 0 ? `${samples[i].file}:${samples[i].line + 1 + d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line}` : d.file?.fileName ?? '';
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(samples.length).toBeGreaterThan(0);
@@ -240,6 +261,7 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
           if (process.env.SBX_DOCS_SHOW) console.log(report); // to read what the samples print
           expect(r.error, report).toBeUndefined();
           expect(r.status, report).toBe(0);
+          expect(r.litter, `${report}\n--- left in HOME or TMPDIR`).toEqual([]);
           const want = overrideFor(b)?.stdout;
           if (want) expect(r.stdout, report).toMatch(want);
         }, overrideFor(b)?.needs ? 300_000 : TIMEOUT_MS + 5000);

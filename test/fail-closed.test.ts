@@ -21,7 +21,7 @@ describe(`fail closed (as ${userLabel})`, () => {
     ['id map', 'map_ids', (s) => (s.op === 'map_ids' ? { op: 'map_ids', args: ['0', '12345678', '0', '12345678'] } : s), 'EPERM'],
     ['mount', 'move_slot', (s) => (s.op === 'move_slot' && s.args[1].startsWith('/dev/') ? { op: 'move_slot', args: [s.args[0], '/nonexistent/dev/null'] } : s), 'ENOENT'],
     ['read-only pass', 'setattr', (s) => (s.op === 'setattr' && s.args[0] === '/' ? { op: 'setattr', args: ['/nonexistent', s.args[1], '1'] } : s), 'ENOENT'],
-    ['proc', 'proc', (s) => (s.op === 'proc' ? { op: 'proc', args: ['/nonexistent-proc'] } : s), 'ENOENT'],
+    ['proc', 'proc', (s) => (s.op === 'proc' ? { op: 'proc', args: ['/nonexistent-proc', s.args[1]] } : s), 'ENOENT'],
     ['landlock rule', 'landlock_path', (s) => (s.op === 'landlock_path' && s.args[0] === '/dev' ? { op: 'landlock_path', args: ['/nonexistent', s.args[1]] } : s), 'ENOENT'],
     ['landlock ruleset', 'landlock_create', (s) => (s.op === 'landlock_create' ? { op: 'landlock_create', args: ['0', '0', '0'] } : s), 'ENOMSG'],
     // A missing cwd is child_process's ENOENT spawn error (exit-status tests); not a directory is a setup failure.

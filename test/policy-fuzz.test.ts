@@ -10,11 +10,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepare, SandboxedProcess } from '../lib';
 import { encodePlan, Plan } from '../lib/plan';
-import { DEFAULT_PROTECT, PolicyError, resolvePolicy, SandboxPolicy } from '../lib/policy';
-import { GIT_CODE_PATHS, type Action } from '../lib/layout';
+import { DEFAULT_PROTECT, PolicyError, SandboxPolicy } from '../lib/policy';
+import { GIT_CODE_PATHS } from '../lib/layout';
 import { rmTree, tempDir, userLabel } from './helpers';
 
-const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
 const under = (p: string, dir: string) => (dir === '/' ? p.startsWith('/') : p === dir || p.startsWith(dir + '/'));
 const RANK = { read: 0, write: 1, none: 2 } as const;
 type Access = keyof typeof RANK;

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bwrapPath, bwrapSh, isRoot, rmTree, sh, tempDir, twoRoots, userLabel } from './helpers';
+import { bwrapPath, bwrapSh, isRoot, rmTree, sh, twoRoots, userLabel } from './helpers';
 
 const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
 

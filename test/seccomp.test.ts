@@ -147,7 +147,7 @@ describe('seccomp BPF program (unit)', () => {
       // Whether init supervises depends on where this checkout lies (its own files are guarded when a root holds them).
       const sup = supervision(plan.layout, plan.level !== 'landlock-only');
       const supervising = sup.metadata || sup.create || sup.rename;
-      expect(ops[i].args).toEqual(supervising ? [seccompStepArg(process.arch, sup), 'listen'] : [seccompStepArg()]);
+      expect(ops[i].args).toEqual(supervising ? [seccompStepArg(process.arch, sup), 'listen-killable'] : [seccompStepArg()]);
     }
   });
 });

@@ -123,7 +123,11 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
     await Promise.all(Array.from({ length: PARALLEL }, worker));
     expect(await swapperDone).toBe(0);
     // Put the real directory back at H/p.
-    if (fs.lstatSync(p).isSymbolicLink()) fs.renameSync(p, path.join(H, 'tmp-link')), fs.renameSync(alt, p), fs.renameSync(path.join(H, 'tmp-link'), alt);
+    if (fs.lstatSync(p).isSymbolicLink()) {
+      fs.renameSync(p, path.join(H, 'tmp-link'));
+      fs.renameSync(alt, p);
+      fs.renameSync(path.join(H, 'tmp-link'), alt);
+    }
     expect(fs.statSync(p).ino).toBe(realIno);
     console.log(`swap race: ${Number(swaps)} swaps; ${JSON.stringify(outcomes)}`);
 

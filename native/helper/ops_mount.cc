@@ -155,10 +155,14 @@ void step_ro_below(Run &run, const Step &s) {
   }
 }
 
-// seal DIR KEEP...: bind every other entry of DIR read-only
+// seal DIR NKEEP KEEP... MOUNTED...: bind every entry of DIR but KEEP
+// read-only; a MOUNTED entry (a mount point ro_below made read-only) may
+// refuse to be cloned (nsfs) if it is still read-only.
 void step_seal(Run &run, const Step &s) {
   const auto &a = s.args;
-  std::set<std::string> keep(a.begin() + 1, a.end());
+  size_t nkeep = (size_t)parse_num(run, a[1]);
+  if (nkeep > a.size() - 2) fail(run, EINVAL, "seal: keep count " + a[1] + " exceeds the arguments");
+  std::set<std::string> keep(a.begin() + 2, a.begin() + 2 + nkeep), mounted(a.begin() + 2 + nkeep, a.end());
   int dirfd = open_plan_path(run, a[0], false, true);
   int listfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = listfd >= 0 ? fdopendir(listfd) : nullptr;
@@ -170,9 +174,8 @@ void step_seal(Run &run, const Step &s) {
     if (at < 0) continue;  // gone: nothing to protect
     int rc = bind_self_ro(at);
     int saved = errno;
-    // Some mounts refuse to be cloned (e.g. nsfs); they are fine if already read-only.
     struct statvfs vfs;
-    bool ok = rc == 0 || (fstatvfs(at, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
+    bool ok = rc == 0 || (mounted.count(name) && fstatvfs(at, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
     close(at);
     errno = saved;
     if (!ok) fail(run, errno, "bind read-only " + a[0] + "/" + name);
@@ -199,28 +202,35 @@ void step_scratch_end(Run &run, const Step &) {
   need(run, umount2(run.scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + run.scratch_dir);
 }
 
-// mask PATH file|dir|tmpfs INNER...: hide PATH; INNER ("d:rel" / "f:rel") become mount points
+// mask PATH file|dir|tmpfs FLAGS MODE INNER...: hide PATH under an empty node
+// of MODE (a tmpfs mounted with MS_* FLAGS, or a file or directory made in
+// the scratch tmpfs and bound with MOUNT_ATTR_* FLAGS); INNER ("d:rel" /
+// "f:rel") become mount points for later steps.
 void step_mask(Run &run, const Step &s) {
   const auto &a = s.args;
   const std::string &target = a[0], &kind = a[1];
+  uint64_t flags = parse_num(run, a[2]);
+  mode_t mode = (mode_t)parse_num(run, a[3]);
   std::string base;
   int at = open_plan_path(run, target, false, true);
   if (kind == "tmpfs") {
     // Through the fd's magic link: exactly the directory that was checked.
     ProcPath via = proc_self_fd(at);
-    need(run, mount("tmpfs", via, "tmpfs", MS_NOSUID | MS_NODEV, "mode=01777") == 0, "mount tmpfs " + target);
+    char options[32];
+    snprintf(options, sizeof options, "mode=%04o", (unsigned)mode);
+    need(run, mount("tmpfs", via, "tmpfs", flags, options) == 0, "mount tmpfs " + target);
     base = target;
   } else {
     base = run.scratch_dir + "/m" + std::to_string(run.scratch_count++);
     if (kind == "file") {
-      int fd = open(base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+      int fd = open(base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
       need(run, fd >= 0, "create mask file");
       close(fd);
     } else {
-      need(run, mkdir(base.c_str(), 0755) == 0, "create mask directory");
+      need(run, mkdir(base.c_str(), mode) == 0, "create mask directory");
     }
   }
-  for (size_t i = 2; i < a.size(); i++) {
+  for (size_t i = 4; i < a.size(); i++) {
     std::string rel = a[i].substr(2), cur = base;
     size_t pos = 0;
     while ((pos = rel.find('/', pos)) != std::string::npos) {
@@ -235,7 +245,7 @@ void step_mask(Run &run, const Step &s) {
   if (kind != "tmpfs") {
     int fd = open_tree(base.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC);
     need(run, fd >= 0, "open_tree mask for " + target);
-    need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH, kReadOnly | SBX_MOUNT_ATTR_NOEXEC) == 0, "mount_setattr mask");
+    need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH, flags) == 0, "mount_setattr mask");
     need(run, move_mount_fd(fd, at) == 0, "move_mount mask onto " + target);
     close(fd);
   }
@@ -268,9 +278,9 @@ void step_devpts(Run &run, const Step &s) {
        "mount devpts " + s.args[0]);
 }
 
-// proc PATH
+// proc PATH FLAGS
 void step_proc(Run &run, const Step &s) {
-  need(run, mount("proc", s.args[0].c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0,
+  need(run, mount("proc", s.args[0].c_str(), "proc", parse_num(run, s.args[1]), nullptr) == 0,
        "mount proc " + s.args[0]);
 }
 
@@ -279,9 +289,9 @@ void step_mkdir(Run &run, const Step &s) {
   need(run, mkdir(s.args[0].c_str(), (mode_t)parse_num(run, s.args[1])) == 0, "mkdir " + s.args[0]);
 }
 
-// touch PATH
+// touch PATH MODE
 void step_touch(Run &run, const Step &s) {
-  int fd = open(s.args[0].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+  int fd = open(s.args[0].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, (mode_t)parse_num(run, s.args[1]));
   need(run, fd >= 0, "create " + s.args[0]);
   close(fd);
 }

@@ -8,7 +8,6 @@
 #include "../uapi.h"
 #include <errno.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace {
@@ -23,10 +22,14 @@ int hex_value(char c) {
 }  // namespace
 
 void step_seccomp(Run &run, const Step &s) {
-  // seccomp HEX [listen]: with listen, the filter's notifications go to init
-  // (the supervise step), through a listener fd sent to it before exec.
-  bool listen = s.args.size() == 2 && s.args[1] == "listen";
-  if (s.args.size() != 1 && !listen) fail(run, EINVAL, "seccomp: expected HEX [listen]");
+  // seccomp HEX [listen|listen-killable]: with a listener, the filter's
+  // notifications go to init (the supervise step), through a listener fd sent
+  // to it before exec. listen-killable (5.19) means only a fatal signal
+  // interrupts a call init has taken, so a call init performed is never
+  // restarted; the plan picks it from the kernel's version (lib/features.ts).
+  const std::string mode = s.args.size() == 2 ? s.args[1] : "";
+  bool listen = mode == "listen" || mode == "listen-killable";
+  if (s.args.size() != 1 && !listen) fail(run, EINVAL, "seccomp: expected HEX [listen|listen-killable]");
   const std::string &hex = s.args[0];
   const size_t insn_hex = 2 * sizeof(sbx_sock_filter);
   if (hex.empty() || hex.size() % insn_hex != 0) fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
@@ -51,19 +54,14 @@ void step_seccomp(Run &run, const Step &s) {
   memset(&fprog, 0, sizeof fprog);
   fprog.len = (unsigned short)count;
   fprog.filter = prog.data();
-#ifdef SBX_NR_seccomp
+  // seccomp(2) exists since 3.17 and Landlock needs 5.13: no prctl fallback.
   if (listen) {
-    // WAIT_KILLABLE_RECV (5.19): once init has the request, only a fatal
-    // signal interrupts it, so a syscall init performed is not restarted.
-    unsigned long flags = SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER | SBX_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    unsigned long flags = SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if (mode == "listen-killable") flags |= SBX_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     int fd = (int)syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, flags, &fprog);
-    if (fd < 0 && errno == EINVAL) fd = (int)syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
-    if (fd < 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)");
+    if (fd < 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER" + std::string(mode == "listen-killable" ? " | WAIT_KILLABLE_RECV)" : ")"));
     supervisor_send_listener(run, fd);
     return;
   }
-  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return;
-  if (errno != ENOSYS) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
-#endif
-  if (prctl(SBX_PR_SET_SECCOMP, SBX_SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) fail(run, errno, "prctl(PR_SET_SECCOMP)");
+  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
 }

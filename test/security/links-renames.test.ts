@@ -5,7 +5,7 @@
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { userLabel } from '../helpers';
-import { attacker, Fixture, fixture, j, py } from './lib';
+import { attacker, Fixture, fixture, j } from './lib';
 
 describe(`links and renames into roots (as ${userLabel})`, () => {
   let f: Fixture;

@@ -6,7 +6,7 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../lib';
 import { userLabel } from '../helpers';
-import { attacker, Fixture, fixture, j, py, pyRaw } from './lib';
+import { attacker, Fixture, fixture, j, pyRaw } from './lib';
 
 describe(`mounts and nested user namespaces (as ${userLabel})`, () => {
   let f: Fixture;

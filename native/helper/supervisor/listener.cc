@@ -14,7 +14,7 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// new-name=NAME, new-allow=PATH, new-file-allow=PATH
+// new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -36,6 +36,10 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.protect_names.insert(value);
     } else if (key == "new-allow" || key == "new-file-allow") {
       (key == "new-allow" ? cfg.new_allow : cfg.new_file_allow).insert(value);
+    } else if (arg == "chmod=proc-link") {
+      cfg.chmod_via_proc = true;
+    } else if (arg == "sync-wake=off") {
+      cfg.no_sync_wake = true;
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
@@ -78,9 +82,11 @@ int supervisor_poll_fd(const Run &run) { return run.supervisor.active ? run.supe
 void supervisor_ready(Run &run) {
   Supervisor &sup = run.supervisor;
   int listener = recv_fd(sup.parent_sock);
-  // The caller sleeps until we answer: wake us on its CPU, and it on ours (6.6+; a hint only).
+  // The caller sleeps until we answer: wake us on its CPU, and it on ours.
+  // The plan leaves it out before 6.6 (lib/features.ts); on 6.6+ it cannot
+  // fail, and it is a scheduling hint, not a rule, so its result is not checked.
   uint64_t sync_wake = SBX_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-  if (listener >= 0) ioctl(listener, SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake);
+  if (listener >= 0 && !sup.config.no_sync_wake) ioctl(listener, SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake);
   close(sup.parent_sock);
   sup.parent_sock = -1;
   sup.active = false;  // nothing more for init's poll loop

@@ -59,12 +59,8 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
   if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode)) return fail_with(EOPNOTSUPP);  // links have no mode of their own
-  long rc = syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH);
-  if (rc < 0 && errno == ENOSYS) {  // before 6.6: through the fd's /proc link, as glibc does
-    ProcPath link = proc_self_fd(t.fd);
-    rc = chmod(link, mode);
-  }
-  return done(rc);
+  if (c.cfg().chmod_via_proc) return done(chmod(proc_self_fd(t.fd), mode));  // as glibc does before 6.6
+  return done(syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH));
 }
 
 Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path) {

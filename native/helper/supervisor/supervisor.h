@@ -45,6 +45,8 @@ struct SupervisorConfig {
   // Names no directory may gain (`new-name`), but at the `new-allow` paths
   // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
   std::set<std::string> new_names, new_allow, new_file_allow;
+  bool chmod_via_proc = false;          // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
+  bool no_sync_wake = false;            // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
 };
 
 // The supervise step's part of the helper's state (Run::supervisor).
