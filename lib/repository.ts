@@ -15,6 +15,13 @@ import { canonicalPath, FsStat, FsView, realOrUndefined } from './fsview';
 export const GIT_CODE_PATHS = ['config', 'config.worktree', 'hooks', 'commondir', 'modules'];
 /** The same in a linked worktree's entry (`worktrees/NAME`): its config and the pointers to its common directory and work tree. */
 const WORKTREE_CODE_PATHS = ['config.worktree', 'commondir', 'gitdir'];
+/**
+ * A directory inside a git directory that holds a HEAD (logs/, a remote's
+ * refs/remotes/NAME/) would be a git directory of its own with `objects`
+ * (or a `commondir`) beside it, its config the command's, found by git run
+ * in it or through a symlink to it: those names are refused there.
+ */
+const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
 
 /** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
 function pointer(file: string, prefix: string, view: FsView): string | undefined {
@@ -71,6 +78,7 @@ export function repositoryModel(ctx: RepositoryContext) {
   const inModules = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true; return false; };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
+  const has = (p: string) => { try { return !!view.lstat(p); } catch { return false; } };
 
   // A file an existing config includes, or the hooks directory it names, in a writable area: pinned, or refused.
   const guardFile = (p: string, why: string) => {
@@ -94,6 +102,12 @@ export function repositoryModel(ctx: RepositoryContext) {
       if (e && n === 'modules') modules.add(e.end);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
+    // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
+    const heads = [`${g}/logs`];
+    for (const [refs, logs] of [[`${g}/refs/remotes`, `${g}/logs/refs/remotes`]]) {
+      for (const r of present.has('refs') ? ctx.readdir(refs) : []) if (has(`${refs}/${r}/HEAD`)) heads.push(`${refs}/${r}`);
+      for (const r of present.has('logs') ? ctx.readdir(logs) : []) if (has(`${logs}/${r}/HEAD`)) heads.push(`${logs}/${r}`);
+    }
     const cfg = configPaths(`${g}/config`, workTree, ctx.home, view);
     for (const inc of cfg.includes) guardFile(inc, `${why}: included by config`);
     for (const hooks of cfg.hooksPath) guardFile(hooks, `${why}: core.hooksPath`);
@@ -107,8 +121,10 @@ export function repositoryModel(ctx: RepositoryContext) {
           if (e) pin(e.end, `${why}: worktrees/${n}/${f}`);
         }
         newAllow.push(`${wt}/HEAD`, `${wt}/logs/HEAD`);
+        heads.push(`${wt}/logs`);
       }
     }
+    for (const d of heads) for (const n of NOT_A_GIT_DIRECTORY) guardFile(`${d}/${n}`, `${why}: ${path.relative(g, d)} holds a HEAD`);
     const common = present.has('commondir') ? pointer(`${g}/commondir`, '', view) : undefined;
     const real = common && realOrUndefined(view, common);
     if (real) queue.push([real, `${why} (common directory)`, workTree]);

@@ -111,6 +111,36 @@ os.unlink('a/b/x'); os.rmdir('.git/worktrees/evil'); os.rmdir('.git/worktrees');
     outsideRunsNothing(R);
   });
 
+  it("a directory that holds a HEAD (logs/, a remote's refs) cannot grow into a git directory, nor be moved where git would find it", async () => {
+    git(R, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
+    git(R, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+    git(R, 'init', '-q', '--bare', 'vendor.git'); // a repository the layout does not look for: it stays where it is
+    fs.mkdirSync(path.join(R, 'sub', 'x'), { recursive: true });
+    execFileSync('git', ['init', '-q', path.join(R, 'sub', 'x')]);
+    const before = codeState();
+    const out = await py(`
+out['logs/objects'] = attempt(lambda: os.mkdir('.git/logs/objects'))
+out['logs/commondir'] = attempt(lambda: open('.git/logs/commondir', 'w'))
+out['origin/objects'] = attempt(lambda: os.mkdir('.git/refs/remotes/origin/objects'))
+out['move logs'] = attempt(lambda: os.rename('.git/logs', 'docs'))
+out['move origin'] = attempt(lambda: os.rename('.git/refs/remotes/origin', 'docs'))
+os.mkdir('docs')
+out['exchange'] = attempt(lambda: sc(316 if NR['ioctl'] == 16 else 276, -100, ctypes.c_char_p(b'docs'), -100, ctypes.c_char_p(b'.git/logs'), 2))
+out['move a bare repository'] = attempt(lambda: os.rename('vendor.git', 'docs/vendor'))
+out['exchange a bare repository'] = attempt(lambda: sc(316 if NR['ioctl'] == 16 else 276, -100, ctypes.c_char_p(b'docs'), -100, ctypes.c_char_p(b'vendor.git'), 2))
+out['move a work tree with its .git'] = attempt(lambda: os.rename('sub/x', 'docs/x'))
+out['move the directory above it'] = attempt(lambda: os.rename('sub', 'sub2'))
+os.rename('sub2', 'sub')
+os.rmdir('docs')`, sandbox(), { cwd: R });
+    expect(out).toEqual({
+      'logs/objects': 'EROFS', 'logs/commondir': 'EROFS', 'origin/objects': 'EROFS', 'move logs': 'EROFS', 'move origin': 'EROFS', exchange: 'EROFS',
+      'move a bare repository': 'EROFS', 'exchange a bare repository': 'EROFS', 'move a work tree with its .git': 'EROFS', 'move the directory above it': 'ok',
+    });
+    expect(codeState()).toEqual({ ...before, sub: codeState().sub }); // sub was renamed and back: its ctime moved
+    expect(fs.readdirSync(path.join(R, '.git', 'logs')).sort()).toEqual(['HEAD', 'refs']);
+    expect(fs.readdirSync(R).sort()).toEqual(['.git', 'f', 'sub', 'vendor.git']);
+  });
+
   it('a fresh project: nothing can make a repository below the top either; allowGitWrites can', async () => {
     const fresh = path.join(T, 'fresh');
     fs.mkdirSync(path.join(fresh, 'pkg'), { recursive: true });

@@ -54,6 +54,7 @@ int meta_refused(const Call &c, int fd);
 // moves it away (a rename's source), which makes nothing new.
 enum class Naming { make, make_file, source };
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how = Naming::make);
+int moves_repository(const Call &c, const Place &from);
 
 // violations.cc: tells the caller (bounded) and returns err.
 int refused(const Call &c, int err, int rule, const std::string &path);

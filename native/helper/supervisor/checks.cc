@@ -57,6 +57,25 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
   return 0;
 }
 
+// EROFS when a rename would move a directory that holds a `new-name` entry
+// (a HEAD or a .git: a repository) to another place: a repository that
+// exists cannot be made anew, and must not be moved where git would find it
+// (the command could have changed its config). A place we cannot look into
+// is left to the kernel: renaming what is not there fails anyway.
+int moves_repository(const Call &c, const Place &from) {
+  const SupervisorConfig &cfg = c.cfg();
+  if (cfg.new_names.empty()) return 0;
+  Fd dir(openat(from.dir.fd, from.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.ok()) return 0;  // not a directory (or gone)
+  struct stat st;
+  for (const auto &n : cfg.new_names) {
+    if (fstatat(dir.fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string at = fd_path(from.dir.fd);
+    return refused(c, EROFS, kViolationRuleNewRepository, (at == "/" ? "" : at) + "/" + from.name);
+  }
+  return 0;
+}
+
 std::string name_of(const Place &p) { return p.trailing_slash ? p.name + "/" : p.name; }
 
 // The name a path would create: its last component, as the kernel takes it.
