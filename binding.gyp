@@ -3,7 +3,7 @@
   "targets": [
     {
       "target_name": "sbx_native",
-      "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/handoff.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc"],
+      "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/handoff.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc", "native/tunnel.cc", "native/pool.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
@@ -12,10 +12,11 @@
     {
       "target_name": "sbx-helper",
       "type": "executable",
-      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/handoff.cc", "native/helper/ops_tty.cc", "native/helper/fdpass.cc", "native/helper/order.cc", "native/helper/procfs.cc", "native/helper/ops_fork.cc", "native/helper/terminal.cc",
+      "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/handoff.cc", "native/helper/ops_tty.cc", "native/helper/fdpass.cc", "native/helper/order.cc", "native/helper/procfs.cc", "native/helper/ops_fork.cc", "native/helper/ops_proxy.cc", "native/helper/proxy_connect.cc", "native/helper/ops_pool.cc", "native/helper/terminal.cc",
                   "native/helper/supervisor/listener.cc", "native/helper/supervisor/serve.cc", "native/helper/supervisor/decode.cc", "native/helper/supervisor/checks.cc",
                   "native/helper/supervisor/metadata.cc", "native/helper/supervisor/names.cc", "native/helper/supervisor/open.cc", "native/helper/supervisor/fifo.cc", "native/helper/supervisor/violations.cc",
-                  "native/helper/supervisor/tty.cc", "native/helper/supervisor/requester.cc"],
+                  "native/helper/supervisor/tty.cc", "native/helper/supervisor/requester.cc",
+                  "native/helper/supervisor/unix_peers.cc", "native/helper/supervisor/connect.cc", "native/helper/supervisor/send.cc", "native/helper/supervisor/blocking.cc", "native/helper/supervisor/fscache.cc"],
       # -Werror=switch: a step or supervised syscall of protocol/ that a switch does not handle is a build error.
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17", "-pthread", "-Werror=switch"],
       "cflags_cc!": ["-fno-exceptions"],

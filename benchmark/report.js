@@ -83,6 +83,12 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       if (c.loadavg1) extras.push(`1-min load average during this comparison: ${c.loadavg1.map((x) => x.toFixed(2)).join(' → ')}.`);
       if (extras.length) L.push(extras.join(' '), '');
     }
+    if (item.ops) {
+      const peer = Object.values(item.ops).some((o) => o.peerUs !== undefined);
+      L.push(`| syscall | supervised | plain | over the plain call | ratio |${peer ? ' peer build | peer over plain |' : ''}`, `|---|---|---|---|---|${peer ? '---|---|' : ''}`);
+      for (const [op, o] of Object.entries(item.ops)) L.push(`| ${op} | ${o.supervisedUs} µs | ${o.plainUs} µs | +${o.overUs} µs | ${o.ratio}x |${peer ? ` ${o.peerUs} µs | +${o.peerOverUs} µs |` : ''}`);
+      L.push('');
+    }
     if (item.profiles) {
       if (item.coldSpawn) L.push(`Cold vs warm spawn in one fresh Node process (medians): ${Object.entries(item.coldSpawn).map(([k, v]) => `${k}: ${v}`).join('; ')}.`, '');
       if (item.moduleLoadMs) L.push(`Sequential whole-process times (medians, ms): ${Object.entries(item.moduleLoadMs).map(([k, v]) => `\`${k}\`: ${v}`).join('; ')}.`, '');

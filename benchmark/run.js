@@ -2,6 +2,9 @@
 // Entry point: `npm run bench` (full) or `npm run bench -- --quick` (harness
 // smoke test, < 2 min). Options: --only=cli,pnpm  --no-report
 // --baseline=DIR: item `builds` compares this build with the one in DIR.
+// --peer=CHECKOUT: the items that know it (syscalls, pnpm) also run another
+// built checkout's sbx (its dist/ and helper), interleaved, as "sbx (peer)".
+// --rounds=N: measured rounds for those items (noisy machines need more).
 // --into=FILE: run the --only items and merge them into an existing full
 // results file (recording the extra command), then regenerate the docs from it.
 // Full runs write results/run-<time>.json and results/benchmarks.json (the
@@ -19,11 +22,16 @@ const ITEMS = {
   cli: require('./items/cli'),
   'policy-size': require('./items/policy-size'),
   metadata: require('./items/metadata'),
+  syscalls: require('./items/syscalls'),
   pnpm: require('./items/pnpm'),
   uv: require('./items/uv'),
   throughput: require('./items/throughput'),
+  'unix-sockets': require('./items/unix-sockets'),
   profiles: require('./items/profiles'),
   builds: require('./items/builds'),
+  'bwrap-frontend': require('./items/bwrap-frontend'),
+  proxy: require('./items/proxy'),
+  pool: require('./items/pool'),
 };
 
 async function main() {
@@ -36,8 +44,14 @@ async function main() {
   fs.mkdirSync(work, { recursive: true });
   const bwrap = ensureBwrap(log);
   if (bwrap.skipped) log(bwrap.skipped);
+  const peerDir = (argv.find((a) => a.startsWith('--peer=')) || '').slice(7);
+  const roundsArg = (argv.find((a) => a.startsWith('--rounds=')) || '').slice(9);
+  if (roundsArg && !(Number.isInteger(Number(roundsArg)) && Number(roundsArg) > 0)) throw new Error(`--rounds=${roundsArg}: not a positive integer`);
+  if (peerDir && !fs.existsSync(path.join(peerDir, 'dist', 'index.js'))) throw new Error(`--peer=${peerDir}: no dist/index.js there (build that checkout first)`);
   const ctx = {
     quick, log, bwrap, work,
+    peer: peerDir ? require(path.resolve(peerDir, 'dist')) : undefined,
+    rounds: roundsArg ? Number(roundsArg) : undefined,
     dir(name) {
       const d = path.join(work, name);
       fs.mkdirSync(d, { recursive: true });

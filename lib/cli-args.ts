@@ -13,11 +13,14 @@ export interface ExecArgs {
   readOnly: string[];
   denyRead: string[];
   protect: string[];
+  allowUnixSocket: string[];
   mode?: string;
   tmp?: string;
   allowGitWrites: boolean;
   allowDegraded: boolean;
   network: boolean;
+  allowDomain: string[];
+  denyDomain: string[];
   cwd?: string;
   config?: string;
   noConfig: boolean;
@@ -35,12 +38,15 @@ const OPTIONS = {
   'read-only': { type: 'string', short: 'r', multiple: true },
   'deny-read': { type: 'string', multiple: true },
   protect: { type: 'string', multiple: true },
+  'allow-unix-socket': { type: 'string', multiple: true },
   mode: { type: 'string', multiple: true },
   tmp: { type: 'string', multiple: true },
   cwd: { type: 'string', multiple: true },
   config: { type: 'string', multiple: true },
   env: { type: 'string', multiple: true },
   network: { type: 'boolean' },
+  'allow-domain': { type: 'string', multiple: true },
+  'deny-domain': { type: 'string', multiple: true },
   'clear-env': { type: 'boolean' },
   'allow-git-writes': { type: 'boolean' },
   'allow-degraded': { type: 'boolean' },
@@ -91,8 +97,10 @@ export function parseExecArgs(argv: string[]): ExecArgs {
   };
   const out: ExecArgs = {
     write: v.write ?? [], readOnly: v['read-only'] ?? [], denyRead: v['deny-read'] ?? [], protect: v.protect ?? [],
+    allowUnixSocket: v['allow-unix-socket'] ?? [],
     mode: single('mode'), tmp: single('tmp'), cwd: single('cwd'), config: single('config'),
     allowGitWrites: !!v['allow-git-writes'], allowDegraded: !!v['allow-degraded'], network: !!v.network,
+    allowDomain: v['allow-domain'] ?? [], denyDomain: v['deny-domain'] ?? [],
     noConfig: !!v['no-config'], verbose: !!v.verbose, env: v.env ?? [], clearEnv: !!v['clear-env'],
     dryRun: !!v['dry-run'], dryRunEnvValues: !!v['dry-run-env-values'], help: !!v.help,
     command: argv.slice(command),
@@ -101,6 +109,9 @@ export function parseExecArgs(argv: string[]): ExecArgs {
   if (out.command.length === 0) throw new UsageError('no command given');
   if (out.dryRunEnvValues && !out.dryRun) throw new UsageError('--dry-run-env-values needs --dry-run');
   if (out.config !== undefined && out.noConfig) throw new UsageError('--config and --no-config contradict each other');
+  for (const [flag, list] of [['--allow-domain', out.allowDomain], ['--deny-domain', out.denyDomain]] as const) {
+    if (out.network && list.length) throw new UsageError(`--network and ${flag} contradict each other (--network gives the host's whole network; ${flag} goes through the sandbox's proxy)`);
+  }
   for (const e of out.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`--env expects K=V, got ${JSON.stringify(e)}`);
   // One path, two roles that cannot both hold.
   const roles: [string, string[]][] = [['-w', out.write], ['-r', out.readOnly], ['--deny-read', out.denyRead]];

@@ -18,7 +18,7 @@ import type { PreparedSpawn } from './spawn';
 
 /** The --verbose report: what is enforced, and what was left out. */
 function describeEnforcement(p: PreparedSpawn): string {
-  const lines = [`enforcement: level ${p.plan.level}, mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : 'off (private loopback)'}`];
+  const lines = [`enforcement: level ${p.plan.level}, mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : p.policy.domains ? `through the proxy only (allowed: ${p.policy.domains.allowed?.join(', ') ?? 'all not denied'}; denied: ${p.policy.domains.denied.join(', ') || 'none'})` : 'off (private loopback)'}`];
   for (const g of p.plan.layout?.groups ?? []) lines.push(`writable: ${g.roots.join(', ')} (one mount at ${g.ancestor})`);
   for (const a of p.plan.layout?.actions ?? []) {
     if (a.kind === 'readonly') lines.push(`read-only: ${a.path} (${a.why})`);
@@ -27,6 +27,10 @@ function describeEnforcement(p: PreparedSpawn): string {
   }
   for (const m of p.policy.missingRoots) lines.push(`dropped: writable root ${m} (does not exist)`);
   const sup = supervision(p.plan.layout, p.plan.level !== 'landlock-only');
+  if (sup.sockets) {
+    const allowed = p.policy.allowUnixSockets;
+    lines.push(`unix sockets: only those the sandbox binds${allowed.length ? ` and ${allowed.join(', ')}` : ''} (connect and datagrams supervised)`);
+  }
   // One line per directory, not one per missing name.
   const missing = new Map<string, string[]>();
   for (const m of p.plan.layout?.missingProtected ?? []) {
@@ -58,6 +62,8 @@ function describeEnforcement(p: PreparedSpawn): string {
 
 const USAGE = `Usage: sbx-native exec [options] [--] COMMAND [ARGS...]
        sbx-native doctor [--json]     what this host can enforce, and fixes
+       sbx-native bwrap [OPTIONS] [--] COMMAND   bubblewrap's command line (docs/bwrap.md);
+                      sbx-native bwrap --install DIR writes DIR/bwrap
        sbx-native help [COMMAND] | version
 
 Runs COMMAND with writes confined to the writable roots, the rest of the
@@ -72,6 +78,13 @@ Options:
       --protect NAME  keep NAME read-only at the top of every root (repeatable)
       --allow-git-writes  do not protect .git (its config and hooks; new repositories)
       --network       allow network access (default: only a private loopback)
+      --allow-domain D  reach D through the sandbox's proxy only (repeatable):
+                      example.com, *.example.com (subdomains), an IP, any :port
+      --deny-domain D   refuse D even if allowed (repeatable; alone: all else
+                      is allowed through the proxy)
+      --allow-unix-socket PATH  let the command connect to the unix socket PATH
+                      (or any below the directory PATH; repeatable). Without
+                      it only sockets the sandbox itself bound are reachable
       --allow-degraded  run with Landlock only when user namespaces are unusable
                       (says on stderr what is not enforced)
       --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
@@ -115,13 +128,24 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   more('readOnly', a.readOnly);
   more('denyRead', a.denyRead);
   if (a.protect.length) sandbox.protect = [...(base.protect ?? []), ...a.protect];
+  if (a.allowUnixSocket.length) sandbox.allowUnixSockets = [...(base.allowUnixSockets ?? []), ...abs(a.allowUnixSocket)];
   if (a.network) sandbox.network = true;
+  if (a.allowDomain.length || a.denyDomain.length) sandbox.network = domainFlags(base.network, a.allowDomain, a.denyDomain);
   if (a.allowGitWrites) sandbox.allowGitWrites = true;
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
   // On a terminal the command gets job control and Ctrl-C directly (the CLI stays in the background).
   // tty.isatty, not process.stdin.isTTY: creating the stdin stream would make a piped stdin non-blocking.
   return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: tty.isatty(0), jobControl: tty.isatty(0) };
+}
+
+/** --allow-domain / --deny-domain on top of a config's network setting: lists add up. */
+function domainFlags(base: SandboxPolicy['network'], allow: string[], deny: string[]): SandboxPolicy['network'] {
+  const from = typeof base === 'object' ? base : {};
+  const out: { allowedDomains?: string[]; deniedDomains?: string[] } = {};
+  if (from.allowedDomains || allow.length) out.allowedDomains = [...(from.allowedDomains ?? []), ...allow];
+  out.deniedDomains = [...(from.deniedDomains ?? []), ...deny];
+  return out;
 }
 
 function usageExit(message: string): never {
@@ -281,6 +305,8 @@ export function main(argv: string[]): void {
     help(topic === 'doctor' ? DOCTOR_USAGE : USAGE);
   } else if (cmd === 'exec') {
     exec(rest);
+  } else if (cmd === 'bwrap') {
+    (require('./bwrap/run') as typeof import('./bwrap/run')).bwrapMain(rest);
   } else if (cmd === 'doctor') {
     if (rest.some((r) => r === '-h' || r === '--help')) return void help(DOCTOR_USAGE);
     const bad = rest.filter((r) => r !== '--json');

@@ -38,6 +38,7 @@ export function loadDiscoveredConfig(file: string, cwd: string, flagMode: string
     else if (k === 'tmp' && v !== 'private' && v !== 'none') widening(abs, k, v, "only 'private' or 'none' may be given ('host' makes /tmp writable)");
     else if (k === 'allowGitWrites' && v !== false) widening(abs, k, v, 'lifts the protection of .git');
     else if (k === 'writableRoots' && !(Array.isArray(v) && v.length === 0)) widening(abs, k, v, 'adds writable roots (only [] may be given)');
+    else if (k === 'allowUnixSockets' && !(Array.isArray(v) && v.length === 0)) widening(abs, k, v, 'lets the command reach unix sockets outside the sandbox (only [] may be given)');
     else if (k === 'rules') {
       if (!isObject(v)) fail(abs, k, v, 'expected an object of path -> read|none');
       for (const [p, a] of Object.entries(v)) {

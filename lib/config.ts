@@ -22,7 +22,7 @@ export interface LoadedConfig {
 /** Names searched from the cwd upwards when no --config is given. */
 export const DISCOVERED_NAMES = ['sbx-native.json', '.sbx-native.json'];
 
-export const OWN_KEYS = ['$schema', 'mode', 'writableRoots', 'readOnly', 'denyRead', 'rules', 'network', 'tmp', 'protect', 'allowGitWrites'];
+export const OWN_KEYS = ['$schema', 'mode', 'writableRoots', 'readOnly', 'denyRead', 'rules', 'network', 'tmp', 'protect', 'allowGitWrites', 'allowUnixSockets'];
 
 export function fail(file: string, key: string, value: unknown, why: string): never {
   throw new ConfigError(`${file}: ${key} = ${JSON.stringify(value)}: ${why}`);
@@ -71,7 +71,7 @@ export function fromOwn(file: string, data: Record<string, unknown>, warnings: s
   for (const [k, v] of Object.entries(data)) {
     if (!OWN_KEYS.includes(k)) warnings.push(`${file}: unknown key "${k}" ignored`);
     else if (k === '$schema') continue;
-    else if (['writableRoots', 'readOnly', 'denyRead'].includes(k)) policy[k] = stringList(v, k, file, home);
+    else if (['writableRoots', 'readOnly', 'denyRead', 'allowUnixSockets'].includes(k)) policy[k] = stringList(v, k, file, home);
     else if (k === 'rules') {
       if (!isObject(v)) fail(file, k, v, 'expected an object of path -> read|write|none');
       policy.rules = Object.fromEntries(Object.entries(v).map(([p, a]) => [expandPath(p, `rules[${JSON.stringify(p)}]`, file, home), a]));
@@ -80,11 +80,14 @@ export function fromOwn(file: string, data: Record<string, unknown>, warnings: s
   return policy as SandboxPolicy;
 }
 
-/** sandbox-runtime's settings: filesystem.{allowWrite,denyWrite,denyRead,allowRead}, network.allowedDomains. */
+/**
+ * sandbox-runtime's settings: filesystem.{allowWrite,denyWrite,denyRead,allowRead}, network.allowedDomains,
+ * network.allowUnixSockets (-> allowUnixSockets) and network.allowAllUnixSockets (-> allowUnixSockets ['/']).
+ */
 function fromSandboxRuntime(file: string, data: Record<string, unknown>, warnings: string[], home: string | undefined): SandboxPolicy {
   const known: Record<string, string[]> = {
     filesystem: ['allowWrite', 'denyWrite', 'denyRead', 'allowRead'],
-    network: ['allowedDomains', 'deniedDomains'],
+    network: ['allowedDomains', 'deniedDomains', 'allowUnixSockets', 'allowAllUnixSockets'],
   };
   for (const k of Object.keys(data)) if (!known[k]) warnings.push(`${file}: unsupported key "${k}" ignored`);
   const fsCfg = data.filesystem ?? {};
@@ -95,18 +98,20 @@ function fromSandboxRuntime(file: string, data: Record<string, unknown>, warning
     for (const k of Object.keys(obj)) if (!known[section].includes(k)) warnings.push(`${file}: unsupported key "${section}.${k}" ignored`);
   }
   const allowed = net.allowedDomains ?? [];
+  const denied = net.deniedDomains ?? [];
   if (!Array.isArray(allowed)) fail(file, 'network.allowedDomains', allowed, 'expected an array of domains');
-  if (allowed.length > 0) {
-    throw new ConfigError(`${file}: network.allowedDomains = ${JSON.stringify(allowed)}: a domain allowlist is not supported yet; ` +
-      'use [] for no network, or run with --network for full network access');
-  }
+  if (!Array.isArray(denied)) fail(file, 'network.deniedDomains', denied, 'expected an array of domains');
+  // sandbox-runtime: the allowlist is what the proxy lets through ([]: nothing); deniedDomains win over it.
+  const network = allowed.length > 0 ? { allowedDomains: allowed, deniedDomains: denied } : false;
   const deny = new Set(stringList(fsCfg.denyWrite, 'filesystem.denyWrite', file, home));
   // sandbox-runtime: a path in both allowWrite and denyWrite is not writable (deny wins).
   const writable = stringList(fsCfg.allowWrite, 'filesystem.allowWrite', file, home).filter((p) => !deny.has(p));
   const rules: Record<string, 'read' | 'none'> = {};
   for (const p of stringList(fsCfg.denyRead, 'filesystem.denyRead', file, home)) rules[p] = 'none';
   for (const p of stringList(fsCfg.allowRead, 'filesystem.allowRead', file, home)) rules[p] = 'read'; // allow-read carve-outs inside denied areas
-  return { writableRoots: writable, readOnly: [...deny], rules, network: false };
+  const sockets = stringList(net.allowUnixSockets, 'network.allowUnixSockets', file, home);
+  if (bool(net.allowAllUnixSockets, 'network.allowAllUnixSockets', file)) sockets.push('/');
+  return { writableRoots: writable, readOnly: [...deny], rules, network, ...(sockets.length ? { allowUnixSockets: sockets } : {}) };
 }
 
 /** Codex's config.toml: sandbox_mode and [sandbox_workspace_write]. */

@@ -67,13 +67,14 @@ export function collect(): { checks: Check[]; level: string; guarantees: string[
     { name: 'seccomp', ok: /Seccomp:/.test(status), detail: /Seccomp:\s*(\d)/.exec(status)?.[1] === '0' ? 'available, this process unfiltered' : 'available, this process is filtered' },
     { name: 'pidfd', ok: atLeast(5, 4), detail: atLeast(5, 4) ? 'pidfd_open, waitid(P_PIDFD)' : 'needs Linux >= 5.4' },
     { name: 'new mount API', ok: atLeast(5, 12), detail: atLeast(5, 12) ? 'open_tree, move_mount, mount_setattr' : 'needs Linux >= 5.12 (mount_setattr)' },
-    { name: 'supervisor interfaces', ok: fallbacks.length ? null : true, detail: fallbacks.length ? fallbacks.join('; ') : 'WAIT_KILLABLE_RECV, fchmodat2, SYNC_WAKE_UP' },
+    { name: 'supervisor interfaces', ok: fallbacks.length ? null : true, detail: fallbacks.length ? fallbacks.join('; ') : 'WAIT_KILLABLE_RECV, fchmodat2, SYNC_WAKE_UP, PIDFD_THREAD' },
     { name: 'WSL', ok: wsl !== 'WSL1', detail: wsl, fix: wsl === 'WSL1' ? 'use WSL2 (wsl --set-version <distro> 2)' : undefined },
     { name: 'container', ok: null, detail: container() },
     { name: '/proc masking', ok: procMasks.length === 0 ? true : null, detail: procMasks.length ? `masked: ${procMasks.slice(0, 4).join(', ')}${procMasks.length > 4 ? ', ...' : ''}` : 'none' },
     { name: 'cgroup', ok: null, detail: cgroup2 ? 'v2' : 'v1 or hybrid' },
     { name: 'bubblewrap', ok: null, detail: bwrap ? `${bwrap} (not needed; used only for comparisons)` : 'not installed (not needed)' },
     { name: 'helper', ok: true, detail: helper },
+    (require('./bwrap/doctor') as typeof import('./bwrap/doctor')).bwrapCheck(),
   ];
   const facts = { landlockAbi: ll.abi, landlockErrata: ll.errata, userns, wsl1: wsl === 'WSL1', kernel: test?.kernel ?? parseRelease(release) };
   const strict = chooseLevel(facts, false);

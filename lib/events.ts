@@ -5,7 +5,8 @@ import { signalName } from './signals';
 import {
   EVENT_DROPPED, EVENT_DROPPED_COUNT_OFFSET, EVENT_STOPPED, EVENT_STOPPED_SIG_OFFSET, EVENT_TYPE_OFFSET, EVENT_VIOLATION,
   EVENT_VIOLATION_COUNT_OFFSET, EVENT_VIOLATION_ERR_OFFSET, EVENT_VIOLATION_FIRST_OFFSET, EVENT_VIOLATION_OP_LENGTH,
-  EVENT_VIOLATION_OP_OFFSET, EVENT_VIOLATION_PATH_OFFSET, EVENT_VIOLATION_RULE_OFFSET, VIOLATION_RULE_CHAIN_METADATA,
+  EVENT_VIOLATION_OP_OFFSET, EVENT_VIOLATION_PATH_OFFSET, EVENT_NETWORK, EVENT_NETWORK_ALLOWED_OFFSET, EVENT_NETWORK_COUNT_OFFSET,
+  EVENT_NETWORK_PORT_OFFSET, EVENT_NETWORK_TEXT_OFFSET, EVENT_VIOLATION_RULE_OFFSET, VIOLATION_RULE_CHAIN_METADATA, VIOLATION_RULE_UNIX_SOCKET,
   VIOLATION_RULE_NEW_REPOSITORY, VIOLATION_RULE_PROTECTED_DIR, VIOLATION_RULE_PROTECTED_PATH,
 } from './gen/events';
 
@@ -20,12 +21,28 @@ export interface Violation {
   rule: string;
   /** How many times the command tried it. */
   count: number;
+  /** A network connection (op 'connect', path 'host:port'): the host and port asked for. */
+  host?: string;
+  port?: number;
+}
+
+/** A connection the network proxy allowed (child.on('network')): the fields of a violation, without errno. */
+export interface NetworkEvent {
+  op: 'connect';
+  /** host:port */
+  path: string;
+  host: string;
+  port: number;
+  /** The rule that allowed it, in the policy's words. */
+  rule: string;
+  count: number;
 }
 
 export type SandboxEvent =
   | { type: 'stopped'; signal: NodeJS.Signals }
   | { type: 'violation'; violation: Violation; first: boolean }
   | { type: 'dropped'; count: number }
+  | { type: 'network'; allowed: boolean; event: NetworkEvent }
   | { type: 'unknown'; code: number };
 
 // Why init refused (protocol/events.json's violation rules), in the policy's words.
@@ -33,6 +50,7 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_PROTECTED_PATH]: 'protected path (it does not exist; creating it is refused)',
   [VIOLATION_RULE_PROTECTED_DIR]: 'leads to a protected path (renaming it away, or anything onto it, is refused)',
   [VIOLATION_RULE_CHAIN_METADATA]: 'outside the writable roots in their shared mount (metadata is kept as it is)',
+  [VIOLATION_RULE_UNIX_SOCKET]: 'a unix socket the sandbox did not bind and the policy does not allow (allowUnixSockets)',
   [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites, --allow-git-writes)',
 };
 
@@ -54,6 +72,15 @@ export function decodeEvent(record: Buffer): SandboxEvent {
         rule: RULES[rule] ?? `rule ${rule}`,
         count: record.readInt32LE(EVENT_VIOLATION_COUNT_OFFSET),
       },
+    };
+  }
+  if (type === EVENT_NETWORK) {
+    const [host, rule] = record.subarray(EVENT_NETWORK_TEXT_OFFSET).toString('utf8').split('\0');
+    const port = record.readInt32LE(EVENT_NETWORK_PORT_OFFSET);
+    return {
+      type: 'network',
+      allowed: record.readInt32LE(EVENT_NETWORK_ALLOWED_OFFSET) === 1,
+      event: { op: 'connect', path: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, host, port, rule: rule ?? '', count: record.readInt32LE(EVENT_NETWORK_COUNT_OFFSET) },
     };
   }
   if (type === EVENT_DROPPED) return { type: 'dropped', count: record.readInt32LE(EVENT_DROPPED_COUNT_OFFSET) };

@@ -19,10 +19,12 @@ export interface KernelFeatures {
   fchmodat2: boolean;
   /** SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6). */
   syncWakeUp: boolean;
+  /** pidfd_open(PIDFD_THREAD) (6.9): init can tell a caller thread from a later one with its TID, so it may remember its umask and cwd. */
+  threadPidfd: boolean;
 }
 
 export function kernelFeatures(kernel: [number, number]): KernelFeatures {
-  return { killableRecv: atLeast(kernel, 5, 19), fchmodat2: atLeast(kernel, 6, 6), syncWakeUp: atLeast(kernel, 6, 6) };
+  return { killableRecv: atLeast(kernel, 5, 19), fchmodat2: atLeast(kernel, 6, 6), syncWakeUp: atLeast(kernel, 6, 6), threadPidfd: atLeast(kernel, 6, 9) };
 }
 
 /** What a supervised sandbox gives up on this kernel; empty on a current one. */
@@ -33,5 +35,6 @@ export function supervisorFallbacks(f: KernelFeatures): string[] {
   }
   if (!f.fchmodat2) out.push('supervised chmod goes through /proc/self/fd (no fchmodat2 before kernel 6.6)');
   if (!f.syncWakeUp) out.push('supervised calls wake init on another CPU (no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP before kernel 6.6): slower, not weaker');
+  if (!f.threadPidfd) out.push("init reads each caller's umask and cwd from /proc on every supervised call (no PIDFD_THREAD before kernel 6.9): slower, not weaker");
   return out;
 }

@@ -186,6 +186,8 @@ export function chooseLevel(f: HostFacts, allowDegraded: boolean): Enforcement &
     "sbx-native's own files, config files and the host-facts cache inside a writable root stay writable: a command there can change what a later run does",
     'chmod/chown/utimes/setxattr outside the roots are not blocked (Landlock does not cover metadata)',
     'no pid namespace: host processes are visible',
+    // The unix-socket rule needs init (lib/unix-sockets.ts); Landlock ABI 9's RESOLVE_UNIX enforces it in the kernel.
+    ...(f.landlockAbi >= 9 ? [] : ['pathname unix sockets outside the sandbox (tmux, ssh-agent, X11) stay reachable (no supervisor; Landlock ABI 9 would refuse them)']),
     ...(process.getuid?.() === 0 ? [] : ['the capability bounding set stays as it is (no_new_privs still prevents gaining capabilities)']),
     f.landlockAbi >= 4 ? 'network off blocks TCP only (Landlock TCP rules); UDP and other protocols are not blocked' : 'network cannot be turned off',
   ];

@@ -44,6 +44,18 @@ export interface Binding {
   close(fd: number): void;
   renameat2(from: string, to: string, flags: number): number;
   landlockAbi(): { abi: number; errata: number };
+  /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on threads of its own (native/tunnel.h). 0 or an errno. */
+  tunnel(fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
+  // The warm pool (lib/pool.ts, native/pool.h); absent from an addon built before it, which then has no pool.
+  /** Makes the pipes `fds` asks for and sends the plan and every stdio fd to a pooled sandbox's init. */
+  poolSend?(ctlFd: number, plan: Buffer, fds: number[]): { pipes: number[]; sockets: number[] };
+  pidfdExited?(pidfd: number): boolean;
+  /** rlimits, umask, nice, CPU affinity and cgroup: what a helper inherits and a pooled one fixed at its start. */
+  processState?(): string;
+  /** An fd on /proc/self/mountinfo for mountsChanged (-1: could not open). */
+  mountWatch?(): number;
+  /** Whether the mount table changed since the last call on this fd (true on any doubt). */
+  mountsChanged?(fd: number): boolean;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

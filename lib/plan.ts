@@ -5,7 +5,8 @@ import os from 'os';
 import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import type { MountEntry } from './mountinfo';
 import { FsView, realView } from './fsview';
-import type { ResolvedPolicy } from './policy';
+import { PolicyError, ResolvedPolicy } from './policy';
+import { proxyEnv, proxyPlan } from './proxy/plan';
 import { computeLayout, Layout } from './layout';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
@@ -73,16 +74,24 @@ export function buildPlan(input: PlanInput): Plan {
   const features = kernelFeatures(input.kernel ?? parseRelease(os.release()));
   const layout = policy.mode === 'full' ? undefined : computeLayout(policy, input.mounts, { separateRoots: level === 'mount-only', view });
 
+  // Domain lists: a proxy outside the new network namespace is the only way out (lib/proxy/).
+  if (policy.domains && !namespaces) {
+    throw new PolicyError('network', policy.domains, 'domain lists need a network namespace of their own, and this host gives no user namespaces (level landlock-only); use network: false or true');
+  }
+  const proxy = policy.domains && namespaces ? proxyPlan(policy.domains, abi, useLandlock) : undefined;
   if (namespaces) {
+    if (proxy) add('proxy_fork', ...proxy.fork);
     let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
     if (!policy.network) flags |= CLONE.NEWNET;
     add('unshare', flags);
     add('map_ids', input.uid, input.uid, input.gid, input.gid);
     if (!policy.network) add('loopback_up');
+    if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
     if (input.interactive) add('tty_save');
+    if (proxy) add('proxy_ready', ...proxy.ready);
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
     add('proc', '/proc', MS.NOSUID | MS.NODEV | MS.NOEXEC);
     if (layout) for (const p of ['/proc/sys', '/proc/sysrq-trigger']) if (input.exists(p)) add('bind', p, p, READ_ONLY);
@@ -92,7 +101,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (!namespaces && input.interactive) add('tty_save');
   const confinement = layout && useLandlock ? layout : undefined;
   const sup = supervision(layout, namespaces);
-  const supervising = sup.metadata || sup.create || !!sup.rename;
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   // With namespaces, init is confined like the command (Landlock, no
   // capabilities) before it forks it: it is the supervisor that performs
   // syscalls for the command (docs/supervisor.md), and must not be able to do
@@ -102,7 +111,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout!, sup, view.arch(), features) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -122,14 +131,22 @@ export function buildPlan(input: PlanInput): Plan {
   const filter = seccompStepArg(view.arch(), sup);
   if (supervising) add('seccomp', filter, features.killableRecv ? 'listen-killable' : 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
-  for (const e of input.env) {
+  for (const s of commandSteps(policy, input.env, input.file, input.argv)) steps.push(s);
+  return { level, landlockAbi: abi, layout, steps, fallbacks: supervising ? supervisorFallbacks(features) : [] };
+}
+
+/** The plan's last steps, the command's own: its environment and exec (a pooled sandbox, lib/pool.ts, gets a new command's this way). */
+export function commandSteps(policy: ResolvedPolicy, env: readonly string[], file: string, argv: readonly string[]): Step[] {
+  const steps: Step[] = [];
+  // Domain lists are refused without namespaces (policy.ts), so a plan with them always has the proxy.
+  for (const e of policy.domains ? proxyEnv([...env]) : env) {
     if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
-    add('env', policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e);
+    steps.push({ op: 'env', args: [policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e] });
   }
   // Like sandbox-runtime's SANDBOX_RUNTIME=1: tools can tell they run sandboxed.
-  add('env', 'SBX_NATIVE_SANDBOX=1');
-  add('exec', input.file, ...input.argv);
-  return { level, landlockAbi: abi, layout, steps, fallbacks: supervising ? supervisorFallbacks(features) : [] };
+  steps.push({ op: 'env', args: ['SBX_NATIVE_SANDBOX=1'] });
+  steps.push({ op: 'exec', args: [file, ...argv] });
+  return steps;
 }
 
 const CAP_SETPCAP = 8;
@@ -157,10 +174,11 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
   const net = !namespaces && !policy.network && abi >= 4 ? NET.BIND_TCP | NET.CONNECT_TCP : 0n;
   const scoped = abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
   add('landlock_create', all, net, scoped);
-  // ABI 9: a pathname unix socket outside the writable roots (a host daemon's,
-  // wherever it lives) cannot be connected to unless the network is allowed;
-  // sockets the sandbox made itself always can.
-  add('landlock_path', '/', read | (policy.network ? FS.RESOLVE_UNIX & all : 0n));
+  // ABI 9: RESOLVE_UNIX is the unix-socket rule in the kernel: a socket made
+  // in this domain is always reachable, otherwise only one at or below an
+  // allowed path (lib/unix-sockets.ts). Not granted on the roots: /tmp is one.
+  const resolveUnix = FS.RESOLVE_UNIX & all;
+  add('landlock_path', '/', read);
   if (namespaces) {
     add('landlock_path', '/dev', devRights);
     add('landlock_path', '/dev/shm', all);
@@ -168,7 +186,8 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
     // The host's /dev: only the harmless devices, never disks.
     for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
   }
-  for (const w of layout.writable) add('landlock_path', w, all);
+  for (const w of layout.writable) add('landlock_path', w, all & ~resolveUnix);
+  if (resolveUnix) for (const u of policy.allowUnixSockets) if (input.exists(u)) add('landlock_path', u, resolveUnix);
   add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
   add('landlock_restrict');
 }
@@ -182,26 +201,30 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * with namespaces (init is then the command's confined peer).
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
-  if (!layout || !namespaces) return { metadata: false, create: false, rename: false };
+  // The unix-socket rule holds wherever init is ours, in every mode (lib/unix-sockets.ts).
+  if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false };
+  if (!layout) return { metadata: false, create: false, rename: false, sockets: true };
   const create = layout.missingProtected.length > 0 || layout.newNames.length > 0;
-  return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0 };
+  return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0, sockets: true };
 }
 
-function supervisorArgs(layout: Layout, sup: Supervision, arch: string, features: KernelFeatures): string[] {
+function supervisorArgs(layout: Layout | undefined, policy: ResolvedPolicy, sup: Supervision, arch: string, features: KernelFeatures): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
   if (!features.syncWakeUp) out.push('sync-wake=off');
+  if (!features.threadPidfd) out.push('fscache=off');
   if (sup.metadata) {
-    for (const g of layout.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
-    for (const w of layout.writable) out.push(`meta-allow=${w}`);
+    for (const g of layout!.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
+    for (const w of layout!.writable) out.push(`meta-allow=${w}`);
   }
-  if (sup.create) for (const p of layout.missingProtected) out.push(`protect=${p}`);
+  if (sup.create) for (const p of layout!.missingProtected) out.push(`protect=${p}`);
   if (sup.create) {
-    for (const n of layout.newNames) out.push(`new-name=${n}`);
-    for (const p of layout.newAllow) out.push(`new-allow=${p}`);
-    for (const p of layout.newFileAllow) out.push(`new-file-allow=${p}`);
+    for (const n of layout!.newNames) out.push(`new-name=${n}`);
+    for (const p of layout!.newAllow) out.push(`new-allow=${p}`);
+    for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
-  if (sup.rename) for (const d of layout.protectedChain) out.push(`protect-dir=${d}`);
+  if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
+  if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;
 }
 

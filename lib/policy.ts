@@ -4,9 +4,11 @@
 import path from 'path';
 import { FsView, realOrUndefined, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
+import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
+import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
 export { EXTRA_GUARDS };
-export type { Guard };
+export type { Guard, NetworkDomains, ResolvedDomains };
 
 export type Access = 'read' | 'write' | 'none';
 export type Mode = 'read-only' | 'workspace-write' | 'full';
@@ -23,14 +25,24 @@ export interface SandboxPolicy {
   denyRead?: string[];
   /** Path -> access; the most specific path wins; on a tie none beats write beats read. */
   rules?: Record<string, Access>;
-  /** Allow network access. Default false: a new network namespace with only loopback. */
-  network?: boolean;
+  /**
+   * Allow network access. Default false: a new network namespace with only
+   * loopback. `{ allowedDomains, deniedDomains }`: that namespace plus a proxy
+   * that reaches only the names the lists allow (docs/policy.md).
+   */
+  network?: boolean | NetworkDomains;
   /** 'host' (default in workspace-write): /tmp and $TMPDIR writable; 'private': a fresh /tmp that vanishes; 'none': read-only. */
   tmp?: TmpMode;
   /** Names kept read-only at the top of every writable root (and of $HOME when it is writable), in addition to the defaults. */
   protect?: string[];
   /** Lift the protection of `.git` (the repository model: config and hooks read-only, no new repository; docs/policy.md). */
   allowGitWrites?: boolean;
+  /**
+   * Pathname unix sockets the command may connect or send datagrams to (a
+   * directory allows the sockets below it). Any other socket the sandbox did
+   * not bind itself is refused with EACCES, whatever `network` says.
+   */
+  allowUnixSockets?: string[];
 }
 
 /** Names protected by default (Codex's and sandbox-runtime's lists, and the config names the CLI discovers). */
@@ -55,7 +67,10 @@ export interface ResolvedPolicy {
   writableRoots: string[];
   /** Writable roots that did not exist: reported, not created, not fatal. */
   missingRoots: string[];
+  /** Whether the command shares the host's network (false with domain lists: they go through the proxy). */
   network: boolean;
+  /** The domain lists when `network` gave them: the command reaches the network only through its proxy. */
+  domains?: ResolvedDomains;
   tmp: TmpMode;
   protect: string[];
   /** $HOME, resolved: its dotfiles are protected too when it is writable. */
@@ -68,6 +83,8 @@ export interface ResolvedPolicy {
   gitMarkerDirs: string[];
   /** Paths kept read-only in the sandbox wherever they fall in a writable area (empty in mode 'full'). */
   guards: Guard[];
+  /** Unix sockets (or directories of them) the command may reach besides its own, resolved (unix-sockets.ts). */
+  allowUnixSockets: string[];
 }
 
 export class PolicyError extends Error {
@@ -80,7 +97,7 @@ export class PolicyError extends Error {
 
 const KEYS: Record<keyof SandboxPolicy, string> = {
   mode: 'string', writableRoots: 'array', readOnly: 'array', denyRead: 'array', rules: 'object',
-  network: 'boolean', tmp: 'string', protect: 'array', allowGitWrites: 'boolean',
+  network: 'network', tmp: 'string', protect: 'array', allowGitWrites: 'boolean', allowUnixSockets: 'array',
 };
 const RANK: Record<Access, number> = { read: 0, write: 1, none: 2 };
 
@@ -99,6 +116,11 @@ function checkTypes(p: SandboxPolicy): void {
     const want = Object.prototype.hasOwnProperty.call(KEYS, key) ? KEYS[key as keyof SandboxPolicy] : undefined;
     if (!want) throw new PolicyError(key, value, `unknown key (known: ${Object.keys(KEYS).join(', ')})`);
     if (value === undefined) continue;
+    const isObj = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (want === 'network') {
+      if (typeof value !== 'boolean' && !isObj) throw new PolicyError(key, value, 'expected true, false or { allowedDomains, deniedDomains }');
+      continue;
+    }
     const ok = want === 'array' ? Array.isArray(value) : want === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === want;
     if (!ok) throw new PolicyError(key, value, `expected ${want === 'array' ? 'an array' : want === 'object' ? 'an object' : `a ${want}`}`);
   }
@@ -148,8 +170,13 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     if (env.TMPDIR && path.isAbsolute(env.TMPDIR) && real(env.TMPDIR) !== '/') given.push({ path: env.TMPDIR, access: 'write', from: 'tmp' });
   }
 
-  if (!(p.network ?? false) && mode !== 'full') {
-    for (const d of daemonSockets(env, view)) given.push({ path: d, access: 'none', from: 'network-off' });
+  const domains = typeof p.network === 'object' ? resolveDomains(p.network as Record<string, unknown>) : undefined;
+  if (domains && 'reason' in domains) throw new PolicyError(domains.key, domains.value, domains.reason);
+  if (domains && mode === 'full') throw new PolicyError('network', p.network, "mode 'full' shares the host's network, so domain lists cannot be enforced; use mode 'workspace-write' or 'read-only'");
+  const network = p.network === true;
+  const allowUnixSockets = resolveAllowUnixSockets((p.allowUnixSockets ?? []).map((x, i) => checkPath(`allowUnixSockets[${i}]`, x)), view);
+  if (!network && mode !== 'full') {
+    for (const d of daemonSockets(env, view)) if (!masksAllowed(d, allowUnixSockets)) given.push({ path: d, access: 'none', from: 'network-off' });
   }
 
   // Resolve symlinks so rules name the inodes the kernel will see.
@@ -179,9 +206,10 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
   const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
   return {
-    mode, rules, missingRoots, network: p.network ?? false, tmp, protect: mode === 'workspace-write' ? protect : [], home, gitMarkerDirs,
+    mode, rules, missingRoots, network, ...(domains ? { domains } : {}), tmp, protect: mode === 'workspace-write' ? protect : [], home, gitMarkerDirs,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
+    allowUnixSockets,
   };
 }
 

@@ -41,14 +41,19 @@
 // filter may not have a listener of its own (it would answer before ours),
 // and with creation or renames supervised landlock_restrict_self is refused
 // (init performs them in the base domain, which would skip a nested one).
+// And init hears of every change to what it caches of a caller (the umask and
+// cwd of its fs_struct, docs/supervisor.md): umask, chdir, fchdir, setns, unshare
+// with CLONE_FS (or CLONE_NEWNS, which implies it), and a clone that makes a
+// thread with an fs_struct of its own or a process sharing its parent's;
+// init notes them and lets the kernel perform them (CONTINUE).
 
 // Names and numbers of the syscalls come from protocol/syscalls.json.
 import {
-  CREATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SUPERVISED_NR, SYSCALLS,
+  CREATE_SYSCALLS, FS_STATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS,
   SeccompArch, SupervisedSyscall, Syscall,
 } from './gen/syscalls';
 
-export { CREATE_SYSCALLS, METADATA_SYSCALLS, SUPERVISED_NR, SYSCALLS };
+export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
 export type { SeccompArch, SupervisedSyscall, Syscall };
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -74,6 +79,10 @@ export const ERRNO = { EPERM: 1, ENOSYS: 38, EAFNOSUPPORT: 97 } as const;
 
 // linux/sched.h, linux/socket.h, asm-generic/ioctls.h
 export const CLONE_NEWUSER = 0x10000000;
+// sched.h: what clone and unshare share or copy of the fs_struct (umask, cwd, root).
+export const CLONE_FS = 0x200;
+export const CLONE_THREAD = 0x10000;
+export const CLONE_NEWNS = 0x20000;
 export const AF_VSOCK = 40;
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
@@ -133,14 +142,26 @@ export interface Supervision {
   create: boolean;
   /** Renames, also without `create`: directories above protected paths must stay where they are. */
   rename?: boolean;
+  /**
+   * The unix-socket rule: bind, connect, addressed sendto, sendmsg and
+   * sendmmsg go to init, which lets a pathname unix socket be reached only
+   * when this sandbox bound it or the policy allows it (docs/supervisor.md).
+   */
+  sockets?: boolean;
 }
+
+/** The bind and sends that the unix-socket rule supervises (bind notes this sandbox's own sockets). */
+const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
+  const supervising = sup.metadata || sup.create || !!sup.rename;
   const names: SupervisedSyscall[] = [
+    ...(supervising ? FS_STATE_SYSCALLS : []),
     ...(sup.metadata ? METADATA_SYSCALLS : []),
     ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
+    ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
   ];
   return names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
 }
@@ -175,6 +196,7 @@ export const DATA = {
   nr: 0,
   arch: 4,
   argLow: (i: number) => 16 + 8 * i,
+  argHigh: (i: number) => 20 + 8 * i,
 } as const;
 
 export interface Insn {
@@ -254,7 +276,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   const nr = SYSCALLS[arch];
   if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
   const snr = SUPERVISED_NR[arch];
-  const supervising = sup.metadata || sup.create || !!sup.rename;
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   const a = new Asm();
   // 1. The architecture, before any number is interpreted.
   a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');
@@ -262,8 +284,8 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   // 2. x32 shares AUDIT_ARCH_X86_64: its numbers carry bit 30.
   if (arch === 'x64') a.jge(X32_SYSCALL_BIT, 'kill');
   // 3. Dispatch on the number.
-  a.jeq(nr.clone, 'newuser');
-  a.jeq(nr.unshare, 'newuser');
+  a.jeq(nr.clone, supervising ? 'clone' : 'newuser');
+  a.jeq(nr.unshare, supervising ? 'unshare' : 'newuser');
   a.jeq(nr.clone3, 'enosys');
   a.jeq(nr.socket, 'socket');
   a.jeq(nr.ioctl, 'ioctl');
@@ -273,12 +295,14 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.jeq(nr.seccomp, 'seccomp');
     a.jeq(nr.openat2, 'enosys');
     a.jeq(nr.userfaultfd, 'eperm'); // a fault on such a page would stall init reading the caller's memory
+    for (const s of FS_STATE_SYSCALLS) if (s !== 'clone' && s !== 'unshare' && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
   if (sup.metadata) {
     a.jeq(nr.file_setattr, 'enosys');
     for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
-  if (sup.create || sup.rename) a.jeq(nr.landlock_restrict_self, 'eperm');
+  // Init performs these in the sandbox's base domain: a nested one would be skipped.
+  if (sup.create || sup.rename || sup.sockets) a.jeq(nr.landlock_restrict_self, 'eperm');
   if (sup.rename && !sup.create) for (const s of RENAME_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   if (sup.create) {
     for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
@@ -286,10 +310,26 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     if (snr.open !== undefined) a.jeq(snr.open, 'open');
     a.jeq(snr.openat!, 'openat');
   }
+  if (sup.sockets) {
+    // The address of connect and sendmsg is in memory BPF cannot read: all go
+    // to init. sendto goes only with an address (send(2) is sendto without one).
+    for (const s of SOCKET_RULE_SYSCALLS) if (s !== 'sendto' && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+    a.jeq(snr.sendto!, 'sendto');
+  }
   a.ret(SECCOMP_RET.ALLOW);
   // clone(flags, ...) and unshare(flags): flags are arg0 on both x86_64 and
   // aarch64; clone uses only their low 32 bits, unshare rejects the high ones.
   a.label('newuser').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm', 'allow');
+  if (supervising) {
+    // Init caches each thread's umask and cwd, which threads of one process
+    // share (CLONE_FS with CLONE_THREAD): it must hear of a thread made with
+    // an fs_struct of its own, of a process made sharing its parent's, and of
+    // unshare(CLONE_FS) (CLONE_NEWNS implies it).
+    a.label('clone').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm');
+    a.jset(CLONE_THREAD, 0, 'clone-process').jset(CLONE_FS, 'allow', 'notify');
+    a.label('clone-process').jset(CLONE_FS, 'notify', 'allow');
+    a.label('unshare').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm').jset(CLONE_FS | CLONE_NEWNS, 'notify', 'allow');
+  }
   // socket(domain, type, protocol): domain is an int.
   a.label('socket').ld(DATA.argLow(0)).jeq(AF_VSOCK, 'eafnosupport', 'allow');
   // ioctl(fd, cmd, arg): the kernel takes cmd as an unsigned int, so compare
@@ -309,6 +349,11 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     // open(path, flags, mode), openat(dirfd, path, flags, mode): only O_CREAT creates.
     if (snr.open !== undefined) a.label('open').ld(DATA.argLow(1)).jset(O_CREAT, 'notify', 'allow');
     a.label('openat').ld(DATA.argLow(2)).jset(O_CREAT, 'notify', 'allow');
+  }
+  if (sup.sockets) {
+    // sendto(fd, buf, len, flags, addr, addrlen): a NULL addr (both words zero) sends to the connected peer.
+    a.label('sendto').ld(DATA.argLow(4)).jeq(0, 0, 'notify');
+    a.ld(DATA.argHigh(4)).jeq(0, 'allow', 'notify');
   }
   a.label('allow').ret(SECCOMP_RET.ALLOW);
   if (supervising) a.label('notify').ret(SECCOMP_RET.USER_NOTIF);

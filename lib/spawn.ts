@@ -4,7 +4,6 @@ import { AsyncResource } from 'async_hooks';
 import { EventEmitter } from 'events';
 import fs from 'fs';
 import os from 'os';
-import path from 'path';
 import { Readable, Writable } from 'stream';
 import { native } from './native';
 import { FsView, realView } from './fsview';
@@ -13,10 +12,13 @@ import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
 import { hintFor, SandboxSetupError } from './errors';
 import { reportError } from './report';
 import { decodeEvent } from './events';
+import { MAX_DISTINCT_VIOLATIONS } from './gen/events';
 import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import { chooseLevel, Enforcement, hostFacts } from './host';
 import { abortError, ChildProcessOptions, commandOf, cwdNotDirectory } from './options';
+import { checkedPlanInput } from './plan-input';
+import { handOff, preparePooled, discard, PoolDeps, Warm } from './pool';
 
 export type StdioOption = 'pipe' | 'overlapped' | 'ipc' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
 
@@ -44,6 +46,11 @@ export interface SpawnOptions extends ChildProcessOptions {
   jobControl?: boolean;
   /** Put the helper in its own process group, so terminal signals reach the command only when forwarded (the CLI does this). */
   ownProcessGroup?: boolean;
+  /**
+   * false: never run this command in a sandbox of the warm pool (lib/pool.ts,
+   * `configurePool`). The default lets the pool serve it when one is ready.
+   */
+  pool?: boolean;
 }
 
 
@@ -66,22 +73,10 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
 }
 
 /** prepare() reading the host through `view` (internal: a recording view tells what the plan depends on). */
-export function prepareWith(view: FsView, file: string, args: readonly string[], options: SpawnOptions = {}): PreparedSpawn {
-  if (typeof file !== 'string' || file === '') throw new TypeError(`The "file" argument must be a non-empty string, got ${JSON.stringify(file)}`);
-  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError('The "args" argument must be an array of strings');
-  for (const s of [file, ...args]) if (s.includes('\0')) throw new TypeError(`argument contains a NUL byte: ${JSON.stringify(s)}`);
-  // Every string ends up in the NUL-separated plan: a NUL would forge plan steps.
-  for (const [key, v] of [['cwd', options.cwd], ['argv0', options.argv0]] as const) {
-    if (v !== undefined && (typeof v !== 'string' || v.includes('\0'))) throw new TypeError(`The "${key}" option must be a string without NUL bytes, got ${JSON.stringify(v)}`);
-  }
-  const cwd = path.resolve(options.cwd ?? process.cwd());
-  const policy = resolvePolicy(options.sandbox, cwd, options.env ?? process.env, view);
-  const env: string[] = [];
-  for (const [k, v] of Object.entries(options.env ?? process.env)) {
-    if (v === undefined) continue;
-    if (k.includes('=') || k.includes('\0') || String(v).includes('\0')) throw new TypeError(`invalid environment entry ${JSON.stringify(k)}`);
-    env.push(`${k}=${v}`);
-  }
+// `policyEnv`: the command's environment as the policy reads it (the pool notes which variables it read).
+export function prepareWith(view: FsView, file: string, args: readonly string[], options: SpawnOptions = {}, policyEnv?: NodeJS.ProcessEnv): PreparedSpawn {
+  const { cwd, env } = checkedPlanInput(file, args, options);
+  const policy = resolvePolicy(options.sandbox, cwd, policyEnv ?? options.env ?? process.env, view);
   const facts = hostFacts(!!options.allowDegraded);
   const enforcement = chooseLevel(facts, !!options.allowDegraded);
   if (enforcement.refused) {
@@ -105,11 +100,18 @@ export function prepareWith(view: FsView, file: string, args: readonly string[],
   return { plan, enforcement: { level, missing, fallbacks: plan.fallbacks }, policy, file, args: [...args] };
 }
 
+/** What the exit dispatcher calls: a SandboxedProcess, or a discarded pooled sandbox being reaped. */
+interface Watched {
+  _onExec(report: Buffer | null): void;
+  _onEvent(record: Buffer): void;
+  _onExit(code: number, signal: number): void;
+}
+
 // One exit dispatcher per environment (worker threads load their own copy).
-const children = new Map<number, SandboxedProcess>();
+const children = new Map<number, Watched>();
 let nextId = 1;
 let handlerInstalled = false;
-function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number, eventsFd: number): number {
+function watchExit(child: Watched, pidfd: number, errorFd: number, eventsFd: number, keepAlive = true): number {
   const { binding } = native();
   if (!handlerInstalled) {
     binding.setExitHandler((id, event, a, signal) => {
@@ -129,9 +131,24 @@ function watchExit(child: SandboxedProcess, pidfd: number, errorFd: number, even
   const id = nextId++;
   children.set(id, child);
   binding.watch(pidfd, errorFd, eventsFd, id);
-  binding.ref();
+  if (keepAlive) binding.ref();
   return id;
 }
+
+const poolDeps: PoolDeps = {
+  prepareWith: (view, file, args, options, policyEnv) => prepareWith(view, file, args, options as SpawnOptions, policyEnv),
+  reap(pidfd, errorFd, eventsFd) {
+    const { binding } = native();
+    const id = watchExit({
+      _onExec() {},
+      _onEvent() {},
+      _onExit() {
+        children.delete(id);
+        binding.close(pidfd);
+      },
+    }, pidfd, errorFd, eventsFd, false);
+  },
+};
 
 /** Behaves like child_process.ChildProcess: 'spawn', 'error', 'exit', 'close'. */
 export class SandboxedProcess extends EventEmitter {
@@ -174,27 +191,46 @@ export class SandboxedProcess extends EventEmitter {
   private openStreams = 0;
   private refed = true;
   private readonly scope = new AsyncResource('SBX_SANDBOXED_PROCESS');
+  private startError: unknown;
 
-  constructor(prepared: PreparedSpawn, options: SpawnOptions) {
+  /** `warm`: a pooled sandbox to run it in (lib/pool.ts); `fresh` plans again should it be gone. */
+  constructor(prepared: PreparedSpawn, options: SpawnOptions, warm?: Warm, fresh?: () => PreparedSpawn) {
     super();
+    let stdio;
+    try {
+      stdio = childFds(options.stdio);
+    } catch (e) {
+      if (warm) discard(warm);
+      throw e;
+    }
+    const [fds, toClose, ipcAt] = stdio;
+    let res;
+    try {
+      if (warm) {
+        try {
+          res = handOff(warm, prepared.plan, fds);
+        } catch {
+          discard(warm); // died meanwhile: a fresh sandbox instead
+          prepared = fresh!();
+        }
+      }
+      res ??= native().binding.spawn(native().helper, encodePlan(prepared.plan), fds, !!options.ownProcessGroup);
+    } catch (e) {
+      this.startError = e;
+    } finally {
+      for (const fd of toClose) fs.closeSync(fd);
+    }
     this.plan = prepared.plan;
     this.spawnfile = prepared.file;
     this.spawnargs = [options.argv0 ?? prepared.file, ...prepared.args]; // as child_process: argv0 first
     this.missingRoots = prepared.policy.missingRoots;
     this.enforcement = prepared.enforcement;
-    const { binding, helper } = native();
-    const [fds, toClose, ipcAt] = childFds(options.stdio);
-    let res;
-    try {
-      res = binding.spawn(helper, encodePlan(prepared.plan), fds, !!options.ownProcessGroup);
-    } catch (e) {
-      const err = e as { errno?: number; syscall?: string };
+    if (!res) {
+      const err = this.startError as { errno?: number; syscall?: string };
       const failure = new SandboxSetupError('start-helper', -(err.errno ?? 0), err.syscall ?? 'spawn', hintFor('start-helper', err.errno ?? 0));
       this.stdio = [null, null, null];
       process.nextTick(() => this.emit('error', failure));
       return;
-    } finally {
-      for (const fd of toClose) fs.closeSync(fd);
     }
     this.pid = res.pid;
     this.pidfd = res.pidfd;
@@ -273,8 +309,22 @@ export class SandboxedProcess extends EventEmitter {
         }
         return;
       }
+      if (ev.type === 'network') {
+        if (ev.allowed) return void this.emit('network', { ...ev.event });
+        // A refused connection is a violation like init's: once per host and port, with its count.
+        const key = `connect\0${ev.event.path}`;
+        const known = this.violationIndex.get(key);
+        if (known) known.count = ev.event.count;
+        else if (this.violations.length < MAX_DISTINCT_VIOLATIONS) {
+          const v = { ...ev.event, errno: 'EACCES' };
+          this.violationIndex.set(key, v);
+          this.violations.push(v);
+          this.emit('violation', { ...v });
+        } else this.violationsDropped++;
+        return;
+      }
       if (ev.type === 'dropped') {
-        this.violationsDropped = ev.count;
+        this.violationsDropped += ev.count;
         return;
       }
       if (ev.type !== 'stopped') return;
@@ -372,7 +422,7 @@ function checkTerminal(stdio: SpawnOptions['stdio']): void {
   }
 }
 
-/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe, -2 for a socketpair. Also: where 'ipc' is. */
+/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe, -2 for a socketpair, -3 leaves the fd closed. Also: where 'ipc' is. */
 export function childFds(stdio: SpawnOptions['stdio']): [number[], number[], number] {
   const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];
   while (list.length < 3) list.push('pipe');
@@ -388,6 +438,7 @@ export function childFds(stdio: SpawnOptions['stdio']): [number[], number[], num
       ipcAt = i;
       fds.push(-2);
     } else if (s === 'inherit') fds.push(i);
+    else if (s === 'ignore' && i > 2) fds.push(-3); // as child_process: nothing at fd 3 and up
     else if (s === 'ignore') {
       const fd = fs.openSync('/dev/null', i === 0 ? 'r' : i > 2 ? 'r+' : 'w');
       toClose.push(fd);
@@ -406,6 +457,7 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   }
   const opts = options ?? {};
   const cmd = commandOf(file, args as string[], opts);
+  if (opts.pool !== undefined && typeof opts.pool !== 'boolean') throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
   const killSignal = cmd.killSignal;
   if (opts.interactive) checkTerminal(opts.stdio);
   // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
@@ -418,7 +470,16 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   const ipcAt = Array.isArray(opts.stdio) ? opts.stdio.indexOf('ipc') : -1;
   if (opts.serialization !== undefined && opts.serialization !== 'json') throw new TypeError('The "serialization" option: only \'json\' is supported');
   const env = ipcAt >= 0 ? { ...(opts.env ?? process.env), NODE_CHANNEL_FD: String(ipcAt), NODE_CHANNEL_SERIALIZATION_MODE: 'json' } : opts.env;
-  const child = new SandboxedProcess(prepare(cmd.file, cmd.args, { ...opts, env }), { ...opts, ownProcessGroup: opts.ownProcessGroup || opts.detached });
+  const ownProcessGroup = opts.ownProcessGroup || opts.detached;
+  const planOptions = { ...opts, env, ownProcessGroup };
+  const { prepared, warm, refill } = preparePooled(poolDeps, cmd.file, cmd.args, planOptions);
+  const child = new SandboxedProcess(prepared, { ...opts, ownProcessGroup }, warm, () => prepare(cmd.file, cmd.args, planOptions));
+  if (refill) {
+    // Sandboxes for the next commands are built once this one has ended (or
+    // had a moment), so building them does not slow it down.
+    const timer = setTimeout(refill, 100).unref();
+    child.once('exit', () => { clearTimeout(timer); refill(); }).once('error', () => { clearTimeout(timer); refill(); });
+  }
   if (opts.timeout) {
     const timer = setTimeout(() => child.kill(killSignal), opts.timeout);
     child.once('exit', () => clearTimeout(timer)).once('error', () => { if (child.exitCode === null && child.pid === undefined) clearTimeout(timer); });

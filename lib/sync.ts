@@ -36,6 +36,8 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
   if (opts.signal !== undefined) throw new TypeError('The "signal" option is not supported by spawnSync (nothing can abort a blocked thread); use spawn');
   if (opts.interactive) throw new TypeError('The "interactive" option needs spawn: a terminal\'s job control needs the event loop');
   const cmd = commandOf(file, args as string[], opts);
+  // Never pooled (a blocked thread cannot wait for a refill); `pool` is still checked.
+  if (opts.pool !== undefined && typeof opts.pool !== 'boolean') throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
   const killSignal = cmd.killSignal;
   const { maxBuffer, encoding } = outputOptions(opts, { maxBuffer: DEFAULT_MAX_BUFFER, encoding: undefined });
   const spawnargs = [...cmd.args];

@@ -5,9 +5,11 @@
 #include <unistd.h>
 #include "fsops.h"
 #include "handoff.h"
+#include "pool.h"
 #include "reaper.h"
 #include "spawn.h"
 #include "spawn_sync.h"
+#include "tunnel.h"
 
 namespace {
 
@@ -45,10 +47,62 @@ class Binding : public Napi::Addon<Binding> {
         InstanceMethod("close", &Binding::Close),
         InstanceMethod("renameat2", &Binding::Renameat2),
         InstanceMethod("landlockAbi", &Binding::LandlockAbi),
+        InstanceMethod("tunnel", &Binding::Tunnel),
+        InstanceMethod("poolSend", &Binding::PoolSend),
+        InstanceMethod("pidfdExited", &Binding::PidfdExited),
+        InstanceMethod("processState", &Binding::ProcessState),
+        InstanceMethod("mountWatch", &Binding::MountWatch),
+        InstanceMethod("mountsChanged", &Binding::MountsChanged),
     });
   }
 
  private:
+  // tunnel(fd, address, port, head, ok, failed: Buffer) -> 0 or errno (native/tunnel.h)
+  Napi::Value Tunnel(const Napi::CallbackInfo &info) {
+    auto str = [&](int i) { auto b = info[i].As<Napi::Buffer<char>>(); return std::string(b.Data(), b.Length()); };
+    int err = sbx_tunnel(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
+    return Napi::Number::New(info.Env(), err);
+  }
+
+  // poolSend(ctlFd, plan: Buffer, fds: number[]) -> { pipes, sockets } (lib/pool.ts)
+  Napi::Value PoolSend(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    int ctl = info[0].As<Napi::Number>().Int32Value();
+    auto plan = info[1].As<Napi::Buffer<char>>();
+    auto list = info[2].As<Napi::Array>();
+    std::vector<int> fds;
+    for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+    SpawnResult res;
+    const char *syscall_name = "";
+    int err = sbx_pool_send(ctl, std::string(plan.Data(), plan.Length()), fds, &res, &syscall_name);
+    if (err) {
+      ErrnoError(env, err, syscall_name).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Array pipes = Napi::Array::New(env, 3);
+    for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
+    out.Set("pipes", pipes);
+    Napi::Array sockets = Napi::Array::New(env, res.sockets.size());
+    for (uint32_t i = 0; i < res.sockets.size(); i++) sockets.Set(i, res.sockets[i]);
+    out.Set("sockets", sockets);
+    return out;
+  }
+
+  Napi::Value PidfdExited(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), sbx_pidfd_exited(info[0].As<Napi::Number>().Int32Value()));
+  }
+
+  Napi::Value MountWatch(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), sbx_mount_watch()); }
+
+  Napi::Value MountsChanged(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), sbx_mounts_changed(info[0].As<Napi::Number>().Int32Value()));
+  }
+
+  Napi::Value ProcessState(const Napi::CallbackInfo &info) {
+    return Napi::String::New(info.Env(), sbx_process_state());
+  }
+
   // spawn(helper, plan: Buffer, fds: number[], ownProcessGroup) -> { pid, pidfd, errorFd, pipes }
   Napi::Value Spawn(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();

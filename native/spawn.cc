@@ -50,6 +50,8 @@ int set_sigmask(const sigset_t *set, sigset_t *old) {
   _exit(127);
 }
 
+const int kClosedFd = -3;
+
 int child_main(void *arg) {
   const ChildContext *c = static_cast<const ChildContext *>(arg);
   int report_fd = c->src[c->error_fd];
@@ -65,11 +67,17 @@ int child_main(void *arg) {
   // Move every source above the target range first, then into place: dup2
   // onto itself would keep O_CLOEXEC, and sources may overlap targets.
   for (int i = 0; i < c->nfds; i++) {
+    if (c->src[i] == kClosedFd) continue;
     c->tmp[i] = fcntl(c->src[i], F_DUPFD, c->nfds);
     if (c->tmp[i] < 0) child_fail(report_fd, errno, "fcntl(F_DUPFD)");
   }
   report_fd = c->tmp[c->error_fd];
   for (int i = 0; i < c->nfds; i++) {
+    // A slot left closed (child_process's 'ignore' on fd 3 and up): nothing there at exec.
+    if (c->src[i] == kClosedFd) {
+      close(i);
+      continue;
+    }
     if (dup2(c->tmp[i], i) < 0) child_fail(report_fd, errno, "dup2");
   }
   report_fd = c->error_fd;
@@ -98,17 +106,14 @@ void close_if(int fd) {
 
 }  // namespace
 
-int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_name) {
-  int nuser = (int)req.fds.size();
-  std::vector<int> src(req.fds);
-  std::vector<int> child_ends;  // closed in the parent after clone
+int sbx_make_channels(std::vector<int> &src, SpawnResult *out, std::vector<int> &child_ends, const char **syscall_name) {
+  int nuser = (int)src.size();
   int err = 0;
   auto failed = [&](const char *name) {
     err = errno;
     *syscall_name = name;
     return err;
   };
-
   for (int i = 0; i < 3 && i < nuser; i++) {
     if (src[i] != -1) continue;
     int p[2];
@@ -128,6 +133,20 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     out->sockets[i] = s[0];
     child_ends.push_back(s[1]);
   }
+  return err;
+}
+
+int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_name) {
+  int nuser = (int)req.fds.size();
+  std::vector<int> src(req.fds);
+  std::vector<int> child_ends;  // closed in the parent after clone
+  int err = 0;
+  auto failed = [&](const char *name) {
+    err = errno;
+    *syscall_name = name;
+    return err;
+  };
+  err = sbx_make_channels(src, out, child_ends, syscall_name);
   int plan_fd = -1, err_pipe[2] = {-1, -1};
   if (!err) {
     plan_fd = memfd_create("sbx-plan", MFD_CLOEXEC);

@@ -51,6 +51,7 @@ describe(`discovered config files may only narrow (as ${userLabel})`, () => {
     ['writableRoots', { writableRoots: ['/'] }, []],
     ['allowGitWrites', { allowGitWrites: true }, []],
     ['allowUnixSockets', { allowUnixSockets: true }, []],
+    ['allowUnixSockets', { allowUnixSockets: ['/tmp/tmux-0'] }, []],
     ['tmp', { tmp: 'host' }, []],
     ['mode', { mode: 'workspace-write' }, ['--mode', 'read-only']],
     ['rules["/"]', { rules: { '/': 'write' } }, []],
@@ -189,7 +190,7 @@ describe(`the host-facts cache decides nothing a sandbox could forge (as ${userL
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).userns.ok).toBe(true); // the probe's answer replaced the forged one
   });
 
-  it('--allow-degraded: a cached "works" that fails at run time is probed again and degrades as promised (not 125)', async () => {
+  it('--allow-degraded: a cached "works" that fails at run time is probed again and degrades as promised (then fails closed inside a supervised sandbox)', async () => {
     // A sandbox in mode 'full' is a host where user namespaces fail (nested: unshare EPERM) with the same cache.
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns: { ok: true, detail: 'user namespace with mounts works' } }));
@@ -203,16 +204,18 @@ describe(`the host-facts cache decides nothing a sandbox could forge (as ${userL
     const r = await inner(['--allow-degraded']);
     expect(r.stderr).toMatch(/sbx-native: unshare failed \(.*EPERM.*\); probed again: user namespaces are unusable\n/);
     expect(r.stderr).toMatch(/sbx-native: degraded enforcement \(landlock-only\): user namespaces are unusable \(unshare failed with EPERM\)/);
-    // Also as root: without CAP_SETPCAP (a nested sandbox) the bounding set stays, no_new_privs holds.
-    expect(r.code).toBe(0);
-    expect(fs.readFileSync(path.join(D, 'w', 'ran'), 'utf8')).toBe('inner\n');
+    // The outer sandbox supervises (the unix-socket rule holds in mode 'full' too), so its filter refuses
+    // openat2 and nested Landlock domains: the degraded inner sandbox fails closed at its first Landlock step.
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/\nsbx-native: landlock_path: open \/: ENOSYS/);
+    expect(fs.existsSync(path.join(D, 'w', 'ran'))).toBe(false);
     // The library's run() with allowDegraded does the same.
     fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns: { ok: true, detail: 'user namespace with mounts works' } }));
     const lib = await run(process.execPath, ['-e', `require(${JSON.stringify(path.join(repoRoot, 'dist'))}).run('/bin/sh', ['-c', 'echo lib'], ` +
       `{ allowDegraded: true, sandbox: { tmp: 'none', writableRoots: [] } }).then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ error: e.message, step: e.step })))`],
     { sandbox: { mode: 'full' }, env: { ...baseEnv, XDG_CACHE_HOME: cache } });
     const res = JSON.parse(lib.stdout);
-    expect(res).toMatchObject({ code: 0, stdout: 'lib\n' });
+    expect(res).toMatchObject({ step: 'landlock_path' });
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).userns.ok).toBe(false); // (this cache is the nested host's: writable in mode 'full')
   });
 });

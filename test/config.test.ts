@@ -40,7 +40,7 @@ describe(`config files (as ${userLabel})`, () => {
     fs.writeFileSync(f, JSON.stringify({ network: 'yes' }));
     const r = cli(['exec', '--config', f, '--', 'true'], D);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/network = "yes": expected a boolean/);
+    expect(r.stderr).toMatch(/network = "yes": expected true, false or \{ allowedDomains, deniedDomains \}/);
     fs.writeFileSync(f, '{ not json');
     expect(cli(['exec', '--config', f, '--', 'true'], D).stderr).toMatch(/invalid JSON/);
   });
@@ -75,12 +75,30 @@ describe(`config files (as ${userLabel})`, () => {
     expect(c.warnings).toEqual([`${f}: unsupported key "ignoreViolations" ignored`]);
   });
 
-  it('refuses a non-empty domain allowlist instead of widening to full network (exit 2)', () => {
+  it("maps sandbox-runtime's network.allowUnixSockets and allowAllUnixSockets onto allowUnixSockets; sbx-native JSON has the key itself", () => {
     const f = path.join(D, 'srt.json');
-    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com'] } }));
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [], allowUnixSockets: ['/run/docker.sock', '~/.ssh/agent'] } }));
+    expect(loadConfig(f, D, { HOME: '/home/u' }).policy).toMatchObject({ allowUnixSockets: ['/run/docker.sock', '/home/u/.ssh/agent'] });
+    expect(loadConfig(f, D, { HOME: '/home/u' }).warnings).toEqual([]);
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [], allowAllUnixSockets: true } }));
+    expect(loadConfig(f, D).policy).toMatchObject({ allowUnixSockets: ['/'] });
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [], allowAllUnixSockets: 'yes' } }));
+    expect(() => loadConfig(f, D)).toThrow(/network.allowAllUnixSockets = "yes": expected true or false/);
+    fs.writeFileSync(f, JSON.stringify({ network: { allowedDomains: [] } }));
+    expect(loadConfig(f, D).policy).not.toHaveProperty('allowUnixSockets');
+    const own = path.join(D, 'own.json');
+    fs.writeFileSync(own, JSON.stringify({ allowUnixSockets: ['sock', '/abs/sock'] }));
+    expect(loadConfig(own, D).policy).toEqual({ allowUnixSockets: [path.join(D, 'sock'), '/abs/sock'] });
+  });
+
+  it("takes sandbox-runtime's domain lists to the proxy; a bad pattern is refused naming it (exit 2)", () => {
+    const f = path.join(D, 'srt.json');
+    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] } }));
+    expect(loadConfig(f, D).policy.network).toEqual({ allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] });
+    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['git*hub.com'] } }));
     const r = cli(['exec', '--config', f, '--', 'true'], D);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/allowedDomains = \["github.com"\]: a domain allowlist is not supported yet/);
+    expect(r.stderr).toMatch(/network\.allowedDomains\[0\] = "git\*hub\.com": a wildcard is only allowed as the first label/);
     fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['src/**'] } }));
     expect(cli(['exec', '--config', f, '--', 'true'], D).stderr).toMatch(/glob patterns are not supported/);
   });

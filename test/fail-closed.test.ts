@@ -64,7 +64,7 @@ describe(`fail closed (as ${userLabel})`, () => {
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['relative/path'], tmp: 'none' } })).toThrow(/writableRoots\[0\] = "relative\/path": path must be absolute/);
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/tmp/a\0b'], tmp: 'none' } })).toThrow(/NUL/);
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: [''], tmp: 'none' } })).toThrow(/empty path/);
-    expect(() => prepare('/bin/true', [], { sandbox: { network: 'yes' } as any })).toThrow(/network = "yes": expected a boolean/);
+    expect(() => prepare('/bin/true', [], { sandbox: { network: 'yes' } as any })).toThrow(/network = "yes": expected true, false or \{ allowedDomains, deniedDomains \}/);
     expect(() => prepare('/bin/true', [], { sandbox: { writeableRoots: [] } as any })).toThrow(/writeableRoots.*unknown key/);
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/etc/passwd'], tmp: 'none' } })).toThrow(/not a directory/);
   });

@@ -50,16 +50,17 @@ describe(`kernel-interface fallbacks, forced (as ${userLabel})`, () => {
     const sup = p.plan.steps.find((s) => s.op === 'supervise')!.args;
     expect(sup).not.toContain('chmod=proc-link');
     expect(sup).not.toContain('sync-wake=off');
+    expect(sup).not.toContain('fscache=off');
   });
 
   it('a 5.15 kernel: plain listener, chmod through /proc/self/fd, no sync wake-up; the rules hold the same', async () => {
     process.env.SBX_NATIVE_TEST_HOST = 'kernel=5.15';
     const p = prepare('/bin/sh', ['-c', script()], { sandbox: sandbox(), cwd: A });
-    expect(p.enforcement.fallbacks).toHaveLength(3);
+    expect(p.enforcement.fallbacks).toHaveLength(4);
     expect(p.enforcement.fallbacks!.join('\n')).toMatch(/WAIT_KILLABLE_RECV[\s\S]*fchmodat2[\s\S]*SYNC_WAKE_UP/);
     expect(p.plan.steps.find((s) => s.op === 'seccomp')!.args[1]).toBe('listen');
     const sup = p.plan.steps.find((s) => s.op === 'supervise')!.args;
-    expect(sup).toEqual(expect.arrayContaining(['chmod=proc-link', 'sync-wake=off']));
+    expect(sup).toEqual(expect.arrayContaining(['chmod=proc-link', 'sync-wake=off', 'fscache=off']));
     const r = await run(p);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -77,7 +78,7 @@ describe(`kernel-interface fallbacks, forced (as ${userLabel})`, () => {
     const old = spawnSync(process.execPath, args, { cwd: A, env: { ...process.env, SBX_NATIVE_TEST_HOST: 'kernel=6.1' }, encoding: 'utf8' });
     expect(old.status).toBe(0);
     const said = old.stderr.split('\n').filter((l) => l.includes('older kernel:'));
-    expect(said).toHaveLength(2); // 6.1 has WAIT_KILLABLE_RECV, not fchmodat2 or SYNC_WAKE_UP
+    expect(said).toHaveLength(3); // 6.1 has WAIT_KILLABLE_RECV, not fchmodat2, SYNC_WAKE_UP or PIDFD_THREAD
     expect(said.join('\n')).toMatch(/fchmodat2[\s\S]*SYNC_WAKE_UP/);
     const now = spawnSync(process.execPath, args, { cwd: A, encoding: 'utf8' });
     expect(now.status).toBe(0);

@@ -91,11 +91,13 @@ describe(`load (as ${userLabel})`, () => {
     fs.mkdirSync(root, { recursive: true });
     const marker = `sbx-load-marker-${process.pid}-${Date.now()}`;
     // The parent keeps 64 sandboxes busy (short sleeps, refilled as they end), each named by the marker (argv0).
+    // Fresh ones (pool: false): the scan finds helpers by their cwd, and a pooled
+    // helper works from / (test/pool.test.ts kills a parent with pooled sandboxes).
     const script = `
       const { spawn } = require(${JSON.stringify(path.join(repoRoot, 'dist'))});
       let done = 0;
       const one = () => {
-        const c = spawn('/bin/sh', ['-c', 'sleep 0.$(( $$ % 5 + 1 ))'], { argv0: ${JSON.stringify(marker)}, stdio: 'ignore', sandbox: { writableRoots: [${JSON.stringify(root)}], tmp: 'none' } });
+        const c = spawn('/bin/sh', ['-c', 'sleep 0.$(( $$ % 5 + 1 ))'], { argv0: ${JSON.stringify(marker)}, stdio: 'ignore', pool: false, sandbox: { writableRoots: [${JSON.stringify(root)}], tmp: 'none' } });
         c.on('exit', () => { if (++done === 64) process.stdout.write('busy\\n'); one(); });
         c.on('error', (e) => { process.stderr.write(String(e)); process.exit(3); });
       };

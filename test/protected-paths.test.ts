@@ -264,7 +264,12 @@ os.unlink('new.txt')`, sb, { cwd: R }));
     const sup = p.plan.steps.find((s) => s.op === 'supervise');
     expect(sup).toBeDefined();
     const supervised = sup!.args.filter((a) => a.startsWith('sys=')).map((a) => a.split(':')[1]).sort();
-    expect(supervised).toEqual(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']);
+    // Renames, the unix-socket rule's calls (always supervised), and what keeps
+    // init's memory of the callers' umask and cwd exact (docs/supervisor.md):
+    // no creation, no O_CREAT open.
+    const sockets = ['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto'];
+    const fsState = ['chdir', 'clone', 'fchdir', 'setns', 'umask', 'unshare'];
+    expect(supervised).toEqual([...(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']), ...sockets, ...fsState].sort());
     expect(sup!.args).toContain(`protect-dir=${path.join(R, '.claude')}`);
   });
 });

@@ -3,7 +3,7 @@
 // and that the kernel enforces it on the command while real tools keep working.
 import { describe, expect, it } from 'vitest';
 import {
-  AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, ERRNO, F_SETDELEG, F_SETLEASE, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, REFUSED_FS_IOCTLS, SECCOMP_RET,
+  AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, FS_STATE_SYSCALLS, ERRNO, F_SETDELEG, F_SETLEASE, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, REFUSED_FS_IOCTLS, SECCOMP_RET,
   SUPERVISED_NR, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT, buildSeccompFilter, supervisedSyscalls, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
 } from '../lib/seccomp';
 import { prepare } from '../lib/spawn';
@@ -146,7 +146,7 @@ describe('seccomp BPF program (unit)', () => {
       if (sandbox.mode !== 'full') expect(names.indexOf('landlock_restrict')).toBeLessThan(i);
       // Whether init supervises depends on where this checkout lies (its own files are guarded when a root holds them).
       const sup = supervision(plan.layout, plan.level !== 'landlock-only');
-      const supervising = sup.metadata || sup.create || sup.rename;
+      const supervising = sup.metadata || sup.create || sup.rename || sup.sockets;
       expect(ops[i].args).toEqual(supervising ? [seccompStepArg(process.arch, sup), 'listen-killable'] : [seccompStepArg()]);
     }
   });
@@ -210,7 +210,7 @@ describe('seccomp BPF program with supervision (unit)', () => {
         expect(call(446 /* landlock_restrict_self */)).toBe(EPERM);
         expect(call(437 /* openat2 */)).toBe(ENOSYS);
         const table = supervisedSyscalls(arch, { metadata: false, create: false, rename: true });
-        expect(table.map((e) => e.split(':')[1]).sort()).toEqual(renames.filter((s) => snr[s] !== undefined));
+        expect(table.map((e) => e.split(':')[1]).sort()).toEqual([...renames, ...FS_STATE_SYSCALLS].filter((s) => snr[s] !== undefined).sort());
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
       });
 
@@ -233,6 +233,29 @@ describe('seccomp BPF program with supervision (unit)', () => {
         expect(filter(false, false)(seccomp, [1, 1 << 3, 0])).toBe(ALLOW); // nothing supervised: nothing to protect
       });
 
+      it('init hears of every change to the umask and cwd it caches: umask, chdir, fchdir, and clone/unshare that split or share an fs_struct', () => {
+        for (const call of [filter(true, false), filter(false, true)]) {
+          for (const s of ['umask', 'chdir', 'fchdir', 'setns'] as const) expect(call(snr[s]!), s).toBe(NOTIFY);
+          const VM = 0x100, FS = 0x200, FILES = 0x400, SIGHAND = 0x800, THREAD = 0x10000, NEWNS = 0x20000, VFORK = 0x4000;
+          const pthread = VM | FS | FILES | SIGHAND | THREAD | 0x80000 | 0x100000 | 0x200000; // glibc's pthread_create
+          expect(call(nr.clone, [pthread])).toBe(ALLOW);
+          expect(call(nr.clone, [17 /* fork: SIGCHLD */])).toBe(ALLOW);
+          expect(call(nr.clone, [VM | VFORK | 17 /* posix_spawn */])).toBe(ALLOW);
+          expect(call(nr.clone, [pthread & ~FS])).toBe(NOTIFY); // a thread with an fs_struct of its own
+          expect(call(nr.clone, [FS | 17])).toBe(NOTIFY); // a process sharing its parent's
+          expect(call(nr.clone, [0x10000000 | FS | 17 /* CLONE_NEWUSER */])).toBe(EPERM);
+          expect(call(nr.unshare, [FS])).toBe(NOTIFY);
+          expect(call(nr.unshare, [NEWNS])).toBe(NOTIFY); // implies CLONE_FS
+          expect(call(nr.unshare, [FILES])).toBe(ALLOW);
+          expect(call(nr.unshare, [0x10000000 | FS])).toBe(EPERM);
+          expect(call(nr.clone3, [0])).toBe(ENOSYS); // its flags are out of BPF's reach: libcs fall back to clone
+        }
+        const none = filter(false, false);
+        for (const s of ['umask', 'chdir', 'fchdir', 'setns'] as const) expect(none(snr[s]!), s).toBe(ALLOW);
+        expect(none(nr.clone, [0x200 | 17])).toBe(ALLOW);
+        expect(none(nr.unshare, [0x200])).toBe(ALLOW);
+      });
+
       it('the supervise table names every number the filter sends, and only those', () => {
         const table = supervisedSyscalls(arch, { metadata: true, create: true });
         const call = filter(true, true);
@@ -240,7 +263,8 @@ describe('seccomp BPF program with supervision (unit)', () => {
         const o_creat = [0o101, 0o101, 0o101, 0o101]; // O_CREAT wherever open/openat keep their flags
         for (let n = 0; n < 512; n++) {
           if (n === nr.ioctl) continue;
-          expect(call(n, o_creat) === NOTIFY, `syscall ${n}`).toBe(listed.has(n));
+          const args = n === nr.clone || n === nr.unshare ? [0x200 /* CLONE_FS */] : o_creat;
+          expect(call(n, args) === NOTIFY, `syscall ${n}`).toBe(listed.has(n));
         }
         expect(listed.has(nr.ioctl)).toBe(true);
       });

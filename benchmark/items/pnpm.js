@@ -69,8 +69,9 @@ module.exports = async function pnpm(ctx) {
     unsandboxed: () => measure('unsandboxed', (p) => timeCp(node, args, { cwd: p, env })),
     sbx: () => measure('sbx', (p) => timeSbx(node, args, { writableRoots: [store, p, state] }, { cwd: p, env })),
   };
+  if (ctx.peer) variants['sbx (peer)'] = () => measure('sbx-peer', (p) => timeSbx(node, args, { writableRoots: [store, p, state] }, { cwd: p, env }, ctx.peer));
   if (ctx.bwrap.path) variants['bwrap (bind per root)'] = () => measure('bwrap', (p) => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [store, p, state], cwd: p }, [node, ...args]), { env }));
-  const samples = ctx.quick ? 1 : 6;
+  const samples = ctx.quick ? 1 : ctx.rounds || 6;
   ctx.log(`pnpm offline install, ${packages} packages: ${samples} rounds`);
   const r = await interleave({ variants, warmup: 1, samples, log: ctx.log });
   for (const v of Object.values(r.variants)) {
@@ -79,7 +80,7 @@ module.exports = async function pnpm(ctx) {
     v.hardLinkedShare = v.extra.at(-1).linkedShare;
     delete v.extra;
   }
-  r.ratios = ratios(r, [['sbx', 'unsandboxed'], ['bwrap (bind per root)', 'sbx']]);
+  r.ratios = ratios(r, [['sbx', 'unsandboxed'], ['sbx (peer)', 'unsandboxed'], ['sbx', 'sbx (peer)'], ['bwrap (bind per root)', 'sbx']]);
   const V = r.variants;
   r.diskRatios = V['bwrap (bind per root)'] ? { 'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb), 'bwrap/unsandboxed': rd(V['bwrap (bind per root)'].diskGrowthMb / V.unsandboxed.diskGrowthMb) } : { 'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb) };
   r.packages = packages;

@@ -36,10 +36,10 @@ function timeCp(file, args, opts = {}) {
   return waitExit(child, file, t0);
 }
 
-/** sbx.spawn(file, args, { sandbox }) until exit. */
-function timeSbx(file, args, sandbox, opts = {}) {
+/** sbx.spawn(file, args, { sandbox }) until exit (`mod`: another build's dist, e.g. ctx.peer). */
+function timeSbx(file, args, sandbox, opts = {}, mod = sbx()) {
   const t0 = process.hrtime.bigint();
-  const child = sbx().spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], sandbox, ...opts });
+  const child = mod.spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], sandbox, ...opts });
   return waitExit(child, `sbx ${file}`, t0);
 }
 

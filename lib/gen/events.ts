@@ -23,8 +23,15 @@ export const EVENT_VIOLATION_PATH_OFFSET = 40; // the path, NUL-terminated; the 
 /** refusals beyond the distinct ones init reports (sent at the end) */
 export const EVENT_DROPPED = 3;
 export const EVENT_DROPPED_COUNT_OFFSET = 8; // how many
+/** the network proxy (lib/proxy/) allowed or refused a connection; written by the proxy process, one record per attempt */
+export const EVENT_NETWORK = 4;
+export const EVENT_NETWORK_ALLOWED_OFFSET = 8; // 1: allowed and connecting, 0: refused
+export const EVENT_NETWORK_PORT_OFFSET = 12; // the port asked for
+export const EVENT_NETWORK_COUNT_OFFSET = 16; // how many times this host and port was asked for so far (with this outcome)
+export const EVENT_NETWORK_TEXT_OFFSET = 20; // the host asked for, NUL, the rule that decided in the policy's words, NUL
 export const VIOLATION_RULE_PROTECTED_PATH = 1; // creating a protected path that does not exist
 export const VIOLATION_RULE_PROTECTED_DIR = 2; // renaming a directory on the way to a protected path away, or anything onto it
 export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the writable roots in their shared mount
-export const VIOLATION_RULE_NEW_REPOSITORY = 4; // making a name that would start a new git repository (.git, HEAD) where none was
+export const VIOLATION_RULE_UNIX_SOCKET = 4; // a connect or datagram to a pathname unix socket no process of the sandbox bound and the policy does not allow
+export const VIOLATION_RULE_NEW_REPOSITORY = 5; // making a name that would start a new git repository (.git, HEAD) where none was
 export const MAX_DISTINCT_VIOLATIONS = 64;

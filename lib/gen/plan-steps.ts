@@ -3,9 +3,13 @@
 
 /** Every plan step the helper runs, in the order of the table. */
 export const STEP_OPS = [
+  'proxy_fork',
   'unshare',
   'map_ids',
+  'sethostname',
   'loopback_up',
+  'proxy_listen',
+  'proxy_ready',
   'make_rslave',
   'expect_ids',
   'clone_tree',
@@ -37,6 +41,7 @@ export const STEP_OPS = [
   'landlock_restrict',
   'drop_caps',
   'supervise',
+  'pool_wait',
   'command_fork',
   'tty_foreground',
   'setsid',
@@ -52,9 +57,13 @@ export type StepOp = (typeof STEP_OPS)[number];
 export type HintClass = 'new-userns' | 'userns' | 'mount' | 'landlock' | 'chdir' | 'other';
 
 export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
+  proxy_fork: 'other',
   unshare: 'new-userns',
   map_ids: 'userns',
+  sethostname: 'other',
   loopback_up: 'other',
+  proxy_listen: 'other',
+  proxy_ready: 'other',
   make_rslave: 'mount',
   expect_ids: 'other',
   clone_tree: 'mount',
@@ -86,6 +95,7 @@ export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
   landlock_restrict: 'landlock',
   drop_caps: 'other',
   supervise: 'other',
+  pool_wait: 'other',
   command_fork: 'other',
   tty_foreground: 'other',
   setsid: 'other',
@@ -98,9 +108,13 @@ export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
 
 /** The argument kinds of each step (protocol/plan-steps.json: `?` optional, `...` repeated). */
 export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
+  proxy_fork: ['num', 'num', 'num', 'num', 'num', 'path', 'text...'],
   unshare: ['num'],
   map_ids: ['num', 'num', 'num', 'num'],
+  sethostname: ['text'],
   loopback_up: [],
+  proxy_listen: ['num', 'num'],
+  proxy_ready: ['num'],
   make_rslave: [],
   expect_ids: ['text...'],
   clone_tree: ['slot', 'path'],
@@ -132,6 +146,7 @@ export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
   landlock_restrict: [],
   drop_caps: ['word...'],
   supervise: ['text...'],
+  pool_wait: ['num'],
   command_fork: ['word?'],
   tty_foreground: [],
   setsid: [],
@@ -144,9 +159,13 @@ export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
 
 /** [fewest, most] arguments; most is Infinity when the last one repeats. */
 export const STEP_ARITY: Readonly<Record<StepOp, readonly [number, number]>> = {
+  proxy_fork: [6, Infinity],
   unshare: [1, 1],
   map_ids: [4, 4],
+  sethostname: [1, 1],
   loopback_up: [0, 0],
+  proxy_listen: [2, 2],
+  proxy_ready: [1, 1],
   make_rslave: [0, 0],
   expect_ids: [0, Infinity],
   clone_tree: [2, 2],
@@ -178,6 +197,7 @@ export const STEP_ARITY: Readonly<Record<StepOp, readonly [number, number]>> = {
   landlock_restrict: [0, 0],
   drop_caps: [0, Infinity],
   supervise: [0, Infinity],
+  pool_wait: [1, 1],
   command_fork: [0, 1],
   tty_foreground: [0, 0],
   setsid: [0, 0],

@@ -11,6 +11,7 @@ enum SandboxEventType : int32_t {
   kEventStopped = 1,  // the command was stopped (job control)
   kEventViolation = 2,  // init refused a call itself (each distinct op and path once as it happens, then again with its final count at the end)
   kEventDropped = 3,  // refusals beyond the distinct ones init reports (sent at the end)
+  kEventNetwork = 4,  // the network proxy (lib/proxy/) allowed or refused a connection; written by the proxy process, one record per attempt
 };
 
 struct EventHeader {
@@ -37,11 +38,20 @@ struct EventDropped {
   EventHeader h;
   int32_t count;  // how many
 };
+struct EventNetwork {
+  EventHeader h;
+  int32_t allowed;  // 1: allowed and connecting, 0: refused
+  int32_t port;  // the port asked for
+  int32_t count;  // how many times this host and port was asked for so far (with this outcome)
+  char text[4076];  // the host asked for, NUL, the rule that decided in the policy's words, NUL
+};
+const uint32_t kEventNetworkTextOffset = 20;  // the record's size is this plus the text and its NUL
 enum ViolationRule : int32_t {
   kViolationRuleProtectedPath = 1,  // creating a protected path that does not exist
   kViolationRuleProtectedDir = 2,  // renaming a directory on the way to a protected path away, or anything onto it
   kViolationRuleChainMetadata = 3,  // a metadata change outside the writable roots in their shared mount
-  kViolationRuleNewRepository = 4,  // making a name that would start a new git repository (.git, HEAD) where none was
+  kViolationRuleUnixSocket = 4,  // a connect or datagram to a pathname unix socket no process of the sandbox bound and the policy does not allow
+  kViolationRuleNewRepository = 5,  // making a name that would start a new git repository (.git, HEAD) where none was
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

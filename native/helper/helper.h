@@ -43,6 +43,8 @@ struct Run {
   int status_write_fd = -1;    // init's end of the monitor's socket (pidns_fork), written when the command ends
   bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets
+  int proxy_fd = -1;           // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
+  int proxy_status_fd = -1;    // proxy_fork: EOF once the proxy was exec'd, else why not (proxy_ready)
 
   bool has_run(StepOp op) const { return ran & step_bit(op); }
 };
@@ -67,6 +69,17 @@ void violations_flush();                           // at the command's end: fina
 
 unsigned long long parse_num(Run &run, const std::string &s);
 
+// ops_pool.cc: the monitor of a pooled sandbox (a plan with pool_wait) keeps
+// its copy of the pool socket, -1 otherwise; handed over once the caller has
+// sent the command and closed its end.
+int pool_socket(const Run &run);
+bool pool_handed_over(int ctl);
+
+// main.cc: the plan's wire format. parse_plan appends the steps of `data` to `steps`
+// (false: malformed); pool_wait (ops_pool.cc) reads a pooled sandbox's command this way.
+std::string read_all(int fd);
+bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps);
+
 // order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
 void check_order(Run &run, const Step &s);
 
@@ -75,3 +88,4 @@ void check_order(Run &run, const Step &s);
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)
+int proxy_connect(const char *host, const char *port);  // the --proxy-connect mode: ssh's ProxyCommand (proxy_connect.cc)

@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-namespace {
-
 std::string read_all(int fd) {
   std::string out;
   char buf[65536];
@@ -61,8 +59,6 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps) {
   return true;
 }
 
-}  // namespace
-
 void fail(Run &run, int err, const std::string &detail) { fail_exit(run, err, detail, 125); }
 
 void fail_exit(Run &run, int err, const std::string &detail, int status) {
@@ -89,6 +85,7 @@ unsigned long long parse_num(Run &run, const std::string &s) {
 int main(int argc, char **argv) {
   Run run;
   if (argc == 2 && strcmp(argv[1], "--probe-userns") == 0) return probe_userns();
+  if (argc == 4 && strcmp(argv[1], "--proxy-connect") == 0) return proxy_connect(argv[2], argv[3]);
   run.current = (size_t)-1;
   int plan_fd = -1;
   if (argc == 5 && strcmp(argv[1], "--handoff") == 0) {
@@ -109,9 +106,10 @@ int main(int argc, char **argv) {
 
   for (run.current = 0; run.current < run.steps.size(); run.current++) {
     const Step &s = run.steps[run.current];
+    const StepOp op = s.op;  // pool_wait appends to run.steps: `s` may not outlive the step
     check_order(run, s);
     run_step(run, s);
-    run.ran |= step_bit(s.op);
+    run.ran |= step_bit(op);
   }
   fail(run, EINVAL, "plan ended without exec");
 }

@@ -78,10 +78,14 @@ const char kContinueForeground = 'F', kContinueBackground = 'B';
 // terminal, so init can hand it to a command it resumes).
 [[noreturn]] void monitor(const Run &run, pid_t init, int status_fd) {
   sigset_t set = handled_set();
+  const int pool_ctl = pool_socket(run);
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(&set, &info);
     if (sig < 0) continue;
+    // A pooled sandbox has no command yet: a signal now (a Ctrl-C to this
+    // process group) was meant for none, and must not reach the next one.
+    if (sig != SIGCHLD && pool_ctl >= 0 && !pool_handed_over(pool_ctl)) continue;
     if (sig == SIGCONT) {
       char c = caller_in_foreground(run.tty) ? kContinueForeground : kContinueBackground;
       ssize_t ignored = write(status_fd, &c, 1);

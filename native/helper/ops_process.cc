@@ -23,6 +23,12 @@ void step_unshare(Run &run, const Step &s) {
   if (unshare((int)parse_num(run, s.args[0])) != 0) fail(run, errno, "unshare");
 }
 
+// sethostname NAME: in the new UTS namespace (bwrap --hostname)
+void step_sethostname(Run &run, const Step &s) {
+  const std::string &name = s.args[0];
+  if (sethostname(name.c_str(), name.size()) != 0) fail(run, errno, "sethostname " + name);
+}
+
 // map_ids INSIDE_UID OUTSIDE_UID INSIDE_GID OUTSIDE_GID
 void step_map_ids(Run &run, const Step &s) {
   const auto &a = s.args;

@@ -6,7 +6,7 @@ const { header, fail, checkNames, cppPrelude } = require('./common');
 
 const TABLE = 'syscalls.json';
 const ARCHES = ['x64', 'arm64'];
-const CLASSES = ['metadata', 'inode-ioctl', 'create', 'rename', 'open'];
+const CLASSES = ['metadata', 'inode-ioctl', 'create', 'rename', 'open', 'socket', 'fs-state'];
 
 function syscallFiles(t) {
   const rows = t.syscalls;
@@ -52,6 +52,10 @@ function syscallFiles(t) {
     `export const CREATE_SYSCALLS: SupervisedSyscall[] = [${ofClass('create', 'rename')}];`,
     `export const RENAME_SYSCALLS: SupervisedSyscall[] = [${ofClass('rename')}];`,
     `export const OPEN_SYSCALLS: SupervisedSyscall[] = [${ofClass('open')}];`,
+    '/** Reach a socket by its address (with bind, the unix-socket rule; sendto only with an address: see buildSeccompFilter). */',
+    `export const SOCKET_SYSCALLS: SupervisedSyscall[] = [${ofClass('socket')}];`,
+    '/** Change the umask or cwd init caches, or how threads share them (clone and unshare only with some flags: buildSeccompFilter). */',
+    `export const FS_STATE_SYSCALLS: SupervisedSyscall[] = [${ofClass('fs-state')}];`,
     '',
   ].join('\n');
 

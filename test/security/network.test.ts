@@ -8,7 +8,7 @@ import fs from 'fs';
 import net from 'net';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { landlockAbi, run } from '../../lib';
+import { run } from '../../lib';
 import { readMountInfo } from '../../lib/mountinfo';
 import { buildPlan } from '../../lib/plan';
 import { resolvePolicy } from '../../lib/policy';
@@ -162,8 +162,12 @@ out['inside'] = attempt(inside)`, { ...f.sandbox, network: true });
         expect(out.r).toBe(expected);
         expect(accepted).toBe(0);
         expect(fs.statSync(sock).isSocket()).toBe(true);
-        // network: true is the caller's explicit permission to reach it.
-        const open = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, { ...f.sandbox, network: true }, { env: { ...process.env, ...envFor(dir, sock) } });
+        // network: true does not reach it either (a socket the sandbox did not bind: EACCES, test/security/unix-sockets.test.ts);
+        // allowUnixSockets is the caller's explicit permission, and then it is not hidden.
+        const net = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, { ...f.sandbox, network: true }, { env: { ...process.env, ...envFor(dir, sock) } });
+        expect(net.r).toBe('EACCES');
+        expect(accepted).toBe(0);
+        const open = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, { ...f.sandbox, allowUnixSockets: [sock] }, { env: { ...process.env, ...envFor(dir, sock) } });
         expect(open.r).toBe('ok');
       } finally {
         await new Promise((res) => srv.close(res));
@@ -171,9 +175,11 @@ out['inside'] = attempt(inside)`, { ...f.sandbox, network: true });
     });
   }
 
-  it('the plan: at Landlock ABI 9 RESOLVE_UNIX is handled, granted on the roots, and on / only with network: true', () => {
+  it('the plan: at Landlock ABI 9 RESOLVE_UNIX is handled and granted only on allowUnixSockets (never on the roots or /, whatever network says)', () => {
+    const allowed = path.join(f.O, 'allowed');
+    fs.mkdirSync(allowed);
     const plan = (network: boolean, abi: number) => buildPlan({
-      policy: resolvePolicy({ writableRoots: [f.repo], network, tmp: 'none' }, f.repo, {}), file: '/bin/true', argv: ['true'], env: [], cwd: f.repo,
+      policy: resolvePolicy({ writableRoots: [f.repo], network, tmp: 'none', allowUnixSockets: [allowed] }, f.repo, {}), file: '/bin/true', argv: ['true'], env: [], cwd: f.repo,
       uid: 1000, gid: 1000, landlockAbi: abi, mounts: readMountInfo(), exists: fs.existsSync,
     }).steps;
     const rights = (steps: { op: string; args: string[] }[], p: string) => BigInt(steps.find((s) => s.op === 'landlock_path' && s.args[0] === p)!.args[1]);
@@ -181,24 +187,25 @@ out['inside'] = attempt(inside)`, { ...f.sandbox, network: true });
     for (const network of [false, true]) {
       const nine = plan(network, 9);
       expect(handled(nine) & FS.RESOLVE_UNIX).toBe(FS.RESOLVE_UNIX);
-      expect(rights(nine, f.repo) & FS.RESOLVE_UNIX).toBe(FS.RESOLVE_UNIX);
-      expect(rights(nine, '/') & FS.RESOLVE_UNIX).toBe(network ? FS.RESOLVE_UNIX : 0n);
+      expect(rights(nine, f.repo) & FS.RESOLVE_UNIX).toBe(0n);
+      expect(rights(nine, '/') & FS.RESOLVE_UNIX).toBe(0n);
+      expect(rights(nine, allowed)).toBe(FS.RESOLVE_UNIX);
       const seven = plan(network, 7);
       expect(handled(seven) & FS.RESOLVE_UNIX).toBe(0n); // an older kernel would refuse an unknown right
-      expect(rights(seven, '/') & FS.RESOLVE_UNIX).toBe(0n);
+      expect(seven.some((s) => s.op === 'landlock_path' && s.args[0] === allowed)).toBe(false);
     }
   });
 
-  it(`a socket in an arbitrary place: ${landlockAbi().abi >= 9 ? 'refused by Landlock RESOLVE_UNIX (EACCES)' : 'characterization: connectable before Landlock ABI 9 (docs/threat-model.md)'}; network: true reaches it`, async () => {
+  it('a socket in an arbitrary place the user can write: EACCES with the network off and on (init checks every connect)', async () => {
     const sock = path.join(f.O, 'random.sock');
     const srv = net.createServer((c) => { accepted++; c.end(); });
     await new Promise<void>((res) => srv.listen(sock, res));
     try {
       const out = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, f.sandbox);
-      expect(out.r).toBe(landlockAbi().abi >= 9 ? 'EACCES' : 'ok');
+      expect(out.r).toBe('EACCES');
       const open = await py(`out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`, { ...f.sandbox, network: true });
-      expect(open.r).toBe('ok');
-      accepted = 0;
+      expect(open.r).toBe('EACCES');
+      expect(accepted).toBe(0);
     } finally {
       await new Promise((res) => srv.close(res));
     }

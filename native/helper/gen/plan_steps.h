@@ -7,9 +7,13 @@
 #include <string>
 
 enum class StepOp : unsigned char {
+  proxy_fork,
   unshare,
   map_ids,
+  sethostname,
   loopback_up,
+  proxy_listen,
+  proxy_ready,
   make_rslave,
   expect_ids,
   clone_tree,
@@ -41,6 +45,7 @@ enum class StepOp : unsigned char {
   landlock_restrict,
   drop_caps,
   supervise,
+  pool_wait,
   command_fork,
   tty_foreground,
   setsid,
@@ -63,9 +68,13 @@ struct StepSpec {
 };
 
 inline constexpr StepSpec kStepSpecs[] = {
+    {"proxy_fork", StepOp::proxy_fork, 6, kAnyArgs, 0},
     {"unshare", StepOp::unshare, 1, 1, 0},
     {"map_ids", StepOp::map_ids, 4, 4, step_bit(StepOp::unshare)},
+    {"sethostname", StepOp::sethostname, 1, 1, step_bit(StepOp::map_ids)},
     {"loopback_up", StepOp::loopback_up, 0, 0, step_bit(StepOp::unshare)},
+    {"proxy_listen", StepOp::proxy_listen, 2, 2, step_bit(StepOp::proxy_fork) | step_bit(StepOp::loopback_up)},
+    {"proxy_ready", StepOp::proxy_ready, 1, 1, step_bit(StepOp::proxy_listen)},
     {"make_rslave", StepOp::make_rslave, 0, 0, 0},
     {"expect_ids", StepOp::expect_ids, 0, kAnyArgs, 0},
     {"clone_tree", StepOp::clone_tree, 2, 2, 0},
@@ -97,6 +106,7 @@ inline constexpr StepSpec kStepSpecs[] = {
     {"landlock_restrict", StepOp::landlock_restrict, 0, 0, step_bit(StepOp::landlock_create)},
     {"drop_caps", StepOp::drop_caps, 0, kAnyArgs, 0},
     {"supervise", StepOp::supervise, 0, kAnyArgs, step_bit(StepOp::pidns_fork)},
+    {"pool_wait", StepOp::pool_wait, 1, 1, step_bit(StepOp::pidns_fork)},
     {"command_fork", StepOp::command_fork, 0, 1, 0},
     {"tty_foreground", StepOp::tty_foreground, 0, 0, 0},
     {"setsid", StepOp::setsid, 0, 0, 0},

@@ -5,9 +5,13 @@
 #include "../helper.h"
 
 // One function per step, in the file of its group; each returns on success and calls fail() otherwise.
+void step_proxy_fork(Run &run, const Step &s);  // proxy
 void step_unshare(Run &run, const Step &s);  // process
 void step_map_ids(Run &run, const Step &s);  // process
+void step_sethostname(Run &run, const Step &s);  // process
 void step_loopback_up(Run &run, const Step &s);  // process
+void step_proxy_listen(Run &run, const Step &s);  // proxy
+void step_proxy_ready(Run &run, const Step &s);  // proxy
 void step_make_rslave(Run &run, const Step &s);  // mount
 void step_expect_ids(Run &run, const Step &s);  // paths
 void step_clone_tree(Run &run, const Step &s);  // mount
@@ -39,6 +43,7 @@ void step_landlock_stdio(Run &run, const Step &s);  // landlock
 void step_landlock_restrict(Run &run, const Step &s);  // landlock
 void step_drop_caps(Run &run, const Step &s);  // process
 void step_supervise(Run &run, const Step &s);  // supervise
+void step_pool_wait(Run &run, const Step &s);  // pool
 void step_command_fork(Run &run, const Step &s);  // fork
 void step_tty_foreground(Run &run, const Step &s);  // terminal
 void step_setsid(Run &run, const Step &s);  // process
@@ -50,9 +55,13 @@ void step_fail_injected(Run &run, const Step &s);  // test
 
 inline void run_step(Run &run, const Step &s) {
   switch (s.op) {
+    case StepOp::proxy_fork: return step_proxy_fork(run, s);
     case StepOp::unshare: return step_unshare(run, s);
     case StepOp::map_ids: return step_map_ids(run, s);
+    case StepOp::sethostname: return step_sethostname(run, s);
     case StepOp::loopback_up: return step_loopback_up(run, s);
+    case StepOp::proxy_listen: return step_proxy_listen(run, s);
+    case StepOp::proxy_ready: return step_proxy_ready(run, s);
     case StepOp::make_rslave: return step_make_rslave(run, s);
     case StepOp::expect_ids: return step_expect_ids(run, s);
     case StepOp::clone_tree: return step_clone_tree(run, s);
@@ -84,6 +93,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::landlock_restrict: return step_landlock_restrict(run, s);
     case StepOp::drop_caps: return step_drop_caps(run, s);
     case StepOp::supervise: return step_supervise(run, s);
+    case StepOp::pool_wait: return step_pool_wait(run, s);
     case StepOp::command_fork: return step_command_fork(run, s);
     case StepOp::tty_foreground: return step_tty_foreground(run, s);
     case StepOp::setsid: return step_setsid(run, s);

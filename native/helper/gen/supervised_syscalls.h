@@ -6,6 +6,8 @@
 
 // What init performs for the command; the plan's supervise step maps this architecture's numbers to them.
 enum class SupervisedOp : unsigned char {
+  clone,  // fs-state: clone-flags
+  unshare,  // fs-state: unshare-flags
   ioctl,  // inode-ioctl: fd, ioctl-cmd, in-buffer
   chmod,  // metadata: path, mode
   fchmod,  // metadata: fd, mode
@@ -42,6 +44,14 @@ enum class SupervisedOp : unsigned char {
   renameat,  // rename: dirfd, path, dirfd, path
   renameat2,  // rename: dirfd, path, dirfd, path, rename-flags
   bind,  // create: fd, sockaddr, size
+  connect,  // socket: fd, sockaddr, size
+  sendto,  // socket: fd, in-buffer, size, msg-flags, sockaddr, size
+  sendmsg,  // socket: fd, msghdr, msg-flags
+  sendmmsg,  // socket: fd, mmsghdr-vector, count, msg-flags
+  umask,  // fs-state: mode
+  chdir,  // fs-state: path
+  fchdir,  // fs-state: fd
+  setns,  // fs-state: fd, nstype
 };
 
 struct SupervisedSpec {
@@ -50,6 +60,8 @@ struct SupervisedSpec {
 };
 
 inline constexpr SupervisedSpec kSupervisedSyscalls[] = {
+    {"clone", SupervisedOp::clone},
+    {"unshare", SupervisedOp::unshare},
     {"ioctl", SupervisedOp::ioctl},
     {"chmod", SupervisedOp::chmod},
     {"fchmod", SupervisedOp::fchmod},
@@ -86,6 +98,14 @@ inline constexpr SupervisedSpec kSupervisedSyscalls[] = {
     {"renameat", SupervisedOp::renameat},
     {"renameat2", SupervisedOp::renameat2},
     {"bind", SupervisedOp::bind},
+    {"connect", SupervisedOp::connect},
+    {"sendto", SupervisedOp::sendto},
+    {"sendmsg", SupervisedOp::sendmsg},
+    {"sendmmsg", SupervisedOp::sendmmsg},
+    {"umask", SupervisedOp::umask},
+    {"chdir", SupervisedOp::chdir},
+    {"fchdir", SupervisedOp::fchdir},
+    {"setns", SupervisedOp::setns},
 };
 
 // The row of the syscall called `name`, or nullptr.

@@ -4,11 +4,13 @@
 #include "requester.h"
 #include "supervisor.h"
 #include <atomic>
+#include <functional>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 const size_t kPathMax = 4096;
@@ -19,6 +21,7 @@ struct Server {
   SupervisorConfig cfg;
   int listener = -1;
   mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
+  FsCache *cache = nullptr;  // the serving thread's alone (fscache.h)
 };
 
 // One intercepted syscall.
@@ -38,6 +41,7 @@ struct Outcome {
   int err = 0;
   int send_fd = -1;  // install in the caller and return its number; -2: a thread answers
   bool cloexec = false;
+  bool cont = false;  // let the kernel perform it (fs-state calls only, fscache.cc)
 };
 
 inline Outcome fail_with(int err) {
@@ -82,6 +86,25 @@ Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_add
 Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, int flags);
 Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags);
 Outcome do_bind(Call &c);
+
+// unix_peers.cc, connect.cc, send.cc: pathname unix sockets reach only this
+// sandbox's own sockets and the allowed ones.
+void note_bound(int sock, const char *path);
+int unix_target(const Call &c, const std::string &path, Fd &out);
+int read_sockaddr(const Call &c, uint64_t addr, uint64_t len, struct sockaddr_storage &out);
+int pin_unix_target(const Call &c, int sock, struct sockaddr_storage &addr, socklen_t &len, Fd &pin);
+Outcome do_connect(Call &c);
+Outcome do_sendto(Call &c);
+Outcome do_sendmsg(Call &c);
+Outcome do_sendmmsg(Call &c);
+
+// blocking.cc: `work` runs on a thread of its own, which answers request `id`
+// with its outcome; `gone` says whether the caller is still waiting.
+using BlockingWork = std::function<Outcome(const std::function<bool()> &gone)>;
+void answer_on_thread(const Server &srv, uint64_t id, BlockingWork work, Outcome &o);
+
+// fscache.cc: umask, chdir, fchdir, and clone/unshare with the flags the filter picks.
+Outcome fs_state_change(Call &c, SupervisedOp op);
 
 // decode.cc: unpacks the arguments of `op` and performs it.
 Outcome handle(Call &c, SupervisedOp op);

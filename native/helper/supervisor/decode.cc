@@ -105,6 +105,16 @@ Outcome handle(Call &c, Op op) {
     case Op::renameat: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), 0);
     case Op::renameat2: return do_rename(c, c.fd(0), c.a(1), c.fd(2), c.a(3), (unsigned)c.a(4));
     case Op::bind: return do_bind(c);
+    case Op::connect: return do_connect(c);
+    case Op::sendto: return do_sendto(c);
+    case Op::sendmsg: return do_sendmsg(c);
+    case Op::sendmmsg: return do_sendmmsg(c);
+    case Op::umask:
+    case Op::chdir:
+    case Op::fchdir:
+    case Op::clone:
+    case Op::unshare:
+    case Op::setns: return fs_state_change(c, op);
   }
   return fail_with(ENOSYS);
 }

@@ -2,19 +2,19 @@
 // (and so the listener) and sends the listener to init over a socket pair
 // made here; init then serves it from a thread (serve.cc).
 #include "call.h"
-#include "../fdpass.h"
 #include "../helper.h"
 #include "../gen/step_dispatch.h"
 #include "../../uapi.h"
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace {
 
-// supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off
+// supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR, unix-allow=PATH,
+// new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -28,6 +28,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.meta_deny.push_back(value);
     } else if (key == "meta-allow") {
       cfg.meta_allow.push_back(value);
+    } else if (key == "unix-allow") {
+      cfg.unix_allow.push_back(value);
     } else if (key == "protect" || key == "protect-dir") {
       (key == "protect" ? cfg.protect : cfg.protect_dirs).insert(value);
       cfg.protect_names.insert(last_component(value));
@@ -40,10 +42,27 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.chmod_via_proc = true;
     } else if (arg == "sync-wake=off") {
       cfg.no_sync_wake = true;
+    } else if (arg == "fscache=off") {
+      cfg.no_fscache = true;
     } else {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
   }
+}
+
+// The command's listener fd, taken from it (supervisor_send_listener), or -1.
+int take_listener(int sock) {
+  int msg[2];
+  if (read(sock, msg, sizeof msg) != (ssize_t)sizeof msg) return -1;
+  int pidfd = (int)syscall(SBX_NR_pidfd_open, msg[0], 0);
+  int fd = pidfd < 0 ? -1 : (int)syscall(SBX_NR_pidfd_getfd, pidfd, msg[1], 0);
+  if (pidfd >= 0) close(pidfd);
+  char ack = 1;
+  if (fd >= 0 && write(sock, &ack, 1) != 1) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace
@@ -69,9 +88,16 @@ void supervisor_after_fork(Run &run, bool child) {
   (child ? sup.parent_sock : sup.child_sock) = -1;
 }
 
+// The filter is in force by now and sendmsg is supervised (the unix-socket
+// rule), so the listener cannot travel by SCM_RIGHTS: that sendmsg would wait
+// for the very init it is addressed to. The command writes its pid and the
+// fd's number instead, init takes the fd (pidfd_getfd) and says so.
 void supervisor_send_listener(Run &run, int listener) {
   Supervisor &sup = run.supervisor;
-  if (send_fd(sup.child_sock, listener) != 0) fail(run, errno, "send the seccomp listener to the supervisor");
+  int msg[2] = {(int)getpid(), listener};
+  char ack = 0;
+  if (write(sup.child_sock, msg, sizeof msg) != (ssize_t)sizeof msg) fail(run, errno, "send the seccomp listener to the supervisor");
+  if (read(sup.child_sock, &ack, 1) != 1) fail(run, errno ? errno : EPIPE, "the supervisor did not take the seccomp listener");
   close(listener);
   close(sup.child_sock);
   sup.child_sock = -1;
@@ -81,7 +107,7 @@ int supervisor_poll_fd(const Run &run) { return run.supervisor.active ? run.supe
 
 void supervisor_ready(Run &run) {
   Supervisor &sup = run.supervisor;
-  int listener = recv_fd(sup.parent_sock);
+  int listener = take_listener(sup.parent_sock);
   // The caller sleeps until we answer: wake us on its CPU, and it on ours.
   // The plan leaves it out before 6.6 (lib/features.ts); on 6.6+ it cannot
   // fail, and it is a scheduling hint, not a rule, so its result is not checked.

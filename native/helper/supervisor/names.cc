@@ -1,6 +1,7 @@
 // Syscalls that make a name: mknod/mkdir, symlink, link, rename, and bind of a
 // unix socket; each checked against the protected names first.
 #include "call.h"
+#include "fscache.h"
 #include "../procfs.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -20,15 +21,14 @@ Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = create_refused(c, place, false)) return fail_with(err);
-  umask(c.r.umask());
+  use_umask(c.r.umask());
   std::string name = name_of(place);
   return done(dir ? mkdirat(place.dir.fd, name.c_str(), mode) : mknodat(place.dir.fd, name.c_str(), mode, dev));
 }
 
 Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_addr) {
   std::string target, path;
-  if (int err = read_string(c.r, target_addr, kPathMax, target)) return fail_with(err);
-  if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  if (int err = read_strings(c.r, target_addr, path_addr, kPathMax, target, path)) return fail_with(err);
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
@@ -39,8 +39,7 @@ Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_add
 Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, int flags) {
   std::string oldpath, newpath;
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
-  if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
-  if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
+  if (int err = read_strings(c.r, old_addr, new_addr, kPathMax, oldpath, newpath)) return fail_with(err);
   Place to;
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
   if (oldpath.empty() && (flags & AT_EMPTY_PATH)) {
@@ -72,8 +71,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
 
 Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t new_addr, unsigned flags) {
   std::string oldpath, newpath;
-  if (int err = read_string(c.r, old_addr, kPathMax, oldpath)) return fail_with(err);
-  if (int err = read_string(c.r, new_addr, kPathMax, newpath)) return fail_with(err);
+  if (int err = read_strings(c.r, old_addr, new_addr, kPathMax, oldpath, newpath)) return fail_with(err);
   Place from, to;
   if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
   if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
@@ -127,8 +125,9 @@ Outcome do_bind(Call &c) {
   // bind resolves a relative path from the cwd: ours moves there for the call
   // (init has no other use for its cwd) and back to / after.
   if (fchdir(dir.fd) != 0) return fail_with(errno);
-  umask(c.r.umask());
+  use_umask(c.r.umask());
   Outcome o = done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&addr), len));
+  if (!o.err) note_bound(sock.fd, un->sun_path);  // still from the directory it was bound in
   if (chdir("/") != 0) o = fail_with(errno);
   return o;
 }

@@ -1,6 +1,7 @@
 // open, openat and creat with O_CREAT: the name is checked, created or
 // reopened by init on the directory it resolved.
 #include "call.h"
+#include "fscache.h"
 #include "../procfs.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -35,16 +36,18 @@ Outcome open_existing(Call &c, Fd &opath, int flags) {
 
 }  // namespace
 
-// Opening with O_CREAT. Each name is looked up once (O_PATH, no following):
-// an existing file is reopened from that fd, a missing one is created with
-// O_EXCL (if it appeared meanwhile, we look again), and a symlink is
-// followed here, one link at a time, with the protected-name check at each
-// step, so a dangling `x -> .codex` cannot create `.codex`.
+// Opening with O_CREAT. Each name is first created with O_EXCL (most such
+// opens make a new file); an existing one is looked up once (O_PATH, no
+// following) and reopened from that fd (if it went meanwhile, we create
+// again), and a symlink is followed here, one link at a time, with the
+// protected-name check at each step, so a dangling `x -> .codex` cannot
+// create `.codex`.
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
+  mode_t mask = c.r.umask();
   if (!c.valid()) return fail_with(ESRCH);
   int open_flags = flags | O_CLOEXEC | O_NOCTTY;
   for (int tries = 0;; tries++) {
@@ -56,22 +59,23 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
       return open_existing(c, target, flags);
     }
     if (int err = create_refused(c, place, false, Naming::make_file)) return fail_with(err);
-    Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!target.ok() && errno == ENOENT) {
-      umask(c.r.umask());
-      int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
-      if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) continue;  // made meanwhile: look again
-      if (fd < 0) return fail_with(errno);
+    use_umask(mask);
+    int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
+    if (fd >= 0) {
       Outcome o;
       o.cloexec = flags & O_CLOEXEC;
       o.send_fd = fd;
       return o;
     }
+    // EEXIST: something is there (a dangling symlink too); anything else is the answer.
+    if (errno != EEXIST || (flags & O_EXCL)) return fail_with(errno);
+    Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target.ok() && errno == ENOENT) continue;  // gone meanwhile: create again
     if (!target.ok()) return fail_with(errno);
     struct stat st;
     if (fstat(target.fd, &st) != 0) return fail_with(errno);
     if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags);
-    if (flags & (O_EXCL | O_NOFOLLOW)) return fail_with(flags & O_EXCL ? EEXIST : ELOOP);
+    if (flags & O_NOFOLLOW) return fail_with(ELOOP);
     char link[kPathMax + 1];
     ssize_t n = readlinkat(target.fd, "", link, kPathMax);
     if (n < 0) return fail_with(errno);

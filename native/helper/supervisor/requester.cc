@@ -15,8 +15,10 @@
 // Nothing is looked up twice: the caller's syscall is performed on the fds
 // found here, so a symlink swapped afterwards changes nothing.
 #include "requester.h"
+#include "fscache.h"
 #include "../procfs.h"
 #include "../../uapi.h"
+#include <algorithm>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -119,21 +121,50 @@ size_t magic_prefix(const Requester &r, const std::string &p) {
 
 static int resolve(const Requester &r, int dirfd, int ours, const std::string &raw, Place &out);
 
-void Requester::load() const {
-  loaded_ = true;
-  tgid_ = tid;
+// The thread's tgid and umask from /proc/TID/status; false if unreadable.
+static bool read_status(pid_t tid, pid_t &tgid, mode_t &mask) {
   ProcPath path = proc_tid(tid, "status");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
+  if (fd < 0) return false;
   char buf[4096];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  if (n <= 0) return;
+  if (n <= 0) return false;
   buf[n] = 0;
-  const char *tgid = strstr(buf, "\nTgid:");
-  const char *mask = strstr(buf, "\nUmask:");
-  if (tgid) tgid_ = (pid_t)strtol(tgid + 6, nullptr, 10);
-  if (mask) umask_ = (mode_t)strtol(mask + 7, nullptr, 8);
+  const char *t = strstr(buf, "\nTgid:");
+  const char *m = strstr(buf, "\nUmask:");
+  if (!t || !m) return false;
+  tgid = (pid_t)strtol(t + 6, nullptr, 10);
+  mask = (mode_t)strtol(m + 7, nullptr, 8);
+  return true;
+}
+
+void Requester::load() const {
+  loaded_ = true;
+  tgid_ = tid;
+  if (cache) {
+    FsView v = cache->find(tid);
+    if (v.known) {
+      known_ = status_read_ = true;
+      tgid_ = v.tgid;
+      if (v.umask_known) umask_ = v.umask, umask_read_ = true;
+      cwd_ = std::move(v.cwd);
+      return;
+    }
+  }
+  // The pidfd before the read: alive after it, both are the same thread's.
+  uint64_t gen = cache ? cache->generation() : 0;
+  Fd pidfd = cache ? cache->thread_pidfd(tid) : Fd();
+  if (!read_status(tid, tgid_, umask_)) {
+    tgid_ = tid;
+    umask_ = 0777;  // the most restrictive
+    return;
+  }
+  status_read_ = umask_read_ = true;
+  if (pidfd.ok()) {
+    cache->remember(tid, std::move(pidfd), tgid_, umask_, gen);
+    known_ = true;  // or refused: keep_* then finds no entry and keeps nothing
+  }
 }
 
 pid_t Requester::tgid() const {
@@ -143,16 +174,31 @@ pid_t Requester::tgid() const {
 
 mode_t Requester::umask() const {
   if (!loaded_) load();
+  if (umask_read_) return umask_;
+  // The thread is remembered, its umask is not (it changed since).
+  umask_read_ = true;
+  uint64_t gen = cache->generation();
+  pid_t tgid;
+  mode_t mask;
+  if (!read_status(tid, tgid, mask) || tgid != tgid_) return umask_ = 0777;
+  umask_ = mask;
+  cache->keep_umask(tid, tgid_, mask, gen);
   return umask_;
 }
 
 int Requester::cwd() const {
-  if (!cwd_.ok() && !cwd_err_) {
+  if (cache && cache->enabled() && !loaded_) load();
+  if (cwd_ && cwd_->ok()) return cwd_->fd;
+  if (!cwd_ && !cwd_err_) {
+    uint64_t gen = known_ ? cache->generation() : 0;
     ProcPath link = proc_tid(tid, "cwd");
-    cwd_.reset(open(link, O_PATH | O_CLOEXEC));
-    if (!cwd_.ok()) cwd_err_ = errno;
+    cwd_ = std::make_shared<Fd>(open(link, O_PATH | O_CLOEXEC));
+    if (!cwd_->ok()) cwd_err_ = errno;
+    // Kept when the thread is still the entry's (its pidfd alive after the
+    // open) and no change of its process's cwd was noted since.
+    else if (known_) cache->keep_cwd(tid, tgid_, cwd_, gen);
   }
-  return cwd_.ok() ? cwd_.fd : -cwd_err_;
+  return cwd_->ok() ? cwd_->fd : -cwd_err_;
 }
 
 int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len) {
@@ -182,6 +228,29 @@ int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out)
     out.append(chunk, want);
   }
   return ENAMETOOLONG;
+}
+
+int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::string &s1, std::string &s2) {
+  // The first piece of each in one process_vm_readv (a second call costs
+  // about what the rest of a link does); what is not in it is read as usual.
+  if (a1 == 0 || a2 == 0) {
+    if (int err = read_string(r, a1, max, s1)) return err;
+    return read_string(r, a2, max, s2);
+  }
+  char c1[512], c2[512];
+  size_t w1 = std::min(sizeof c1, 4096 - (size_t)(a1 % 4096)), w2 = std::min(sizeof c2, 4096 - (size_t)(a2 % 4096));
+  struct iovec local[2] = {{c1, w1}, {c2, w2}};
+  struct iovec remote[2] = {{(void *)(uintptr_t)a1, w1}, {(void *)(uintptr_t)a2, w2}};
+  ssize_t n = process_vm_readv(r.tid, local, 2, remote, 2, 0);
+  const char *z1 = n == (ssize_t)(w1 + w2) ? (const char *)memchr(c1, 0, w1) : nullptr;
+  const char *z2 = z1 ? (const char *)memchr(c2, 0, w2) : nullptr;
+  if (!z1 || !z2) {
+    if (int err = read_string(r, a1, max, s1)) return err;
+    return read_string(r, a2, max, s2);
+  }
+  s1.assign(c1, z1 - c1);
+  s2.assign(c2, z2 - c2);
+  return 0;
 }
 
 int take_fd(const Requester &r, int fd, Fd &out) {
@@ -288,7 +357,12 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
     err = EBADF;
     return true;
   }
-  ProcPath link = dirfd == AT_FDCWD ? proc_tid(r.tid, "cwd") : proc_tid_fd(r.tid, dirfd);
+  if (dirfd == AT_FDCWD) {
+    base = r.cwd();
+    if (base < 0) err = -base;
+    return true;
+  }
+  ProcPath link = proc_tid_fd(r.tid, dirfd);
   holder.reset(open(link, O_PATH | O_CLOEXEC));
   if (!holder.ok()) err = errno == ENOENT ? EBADF : errno;
   base = holder.fd;

@@ -21,21 +21,28 @@ struct Fd {
   bool ok() const { return fd >= 0; }
 };
 
+#include <memory>
+
+class FsCache;
+
 struct Requester {
   pid_t tid = 0;  // the calling thread (seccomp_notif.pid)
-  // Its process and umask, read from /proc/TID/status the first time one is
-  // asked for (most calls need neither: reading it costs more than the call).
+  FsCache *cache = nullptr;  // what init remembers of callers (fscache.h)
+  // Its process and umask: remembered, or read from /proc/TID/status the
+  // first time one is asked for (reading it costs more than the call).
   pid_t tgid() const;
   mode_t umask() const;
-  // Its cwd (O_PATH, opened once per request), or -errno.
+  bool tgid_unknown() const { return tgid() == tid && !status_read_; }
+  // Its cwd (O_PATH: remembered, or opened once per request), or -errno.
   int cwd() const;
 
  private:
   void load() const;
-  mutable bool loaded_ = false;
+  mutable bool loaded_ = false, status_read_ = false, umask_read_ = false;
   mutable pid_t tgid_ = 0;
   mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
-  mutable Fd cwd_;
+  mutable bool known_ = false;  // the cache remembers the thread
+  mutable std::shared_ptr<Fd> cwd_;
   mutable int cwd_err_ = 0;
 };
 
@@ -51,6 +58,8 @@ struct Place {
 // Each returns 0 or an errno.
 int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len);
 int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out);
+// Two strings, as read_string would read them one after the other.
+int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::string &s1, std::string &s2);
 // The requester's fd `fd`, the same open file (pidfd_getfd).
 int take_fd(const Requester &r, int fd, Fd &out);
 // Where `path`, relative to the requester's `dirfd` (AT_FDCWD: its cwd), leads.

@@ -1,6 +1,7 @@
 // The serving loop: receive a request, answer it (a value, an error, or an
 // fd installed in the caller).
 #include "call.h"
+#include "fscache.h"
 #include "../../uapi.h"
 #include <algorithm>
 #include <errno.h>
@@ -24,12 +25,20 @@ namespace {
 
 // Serves one request; false when receiving failed (errno says why).
 bool serve_one(const Server &srv) {
+  // One serving thread: the buffers live as long as it does. (Two threads,
+  // each with an fs_struct of its own, served 4 threads of links no faster
+  // on the loaded 2-CPU VM; the cache would allow it, fscache.h.)
   static struct seccomp_notif_sizes sizes;
-  if (sizes.seccomp_notif == 0 && syscall(SBX_NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
-    sizes.seccomp_notif = sizeof(struct seccomp_notif);
-    sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
+  static std::vector<char> nbuf, rbuf;
+  if (sizes.seccomp_notif == 0) {
+    if (syscall(SBX_NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
+      sizes.seccomp_notif = sizeof(struct seccomp_notif);
+      sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
+    }
+    nbuf.resize(std::max<size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif)));
+    rbuf.resize(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(struct seccomp_notif_resp)));
   }
-  std::vector<char> nbuf(std::max<size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif)), 0);
+  std::fill(nbuf.begin(), nbuf.end(), 0);  // RECV wants it zeroed
   auto *n = reinterpret_cast<struct seccomp_notif *>(nbuf.data());
   if (ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) return false;  // EINTR, or the caller is gone (ENOENT)
 
@@ -37,10 +46,15 @@ bool serve_one(const Server &srv) {
   auto it = srv.cfg.syscalls.find((uint32_t)n->data.nr);
   Call c{srv, *n, Requester{}};
   c.r.tid = (pid_t)n->pid;
+  c.r.cache = srv.cache;
   o = it == srv.cfg.syscalls.end() ? fail_with(ENOSYS) : handle(c, it->second);
 
   if (o.send_fd == -2) return true;  // a thread answers
   if (o.send_fd >= 0) {
+    // Installed and answered in one ioctl. (ADDFD alone, then NOTIF_SEND,
+    // would keep the synchronous wake-up for the answer, but ADDFD alone
+    // wakes the caller to install the fd and waits for it: one more round
+    // trip, measured slower, docs/supervisor.md "Cost".)
     struct seccomp_notif_addfd add;
     memset(&add, 0, sizeof add);
     add.id = n->id;
@@ -53,11 +67,12 @@ bool serve_one(const Server &srv) {
     if (rc >= 0 || saved == ENOENT) return true;
     o = fail_with(saved);  // e.g. EMFILE in the caller
   }
-  std::vector<char> rbuf(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(struct seccomp_notif_resp)), 0);
+  std::fill(rbuf.begin(), rbuf.end(), 0);
   auto *resp = reinterpret_cast<struct seccomp_notif_resp *>(rbuf.data());
   resp->id = n->id;
   resp->val = o.err ? 0 : o.val;
   resp->error = o.err ? -o.err : 0;
+  resp->flags = o.cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;  // only for calls that change no name (fscache.cc)
   ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
   return true;
 }
@@ -65,6 +80,15 @@ bool serve_one(const Server &srv) {
 }  // namespace
 
 void start_serving(Server *srv) {
+  // Callers' umask and cwd are remembered only when the filter tells init of
+  // every change to them (lib/seccomp.ts sends the whole fs-state class).
+  bool notified = true;
+  for (SupervisedOp op : {SupervisedOp::umask, SupervisedOp::chdir, SupervisedOp::fchdir, SupervisedOp::clone, SupervisedOp::unshare, SupervisedOp::setns}) {
+    bool found = false;
+    for (const auto &kv : srv->cfg.syscalls) found = found || kv.second == op;
+    notified = notified && found;
+  }
+  srv->cache = new FsCache(notified && !srv->cfg.no_fscache);
   // SIGRTMIN+1 wakes FIFO threads (their timers); everyone else keeps it
   // blocked, so one sent to init from inside the sandbox interrupts nothing.
   sigset_t tick;

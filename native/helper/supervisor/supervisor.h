@@ -26,7 +26,7 @@
 // loop), decode.cc (each syscall's arguments), checks.cc (the plan's checks),
 // metadata.cc, names.cc (mkdir, links, renames, bind), open.cc (O_CREAT
 // opens), fifo.cc, tty.cc (/dev/tty), requester.cc (the caller's memory,
-// fds and paths).
+// fds and paths), fscache.cc (what init remembers of callers: umask, cwd).
 #pragma once
 #include "../gen/supervised_syscalls.h"
 #include <map>
@@ -47,6 +47,8 @@ struct SupervisorConfig {
   std::set<std::string> new_names, new_allow, new_file_allow;
   bool chmod_via_proc = false;          // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;            // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
+  bool no_fscache = false;              // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
+  std::vector<std::string> unix_allow;  // pathname unix sockets the policy lets the command reach (unix_peers.cc)
 };
 
 // The supervise step's part of the helper's state (Run::supervisor).

@@ -1,0 +1,91 @@
+'use strict';
+// The bwrap front end (docs/bwrap.md): `bwrap ... true` through the installed
+// front end vs real bubblewrap vs `sbx-native exec`; the --version/--help
+// probes Codex and sandbox-runtime make on every command; and one whole
+// client command (`codex sandbox -- true`, `srt true`) with each bwrap first
+// on PATH. Interleaved rounds, medians, ratios against the peer in the same run.
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { interleave, ratios } = require('../lib/interleave');
+const { timeCp, ROOT } = require('../lib/proc');
+const { target } = require('../lib/target');
+
+const CLIENTS = '/var/cache/sbx-native-test-clients'; // test/clients.ts's cache (npm test installs them)
+
+module.exports = async function bwrapFrontend(ctx) {
+  const ws = ctx.dir('bwrap-ws');
+  const node = process.execPath;
+  const cliJs = path.join(ROOT, 'bin', 'sbx-native.js');
+  // Outside /tmp so Codex accepts it; a fresh shim for this checkout.
+  const binDir = ctx.dir('bwrap-frontend-bin');
+  fs.chmodSync(binDir, 0o755);
+  const inst = spawnSync(node, [cliJs, 'bwrap', '--install', binDir], { encoding: 'utf8' });
+  if (inst.status !== 0) throw new Error(`bwrap --install failed: ${inst.stderr}`);
+  const front = path.join(binDir, 'bwrap');
+  const real = ctx.bwrap.path;
+  const samples = ctx.quick ? 5 : 40;
+  const warmup = ctx.quick ? 1 : 5;
+  const argv = ['--ro-bind', '/', '/', '--dev', '/dev', '--bind', ws, ws, '--unshare-user', '--unshare-pid', '--unshare-net', '--proc', '/proc', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--', 'true'];
+  const cases = {};
+  const targets = [];
+
+  const run = {
+    'front end': () => timeCp(front, argv, { cwd: ws }),
+    'sbx-native exec': () => timeCp(node, [cliJs, 'exec', '--tmp', 'none', '-w', ws, '--', 'true'], { cwd: ws }),
+  };
+  if (real) run['real bwrap'] = () => timeCp(real, argv, { cwd: ws });
+  ctx.log(`bwrap ... true: ${samples} rounds`);
+  cases.true = await interleave({ variants: run, warmup, samples, log: ctx.quick ? () => {} : ctx.log });
+  cases.true.ratios = ratios(cases.true, [['front end', 'real bwrap'], ['front end', 'sbx-native exec']]);
+  cases.true.commands = { 'front end': `${front} ${argv.join(' ')}`, 'real bwrap': `${real} ${argv.join(' ')}`, 'sbx-native exec': `node bin/sbx-native.js exec --tmp none -w ${ws} -- true` };
+
+  const probes = {
+    'front end --version': () => timeCp(front, ['--version']),
+    'front end --help': () => timeCp(front, ['--help']),
+  };
+  if (real) {
+    probes['real bwrap --version'] = () => timeCp(real, ['--version']);
+    probes['real bwrap --help'] = () => timeCp(real, ['--help']);
+  }
+  cases.probes = await interleave({ variants: probes, warmup, samples, log: ctx.quick ? () => {} : ctx.log });
+  cases.probes.ratios = ratios(cases.probes, [['front end --version', 'real bwrap --version'], ['front end --help', 'real bwrap --help']]);
+  targets.push(target('front end --version < 5 ms (no Node)', cases.probes.variants['front end --version'].median, (x) => x < 5));
+
+  // Whole client commands, each with one bwrap first on PATH.
+  const realDir = real ? path.dirname(real) : undefined;
+  const pathWith = (dir) => `${dir}:/usr/local/bin:/usr/bin:/bin`;
+  const codex = path.join(CLIENTS, '@openai+codex@0.171.0', 'node_modules', '.bin', 'codex');
+  if (fs.existsSync(codex) && real) {
+    const home = ctx.dir('bwrap-codex-home');
+    const env = (dir) => ({ ...process.env, PATH: pathWith(dir), CODEX_HOME: home });
+    const args = ['sandbox', '-c', 'sandbox_mode="workspace-write"', '--', 'true'];
+    cases.codex = await interleave({
+      variants: {
+        'codex sandbox, front end': () => timeCp(codex, args, { cwd: ws, env: env(binDir) }),
+        'codex sandbox, real bwrap': () => timeCp(codex, args, { cwd: ws, env: env(realDir) }),
+      }, warmup, samples: ctx.quick ? 3 : 20, log: ctx.quick ? () => {} : ctx.log,
+    });
+    cases.codex.ratios = ratios(cases.codex, [['codex sandbox, front end', 'codex sandbox, real bwrap']]);
+    const r = cases.codex.ratios['codex sandbox, front end/codex sandbox, real bwrap'];
+    targets.push(target('codex sandbox -- true: front end <= 1.5x real bwrap', r, (x) => x <= 1.5));
+  } else ctx.log(`codex: skipped (${codex} missing or no real bwrap)`);
+  const srt = path.join(CLIENTS, '@anthropic-ai+sandbox-runtime@0.0.83', 'node_modules', '.bin', 'srt');
+  if (fs.existsSync(srt) && real) {
+    // Without its seccomp helper: the mode that runs on the front end (docs/bwrap.md), the same settings for both.
+    const settings = path.join(ws, '..', 'bwrap-srt-settings.json');
+    fs.writeFileSync(settings, JSON.stringify({ network: { allowedDomains: [], deniedDomains: [], allowAllUnixSockets: true }, filesystem: { denyRead: [], allowWrite: [ws], denyWrite: [] } }));
+    const env = (dir) => ({ ...process.env, PATH: pathWith(dir) });
+    cases.srt = await interleave({
+      variants: {
+        'srt true, front end': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(binDir) }),
+        'srt true, real bwrap': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(realDir) }),
+      }, warmup, samples: ctx.quick ? 3 : 20, log: ctx.quick ? () => {} : ctx.log,
+    });
+    cases.srt.ratios = ratios(cases.srt, [['srt true, front end', 'srt true, real bwrap']]);
+    const r = cases.srt.ratios['srt true, front end/srt true, real bwrap'];
+    targets.push(target('srt true: front end <= 1.2x real bwrap', r, (x) => x <= 1.2));
+  } else ctx.log(`srt: skipped (${srt} missing or no real bwrap)`);
+  for (const [k, c] of Object.entries(cases)) ctx.log(`  ${k}: ${Object.entries(c.variants).map(([n, v]) => `${n} ${v.median} ms`).join(', ')}; ${JSON.stringify(c.ratios)}`);
+  return { title: 'bwrap front end vs real bubblewrap', unit: 'ms', cases, targets };
+};

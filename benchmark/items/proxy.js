@@ -1,0 +1,108 @@
+'use strict';
+// Network domain lists (lib/proxy/): connection setup through the sandbox's
+// proxy vs a direct loopback connection, one large download through it vs a
+// direct loopback stream (the same client script, benchmark/workers/
+// proxy-client.js, on the host and inside a sandbox; the origin is this
+// process), and sandbox start with a domain list vs network: false.
+const cp = require('child_process');
+const net = require('net');
+const path = require('path');
+const { interleave, ratios } = require('../lib/interleave');
+const { sbx, timeSbx } = require('../lib/proc');
+
+const CLIENT = path.join(__dirname, '..', 'workers', 'proxy-client.js');
+
+/** setup: greets each connection with one byte. stream: on 'go', sends `size` bytes. */
+function origin(size) {
+  const chunk = Buffer.alloc(1 << 20, 120);
+  const server = net.createServer((c) => {
+    c.on('error', () => {});
+    c.write('x');
+    c.once('data', () => {
+      let left = size;
+      const more = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void c.once('drain', more);
+        }
+        c.end();
+      };
+      more();
+    });
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
+}
+
+function sample(mode, op, port, count, ws) {
+  const args = [CLIENT, mode, op, 'localhost', String(port), String(count)];
+  const child = mode === 'direct'
+    ? cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    : sbx().spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], sandbox: { writableRoots: [ws], network: { allowedDomains: ['localhost'] } } });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out).value) : reject(new Error(`proxy-client ${mode} ${op}: exit ${code}`))));
+  });
+}
+
+module.exports = async function proxy(ctx) {
+  const ws = ctx.dir('workspace');
+  const out = { title: 'Network domain lists: the proxy', cases: {} };
+  const samples = ctx.quick ? 2 : 9;
+  const size = ctx.quick ? 256 << 20 : 1 << 30;
+  const server = await origin(size);
+  const port = server.address().port;
+  try {
+    const conns = ctx.quick ? 50 : 300;
+    ctx.log(`proxy: connection setup, ${samples} rounds of ${conns} sequential connections`);
+    const setup = await interleave({
+      variants: { proxy: () => sample('proxy', 'setup', port, conns, ws), direct: () => sample('direct', 'setup', port, conns, ws) },
+      warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+    });
+    setup.unit = 'ms per connection';
+    setup.ratios = ratios(setup, [['proxy', 'direct']]);
+    setup.extraMs = Math.round((setup.variants.proxy.median - setup.variants.direct.median) * 1000) / 1000;
+    out.cases['connection setup'] = setup;
+    ctx.log(`  medians: proxy ${setup.variants.proxy.median} ms, direct ${setup.variants.direct.median} ms: ${setup.extraMs} ms extra`);
+
+    ctx.log(`proxy: one download of ${size >> 20} MiB, ${samples} rounds`);
+    const stream = await interleave({
+      variants: { proxy: () => sample('proxy', 'stream', port, size, ws), direct: () => sample('direct', 'stream', port, size, ws) },
+      warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+    });
+    stream.unit = 'MB/s';
+    stream.higherIsBetter = true;
+    stream.ratios = ratios(stream, [['proxy', 'direct']]);
+    out.cases['download'] = stream;
+    ctx.log(`  medians: proxy ${stream.variants.proxy.median} MB/s, direct ${stream.variants.direct.median} MB/s; ratio ${stream.ratios['proxy/direct']}`);
+  } finally {
+    server.close();
+  }
+  const starts = ctx.quick ? 5 : 40;
+  ctx.log(`proxy: sandbox start (/bin/true to exit), ${samples} rounds of ${starts}`);
+  const batch = async (sandbox) => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < starts; i++) await timeSbx('/bin/true', [], sandbox, { cwd: ws });
+    return Number(process.hrtime.bigint() - t0) / 1e6 / starts;
+  };
+  const start = await interleave({
+    variants: {
+      domains: () => batch({ writableRoots: [ws], network: { allowedDomains: ['example.com'] } }),
+      'network-false': () => batch({ writableRoots: [ws], network: false }),
+    },
+    warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+  });
+  start.unit = 'ms per sandbox';
+  start.ratios = ratios(start, [['domains', 'network-false']]);
+  out.cases['sandbox start'] = start;
+  ctx.log(`  medians: domains ${start.variants.domains.median} ms, network false ${start.variants['network-false'].median} ms`);
+  const dl = out.cases.download;
+  out.targets = [
+    { what: 'connection setup under 1 ms extra', value: out.cases['connection setup'].extraMs, met: out.cases['connection setup'].extraMs < 1 },
+    { what: 'download at least 1 GB/s or half of direct, whichever is lower', value: dl.variants.proxy.median,
+      met: dl.variants.proxy.median >= Math.min(1000, dl.variants.direct.median / 2) },
+  ];
+  return out;
+};

@@ -1,0 +1,64 @@
+'use strict';
+// Item: what one supervised syscall costs. The worker times each call on its
+// own inside the sandbox (names and chain metadata supervised: the root has a
+// sibling root, so chmod goes through init too) and outside, interleaved; per
+// syscall: the medians, their ratio and their difference in µs.
+const cp = require('child_process');
+const path = require('path');
+const { interleave } = require('../lib/interleave');
+const { target } = require('../lib/target');
+const { sbx } = require('../lib/proc');
+
+function runJson(child) {
+  return new Promise((resolve, reject) => {
+    let s = '';
+    let e = '';
+    child.stdout.on('data', (d) => { s += d; });
+    child.stderr.on('data', (d) => { e += d; });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`workload exit ${code}: ${e}`))));
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+module.exports = async function syscalls(ctx) {
+  const n = ctx.quick ? 300 : 2000;
+  // Two roots side by side: their shared parent is a chain directory. On a
+  // tmpfs mounted at the benchmark work dir's `syscalls` (as root), the numbers
+  // show init's own cost rather than the disk's.
+  const dir = ctx.dir('syscalls/root');
+  const sibling = ctx.dir('syscalls/sibling');
+  const wl = path.join(__dirname, '..', 'workers', 'syscall-workload.js');
+  const node = process.execPath;
+  const rounds = ctx.rounds || (ctx.quick ? 3 : 9);
+  ctx.log(`syscall workload, ${n} calls of each: ${rounds} rounds`);
+  const per = (x) => ({ value: Object.values(x).reduce((a, b) => a + b, 0), ops: x });
+  const r = await interleave({
+    variants: {
+      supervised: () => runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then(per),
+      plain: () => runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })).then(per),
+      ...(ctx.peer ? { 'supervised (peer)': () => runJson(ctx.peer.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then(per) } : {}),
+    },
+    warmup: 1, samples: rounds, alternate: true, log: ctx.quick ? () => {} : ctx.log,
+  });
+  const ops = {};
+  for (const op of Object.keys(r.variants.plain.extra[0].ops)) {
+    const s = median(r.variants.supervised.extra.map((e) => e.ops[op]));
+    const p = median(r.variants.plain.extra.map((e) => e.ops[op]));
+    ops[op] = { supervisedUs: s, plainUs: p, overUs: Math.round((s - p) * 100) / 100, ratio: Math.round((s / p) * 100) / 100 };
+    if (r.variants['supervised (peer)']) {
+      const q = median(r.variants['supervised (peer)'].extra.map((e) => e.ops[op]));
+      Object.assign(ops[op], { peerUs: q, peerOverUs: Math.round((q - p) * 100) / 100 });
+    }
+    ctx.log(`  ${op}: supervised ${s} µs, plain ${p} µs: +${ops[op].overUs} µs (${ops[op].ratio}x)${ops[op].peerUs !== undefined ? `; peer ${ops[op].peerUs} µs: +${ops[op].peerOverUs} µs` : ''}`);
+  }
+  for (const v of Object.values(r.variants)) delete v.extra;
+  return {
+    title: `One supervised syscall vs the plain call (median µs of ${n} calls, medians of ${rounds} rounds)`,
+    unit: 'µs',
+    ops,
+    run: r,
+    targets: Object.entries(ops).map(([op, o]) => target(`${op}: supervised <= 10 µs over the plain call`, o.overUs, (x) => x <= 10)),
+  };
+};

@@ -1,0 +1,90 @@
+'use strict';
+// Times, interleaved in one process: a spawn served by the warm pool, a fresh
+// sandbox (pool: false), the first spawn of a policy never seen (pool on, and
+// off: what the pool costs a spawn it cannot serve), child_process.spawn and bwrap, each of /bin/true to its exit. Also what the
+// pool's re-check of a plan costs next to planning. One JSON result on stdout.
+const fs = require('fs');
+const path = require('path');
+const { interleave } = require('../lib/interleave');
+const { timeCp, timeSbx, sbx } = require('../lib/proc');
+const { bwrapArgs } = require('../lib/bwrap');
+
+async function main() {
+  const opt = JSON.parse(process.argv[2]);
+  const TRUE = '/bin/true';
+  const policy = { writableRoots: [opt.workspace], network: false };
+  const pool = require(path.join(opt.root, 'dist', 'pool.js'));
+  // Each round of 'first spawn' gets a policy never used before: a root of its
+  // own, outside the workspace (a new entry in the workspace would rightly
+  // invalidate the pooled plan, which read the workspace's directory).
+  let n = 0;
+  const fresh = () => {
+    const d = path.join(opt.firstDir, `p${n++}`);
+    fs.mkdirSync(d, { recursive: true });
+    return { writableRoots: [d], network: false };
+  };
+  const variants = {
+    pooled: () => new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const child = sbx().spawn(TRUE, [], { stdio: ['ignore', 'ignore', 'pipe'], sandbox: policy, cwd: opt.workspace });
+      const hit = child.plan.steps.some((s) => s.op === 'pool_wait');
+      child.on('error', reject);
+      child.on('exit', async (code) => {
+        const value = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (code !== 0) return reject(new Error(`pooled: exit ${code}`));
+        // Untimed: let the refill finish, so building the next sandbox does not
+        // slow the variants that follow (an agent's commands are seconds apart).
+        for (let i = 0; i < 40 && pool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 20));
+        resolve({ value, hit });
+      });
+    }),
+    fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
+    'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
+    'first spawn, pool off': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace, pool: false }),
+    child_process: () => timeCp(TRUE, [], { cwd: opt.workspace }),
+  };
+  if (opt.bwrap) variants.bwrap = () => timeCp(opt.bwrap, bwrapArgs({ roots: [opt.workspace], cwd: opt.workspace }, [TRUE]));
+  const r = await interleave({ variants, warmup: opt.warmup, samples: opt.samples, log: (s) => process.stderr.write(s + '\n') });
+  // How often a pooled spawn found a sandbox ready (else it ran fresh).
+  r.pooledHits = r.variants.pooled.extra.filter((e) => e.hit).length / r.variants.pooled.extra.length;
+  delete r.variants.pooled.extra;
+  // The pool's price: re-checking what a plan was built from, against planning it.
+  const { recording, realView } = require(path.join(opt.root, 'dist', 'fsview.js'));
+  // Also for a policy of 200 writable roots, where planning itself costs more.
+  const { stillHolds, dedupe } = require(path.join(opt.root, 'dist', 'pool-check.js'));
+  const { prepareWith } = require(path.join(opt.root, 'dist', 'spawn.js'));
+  const many = Array.from({ length: 200 }, (_, i) => path.join(opt.firstDir, 'many', `r${i}`));
+  for (const d of many) fs.mkdirSync(d, { recursive: true });
+  const med = (x) => Math.round(x.sort((a, b) => a - b)[Math.floor(x.length / 2)] * 1000) / 1000;
+  r.breakdown = {};
+  for (const [label, sandbox] of [['1 root', policy], ['200 roots', { writableRoots: many, network: false }]]) {
+    const rec = recording(realView);
+    prepareWith(rec.view, TRUE, [], { cwd: opt.workspace, sandbox });
+    const observations = dedupe(rec.observations);
+    const prep = [], check = [], checkNoMounts = [];
+    for (let i = 0; i < 41; i++) {
+      let t0 = process.hrtime.bigint();
+      sbx().prepare(TRUE, [], { cwd: opt.workspace, sandbox });
+      prep.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      t0 = process.hrtime.bigint();
+      if (!stillHolds(observations)) throw new Error('observations changed during the benchmark');
+      check.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      t0 = process.hrtime.bigint();
+      stillHolds(observations, undefined, true);
+      checkNoMounts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    r.breakdown[label] = {
+      'prepare() (median ms)': med(prep),
+      're-check, mount table re-read (median ms)': med(check),
+      're-check, mount table unchanged (median ms, the usual case)': med(checkNoMounts),
+      observations: observations.length,
+    };
+  }
+  process.stdout.write(JSON.stringify(r));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

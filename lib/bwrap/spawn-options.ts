@@ -1,0 +1,55 @@
+// The mapped bwrap argv as spawn options for prepare() (the same path as
+// `sbx-native exec`), and what --sbx-dry-run prints.
+import type { BwrapArgs } from './args';
+import type { Mapped } from './policy';
+import type { SpawnOptions, StdioOption } from '../spawn';
+import type { Prepared } from './run';
+import { EXTRA_GUARDS, Guard } from '../guards';
+
+/** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
+export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
+  const own = new Set([...a.consumedFds, a.fds.block, a.fds.info, a.fds.jsonStatus].filter((n): n is number => n !== undefined));
+  const fds = inherited.filter((fd) => !own.has(fd));
+  const stdio: StdioOption[] = ['inherit', 'inherit', 'inherit'];
+  const top = fds.length ? fds[fds.length - 1] : 2;
+  // A gap between passed fds gets /dev/null (the addon places fds by position).
+  for (let i = 3; i <= top; i++) stdio.push(fds.includes(i) ? i : 'ignore');
+  const sandbox = { ...m.sandbox } as SandboxPolicy & { [EXTRA_GUARDS]?: Guard[] };
+  if (m.unixSockets.length) {
+    // Issue 13's policy key: a socket bound in by its own --bind may be connected to.
+    if (policyKnows('allowUnixSockets')) (sandbox as Record<string, unknown>).allowUnixSockets = m.unixSockets;
+  }
+  sandbox[EXTRA_GUARDS] = m.guards;
+  const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
+  return { options, fds };
+}
+
+type SandboxPolicy = NonNullable<SpawnOptions['sandbox']>;
+
+let known: Record<string, boolean> = {};
+/** Whether resolvePolicy accepts a key (allowUnixSockets arrives with issue 13). */
+export function policyKnows(key: string): boolean {
+  if (key in known) return known[key];
+  const { resolvePolicy } = require('../policy') as typeof import('../policy');
+  try {
+    resolvePolicy({ mode: 'read-only', [key]: [] } as SandboxPolicy, '/');
+    known = { ...known, [key]: true };
+  } catch (e) {
+    known = { ...known, [key]: !/unknown key/.test((e as Error).message) };
+  }
+  return known[key];
+}
+
+export function dryRunJson(p: Prepared): unknown {
+  const plan = { ...p.prepared.plan, steps: p.prepared.plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)) };
+  return {
+    bwrap: { ops: p.args.ops.map((o) => ('data' in o ? { ...o, data: `${o.data.length} bytes` } : o)), unshare: p.args.unshare, command: p.args.command, argv0: p.args.argv0, chdir: p.args.chdir },
+    differences: p.mapped.notes,
+    refusedNames: p.mapped.guards.filter((g) => g.why.startsWith('bwrap ')).map((g) => g.path),
+    guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
+    unixSockets: p.mapped.unixSockets,
+    fds: p.fds,
+    policy: p.prepared.policy,
+    plan,
+  };
+}

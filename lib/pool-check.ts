@@ -1,0 +1,95 @@
+// Whether the host still answers the planner's questions as it did when a
+// pooled sandbox's plan was built (lib/pool.ts). Must cost far less than
+// planning, or the pool gains nothing: each distinct question once, the
+// first difference ends it.
+import fs from 'fs';
+import { FsView, Observation, realView, recording } from './fsview';
+import { native } from './native';
+
+// The host as the planner sees it, with realpath done by the C library in one
+// call instead of a JavaScript walk with an lstat per component (2-3x faster
+// on deep paths). Same answer for the same file system; should an error code
+// ever differ, the check right after planning fails and the plan is not
+// pooled (lib/pool.ts record), so a difference can only cost a pooled spawn.
+const checkView: FsView = { ...realView, realpath: (p) => fs.realpathSync.native(p) };
+
+function ask(view: FsView, o: Observation): void {
+  const p = o.path!;
+  switch (o.op) {
+    case 'lstat': view.lstat(p); break;
+    case 'stat': view.stat(p); break;
+    case 'realpath': view.realpath(p); break;
+    case 'readlink': view.readlink(p); break;
+    case 'readdir': view.readdir(p); break;
+    case 'readFile': view.readFile(p); break;
+    case 'exists': view.exists(p); break;
+    case 'identity': view.identity(p); break;
+    case 'mounts': view.mounts(); break;
+    case 'arch': view.arch(); break;
+    case 'env': view.env(p); break;
+    case 'uid': view.uid(); break;
+    case 'packageDir': view.packageDir(); break;
+    case 'mainScript': view.mainScript(); break;
+  }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * True when every observation gets the same answer from the host now.
+ * `skipMounts`: the mount table is known unchanged (mountGeneration), so its
+ * observation (the costliest: the kernel formats the whole table) is not re-read.
+ */
+export function stillHolds(observations: readonly Observation[], view: FsView = checkView, skipMounts = false): boolean {
+  const again = recording(view);
+  // The answers' errors are compared by code only: no stack traces to build.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const o of observations) {
+      if (skipMounts && o.op === 'mounts') continue;
+      try { ask(again.view, o); } catch { /* noted as { error } */ }
+      if (!same(again.observations[again.observations.length - 1].result, o.result)) return false;
+    }
+    return true;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+let watchFd: number | undefined;
+let generation = 0;
+
+/**
+ * A number that changes whenever this process's mount table may have
+ * changed since the previous call (-1: cannot tell). Taken before a plan
+ * reads the mounts, equal later: the table is the one the plan saw.
+ */
+export function mountGeneration(): number {
+  const b = native().binding;
+  if (!b.mountWatch || !b.mountsChanged) return -1;
+  watchFd ??= b.mountWatch();
+  if (watchFd < 0) return -1;
+  if (b.mountsChanged(watchFd)) generation++;
+  return generation;
+}
+
+/** Each question once; undefined when the planner got two answers to one question (the host changed meanwhile). */
+export function dedupe(observations: Observation[]): Observation[] | undefined {
+  const seen = new Map<string, string>();
+  const out: Observation[] = [];
+  for (const o of observations) {
+    const k = `${o.op}\0${o.path ?? ''}`;
+    const r = JSON.stringify(o.result);
+    const before = seen.get(k);
+    if (before === undefined) {
+      seen.set(k, r);
+      out.push(o);
+    } else if (before !== r) return undefined;
+  }
+  return out;
+}

@@ -1,0 +1,396 @@
+// The warm pool: for the policies this process used recently, a few sandboxes
+// are built ahead (namespaces, mounts, Landlock, supervisor) and wait in
+// their init's pool_wait step (native/helper/ops_pool.cc) for one command:
+// its stdio fds and the plan's last steps come over a socket, and init forks
+// it as a fresh sandbox's init would. A pooled sandbox serves one command and
+// is gone with it. docs/design.md "Warm pool" says what is checked first.
+import fs from 'fs';
+import path from 'path';
+import { native } from './native';
+import { FsView, Observation, realView, recording } from './fsview';
+import { hostFacts } from './host';
+import { commandSteps, encodePlan, Plan, Step } from './plan';
+import type { ResolvedPolicy } from './policy';
+import type { Enforcement } from './host';
+import { dedupe, mountGeneration, stillHolds } from './pool-check';
+import { checkedPlanInput } from './plan-input';
+
+/** Limits of the pool (`configurePool`). */
+export interface PoolConfig {
+  /** Sandboxes kept ready per policy; 0 turns the pool off. */
+  size: number;
+  /** Policies (distinct plan inputs) kept at once; the least recently used is dropped. */
+  policies: number;
+  /** A policy unused this long (ms) has its sandboxes discarded. */
+  idleMs: number;
+}
+
+const DEFAULTS: PoolConfig = { size: 2, policies: 4, idleMs: 30_000 };
+let config: PoolConfig = { ...DEFAULTS };
+
+/** What spawn() prepared (lib/spawn.ts PreparedSpawn). */
+export interface Prepared {
+  plan: Plan;
+  enforcement: Enforcement;
+  policy: ResolvedPolicy;
+  file: string;
+  args: string[];
+}
+
+/** A sandbox waiting for its command: the helper (monitor) and what spawn() watches it by. */
+export interface Warm {
+  pid: number;
+  pidfd: number;
+  errorFd: number;
+  eventsFd: number;
+  ctl: number;
+}
+
+/** What the plan was built from, beyond the key: to be checked before a sandbox built from it is handed out. */
+interface Recorded {
+  prepared: Prepared;
+  /** The steps up to init's fork of the command, then pool_wait. */
+  prefix: Step[];
+  /** command_fork up to the command's own steps (plan.ts commandSteps). */
+  fixed: Step[];
+  /** The command-environment variables the policy read, with their values; 'all' when it enumerated them. */
+  envReads: Map<string, string | undefined> | 'all';
+  envAll?: string;
+  observations: Observation[];
+  /** mountGeneration() when the plan was built, or when the mount table was last compared equal. */
+  mountGen: number;
+  stdioCount: number;
+  shape: string;
+  ownProcessGroup: boolean;
+}
+
+interface Entry {
+  uses: number;
+  recorded?: Recorded;
+  warm: Warm[];
+  starting: boolean;
+  broken: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+// Insertion order is recency: a use moves the entry to the end.
+const entries = new Map<string, Entry>();
+
+/** Deps from lib/spawn.ts (passed in, so this file does not import it). */
+export interface PoolDeps {
+  prepareWith(view: FsView, file: string, args: readonly string[], options: PoolSpawnOptions, policyEnv?: NodeJS.ProcessEnv): Prepared;
+  /** Reaps a discarded helper without keeping the event loop alive. */
+  reap(pidfd: number, errorFd: number, eventsFd: number): void;
+}
+
+/** The spawn options the pool looks at. */
+export interface PoolSpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  sandbox?: unknown;
+  allowDegraded?: boolean;
+  interactive?: boolean;
+  ownProcessGroup?: boolean;
+  argv0?: string;
+  stdio?: unknown;
+  pool?: boolean;
+}
+
+/**
+ * Sets the pool's limits, or turns it off (`false`, or `size: 0`): its
+ * sandboxes are discarded at once. Returns the configuration in force.
+ */
+export function configurePool(c: Partial<PoolConfig> | false): PoolConfig {
+  if (c === false) c = { size: 0 };
+  if (typeof c !== 'object' || c === null) throw new TypeError(`configurePool: expected an object or false, got ${JSON.stringify(c)}`);
+  const next = { ...config };
+  for (const [k, v] of Object.entries(c)) {
+    if (!(k in DEFAULTS)) throw new TypeError(`configurePool: unknown key ${JSON.stringify(k)} (known: ${Object.keys(DEFAULTS).join(', ')})`);
+    const max = k === 'size' ? 16 : k === 'policies' ? 64 : 24 * 3600_000;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new TypeError(`configurePool: ${k} must be an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
+    (next as Record<string, number>)[k] = v;
+  }
+  if (next.policies === 0) next.size = 0;
+  config = next;
+  if (config.size === 0) for (const key of [...entries.keys()]) drop(key);
+  else {
+    while (entries.size > config.policies) drop(entries.keys().next().value as string);
+    for (const e of entries.values()) while (e.warm.length > config.size) discard(e.warm.pop()!);
+  }
+  return { ...config };
+}
+
+/** How many sandboxes wait now, per policy (tests and the benchmark look). */
+export function poolState(): { policies: number; ready: number } {
+  let ready = 0;
+  for (const e of entries.values()) ready += e.warm.length;
+  return { policies: entries.size, ready };
+}
+
+let depsRef: PoolDeps | undefined;
+
+function enabled(options: PoolSpawnOptions): boolean {
+  if (config.size === 0 || options.pool === false || options.interactive) return false;
+  if (process.env.SBX_NATIVE_POOL === '0') return false;
+  if (process.env.SBX_NATIVE_TEST_FAIL_STEP !== undefined) return false; // test only: the plan is rewritten
+  return typeof native().binding.poolSend === 'function';
+}
+
+/**
+ * The plan for this spawn and, when a pooled sandbox can run it, that
+ * sandbox. Else a fresh plan: recorded (and the pool filled after it) from
+ * the second use of the same plan inputs, so a single spawn pays nothing.
+ */
+export function preparePooled(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): { prepared: Prepared; warm?: Warm; refill?: () => void } {
+  depsRef ??= deps; // spawn.ts's, the same on every call
+  if (!enabled(options)) return { prepared: deps.prepareWith(realView, file, args, options) };
+  const stdio = stdioShape(options.stdio);
+  const key = stdio && planKey(options, stdio);
+  if (!key || !stdio) return { prepared: deps.prepareWith(realView, file, args, options) };
+  const env = options.env ?? process.env;
+  let entry = entries.get(key);
+  if (entry) {
+    entries.delete(key);
+    entries.set(key, entry);
+  } else {
+    entry = { uses: 0, warm: [], starting: false, broken: false };
+    entries.set(key, entry);
+    while (entries.size > config.policies) drop(entries.keys().next().value as string);
+  }
+  entry.uses++;
+  touch(key, entry);
+  const rec = entry.recorded;
+  const gen = mountGeneration();
+  if (rec && envHolds(rec, env) && stillHolds(rec.observations, undefined, gen >= 0 && gen === rec.mountGen)) {
+    rec.mountGen = gen; // compared equal (or unchanged) as of this generation
+    const warm = takeWarm(entry);
+    const refill = () => scheduleFill(key);
+    if (warm) {
+      let input;
+      try {
+        input = checkedPlanInput(file, args, options);
+      } catch (e) {
+        discard(warm); // a bad argument or env entry: nothing runs, nothing waits for it
+        throw e;
+      }
+      const tail = [...rec.fixed, ...commandSteps(rec.prepared.policy, input.env, file, [options.argv0 ?? file, ...args])];
+      const plan: Plan = { ...rec.prepared.plan, steps: [...rec.prefix, ...tail] };
+      return { prepared: { ...rec.prepared, plan, file, args: [...args] }, warm, refill };
+    }
+    return { prepared: deps.prepareWith(realView, file, args, options), refill };
+  }
+  // Gone stale (or never recorded): what waits was built for another host.
+  if (rec) {
+    for (const w of entry.warm.splice(0)) discard(w);
+    entry.recorded = undefined;
+  }
+  if (entry.uses < 2 || entry.broken) return { prepared: deps.prepareWith(realView, file, args, options) };
+  const r = recording(realView);
+  const envLog = recordingEnv(env);
+  const prepared = deps.prepareWith(r.view, file, args, options, envLog.env);
+  entry.recorded = record(prepared, r.observations, envLog, stdio, !!options.ownProcessGroup, gen);
+  return { prepared, refill: entry.recorded ? () => scheduleFill(key) : undefined };
+}
+
+/** The pooled sandbox's stdio count and, for fds 0-2, whether each is /dev/null ('n') or not a character device ('x'). */
+interface StdioShape { count: number; shape: string }
+
+let devNullRdev: number | undefined;
+
+/**
+ * landlock_stdio grants rights on character devices found on fds 0-2 when
+ * Landlock is set up, which a pooled sandbox did with placeholders: so a
+ * command is pooled only if its fds 0-2 are /dev/null where the
+ * placeholders were /dev/null, and no character device elsewhere (a
+ * terminal on stdout is never pooled). Undefined: not poolable.
+ */
+function stdioShape(stdio: unknown): StdioShape | undefined {
+  const list: unknown[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : Array.isArray(stdio) ? [...stdio] : [];
+  if (!Array.isArray(stdio) && stdio !== undefined && typeof stdio !== 'string') return undefined;
+  while (list.length < 3) list.push('pipe');
+  if (list.length > 64) return undefined;
+  let shape = '';
+  for (let i = 0; i < 3; i++) {
+    const s = list[i];
+    if (s === 'pipe' || s === 'overlapped' || s === 'ipc' || s === null || s === undefined) shape += 'x';
+    else if (s === 'ignore') shape += 'n';
+    else {
+      const fd = s === 'inherit' ? i : typeof s === 'number' ? s : typeof s === 'object' && typeof (s as { fd?: unknown }).fd === 'number' ? (s as { fd: number }).fd : undefined;
+      if (fd === undefined || !Number.isInteger(fd) || fd < 0) return undefined;
+      let st: fs.Stats;
+      try { st = fs.fstatSync(fd); } catch { return undefined; }
+      if (!st.isCharacterDevice()) shape += 'x';
+      else {
+        devNullRdev ??= fs.statSync('/dev/null').rdev;
+        if (st.rdev !== devNullRdev) return undefined;
+        shape += 'n';
+      }
+    }
+  }
+  return { count: list.length, shape };
+}
+
+/**
+ * Everything a plan is built from besides the host's file system and the
+ * command's environment (both checked separately): the policy and options,
+ * the host facts, what a helper inherits from this process (ids and groups
+ * too: Node can change them), the stdio shape.
+ */
+function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | undefined {
+  let sandbox: string;
+  try { sandbox = JSON.stringify(options.sandbox ?? null); } catch { return undefined; }
+  const allowDegraded = !!options.allowDegraded;
+  const facts = hostFacts(allowDegraded);
+  return JSON.stringify([
+    sandbox, path.resolve(options.cwd ?? process.cwd()), allowDegraded, !!options.ownProcessGroup,
+    process.getuid!(), process.getgid!(), process.geteuid!(), process.getegid!(), process.getgroups!(), facts, native().binding.processState!(), native().helper,
+    stdio.count, stdio.shape,
+  ]);
+}
+
+function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; reads: Map<string, string | undefined>; all: boolean } {
+  const reads = new Map<string, string | undefined>();
+  const log = { env: env, reads, all: false };
+  log.env = new Proxy(env, {
+    get(t, k) {
+      const v = Reflect.get(t, k);
+      if (typeof k === 'string' && !reads.has(k)) reads.set(k, v === undefined ? undefined : String(v));
+      return v;
+    },
+    has(t, k) {
+      if (typeof k === 'string' && !reads.has(k)) reads.set(k, Reflect.get(t, k) as string | undefined);
+      return Reflect.has(t, k);
+    },
+    ownKeys(t) {
+      log.all = true;
+      return Reflect.ownKeys(t);
+    },
+    getOwnPropertyDescriptor(t, k) {
+      if (typeof k === 'string' && !reads.has(k)) reads.set(k, Reflect.get(t, k) as string | undefined);
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
+  });
+  return log;
+}
+
+function envSnapshot(env: NodeJS.ProcessEnv): string {
+  return JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function envHolds(rec: Recorded, env: NodeJS.ProcessEnv): boolean {
+  if (rec.envReads === 'all') return envSnapshot(env) === rec.envAll;
+  for (const [k, v] of rec.envReads) {
+    const now = env[k];
+    if ((now === undefined ? undefined : String(now)) !== v) return false;
+  }
+  return true;
+}
+
+function record(prepared: Prepared, observations: Observation[], envLog: ReturnType<typeof recordingEnv>, stdio: StdioShape, ownProcessGroup: boolean, mountGen: number): Recorded | undefined {
+  const steps = prepared.plan.steps;
+  const fork = steps.findIndex((s) => s.op === 'command_fork');
+  const own = steps.findIndex((s, i) => i > fork && s.op === 'env');
+  // A pooled init waits after its pid namespace exists (no namespaces: nothing to build ahead).
+  if (fork < 0 || own < 0 || !steps.slice(0, fork).some((s) => s.op === 'pidns_fork')) return undefined;
+  const deduped = dedupe(observations);
+  if (!deduped || !stillHolds(deduped)) return undefined; // the host moved while planning, or an answer the check cannot reproduce
+  return {
+    prepared,
+    // From / : a waiting sandbox must not keep the directory this process was in busy (an unmount, a removal).
+    prefix: [{ op: 'chdir', args: ['/'] }, ...steps.slice(0, fork), { op: 'pool_wait', args: [String(stdio.count)] }],
+    fixed: steps.slice(fork, own),
+    envReads: envLog.all ? 'all' : new Map(envLog.reads),
+    envAll: envLog.all ? envSnapshot(envLog.env) : undefined,
+    observations: deduped,
+    mountGen,
+    stdioCount: stdio.count,
+    shape: stdio.shape,
+    ownProcessGroup,
+  };
+}
+
+function takeWarm(entry: Entry): Warm | undefined {
+  const { binding } = native();
+  while (entry.warm.length > 0) {
+    const w = entry.warm.shift()!;
+    if (!binding.pidfdExited!(w.pidfd)) return w;
+    discard(w); // failed to set up, or was killed: a fresh one is built instead
+  }
+  return undefined;
+}
+
+function touch(key: string, entry: Entry): void {
+  if (entry.timer) clearTimeout(entry.timer);
+  entry.timer = setTimeout(() => drop(key), config.idleMs);
+  entry.timer.unref();
+}
+
+function scheduleFill(key: string): void {
+  const entry = entries.get(key);
+  if (!entry || entry.starting || !entry.recorded || entry.warm.length >= config.size) return;
+  entry.starting = true;
+  // After the current spawn has returned: the command it starts goes first.
+  setImmediate(() => {
+    entry.starting = false;
+    if (entries.get(key) !== entry || !entry.recorded) return;
+    while (entry.warm.length < config.size && !entry.broken) {
+      const w = startWarm(entry.recorded);
+      if (!w) entry.broken = true; // cannot start helpers now: fresh spawns report why
+      else entry.warm.push(w);
+    }
+  }).unref();
+}
+
+function startWarm(rec: Recorded): Warm | undefined {
+  const { binding, helper } = native();
+  const toClose: number[] = [];
+  const fds: number[] = [];
+  for (let i = 0; i < rec.stdioCount; i++) {
+    if (i < 3 && rec.shape[i] === 'n') {
+      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
+      toClose.push(fd);
+      fds.push(fd);
+    } else fds.push(i < 3 ? -1 : -2);
+  }
+  fds.push(-2); // the pool socket, at fd stdioCount
+  try {
+    const res = binding.spawn(helper, encodePlan({ ...rec.prepared.plan, steps: rec.prefix }), fds, rec.ownProcessGroup);
+    for (const fd of res.pipes) if (fd >= 0) fs.closeSync(fd);
+    for (let i = 0; i < rec.stdioCount; i++) if (res.sockets[i] >= 0) fs.closeSync(res.sockets[i]);
+    return { pid: res.pid, pidfd: res.pidfd, errorFd: res.errorFd, eventsFd: res.eventsFd, ctl: res.sockets[rec.stdioCount] };
+  } catch {
+    return undefined;
+  } finally {
+    for (const fd of toClose) fs.closeSync(fd);
+  }
+}
+
+/** An unused sandbox goes: its init reads EOF and exits, the namespaces with it. */
+export function discard(w: Warm): void {
+  if (w.ctl >= 0) fs.closeSync(w.ctl);
+  w.ctl = -1;
+  depsRef!.reap(w.pidfd, w.errorFd, w.eventsFd);
+}
+
+function drop(key: string): void {
+  const entry = entries.get(key);
+  if (!entry) return;
+  entries.delete(key);
+  if (entry.timer) clearTimeout(entry.timer);
+  for (const w of entry.warm.splice(0)) discard(w);
+}
+
+/**
+ * Gives the sandbox its command: the plan's steps after pool_wait and the
+ * stdio fds (-1 / -2: make a pipe / socketpair, as binding.spawn does).
+ */
+export function handOff(w: Warm, plan: Plan, fds: number[]): { pid: number; pidfd: number; errorFd: number; eventsFd: number; pipes: number[]; sockets: number[] } {
+  const at = plan.steps.findIndex((s) => s.op === 'pool_wait');
+  try {
+    const sent = native().binding.poolSend!(w.ctl, encodePlan({ ...plan, steps: plan.steps.slice(at + 1) }), fds);
+    return { pid: w.pid, pidfd: w.pidfd, errorFd: w.errorFd, eventsFd: w.eventsFd, ...sent };
+  } finally {
+    fs.closeSync(w.ctl);
+    w.ctl = -1;
+  }
+}

@@ -1,0 +1,199 @@
+// The bubblewrap argv parser and its mapping to a policy: pure, no kernel.
+import { describe, expect, it } from 'vitest';
+import { BwrapError, parseBwrapArgs, ParseIo, splitNul } from '../lib/bwrap/args';
+import { HostView, Kind, mapBwrap } from '../lib/bwrap/policy';
+
+const io = (fds: Record<number, Buffer | string> = {}, uid = 1000): ParseIo => ({
+  uid,
+  env: { PATH: '/usr/bin', HOME: '/home/u', KEEP: '1' },
+  readFd(fd) {
+    if (!(fd in fds)) throw Object.assign(new Error('EBADF'), { code: 'EBADF' });
+    const v = fds[fd];
+    return Buffer.isBuffer(v) ? v : Buffer.from(v);
+  },
+});
+
+const parse = (argv: string[], fds: Record<number, Buffer | string> = {}, uid = 1000) => parseBwrapArgs(argv, io(fds, uid));
+const fails = (argv: string[], message: string, fds: Record<number, Buffer | string> = {}, uid = 1000) => {
+  let err: unknown;
+  try {
+    parse(argv, fds, uid);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(BwrapError);
+  expect((err as Error).message).toBe(message);
+};
+
+/** A host tree: path -> kind (a symlink: '->target'); directories list their children. */
+function memHost(tree: Record<string, Kind | string>): HostView {
+  const kindOf = (p: string): string | undefined => tree[p];
+  const resolve = (p: string): string | undefined => {
+    let cur = '';
+    for (const part of p.split('/').filter(Boolean)) {
+      cur = `${cur}/${part}`;
+      const k = kindOf(cur);
+      if (k === undefined) return undefined;
+      if (k.startsWith('->')) cur = resolve(k.slice(2).startsWith('/') ? k.slice(2) : `${cur.slice(0, cur.lastIndexOf('/'))}/${k.slice(2)}`) ?? '';
+      if (!cur) return undefined;
+    }
+    return cur || '/';
+  };
+  return {
+    kind(p, follow) {
+      const r = follow ? resolve(p) : p;
+      const k = r === '/' ? 'dir' : r && kindOf(r);
+      if (k === undefined) return undefined;
+      return k.startsWith('->') ? 'symlink' : (k as Kind);
+    },
+    readdir: (p) => Object.keys(tree).filter((k) => k !== p && k.startsWith(p === '/' ? '/' : `${p}/`) && !k.slice(p === '/' ? 1 : p.length + 1).includes('/')).map((k) => k.slice(k.lastIndexOf('/') + 1)),
+    readlink: (p) => tree[p].slice(2),
+    realpath: resolve,
+    fdPath: (fd) => {
+      if (fd === 7) return '/w/a';
+      throw Object.assign(new Error('EBADF'), { code: 'EBADF' });
+    },
+  };
+}
+
+const HOST = memHost({
+  '/bin': '->usr/bin', '/usr': 'dir', '/usr/bin': 'dir', '/etc': 'dir', '/tmp': 'dir', '/dev': 'dir', '/proc': 'dir', '/dev/null': 'other',
+  '/w': 'dir', '/w/a': 'dir', '/w/b': 'dir', '/w/a/.gitmodules': 'file', '/w/empty': 'dir', '/w/a/.git': 'file', '/w/sock': 'socket', '/w/link': '->a',
+});
+const map = (argv: string[], fds: Record<number, Buffer | string> = {}) => mapBwrap(parse(argv, fds), { cwd: '/w/a', uid: 1000, host: HOST });
+
+describe('parser', () => {
+  it('takes Codex 0.171\'s argv shape', () => {
+    const a = parse(['--as-pid-1', '--new-session', '--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--perms', '000', '--tmpfs', '/tmp/codex-daemon-0', '--remount-ro', '/tmp/codex-daemon-0',
+      '--bind', '/w/a', '/w/a', '--perms', '555', '--tmpfs', '/w/a/.codex', '--remount-ro', '/w/a/.codex', '--ro-bind-data', '3', '/w/a/.git', '--unshare-user', '--unshare-pid', '--unshare-ipc',
+      '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--argv0', 'codex-linux-sandbox', '--', '/x/codex', '--sandbox-policy-cwd', '/w/a'], { 3: '' });
+    expect(a.ops.map((o) => o.op)).toEqual(['ro-bind', 'dev', 'tmpfs', 'remount-ro', 'bind', 'tmpfs', 'remount-ro', 'ro-bind-data', 'proc']);
+    expect(a.ops[2]).toMatchObject({ op: 'tmpfs', perms: 0 });
+    expect(a.ops[5]).toMatchObject({ op: 'tmpfs', perms: 0o555 });
+    expect(a.consumedFds).toEqual([3]);
+    expect(a.argv0).toBe('codex-linux-sandbox');
+    expect(a.command).toEqual(['/x/codex', '--sandbox-policy-cwd', '/w/a']);
+    expect(a.caps.size).toBe(0);
+    expect(a.unshare).toMatchObject({ user: true, pid: true, ipc: true, net: true, uts: false });
+  });
+
+  it('applies --setenv, --unsetenv and --clearenv in order', () => {
+    expect(parse(['--setenv', 'A', '1', '--unsetenv', 'KEEP', 'true']).env).toEqual({ PATH: '/usr/bin', HOME: '/home/u', A: '1' });
+    expect(parse(['--setenv', 'A', '1', '--clearenv', '--setenv', 'B', '2', 'true']).env).toEqual({ B: '2' });
+  });
+
+  it('reads --args FD as NUL-separated words, in place', () => {
+    const a = parse(['--new-session', '--args', '9', '--', 'true'], { 9: '--bind\0/w/a\0/w/a\0--setenv\0K\0v w\0' });
+    expect(a.ops).toEqual([{ op: 'bind', src: '/w/a', dest: '/w/a', try: false }]);
+    expect(a.env.K).toBe('v w');
+    expect(a.consumedFds).toEqual([9]);
+    expect(splitNul(Buffer.from('a\0b'))).toEqual(['a', 'b']);
+  });
+
+  it('fails as bubblewrap fails, with its messages', () => {
+    fails(['--frobnicate', 'true'], 'Unknown option --frobnicate');
+    fails(['--bind', '/a'], '--bind takes two arguments');
+    fails(['--ro-bind-try', '/a'], '--ro-bind-try takes two arguments');
+    fails(['--tmpfs'], '--tmpfs takes an argument');
+    fails(['--args', 'x', 'true'], 'Invalid fd: x');
+    fails(['--args', '-1', 'true'], 'Invalid fd: -1');
+    fails(['--args', '5', 'true'], "Can't read --args data: Bad file descriptor");
+    fails(['--args', '9', 'true'], '--args not supported in arguments file', { 9: '--args\x009\0' });
+    fails(['--perms', '0755', '--bind', '/a', '/a', 'true'], '--perms must be followed by an option that creates a file');
+    fails(['--perms', '8', '--dir', '/a', 'true'], '--perms takes an octal argument <= 07777');
+    fails(['--perms', '1', '--perms', '2', '--dir', '/a', 'true'], '--perms given twice for the same action');
+    fails(['--size', '0', '--tmpfs', '/a', 'true'], '--size takes a non-zero number of bytes');
+    fails(['--size', '10', '--dir', '/a', 'true'], '--size must be followed by --tmpfs');
+    fails(['--argv0', 'a', '--argv0', 'b', 'true'], '--argv0 used multiple times');
+    fails(['--cap-add', 'CAP_NOPE', 'true'], 'unknown cap: CAP_NOPE');
+    fails(['--as-pid-1', 'true'], 'Specifying --as-pid-1 requires --unshare-pid');
+    fails(['--hostname', 'h', 'true'], 'Specifying --hostname requires --unshare-uts');
+    fails(['--disable-userns', 'true'], '--disable-userns requires --unshare-user', {}, 0);
+    fails(['--seccomp', '3', '--add-seccomp-fd', '4', 'true'], '--add-seccomp-fd cannot be combined with --seccomp');
+    fails(['--overlay-src', '/a', 'true'], '--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay');
+    fails(['--unshare-net'], 'usage');
+    fails([], 'usage');
+  });
+
+  it('stops at --help/--version wherever they come, and at -- or the first non-option', () => {
+    expect(parse(['--unshare-net', '--help', '--nonsense']).action).toBe('help');
+    expect(parse(['--version']).action).toBe('version');
+    expect(parse(['--', '--dev-bind', '/', '/']).command).toEqual(['--dev-bind', '/', '/']);
+    expect(parse(['sh', '--bind']).command).toEqual(['sh', '--bind']);
+  });
+
+  it('keeps every capability for uid 0 unless dropped, as bubblewrap does', () => {
+    expect(parse(['true'], {}, 0).caps.size).toBeGreaterThan(30);
+    expect(parse(['--cap-drop', 'ALL', '--cap-add', 'cap_setfcap', 'true'], {}, 0).caps).toEqual(new Set(['CAP_SETFCAP']));
+    expect(parse(['--chdir', '/a', '--chdir', '/b', 'true']).warnings).toEqual(['Only the last --chdir option will take effect']);
+  });
+});
+
+describe('mapping to a policy', () => {
+  it('identity writable binds become write rules (one shared mount), --ro-bind P P read rules', () => {
+    const m = map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--bind', '/w/b', '/w/b', '--ro-bind', '/w/a/.gitmodules', '/w/a/.gitmodules', '--unshare-net', 'true']);
+    expect(m.sandbox).toMatchObject({ mode: 'workspace-write', writableRoots: [], network: false, tmp: 'none' });
+    expect(m.sandbox.rules).toEqual({ '/w/a': 'write', '/w/b': 'write', '/w/a/.gitmodules': 'read' });
+  });
+
+  it('masks: /dev/null onto a file, an empty dir onto a dir, tmpfs+remount-ro, empty --ro-bind-data; missing targets become refused names', () => {
+    const m = map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--ro-bind', '/dev/null', '/w/a/.gitmodules', '--ro-bind', '/w/empty', '/w/b',
+      '--perms', '555', '--tmpfs', '/w/a/.codex', '--remount-ro', '/w/a/.codex', '--ro-bind-data', '3', '/w/a/.git', '--ro-bind', '/dev/null', '/w/a/.bashrc', 'true'], { 3: '' });
+    expect(m.sandbox.rules).toEqual({ '/w/a': 'write', '/w/a/.gitmodules': 'none', '/w/b': 'none', '/w/a/.git': 'none' });
+    expect(m.guards.map((g) => g.path)).toEqual(['/w/a/.codex', '/w/a/.bashrc']);
+  });
+
+  it('a later mount covers what earlier ones put below it', () => {
+    const m = map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--ro-bind', '/w', '/w', 'true']);
+    expect(m.sandbox.rules).toEqual({ '/w': 'read' });
+    expect(m.sandbox.mode).toBe('read-only');
+    const r = map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--remount-ro', '/w/a', 'true']);
+    expect(r.sandbox.rules).toEqual({ '/w/a': 'read' });
+  });
+
+  it('Codex\'s preflight (--tmpfs / and binds of system dirs): unbound top-level dirs look empty', () => {
+    const m = map(['--tmpfs', '/', '--dev', '/dev', '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--unshare-pid', '--proc', '/proc', 'true']);
+    expect(m.sandbox.rules).toEqual({ '/usr': 'read', '/etc': 'read', '/tmp': 'none', '/w': 'none' });
+    expect(m.notes.join('\n')).toMatch(/look empty/);
+  });
+
+  it('a socket bound onto itself is an allowed unix socket, not a root; --tmpfs /tmp a private /tmp', () => {
+    const m = map(['--ro-bind', '/', '/', '--bind', '/w/sock', '/w/sock', '--tmpfs', '/tmp', 'true']);
+    expect(m.unixSockets).toEqual(['/w/sock']);
+    expect(m.sandbox.rules).toEqual({});
+    expect(m.sandbox.tmp).toBe('private');
+  });
+
+  it('--bind-fd is a bind of the fd\'s own path; symlinked binds resolve', () => {
+    expect(map(['--ro-bind', '/', '/', '--bind-fd', '7', '/w/a', 'true']).sandbox.rules).toEqual({ '/w/a': 'write' });
+    expect(map(['--ro-bind', '/', '/', '--bind', '/w/link', '/w/link', 'true']).sandbox.rules).toEqual({ '/w/a': 'write' });
+  });
+
+  it('--chdir sets the cwd and PWD; no --unshare-net keeps the network; env and argv0 pass through', () => {
+    const m = map(['--ro-bind', '/', '/', '--chdir', '/w/b', '--setenv', 'X', 'y', '--argv0', 'zero', 'cmd', 'arg']);
+    expect(m).toMatchObject({ cwd: '/w/b', file: 'cmd', args: ['arg'], argv0: 'zero' });
+    expect(m.env).toMatchObject({ PWD: '/w/b', X: 'y' });
+    expect(m.sandbox.network).toBe(true);
+  });
+
+  it('refuses what it cannot give, naming the option', () => {
+    const refused = (argv: string[], re: RegExp, fds: Record<number, string> = {}) => {
+      expect(() => map(argv, fds)).toThrow(BwrapError);
+      expect(() => map(argv, fds)).toThrow(re);
+    };
+    refused(['--bind', '/w/a', '/w/b', 'true'], /^--bind \/w\/a \/w\/b: not supported/);
+    refused(['--bind', '/nope', '/nope', 'true'], /^Can't find source path \/nope: No such file or directory$/);
+    refused(['--ro-bind-data', '3', '/w/a/x', 'true'], /^--ro-bind-data 3 \/w\/a\/x: not supported.*empty data/, { 3: 'data' });
+    refused(['--cap-drop', 'ALL', '--cap-add', 'CAP_SETFCAP', 'true'], /^--cap-add CAP_SETFCAP: not supported/);
+    expect(map(['--unshare-uts', '--hostname', 'box', 'true']).hostname).toBe('box');
+    refused(['--unshare-uts', '--hostname', 'x'.repeat(65), 'true'], /^Can't set hostname to x+: Invalid argument$/);
+    refused(['--dir', '/w/new', 'true'], /^--dir \/w\/new: not supported.*empty root/);
+    refused(['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dir', '/tmp/x', 'true'], /^--dir \/tmp\/x: not supported.*--tmpfs \/tmp/);
+    expect(map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--dir', '/w/a/new', '--chmod', '0700', '/w/a', 'true']).setup).toEqual([{ op: 'dir', dest: '/w/a/new', perms: undefined }, { op: 'chmod', dest: '/w/a', perms: 0o700 }]);
+    refused(['--seccomp', '3', 'true'], /^--seccomp: not supported/);
+    refused(['--uid', '0', 'true'], /^--uid 0: not supported/);
+    refused(['--dev', '/w/dev', 'true'], /^--dev \/w\/dev: not supported/);
+    refused(['--bind-fd', '8', '/w/a', 'true'], /^Can't bind fd 8: Bad file descriptor$/);
+    expect(map(['--bind-try', '/nope', '/nope', 'true']).sandbox.rules).not.toHaveProperty('/nope');
+  });
+});
