@@ -26,6 +26,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
   for (const x of r.extraRuns || []) L.push(`Items ${x.items.join(', ')} re-measured by \`${x.command}\`, started ${x.started} (load ${x.loadavgAtStart.join(' / ')}), took ${x.seconds} s.`);
   L.push(`Regenerate this page from the JSON with \`node benchmark/report.js ${path.relative(ROOT, file)}\`.`, '');
   L.push(`Host: ${h.cpus} × ${h.cpu}, ${h.memGb} GB, Linux ${h.kernel}, Node ${h.node}, running as ${h.user}, commit ${h.commit || '?'}; ${r.bwrap.path ? r.bwrap.version : r.bwrap.skipped}.`);
+  if (r.load) L.push(`While the run lasted: ${otherLoad(r.load)}`, '');
   L.push(`Load: this 2-core machine is shared with other agents running test suites; the 1-minute load average was ${h.loadavgAtStart.join(' / ')} (1/5/15 min) at the start, and per item below. Every comparison runs its variants interleaved (A B C A B C ...) in one process after warm-up rounds, so load hits all variants alike; medians and p10/p90 are reported, ratios are ratios of medians.`, '');
   const notes = (name) => {
     const p = path.join(__dirname, 'notes', `${name}.md`);
@@ -36,6 +37,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
   // Targets table.
   L.push('## Targets (issue #6)', '', '| item | target | measured | result |', '|---|---|---|---|');
   for (const [name, item] of Object.entries(r.items)) {
+    if (item.pending) L.push(`| ${name} | ${item.title || name} | — | pending: ${item.pending} |`);
     for (const t of item.targets || []) {
       L.push(`| ${name} | ${t.name} | ${t.pending ? '—' : t.value} | ${t.pending ? `pending: ${t.pending}` : t.met ? 'met' : '**missed**'} |`);
     }
@@ -45,11 +47,15 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
 
   for (const [name, item] of Object.entries(r.items)) {
     L.push(`## ${item.title || name}`, '');
+    if (item.pending) {
+      L.push(`Pending: ${item.pending}.`, '');
+      continue;
+    }
     if (item.error) {
       L.push(`Failed: \`${item.error}\``, '');
       continue;
     }
-    if (item.loadavg) L.push(`Took ${item.seconds} s; load average before ${item.loadavg.before.join('/')}, after ${item.loadavg.after.join('/')}.`, '');
+    if (item.loadavg) L.push(`Took ${item.seconds} s; load average before ${item.loadavg.before.join('/')}, after ${item.loadavg.after.join('/')}.${item.load ? ` ${otherLoad(item.load)}` : ''}`, '');
     for (const [cname, c] of Object.entries(item.cases || {})) {
       const rows = c.order.map((v) => ({ label: v, ...c.variants[v] }));
       const svgName = `${slug(name)}-${slug(cname)}.svg`;
@@ -105,6 +111,12 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
   fs.writeFileSync(out.md, L.join('\n'));
   written.unshift(out.md);
   return written;
+}
+
+/** What else ran (benchmark/lib/load.js): CPUs other processes kept busy, and the busiest of them. */
+function otherLoad(l) {
+  const top = l.others.slice(0, 3).map((o) => `\`${o.cmd.replace(/`/g, "'").slice(0, 70)}\` ${o.cpuSeconds} s`);
+  return `Other processes kept ${l.otherCpusBusy} of ${l.cpus} CPUs busy on average${top.length ? `; busiest: ${top.join(', ')}` : ''}.`;
 }
 
 module.exports = { generate };

@@ -1,57 +1,98 @@
 'use strict';
-// Entry point: `npm run bench` (full) or `npm run bench -- --quick` (harness
-// smoke test, < 2 min). Options: --only=cli,pnpm  --no-report
-// --baseline=DIR: item `builds` compares this build with the one in DIR.
-// --peer=CHECKOUT: the items that know it (syscalls, pnpm) also run another
-// built checkout's sbx (its dist/ and helper), interleaved, as "sbx (peer)".
-// --rounds=N: measured rounds for those items (noisy machines need more).
-// --into=FILE: run the --only items and merge them into an existing full
-// results file (recording the extra command), then regenerate the docs from it.
-// Full runs write results/run-<time>.json and results/benchmarks.json (the
-// file docs/benchmarks.md and charts/ are generated from); quick runs write
-// results/quick-<time>.json and a report under results/quick/ (not committed).
+// Entry point: `npm run bench [-- OPTIONS]`.
+//   --quick          harness smoke test (< 2 min; numbers not meaningful)
+//   --only=a,b       only these items (names of benchmark/items/*.js)
+//   --out DIR        where the run's JSON, its report (benchmarks.md) and charts go
+//                    (default: $TMPDIR/sbx-native-bench; nothing is written into the
+//                    checkout unless asked with --docs)
+//   --docs           a full run also becomes the checked-in results: copied to
+//                    benchmark/results/benchmarks.json, docs/benchmarks.md and
+//                    benchmark/charts/ regenerated from it
+//   --into=FILE      run the --only items and merge them into an existing results
+//                    file (recording the extra command); with --docs, regenerate the docs
+//   --no-report      JSON only
+//   --peer=CHECKOUT  the items that know it (syscalls, pnpm) also run another built
+//                    checkout's sbx (its dist/ and helper), interleaved, as "sbx (peer)"
+//   --rounds=N       measured rounds for those items (noisy machines need more)
+//   --baseline=DIR   item `builds` compares this build with the one in DIR
+// Every file in benchmark/items/ is an item (ORDER first, any other after it,
+// so a new item is one new file); each records the load while it ran
+// (benchmark/lib/load.js). The workloads themselves run under /var/tmp.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { ensureBwrap } = require('./lib/bwrap');
 const { sh, ROOT } = require('./lib/proc');
+const load = require('./lib/load');
 
-const ITEMS = {
-  'spawn-latency': require('./items/spawn-latency'),
-  'spawn-breakdown': require('./items/spawn-breakdown'),
-  cli: require('./items/cli'),
-  'policy-size': require('./items/policy-size'),
-  metadata: require('./items/metadata'),
-  syscalls: require('./items/syscalls'),
-  pnpm: require('./items/pnpm'),
-  uv: require('./items/uv'),
-  throughput: require('./items/throughput'),
-  'unix-sockets': require('./items/unix-sockets'),
-  profiles: require('./items/profiles'),
-  builds: require('./items/builds'),
-  'bwrap-frontend': require('./items/bwrap-frontend'),
-  proxy: require('./items/proxy'),
-  pool: require('./items/pool'),
-};
+const ORDER = ['spawn-latency', 'spawn-breakdown', 'pool', 'syscalls', 'cli', 'policy-size', 'metadata', 'pnpm', 'uv', 'throughput', 'unix-sockets', 'proxy', 'profiles'];
+// Items named in ORDER whose file is not in this tree (none now); the report says they are pending.
+const EXPECTED = {};
+
+function itemNames() {
+  const files = fs.readdirSync(path.join(__dirname, 'items')).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
+  return [...ORDER.filter((n) => files.includes(n) || EXPECTED[n]), ...files.filter((n) => !ORDER.includes(n)).sort()];
+}
+
+function loadItem(name) {
+  const file = path.join(__dirname, 'items', `${name}.js`);
+  return fs.existsSync(file) ? require(file) : undefined;
+}
+
+function parseArgs(argv) {
+  const o = { quick: false, only: [], out: undefined, docs: false, into: undefined, report: true, peer: undefined, rounds: undefined, baseline: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (name) => {
+      if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+      if (i + 1 >= argv.length) throw new Error(`${name} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--docs') o.docs = true;
+    else if (a === '--no-report') o.report = false;
+    else if (a === '--only' || a.startsWith('--only=')) o.only = value('--only').split(',').filter(Boolean);
+    else if (a === '--out' || a.startsWith('--out=')) o.out = path.resolve(value('--out'));
+    else if (a === '--into' || a.startsWith('--into=')) o.into = path.resolve(value('--into'));
+    else if (a === '--peer' || a.startsWith('--peer=')) o.peer = path.resolve(value('--peer'));
+    else if (a === '--baseline' || a.startsWith('--baseline=')) o.baseline = path.resolve(value('--baseline'));
+    else if (a === '--rounds' || a.startsWith('--rounds=')) {
+      o.rounds = Number(value('--rounds'));
+      if (!(Number.isInteger(o.rounds) && o.rounds > 0)) throw new Error(`--rounds: not a positive integer`);
+    } else throw new Error(`unknown option ${JSON.stringify(a)} (see the top of benchmark/run.js)`);
+  }
+  const names = itemNames();
+  for (const n of o.only) if (!names.includes(n)) throw new Error(`--only: no item ${JSON.stringify(n)} (items: ${names.join(', ')})`);
+  if (o.docs && !o.into && (o.quick || o.only.length)) throw new Error('--docs: the checked-in results come from one full run (no --quick, no --only), or --into an existing one');
+  for (const [k, dir] of [['--peer', o.peer], ['--baseline', o.baseline]]) {
+    if (dir && !fs.existsSync(path.join(dir, 'dist', 'index.js'))) throw new Error(`${k}=${dir}: no dist/index.js there (build that checkout first)`);
+  }
+  if (o.into && !fs.existsSync(o.into)) throw new Error(`--into: ${o.into} does not exist`);
+  return o;
+}
 
 async function main() {
   const argv = process.argv.slice(2);
-  const quick = argv.includes('--quick');
-  const only = (argv.find((a) => a.startsWith('--only=')) || '').slice(7).split(',').filter(Boolean);
+  let opts;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`bench: ${e.message}\n`);
+    process.exit(2);
+  }
+  const { quick, only } = opts;
   const log = (s) => process.stderr.write(`[bench] ${s}\n`);
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ missing: run `node scripts/build-native.js && npx tsc -p .` first');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ missing: run `npm run build` first');
+  const outDir = opts.out ?? path.join(os.tmpdir(), 'sbx-native-bench');
   const work = path.join(os.tmpdir() === '/tmp' ? '/var/tmp' : os.tmpdir(), `sbx-bench-${quick ? 'quick' : 'full'}`);
   fs.mkdirSync(work, { recursive: true });
   const bwrap = ensureBwrap(log);
   if (bwrap.skipped) log(bwrap.skipped);
-  const peerDir = (argv.find((a) => a.startsWith('--peer=')) || '').slice(7);
-  const roundsArg = (argv.find((a) => a.startsWith('--rounds=')) || '').slice(9);
-  if (roundsArg && !(Number.isInteger(Number(roundsArg)) && Number(roundsArg) > 0)) throw new Error(`--rounds=${roundsArg}: not a positive integer`);
-  if (peerDir && !fs.existsSync(path.join(peerDir, 'dist', 'index.js'))) throw new Error(`--peer=${peerDir}: no dist/index.js there (build that checkout first)`);
   const ctx = {
     quick, log, bwrap, work,
-    peer: peerDir ? require(path.resolve(peerDir, 'dist')) : undefined,
-    rounds: roundsArg ? Number(roundsArg) : undefined,
+    peer: opts.peer ? require(path.join(opts.peer, 'dist')) : undefined,
+    rounds: opts.rounds,
+    baseline: opts.baseline,
     dir(name) {
       const d = path.join(work, name);
       fs.mkdirSync(d, { recursive: true });
@@ -63,10 +104,16 @@ async function main() {
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     quick, started: started.toISOString(), host: hostInfo(), bwrap, items: {},
   };
-  for (const [name, fn] of Object.entries(ITEMS)) {
+  const runStart = load.snapshot();
+  for (const name of itemNames()) {
     if (only.length && !only.includes(name)) continue;
+    const fn = loadItem(name);
+    if (!fn) {
+      result.items[name] = { title: EXPECTED[name], pending: `benchmark/items/${name}.js is not in this tree yet` };
+      continue;
+    }
     const t0 = Date.now();
-    const load0 = os.loadavg();
+    const before = load.snapshot();
     log(`== ${name}`);
     try {
       result.items[name] = await fn(ctx);
@@ -74,33 +121,39 @@ async function main() {
       log(`${name} failed: ${e.stack}`);
       result.items[name] = { error: String(e.message || e) };
     }
+    const during = load.between(before, load.snapshot());
     result.items[name].seconds = Math.round((Date.now() - t0) / 100) / 10;
-    result.items[name].loadavg = { before: load0.map(round2), after: os.loadavg().map(round2) };
+    result.items[name].loadavg = during.loadavg;
+    result.items[name].load = during;
   }
   result.seconds = Math.round((Date.now() - started) / 100) / 10;
-  const dir = path.join(__dirname, 'results');
-  fs.mkdirSync(dir, { recursive: true });
+  result.load = load.between(runStart, load.snapshot(), 10);
+  fs.mkdirSync(outDir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
-  const file = path.join(dir, `${quick ? 'quick' : 'run'}-${stamp}.json`);
+  const file = path.join(outDir, `${quick ? 'quick' : 'run'}-${stamp}.json`);
   fs.writeFileSync(file, JSON.stringify(result, null, 1) + '\n');
-  log(`wrote ${path.relative(ROOT, file)} (${result.seconds} s)`);
+  log(`wrote ${file} (${result.seconds} s)`);
   let reportFrom = file;
-  const into = (argv.find((a) => a.startsWith('--into=')) || '').slice(7);
-  if (into) {
-    const base = JSON.parse(fs.readFileSync(into, 'utf8'));
+  const checkedIn = path.join(__dirname, 'results', 'benchmarks.json');
+  if (opts.into) {
+    const base = JSON.parse(fs.readFileSync(opts.into, 'utf8'));
     base.extraRuns = [...(base.extraRuns || []), { command: result.command, started: result.started, seconds: result.seconds, loadavgAtStart: result.host.loadavgAtStart, items: Object.keys(result.items) }];
     const merged = {};
-    for (const k of Object.keys(ITEMS)) if (result.items[k] || base.items[k]) merged[k] = result.items[k] || base.items[k];
+    for (const k of itemNames()) if (result.items[k] || base.items[k]) merged[k] = result.items[k] || base.items[k];
     base.items = merged;
-    fs.writeFileSync(into, JSON.stringify(base, null, 1) + '\n');
-    log(`merged ${Object.keys(result.items).join(', ')} into ${path.relative(ROOT, into)}`);
-    reportFrom = into;
-  } else if (!quick && !only.length) fs.copyFileSync(file, path.join(dir, 'benchmarks.json'));
-  if (!argv.includes('--no-report')) {
+    fs.writeFileSync(opts.into, JSON.stringify(base, null, 1) + '\n');
+    log(`merged ${Object.keys(result.items).join(', ')} into ${opts.into}`);
+    reportFrom = opts.into;
+  } else if (opts.docs) {
+    fs.copyFileSync(file, checkedIn);
+    log(`wrote ${path.relative(ROOT, checkedIn)}`);
+    reportFrom = checkedIn;
+  }
+  if (opts.report) {
     const report = require('./report');
-    const out = (quick || only.length) && !into ? { md: path.join(dir, 'quick', 'benchmarks.md'), charts: path.join(dir, 'quick', 'charts') } : undefined;
+    const out = opts.docs ? undefined : { md: path.join(outDir, quick ? 'quick.md' : 'benchmarks.md'), charts: path.join(outDir, 'charts') };
     const written = report.generate(reportFrom, out);
-    log(`wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}`);
+    log(`wrote ${written.length} files: ${written[0]} and charts`);
   }
   const failed = Object.entries(result.items).filter(([, v]) => v.error);
   if (failed.length) {

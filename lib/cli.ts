@@ -2,7 +2,6 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import tty from 'tty';
 import { supervision } from './plan';
 import { ExecArgs, parseExecArgs, UsageError } from './cli-args';
 
@@ -135,8 +134,23 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
   // On a terminal the command gets job control and Ctrl-C directly (the CLI stays in the background).
-  // tty.isatty, not process.stdin.isTTY: creating the stdin stream would make a piped stdin non-blocking.
-  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: tty.isatty(0), jobControl: tty.isatty(0) };
+  const terminal = stdinIsTerminal();
+  return { cwd, env, stdio: 'inherit', sandbox, allowDegraded: a.allowDegraded, interactive: terminal, jobControl: terminal };
+}
+
+/**
+ * isatty(0). tty.isatty, not process.stdin.isTTY: creating the stdin stream
+ * would make a piped stdin non-blocking. And `tty` (which loads net and
+ * stream, a few ms of a start) only when fd 0 is a character device other
+ * than the memory devices (/dev/null and the like, major 1), which no
+ * terminal is: a pipe, a file or /dev/null is answered by one fstat.
+ */
+function stdinIsTerminal(): boolean {
+  let st: fs.BigIntStats;
+  try { st = fs.fstatSync(0, { bigint: true }); } catch { return false; }
+  const major = ((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn);
+  if (!st.isCharacterDevice() || major === 1n) return false;
+  return (require('tty') as typeof import('tty')).isatty(0);
 }
 
 /** --allow-domain / --deny-domain on top of a config's network setting: lists add up. */

@@ -49,14 +49,19 @@ export interface FsView {
 export const realView: FsView = {
   lstat: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
   stat: (p) => fs.statSync(p, { throwIfNoEntry: false }),
-  realpath: (p) => fs.realpathSync(p),
+  realpath: (p) => fs.realpathSync.native(p), // one syscall; fs.realpathSync lstats every component in JS
   readlink: (p) => fs.readlinkSync(p),
   readdir: (p) => fs.readdirSync(p),
   readFile: (p) => fs.readFileSync(p, 'utf8'),
   exists: (p) => fs.existsSync(p),
   identity: (p) => {
-    const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
-    return st ? `${st.dev}:${st.ino}` : undefined;
+    // Numbers are exact below 2^53 (and a larger number reads as >= 2^53):
+    // the bigint form, which also builds four Dates, only when needed.
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    if (st.ino < Number.MAX_SAFE_INTEGER && st.dev < Number.MAX_SAFE_INTEGER) return `${st.dev}:${st.ino}`;
+    const big = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    return big ? `${big.dev}:${big.ino}` : undefined;
   },
   mounts: readMountInfo,
   arch: () => process.arch,
@@ -73,6 +78,29 @@ export function realOrUndefined(view: FsView, p: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * realOrUndefined for many paths that share parents (1000 carve-outs in one
+ * root): each parent is resolved once, then a name that is not a symlink is
+ * one lstat (realpath(3) reads every component again). Anything unusual (a
+ * symlink, "..", a trailing slash) is resolved in full.
+ */
+export function realResolver(view: FsView): (p: string) => string | undefined {
+  const dirs = new Map<string, string | undefined>();
+  return (p) => {
+    const base = path.basename(p);
+    if (p === '/' || base === '.' || base === '..' || p !== path.normalize(p) || p.endsWith('/')) return realOrUndefined(view, p);
+    const parent = path.dirname(p);
+    let real = dirs.get(parent);
+    if (real === undefined && !dirs.has(parent)) dirs.set(parent, (real = realOrUndefined(view, parent)));
+    if (real === undefined) return undefined;
+    const full = real === '/' ? `/${base}` : `${real}/${base}`;
+    let st: FsStat | undefined;
+    try { st = view.lstat(full); } catch { return undefined; }
+    if (!st) return undefined;
+    return st.isSymbolicLink() ? realOrUndefined(view, p) : full;
+  };
 }
 
 /** `view.stat(p)`, with ENOENT thrown as fs.statSync throws it. */

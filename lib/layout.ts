@@ -140,6 +140,10 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       if (dir === '/') return 'default';
     }
   };
+  // The rule whose region holds p (the nearest rule path above it).
+  const ruleAbove = (p: string): string => {
+    for (let dir = path.dirname(p); ; dir = path.dirname(dir)) if (region.has(dir) || dir === '/') return dir;
+  };
   const tops: string[] = [];
   const actions: Action[] = [];
   const writable: string[] = [];
@@ -147,8 +151,17 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   for (const r of rules) {
     const parent = regionOf(r.path);
     if (r.access === 'write') {
-      if (parent === 'write') { // already writable, nothing in between
+      // Already writable, nothing in between, unless it lives in a mount below
+      // the one made writable (a tmpfs at /tmp/x holding the root /tmp/x/ws):
+      // mounts below a root are made read-only again, so it needs its own.
+      if (parent === 'write' && mountOf(r.path, mounts).id === mountOf(ruleAbove(r.path), mounts).id) {
         if (r.from !== 'tmp') nested.push(r.path);
+        continue;
+      }
+      if (parent === 'write') {
+        writable.push(r.path);
+        tops.push(r.path);
+        region.set(r.path, 'write');
         continue;
       }
       writable.push(r.path);

@@ -2,12 +2,13 @@
 // is made here; the helper (native/helper/) executes the steps in order and
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
 import os from 'os';
+import path from 'path';
 import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
-import type { MountEntry } from './mountinfo';
 import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
-import { computeLayout, Layout } from './layout';
+import { Action, computeLayout, Layout } from './layout';
+import { isUnder, MountEntry } from './mountinfo';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
 import { STEP_ARITY, StepOp } from './gen/plan-steps';
@@ -57,6 +58,8 @@ export interface PlanInput {
 }
 
 const READ_ONLY = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV;
+// From this many pins in one group on, they clone from a copy of its mount (addFilesystemSteps).
+const PIN_FROM_COPY = 16;
 // linux/capability.h
 const CAP_SYS_PTRACE = 19;
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
@@ -294,6 +297,17 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
     add('clone_tree', n, `/dev/${d}`);
     return n;
   });
+  // Many pins in one group clone from a copy of its mount taken after the
+  // group is in place (pin_from): cloning from the mount itself scans every
+  // pin already attached to it, quadratic in the number of carve-outs.
+  const groups = layout.actions.filter((a): a is Extract<Action, { kind: 'group' }> => a.kind === 'group');
+  const groupOf = (p: string) => groups.reduce<string | undefined>((best, g) => (isUnder(p, g.path) && (!best || g.path.length > best.length) ? g.path : best), undefined);
+  const pinsIn = new Map<string, number>();
+  for (const a of layout.actions) {
+    const g = a.kind === 'readonly' ? groupOf(a.path) : undefined;
+    if (g) pinsIn.set(g, (pinsIn.get(g) ?? 0) + 1);
+  }
+  const pinSource = new Map<string, number>(); // group ancestor -> slot of its copy
   // An interactive command's terminal keeps its name inside (only that one node).
   if (terminal) add('tty_clone');
   add('setattr', '/', READ_ONLY, 1);
@@ -316,8 +330,16 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
         const mounted = mountedEntries(mounts, c.dir).filter((n) => !c.keep.includes(n));
         add('seal', c.dir, c.keep.length, ...c.keep, ...mounted);
       }
+      if ((pinsIn.get(a.path) ?? 0) >= PIN_FROM_COPY) {
+        const n = nextSlot();
+        add('clone_tree', n, a.path);
+        pinSource.set(a.path, n);
+      }
     } else if (a.kind === 'readonly') {
-      add('pin', a.path);
+      const g = groupOf(a.path);
+      const from = g === undefined ? undefined : pinSource.get(g);
+      if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path);
+      else add('pin', a.path);
     } else if (a.kind === 'mask') {
       // A tmpfs mask is world-writable and sticky like /tmp; a file or directory mask is an empty read-only node.
       const [flags, mode] = a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
@@ -328,6 +350,7 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
     }
   }
   if (masks) add('scratch_end');
+  for (const n of pinSource.values()) add('close_slot', n);
   add('tmpfs', '/dev', MS.NOSUID | MS.NODEV, 'mode=0755,size=64k');
   DEVICES.forEach((d, i) => {
     add('touch', `/dev/${d}`, 0o644);

@@ -2,7 +2,7 @@
 // one list of path rules with precedence. No enforcement decisions here: see
 // layout.ts for how rules become mounts, plan.ts for the steps and Landlock rights.
 import path from 'path';
-import { FsView, realOrUndefined, realView, statOrThrow } from './fsview';
+import { FsView, realResolver, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
@@ -141,7 +141,7 @@ function checkTypes(p: SandboxPolicy): void {
 /** `env`: the command's environment; `view`: where the host is read (fsview.ts). */
 export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): ResolvedPolicy {
   // Resolves symlinks in an existing path; undefined when it does not exist.
-  const real = (q: string) => realOrUndefined(view, q);
+  const real = realResolver(view);
   const p = policy ?? {};
   if (typeof p !== 'object' || Array.isArray(p) || p === null) throw new PolicyError('sandbox', p, 'expected an object');
   checkTypes(p);

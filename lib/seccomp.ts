@@ -52,6 +52,7 @@ import {
   CREATE_SYSCALLS, FS_STATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS,
   SeccompArch, SupervisedSyscall, Syscall,
 } from './gen/syscalls';
+import { SECCOMP_PROGRAMS } from './gen/seccomp-programs';
 
 export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
 export type { SeccompArch, SupervisedSyscall, Syscall };
@@ -389,9 +390,39 @@ export function hostSeccompArch(arch: string = process.arch): SeccompArch {
   throw new Error(`sbx-native: no seccomp filter for architecture ${arch}; refusing to run unfiltered`);
 }
 
-/** The argument of the plan's `seccomp` step: the program in hex. */
-export function seccompStepArg(arch: string = process.arch, sup?: Supervision): string {
-  return encodeFilter(buildSeccompFilter(hostSeccompArch(arch), sup)).toString('hex');
+/**
+ * The fields of Supervision the filter depends on. lib/gen/seccomp-programs.ts
+ * holds the program of every combination on every architecture, assembled by
+ * buildSeccompFilter when `node scripts/gen-protocol.js` runs (assembling it
+ * on each spawn cost about a millisecond of a CLI start).
+ */
+export const SUPERVISION_FLAGS = ['metadata', 'create', 'rename', 'sockets'] as const;
+
+/** The key of a supervision in SECCOMP_PROGRAMS: its set flags joined by '+', or 'none'. */
+export function supervisionClass(sup: Supervision): string {
+  // A field the table was not generated for would pick a program that ignores it.
+  for (const k of Object.keys(sup)) {
+    if (!(SUPERVISION_FLAGS as readonly string[]).includes(k)) throw new Error(`seccomp: Supervision.${k} is not in SUPERVISION_FLAGS (lib/seccomp.ts): add it, then run node scripts/gen-protocol.js`);
+  }
+  return SUPERVISION_FLAGS.filter((f) => sup[f]).join('+') || 'none';
+}
+
+/** Every combination of SUPERVISION_FLAGS: what the generator assembles a program for. */
+export function supervisionClasses(): Supervision[] {
+  const out: Supervision[] = [];
+  for (let bits = 0; bits < 1 << SUPERVISION_FLAGS.length; bits++) {
+    const sup: Supervision = { metadata: false, create: false, rename: false, sockets: false };
+    SUPERVISION_FLAGS.forEach((f, i) => { sup[f] = (bits & (1 << i)) !== 0; });
+    out.push(sup);
+  }
+  return out;
+}
+
+/** The argument of the plan's `seccomp` step: the program in hex, from the generated table. */
+export function seccompStepArg(arch: string = process.arch, sup: Supervision = { metadata: false, create: false }): string {
+  const hex = SECCOMP_PROGRAMS[hostSeccompArch(arch)]?.[supervisionClass(sup)];
+  if (!hex) throw new Error(`sbx-native: no generated seccomp program for ${arch} ${supervisionClass(sup)} in lib/gen/seccomp-programs.ts; run node scripts/gen-protocol.js`);
+  return hex;
 }
 
 /** A classic-BPF interpreter for the subset we emit, for tests and --dry-run checks. */

@@ -6,134 +6,28 @@ import fs from 'fs';
 import os from 'os';
 import { Readable, Writable } from 'stream';
 import { native } from './native';
-import { FsView, realView } from './fsview';
-import { buildPlan, encodePlan, Plan } from './plan';
-import { resolvePolicy, ResolvedPolicy, SandboxPolicy } from './policy';
+import { encodePlan, Plan } from './plan';
 import { hintFor, SandboxSetupError } from './errors';
 import { reportError } from './report';
 import { decodeEvent } from './events';
 import { MAX_DISTINCT_VIOLATIONS } from './gen/events';
 import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
-import { chooseLevel, Enforcement, hostFacts } from './host';
-import { abortError, ChildProcessOptions, commandOf, cwdNotDirectory } from './options';
-import { checkedPlanInput } from './plan-input';
+import type { Enforcement } from './host';
+import { abortError, commandOf, cwdNotDirectory } from './options';
 import { handOff, preparePooled, discard, PoolDeps, Warm } from './pool';
+import { prepare, prepareWith, PreparedSpawn } from './prepare';
+import type { SpawnOptions } from './spawn-options';
+import { checkTerminal, childFds } from './stdio';
+import { unwatch, watchExit } from './exit-watch';
 
-export type StdioOption = 'pipe' | 'overlapped' | 'ipc' | 'inherit' | 'ignore' | number | null | undefined | { fd: number };
-
-export interface SpawnOptions extends ChildProcessOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  stdio?: 'pipe' | 'inherit' | 'ignore' | StdioOption[];
-  argv0?: string;
-  sandbox?: SandboxPolicy;
-  /** Run with less than full enforcement when the host cannot do better (Landlock-only: no user namespaces). Never silent: see `enforcement`. */
-  allowDegraded?: boolean;
-  /**
-   * The command takes the terminal on stdin as its controlling terminal and
-   * foreground process group, so shells get job control and Ctrl-C goes to
-   * it directly; the terminal is handed back when it ends. Needs stdin to be
-   * this process's controlling terminal (stdio 'inherit' from a terminal).
-   */
-  interactive?: boolean;
-  /**
-   * With `interactive`: when the command is stopped (Ctrl-Z), this process
-   * stops too, like a shell job, and its SIGCONT (fg) resumes the command
-   * with the terminal. Without it a stopped command is resumed at once. The
-   * CLI turns it on with interactive. Every stop is also a 'stop' event.
-   */
-  jobControl?: boolean;
-  /** Put the helper in its own process group, so terminal signals reach the command only when forwarded (the CLI does this). */
-  ownProcessGroup?: boolean;
-  /**
-   * false: never run this command in a sandbox of the warm pool (lib/pool.ts,
-   * `configurePool`). The default lets the pool serve it when one is ready.
-   */
-  pool?: boolean;
-}
+// Where callers have always found them.
+export { landlockAbi, prepare, prepareWith } from './prepare';
+export type { PreparedSpawn } from './prepare';
+export type { SpawnOptions, StdioOption } from './spawn-options';
+export { childFds } from './stdio';
 
 
-/** The kernel's Landlock ABI (<= 0: unavailable) and errata bitmask. */
-export function landlockAbi(): { abi: number; errata: number } {
-  return native().binding.landlockAbi();
-}
-
-export interface PreparedSpawn {
-  plan: Plan;
-  enforcement: Enforcement;
-  policy: ResolvedPolicy;
-  file: string;
-  args: string[];
-}
-
-/** Resolves the policy and builds the plan without running anything (used by --dry-run too). */
-export function prepare(file: string, args: readonly string[], options: SpawnOptions = {}): PreparedSpawn {
-  return prepareWith(realView, file, args, options);
-}
-
-/** prepare() reading the host through `view` (internal: a recording view tells what the plan depends on). */
-// `policyEnv`: the command's environment as the policy reads it (the pool notes which variables it read).
-export function prepareWith(view: FsView, file: string, args: readonly string[], options: SpawnOptions = {}, policyEnv?: NodeJS.ProcessEnv): PreparedSpawn {
-  const { cwd, env } = checkedPlanInput(file, args, options);
-  const policy = resolvePolicy(options.sandbox, cwd, policyEnv ?? options.env ?? process.env, view);
-  const facts = hostFacts(!!options.allowDegraded);
-  const enforcement = chooseLevel(facts, !!options.allowDegraded);
-  if (enforcement.refused) {
-    const e = new SandboxSetupError('probe', -os.constants.errno.EOPNOTSUPP, 'host capabilities', enforcement.refused);
-    e.message = `probe: this host cannot enforce the sandbox (level ${enforcement.level})`;
-    throw e;
-  }
-  const abi = facts.landlockAbi;
-  const plan = buildPlan({
-    policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
-    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, kernel: facts.kernel, mounts: view.mounts(), exists: view.exists, identity: view.identity, view,
-    level: enforcement.level, interactive: !!options.interactive, jobControl: !!options.interactive && !!options.jobControl,
-  });
-  // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
-  const inject = process.env.SBX_NATIVE_TEST_FAIL_STEP;
-  if (inject !== undefined && /^\d+$/.test(inject) && Number(inject) < plan.steps.length) {
-    const k = Number(inject);
-    plan.steps[k] = { op: 'fail_injected', args: [plan.steps[k].op] };
-  }
-  const { level, missing } = enforcement;
-  return { plan, enforcement: { level, missing, fallbacks: plan.fallbacks }, policy, file, args: [...args] };
-}
-
-/** What the exit dispatcher calls: a SandboxedProcess, or a discarded pooled sandbox being reaped. */
-interface Watched {
-  _onExec(report: Buffer | null): void;
-  _onEvent(record: Buffer): void;
-  _onExit(code: number, signal: number): void;
-}
-
-// One exit dispatcher per environment (worker threads load their own copy).
-const children = new Map<number, Watched>();
-let nextId = 1;
-let handlerInstalled = false;
-function watchExit(child: Watched, pidfd: number, errorFd: number, eventsFd: number, keepAlive = true): number {
-  const { binding } = native();
-  if (!handlerInstalled) {
-    binding.setExitHandler((id, event, a, signal) => {
-      // Node-API would turn a listener's exception into a DEP0168 warning and
-      // carry on; rethrown from a tick it is uncaught, as with child_process.
-      try {
-        const child = children.get(id);
-        if (event === 'exec') child?._onExec(a as Buffer | null);
-        else if (event === 'event') child?._onEvent(a as Buffer);
-        else child?._onExit(a as number, signal!);
-      } catch (e) {
-        process.nextTick(() => { throw e; });
-      }
-    });
-    handlerInstalled = true;
-  }
-  const id = nextId++;
-  children.set(id, child);
-  binding.watch(pidfd, errorFd, eventsFd, id);
-  if (keepAlive) binding.ref();
-  return id;
-}
 
 const poolDeps: PoolDeps = {
   prepareWith: (view, file, args, options, policyEnv) => prepareWith(view, file, args, options as SpawnOptions, policyEnv),
@@ -143,7 +37,7 @@ const poolDeps: PoolDeps = {
       _onExec() {},
       _onEvent() {},
       _onExit() {
-        children.delete(id);
+        unwatch(id);
         binding.close(pidfd);
       },
     }, pidfd, errorFd, eventsFd, false);
@@ -349,7 +243,7 @@ export class SandboxedProcess extends EventEmitter {
       this.exitCode = spawnError ? spawnError.errno! : signal ? null : code;
       this.signalCode = signal && !spawnError ? signalName(signal) : null;
       if (this.refed) native().binding.unref();
-      children.delete(this.watchId);
+      unwatch(this.watchId);
       native().binding.close(this.pidfd);
       if (this.onContinue) process.removeListener('SIGCONT', this.onContinue);
       if (!this.failed) this.emit('exit', this.exitCode, this.signalCode);
@@ -411,43 +305,6 @@ if (asyncDisposeSymbol) {
       return closed;
     },
   });
-}
-
-/** `interactive` needs a terminal on the command's stdin: refused, not ignored, without one. */
-function checkTerminal(stdio: SpawnOptions['stdio']): void {
-  const s0 = stdio === undefined || typeof stdio === 'string' ? stdio ?? 'pipe' : stdio[0];
-  const fd = s0 === 'inherit' ? 0 : typeof s0 === 'number' ? s0 : typeof s0 === 'object' && s0 !== null ? s0.fd : undefined;
-  if (fd === undefined || !require('tty').isatty(fd)) {
-    throw new TypeError(`The "interactive" option needs a terminal on the command's stdin (stdio[0] is ${fd === undefined ? JSON.stringify(s0 ?? 'pipe') : `fd ${fd}, not a terminal`}); for a pty of your own, use wrap() with node-pty`);
-  }
-}
-
-/** Maps stdio options to the fds the helper gets; -1 asks the addon for a pipe, -2 for a socketpair, -3 leaves the fd closed. Also: where 'ipc' is. */
-export function childFds(stdio: SpawnOptions['stdio']): [number[], number[], number] {
-  const list: StdioOption[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : [...stdio];
-  while (list.length < 3) list.push('pipe');
-  const fds: number[] = [];
-  const toClose: number[] = [];
-  let ipcAt = -1;
-  list.forEach((s, i) => {
-    if (i > 2 && (s === null || s === undefined)) s = 'ignore'; // as child_process: fd 3 and up default to nothing
-    if (s === 'pipe' || s === 'overlapped' || s === null || s === undefined) {
-      fds.push(i > 2 ? -2 : -1); // fd 3 and up: a duplex socket, as child_process gives
-    } else if (s === 'ipc') {
-      if (ipcAt >= 0) throw new TypeError(`stdio[${i}]: only one 'ipc' entry is allowed (stdio[${ipcAt}] is one)`);
-      ipcAt = i;
-      fds.push(-2);
-    } else if (s === 'inherit') fds.push(i);
-    else if (s === 'ignore' && i > 2) fds.push(-3); // as child_process: nothing at fd 3 and up
-    else if (s === 'ignore') {
-      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : i > 2 ? 'r+' : 'w');
-      toClose.push(fd);
-      fds.push(fd);
-    } else if (typeof s === 'number' && Number.isInteger(s) && s >= 0) fds.push(s);
-    else if (typeof s === 'object' && typeof s.fd === 'number') fds.push(s.fd);
-    else throw new TypeError(`stdio[${i}]: unsupported value ${JSON.stringify(s)}`);
-  });
-  return [fds, toClose, ipcAt];
 }
 
 export function spawn(file: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): SandboxedProcess {

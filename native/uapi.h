@@ -52,6 +52,7 @@ struct sbx_open_how {
 };
 #define SBX_RESOLVE_NO_MAGICLINKS 0x02
 #define SBX_RESOLVE_NO_SYMLINKS 0x04  // implies RESOLVE_NO_MAGICLINKS
+#define SBX_RESOLVE_BENEATH 0x08
 inline int sbx_openat2(int dir, const char *path, uint64_t flags, uint64_t resolve) {
   struct sbx_open_how how = {flags, 0, resolve};
   return (int)syscall(SBX_NR_openat2, dir, path, &how, sizeof how);

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import {
   AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, FS_STATE_SYSCALLS, ERRNO, F_SETDELEG, F_SETLEASE, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, REFUSED_FS_IOCTLS, SECCOMP_RET,
   SUPERVISED_NR, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT, buildSeccompFilter, supervisedSyscalls, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
+  supervisionClass, supervisionClasses,
 } from '../lib/seccomp';
+import { SECCOMP_PROGRAMS } from '../lib/gen/seccomp-programs';
 import { prepare } from '../lib/spawn';
 import { supervision } from '../lib/plan';
 import { run } from '../lib';
@@ -130,6 +132,19 @@ describe('seccomp BPF program (unit)', () => {
   it('refuses an architecture it has no table for (fail closed)', () => {
     expect(() => seccompStepArg('ia32')).toThrow(/no seccomp filter for architecture ia32/);
     expect(() => hostSeccompArch('riscv64')).toThrow(/refusing to run unfiltered/);
+  });
+
+  it('the plan carries the generated program of each class, which is what buildSeccompFilter assembles now (else: node scripts/gen-protocol.js)', () => {
+    expect(supervisionClasses()).toHaveLength(16);
+    for (const arch of ARCHES) {
+      expect(Object.keys(SECCOMP_PROGRAMS[arch]).sort()).toEqual(supervisionClasses().map(supervisionClass).sort());
+      for (const sup of supervisionClasses()) {
+        expect(seccompStepArg(arch, sup), `${arch} ${supervisionClass(sup)}`).toBe(encodeFilter(buildSeccompFilter(arch, sup)).toString('hex'));
+      }
+    }
+    // An omitted rename is no rename; a field the table does not know fails instead of being ignored.
+    expect(seccompStepArg('x64', { metadata: true, create: false })).toBe(SECCOMP_PROGRAMS.x64.metadata);
+    expect(() => seccompStepArg('x64', { metadata: false, create: false, connect: true } as never)).toThrow(/Supervision.connect is not in SUPERVISION_FLAGS/);
   });
 
   it('is one plan step, after no_new_privs, drop_caps and Landlock, immediately before env and exec', () => {

@@ -11,11 +11,6 @@ const { interleave, ratios } = require('../lib/interleave');
 const { target } = require('../lib/target');
 const { ROOT } = require('../lib/proc');
 
-function baselineDir() {
-  const arg = process.argv.find((a) => a.startsWith('--baseline='));
-  return arg ? path.resolve(arg.slice('--baseline='.length)) : undefined;
-}
-
 function untilExit(child, label) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
@@ -29,7 +24,7 @@ function untilExit(child, label) {
 }
 
 module.exports = async function builds(ctx) {
-  const base = baselineDir();
+  const base = ctx.baseline;
   if (!base) return { skipped: 'no --baseline=DIR given' };
   if (!fs.existsSync(path.join(base, 'dist', 'index.js'))) throw new Error(`--baseline=${base}: no dist/index.js there (build it first)`);
   const commit = (dir) => {

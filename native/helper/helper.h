@@ -86,6 +86,8 @@ void check_order(Run &run, const Step &s);
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
+// Fails the step unless the fd is the inode the planner saw at `path` (when it recorded one).
+void check_plan_id(Run &run, int fd, const std::string &path);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)
 int proxy_connect(const char *host, const char *port);  // the --proxy-connect mode: ssh's ProxyCommand (proxy_connect.cc)

@@ -191,6 +191,31 @@ void step_pin(Run &run, const Step &s) {
   close(at);
 }
 
+// pin_from SLOT REL PATH: pin PATH with a read-only clone of REL in the tree of
+// SLOT (a copy of the mount PATH lies in). Cloning scans every mount attached
+// below the source mount, and each pin attaches one below PATH's mount: many
+// pins cloned from that mount itself cost quadratic time, from the copy not.
+void step_pin_from(Run &run, const Step &s) {
+  const auto &a = s.args;
+  int src = sbx_openat2(slot_fd(run, a[0]), a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW, SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
+  if (src < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
+  check_plan_id(run, src, a[2]);
+  int target = open_plan_path(run, a[2], true, true);
+  int fd = open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
+  int rc = fd < 0 ? -1 : mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, kReadOnly);
+  if (rc == 0) rc = move_mount_fd(fd, target);
+  need(run, rc == 0, "bind read-only " + a[2]);
+  close(fd);
+  close(target);
+  close(src);
+}
+
+// close_slot SLOT: drop a detached tree no step moves (a pin_from source)
+void step_close_slot(Run &run, const Step &s) {
+  close(slot_fd(run, s.args[0]));
+  run.slots.erase(parse_num(run, s.args[0]));
+}
+
 // scratch_begin DIR FLAGS OPTIONS: a tmpfs to build masks in, never visible afterwards
 void step_scratch_begin(Run &run, const Step &s) {
   need(run, mount("tmpfs", s.args[0].c_str(), "tmpfs", parse_num(run, s.args[1]), s.args[2].c_str()) == 0,

@@ -61,6 +61,14 @@ export const CASES: GoldenCase[] = [
     env: { HOME, TMPDIR: '/var/tmp/u' },
   },
   {
+    name: 'root-in-mount-below-tmp',
+    about: "a root in a mount of its own below /tmp (a tmpfs at /tmp/x) gets its own bind: the /tmp group makes the mounts below it read-only",
+    host: host({ '/tmp/x/ws': DIR, '/tmp/x/other': DIR }, { mounts: ['/', '/home', '/tmp', '/tmp/x'] }),
+    policy: { writableRoots: ['/tmp/x/ws'] },
+    cwd: '/tmp/x/ws',
+    env: { HOME },
+  },
+  {
     name: 'mount-only-separate-roots',
     about: 'the mount-only level binds each root on its own (no shared ancestor, no sealing)',
     host: host({ [`${HOME}/a`]: DIR, [`${HOME}/b`]: DIR }),

@@ -23,6 +23,8 @@ void step_move_slot(Run &run, const Step &s);  // mount
 void step_ro_below(Run &run, const Step &s);  // mount
 void step_seal(Run &run, const Step &s);  // mount
 void step_pin(Run &run, const Step &s);  // mount
+void step_pin_from(Run &run, const Step &s);  // mount
+void step_close_slot(Run &run, const Step &s);  // mount
 void step_mask(Run &run, const Step &s);  // mount
 void step_scratch_end(Run &run, const Step &s);  // mount
 void step_tmpfs(Run &run, const Step &s);  // mount
@@ -73,6 +75,8 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::ro_below: return step_ro_below(run, s);
     case StepOp::seal: return step_seal(run, s);
     case StepOp::pin: return step_pin(run, s);
+    case StepOp::pin_from: return step_pin_from(run, s);
+    case StepOp::close_slot: return step_close_slot(run, s);
     case StepOp::mask: return step_mask(run, s);
     case StepOp::scratch_end: return step_scratch_end(run, s);
     case StepOp::tmpfs: return step_tmpfs(run, s);

@@ -1,0 +1,82 @@
+// Many read-only carve-outs in one root: from 16 on, the plan pins them with
+// clones of a copy of the root's mount (pin_from) instead of the mount itself
+// (cloning from it scans every pin already attached: quadratic). The same
+// enforcement either way: each carve-out is read-only (EROFS), the rest of the
+// root writable, and a carve-out swapped after planning fails the setup.
+import fs from 'fs';
+import path from 'path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepare, SandboxedProcess, SETUP_FAILED } from '../lib';
+import { probe, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+
+const N = 40;
+
+describe(`${N} read-only carve-outs in one root (as ${userLabel})`, () => {
+  let H: string, W: string, carves: string[];
+  beforeAll(() => {
+    H = tempDir('sbx-carve-');
+    W = path.join(H, 'w');
+    carves = Array.from({ length: N }, (_, i) => path.join(W, `c${String(i).padStart(2, '0')}`));
+    for (const c of carves) {
+      fs.mkdirSync(path.join(c, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(c, 'f'), 'host\n');
+    }
+  });
+  afterAll(() => rmTree(H));
+  const sandbox = () => ({ writableRoots: [W], readOnly: carves, tmp: 'none' as const });
+
+  it('are pinned from a copy of the root mount, one pin_from each, the copy dropped before /dev', () => {
+    const ops = prepare('/bin/true', [], { cwd: W, sandbox: sandbox() }).plan.steps;
+    const from = ops.filter((s) => s.op === 'pin_from');
+    expect(from.map((s) => s.args[2]).sort()).toEqual([...carves].sort());
+    expect(from.every((s) => s.args[1] === path.relative(W, s.args[2]))).toBe(true);
+    const slot = from[0].args[0];
+    const names = ops.map((s) => `${s.op} ${s.args[0]}`);
+    expect(names.indexOf(`clone_tree ${slot}`)).toBeLessThan(names.indexOf(`pin_from ${slot}`));
+    expect(names.indexOf(`close_slot ${slot}`)).toBeGreaterThan(names.lastIndexOf(`pin_from ${slot}`));
+    expect(names.indexOf(`close_slot ${slot}`)).toBeLessThan(names.indexOf('tmpfs /dev'));
+  });
+
+  it('each is read-only inside (EROFS for write, create, unlink, mkdir, rename), the root around them writable, the host unchanged', async () => {
+    const before = carves.map(snapshot);
+    const ops = `[
+      ...${JSON.stringify(carves)}.flatMap((c) => [
+        ['write ' + c, () => fs.writeFileSync(c + '/f', 'x')],
+        ['create ' + c, () => fs.writeFileSync(c + '/new', 'x')],
+        ['unlink ' + c, () => fs.unlinkSync(c + '/f')],
+        ['mkdir ' + c, () => fs.mkdirSync(c + '/d')],
+        ['rename ' + c, () => fs.renameSync(c + '/sub', c + '/moved')],
+      ]),
+      ['root write', () => fs.writeFileSync(${JSON.stringify(W)} + '/ok', 'x')],
+      ['root unlink', () => fs.unlinkSync(${JSON.stringify(W)} + '/ok')],
+    ]`;
+    const r = await probe(ops, sandbox(), { cwd: W });
+    const refused = Object.entries(r).filter(([k]) => !k.startsWith('root'));
+    expect(refused).toHaveLength(N * 5);
+    expect(refused.filter(([, v]) => v !== 'EROFS')).toEqual([]);
+    expect(r['root write']).toBe('ok');
+    expect(r['root unlink']).toBe('ok');
+    expect(carves.map(snapshot)).toEqual(before); // the root itself changed: ok written and removed
+    expect(fs.existsSync(path.join(W, 'ok'))).toBe(false);
+  });
+
+  it('a carve-out swapped for another directory after planning fails the setup at pin_from (ESTALE); the command never runs', async () => {
+    const victim = carves[7];
+    const other = path.join(H, 'other');
+    fs.mkdirSync(other, { recursive: true });
+    const marker = path.join(W, 'ran');
+    const prepared = prepare('/bin/sh', ['-c', `echo x > ${marker}`], { cwd: W, env: { PATH: '/usr/bin:/bin' }, sandbox: sandbox() });
+    const b = require(path.join(repoRoot, 'dist', 'native')).native().binding;
+    expect(b.renameat2(victim, other, 2)).toBe(0); // RENAME_EXCHANGE
+    try {
+      const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
+      const err = await new Promise<any>((res) => { child.on('error', res); child.on('exit', (code) => res({ code })); });
+      expect(err).toMatchObject({ code: SETUP_FAILED, step: 'pin_from', errno: -116 });
+      expect(err.syscall).toMatch(new RegExp(`path changed since the plan was made: ${victim}`));
+    } finally {
+      expect(b.renameat2(victim, other, 2)).toBe(0);
+    }
+    expect(fs.existsSync(marker)).toBe(false);
+    rmTree(other);
+  });
+});
