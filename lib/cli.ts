@@ -39,6 +39,11 @@ function describeEnforcement(p: PreparedSpawn): string {
   for (const [dir, names] of missing) {
     lines.push(sup.create ? `protected in ${dir} (missing; creating them is refused): ${names.join(' ')}` : `not enforceable in ${dir}: creating ${names.join(' ')} (protected names that do not exist yet)`);
   }
+  const newNames = p.plan.layout?.newNames ?? [];
+  if (newNames.length) {
+    lines.push(sup.create ? `no new git repository: making ${newNames.join(' or ')} where there is none is refused in the writable roots (--allow-git-writes lifts it)`
+      : `not enforceable: making a new git repository (${newNames.join(', ')}) in the writable roots`);
+  }
   const groups = p.plan.layout?.groups ?? [];
   if (groups.length > 1) {
     lines.push(`separate mounts: hard links and renames between ${groups.map((g) => g.roots.join(' + ')).join(' and ')} fail with EXDEV` +
@@ -70,7 +75,7 @@ Options:
       --mode MODE     workspace-write (default) | read-only | full
       --tmp MODE      host (default: /tmp and $TMPDIR writable) | private | none
       --protect NAME  keep NAME read-only at the top of every root (repeatable)
-      --allow-git-writes  do not protect .git
+      --allow-git-writes  do not protect .git (its config and hooks; new repositories)
       --network       allow network access (default: only a private loopback)
       --allow-domain D  reach D through the sandbox's proxy only (repeatable):
                       example.com, *.example.com (subdomains), an IP, any :port

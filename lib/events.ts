@@ -7,7 +7,7 @@ import {
   EVENT_VIOLATION_COUNT_OFFSET, EVENT_VIOLATION_ERR_OFFSET, EVENT_VIOLATION_FIRST_OFFSET, EVENT_VIOLATION_OP_LENGTH,
   EVENT_VIOLATION_OP_OFFSET, EVENT_VIOLATION_PATH_OFFSET, EVENT_NETWORK, EVENT_NETWORK_ALLOWED_OFFSET, EVENT_NETWORK_COUNT_OFFSET,
   EVENT_NETWORK_PORT_OFFSET, EVENT_NETWORK_TEXT_OFFSET, EVENT_VIOLATION_RULE_OFFSET, VIOLATION_RULE_CHAIN_METADATA, VIOLATION_RULE_UNIX_SOCKET,
-  VIOLATION_RULE_PROTECTED_DIR, VIOLATION_RULE_PROTECTED_PATH,
+  VIOLATION_RULE_NEW_REPOSITORY, VIOLATION_RULE_PROTECTED_DIR, VIOLATION_RULE_PROTECTED_PATH,
 } from './gen/events';
 
 /** A refusal the sandbox itself decided (the kernel's own EROFS/EACCES tell nobody: see explain()). */
@@ -51,6 +51,7 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_PROTECTED_DIR]: 'leads to a protected path (renaming it away, or anything onto it, is refused)',
   [VIOLATION_RULE_CHAIN_METADATA]: 'outside the writable roots in their shared mount (metadata is kept as it is)',
   [VIOLATION_RULE_UNIX_SOCKET]: 'a unix socket the sandbox did not bind and the policy does not allow (allowUnixSockets)',
+  [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites, --allow-git-writes)',
 };
 
 

@@ -51,6 +51,13 @@ export function explain(target: string, access: 'read' | 'write', options: Spawn
 
   let root: string | undefined;
   for (const w of layout.writable) if (under(w, p) && (!root || w.length > root.length)) root = w;
+  // The first missing name on the way from the root: a new .git or HEAD there would start a new repository.
+  const exists = (x: string) => { try { return !!realView.lstat(x); } catch { return false; } };
+  for (let q = p; root && q !== root && layout.newNames.length; q = path.dirname(q)) {
+    if (!layout.newNames.includes(path.basename(q)) || !exists(path.dirname(q)) || exists(q)) continue;
+    if (layout.newAllow.includes(q) || (q === p && layout.newFileAllow.includes(q))) continue;
+    return out(false, 'supervisor', `${q} would start a new git repository (refused unless allowGitWrites)`);
+  }
   if (root) {
     const rule = policy.rules.find((r) => r.path === root && r.access === 'write');
     const why = rule ? rule.from : policy.writableRoots.includes(root) ? `writable root ${root}` : `writable: ${root}`;

@@ -6,6 +6,9 @@ import path from 'path';
 import { canonicalPath, FsStat, FsView, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
+import { repositoryModel } from './repository';
+
+export { GIT_CODE_PATHS } from './repository';
 
 /** Writable roots that live in one mount: they share one read-write bind of their deepest common ancestor. */
 export interface RootGroup {
@@ -36,6 +39,16 @@ export interface Layout {
    * read-only bind pins a name, not the directories above it.
    */
   protectedChain: string[];
+  /**
+   * Names no directory in a writable area may gain (the supervisor refuses
+   * making them where none exists): `.git` and `HEAD`, which would start a
+   * new repository whose config and hooks are the command's. Empty with allowGitWrites.
+   */
+  newNames: string[];
+  /** Paths where a new name may be made anyway: the HEAD and logs/HEAD of the repositories the layout protects. */
+  newAllow: string[];
+  /** Paths where a new name may be made as a regular file by an O_CREAT open: uv's empty `.git` markers. */
+  newFileAllow: string[];
 }
 
 const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
@@ -71,26 +84,6 @@ export function groupRoots(roots: string[], mounts: MountEntry[], separate: (roo
 
 type Region = 'default' | 'write' | 'none' | 'readonly';
 
-/** Reads a `.git` entry: a repository is a directory or a `gitdir:` file; returns the paths to protect. */
-function gitProtection(p: string, st: FsStat, view: FsView): string[] {
-  if (st.isDirectory()) return [p];
-  if (!st.isFile()) return [];
-  let text: string;
-  try {
-    text = view.readFile(p);
-  } catch {
-    return [];
-  }
-  const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
-  if (!text.startsWith('gitdir:') || !m) return []; // e.g. uv's empty marker file: not a repository
-  const gitdir = path.resolve(path.dirname(p), m[1]);
-  try {
-    return [p, view.realpath(gitdir)];
-  } catch {
-    return [p];
-  }
-}
-
 /**
  * How the kernel resolves `name` under the real directory `base`: the
  * symlinks it follows on the way (in order) and where it ends, as the real
@@ -125,22 +118,6 @@ function walk(base: string, name: string, view: FsView): { links: string[]; end:
     cur = p;
   }
   return { links, end: cur, st: view.lstat(cur) }; // a name of "." (or one that climbs back)
-}
-
-/** Whether a directory lies inside a git repository (a `.git` directory or gitdir file in some directory above it). */
-function enclosingRepository(view: FsView): (dir: string) => boolean {
-  const seen = new Map<string, boolean>();
-  const isRepo = (d: string): boolean => {
-    let v = seen.get(d);
-    if (v !== undefined) return v;
-    const g = path.join(d, '.git');
-    const st = view.stat(g);
-    v = !!st && gitProtection(g, st, view).length > 0;
-    if (!v && d !== '/') v = isRepo(path.dirname(d));
-    seen.set(d, v);
-    return v;
-  };
-  return (dir) => dir !== '/' && isRepo(path.dirname(dir));
 }
 
 /**
@@ -229,54 +206,64 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const keepChain = (p: string) => {
     for (let d = path.dirname(p); d !== '/' && regionOf(d) === 'write' && !chain.has(d); d = path.dirname(d)) chain.add(d);
   };
-  const inRepository = enclosingRepository(view);
+  const writableAt = (p: string) => regionOf(p + '/x') === 'write';
+  const git = policy.protect.includes('.git'); // not with allowGitWrites
+  // `name` under the real directory `base`, resolved as the kernel does:
+  // the symlinks on the way pinned, the end kept read-only when it exists
+  // or refused when it does not. Returns the end when it exists (and is writable).
+  const guardName = (base: string, name: string, present: Set<string>, why: string): { end: string; st: FsStat } | undefined => {
+    const logical = `${base === '/' ? '' : base}/${name}`;
+    if (!present.has(name.split('/')[0])) {
+      // Nothing of it exists (so no rule below the base either): no lookup
+      // needed, the path and the directories between are all to be made.
+      missingProtected.push(logical);
+      for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
+      keepChain(`${base}/x`);
+      return undefined;
+    }
+    const w = walk(base, name, view);
+    // Each symlink the kernel follows on the way decides where the name
+    // leads: pinned, so it cannot be removed or replaced.
+    w.links.forEach((l, i) => {
+      if (regionOf(l) !== 'write') return;
+      protectPath(l, i === 0 && l === logical ? `${why} (symlink: the name is pinned)` : `${why} (symlink on the way to ${w.end})`);
+      keepChain(l);
+    });
+    if (!writableAt(w.end)) return undefined; // read-only anyway
+    if (!w.st) {
+      missingProtected.push(w.end);
+      walked = true;
+      keepChain(w.end);
+      return undefined;
+    }
+    return { end: w.end, st: w.st };
+  };
+  const readdir = (d: string) => { try { return new Set(view.readdir(d)); } catch { return new Set<string>(); } };
+  const pin = (p: string, why: string) => { protectPath(p, why); keepChain(p); };
+  const repos = repositoryModel({
+    view, home: policy.home, writableAt, guardName, pin, readdir,
+    missing: (p) => { missingProtected.push(p); walked = true; keepChain(p); },
+  });
   for (const base of bases) {
     // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
-    let present: Set<string>;
-    try { present = new Set(view.readdir(base)); } catch { present = new Set(); }
+    const present = readdir(base);
     keepChain(`${base}/x`); // the base itself, when its parent is writable (a nested root, $HOME)
     for (const name of policy.protect) {
-      const logical = `${base === '/' ? '' : base}/${name}`;
-      if (!present.has(name.split('/')[0])) {
-        // Nothing of it exists (so no rule below the base either): no lookup
-        // needed, the path and the directories between are all to be made.
-        // A missing .git too: a repository made here (git init + core.fsmonitor,
-        // a hook) would run the command's code at the user's next git command.
-        missingProtected.push(logical);
-        for (let d = path.dirname(logical); d !== base; d = path.dirname(d)) chain.add(d);
-        continue;
-      }
-      const w = walk(base, name, view);
-      // Each symlink the kernel follows on the way decides where the name
-      // leads: pinned, so it cannot be removed or replaced.
-      w.links.forEach((l, i) => {
-        if (regionOf(l) !== 'write') return;
-        protectPath(l, i === 0 && l === logical ? `protect ${name} (symlink: the name is pinned)` : `protect ${name} (symlink on the way to ${w.end})`);
-        keepChain(l);
-      });
-      if (regionOf(w.end + '/x') !== 'write') continue; // read-only anyway
-      const why = w.end === logical ? `protect ${name}` : `protect ${name} (symlink target)`;
-      if (!w.st) {
-        missingProtected.push(w.end);
-        walked = true;
-        keepChain(w.end);
-        continue;
-      }
-      const targets = name === '.git' ? gitProtection(w.end, w.st, view) : [w.end]; // w.st: not a symlink (walk follows them)
-      // Inside a repository even a .git that is no repository (a marker file) must not become one.
-      if (name === '.git' && targets.length === 0 && inRepository(base)) targets.push(w.end);
-      for (const t of targets) {
-        protectPath(t, why);
-        keepChain(t);
-      }
+      const why = `protect ${name}`;
+      const e = guardName(base, name, present, why);
+      if (!e) continue;
+      const w = e.end === `${base === '/' ? '' : base}/${name}` ? why : `${why} (symlink target)`;
+      if (name !== '.git') pin(e.end, w);
+      else repos.gitEntry(e, w);
     }
+    if (git && present.has('.gitmodules') && present.has('.git')) repos.submodules(base);
   }
+  if (repos.finish()) walked = true;
   // A read-only carve-out inside a root (readOnly, rules) is pinned the same
   // way, and so could be moved away with its parent and its name made anew.
   for (const a of actions) if (a.kind === 'readonly') keepChain(a.path);
 
   // Guards (guards.ts): what decides a later sandbox, read-only wherever it is writable.
-  const writableAt = (p: string) => regionOf(p + '/x') === 'write';
   const missing = new Set(missingProtected);
   for (const g of policy.guards) {
     const p = canonicalPath(view, g.path, false);
@@ -318,5 +305,19 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       }
     }
   }
-  return { writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort() };
+  // No new repository anywhere in a writable area: a `.git` (a directory, or
+  // a file that becomes a `gitdir:` pointer) and a HEAD (what makes any
+  // directory a git directory, bare or not) cannot be made where none is.
+  const newNames = git && writable.length > 0 ? ['.git', 'HEAD'] : [];
+  const newFileAllow: string[] = [];
+  if (newNames.length) {
+    for (const cache of policy.gitMarkerDirs) {
+      const c = canonicalPath(view, cache, true);
+      if (c && writableAt(c)) for (let v = 0; v < 64; v++) newFileAllow.push(`${c}/sdists-v${v}/.git`);
+    }
+  }
+  return {
+    writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort(),
+    newNames, newAllow: newNames.length ? [...new Set(repos.newAllow)] : [], newFileAllow,
+  };
 }

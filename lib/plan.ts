@@ -199,7 +199,7 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * What init must check for the command (docs/supervisor.md). Metadata: when a
  * writable group shares an ancestor with directories outside its roots (they
  * sit in a read-write mount). Creation: when a protected name does not exist
- * yet. Renames only: when directories lead to protected paths that all exist
+ * yet, or no new repository may be made (layout.newNames). Renames only: when directories lead to protected paths that all exist
  * (then nothing can be created onto them, but they can be moved away). Only
  * with namespaces (init is then the command's confined peer).
  */
@@ -207,7 +207,7 @@ export function supervision(layout: Layout | undefined, namespaces: boolean): Su
   // The unix-socket rule holds wherever init is ours, in every mode (lib/unix-sockets.ts).
   if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false };
   if (!layout) return { metadata: false, create: false, rename: false, sockets: true };
-  const create = layout.missingProtected.length > 0;
+  const create = layout.missingProtected.length > 0 || layout.newNames.length > 0;
   return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0, sockets: true };
 }
 
@@ -221,6 +221,11 @@ function supervisorArgs(layout: Layout | undefined, policy: ResolvedPolicy, sup:
     for (const w of layout!.writable) out.push(`meta-allow=${w}`);
   }
   if (sup.create) for (const p of layout!.missingProtected) out.push(`protect=${p}`);
+  if (sup.create) {
+    for (const n of layout!.newNames) out.push(`new-name=${n}`);
+    for (const p of layout!.newAllow) out.push(`new-allow=${p}`);
+    for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
+  }
   if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
   if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;

@@ -35,7 +35,7 @@ export interface SandboxPolicy {
   tmp?: TmpMode;
   /** Names kept read-only at the top of every writable root (and of $HOME when it is writable), in addition to the defaults. */
   protect?: string[];
-  /** Lift the default protection of `.git`. */
+  /** Lift the protection of `.git` (the repository model: config and hooks read-only, no new repository; docs/policy.md). */
   allowGitWrites?: boolean;
   /**
    * Pathname unix sockets the command may connect or send datagrams to (a
@@ -75,6 +75,12 @@ export interface ResolvedPolicy {
   protect: string[];
   /** $HOME, resolved: its dotfiles are protected too when it is writable. */
   home: string | undefined;
+  /**
+   * uv's caches (the command's UV_CACHE_DIR, else $XDG_CACHE_HOME/uv or
+   * ~/.cache/uv; logical paths): uv makes an empty `.git` marker in their
+   * sdists bucket, which is the one new `.git` a command may make (layout.ts).
+   */
+  gitMarkerDirs: string[];
   /** Paths kept read-only in the sandbox wherever they fall in a writable area (empty in mode 'full'). */
   guards: Guard[];
   /** Unix sockets (or directories of them) the command may reach besides its own, resolved (unix-sockets.ts). */
@@ -196,8 +202,11 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const protect = [...new Set([...DEFAULT_PROTECT, ...(p.protect ?? [])])].filter((n) => !(p.allowGitWrites && n === '.git'));
   const home = env.HOME && path.isAbsolute(env.HOME) ? real(env.HOME) : undefined;
   const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
+  const abs = (v: string | undefined) => (v && path.isAbsolute(v) ? v : undefined);
+  const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
+  const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
   return {
-    mode, rules, missingRoots, network, ...(domains ? { domains } : {}), tmp, protect: mode === 'workspace-write' ? protect : [], home,
+    mode, rules, missingRoots, network, ...(domains ? { domains } : {}), tmp, protect: mode === 'workspace-write' ? protect : [], home, gitMarkerDirs,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
     allowUnixSockets,

@@ -24,6 +24,7 @@ describe(`fault injection at every plan step (as ${userLabel})`, () => {
     run = path.join(H, 'cwd');
     for (const d of ['a/.git', 'b', 'secret', 'cwd']) fs.mkdirSync(path.join(H, d), { recursive: true });
     fs.writeFileSync(path.join(H, 'a/.git/HEAD'), 'ref: refs/heads/main\n');
+    fs.writeFileSync(path.join(H, 'a/.git/config'), ''); // pinned (the repository model)
     fs.writeFileSync(path.join(H, 'secret/key'), 'k\n');
     marker = path.join(H, 'b', `ran-${process.pid}-${Date.now()}`);
     args = ['exec', '-w', path.join(H, 'a'), '-w', path.join(H, 'b'), '--deny-read', path.join(H, 'secret'), '--tmp', 'none',

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepare, SandboxedProcess } from '../lib';
 import { encodePlan, Plan } from '../lib/plan';
 import { DEFAULT_PROTECT, PolicyError, SandboxPolicy } from '../lib/policy';
+import { GIT_CODE_PATHS } from '../lib/layout';
 import { rmTree, tempDir, userLabel } from './helpers';
 
 const under = (p: string, dir: string) => (dir === '/' ? p.startsWith('/') : p === dir || p.startsWith(dir + '/'));
@@ -189,7 +190,17 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
         let st: fs.Stats | undefined;
         try { st = fs.lstatSync(p); } catch { /* missing, or not searchable (as nobody: /root) */ }
         if (!st || st.isSymbolicLink() || rules.has(p)) continue;
-        if (n === '.git' && st.isFile() && !fs.readFileSync(p, 'utf8').startsWith('gitdir:')) continue;
+        if (n === '.git' && st.isDirectory()) {
+          // The repository model: what makes git run code is read-only, or cannot be made.
+          for (const c of GIT_CODE_PATHS) {
+            const q = path.join(p, c);
+            let cst: fs.Stats | undefined;
+            try { cst = fs.lstatSync(q); } catch { /* missing */ }
+            if (rules.has(q)) continue;
+            if (cst ? writable(q) : writable(p) && !layout.missingProtected.includes(q)) bad.push(`repository ${q} is ${cst ? 'writable' : 'creatable'}`);
+          }
+          continue;
+        }
         if (writable(p)) bad.push(`protected ${p} is writable`);
       }
     }
@@ -230,8 +241,8 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     wider.layout!.writable.push(path.join(T, 'd1'));
     expect(violations(sandbox, {}, wider).join('\n')).toMatch(/d1 was not asked for/);
     const unprotected = structuredClone(p.plan);
-    unprotected.layout!.actions = unprotected.layout!.actions.filter((a) => !(a.kind === 'readonly' && a.path.endsWith('/.git')));
-    expect(violations(sandbox, {}, unprotected).join('\n')).toMatch(/protected .*d0\/.git is writable/);
+    unprotected.layout!.missingProtected = unprotected.layout!.missingProtected.filter((m) => !m.includes('/d0/.git/'));
+    expect(violations(sandbox, {}, unprotected).join('\n')).toMatch(/repository .*d0\/.git\/config is creatable/);
   });
 
   it('specific hostile inputs: the expected outcome for each', () => {
@@ -258,7 +269,8 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     // Nested roots: one mount, and the inner root's protected names are protected too.
     const nested = P({ writableRoots: [T + '/d0', T + '/d0/sub'], tmp: 'none' });
     expect(nested.plan.layout!.writable).toEqual([path.join(T, 'd0')]);
-    expect(nested.plan.layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path).sort()).toEqual([path.join(T, 'd0/.git'), path.join(T, 'd0/sub/.git')]);
+    expect(nested.plan.layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path)).toEqual([]);
+    for (const g of ['d0/.git', 'd0/sub/.git']) expect(nested.plan.layout!.missingProtected).toEqual(expect.arrayContaining(GIT_CODE_PATHS.map((c) => path.join(T, g, c))));
   });
 
   it('10,000 roots: a valid plan with every root, in reasonable time', () => {
@@ -275,7 +287,7 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     console.log(`prepare with 10,000 roots: ${ms} ms, ${p.plan.steps.length} steps`);
     expect([...p.plan.layout!.writable].sort().join('\n')).toBe(roots.filter((r) => !r.endsWith('/r5')).sort().join('\n'));
     expect(p.plan.layout!.actions.find((a) => a.kind === 'mask' && a.path === path.join(many, 'r5'))).toBeTruthy();
-    expect(p.plan.layout!.actions.find((a) => a.kind === 'readonly' && a.path === path.join(many, 'r17', '.git'))).toBeTruthy();
+    expect(p.plan.layout!.missingProtected).toContain(path.join(many, 'r17', '.git', 'config'));
     expect(decodePlan(encodePlan(p.plan)).length).toBe(p.plan.steps.length);
     expect(ms).toBeLessThan(30000);
   }, 60000);

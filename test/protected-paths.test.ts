@@ -201,7 +201,7 @@ out['read'] = open('.claude/commands/deploy.md').read()`, sandbox(), { cwd: R })
     expect(fs.readlinkSync(path.join(R, '.claude'))).toBe('.claude-shared');
   });
 
-  it('a root inside a repository (mono/pkg): .git cannot be created at its top, as a directory, file or link; git init fails', async () => {
+  it('a root inside a repository (mono/pkg): .git cannot be created at its top or below it, as a directory, file or link; git init fails', async () => {
     git(R, 'init', '-q');
     const pkg = path.join(R, 'pkg');
     fs.mkdirSync(pkg);
@@ -211,10 +211,10 @@ out['read'] = open('.claude/commands/deploy.md').read()`, sandbox(), { cwd: R })
 out['mkdir'] = attempt(lambda: os.mkdir('.git'))
 out['file'] = attempt(lambda: open('.git', 'w'))
 out['symlink'] = attempt(lambda: os.symlink(${j(path.join(R, '.git'))}, '.git'))
-os.makedirs('src/.git')
-out['below'] = 'ok'
-os.rmdir('src/.git'); os.rmdir('src')`, sandbox([pkg]), { cwd: pkg });
-    expect(out).toEqual({ mkdir: 'EROFS', file: 'EROFS', symlink: 'EROFS', below: 'ok' });
+os.makedirs('src')
+out['below'] = attempt(lambda: os.mkdir('src/.git'))
+os.rmdir('src')`, sandbox([pkg]), { cwd: pkg });
+    expect(out).toEqual({ mkdir: 'EROFS', file: 'EROFS', symlink: 'EROFS', below: 'EROFS' });
     const r = await sh('git init -q; git config core.fsmonitor false; echo done', sandbox([pkg]), { cwd: pkg, env: { ...process.env, HOME: pkg, GIT_CONFIG_NOSYSTEM: '1' } });
     expect(r.stdout).toBe('done\n');
     expect(r.stderr).toMatch(/Read-only file system/);
@@ -248,16 +248,18 @@ out['write'] = attempt(lambda: open('a/config', 'w'))`, sb, { cwd: R }));
 
   it('every protected name present: only renames are supervised, and the chain still holds', async () => {
     // All names of the default list exist, so nothing can be created onto one;
-    // only renames of the directories above (.claude) still need init.
+    // only renames of the directories above (.claude) still need init. Not
+    // with .git protected: no new .git or HEAD may be made anywhere, which
+    // takes init (the repository model), so allowGitWrites here.
     for (const n of ['.codex', '.agents', '.vscode', '.idea', '.claude/commands', '.claude/agents']) fs.mkdirSync(path.join(R, n), { recursive: true });
     for (const n of ['.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules', '.mcp.json', '.sbx-native.json', 'sbx-native.json']) fs.writeFileSync(path.join(R, n), '');
-    git(R, 'init', '-q');
+    const sb = { ...sandbox(), allowGitWrites: true };
     const out = await unchanged(R, () => py(`
 out['rename'] = attempt(lambda: os.rename('.claude', '.claude.old'))
 out['create'] = attempt(lambda: open('new.txt', 'w').close())
-os.unlink('new.txt')`, sandbox(), { cwd: R }));
+os.unlink('new.txt')`, sb, { cwd: R }));
     expect(out).toEqual({ rename: 'EROFS', create: 'ok' });
-    const p = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R });
+    const p = prepare('/bin/true', [], { sandbox: sb, cwd: R });
     expect(p.plan.layout!.missingProtected).toEqual([]);
     const sup = p.plan.steps.find((s) => s.op === 'supervise');
     expect(sup).toBeDefined();

@@ -38,7 +38,8 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     execFileSync('git', ['add', '.'], { cwd: src, env: gitEnv });
     execFileSync('git', ['commit', '-qm', 'x'], { cwd: src, env: gitEnv });
     execFileSync('git', ['gc', '-q'], { cwd: src, env: gitEnv });
-    const r = await sh(`git clone -q ${src} ${B}/clone`, { writableRoots: [A, B], tmp: 'none' }, { env: { ...gitEnv, HOME: B } });
+    // A clone is a new repository (its config and hooks the command's): allowed only with allowGitWrites.
+    const r = await sh(`git clone -q ${src} ${B}/clone`, { writableRoots: [A, B], tmp: 'none', allowGitWrites: true }, { env: { ...gitEnv, HOME: B } });
     expect(r.stderr).toBe('');
     const links = nlinks(path.join(B, 'clone', '.git', 'objects'));
     expect(links.length).toBeGreaterThan(0);

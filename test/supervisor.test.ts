@@ -228,7 +228,7 @@ out['openat2'] = sc(437, -100, ctypes.c_char_p(b'.'), how, 24)`, sandbox(), { cw
   it('real tools: git init, add and commit, tar, cp -a, npm-style rename of a temp dir', async () => {
     const r = await sh('git init -q repo && cd repo && git config user.email t@t && git config user.name t && echo x > a && git add -A && git commit -qm m && git status --porcelain && ' +
       'cd .. && mkdir -p src/d && echo y > src/d/f && tar cf t.tar src && mkdir x && tar xf t.tar -C x && cp -a src copy && ' +
-      'mkdir tmp-123 && echo z > tmp-123/pkg && mv tmp-123 final && cat x/src/d/f copy/d/f final/pkg', sandbox(), { cwd: P, env: { PATH: process.env.PATH, HOME: P } });
+      'mkdir tmp-123 && echo z > tmp-123/pkg && mv tmp-123 final && cat x/src/d/f copy/d/f final/pkg', { ...sandbox(), allowGitWrites: true }, { cwd: P, env: { PATH: process.env.PATH, HOME: P } }); // a new repository: allowGitWrites
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('y\ny\nz\n');
     expect(fs.readdirSync(path.join(P, 'repo')).sort()).toEqual(['.git', 'a']);

@@ -175,7 +175,7 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
     for (const f of installed(path.join(proj, '.venv'), PKGS)) expect(fs.statSync(f).nlink, f).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
-  it("seed 003: uv creates and reopens its cache's empty .git markers; the project's real .git stays read-only (EROFS)", async () => {
+  it("seed 003: uv creates and reopens its cache's empty .git markers; what makes git run code in the project's .git stays read-only (EROFS)", async () => {
     execFileSync('git', ['init', '-q'], { cwd: proj, env });
     fs.writeFileSync(path.join(proj, 'pyproject.toml'), '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.8"\ndependencies = ["six"]\n');
     execFileSync('git', ['add', '.'], { cwd: proj, env });
@@ -198,16 +198,16 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
     const r = await probe(`[
       ['open uv marker for writing', () => fs.closeSync(fs.openSync(${j(markers[0])}, 'w'))],
       ['write project .git/config', () => fs.appendFileSync(${j(path.join(proj, '.git', 'config'))}, '[core]\\n')],
-      ['write project .git/HEAD', () => fs.writeFileSync(${j(path.join(proj, '.git', 'HEAD'))}, 'ref: refs/heads/evil\\n')],
+      ['create project .git/commondir', () => fs.writeFileSync(${j(path.join(proj, '.git', 'commondir'))}, '/elsewhere\\n')],
       ['create project .git/hooks/pre-commit', () => fs.writeFileSync(${j(path.join(proj, '.git', 'hooks', 'pre-commit'))}, '#!/bin/sh\\n')],
-      ['remove project .git', () => fs.rmSync(${j(path.join(proj, '.git'))}, { recursive: true })],
+      ['rename project .git away', () => fs.renameSync(${j(path.join(proj, '.git'))}, ${j(path.join(proj, 'git.old'))})],
     ]`, sandbox(), { cwd: proj });
     expect(r).toEqual({
       'open uv marker for writing': 'ok',
       'write project .git/config': 'EROFS',
-      'write project .git/HEAD': 'EROFS',
+      'create project .git/commondir': 'EROFS',
       'create project .git/hooks/pre-commit': 'EROFS',
-      'remove project .git': 'EBUSY',
+      'rename project .git away': 'EROFS',
     });
     expect(snapshot(path.join(proj, '.git'))).toEqual(gitBefore);
   }, 120_000);

@@ -19,24 +19,23 @@ describe(`workspace policy (as ${userLabel})`, () => {
   afterEach(() => rmTree(W));
 
   describe('.git', () => {
-    it('protects a repository: status/diff/log work, commit fails with EROFS, the work tree stays writable', async () => {
+    it('protects a repository: status/diff/log and commit work, its config and hooks stay as they were, the work tree stays writable', async () => {
       git(W, 'init', '-q');
       git(W, '-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '--allow-empty', '-m', 'init');
       fs.writeFileSync(path.join(W, 'f.txt'), 'one\n');
       git(W, 'add', 'f.txt');
-      const before = snapshot(path.join(W, '.git'));
+      const code = ['config', 'hooks'].map((n) => snapshot(path.join(W, '.git', n)));
       const env = { ...process.env, HOME: W, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
       const r = await sh('git status --short && git diff --cached --stat && git log --oneline | wc -l && echo two >> f.txt && echo tree-ok; git commit -q -m x 2>&1; echo rc=$?',
         { writableRoots: [W], tmp: 'none' }, { cwd: W, env });
       expect(r.stdout).toMatch(/^A {2}f\.txt\n/);
-      expect(r.stdout).toMatch(/\n1\ntree-ok\n/);
-      expect(r.stdout).toMatch(/Read-only file system/);
-      expect(r.stdout).toMatch(/rc=128/);
+      expect(r.stdout).toMatch(/\n1\ntree-ok\nrc=0\n$/);
       expect(fs.readFileSync(path.join(W, 'f.txt'), 'utf8')).toBe('one\ntwo\n');
-      expect(snapshot(path.join(W, '.git'))).toEqual(before);
+      expect(git(W, 'log', '--format=%s')).toBe('x\ninit\n');
+      expect(['config', 'hooks'].map((n) => snapshot(path.join(W, '.git', n)))).toEqual(code);
     });
 
-    it('protects a linked worktree: the .git file and its gitdir', async () => {
+    it("protects a linked worktree: the .git file and its entry's pointers; its HEAD stays writable", async () => {
       const main = path.join(W, 'main');
       fs.mkdirSync(main);
       git(main, 'init', '-q');
@@ -44,26 +43,40 @@ describe(`workspace policy (as ${userLabel})`, () => {
       git(main, 'worktree', 'add', '-q', path.join(W, 'wt'));
       const wt = path.join(W, 'wt');
       const gitdir = path.join(main, '.git', 'worktrees', 'wt');
+      const head = fs.readFileSync(path.join(gitdir, 'HEAD'), 'utf8');
+      const before = ['commondir', 'gitdir'].map((n) => fs.readFileSync(path.join(gitdir, n), 'utf8'));
       const r = await probe(`[
         ['write .git file', () => fs.writeFileSync(${j(path.join(wt, '.git'))}, 'gitdir: /elsewhere')],
-        ['write gitdir HEAD', () => fs.writeFileSync(${j(path.join(gitdir, 'HEAD'))}, 'x')],
+        ['write commondir', () => fs.writeFileSync(${j(path.join(gitdir, 'commondir'))}, '/elsewhere')],
+        ['write gitdir', () => fs.writeFileSync(${j(path.join(gitdir, 'gitdir'))}, '/elsewhere')],
+        ['create config.worktree', () => fs.writeFileSync(${j(path.join(gitdir, 'config.worktree'))}, '[core]')],
+        ['write gitdir HEAD', () => fs.writeFileSync(${j(path.join(gitdir, 'HEAD'))}, ${j(head)})],
         ['write work tree', () => fs.writeFileSync(${j(path.join(wt, 'new'))}, 'x')],
       ]`, { writableRoots: [wt, main], tmp: 'none' });
-      expect(r).toEqual({ 'write .git file': 'EROFS', 'write gitdir HEAD': 'EROFS', 'write work tree': 'ok' });
+      expect(r).toEqual({
+        'write .git file': 'EROFS', 'write commondir': 'EROFS', 'write gitdir': 'EROFS', 'create config.worktree': 'EROFS', 'write gitdir HEAD': 'ok', 'write work tree': 'ok',
+      });
+      expect(fs.readFileSync(path.join(wt, '.git'), 'utf8')).toBe(`gitdir: ${gitdir}\n`);
+      expect(['commondir', 'gitdir'].map((n) => fs.readFileSync(path.join(gitdir, n), 'utf8'))).toEqual(before);
+      expect(fs.existsSync(path.join(gitdir, 'config.worktree'))).toBe(false);
     });
 
-    it("does not protect an empty .git marker file (uv's cache opens it for writing); a missing .git at a root's top cannot be made", async () => {
+    it("an empty .git marker file below a root's top opens for writing (uv's cache); one at a root's top is pinned; a missing .git at a root's top cannot be made", async () => {
       const cache = path.join(W, 'sdists-v9');
+      const top = path.join(W, 'top');
       fs.mkdirSync(cache);
+      fs.mkdirSync(top);
       fs.writeFileSync(path.join(cache, '.git'), '');
+      fs.writeFileSync(path.join(top, '.git'), '');
       const before = snapshot(W);
       const r = await probe(`[
         ['open marker for writing', () => fs.closeSync(fs.openSync(${j(path.join(cache, '.git'))}, 'w'))],
+        ['marker at a top into gitdir:', () => fs.writeFileSync(${j(path.join(top, '.git'))}, 'gitdir: ${W}/x')],
         ['root marker', () => fs.writeFileSync(${j(path.join(W, '.git'))}, '')],
         ['root repository', () => fs.mkdirSync(${j(path.join(W, '.git'))})],
-      ]`, { writableRoots: [W, cache], tmp: 'none' });
+      ]`, { writableRoots: [W, top], tmp: 'none' });
       // A .git made at a root's top could become a repository whose config or hooks run at the user's next git command.
-      expect(r).toEqual({ 'open marker for writing': 'ok', 'root marker': 'EROFS', 'root repository': 'EROFS' });
+      expect(r).toEqual({ 'open marker for writing': 'ok', 'marker at a top into gitdir:': 'EROFS', 'root marker': 'EROFS', 'root repository': 'EROFS' });
       const { 'sdists-v9/.git': opened, ...rest } = snapshot(W); // the marker was opened for writing: its mtime moves
       const { 'sdists-v9/.git': was, ...restBefore } = before;
       expect([rest, opened.split(':').slice(0, 4)]).toEqual([restBefore, was.split(':').slice(0, 4)]);

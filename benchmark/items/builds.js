@@ -46,6 +46,16 @@ module.exports = async function builds(ctx) {
   out.cases['spawn /bin/true'] = s;
   ctx.log(`  medians: new ${s.variants.new.median} ms, old ${s.variants.old.median} ms; new/old ${s.ratios['new/old']}`);
 
+  // A root that is a git repository: the repository model plans and pins its parts.
+  const repo = ctx.dir('builds-repo');
+  if (!fs.existsSync(path.join(repo, '.git'))) require('child_process').execFileSync('git', ['init', '-q', repo]);
+  const spawnInRepo = (sbx) => () => untilExit(sbx.spawn('/bin/true', [], { stdio: ['ignore', 'ignore', 'pipe'], cwd: repo, sandbox: { writableRoots: [repo] } }), 'spawn true in a repository').then((r) => r.ms);
+  ctx.log(`spawn /bin/true in a repository root, new vs old build: ${samples} rounds`);
+  const sr = await interleave({ variants: { new: spawnInRepo(builds.new), old: spawnInRepo(builds.old) }, warmup: ctx.quick ? 2 : 10, samples, log: () => {} });
+  sr.ratios = ratios(sr, [['new', 'old']]);
+  out.cases['spawn /bin/true, the root a git repository'] = sr;
+  ctx.log(`  medians: new ${sr.variants.new.median} ms, old ${sr.variants.old.median} ms; new/old ${sr.ratios['new/old']}`);
+
   const n = ctx.quick ? 2000 : 20000;
   const wl = path.join(__dirname, '..', 'workers', 'metadata-workload.js');
   const meta = (sbx) => () => untilExit(sbx.spawn(process.execPath, [wl, ws, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [ws, sibling] } }), 'metadata').then((r) => JSON.parse(r.out).ms);
@@ -58,6 +68,7 @@ module.exports = async function builds(ctx) {
   ctx.log(`  medians: new ${m.variants.new.median} ms, old ${m.variants.old.median} ms; new/old ${m.ratios['new/old']}`);
   out.targets = [
     target('spawn latency within 5% of the baseline build', s.ratios['new/old'], (x) => x <= 1.05),
+    target('spawn latency in a repository root within 5% of the baseline build', sr.ratios['new/old'], (x) => x <= 1.05),
     target('metadata workload within 5% of the baseline build', m.ratios['new/old'], (x) => x <= 1.05),
   ];
   return out;

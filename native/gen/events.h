@@ -51,6 +51,7 @@ enum ViolationRule : int32_t {
   kViolationRuleProtectedDir = 2,  // renaming a directory on the way to a protected path away, or anything onto it
   kViolationRuleChainMetadata = 3,  // a metadata change outside the writable roots in their shared mount
   kViolationRuleUnixSocket = 4,  // a connect or datagram to a pathname unix socket no process of the sandbox bound and the policy does not allow
+  kViolationRuleNewRepository = 5,  // making a name that would start a new git repository (.git, HEAD) where none was
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

@@ -32,6 +32,10 @@ export function render(c: GoldenCase, view: FsView) {
       actions: layout.actions.map(action),
       missingProtected: layout.missingProtected,
       protectedChain: layout.protectedChain,
+      newNames: layout.newNames,
+      newAllow: layout.newAllow,
+      // uv's markers: 64 bucket versions per cache, one line per cache.
+      newFileAllow: [...new Set(layout.newFileAllow.map((p) => p.replace(/\/sdists-v\d+\/\.git$/, '/sdists-v{0..63}/.git')))],
     },
     // What init is asked to check for the command (with namespaces).
     supervision: supervision(layout, true),

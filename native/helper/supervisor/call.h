@@ -54,7 +54,11 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 
 // checks.cc: each returns 0 or EROFS (a refusal is reported: violations.cc).
 int meta_refused(const Call &c, int fd);
-int create_refused(const Call &c, const Place &place, bool brings_tree);
+// `how`: the call makes the name (a regular file, with an O_CREAT open), or
+// moves it away (a rename's source), which makes nothing new.
+enum class Naming { make, make_file, source };
+int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how = Naming::make);
+int moves_repository(const Call &c, const Place &from);
 
 // violations.cc: tells the caller (bounded) and returns err.
 int refused(const Call &c, int err, int rule, const std::string &path);

@@ -3,6 +3,7 @@
 #include "call.h"
 #include "../../gen/events.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace {
@@ -35,7 +36,7 @@ int meta_refused(const Call &c, int fd) {
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree, and for a rename's
 // source) a directory on the way to one.
-int create_refused(const Call &c, const Place &place, bool brings_tree) {
+int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
@@ -44,6 +45,34 @@ int create_refused(const Call &c, const Place &place, bool brings_tree) {
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return refused(c, EROFS, kViolationRuleProtectedPath, full);
   if (brings_tree && cfg.protect_dirs.count(full)) return refused(c, EROFS, kViolationRuleProtectedDir, full);
+  if (how != Naming::source && cfg.new_names.count(place.name) && !cfg.new_allow.count(full) &&
+      !(how == Naming::make_file && cfg.new_file_allow.count(full))) {
+    // A name that exists already is no new repository: replacing it (a
+    // rename onto HEAD) or reopening it is the command's, and any other call
+    // fails on it as the kernel says (EEXIST). One we cannot see is refused.
+    struct stat st;
+    if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return refused(c, EROFS, kViolationRuleNewRepository, full);
+  }
+  return 0;
+}
+
+// EROFS when a rename would move a directory that holds a `new-name` entry
+// (a HEAD or a .git: a repository) to another place: a repository that
+// exists cannot be made anew, and must not be moved where git would find it
+// (the command could have changed its config). A place we cannot look into
+// is left to the kernel: renaming what is not there fails anyway.
+int moves_repository(const Call &c, const Place &from) {
+  const SupervisorConfig &cfg = c.cfg();
+  if (cfg.new_names.empty()) return 0;
+  Fd dir(openat(from.dir.fd, from.name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.ok()) return 0;  // not a directory (or gone)
+  struct stat st;
+  for (const auto &n : cfg.new_names) {
+    if (fstatat(dir.fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string at = fd_path(from.dir.fd);
+    return refused(c, EROFS, kViolationRuleNewRepository, (at == "/" ? "" : at) + "/" + from.name);
+  }
   return 0;
 }
 

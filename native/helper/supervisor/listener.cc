@@ -14,7 +14,7 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR, unix-allow=PATH,
-// chmod=proc-link, sync-wake=off, fscache=off
+// new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -33,6 +33,11 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
     } else if (key == "protect" || key == "protect-dir") {
       (key == "protect" ? cfg.protect : cfg.protect_dirs).insert(value);
       cfg.protect_names.insert(last_component(value));
+    } else if (key == "new-name") {
+      cfg.new_names.insert(value);
+      cfg.protect_names.insert(value);
+    } else if (key == "new-allow" || key == "new-file-allow") {
+      (key == "new-allow" ? cfg.new_allow : cfg.new_file_allow).insert(value);
     } else if (arg == "chmod=proc-link") {
       cfg.chmod_via_proc = true;
     } else if (arg == "sync-wake=off") {

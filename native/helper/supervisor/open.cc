@@ -58,7 +58,7 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
       if (!target.ok()) return fail_with(errno);
       return open_existing(c, target, flags);
     }
-    if (int err = create_refused(c, place, false)) return fail_with(err);
+    if (int err = create_refused(c, place, false, Naming::make_file)) return fail_with(err);
     use_umask(mask);
     int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
     if (fd >= 0) {

@@ -9,7 +9,10 @@
 //   did not exist when the sandbox started) is refused with EROFS, and so is
 //   renaming or symlinking onto a `protect-dir` (a directory the plan says
 //   leads to a protected path) or renaming one away; bind(2) of a unix
-//   socket is a creation too.
+//   socket is a creation too;
+// - making a `new-name` (a name that would start a new git repository) in a
+//   directory that has none is refused with EROFS, but at the paths the plan
+//   allows.
 // Everything else is performed as asked. Init runs with the command's uid,
 // gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
 // memory and fds of callers that made themselves non-dumpable), so what it
@@ -38,7 +41,10 @@ struct SupervisorConfig {
   std::vector<std::string> meta_deny, meta_allow;
   std::set<std::string> protect;
   std::set<std::string> protect_dirs;   // directories on the way to protected paths
-  std::set<std::string> protect_names;  // the last component of each of those paths
+  std::set<std::string> protect_names;  // the last component of each of those paths (and the new_names)
+  // Names no directory may gain (`new-name`), but at the `new-allow` paths
+  // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
+  std::set<std::string> new_names, new_allow, new_file_allow;
   bool chmod_via_proc = false;          // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;            // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
   bool no_fscache = false;              // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)

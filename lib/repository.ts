@@ -1,0 +1,172 @@
+// The repository model (docs/policy.md): what in a git directory makes git
+// run code or look at another repository, which layout.ts keeps read-only or
+// refuses to have made. The rest of the git directory stays writable, so a
+// sandboxed command commits; init refuses a new repository (layout.newNames).
+import path from 'path';
+import { canonicalPath, FsStat, FsView, realOrUndefined } from './fsview';
+
+/**
+ * In a git directory (gitrepository-layout, git-config, githooks): kept
+ * read-only when it exists, refused when it does not. `modules` holds the
+ * submodules' repositories, their config and hooks with their objects:
+ * read-only as a whole. Everything else (objects, refs, HEAD, the index,
+ * logs, packed-refs, info/) stays writable.
+ */
+export const GIT_CODE_PATHS = ['config', 'config.worktree', 'hooks', 'commondir', 'modules'];
+/** The same in a linked worktree's entry (`worktrees/NAME`): its config and the pointers to its common directory and work tree. */
+const WORKTREE_CODE_PATHS = ['config.worktree', 'commondir', 'gitdir'];
+/**
+ * A directory inside a git directory that holds a HEAD (logs/, a remote's
+ * refs/remotes/NAME/) would be a git directory of its own with `objects`
+ * (or a `commondir`) beside it, its config the command's, found by git run
+ * in it or through a symlink to it: those names are refused there.
+ */
+const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
+
+/** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
+function pointer(file: string, prefix: string, view: FsView): string | undefined {
+  let text = '';
+  try { text = view.readFile(file); } catch { return undefined; }
+  if (!text.startsWith(prefix)) return undefined;
+  const target = text.slice(prefix.length).split('\n')[0].trim();
+  return target ? path.resolve(path.dirname(file), target) : undefined;
+}
+
+/**
+ * From a git config: the files it includes (`[include]` and `[includeIf ...]`
+ * `path = X`, whatever the condition; relative to the config's directory)
+ * and `core.hooksPath` (relative to the work tree, where hooks run).
+ */
+function configPaths(config: string, workTree: string | undefined, home: string | undefined, view: FsView): { includes: string[]; hooksPath: string[] } {
+  const out = { includes: [] as string[], hooksPath: [] as string[] };
+  let text = '';
+  try { text = view.readFile(config); } catch { return out; }
+  let section = '';
+  const expand = (v: string, from: string | undefined) => (v.startsWith('~/') ? (home ? path.join(home, v.slice(2)) : undefined) : from || path.isAbsolute(v) ? path.resolve(from ?? '/', v) : undefined);
+  for (const line of text.split('\n')) {
+    const head = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
+    if (head) section = head[1].toLowerCase();
+    const m = /^\s*(?:\[[^\]]*\]\s*)?([A-Za-z][A-Za-z0-9-]*)\s*=\s*("?)(.*?)\2\s*(?:[#;].*)?$/.exec(line);
+    if (!m || !m[3]) continue;
+    const key = m[1].toLowerCase();
+    const p = (section === 'include' || section === 'includeif') && key === 'path' ? expand(m[3], path.dirname(config))
+      : section === 'core' && key === 'hookspath' ? expand(m[3], workTree) : undefined;
+    if (p) (key === 'path' ? out.includes : out.hooksPath).push(p);
+  }
+  return out;
+}
+
+/** What the layout lends the model: its view of the host and its ways to protect a path. */
+export interface RepositoryContext {
+  view: FsView;
+  home: string | undefined;
+  writableAt(p: string): boolean;
+  /** A name under a real directory, resolved as the kernel does: symlinks pinned, a missing end refused; the end when it exists and is writable. */
+  guardName(base: string, name: string, present: Set<string>, why: string): { end: string; st: FsStat } | undefined;
+  /** Kept read-only, and the directories above it kept where they are. */
+  pin(p: string, why: string): void;
+  /** Refused when made (a path that does not exist). */
+  missing(p: string): void;
+  readdir(d: string): Set<string>;
+}
+
+export function repositoryModel(ctx: RepositoryContext) {
+  const { view, writableAt, guardName, pin } = ctx;
+  const done = new Set<string>();
+  const queue: [string, string, string | undefined][] = []; // git directory, why, its work tree
+  const modules = new Set<string>(); // pinned as a whole: a repository under one is read-only already
+  const inModules = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true; return false; };
+  /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
+  const newAllow: string[] = [];
+  const has = (p: string) => { try { return !!view.lstat(p); } catch { return false; } };
+
+  // A file an existing config includes, or the hooks directory it names, in a writable area: pinned, or refused.
+  const guardFile = (p: string, why: string) => {
+    const c = canonicalPath(view, p, false);
+    if (!c || !writableAt(c)) return;
+    let st: FsStat | undefined;
+    try { st = view.lstat(c); } catch { return; }
+    if (!st) return ctx.missing(c);
+    pin(c, why);
+    const target = st.isSymbolicLink() ? realOrUndefined(view, c) : undefined;
+    if (target && writableAt(target)) pin(target, `${why} (symlink target)`);
+  };
+
+  const repository = (g: string, why: string, workTree: string | undefined) => {
+    if (done.has(g) || !writableAt(g) || inModules(g)) return;
+    done.add(g);
+    const present = ctx.readdir(g);
+    for (const n of GIT_CODE_PATHS) {
+      const e = guardName(g, n, present, `${why}: ${n}`);
+      if (e) pin(e.end, `${why}: ${n}`);
+      if (e && n === 'modules') modules.add(e.end);
+    }
+    newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
+    // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
+    const heads = [`${g}/logs`];
+    for (const [refs, logs] of [[`${g}/refs/remotes`, `${g}/logs/refs/remotes`]]) {
+      for (const r of present.has('refs') ? ctx.readdir(refs) : []) if (has(`${refs}/${r}/HEAD`)) heads.push(`${refs}/${r}`);
+      for (const r of present.has('logs') ? ctx.readdir(logs) : []) if (has(`${logs}/${r}/HEAD`)) heads.push(`${logs}/${r}`);
+    }
+    const cfg = configPaths(`${g}/config`, workTree, ctx.home, view);
+    for (const inc of cfg.includes) guardFile(inc, `${why}: included by config`);
+    for (const hooks of cfg.hooksPath) guardFile(hooks, `${why}: core.hooksPath`);
+    if (present.has('worktrees')) {
+      for (const n of ctx.readdir(`${g}/worktrees`)) {
+        const wt = `${g}/worktrees/${n}`;
+        if (!view.lstat(wt)?.isDirectory()) continue;
+        const inner = ctx.readdir(wt);
+        for (const f of WORKTREE_CODE_PATHS) {
+          const e = guardName(wt, f, inner, `${why}: worktrees/${n}/${f}`);
+          if (e) pin(e.end, `${why}: worktrees/${n}/${f}`);
+        }
+        newAllow.push(`${wt}/HEAD`, `${wt}/logs/HEAD`);
+        heads.push(`${wt}/logs`);
+      }
+    }
+    for (const d of heads) for (const n of NOT_A_GIT_DIRECTORY) guardFile(`${d}/${n}`, `${why}: ${path.relative(g, d)} holds a HEAD`);
+    const common = present.has('commondir') ? pointer(`${g}/commondir`, '', view) : undefined;
+    const real = common && realOrUndefined(view, common);
+    if (real) queue.push([real, `${why} (common directory)`, workTree]);
+  };
+
+  return {
+    newAllow,
+    /**
+     * A `.git` at a protected place: a directory is a repository; a file is
+     * pinned whatever it holds (an empty marker must not become a `gitdir:`
+     * pointer), and the directory a `gitdir:` names is a repository.
+     */
+    gitEntry(e: { end: string; st: FsStat }, why: string): void {
+      const workTree = path.dirname(e.end);
+      if (e.st.isDirectory()) { queue.push([e.end, why, workTree]); return; }
+      pin(e.end, why);
+      const target = e.st.isFile() ? pointer(e.end, 'gitdir:', view) : undefined;
+      const real = target && realOrUndefined(view, target);
+      if (real) queue.push([real, `${why} (gitdir)`, workTree]);
+    },
+    /** The submodules a root's `.gitmodules` names: their `.git` files (pointers into modules/), as protected `.git`s. */
+    submodules(base: string): void {
+      let text = '';
+      try { text = view.readFile(path.join(base, '.gitmodules')); } catch { /* unreadable: git cannot use it either */ }
+      for (const m of text.matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)) {
+        const rel = m[1].replace(/^"(.*)"$/, '$1');
+        if (path.isAbsolute(rel) || rel.split('/').includes('..')) continue;
+        const e = guardName(base, `${rel}/.git`, new Set([rel.split('/')[0]]), `submodule ${rel}`);
+        if (e) this.gitEntry(e, `submodule ${rel}`);
+      }
+    },
+    /**
+     * Guards the repositories found, shallow first (so one under another's
+     * `modules` is seen to be read-only); whether there were any (a linked
+     * worktree's entry and its common directory may name one path twice).
+     */
+    finish(): boolean {
+      while (queue.length) {
+        const batch = queue.splice(0).sort((a, b) => a[0].split('/').length - b[0].split('/').length);
+        for (const [g, why, workTree] of batch) repository(g, why, workTree);
+      }
+      return done.size > 0;
+    },
+  };
+}
