@@ -25,7 +25,7 @@ const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
 
 /** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
 function pointer(file: string, prefix: string, view: FsView): string | undefined {
-  let text = '';
+  let text: string;
   try { text = view.readFile(file); } catch { return undefined; }
   if (!text.startsWith(prefix)) return undefined;
   const target = text.slice(prefix.length).split('\n')[0].trim();
@@ -39,7 +39,7 @@ function pointer(file: string, prefix: string, view: FsView): string | undefined
  */
 function configPaths(config: string, workTree: string | undefined, home: string | undefined, view: FsView): { includes: string[]; hooksPath: string[] } {
   const out = { includes: [] as string[], hooksPath: [] as string[] };
-  let text = '';
+  let text: string;
   try { text = view.readFile(config); } catch { return out; }
   let section = '';
   const expand = (v: string, from: string | undefined) => (v.startsWith('~/') ? (home ? path.join(home, v.slice(2)) : undefined) : from || path.isAbsolute(v) ? path.resolve(from ?? '/', v) : undefined);
