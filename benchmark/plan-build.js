@@ -13,10 +13,14 @@ const path = require('path');
 const base = fs.mkdtempSync(path.join(process.env.BENCH_DIR || '/var/tmp', 'sbx-plan-build-'));
 process.on('exit', () => fs.rmSync(base, { recursive: true, force: true }));
 const mk = (p) => (fs.mkdirSync(p, { recursive: true }), p);
-const dirs = (parent, prefix) => Array.from({ length: 1000 }, (_, i) => mk(path.join(base, parent, `${prefix}${String(i).padStart(4, '0')}`)));
+const dirs = (parent, prefix) =>
+  Array.from({ length: 1000 }, (_, i) => mk(path.join(base, parent, `${prefix}${String(i).padStart(4, '0')}`)));
 const roots = dirs('roots', 'r');
 const carves = dirs('carve', 'ro');
-const policies = { '1000 roots': { writableRoots: roots }, '1 root + 1000 read-only': { writableRoots: [path.join(base, 'carve')], readOnly: carves } };
+const policies = {
+  '1000 roots': { writableRoots: roots },
+  '1 root + 1000 read-only': { writableRoots: [path.join(base, 'carve')], readOnly: carves },
+};
 const ROUNDS = Number(process.env.ROUNDS || 60);
 const builds = (process.argv.length > 2 ? process.argv.slice(2) : [path.join(__dirname, '..')]).map((d) => {
   const lib = (m) => require(path.join(path.resolve(d), 'dist', m));
@@ -29,23 +33,33 @@ const time = (b, key, f) => {
   const per = times.get(b) ?? times.set(b, {}).get(b);
   (per[key] ??= []).push(Number(process.hrtime.bigint() - t0) / 1e6);
 };
-for (let round = -5; round < ROUNDS; round++) { // 5 warm-up rounds, then alternating order
+for (let round = -5; round < ROUNDS; round++) {
+  // 5 warm-up rounds, then alternating order
   for (const b of round % 2 ? builds : [...builds].reverse()) {
     for (const [name, sandbox] of Object.entries(policies)) {
       const resolved = b.policy.resolvePolicy(sandbox, base, process.env);
       const mounts = b.mounts();
       const layout = () => b.layout.computeLayout(resolved, mounts, {});
       const prepare = () => b.spawn.prepare('/bin/true', [], { cwd: base, sandbox });
-      if (round < 0) { layout(); prepare(); continue; }
+      if (round < 0) {
+        layout();
+        prepare();
+        continue;
+      }
       time(b, `computeLayout ${name}`, layout);
       time(b, `prepare ${name}`, prepare);
     }
   }
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-for (const b of builds) for (const [key, v] of Object.entries(times.get(b))) console.log(`${b.d}  ${key.padEnd(40)} median ${median(v).toFixed(2)} ms (n=${v.length})`);
+for (const b of builds)
+  for (const [key, v] of Object.entries(times.get(b)))
+    console.log(`${b.d}  ${key.padEnd(40)} median ${median(v).toFixed(2)} ms (n=${v.length})`);
 // Load on a shared machine drifts: the ratio of the two builds within each round is steadier than either median.
 if (builds.length === 2) {
   const [a, b] = builds.map((x) => times.get(x));
-  for (const key of Object.keys(a)) console.log(`${builds[1].d} / ${builds[0].d}  ${key.padEnd(40)} median ratio ${median(a[key].map((x, i) => b[key][i] / x)).toFixed(3)}`);
+  for (const key of Object.keys(a))
+    console.log(
+      `${builds[1].d} / ${builds[0].d}  ${key.padEnd(40)} median ratio ${median(a[key].map((x, i) => b[key][i] / x)).toFixed(3)}`,
+    );
 }

@@ -25,12 +25,29 @@ const { ensureBwrap } = require('./lib/bwrap');
 const { sh, ROOT } = require('./lib/proc');
 const load = require('./lib/load');
 
-const ORDER = ['spawn-latency', 'spawn-breakdown', 'pool', 'syscalls', 'cli', 'policy-size', 'metadata', 'pnpm', 'uv', 'throughput', 'unix-sockets', 'proxy', 'profiles'];
+const ORDER = [
+  'spawn-latency',
+  'spawn-breakdown',
+  'pool',
+  'syscalls',
+  'cli',
+  'policy-size',
+  'metadata',
+  'pnpm',
+  'uv',
+  'throughput',
+  'unix-sockets',
+  'proxy',
+  'profiles',
+];
 // Items named in ORDER whose file is not in this tree (none now); the report says they are pending.
 const EXPECTED = {};
 
 function itemNames() {
-  const files = fs.readdirSync(path.join(__dirname, 'items')).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
+  const files = fs
+    .readdirSync(path.join(__dirname, 'items'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3));
   return [...ORDER.filter((n) => files.includes(n) || EXPECTED[n]), ...files.filter((n) => !ORDER.includes(n)).sort()];
 }
 
@@ -40,7 +57,17 @@ function loadItem(name) {
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, only: [], out: undefined, docs: false, into: undefined, report: true, peer: undefined, rounds: undefined, baseline: undefined };
+  const o = {
+    quick: false,
+    only: [],
+    out: undefined,
+    docs: false,
+    into: undefined,
+    report: true,
+    peer: undefined,
+    rounds: undefined,
+    baseline: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (name) => {
@@ -63,9 +90,14 @@ function parseArgs(argv) {
   }
   const names = itemNames();
   for (const n of o.only) if (!names.includes(n)) throw new Error(`--only: no item ${JSON.stringify(n)} (items: ${names.join(', ')})`);
-  if (o.docs && !o.into && (o.quick || o.only.length)) throw new Error('--docs: the checked-in results come from one full run (no --quick, no --only), or --into an existing one');
-  for (const [k, dir] of [['--peer', o.peer], ['--baseline', o.baseline]]) {
-    if (dir && !fs.existsSync(path.join(dir, 'dist', 'index.js'))) throw new Error(`${k}=${dir}: no dist/index.js there (build that checkout first)`);
+  if (o.docs && !o.into && (o.quick || o.only.length))
+    throw new Error('--docs: the checked-in results come from one full run (no --quick, no --only), or --into an existing one');
+  for (const [k, dir] of [
+    ['--peer', o.peer],
+    ['--baseline', o.baseline],
+  ]) {
+    if (dir && !fs.existsSync(path.join(dir, 'dist', 'index.js')))
+      throw new Error(`${k}=${dir}: no dist/index.js there (build that checkout first)`);
   }
   if (o.into && !fs.existsSync(o.into)) throw new Error(`--into: ${o.into} does not exist`);
   return o;
@@ -89,7 +121,10 @@ async function main() {
   const bwrap = ensureBwrap(log);
   if (bwrap.skipped) log(bwrap.skipped);
   const ctx = {
-    quick, log, bwrap, work,
+    quick,
+    log,
+    bwrap,
+    work,
     peer: opts.peer ? require(path.join(opts.peer, 'dist')) : undefined,
     rounds: opts.rounds,
     baseline: opts.baseline,
@@ -102,7 +137,11 @@ async function main() {
   const started = new Date();
   const result = {
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
-    quick, started: started.toISOString(), host: hostInfo(), bwrap, items: {},
+    quick,
+    started: started.toISOString(),
+    host: hostInfo(),
+    bwrap,
+    items: {},
   };
   const runStart = load.snapshot();
   for (const name of itemNames()) {
@@ -137,7 +176,16 @@ async function main() {
   const checkedIn = path.join(__dirname, 'results', 'benchmarks.json');
   if (opts.into) {
     const base = JSON.parse(fs.readFileSync(opts.into, 'utf8'));
-    base.extraRuns = [...(base.extraRuns || []), { command: result.command, started: result.started, seconds: result.seconds, loadavgAtStart: result.host.loadavgAtStart, items: Object.keys(result.items) }];
+    base.extraRuns = [
+      ...(base.extraRuns || []),
+      {
+        command: result.command,
+        started: result.started,
+        seconds: result.seconds,
+        loadavgAtStart: result.host.loadavgAtStart,
+        items: Object.keys(result.items),
+      },
+    ];
     const merged = {};
     for (const k of itemNames()) if (result.items[k] || base.items[k]) merged[k] = result.items[k] || base.items[k];
     base.items = merged;
@@ -151,7 +199,9 @@ async function main() {
   }
   if (opts.report) {
     const report = require('./report');
-    const out = opts.docs ? undefined : { md: path.join(outDir, quick ? 'quick.md' : 'benchmarks.md'), charts: path.join(outDir, 'charts') };
+    const out = opts.docs
+      ? undefined
+      : { md: path.join(outDir, quick ? 'quick.md' : 'benchmarks.md'), charts: path.join(outDir, 'charts') };
     const written = report.generate(reportFrom, out);
     log(`wrote ${written.length} files: ${written[0]} and charts`);
   }
@@ -169,13 +219,21 @@ function round2(x) {
 function hostInfo() {
   let git = '';
   try {
-    git = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim() + (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'lib', 'native']).trim() ? ' (lib/native modified)' : '');
+    git =
+      sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).trim() +
+      (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'lib', 'native']).trim() ? ' (lib/native modified)' : '');
   } catch {
     // Not a git checkout (an installed package): the results name no commit.
   }
   return {
-    cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(),
-    node: process.version, user: os.userInfo().username, commit: git, loadavgAtStart: os.loadavg().map(round2),
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    user: os.userInfo().username,
+    commit: git,
+    loadavgAtStart: os.loadavg().map(round2),
   };
 }
 

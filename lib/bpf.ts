@@ -4,9 +4,15 @@
 
 // linux/filter.h, linux/bpf_common.h
 const BPF = {
-  LD: 0x00, JMP: 0x05, RET: 0x06,
-  W: 0x00, ABS: 0x20,
-  JA: 0x00, JEQ: 0x10, JGE: 0x30, JSET: 0x40,
+  LD: 0x00,
+  JMP: 0x05,
+  RET: 0x06,
+  W: 0x00,
+  ABS: 0x20,
+  JA: 0x00,
+  JEQ: 0x10,
+  JGE: 0x30,
+  JSET: 0x40,
   K: 0x00,
 } as const;
 export const OP = {
@@ -131,13 +137,25 @@ export function runFilter(insns: Insn[], data: { nr: number; arch: number; args?
   for (let pc = 0; pc < insns.length; pc++) {
     const x = insns[pc];
     switch (x.code) {
-      case OP.LD_W_ABS: acc = word(x.k); break;
-      case OP.JEQ_K: pc += acc === x.k ? x.jt : x.jf; break;
-      case OP.JGE_K: pc += acc >= x.k ? x.jt : x.jf; break;
-      case OP.JSET_K: pc += (acc & x.k) >>> 0 ? x.jt : x.jf; break;
-      case OP.JA: pc += x.k; break;
-      case OP.RET_K: return x.k >>> 0;
-      default: throw new Error(`unsupported instruction ${x.code}`);
+      case OP.LD_W_ABS:
+        acc = word(x.k);
+        break;
+      case OP.JEQ_K:
+        pc += acc === x.k ? x.jt : x.jf;
+        break;
+      case OP.JGE_K:
+        pc += acc >= x.k ? x.jt : x.jf;
+        break;
+      case OP.JSET_K:
+        pc += (acc & x.k) >>> 0 ? x.jt : x.jf;
+        break;
+      case OP.JA:
+        pc += x.k;
+        break;
+      case OP.RET_K:
+        return x.k >>> 0;
+      default:
+        throw new Error(`unsupported instruction ${x.code}`);
     }
   }
   throw new Error('fell off the end of the program');

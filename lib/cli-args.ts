@@ -79,7 +79,10 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     const msg = (e as Error).message;
     // parseArgs says "argument is ambiguous" for `-w --` and `-w -x`: say it plainly.
     const ambiguous = /option argument for '([^']+)'/.exec(msg);
-    if (ambiguous) throw new UsageError(`option ${ambiguous[1]} needs a value, not an option (for a value that starts with '-', write ${ambiguous[1].startsWith('--') ? `${ambiguous[1]}=VALUE` : `${ambiguous[1]}VALUE`})`);
+    if (ambiguous)
+      throw new UsageError(
+        `option ${ambiguous[1]} needs a value, not an option (for a value that starts with '-', write ${ambiguous[1].startsWith('--') ? `${ambiguous[1]}=VALUE` : `${ambiguous[1]}VALUE`})`,
+      );
     if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const bad = /Unknown option '([^']+)'/.exec(msg)?.[1] ?? msg;
       throw new UsageError(`unknown option ${JSON.stringify(bad)} (use -- before a command that starts with '-')`);
@@ -88,7 +91,7 @@ export function parseExecArgs(argv: string[]): ExecArgs {
   }
   const v = parsed.values;
   for (const t of parsed.tokens) {
-    if (t.kind === 'option' && t.value === '' ) throw new UsageError(`option ${t.rawName} needs a non-empty value`);
+    if (t.kind === 'option' && t.value === '') throw new UsageError(`option ${t.rawName} needs a non-empty value`);
   }
   const single = (key: Single): string | undefined => {
     const given = [...new Set(v[key] ?? [])];
@@ -96,25 +99,49 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     return given[0];
   };
   const out: ExecArgs = {
-    write: v.write ?? [], readOnly: v['read-only'] ?? [], denyRead: v['deny-read'] ?? [], protect: v.protect ?? [],
+    write: v.write ?? [],
+    readOnly: v['read-only'] ?? [],
+    denyRead: v['deny-read'] ?? [],
+    protect: v.protect ?? [],
     allowUnixSocket: v['allow-unix-socket'] ?? [],
-    mode: single('mode'), tmp: single('tmp'), cwd: single('cwd'), config: single('config'),
-    allowGitWrites: !!v['allow-git-writes'], allowDegraded: !!v['allow-degraded'], network: !!v.network,
-    allowDomain: v['allow-domain'] ?? [], denyDomain: v['deny-domain'] ?? [],
-    noConfig: !!v['no-config'], verbose: !!v.verbose, env: v.env ?? [], clearEnv: !!v['clear-env'],
-    dryRun: !!v['dry-run'], dryRunEnvValues: !!v['dry-run-env-values'], help: !!v.help,
+    mode: single('mode'),
+    tmp: single('tmp'),
+    cwd: single('cwd'),
+    config: single('config'),
+    allowGitWrites: !!v['allow-git-writes'],
+    allowDegraded: !!v['allow-degraded'],
+    network: !!v.network,
+    allowDomain: v['allow-domain'] ?? [],
+    denyDomain: v['deny-domain'] ?? [],
+    noConfig: !!v['no-config'],
+    verbose: !!v.verbose,
+    env: v.env ?? [],
+    clearEnv: !!v['clear-env'],
+    dryRun: !!v['dry-run'],
+    dryRunEnvValues: !!v['dry-run-env-values'],
+    help: !!v.help,
     command: argv.slice(command),
   };
   if (out.help) return out;
   if (out.command.length === 0) throw new UsageError('no command given');
   if (out.dryRunEnvValues && !out.dryRun) throw new UsageError('--dry-run-env-values needs --dry-run');
   if (out.config !== undefined && out.noConfig) throw new UsageError('--config and --no-config contradict each other');
-  for (const [flag, list] of [['--allow-domain', out.allowDomain], ['--deny-domain', out.denyDomain]] as const) {
-    if (out.network && list.length) throw new UsageError(`--network and ${flag} contradict each other (--network gives the host's whole network; ${flag} goes through the sandbox's proxy)`);
+  for (const [flag, list] of [
+    ['--allow-domain', out.allowDomain],
+    ['--deny-domain', out.denyDomain],
+  ] as const) {
+    if (out.network && list.length)
+      throw new UsageError(
+        `--network and ${flag} contradict each other (--network gives the host's whole network; ${flag} goes through the sandbox's proxy)`,
+      );
   }
   for (const e of out.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`--env expects K=V, got ${JSON.stringify(e)}`);
   // One path, two roles that cannot both hold.
-  const roles: [string, string[]][] = [['-w', out.write], ['-r', out.readOnly], ['--deny-read', out.denyRead]];
+  const roles: [string, string[]][] = [
+    ['-w', out.write],
+    ['-r', out.readOnly],
+    ['--deny-read', out.denyRead],
+  ];
   const seen = new Map<string, string>();
   for (const [flag, list] of roles) {
     for (const p of new Set(list.map((x) => path.resolve(x)))) {

@@ -46,7 +46,11 @@ export function freshBundle(): { text: string; id: string } | undefined {
 /** The V8 data of dist/cli.bundle.cache when it was made for the bundle `id`. */
 function cacheFor(id: string): Buffer | undefined {
   let b: Buffer;
-  try { b = fs.readFileSync(CACHE); } catch { return undefined; }
+  try {
+    b = fs.readFileSync(CACHE);
+  } catch {
+    return undefined;
+  }
   return b.subarray(0, 17).toString('latin1') === `${id}\n` ? b.subarray(17) : undefined;
 }
 

@@ -17,7 +17,9 @@ import type { PreparedSpawn } from './spawn';
 
 /** The --verbose report: what is enforced, and what was left out. */
 function describeEnforcement(p: PreparedSpawn): string {
-  const lines = [`enforcement: level ${p.plan.level}, mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : p.policy.domains ? `through the proxy only (allowed: ${p.policy.domains.allowed?.join(', ') ?? 'all not denied'}; denied: ${p.policy.domains.denied.join(', ') || 'none'})` : 'off (private loopback)'}`];
+  const lines = [
+    `enforcement: level ${p.plan.level}, mode ${p.policy.mode}, Landlock ABI ${p.plan.landlockAbi}, network ${p.policy.network ? 'allowed' : p.policy.domains ? `through the proxy only (allowed: ${p.policy.domains.allowed?.join(', ') ?? 'all not denied'}; denied: ${p.policy.domains.denied.join(', ') || 'none'})` : 'off (private loopback)'}`,
+  ];
   for (const g of p.plan.layout?.groups ?? []) lines.push(`writable: ${g.roots.join(', ')} (one mount at ${g.ancestor})`);
   for (const a of p.plan.layout?.actions ?? []) {
     if (a.kind === 'readonly') lines.push(`read-only: ${a.path} (${a.why})`);
@@ -28,7 +30,9 @@ function describeEnforcement(p: PreparedSpawn): string {
   const sup = supervision(p.plan.layout, p.plan.level !== 'landlock-only');
   if (sup.sockets) {
     const allowed = p.policy.allowUnixSockets;
-    lines.push(`unix sockets: only those the sandbox binds${allowed.length ? ` and ${allowed.join(', ')}` : ''} (connect and datagrams supervised)`);
+    lines.push(
+      `unix sockets: only those the sandbox binds${allowed.length ? ` and ${allowed.join(', ')}` : ''} (connect and datagrams supervised)`,
+    );
   }
   // One line per directory, not one per missing name.
   const missing = new Map<string, string[]>();
@@ -37,24 +41,39 @@ function describeEnforcement(p: PreparedSpawn): string {
     missing.set(dir, [...(missing.get(dir) ?? []), path.basename(m)]);
   }
   for (const [dir, names] of missing) {
-    lines.push(sup.create ? `protected in ${dir} (missing; creating them is refused): ${names.join(' ')}` : `not enforceable in ${dir}: creating ${names.join(' ')} (protected names that do not exist yet)`);
+    lines.push(
+      sup.create
+        ? `protected in ${dir} (missing; creating them is refused): ${names.join(' ')}`
+        : `not enforceable in ${dir}: creating ${names.join(' ')} (protected names that do not exist yet)`,
+    );
   }
   const newNames = p.plan.layout?.newNames ?? [];
   if (newNames.length) {
-    lines.push(sup.create ? `no new git repository: making ${newNames.join(' or ')} where there is none is refused in the writable roots (--allow-git-writes lifts it)`
-      : `not enforceable: making a new git repository (${newNames.join(', ')}) in the writable roots`);
+    lines.push(
+      sup.create
+        ? `no new git repository: making ${newNames.join(' or ')} where there is none is refused in the writable roots (--allow-git-writes lifts it)`
+        : `not enforceable: making a new git repository (${newNames.join(', ')}) in the writable roots`,
+    );
   }
   const groups = p.plan.layout?.groups ?? [];
   if (groups.length > 1) {
-    lines.push(`separate mounts: hard links and renames between ${groups.map((g) => g.roots.join(' + ')).join(' and ')} fail with EXDEV` +
-      (groups.some((g) => g.roots.includes('/tmp')) ? ' (/tmp always has its own mount; -w /tmp makes it share one)' : ''));
+    lines.push(
+      `separate mounts: hard links and renames between ${groups.map((g) => g.roots.join(' + ')).join(' and ')} fail with EXDEV` +
+        (groups.some((g) => g.roots.includes('/tmp')) ? ' (/tmp always has its own mount; -w /tmp makes it share one)' : ''),
+    );
   }
   for (const f of p.plan.fallbacks) lines.push(`older kernel: ${f}`);
   for (const d of p.plan.layout?.protectedChain ?? []) {
-    lines.push(sup.rename ? `protected: ${d} (leads to a protected path; renaming it, or anything onto it, is refused)` : `not enforceable: renaming ${d} (leads to a protected path)`);
+    lines.push(
+      sup.rename
+        ? `protected: ${d} (leads to a protected path; renaming it, or anything onto it, is refused)`
+        : `not enforceable: renaming ${d} (leads to a protected path)`,
+    );
   }
   if (sup.metadata) {
-    for (const g of p.plan.layout!.groups) if (g.chain.length) lines.push(`metadata: chmod/chown/utimes/xattrs refused under ${g.ancestor} outside the writable roots (supervised)`);
+    for (const g of p.plan.layout!.groups)
+      if (g.chain.length)
+        lines.push(`metadata: chmod/chown/utimes/xattrs refused under ${g.ancestor} outside the writable roots (supervised)`);
   }
   return lines.map((l) => `sbx-native: ${l}\n`).join('');
 }
@@ -147,7 +166,11 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
  */
 function stdinIsTerminal(): boolean {
   let st: fs.BigIntStats;
-  try { st = fs.fstatSync(0, { bigint: true }); } catch { return false; }
+  try {
+    st = fs.fstatSync(0, { bigint: true });
+  } catch {
+    return false;
+  }
   const major = ((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn);
   if (!st.isCharacterDevice() || major === 1n) return false;
   return (require('tty') as typeof import('tty')).isatty(0);
@@ -200,7 +223,10 @@ function configPolicy(a: ExecArgs): Configs {
 /** --dry-run's copy of the plan: `env` steps carry the variable's name only, unless asked for the values. */
 function dryRunPlan(plan: PreparedSpawn['plan'], values: boolean): PreparedSpawn['plan'] {
   if (values) return plan;
-  return { ...plan, steps: plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)) };
+  return {
+    ...plan,
+    steps: plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)),
+  };
 }
 
 function fail(message: string, hint?: string): never {
@@ -231,7 +257,10 @@ function exec(argv: string[]): void {
   const used = [...(configs.explicit ? [configs.explicit] : []), ...configs.discovered];
   (opts.sandbox as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] = used.map((c) => ({ path: c.file, why: 'config file in use' }));
   if (a.verbose) {
-    for (const c of used) process.stderr.write(`sbx-native: config: ${c.file} (${c === configs.explicit ? `--config, ${c.format}` : 'discovered: may only narrow'})\n`);
+    for (const c of used)
+      process.stderr.write(
+        `sbx-native: config: ${c.file} (${c === configs.explicit ? `--config, ${c.format}` : 'discovered: may only narrow'})\n`,
+      );
     if (!used.length) process.stderr.write(`sbx-native: config: none${a.noConfig ? ' (--no-config)' : ''}\n`);
   }
   const plan = () => {
@@ -240,7 +269,11 @@ function exec(argv: string[]): void {
     } catch (e) {
       if (e instanceof PolicyError) {
         const found = configs.discovered.map((c) => c.file);
-        usageExit(found.length ? `${e.message}\n(the policy includes the discovered config files ${found.join(', ')}; --no-config ignores them)` : e.message);
+        usageExit(
+          found.length
+            ? `${e.message}\n(the policy includes the discovered config files ${found.join(', ')}; --no-config ignores them)`
+            : e.message,
+        );
       }
       if (e instanceof SandboxSetupError) fail(e.message, e.hint);
       throw e;
@@ -266,9 +299,10 @@ function exec(argv: string[]): void {
     child = new SandboxedProcess(p, { ...opts, ownProcessGroup: true });
     child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => onError(e, p, retried));
     child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-    // What the sandbox refused, so the user (or a model reading stderr) knows why.
-    for (const v of child!.violations) process.stderr.write(`sbx-native: blocked: ${v.op} ${v.path}${v.count > 1 ? ` (${v.count} times)` : ''}: ${v.errno}, ${v.rule}\n`);
-    if (child!.violationsDropped) process.stderr.write(`sbx-native: blocked: ${child!.violationsDropped} more refusals not listed\n`);
+      // What the sandbox refused, so the user (or a model reading stderr) knows why.
+      for (const v of child!.violations)
+        process.stderr.write(`sbx-native: blocked: ${v.op} ${v.path}${v.count > 1 ? ` (${v.count} times)` : ''}: ${v.errno}, ${v.rule}\n`);
+      if (child!.violationsDropped) process.stderr.write(`sbx-native: blocked: ${child!.violationsDropped} more refusals not listed\n`);
       process.exit(code ?? 128 + (os.constants.signals[signal!] ?? 0));
     });
   }
@@ -279,7 +313,9 @@ function exec(argv: string[]): void {
     if (e.code === SETUP_FAILED && a.allowDegraded && !retried && p.plan.level !== 'landlock-only' && reprobeAfterFailure()) {
       const again = plan();
       if (again.enforcement.level !== p.plan.level) {
-        process.stderr.write(`sbx-native: ${e.step} failed (${e.message.replace(/^[^:]+: /, '')}); probed again: user namespaces are unusable\n`);
+        process.stderr.write(
+          `sbx-native: ${e.step} failed (${e.message.replace(/^[^:]+: /, '')}); probed again: user namespaces are unusable\n`,
+        );
         process.stderr.write(`sbx-native: degraded enforcement (${again.enforcement.level}): ${again.enforcement.missing.join('; ')}\n`);
         if (a.verbose) process.stderr.write(describeEnforcement(again));
         start(again, true);
@@ -287,7 +323,10 @@ function exec(argv: string[]): void {
       }
     }
     if (e.code === SETUP_FAILED) fail(`${e.step}: ${e.message.replace(/^[^:]+: /, '')}`, e.hint);
-    if (e.code === 'ENOENT') { process.stderr.write(`sbx-native: ${a.command[0]}: command not found\n`); process.exit(127); }
+    if (e.code === 'ENOENT') {
+      process.stderr.write(`sbx-native: ${a.command[0]}: command not found\n`);
+      process.exit(127);
+    }
     if (e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {
       process.stderr.write(`sbx-native: ${a.command[0]}: cannot execute (${e.code})\n`);
       process.exit(126);
@@ -315,7 +354,8 @@ export function main(argv: string[]): void {
     help(USAGE);
   } else if (cmd === 'help') {
     const [topic, ...more] = rest;
-    if (more.length || (topic !== undefined && !['exec', 'doctor', 'help', 'version'].includes(topic))) usageExit(`help: no such command ${JSON.stringify(topic)}`);
+    if (more.length || (topic !== undefined && !['exec', 'doctor', 'help', 'version'].includes(topic)))
+      usageExit(`help: no such command ${JSON.stringify(topic)}`);
     help(topic === 'doctor' ? DOCTOR_USAGE : USAGE);
   } else if (cmd === 'exec') {
     exec(rest);

@@ -9,9 +9,11 @@ import { daemonSockets } from './policy';
 import type { Access, SandboxPolicy } from './policy';
 
 function widening(file: string, key: string, value: unknown, why: string): never {
-  throw new ConfigError(`${file}: ${key} = ${JSON.stringify(value)}: ${why}. A discovered config file may only narrow the sandbox ` +
-    `(read-only carve-outs, deny-read, protected names, network false, tmp private or none, mode read-only); ` +
-    `to use this file as it is, name it with --config ${file} (or ignore discovered files with --no-config)`);
+  throw new ConfigError(
+    `${file}: ${key} = ${JSON.stringify(value)}: ${why}. A discovered config file may only narrow the sandbox ` +
+      `(read-only carve-outs, deny-read, protected names, network false, tmp private or none, mode read-only); ` +
+      `to use this file as it is, name it with --config ${file} (or ignore discovered files with --no-config)`,
+  );
 }
 
 /**
@@ -19,7 +21,13 @@ function widening(file: string, key: string, value: unknown, why: string): never
  * flags give (`flagMode`: the --mode flag, if any). Widening keys and values,
  * and unknown keys, throw a ConfigError naming the file, the key and --config.
  */
-export function loadDiscoveredConfig(file: string, cwd: string, flagMode: string | undefined, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): LoadedConfig {
+export function loadDiscoveredConfig(
+  file: string,
+  cwd: string,
+  flagMode: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  view: FsView = realView,
+): LoadedConfig {
   const abs = path.resolve(cwd, file);
   let text: string;
   try {
@@ -33,12 +41,16 @@ export function loadDiscoveredConfig(file: string, cwd: string, flagMode: string
     if (k === 'mode') {
       if (v === 'full') widening(abs, k, v, 'turns the filesystem restriction off');
       if (v === 'workspace-write' && flagMode === 'read-only') widening(abs, k, v, 'makes writable what --mode read-only keeps read-only');
-      if (v !== 'read-only' && v !== 'workspace-write') widening(abs, k, v, "only 'read-only' (or 'workspace-write', the default) may be given");
+      if (v !== 'read-only' && v !== 'workspace-write')
+        widening(abs, k, v, "only 'read-only' (or 'workspace-write', the default) may be given");
     } else if (k === 'network' && v !== false) widening(abs, k, v, 'only false may be given');
-    else if (k === 'tmp' && v !== 'private' && v !== 'none') widening(abs, k, v, "only 'private' or 'none' may be given ('host' makes /tmp writable)");
+    else if (k === 'tmp' && v !== 'private' && v !== 'none')
+      widening(abs, k, v, "only 'private' or 'none' may be given ('host' makes /tmp writable)");
     else if (k === 'allowGitWrites' && v !== false) widening(abs, k, v, 'lifts the protection of .git');
-    else if (k === 'writableRoots' && !(Array.isArray(v) && v.length === 0)) widening(abs, k, v, 'adds writable roots (only [] may be given)');
-    else if (k === 'allowUnixSockets' && !(Array.isArray(v) && v.length === 0)) widening(abs, k, v, 'lets the command reach unix sockets outside the sandbox (only [] may be given)');
+    else if (k === 'writableRoots' && !(Array.isArray(v) && v.length === 0))
+      widening(abs, k, v, 'adds writable roots (only [] may be given)');
+    else if (k === 'allowUnixSockets' && !(Array.isArray(v) && v.length === 0))
+      widening(abs, k, v, 'lets the command reach unix sockets outside the sandbox (only [] may be given)');
     else if (k === 'rules') {
       if (!isObject(v)) fail(abs, k, v, 'expected an object of path -> read|none');
       for (const [p, a] of Object.entries(v)) {
@@ -75,8 +87,18 @@ export function mergeNarrowing(list: SandboxPolicy[]): SandboxPolicy {
  * deny-read path (of the final policy: flags, files, host daemon sockets with
  * the network off) would show what is hidden: refused.
  */
-export function refuseReexposure(discovered: LoadedConfig[], policy: SandboxPolicy, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): void {
-  const hidden = [...(policy.denyRead ?? []), ...Object.entries(policy.rules ?? {}).filter(([, a]) => a === 'none').map(([p]) => p)];
+export function refuseReexposure(
+  discovered: LoadedConfig[],
+  policy: SandboxPolicy,
+  env: NodeJS.ProcessEnv = process.env,
+  view: FsView = realView,
+): void {
+  const hidden = [
+    ...(policy.denyRead ?? []),
+    ...Object.entries(policy.rules ?? {})
+      .filter(([, a]) => a === 'none')
+      .map(([p]) => p),
+  ];
   if (!policy.network && policy.mode !== 'full') hidden.push(...daemonSockets(env, view));
   const forms = (p: string) => [...new Set([path.normalize(p), realOrUndefined(view, p) ?? p])];
   const hiddenForms = hidden.flatMap(forms);

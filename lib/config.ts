@@ -22,7 +22,19 @@ export interface LoadedConfig {
 /** Names searched from the cwd upwards when no --config is given. */
 export const DISCOVERED_NAMES = ['sbx-native.json', '.sbx-native.json'];
 
-export const OWN_KEYS = ['$schema', 'mode', 'writableRoots', 'readOnly', 'denyRead', 'rules', 'network', 'tmp', 'protect', 'allowGitWrites', 'allowUnixSockets'];
+export const OWN_KEYS = [
+  '$schema',
+  'mode',
+  'writableRoots',
+  'readOnly',
+  'denyRead',
+  'rules',
+  'network',
+  'tmp',
+  'protect',
+  'allowGitWrites',
+  'allowUnixSockets',
+];
 
 export function fail(file: string, key: string, value: unknown, why: string): never {
   throw new ConfigError(`${file}: ${key} = ${JSON.stringify(value)}: ${why}`);
@@ -94,7 +106,10 @@ function fromSandboxRuntime(file: string, data: Record<string, unknown>, warning
   const net = data.network ?? {};
   if (!isObject(fsCfg)) fail(file, 'filesystem', fsCfg, 'expected an object');
   if (!isObject(net)) fail(file, 'network', net, 'expected an object');
-  for (const [section, obj] of [['filesystem', fsCfg], ['network', net]] as const) {
+  for (const [section, obj] of [
+    ['filesystem', fsCfg],
+    ['network', net],
+  ] as const) {
     for (const k of Object.keys(obj)) if (!known[section].includes(k)) warnings.push(`${file}: unsupported key "${section}.${k}" ignored`);
   }
   const allowed = net.allowedDomains ?? [];
@@ -115,7 +130,14 @@ function fromSandboxRuntime(file: string, data: Record<string, unknown>, warning
 }
 
 /** Codex's config.toml: sandbox_mode and [sandbox_workspace_write]. */
-function fromCodex(file: string, data: Record<string, unknown>, warnings: string[], home: string | undefined, cwd: string, tmpdir: string | undefined): SandboxPolicy {
+function fromCodex(
+  file: string,
+  data: Record<string, unknown>,
+  warnings: string[],
+  home: string | undefined,
+  cwd: string,
+  tmpdir: string | undefined,
+): SandboxPolicy {
   const mode = data.sandbox_mode ?? 'read-only';
   if (mode === 'danger-full-access') return { mode: 'full', network: true };
   if (mode === 'read-only') return { mode: 'read-only', tmp: 'none' };
@@ -128,7 +150,12 @@ function fromCodex(file: string, data: Record<string, unknown>, warnings: string
   // Codex makes /tmp and $TMPDIR writable unless excluded.
   if (!bool(ww.exclude_slash_tmp, 'sandbox_workspace_write.exclude_slash_tmp', file)) roots.push('/tmp');
   if (!bool(ww.exclude_tmpdir_env_var, 'sandbox_workspace_write.exclude_tmpdir_env_var', file) && tmpdir) roots.push(tmpdir);
-  return { mode: 'workspace-write', writableRoots: roots, tmp: 'none', network: bool(ww.network_access, 'sandbox_workspace_write.network_access', file) ?? false };
+  return {
+    mode: 'workspace-write',
+    writableRoots: roots,
+    tmp: 'none',
+    network: bool(ww.network_access, 'sandbox_workspace_write.network_access', file) ?? false,
+  };
 }
 
 export function loadConfig(file: string, cwd: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -173,7 +200,11 @@ export function discoverConfigs(cwd: string): string[] {
     for (const name of DISCOVERED_NAMES) {
       const f = path.join(dir, name);
       let found = false;
-      try { found = fs.statSync(f).isFile(); } catch { /* missing or not searchable */ }
+      try {
+        found = fs.statSync(f).isFile();
+      } catch {
+        /* missing or not searchable */
+      }
       if (found) out.push(f);
     }
     if (dir === path.dirname(dir)) return out;

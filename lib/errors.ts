@@ -49,17 +49,21 @@ function insideSeccompSandbox(): boolean {
 /** `step` is a plan op (its hint class is in protocol/plan-steps.json), or 'start-helper' / 'probe'. */
 export function hintFor(step: string, errno: number): string {
   const name = errnoName(errno);
-  const hint: HintClass | undefined = Object.prototype.hasOwnProperty.call(STEP_HINT, step) ? STEP_HINT[step as keyof typeof STEP_HINT] : undefined;
+  const hint: HintClass | undefined = Object.prototype.hasOwnProperty.call(STEP_HINT, step)
+    ? STEP_HINT[step as keyof typeof STEP_HINT]
+    : undefined;
   if (hint === 'new-userns' && name === 'EPERM' && insideSeccompSandbox()) {
     return 'this process already runs inside a sandbox whose seccomp filter forbids new user namespaces (sbx-native refuses nesting); run the command in the outer sandbox';
   }
   if (hint === 'new-userns' || hint === 'userns') {
-    return 'user namespaces are unavailable: check `sysctl user.max_user_namespaces` (must be > 0), ' +
-      'kernel.apparmor_restrict_unprivileged_userns on Ubuntu, or the container\'s seccomp profile';
+    return (
+      'user namespaces are unavailable: check `sysctl user.max_user_namespaces` (must be > 0), ' +
+      "kernel.apparmor_restrict_unprivileged_userns on Ubuntu, or the container's seccomp profile"
+    );
   }
   if (hint === 'mount') {
     if (name === 'EPERM' || name === 'EACCES') {
-      return 'mounts are refused inside the user namespace (Ubuntu\'s AppArmor userns restriction, or a container that masks /proc): run `sbx-native doctor`';
+      return "mounts are refused inside the user namespace (Ubuntu's AppArmor userns restriction, or a container that masks /proc): run `sbx-native doctor`";
     }
     if (name === 'ENOSYS') return 'the kernel lacks the new mount API (needs Linux >= 5.12)';
     return 'a path changed while the sandbox was being built, or the mount table is unusual: retry, and run `sbx-native doctor`';
@@ -69,6 +73,7 @@ export function hintFor(step: string, errno: number): string {
     return 'a Landlock rule could not be added: the path may have vanished or be on an unsupported filesystem';
   }
   if (hint === 'chdir') return 'the working directory does not exist or is not searchable';
-  if (step === 'start-helper') return 'the helper executable could not be started: reinstall sbx-native; it must not live on a noexec mount';
+  if (step === 'start-helper')
+    return 'the helper executable could not be started: reinstall sbx-native; it must not live on a noexec mount';
   return 'run `sbx-native doctor` and include its output in a bug report';
 }

@@ -3,11 +3,29 @@
 import { errnoName } from './errors';
 import { signalName } from './signals';
 import {
-  EVENT_DROPPED, EVENT_DROPPED_COUNT_OFFSET, EVENT_STOPPED, EVENT_STOPPED_SIG_OFFSET, EVENT_TYPE_OFFSET, EVENT_VIOLATION,
-  EVENT_VIOLATION_COUNT_OFFSET, EVENT_VIOLATION_ERR_OFFSET, EVENT_VIOLATION_FIRST_OFFSET, EVENT_VIOLATION_OP_LENGTH,
-  EVENT_VIOLATION_OP_OFFSET, EVENT_VIOLATION_PATH_OFFSET, EVENT_NETWORK, EVENT_NETWORK_ALLOWED_OFFSET, EVENT_NETWORK_COUNT_OFFSET,
-  EVENT_NETWORK_PORT_OFFSET, EVENT_NETWORK_TEXT_OFFSET, EVENT_VIOLATION_RULE_OFFSET, VIOLATION_RULE_CHAIN_METADATA, VIOLATION_RULE_UNIX_SOCKET,
-  VIOLATION_RULE_NEW_REPOSITORY, VIOLATION_RULE_PROTECTED_DIR, VIOLATION_RULE_PROTECTED_PATH,
+  EVENT_DROPPED,
+  EVENT_DROPPED_COUNT_OFFSET,
+  EVENT_STOPPED,
+  EVENT_STOPPED_SIG_OFFSET,
+  EVENT_TYPE_OFFSET,
+  EVENT_VIOLATION,
+  EVENT_VIOLATION_COUNT_OFFSET,
+  EVENT_VIOLATION_ERR_OFFSET,
+  EVENT_VIOLATION_FIRST_OFFSET,
+  EVENT_VIOLATION_OP_LENGTH,
+  EVENT_VIOLATION_OP_OFFSET,
+  EVENT_VIOLATION_PATH_OFFSET,
+  EVENT_NETWORK,
+  EVENT_NETWORK_ALLOWED_OFFSET,
+  EVENT_NETWORK_COUNT_OFFSET,
+  EVENT_NETWORK_PORT_OFFSET,
+  EVENT_NETWORK_TEXT_OFFSET,
+  EVENT_VIOLATION_RULE_OFFSET,
+  VIOLATION_RULE_CHAIN_METADATA,
+  VIOLATION_RULE_UNIX_SOCKET,
+  VIOLATION_RULE_NEW_REPOSITORY,
+  VIOLATION_RULE_PROTECTED_DIR,
+  VIOLATION_RULE_PROTECTED_PATH,
 } from './gen/events';
 
 /** A refusal the sandbox itself decided (the kernel's own EROFS/EACCES tell nobody: see explain()). */
@@ -54,7 +72,6 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites, --allow-git-writes)',
 };
 
-
 const text = (b: Buffer) => b.toString('utf8').replace(/\0.*$/s, '');
 
 export function decodeEvent(record: Buffer): SandboxEvent {
@@ -80,7 +97,14 @@ export function decodeEvent(record: Buffer): SandboxEvent {
     return {
       type: 'network',
       allowed: record.readInt32LE(EVENT_NETWORK_ALLOWED_OFFSET) === 1,
-      event: { op: 'connect', path: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, host, port, rule: rule ?? '', count: record.readInt32LE(EVENT_NETWORK_COUNT_OFFSET) },
+      event: {
+        op: 'connect',
+        path: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+        host,
+        port,
+        rule: rule ?? '',
+        count: record.readInt32LE(EVENT_NETWORK_COUNT_OFFSET),
+      },
     };
   }
   if (type === EVENT_DROPPED) return { type: 'dropped', count: record.readInt32LE(EVENT_DROPPED_COUNT_OFFSET) };

@@ -32,8 +32,11 @@ export interface ExecFileError extends Error {
 const DEFAULT_MAX_BUFFER = 1024 * 1024;
 
 /** Gathers a child's output; `done` gets a spawn/maxBuffer error or null, then the exit. */
-export function collect(child: SandboxedProcess, options: ExecFileOptions,
-  done: (err: Error | null, stdout: Output, stderr: Output, code: number | null, signal: NodeJS.Signals | null) => void): void {
+export function collect(
+  child: SandboxedProcess,
+  options: ExecFileOptions,
+  done: (err: Error | null, stdout: Output, stderr: Output, code: number | null, signal: NodeJS.Signals | null) => void,
+): void {
   const { maxBuffer, encoding } = outputOptions(options, { maxBuffer: DEFAULT_MAX_BUFFER, encoding: 'utf8' });
   const chunks: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
   const sizes = { stdout: 0, stderr: 0 };
@@ -71,11 +74,24 @@ export function collect(child: SandboxedProcess, options: ExecFileOptions,
 }
 
 /** Like child_process.execFile: the callback gets an error for a non-zero exit, a signal, a spawn error or maxBuffer. */
-export function execFile(file: string, args?: readonly string[] | ExecFileOptions | ExecFileCallback | null,
-  options?: ExecFileOptions | ExecFileCallback | null, callback?: ExecFileCallback): SandboxedProcess {
-  if (typeof args === 'function') { callback = args; args = []; options = {}; }
-  else if (!Array.isArray(args)) { if (typeof options === 'function') callback = options; options = (args as ExecFileOptions | null) ?? {}; args = []; }
-  else if (typeof options === 'function') { callback = options; options = {}; }
+export function execFile(
+  file: string,
+  args?: readonly string[] | ExecFileOptions | ExecFileCallback | null,
+  options?: ExecFileOptions | ExecFileCallback | null,
+  callback?: ExecFileCallback,
+): SandboxedProcess {
+  if (typeof args === 'function') {
+    callback = args;
+    args = [];
+    options = {};
+  } else if (!Array.isArray(args)) {
+    if (typeof options === 'function') callback = options;
+    options = (args as ExecFileOptions | null) ?? {};
+    args = [];
+  } else if (typeof options === 'function') {
+    callback = options;
+    options = {};
+  }
   const opts: ExecFileOptions = (options as ExecFileOptions | null) ?? {};
   const argv = [...(args as string[])];
   const child = spawn(file, argv, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -84,7 +100,11 @@ export function execFile(file: string, args?: readonly string[] | ExecFileOption
     if (!callback) return;
     if (!failure && code === 0 && signal === null) return callback(null, stdout, stderr);
     const e: ExecFileError = failure ?? new Error(`Command failed: ${cmd}\n${stderr.toString()}`);
-    if (!failure) { e.code = code; e.killed = child.killed; e.signal = signal; }
+    if (!failure) {
+      e.code = code;
+      e.killed = child.killed;
+      e.signal = signal;
+    }
     e.cmd = cmd;
     e.stdout = stdout;
     e.stderr = stderr;
@@ -100,7 +120,9 @@ Object.defineProperty(execFile, util.promisify.custom, {
   value: (file: string, args?: readonly string[] | ExecFileOptions, options?: ExecFileOptions) => {
     let child: SandboxedProcess | undefined;
     const p = new Promise<{ stdout: Output; stderr: Output }>((resolve, reject) => {
-      child = execFile(file, args as readonly string[], options ?? null, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })));
+      child = execFile(file, args as readonly string[], options ?? null, (err, stdout, stderr) =>
+        err ? reject(err) : resolve({ stdout, stderr }),
+      );
     }) as Promise<{ stdout: Output; stderr: Output }> & { child: SandboxedProcess };
     p.child = child!;
     return p;
@@ -137,7 +159,14 @@ function runOnce(file: string, args: readonly string[], options: RunOptions, ret
       child = spawn(file, args, { ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
       collect(child, { ...rest, maxBuffer: rest.maxBuffer ?? Infinity }, (err, stdout, stderr, code, signal) => {
         // allowDegraded: the set-up failed although user namespaces were taken to work (a cached answer): probe again, degrade if they do not.
-        if (err && (err as NodeJS.ErrnoException).code === SETUP_FAILED && rest.allowDegraded && !retried && child.plan.level !== 'landlock-only' && reprobeAfterFailure()) {
+        if (
+          err &&
+          (err as NodeJS.ErrnoException).code === SETUP_FAILED &&
+          rest.allowDegraded &&
+          !retried &&
+          child.plan.level !== 'landlock-only' &&
+          reprobeAfterFailure()
+        ) {
           runOnce(file, args, options, true).then(resolve, reject);
         } else if (err) reject(err);
         else resolve({ code, signal, stdout: stdout as string, stderr: stderr as string, violations: child.violations });

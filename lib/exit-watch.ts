@@ -25,7 +25,9 @@ export function watchExit(child: Watched, pidfd: number, errorFd: number, events
         else if (event === 'event') child?._onEvent(a as Buffer);
         else child?._onExit(a as number, signal!);
       } catch (e) {
-        process.nextTick(() => { throw e; });
+        process.nextTick(() => {
+          throw e;
+        });
       }
     });
     handlerInstalled = true;

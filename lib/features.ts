@@ -24,17 +24,28 @@ export interface KernelFeatures {
 }
 
 export function kernelFeatures(kernel: [number, number]): KernelFeatures {
-  return { killableRecv: atLeast(kernel, 5, 19), fchmodat2: atLeast(kernel, 6, 6), syncWakeUp: atLeast(kernel, 6, 6), threadPidfd: atLeast(kernel, 6, 9) };
+  return {
+    killableRecv: atLeast(kernel, 5, 19),
+    fchmodat2: atLeast(kernel, 6, 6),
+    syncWakeUp: atLeast(kernel, 6, 6),
+    threadPidfd: atLeast(kernel, 6, 9),
+  };
 }
 
 /** What a supervised sandbox gives up on this kernel; empty on a current one. */
 export function supervisorFallbacks(f: KernelFeatures): string[] {
   const out: string[] = [];
   if (!f.killableRecv) {
-    out.push('seccomp listener without WAIT_KILLABLE_RECV (kernel < 5.19): a signal that arrives while init performs a supervised call makes the command restart it');
+    out.push(
+      'seccomp listener without WAIT_KILLABLE_RECV (kernel < 5.19): a signal that arrives while init performs a supervised call makes the command restart it',
+    );
   }
   if (!f.fchmodat2) out.push('supervised chmod goes through /proc/self/fd (no fchmodat2 before kernel 6.6)');
-  if (!f.syncWakeUp) out.push('supervised calls wake init on another CPU (no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP before kernel 6.6): slower, not weaker');
-  if (!f.threadPidfd) out.push("init reads each caller's umask and cwd from /proc on every supervised call (no PIDFD_THREAD before kernel 6.9): slower, not weaker");
+  if (!f.syncWakeUp)
+    out.push('supervised calls wake init on another CPU (no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP before kernel 6.6): slower, not weaker');
+  if (!f.threadPidfd)
+    out.push(
+      "init reads each caller's umask and cwd from /proc on every supervised call (no PIDFD_THREAD before kernel 6.9): slower, not weaker",
+    );
   return out;
 }

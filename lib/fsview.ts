@@ -99,7 +99,11 @@ export function realResolver(view: FsView): (p: string) => string | undefined {
     if (real === undefined) return undefined;
     const full = real === '/' ? `/${base}` : `${real}/${base}`;
     let st: FsStat | undefined;
-    try { st = view.lstat(full); } catch { return undefined; }
+    try {
+      st = view.lstat(full);
+    } catch {
+      return undefined;
+    }
     if (!st) return undefined;
     return st.isSymbolicLink() ? realOrUndefined(view, p) : full;
   };
@@ -146,7 +150,21 @@ export function statType(st: FsStat): StatType {
  * string or list returned, a boolean, or `{ error: code }` for a throw.
  */
 export interface Observation {
-  op: 'lstat' | 'stat' | 'realpath' | 'readlink' | 'readdir' | 'readFile' | 'exists' | 'identity' | 'mounts' | 'arch' | 'env' | 'uid' | 'packageDir' | 'mainScript';
+  op:
+    | 'lstat'
+    | 'stat'
+    | 'realpath'
+    | 'readlink'
+    | 'readdir'
+    | 'readFile'
+    | 'exists'
+    | 'identity'
+    | 'mounts'
+    | 'arch'
+    | 'env'
+    | 'uid'
+    | 'packageDir'
+    | 'mainScript';
   path?: string;
   result: unknown;
 }
@@ -177,11 +195,23 @@ export function recording(view: FsView): { view: FsView; observations: Observati
       stat: (p) => note('stat', p, () => view.stat(p), type),
       realpath: (p) => note('realpath', p, () => view.realpath(p)),
       readlink: (p) => note('readlink', p, () => view.readlink(p)),
-      readdir: (p) => note('readdir', p, () => view.readdir(p), (v) => [...v].sort()), // the planner reads it as a set
+      readdir: (p) =>
+        note(
+          'readdir',
+          p,
+          () => view.readdir(p),
+          (v) => [...v].sort(),
+        ), // the planner reads it as a set
       readFile: (p) => note('readFile', p, () => view.readFile(p)),
       exists: (p) => note('exists', p, () => view.exists(p)),
       identity: (p) => note('identity', p, () => view.identity(p)),
-      mounts: () => note('mounts', undefined, () => view.mounts(), (v) => v.map((m) => ({ ...m }))),
+      mounts: () =>
+        note(
+          'mounts',
+          undefined,
+          () => view.mounts(),
+          (v) => v.map((m) => ({ ...m })),
+        ),
       arch: () => note('arch', undefined, () => view.arch()),
       env: (name) => note('env', name, () => view.env(name)),
       uid: () => note('uid', undefined, () => view.uid()),
@@ -195,15 +225,28 @@ export function recording(view: FsView): { view: FsView; observations: Observati
 export function changedObservations(observations: readonly Observation[], view: FsView): Observation[] {
   const again = recording(view);
   const ask: Record<Observation['op'], (p: string) => unknown> = {
-    lstat: (p) => again.view.lstat(p), stat: (p) => again.view.stat(p), realpath: (p) => again.view.realpath(p),
-    readlink: (p) => again.view.readlink(p), readdir: (p) => again.view.readdir(p), readFile: (p) => again.view.readFile(p),
-    exists: (p) => again.view.exists(p), identity: (p) => again.view.identity(p), mounts: () => again.view.mounts(),
-    arch: () => again.view.arch(), env: (p) => again.view.env(p), uid: () => again.view.uid(),
-    packageDir: () => again.view.packageDir(), mainScript: () => again.view.mainScript(),
+    lstat: (p) => again.view.lstat(p),
+    stat: (p) => again.view.stat(p),
+    realpath: (p) => again.view.realpath(p),
+    readlink: (p) => again.view.readlink(p),
+    readdir: (p) => again.view.readdir(p),
+    readFile: (p) => again.view.readFile(p),
+    exists: (p) => again.view.exists(p),
+    identity: (p) => again.view.identity(p),
+    mounts: () => again.view.mounts(),
+    arch: () => again.view.arch(),
+    env: (p) => again.view.env(p),
+    uid: () => again.view.uid(),
+    packageDir: () => again.view.packageDir(),
+    mainScript: () => again.view.mainScript(),
   };
   const out: Observation[] = [];
   for (const o of observations) {
-    try { ask[o.op](o.path!); } catch { /* noted as { error } */ }
+    try {
+      ask[o.op](o.path!);
+    } catch {
+      /* noted as { error } */
+    }
     const now = again.observations[again.observations.length - 1];
     if (JSON.stringify(now.result) !== JSON.stringify(o.result)) out.push(o);
   }

@@ -67,7 +67,10 @@ export function selfGuards(cwd: string, view: FsView = realView): Guard[] {
     const name = path.join(dir, 'node_modules', 'sbx-native');
     const copy = real(name);
     if (copy && !out.some((g) => g.path === copy)) {
-      out.push({ path: name, why: "sbx-native's package name" }, { path: path.join(dir, 'node_modules', '.bin', 'sbx-native'), why: "sbx-native's .bin entry" });
+      out.push(
+        { path: name, why: "sbx-native's package name" },
+        { path: path.join(dir, 'node_modules', '.bin', 'sbx-native'), why: "sbx-native's .bin entry" },
+      );
       out.push(...packageGuards(copy, view));
     }
     if (dir === path.dirname(dir)) return out;
@@ -83,7 +86,8 @@ export function selfGuards(cwd: string, view: FsView = realView): Guard[] {
  */
 function packageGuards(pkg: string, view: FsView): Guard[] {
   const why = 'sbx-native itself';
-  const out: Guard[] = pkg.split(path.sep).includes('node_modules') ? [{ path: pkg, why }]
+  const out: Guard[] = pkg.split(path.sep).includes('node_modules')
+    ? [{ path: pkg, why }]
     : ['package.json', 'bin', 'dist', 'build', 'prebuilds', 'node_modules'].map((n) => ({ path: path.join(pkg, n), why }));
   const lookup = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.join(pkg, 'dist'));
   for (const dep of RUNTIME_DEPENDENCIES) {
@@ -91,7 +95,11 @@ function packageGuards(pkg: string, view: FsView): Guard[] {
       const p = path.join(dir, dep);
       out.push({ path: p, why: `sbx-native's dependency ${dep}` });
       let found = false;
-      try { found = !!view.lstat(p); } catch { /* not searchable: Node cannot find it there either */ }
+      try {
+        found = !!view.lstat(p);
+      } catch {
+        /* not searchable: Node cannot find it there either */
+      }
       if (found) break;
     }
   }

@@ -35,7 +35,11 @@ export interface Enforcement {
 
 function bootKey(): string {
   let boot = 'unknown';
-  try { boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { /* masked */ }
+  try {
+    boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    /* masked */
+  }
   return `${boot}-${os.release()}-${process.getuid?.()}`;
 }
 
@@ -72,7 +76,9 @@ function writeCache(userns: HostFacts['userns']): void {
       fs.rmSync(tmp, { force: true }); // inside a sandbox host.json is read-only (EBUSY): leave nothing behind
       throw e;
     }
-  } catch { /* an unwritable cache only costs a probe next time */ }
+  } catch {
+    /* an unwritable cache only costs a probe next time */
+  }
 }
 
 /** Runs the helper's user-namespace probe (a few ms) and caches the answer for this boot. */
@@ -80,7 +86,10 @@ export function probeUserns(): { ok: boolean; detail: string } {
   const { spawnSync } = require('child_process') as typeof import('child_process');
   const r = spawnSync(native().helper, ['--probe-userns'], { encoding: 'utf8', env: {} });
   const out = (r.stdout || '').trim();
-  const result = out === 'ok' ? { ok: true, detail: 'user namespace with mounts works' } : { ok: false, detail: out ? describeProbeFailure(out) : `probe failed to run (${r.error?.message ?? r.status})` };
+  const result =
+    out === 'ok'
+      ? { ok: true, detail: 'user namespace with mounts works' }
+      : { ok: false, detail: out ? describeProbeFailure(out) : `probe failed to run (${r.error?.message ?? r.status})` };
   writeCache(result);
   return result;
 }
@@ -177,7 +186,9 @@ export function chooseLevel(f: HostFacts, allowDegraded: boolean): Enforcement &
   if (userns) {
     return {
       level: 'mount-only',
-      missing: [`Landlock ${f.landlockAbi > 0 ? `ABI ${f.landlockAbi} lacks REFER` : 'is unavailable'}: each writable root is its own mount, so links and renames between roots fail with EXDEV`],
+      missing: [
+        `Landlock ${f.landlockAbi > 0 ? `ABI ${f.landlockAbi} lacks REFER` : 'is unavailable'}: each writable root is its own mount, so links and renames between roots fail with EXDEV`,
+      ],
     };
   }
   const missing = [
@@ -187,13 +198,24 @@ export function chooseLevel(f: HostFacts, allowDegraded: boolean): Enforcement &
     'chmod/chown/utimes/setxattr outside the roots are not blocked (Landlock does not cover metadata)',
     'no pid namespace: host processes are visible',
     // The unix-socket rule needs init (lib/unix-sockets.ts); Landlock ABI 9's RESOLVE_UNIX enforces it in the kernel.
-    ...(f.landlockAbi >= 9 ? [] : ['pathname unix sockets outside the sandbox (tmux, ssh-agent, X11) stay reachable (no supervisor; Landlock ABI 9 would refuse them)']),
+    ...(f.landlockAbi >= 9
+      ? []
+      : [
+          'pathname unix sockets outside the sandbox (tmux, ssh-agent, X11) stay reachable (no supervisor; Landlock ABI 9 would refuse them)',
+        ]),
     ...(process.getuid?.() === 0 ? [] : ['the capability bounding set stays as it is (no_new_privs still prevents gaining capabilities)']),
-    f.landlockAbi >= 4 ? 'network off blocks TCP only (Landlock TCP rules); UDP and other protocols are not blocked' : 'network cannot be turned off',
+    f.landlockAbi >= 4
+      ? 'network off blocks TCP only (Landlock TCP rules); UDP and other protocols are not blocked'
+      : 'network cannot be turned off',
   ];
-  if (!landlock) return { level: 'none', missing, refused: 'neither user namespaces nor Landlock (ABI >= 2) are available: nothing can be enforced' };
+  if (!landlock)
+    return { level: 'none', missing, refused: 'neither user namespaces nor Landlock (ABI >= 2) are available: nothing can be enforced' };
   if (!allowDegraded) {
-    return { level: 'landlock-only', missing, refused: `only Landlock is available (${f.userns?.detail}); pass --allow-degraded / allowDegraded: true to run with: ${missing.join('; ')}` };
+    return {
+      level: 'landlock-only',
+      missing,
+      refused: `only Landlock is available (${f.userns?.detail}); pass --allow-degraded / allowDegraded: true to run with: ${missing.join('; ')}`,
+    };
   }
   return { level: 'landlock-only', missing };
 }

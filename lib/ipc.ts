@@ -13,7 +13,10 @@ export class IpcChannel {
   connected = true;
   private buffered = '';
 
-  constructor(private readonly socket: net.Socket, private readonly host: IpcHost) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly host: IpcHost,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.buffered += chunk;
@@ -29,23 +32,35 @@ export class IpcChannel {
           continue; // not a message of Node's protocol
         }
         // Node's internal messages (NODE_HANDLE, NODE_DISCONNECT, ...) are not the caller's.
-        if (msg && typeof msg === 'object' && typeof (msg as { cmd?: unknown }).cmd === 'string' && (msg as { cmd: string }).cmd.startsWith('NODE_')) continue;
+        if (
+          msg &&
+          typeof msg === 'object' &&
+          typeof (msg as { cmd?: unknown }).cmd === 'string' &&
+          (msg as { cmd: string }).cmd.startsWith('NODE_')
+        )
+          continue;
         host.emit('message', msg);
       }
     });
     socket.on('close', () => this.disconnected());
-    socket.on('error', () => { /* EPIPE/ECONNRESET once the command is gone: 'close' follows */ });
+    socket.on('error', () => {
+      /* EPIPE/ECONNRESET once the command is gone: 'close' follows */
+    });
   }
 
   send(message: unknown, handle?: unknown, callback?: (err: Error | null) => void): boolean {
-    if (typeof handle === 'function') { callback = handle as (err: Error | null) => void; handle = undefined; }
+    if (typeof handle === 'function') {
+      callback = handle as (err: Error | null) => void;
+      handle = undefined;
+    }
     if (handle !== undefined && handle !== null && typeof handle !== 'object') handle = undefined;
     const fail = (e: Error & { code?: string }) => {
       if (callback) process.nextTick(callback, e);
       else process.nextTick(() => this.host.emit('error', e));
       return false;
     };
-    if (handle) return fail(Object.assign(new TypeError('sbx-native: handles cannot be sent into a sandbox'), { code: 'ERR_INVALID_HANDLE_TYPE' }));
+    if (handle)
+      return fail(Object.assign(new TypeError('sbx-native: handles cannot be sent into a sandbox'), { code: 'ERR_INVALID_HANDLE_TYPE' }));
     if (!this.connected) return fail(Object.assign(new Error('Channel closed'), { code: 'ERR_IPC_CHANNEL_CLOSED' }));
     if (message === undefined) throw Object.assign(new TypeError('The "message" argument must be specified'), { code: 'ERR_MISSING_ARGS' });
     return this.socket.write(`${JSON.stringify(message)}\n`, () => callback?.(null));

@@ -100,7 +100,10 @@ function walk(base: string, name: string, view: FsView): { links: string[]; end:
   while (todo.length) {
     const c = todo.shift()!;
     if (c === '.') continue;
-    if (c === '..') { cur = path.dirname(cur); continue; }
+    if (c === '..') {
+      cur = path.dirname(cur);
+      continue;
+    }
     const p = path.join(cur, c);
     const st = view.lstat(p);
     if (st?.isSymbolicLink() && links.length < 40) {
@@ -238,11 +241,29 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     }
     return { end: w.end, st: w.st };
   };
-  const readdir = (d: string) => { try { return new Set(view.readdir(d)); } catch { return new Set<string>(); } };
-  const pin = (p: string, why: string) => { protectPath(p, why); keepChain(p); };
+  const readdir = (d: string) => {
+    try {
+      return new Set(view.readdir(d));
+    } catch {
+      return new Set<string>();
+    }
+  };
+  const pin = (p: string, why: string) => {
+    protectPath(p, why);
+    keepChain(p);
+  };
   const repos = repositoryModel({
-    view, home: policy.home, writableAt, guardName, pin, readdir,
-    missing: (p) => { missingProtected.push(p); walked = true; keepChain(p); },
+    view,
+    home: policy.home,
+    writableAt,
+    guardName,
+    pin,
+    readdir,
+    missing: (p) => {
+      missingProtected.push(p);
+      walked = true;
+      keepChain(p);
+    },
   });
   for (const base of bases) {
     // One readdir per root instead of an lstat per protected name (1000 roots x 15 names).
@@ -269,7 +290,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     const p = canonicalPath(view, g.path, false);
     if (!p) continue;
     let st: FsStat | undefined;
-    try { st = view.lstat(p); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue; }
+    try {
+      st = view.lstat(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue;
+    }
     if (!st) {
       if (writableAt(p) && !missing.has(p)) {
         missing.add(p);
@@ -283,7 +308,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       protectPath(p, `${g.why} (symlink: the name is pinned)`);
       keepChain(p);
       let target: string | undefined;
-      try { target = view.realpath(p); } catch { /* dangling */ }
+      try {
+        target = view.realpath(p);
+      } catch {
+        /* dangling */
+      }
       if (target && writableAt(target)) {
         protectPath(target, `${g.why} (symlink target)`);
         keepChain(target);
@@ -301,7 +330,16 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     if (m.kind !== 'mask') continue;
     for (const a of actions) {
       if (a !== m && a.path !== m.path && isUnder(a.path, m.path)) {
-        m.inner.push({ rel: path.relative(m.path, a.path), dir: (() => { try { return view.stat(a.path)?.isDirectory() ?? true; } catch { return true; } })() });
+        m.inner.push({
+          rel: path.relative(m.path, a.path),
+          dir: (() => {
+            try {
+              return view.stat(a.path)?.isDirectory() ?? true;
+            } catch {
+              return true;
+            }
+          })(),
+        });
       }
     }
   }
@@ -317,7 +355,13 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     }
   }
   return {
-    writable, groups, actions, missingProtected: walked ? [...new Set(missingProtected)] : missingProtected, protectedChain: [...chain].sort(),
-    newNames, newAllow: newNames.length ? [...new Set(repos.newAllow)] : [], newFileAllow,
+    writable,
+    groups,
+    actions,
+    missingProtected: walked ? [...new Set(missingProtected)] : missingProtected,
+    protectedChain: [...chain].sort(),
+    newNames,
+    newAllow: newNames.length ? [...new Set(repos.newAllow)] : [],
+    newFileAllow,
   };
 }

@@ -25,8 +25,11 @@ export function parseMountInfo(text: string): MountEntry[] {
     if (f.length < 5) continue;
     const dash = f.indexOf('-', 6);
     out.push({
-      id: Number(f[0]), parent: Number(f[1]), mountPoint: unescape(f[4]),
-      options: f[5] === undefined ? [] : f[5].split(','), fsType: dash > 0 ? f[dash + 1] : undefined,
+      id: Number(f[0]),
+      parent: Number(f[1]),
+      mountPoint: unescape(f[4]),
+      options: f[5] === undefined ? [] : f[5].split(','),
+      fsType: dash > 0 ? f[dash + 1] : undefined,
     });
   }
   return out;

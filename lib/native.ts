@@ -31,7 +31,16 @@ export interface SyncResult {
 export interface Binding {
   spawn(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean): SpawnResult;
   /** Blocks until the helper has exited and its output pipes closed (native/spawn_sync.cc). */
-  spawnSync(helper: string, plan: Buffer, fds: number[], ownProcessGroup: boolean, input: Buffer | null, timeoutMs: number, killSignal: number, maxBuffer: number): SyncResult;
+  spawnSync(
+    helper: string,
+    plan: Buffer,
+    fds: number[],
+    ownProcessGroup: boolean,
+    input: Buffer | null,
+    timeoutMs: number,
+    killSignal: number,
+    maxBuffer: number,
+  ): SyncResult;
   /** A sealed memfd holding the plan and a report pipe, for a helper another spawner starts (native/handoff.h). */
   handoff(plan: Buffer): { planFd: number; readFd: number; writeFd: number };
   /** 'exec' comes first: the helper's error report, or null once the command was exec'd; then 'exit'. */
@@ -59,8 +68,7 @@ export interface Binding {
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */
-export type LoadFailure =
-  | 'platform' | 'arch' | 'musl' | 'glibc' | 'no-prebuild' | 'load' | 'noexec' | 'helper-missing' | 'helper-mode';
+export type LoadFailure = 'platform' | 'arch' | 'musl' | 'glibc' | 'no-prebuild' | 'load' | 'noexec' | 'helper-missing' | 'helper-mode';
 
 /** Architectures with prebuilt binaries in the package (scripts/build-prebuilds.js). */
 export const PREBUILT_ARCHES = ['x64', 'arm64'];
@@ -75,9 +83,7 @@ const installed = root.split(path.sep).includes('node_modules');
 
 /** The command that compiles the addon and the helper here (npm 11 blocks install scripts until approved). */
 function sourceCommand(): string {
-  return installed
-    ? '`npm install-scripts approve sbx-native && npm rebuild sbx-native --build-from-source`'
-    : '`npm run build:native`';
+  return installed ? '`npm install-scripts approve sbx-native && npm rebuild sbx-native --build-from-source`' : '`npm run build:native`';
 }
 
 function buildFromSource(): string {
@@ -108,7 +114,9 @@ export function libcFamily(): 'glibc' | 'musl' | 'unknown' {
   let maps = '';
   try {
     maps = fs.readFileSync('/proc/self/maps', 'latin1');
-  } catch { /* no /proc: fall back to the report */ }
+  } catch {
+    /* no /proc: fall back to the report */
+  }
   if (/\/(ld-musl-[^/\s]*|libc\.musl-[^/\s]*)$/m.test(maps)) family = 'musl';
   else if (/\/(libc\.so\.6|libc-2\.[0-9]+\.so)$/m.test(maps)) family = 'glibc';
   else if (glibcVersion()) family = 'glibc';
@@ -127,7 +135,8 @@ export function glibcVersion(): string | undefined {
 }
 
 function versionBelow(v: string, floor: string): boolean {
-  const a = v.split('.').map(Number), b = floor.split('.').map(Number);
+  const a = v.split('.').map(Number),
+    b = floor.split('.').map(Number);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) < (b[i] || 0);
   }
@@ -141,7 +150,11 @@ function isPrebuild(file: string): boolean {
 /** The mount that holds `file` and whether it is mounted noexec, from /proc/self/mountinfo. */
 function mountOf(file: string): { point: string; noexec: boolean } | undefined {
   let real = file;
-  try { real = fs.realpathSync(file); } catch { /* keep the path */ }
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    /* keep the path */
+  }
   let best: { point: string; noexec: boolean } | undefined;
   try {
     for (const m of readMountInfo()) {
@@ -149,13 +162,18 @@ function mountOf(file: string): { point: string; noexec: boolean } | undefined {
       const inside = point === '/' || real === point || real.startsWith(point + '/');
       if (inside && (!best || point.length >= best.point.length)) best = { point, noexec: !!m.options?.includes('noexec') };
     }
-  } catch { /* no /proc */ }
+  } catch {
+    /* no /proc */
+  }
   return best;
 }
 
 function noexecError(file: string, point: string): Error {
-  return loadError('noexec', `${file} cannot be executed or mapped: ${point} is mounted noexec (common for /tmp, /dev/shm and some CI caches)`,
-    `install node_modules on a filesystem mounted without noexec, or \`mount -o remount,exec ${point}\``);
+  return loadError(
+    'noexec',
+    `${file} cannot be executed or mapped: ${point} is mounted noexec (common for /tmp, /dev/shm and some CI caches)`,
+    `install node_modules on a filesystem mounted without noexec, or \`mount -o remount,exec ${point}\``,
+  );
 }
 
 function checkHelper(helper: string): void {
@@ -163,29 +181,43 @@ function checkHelper(helper: string): void {
   try {
     st = fs.statSync(helper);
   } catch {
-    throw loadError('helper-missing', `the helper executable ${helper} is missing (it must ship beside the addon)`,
-      installed ? 'reinstall sbx-native (`npm install sbx-native --force`); if you copy the addon elsewhere, copy sbx-helper with it'
-        : 'rebuild: `npm run build:native` builds the addon and the helper together');
+    throw loadError(
+      'helper-missing',
+      `the helper executable ${helper} is missing (it must ship beside the addon)`,
+      installed
+        ? 'reinstall sbx-native (`npm install sbx-native --force`); if you copy the addon elsewhere, copy sbx-helper with it'
+        : 'rebuild: `npm run build:native` builds the addon and the helper together',
+    );
   }
   if ((st.mode & 0o111) === 0) {
-    throw loadError('helper-mode', `the helper ${helper} has no execute permission (mode ${(st.mode & 0o777).toString(8)}): the package was unpacked without file modes`,
-      `\`chmod 755 ${helper}\`, or reinstall with npm (npm keeps the mode)`);
+    throw loadError(
+      'helper-mode',
+      `the helper ${helper} has no execute permission (mode ${(st.mode & 0o777).toString(8)}): the package was unpacked without file modes`,
+      `\`chmod 755 ${helper}\`, or reinstall with npm (npm keeps the mode)`,
+    );
   }
   try {
     fs.accessSync(helper, fs.constants.X_OK);
   } catch {
     const m = mountOf(helper);
     if (m?.noexec) throw noexecError(helper, m.point);
-    throw loadError('helper-mode', `the helper ${helper} is not executable by uid ${process.getuid?.()} (mode ${(st.mode & 0o777).toString(8)})`,
-      `\`chmod 755 ${helper}\` and make its directories searchable (o+x)`);
+    throw loadError(
+      'helper-mode',
+      `the helper ${helper} is not executable by uid ${process.getuid?.()} (mode ${(st.mode & 0o777).toString(8)})`,
+      `\`chmod 755 ${helper}\` and make its directories searchable (o+x)`,
+    );
   }
 }
 
 export function native(): { binding: Binding; helper: string } {
   if (loaded) return loaded;
   if (process.platform !== 'linux') {
-    throw loadError('platform', `${process.platform} is not supported: sbx-native is Linux-only (it uses user namespaces and Landlock)`,
-      'on macOS use a sandbox-exec (Seatbelt) based tool such as @anthropic-ai/sandbox-runtime; on Windows run Node inside WSL2 (not WSL1)', false);
+    throw loadError(
+      'platform',
+      `${process.platform} is not supported: sbx-native is Linux-only (it uses user namespaces and Landlock)`,
+      'on macOS use a sandbox-exec (Seatbelt) based tool such as @anthropic-ai/sandbox-runtime; on Windows run Node inside WSL2 (not WSL1)',
+      false,
+    );
   }
   const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   let file: string | undefined;
@@ -199,17 +231,27 @@ export function native(): { binding: Binding; helper: string } {
 
   // Only a build made on this machine can be trusted on musl; the prebuilds are glibc builds.
   if (prebuild && libcFamily() === 'musl') {
-    throw loadError('musl', 'musl libc (Alpine Linux and the like) is not supported by the prebuilt binaries, which are built for glibc',
-      `use a glibc-based image (e.g. node:20-bookworm-slim instead of node:20-alpine), or try a source build (untested on musl): apk add g++ make python3 linux-headers, then ${sourceCommand()}`);
+    throw loadError(
+      'musl',
+      'musl libc (Alpine Linux and the like) is not supported by the prebuilt binaries, which are built for glibc',
+      `use a glibc-based image (e.g. node:20-bookworm-slim instead of node:20-alpine), or try a source build (untested on musl): apk add g++ make python3 linux-headers, then ${sourceCommand()}`,
+    );
   }
   if (file === undefined) {
     if (!PREBUILT_ARCHES.includes(process.arch)) {
-      throw loadError('arch', `no prebuilt binary for linux-${process.arch}: prebuilds exist for ${PREBUILT_ARCHES.map((a) => `linux-${a}`).join(' and ')} only`,
-        buildFromSource());
+      throw loadError(
+        'arch',
+        `no prebuilt binary for linux-${process.arch}: prebuilds exist for ${PREBUILT_ARCHES.map((a) => `linux-${a}`).join(' and ')} only`,
+        buildFromSource(),
+      );
     }
-    throw loadError('no-prebuild', `no prebuilt binary for linux-${process.arch} in ${path.join(root, 'prebuilds')} and no local build (${resolveError})`,
-      installed ? `reinstall a published sbx-native (it ships linux-x64 and linux-arm64 prebuilds), or ${buildFromSource()}`
-        : `${buildFromSource()}, or \`npm run build:prebuilds\``);
+    throw loadError(
+      'no-prebuild',
+      `no prebuilt binary for linux-${process.arch} in ${path.join(root, 'prebuilds')} and no local build (${resolveError})`,
+      installed
+        ? `reinstall a published sbx-native (it ships linux-x64 and linux-arm64 prebuilds), or ${buildFromSource()}`
+        : `${buildFromSource()}, or \`npm run build:prebuilds\``,
+    );
   }
 
   let binding: Binding;
@@ -221,15 +263,26 @@ export function native(): { binding: Binding; helper: string } {
     if (m?.noexec) throw noexecError(file, m.point);
     const glibc = libcFamily() === 'glibc' ? glibcVersion() : undefined;
     if (prebuild && (/GLIBC_[0-9.]+'? not found/.test(msg) || (glibc && versionBelow(glibc, GLIBC_FLOOR)))) {
-      throw loadError('glibc', `glibc ${glibc ?? '(version unknown)'} is too old: the prebuilt binaries need glibc >= ${GLIBC_FLOOR} (RHEL/Rocky/Alma 8, Debian 10, Ubuntu 18.10 or newer)\n  loader: ${msg}`,
-        `upgrade the distribution, or ${buildFromSource()}`);
+      throw loadError(
+        'glibc',
+        `glibc ${glibc ?? '(version unknown)'} is too old: the prebuilt binaries need glibc >= ${GLIBC_FLOOR} (RHEL/Rocky/Alma 8, Debian 10, Ubuntu 18.10 or newer)\n  loader: ${msg}`,
+        `upgrade the distribution, or ${buildFromSource()}`,
+      );
     }
     if (/GLIBCXX_[0-9.]+'? not found|CXXABI_[0-9.]+'? not found/.test(msg)) {
-      throw loadError('load', `the system libstdc++ is older than the one ${file} was built with\n  loader: ${msg}`,
-        prebuild ? 'please report this (prebuilds target GCC 8\'s libstdc++); meanwhile ' + buildFromSource() : 'rebuild on this machine: `npm run build:native`');
+      throw loadError(
+        'load',
+        `the system libstdc++ is older than the one ${file} was built with\n  loader: ${msg}`,
+        prebuild
+          ? "please report this (prebuilds target GCC 8's libstdc++); meanwhile " + buildFromSource()
+          : 'rebuild on this machine: `npm run build:native`',
+      );
     }
-    throw loadError('load', `${file} failed to load: ${msg}`,
-      prebuild ? buildFromSource() : 'rebuild on this machine: `npm run build:native` (or remove build/ to use the prebuilds)');
+    throw loadError(
+      'load',
+      `${file} failed to load: ${msg}`,
+      prebuild ? buildFromSource() : 'rebuild on this machine: `npm run build:native` (or remove build/ to use the prebuilds)',
+    );
   }
 
   const helper = path.join(path.dirname(file), 'sbx-helper');

@@ -38,9 +38,14 @@ export class OptionError extends TypeError {
 }
 
 /** Applies `shell` the way child_process does: the command line is args joined by spaces. */
-export function applyShell(file: string, args: readonly string[], shell: ChildProcessOptions['shell']): { file: string; args: string[]; argv0?: string } {
+export function applyShell(
+  file: string,
+  args: readonly string[],
+  shell: ChildProcessOptions['shell'],
+): { file: string; args: string[]; argv0?: string } {
   if (shell === undefined || shell === false) return { file, args: [...args] };
-  if (shell !== true && (typeof shell !== 'string' || shell === '')) throw new OptionError(`The "shell" option must be a boolean or a non-empty string, got ${JSON.stringify(shell)}`);
+  if (shell !== true && (typeof shell !== 'string' || shell === ''))
+    throw new OptionError(`The "shell" option must be a boolean or a non-empty string, got ${JSON.stringify(shell)}`);
   const sh = shell === true ? '/bin/sh' : shell;
   const line = [file, ...args].join(' ');
   return { file: sh, args: ['-c', line] };
@@ -50,7 +55,9 @@ export function applyShell(file: string, args: readonly string[], shell: ChildPr
 export function checkOptions(o: ChildProcessOptions): void {
   for (const key of ['uid', 'gid'] as const) {
     if (o[key] !== undefined) {
-      throw new OptionError(`The "${key}" option is not supported: a sandboxed command runs as the calling user (its user namespace maps only that user); run the caller as that ${key === 'uid' ? 'user' : 'group'} instead`);
+      throw new OptionError(
+        `The "${key}" option is not supported: a sandboxed command runs as the calling user (its user namespace maps only that user); run the caller as that ${key === 'uid' ? 'user' : 'group'} instead`,
+      );
     }
   }
   if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout >= 0) || !Number.isFinite(o.timeout))) {
@@ -59,7 +66,8 @@ export function checkOptions(o: ChildProcessOptions): void {
   if (o.signal !== undefined && (typeof o.signal !== 'object' || o.signal === null || typeof o.signal.aborted !== 'boolean')) {
     throw new OptionError('The "signal" option must be an AbortSignal');
   }
-  if (o.detached !== undefined && typeof o.detached !== 'boolean') throw new OptionError(`The "detached" option must be a boolean, got ${JSON.stringify(o.detached)}`);
+  if (o.detached !== undefined && typeof o.detached !== 'boolean')
+    throw new OptionError(`The "detached" option must be a boolean, got ${JSON.stringify(o.detached)}`);
 }
 
 /** The error child_process emits when its AbortSignal fires. */
@@ -71,7 +79,11 @@ export function abortError(signal: AbortSignal): Error {
 }
 
 /** What spawn and spawnSync both do first: check the options, the kill signal (unknown names throw, as in child_process), the shell. */
-export function commandOf(file: string, args: readonly string[], o: ChildProcessOptions): { file: string; args: string[]; killSignal: number } {
+export function commandOf(
+  file: string,
+  args: readonly string[],
+  o: ChildProcessOptions,
+): { file: string; args: string[]; killSignal: number } {
   checkOptions(o);
   const killSignal = signalNumber(o.killSignal ?? 'SIGTERM');
   return { ...applyShell(file, args, o.shell), killSignal };
@@ -83,11 +95,15 @@ export function cwdNotDirectory(cwd: unknown): boolean {
 }
 
 /** maxBuffer and encoding of the collecting call forms, checked; encoding undefined means Buffers. */
-export function outputOptions(o: { maxBuffer?: number; encoding?: BufferEncoding | 'buffer' | null }, defaults: { maxBuffer: number; encoding: BufferEncoding | undefined }):
-  { maxBuffer: number; encoding: BufferEncoding | undefined } {
+export function outputOptions(
+  o: { maxBuffer?: number; encoding?: BufferEncoding | 'buffer' | null },
+  defaults: { maxBuffer: number; encoding: BufferEncoding | undefined },
+): { maxBuffer: number; encoding: BufferEncoding | undefined } {
   const maxBuffer = o.maxBuffer ?? defaults.maxBuffer;
-  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0)) throw new OptionError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
-  const encoding = o.encoding === 'buffer' || o.encoding === null ? undefined : o.encoding ?? defaults.encoding;
-  if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new OptionError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(o.encoding)}`);
+  if (typeof maxBuffer !== 'number' || !(maxBuffer >= 0))
+    throw new OptionError(`The "maxBuffer" option must be a number >= 0, got ${JSON.stringify(maxBuffer)}`);
+  const encoding = o.encoding === 'buffer' || o.encoding === null ? undefined : (o.encoding ?? defaults.encoding);
+  if (encoding !== undefined && !Buffer.isEncoding(encoding))
+    throw new OptionError(`The "encoding" option must be a Buffer encoding or 'buffer', got ${JSON.stringify(o.encoding)}`);
   return { maxBuffer, encoding };
 }

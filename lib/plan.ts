@@ -79,7 +79,11 @@ export function buildPlan(input: PlanInput): Plan {
 
   // Domain lists: a proxy outside the new network namespace is the only way out (lib/proxy/).
   if (policy.domains && !namespaces) {
-    throw new PolicyError('network', policy.domains, 'domain lists need a network namespace of their own, and this host gives no user namespaces (level landlock-only); use network: false or true');
+    throw new PolicyError(
+      'network',
+      policy.domains,
+      'domain lists need a network namespace of their own, and this host gives no user namespaces (level landlock-only); use network: false or true',
+    );
   }
   const proxy = policy.domains && namespaces ? proxyPlan(policy.domains, abi, useLandlock) : undefined;
   if (namespaces) {
@@ -132,7 +136,8 @@ export function buildPlan(input: PlanInput): Plan {
     add('drop_caps', ...(input.uid === 0 && canSetpcap(view) ? [] : ['keep-bounding']));
   }
   const filter = seccompStepArg(view.arch(), sup);
-  if (supervising) add('seccomp', filter, features.killableRecv ? 'listen-killable' : 'listen'); // last before exec: lib/seccomp.ts
+  if (supervising)
+    add('seccomp', filter, features.killableRecv ? 'listen-killable' : 'listen'); // last before exec: lib/seccomp.ts
   else add('seccomp', filter);
   for (const s of commandSteps(policy, input.env, input.file, input.argv)) steps.push(s);
   return { level, landlockAbi: abi, layout, steps, fallbacks: supervising ? supervisorFallbacks(features) : [] };
@@ -157,7 +162,11 @@ const CAP_SETPCAP = 8;
 /** Whether this process holds CAP_SETPCAP (what clearing the bounding set needs), from /proc/self/status. */
 function canSetpcap(view: FsView): boolean {
   let status: string;
-  try { status = view.readFile('/proc/self/status'); } catch { return false; }
+  try {
+    status = view.readFile('/proc/self/status');
+  } catch {
+    return false;
+  }
   const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
   return !!eff && (BigInt(`0x${eff[1]}`) & (1n << BigInt(CAP_SETPCAP))) !== 0n;
 }
@@ -208,10 +217,21 @@ export function supervision(layout: Layout | undefined, namespaces: boolean): Su
   if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false };
   if (!layout) return { metadata: false, create: false, rename: false, sockets: true };
   const create = layout.missingProtected.length > 0 || layout.newNames.length > 0;
-  return { metadata: layout.groups.some((g) => g.chain.length > 0), create, rename: create || layout.protectedChain.length > 0, sockets: true };
+  return {
+    metadata: layout.groups.some((g) => g.chain.length > 0),
+    create,
+    rename: create || layout.protectedChain.length > 0,
+    sockets: true,
+  };
 }
 
-function supervisorArgs(layout: Layout | undefined, policy: ResolvedPolicy, sup: Supervision, arch: string, features: KernelFeatures): string[] {
+function supervisorArgs(
+  layout: Layout | undefined,
+  policy: ResolvedPolicy,
+  sup: Supervision,
+  arch: string,
+  features: KernelFeatures,
+): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
   if (!features.syncWakeUp) out.push('sync-wake=off');
@@ -301,7 +321,11 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
   // group is in place (pin_from): cloning from the mount itself scans every
   // pin already attached to it, quadratic in the number of carve-outs.
   const groups = layout.actions.filter((a): a is Extract<Action, { kind: 'group' }> => a.kind === 'group');
-  const groupOf = (p: string) => groups.reduce<string | undefined>((best, g) => (isUnder(p, g.path) && (!best || g.path.length > best.length) ? g.path : best), undefined);
+  const groupOf = (p: string) =>
+    groups.reduce<string | undefined>(
+      (best, g) => (isUnder(p, g.path) && (!best || g.path.length > best.length) ? g.path : best),
+      undefined,
+    );
   const pinsIn = new Map<string, number>();
   for (const a of layout.actions) {
     const g = a.kind === 'readonly' ? groupOf(a.path) : undefined;
@@ -342,7 +366,8 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
       else add('pin', a.path);
     } else if (a.kind === 'mask') {
       // A tmpfs mask is world-writable and sticky like /tmp; a file or directory mask is an empty read-only node.
-      const [flags, mode] = a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
+      const [flags, mode] =
+        a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
       add('mask', a.path, a.type, flags, mode, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
     } else {
       add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
@@ -362,7 +387,12 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
   add('symlink', 'pts/ptmx', '/dev/ptmx');
   add('mkdir', '/dev/shm', 0o1777);
   add('tmpfs', '/dev/shm', MS.NOSUID | MS.NODEV, 'mode=01777');
-  for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']]) {
+  for (const [name, target] of [
+    ['fd', '/proc/self/fd'],
+    ['stdin', '/proc/self/fd/0'],
+    ['stdout', '/proc/self/fd/1'],
+    ['stderr', '/proc/self/fd/2'],
+  ]) {
     add('symlink', target, `/dev/${name}`);
   }
   add('setattr', '/dev', READ_ONLY, 0);

@@ -47,10 +47,23 @@ export interface SandboxPolicy {
 
 /** Names protected by default (Codex's and sandbox-runtime's lists, and the config names the CLI discovers). */
 export const DEFAULT_PROTECT = [
-  '.git', '.codex', '.agents',
-  '.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules',
-  '.mcp.json', '.vscode', '.idea', '.claude/commands', '.claude/agents',
-  '.sbx-native.json', 'sbx-native.json',
+  '.git',
+  '.codex',
+  '.agents',
+  '.bashrc',
+  '.bash_profile',
+  '.zshrc',
+  '.zprofile',
+  '.profile',
+  '.gitconfig',
+  '.gitmodules',
+  '.mcp.json',
+  '.vscode',
+  '.idea',
+  '.claude/commands',
+  '.claude/agents',
+  '.sbx-native.json',
+  'sbx-native.json',
 ];
 
 export interface Rule {
@@ -89,15 +102,27 @@ export interface ResolvedPolicy {
 
 export class PolicyError extends Error {
   code = 'SBX_INVALID_POLICY';
-  constructor(public key: string, public value: unknown, reason: string) {
+  constructor(
+    public key: string,
+    public value: unknown,
+    reason: string,
+  ) {
     super(`invalid sandbox policy: ${key} = ${JSON.stringify(value)}: ${reason}`);
     this.name = 'PolicyError';
   }
 }
 
 const KEYS: Record<keyof SandboxPolicy, string> = {
-  mode: 'string', writableRoots: 'array', readOnly: 'array', denyRead: 'array', rules: 'object',
-  network: 'network', tmp: 'string', protect: 'array', allowGitWrites: 'boolean', allowUnixSockets: 'array',
+  mode: 'string',
+  writableRoots: 'array',
+  readOnly: 'array',
+  denyRead: 'array',
+  rules: 'object',
+  network: 'network',
+  tmp: 'string',
+  protect: 'array',
+  allowGitWrites: 'boolean',
+  allowUnixSockets: 'array',
 };
 const RANK: Record<Access, number> = { read: 0, write: 1, none: 2 };
 
@@ -118,18 +143,26 @@ function checkTypes(p: SandboxPolicy): void {
     if (value === undefined) continue;
     const isObj = typeof value === 'object' && value !== null && !Array.isArray(value);
     if (want === 'network') {
-      if (typeof value !== 'boolean' && !isObj) throw new PolicyError(key, value, 'expected true, false or { allowedDomains, deniedDomains }');
+      if (typeof value !== 'boolean' && !isObj)
+        throw new PolicyError(key, value, 'expected true, false or { allowedDomains, deniedDomains }');
       continue;
     }
-    const ok = want === 'array' ? Array.isArray(value) : want === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === want;
+    const ok =
+      want === 'array'
+        ? Array.isArray(value)
+        : want === 'object'
+          ? typeof value === 'object' && value !== null && !Array.isArray(value)
+          : typeof value === want;
     if (!ok) throw new PolicyError(key, value, `expected ${want === 'array' ? 'an array' : want === 'object' ? 'an object' : `a ${want}`}`);
   }
   if (p.mode !== undefined && !['read-only', 'workspace-write', 'full'].includes(p.mode)) {
     throw new PolicyError('mode', p.mode, "expected 'read-only', 'workspace-write' or 'full'");
   }
-  if (p.tmp !== undefined && !['host', 'private', 'none'].includes(p.tmp)) throw new PolicyError('tmp', p.tmp, "expected 'host', 'private' or 'none'");
+  if (p.tmp !== undefined && !['host', 'private', 'none'].includes(p.tmp))
+    throw new PolicyError('tmp', p.tmp, "expected 'host', 'private' or 'none'");
   for (const [k, v] of Object.entries(p.rules ?? {})) {
-    if (!['read', 'write', 'none'].includes(v as string)) throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "expected 'read', 'write' or 'none'");
+    if (!['read', 'write', 'none'].includes(v as string))
+      throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "expected 'read', 'write' or 'none'");
   }
   (p.protect ?? []).forEach((n, i) => {
     if (typeof n !== 'string' || n === '' || n.includes('\0') || path.isAbsolute(n) || n.split('/').includes('..')) {
@@ -139,7 +172,12 @@ function checkTypes(p: SandboxPolicy): void {
 }
 
 /** `env`: the command's environment; `view`: where the host is read (fsview.ts). */
-export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env, view: FsView = realView): ResolvedPolicy {
+export function resolvePolicy(
+  policy: SandboxPolicy | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  view: FsView = realView,
+): ResolvedPolicy {
   // Resolves symlinks in an existing path; undefined when it does not exist.
   const real = realResolver(view);
   const p = policy ?? {};
@@ -150,7 +188,8 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     throw new PolicyError('writableRoots', p.writableRoots, "writable roots contradict mode 'read-only'");
   }
   for (const [k, v] of Object.entries(p.rules ?? {})) {
-    if (mode === 'read-only' && v === 'write') throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "write rules contradict mode 'read-only'");
+    if (mode === 'read-only' && v === 'write')
+      throw new PolicyError(`rules[${JSON.stringify(k)}]`, v, "write rules contradict mode 'read-only'");
   }
   if (mode === 'full') refuseIgnoredInFull(p);
   const tmp = p.tmp ?? (mode === 'workspace-write' ? 'host' : 'none');
@@ -160,23 +199,34 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
     (list ?? []).forEach((x, i) => given.push({ path: checkPath(`${key}[${i}]`, x), access, from: key }));
   };
   const ruleWrites = Object.values(p.rules ?? {}).includes('write');
-  addAll('writableRoots', mode === 'workspace-write' ? p.writableRoots ?? (ruleWrites ? [] : [cwd]) : [], 'write');
+  addAll('writableRoots', mode === 'workspace-write' ? (p.writableRoots ?? (ruleWrites ? [] : [cwd])) : [], 'write');
   addAll('readOnly', p.readOnly, 'read');
   addAll('denyRead', p.denyRead, 'none');
-  for (const [k, v] of Object.entries(p.rules ?? {})) given.push({ path: checkPath(`rules[${JSON.stringify(k)}]`, k), access: v, from: 'rules' });
+  for (const [k, v] of Object.entries(p.rules ?? {}))
+    given.push({ path: checkPath(`rules[${JSON.stringify(k)}]`, k), access: v, from: 'rules' });
   if (tmp === 'host') {
     given.push({ path: '/tmp', access: 'write', from: 'tmp' });
     // $TMPDIR=/ (seen in broken environments) must not make everything writable.
-    if (env.TMPDIR && path.isAbsolute(env.TMPDIR) && real(env.TMPDIR) !== '/') given.push({ path: env.TMPDIR, access: 'write', from: 'tmp' });
+    if (env.TMPDIR && path.isAbsolute(env.TMPDIR) && real(env.TMPDIR) !== '/')
+      given.push({ path: env.TMPDIR, access: 'write', from: 'tmp' });
   }
 
   const domains = typeof p.network === 'object' ? resolveDomains(p.network as Record<string, unknown>) : undefined;
   if (domains && 'reason' in domains) throw new PolicyError(domains.key, domains.value, domains.reason);
-  if (domains && mode === 'full') throw new PolicyError('network', p.network, "mode 'full' shares the host's network, so domain lists cannot be enforced; use mode 'workspace-write' or 'read-only'");
+  if (domains && mode === 'full')
+    throw new PolicyError(
+      'network',
+      p.network,
+      "mode 'full' shares the host's network, so domain lists cannot be enforced; use mode 'workspace-write' or 'read-only'",
+    );
   const network = p.network === true;
-  const allowUnixSockets = resolveAllowUnixSockets((p.allowUnixSockets ?? []).map((x, i) => checkPath(`allowUnixSockets[${i}]`, x)), view);
+  const allowUnixSockets = resolveAllowUnixSockets(
+    (p.allowUnixSockets ?? []).map((x, i) => checkPath(`allowUnixSockets[${i}]`, x)),
+    view,
+  );
   if (!network && mode !== 'full') {
-    for (const d of daemonSockets(env, view)) if (!masksAllowed(d, allowUnixSockets)) given.push({ path: d, access: 'none', from: 'network-off' });
+    for (const d of daemonSockets(env, view))
+      if (!masksAllowed(d, allowUnixSockets)) given.push({ path: d, access: 'none', from: 'network-off' });
   }
 
   // Resolve symlinks so rules name the inodes the kernel will see.
@@ -188,12 +238,22 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
       continue; // nothing there to protect or hide
     }
     if (r.access === 'write' && !statOrThrow(view, resolved).isDirectory()) {
-      throw new PolicyError(r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from, r.path, 'not a directory (a writable root must be a directory)');
+      throw new PolicyError(
+        r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from,
+        r.path,
+        'not a directory (a writable root must be a directory)',
+      );
     }
-    if (r.access !== 'write' && (resolved === '/proc' || resolved.startsWith('/proc/') || resolved === '/dev' || resolved.startsWith('/dev/'))) {
+    if (
+      r.access !== 'write' &&
+      (resolved === '/proc' || resolved.startsWith('/proc/') || resolved === '/dev' || resolved.startsWith('/dev/'))
+    ) {
       if (r.from === 'network-off') continue;
-      throw new PolicyError(r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from, r.path,
-        'paths under /proc and /dev cannot be carved out: the sandbox gets its own /proc and a minimal /dev');
+      throw new PolicyError(
+        r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from,
+        r.path,
+        'paths under /proc and /dev cannot be carved out: the sandbox gets its own /proc and a minimal /dev',
+      );
     }
     const prev = byPath.get(resolved);
     if (!prev || RANK[r.access] > RANK[prev.access]) byPath.set(resolved, { ...r, path: resolved });
@@ -206,7 +266,15 @@ export function resolvePolicy(policy: SandboxPolicy | undefined, cwd: string, en
   const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
   const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
   return {
-    mode, rules, missingRoots, network, ...(domains ? { domains } : {}), tmp, protect: mode === 'workspace-write' ? protect : [], home, gitMarkerDirs,
+    mode,
+    rules,
+    missingRoots,
+    network,
+    ...(domains ? { domains } : {}),
+    tmp,
+    protect: mode === 'workspace-write' ? protect : [],
+    home,
+    gitMarkerDirs,
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
     allowUnixSockets,
@@ -240,7 +308,11 @@ export function daemonSockets(env: NodeJS.ProcessEnv, view: FsView = realView): 
   if (uid !== undefined) out.push(`/run/user/${uid}`);
   if (env.XDG_RUNTIME_DIR) out.push(env.XDG_RUNTIME_DIR);
   const unixPath = (v: string | undefined, re: RegExp) => (v ? re.exec(v)?.[1] : undefined);
-  for (const sock of [env.SSH_AUTH_SOCK, unixPath(env.DBUS_SESSION_BUS_ADDRESS, /unix:path=([^,;]+)/), unixPath(env.DOCKER_HOST, /^unix:\/\/(\/.+)$/)]) {
+  for (const sock of [
+    env.SSH_AUTH_SOCK,
+    unixPath(env.DBUS_SESSION_BUS_ADDRESS, /unix:path=([^,;]+)/),
+    unixPath(env.DOCKER_HOST, /^unix:\/\/(\/.+)$/),
+  ]) {
     // ssh-agent keeps its socket in a private directory (/tmp/ssh-XXXX): hide that; otherwise the socket itself.
     if (sock && path.isAbsolute(sock)) out.push(/\/ssh-[^/]+$/.test(path.dirname(sock)) ? path.dirname(sock) : sock);
   }

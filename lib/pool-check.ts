@@ -16,20 +16,48 @@ const checkView: FsView = { ...realView, realpath: (p) => fs.realpathSync.native
 function ask(view: FsView, o: Observation): void {
   const p = o.path!;
   switch (o.op) {
-    case 'lstat': view.lstat(p); break;
-    case 'stat': view.stat(p); break;
-    case 'realpath': view.realpath(p); break;
-    case 'readlink': view.readlink(p); break;
-    case 'readdir': view.readdir(p); break;
-    case 'readFile': view.readFile(p); break;
-    case 'exists': view.exists(p); break;
-    case 'identity': view.identity(p); break;
-    case 'mounts': view.mounts(); break;
-    case 'arch': view.arch(); break;
-    case 'env': view.env(p); break;
-    case 'uid': view.uid(); break;
-    case 'packageDir': view.packageDir(); break;
-    case 'mainScript': view.mainScript(); break;
+    case 'lstat':
+      view.lstat(p);
+      break;
+    case 'stat':
+      view.stat(p);
+      break;
+    case 'realpath':
+      view.realpath(p);
+      break;
+    case 'readlink':
+      view.readlink(p);
+      break;
+    case 'readdir':
+      view.readdir(p);
+      break;
+    case 'readFile':
+      view.readFile(p);
+      break;
+    case 'exists':
+      view.exists(p);
+      break;
+    case 'identity':
+      view.identity(p);
+      break;
+    case 'mounts':
+      view.mounts();
+      break;
+    case 'arch':
+      view.arch();
+      break;
+    case 'env':
+      view.env(p);
+      break;
+    case 'uid':
+      view.uid();
+      break;
+    case 'packageDir':
+      view.packageDir();
+      break;
+    case 'mainScript':
+      view.mainScript();
+      break;
   }
 }
 
@@ -52,7 +80,11 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
   try {
     for (const o of observations) {
       if (skipMounts && o.op === 'mounts') continue;
-      try { ask(again.view, o); } catch { /* noted as { error } */ }
+      try {
+        ask(again.view, o);
+      } catch {
+        /* noted as { error } */
+      }
       if (!same(again.observations[again.observations.length - 1].result, o.result)) return false;
     }
     return true;

@@ -105,9 +105,11 @@ export function configurePool(c: Partial<PoolConfig> | false): PoolConfig {
   if (typeof c !== 'object' || c === null) throw new TypeError(`configurePool: expected an object or false, got ${JSON.stringify(c)}`);
   const next = { ...config };
   for (const [k, v] of Object.entries(c)) {
-    if (!(k in DEFAULTS)) throw new TypeError(`configurePool: unknown key ${JSON.stringify(k)} (known: ${Object.keys(DEFAULTS).join(', ')})`);
+    if (!(k in DEFAULTS))
+      throw new TypeError(`configurePool: unknown key ${JSON.stringify(k)} (known: ${Object.keys(DEFAULTS).join(', ')})`);
     const max = k === 'size' ? 16 : k === 'policies' ? 64 : 24 * 3600_000;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new TypeError(`configurePool: ${k} must be an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+      throw new TypeError(`configurePool: ${k} must be an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
     (next as Record<string, number>)[k] = v;
   }
   if (next.policies === 0) next.size = 0;
@@ -141,7 +143,12 @@ function enabled(options: PoolSpawnOptions): boolean {
  * sandbox. Else a fresh plan: recorded (and the pool filled after it) from
  * the second use of the same plan inputs, so a single spawn pays nothing.
  */
-export function preparePooled(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): { prepared: Prepared; warm?: Warm; refill?: () => void } {
+export function preparePooled(
+  deps: PoolDeps,
+  file: string,
+  args: readonly string[],
+  options: PoolSpawnOptions,
+): { prepared: Prepared; warm?: Warm; refill?: () => void } {
   depsRef ??= deps; // spawn.ts's, the same on every call
   if (!enabled(options)) return { prepared: deps.prepareWith(realView, file, args, options) };
   const stdio = stdioShape(options.stdio);
@@ -193,7 +200,10 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
 }
 
 /** The pooled sandbox's stdio count and, for fds 0-2, whether each is /dev/null ('n') or not a character device ('x'). */
-interface StdioShape { count: number; shape: string }
+interface StdioShape {
+  count: number;
+  shape: string;
+}
 
 let devNullRdev: number | undefined;
 
@@ -205,7 +215,12 @@ let devNullRdev: number | undefined;
  * terminal on stdout is never pooled). Undefined: not poolable.
  */
 function stdioShape(stdio: unknown): StdioShape | undefined {
-  const list: unknown[] = stdio === undefined || typeof stdio === 'string' ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe'] : Array.isArray(stdio) ? [...stdio] : [];
+  const list: unknown[] =
+    stdio === undefined || typeof stdio === 'string'
+      ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe']
+      : Array.isArray(stdio)
+        ? [...stdio]
+        : [];
   if (!Array.isArray(stdio) && stdio !== undefined && typeof stdio !== 'string') return undefined;
   while (list.length < 3) list.push('pipe');
   if (list.length > 64) return undefined;
@@ -215,10 +230,21 @@ function stdioShape(stdio: unknown): StdioShape | undefined {
     if (s === 'pipe' || s === 'overlapped' || s === 'ipc' || s === null || s === undefined) shape += 'x';
     else if (s === 'ignore') shape += 'n';
     else {
-      const fd = s === 'inherit' ? i : typeof s === 'number' ? s : typeof s === 'object' && typeof (s as { fd?: unknown }).fd === 'number' ? (s as { fd: number }).fd : undefined;
+      const fd =
+        s === 'inherit'
+          ? i
+          : typeof s === 'number'
+            ? s
+            : typeof s === 'object' && typeof (s as { fd?: unknown }).fd === 'number'
+              ? (s as { fd: number }).fd
+              : undefined;
       if (fd === undefined || !Number.isInteger(fd) || fd < 0) return undefined;
       let st: fs.Stats;
-      try { st = fs.fstatSync(fd); } catch { return undefined; }
+      try {
+        st = fs.fstatSync(fd);
+      } catch {
+        return undefined;
+      }
       if (!st.isCharacterDevice()) shape += 'x';
       else {
         devNullRdev ??= fs.statSync('/dev/null').rdev;
@@ -238,13 +264,28 @@ function stdioShape(stdio: unknown): StdioShape | undefined {
  */
 function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | undefined {
   let sandbox: string;
-  try { sandbox = JSON.stringify(options.sandbox ?? null); } catch { return undefined; }
+  try {
+    sandbox = JSON.stringify(options.sandbox ?? null);
+  } catch {
+    return undefined;
+  }
   const allowDegraded = !!options.allowDegraded;
   const facts = hostFacts(allowDegraded);
   return JSON.stringify([
-    sandbox, path.resolve(options.cwd ?? process.cwd()), allowDegraded, !!options.ownProcessGroup,
-    process.getuid!(), process.getgid!(), process.geteuid!(), process.getegid!(), process.getgroups!(), facts, native().binding.processState!(), native().helper,
-    stdio.count, stdio.shape,
+    sandbox,
+    path.resolve(options.cwd ?? process.cwd()),
+    allowDegraded,
+    !!options.ownProcessGroup,
+    process.getuid!(),
+    process.getgid!(),
+    process.geteuid!(),
+    process.getegid!(),
+    process.getgroups!(),
+    facts,
+    native().binding.processState!(),
+    native().helper,
+    stdio.count,
+    stdio.shape,
   ]);
 }
 
@@ -274,7 +315,11 @@ function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; reads: 
 }
 
 function envSnapshot(env: NodeJS.ProcessEnv): string {
-  return JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify(
+    Object.entries(env)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }
 
 function envHolds(rec: Recorded, env: NodeJS.ProcessEnv): boolean {
@@ -286,7 +331,14 @@ function envHolds(rec: Recorded, env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
-function record(prepared: Prepared, observations: Observation[], envLog: ReturnType<typeof recordingEnv>, stdio: StdioShape, ownProcessGroup: boolean, mountGen: number): Recorded | undefined {
+function record(
+  prepared: Prepared,
+  observations: Observation[],
+  envLog: ReturnType<typeof recordingEnv>,
+  stdio: StdioShape,
+  ownProcessGroup: boolean,
+  mountGen: number,
+): Recorded | undefined {
   const steps = prepared.plan.steps;
   const fork = steps.findIndex((s) => s.op === 'command_fork');
   const own = steps.findIndex((s, i) => i > fork && s.op === 'env');
@@ -335,7 +387,8 @@ function scheduleFill(key: string): void {
     if (entries.get(key) !== entry || !entry.recorded) return;
     while (entry.warm.length < config.size && !entry.broken) {
       const w = startWarm(entry.recorded);
-      if (!w) entry.broken = true; // cannot start helpers now: fresh spawns report why
+      if (!w)
+        entry.broken = true; // cannot start helpers now: fresh spawns report why
       else entry.warm.push(w);
     }
   }).unref();
@@ -384,7 +437,11 @@ function drop(key: string): void {
  * Gives the sandbox its command: the plan's steps after pool_wait and the
  * stdio fds (-1 / -2: make a pipe / socketpair, as binding.spawn does).
  */
-export function handOff(w: Warm, plan: Plan, fds: number[]): { pid: number; pidfd: number; errorFd: number; eventsFd: number; pipes: number[]; sockets: number[] } {
+export function handOff(
+  w: Warm,
+  plan: Plan,
+  fds: number[],
+): { pid: number; pidfd: number; errorFd: number; eventsFd: number; pipes: number[]; sockets: number[] } {
   const at = plan.steps.findIndex((s) => s.op === 'pool_wait');
   try {
     const sent = native().binding.poolSend!(w.ctl, encodePlan({ ...plan, steps: plan.steps.slice(at + 1) }), fds);

@@ -30,7 +30,13 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
 
 /** prepare() reading the host through `view` (internal: a recording view tells what the plan depends on). */
 // `policyEnv`: the command's environment as the policy reads it (the pool notes which variables it read).
-export function prepareWith(view: FsView, file: string, args: readonly string[], options: SpawnOptions = {}, policyEnv?: NodeJS.ProcessEnv): PreparedSpawn {
+export function prepareWith(
+  view: FsView,
+  file: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+  policyEnv?: NodeJS.ProcessEnv,
+): PreparedSpawn {
   const { cwd, env } = checkedPlanInput(file, args, options);
   const policy = resolvePolicy(options.sandbox, cwd, policyEnv ?? options.env ?? process.env, view);
   const facts = hostFacts(!!options.allowDegraded);
@@ -42,9 +48,22 @@ export function prepareWith(view: FsView, file: string, args: readonly string[],
   }
   const abi = facts.landlockAbi;
   const plan = buildPlan({
-    policy, file, argv: [options.argv0 ?? file, ...args], env, cwd,
-    uid: process.getuid!(), gid: process.getgid!(), landlockAbi: abi, kernel: facts.kernel, mounts: view.mounts(), exists: view.exists, identity: view.identity, view,
-    level: enforcement.level, interactive: !!options.interactive, jobControl: !!options.interactive && !!options.jobControl,
+    policy,
+    file,
+    argv: [options.argv0 ?? file, ...args],
+    env,
+    cwd,
+    uid: process.getuid!(),
+    gid: process.getgid!(),
+    landlockAbi: abi,
+    kernel: facts.kernel,
+    mounts: view.mounts(),
+    exists: view.exists,
+    identity: view.identity,
+    view,
+    level: enforcement.level,
+    interactive: !!options.interactive,
+    jobControl: !!options.interactive && !!options.jobControl,
   });
   // Test only (docs/design.md): SBX_NATIVE_TEST_FAIL_STEP=k makes the helper fail step k with EIO.
   const inject = process.env.SBX_NATIVE_TEST_FAIL_STEP;

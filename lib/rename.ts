@@ -7,7 +7,11 @@ import { native } from './native';
 import { errnoName } from './errors';
 
 const RENAME_NOREPLACE = 1;
-const EEXIST = 17, EXDEV = 18, EINVAL = 22, ENOSYS = 38, ENOTSUP = 95;
+const EEXIST = 17,
+  EXDEV = 18,
+  EINVAL = 22,
+  ENOSYS = 38,
+  ENOTSUP = 95;
 
 function errnoError(errno: number, syscall: string, src: string, dst: string): NodeJS.ErrnoException {
   const code = errnoName(errno);
@@ -37,7 +41,11 @@ function exists(p: string): boolean {
 
 function fsyncPath(p: string): void {
   const fd = fs.openSync(p, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** rm -rf that also gets through directories without write or search permission (0555 and the like). */
@@ -61,7 +69,11 @@ function removeTree(p: string): void {
 /** True when `dst` would lie inside the directory `src` (rename's EINVAL case). */
 function isInside(dst: string, src: string): boolean {
   let parent: string;
-  try { parent = fs.realpathSync(path.dirname(dst)); } catch { return false; }
+  try {
+    parent = fs.realpathSync(path.dirname(dst));
+  } catch {
+    return false;
+  }
   const dir = fs.realpathSync(src);
   return parent === dir || parent.startsWith(dir + path.sep);
 }
@@ -104,7 +116,11 @@ function publish(tmp: string, dst: string, isDir: boolean): void {
     try {
       fs.renameSync(tmp, dst); // replaces only our own empty claim
     } catch (e) {
-      try { fs.rmdirSync(dst); } catch { /* someone wrote into our claim */ }
+      try {
+        fs.rmdirSync(dst);
+      } catch {
+        /* someone wrote into our claim */
+      }
       throw e;
     }
   } else {
@@ -140,18 +156,29 @@ export function renameNoReplaceSync(src: string, dst: string): void {
     }
   }
   if (exists(dst)) throw errnoError(EEXIST, 'rename', src, dst);
-  const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.sbx-${process.pid}-${(require('crypto') as typeof import('crypto')).randomBytes(6).toString('hex')}`);
+  const tmp = path.join(
+    path.dirname(dst),
+    `.${path.basename(dst)}.sbx-${process.pid}-${(require('crypto') as typeof import('crypto')).randomBytes(6).toString('hex')}`,
+  );
   try {
     copyTree(src, tmp);
     publish(tmp, dst, st.isDirectory());
   } catch (e) {
-    try { removeTree(tmp); } catch { /* report the copy's error, not the cleanup's */ }
+    try {
+      removeTree(tmp);
+    } catch {
+      /* report the copy's error, not the cleanup's */
+    }
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw errnoError(EEXIST, 'rename', src, dst);
     throw e;
   }
   // dst must be durable before the only other copy goes away (best effort:
   // a parent we may write but not read can't be opened for fsync).
-  try { fsyncPath(path.dirname(dst)); } catch { /* EACCES */ }
+  try {
+    fsyncPath(path.dirname(dst));
+  } catch {
+    /* EACCES */
+  }
   removeTree(src);
 }
 

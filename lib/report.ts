@@ -12,10 +12,13 @@ export { REPORT_SIZE };
 export function reportError(report: Buffer, plan: Plan, file: string, args: string[], syscall: 'spawn' | 'spawnSync'): Error {
   const stepIndex = report.readInt32LE(REPORT_STEP_OFFSET);
   const errno = report.readInt32LE(REPORT_ERR_OFFSET);
-  const detail = report.subarray(REPORT_DETAIL_OFFSET, REPORT_DETAIL_OFFSET + REPORT_DETAIL_LENGTH).toString('utf8').replace(/\0.*$/s, '');
+  const detail = report
+    .subarray(REPORT_DETAIL_OFFSET, REPORT_DETAIL_OFFSET + REPORT_DETAIL_LENGTH)
+    .toString('utf8')
+    .replace(/\0.*$/s, '');
   const failed = stepIndex < 0 ? undefined : plan.steps[stepIndex];
   const injected = failed?.op === 'fail_injected'; // test only: report the step it replaced, always as a setup failure
-  const step = stepIndex < 0 ? 'start-helper' : injected ? failed!.args[0] : failed?.op ?? `step ${stepIndex}`;
+  const step = stepIndex < 0 ? 'start-helper' : injected ? failed!.args[0] : (failed?.op ?? `step ${stepIndex}`);
   const { ENOENT, EACCES } = os.constants.errno;
   if (!injected && (step === 'exec' || (step === 'chdir' && (errno === ENOENT || errno === EACCES)))) {
     // Like child_process: a missing or non-executable command, or a cwd that
@@ -25,7 +28,13 @@ export function reportError(report: Buffer, plan: Plan, file: string, args: stri
   return new SandboxSetupError(step, -errno, detail, hintFor(step, errno));
 }
 
-export function spawnError(code: string, errno: number, file: string, args: string[], syscall: 'spawn' | 'spawnSync'): NodeJS.ErrnoException {
+export function spawnError(
+  code: string,
+  errno: number,
+  file: string,
+  args: string[],
+  syscall: 'spawn' | 'spawnSync',
+): NodeJS.ErrnoException {
   const e = new Error(`${syscall} ${file} ${code}`) as NodeJS.ErrnoException & { spawnargs: string[] };
   e.errno = errno;
   e.code = code;

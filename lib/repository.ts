@@ -26,7 +26,11 @@ const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
 /** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
 function pointer(file: string, prefix: string, view: FsView): string | undefined {
   let text: string;
-  try { text = view.readFile(file); } catch { return undefined; }
+  try {
+    text = view.readFile(file);
+  } catch {
+    return undefined;
+  }
   if (!text.startsWith(prefix)) return undefined;
   const target = text.slice(prefix.length).split('\n')[0].trim();
   return target ? path.resolve(path.dirname(file), target) : undefined;
@@ -37,20 +41,40 @@ function pointer(file: string, prefix: string, view: FsView): string | undefined
  * `path = X`, whatever the condition; relative to the config's directory)
  * and `core.hooksPath` (relative to the work tree, where hooks run).
  */
-function configPaths(config: string, workTree: string | undefined, home: string | undefined, view: FsView): { includes: string[]; hooksPath: string[] } {
+function configPaths(
+  config: string,
+  workTree: string | undefined,
+  home: string | undefined,
+  view: FsView,
+): { includes: string[]; hooksPath: string[] } {
   const out = { includes: [] as string[], hooksPath: [] as string[] };
   let text: string;
-  try { text = view.readFile(config); } catch { return out; }
+  try {
+    text = view.readFile(config);
+  } catch {
+    return out;
+  }
   let section = '';
-  const expand = (v: string, from: string | undefined) => (v.startsWith('~/') ? (home ? path.join(home, v.slice(2)) : undefined) : from || path.isAbsolute(v) ? path.resolve(from ?? '/', v) : undefined);
+  const expand = (v: string, from: string | undefined) =>
+    v.startsWith('~/')
+      ? home
+        ? path.join(home, v.slice(2))
+        : undefined
+      : from || path.isAbsolute(v)
+        ? path.resolve(from ?? '/', v)
+        : undefined;
   for (const line of text.split('\n')) {
     const head = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
     if (head) section = head[1].toLowerCase();
     const m = /^\s*(?:\[[^\]]*\]\s*)?([A-Za-z][A-Za-z0-9-]*)\s*=\s*("?)(.*?)\2\s*(?:[#;].*)?$/.exec(line);
     if (!m || !m[3]) continue;
     const key = m[1].toLowerCase();
-    const p = (section === 'include' || section === 'includeif') && key === 'path' ? expand(m[3], path.dirname(config))
-      : section === 'core' && key === 'hookspath' ? expand(m[3], workTree) : undefined;
+    const p =
+      (section === 'include' || section === 'includeif') && key === 'path'
+        ? expand(m[3], path.dirname(config))
+        : section === 'core' && key === 'hookspath'
+          ? expand(m[3], workTree)
+          : undefined;
     if (p) (key === 'path' ? out.includes : out.hooksPath).push(p);
   }
   return out;
@@ -75,17 +99,30 @@ export function repositoryModel(ctx: RepositoryContext) {
   const done = new Set<string>();
   const queue: [string, string, string | undefined][] = []; // git directory, why, its work tree
   const modules = new Set<string>(); // pinned as a whole: a repository under one is read-only already
-  const inModules = (p: string) => { for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true; return false; };
+  const inModules = (p: string) => {
+    for (let d = p; d !== '/'; d = path.dirname(d)) if (modules.has(d)) return true;
+    return false;
+  };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
-  const has = (p: string) => { try { return !!view.lstat(p); } catch { return false; } };
+  const has = (p: string) => {
+    try {
+      return !!view.lstat(p);
+    } catch {
+      return false;
+    }
+  };
 
   // A file an existing config includes, or the hooks directory it names, in a writable area: pinned, or refused.
   const guardFile = (p: string, why: string) => {
     const c = canonicalPath(view, p, false);
     if (!c || !writableAt(c)) return;
     let st: FsStat | undefined;
-    try { st = view.lstat(c); } catch { return; }
+    try {
+      st = view.lstat(c);
+    } catch {
+      return;
+    }
     if (!st) return ctx.missing(c);
     pin(c, why);
     const target = st.isSymbolicLink() ? realOrUndefined(view, c) : undefined;
@@ -139,7 +176,10 @@ export function repositoryModel(ctx: RepositoryContext) {
      */
     gitEntry(e: { end: string; st: FsStat }, why: string): void {
       const workTree = path.dirname(e.end);
-      if (e.st.isDirectory()) { queue.push([e.end, why, workTree]); return; }
+      if (e.st.isDirectory()) {
+        queue.push([e.end, why, workTree]);
+        return;
+      }
       pin(e.end, why);
       const target = e.st.isFile() ? pointer(e.end, 'gitdir:', view) : undefined;
       const real = target && realOrUndefined(view, target);
@@ -148,7 +188,11 @@ export function repositoryModel(ctx: RepositoryContext) {
     /** The submodules a root's `.gitmodules` names: their `.git` files (pointers into modules/), as protected `.git`s. */
     submodules(base: string): void {
       let text = '';
-      try { text = view.readFile(path.join(base, '.gitmodules')); } catch { /* unreadable: git cannot use it either */ }
+      try {
+        text = view.readFile(path.join(base, '.gitmodules'));
+      } catch {
+        /* unreadable: git cannot use it either */
+      }
       for (const m of text.matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)) {
         const rel = m[1].replace(/^"(.*)"$/, '$1');
         if (path.isAbsolute(rel) || rel.split('/').includes('..')) continue;

@@ -49,8 +49,18 @@
 
 // Names and numbers of the syscalls come from protocol/syscalls.json.
 import {
-  CREATE_SYSCALLS, FS_STATE_SYSCALLS, INODE_IOCTL_SYSCALLS, METADATA_SYSCALLS, OPEN_SYSCALLS, RENAME_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS,
-  SeccompArch, SupervisedSyscall, Syscall,
+  CREATE_SYSCALLS,
+  FS_STATE_SYSCALLS,
+  INODE_IOCTL_SYSCALLS,
+  METADATA_SYSCALLS,
+  OPEN_SYSCALLS,
+  RENAME_SYSCALLS,
+  SOCKET_SYSCALLS,
+  SUPERVISED_NR,
+  SYSCALLS,
+  SeccompArch,
+  SupervisedSyscall,
+  Syscall,
 } from './gen/syscalls';
 import { SECCOMP_PROGRAMS } from './gen/seccomp-programs';
 
@@ -104,15 +114,15 @@ export const TIOCLINUX = 0x541c;
 // generation and ctime), EXT4_IOC_MIGRATE (indirect blocks to extents, the
 // inode's "e" flag); linux/f2fs.h F2FS_IOC_SET_PIN_FILE (no owner check).
 export const INODE_FLAG_IOCTLS = [
-  0x40086602, 0x40046602, 0x401c5820, 0x40087602, 0x40047602,
-  0x40086604, 0x40046604, 0x00006609,
-  0x4004f50d,
+  0x40086602, 0x40046602, 0x401c5820, 0x40087602, 0x40047602, 0x40086604, 0x40046604, 0x00006609, 0x4004f50d,
 ];
 // linux/btrfs.h: SNAP_CREATE, SUBVOL_CREATE, SNAP_DESTROY, SNAP_CREATE_V2,
 // SUBVOL_CREATE_V2, SUBVOL_SETFLAGS, SET_RECEIVED_SUBVOL, SNAP_DESTROY_V2, and
 // SET_RECEIVED_SUBVOL_32 (its packed 32-bit layout, which 64-bit kernels
 // take on the native ioctl too).
-export const BTRFS_SUBVOL_IOCTLS = [0x50009401, 0x5000940e, 0x5000940f, 0x50009417, 0x50009418, 0x4008941a, 0xc0c89425, 0x5000943f, 0xc0c09425];
+export const BTRFS_SUBVOL_IOCTLS = [
+  0x50009401, 0x5000940e, 0x5000940f, 0x50009417, 0x50009418, 0x4008941a, 0xc0c89425, 0x5000943f, 0xc0c09425,
+];
 // Refused whatever the plan. Each changes a file or the filesystem for good,
 // and init cannot perform it for the chain check: its argument holds pointers
 // into the caller's memory, its size depends on its contents, or a result goes
@@ -129,10 +139,7 @@ export const BTRFS_SUBVOL_IOCTLS = [0x50009401, 0x5000940e, 0x5000940f, 0x500094
 // fs/ocfs2/ocfs2_ioctl.h OCFS2_IOC_REFLINK: makes a name from a path, past
 //   Landlock's and init's checks.
 export const REFUSED_FS_IOCTLS = [
-  0x40806685,
-  0x800c6613, 0x40106614, 0xc0506617, 0xc0406618, 0xc0406619,
-  0x8008f512, 0x8008f513,
-  0x40186f04,
+  0x40806685, 0x800c6613, 0x40106614, 0xc0506617, 0xc0406618, 0xc0406619, 0x8008f512, 0x8008f513, 0x40186f04,
 ];
 // linux/fcntl.h: F_SETLEASE, and F_SETDELEG (6.19) which takes the same lease.
 export const F_SETLEASE = 1024;
@@ -175,11 +182,30 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
 
 /** Denied outright, with EPERM. */
 export const DENY_EPERM: Syscall[] = [
-  'mount', 'umount2', 'pivot_root', 'open_tree', 'open_tree_attr', 'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr',
-  'io_uring_setup', 'io_uring_enter', 'io_uring_register',
-  'ptrace', 'process_vm_readv', 'process_vm_writev',
-  'keyctl', 'add_key', 'request_key',
-  'bpf', 'perf_event_open', 'kexec_load', 'kexec_file_load',
+  'mount',
+  'umount2',
+  'pivot_root',
+  'open_tree',
+  'open_tree_attr',
+  'move_mount',
+  'fsopen',
+  'fsconfig',
+  'fsmount',
+  'fspick',
+  'mount_setattr',
+  'io_uring_setup',
+  'io_uring_enter',
+  'io_uring_register',
+  'ptrace',
+  'process_vm_readv',
+  'process_vm_writev',
+  'keyctl',
+  'add_key',
+  'request_key',
+  'bpf',
+  'perf_event_open',
+  'kexec_load',
+  'kexec_file_load',
 ];
 
 const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
@@ -241,7 +267,10 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.label('clone').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm');
     a.jset(CLONE_THREAD, 0, 'clone-process').jset(CLONE_FS, 'allow', 'notify');
     a.label('clone-process').jset(CLONE_FS, 'notify', 'allow');
-    a.label('unshare').ld(DATA.argLow(0)).jset(CLONE_NEWUSER, 'eperm').jset(CLONE_FS | CLONE_NEWNS, 'notify', 'allow');
+    a.label('unshare')
+      .ld(DATA.argLow(0))
+      .jset(CLONE_NEWUSER, 'eperm')
+      .jset(CLONE_FS | CLONE_NEWNS, 'notify', 'allow');
   }
   // socket(domain, type, protocol): domain is an int.
   a.label('socket').ld(DATA.argLow(0)).jeq(AF_VSOCK, 'eafnosupport', 'allow');
@@ -295,7 +324,10 @@ export const SUPERVISION_FLAGS = ['metadata', 'create', 'rename', 'sockets'] as 
 export function supervisionClass(sup: Supervision): string {
   // A field the table was not generated for would pick a program that ignores it.
   for (const k of Object.keys(sup)) {
-    if (!(SUPERVISION_FLAGS as readonly string[]).includes(k)) throw new Error(`seccomp: Supervision.${k} is not in SUPERVISION_FLAGS (lib/seccomp.ts): add it, then run node scripts/gen-protocol.js`);
+    if (!(SUPERVISION_FLAGS as readonly string[]).includes(k))
+      throw new Error(
+        `seccomp: Supervision.${k} is not in SUPERVISION_FLAGS (lib/seccomp.ts): add it, then run node scripts/gen-protocol.js`,
+      );
   }
   return SUPERVISION_FLAGS.filter((f) => sup[f]).join('+') || 'none';
 }
@@ -305,7 +337,9 @@ export function supervisionClasses(): Supervision[] {
   const out: Supervision[] = [];
   for (let bits = 0; bits < 1 << SUPERVISION_FLAGS.length; bits++) {
     const sup: Supervision = { metadata: false, create: false, rename: false, sockets: false };
-    SUPERVISION_FLAGS.forEach((f, i) => { sup[f] = (bits & (1 << i)) !== 0; });
+    SUPERVISION_FLAGS.forEach((f, i) => {
+      sup[f] = (bits & (1 << i)) !== 0;
+    });
     out.push(sup);
   }
   return out;
@@ -314,6 +348,9 @@ export function supervisionClasses(): Supervision[] {
 /** The argument of the plan's `seccomp` step: the program in hex, from the generated table. */
 export function seccompStepArg(arch: string = process.arch, sup: Supervision = { metadata: false, create: false }): string {
   const hex = SECCOMP_PROGRAMS[hostSeccompArch(arch)]?.[supervisionClass(sup)];
-  if (!hex) throw new Error(`sbx-native: no generated seccomp program for ${arch} ${supervisionClass(sup)} in lib/gen/seccomp-programs.ts; run node scripts/gen-protocol.js`);
+  if (!hex)
+    throw new Error(
+      `sbx-native: no generated seccomp program for ${arch} ${supervisionClass(sup)} in lib/gen/seccomp-programs.ts; run node scripts/gen-protocol.js`,
+    );
   return hex;
 }

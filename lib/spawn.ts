@@ -27,20 +27,24 @@ export type { PreparedSpawn } from './prepare';
 export type { SpawnOptions, StdioOption } from './spawn-options';
 export { childFds } from './stdio';
 
-
-
 const poolDeps: PoolDeps = {
   prepareWith: (view, file, args, options, policyEnv) => prepareWith(view, file, args, options as SpawnOptions, policyEnv),
   reap(pidfd, errorFd, eventsFd) {
     const { binding } = native();
-    const id = watchExit({
-      _onExec() {},
-      _onEvent() {},
-      _onExit() {
-        unwatch(id);
-        binding.close(pidfd);
+    const id = watchExit(
+      {
+        _onExec() {},
+        _onEvent() {},
+        _onExit() {
+          unwatch(id);
+          binding.close(pidfd);
+        },
       },
-    }, pidfd, errorFd, eventsFd, false);
+      pidfd,
+      errorFd,
+      eventsFd,
+      false,
+    );
   },
 };
 
@@ -121,7 +125,12 @@ export class SandboxedProcess extends EventEmitter {
     this.enforcement = prepared.enforcement;
     if (!res) {
       const err = this.startError as { errno?: number; syscall?: string };
-      const failure = new SandboxSetupError('start-helper', -(err.errno ?? 0), err.syscall ?? 'spawn', hintFor('start-helper', err.errno ?? 0));
+      const failure = new SandboxSetupError(
+        'start-helper',
+        -(err.errno ?? 0),
+        err.syscall ?? 'spawn',
+        hintFor('start-helper', err.errno ?? 0),
+      );
       this.stdio = [null, null, null];
       process.nextTick(() => this.emit('error', failure));
       return;
@@ -132,7 +141,8 @@ export class SandboxedProcess extends EventEmitter {
     this.jobControl = !!options.jobControl;
     const [inFd, outFd, errFd] = res.pipes;
     // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.
-    const net = inFd >= 0 || outFd >= 0 || errFd >= 0 || res.sockets.some((s) => s >= 0) ? (require('net') as typeof import('net')) : undefined;
+    const net =
+      inFd >= 0 || outFd >= 0 || errFd >= 0 || res.sockets.some((s) => s >= 0) ? (require('net') as typeof import('net')) : undefined;
     if (inFd >= 0) this.stdin = this.track(new net!.Socket({ fd: inFd, readable: false, writable: true }));
     if (outFd >= 0) this.stdout = this.track(new net!.Socket({ fd: outFd, readable: true, writable: false }));
     if (errFd >= 0) this.stderr = this.track(new net!.Socket({ fd: errFd, readable: true, writable: false }));
@@ -154,7 +164,8 @@ export class SandboxedProcess extends EventEmitter {
 
   /** Sends a message on the 'ipc' channel (JSON-serializable; no handles). */
   send(message: unknown, handle?: unknown, callback?: (err: Error | null) => void): boolean {
-    if (!this.channel) throw Object.assign(new Error('sbx-native: no IPC channel: give stdio an \'ipc\' entry'), { code: 'ERR_IPC_CHANNEL_CLOSED' });
+    if (!this.channel)
+      throw Object.assign(new Error("sbx-native: no IPC channel: give stdio an 'ipc' entry"), { code: 'ERR_IPC_CHANNEL_CLOSED' });
     return this.channel.send(message, handle, callback);
   }
 
@@ -165,7 +176,10 @@ export class SandboxedProcess extends EventEmitter {
 
   private track<T extends import('net').Socket>(s: T): T {
     this.openStreams++;
-    s.on('close', () => { this.openStreams--; this.maybeClose(); });
+    s.on('close', () => {
+      this.openStreams--;
+      this.maybeClose();
+    });
     return s;
   }
 
@@ -293,7 +307,9 @@ const disposeSymbol = (Symbol as unknown as { dispose?: symbol }).dispose;
 const asyncDisposeSymbol = (Symbol as unknown as { asyncDispose?: symbol }).asyncDispose;
 if (disposeSymbol) {
   Object.defineProperty(SandboxedProcess.prototype, disposeSymbol, {
-    value(this: SandboxedProcess) { if (this.exitCode === null && this.signalCode === null) this.kill(); },
+    value(this: SandboxedProcess) {
+      if (this.exitCode === null && this.signalCode === null) this.kill();
+    },
   });
 }
 if (asyncDisposeSymbol) {
@@ -314,7 +330,8 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   }
   const opts = options ?? {};
   const cmd = commandOf(file, args as string[], opts);
-  if (opts.pool !== undefined && typeof opts.pool !== 'boolean') throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
+  if (opts.pool !== undefined && typeof opts.pool !== 'boolean')
+    throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
   const killSignal = cmd.killSignal;
   if (opts.interactive) checkTerminal(opts.stdio);
   // child_process throws for a cwd that is not a directory (a missing one is an 'error' event).
@@ -325,8 +342,10 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   }
   // 'ipc': a Node command finds its channel the way child_process.fork tells it.
   const ipcAt = Array.isArray(opts.stdio) ? opts.stdio.indexOf('ipc') : -1;
-  if (opts.serialization !== undefined && opts.serialization !== 'json') throw new TypeError('The "serialization" option: only \'json\' is supported');
-  const env = ipcAt >= 0 ? { ...(opts.env ?? process.env), NODE_CHANNEL_FD: String(ipcAt), NODE_CHANNEL_SERIALIZATION_MODE: 'json' } : opts.env;
+  if (opts.serialization !== undefined && opts.serialization !== 'json')
+    throw new TypeError('The "serialization" option: only \'json\' is supported');
+  const env =
+    ipcAt >= 0 ? { ...(opts.env ?? process.env), NODE_CHANNEL_FD: String(ipcAt), NODE_CHANNEL_SERIALIZATION_MODE: 'json' } : opts.env;
   const ownProcessGroup = opts.ownProcessGroup || opts.detached;
   const planOptions = { ...opts, env, ownProcessGroup };
   const { prepared, warm, refill } = preparePooled(poolDeps, cmd.file, cmd.args, planOptions);
@@ -335,18 +354,34 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     // Sandboxes for the next commands are built once this one has ended (or
     // had a moment), so building them does not slow it down.
     const timer = setTimeout(refill, 100).unref();
-    child.once('exit', () => { clearTimeout(timer); refill(); }).once('error', () => { clearTimeout(timer); refill(); });
+    child
+      .once('exit', () => {
+        clearTimeout(timer);
+        refill();
+      })
+      .once('error', () => {
+        clearTimeout(timer);
+        refill();
+      });
   }
   if (opts.timeout) {
     const timer = setTimeout(() => child.kill(killSignal), opts.timeout);
-    child.once('exit', () => clearTimeout(timer)).once('error', () => { if (child.exitCode === null && child.pid === undefined) clearTimeout(timer); });
+    child
+      .once('exit', () => clearTimeout(timer))
+      .once('error', () => {
+        if (child.exitCode === null && child.pid === undefined) clearTimeout(timer);
+      });
   }
   const signal = opts.signal;
   if (signal) {
     // Killed once started, so 'spawn' comes before the AbortError as in child_process.
     let spawned = false;
-    child.once('spawn', () => { spawned = true; });
-    const abort = () => { if (child.kill(killSignal)) child.emit('error', abortError(signal)); };
+    child.once('spawn', () => {
+      spawned = true;
+    });
+    const abort = () => {
+      if (child.kill(killSignal)) child.emit('error', abortError(signal));
+    };
     const onAbort = () => (spawned ? abort() : child.once('spawn', () => process.nextTick(abort)));
     if (signal.aborted) process.nextTick(onAbort);
     else {

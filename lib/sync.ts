@@ -31,17 +31,30 @@ const DEFAULT_MAX_BUFFER = 1024 * 1024;
 
 /** Like child_process.spawnSync: blocks until the command has ended; failures are in `error`, never thrown (except bad arguments). */
 export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOptions, options?: SpawnSyncOptions): SpawnSyncReturns {
-  if (!Array.isArray(args)) { options = args as SpawnSyncOptions | undefined; args = []; }
+  if (!Array.isArray(args)) {
+    options = args as SpawnSyncOptions | undefined;
+    args = [];
+  }
   const opts = options ?? {};
-  if (opts.signal !== undefined) throw new TypeError('The "signal" option is not supported by spawnSync (nothing can abort a blocked thread); use spawn');
+  if (opts.signal !== undefined)
+    throw new TypeError('The "signal" option is not supported by spawnSync (nothing can abort a blocked thread); use spawn');
   if (opts.interactive) throw new TypeError('The "interactive" option needs spawn: a terminal\'s job control needs the event loop');
   const cmd = commandOf(file, args as string[], opts);
   // Never pooled (a blocked thread cannot wait for a refill); `pool` is still checked.
-  if (opts.pool !== undefined && typeof opts.pool !== 'boolean') throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
+  if (opts.pool !== undefined && typeof opts.pool !== 'boolean')
+    throw new TypeError(`The "pool" option must be a boolean, got ${JSON.stringify(opts.pool)}`);
   const killSignal = cmd.killSignal;
   const { maxBuffer, encoding } = outputOptions(opts, { maxBuffer: DEFAULT_MAX_BUFFER, encoding: undefined });
   const spawnargs = [...cmd.args];
-  const fail = (error: Error, pid = 0): SpawnSyncReturns => ({ error, status: null, signal: null, output: null, pid, stdout: null, stderr: null });
+  const fail = (error: Error, pid = 0): SpawnSyncReturns => ({
+    error,
+    status: null,
+    signal: null,
+    output: null,
+    pid,
+    stdout: null,
+    stderr: null,
+  });
   // A cwd that is not a directory: child_process's spawnSync reports it in `error`.
   if (cwdNotDirectory(opts.cwd)) return fail(spawnError('ENOTDIR', -os.constants.errno.ENOTDIR, cmd.file, spawnargs, 'spawnSync'));
   const prepared = prepare(cmd.file, cmd.args, opts);
@@ -50,14 +63,25 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
     for (const fd of toClose) require('fs').closeSync(fd);
     throw new TypeError("spawnSync: 'pipe' on fd 3 and up and 'ipc' need spawn (a blocked thread cannot serve them)");
   }
-  const input = opts.input === undefined ? null
-    : typeof opts.input === 'string' ? Buffer.from(opts.input, encoding ?? 'utf8')
-    : Buffer.from(opts.input.buffer, opts.input.byteOffset, opts.input.byteLength);
+  const input =
+    opts.input === undefined
+      ? null
+      : typeof opts.input === 'string'
+        ? Buffer.from(opts.input, encoding ?? 'utf8')
+        : Buffer.from(opts.input.buffer, opts.input.byteOffset, opts.input.byteLength);
   const { binding, helper } = native();
   let r;
   try {
-    r = binding.spawnSync(helper, encodePlan(prepared.plan), fds, !!(opts.ownProcessGroup || opts.detached), input,
-      opts.timeout ?? 0, killSignal, maxBuffer === Infinity ? 0 : maxBuffer);
+    r = binding.spawnSync(
+      helper,
+      encodePlan(prepared.plan),
+      fds,
+      !!(opts.ownProcessGroup || opts.detached),
+      input,
+      opts.timeout ?? 0,
+      killSignal,
+      maxBuffer === Infinity ? 0 : maxBuffer,
+    );
   } catch (e) {
     const err = e as { errno?: number; syscall?: string };
     return fail(new SandboxSetupError('start-helper', -(err.errno ?? 0), err.syscall ?? 'spawn', hintFor('start-helper', err.errno ?? 0)));
@@ -72,8 +96,12 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
   const stdout = decode(r.stdout);
   const stderr = decode(r.stderr);
   const out: SpawnSyncReturns = {
-    pid: r.pid, output: [null, stdout, stderr], stdout, stderr,
-    status: r.signal ? null : r.code, signal: r.signal ? signalName(r.signal) : null,
+    pid: r.pid,
+    output: [null, stdout, stderr],
+    stdout,
+    stderr,
+    status: r.signal ? null : r.code,
+    signal: r.signal ? signalName(r.signal) : null,
   };
   if (r.timedOut) out.error = spawnError('ETIMEDOUT', -os.constants.errno.ETIMEDOUT, cmd.file, spawnargs, 'spawnSync');
   else if (r.tooMuch) out.error = spawnError('ENOBUFS', -os.constants.errno.ENOBUFS, cmd.file, spawnargs, 'spawnSync');
@@ -86,12 +114,19 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
  * exit or a signal. stderr goes to this process's stderr unless `stdio` says.
  */
 export function execFileSync(file: string, args?: readonly string[] | SpawnSyncOptions, options?: SpawnSyncOptions): Buffer | string {
-  if (!Array.isArray(args)) { options = args as SpawnSyncOptions | undefined; args = []; }
+  if (!Array.isArray(args)) {
+    options = args as SpawnSyncOptions | undefined;
+    args = [];
+  }
   const opts = options ?? {};
   const inheritStderr = opts.stdio === undefined;
   const r = spawnSync(file, args as string[], { ...opts, stdio: opts.stdio ?? 'pipe' });
   if (inheritStderr && r.stderr && r.stderr.length) process.stderr.write(r.stderr);
-  const failed = r.error ?? (r.status !== 0 ? new Error(`Command failed: ${[file, ...(args as string[])].join(' ')}${r.stderr?.length ? `\n${r.stderr.toString()}` : ''}`) : undefined);
+  const failed =
+    r.error ??
+    (r.status !== 0
+      ? new Error(`Command failed: ${[file, ...(args as string[])].join(' ')}${r.stderr?.length ? `\n${r.stderr.toString()}` : ''}`)
+      : undefined);
   if (failed) {
     Object.assign(failed, { status: r.status, signal: r.signal, output: r.output, pid: r.pid, stdout: r.stdout, stderr: r.stderr });
     throw failed;

@@ -13,7 +13,6 @@ import { REPORT_ERR_OFFSET, REPORT_STEP_OFFSET, REPORT_STEP_STARTED } from './ge
 import { Enforcement } from './host';
 import { prepare, SpawnOptions } from './spawn';
 
-
 export type WrapOptions = Omit<SpawnOptions, 'stdio' | 'timeout' | 'signal' | 'killSignal' | 'detached' | 'ownProcessGroup'>;
 
 /**
@@ -71,7 +70,9 @@ export class WrappedCommand extends EventEmitter {
         }
       }
     });
-    this.reports.on('end', () => { if (this.pid !== undefined && !failed) this.emit('spawn'); });
+    this.reports.on('end', () => {
+      if (this.pid !== undefined && !failed) this.emit('spawn');
+    });
   }
 
   private closeHeld(): void {
@@ -90,7 +91,8 @@ export class WrappedCommand extends EventEmitter {
 /** The sandbox for a spawner of the caller's choice; see WrappedCommand. */
 export function wrap(file: string, args: readonly string[] = [], options: WrapOptions = {}): WrappedCommand {
   for (const key of ['stdio', 'timeout', 'signal', 'killSignal', 'detached', 'ownProcessGroup'] as const) {
-    if ((options as Record<string, unknown>)[key] !== undefined) throw new TypeError(`wrap(): the "${key}" option belongs to the spawner you hand the command to, not to wrap()`);
+    if ((options as Record<string, unknown>)[key] !== undefined)
+      throw new TypeError(`wrap(): the "${key}" option belongs to the spawner you hand the command to, not to wrap()`);
   }
   return new WrappedCommand(file, args, options);
 }

@@ -36,31 +36,35 @@ class Binding : public Napi::Addon<Binding> {
  public:
   Binding(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
-        InstanceMethod("spawn", &Binding::Spawn),
-        InstanceMethod("spawnSync", &Binding::SpawnSync),
-        InstanceMethod("handoff", &Binding::HandoffPlan),
-        InstanceMethod("setExitHandler", &Binding::SetExitHandler),
-        InstanceMethod("watch", &Binding::Watch),
-        InstanceMethod("ref", &Binding::Ref),
-        InstanceMethod("unref", &Binding::Unref),
-        InstanceMethod("kill", &Binding::Kill),
-        InstanceMethod("close", &Binding::Close),
-        InstanceMethod("renameat2", &Binding::Renameat2),
-        InstanceMethod("landlockAbi", &Binding::LandlockAbi),
-        InstanceMethod("tunnel", &Binding::Tunnel),
-        InstanceMethod("poolSend", &Binding::PoolSend),
-        InstanceMethod("pidfdExited", &Binding::PidfdExited),
-        InstanceMethod("processState", &Binding::ProcessState),
-        InstanceMethod("mountWatch", &Binding::MountWatch),
-        InstanceMethod("mountsChanged", &Binding::MountsChanged),
-    });
+                             InstanceMethod("spawn", &Binding::Spawn),
+                             InstanceMethod("spawnSync", &Binding::SpawnSync),
+                             InstanceMethod("handoff", &Binding::HandoffPlan),
+                             InstanceMethod("setExitHandler", &Binding::SetExitHandler),
+                             InstanceMethod("watch", &Binding::Watch),
+                             InstanceMethod("ref", &Binding::Ref),
+                             InstanceMethod("unref", &Binding::Unref),
+                             InstanceMethod("kill", &Binding::Kill),
+                             InstanceMethod("close", &Binding::Close),
+                             InstanceMethod("renameat2", &Binding::Renameat2),
+                             InstanceMethod("landlockAbi", &Binding::LandlockAbi),
+                             InstanceMethod("tunnel", &Binding::Tunnel),
+                             InstanceMethod("poolSend", &Binding::PoolSend),
+                             InstanceMethod("pidfdExited", &Binding::PidfdExited),
+                             InstanceMethod("processState", &Binding::ProcessState),
+                             InstanceMethod("mountWatch", &Binding::MountWatch),
+                             InstanceMethod("mountsChanged", &Binding::MountsChanged),
+                         });
   }
 
  private:
   // tunnel(fd, address, port, head, ok, failed: Buffer) -> 0 or errno (native/tunnel.h)
   Napi::Value Tunnel(const Napi::CallbackInfo &info) {
-    auto str = [&](int i) { auto b = info[i].As<Napi::Buffer<char>>(); return std::string(b.Data(), b.Length()); };
-    int err = sbx_tunnel(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
+    auto str = [&](int i) {
+      auto b = info[i].As<Napi::Buffer<char>>();
+      return std::string(b.Data(), b.Length());
+    };
+    int err = sbx_tunnel(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(),
+                         info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
     return Napi::Number::New(info.Env(), err);
   }
 
@@ -93,7 +97,9 @@ class Binding : public Napi::Addon<Binding> {
     return Napi::Boolean::New(info.Env(), sbx_pidfd_exited(info[0].As<Napi::Number>().Int32Value()));
   }
 
-  Napi::Value MountWatch(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), sbx_mount_watch()); }
+  Napi::Value MountWatch(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), sbx_mount_watch());
+  }
 
   Napi::Value MountsChanged(const Napi::CallbackInfo &info) {
     return Napi::Boolean::New(info.Env(), sbx_mounts_changed(info[0].As<Napi::Number>().Int32Value()));
@@ -153,10 +159,16 @@ class Binding : public Napi::Addon<Binding> {
     out.Set("code", res.code);
     out.Set("signal", res.signal);
     for (int i = 1; i < 3; i++) {
-      out.Set(i == 1 ? "stdout" : "stderr", req.fds.size() > (size_t)i && req.fds[i] == -1
-          ? Napi::Buffer<char>::Copy(env, res.out[i].data(), res.out[i].size()).As<Napi::Value>() : env.Null());
+      out.Set(i == 1 ? "stdout" : "stderr",
+              req.fds.size() > (size_t)i && req.fds[i] == -1
+                  ? Napi::Buffer<char>::Copy(env, res.out[i].data(), res.out[i].size()).As<Napi::Value>()
+                  : env.Null());
     }
-    out.Set("report", res.has_report ? Napi::Buffer<char>::Copy(env, reinterpret_cast<const char *>(&res.report), sizeof res.report).As<Napi::Value>() : env.Null());
+    out.Set("report", res.has_report
+                          ? Napi::Buffer<char>::Copy(env, reinterpret_cast<const char *>(&res.report),
+                                                     sizeof res.report)
+                                .As<Napi::Value>()
+                          : env.Null());
     out.Set("timedOut", res.timed_out);
     out.Set("tooMuch", res.too_much);
     return out;
@@ -180,15 +192,17 @@ class Binding : public Napi::Addon<Binding> {
     return out;
   }
 
-  // setExitHandler(fn(id, 'exit', code, signal) | fn(id, 'exec', report | null) | fn(id, 'event', record)): once per environment
+  // setExitHandler(fn(id, 'exit', code, signal) | fn(id, 'exec', report | null) | fn(id, 'event', record)):
+  // once per environment
   Napi::Value SetExitHandler(const Napi::CallbackInfo &info) {
     reaper_ = std::make_unique<Reaper>(info.Env(), info[0].As<Napi::Function>());
     return info.Env().Undefined();
   }
 
   Napi::Value Watch(const Napi::CallbackInfo &info) {
-    int err = reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Uint32Value());
+    int err =
+        reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                       info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Uint32Value());
     if (err) ErrnoError(info.Env(), err, "epoll_ctl").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
@@ -205,7 +219,8 @@ class Binding : public Napi::Addon<Binding> {
 
   // kill(pidfd, signal) -> 0 or errno
   Napi::Value Kill(const Napi::CallbackInfo &info) {
-    int err = sbx_pidfd_send_signal(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+    int err = sbx_pidfd_send_signal(info[0].As<Napi::Number>().Int32Value(),
+                                    info[1].As<Napi::Number>().Int32Value());
     return Napi::Number::New(info.Env(), err);
   }
 

@@ -73,25 +73,38 @@ std::string read_small(const char *path, const char *line) {
 
 }  // namespace
 
-int sbx_pool_send(int ctl, const std::string &plan, const std::vector<int> &fds, SpawnResult *out, const char **syscall_name) {
+int sbx_pool_send(int ctl, const std::string &plan, const std::vector<int> &fds, SpawnResult *out,
+                  const char **syscall_name) {
   std::vector<int> src(fds), child_ends;
   int err = sbx_make_channels(src, out, child_ends, syscall_name);
   int memfd = -1;
   if (!err) {
     memfd = plan_memfd(plan);
-    if (memfd < 0) { err = errno; *syscall_name = "memfd_create"; }
+    if (memfd < 0) {
+      err = errno;
+      *syscall_name = "memfd_create";
+    }
   }
   if (!err) {
     std::vector<int> all;
     all.push_back(memfd);
     all.insert(all.end(), src.begin(), src.end());
-    if (send_all(ctl, all) != 0) { err = errno; *syscall_name = "sendmsg"; }
+    if (send_all(ctl, all) != 0) {
+      err = errno;
+      *syscall_name = "sendmsg";
+    }
   }
   for (int fd : child_ends) close(fd);
   if (memfd >= 0) close(memfd);
   if (err) {
-    for (int &fd : out->pipes) { if (fd >= 0) close(fd); fd = -1; }
-    for (int &fd : out->sockets) { if (fd >= 0) close(fd); fd = -1; }
+    for (int &fd : out->pipes) {
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+    for (int &fd : out->sockets) {
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
   }
   return err;
 }
@@ -106,7 +119,8 @@ std::string sbx_process_state() {
   for (int r = 0; r < RLIM_NLIMITS; r++) {
     struct rlimit l;
     if (getrlimit(r, &l) != 0) l = {0, 0};
-    s += std::to_string((unsigned long long)l.rlim_cur) + "/" + std::to_string((unsigned long long)l.rlim_max) + ",";
+    s += std::to_string((unsigned long long)l.rlim_cur) + "/" +
+         std::to_string((unsigned long long)l.rlim_max) + ",";
   }
   errno = 0;
   int nice = getpriority(PRIO_PROCESS, 0);
@@ -117,7 +131,8 @@ std::string sbx_process_state() {
   cpu_set_t cpus;
   if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
     s += ";cpus=";
-    for (int c = 0; c < CPU_SETSIZE; c++) if (CPU_ISSET(c, &cpus)) s += std::to_string(c) + " ";
+    for (int c = 0; c < CPU_SETSIZE; c++)
+      if (CPU_ISSET(c, &cpus)) s += std::to_string(c) + " ";
   }
   s += ";cgroup=" + read_small("/proc/self/cgroup", nullptr);
   return s;

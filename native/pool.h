@@ -9,7 +9,8 @@
 // asks for (as sbx_spawn does), puts the command's plan in a memfd and sends
 // it with every stdio fd over `ctl` in one SCM_RIGHTS message. Fills
 // out->pipes / out->sockets. 0, or an errno with *syscall_name.
-int sbx_pool_send(int ctl, const std::string &plan, const std::vector<int> &fds, SpawnResult *out, const char **syscall_name);
+int sbx_pool_send(int ctl, const std::string &plan, const std::vector<int> &fds, SpawnResult *out,
+                  const char **syscall_name);
 
 // Whether the process behind `pidfd` has exited (a discarded or failed warm-up).
 bool sbx_pidfd_exited(int pidfd);

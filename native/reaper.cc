@@ -40,7 +40,8 @@ Reaper::~Reaper() {
   (void)ignored;
   if (thread_.joinable()) thread_.join();
   tsfn_.Release();
-  for (auto &f : fds_) if (f.second.second != kPidfd) close(f.first);
+  for (auto &f : fds_)
+    if (f.second.second != kPidfd) close(f.first);
   close(epfd_);
   close(stopfd_);
 }
@@ -56,7 +57,8 @@ int Reaper::Watch(int pidfd, int error_fd, int events_fd, uint32_t id) {
     ev.data.fd = w.first;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, w.first, &ev) != 0) {
       int err = errno;
-      for (int fd : {c.events_fd, c.error_fd}) if (fd >= 0) Forget(fd);
+      for (int fd : {c.events_fd, c.error_fd})
+        if (fd >= 0) Forget(fd);
       children_.erase(id);
       return err;
     }
@@ -118,7 +120,8 @@ void Reaper::ReadEvents(Child &c, uint32_t id, bool final) {
   while (c.pending.size() >= sizeof(EventHeader)) {
     EventHeader h;
     memcpy(&h, c.pending.data(), sizeof h);
-    if (h.size < sizeof h || h.size > kMaxEventSize) {  // cannot happen: init writes them; stop reading rubbish
+    if (h.size < sizeof h ||
+        h.size > kMaxEventSize) {  // cannot happen: init writes them; stop reading rubbish
       c.pending.clear();
       break;
     }
@@ -142,8 +145,10 @@ void Reaper::Reap(Child &c, uint32_t id) {
   if (c.error_fd >= 0) ReadReport(c, id);
   if (c.error_fd >= 0) Forget(c.error_fd);  // a writer outlived the helper (cannot happen): no report
   auto *ev = new ReaperEvent{ReaperEvent::kExit, id};
-  if (info.si_code == CLD_EXITED) ev->code = info.si_status;
-  else ev->signal = info.si_status;
+  if (info.si_code == CLD_EXITED)
+    ev->code = info.si_status;
+  else
+    ev->signal = info.si_status;
   children_.erase(id);
   Post(ev);
 }
@@ -167,9 +172,12 @@ void Reaper::Loop() {
       uint32_t id = w->second.first;
       Kind kind = w->second.second;
       Child &c = children_[id];
-      if (kind == kEventsPipe) ReadEvents(c, id, false);
-      else if (kind == kErrorPipe) ReadReport(c, id);
-      else Reap(c, id);
+      if (kind == kEventsPipe)
+        ReadEvents(c, id, false);
+      else if (kind == kErrorPipe)
+        ReadReport(c, id);
+      else
+        Reap(c, id);
     }
   }
 }
@@ -178,9 +186,12 @@ void Reaper::Loop() {
 void Reaper::CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, ReaperEvent *ev) {
   if (env != nullptr && fn != nullptr) {
     Napi::Value id = Napi::Number::New(env, ev->id);
-    auto bytes = [&]() { return Napi::Buffer<char>::Copy(env, ev->data.data(), ev->data.size()).As<Napi::Value>(); };
+    auto bytes = [&]() {
+      return Napi::Buffer<char>::Copy(env, ev->data.data(), ev->data.size()).As<Napi::Value>();
+    };
     if (ev->kind == ReaperEvent::kExit) {
-      fn.Call({id, Napi::String::New(env, "exit"), Napi::Number::New(env, ev->code), Napi::Number::New(env, ev->signal)});
+      fn.Call({id, Napi::String::New(env, "exit"), Napi::Number::New(env, ev->code),
+               Napi::Number::New(env, ev->signal)});
     } else if (ev->kind == ReaperEvent::kExec) {
       fn.Call({id, Napi::String::New(env, "exec"), ev->data.empty() ? env.Null() : bytes()});
     } else {

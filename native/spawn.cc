@@ -26,10 +26,10 @@ struct ChildContext {
   const char *helper;
   char *const *argv;
   char *const *envp;
-  const int *src;       // child fd i <- src[i]
-  int *tmp;             // scratch, same length
+  const int *src;  // child fd i <- src[i]
+  int *tmp;        // scratch, same length
   int nfds;
-  int error_fd;         // index in src of the error pipe's write end
+  int error_fd;  // index in src of the error pipe's write end
   pid_t parent;
   bool own_process_group;
 };
@@ -106,7 +106,8 @@ void close_if(int fd) {
 
 }  // namespace
 
-int sbx_make_channels(std::vector<int> &src, SpawnResult *out, std::vector<int> &child_ends, const char **syscall_name) {
+int sbx_make_channels(std::vector<int> &src, SpawnResult *out, std::vector<int> &child_ends,
+                      const char **syscall_name) {
   int nuser = (int)src.size();
   int err = 0;
   auto failed = [&](const char *name) {
@@ -117,7 +118,10 @@ int sbx_make_channels(std::vector<int> &src, SpawnResult *out, std::vector<int> 
   for (int i = 0; i < 3 && i < nuser; i++) {
     if (src[i] != -1) continue;
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) { failed("pipe2"); break; }
+    if (pipe2(p, O_CLOEXEC) != 0) {
+      failed("pipe2");
+      break;
+    }
     bool child_reads = i == 0;
     src[i] = child_reads ? p[0] : p[1];
     out->pipes[i] = child_reads ? p[1] : p[0];
@@ -128,7 +132,10 @@ int sbx_make_channels(std::vector<int> &src, SpawnResult *out, std::vector<int> 
   for (int i = 0; i < nuser && !err; i++) {
     if (src[i] != -2) continue;
     int s[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0) { failed("socketpair"); break; }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0) {
+      failed("socketpair");
+      break;
+    }
     src[i] = s[1];
     out->sockets[i] = s[0];
     child_ends.push_back(s[1]);
@@ -157,7 +164,10 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     while (off < req.plan.size()) {
       ssize_t n = write(plan_fd, req.plan.data() + off, req.plan.size() - off);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) { failed("write"); break; }
+      if (n < 0) {
+        failed("write");
+        break;
+      }
       off += (size_t)n;
     }
   }
@@ -172,14 +182,16 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
     src.push_back(plan_fd);
     src.push_back(err_pipe[1]);
     src.push_back(ev_pipe[1]);
-    std::string plan_arg = std::to_string(nuser), err_arg = std::to_string(nuser + 1), ev_arg = std::to_string(nuser + 2);
+    std::string plan_arg = std::to_string(nuser), err_arg = std::to_string(nuser + 1),
+                ev_arg = std::to_string(nuser + 2);
     char *argv[] = {const_cast<char *>("sbx-helper"), &plan_arg[0], &err_arg[0], &ev_arg[0], nullptr};
     char *envp[] = {nullptr};
     std::vector<int> tmp(src.size());
-    ChildContext ctx = {req.helper.c_str(), argv, envp, src.data(), tmp.data(), (int)src.size(),
-                        nuser + 1, getpid(), req.own_process_group};
+    ChildContext ctx = {req.helper.c_str(), argv,      envp,     src.data(),           tmp.data(),
+                        (int)src.size(),    nuser + 1, getpid(), req.own_process_group};
     const size_t stack_size = 256 * 1024;
-    void *stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void *stack =
+        mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
       failed("mmap");
     } else {
@@ -204,8 +216,14 @@ int sbx_spawn(const SpawnRequest &req, SpawnResult *out, const char **syscall_na
   if (err) {
     close_if(err_pipe[0]);
     close_if(ev_pipe[0]);
-    for (int &fd : out->pipes) { close_if(fd); fd = -1; }
-    for (int &fd : out->sockets) { close_if(fd); fd = -1; }
+    for (int &fd : out->pipes) {
+      close_if(fd);
+      fd = -1;
+    }
+    for (int &fd : out->sockets) {
+      close_if(fd);
+      fd = -1;
+    }
     return err;
   }
   out->error_fd = err_pipe[0];

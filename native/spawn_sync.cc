@@ -28,21 +28,27 @@ void set_nonblock(int fd) {
 
 }  // namespace
 
-int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *out, const char **syscall_name) {
+int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *out,
+                   const char **syscall_name) {
   SpawnResult sp;
   int err = sbx_spawn(req, &sp, syscall_name);
   if (err) return err;
   out->pid = sp.pid;
-  for (int fd : sp.sockets) if (fd >= 0) close(fd);  // spawnSync refuses extra channels; none is ever read
+  for (int fd : sp.sockets)
+    if (fd >= 0) close(fd);  // spawnSync refuses extra channels; none is ever read
   // Events are drained and dropped (no job control here), so init never blocks on them.
   int events = sp.events_fd;
   int *pipes = sp.pipes;
   size_t written = 0;
   if (pipes[0] >= 0) {
     set_nonblock(pipes[0]);
-    if (opt.input.empty()) { close(pipes[0]); pipes[0] = -1; }
+    if (opt.input.empty()) {
+      close(pipes[0]);
+      pipes[0] = -1;
+    }
   }
-  for (int i = 1; i < 3; i++) if (pipes[i] >= 0) set_nonblock(pipes[i]);
+  for (int i = 1; i < 3; i++)
+    if (pipes[i] >= 0) set_nonblock(pipes[i]);
   long deadline = opt.timeout_ms > 0 ? now_ms() + opt.timeout_ms : -1;
   bool exited = false, killed = false;
   auto kill_once = [&]() {
@@ -60,31 +66,50 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
       p[n] = {pipes[i], (short)(i == 0 ? POLLOUT : POLLIN), 0};
       which[n++] = i;
     }
-    if (!exited) { p[n] = {sp.pidfd, POLLIN, 0}; which[n++] = 3; }
-    if (events >= 0) { p[n] = {events, POLLIN, 0}; which[n++] = 4; }
+    if (!exited) {
+      p[n] = {sp.pidfd, POLLIN, 0};
+      which[n++] = 3;
+    }
+    if (events >= 0) {
+      p[n] = {events, POLLIN, 0};
+      which[n++] = 4;
+    }
     int wait = -1;
     if (deadline >= 0 && !killed) wait = (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 0);
     int r = poll(p, n, wait);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) { kill_once(); break; }
-    if (r == 0) { out->timed_out = true; kill_once(); continue; }
+    if (r < 0) {
+      kill_once();
+      break;
+    }
+    if (r == 0) {
+      out->timed_out = true;
+      kill_once();
+      continue;
+    }
     for (int k = 0; k < n; k++) {
       if (!p[k].revents) continue;
       int i = which[k];
       if (i == 4) {
         ssize_t got = read(events, buf, sizeof buf);
-        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) { close(events); events = -1; }
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+          close(events);
+          events = -1;
+        }
       } else if (i == 3) {
         siginfo_t info = {};
         if (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0) {
           exited = true;
-          if (info.si_code == CLD_EXITED) out->code = info.si_status;
-          else out->signal = info.si_status;
+          if (info.si_code == CLD_EXITED)
+            out->code = info.si_status;
+          else
+            out->signal = info.si_status;
         }
       } else if (i == 0) {
         ssize_t w = write(pipes[0], opt.input.data() + written, opt.input.size() - written);
         if (w > 0) written += (size_t)w;
-        if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == opt.input.size()) {  // EPIPE: it stopped reading
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+            written == opt.input.size()) {  // EPIPE: it stopped reading
           close(pipes[0]);
           pipes[0] = -1;
         }
@@ -104,13 +129,16 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
       }
     }
   }
-  for (int i = 0; i < 3; i++) if (pipes[i] >= 0) close(pipes[i]);
+  for (int i = 0; i < 3; i++)
+    if (pipes[i] >= 0) close(pipes[i]);
   if (events >= 0) close(events);
   if (!exited) {  // poll itself failed: the helper was killed above; reap it
     siginfo_t info = {};
     while (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
-    if (info.si_code == CLD_EXITED) out->code = info.si_status;
-    else out->signal = info.si_status;
+    if (info.si_code == CLD_EXITED)
+      out->code = info.si_status;
+    else
+      out->signal = info.si_status;
   }
   ssize_t got;
   do got = read(sp.error_fd, &out->report, sizeof out->report);

@@ -7,22 +7,23 @@
 // libuv's spawnSync runs a private loop) feeding `input`, collecting stdout
 // and stderr, until the helper has exited and the pipes have closed.
 struct SyncOptions {
-  std::string input;       // written to the stdin pipe, which is then closed
-  long timeout_ms = 0;     // 0: none; then kill_signal, and timed_out
+  std::string input;    // written to the stdin pipe, which is then closed
+  long timeout_ms = 0;  // 0: none; then kill_signal, and timed_out
   int kill_signal = 15;
-  double max_buffer = 0;   // bytes per stream; 0 or less: no limit; past it kill_signal, and too_much
+  double max_buffer = 0;  // bytes per stream; 0 or less: no limit; past it kill_signal, and too_much
 };
 
 struct SyncResult {
   int pid = -1;
-  int code = -1;           // exit code, or -1
-  int signal = 0;          // terminating signal, or 0
-  std::string out[3];      // [1] stdout, [2] stderr (what was piped)
-  bool has_report = false; // the helper's report: the sandbox or the exec failed
+  int code = -1;            // exit code, or -1
+  int signal = 0;           // terminating signal, or 0
+  std::string out[3];       // [1] stdout, [2] stderr (what was piped)
+  bool has_report = false;  // the helper's report: the sandbox or the exec failed
   ErrorReport report;
   bool timed_out = false;
   bool too_much = false;
 };
 
 // 0, or an errno with *syscall naming the call that failed (nothing ran).
-int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *out, const char **syscall_name);
+int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *out,
+                   const char **syscall_name);

@@ -39,9 +39,7 @@ bool start(void *(*fn)(void *), Ends *e) {
   try {
     std::thread(fn, e).detach();
     return true;
-  } catch (const std::system_error &) {
-    return false;
-  }
+  } catch (const std::system_error &) { return false; }
 }
 
 void wait_for(int fd, short events) {
@@ -53,7 +51,10 @@ bool write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && (errno == EINTR)) continue;
-    if (w < 0 && errno == EAGAIN) { wait_for(fd, POLLOUT); continue; }
+    if (w < 0 && errno == EAGAIN) {
+      wait_for(fd, POLLOUT);
+      continue;
+    }
     if (w <= 0) return false;
     p += w;
     n -= (size_t)w;
@@ -72,16 +73,24 @@ bool pump(int src, int dst) {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) { wait_for(src, POLLIN); continue; }
+      if (errno == EAGAIN) {
+        wait_for(src, POLLIN);
+        continue;
+      }
       ok = false;
       break;
     }
     while (n > 0 && ok) {
       ssize_t w = splice(pipe[0], nullptr, dst, nullptr, (size_t)n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && errno == EAGAIN) { wait_for(dst, POLLOUT); continue; }
-      if (w <= 0) ok = false;
-      else n -= w;
+      if (w < 0 && errno == EAGAIN) {
+        wait_for(dst, POLLOUT);
+        continue;
+      }
+      if (w <= 0)
+        ok = false;
+      else
+        n -= w;
     }
     if (!ok) break;
   }
@@ -91,7 +100,8 @@ bool pump(int src, int dst) {
 }
 
 void direction(Ends *t, int src, int dst) {
-  if (pump(src, dst)) shutdown(dst, SHUT_WR);
+  if (pump(src, dst))
+    shutdown(dst, SHUT_WR);
   else {
     shutdown(t->client, SHUT_RDWR);
     shutdown(t->up, SHUT_RDWR);
@@ -150,7 +160,8 @@ void *upstream(void *arg) {
 
 }  // namespace
 
-int sbx_tunnel(int client, const std::string &address, int port, const std::string &head, const std::string &ok, const std::string &failed) {
+int sbx_tunnel(int client, const std::string &address, int port, const std::string &head,
+               const std::string &ok, const std::string &failed) {
   int fd = fcntl(client, F_DUPFD_CLOEXEC, 3);
   if (fd < 0) return errno;
   auto *e = new Ends;

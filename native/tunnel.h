@@ -7,4 +7,5 @@
 // Dups `client` (the caller closes its own fd), connects to address:port,
 // writes `ok` (or `failed` if the connect fails) to the client, sends `head`
 // upstream, then splices both ways until both ends are done. 0, or an errno.
-int sbx_tunnel(int client, const std::string &address, int port, const std::string &head, const std::string &ok, const std::string &failed);
+int sbx_tunnel(int client, const std::string &address, int port, const std::string &head,
+               const std::string &ok, const std::string &failed);

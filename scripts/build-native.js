@@ -23,7 +23,9 @@ try {
 } catch {
   gyp = process.env.npm_config_node_gyp;
   if (!gyp || !fs.existsSync(gyp)) {
-    console.error('sbx-native: node-gyp not found: run this through npm (`npm rebuild sbx-native --build-from-source`) or install node-gyp');
+    console.error(
+      'sbx-native: node-gyp not found: run this through npm (`npm rebuild sbx-native --build-from-source`) or install node-gyp',
+    );
     process.exit(1);
   }
 }

@@ -63,7 +63,8 @@ function toolchain(arch) {
   const cxx = `${triple}-g++`;
   if (!has(cxx)) {
     return {
-      missing: `the ${arch} cross compiler ${cxx} is not installed. On Debian/Ubuntu: ` +
+      missing:
+        `the ${arch} cross compiler ${cxx} is not installed. On Debian/Ubuntu: ` +
         `\`apt-get update && apt-get install -y ${apt}\`; or build only this machine's arch: ` +
         `\`npm run build:prebuilds -- --arch ${process.arch}\``,
     };
@@ -97,8 +98,22 @@ function buildArch(arch, tc, opts) {
 
     const prebuildify = require.resolve('prebuildify/bin.js', { paths: [root] });
     const nodeGyp = path.join(root, 'node_modules', '.bin', 'node-gyp');
-    const args = [prebuildify, '--napi', '--strip', '--tag-libc', '--arch', arch, '--strip-bin', tc.strip,
-      '--target', `node@${process.versions.node}`, '--node-gyp', nodeGyp, '--out', stage];
+    const args = [
+      prebuildify,
+      '--napi',
+      '--strip',
+      '--tag-libc',
+      '--arch',
+      arch,
+      '--strip-bin',
+      tc.strip,
+      '--target',
+      `node@${process.versions.node}`,
+      '--node-gyp',
+      nodeGyp,
+      '--out',
+      stage,
+    ];
     const dir = nodeDir();
     // prebuildify passes no extra flags to node-gyp; node-gyp reads npm_config_* from the environment.
     const env = { ...process.env, ...tc.env, ...(dir ? { npm_config_nodedir: dir } : {}) };
@@ -118,7 +133,10 @@ function buildArch(arch, tc, opts) {
     if (arch === process.arch) {
       // Smoke test on this machine: the stripped addon loads and answers.
       const addon = fs.readdirSync(out).find((f) => f.endsWith('.node'));
-      run(process.execPath, ['-e', `const b = require(${JSON.stringify(path.join(out, addon))}); if (typeof b.landlockAbi().abi !== 'number') process.exit(1)`]);
+      run(process.execPath, [
+        '-e',
+        `const b = require(${JSON.stringify(path.join(out, addon))}); if (typeof b.landlockAbi().abi !== 'number') process.exit(1)`,
+      ]);
     }
 
     // Install: copy next to the destination, then swap in with renames.
@@ -128,7 +146,9 @@ function buildArch(arch, tc, opts) {
     fs.cpSync(out, tmp, { recursive: true, preserveTimestamps: true });
     fs.rmSync(dest, { recursive: true, force: true });
     fs.renameSync(tmp, dest);
-    return fs.readdirSync(dest).map((f) => ({ file: path.join('prebuilds', `linux-${arch}`, f), size: fs.statSync(path.join(dest, f)).size }));
+    return fs
+      .readdirSync(dest)
+      .map((f) => ({ file: path.join('prebuilds', `linux-${arch}`, f), size: fs.statSync(path.join(dest, f)).size }));
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }

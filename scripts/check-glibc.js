@@ -17,7 +17,8 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const ALLOWED_LIBS = /^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux[-\w.]*\.so\.\d)$/;
+const ALLOWED_LIBS =
+  /^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux[-\w.]*\.so\.\d)$/;
 const ELF_MACHINES = { 62: 'x64', 183: 'arm64', 40: 'arm', 3: 'ia32', 243: 'riscv64', 21: 'ppc64', 22: 's390x' };
 
 function parseArgs(argv) {
@@ -36,7 +37,8 @@ function parseArgs(argv) {
 }
 
 function cmpVersion(a, b) {
-  const x = a.split('.').map(Number), y = b.split('.').map(Number);
+  const x = a.split('.').map(Number),
+    y = b.split('.').map(Number);
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const d = (x[i] || 0) - (y[i] || 0);
     if (d) return d;
@@ -95,7 +97,8 @@ function checkFile(file, max) {
   }
   res.needed = [...p.out.matchAll(/^\s*NEEDED\s+(\S+)/gm)].map((m) => m[1]);
   res.static = res.needed.length === 0;
-  for (const lib of res.needed) if (!ALLOWED_LIBS.test(lib)) res.problems.push(`needs ${lib} (not part of the C/C++ runtime every distribution has)`);
+  for (const lib of res.needed)
+    if (!ALLOWED_LIBS.test(lib)) res.problems.push(`needs ${lib} (not part of the C/C++ runtime every distribution has)`);
   if (res.static) return res; // no dynamic symbols to version
   const t = objdump(bin, '-T', file);
   if (!t.ok) {
@@ -113,7 +116,8 @@ function checkFile(file, max) {
 }
 
 function filesIn(dir) {
-  return fs.readdirSync(dir)
+  return fs
+    .readdirSync(dir)
     .map((n) => path.join(dir, n))
     .filter((f) => fs.statSync(f).isFile() && (f.endsWith('.node') || path.basename(f) === 'sbx-helper'));
 }
@@ -141,7 +145,12 @@ function main() {
   const files = targets.flatMap((t) => (fs.statSync(t).isDirectory() ? filesIn(t) : [t]));
   for (const f of files) {
     const r = checkFile(f, opts.max);
-    const vs = r.static ? 'static: needs no shared library' : ['GLIBC', 'GLIBCXX', 'CXXABI'].filter((k) => r.versions[k]).map((k) => `${k}_${r.versions[k]}`).join(' ');
+    const vs = r.static
+      ? 'static: needs no shared library'
+      : ['GLIBC', 'GLIBCXX', 'CXXABI']
+          .filter((k) => r.versions[k])
+          .map((k) => `${k}_${r.versions[k]}`)
+          .join(' ');
     const size = `${(fs.statSync(f).size / 1024).toFixed(0)} KiB`;
     console.log(`${r.problems.length ? 'FAIL' : 'ok  '} ${r.file} [${r.arch || '?'}, ${size}] ${vs}`);
     for (const p of r.problems) console.log(`       ${p}`);
@@ -151,9 +160,11 @@ function main() {
     console.error('check-glibc: no binaries to check');
     failed = true;
   }
-  console.log(failed
-    ? `check-glibc: FAILED (floor: GLIBC_${opts.max.GLIBC}, GLIBCXX_${opts.max.GLIBCXX}, CXXABI_${opts.max.CXXABI})`
-    : `check-glibc: ok, every binary runs with glibc >= ${opts.max.GLIBC} (and GCC 8's libstdc++)`);
+  console.log(
+    failed
+      ? `check-glibc: FAILED (floor: GLIBC_${opts.max.GLIBC}, GLIBCXX_${opts.max.GLIBCXX}, CXXABI_${opts.max.CXXABI})`
+      : `check-glibc: ok, every binary runs with glibc >= ${opts.max.GLIBC} (and GCC 8's libstdc++)`,
+  );
   process.exit(failed ? 1 : 0);
 }
 

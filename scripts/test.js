@@ -16,7 +16,18 @@ function runAs(label, prefix) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-report-'));
   fs.chmodSync(dir, 0o777);
   const report = path.join(dir, 'report.json');
-  const cmd = [...prefix, process.execPath, vitest, 'run', '--configLoader', 'native', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra];
+  const cmd = [
+    ...prefix,
+    process.execPath,
+    vitest,
+    'run',
+    '--configLoader',
+    'native',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...extra,
+  ];
   console.log(`\n=== vitest as ${label} ===`);
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, stdio: 'inherit', env: { ...process.env, SBX_TEST_AS: label } });
   let passed = 0;

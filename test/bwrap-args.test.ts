@@ -34,7 +34,8 @@ function memHost(tree: Record<string, Kind | string>): HostView {
       cur = `${cur}/${part}`;
       const k = kindOf(cur);
       if (k === undefined) return undefined;
-      if (k.startsWith('->')) cur = resolve(k.slice(2).startsWith('/') ? k.slice(2) : `${cur.slice(0, cur.lastIndexOf('/'))}/${k.slice(2)}`) ?? '';
+      if (k.startsWith('->'))
+        cur = resolve(k.slice(2).startsWith('/') ? k.slice(2) : `${cur.slice(0, cur.lastIndexOf('/'))}/${k.slice(2)}`) ?? '';
       if (!cur) return undefined;
     }
     return cur || '/';
@@ -46,7 +47,10 @@ function memHost(tree: Record<string, Kind | string>): HostView {
       if (k === undefined) return undefined;
       return k.startsWith('->') ? 'symlink' : (k as Kind);
     },
-    readdir: (p) => Object.keys(tree).filter((k) => k !== p && k.startsWith(p === '/' ? '/' : `${p}/`) && !k.slice(p === '/' ? 1 : p.length + 1).includes('/')).map((k) => k.slice(k.lastIndexOf('/') + 1)),
+    readdir: (p) =>
+      Object.keys(tree)
+        .filter((k) => k !== p && k.startsWith(p === '/' ? '/' : `${p}/`) && !k.slice(p === '/' ? 1 : p.length + 1).includes('/'))
+        .map((k) => k.slice(k.lastIndexOf('/') + 1)),
     readlink: (p) => tree[p].slice(2),
     realpath: resolve,
     fdPath: (fd) => {
@@ -57,17 +61,84 @@ function memHost(tree: Record<string, Kind | string>): HostView {
 }
 
 const HOST = memHost({
-  '/bin': '->usr/bin', '/usr': 'dir', '/usr/bin': 'dir', '/etc': 'dir', '/tmp': 'dir', '/dev': 'dir', '/proc': 'dir', '/dev/null': 'other',
-  '/w': 'dir', '/w/a': 'dir', '/w/b': 'dir', '/w/a/.gitmodules': 'file', '/w/empty': 'dir', '/w/a/.git': 'file', '/w/sock': 'socket', '/w/link': '->a',
+  '/bin': '->usr/bin',
+  '/usr': 'dir',
+  '/usr/bin': 'dir',
+  '/etc': 'dir',
+  '/tmp': 'dir',
+  '/dev': 'dir',
+  '/proc': 'dir',
+  '/dev/null': 'other',
+  '/w': 'dir',
+  '/w/a': 'dir',
+  '/w/b': 'dir',
+  '/w/a/.gitmodules': 'file',
+  '/w/empty': 'dir',
+  '/w/a/.git': 'file',
+  '/w/sock': 'socket',
+  '/w/link': '->a',
 });
-const map = (argv: string[], fds: Record<number, Buffer | string> = {}) => mapBwrap(parse(argv, fds), { cwd: '/w/a', uid: 1000, host: HOST });
+const map = (argv: string[], fds: Record<number, Buffer | string> = {}) =>
+  mapBwrap(parse(argv, fds), { cwd: '/w/a', uid: 1000, host: HOST });
 
 describe('parser', () => {
-  it('takes Codex 0.171\'s argv shape', () => {
-    const a = parse(['--as-pid-1', '--new-session', '--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--perms', '000', '--tmpfs', '/tmp/codex-daemon-0', '--remount-ro', '/tmp/codex-daemon-0',
-      '--bind', '/w/a', '/w/a', '--perms', '555', '--tmpfs', '/w/a/.codex', '--remount-ro', '/w/a/.codex', '--ro-bind-data', '3', '/w/a/.git', '--unshare-user', '--unshare-pid', '--unshare-ipc',
-      '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--argv0', 'codex-linux-sandbox', '--', '/x/codex', '--sandbox-policy-cwd', '/w/a'], { 3: '' });
-    expect(a.ops.map((o) => o.op)).toEqual(['ro-bind', 'dev', 'tmpfs', 'remount-ro', 'bind', 'tmpfs', 'remount-ro', 'ro-bind-data', 'proc']);
+  it("takes Codex 0.171's argv shape", () => {
+    const a = parse(
+      [
+        '--as-pid-1',
+        '--new-session',
+        '--die-with-parent',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--perms',
+        '000',
+        '--tmpfs',
+        '/tmp/codex-daemon-0',
+        '--remount-ro',
+        '/tmp/codex-daemon-0',
+        '--bind',
+        '/w/a',
+        '/w/a',
+        '--perms',
+        '555',
+        '--tmpfs',
+        '/w/a/.codex',
+        '--remount-ro',
+        '/w/a/.codex',
+        '--ro-bind-data',
+        '3',
+        '/w/a/.git',
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-net',
+        '--proc',
+        '/proc',
+        '--cap-drop',
+        'ALL',
+        '--argv0',
+        'codex-linux-sandbox',
+        '--',
+        '/x/codex',
+        '--sandbox-policy-cwd',
+        '/w/a',
+      ],
+      { 3: '' },
+    );
+    expect(a.ops.map((o) => o.op)).toEqual([
+      'ro-bind',
+      'dev',
+      'tmpfs',
+      'remount-ro',
+      'bind',
+      'tmpfs',
+      'remount-ro',
+      'ro-bind-data',
+      'proc',
+    ]);
     expect(a.ops[2]).toMatchObject({ op: 'tmpfs', perms: 0 });
     expect(a.ops[5]).toMatchObject({ op: 'tmpfs', perms: 0o555 });
     expect(a.consumedFds).toEqual([3]);
@@ -110,7 +181,10 @@ describe('parser', () => {
     fails(['--hostname', 'h', 'true'], 'Specifying --hostname requires --unshare-uts');
     fails(['--disable-userns', 'true'], '--disable-userns requires --unshare-user', {}, 0);
     fails(['--seccomp', '3', '--add-seccomp-fd', '4', 'true'], '--add-seccomp-fd cannot be combined with --seccomp');
-    fails(['--overlay-src', '/a', 'true'], '--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay');
+    fails(
+      ['--overlay-src', '/a', 'true'],
+      '--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay',
+    );
     fails(['--unshare-net'], 'usage');
     fails([], 'usage');
   });
@@ -131,14 +205,57 @@ describe('parser', () => {
 
 describe('mapping to a policy', () => {
   it('identity writable binds become write rules (one shared mount), --ro-bind P P read rules', () => {
-    const m = map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--bind', '/w/b', '/w/b', '--ro-bind', '/w/a/.gitmodules', '/w/a/.gitmodules', '--unshare-net', 'true']);
+    const m = map([
+      '--ro-bind',
+      '/',
+      '/',
+      '--bind',
+      '/w/a',
+      '/w/a',
+      '--bind',
+      '/w/b',
+      '/w/b',
+      '--ro-bind',
+      '/w/a/.gitmodules',
+      '/w/a/.gitmodules',
+      '--unshare-net',
+      'true',
+    ]);
     expect(m.sandbox).toMatchObject({ mode: 'workspace-write', writableRoots: [], network: false, tmp: 'none' });
     expect(m.sandbox.rules).toEqual({ '/w/a': 'write', '/w/b': 'write', '/w/a/.gitmodules': 'read' });
   });
 
   it('masks: /dev/null onto a file, an empty dir onto a dir, tmpfs+remount-ro, empty --ro-bind-data; missing targets become refused names', () => {
-    const m = map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--ro-bind', '/dev/null', '/w/a/.gitmodules', '--ro-bind', '/w/empty', '/w/b',
-      '--perms', '555', '--tmpfs', '/w/a/.codex', '--remount-ro', '/w/a/.codex', '--ro-bind-data', '3', '/w/a/.git', '--ro-bind', '/dev/null', '/w/a/.bashrc', 'true'], { 3: '' });
+    const m = map(
+      [
+        '--ro-bind',
+        '/',
+        '/',
+        '--bind',
+        '/w/a',
+        '/w/a',
+        '--ro-bind',
+        '/dev/null',
+        '/w/a/.gitmodules',
+        '--ro-bind',
+        '/w/empty',
+        '/w/b',
+        '--perms',
+        '555',
+        '--tmpfs',
+        '/w/a/.codex',
+        '--remount-ro',
+        '/w/a/.codex',
+        '--ro-bind-data',
+        '3',
+        '/w/a/.git',
+        '--ro-bind',
+        '/dev/null',
+        '/w/a/.bashrc',
+        'true',
+      ],
+      { 3: '' },
+    );
     expect(m.sandbox.rules).toEqual({ '/w/a': 'write', '/w/a/.gitmodules': 'none', '/w/b': 'none', '/w/a/.git': 'none' });
     expect(m.guards.map((g) => g.path)).toEqual(['/w/a/.codex', '/w/a/.bashrc']);
   });
@@ -151,8 +268,23 @@ describe('mapping to a policy', () => {
     expect(r.sandbox.rules).toEqual({ '/w/a': 'read' });
   });
 
-  it('Codex\'s preflight (--tmpfs / and binds of system dirs): unbound top-level dirs look empty', () => {
-    const m = map(['--tmpfs', '/', '--dev', '/dev', '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--unshare-pid', '--proc', '/proc', 'true']);
+  it("Codex's preflight (--tmpfs / and binds of system dirs): unbound top-level dirs look empty", () => {
+    const m = map([
+      '--tmpfs',
+      '/',
+      '--dev',
+      '/dev',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--ro-bind',
+      '/etc',
+      '/etc',
+      '--unshare-pid',
+      '--proc',
+      '/proc',
+      'true',
+    ]);
     expect(m.sandbox.rules).toEqual({ '/usr': 'read', '/etc': 'read', '/tmp': 'none', '/w': 'none' });
     expect(m.notes.join('\n')).toMatch(/look empty/);
   });
@@ -164,7 +296,7 @@ describe('mapping to a policy', () => {
     expect(m.sandbox.tmp).toBe('private');
   });
 
-  it('--bind-fd is a bind of the fd\'s own path; symlinked binds resolve', () => {
+  it("--bind-fd is a bind of the fd's own path; symlinked binds resolve", () => {
     expect(map(['--ro-bind', '/', '/', '--bind-fd', '7', '/w/a', 'true']).sandbox.rules).toEqual({ '/w/a': 'write' });
     expect(map(['--ro-bind', '/', '/', '--bind', '/w/link', '/w/link', 'true']).sandbox.rules).toEqual({ '/w/a': 'write' });
   });
@@ -189,7 +321,10 @@ describe('mapping to a policy', () => {
     refused(['--unshare-uts', '--hostname', 'x'.repeat(65), 'true'], /^Can't set hostname to x+: Invalid argument$/);
     refused(['--dir', '/w/new', 'true'], /^--dir \/w\/new: not supported.*empty root/);
     refused(['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dir', '/tmp/x', 'true'], /^--dir \/tmp\/x: not supported.*--tmpfs \/tmp/);
-    expect(map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--dir', '/w/a/new', '--chmod', '0700', '/w/a', 'true']).setup).toEqual([{ op: 'dir', dest: '/w/a/new', perms: undefined }, { op: 'chmod', dest: '/w/a', perms: 0o700 }]);
+    expect(map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--dir', '/w/a/new', '--chmod', '0700', '/w/a', 'true']).setup).toEqual([
+      { op: 'dir', dest: '/w/a/new', perms: undefined },
+      { op: 'chmod', dest: '/w/a', perms: 0o700 },
+    ]);
     refused(['--seccomp', '3', 'true'], /^--seccomp: not supported/);
     refused(['--uid', '0', 'true'], /^--uid 0: not supported/);
     refused(['--dev', '/w/dev', 'true'], /^--dev \/w\/dev: not supported/);

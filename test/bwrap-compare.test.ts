@@ -18,7 +18,9 @@ afterAll(() => made.forEach(rmTree));
 spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'bwrap', '--install', binDir]);
 const front = path.join(binDir, 'bwrap');
 
-const hostNs = ['cgroup', 'ipc', 'mnt', 'net', 'pid_for_children', 'user', 'uts'].map((ns) => `${ns}=${fs.statSync(`/proc/self/ns/${ns}`).ino}`);
+const hostNs = ['cgroup', 'ipc', 'mnt', 'net', 'pid_for_children', 'user', 'uts'].map(
+  (ns) => `${ns}=${fs.statSync(`/proc/self/ns/${ns}`).ino}`,
+);
 
 /** A fresh tree at H: roots a (a repository) and b, an outside dir, a dotfile. Made anew for each run (bubblewrap leaves mount points behind). */
 function tree(H: string): void {
@@ -32,7 +34,13 @@ function tree(H: string): void {
 
 function probeUnder(bwrap: string, H: string, argv: string[], paths: string[]): Map<string, string> {
   tree(H);
-  const r = spawnSync(bwrap, [...argv, '/bin/sh', probe, ...hostNs, '--', ...paths], { cwd: path.join(H, 'a'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, env: { PATH: '/usr/bin:/bin', HOME: H } });
+  const r = spawnSync(bwrap, [...argv, '/bin/sh', probe, ...hostNs, '--', ...paths], {
+    cwd: path.join(H, 'a'),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+    env: { PATH: '/usr/bin:/bin', HOME: H },
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const out = new Map<string, string>();
@@ -59,67 +67,157 @@ const ALWAYS = {
   dev: "/dev is sbx-native's minimal one (no console or core, shm a tmpfs)",
 };
 
-describe.skipIf(!fs.existsSync(realBwrap))(`the front end against real bubblewrap (${realBwrap})${fs.existsSync(realBwrap) ? '' : ': skipped, not installed'}`, () => {
-  it('Codex 0.171 workspace-write argv: same tree, writability and namespaces but for the documented differences', () => {
-    const H = tempDir('sbx-cmp-');
-    made.push(H);
-    const A = `${H}/a`;
-    const B = `${H}/b`;
-    const protect = (R: string) => ['--perms', '555', '--tmpfs', `${R}/.codex`, '--remount-ro', `${R}/.codex`];
-    const argv = ['--as-pid-1', '--new-session', '--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--bind', A, A, ...protect(A), '--ro-bind', `${A}/.git`, `${A}/.git`,
-      '--bind', B, B, ...protect(B), '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--']; // no --argv0: bubblewrap 0.8 lacks it (Codex then leaves it out too)
-    const d = diff(H, argv, [A, `${A}/.git`, `${A}/.codex`, `${A}/file`, B, `${B}/.codex`, `${H}/outside`, '/etc', '/usr', '/']); // not /tmp: other programs change it meanwhile
-    expect(Object.keys(d).sort()).toEqual([
-      ...Object.keys(ALWAYS),
-      'pid is 1', // --as-pid-1: the command is pid 2 under sbx-native's init
-      'ns uts', // always a new UTS namespace
-      'path H/a/.codex', 'path H/b/.codex', // a --tmpfs onto a missing path is a refused name (absent), not a mount point made on the host
-      'path H/a', 'path H/b', // ... which is why bubblewrap's roots have one entry more (the .codex it left behind)
-    ].sort());
-    expect(d['path H/a']).toEqual(['dir, 4 entries, writable', 'dir, 3 entries, writable']);
-    expect(d['pid is 1']).toEqual(['yes', 'no']);
-    expect(d['ns uts']).toEqual(['host', 'new']);
-    expect(d['path H/a/.codex']).toEqual(['dir, 0 entries, read-only', 'absent']);
-    expect(d['status Seccomp']).toEqual(['0', '2']);
-  });
+describe.skipIf(!fs.existsSync(realBwrap))(
+  `the front end against real bubblewrap (${realBwrap})${fs.existsSync(realBwrap) ? '' : ': skipped, not installed'}`,
+  () => {
+    it('Codex 0.171 workspace-write argv: same tree, writability and namespaces but for the documented differences', () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const A = `${H}/a`;
+      const B = `${H}/b`;
+      const protect = (R: string) => ['--perms', '555', '--tmpfs', `${R}/.codex`, '--remount-ro', `${R}/.codex`];
+      const argv = [
+        '--as-pid-1',
+        '--new-session',
+        '--die-with-parent',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--bind',
+        A,
+        A,
+        ...protect(A),
+        '--ro-bind',
+        `${A}/.git`,
+        `${A}/.git`,
+        '--bind',
+        B,
+        B,
+        ...protect(B),
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-net',
+        '--proc',
+        '/proc',
+        '--cap-drop',
+        'ALL',
+        '--',
+      ]; // no --argv0: bubblewrap 0.8 lacks it (Codex then leaves it out too)
+      const d = diff(H, argv, [A, `${A}/.git`, `${A}/.codex`, `${A}/file`, B, `${B}/.codex`, `${H}/outside`, '/etc', '/usr', '/']); // not /tmp: other programs change it meanwhile
+      expect(Object.keys(d).sort()).toEqual(
+        [
+          ...Object.keys(ALWAYS),
+          'pid is 1', // --as-pid-1: the command is pid 2 under sbx-native's init
+          'ns uts', // always a new UTS namespace
+          'path H/a/.codex',
+          'path H/b/.codex', // a --tmpfs onto a missing path is a refused name (absent), not a mount point made on the host
+          'path H/a',
+          'path H/b', // ... which is why bubblewrap's roots have one entry more (the .codex it left behind)
+        ].sort(),
+      );
+      expect(d['path H/a']).toEqual(['dir, 4 entries, writable', 'dir, 3 entries, writable']);
+      expect(d['pid is 1']).toEqual(['yes', 'no']);
+      expect(d['ns uts']).toEqual(['host', 'new']);
+      expect(d['path H/a/.codex']).toEqual(['dir, 0 entries, read-only', 'absent']);
+      expect(d['status Seccomp']).toEqual(['0', '2']);
+    });
 
-  it('sandbox-runtime 0.0.83 argv: the same but for the documented differences', () => {
-    const H = tempDir('sbx-cmp-');
-    made.push(H);
-    const A = `${H}/a`;
-    const B = `${H}/b`;
-    const argv = ['--new-session', '--die-with-parent', '--unshare-net', '--setenv', 'SANDBOX_RUNTIME', '1', '--ro-bind', '/', '/', '--bind', A, A, '--bind', B, B,
-      '--ro-bind', '/dev/null', `${A}/.gitconfig`, '--ro-bind', '/dev/null', `${A}/.bashrc`, '--dev', '/dev', '--unshare-pid', '--unshare-user', '--cap-drop', 'ALL', '--proc', '/proc', '--'];
-    const d = diff(H, argv, [A, `${A}/.gitconfig`, `${A}/.bashrc`, `${A}/.git`, `${A}/file`, B, `${H}/outside`, '/etc']); // not /tmp: other programs change it meanwhile
-    expect(Object.keys(d).sort()).toEqual([
-      ...Object.keys(ALWAYS),
-      'ns ipc', // always a new IPC namespace
-      'ns uts', // always a new UTS namespace
-      `path H/a/.bashrc`, // /dev/null onto a missing path: a refused name, not an empty file made on the host
-      'path H/a', // ... which is why bubblewrap's root has one entry more
-      'path H/a/.gitconfig', // a /dev/null mask is an empty file (bubblewrap's is the device node on a nodev mount: EACCES)
-      `path H/a/.git`, // sbx-native keeps an existing repository's .git read-only in every writable root
-    ].sort());
-    expect(d['path H/a/.bashrc']).toEqual(['file, unreadable, read-only', 'absent']);
-    expect(d['path H/a/.git']).toEqual(['dir, 0 entries, writable', 'dir, 0 entries, read-only']);
-    expect(d['path H/a/.gitconfig']).toEqual(['file, unreadable, read-only', 'file, 0 bytes, read-only']);
-  });
+    it('sandbox-runtime 0.0.83 argv: the same but for the documented differences', () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const A = `${H}/a`;
+      const B = `${H}/b`;
+      const argv = [
+        '--new-session',
+        '--die-with-parent',
+        '--unshare-net',
+        '--setenv',
+        'SANDBOX_RUNTIME',
+        '1',
+        '--ro-bind',
+        '/',
+        '/',
+        '--bind',
+        A,
+        A,
+        '--bind',
+        B,
+        B,
+        '--ro-bind',
+        '/dev/null',
+        `${A}/.gitconfig`,
+        '--ro-bind',
+        '/dev/null',
+        `${A}/.bashrc`,
+        '--dev',
+        '/dev',
+        '--unshare-pid',
+        '--unshare-user',
+        '--cap-drop',
+        'ALL',
+        '--proc',
+        '/proc',
+        '--',
+      ];
+      const d = diff(H, argv, [A, `${A}/.gitconfig`, `${A}/.bashrc`, `${A}/.git`, `${A}/file`, B, `${H}/outside`, '/etc']); // not /tmp: other programs change it meanwhile
+      expect(Object.keys(d).sort()).toEqual(
+        [
+          ...Object.keys(ALWAYS),
+          'ns ipc', // always a new IPC namespace
+          'ns uts', // always a new UTS namespace
+          `path H/a/.bashrc`, // /dev/null onto a missing path: a refused name, not an empty file made on the host
+          'path H/a', // ... which is why bubblewrap's root has one entry more
+          'path H/a/.gitconfig', // a /dev/null mask is an empty file (bubblewrap's is the device node on a nodev mount: EACCES)
+          `path H/a/.git`, // sbx-native keeps an existing repository's .git read-only in every writable root
+        ].sort(),
+      );
+      expect(d['path H/a/.bashrc']).toEqual(['file, unreadable, read-only', 'absent']);
+      expect(d['path H/a/.git']).toEqual(['dir, 0 entries, writable', 'dir, 0 entries, read-only']);
+      expect(d['path H/a/.gitconfig']).toEqual(['file, unreadable, read-only', 'file, 0 bytes, read-only']);
+    });
 
-  it('Codex\'s preflight argv (--tmpfs / and read-only system dirs): the same but for the documented differences', () => {
-    const H = tempDir('sbx-cmp-');
-    made.push(H);
-    const argv = ['--new-session', '--die-with-parent', '--tmpfs', '/', '--dev', '/dev', ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
-      '--ro-bind', path.dirname(probe), path.dirname(probe), // the probe script, for both
-      '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--'];
-    const d = diff(H, argv, ['/usr', '/etc', '/bin', '/home', '/var', '/root', '/']);
-    expect(Object.keys(d).sort()).toEqual([
-      ...Object.keys(ALWAYS),
-      'ns uts', // always a new UTS namespace
-      'path /', 'path /home', 'path /root', 'path /var', // unbound top-level directories look empty instead of being absent
-      'path /bin', // top-level symlinks stay (bubblewrap binds the directory they lead to)
-    ].sort());
-    expect(d['path /home']).toEqual(['absent', 'dir, 0 entries, read-only']);
-    expect(d['path /bin'][0]).toMatch(/^dir, \d+ entries, read-only$/);
-    expect(d['path /bin'][1]).toBe('symlink to usr/bin');
-  });
-});
+    it("Codex's preflight argv (--tmpfs / and read-only system dirs): the same but for the documented differences", () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const argv = [
+        '--new-session',
+        '--die-with-parent',
+        '--tmpfs',
+        '/',
+        '--dev',
+        '/dev',
+        ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
+        '--ro-bind',
+        path.dirname(probe),
+        path.dirname(probe), // the probe script, for both
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-net',
+        '--proc',
+        '/proc',
+        '--cap-drop',
+        'ALL',
+        '--',
+      ];
+      const d = diff(H, argv, ['/usr', '/etc', '/bin', '/home', '/var', '/root', '/']);
+      expect(Object.keys(d).sort()).toEqual(
+        [
+          ...Object.keys(ALWAYS),
+          'ns uts', // always a new UTS namespace
+          'path /',
+          'path /home',
+          'path /root',
+          'path /var', // unbound top-level directories look empty instead of being absent
+          'path /bin', // top-level symlinks stay (bubblewrap binds the directory they lead to)
+        ].sort(),
+      );
+      expect(d['path /home']).toEqual(['absent', 'dir, 0 entries, read-only']);
+      expect(d['path /bin'][0]).toMatch(/^dir, \d+ entries, read-only$/);
+      expect(d['path /bin'][1]).toBe('symlink to usr/bin');
+    });
+  },
+);

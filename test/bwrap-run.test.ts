@@ -32,14 +32,54 @@ function roots() {
 
 /** Codex 0.171's workspace-write argv for roots A (the cwd) and B, network off. */
 function codexArgv(A: string, B: string, extra: string[] = []): string[] {
-  const protect = (R: string) => ['--perms', '555', '--tmpfs', `${R}/.codex`, '--remount-ro', `${R}/.codex`, '--perms', '555', '--tmpfs', `${R}/.agents`, '--remount-ro', `${R}/.agents`];
-  return ['--as-pid-1', '--new-session', '--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev',
-    '--bind', A, A, ...protect(A), '--bind', B, B, ...protect(B), ...extra,
-    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--argv0', 'codex-linux-sandbox', '--'];
+  const protect = (R: string) => [
+    '--perms',
+    '555',
+    '--tmpfs',
+    `${R}/.codex`,
+    '--remount-ro',
+    `${R}/.codex`,
+    '--perms',
+    '555',
+    '--tmpfs',
+    `${R}/.agents`,
+    '--remount-ro',
+    `${R}/.agents`,
+  ];
+  return [
+    '--as-pid-1',
+    '--new-session',
+    '--die-with-parent',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--bind',
+    A,
+    A,
+    ...protect(A),
+    '--bind',
+    B,
+    B,
+    ...protect(B),
+    ...extra,
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-net',
+    '--proc',
+    '/proc',
+    '--cap-drop',
+    'ALL',
+    '--argv0',
+    'codex-linux-sandbox',
+    '--',
+  ];
 }
 
-describe('doctor\'s Codex-acceptance check', () => {
-  it('an installed bwrap under /tmp is sandbox-runtime\'s but not Codex\'s (a writable root); one in a 0755 directory elsewhere, first on PATH, is both', () => {
+describe("doctor's Codex-acceptance check", () => {
+  it("an installed bwrap under /tmp is sandbox-runtime's but not Codex's (a writable root); one in a 0755 directory elsewhere, first on PATH, is both", () => {
     const tmpCheck = bwrapCheck({ PATH: `${binDir}:/usr/bin` }, '/');
     expect(tmpCheck.ok).toBe(false);
     expect(tmpCheck.detail).toMatch(/Codex would not: .* is under a writable root \/tmp/);
@@ -47,7 +87,10 @@ describe('doctor\'s Codex-acceptance check', () => {
     made.push(elsewhere);
     fs.chmodSync(elsewhere, 0o755);
     expect(spawnSync(process.execPath, [cli, 'bwrap', '--install', elsewhere]).status).toBe(0);
-    expect(bwrapCheck({ PATH: `${elsewhere}:/usr/bin` }, repoRoot)).toMatchObject({ ok: true, detail: expect.stringContaining(`Codex (from ${repoRoot}) would use it`) });
+    expect(bwrapCheck({ PATH: `${elsewhere}:/usr/bin` }, repoRoot)).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining(`Codex (from ${repoRoot}) would use it`),
+    });
     expect(bwrapCheck({ PATH: '/usr/bin' }, '/').ok).toBe(null);
     // A directory others may write is refused outright.
     const open = tempDir();
@@ -67,7 +110,11 @@ describe('the installed bwrap inside a writable root', () => {
     expect(spawnSync(process.execPath, [cli, 'bwrap', '--install', path.join(A, 'bin')]).status).toBe(0);
     const mine = path.join(A, 'bin', 'bwrap');
     const before = fs.readFileSync(mine, 'utf8');
-    const r = spawnSync(mine, ['--ro-bind', '/', '/', '--bind', A, A, '--', 'sh', '-c', `echo x >> ${mine}; rm -f ${mine}; mv ${mine} ${A}/moved; echo done`], { encoding: 'utf8' });
+    const r = spawnSync(
+      mine,
+      ['--ro-bind', '/', '/', '--bind', A, A, '--', 'sh', '-c', `echo x >> ${mine}; rm -f ${mine}; mv ${mine} ${A}/moved; echo done`],
+      { encoding: 'utf8' },
+    );
     expect(r.stdout).toBe('done\n');
     expect(r.stderr).toContain(`${mine}: Read-only file system`);
     expect(r.stderr).toMatch(/rm: cannot remove .*: (Device or resource busy|Read-only file system)/);
@@ -80,7 +127,9 @@ describe('Codex argv shape', () => {
   it('the installed bwrap is a script that names Node and sbx-native by absolute path', () => {
     expect(installed.status).toBe(0);
     expect(installed.stdout).toContain(`wrote ${shim}`);
-    expect(fs.readFileSync(shim, 'utf8')).toContain(`exec '${fs.realpathSync(process.execPath)}' '${path.join(repoRoot, 'dist', 'bwrap', 'main.js')}' "$@"`);
+    expect(fs.readFileSync(shim, 'utf8')).toContain(
+      `exec '${fs.realpathSync(process.execPath)}' '${path.join(repoRoot, 'dist', 'bwrap', 'main.js')}' "$@"`,
+    );
     expect(fs.statSync(shim).mode & 0o777).toBe(0o755);
   });
 
@@ -90,7 +139,15 @@ describe('Codex argv shape', () => {
     fs.writeFileSync(path.join(A, 'g'), 'data');
     const ino = fs.statSync(path.join(A, 'g')).ino;
     const outside = snapshot(path.join(H, 'outside'));
-    const r = bwrap([...codexArgv(A, B), 'sh', '-c', `echo $0; ln ${A}/f ${B}/f && stat -c %h ${B}/f; mv ${A}/g ${B}/g && echo moved; echo x > ${H}/outside/x; echo x > /etc/sbx-bwrap-probe`], { cwd: A });
+    const r = bwrap(
+      [
+        ...codexArgv(A, B),
+        'sh',
+        '-c',
+        `echo $0; ln ${A}/f ${B}/f && stat -c %h ${B}/f; mv ${A}/g ${B}/g && echo moved; echo x > ${H}/outside/x; echo x > /etc/sbx-bwrap-probe`,
+      ],
+      { cwd: A },
+    );
     expect(r.stderr).toContain(`${H}/outside/x: Read-only file system`);
     expect(r.stderr).toContain('/etc/sbx-bwrap-probe: Read-only file system');
     expect(r.stdout).toBe('codex-linux-sandbox\n2\nmoved\n');
@@ -105,7 +162,15 @@ describe('Codex argv shape', () => {
     fs.mkdirSync(path.join(A, '.git'));
     fs.writeFileSync(path.join(A, '.git', 'config'), '[core]\n');
     const before = snapshot(A);
-    const r = bwrap([...codexArgv(A, B, ['--ro-bind', `${A}/.git`, `${A}/.git`]), 'sh', '-c', 'mkdir .codex; echo x > .agents; echo x >> .git/config; echo done'], { cwd: A });
+    const r = bwrap(
+      [
+        ...codexArgv(A, B, ['--ro-bind', `${A}/.git`, `${A}/.git`]),
+        'sh',
+        '-c',
+        'mkdir .codex; echo x > .agents; echo x >> .git/config; echo done',
+      ],
+      { cwd: A },
+    );
     expect(r.stdout).toBe('done\n');
     expect(r.stderr).toMatch(/mkdir: cannot create directory '?.?\.codex.?'?: Read-only file system/);
     expect(r.stderr).toContain('.agents: Read-only file system');
@@ -122,8 +187,15 @@ describe('Codex argv shape', () => {
     const four = fs.openSync(path.join(A, 'f4'), 'w');
     const six = fs.openSync(path.join(A, 'f6'), 'w');
     try {
-      const r = bwrap([...codexArgv(A, B, ['--ro-bind-data', '3', `${A}/.git`]), 'sh', '-c', 'echo x > .git; echo four >&4; echo six >&6; [ -e /proc/self/fd/3 ] && echo three-open; echo ok'],
-        { cwd: A, stdio: ['ignore', 'pipe', 'pipe', null3, four, 'ignore', six] });
+      const r = bwrap(
+        [
+          ...codexArgv(A, B, ['--ro-bind-data', '3', `${A}/.git`]),
+          'sh',
+          '-c',
+          'echo x > .git; echo four >&4; echo six >&6; [ -e /proc/self/fd/3 ] && echo three-open; echo ok',
+        ],
+        { cwd: A, stdio: ['ignore', 'pipe', 'pipe', null3, four, 'ignore', six] },
+      );
       expect(r.stderr).toContain('.git: Read-only file system');
       expect(r.stdout).toBe('ok\n'); // fd 3 was bubblewrap's to read and close: not open inside
     } finally {
@@ -137,20 +209,48 @@ describe('Codex argv shape', () => {
 
   it('network off holds: no route out, loopback only', () => {
     const { A, B } = roots();
-    const r = bwrap([...codexArgv(A, B), process.execPath, '-e', `require('net').connect(443, '1.1.1.1').on('error', (e) => { console.log(e.code); process.exit(0); }).on('connect', () => console.log('connected'))`], { cwd: A });
+    const r = bwrap(
+      [
+        ...codexArgv(A, B),
+        process.execPath,
+        '-e',
+        `require('net').connect(443, '1.1.1.1').on('error', (e) => { console.log(e.code); process.exit(0); }).on('connect', () => console.log('connected'))`,
+      ],
+      { cwd: A },
+    );
     expect(r.stdout.trim()).toBe('ENETUNREACH');
   });
 
   it('the preflight (--tmpfs / and read-only system dirs) runs /usr/bin/true; unbound top-level dirs look empty', () => {
-    const pre = ['--as-pid-1', '--new-session', '--die-with-parent', '--tmpfs', '/', '--dev', '/dev', ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
-      '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--'];
+    const pre = [
+      '--as-pid-1',
+      '--new-session',
+      '--die-with-parent',
+      '--tmpfs',
+      '/',
+      '--dev',
+      '/dev',
+      ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
+      '--unshare-user',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-net',
+      '--proc',
+      '/proc',
+      '--cap-drop',
+      'ALL',
+      '--',
+    ];
     expect(bwrap([...pre, '/usr/bin/true'])).toMatchObject({ code: 0, stderr: '' });
     const r = bwrap([...pre, '/bin/sh', '-c', '(ls -A /home; ls -A /root; ls -A /var) | wc -l; ls /usr/bin/env']);
     expect(r.stdout).toBe('0\n/usr/bin/env\n');
   });
 });
 
-function bwrapAsync(args: string[], opts: import('child_process').SpawnOptions): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function bwrapAsync(
+  args: string[],
+  opts: import('child_process').SpawnOptions,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const c = spawn(shim, args, opts);
     let stdout = '';
@@ -168,16 +268,55 @@ describe('sandbox-runtime argv shape', () => {
     const sock = path.join(H, 'srt.sock');
     const server = net.createServer((c) => c.end('pong')).listen(sock);
     await new Promise((r) => server.once('listening', r));
-    const words = ['--new-session', '--die-with-parent', '--unshare-net', '--bind', sock, sock, '--setenv', 'SRT_V', 'one two', '--setenv', 'GONE', 'x',
-      '--ro-bind', '/', '/', '--bind', A, A, '--bind', B, B, '--ro-bind', '/dev/null', `${A}/.gitconfig`, '--ro-bind', '/dev/null', `${A}/.bashrc`,
-      '--dev', '/dev', '--unshare-pid', '--unshare-user', '--cap-drop', 'ALL', '--proc', '/proc', '--unsetenv', 'GONE'];
+    const words = [
+      '--new-session',
+      '--die-with-parent',
+      '--unshare-net',
+      '--bind',
+      sock,
+      sock,
+      '--setenv',
+      'SRT_V',
+      'one two',
+      '--setenv',
+      'GONE',
+      'x',
+      '--ro-bind',
+      '/',
+      '/',
+      '--bind',
+      A,
+      A,
+      '--bind',
+      B,
+      B,
+      '--ro-bind',
+      '/dev/null',
+      `${A}/.gitconfig`,
+      '--ro-bind',
+      '/dev/null',
+      `${A}/.bashrc`,
+      '--dev',
+      '/dev',
+      '--unshare-pid',
+      '--unshare-user',
+      '--cap-drop',
+      'ALL',
+      '--proc',
+      '/proc',
+      '--unsetenv',
+      'GONE',
+    ];
     const argsFile = path.join(H, 'args');
     fs.writeFileSync(argsFile, words.map((w) => `${w}\0`).join(''));
     const nine = fs.openSync(argsFile, 'r');
     const before = snapshot(A);
     try {
       const script = `cat .gitconfig; echo x > .bashrc; echo "$SRT_V\${GONE-unset}"; ${process.execPath} -e "require('net').connect('${sock}').on('data', (d) => console.log(String(d)))"`;
-      const r = await bwrapAsync(['--args', '9', '--', 'sh', '-c', script], { cwd: A, stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', nine] });
+      const r = await bwrapAsync(['--args', '9', '--', 'sh', '-c', script], {
+        cwd: A,
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', nine],
+      });
       expect(r.stderr).toContain('.bashrc: Read-only file system');
       expect(r.stdout).toBe('one twounset\npong\n');
       expect(r.code).toBe(0);
@@ -189,7 +328,7 @@ describe('sandbox-runtime argv shape', () => {
   });
 });
 
-describe('bad argv: bubblewrap\'s message, exit 1, nothing run, nothing left', () => {
+describe("bad argv: bubblewrap's message, exit 1, nothing run, nothing left", () => {
   const marker = () => {
     const d = tempDir();
     made.push(d);
@@ -198,13 +337,41 @@ describe('bad argv: bubblewrap\'s message, exit 1, nothing run, nothing left', (
   const cases: [string, (m: string) => string[], RegExp][] = [
     ['an unknown option', (m) => ['--ro-bind', '/', '/', '--frob', 'sh', '-c', `touch ${m}`], /^bwrap: Unknown option --frob\n$/],
     ['a missing argument', () => ['--ro-bind', '/'], /^bwrap: --ro-bind takes two arguments\n$/],
-    ['an --args fd that is not open', (m) => ['--args', '97', 'sh', '-c', `touch ${m}`], /^bwrap: Can't read --args data: Bad file descriptor\n$/],
-    ['an unsupported option', (m) => ['--ro-bind', '/', '/', '--mqueue', '/dev/mqueue', 'sh', '-c', `touch ${m}`], /^bwrap: --mqueue \/dev\/mqueue: not supported by sbx-native's bwrap front end/],
-    ['a --dir where the sandbox is read-only', (m) => ['--ro-bind', '/', '/', '--dir', '/etc/sbx-bwrap-nope', 'sh', '-c', `touch ${m}`], /^bwrap: Can't mkdir \/etc\/sbx-bwrap-nope: Read-only file system\n$/],
-    ['a bind of one path onto another', (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/opt', 'sh', '-c', `touch ${m}`], /^bwrap: --bind \/usr \/opt: not supported/],
-    ['an --info-fd that is not open', (m) => ['--ro-bind', '/', '/', '--info-fd', '97', 'sh', '-c', `touch ${m}`], /^bwrap: Can't use --info-fd 97: Bad file descriptor\n$/],
-    ['a --file fd that is not open', (m) => ['--ro-bind', '/', '/', '--file', '97', '/tmp/x', 'sh', '-c', `touch ${m}`], /^bwrap: Can't read --file data from fd 97: Bad file descriptor\n$/],
-    ['a missing bind source', (m) => ['--ro-bind', '/', '/', '--bind', '/nonexistent-src', '/nonexistent-src', 'sh', '-c', `touch ${m}`], /^bwrap: Can't find source path \/nonexistent-src: No such file or directory\n$/],
+    [
+      'an --args fd that is not open',
+      (m) => ['--args', '97', 'sh', '-c', `touch ${m}`],
+      /^bwrap: Can't read --args data: Bad file descriptor\n$/,
+    ],
+    [
+      'an unsupported option',
+      (m) => ['--ro-bind', '/', '/', '--mqueue', '/dev/mqueue', 'sh', '-c', `touch ${m}`],
+      /^bwrap: --mqueue \/dev\/mqueue: not supported by sbx-native's bwrap front end/,
+    ],
+    [
+      'a --dir where the sandbox is read-only',
+      (m) => ['--ro-bind', '/', '/', '--dir', '/etc/sbx-bwrap-nope', 'sh', '-c', `touch ${m}`],
+      /^bwrap: Can't mkdir \/etc\/sbx-bwrap-nope: Read-only file system\n$/,
+    ],
+    [
+      'a bind of one path onto another',
+      (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/opt', 'sh', '-c', `touch ${m}`],
+      /^bwrap: --bind \/usr \/opt: not supported/,
+    ],
+    [
+      'an --info-fd that is not open',
+      (m) => ['--ro-bind', '/', '/', '--info-fd', '97', 'sh', '-c', `touch ${m}`],
+      /^bwrap: Can't use --info-fd 97: Bad file descriptor\n$/,
+    ],
+    [
+      'a --file fd that is not open',
+      (m) => ['--ro-bind', '/', '/', '--file', '97', '/tmp/x', 'sh', '-c', `touch ${m}`],
+      /^bwrap: Can't read --file data from fd 97: Bad file descriptor\n$/,
+    ],
+    [
+      'a missing bind source',
+      (m) => ['--ro-bind', '/', '/', '--bind', '/nonexistent-src', '/nonexistent-src', 'sh', '-c', `touch ${m}`],
+      /^bwrap: Can't find source path \/nonexistent-src: No such file or directory\n$/,
+    ],
   ];
   for (const [what, argv, re] of cases) {
     it(what, () => {
@@ -222,7 +389,9 @@ describe('bad argv: bubblewrap\'s message, exit 1, nothing run, nothing left', (
     fs.writeFileSync(path.join(d, 'a'), '--args\x009\0');
     const nine = fs.openSync(path.join(d, 'a'), 'r');
     try {
-      const r = bwrap(['--args', '9', 'sh', '-c', `touch ${d}/ran`], { stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', nine] });
+      const r = bwrap(['--args', '9', 'sh', '-c', `touch ${d}/ran`], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', nine],
+      });
       expect(r).toMatchObject({ code: 1, stderr: 'bwrap: --args not supported in arguments file\n' });
     } finally {
       fs.closeSync(nine);
@@ -245,8 +414,36 @@ describe('--dir, --symlink, --file, --chmod', () => {
     fs.writeSync(three, 'payload');
     const src = fs.openSync(path.join(A, '..', 'data'), 'r');
     try {
-      const r = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--perms', '0700', '--dir', `${A}/d/e`, '--symlink', '../t', `${A}/l`, '--perms', '0640', '--file', '3', `${A}/f`,
-        '--chmod', '0711', `${A}/d`, '--', 'sh', '-c', `stat -c '%a %n' ${A}/d ${A}/d/e ${A}/f; readlink ${A}/l; cat ${A}/f`], { stdio: ['ignore', 'pipe', 'pipe', src] });
+      const r = bwrap(
+        [
+          '--ro-bind',
+          '/',
+          '/',
+          '--bind',
+          A,
+          A,
+          '--perms',
+          '0700',
+          '--dir',
+          `${A}/d/e`,
+          '--symlink',
+          '../t',
+          `${A}/l`,
+          '--perms',
+          '0640',
+          '--file',
+          '3',
+          `${A}/f`,
+          '--chmod',
+          '0711',
+          `${A}/d`,
+          '--',
+          'sh',
+          '-c',
+          `stat -c '%a %n' ${A}/d ${A}/d/e ${A}/f; readlink ${A}/l; cat ${A}/f`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe', src] },
+      );
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`711 ${A}/d
 700 ${A}/d/e
@@ -264,7 +461,10 @@ payload`);
   it('an existing different symlink fails as bubblewrap fails; the same one is accepted', () => {
     const { A } = roots();
     fs.symlinkSync('/dev/null', path.join(A, 'l'));
-    expect(bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--symlink', '/dev/null', `${A}/l`, 'true'])).toMatchObject({ code: 0, stderr: '' });
+    expect(bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--symlink', '/dev/null', `${A}/l`, 'true'])).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
     const r = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--symlink', 'other', `${A}/l`, 'sh', '-c', `touch ${A}/ran`]);
     expect(r).toMatchObject({ code: 1, stderr: `bwrap: Can't make symlink at ${A}/l: existing destination is /dev/null\n` });
     expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
@@ -278,43 +478,72 @@ describe('--sbx-dry-run', () => {
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
     expect(d.bwrap.ops[0]).toEqual({ op: 'ro-bind', src: '/', dest: '/', try: false });
-    expect(d.differences).toContain('--as-pid-1: the command runs as pid 2 under sbx-native\'s init (pid 1), which reaps, forwards signals and supervises');
+    expect(d.differences).toContain(
+      "--as-pid-1: the command runs as pid 2 under sbx-native's init (pid 1), which reaps, forwards signals and supervises",
+    );
     expect(d.refusedNames).toEqual([`${A}/.codex`, `${A}/.agents`, `${B}/.codex`, `${B}/.agents`]);
     expect(d.guarded.map((g: { why: string }) => g.why)).toEqual(['the installed bwrap', 'the Node that runs the installed bwrap']);
     expect(d.policy.writableRoots).toEqual([A, B]);
     expect(d.plan.layout.groups.map((g: { roots: string[] }) => g.roots)).toEqual([[A, B]]); // one shared mount
-    expect(d.plan.steps.find((s: { op: string }) => s.op === 'exec').args.slice(1)).toEqual(['codex-linux-sandbox', '-c', `touch ${A}/ran`]);
+    expect(d.plan.steps.find((s: { op: string }) => s.op === 'exec').args.slice(1)).toEqual([
+      'codex-linux-sandbox',
+      '-c',
+      `touch ${A}/ran`,
+    ]);
     expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
   });
 });
 
 describe('exit statuses and status fds', () => {
-  it('the command\'s exit code; 128+N for a signal; a command not found is bubblewrap\'s execvp error, exit 1', () => {
+  it("the command's exit code; 128+N for a signal; a command not found is bubblewrap's execvp error, exit 1", () => {
     const base = ['--ro-bind', '/', '/', '--unshare-pid', '--'];
     expect(bwrap([...base, 'sh', '-c', 'exit 42']).code).toBe(42);
     expect(bwrap([...base, 'sh', '-c', 'kill -9 $$']).code).toBe(137);
-    expect(bwrap([...base, 'no-such-command-sbx'], { env: { ...process.env, PATH: '/usr/bin:/bin' } })).toMatchObject({ code: 1, stderr: 'bwrap: execvp no-such-command-sbx: No such file or directory\n' });
+    expect(bwrap([...base, 'no-such-command-sbx'], { env: { ...process.env, PATH: '/usr/bin:/bin' } })).toMatchObject({
+      code: 1,
+      stderr: 'bwrap: execvp no-such-command-sbx: No such file or directory\n',
+    });
   });
 
-  it('--hostname sets the name in the sandbox\'s own UTS namespace; the host keeps its own', () => {
+  it("--hostname sets the name in the sandbox's own UTS namespace; the host keeps its own", () => {
     const host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8');
     const r = bwrap(['--ro-bind', '/', '/', '--unshare-uts', '--hostname', 'sbx-box', '--', 'cat', '/proc/sys/kernel/hostname']);
     expect(r).toMatchObject({ code: 0, stdout: 'sbx-box\n' });
     expect(fs.readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(host);
   });
 
-  it('--info-fd and --json-status-fd give the child pid, namespace ids matching the sandbox\'s own, and the exit code', () => {
+  it("--info-fd and --json-status-fd give the child pid, namespace ids matching the sandbox's own, and the exit code", () => {
     const d = tempDir();
     made.push(d);
     const info = fs.openSync(path.join(d, 'info'), 'w');
     const json = fs.openSync(path.join(d, 'json'), 'w');
     try {
-      const r = bwrap(['--ro-bind', '/', '/', '--unshare-pid', '--info-fd', '3', '--json-status-fd', '4', '--', 'sh', '-c', 'stat -L -c %i /proc/self/ns/mnt; sleep 0.3; exit 3'], { stdio: ['ignore', 'pipe', 'pipe', info, json] });
+      const r = bwrap(
+        [
+          '--ro-bind',
+          '/',
+          '/',
+          '--unshare-pid',
+          '--info-fd',
+          '3',
+          '--json-status-fd',
+          '4',
+          '--',
+          'sh',
+          '-c',
+          'stat -L -c %i /proc/self/ns/mnt; sleep 0.3; exit 3',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe', info, json] },
+      );
       expect(r.code).toBe(3);
       const i = JSON.parse(fs.readFileSync(path.join(d, 'info'), 'utf8'));
       expect(i['child-pid']).toBeGreaterThan(1);
       expect(String(i['mnt-namespace'])).toBe(r.stdout.trim());
-      const lines = fs.readFileSync(path.join(d, 'json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = fs
+        .readFileSync(path.join(d, 'json'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines[0]['child-pid']).toBe(i['child-pid']);
       expect(lines[1]).toEqual({ 'exit-code': 3 });
     } finally {

@@ -70,7 +70,10 @@ describe(`${N} read-only carve-outs in one root (as ${userLabel})`, () => {
     expect(b.renameat2(victim, other, 2)).toBe(0); // RENAME_EXCHANGE
     try {
       const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
-      const err = await new Promise<any>((res) => { child.on('error', res); child.on('exit', (code) => res({ code })); });
+      const err = await new Promise<any>((res) => {
+        child.on('error', res);
+        child.on('exit', (code) => res({ code }));
+      });
       expect(err).toMatchObject({ code: SETUP_FAILED, step: 'pin_from', errno: -116 });
       expect(err.syscall).toMatch(new RegExp(`path changed since the plan was made: ${victim}`));
     } finally {

@@ -16,16 +16,29 @@ const spawners: Record<string, Spawner> = {
 // A PATH that `nobody` can search entirely (else execvp's answer is EACCES, for both).
 const env = { PATH: '/usr/bin:/bin' };
 
-const describeError = (e: NodeJS.ErrnoException & { spawnargs?: string[] }) =>
-  ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, spawnargs: e.spawnargs });
+const describeError = (e: NodeJS.ErrnoException & { spawnargs?: string[] }) => ({
+  message: e.message,
+  code: e.code,
+  errno: e.errno,
+  syscall: e.syscall,
+  path: e.path,
+  spawnargs: e.spawnargs,
+});
 
 /** Every event with its arguments, in order, and the pid as seen at each; stdout collected. */
-function record(spawner: Spawner, file: string, args: string[], options: Record<string, unknown> = {}): Promise<{ events: unknown[]; stdout: string; spawnargs: string[] }> {
+function record(
+  spawner: Spawner,
+  file: string,
+  args: string[],
+  options: Record<string, unknown> = {},
+): Promise<{ events: unknown[]; stdout: string; spawnargs: string[] }> {
   return new Promise((resolve) => {
     const c = spawner(file, args, { env, ...options });
     const events: unknown[] = [];
     let stdout = '';
-    c.stdout?.on('data', (d: Buffer) => { stdout += d; });
+    c.stdout?.on('data', (d: Buffer) => {
+      stdout += d;
+    });
     c.on('spawn', () => events.push(['spawn', typeof c.pid]));
     c.on('error', (e: NodeJS.ErrnoException) => events.push(['error', describeError(e), typeof c.pid]));
     c.on('exit', (code: number | null, sig: string | null) => events.push(['exit', code, sig, c.exitCode, c.signalCode]));
@@ -45,7 +58,11 @@ async function both(file: string, args: string[], options: Record<string, unknow
 describe(`child_process parity: events, order, codes (as ${userLabel})`, () => {
   it('a command that succeeds: spawn, exit, close, with its output', async () => {
     const r = await both('/bin/sh', ['-c', 'echo out; exit 0']);
-    expect(r.events).toEqual([['spawn', 'number'], ['exit', 0, null, 0, null], ['close', 0, null, 0]]);
+    expect(r.events).toEqual([
+      ['spawn', 'number'],
+      ['exit', 0, null, 0, null],
+      ['close', 0, null, 0],
+    ]);
     expect(r.stdout).toBe('out\n');
   });
 
@@ -57,7 +74,11 @@ describe(`child_process parity: events, order, codes (as ${userLabel})`, () => {
   it('a missing command: error ENOENT, no spawn, no pid, close with -2', async () => {
     const r = await both('no-such-command-sbx', ['a']);
     expect(r.events.map((e) => (e as string[])[0])).toEqual(['error', 'close']);
-    expect(r.events[0]).toMatchObject(['error', { code: 'ENOENT', errno: -2, syscall: 'spawn no-such-command-sbx', path: 'no-such-command-sbx', spawnargs: ['a'] }, 'undefined']);
+    expect(r.events[0]).toMatchObject([
+      'error',
+      { code: 'ENOENT', errno: -2, syscall: 'spawn no-such-command-sbx', path: 'no-such-command-sbx', spawnargs: ['a'] },
+      'undefined',
+    ]);
   });
 
   it('a command that is not executable: EACCES', async () => {
@@ -71,7 +92,14 @@ describe(`child_process parity: events, order, codes (as ${userLabel})`, () => {
   });
 
   it('a cwd that is not a directory throws ENOTDIR', () => {
-    const thrown = (s: Spawner) => { try { s('true', [], { cwd: '/etc/passwd' }); return undefined; } catch (e) { return describeError(e as NodeJS.ErrnoException); } };
+    const thrown = (s: Spawner) => {
+      try {
+        s('true', [], { cwd: '/etc/passwd' });
+        return undefined;
+      } catch (e) {
+        return describeError(e as NodeJS.ErrnoException);
+      }
+    };
     const a = thrown(spawners.child_process);
     expect(a?.code).toBe('ENOTDIR');
     expect(thrown(spawners['sbx-native'])).toEqual(a);
@@ -104,7 +132,7 @@ describe(`child_process parity: exceptions in listeners are not swallowed (as ${
     });
   }
 
-  it('an uncaughtException handler sees the listener\'s own error, and the process carries on', () => {
+  it("an uncaughtException handler sees the listener's own error, and the process carries on", () => {
     const src = `process.on('uncaughtException', (e) => { console.log('caught', e.message); });
       const c = ${impl['sbx-native']}.spawn('true', [], { sandbox: { writableRoots: [] } });
       c.on('exit', () => { throw new Error('boom-exit'); });`;
@@ -126,8 +154,17 @@ describe(`child_process parity: execFile, options (as ${userLabel})`, () => {
       return { ok: true, stdout: r.stdout, stderr: r.stderr };
     } catch (e) {
       const x = e as NodeJS.ErrnoException & Record<string, unknown>;
-      const out = (x.stdout as string | Buffer | undefined);
-      return { ok: false, name: x.name, message: x.message, code: x.code, signal: x.signal, killed: x.killed, cmd: x.cmd, stdoutLength: out?.length };
+      const out = x.stdout as string | Buffer | undefined;
+      return {
+        ok: false,
+        name: x.name,
+        message: x.message,
+        code: x.code,
+        signal: x.signal,
+        killed: x.killed,
+        cmd: x.cmd,
+        stdoutLength: out?.length,
+      };
     }
   };
   const cases: [string, string, string[], Record<string, unknown>][] = [
@@ -152,11 +189,14 @@ describe(`child_process parity: execFile, options (as ${userLabel})`, () => {
   }
 
   it('execFile with a callback, and an AbortSignal', async () => {
-    const via = (impl: typeof cp.execFile | typeof sbx.execFile) => new Promise((res) => {
-      const ac = new AbortController();
-      (impl as any)('sleep', ['5'], { env, signal: ac.signal, sandbox: none }, (err: any, stdout: string) => res({ name: err?.name, code: err?.code, stdout }));
-      setTimeout(() => ac.abort(), 100);
-    });
+    const via = (impl: typeof cp.execFile | typeof sbx.execFile) =>
+      new Promise((res) => {
+        const ac = new AbortController();
+        (impl as any)('sleep', ['5'], { env, signal: ac.signal, sandbox: none }, (err: any, stdout: string) =>
+          res({ name: err?.name, code: err?.code, stdout }),
+        );
+        setTimeout(() => ac.abort(), 100);
+      });
     const a = await via(cp.execFile);
     expect(a).toEqual({ name: 'AbortError', code: 'ABORT_ERR', stdout: '' });
     expect(await via(sbx.execFile)).toEqual(a);
@@ -212,9 +252,11 @@ describe(`child_process parity: spawnSync and execFileSync (as ${userLabel})`, (
   const none = { writableRoots: [] as string[] };
   /** The result with pid reduced to its type and errors to their fields. */
   const shape = (r: cp.SpawnSyncReturns<Buffer | string>) => ({
-    ...r, pid: r.pid > 0 ? 'pid' : r.pid,
+    ...r,
+    pid: r.pid > 0 ? 'pid' : r.pid,
     output: r.output?.map((x) => (x === null ? null : x.toString())) ?? null,
-    stdout: r.stdout?.toString() ?? null, stderr: r.stderr?.toString() ?? null,
+    stdout: r.stdout?.toString() ?? null,
+    stderr: r.stderr?.toString() ?? null,
     error: r.error && describeError(r.error as NodeJS.ErrnoException),
   });
   const cases: [string, string, string[], Record<string, unknown>][] = [
@@ -245,9 +287,19 @@ describe(`child_process parity: spawnSync and execFileSync (as ${userLabel})`, (
   it('execFileSync: stdout back, and the error child_process throws', () => {
     expect(sbx.execFileSync('/bin/sh', ['-c', 'echo out'], { env, sandbox: none }).toString()).toBe('out\n');
     const thrown = (f: () => unknown) => {
-      try { f(); return undefined; } catch (e) {
+      try {
+        f();
+        return undefined;
+      } catch (e) {
         const x = e as any;
-        return { message: x.message, status: x.status, signal: x.signal, stdout: x.stdout?.toString(), stderr: x.stderr?.toString(), code: x.code };
+        return {
+          message: x.message,
+          status: x.status,
+          signal: x.signal,
+          stdout: x.stdout?.toString(),
+          stderr: x.stderr?.toString(),
+          code: x.code,
+        };
       }
     };
     const script = ['-c', 'echo o; echo bad >&2; exit 2'];
@@ -264,7 +316,10 @@ describe(`child_process parity: spawnSync and execFileSync (as ${userLabel})`, (
     const outside = tempDir();
     try {
       const before = snapshot(outside);
-      const r = sbx.spawnSync('/bin/sh', ['-c', `echo in > ${root}/f; echo x > ${outside}/g; (sleep 30.4242 &) ; echo done`], { encoding: 'utf8', sandbox: { writableRoots: [root], tmp: 'none' } });
+      const r = sbx.spawnSync('/bin/sh', ['-c', `echo in > ${root}/f; echo x > ${outside}/g; (sleep 30.4242 &) ; echo done`], {
+        encoding: 'utf8',
+        sandbox: { writableRoots: [root], tmp: 'none' },
+      });
       expect(r.stdout).toBe('done\n');
       expect(r.stderr).toMatch(/Read-only file system/);
       expect(fs.readFileSync(`${root}/f`, 'utf8')).toBe('in\n');
@@ -288,16 +343,28 @@ describe(`child_process parity: extra fds and 'ipc' (as ${userLabel})`, () => {
     let got = '';
     const s = new (require('net').Socket)({ fd: 4, readable: true, writable: false });
     s.on('data', (d) => { got += d; if (got.includes('\\n')) { process.send({ fd4: got.trim() }); s.destroy(); } });`;
-  const through = (impl: Spawner) => new Promise<{ events: unknown[]; fd4: string }>((resolve) => {
-    const c = impl(process.execPath, ['-e', child], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] });
-    const events: unknown[] = [];
-    let fd4 = '';
-    c.stdio[4].on('data', (d: Buffer) => { fd4 += d; });
-    c.on('spawn', () => { c.stdio[4].write('from the parent on fd 4\n'); c.send('hello'); });
-    c.on('message', (m: any) => { events.push(['message', m]); if (m.fd4) c.send('bye'); });
-    c.on('disconnect', () => events.push(['disconnect', c.connected]));
-    c.on('close', (code: number) => { events.push(['close', code]); resolve({ events, fd4 }); });
-  });
+  const through = (impl: Spawner) =>
+    new Promise<{ events: unknown[]; fd4: string }>((resolve) => {
+      const c = impl(process.execPath, ['-e', child], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] });
+      const events: unknown[] = [];
+      let fd4 = '';
+      c.stdio[4].on('data', (d: Buffer) => {
+        fd4 += d;
+      });
+      c.on('spawn', () => {
+        c.stdio[4].write('from the parent on fd 4\n');
+        c.send('hello');
+      });
+      c.on('message', (m: any) => {
+        events.push(['message', m]);
+        if (m.fd4) c.send('bye');
+      });
+      c.on('disconnect', () => events.push(['disconnect', c.connected]));
+      c.on('close', (code: number) => {
+        events.push(['close', code]);
+        resolve({ events, fd4 });
+      });
+    });
 
   it("a Node command talks back over 'ipc', and fd 4 is a duplex 'pipe'", async () => {
     const a = await through(spawners.child_process);
@@ -310,11 +377,19 @@ describe(`child_process parity: extra fds and 'ipc' (as ${userLabel})`, () => {
   it("refuses handles on send, a second 'ipc', advanced serialization, and extra channels in spawnSync", () => {
     const none = { writableRoots: [] as string[] };
     expect(() => sbx.spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'ipc'], sandbox: none })).toThrow(/only one 'ipc' entry/);
-    expect(() => sbx.spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' as any, sandbox: none })).toThrow(/only 'json'/);
+    expect(() =>
+      sbx.spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' as any, sandbox: none }),
+    ).toThrow(/only 'json'/);
     expect(() => sbx.spawnSync('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], sandbox: none })).toThrow(/need spawn/);
     const c = sbx.spawn('sleep', ['5'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], sandbox: none });
     const errs: string[] = [];
     c.send({ a: 1 }, require('net').createServer(), (e) => errs.push((e as any)?.code));
-    return new Promise<void>((res) => setTimeout(() => { expect(errs).toEqual(['ERR_INVALID_HANDLE_TYPE']); c.kill('SIGKILL'); c.on('close', () => res()); }, 50));
+    return new Promise<void>((res) =>
+      setTimeout(() => {
+        expect(errs).toEqual(['ERR_INVALID_HANDLE_TYPE']);
+        c.kill('SIGKILL');
+        c.on('close', () => res());
+      }, 50),
+    );
   });
 });

@@ -20,7 +20,8 @@ describe('the CLI entry', () => {
   };
   beforeAll(() => {
     for (const f of ['cli.bundle.js', 'cli.bundle.cache', 'cli-entry.js']) {
-      if (!fs.existsSync(path.join(repoRoot, 'dist', f))) throw new Error(`dist/${f} is missing: run \`npm run build:ts\` (tsc, then scripts/bundle-cli.js)`);
+      if (!fs.existsSync(path.join(repoRoot, 'dist', f)))
+        throw new Error(`dist/${f} is missing: run \`npm run build:ts\` (tsc, then scripts/bundle-cli.js)`);
     }
     pkg = tempDir('sbx-entry-');
     dist = path.join(pkg, 'dist');
@@ -39,7 +40,12 @@ describe('the CLI entry', () => {
       require(${JSON.stringify(path.join(dist, 'cli-entry.js'))}).main(${JSON.stringify(args)});`;
     const r = spawnSync(process.execPath, ['-e', probe], { cwd: path.dirname(dist), encoding: 'utf8' });
     const lines = r.stderr.trim().split('\n');
-    return { status: r.status, stdout: r.stdout, stderr: lines.slice(0, -1).join('\n'), ran: JSON.parse(lines.at(-1)!) as { fromDist: boolean; rejected?: boolean } };
+    return {
+      status: r.status,
+      stdout: r.stdout,
+      stderr: lines.slice(0, -1).join('\n'),
+      ran: JSON.parse(lines.at(-1)!) as { fromDist: boolean; rejected?: boolean },
+    };
   };
   const dryRun = ['exec', '--dry-run', '--no-config', '-w', '.', '--', 'true'];
 
@@ -47,7 +53,11 @@ describe('the CLI entry', () => {
     const bundled = start(dryRun);
     expect(bundled.status, bundled.stderr).toBe(0);
     expect(bundled.ran).toEqual({ fromDist: false, rejected: false });
-    const direct = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(${JSON.stringify(dryRun)})`], { cwd: pkg, encoding: 'utf8' });
+    const direct = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(${JSON.stringify(dryRun)})`],
+      { cwd: pkg, encoding: 'utf8' },
+    );
     expect(direct.status, direct.stderr).toBe(0);
     expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(direct.stdout));
   });

@@ -9,11 +9,14 @@ import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 // A PATH without directories `nobody` cannot search (they turn ENOENT into EACCES, as in child_process).
 const env = { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
-const cli = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...env, ...extra } });
+const cli = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...env, ...extra } });
 
 describe(`sbx-native exec (as ${userLabel})`, () => {
   let dir: string;
-  beforeAll(() => { dir = tempDir(); });
+  beforeAll(() => {
+    dir = tempDir();
+  });
   afterAll(() => rmTree(dir));
 
   it('writes only in the current directory by default', () => {
@@ -48,16 +51,31 @@ describe(`sbx-native exec (as ${userLabel})`, () => {
   });
 
   it('conventions: help and version everywhere, -w -- is an error, repeated or contradictory options are reported', () => {
-    for (const argv of [['--help'], ['-h'], ['help'], ['help', 'exec'], ['exec', '--help'], ['exec', '-w', '.', '-h'], ['exec', '-v', '--help', '--', 'true']]) {
+    for (const argv of [
+      ['--help'],
+      ['-h'],
+      ['help'],
+      ['help', 'exec'],
+      ['exec', '--help'],
+      ['exec', '-w', '.', '-h'],
+      ['exec', '-v', '--help', '--', 'true'],
+    ]) {
       const r = cli(argv, dir);
       expect([argv, r.status, r.stdout.split('\n')[0]]).toEqual([argv, 0, 'Usage: sbx-native exec [options] [--] COMMAND [ARGS...]']);
     }
-    for (const argv of [['doctor', '--help'], ['help', 'doctor']]) expect(cli(argv, dir).stdout).toMatch(/^Usage: sbx-native doctor/);
+    for (const argv of [
+      ['doctor', '--help'],
+      ['help', 'doctor'],
+    ])
+      expect(cli(argv, dir).stdout).toMatch(/^Usage: sbx-native doctor/);
     for (const argv of [['version'], ['--version']]) expect(cli(argv, dir).stdout).toBe(`${require('../package.json').version}\n`);
     const bad: [string[], RegExp][] = [
       [['exec', '-w', '--', 'true'], /option -w needs a value, not an option/],
       [['exec', '--write', '-x', 'true'], /option --write needs a value, not an option .*--write=VALUE/],
-      [['exec', '--mode', 'read-only', '--mode', 'full', '--', 'true'], /--mode given more than once, with different values: read-only, full/],
+      [
+        ['exec', '--mode', 'read-only', '--mode', 'full', '--', 'true'],
+        /--mode given more than once, with different values: read-only, full/,
+      ],
       [['exec', '-w', 'a', '-r', './a', '--', 'true'], /\/a is given to both -w and -r/],
       [['exec', '--config', 'x.json', '--no-config', '--', 'true'], /--config and --no-config contradict/],
       [['exec', '--network=yes', '--', 'true'], /'--network' does not take an argument/],
@@ -101,8 +119,14 @@ describe(`sbx-native exec (as ${userLabel})`, () => {
   });
 
   it('forwards SIGTERM and SIGINT to the command and exits as it did', async () => {
-    for (const [sig, expected] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-      const p = cpSpawn(process.execPath, [bin, 'exec', '--', '/bin/sh', '-c', 'echo ready; exec sleep 100'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    for (const [sig, expected] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      const p = cpSpawn(process.execPath, [bin, 'exec', '--', '/bin/sh', '-c', 'echo ready; exec sleep 100'], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise((res) => p.stdout!.once('data', res));
       p.kill(sig);
       const code = await new Promise((res) => p.on('exit', res));

@@ -8,7 +8,10 @@ import { rmTree, tempDir, userLabel } from './helpers';
 
 describe(`the test client cache (as ${userLabel})`, () => {
   const saved = process.env.SBX_TEST_CLIENTS;
-  afterEach(() => { if (saved === undefined) delete process.env.SBX_TEST_CLIENTS; else process.env.SBX_TEST_CLIENTS = saved; });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.SBX_TEST_CLIENTS;
+    else process.env.SBX_TEST_CLIENTS = saved;
+  });
 
   it('refuses a cache others may write, and a planted entry others may write, without running npm', () => {
     const dir = tempDir();

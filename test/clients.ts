@@ -40,10 +40,19 @@ function nodedir(): string | undefined {
  */
 export function installNpmPackage(name: string, version: string): { dir: string } | { why: string } {
   return cached(`${name.replace('/', '+')}@${version}`, (tmp) => {
-    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: 'sbx-test-client', private: true, allowScripts: { [name]: true } }));
+    fs.writeFileSync(
+      path.join(tmp, 'package.json'),
+      JSON.stringify({ name: 'sbx-test-client', private: true, allowScripts: { [name]: true } }),
+    );
     const env = { ...process.env, npm_config_nodedir: nodedir() ?? '', npm_config_update_notifier: 'false' };
-    const r = spawnSync('npm', ['install', `${name}@${version}`, '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: tmp, env, encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) return { why: `npm install ${name}@${version} failed: ${(r.stderr || r.error?.message || '').split('\n').slice(-5).join(' ')}` };
+    const r = spawnSync('npm', ['install', `${name}@${version}`, '--no-audit', '--no-fund', '--foreground-scripts'], {
+      cwd: tmp,
+      env,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (r.status !== 0)
+      return { why: `npm install ${name}@${version} failed: ${(r.stderr || r.error?.message || '').split('\n').slice(-5).join(' ')}` };
     return { ok: true };
   });
 }
@@ -58,9 +67,16 @@ export function nodePty(): { pty: any } | { why: string } {
 export const systemPython = '/usr/bin/python3';
 
 function pip(args: string[], cwd: string): { ok: true } | { why: string } {
-  const env = { ...process.env, PIP_ROOT_USER_ACTION: 'ignore', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_CACHE_DIR: '1', PIP_FIND_LINKS: '' };
+  const env = {
+    ...process.env,
+    PIP_ROOT_USER_ACTION: 'ignore',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_CACHE_DIR: '1',
+    PIP_FIND_LINKS: '',
+  };
   const r = spawnSync(systemPython, ['-m', 'pip', ...args], { cwd, env, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) return { why: `pip ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').split('\n').filter(Boolean).slice(-5).join(' ')}` };
+  if (r.status !== 0)
+    return { why: `pip ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').split('\n').filter(Boolean).slice(-5).join(' ')}` };
   return { ok: true };
 }
 
@@ -69,7 +85,8 @@ function cached(name: string, fill: (tmp: string) => { ok: true } | { why: strin
   const base = cacheFor(name);
   const dir = path.join(base, name);
   fs.mkdirSync(base, { recursive: true, mode: 0o755 });
-  if (!trusted(base)) return { why: `${base} is not a directory owned by root or uid ${uid} that only its owner may write: not running code from it` };
+  if (!trusted(base))
+    return { why: `${base} is not a directory owned by root or uid ${uid} that only its owner may write: not running code from it` };
   if (fs.existsSync(path.join(dir, '.complete'))) {
     if (trusted(dir)) return { dir };
     return { why: `${dir} is not owned by root or uid ${uid}, or others may write it: not running code from it (remove it)` };
@@ -96,12 +113,16 @@ function cached(name: string, fill: (tmp: string) => { ok: true } | { why: strin
  * binary that way): the directory holding bin/ and the package, or why not.
  */
 export function installPyPIPackage(name: string, version: string): { dir: string } | { why: string } {
-  return cached(`pypi-${name}@${version}`, (tmp) => pip(['install', '--quiet', '--no-deps', '--only-binary=:all:', '--target', tmp, `${name}==${version}`], tmp));
+  return cached(`pypi-${name}@${version}`, (tmp) =>
+    pip(['install', '--quiet', '--no-deps', '--only-binary=:all:', '--target', tmp, `${name}==${version}`], tmp),
+  );
 }
 
 /** Wheels of pinned pure-Python packages from PyPI, downloaded once into a directory for offline installs (`--find-links`). */
 export function pypiWheels(label: string, specs: string[]): { dir: string } | { why: string } {
-  return cached(`pypi-wheels-${label}`, (tmp) => pip(['download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', tmp, ...specs], tmp));
+  return cached(`pypi-wheels-${label}`, (tmp) =>
+    pip(['download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', tmp, ...specs], tmp),
+  );
 }
 
 /**

@@ -29,7 +29,11 @@ function cliProbe(args: string[], ops: string, cwd: string, env: NodeJS.ProcessE
 
 function bootKey(): string {
   let boot = 'unknown';
-  try { boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { /* masked */ }
+  try {
+    boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    /* masked */
+  }
   return `${boot}-${os.release()}-${process.getuid!()}`;
 }
 
@@ -91,12 +95,34 @@ describe(`discovered config files may only narrow (as ${userLabel})`, () => {
     fs.mkdirSync(path.join(P, 'vendor'));
     const top = path.join(P, '.sbx-native.json');
     const near = path.join(P, 'sub', 'sbx-native.json');
-    fs.writeFileSync(top, JSON.stringify({ $schema: 'x', denyRead: ['./secret'], readOnly: ['./vendor'], protect: ['notes'], network: false, tmp: 'private', writableRoots: [] }));
+    fs.writeFileSync(
+      top,
+      JSON.stringify({
+        $schema: 'x',
+        denyRead: ['./secret'],
+        readOnly: ['./vendor'],
+        protect: ['notes'],
+        network: false,
+        tmp: 'private',
+        writableRoots: [],
+      }),
+    );
     // A nearer file cannot shadow the farther one's restrictions.
     fs.writeFileSync(near, JSON.stringify({ rules: { [path.join(P, 'sub', 'deep')]: 'none' }, allowGitWrites: false }));
-    const r = cli(['exec', '-v', '-w', P, '--', '/bin/sh', '-c',
-      `cat ${P}/secret/key; echo; ls ${P}/sub/deep | wc -l; echo x > ${P}/vendor/x || echo vendor-ro; echo x > ${P}/notes || echo notes-ro; ` +
-      `echo x > /tmp/sbx-trust-private-${process.pid} && echo tmp-ok; echo x > ${P}/w && echo w-ok`], path.join(P, 'sub'));
+    const r = cli(
+      [
+        'exec',
+        '-v',
+        '-w',
+        P,
+        '--',
+        '/bin/sh',
+        '-c',
+        `cat ${P}/secret/key; echo; ls ${P}/sub/deep | wc -l; echo x > ${P}/vendor/x || echo vendor-ro; echo x > ${P}/notes || echo notes-ro; ` +
+          `echo x > /tmp/sbx-trust-private-${process.pid} && echo tmp-ok; echo x > ${P}/w && echo w-ok`,
+      ],
+      path.join(P, 'sub'),
+    );
     expect(r.stderr).toContain(`sbx-native: config: ${near} (discovered: may only narrow)`);
     expect(r.stderr).toContain(`sbx-native: config: ${top} (discovered: may only narrow)`);
     expect(r.stdout).toBe('\n0\nvendor-ro\nnotes-ro\ntmp-ok\nw-ok\n');
@@ -113,7 +139,7 @@ describe(`discovered config files may only narrow (as ${userLabel})`, () => {
     expect(fs.existsSync(path.join(P, 'here'))).toBe(false);
   });
 
-  it('a sandboxed command cannot write the config in use, nor create or replace a discovered name at a root\'s top (host unchanged)', () => {
+  it("a sandboxed command cannot write the config in use, nor create or replace a discovered name at a root's top (host unchanged)", () => {
     // The discovered file sits between the root's top and the cwd: not a protected name there, guarded as in use.
     const inUse = path.join(P, 'sub', '.sbx-native.json');
     fs.writeFileSync(inUse, JSON.stringify({ denyRead: ['../secret'] }));
@@ -131,18 +157,29 @@ describe(`discovered config files may only narrow (as ${userLabel})`, () => {
       ['rename-top', () => fs.renameSync(${JSON.stringify(path.join(P, 'sub', 'deep', 'planted.json'))}, ${JSON.stringify(path.join(P, '.sbx-native.json'))})],
     ]`;
     expect(cliProbe(['-w', P, '--tmp', 'none'], ops, path.join(P, 'sub'))).toEqual({
-      'write-in-use': 'EROFS', 'unlink-in-use': 'EBUSY', 'replace-in-use': 'EBUSY',
-      'create-top-dot': 'EROFS', 'create-top': 'EROFS', 'symlink-top': 'EROFS', 'rename-top': 'EROFS',
+      'write-in-use': 'EROFS',
+      'unlink-in-use': 'EBUSY',
+      'replace-in-use': 'EBUSY',
+      'create-top-dot': 'EROFS',
+      'create-top': 'EROFS',
+      'symlink-top': 'EROFS',
+      'rename-top': 'EROFS',
     });
     expect(snapshot(D)).toEqual(before);
     // The file named by --config, inside the root; and an existing discovered name at the top.
     fs.writeFileSync(path.join(P, '.sbx-native.json'), '{}');
     const before2 = snapshot(D);
-    expect(cliProbe(['--config', explicit, '-w', P], `[
+    expect(
+      cliProbe(
+        ['--config', explicit, '-w', P],
+        `[
       ['write-explicit', () => fs.appendFileSync(${JSON.stringify(explicit)}, ' ')],
       ['write-top', () => fs.writeFileSync(${JSON.stringify(path.join(P, '.sbx-native.json'))}, '{"network":true}')],
       ['replace-top', () => fs.renameSync(${JSON.stringify(path.join(P, 'sub', 'deep', 'planted.json'))}, ${JSON.stringify(path.join(P, '.sbx-native.json'))})],
-    ]`, P)).toEqual({ 'write-explicit': 'EROFS', 'write-top': 'EROFS', 'replace-top': 'EBUSY' });
+    ]`,
+        P,
+      ),
+    ).toEqual({ 'write-explicit': 'EROFS', 'write-top': 'EROFS', 'replace-top': 'EBUSY' });
     expect(snapshot(D)).toEqual(before2);
   });
 });
@@ -166,14 +203,24 @@ describe(`the host-facts cache decides nothing a sandbox could forge (as ${userL
       ['symlink', () => fs.symlinkSync('/etc/passwd', ${JSON.stringify(file)})],
       ['rename-onto', () => fs.renameSync(${JSON.stringify(path.join(D, 'x'))}, ${JSON.stringify(file)})],
     ]`;
-    expect(await probe(ops, { writableRoots: [D], tmp: 'none' }, { env: env() })).toEqual({ create: 'EROFS', symlink: 'EROFS', 'rename-onto': 'EROFS' });
+    expect(await probe(ops, { writableRoots: [D], tmp: 'none' }, { env: env() })).toEqual({
+      create: 'EROFS',
+      symlink: 'EROFS',
+      'rename-onto': 'EROFS',
+    });
     expect(snapshot(D)).toEqual(before);
     fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns: { ok: true, detail: 'x' } }));
     const before2 = snapshot(D);
-    expect(await probe(`[
+    expect(
+      await probe(
+        `[
       ['write', () => fs.writeFileSync(${JSON.stringify(file)}, 'forged')],
       ['unlink', () => fs.unlinkSync(${JSON.stringify(file)})],
-    ]`, { writableRoots: [D], tmp: 'none' }, { env: env() })).toEqual({ write: 'EROFS', unlink: 'EBUSY' });
+    ]`,
+        { writableRoots: [D], tmp: 'none' },
+        { env: env() },
+      ),
+    ).toEqual({ write: 'EROFS', unlink: 'EBUSY' });
     expect(snapshot(D)).toEqual(before2);
   });
 
@@ -195,15 +242,21 @@ describe(`the host-facts cache decides nothing a sandbox could forge (as ${userL
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns: { ok: true, detail: 'user namespace with mounts works' } }));
     fs.mkdirSync(path.join(D, 'w'));
-    const inner = (extra: string[]) => run(process.execPath, [bin, 'exec', ...extra, '--tmp', 'none', '-w', path.join(D, 'w'), '--', '/bin/sh', '-c', `echo inner > ${D}/w/ran`],
-      { sandbox: { mode: 'full' }, env: { ...baseEnv, XDG_CACHE_HOME: cache } });
+    const inner = (extra: string[]) =>
+      run(
+        process.execPath,
+        [bin, 'exec', ...extra, '--tmp', 'none', '-w', path.join(D, 'w'), '--', '/bin/sh', '-c', `echo inner > ${D}/w/ran`],
+        { sandbox: { mode: 'full' }, env: { ...baseEnv, XDG_CACHE_HOME: cache } },
+      );
     const strict = await inner([]);
     expect(strict.code).toBe(125); // without the flag: fail closed
     expect(strict.stderr).toMatch(/^sbx-native: unshare: /);
     fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns: { ok: true, detail: 'user namespace with mounts works' } }));
     const r = await inner(['--allow-degraded']);
     expect(r.stderr).toMatch(/sbx-native: unshare failed \(.*EPERM.*\); probed again: user namespaces are unusable\n/);
-    expect(r.stderr).toMatch(/sbx-native: degraded enforcement \(landlock-only\): user namespaces are unusable \(unshare failed with EPERM\)/);
+    expect(r.stderr).toMatch(
+      /sbx-native: degraded enforcement \(landlock-only\): user namespaces are unusable \(unshare failed with EPERM\)/,
+    );
     // The outer sandbox supervises (the unix-socket rule holds in mode 'full' too), so its filter refuses
     // openat2 and nested Landlock domains: the degraded inner sandbox fails closed at its first Landlock step.
     expect(r.code).toBe(125);
@@ -211,9 +264,15 @@ describe(`the host-facts cache decides nothing a sandbox could forge (as ${userL
     expect(fs.existsSync(path.join(D, 'w', 'ran'))).toBe(false);
     // The library's run() with allowDegraded does the same.
     fs.writeFileSync(file, JSON.stringify({ key: bootKey(), userns: { ok: true, detail: 'user namespace with mounts works' } }));
-    const lib = await run(process.execPath, ['-e', `require(${JSON.stringify(path.join(repoRoot, 'dist'))}).run('/bin/sh', ['-c', 'echo lib'], ` +
-      `{ allowDegraded: true, sandbox: { tmp: 'none', writableRoots: [] } }).then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ error: e.message, step: e.step })))`],
-    { sandbox: { mode: 'full' }, env: { ...baseEnv, XDG_CACHE_HOME: cache } });
+    const lib = await run(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(path.join(repoRoot, 'dist'))}).run('/bin/sh', ['-c', 'echo lib'], ` +
+          `{ allowDegraded: true, sandbox: { tmp: 'none', writableRoots: [] } }).then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ error: e.message, step: e.step })))`,
+      ],
+      { sandbox: { mode: 'full' }, env: { ...baseEnv, XDG_CACHE_HOME: cache } },
+    );
     const res = JSON.parse(lib.stdout);
     expect(res).toMatchObject({ step: 'landlock_path' });
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).userns.ok).toBe(false); // (this cache is the nested host's: writable in mode 'full')
@@ -251,7 +310,9 @@ describe(`sbx-native protects itself inside a writable root (as ${userLabel})`, 
     fs.writeFileSync(path.join(proj, 'evil.js'), 'evil()');
     const before = snapshot(proj);
     const q = JSON.stringify;
-    const out = cliProbe(['--tmp', 'none'], `[
+    const out = cliProbe(
+      ['--tmp', 'none'],
+      `[
       ['bin', () => fs.appendFileSync(${q(path.join(pkg, 'bin', 'sbx-native.js'))}, 'evil()')],
       ['dist', () => fs.writeFileSync(${q(path.join(pkg, 'dist', 'cli.js'))}, 'evil()')],
       ['dist-new', () => fs.writeFileSync(${q(path.join(pkg, 'dist', 'evil.js'))}, 'evil()')],
@@ -267,25 +328,50 @@ describe(`sbx-native protects itself inside a writable root (as ${userLabel})`, 
       ['bin-link-rm', () => fs.unlinkSync(${q(binCopy)})],
       ['bin-link-replace', () => fs.renameSync(${q(path.join(proj, 'evil.js'))}, ${q(binCopy)})],
       ['project-still-writable', () => { fs.writeFileSync(${q(path.join(proj, 'out.txt'))}, 'x'); fs.unlinkSync(${q(path.join(proj, 'out.txt'))}); }],
-    ]`, proj, {}, binCopy);
+    ]`,
+      proj,
+      {},
+      binCopy,
+    );
     expect(out).toEqual({
-      bin: 'EROFS', dist: 'EROFS', 'dist-new': 'EROFS', 'package.json': 'EROFS', helper: 'EROFS', 'addon-rm': 'EROFS',
-      'build-debug': 'EROFS', prebuilds: 'EROFS', 'shadow-dep': 'EROFS', 'shadow-dep-dist': 'EROFS', dep: 'EROFS', 'dep-toml': 'EROFS',
-      'bin-link-rm': 'EBUSY', 'bin-link-replace': 'EBUSY', 'project-still-writable': 'ok',
+      bin: 'EROFS',
+      dist: 'EROFS',
+      'dist-new': 'EROFS',
+      'package.json': 'EROFS',
+      helper: 'EROFS',
+      'addon-rm': 'EROFS',
+      'build-debug': 'EROFS',
+      prebuilds: 'EROFS',
+      'shadow-dep': 'EROFS',
+      'shadow-dep-dist': 'EROFS',
+      dep: 'EROFS',
+      'dep-toml': 'EROFS',
+      'bin-link-rm': 'EBUSY',
+      'bin-link-replace': 'EBUSY',
+      'project-still-writable': 'ok',
     });
     const after = snapshot(proj);
-    delete before['.']; delete after['.']; // the project directory's mtime (out.txt came and went)
+    delete before['.'];
+    delete after['.']; // the project directory's mtime (out.txt came and went)
     expect(after).toEqual(before);
   });
 
   it('a sandbox started by another sbx-native (global, npx cache) cannot patch the copy `npx sbx-native` would run here', () => {
     const before = snapshot(proj);
     const q = JSON.stringify;
-    expect(cliProbe(['--tmp', 'none'], `[
+    expect(
+      cliProbe(
+        ['--tmp', 'none'],
+        `[
       ['bin', () => fs.appendFileSync(${q(path.join(pkg, 'bin', 'sbx-native.js'))}, 'evil()')],
       ['dep', () => fs.writeFileSync(${q(path.join(proj, 'node_modules', 'node-gyp-build', 'index.js'))}, 'evil()')],
       ['bin-link-rm', () => fs.unlinkSync(${q(binCopy)})],
-    ]`, path.join(proj), {}, bin)).toEqual({ bin: 'EROFS', dep: 'EROFS', 'bin-link-rm': 'EBUSY' });
+    ]`,
+        path.join(proj),
+        {},
+        bin,
+      ),
+    ).toEqual({ bin: 'EROFS', dep: 'EROFS', 'bin-link-rm': 'EBUSY' });
     expect(snapshot(proj)).toEqual(before);
   });
 });
@@ -314,7 +400,9 @@ describe(`sbx-native protects itself in a pnpm layout (as ${userLabel})`, () => 
     fs.symlinkSync('.pnpm/sbx-native@0.1.0/node_modules/sbx-native', path.join(proj, 'node_modules', 'sbx-native'));
     fs.mkdirSync(path.join(proj, 'node_modules', '.bin'));
     shim = path.join(proj, 'node_modules', '.bin', 'sbx-native');
-    fs.writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "$(dirname "$0")/../sbx-native/bin/sbx-native.js" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "$(dirname "$0")/../sbx-native/bin/sbx-native.js" "$@"\n`, {
+      mode: 0o755,
+    });
     fs.writeFileSync(path.join(proj, 'evil.js'), 'evil()');
   });
   afterEach(() => rmTree(D));
@@ -338,8 +426,14 @@ describe(`sbx-native protects itself in a pnpm layout (as ${userLabel})`, () => 
     const r = spawnSync(shim, ['exec', '--tmp', 'none', '--', process.execPath, '-e', src], { cwd: proj, encoding: 'utf8', env: baseEnv });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
-      'name-rm': 'EBUSY', 'name-replace': 'EBUSY', 'real-bin': 'EROFS', 'real-new': 'EROFS',
-      'dep-link-rm': 'EBUSY', 'dep-real': 'EROFS', 'shim-write': 'EROFS', 'shim-replace': 'EBUSY',
+      'name-rm': 'EBUSY',
+      'name-replace': 'EBUSY',
+      'real-bin': 'EROFS',
+      'real-new': 'EROFS',
+      'dep-link-rm': 'EBUSY',
+      'dep-real': 'EROFS',
+      'shim-write': 'EROFS',
+      'shim-replace': 'EBUSY',
     });
     expect(snapshot(proj)).toEqual(before);
   });
@@ -347,7 +441,9 @@ describe(`sbx-native protects itself in a pnpm layout (as ${userLabel})`, () => 
 
 describe(`nothing silently ignored, no secrets in output (as ${userLabel})`, () => {
   let D: string;
-  beforeEach(() => { D = tempDir('sbx-ignored-'); });
+  beforeEach(() => {
+    D = tempDir('sbx-ignored-');
+  });
   afterEach(() => rmTree(D));
 
   it('--dry-run prints environment variable names, not values, unless --dry-run-env-values', () => {
@@ -355,7 +451,9 @@ describe(`nothing silently ignored, no secrets in output (as ${userLabel})`, () 
     const r = cli(['exec', '--dry-run', '--env', `API_KEY=${secret}`, '--', 'true'], D, { OTHER_TOKEN: secret });
     expect(r.status).toBe(0);
     expect(r.stdout).not.toContain(secret);
-    const env = JSON.parse(r.stdout).plan.steps.filter((s: { op: string }) => s.op === 'env').map((s: { args: string[] }) => s.args);
+    const env = JSON.parse(r.stdout)
+      .plan.steps.filter((s: { op: string }) => s.op === 'env')
+      .map((s: { args: string[] }) => s.args);
     expect(env).toContainEqual(['API_KEY']);
     expect(env).toContainEqual(['OTHER_TOKEN']);
     const shown = cli(['exec', '--dry-run', '--dry-run-env-values', '--env', `API_KEY=${secret}`, '--', 'true'], D);
@@ -369,7 +467,13 @@ describe(`nothing silently ignored, no secrets in output (as ${userLabel})`, () 
     expect(r.status).toBe(2);
     expect(r.stdout).not.toContain('TOKEN');
     expect(r.stderr).toMatch(/denyRead = .*: mode 'full' has no filesystem restriction, so this cannot be enforced/);
-    for (const sandbox of [{ denyRead: [D] }, { readOnly: [D] }, { rules: { [D]: 'none' as const } }, { protect: ['x'] }, { tmp: 'private' as const }]) {
+    for (const sandbox of [
+      { denyRead: [D] },
+      { readOnly: [D] },
+      { rules: { [D]: 'none' as const } },
+      { protect: ['x'] },
+      { tmp: 'private' as const },
+    ]) {
       expect(() => prepare('/bin/cat', [], { sandbox: { mode: 'full', ...sandbox } })).toThrow(/mode 'full' has no filesystem restriction/);
     }
     await expect(run('/bin/cat', [path.join(D, 'secret')], { sandbox: { mode: 'full', denyRead: [D] } })).rejects.toThrow(/denyRead/);

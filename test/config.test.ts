@@ -13,7 +13,11 @@ const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [bin, .
 
 describe(`config files (as ${userLabel})`, () => {
   let D: string;
-  beforeEach(() => { D = tempDir(); fs.mkdirSync(path.join(D, 'proj')); fs.mkdirSync(path.join(D, 'cache')); });
+  beforeEach(() => {
+    D = tempDir();
+    fs.mkdirSync(path.join(D, 'proj'));
+    fs.mkdirSync(path.join(D, 'cache'));
+  });
   afterEach(() => rmTree(D));
 
   it('reads its own JSON format, relative paths from the file, and warns about unknown keys', () => {
@@ -47,10 +51,18 @@ describe(`config files (as ${userLabel})`, () => {
 
   it("reads Codex's config.toml with Codex's meaning", () => {
     const f = path.join(D, 'config.toml');
-    fs.writeFileSync(f, `model = "x"\nsandbox_mode = "workspace-write"\n[sandbox_workspace_write]\nwritable_roots = ["${D}/cache"]\nnetwork_access = true\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = false\nfoo = 1\n`);
+    fs.writeFileSync(
+      f,
+      `model = "x"\nsandbox_mode = "workspace-write"\n[sandbox_workspace_write]\nwritable_roots = ["${D}/cache"]\nnetwork_access = true\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = false\nfoo = 1\n`,
+    );
     const c = loadConfig(f, path.join(D, 'proj'), { HOME: D, TMPDIR: `${D}/tmpdir` });
     expect(c.format).toBe('codex');
-    expect(c.policy).toEqual({ mode: 'workspace-write', writableRoots: [path.join(D, 'proj'), `${D}/cache`, `${D}/tmpdir`], tmp: 'none', network: true });
+    expect(c.policy).toEqual({
+      mode: 'workspace-write',
+      writableRoots: [path.join(D, 'proj'), `${D}/cache`, `${D}/tmpdir`],
+      tmp: 'none',
+      network: true,
+    });
     expect(c.warnings).toEqual([`${f}: unsupported key "sandbox_workspace_write.foo" ignored`]);
     fs.writeFileSync(f, 'sandbox_mode = "danger-full-access"\n');
     expect(loadConfig(f, D).policy).toEqual({ mode: 'full', network: true });
@@ -62,15 +74,26 @@ describe(`config files (as ${userLabel})`, () => {
 
   it("reads sandbox-runtime's settings: deny-write wins, [] domains means no network", () => {
     const f = path.join(D, 'srt.json');
-    fs.writeFileSync(f, JSON.stringify({
-      filesystem: { allowWrite: [`${D}/proj`, `${D}/cache`], denyWrite: [`${D}/cache`, `${D}/proj/.env`], denyRead: ['~/.ssh'], allowRead: ['~/.ssh/known_hosts'] },
-      network: { allowedDomains: [] }, ignoreViolations: {},
-    }));
+    fs.writeFileSync(
+      f,
+      JSON.stringify({
+        filesystem: {
+          allowWrite: [`${D}/proj`, `${D}/cache`],
+          denyWrite: [`${D}/cache`, `${D}/proj/.env`],
+          denyRead: ['~/.ssh'],
+          allowRead: ['~/.ssh/known_hosts'],
+        },
+        network: { allowedDomains: [] },
+        ignoreViolations: {},
+      }),
+    );
     const c = loadConfig(f, D, { HOME: '/home/u' });
     expect(c.format).toBe('sandbox-runtime');
     expect(c.policy).toEqual({
-      writableRoots: [`${D}/proj`], readOnly: [`${D}/cache`, `${D}/proj/.env`],
-      rules: { '/home/u/.ssh': 'none', '/home/u/.ssh/known_hosts': 'read' }, network: false,
+      writableRoots: [`${D}/proj`],
+      readOnly: [`${D}/cache`, `${D}/proj/.env`],
+      rules: { '/home/u/.ssh': 'none', '/home/u/.ssh/known_hosts': 'read' },
+      network: false,
     });
     expect(c.warnings).toEqual([`${f}: unsupported key "ignoreViolations" ignored`]);
   });
@@ -93,7 +116,13 @@ describe(`config files (as ${userLabel})`, () => {
 
   it("takes sandbox-runtime's domain lists to the proxy; a bad pattern is refused naming it (exit 2)", () => {
     const f = path.join(D, 'srt.json');
-    fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] } }));
+    fs.writeFileSync(
+      f,
+      JSON.stringify({
+        filesystem: { allowWrite: ['.'] },
+        network: { allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] },
+      }),
+    );
     expect(loadConfig(f, D).policy.network).toEqual({ allowedDomains: ['github.com', '*.npmjs.org'], deniedDomains: ['gist.github.com'] });
     fs.writeFileSync(f, JSON.stringify({ filesystem: { allowWrite: ['.'] }, network: { allowedDomains: ['git*hub.com'] } }));
     const r = cli(['exec', '--config', f, '--', 'true'], D);

@@ -38,11 +38,14 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
   it('renames files and directories between roots, keeping the inode', async () => {
     const fileIno = fs.statSync(path.join(cache, 'f')).ino;
     const dirIno = fs.statSync(path.join(cache, 'pkg')).ino;
-    const r = await probe(`[
+    const r = await probe(
+      `[
       ['rename file', () => fs.renameSync(${j(path.join(cache, 'f'))}, ${j(path.join(repo, 'f'))})],
       ['rename dir', () => fs.renameSync(${j(path.join(cache, 'pkg'))}, ${j(path.join(repo, '.venv', 'pkg'))})],
       ['rename back', () => fs.renameSync(${j(path.join(repo, 'y'))}, ${j(path.join(cache, 'y'))})],
-    ]`, { writableRoots: [repo, cache], tmp: 'none' });
+    ]`,
+      { writableRoots: [repo, cache], tmp: 'none' },
+    );
     expect(r).toEqual({ 'rename file': 'ok', 'rename dir': 'ok', 'rename back': 'ok' });
     expect(fs.statSync(path.join(repo, 'f')).ino).toBe(fileIno);
     expect(fs.statSync(path.join(repo, '.venv', 'pkg')).ino).toBe(dirIno);
@@ -54,16 +57,22 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
     const xi = fs.statSync(path.join(cache, 'x')).ino;
     const yi = fs.statSync(path.join(repo, 'y')).ino;
     const dxi = fs.statSync(path.join(cache, 'dx')).ino;
-    const r = await probe(`[
+    const r = await probe(
+      `[
       ['noreplace file', () => rename2(${j(path.join(cache, 'f'))}, ${j(path.join(repo, 'f'))}, 1)],
       ['noreplace onto existing', () => rename2(${j(path.join(cache, 'x'))}, ${j(path.join(repo, 'y'))}, 1)],
       ['noreplace dir', () => rename2(${j(path.join(cache, 'pkg'))}, ${j(path.join(repo, 'pkg'))}, 1)],
       ['exchange files', () => rename2(${j(path.join(cache, 'x'))}, ${j(path.join(repo, 'y'))}, 2)],
       ['exchange dirs', () => rename2(${j(path.join(cache, 'dx'))}, ${j(path.join(repo, 'dy'))}, 2)],
-    ]`, { writableRoots: [repo, cache], tmp: 'none' });
+    ]`,
+      { writableRoots: [repo, cache], tmp: 'none' },
+    );
     expect(r).toEqual({
-      'noreplace file': 'ok', 'noreplace onto existing': 'EEXIST', 'noreplace dir': 'ok',
-      'exchange files': 'ok', 'exchange dirs': 'ok',
+      'noreplace file': 'ok',
+      'noreplace onto existing': 'EEXIST',
+      'noreplace dir': 'ok',
+      'exchange files': 'ok',
+      'exchange dirs': 'ok',
     });
     expect(fs.statSync(path.join(repo, 'y')).ino).toBe(xi);
     expect(fs.statSync(path.join(cache, 'x')).ino).toBe(yi);
@@ -76,14 +85,17 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
     fs.writeFileSync(path.join(outside, 'secret'), 's');
     fs.writeFileSync(path.join(H, 'sibling-file'), 's');
     const before = [snapshot(outside), snapshot(H)];
-    const r = await probe(`[
+    const r = await probe(
+      `[
       ['link from another mount', () => fs.linkSync(${j(path.join(outside, 'secret'))}, ${j(path.join(repo, 'secret'))})],
       ['rename from another mount', () => fs.renameSync(${j(path.join(outside, 'secret'))}, ${j(path.join(repo, 'secret'))})],
       ['link sealed sibling', () => fs.linkSync(${j(path.join(H, 'sibling-file'))}, ${j(path.join(repo, 'sf'))})],
       ['rename sealed sibling', () => fs.renameSync(${j(path.join(H, 'sibling-file'))}, ${j(path.join(repo, 'sf'))})],
       ['rename chain dir into root', () => fs.renameSync(${j(path.join(H, '.cache'))}, ${j(path.join(repo, 'stolen'))})],
       ['link /etc/passwd', () => fs.linkSync('/etc/passwd', ${j(path.join(repo, 'passwd'))})],
-    ]`, { writableRoots: [repo, cache], tmp: 'none' });
+    ]`,
+      { writableRoots: [repo, cache], tmp: 'none' },
+    );
     expect(r).toEqual({
       'link from another mount': 'EXDEV',
       'rename from another mount': 'EXDEV',
@@ -121,7 +133,10 @@ describe(`links and renames between roots (as ${userLabel})`, () => {
     expect(JSON.parse(out)).toEqual({ link: 'EXDEV', rename: 'EACCES' });
     expect(fs.readFileSync(late, 'utf8')).toBe('late');
     const after = snapshot(H);
-    delete before['repo/go']; delete after['repo/go']; delete before['repo']; delete after['repo'];
+    delete before['repo/go'];
+    delete after['repo/go'];
+    delete before['repo'];
+    delete after['repo'];
     expect(after).toEqual(before);
   });
 });

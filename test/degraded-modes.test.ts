@@ -9,9 +9,11 @@ import { chooseLevel } from '../lib/host';
 import { repoRoot, rmTree, snapshot, twoRoots, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
-const cli = (args: string[], host: string | undefined, extra: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [bin, ...args], {
-  encoding: 'utf8', env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin', ...(host ? { SBX_NATIVE_TEST_HOST: host } : {}), ...extra },
-});
+const cli = (args: string[], host: string | undefined, extra: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin', ...(host ? { SBX_NATIVE_TEST_HOST: host } : {}), ...extra },
+  });
 
 describe(`enforcement levels (as ${userLabel})`, () => {
   let H: string, A: string, B: string;
@@ -30,7 +32,10 @@ describe(`enforcement levels (as ${userLabel})`, () => {
 
   it('mount-only (no Landlock): per-root binds, cross-root links EXDEV, said on stderr and in the result', () => {
     for (const host of ['landlock=0', 'landlock=1']) {
-      const r = cli(['exec', '--tmp', 'none', '-w', A, '-w', B, '--', '/bin/sh', '-c', `ln ${A}/f ${B}/f; echo x > ${A}/g; echo y > ${H}/h`], host);
+      const r = cli(
+        ['exec', '--tmp', 'none', '-w', A, '-w', B, '--', '/bin/sh', '-c', `ln ${A}/f ${B}/f; echo x > ${A}/g; echo y > ${H}/h`],
+        host,
+      );
       expect(r.stderr).toMatch(/degraded enforcement \(mount-only\): Landlock (is unavailable|ABI 1 lacks REFER)/);
       expect(r.stderr).toMatch(/Invalid cross-device link/);
       expect(r.stderr).toMatch(new RegExp(`${H}/h: Read-only file system`));
@@ -52,12 +57,29 @@ describe(`enforcement levels (as ${userLabel})`, () => {
   it('landlock-only (no user namespace): refused unless allowed, then runs with Landlock and says what is missing', () => {
     const refused = cli(['exec', '--tmp', 'none', '-w', A, '--', 'touch', `${A}/ran`], 'userns=0');
     expect(refused.status).toBe(125);
-    expect(refused.stderr).toMatch(/^sbx-native: probe: this host cannot enforce the sandbox \(level landlock-only\)\nhint: only Landlock is available.*--allow-degraded/);
+    expect(refused.stderr).toMatch(
+      /^sbx-native: probe: this host cannot enforce the sandbox \(level landlock-only\)\nhint: only Landlock is available.*--allow-degraded/,
+    );
     expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
 
     const before = snapshot(H);
-    const r = cli(['exec', '--allow-degraded', '--tmp', 'none', '-w', A, '-w', B, '--', '/bin/sh', '-c',
-      `ln ${A}/f ${B}/f && echo linked; echo y > ${H}/h || echo refused; grep NoNewPrivs /proc/self/status`], 'userns=0');
+    const r = cli(
+      [
+        'exec',
+        '--allow-degraded',
+        '--tmp',
+        'none',
+        '-w',
+        A,
+        '-w',
+        B,
+        '--',
+        '/bin/sh',
+        '-c',
+        `ln ${A}/f ${B}/f && echo linked; echo y > ${H}/h || echo refused; grep NoNewPrivs /proc/self/status`,
+      ],
+      'userns=0',
+    );
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/degraded enforcement \(landlock-only\): user namespaces are unusable/);
     expect(r.stderr).toMatch(/chmod\/chown\/utimes\/setxattr outside the roots are not blocked/);
@@ -81,7 +103,10 @@ describe(`enforcement levels (as ${userLabel})`, () => {
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/hint: neither user namespaces nor Landlock \(ABI >= 2\) are available/);
     expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
-    expect(chooseLevel({ landlockAbi: 0, landlockErrata: 0, userns: undefined, wsl1: true }, true)).toMatchObject({ level: 'none', refused: expect.stringMatching(/use WSL2/) });
+    expect(chooseLevel({ landlockAbi: 0, landlockErrata: 0, userns: undefined, wsl1: true }, true)).toMatchObject({
+      level: 'none',
+      refused: expect.stringMatching(/use WSL2/),
+    });
   });
 
   it('rejects a malformed SBX_NATIVE_TEST_HOST instead of guessing', () => {
@@ -100,7 +125,21 @@ describe(`sbx-native doctor (as ${userLabel})`, () => {
     expect(r.stdout).toMatch(/enforcement level for exec: full\n/);
     const j = JSON.parse(cli(['doctor', '--json'], undefined).stdout);
     expect(j.level).toBe('full');
-    expect(j.checks.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['kernel', 'Landlock', 'user namespaces', 'seccomp', 'pidfd', 'new mount API', 'WSL', 'container', '/proc masking', 'cgroup', 'bubblewrap']));
+    expect(j.checks.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining([
+        'kernel',
+        'Landlock',
+        'user namespaces',
+        'seccomp',
+        'pidfd',
+        'new mount API',
+        'WSL',
+        'container',
+        '/proc masking',
+        'cgroup',
+        'bubblewrap',
+      ]),
+    );
   });
 
   it('prints the AppArmor profile for the helper path and the commands to install it', () => {

@@ -84,17 +84,21 @@ interface Override {
 // Blocks in files outside this test's care that need a different way to run.
 const OVERRIDES: Override[] = [
   {
-    file: 'docs/troubleshooting.md', startsWith: 'uname -r',
+    file: 'docs/troubleshooting.md',
+    startsWith: 'uname -r',
     // Diagnostic lines, each to be read on its own: some keys do not exist on
     // every kernel (sysctl then fails). The sbx-native lines must work.
-    noErrexit: true, stdout: /\{ abi: [2-9]\d*, errata: \d+ \}\n0\n$/,
+    noErrexit: true,
+    stdout: /\{ abi: [2-9]\d*, errata: \d+ \}\n0\n$/,
   },
   {
-    file: 'docs/troubleshooting.md', startsWith: 'npm install-scripts approve',
+    file: 'docs/troubleshooting.md',
+    startsWith: 'npm install-scripts approve',
     notRun: 'approves and rebuilds an installed copy from the registry (npm 11, compilers); test/package.test.ts covers installing',
   },
   {
-    file: 'docs/troubleshooting.md', startsWith: 'helper=$(node -p',
+    file: 'docs/troubleshooting.md',
+    startsWith: 'helper=$(node -p',
     // sudo is a stub; the helper path the block computes must be the real one.
     append: 'test -x "$helper"',
     needs: ensurePrebuild, // the path is the prebuild's, which a clone has only once built
@@ -110,7 +114,11 @@ function blocksOf(file: string): Block[] {
     const [, indent, fence, lang] = open;
     let j = i + 1;
     while (j < lines.length && !(lines[j].startsWith(indent + fence) && lines[j].trim() === fence)) j++;
-    const code = lines.slice(i + 1, j).map((l) => l.slice(indent.length)).join('\n') + '\n';
+    const code =
+      lines
+        .slice(i + 1, j)
+        .map((l) => l.slice(indent.length))
+        .join('\n') + '\n';
     let k = i - 1;
     while (k >= 0 && lines[k].trim() === '') k--;
     const marker = k >= 0 ? /^\s*<!--\s*not-run:\s*(.*?)\s*-->\s*$/.exec(lines[k]) : null;
@@ -120,7 +128,14 @@ function blocksOf(file: string): Block[] {
   return out;
 }
 
-const files = ['README.md', ...fs.readdirSync(path.join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const files = [
+  'README.md',
+  ...fs
+    .readdirSync(path.join(repoRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const blocks = files.flatMap(blocksOf);
 const overrideFor = (b: Block) => OVERRIDES.find((o) => o.file === b.file && b.code.startsWith(o.startsWith));
 
@@ -130,12 +145,17 @@ fs.chmodSync(tools, 0o755);
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 const script = (name: string, body: string) => fs.writeFileSync(path.join(tools, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
 script('sbx-native', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"`);
-script('npx', `if [ "$1" = sbx-native ]; then shift; exec sbx-native "$@"; fi\necho "docs test: npx $1 is not available here" >&2; exit 127`);
+script(
+  'npx',
+  `if [ "$1" = sbx-native ]; then shift; exec sbx-native "$@"; fi\necho "docs test: npx $1 is not available here" >&2; exit 127`,
+);
 for (const stub of ['sudo', 'docker']) script(stub, `echo "[stub] ${stub} $*"\n[ -t 0 ] || cat >/dev/null`);
 afterAll(() => fs.rmSync(tools, { recursive: true, force: true }));
 
 // A PATH without directories `nobody` cannot search (/root/...).
-const PATH = [tools, path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':');
+const PATH = [tools, path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(
+  ':',
+);
 
 // sbx-native's own host-facts cache ($XDG_CACHE_HOME/sbx-native) goes outside
 // HOME, so that what is left in HOME is the sample's.
@@ -152,7 +172,14 @@ function hasTopLevelImport(code: string): boolean {
   return /^import\s[^(]/m.test(code) || /^export\s/m.test(code);
 }
 
-interface Result { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error; litter?: string[] }
+interface Result {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  error?: Error;
+  litter?: string[];
+}
 
 async function runBlock(b: Block): Promise<Result> {
   const base = fs.realpathSync(fs.mkdtempSync(path.join(SCRATCH, 'sbx-docs-')));
@@ -178,22 +205,37 @@ async function runBlock(b: Block): Promise<Result> {
       argv = ['/bin/bash', '-c', text, `${b.file}:${b.line}`];
     } else {
       const esm = hasTopLevelImport(b.code);
-      const js = b.lang === 'ts'
-        ? ts.transpileModule(b.code, { compilerOptions: { module: esm ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 }, fileName: 'sample.ts' }).outputText
-        : b.code;
+      const js =
+        b.lang === 'ts'
+          ? ts.transpileModule(b.code, {
+              compilerOptions: { module: esm ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+              fileName: 'sample.ts',
+            }).outputText
+          : b.code;
       const file = path.join(base, esm ? 'sample.mjs' : 'sample.js');
       fs.writeFileSync(file, js);
       argv = [process.execPath, file];
     }
     const result = await new Promise<Result>((resolve) => {
       const child = spawn(argv[0], argv.slice(1), {
-        cwd: work, env: sampleEnv(home, tmp, xdgCache),
-        timeout: TIMEOUT_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: work,
+        env: sampleEnv(home, tmp, xdgCache),
+        timeout: TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let stdout = '', stderr = '', error: Error | undefined;
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', (e) => { error = e; });
+      let stdout = '',
+        stderr = '',
+        error: Error | undefined;
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('error', (e) => {
+        error = e;
+      });
       child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr, error }));
     });
     return { ...result, litter: [...leftIn(home), ...leftIn(tmp)] };
@@ -215,26 +257,41 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
 
   it('has a reason for every sample that is not run, and no stray markers', () => {
     for (const b of blocks) if (b.notRun !== undefined) expect(b.notRun.length, `${b.file}:${b.line}`).toBeGreaterThan(3);
-    for (const o of OVERRIDES) expect(blocks.some((b) => overrideFor(b) === o), `override for ${o.file}: ${o.startsWith}`).toBe(true);
+    for (const o of OVERRIDES)
+      expect(
+        blocks.some((b) => overrideFor(b) === o),
+        `override for ${o.file}: ${o.startsWith}`,
+      ).toBe(true);
   });
 
   it('type-checks the ts samples that import sbx-native against its declarations (dist/index.d.ts)', () => {
     const samples = blocks.filter((b) => b.lang === 'ts' && !b.notRun && /from 'sbx-native'/.test(b.code));
     const virtual = new Map(samples.map((b, i) => [path.join(repoRoot, `.docs-sample-${i}.ts`), b.code]));
     const options: ts.CompilerOptions = {
-      strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Bundler, types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')],
-      baseUrl: repoRoot, paths: { 'sbx-native': [path.join(repoRoot, 'dist', 'index.d.ts')] },
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      types: ['node'],
+      typeRoots: [path.join(repoRoot, 'node_modules', '@types')],
+      baseUrl: repoRoot,
+      paths: { 'sbx-native': [path.join(repoRoot, 'dist', 'index.d.ts')] },
     };
     const host = ts.createCompilerHost(options);
     const { getSourceFile, fileExists, readFile } = host;
     host.fileExists = (f) => virtual.has(f) || fileExists.call(host, f);
     host.readFile = (f) => virtual.get(f) ?? readFile.call(host, f);
-    host.getSourceFile = (f, lang, ...rest) => (virtual.has(f) ? ts.createSourceFile(f, virtual.get(f)!, lang) : getSourceFile.call(host, f, lang, ...rest));
+    host.getSourceFile = (f, lang, ...rest) =>
+      virtual.has(f) ? ts.createSourceFile(f, virtual.get(f)!, lang) : getSourceFile.call(host, f, lang, ...rest);
     const program = ts.createProgram([...virtual.keys()], options, host);
     const errors = ts.getPreEmitDiagnostics(program).map((d) => {
       const i = d.file ? [...virtual.keys()].indexOf(d.file.fileName) : -1;
-      const where = i >= 0 ? `${samples[i].file}:${samples[i].line + 1 + d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line}` : d.file?.fileName ?? '';
+      const where =
+        i >= 0
+          ? `${samples[i].file}:${samples[i].line + 1 + d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line}`
+          : (d.file?.fileName ?? '');
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(samples.length).toBeGreaterThan(0);
@@ -246,25 +303,34 @@ describe(`code samples in the docs (as ${userLabel})`, () => {
     if (runnable.length === 0) continue;
     describe.concurrent(file, () => {
       for (const b of runnable) {
-        const first = b.code.split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 60) ?? '';
+        const first =
+          b.code
+            .split('\n')
+            .find((l) => l.trim() !== '')
+            ?.trim()
+            .slice(0, 60) ?? '';
         const name = `${b.file}:${b.line} ${b.lang}: ${first}`;
         const notRun = b.notRun ?? overrideFor(b)?.notRun;
         if (notRun) {
           it.skip(`${name} (not run: ${notRun})`, () => {});
           continue;
         }
-        it(name, async (ctx) => {
-          const missing = overrideFor(b)?.needs?.();
-          if (missing) ctx.skip(missing);
-          const r = await runBlock(b);
-          const report = `${name}\nstatus ${r.status} signal ${r.signal}${r.error ? ` error ${r.error.message}` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-          if (process.env.SBX_DOCS_SHOW) console.log(report); // to read what the samples print
-          expect(r.error, report).toBeUndefined();
-          expect(r.status, report).toBe(0);
-          expect(r.litter, `${report}\n--- left in HOME or TMPDIR`).toEqual([]);
-          const want = overrideFor(b)?.stdout;
-          if (want) expect(r.stdout, report).toMatch(want);
-        }, overrideFor(b)?.needs ? 300_000 : TIMEOUT_MS + 5000);
+        it(
+          name,
+          async (ctx) => {
+            const missing = overrideFor(b)?.needs?.();
+            if (missing) ctx.skip(missing);
+            const r = await runBlock(b);
+            const report = `${name}\nstatus ${r.status} signal ${r.signal}${r.error ? ` error ${r.error.message}` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+            if (process.env.SBX_DOCS_SHOW) console.log(report); // to read what the samples print
+            expect(r.error, report).toBeUndefined();
+            expect(r.status, report).toBe(0);
+            expect(r.litter, `${report}\n--- left in HOME or TMPDIR`).toEqual([]);
+            const want = overrideFor(b)?.stdout;
+            if (want) expect(r.stdout, report).toMatch(want);
+          },
+          overrideFor(b)?.needs ? 300_000 : TIMEOUT_MS + 5000,
+        );
       }
     });
   }

@@ -8,7 +8,13 @@ import { rmTree, tempDir, userLabel } from './helpers';
 
 const none = { writableRoots: [] as string[] };
 const exitOf = (c: SandboxedProcess) => new Promise<[number | null, string | null]>((res) => c.on('exit', (code, sig) => res([code, sig])));
-const started = (c: SandboxedProcess, out: { s: string }) => new Promise<void>((res) => c.stdout!.on('data', (d) => { out.s += d; if (out.s.includes('ready')) res(); }));
+const started = (c: SandboxedProcess, out: { s: string }) =>
+  new Promise<void>((res) =>
+    c.stdout!.on('data', (d) => {
+      out.s += d;
+      if (out.s.includes('ready')) res();
+    }),
+  );
 
 describe(`exit status and signals (as ${userLabel})`, () => {
   it('reports an exit code as (7, null)', async () => {

@@ -17,11 +17,28 @@ describe(`explain() agrees with the kernel (as ${userLabel})`, () => {
     fs.writeFileSync(path.join(H, 'a', 'secret', 'key'), 'k');
     fs.writeFileSync(path.join(H, 'other.txt'), 'o');
     spawnSync('git', ['init', '-q', path.join(H, 'a')]);
-    sandbox = { writableRoots: [path.join(H, 'a'), path.join(H, 'b')], readOnly: [path.join(H, 'a', 'vendor')], denyRead: [path.join(H, 'a', 'secret')], tmp: 'none' };
+    sandbox = {
+      writableRoots: [path.join(H, 'a'), path.join(H, 'b')],
+      readOnly: [path.join(H, 'a', 'vendor')],
+      denyRead: [path.join(H, 'a', 'secret')],
+      tmp: 'none',
+    };
   });
   afterAll(() => rmTree(H));
 
-  const writes = ['a/new.txt', 'b/new.txt', 'a/vendor/x', 'a/.git/config', 'a/.codex', 'b/HEAD', 'a/secret/x', 'other.txt', 'new-in-ancestor.txt', '/etc/sbx-explain', '/tmp/sbx-explain-x'];
+  const writes = [
+    'a/new.txt',
+    'b/new.txt',
+    'a/vendor/x',
+    'a/.git/config',
+    'a/.codex',
+    'b/HEAD',
+    'a/secret/x',
+    'other.txt',
+    'new-in-ancestor.txt',
+    '/etc/sbx-explain',
+    '/tmp/sbx-explain-x',
+  ];
   it('write: allowed or refused with the errno the command then gets', async () => {
     const before = snapshot(H);
     const ops = `[${writes.map((w) => `[${JSON.stringify(w)}, () => fs.writeFileSync(${JSON.stringify(path.resolve(H, w))}, 'x', { flag: 'a' })]`).join(',')}]`;
@@ -35,9 +52,20 @@ describe(`explain() agrees with the kernel (as ${userLabel})`, () => {
     expect(said).toEqual(got);
     for (const w of writes) if (got[w] === 'ok') fs.rmSync(path.resolve(H, w));
     // Only the allowed writes changed anything (the two roots' mtimes: a file made and removed there).
-    const strip = (s: Record<string, string>) => { const rest = { ...s }; delete rest.a; delete rest.b; return rest; };
+    const strip = (s: Record<string, string>) => {
+      const rest = { ...s };
+      delete rest.a;
+      delete rest.b;
+      return rest;
+    };
     expect(strip(snapshot(H))).toEqual(strip(before));
-    expect(said).toMatchObject({ 'a/new.txt': 'ok', 'a/vendor/x': 'EROFS', 'a/.codex': 'EROFS', 'b/HEAD': 'EROFS', '/etc/sbx-explain': 'EROFS' });
+    expect(said).toMatchObject({
+      'a/new.txt': 'ok',
+      'a/vendor/x': 'EROFS',
+      'a/.codex': 'EROFS',
+      'b/HEAD': 'EROFS',
+      '/etc/sbx-explain': 'EROFS',
+    });
   });
 
   it('read: a hidden path is refused, the rest readable; the rule names the policy', async () => {

@@ -12,18 +12,41 @@ import { rmTree, tempDir, userLabel } from './helpers';
 
 describe(`fail closed (as ${userLabel})`, () => {
   let dir: string, marker: string;
-  beforeAll(() => { dir = tempDir(); marker = path.join(dir, 'ran'); });
+  beforeAll(() => {
+    dir = tempDir();
+    marker = path.join(dir, 'ran');
+  });
   afterAll(() => rmTree(dir));
 
   // Each case breaks one step of a real plan; the command would create `marker`.
   const cases: [string, string, (s: Step) => Step | null, string][] = [
     ['namespace', 'unshare', (s) => (s.op === 'unshare' ? { op: 'unshare', args: ['0x80000000'] } : s), 'EINVAL'],
     ['id map', 'map_ids', (s) => (s.op === 'map_ids' ? { op: 'map_ids', args: ['0', '12345678', '0', '12345678'] } : s), 'EPERM'],
-    ['mount', 'move_slot', (s) => (s.op === 'move_slot' && s.args[1].startsWith('/dev/') ? { op: 'move_slot', args: [s.args[0], '/nonexistent/dev/null'] } : s), 'ENOENT'],
-    ['read-only pass', 'setattr', (s) => (s.op === 'setattr' && s.args[0] === '/' ? { op: 'setattr', args: ['/nonexistent', s.args[1], '1'] } : s), 'ENOENT'],
+    [
+      'mount',
+      'move_slot',
+      (s) => (s.op === 'move_slot' && s.args[1].startsWith('/dev/') ? { op: 'move_slot', args: [s.args[0], '/nonexistent/dev/null'] } : s),
+      'ENOENT',
+    ],
+    [
+      'read-only pass',
+      'setattr',
+      (s) => (s.op === 'setattr' && s.args[0] === '/' ? { op: 'setattr', args: ['/nonexistent', s.args[1], '1'] } : s),
+      'ENOENT',
+    ],
     ['proc', 'proc', (s) => (s.op === 'proc' ? { op: 'proc', args: ['/nonexistent-proc', s.args[1]] } : s), 'ENOENT'],
-    ['landlock rule', 'landlock_path', (s) => (s.op === 'landlock_path' && s.args[0] === '/dev' ? { op: 'landlock_path', args: ['/nonexistent', s.args[1]] } : s), 'ENOENT'],
-    ['landlock ruleset', 'landlock_create', (s) => (s.op === 'landlock_create' ? { op: 'landlock_create', args: ['0', '0', '0'] } : s), 'ENOMSG'],
+    [
+      'landlock rule',
+      'landlock_path',
+      (s) => (s.op === 'landlock_path' && s.args[0] === '/dev' ? { op: 'landlock_path', args: ['/nonexistent', s.args[1]] } : s),
+      'ENOENT',
+    ],
+    [
+      'landlock ruleset',
+      'landlock_create',
+      (s) => (s.op === 'landlock_create' ? { op: 'landlock_create', args: ['0', '0', '0'] } : s),
+      'ENOMSG',
+    ],
     // A missing cwd is child_process's ENOENT spawn error (exit-status tests); not a directory is a setup failure.
     ['chdir', 'chdir', (s) => (s.op === 'chdir' ? { op: 'chdir', args: ['/etc/passwd'] } : s), 'ENOTDIR'],
   ];
@@ -37,7 +60,7 @@ describe(`fail closed (as ${userLabel})`, () => {
       const err = await new Promise<any>((res) => child.on('error', res));
       expect(err.code).toBe(SETUP_FAILED);
       expect(err.step).toBe(step);
-      expect(err.errno).toBe(-(require('os').constants.errno[code]));
+      expect(err.errno).toBe(-require('os').constants.errno[code]);
       expect(typeof err.syscall).toBe('string');
       expect(err.syscall.length).toBeGreaterThan(0);
       expect(err.hint.length).toBeGreaterThan(10);
@@ -61,10 +84,14 @@ describe(`fail closed (as ${userLabel})`, () => {
   });
 
   it('refuses an invalid policy synchronously, naming the key and value', () => {
-    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['relative/path'], tmp: 'none' } })).toThrow(/writableRoots\[0\] = "relative\/path": path must be absolute/);
+    expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['relative/path'], tmp: 'none' } })).toThrow(
+      /writableRoots\[0\] = "relative\/path": path must be absolute/,
+    );
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/tmp/a\0b'], tmp: 'none' } })).toThrow(/NUL/);
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: [''], tmp: 'none' } })).toThrow(/empty path/);
-    expect(() => prepare('/bin/true', [], { sandbox: { network: 'yes' } as any })).toThrow(/network = "yes": expected true, false or \{ allowedDomains, deniedDomains \}/);
+    expect(() => prepare('/bin/true', [], { sandbox: { network: 'yes' } as any })).toThrow(
+      /network = "yes": expected true, false or \{ allowedDomains, deniedDomains \}/,
+    );
     expect(() => prepare('/bin/true', [], { sandbox: { writeableRoots: [] } as any })).toThrow(/writeableRoots.*unknown key/);
     expect(() => prepare('/bin/true', [], { sandbox: { writableRoots: ['/etc/passwd'], tmp: 'none' } })).toThrow(/not a directory/);
   });

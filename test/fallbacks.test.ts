@@ -75,7 +75,11 @@ describe(`kernel-interface fallbacks, forced (as ${userLabel})`, () => {
   it('-v names the fallbacks', () => {
     const cli = path.join(__dirname, '..', 'bin', 'sbx-native.js');
     const args = [cli, 'exec', '-v', '--tmp', 'none', '-w', A, '-w', B, '--', 'true'];
-    const old = spawnSync(process.execPath, args, { cwd: A, env: { ...process.env, SBX_NATIVE_TEST_HOST: 'kernel=6.1' }, encoding: 'utf8' });
+    const old = spawnSync(process.execPath, args, {
+      cwd: A,
+      env: { ...process.env, SBX_NATIVE_TEST_HOST: 'kernel=6.1' },
+      encoding: 'utf8',
+    });
     expect(old.status).toBe(0);
     const said = old.stderr.split('\n').filter((l) => l.includes('older kernel:'));
     expect(said).toHaveLength(3); // 6.1 has WAIT_KILLABLE_RECV, not fchmodat2, SYNC_WAKE_UP or PIDFD_THREAD
@@ -86,22 +90,25 @@ describe(`kernel-interface fallbacks, forced (as ${userLabel})`, () => {
     expect(now.stderr).not.toMatch(/older kernel/);
   });
 
-  it.skipIf(!isRoot)('an entry of a chain directory that is a mount point of its own is named in the seal step (ro_below made it read-only)', async () => {
-    const m = path.join(T, 'mnt');
-    fs.mkdirSync(m);
-    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', m]);
-    try {
-      const p = prepare('/bin/sh', ['-c', `touch ${m}/x`], { sandbox: sandbox(), cwd: A });
-      const seal = p.plan.steps.find((s) => s.op === 'seal' && s.args[0] === T)!;
-      const nkeep = Number(seal.args[1]);
-      expect(seal.args.slice(2, 2 + nkeep).sort()).toEqual(['a', 'b']);
-      expect(seal.args.slice(2 + nkeep)).toEqual(['mnt']);
-      const r = await run(p);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/Read-only file system/);
-      expect(fs.readdirSync(m)).toEqual([]);
-    } finally {
-      execFileSync('umount', [m]);
-    }
-  });
+  it.skipIf(!isRoot)(
+    'an entry of a chain directory that is a mount point of its own is named in the seal step (ro_below made it read-only)',
+    async () => {
+      const m = path.join(T, 'mnt');
+      fs.mkdirSync(m);
+      execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', m]);
+      try {
+        const p = prepare('/bin/sh', ['-c', `touch ${m}/x`], { sandbox: sandbox(), cwd: A });
+        const seal = p.plan.steps.find((s) => s.op === 'seal' && s.args[0] === T)!;
+        const nkeep = Number(seal.args[1]);
+        expect(seal.args.slice(2, 2 + nkeep).sort()).toEqual(['a', 'b']);
+        expect(seal.args.slice(2 + nkeep)).toEqual(['mnt']);
+        const r = await run(p);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/Read-only file system/);
+        expect(fs.readdirSync(m)).toEqual([]);
+      } finally {
+        execFileSync('umount', [m]);
+      }
+    },
+  );
 });

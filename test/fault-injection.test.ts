@@ -12,7 +12,6 @@ import { leftovers, repoRoot, rmTree, snapshot, tempDir, userLabel } from './hel
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
-
 describe(`fault injection at every plan step (as ${userLabel})`, () => {
   let H: string, run: string, marker: string;
   let args: string[];
@@ -27,8 +26,26 @@ describe(`fault injection at every plan step (as ${userLabel})`, () => {
     fs.writeFileSync(path.join(H, 'a/.git/config'), ''); // pinned (the repository model)
     fs.writeFileSync(path.join(H, 'secret/key'), 'k\n');
     marker = path.join(H, 'b', `ran-${process.pid}-${Date.now()}`);
-    args = ['exec', '-w', path.join(H, 'a'), '-w', path.join(H, 'b'), '--deny-read', path.join(H, 'secret'), '--tmp', 'none',
-      '--clear-env', '--env', 'PATH=/usr/bin:/bin', '--env', 'LANG=C', '--', '/bin/sh', '-c', `touch ${marker}`];
+    args = [
+      'exec',
+      '-w',
+      path.join(H, 'a'),
+      '-w',
+      path.join(H, 'b'),
+      '--deny-read',
+      path.join(H, 'secret'),
+      '--tmp',
+      'none',
+      '--clear-env',
+      '--env',
+      'PATH=/usr/bin:/bin',
+      '--env',
+      'LANG=C',
+      '--',
+      '/bin/sh',
+      '-c',
+      `touch ${marker}`,
+    ];
     const dry = spawnSync(process.execPath, [bin, ...args.slice(0, 1), '--dry-run', ...args.slice(1)], { cwd: run, encoding: 'utf8' });
     expect(dry.status, dry.stderr).toBe(0);
     steps = JSON.parse(dry.stdout).plan.steps;
@@ -36,20 +53,43 @@ describe(`fault injection at every plan step (as ${userLabel})`, () => {
   });
   afterAll(() => rmTree(H));
 
-  const cli = (k?: number) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const env = { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
-    if (k === undefined) delete env.SBX_NATIVE_TEST_FAIL_STEP;
-    else env.SBX_NATIVE_TEST_FAIL_STEP = String(k);
-    const c = cpSpawn(process.execPath, [bin, ...args], { cwd: run, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    c.stderr.on('data', (d) => { stderr += d; });
-    c.on('close', (status) => resolve({ status, stderr }));
-  });
+  const cli = (k?: number) =>
+    new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const env = { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
+      if (k === undefined) delete env.SBX_NATIVE_TEST_FAIL_STEP;
+      else env.SBX_NATIVE_TEST_FAIL_STEP = String(k);
+      const c = cpSpawn(process.execPath, [bin, ...args], { cwd: run, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      c.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      c.on('close', (status) => resolve({ status, stderr }));
+    });
 
   it('the plan is realistic: two roots in one mount, a mask, a pinned .git, Landlock, seccomp, exec', () => {
     const ops = steps.map((s) => s.op);
-    for (const op of ['unshare', 'map_ids', 'clone_tree', 'setattr', 'move_slot', 'seal', 'mask', 'pin', 'pidns_fork', 'proc', 'command_fork',
-      'chdir', 'landlock_create', 'landlock_path', 'landlock_restrict', 'drop_caps', 'seccomp', 'env', 'exec']) expect(ops).toContain(op);
+    for (const op of [
+      'unshare',
+      'map_ids',
+      'clone_tree',
+      'setattr',
+      'move_slot',
+      'seal',
+      'mask',
+      'pin',
+      'pidns_fork',
+      'proc',
+      'command_fork',
+      'chdir',
+      'landlock_create',
+      'landlock_path',
+      'landlock_restrict',
+      'drop_caps',
+      'seccomp',
+      'env',
+      'exec',
+    ])
+      expect(ops).toContain(op);
     expect(steps.length).toBeGreaterThan(50);
   });
 
@@ -62,7 +102,10 @@ describe(`fault injection at every plan step (as ${userLabel})`, () => {
   });
 
   it('the leftover scan sees a live sandbox started from the same cwd (so it can fail)', async () => {
-    const c = cpSpawn(process.execPath, [bin, 'exec', '--tmp', 'none', '-w', path.join(H, 'a'), '--', '/bin/sleep', '30'], { cwd: run, stdio: 'ignore' });
+    const c = cpSpawn(process.execPath, [bin, 'exec', '--tmp', 'none', '-w', path.join(H, 'a'), '--', '/bin/sleep', '30'], {
+      cwd: run,
+      stdio: 'ignore',
+    });
     let left: string[] = [];
     for (let i = 0; i < 200 && left.length < 2; i++) {
       await new Promise((res) => setTimeout(res, 20));
@@ -82,10 +125,14 @@ describe(`fault injection at every plan step (as ${userLabel})`, () => {
       const r = await cli(k);
       const problems: string[] = [];
       if (r.status !== 125) problems.push(`exit ${r.status}`);
-      if (!r.stderr.startsWith(`sbx-native: ${op}: injected failure: EIO`)) problems.push(`stderr ${JSON.stringify(r.stderr.slice(0, 200))}`);
+      if (!r.stderr.startsWith(`sbx-native: ${op}: injected failure: EIO`))
+        problems.push(`stderr ${JSON.stringify(r.stderr.slice(0, 200))}`);
       if (fs.existsSync(marker)) problems.push('the command ran');
       let left = leftovers(run, marker);
-      for (let i = 0; i < 50 && left.length; i++) { await new Promise((res) => setTimeout(res, 20)); left = leftovers(run, marker); }
+      for (let i = 0; i < 50 && left.length; i++) {
+        await new Promise((res) => setTimeout(res, 20));
+        left = leftovers(run, marker);
+      }
       if (left.length) problems.push(`processes left: ${left.join(', ')}`);
       if (problems.length) failures.push(`step ${k} (${op}): ${problems.join('; ')}`);
     };
@@ -103,8 +150,11 @@ describe(`fault injection at every plan step (as ${userLabel})`, () => {
     let prepared;
     try {
       process.env.SBX_NATIVE_TEST_FAIL_STEP = String(steps.length - 1);
-      prepared = prepare('/bin/sh', ['-c', `touch ${marker}`], { cwd: run, env: { PATH: '/usr/bin:/bin', LANG: 'C' },
-        sandbox: { writableRoots: [path.join(H, 'a'), path.join(H, 'b')], denyRead: [path.join(H, 'secret')], tmp: 'none' } });
+      prepared = prepare('/bin/sh', ['-c', `touch ${marker}`], {
+        cwd: run,
+        env: { PATH: '/usr/bin:/bin', LANG: 'C' },
+        sandbox: { writableRoots: [path.join(H, 'a'), path.join(H, 'b')], denyRead: [path.join(H, 'secret')], tmp: 'none' },
+      });
     } finally {
       if (saved === undefined) delete process.env.SBX_NATIVE_TEST_FAIL_STEP;
       else process.env.SBX_NATIVE_TEST_FAIL_STEP = saved;

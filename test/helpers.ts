@@ -75,9 +75,26 @@ export function bwrapPath(): string | undefined {
 }
 
 /** Runs a shell script under bwrap with a separate bind per writable root (Codex's and sandbox-runtime's layout). */
-export function bwrapSh(script: string, roots: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
+export function bwrapSh(
+  script: string,
+  roots: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { status: number | null; stdout: string; stderr: string } {
   const { spawnSync } = require('child_process') as typeof import('child_process');
-  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-user', '--unshare-pid', '--unshare-net', '--die-with-parent'];
+  const args = [
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-net',
+    '--die-with-parent',
+  ];
   for (const r of roots) args.push('--bind', r, r);
   args.push('--chdir', cwd, '/bin/sh', '-c', script);
   const r = spawnSync(bwrapPath()!, args, { encoding: 'utf8', env });
@@ -94,15 +111,19 @@ export function leftovers(cwd: string, marker: string): string[] {
     try {
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       procs.set(p, { cmd: fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'), ppid: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] });
-    } catch { /* gone, or not ours */ }
+    } catch {
+      /* gone, or not ours */
+    }
   }
   const found = new Set<string>();
   for (const [p, { cmd }] of procs) {
     try {
       if (cmd.includes(marker) || (cmd.startsWith('sbx-helper') && fs.readlinkSync(`/proc/${p}/cwd`).startsWith(cwd))) found.add(p);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [p, { cmd, ppid }] of procs) {
       if (!found.has(p) && found.has(ppid) && cmd.startsWith('sbx-helper')) {

@@ -32,7 +32,10 @@ for wait, keys in steps:
 drain(2.0)
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(json.dumps({'out': out.decode('utf8', 'replace'), 'code': os.waitstatus_to_exitcode(status)}))`;
-  const r = spawnSync('/usr/bin/python3', ['-c', py, JSON.stringify(argv), JSON.stringify(steps)], { encoding: 'utf8', env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin', TERM: 'dumb' } });
+  const r = spawnSync('/usr/bin/python3', ['-c', py, JSON.stringify(argv), JSON.stringify(steps)], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin', TERM: 'dumb' },
+  });
   return JSON.parse(r.stdout);
 }
 
@@ -41,8 +44,9 @@ describe(`interactive terminal (as ${userLabel})`, () => {
     const dir = tempDir();
     try {
       for (const stdio of ['pipe', 'ignore', ['pipe', 'inherit', 'inherit']] as const) {
-        expect(() => spawn('/bin/sh', ['-c', `touch ${dir}/ran`], { stdio: stdio as any, interactive: true, sandbox: { writableRoots: [dir] } }))
-          .toThrow(/"interactive" option needs a terminal on the command's stdin/);
+        expect(() =>
+          spawn('/bin/sh', ['-c', `touch ${dir}/ran`], { stdio: stdio as any, interactive: true, sandbox: { writableRoots: [dir] } }),
+        ).toThrow(/"interactive" option needs a terminal on the command's stdin/);
       }
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {
@@ -52,13 +56,16 @@ describe(`interactive terminal (as ${userLabel})`, () => {
 
   it('gives a sandboxed bash job control; Ctrl-C reaches the foreground job, not the shell', () => {
     const dir = tempDir();
-    const r = onPty([process.execPath, bin, 'exec', '--tmp', 'none', '-w', dir, '--', 'bash', '--norc', '--noprofile', '-i'], [
-      [1.0, 'echo "flags=$-"\n'],
-      [0.3, 'sleep 30\n'],
-      [0.5, '\x03'],
-      [0.3, 'echo "after=$?"; sleep 0.3 & jobs\n'],
-      [0.5, 'exit 3\n'],
-    ]);
+    const r = onPty(
+      [process.execPath, bin, 'exec', '--tmp', 'none', '-w', dir, '--', 'bash', '--norc', '--noprofile', '-i'],
+      [
+        [1.0, 'echo "flags=$-"\n'],
+        [0.3, 'sleep 30\n'],
+        [0.5, '\x03'],
+        [0.3, 'echo "after=$?"; sleep 0.3 & jobs\n'],
+        [0.5, 'exit 3\n'],
+      ],
+    );
     rmTree(dir);
     expect(r.out).toMatch(/flags=\S*m\S*/); // monitor mode: job control is on
     expect(r.out).toMatch(/after=130/); // sleep died of SIGINT; bash survived
@@ -68,10 +75,18 @@ describe(`interactive terminal (as ${userLabel})`, () => {
   });
 
   it('lets raw-mode programs read single keys', () => {
-    const r = onPty([process.execPath, bin, 'exec', '--', process.execPath, '-e',
-      "process.stdin.setRawMode(true); process.stdin.once('data', (d) => { console.log('got', JSON.stringify(String(d))); process.exit(0); }); console.log('ready')"], [
-      [1.5, 'q'],
-    ]);
+    const r = onPty(
+      [
+        process.execPath,
+        bin,
+        'exec',
+        '--',
+        process.execPath,
+        '-e',
+        "process.stdin.setRawMode(true); process.stdin.once('data', (d) => { console.log('got', JSON.stringify(String(d))); process.exit(0); }); console.log('ready')",
+      ],
+      [[1.5, 'q']],
+    );
     expect(r.out).toMatch(/got "q"/);
     expect(r.code).toBe(0);
   });
@@ -91,7 +106,10 @@ describe(`interactive terminal (as ${userLabel})`, () => {
   it('still refuses TIOCSTI on its controlling terminal', () => {
     const dir = tempDir();
     const t = path.join(dir, 't.py');
-    fs.writeFileSync(t, `import fcntl, termios, os\ntry:\n    fcntl.ioctl(0, termios.TIOCSTI, b"#"); print("injected")\nexcept OSError as e:\n    print("refused", os.strerror(e.errno))\n`);
+    fs.writeFileSync(
+      t,
+      `import fcntl, termios, os\ntry:\n    fcntl.ioctl(0, termios.TIOCSTI, b"#"); print("injected")\nexcept OSError as e:\n    print("refused", os.strerror(e.errno))\n`,
+    );
     fs.chmodSync(t, 0o644);
     const r = onPty([process.execPath, bin, 'exec', '--', '/usr/bin/python3', t], []);
     rmTree(dir);

@@ -21,14 +21,26 @@ describe(`job control through the CLI (as ${userLabel})`, () => {
   function shell(cwd = '/') {
     const t = pty.spawn('/bin/bash', ['--norc', '--noprofile', '-i'], { cwd, env: { PATH: process.env.PATH!, TERM: 'dumb', PS1: '$ ' } });
     let out = '';
-    t.onData((d: string) => { out += d; });
-    const until = (re: RegExp, ms = 10_000) => new Promise<string>((res, rej) => {
-      const start = Date.now();
-      const iv = setInterval(() => {
-        if (re.test(out)) { clearInterval(iv); res(out); } else if (Date.now() - start > ms) { clearInterval(iv); rej(new Error(`no ${re} in ${JSON.stringify(out)}`)); }
-      }, 20);
+    t.onData((d: string) => {
+      out += d;
     });
-    const mark = () => { const at = out.length; return (re: RegExp, ms?: number) => until(new RegExp(`^[\\s\\S]{${at}}[\\s\\S]*${re.source}`), ms); };
+    const until = (re: RegExp, ms = 10_000) =>
+      new Promise<string>((res, rej) => {
+        const start = Date.now();
+        const iv = setInterval(() => {
+          if (re.test(out)) {
+            clearInterval(iv);
+            res(out);
+          } else if (Date.now() - start > ms) {
+            clearInterval(iv);
+            rej(new Error(`no ${re} in ${JSON.stringify(out)}`));
+          }
+        }, 20);
+      });
+    const mark = () => {
+      const at = out.length;
+      return (re: RegExp, ms?: number) => until(new RegExp(`^[\\s\\S]{${at}}[\\s\\S]*${re.source}`), ms);
+    };
     return { t, until, mark };
   }
 
@@ -67,7 +79,9 @@ describe(`job control through the CLI (as ${userLabel})`, () => {
     const { t, until, mark } = shell(dir);
     try {
       await until(/\$ $/);
-      t.write(`${process.execPath} ${cli} exec --mode read-only -- sh -c 'sleep 0.6; echo tick-one; sleep 0.6; echo tick-two; sleep 30.5151'\r`);
+      t.write(
+        `${process.execPath} ${cli} exec --mode read-only -- sh -c 'sleep 0.6; echo tick-one; sleep 0.6; echo tick-two; sleep 30.5151'\r`,
+      );
       await new Promise((r) => setTimeout(r, 300));
       let after = mark();
       t.write('\x1a');

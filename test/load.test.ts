@@ -26,42 +26,54 @@ function zombies(): string[] {
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(f[1]) === process.pid && f[0] === 'Z') out.push(p);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const gc = () => { v8.setFlagsFromString('--expose-gc'); (vm.runInNewContext('gc') as () => void)(); };
+const gc = () => {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+};
 
 describe(`load (as ${userLabel})`, () => {
   let H: string;
-  beforeAll(() => { H = tempDir('sbx-load-'); });
+  beforeAll(() => {
+    H = tempDir('sbx-load-');
+  });
   afterAll(() => rmTree(H));
 
   it(`${COUNT.toLocaleString('en')} spawns, ${PARALLEL} at a time${isRoot ? '' : ' (1,000 as nobody; 10,000 as root)'}: exact exit codes, no zombies, fds and RSS back`, async () => {
     const root = path.join(H, 'spawns');
     fs.mkdirSync(root);
     const sandbox = { writableRoots: [root], tmp: 'none' as const };
-    const batch = (n: number, offset: number) => new Promise<string[]>((resolve) => {
-      const wrong: string[] = [];
-      let started = 0, done = 0;
-      const next = () => {
-        if (started >= n) return;
-        const i = offset + started++;
-        const want = (i * 7) % 256;
-        // Mostly sh with a varied status; every 4th /bin/true (0).
-        const c = i % 4 === 3 ? spawn('/bin/true', [], { stdio: 'ignore', sandbox }) : spawn('/bin/sh', ['-c', `exit ${want}`], { stdio: 'ignore', sandbox });
-        const expected = i % 4 === 3 ? 0 : want;
-        const end = (what: string | null) => {
-          if (what !== null) wrong.push(`#${i}: ${what}`);
-          if (++done === n) resolve(wrong);
-          else next();
+    const batch = (n: number, offset: number) =>
+      new Promise<string[]>((resolve) => {
+        const wrong: string[] = [];
+        let started = 0,
+          done = 0;
+        const next = () => {
+          if (started >= n) return;
+          const i = offset + started++;
+          const want = (i * 7) % 256;
+          // Mostly sh with a varied status; every 4th /bin/true (0).
+          const c =
+            i % 4 === 3
+              ? spawn('/bin/true', [], { stdio: 'ignore', sandbox })
+              : spawn('/bin/sh', ['-c', `exit ${want}`], { stdio: 'ignore', sandbox });
+          const expected = i % 4 === 3 ? 0 : want;
+          const end = (what: string | null) => {
+            if (what !== null) wrong.push(`#${i}: ${what}`);
+            if (++done === n) resolve(wrong);
+            else next();
+          };
+          c.on('error', (e) => end(`error ${e.message}`));
+          c.on('exit', (code, signal) => end(code === expected && signal === null ? null : `exit ${code} ${signal}, wanted ${expected}`));
         };
-        c.on('error', (e) => end(`error ${e.message}`));
-        c.on('exit', (code, signal) => end(code === expected && signal === null ? null : `exit ${code} ${signal}, wanted ${expected}`));
-      };
-      for (let k = 0; k < Math.min(PARALLEL, n); k++) next();
-    });
+        for (let k = 0; k < Math.min(PARALLEL, n); k++) next();
+      });
     // Warm up (addon, watcher thread, caches), then measure the baseline.
     expect(await batch(PARALLEL * 2, 0)).toEqual([]);
     await sleep(200);
@@ -74,11 +86,16 @@ describe(`load (as ${userLabel})`, () => {
     expect(wrong.slice(0, 10)).toEqual([]);
     expect(wrong.length).toBe(0);
     let fds = fdCount();
-    for (let i = 0; i < 50 && fds !== fds0; i++) { await sleep(20); fds = fdCount(); }
+    for (let i = 0; i < 50 && fds !== fds0; i++) {
+      await sleep(20);
+      fds = fdCount();
+    }
     gc();
     await sleep(100);
     const rss = process.memoryUsage().rss;
-    console.log(`${COUNT} spawns in ${ms} ms (${(ms / COUNT).toFixed(2)} ms each), fds ${fds0} -> ${fds}, rss ${rss0 >> 20} -> ${rss >> 20} MB`);
+    console.log(
+      `${COUNT} spawns in ${ms} ms (${(ms / COUNT).toFixed(2)} ms each), fds ${fds0} -> ${fds}, rss ${rss0 >> 20} -> ${rss >> 20} MB`,
+    );
     expect(zombies()).toEqual([]);
     expect(fds).toBe(fds0);
     expect(rss - rss0).toBeLessThan(50 * 1024 * 1024);
@@ -104,7 +121,9 @@ describe(`load (as ${userLabel})`, () => {
       for (let i = 0; i < 64; i++) one();`;
     const parent = cpSpawn(process.execPath, ['-e', script], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
-      parent.stdout!.on('data', (d) => { if (String(d).includes('busy')) resolve(); });
+      parent.stdout!.on('data', (d) => {
+        if (String(d).includes('busy')) resolve();
+      });
       parent.on('exit', (code) => reject(new Error(`parent exited early: ${code}`)));
     });
     const during = leftovers(cwd, marker);
@@ -112,12 +131,16 @@ describe(`load (as ${userLabel})`, () => {
     parent.kill('SIGKILL');
     await new Promise((res) => parent.on('exit', res));
     let left = leftovers(cwd, marker);
-    for (let i = 0; i < 100 && left.length; i++) { await sleep(20); left = leftovers(cwd, marker); }
+    for (let i = 0; i < 100 && left.length; i++) {
+      await sleep(20);
+      left = leftovers(cwd, marker);
+    }
     expect(left).toEqual([]);
   }, 30000);
 
   it('eight sandboxes writing to the same two roots at once do not interfere', async () => {
-    const a = path.join(H, 'shared-a'), b = path.join(H, 'shared-b');
+    const a = path.join(H, 'shared-a'),
+      b = path.join(H, 'shared-b');
     fs.mkdirSync(a);
     fs.mkdirSync(b);
     const FILES = 200;
@@ -127,7 +150,9 @@ describe(`load (as ${userLabel})`, () => {
       printf '%s' "w${i}-$k" > ${a}/w${i}-$k; ln ${a}/w${i}-$k ${b}/w${i}-$k;
       printf '%s' "r${i}-$k" > ${a}/.tmp-w${i}-$k; mv ${a}/.tmp-w${i}-$k ${b}/r${i}-$k;
       echo $k >> ${b}/log-${i}; done`;
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => run('/bin/sh', ['-c', script(i)], { sandbox: { writableRoots: [a, b], tmp: 'none' } })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => run('/bin/sh', ['-c', script(i)], { sandbox: { writableRoots: [a, b], tmp: 'none' } })),
+    );
     results.forEach((r, i) => expect({ i, code: r.code, stderr: r.stderr }).toEqual({ i, code: 0, stderr: '' }));
     for (let i = 0; i < 8; i++) {
       for (let k = 1; k <= FILES; k++) {

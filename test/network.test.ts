@@ -26,14 +26,25 @@ describe(`network (as ${userLabel})`, () => {
 
   it('has only loopback, and it is up', async () => {
     const r = await run('/bin/cat', ['/proc/net/dev'], { sandbox: { writableRoots: [] } });
-    const ifaces = r.stdout.split('\n').slice(2).filter(Boolean).map((l) => l.trim().split(':')[0]);
+    const ifaces = r.stdout
+      .split('\n')
+      .slice(2)
+      .filter(Boolean)
+      .map((l) => l.trim().split(':')[0]);
     expect(ifaces).toEqual(['lo']);
     // Something can listen and connect on the private loopback.
-    const local = await run(process.execPath, ['-e', `
+    const local = await run(
+      process.execPath,
+      [
+        '-e',
+        `
       const net = require('net');
       const srv = net.createServer((c) => c.end('pong')).listen(0, '127.0.0.1', () => {
         net.connect(srv.address().port, '127.0.0.1').on('data', (d) => { process.stdout.write(String(d)); srv.close(); });
-      });`], { sandbox: { writableRoots: [] } });
+      });`,
+      ],
+      { sandbox: { writableRoots: [] } },
+    );
     expect(local.stdout).toBe('pong');
   });
 

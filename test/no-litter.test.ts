@@ -12,12 +12,18 @@ const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 // markers in their command lines (argv0 of the shell, a unique sleep length).
 const MARK = `sbx-litter-${process.pid}`;
 const SLEEP = `1000.${process.pid}`;
-const ours = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-  try {
-    const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-    return cmd.includes(MARK) || cmd.includes(SLEEP);
-  } catch { return false; }
-});
+const ours = () =>
+  fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return cmd.includes(MARK) || cmd.includes(SLEEP);
+      } catch {
+        return false;
+      }
+    });
 
 describe(`no litter (as ${userLabel})`, () => {
   let H: string, root: string;
@@ -46,13 +52,19 @@ describe(`no litter (as ${userLabel})`, () => {
   };
 
   it('after a normal run', async () => {
-    const r = await run('/bin/sh', ['-c', `echo x > ${root}/f; echo y > ${H}/other/g`], { argv0: MARK, sandbox: { writableRoots: [root], tmp: 'none' } });
+    const r = await run('/bin/sh', ['-c', `echo x > ${root}/f; echo y > ${H}/other/g`], {
+      argv0: MARK,
+      sandbox: { writableRoots: [root], tmp: 'none' },
+    });
     expect(r.code).toBe(2); // the second write fails
     await check();
   });
 
   it('after the command is killed', async () => {
-    const c = spawn('/bin/sh', ['-c', `touch ${root}/started; sleep ${SLEEP}`], { argv0: MARK, sandbox: { writableRoots: [root], tmp: 'none' } });
+    const c = spawn('/bin/sh', ['-c', `touch ${root}/started; sleep ${SLEEP}`], {
+      argv0: MARK,
+      sandbox: { writableRoots: [root], tmp: 'none' },
+    });
     for (let i = 0; i < 200 && !fs.existsSync(path.join(root, 'started')); i++) await new Promise((r) => setTimeout(r, 10));
     c.kill('SIGKILL');
     await new Promise((res) => c.on('close', res));
@@ -60,9 +72,16 @@ describe(`no litter (as ${userLabel})`, () => {
   });
 
   it('after the Node parent is killed, with background processes inside', async () => {
-    const parent = cpSpawn(process.execPath, ['-e', `
+    const parent = cpSpawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const c = require(${JSON.stringify(path.join(repoRoot, 'dist'))}).spawn('/bin/sh', ['-c', 'sleep ${SLEEP} & sleep ${SLEEP} & touch ${root}/bg; wait'], { argv0: '${MARK}', sandbox: { writableRoots: [${JSON.stringify(root)}], tmp: 'none' } });
-      c.on('spawn', () => console.log(c.pid));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      c.on('spawn', () => console.log(c.pid));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const helperPid = Number(await new Promise<string>((res) => parent.stdout!.once('data', (d) => res(String(d)))));
     for (let i = 0; i < 200 && !fs.existsSync(path.join(root, 'bg')); i++) await new Promise((r) => setTimeout(r, 10));
     const inside = () => ours().filter((p) => Number(p) !== parent.pid); // the parent's own command line names the markers

@@ -12,7 +12,9 @@ const none = { writableRoots: [] as string[] };
 
 describe(`Node integration (as ${userLabel})`, () => {
   it('runs 100 sandboxes concurrently, each reporting its own exit code', async () => {
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => run('/bin/sh', ['-c', `echo ${i}; exit ${i % 7}`], { sandbox: none })));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => run('/bin/sh', ['-c', `echo ${i}; exit ${i % 7}`], { sandbox: none })),
+    );
     results.forEach((r, i) => {
       expect(r.stdout).toBe(`${i}\n`);
       expect(r.code).toBe(i % 7);
@@ -21,9 +23,13 @@ describe(`Node integration (as ${userLabel})`, () => {
 
   it('keeps the AsyncLocalStorage context in exit callbacks', async () => {
     const als = new AsyncLocalStorage<string>();
-    const seen = await als.run('ctx-42', () => new Promise<string | undefined>((res) => {
-      spawn('/bin/true', [], { sandbox: none }).on('exit', () => res(als.getStore()));
-    }));
+    const seen = await als.run(
+      'ctx-42',
+      () =>
+        new Promise<string | undefined>((res) => {
+          spawn('/bin/true', [], { sandbox: none }).on('exit', () => res(als.getStore()));
+        }),
+    );
     expect(seen).toBe('ctx-42');
   });
 
@@ -32,11 +38,19 @@ describe(`Node integration (as ${userLabel})`, () => {
       const { parentPort } = require('worker_threads');
       require(${JSON.stringify(path.join(repoRoot, 'dist'))}).run('/bin/sh', ['-c', 'echo from-worker; exit 3'], { sandbox: { writableRoots: [] } })
         .then((r) => parentPort.postMessage(r));`;
-    const results = await Promise.all([1, 2, 3].map(() => new Promise<any>((res, rej) => {
-      const w = new Worker(src, { eval: true });
-      w.once('message', (m) => { res(m); w.terminate(); });
-      w.once('error', rej);
-    })));
+    const results = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<any>((res, rej) => {
+            const w = new Worker(src, { eval: true });
+            w.once('message', (m) => {
+              res(m);
+              w.terminate();
+            });
+            w.once('error', rej);
+          }),
+      ),
+    );
     for (const r of results) expect(r).toMatchObject({ code: 3, stdout: 'from-worker\n' });
   });
 

@@ -20,7 +20,11 @@ type Access = keyof typeof RANK;
 
 /** What Node (and so the CLI's path.resolve) means by an absolute path: `..` is lexical, then symlinks resolve. */
 function resolved(p: string): string | undefined {
-  try { return fs.realpathSync(path.normalize(p)); } catch { return undefined; }
+  try {
+    return fs.realpathSync(path.normalize(p));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The wire format read back (native/helper/main.cc parse_plan). */
@@ -40,7 +44,11 @@ function decodePlan(buf: Buffer): { op: string; args: string[] }[] {
 function walk(dir: string, out: string[] = []): string[] {
   out.push(dir);
   let st: fs.Stats;
-  try { st = fs.lstatSync(dir); } catch { return out; }
+  try {
+    st = fs.lstatSync(dir);
+  } catch {
+    return out;
+  }
   if (st.isDirectory()) for (const n of fs.readdirSync(dir)) walk(path.join(dir, n), out);
   return out;
 }
@@ -50,7 +58,8 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
   let tree: string[];
   beforeAll(() => {
     T = tempDir('sbx-fuzz-');
-    for (const d of ['d0/.git/refs', 'd0/sub/.git', 'd0/sub/deep', 'd1/.vscode', 'd1/x', 'd2', 'd3/.git', 'nl\ndir/.git', 'café/y']) fs.mkdirSync(path.join(T, d), { recursive: true });
+    for (const d of ['d0/.git/refs', 'd0/sub/.git', 'd0/sub/deep', 'd1/.vscode', 'd1/x', 'd2', 'd3/.git', 'nl\ndir/.git', 'café/y'])
+      fs.mkdirSync(path.join(T, d), { recursive: true });
     fs.writeFileSync(path.join(T, 'f'), 'file\n');
     fs.writeFileSync(path.join(T, 'd0/secret'), 's\n');
     fs.writeFileSync(path.join(T, 'd2/.bashrc'), 'x\n');
@@ -66,47 +75,118 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
   });
   afterAll(() => rmTree(T));
 
-  const components = ['d0', 'd1', 'd2', 'd3', 'sub', 'deep', 'x', 'y', '.git', '.vscode', 'f', 'secret', 'ldir', 'lfile', 'loopA', 'dangling', 'up',
-    'nl\ndir', 'café', 'bad-\uFFFD\uFFFD', 'bad-\xff\xfe', 'x\uD800y', 'missing', '..', '.', '', ' '];
+  const components = [
+    'd0',
+    'd1',
+    'd2',
+    'd3',
+    'sub',
+    'deep',
+    'x',
+    'y',
+    '.git',
+    '.vscode',
+    'f',
+    'secret',
+    'ldir',
+    'lfile',
+    'loopA',
+    'dangling',
+    'up',
+    'nl\ndir',
+    'café',
+    'bad-\uFFFD\uFFFD',
+    'bad-\xff\xfe',
+    'x\uD800y',
+    'missing',
+    '..',
+    '.',
+    '',
+    ' ',
+  ];
   // Absolute paths through the fixture: `..`, `.`, empty components, symlinks (loops, dangling, to files),
   // newlines, non-UTF-8-looking names, files, missing paths, `/`, host directories.
-  const absPath = () => fc.oneof(
-    { weight: 10, arbitrary: fc.tuple(fc.constantFrom('T/', 'T//', 'T/d1/up/', '/'), fc.array(fc.constantFrom(...components), { minLength: 0, maxLength: 4 }))
-      .map(([pre, cs]) => pre.replace('T', T) + cs.join('/')) },
-    { weight: 1, arbitrary: fc.constantFrom('/', '/etc', '/etc/passwd', '/usr', '/root', '/var/empty', '/nonexistent/deeper', '/tmp') },
-    { weight: 1, arbitrary: fc.constantFrom(T + '/' + 'd0/./'.repeat(800), T + '/' + 'x'.repeat(255) + '/' + 'y'.repeat(256), `${T}/d0\n`) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).filter((s) => !s.includes('\0')).map((s) => T + '/' + s) },
-  );
+  const absPath = () =>
+    fc.oneof(
+      {
+        weight: 10,
+        arbitrary: fc
+          .tuple(fc.constantFrom('T/', 'T//', 'T/d1/up/', '/'), fc.array(fc.constantFrom(...components), { minLength: 0, maxLength: 4 }))
+          .map(([pre, cs]) => pre.replace('T', T) + cs.join('/')),
+      },
+      { weight: 1, arbitrary: fc.constantFrom('/', '/etc', '/etc/passwd', '/usr', '/root', '/var/empty', '/nonexistent/deeper', '/tmp') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(T + '/' + 'd0/./'.repeat(800), T + '/' + 'x'.repeat(255) + '/' + 'y'.repeat(256), `${T}/d0\n`),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .string({ unit: 'binary', maxLength: 30 })
+          .filter((s) => !s.includes('\0'))
+          .map((s) => T + '/' + s),
+      },
+    );
   // What must be refused: relative, empty, NUL, longer than PATH_MAX, arbitrary strings.
-  const badPath = () => fc.oneof(
-    fc.constantFrom('', 'rel/dir', './d0', '../x', T + '/' + 'a'.repeat(5000), `${T}/d0\0/etc`, '\0'),
-    fc.string({ maxLength: 10 }),
-    fc.string({ unit: 'binary', maxLength: 20 }).map((s) => T + '/\0' + s),
-  );
-  const hostilePath = (bad: boolean) => (bad ? fc.oneof({ weight: 3, arbitrary: absPath() }, { weight: 1, arbitrary: badPath() }) : absPath());
-  const entry = (bad: boolean) => (bad ? fc.oneof({ weight: 12, arbitrary: hostilePath(true) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(42, null, undefined, {}, ['/tmp']) }) : absPath());
+  const badPath = () =>
+    fc.oneof(
+      fc.constantFrom('', 'rel/dir', './d0', '../x', T + '/' + 'a'.repeat(5000), `${T}/d0\0/etc`, '\0'),
+      fc.string({ maxLength: 10 }),
+      fc.string({ unit: 'binary', maxLength: 20 }).map((s) => T + '/\0' + s),
+    );
+  const hostilePath = (bad: boolean) =>
+    bad ? fc.oneof({ weight: 3, arbitrary: absPath() }, { weight: 1, arbitrary: badPath() }) : absPath();
+  const entry = (bad: boolean) =>
+    bad
+      ? fc.oneof(
+          { weight: 12, arbitrary: hostilePath(true) },
+          { weight: 1, arbitrary: fc.constantFrom<unknown>(42, null, undefined, {}, ['/tmp']) },
+        )
+      : absPath();
   const list = (bad: boolean) => fc.option(fc.array(entry(bad), { maxLength: 6 }), { nil: undefined });
-  const policyOf = (bad: boolean) => fc.record({
-    mode: fc.option(fc.constantFrom<unknown>('workspace-write', 'workspace-write', 'workspace-write', 'read-only', 'full', ...(bad ? ['bogus'] : [])), { nil: undefined }),
-    writableRoots: list(bad),
-    readOnly: list(bad),
-    denyRead: list(bad),
-    rules: fc.option(fc.dictionary(hostilePath(bad), fc.constantFrom<unknown>('read', 'write', 'none', 'none', ...(bad ? ['exec'] : [])), { maxKeys: 4 }), { nil: undefined }),
-    tmp: fc.option(fc.constantFrom<unknown>('host', 'private', 'none', 'none', ...(bad ? ['tmpfs'] : [])), { nil: undefined }),
-    network: fc.option(fc.constantFrom<unknown>(false, true, ...(bad ? ['no'] : [])), { nil: undefined }),
-    protect: fc.option(fc.array(fc.constantFrom<unknown>('d0', 'secret', '.', 'sub/.git', ...(bad ? ['x/..', '/etc', '', 3] : [])), { maxLength: 3 }), { nil: undefined }),
-    allowGitWrites: fc.option(fc.boolean(), { nil: undefined }),
-  }, { requiredKeys: [] });
+  const policyOf = (bad: boolean) =>
+    fc.record(
+      {
+        mode: fc.option(
+          fc.constantFrom<unknown>('workspace-write', 'workspace-write', 'workspace-write', 'read-only', 'full', ...(bad ? ['bogus'] : [])),
+          { nil: undefined },
+        ),
+        writableRoots: list(bad),
+        readOnly: list(bad),
+        denyRead: list(bad),
+        rules: fc.option(
+          fc.dictionary(hostilePath(bad), fc.constantFrom<unknown>('read', 'write', 'none', 'none', ...(bad ? ['exec'] : [])), {
+            maxKeys: 4,
+          }),
+          { nil: undefined },
+        ),
+        tmp: fc.option(fc.constantFrom<unknown>('host', 'private', 'none', 'none', ...(bad ? ['tmpfs'] : [])), { nil: undefined }),
+        network: fc.option(fc.constantFrom<unknown>(false, true, ...(bad ? ['no'] : [])), { nil: undefined }),
+        protect: fc.option(
+          fc.array(fc.constantFrom<unknown>('d0', 'secret', '.', 'sub/.git', ...(bad ? ['x/..', '/etc', '', 3] : [])), { maxLength: 3 }),
+          { nil: undefined },
+        ),
+        allowGitWrites: fc.option(fc.boolean(), { nil: undefined }),
+      },
+      { requiredKeys: [] },
+    );
   const policyArb = fc.oneof(policyOf(false), policyOf(true));
-  const extraKey = fc.oneof({ weight: 12, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('writeableRoots', 'toString', 'constructor', '__proto__') });
-  const envArb = fc.record({ TMPDIR: fc.option(fc.constantFrom('T/d2', '/', 'relative', 'T/missing', 'T/loopA'), { nil: undefined }), HOME: fc.constantFrom('T/d3', 'T/d0', '/nonexistent') });
+  const extraKey = fc.oneof(
+    { weight: 12, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom('writeableRoots', 'toString', 'constructor', '__proto__') },
+  );
+  const envArb = fc.record({
+    TMPDIR: fc.option(fc.constantFrom('T/d2', '/', 'relative', 'T/missing', 'T/loopA'), { nil: undefined }),
+    HOME: fc.constantFrom('T/d3', 'T/d0', '/nonexistent'),
+  });
 
   /** Checks one resolved, prepared plan against the oracle; returns the violations. */
   function violations(sandbox: SandboxPolicy, env: NodeJS.ProcessEnv, plan: Plan): string[] {
     const bad: string[] = [];
     // The wire format carries exactly the steps (a NUL inside an argument would re-frame the plan).
     const decoded = decodePlan(encodePlan(plan));
-    if (JSON.stringify(decoded) !== JSON.stringify(plan.steps.map((s) => ({ op: s.op, args: s.args })))) bad.push('plan does not survive encoding');
+    if (JSON.stringify(decoded) !== JSON.stringify(plan.steps.map((s) => ({ op: s.op, args: s.args }))))
+      bad.push('plan does not survive encoding');
     const mode = sandbox.mode ?? 'workspace-write';
     if (mode === 'full') {
       if (plan.layout) bad.push('layout in mode full');
@@ -145,13 +225,21 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     // not), a mask hides it (a private tmpfs mask is writable, but not the host path), a read-only
     // bind keeps what is visible there and takes writes away.
     const state = (p: string) => {
-      let vis = true, rw = false;
+      let vis = true,
+        rw = false;
       for (const a of layout.actions) {
         if (!under(p, a.path)) continue;
-        if (a.kind === 'group') { vis = true; rw = true; }
-        else if (a.kind === 'mask') { vis = false; rw = false; }
-        else if (a.kind === 'readonly') rw = false;
-        else { vis = true; rw = a.writable; }
+        if (a.kind === 'group') {
+          vis = true;
+          rw = true;
+        } else if (a.kind === 'mask') {
+          vis = false;
+          rw = false;
+        } else if (a.kind === 'readonly') rw = false;
+        else {
+          vis = true;
+          rw = a.writable;
+        }
       }
       return { vis, rw };
     };
@@ -166,13 +254,15 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     if (create) {
       const full = plan.steps.filter((s) => s.op === 'landlock_path' && s.args[1] === create.args[0]).map((s) => s.args[0]);
       const fullSet = [...new Set(full)].sort();
-      if (JSON.stringify(fullSet) !== JSON.stringify([...new Set([...layout.writable, '/dev/shm'])].sort())) bad.push(`Landlock write rights on ${full.join(', ')}`);
+      if (JSON.stringify(fullSet) !== JSON.stringify([...new Set([...layout.writable, '/dev/shm'])].sort()))
+        bad.push(`Landlock write rights on ${full.join(', ')}`);
     } else bad.push('no Landlock ruleset');
     // 2. Every asked path and every entry of the host tree gets at most the access asked.
     const protect = [...DEFAULT_PROTECT, ...((sandbox.protect as string[]) ?? [])].filter((n) => !(sandbox.allowGitWrites && n === '.git'));
     // (Only to excuse a writable path that is not writable: protected names, of roots, $HOME and gitdir targets.)
-    const isProtected = (p: string) => [...rules].some(([r, a]) => a === 'write' && protect.some((n) => under(p, path.join(r, n))))
-      || layout.actions.some((a) => a.kind === 'readonly' && a.why.startsWith('protect') && under(p, a.path));
+    const isProtected = (p: string) =>
+      [...rules].some(([r, a]) => a === 'write' && protect.some((n) => under(p, path.join(r, n)))) ||
+      layout.actions.some((a) => a.kind === 'readonly' && a.why.startsWith('protect') && under(p, a.path));
     const targets = new Set<string>([...rules.keys(), ...tree.map((p) => resolved(p)).filter((p): p is string => !!p)]);
     for (const p of targets) {
       const e = expected(p);
@@ -182,22 +272,36 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     }
     // 3. Protected names at the top of every root that is writable stay read-only (unless a rule names them).
     // (Roots asked for; /tmp and $TMPDIR are writable for tmp 'host' but are not roots.)
-    const roots = new Set(asked.filter((x, i) => x.a === 'write' && i < askedRoots).map((x) => resolved(x.p)).filter((r): r is string => !!r));
+    const roots = new Set(
+      asked
+        .filter((x, i) => x.a === 'write' && i < askedRoots)
+        .map((x) => resolved(x.p))
+        .filter((r): r is string => !!r),
+    );
     for (const r of roots) {
       if (rules.get(r) !== 'write' || !writable(r)) continue;
       for (const n of protect) {
         const p = path.join(r, n);
         let st: fs.Stats | undefined;
-        try { st = fs.lstatSync(p); } catch { /* missing, or not searchable (as nobody: /root) */ }
+        try {
+          st = fs.lstatSync(p);
+        } catch {
+          /* missing, or not searchable (as nobody: /root) */
+        }
         if (!st || st.isSymbolicLink() || rules.has(p)) continue;
         if (n === '.git' && st.isDirectory()) {
           // The repository model: what makes git run code is read-only, or cannot be made.
           for (const c of GIT_CODE_PATHS) {
             const q = path.join(p, c);
             let cst: fs.Stats | undefined;
-            try { cst = fs.lstatSync(q); } catch { /* missing */ }
+            try {
+              cst = fs.lstatSync(q);
+            } catch {
+              /* missing */
+            }
             if (rules.has(q)) continue;
-            if (cst ? writable(q) : writable(p) && !layout.missingProtected.includes(q)) bad.push(`repository ${q} is ${cst ? 'writable' : 'creatable'}`);
+            if (cst ? writable(q) : writable(p) && !layout.missingProtected.includes(q))
+              bad.push(`repository ${q} is ${cst ? 'writable' : 'creatable'}`);
           }
           continue;
         }
@@ -209,22 +313,32 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
 
   it('hostile policies give a plan that keeps every protection asked, or a typed error', () => {
     const seen = { plans: 0, policyErrors: 0, typeErrors: 0 };
-    fc.assert(fc.property(policyArb, extraKey, envArb, (sandbox, extra, envSpec) => {
-      const sb: Record<string, unknown> = { ...sandbox };
-      if (extra) Object.defineProperty(sb, extra, { value: ['/tmp'], enumerable: true });
-      const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', HOME: envSpec.HOME.replace('T', T) };
-      if (envSpec.TMPDIR) env.TMPDIR = envSpec.TMPDIR.replace(/^T/, T);
-      let prepared;
-      try {
-        prepared = prepare('/bin/true', [], { cwd: T, env, sandbox: sb as SandboxPolicy });
-      } catch (e) {
-        if (e instanceof PolicyError) { expect(e.code).toBe('SBX_INVALID_POLICY'); seen.policyErrors++; return; }
-        if (e instanceof TypeError) { seen.typeErrors++; return; }
-        throw e;
-      }
-      seen.plans++;
-      expect(violations(sb as SandboxPolicy, env, prepared.plan)).toEqual([]);
-    }), { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) });
+    fc.assert(
+      fc.property(policyArb, extraKey, envArb, (sandbox, extra, envSpec) => {
+        const sb: Record<string, unknown> = { ...sandbox };
+        if (extra) Object.defineProperty(sb, extra, { value: ['/tmp'], enumerable: true });
+        const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', HOME: envSpec.HOME.replace('T', T) };
+        if (envSpec.TMPDIR) env.TMPDIR = envSpec.TMPDIR.replace(/^T/, T);
+        let prepared;
+        try {
+          prepared = prepare('/bin/true', [], { cwd: T, env, sandbox: sb as SandboxPolicy });
+        } catch (e) {
+          if (e instanceof PolicyError) {
+            expect(e.code).toBe('SBX_INVALID_POLICY');
+            seen.policyErrors++;
+            return;
+          }
+          if (e instanceof TypeError) {
+            seen.typeErrors++;
+            return;
+          }
+          throw e;
+        }
+        seen.plans++;
+        expect(violations(sb as SandboxPolicy, env, prepared.plan)).toEqual([]);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
+    );
     // The generator reaches both outcomes (otherwise the property says little).
     expect(seen.plans).toBeGreaterThan(40);
     expect(seen.policyErrors).toBeGreaterThan(40);
@@ -246,8 +360,16 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
   });
 
   it('specific hostile inputs: the expected outcome for each', () => {
-    const P = (sandbox: unknown, opts: object = {}) => prepare('/bin/true', [], { cwd: T, env: { PATH: '/bin' }, sandbox: sandbox as SandboxPolicy, ...opts });
-    const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return e instanceof PolicyError ? e.code : (e as Error).constructor.name; } };
+    const P = (sandbox: unknown, opts: object = {}) =>
+      prepare('/bin/true', [], { cwd: T, env: { PATH: '/bin' }, sandbox: sandbox as SandboxPolicy, ...opts });
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return e instanceof PolicyError ? e.code : (e as Error).constructor.name;
+      }
+    };
     expect(code(() => P({ writableRoots: ['rel/dir'] }))).toBe('SBX_INVALID_POLICY');
     expect(code(() => P({ writableRoots: [`${T}/d0\0x`] }))).toBe('SBX_INVALID_POLICY');
     expect(code(() => P({ denyRead: [T + '/' + 'a'.repeat(4096)] }))).toBe('SBX_INVALID_POLICY');
@@ -270,7 +392,8 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     const nested = P({ writableRoots: [T + '/d0', T + '/d0/sub'], tmp: 'none' });
     expect(nested.plan.layout!.writable).toEqual([path.join(T, 'd0')]);
     expect(nested.plan.layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path)).toEqual([]);
-    for (const g of ['d0/.git', 'd0/sub/.git']) expect(nested.plan.layout!.missingProtected).toEqual(expect.arrayContaining(GIT_CODE_PATHS.map((c) => path.join(T, g, c))));
+    for (const g of ['d0/.git', 'd0/sub/.git'])
+      expect(nested.plan.layout!.missingProtected).toEqual(expect.arrayContaining(GIT_CODE_PATHS.map((c) => path.join(T, g, c))));
   });
 
   it('10,000 roots: a valid plan with every root, in reasonable time', () => {
@@ -282,10 +405,19 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     }
     fs.mkdirSync(path.join(many, 'r17', '.git'));
     const t0 = Date.now();
-    const p = prepare('/bin/true', [], { cwd: T, env: { PATH: '/bin' }, sandbox: { writableRoots: [...roots, ...roots.slice(0, 100)], denyRead: [path.join(many, 'r5')], tmp: 'none' } });
+    const p = prepare('/bin/true', [], {
+      cwd: T,
+      env: { PATH: '/bin' },
+      sandbox: { writableRoots: [...roots, ...roots.slice(0, 100)], denyRead: [path.join(many, 'r5')], tmp: 'none' },
+    });
     const ms = Date.now() - t0;
     console.log(`prepare with 10,000 roots: ${ms} ms, ${p.plan.steps.length} steps`);
-    expect([...p.plan.layout!.writable].sort().join('\n')).toBe(roots.filter((r) => !r.endsWith('/r5')).sort().join('\n'));
+    expect([...p.plan.layout!.writable].sort().join('\n')).toBe(
+      roots
+        .filter((r) => !r.endsWith('/r5'))
+        .sort()
+        .join('\n'),
+    );
     expect(p.plan.layout!.actions.find((a) => a.kind === 'mask' && a.path === path.join(many, 'r5'))).toBeTruthy();
     expect(p.plan.layout!.missingProtected).toContain(path.join(many, 'r17', '.git', 'config'));
     expect(decodePlan(encodePlan(p.plan)).length).toBe(p.plan.steps.length);
@@ -297,13 +429,21 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
   it('a NUL in cwd is a TypeError, not a re-framed plan', () => {
     let err: unknown;
     try {
-      const p = prepare('/bin/true', [], { cwd: '/\0env\0' + '3', env: { PATH: '/bin' }, sandbox: { writableRoots: [T + '/d2'], tmp: 'none' } });
+      const p = prepare('/bin/true', [], {
+        cwd: '/\0env\0' + '3',
+        env: { PATH: '/bin' },
+        sandbox: { writableRoots: [T + '/d2'], tmp: 'none' },
+      });
       expect(JSON.stringify(decodePlan(encodePlan(p.plan)))).toBe(JSON.stringify(p.plan.steps));
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(TypeError);
   });
   it('a NUL in argv0 is a TypeError', () => {
-    expect(() => prepare('/bin/true', [], { argv0: 'x\0y', env: { PATH: '/bin' }, sandbox: { writableRoots: [T + '/d2'], tmp: 'none' } })).toThrow(TypeError);
+    expect(() =>
+      prepare('/bin/true', [], { argv0: 'x\0y', env: { PATH: '/bin' }, sandbox: { writableRoots: [T + '/d2'], tmp: 'none' } }),
+    ).toThrow(TypeError);
   });
   // Fixed finding: a `rules` entry 'write' used to be honoured in mode 'read-only'.
   it("mode 'read-only' with a write rule is refused (or writes nothing)", () => {
@@ -320,14 +460,20 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
   it('denyRead under /proc hides the file (or is refused)', async () => {
     let prepared;
     try {
-      prepared = prepare('/bin/cat', ['/proc/version'], { cwd: T, env: { PATH: '/bin' }, sandbox: { writableRoots: [T + '/d2'], denyRead: ['/proc/version'], tmp: 'none' } });
+      prepared = prepare('/bin/cat', ['/proc/version'], {
+        cwd: T,
+        env: { PATH: '/bin' },
+        sandbox: { writableRoots: [T + '/d2'], denyRead: ['/proc/version'], tmp: 'none' },
+      });
     } catch (e) {
       expect(e).toBeInstanceOf(PolicyError); // refusing it would be fine too
       return;
     }
     const child = new SandboxedProcess(prepared, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
     await new Promise((res) => child.on('close', res));
     expect(out).toBe('');
   });

@@ -10,20 +10,35 @@ import { poolState, preparePooled } from '../lib/pool';
 import { prepareWith } from '../lib/spawn';
 import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
-interface Ran { code: number | null; signal: string | null; out: string; err: string; pooled: boolean; events: string[] }
+interface Ran {
+  code: number | null;
+  signal: string | null;
+  out: string;
+  err: string;
+  pooled: boolean;
+  events: string[];
+}
 
 function go(file: string, args: string[], opts: SpawnOptions, input?: string): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const c = spawn(file, args, opts);
     const pooled = c.plan.steps.some((s) => s.op === 'pool_wait');
-    let out = '', err = '';
+    let out = '',
+      err = '';
     const events: string[] = [];
-    c.stdout?.on('data', (d) => { out += d; });
-    c.stderr?.on('data', (d) => { err += d; });
+    c.stdout?.on('data', (d) => {
+      out += d;
+    });
+    c.stderr?.on('data', (d) => {
+      err += d;
+    });
     c.on('spawn', () => events.push('spawn'));
     c.on('exit', () => events.push('exit'));
     c.on('error', (e) => (events.includes('spawn') ? events.push(`error:${(e as NodeJS.ErrnoException).code}`) : reject(e)));
-    c.on('close', (code, signal) => { events.push('close'); resolve({ code, signal, out, err, pooled, events }); });
+    c.on('close', (code, signal) => {
+      events.push('close');
+      resolve({ code, signal, out, err, pooled, events });
+    });
     if (input !== undefined) c.stdin!.end(input);
   });
 }
@@ -41,12 +56,22 @@ async function warm(opts: SpawnOptions): Promise<void> {
 
 /** The helpers this process started that wait in the pool, and their inits. */
 function poolProcesses(parent = process.pid): number[] {
-  const kids = (ppid: number) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sbx-helper');
-    } catch { return false; }
-  });
+  const kids = (ppid: number) =>
+    fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map(Number)
+      .filter((p) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+          return (
+            Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid &&
+            fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sbx-helper')
+          );
+        } catch {
+          return false;
+        }
+      });
   const helpers = kids(parent);
   return [...helpers, ...helpers.flatMap(kids)];
 }
@@ -54,7 +79,10 @@ function poolProcesses(parent = process.pid): number[] {
 // What a command can see of its sandbox, with the numbers that differ between
 // any two sandboxes (mount ids, namespace inodes) left out.
 const FINGERPRINT = [
-  'id', 'umask', 'pwd', 'ulimit -a',
+  'id',
+  'umask',
+  'pwd',
+  'ulimit -a',
   'grep -E "^(Cap|NoNewPrivs|Seccomp|Sig(Blk|Ign|Cgt)|Landlock)" /proc/self/status',
   'cut -d" " -f4-8 /proc/$$/stat', // ppid, process group, session, tty, foreground group (not the run state: timing)
   'ls /proc/self/fd | tr "\\n" " "; echo',
@@ -78,7 +106,9 @@ describe(`warm pool (as ${userLabel})`, () => {
     delete process.env.SBX_NATIVE_POOL;
     delete process.env.SBX_NATIVE_TEST_HOST;
   });
-  afterAll(() => { for (const d of dirs) rmTree(d); });
+  afterAll(() => {
+    for (const d of dirs) rmTree(d);
+  });
 
   it('a pooled sandbox gives the command what a fresh one gives it', async () => {
     const W = workspace();
@@ -124,14 +154,25 @@ describe(`warm pool (as ${userLabel})`, () => {
     const killed = await new Promise<Ran>((resolve) => {
       const c = spawn('/bin/sleep', ['30'], opts);
       c.on('spawn', () => c.kill('SIGTERM'));
-      c.on('close', (code, signal) => resolve({ code, signal, out: '', err: '', pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), events: [] }));
+      c.on('close', (code, signal) =>
+        resolve({ code, signal, out: '', err: '', pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), events: [] }),
+      );
     });
     expect([killed.pooled, killed.code, killed.signal]).toEqual([true, null, 'SIGTERM']);
     for (let i = 0; i < 300 && poolState().ready === 0; i++) await sleep(10);
-    const missing = (o: SpawnOptions) => new Promise<{ code: string; exitCode: number | null; pooled: boolean }>((resolve) => {
-      const c = spawn('no-such-command-sbx', [], o);
-      c.on('error', (e) => c.on('close', () => resolve({ code: (e as NodeJS.ErrnoException).code!, exitCode: c.exitCode, pooled: c.plan.steps.some((s) => s.op === 'pool_wait') })));
-    });
+    const missing = (o: SpawnOptions) =>
+      new Promise<{ code: string; exitCode: number | null; pooled: boolean }>((resolve) => {
+        const c = spawn('no-such-command-sbx', [], o);
+        c.on('error', (e) =>
+          c.on('close', () =>
+            resolve({
+              code: (e as NodeJS.ErrnoException).code!,
+              exitCode: c.exitCode,
+              pooled: c.plan.steps.some((s) => s.op === 'pool_wait'),
+            }),
+          ),
+        );
+      });
     const pooledMissing = await missing(opts);
     // ENOENT, or EACCES for nobody when PATH has a directory it cannot search (as execvp reports it).
     expect(pooledMissing).toEqual({ ...(await missing({ ...opts, pool: false })), pooled: true });
@@ -141,15 +182,25 @@ describe(`warm pool (as ${userLabel})`, () => {
   it("an 'ipc' channel and an extra pipe on fd 4 work in a pooled sandbox", async () => {
     const W = workspace();
     const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] }, stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe'] };
-    const once = () => new Promise<{ pooled: boolean; message: unknown; fd4: string; code: number | null }>((resolve, reject) => {
-      const c = spawn(process.execPath, ['-e', `process.on('message', (m) => { require('fs').writeSync(4, 'four'); process.send({ echo: m }); process.disconnect(); });`], opts);
-      let message: unknown, fd4 = '';
-      (c.stdio[4] as import('net').Socket).on('data', (d) => { fd4 += d; });
-      c.on('message', (m) => { message = m; });
-      c.on('error', reject);
-      c.on('close', (code) => resolve({ pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), message, fd4, code }));
-      c.send('hi');
-    });
+    const once = () =>
+      new Promise<{ pooled: boolean; message: unknown; fd4: string; code: number | null }>((resolve, reject) => {
+        const c = spawn(
+          process.execPath,
+          ['-e', `process.on('message', (m) => { require('fs').writeSync(4, 'four'); process.send({ echo: m }); process.disconnect(); });`],
+          opts,
+        );
+        let message: unknown,
+          fd4 = '';
+        (c.stdio[4] as import('net').Socket).on('data', (d) => {
+          fd4 += d;
+        });
+        c.on('message', (m) => {
+          message = m;
+        });
+        c.on('error', reject);
+        c.on('close', (code) => resolve({ pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), message, fd4, code }));
+        c.send('hi');
+      });
     const results = [];
     for (let i = 0; i < 3; i++) {
       results.push(await once());
@@ -188,10 +239,17 @@ describe(`warm pool (as ${userLabel})`, () => {
     const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W], tmp: 'none' } };
     await warm(opts);
     const before = snapshot(outside);
-    const r = await go(process.execPath, ['-e', `
+    const r = await go(
+      process.execPath,
+      [
+        '-e',
+        `
       const fs = require('fs');
       fs.writeFileSync(${JSON.stringify(path.join(W, 'in'))}, 'x');
-      try { fs.writeFileSync(${JSON.stringify(path.join(outside, 'out'))}, 'x'); console.log('ok'); } catch (e) { console.log(e.code); }`], opts);
+      try { fs.writeFileSync(${JSON.stringify(path.join(outside, 'out'))}, 'x'); console.log('ok'); } catch (e) { console.log(e.code); }`,
+      ],
+      opts,
+    );
     expect(r.pooled).toBe(true);
     expect(r.out.trim()).toBe('EROFS');
     expect(fs.readFileSync(path.join(W, 'in'), 'utf8')).toBe('x');
@@ -201,7 +259,8 @@ describe(`warm pool (as ${userLabel})`, () => {
   describe('a change between warm-up and use gets a fresh sandbox', () => {
     it('an environment variable the planner reads (TMPDIR): the new one is writable', async () => {
       const W = workspace();
-      const T1 = workspace(), T2 = workspace();
+      const T1 = workspace(),
+        T2 = workspace();
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] }, env: { ...process.env, TMPDIR: T1 } };
       await warm(opts);
       const control = await sh('true', opts);
@@ -237,7 +296,11 @@ describe(`warm pool (as ${userLabel})`, () => {
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
       await warm(opts);
       fs.rmSync(path.join(W, '.bashrc'));
-      const r = await go(process.execPath, ['-e', `try { require('fs').writeFileSync('.bashrc', 'x'); console.log('ok'); } catch (e) { console.log(e.code); }`], opts);
+      const r = await go(
+        process.execPath,
+        ['-e', `try { require('fs').writeFileSync('.bashrc', 'x'); console.log('ok'); } catch (e) { console.log(e.code); }`],
+        opts,
+      );
       expect(r.pooled).toBe(false);
       expect(r.out.trim()).toMatch(/^(EACCES|EPERM|EROFS)$/);
       expect(fs.existsSync(path.join(W, '.bashrc'))).toBe(false);
@@ -261,10 +324,17 @@ describe(`warm pool (as ${userLabel})`, () => {
       await warm(opts);
       fs.writeFileSync(path.join(W, 'new'), 'new');
       fs.renameSync(path.join(W, 'new'), path.join(W, '.gitconfig'));
-      const r = await go(process.execPath, ['-e', `
+      const r = await go(
+        process.execPath,
+        [
+          '-e',
+          `
         const fs = require('fs');
         let w; try { fs.writeFileSync('.gitconfig', 'x'); w = 'ok'; } catch (e) { w = e.code; }
-        console.log(fs.readFileSync('.gitconfig', 'utf8'), w);`], opts);
+        console.log(fs.readFileSync('.gitconfig', 'utf8'), w);`,
+        ],
+        opts,
+      );
       expect(r.pooled).toBe(false);
       expect(r.out.trim()).toBe('new EROFS');
       expect(fs.readFileSync(path.join(W, '.gitconfig'), 'utf8')).toBe('new');
@@ -393,7 +463,12 @@ describe(`warm pool (as ${userLabel})`, () => {
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
       await warm(opts);
       const ready = poolState().ready;
-      const deps = { prepareWith, reap: () => { throw new Error('nothing is discarded'); } };
+      const deps = {
+        prepareWith,
+        reap: () => {
+          throw new Error('nothing is discarded');
+        },
+      };
       const r = preparePooled(deps, '/bin/sh', ['-c', 'true'], { ...opts, stdio: 'pipe', interactive: true });
       expect(r.warm).toBeUndefined();
       expect(r.prepared.plan.steps.some((s) => s.op === 'pool_wait')).toBe(false);
@@ -414,7 +489,10 @@ describe(`warm pool (as ${userLabel})`, () => {
       })();`;
     const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
-    for (const [how, end] of [['exits by itself', 'setTimeout(() => {}, 1500);'], ['is killed with SIGKILL', 'setInterval(() => {}, 1000);']] as const) {
+    for (const [how, end] of [
+      ['exits by itself', 'setTimeout(() => {}, 1500);'],
+      ['is killed with SIGKILL', 'setInterval(() => {}, 1000);'],
+    ] as const) {
       it(`when the Node process ${how}, its pooled sandboxes end with it`, async () => {
         const W = workspace();
         const before = { tree: snapshot(W), mounts: mounts() };

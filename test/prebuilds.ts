@@ -59,11 +59,16 @@ export function ensurePrebuild(): string | undefined {
     const state = prebuildState();
     if (state === 'fresh') return undefined;
     if (!canWrite(repoRoot) || (fs.existsSync(path.join(repoRoot, 'prebuilds')) && !canWrite(path.join(repoRoot, 'prebuilds')))) {
-      return `the linux-${process.arch} prebuild is ${state} and ${userLabel} cannot write ${path.join(repoRoot, 'prebuilds')}: ` +
-        'run `npm run build:prebuilds` first (npm test builds it in the root pass)';
+      return (
+        `the linux-${process.arch} prebuild is ${state} and ${userLabel} cannot write ${path.join(repoRoot, 'prebuilds')}: ` +
+        'run `npm run build:prebuilds` first (npm test builds it in the root pass)'
+      );
     }
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-prebuilds.js'), '--arch', process.arch],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-prebuilds.js'), '--arch', process.arch], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
     if (r.status !== 0) throw new Error(`build-prebuilds failed: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
     return undefined;
   } finally {

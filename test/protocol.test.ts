@@ -19,7 +19,12 @@ describe('protocol tables', () => {
   });
 
   it('the encoder refuses a step the table does not have, or a wrong number of arguments', () => {
-    const plan = (op: string, args: string[]): Plan => ({ level: 'full', landlockAbi: 0, layout: undefined, steps: [{ op: op as never, args }] });
+    const plan = (op: string, args: string[]): Plan => ({
+      level: 'full',
+      landlockAbi: 0,
+      layout: undefined,
+      steps: [{ op: op as never, args }],
+    });
     expect(() => encodePlan(plan('no_such_step', []))).toThrow(/unknown plan step/);
     expect(() => encodePlan(plan('constructor', []))).toThrow(/unknown plan step/);
     expect(() => encodePlan(plan('chdir', []))).toThrow(/wrong number of arguments/);
@@ -34,7 +39,10 @@ describe('protocol tables', () => {
 
 describe(`the helper checks the plan against the table (as ${userLabel})`, () => {
   let dir: string, marker: string;
-  beforeAll(() => { dir = tempDir(); marker = path.join(dir, 'ran'); });
+  beforeAll(() => {
+    dir = tempDir();
+    marker = path.join(dir, 'ran');
+  });
   afterAll(() => rmTree(dir));
 
   const run = async (mutate: (steps: Step[]) => Step[]) => {

@@ -19,7 +19,11 @@ export async function listen(server: http.Server | net.Server): Promise<number> 
   return (server.address() as net.AddressInfo).port;
 }
 
-const closer = (server: http.Server) => () => new Promise<void>((res) => { server.closeAllConnections?.(); server.close(() => res()); });
+const closer = (server: http.Server) => () =>
+  new Promise<void>((res) => {
+    server.closeAllConnections?.();
+    server.close(() => res());
+  });
 
 export async function origin(): Promise<Origin> {
   const seen: string[] = [];
@@ -29,7 +33,13 @@ export async function origin(): Promise<Origin> {
       res.writeHead(200, { 'Content-Length': String(64 << 20) });
       const chunk = Buffer.alloc(1 << 20, 120);
       let left = 64;
-      const more = () => { while (left > 0) { left--; if (!res.write(chunk)) return void res.once('drain', more); } res.end(); };
+      const more = () => {
+        while (left > 0) {
+          left--;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
       return more();
     }
     res.end(`hello ${req.url}`);
@@ -40,8 +50,15 @@ export async function origin(): Promise<Origin> {
 
 /** An origin in a process of its own, for callers that block this one (spawnSync). */
 export async function originProcess(): Promise<{ port: number; kill(): void }> {
-  const child = spawn(process.execPath, ['-e', `
-    const s = require('http').createServer((q, r) => r.end('hello ' + q.url)).listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
+    const s = require('http').createServer((q, r) => r.end('hello ' + q.url)).listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((res, rej) => {
     child.stdout!.once('data', (d) => res(Number(String(d).trim())));
     child.once('exit', () => rej(new Error('origin process exited')));
@@ -53,7 +70,8 @@ export async function originProcess(): Promise<{ port: number; kill(): void }> {
 export async function gitServer(dir: string): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
   const work = path.join(dir, 'src');
   fs.mkdirSync(work);
-  const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, stdio: 'pipe', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir } });
+  const git = (args: string[], cwd: string) =>
+    execFileSync('git', args, { cwd, stdio: 'pipe', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir } });
   git(['init', '-q', '-b', 'main'], work);
   fs.writeFileSync(path.join(work, 'README'), 'served through the proxy\n');
   git(['add', 'README'], work);
@@ -65,10 +83,19 @@ export async function gitServer(dir: string): Promise<{ port: number; seen: stri
     seen.push(`${req.method} ${req.headers.host} ${req.url}`);
     const cgi = spawn('git', ['http-backend'], {
       env: {
-        PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_PROJECT_ROOT: dir, GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: u.pathname, QUERY_STRING: u.search.slice(1), REQUEST_METHOD: req.method ?? 'GET', REMOTE_ADDR: '127.0.0.1',
-        CONTENT_TYPE: req.headers['content-type'] ?? '', GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''), SERVER_PROTOCOL: 'HTTP/1.1',
+        PATH: process.env.PATH,
+        HOME: dir,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_PROJECT_ROOT: dir,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: u.pathname,
+        QUERY_STRING: u.search.slice(1),
+        REQUEST_METHOD: req.method ?? 'GET',
+        REMOTE_ADDR: '127.0.0.1',
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
+        SERVER_PROTOCOL: 'HTTP/1.1',
       },
     });
     req.pipe(cgi.stdin);
@@ -82,7 +109,8 @@ export async function gitServer(dir: string): Promise<{ port: number; seen: stri
       let status = 200;
       for (const line of head.subarray(0, end).toString().split('\r\n')) {
         const i = line.indexOf(':');
-        const k = line.slice(0, i), v = line.slice(i + 1).trim();
+        const k = line.slice(0, i),
+          v = line.slice(i + 1).trim();
         if (k.toLowerCase() === 'status') status = parseInt(v, 10);
         else res.setHeader(k, v);
       }
@@ -103,7 +131,11 @@ export async function npmRegistry(dir: string): Promise<{ port: number; seen: st
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'sbx-proxy-probe', version: '1.0.0', main: 'index.js' }));
   fs.writeFileSync(path.join(pkg, 'index.js'), "module.exports = 'installed through the proxy';\n");
   const npm = path.join(path.dirname(process.execPath), 'npm');
-  const name = execFileSync(npm, ['pack', '--silent', '--pack-destination', dir], { cwd: pkg, encoding: 'utf8', env: { ...process.env, npm_config_cache: path.join(dir, 'cache') } }).trim();
+  const name = execFileSync(npm, ['pack', '--silent', '--pack-destination', dir], {
+    cwd: pkg,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_cache: path.join(dir, 'cache') },
+  }).trim();
   const tgz = fs.readFileSync(path.join(dir, name));
   const integrity = `sha512-${require('crypto').createHash('sha512').update(tgz).digest('base64')}`;
   const seen: string[] = [];
@@ -112,10 +144,20 @@ export async function npmRegistry(dir: string): Promise<{ port: number; seen: st
     seen.push(`${req.method} ${req.headers.host} ${req.url}`);
     if (req.url === '/sbx-proxy-probe') {
       res.setHeader('Content-Type', 'application/json');
-      return void res.end(JSON.stringify({
-        name: 'sbx-proxy-probe', 'dist-tags': { latest: '1.0.0' },
-        versions: { '1.0.0': { name: 'sbx-proxy-probe', version: '1.0.0', main: 'index.js', dist: { tarball: `http://registry.proxy.test:${port}/sbx-proxy-probe/-/${name}`, integrity } } },
-      }));
+      return void res.end(
+        JSON.stringify({
+          name: 'sbx-proxy-probe',
+          'dist-tags': { latest: '1.0.0' },
+          versions: {
+            '1.0.0': {
+              name: 'sbx-proxy-probe',
+              version: '1.0.0',
+              main: 'index.js',
+              dist: { tarball: `http://registry.proxy.test:${port}/sbx-proxy-probe/-/${name}`, integrity },
+            },
+          },
+        }),
+      );
     }
     if (req.url === `/sbx-proxy-probe/-/${name}`) return void res.end(tgz);
     res.writeHead(404).end('{}');

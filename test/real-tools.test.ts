@@ -8,7 +8,14 @@ import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bwrapPath, bwrapSh, isRoot, rmTree, sh, twoRoots, userLabel } from './helpers';
 
-const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+const gitEnv = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'a',
+  GIT_AUTHOR_EMAIL: 'a@b',
+  GIT_COMMITTER_NAME: 'a',
+  GIT_COMMITTER_EMAIL: 'a@b',
+};
 
 function nlinks(dir: string): number[] {
   const out: number[] = [];
@@ -39,7 +46,11 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     execFileSync('git', ['commit', '-qm', 'x'], { cwd: src, env: gitEnv });
     execFileSync('git', ['gc', '-q'], { cwd: src, env: gitEnv });
     // A clone is a new repository (its config and hooks the command's): allowed only with allowGitWrites.
-    const r = await sh(`git clone -q ${src} ${B}/clone`, { writableRoots: [A, B], tmp: 'none', allowGitWrites: true }, { env: { ...gitEnv, HOME: B } });
+    const r = await sh(
+      `git clone -q ${src} ${B}/clone`,
+      { writableRoots: [A, B], tmp: 'none', allowGitWrites: true },
+      { env: { ...gitEnv, HOME: B } },
+    );
     expect(r.stderr).toBe('');
     const links = nlinks(path.join(B, 'clone', '.git', 'objects'));
     expect(links.length).toBeGreaterThan(0);
@@ -56,7 +67,10 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     fs.mkdirSync(pkg);
     fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'dep', version: '1.0.0' }));
     fs.writeFileSync(path.join(pkg, 'index.js'), 'module.exports = 1;\n');
-    execFileSync('npm', ['pack', '--silent', '--pack-destination', A], { cwd: pkg, env: { ...process.env, npm_config_cache: path.join(H, 'pack-cache') } });
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', A], {
+      cwd: pkg,
+      env: { ...process.env, npm_config_cache: path.join(H, 'pack-cache') },
+    });
     const proj = path.join(B, 'proj');
     fs.mkdirSync(proj);
     fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'proj', version: '1.0.0' }));
@@ -64,9 +78,42 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     const trace = path.join(H, 'trace');
     const npm = execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim();
     const cli = path.join(__dirname, '..', 'bin', 'sbx-native.js');
-    execFileSync('strace', ['-f', '-qq', '-e', 'trace=rename,renameat,renameat2,link,linkat', '-o', trace,
-      process.execPath, cli, 'exec', '--tmp', 'none', '-w', A, '-w', B, '--cwd', proj, '--env', `npm_config_cache=${cache}`, '--env', 'npm_config_update_notifier=false', '--env', `HOME=${B}`,
-      '--', npm, 'install', '--no-audit', '--no-fund', '--offline', path.join(A, 'dep-1.0.0.tgz')], { stdio: 'pipe' });
+    execFileSync(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-e',
+        'trace=rename,renameat,renameat2,link,linkat',
+        '-o',
+        trace,
+        process.execPath,
+        cli,
+        'exec',
+        '--tmp',
+        'none',
+        '-w',
+        A,
+        '-w',
+        B,
+        '--cwd',
+        proj,
+        '--env',
+        `npm_config_cache=${cache}`,
+        '--env',
+        'npm_config_update_notifier=false',
+        '--env',
+        `HOME=${B}`,
+        '--',
+        npm,
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--offline',
+        path.join(A, 'dep-1.0.0.tgz'),
+      ],
+      { stdio: 'pipe' },
+    );
     const calls = fs.readFileSync(trace, 'utf8');
     expect(calls).toMatch(/rename/);
     expect(calls).not.toMatch(/EXDEV/);
@@ -84,7 +131,11 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     const warm = path.join(A, 'warm');
     fs.mkdirSync(warm);
     fs.writeFileSync(path.join(warm, 'package.json'), manifest);
-    const w = spawnSync(process.execPath, [pnpm, 'install', '--store-dir', store, '--reporter', 'silent'], { cwd: warm, env, encoding: 'utf8' });
+    const w = spawnSync(process.execPath, [pnpm, 'install', '--store-dir', store, '--reporter', 'silent'], {
+      cwd: warm,
+      env,
+      encoding: 'utf8',
+    });
     if (w.status !== 0) return expect.fail(`warming the pnpm store needs the npm registry: ${w.stderr || w.stdout}`);
     const install = `${process.execPath} ${pnpm} install --offline --store-dir ${store} --reporter=append-only`;
     const proj = path.join(B, 'proj');
@@ -105,24 +156,35 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     expect(nlinks(path.join(proj2, 'node_modules', '.pnpm')).filter((n) => n >= 2).length).toBe(0);
   }, 120000);
 
-  it.skipIf(!isRoot)('cargo: a crate with a path dependency builds twice; the binary is hard-linked, no incremental-cache warning (root only: rustup lives in /root)', async () => {
-    const ws = path.join(A, 'app');
-    const dep = path.join(A, 'dep');
-    fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
-    fs.mkdirSync(path.join(dep, 'src'), { recursive: true });
-    fs.writeFileSync(path.join(dep, 'Cargo.toml'), '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n');
-    fs.writeFileSync(path.join(dep, 'src', 'lib.rs'), 'pub fn n() -> u32 { 1 }\n');
-    fs.writeFileSync(path.join(ws, 'Cargo.toml'), '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\ndep = { path = "../dep" }\n');
-    fs.writeFileSync(path.join(ws, 'src', 'main.rs'), 'fn main() { println!("{}", dep::n()); }\n');
-    const env = { ...process.env, CARGO_HOME: path.join(B, 'cargo-home'), CARGO_TARGET_DIR: path.join(B, 'target'), CARGO_INCREMENTAL: '1' };
-    const build = () => sh('cargo build --offline -q 2>&1', { writableRoots: [A, B], tmp: 'none' }, { cwd: ws, env });
-    const first = await build();
-    expect(first.code, first.stdout).toBe(0);
-    fs.writeFileSync(path.join(ws, 'src', 'main.rs'), 'fn main() { println!("{}", dep::n() + 1); }\n');
-    const second = await build();
-    expect(second.code, second.stdout).toBe(0);
-    expect(first.stdout + second.stdout).not.toMatch(/hard linking files in the incremental compilation cache failed/);
-    expect(fs.statSync(path.join(B, 'target', 'debug', 'app')).nlink).toBe(2);
-    expect(execFileSync(path.join(B, 'target', 'debug', 'app'), { encoding: 'utf8' })).toBe('2\n');
-  });
+  it.skipIf(!isRoot)(
+    'cargo: a crate with a path dependency builds twice; the binary is hard-linked, no incremental-cache warning (root only: rustup lives in /root)',
+    async () => {
+      const ws = path.join(A, 'app');
+      const dep = path.join(A, 'dep');
+      fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
+      fs.mkdirSync(path.join(dep, 'src'), { recursive: true });
+      fs.writeFileSync(path.join(dep, 'Cargo.toml'), '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n');
+      fs.writeFileSync(path.join(dep, 'src', 'lib.rs'), 'pub fn n() -> u32 { 1 }\n');
+      fs.writeFileSync(
+        path.join(ws, 'Cargo.toml'),
+        '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\ndep = { path = "../dep" }\n',
+      );
+      fs.writeFileSync(path.join(ws, 'src', 'main.rs'), 'fn main() { println!("{}", dep::n()); }\n');
+      const env = {
+        ...process.env,
+        CARGO_HOME: path.join(B, 'cargo-home'),
+        CARGO_TARGET_DIR: path.join(B, 'target'),
+        CARGO_INCREMENTAL: '1',
+      };
+      const build = () => sh('cargo build --offline -q 2>&1', { writableRoots: [A, B], tmp: 'none' }, { cwd: ws, env });
+      const first = await build();
+      expect(first.code, first.stdout).toBe(0);
+      fs.writeFileSync(path.join(ws, 'src', 'main.rs'), 'fn main() { println!("{}", dep::n() + 1); }\n');
+      const second = await build();
+      expect(second.code, second.stdout).toBe(0);
+      expect(first.stdout + second.stdout).not.toMatch(/hard linking files in the incremental compilation cache failed/);
+      expect(fs.statSync(path.join(B, 'target', 'debug', 'app')).nlink).toBe(2);
+      expect(execFileSync(path.join(B, 'target', 'debug', 'app'), { encoding: 'utf8' })).toBe('2\n');
+    },
+  );
 });

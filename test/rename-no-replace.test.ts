@@ -42,7 +42,13 @@ function describeTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (p: string) => {
     const st = fs.lstatSync(p);
-    const what = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isFile() ? fs.readFileSync(p, 'utf8') : st.isDirectory() ? 'dir' : 'other';
+    const what = st.isSymbolicLink()
+      ? `-> ${fs.readlinkSync(p)}`
+      : st.isFile()
+        ? fs.readFileSync(p, 'utf8')
+        : st.isDirectory()
+          ? 'dir'
+          : 'other';
     out[path.relative(dir, p) || '.'] = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${what}`;
     if (st.isDirectory()) for (const n of fs.readdirSync(p).sort()) walk(path.join(p, n));
   };
@@ -56,8 +62,14 @@ function describeTree(dir: string): Record<string, string> {
  * as root, a file owned by nobody.
  */
 function makeTree(dir: string): void {
-  const mk = (rel: string, mode: number) => { fs.mkdirSync(path.join(dir, rel)); fs.chmodSync(path.join(dir, rel), mode); };
-  const put = (rel: string, body: string, mode: number) => { fs.writeFileSync(path.join(dir, rel), body); fs.chmodSync(path.join(dir, rel), mode); };
+  const mk = (rel: string, mode: number) => {
+    fs.mkdirSync(path.join(dir, rel));
+    fs.chmodSync(path.join(dir, rel), mode);
+  };
+  const put = (rel: string, body: string, mode: number) => {
+    fs.writeFileSync(path.join(dir, rel), body);
+    fs.chmodSync(path.join(dir, rel), mode);
+  };
   mk('', 0o750);
   mk('bin', 0o755);
   put('bin/tool', '#!/bin/sh\necho tool\n', 0o755);
@@ -120,7 +132,9 @@ class MountNs {
         if (fs.readlinkSync(`/proc/${child.pid}/ns/mnt`) !== own && fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() === 'sleep') {
           return new MountNs(child);
         }
-      } catch { /* not started yet */ }
+      } catch {
+        /* not started yet */
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
     child.kill('SIGKILL');
@@ -170,7 +184,8 @@ async function race(srcDir: string, dst: string): Promise<string[]> {
     });`;
   const racers = Array.from({ length: RACERS }, (_, id) => {
     const child = spawn(process.execPath, ['-e', script, srcDir, dst, String(id)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const ready = new Promise<void>((resolve, reject) => {
@@ -178,7 +193,9 @@ async function race(srcDir: string, dst: string): Promise<string[]> {
       child.on('close', () => reject(new Error(`racer ${id} exited before it was ready: ${err}`)));
     });
     // 'close', not 'exit': output can still be in flight when 'exit' fires.
-    const done = new Promise<string>((resolve) => child.on('close', (code) => resolve(code === 0 ? out.replace('ready\n', '').trim() : `exit ${code}: ${err}`)));
+    const done = new Promise<string>((resolve) =>
+      child.on('close', (code) => resolve(code === 0 ? out.replace('ready\n', '').trim() : `exit ${code}: ${err}`)),
+    );
     return { child, ready, done };
   });
   try {
@@ -214,7 +231,8 @@ describe(`renameNoReplace on one filesystem (as ${userLabel})`, () => {
   afterEach(() => rmTreeForce(H));
 
   it('moves a file, keeping its inode; src is gone', () => {
-    const src = path.join(H, 'f'), dst = path.join(H, 'g');
+    const src = path.join(H, 'f'),
+      dst = path.join(H, 'g');
     fs.writeFileSync(src, 'content');
     const ino = fs.statSync(src).ino;
     renameNoReplaceSync(src, dst);
@@ -224,7 +242,8 @@ describe(`renameNoReplace on one filesystem (as ${userLabel})`, () => {
   });
 
   it('moves a directory tree, keeping its inode and contents (promise form)', async () => {
-    const src = path.join(H, 'pkg'), dst = path.join(H, 'store', 'pkg');
+    const src = path.join(H, 'pkg'),
+      dst = path.join(H, 'store', 'pkg');
     makeTree(src);
     fs.mkdirSync(path.join(H, 'store'));
     const ino = fs.statSync(src).ino;
@@ -237,18 +256,25 @@ describe(`renameNoReplace on one filesystem (as ${userLabel})`, () => {
 
   const dstKinds: Record<string, (p: string) => void> = {
     file: (p) => fs.writeFileSync(p, 'already here'),
-    'non-empty directory': (p) => { fs.mkdirSync(p); fs.writeFileSync(path.join(p, 'x'), 'already here'); },
+    'non-empty directory': (p) => {
+      fs.mkdirSync(p);
+      fs.writeFileSync(path.join(p, 'x'), 'already here');
+    },
     'empty directory': (p) => fs.mkdirSync(p), // plain rename(2) would replace this one with a directory
     'dangling symlink': (p) => fs.symlinkSync('/nonexistent', p),
   };
   const srcKinds: Record<string, (p: string) => void> = {
     file: (p) => fs.writeFileSync(p, 'new'),
-    directory: (p) => { fs.mkdirSync(p); fs.writeFileSync(path.join(p, 'y'), 'new'); },
+    directory: (p) => {
+      fs.mkdirSync(p);
+      fs.writeFileSync(path.join(p, 'y'), 'new');
+    },
   };
   for (const [dstKind, makeDst] of Object.entries(dstKinds)) {
     for (const [srcKind, makeSrc] of Object.entries(srcKinds)) {
       it(`refuses to replace an existing ${dstKind} with a ${srcKind}: EEXIST, both unchanged`, async () => {
-        const src = path.join(H, 'src'), dst = path.join(H, 'dst');
+        const src = path.join(H, 'src'),
+          dst = path.join(H, 'dst');
         makeSrc(src);
         makeDst(dst);
         const before = snapshot(H);
@@ -293,28 +319,32 @@ const shmIsOtherFs = (() => {
   }
 })();
 
-describe.skipIf(!shmIsOtherFs)(`renameNoReplace from ${os.tmpdir()} to ${shm} (as ${userLabel}; skipped if not another writable filesystem)`, () => {
-  let H: string, S: string;
-  beforeEach(() => {
-    H = tempDir();
-    S = fs.realpathSync(fs.mkdtempSync(path.join(shm, 'sbx-test-')));
-  });
-  afterEach(() => {
-    rmTreeForce(H);
-    rmTreeForce(S);
-  });
+describe.skipIf(!shmIsOtherFs)(
+  `renameNoReplace from ${os.tmpdir()} to ${shm} (as ${userLabel}; skipped if not another writable filesystem)`,
+  () => {
+    let H: string, S: string;
+    beforeEach(() => {
+      H = tempDir();
+      S = fs.realpathSync(fs.mkdtempSync(path.join(shm, 'sbx-test-')));
+    });
+    afterEach(() => {
+      rmTreeForce(H);
+      rmTreeForce(S);
+    });
 
-  it('moves a tree holding a read-only directory: copied exactly, src removed, no temp copies', () => {
-    const src = path.join(H, 'pkg'), dst = path.join(S, 'pkg');
-    makeTree(src);
-    expect(renameat2(src, dst)).toBe(EXDEV);
-    const before = describeTree(src);
-    renameNoReplaceSync(src, dst);
-    expect(describeTree(dst)).toEqual(before);
-    expect(fs.existsSync(src)).toBe(false);
-    expect(fs.readdirSync(S)).toEqual(['pkg']);
-  });
-});
+    it('moves a tree holding a read-only directory: copied exactly, src removed, no temp copies', () => {
+      const src = path.join(H, 'pkg'),
+        dst = path.join(S, 'pkg');
+      makeTree(src);
+      expect(renameat2(src, dst)).toBe(EXDEV);
+      const before = describeTree(src);
+      renameNoReplaceSync(src, dst);
+      expect(describeTree(dst)).toEqual(before);
+      expect(fs.existsSync(src)).toBe(false);
+      expect(fs.readdirSync(S)).toEqual(['pkg']);
+    });
+  },
+);
 
 describe.skipIf(!isRoot)(`renameNoReplace across two tmpfs mounts (${needsRoot})`, () => {
   let ns: MountNs | undefined, base: string, A: string, B: string;
@@ -338,7 +368,8 @@ describe.skipIf(!isRoot)(`renameNoReplace across two tmpfs mounts (${needsRoot})
   });
 
   it('moves a file: content, mode and mtime kept, src removed, no temp copy beside dst', () => {
-    const src = path.join(A, 'f'), dst = path.join(B, 'f');
+    const src = path.join(A, 'f'),
+      dst = path.join(B, 'f');
     fs.writeFileSync(src, 'x'.repeat(100_000));
     fs.chmodSync(src, 0o751);
     fs.utimesSync(src, 1_000_000_000, 1_000_000_000);
@@ -351,7 +382,8 @@ describe.skipIf(!isRoot)(`renameNoReplace across two tmpfs mounts (${needsRoot})
   });
 
   it('moves a directory tree: nested file, symlink, modes, owners and mtimes kept; src removed; no temp copy', () => {
-    const src = path.join(A, 'pkg'), dst = path.join(B, 'pkg');
+    const src = path.join(A, 'pkg'),
+      dst = path.join(B, 'pkg');
     makeTree(src);
     expect(renameat2(src, dst)).toBe(EXDEV);
     const before = describeTree(src);
@@ -364,13 +396,20 @@ describe.skipIf(!isRoot)(`renameNoReplace across two tmpfs mounts (${needsRoot})
 
   for (const kind of ['file', 'empty directory', 'dangling symlink']) {
     it(`refuses to replace an existing ${kind} at dst: EEXIST, both unchanged, no temp copy`, () => {
-      const src = path.join(A, 'pkg'), dst = path.join(B, 'pkg');
+      const src = path.join(A, 'pkg'),
+        dst = path.join(B, 'pkg');
       makeTree(src);
       if (kind === 'file') fs.writeFileSync(dst, 'already here');
       else if (kind === 'empty directory') fs.mkdirSync(dst);
       else fs.symlinkSync('/nonexistent', dst);
       const before = { a: snapshot(A), b: snapshot(B) };
-      const err = (() => { try { renameNoReplaceSync(src, dst); } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          renameNoReplaceSync(src, dst);
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(err).toMatchObject({ code: 'EEXIST', path: src, dest: dst });
       expect({ a: snapshot(A), b: snapshot(B) }).toEqual(before);
     });
@@ -380,17 +419,30 @@ describe.skipIf(!isRoot)(`renameNoReplace across two tmpfs mounts (${needsRoot})
   // with a timeout: a hang fails the test instead of stalling the suite.
   for (const kind of ['fifo', 'socket']) {
     it(`refuses a tree holding a ${kind} with ENOTSUP: partial copy removed, src untouched`, async () => {
-      const src = path.join(A, 'pkg'), dst = path.join(B, 'pkg');
+      const src = path.join(A, 'pkg'),
+        dst = path.join(B, 'pkg');
       makeTree(src);
       const special = path.join(src, 'lib', 'nested', kind);
       let server: net.Server | undefined;
       if (kind === 'fifo') execFileSync('mkfifo', [special]);
-      else await new Promise<void>((resolve) => { server = net.createServer().listen(special, resolve); });
+      else
+        await new Promise<void>((resolve) => {
+          server = net.createServer().listen(special, resolve);
+        });
       try {
         const before = snapshot(src);
-        const r = spawnSync(process.execPath, ['-e', `
+        const r = spawnSync(
+          process.execPath,
+          [
+            '-e',
+            `
           try { require(${JSON.stringify(dist)}).renameNoReplaceSync(process.argv[1], process.argv[2]); console.log('ok'); }
-          catch (e) { console.log(e.code); }`, src, dst], { encoding: 'utf8', timeout: 10_000 });
+          catch (e) { console.log(e.code); }`,
+            src,
+            dst,
+          ],
+          { encoding: 'utf8', timeout: 10_000 },
+        );
         expect(r.signal, 'renameNoReplaceSync hung').toBeNull();
         expect(r.stdout.trim()).toBe('ENOTSUP');
         expect(snapshot(src)).toEqual(before);
@@ -429,7 +481,8 @@ describe.skipIf(!isRoot)(`renameNoReplace inside an overlayfs mount (${needsRoot
   });
 
   it('renameat2 of a lower-layer directory is EXDEV; renameNoReplaceSync still moves it (by copy)', () => {
-    const src = path.join(M, 'pkg'), dst = path.join(M, 'moved');
+    const src = path.join(M, 'pkg'),
+      dst = path.join(M, 'moved');
     expect(native().binding.renameat2(src, dst, RENAME_NOREPLACE)).toBe(EXDEV);
     const before = describeTree(src);
     renameNoReplaceSync(src, dst);
@@ -440,7 +493,8 @@ describe.skipIf(!isRoot)(`renameNoReplace inside an overlayfs mount (${needsRoot
   });
 
   it('refuses to replace a lower-layer file at dst with EEXIST', () => {
-    const src = path.join(M, 'new.txt'), dst = path.join(M, 'file.txt');
+    const src = path.join(M, 'new.txt'),
+      dst = path.join(M, 'file.txt');
     fs.writeFileSync(src, 'N');
     expect(outcome(() => renameNoReplaceSync(src, dst))).toBe('EEXIST');
     expect(fs.readFileSync(dst, 'utf8')).toBe('F');

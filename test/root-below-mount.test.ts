@@ -37,7 +37,9 @@ describe(`a writable root in a mount below /tmp, with tmp 'host' (as ${userLabel
     ].join('\n');
     const wrap = isRoot ? ['sh'] : ['unshare', '--user', '--mount', '--map-current-user', '--keep-caps', 'sh'];
     const r = spawnSync(wrap[0], [...wrap.slice(1), '-c', script, 'sh', ...cliArgs], {
-      encoding: 'utf8', cwd: mnt, env: { ...process.env, M: mnt, NODE: process.execPath, BIN: bin, PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' },
+      encoding: 'utf8',
+      cwd: mnt,
+      env: { ...process.env, M: mnt, NODE: process.execPath, BIN: bin, PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' },
     });
     expect(r.status, r.stderr).toBe(0);
     return r.stdout + r.stderr;
@@ -46,8 +48,20 @@ describe(`a writable root in a mount below /tmp, with tmp 'host' (as ${userLabel
   it('a root below the mount point is writable; the rest of that mount is read-only (EROFS); nothing else changes', () => {
     const out = inMount(
       'rm -rf "$M"/* && mkdir "$M/ws" && echo host > "$M/kept"',
-      ['exec', '--tmp', 'host', '--no-config', '-w', `${mnt}/ws`, '--cwd', `${mnt}/ws`, '--', 'sh', '-c',
-        'echo inside > f && mkdir d && mv f d/g && cat d/g; echo x > ../outside || echo "outside: refused"; echo y >> ../kept || echo "kept: refused"'],
+      [
+        'exec',
+        '--tmp',
+        'host',
+        '--no-config',
+        '-w',
+        `${mnt}/ws`,
+        '--cwd',
+        `${mnt}/ws`,
+        '--',
+        'sh',
+        '-c',
+        'echo inside > f && mkdir d && mv f d/g && cat d/g; echo x > ../outside || echo "outside: refused"; echo y >> ../kept || echo "kept: refused"',
+      ],
       'ls -A "$M" "$M/ws" "$M/ws/d"; cat "$M/kept"',
     );
     expect(out).toMatch(/^inside$/m);

@@ -3,9 +3,36 @@
 // and that the kernel enforces it on the command while real tools keep working.
 import { describe, expect, it } from 'vitest';
 import {
-  AF_VSOCK, AUDIT_ARCH, BTRFS_SUBVOL_IOCTLS, CLONE_NEWUSER, CREATE_SYSCALLS, DENY_EPERM, FS_STATE_SYSCALLS, ERRNO, F_SETDELEG, F_SETLEASE, INODE_FLAG_IOCTLS, METADATA_SYSCALLS, OP, REFUSED_FS_IOCTLS, SECCOMP_RET,
-  SUPERVISED_NR, SYSCALLS, TIOCLINUX, TIOCSTI, X32_SYSCALL_BIT, buildSeccompFilter, supervisedSyscalls, decodeFilter, encodeFilter, hostSeccompArch, runFilter, seccompStepArg, SeccompArch,
-  supervisionClass, supervisionClasses,
+  AF_VSOCK,
+  AUDIT_ARCH,
+  BTRFS_SUBVOL_IOCTLS,
+  CLONE_NEWUSER,
+  CREATE_SYSCALLS,
+  DENY_EPERM,
+  FS_STATE_SYSCALLS,
+  ERRNO,
+  F_SETDELEG,
+  F_SETLEASE,
+  INODE_FLAG_IOCTLS,
+  METADATA_SYSCALLS,
+  OP,
+  REFUSED_FS_IOCTLS,
+  SECCOMP_RET,
+  SUPERVISED_NR,
+  SYSCALLS,
+  TIOCLINUX,
+  TIOCSTI,
+  X32_SYSCALL_BIT,
+  buildSeccompFilter,
+  supervisedSyscalls,
+  decodeFilter,
+  encodeFilter,
+  hostSeccompArch,
+  runFilter,
+  seccompStepArg,
+  SeccompArch,
+  supervisionClass,
+  supervisionClasses,
 } from '../lib/seccomp';
 import { SECCOMP_PROGRAMS } from '../lib/gen/seccomp-programs';
 import { prepare } from '../lib/spawn';
@@ -31,7 +58,13 @@ describe('seccomp BPF program (unit)', () => {
         expect(prog[0]).toEqual({ code: OP.LD_W_ABS, jt: 0, jf: 0, k: 4 });
         expect(prog[1].code).toBe(OP.JEQ_K);
         expect(prog[1].k).toBe(AUDIT_ARCH[arch]);
-        for (const other of [0x40000003 /* i386 */, 0x4000003e, AUDIT_ARCH[arch === 'x64' ? 'arm64' : 'x64'], 0x800000b7 /* aarch64 BE */, 0]) {
+        for (const other of [
+          0x40000003 /* i386 */,
+          0x4000003e,
+          AUDIT_ARCH[arch === 'x64' ? 'arm64' : 'x64'],
+          0x800000b7 /* aarch64 BE */,
+          0,
+        ]) {
           expect(call(nr.clone, [0], other), `arch ${other.toString(16)}`).toBe(KILL);
           expect(call(39, [], other)).toBe(KILL);
         }
@@ -39,7 +72,8 @@ describe('seccomp BPF program (unit)', () => {
 
       it(arch === 'x64' ? 'kills x32 syscall numbers' : 'has no x32 rule', () => {
         if (arch === 'x64') {
-          for (const n of [X32_SYSCALL_BIT, X32_SYSCALL_BIT | nr.unshare, X32_SYSCALL_BIT | 39, 0xffffffff]) expect(call(n), n.toString(16)).toBe(KILL);
+          for (const n of [X32_SYSCALL_BIT, X32_SYSCALL_BIT | nr.unshare, X32_SYSCALL_BIT | 39, 0xffffffff])
+            expect(call(n), n.toString(16)).toBe(KILL);
         } else {
           expect(call(X32_SYSCALL_BIT | 39)).toBe(ALLOW);
         }
@@ -63,9 +97,33 @@ describe('seccomp BPF program (unit)', () => {
       });
 
       it('denies the mount API, io_uring, ptrace, process_vm_*, keys, bpf, perf, kexec with EPERM', () => {
-        expect(DENY_EPERM).toEqual(expect.arrayContaining(['mount', 'umount2', 'pivot_root', 'open_tree', 'move_mount', 'fsopen', 'fsmount', 'fsconfig', 'fspick', 'mount_setattr',
-          'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'ptrace', 'process_vm_readv', 'process_vm_writev', 'keyctl', 'add_key', 'request_key',
-          'bpf', 'perf_event_open', 'kexec_load', 'kexec_file_load']));
+        expect(DENY_EPERM).toEqual(
+          expect.arrayContaining([
+            'mount',
+            'umount2',
+            'pivot_root',
+            'open_tree',
+            'move_mount',
+            'fsopen',
+            'fsmount',
+            'fsconfig',
+            'fspick',
+            'mount_setattr',
+            'io_uring_setup',
+            'io_uring_enter',
+            'io_uring_register',
+            'ptrace',
+            'process_vm_readv',
+            'process_vm_writev',
+            'keyctl',
+            'add_key',
+            'request_key',
+            'bpf',
+            'perf_event_open',
+            'kexec_load',
+            'kexec_file_load',
+          ]),
+        );
         for (const s of DENY_EPERM) expect(call(nr[s], [0, 0, 0]), s).toBe(EPERM);
       });
 
@@ -81,12 +139,18 @@ describe('seccomp BPF program (unit)', () => {
           expect(call(nr.ioctl, [0, (1n << 32n) | BigInt(cmd), 0])).toBe(EPERM); // CVE-2019-10063
           expect(call(nr.ioctl, [0, (0xffffffffn << 32n) | BigInt(cmd), 0])).toBe(EPERM);
         }
-        for (const cmd of [0x5401 /* TCGETS */, 0x5413 /* TIOCGWINSZ */, 0x541b /* FIONREAD */, 0x5411 /* TIOCOUTQ */]) expect(call(nr.ioctl, [0, cmd])).toBe(ALLOW);
+        for (const cmd of [0x5401 /* TCGETS */, 0x5413 /* TIOCGWINSZ */, 0x541b /* FIONREAD */, 0x5411 /* TIOCOUTQ */])
+          expect(call(nr.ioctl, [0, cmd])).toBe(ALLOW);
         expect(call(nr.ioctl, [TIOCSTI, 0])).toBe(ALLOW); // the fd is not the command
       });
 
       it('denies the fs-verity, fscrypt, f2fs compressed-block and ocfs2 reflink ioctls on the low 32 bits', () => {
-        expect(REFUSED_FS_IOCTLS).toEqual(expect.arrayContaining([0x40806685 /* FS_IOC_ENABLE_VERITY */, 0x800c6613 /* FS_IOC_SET_ENCRYPTION_POLICY */, 0xc0406618 /* FS_IOC_REMOVE_ENCRYPTION_KEY */]));
+        expect(REFUSED_FS_IOCTLS).toEqual(
+          expect.arrayContaining([
+            0x40806685 /* FS_IOC_ENABLE_VERITY */, 0x800c6613 /* FS_IOC_SET_ENCRYPTION_POLICY */,
+            0xc0406618 /* FS_IOC_REMOVE_ENCRYPTION_KEY */,
+          ]),
+        );
         for (const cmd of REFUSED_FS_IOCTLS) {
           expect(call(nr.ioctl, [3, cmd]), cmd.toString(16)).toBe(EPERM);
           expect(call(nr.ioctl, [3, (1n << 32n) | BigInt(cmd)])).toBe(EPERM);
@@ -102,7 +166,10 @@ describe('seccomp BPF program (unit)', () => {
           for (const type of [0 /* F_RDLCK */, 1 /* F_WRLCK */, 2 /* F_UNLCK */]) expect(call(nr.fcntl, [3, cmd, type])).toBe(EPERM);
           expect(call(nr.fcntl, [3, (1n << 32n) | BigInt(cmd), 1])).toBe(EPERM);
         }
-        for (const cmd of [1 /* F_GETFD */, 4 /* F_SETFL */, 6 /* F_SETLK */, 7 /* F_SETLKW */, 37 /* F_OFD_SETLK */, 1025 /* F_GETLEASE */, 1026 /* F_NOTIFY */, 1030 /* F_DUPFD_CLOEXEC */]) {
+        for (const cmd of [
+          1 /* F_GETFD */, 4 /* F_SETFL */, 6 /* F_SETLK */, 7 /* F_SETLKW */, 37 /* F_OFD_SETLK */, 1025 /* F_GETLEASE */,
+          1026 /* F_NOTIFY */, 1030 /* F_DUPFD_CLOEXEC */,
+        ]) {
           expect(call(nr.fcntl, [3, cmd, 1]), `fcntl ${cmd}`).toBe(ALLOW);
         }
         expect(call(nr.fcntl, [F_SETLEASE, 1, 0])).toBe(ALLOW); // the fd is not the command
@@ -122,7 +189,8 @@ describe('seccomp BPF program (unit)', () => {
         expect(prog.length).toBeLessThan(100);
         // Every jump lands inside the program; it ends in a return.
         prog.forEach((x, i) => {
-          if (x.code === OP.JEQ_K || x.code === OP.JGE_K || x.code === OP.JSET_K) expect(i + 1 + Math.max(x.jt, x.jf)).toBeLessThan(prog.length);
+          if (x.code === OP.JEQ_K || x.code === OP.JGE_K || x.code === OP.JSET_K)
+            expect(i + 1 + Math.max(x.jt, x.jf)).toBeLessThan(prog.length);
         });
         expect(prog[prog.length - 1].code).toBe(OP.RET_K);
       });
@@ -136,7 +204,16 @@ describe('seccomp BPF program (unit)', () => {
 
   it('every call the filter sends to init is in the supervise table of the same class (else init answers ENOSYS)', () => {
     // Argument shapes that reach each notify branch: flags of clone/unshare, an address for sendto, O_CREAT, ioctls.
-    const shapes: bigint[][] = [[0n], [BigInt(0x200)], [BigInt(0x10000)], [BigInt(0x20000)], [0n, 0n, 0n, 0n, 1n], [0n, 0o100n, 0o100n], [0n, BigInt(INODE_FLAG_IOCTLS[0])], [(1n << 64n) - 1n, (1n << 64n) - 1n]];
+    const shapes: bigint[][] = [
+      [0n],
+      [BigInt(0x200)],
+      [BigInt(0x10000)],
+      [BigInt(0x20000)],
+      [0n, 0n, 0n, 0n, 1n],
+      [0n, 0o100n, 0o100n],
+      [0n, BigInt(INODE_FLAG_IOCTLS[0])],
+      [(1n << 64n) - 1n, (1n << 64n) - 1n],
+    ];
     for (const arch of ARCHES) {
       for (const sup of supervisionClasses()) {
         const insns = buildSeccompFilter(arch, sup);
@@ -144,7 +221,8 @@ describe('seccomp BPF program (unit)', () => {
         for (let nr = 0; nr < 512; nr++) {
           for (const args of shapes) {
             const ret = runFilter(insns, { nr, arch: AUDIT_ARCH[arch], args: [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) });
-            if (ret === SECCOMP_RET.USER_NOTIF) expect(table.has(nr), `${arch} ${supervisionClass(sup)}: nr ${nr} is notified but not in the table`).toBe(true);
+            if (ret === SECCOMP_RET.USER_NOTIF)
+              expect(table.has(nr), `${arch} ${supervisionClass(sup)}: nr ${nr} is notified but not in the table`).toBe(true);
           }
         }
       }
@@ -156,12 +234,16 @@ describe('seccomp BPF program (unit)', () => {
     for (const arch of ARCHES) {
       expect(Object.keys(SECCOMP_PROGRAMS[arch]).sort()).toEqual(supervisionClasses().map(supervisionClass).sort());
       for (const sup of supervisionClasses()) {
-        expect(seccompStepArg(arch, sup), `${arch} ${supervisionClass(sup)}`).toBe(encodeFilter(buildSeccompFilter(arch, sup)).toString('hex'));
+        expect(seccompStepArg(arch, sup), `${arch} ${supervisionClass(sup)}`).toBe(
+          encodeFilter(buildSeccompFilter(arch, sup)).toString('hex'),
+        );
       }
     }
     // An omitted rename is no rename; a field the table does not know fails instead of being ignored.
     expect(seccompStepArg('x64', { metadata: true, create: false })).toBe(SECCOMP_PROGRAMS.x64.metadata);
-    expect(() => seccompStepArg('x64', { metadata: false, create: false, connect: true } as never)).toThrow(/Supervision.connect is not in SUPERVISION_FLAGS/);
+    expect(() => seccompStepArg('x64', { metadata: false, create: false, connect: true } as never)).toThrow(
+      /Supervision.connect is not in SUPERVISION_FLAGS/,
+    );
   });
 
   it('is one plan step, after no_new_privs, drop_caps and Landlock, immediately before env and exec', () => {
@@ -198,7 +280,11 @@ describe('seccomp BPF program with supervision (unit)', () => {
       it('metadata: every chmod/chown/utimes/xattr syscall and the inode-flag ioctls go to init, nothing else', () => {
         const call = filter(true, false);
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(NOTIFY);
-        expect(INODE_FLAG_IOCTLS).toEqual(expect.arrayContaining([0x40086604 /* EXT4_IOC_SETVERSION */, 0x40046604, 0x6609 /* EXT4_IOC_MIGRATE */, 0x4004f50d /* F2FS_IOC_SET_PIN_FILE */]));
+        expect(INODE_FLAG_IOCTLS).toEqual(
+          expect.arrayContaining([
+            0x40086604 /* EXT4_IOC_SETVERSION */, 0x40046604, 0x6609 /* EXT4_IOC_MIGRATE */, 0x4004f50d /* F2FS_IOC_SET_PIN_FILE */,
+          ]),
+        );
         for (const cmd of INODE_FLAG_IOCTLS) {
           expect((cmd >>> 30) & 2, `${cmd.toString(16)} must not be _IOR: init writes nothing back`).toBe(0);
           expect(call(nr.ioctl, [3, cmd])).toBe(NOTIFY);
@@ -237,12 +323,15 @@ describe('seccomp BPF program with supervision (unit)', () => {
         const call = (n: number, args: (number | bigint)[] = []) => runFilter(prog, { nr: n, arch: AUDIT_ARCH[arch], args });
         const renames = ['rename', 'renameat', 'renameat2'] as const;
         for (const s of renames) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(NOTIFY);
-        for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined && !(renames as readonly string[]).includes(s)) expect(call(snr[s]!), s).toBe(ALLOW);
+        for (const s of CREATE_SYSCALLS)
+          if (snr[s] !== undefined && !(renames as readonly string[]).includes(s)) expect(call(snr[s]!), s).toBe(ALLOW);
         expect(call(snr.openat!, [-100, 0, 0o101])).toBe(ALLOW);
         expect(call(446 /* landlock_restrict_self */)).toBe(EPERM);
         expect(call(437 /* openat2 */)).toBe(ENOSYS);
         const table = supervisedSyscalls(arch, { metadata: false, create: false, rename: true });
-        expect(table.map((e) => e.split(':')[1]).sort()).toEqual([...renames, ...FS_STATE_SYSCALLS].filter((s) => snr[s] !== undefined).sort());
+        expect(table.map((e) => e.split(':')[1]).sort()).toEqual(
+          [...renames, ...FS_STATE_SYSCALLS].filter((s) => snr[s] !== undefined).sort(),
+        );
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
       });
 
@@ -268,7 +357,13 @@ describe('seccomp BPF program with supervision (unit)', () => {
       it('init hears of every change to the umask and cwd it caches: umask, chdir, fchdir, and clone/unshare that split or share an fs_struct', () => {
         for (const call of [filter(true, false), filter(false, true)]) {
           for (const s of ['umask', 'chdir', 'fchdir', 'setns'] as const) expect(call(snr[s]!), s).toBe(NOTIFY);
-          const VM = 0x100, FS = 0x200, FILES = 0x400, SIGHAND = 0x800, THREAD = 0x10000, NEWNS = 0x20000, VFORK = 0x4000;
+          const VM = 0x100,
+            FS = 0x200,
+            FILES = 0x400,
+            SIGHAND = 0x800,
+            THREAD = 0x10000,
+            NEWNS = 0x20000,
+            VFORK = 0x4000;
           const pthread = VM | FS | FILES | SIGHAND | THREAD | 0x80000 | 0x100000 | 0x200000; // glibc's pthread_create
           expect(call(nr.clone, [pthread])).toBe(ALLOW);
           expect(call(nr.clone, [17 /* fork: SIGCHLD */])).toBe(ALLOW);
@@ -314,21 +409,30 @@ describe(`seccomp enforced by the kernel (as ${userLabel})`, () => {
   });
 
   it('returns the errno the program says for each denied syscall', async () => {
-    const out = await py(`
+    const out = await py(
+      `
 out['unshare NEWUSER'] = sc('unshare', 0x10000000)
 out['clone NEWUSER'] = sc('clone', 0x10000000 | 17, 0, 0, 0, 0)
 out['clone3'] = sc('clone3', 0, 0)
 for s in ${JSON.stringify(DENY_EPERM)}:
     out[s] = sc(s, 0, 0, 0, 0, 0)
 out['socket vsock'] = attempt(lambda: socket.socket(40, socket.SOCK_STREAM))
-`, none);
-    const expected: Record<string, string> = { 'unshare NEWUSER': 'EPERM', 'clone NEWUSER': 'EPERM', clone3: 'ENOSYS', 'socket vsock': 'EAFNOSUPPORT' };
+`,
+      none,
+    );
+    const expected: Record<string, string> = {
+      'unshare NEWUSER': 'EPERM',
+      'clone NEWUSER': 'EPERM',
+      clone3: 'ENOSYS',
+      'socket vsock': 'EAFNOSUPPORT',
+    };
     for (const s of DENY_EPERM) expected[s] = 'EPERM';
     expect(out).toEqual(expected);
   });
 
   it('keeps threads, fork, socketpair, AF_UNIX, AF_NETLINK route and terminal ioctls working', async () => {
-    const out = await py(`
+    const out = await py(
+      `
 import threading, subprocess
 t = threading.Thread(target=lambda: out.__setitem__('thread', 'ok')); t.start(); t.join()
 pid = os.fork()
@@ -342,11 +446,29 @@ out['netlink route'] = attempt(lambda: socket.socket(socket.AF_NETLINK, socket.S
 r, w = os.pipe()
 import fcntl, termios
 out['FIONREAD'] = attempt(lambda: fcntl.ioctl(r, termios.FIONREAD, b'\\0\\0\\0\\0'))
-`, none);
-    expect(out).toEqual({ thread: 'ok', fork: 7, subprocess: 'hi', socketpair: 'ok', unix: 'ok', inet: 'ok', 'netlink route': 'ok', FIONREAD: 'ok' });
+`,
+      none,
+    );
+    expect(out).toEqual({
+      thread: 'ok',
+      fork: 7,
+      subprocess: 'hi',
+      socketpair: 'ok',
+      unix: 'ok',
+      inet: 'ok',
+      'netlink route': 'ok',
+      FIONREAD: 'ok',
+    });
     const ip = await run('/bin/ip', ['-o', 'link'], { sandbox: none });
     expect(ip.stdout).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
-    const node = await run(process.execPath, ['-e', 'require("fs").readFileSync("/etc/hostname"); require("worker_threads"); new (require("worker_threads").Worker)("process.exit(0)", { eval: true }).on("exit", (c) => console.log("worker", c))'], { sandbox: none });
+    const node = await run(
+      process.execPath,
+      [
+        '-e',
+        'require("fs").readFileSync("/etc/hostname"); require("worker_threads"); new (require("worker_threads").Worker)("process.exit(0)", { eval: true }).on("exit", (c) => console.log("worker", c))',
+      ],
+      { sandbox: none },
+    );
     expect(node.stdout.trim()).toBe('worker 0');
   });
 

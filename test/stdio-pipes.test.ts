@@ -56,10 +56,21 @@ describe(`inherited stdio the parent made non-blocking (as ${userLabel})`, () =>
       let n = 0;
       let err = '';
       let first = '';
-      p.stderr.on('data', (d) => { err += d; });
+      p.stderr.on('data', (d) => {
+        err += d;
+      });
       p.stdout.pause();
       setTimeout(() => p.stdin.end('late\n'), 500);
-      setTimeout(() => p.stdout.on('data', (d: Buffer) => { if (first.length < 16) first += d.subarray(0, 16).toString('latin1'); n += d.length; }).resume(), 1000);
+      setTimeout(
+        () =>
+          p.stdout
+            .on('data', (d: Buffer) => {
+              if (first.length < 16) first += d.subarray(0, 16).toString('latin1');
+              n += d.length;
+            })
+            .resume(),
+        1000,
+      );
       const code = await new Promise((res) => p.on('close', res));
       expect(err).toBe('');
       expect(code).toBe(0);
@@ -106,7 +117,7 @@ describe(`the CLI in pipelines (as ${userLabel})`, () => {
     expect(r.out).toBe('3000000');
   });
 
-  it('with -v (the CLI wrote to stderr first), the command\'s stderr reaches a slow reader whole', () => {
+  it("with -v (the CLI wrote to stderr first), the command's stderr reaches a slow reader whole", () => {
     const r = pipeline(`${sbx} -v -- sh -c 'head -c 300000 /dev/zero >&2' 2>&1 >/dev/null | (sleep 1; tr -dc '\\000' | wc -c)`);
     expect(r.out).toBe('300000');
   });

@@ -38,11 +38,18 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
   it('deterministic: H/p swapped for the symlink between prepare() and setup: refused, nothing written outside', async () => {
     const before = snapshot(outside);
     const b = require(path.join(repoRoot, 'dist', 'native')).native().binding;
-    const prepared = prepare('/bin/sh', ['-c', `echo x > ${outside}/root/escaped`], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [realRoot], tmp: 'none' } });
+    const prepared = prepare('/bin/sh', ['-c', `echo x > ${outside}/root/escaped`], {
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin' },
+      sandbox: { writableRoots: [realRoot], tmp: 'none' },
+    });
     expect(b.renameat2(p, alt, 2)).toBe(0); // H/p is now the symlink to H/outside
     try {
       const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
-      const r = await new Promise<any>((res) => { child.on('error', (err) => res({ err })); child.on('exit', (code) => res({ code })); });
+      const r = await new Promise<any>((res) => {
+        child.on('error', (err) => res({ err }));
+        child.on('exit', (code) => res({ code }));
+      });
       expect(snapshot(outside)).toEqual(before);
       expect(r.err?.code ?? r.code).toBe(SETUP_FAILED); // or a command that could not write (then relax this)
     } finally {
@@ -56,11 +63,18 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
     fs.mkdirSync(path.join(other, 'root'), { recursive: true });
     const before = snapshot(other);
     const b = require(path.join(repoRoot, 'dist', 'native')).native().binding;
-    const prepared = prepare('/bin/sh', ['-c', `echo x > ${realRoot}/escaped`], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [realRoot], tmp: 'none' } });
+    const prepared = prepare('/bin/sh', ['-c', `echo x > ${realRoot}/escaped`], {
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin' },
+      sandbox: { writableRoots: [realRoot], tmp: 'none' },
+    });
     expect(b.renameat2(p, other, 2)).toBe(0); // H/p/root is now the other directory's root
     try {
       const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
-      const err = await new Promise<any>((res) => { child.on('error', res); child.on('exit', () => res(undefined)); });
+      const err = await new Promise<any>((res) => {
+        child.on('error', res);
+        child.on('exit', () => res(undefined));
+      });
       expect(err).toMatchObject({ code: SETUP_FAILED, step: 'clone_tree', errno: -116 }); // ESTALE
       expect(err.syscall).toMatch(/path changed since the plan was made/);
     } finally {
@@ -74,14 +88,23 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
     const before = snapshot(outside);
     const realIno = fs.statSync(p).ino; // the real directory, whichever name it has
     // The swapper: exchanges H/p and H/p-alt as fast as it can.
-    const swapper = cpSpawn(process.execPath, ['-e', `
+    const swapper = cpSpawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'native'))}).native().binding;
       const end = Date.now() + ${DURATION_MS + 2000};
       let n = 0;
       while (Date.now() < end) { const e = b.renameat2(${JSON.stringify(p)}, ${JSON.stringify(alt)}, 2 /* RENAME_EXCHANGE */); if (e) { console.error('renameat2', e); process.exit(1); } n++; }
-      console.log(n);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      console.log(n);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let swaps = '';
-    swapper.stdout!.on('data', (d) => { swaps += d; });
+    swapper.stdout!.on('data', (d) => {
+      swaps += d;
+    });
     const swapperDone = new Promise<number | null>((res) => swapper.on('exit', res));
 
     const outcomes = { ran: 0, setupFailed: 0, skipped: 0, commandFailed: 0 };
@@ -96,14 +119,21 @@ describe(`symlink swap during setup (as ${userLabel})`, () => {
         const script = `for t in 1 2 3 4 5; do echo ${id} > ${realRoot}/f-${id}-$t 2>/dev/null; done; echo x > ${outside}/root/direct-${id} 2>/dev/null; exit 0`;
         let prepared;
         try {
-          prepared = prepare('/bin/sh', ['-c', script], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [realRoot], tmp: 'none' } });
+          prepared = prepare('/bin/sh', ['-c', script], {
+            cwd: '/',
+            env: { PATH: '/usr/bin:/bin' },
+            sandbox: { writableRoots: [realRoot], tmp: 'none' },
+          });
         } catch {
           outcomes.skipped++; // H/p vanished mid-realpath: nothing was asked
           continue;
         }
         // Only runs whose policy named the real path (H/p was the directory when the caller resolved it):
         // when H/p was the symlink, the caller itself asked for H/outside/root.
-        if (prepared.policy.writableRoots[0] !== realRoot) { outcomes.skipped++; continue; }
+        if (prepared.policy.writableRoots[0] !== realRoot) {
+          outcomes.skipped++;
+          continue;
+        }
         const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
         const result = await new Promise<{ err?: any; code?: number | null }>((res) => {
           child.on('error', (err) => res({ err }));

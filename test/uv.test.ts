@@ -19,7 +19,13 @@ const UV_VERSION = '0.13.9';
 const WHEELS = ['six==1.17.0', 'idna==3.10', 'packaging==24.2', 'iniconfig==2.0.0', 'pluggy==1.5.0'];
 const PKGS = ['six', 'idna', 'packaging', 'iniconfig', 'pluggy'];
 const HARDLINK_WARNING = /Failed to hardlink files; falling back to full copy/;
-const gitEnv = { GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+const gitEnv = {
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'a',
+  GIT_AUTHOR_EMAIL: 'a@b',
+  GIT_COMMITTER_NAME: 'a',
+  GIT_COMMITTER_EMAIL: 'a@b',
+};
 const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 
 let uv: string, wheels: string, toolWheels: string;
@@ -76,7 +82,12 @@ function files(dir: string): string[] {
 
 /** The installed package files of `pkgs` in a venv (not dist-info metadata, which uv writes anew). */
 function installed(venv: string, pkgs: string[]): string[] {
-  const site = path.join(venv, 'lib', fs.readdirSync(path.join(venv, 'lib')).find((n) => n.startsWith('python'))!, 'site-packages');
+  const site = path.join(
+    venv,
+    'lib',
+    fs.readdirSync(path.join(venv, 'lib')).find((n) => n.startsWith('python'))!,
+    'site-packages',
+  );
   const out: string[] = [];
   for (const p of pkgs) {
     if (fs.existsSync(path.join(site, `${p}.py`))) out.push(path.join(site, `${p}.py`));
@@ -92,7 +103,8 @@ function cacheInodes(cache: string): Set<number> {
 describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLabel})`, () => {
   let H: string, cache: string, proj: string, env: NodeJS.ProcessEnv, before: Record<string, string>;
   const sandbox = () => ({ writableRoots: [proj, cache] });
-  const install = (pkgs: string[]) => `${uv} venv --python ${systemPython} .venv && ${uv} pip install --offline --no-index --find-links ${wheels} ${pkgs.join(' ')}`;
+  const install = (pkgs: string[]) =>
+    `${uv} venv --python ${systemPython} .venv && ${uv} pip install --offline --no-index --find-links ${wheels} ${pkgs.join(' ')}`;
   beforeEach(() => {
     H = homeDir();
     cache = path.join(H, '.cache', 'uv');
@@ -111,7 +123,11 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
   });
 
   it('seed 000: uv venv + uv pip install hard-link every file from the cache into .venv; bubblewrap copies with the warning', async () => {
-    const r = await sh(`${install(PKGS)} && .venv/bin/python -c 'import six, idna, packaging, iniconfig, pluggy; print(six.__version__, idna.__version__)'`, sandbox(), { cwd: proj, env });
+    const r = await sh(
+      `${install(PKGS)} && .venv/bin/python -c 'import six, idna, packaging, iniconfig, pluggy; print(six.__version__, idna.__version__)'`,
+      sandbox(),
+      { cwd: proj, env },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('1.17.0 3.10\n');
     expect(r.stderr).toMatch(/Installed 5 packages/);
@@ -137,8 +153,14 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
   }, 120_000);
 
   it('seed 000: uv lock, uv sync and uv run of a small project (offline, local wheels), .venv hard-linked', async () => {
-    fs.writeFileSync(path.join(proj, 'pyproject.toml'), '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.8"\ndependencies = ["six", "idna"]\n');
-    fs.writeFileSync(path.join(proj, 'main.py'), 'import idna, six\nprint("demo", six.__version__, idna.encode("bücher.example").decode())\n');
+    fs.writeFileSync(
+      path.join(proj, 'pyproject.toml'),
+      '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.8"\ndependencies = ["six", "idna"]\n',
+    );
+    fs.writeFileSync(
+      path.join(proj, 'main.py'),
+      'import idna, six\nprint("demo", six.__version__, idna.encode("bücher.example").decode())\n',
+    );
     const src = `--offline --no-index --find-links ${wheels} --python ${systemPython}`;
     const r = await sh(`${uv} lock ${src} && ${uv} sync ${src} && ${uv} run ${src} python main.py`, sandbox(), { cwd: proj, env });
     expect(r.code, r.stderr).toBe(0);
@@ -155,11 +177,38 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
     const trace = path.join(traceDir, 'trace');
     const envArgs = ['HOME', 'UV_CACHE_DIR', 'UV_PYTHON_DOWNLOADS', 'UV_NO_CONFIG'].flatMap((k) => ['--env', `${k}=${env[k]}`]);
     try {
-      execFileSync('strace', ['-f', '-ff', '-qq', '-e', 'trace=rename,renameat,renameat2,link,linkat', '-o', trace,
-        process.execPath, cli, 'exec', '-w', proj, '-w', cache, '--cwd', proj, ...envArgs,
-        '--', '/bin/sh', '-c', install(PKGS)], { stdio: 'pipe', env });
+      execFileSync(
+        'strace',
+        [
+          '-f',
+          '-ff',
+          '-qq',
+          '-e',
+          'trace=rename,renameat,renameat2,link,linkat',
+          '-o',
+          trace,
+          process.execPath,
+          cli,
+          'exec',
+          '-w',
+          proj,
+          '-w',
+          cache,
+          '--cwd',
+          proj,
+          ...envArgs,
+          '--',
+          '/bin/sh',
+          '-c',
+          install(PKGS),
+        ],
+        { stdio: 'pipe', env },
+      );
       // -ff: one file per process, so no call is split into <unfinished> and <resumed> lines.
-      const calls = fs.readdirSync(traceDir).map((n) => fs.readFileSync(path.join(traceDir, n), 'utf8')).join('');
+      const calls = fs
+        .readdirSync(traceDir)
+        .map((n) => fs.readFileSync(path.join(traceDir, n), 'utf8'))
+        .join('');
       const archive = calls.match(/^rename\("[^"]+\/\.tmp\w+", "[^"]+\/archive-v0\/[^"]+"\) = .*$/gm) ?? [];
       const locks = calls.match(/^renameat2\(AT_FDCWD, "[^"]+\/\.tmp\w+", AT_FDCWD, "[^"]+\.lock", RENAME_NOREPLACE\) = .*$/gm) ?? [];
       expect(archive.length).toBe(5); // one unpacked wheel each
@@ -177,7 +226,10 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
 
   it("seed 003: uv creates and reopens its cache's empty .git markers; what makes git run code in the project's .git stays read-only (EROFS)", async () => {
     execFileSync('git', ['init', '-q'], { cwd: proj, env });
-    fs.writeFileSync(path.join(proj, 'pyproject.toml'), '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.8"\ndependencies = ["six"]\n');
+    fs.writeFileSync(
+      path.join(proj, 'pyproject.toml'),
+      '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.8"\ndependencies = ["six"]\n',
+    );
     execFileSync('git', ['add', '.'], { cwd: proj, env });
     execFileSync('git', ['commit', '-qm', 'x'], { cwd: proj, env });
     const gitBefore = snapshot(path.join(proj, '.git'));
@@ -185,7 +237,10 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
     const first = await sh(run, sandbox(), { cwd: proj, env });
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toBe('1.17.0\n');
-    const markers = fs.readdirSync(cache).filter((n) => fs.existsSync(path.join(cache, n, '.git'))).map((n) => path.join(cache, n, '.git'));
+    const markers = fs
+      .readdirSync(cache)
+      .filter((n) => fs.existsSync(path.join(cache, n, '.git')))
+      .map((n) => path.join(cache, n, '.git'));
     expect(markers.length).toBeGreaterThanOrEqual(1); // sdists-vN/.git in uv 0.13
     for (const m of markers) {
       expect(fs.statSync(m).isFile()).toBe(true);
@@ -195,13 +250,17 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
     expect(second.code, second.stderr).toBe(0);
     expect(first.stderr + second.stderr).not.toMatch(/Permission denied|Read-only file system|os error/);
     const j = JSON.stringify;
-    const r = await probe(`[
+    const r = await probe(
+      `[
       ['open uv marker for writing', () => fs.closeSync(fs.openSync(${j(markers[0])}, 'w'))],
       ['write project .git/config', () => fs.appendFileSync(${j(path.join(proj, '.git', 'config'))}, '[core]\\n')],
       ['create project .git/commondir', () => fs.writeFileSync(${j(path.join(proj, '.git', 'commondir'))}, '/elsewhere\\n')],
       ['create project .git/hooks/pre-commit', () => fs.writeFileSync(${j(path.join(proj, '.git', 'hooks', 'pre-commit'))}, '#!/bin/sh\\n')],
       ['rename project .git away', () => fs.renameSync(${j(path.join(proj, '.git'))}, ${j(path.join(proj, 'git.old'))})],
-    ]`, sandbox(), { cwd: proj });
+    ]`,
+      sandbox(),
+      { cwd: proj },
+    );
     expect(r).toEqual({
       'open uv marker for writing': 'ok',
       'write project .git/config': 'EROFS',
@@ -214,8 +273,11 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
 
   it('pip in a venv: python3 -m venv and pip install from local wheels, pip cache in the cache root', async () => {
     const pipCache = path.join(cache, 'pip');
-    const r = await sh(`${systemPython} -m venv venv-pip && venv-pip/bin/python -m pip install -q --no-index --find-links ${wheels} six iniconfig && venv-pip/bin/python -c 'import six, iniconfig; print(six.__version__)'`,
-      sandbox(), { cwd: proj, env: { ...env, PIP_CACHE_DIR: pipCache, PIP_DISABLE_PIP_VERSION_CHECK: '1' } });
+    const r = await sh(
+      `${systemPython} -m venv venv-pip && venv-pip/bin/python -m pip install -q --no-index --find-links ${wheels} six iniconfig && venv-pip/bin/python -c 'import six, iniconfig; print(six.__version__)'`,
+      sandbox(),
+      { cwd: proj, env: { ...env, PIP_CACHE_DIR: pipCache, PIP_DISABLE_PIP_VERSION_CHECK: '1' } },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('1.17.0\n');
     expect(r.stderr).not.toMatch(/Permission denied|Read-only file system|Errno/);
@@ -223,7 +285,10 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
   }, 120_000);
 
   it('uv tool run of a local tool: an ephemeral environment in the cache, the entry point runs', async () => {
-    const r = await sh(`${uv} tool run --offline --no-index --find-links ${toolWheels} --from sbxhello sbx-hello`, sandbox(), { cwd: proj, env: { ...env, UV_TOOL_DIR: path.join(cache, 'tools') } });
+    const r = await sh(`${uv} tool run --offline --no-index --find-links ${toolWheels} --from sbxhello sbx-hello`, sandbox(), {
+      cwd: proj,
+      env: { ...env, UV_TOOL_DIR: path.join(cache, 'tools') },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('hello from a local tool\n');
     expect(r.stderr).not.toMatch(HARDLINK_WARNING);
@@ -247,8 +312,17 @@ describe(`the real uv on an overlayfs home (as ${userLabel})`, () => {
     lower = path.join(B, 'lower');
     home = path.join(B, 'home');
     for (const d of ['lower/proj', 'upper', 'work', 'home']) fs.mkdirSync(path.join(B, d), { recursive: true });
-    const warm = spawnSync('/bin/sh', ['-c', `${uv} venv -q --python ${systemPython} ${B}/warm-venv && VIRTUAL_ENV=${B}/warm-venv ${uv} pip install -q --offline --no-index --find-links ${wheels} six idna`],
-      { env: { ...cleanEnv(), UV_CACHE_DIR: path.join(lower, '.cache', 'uv'), UV_NO_CONFIG: '1', UV_PYTHON_DOWNLOADS: 'never' }, encoding: 'utf8' });
+    const warm = spawnSync(
+      '/bin/sh',
+      [
+        '-c',
+        `${uv} venv -q --python ${systemPython} ${B}/warm-venv && VIRTUAL_ENV=${B}/warm-venv ${uv} pip install -q --offline --no-index --find-links ${wheels} six idna`,
+      ],
+      {
+        env: { ...cleanEnv(), UV_CACHE_DIR: path.join(lower, '.cache', 'uv'), UV_NO_CONFIG: '1', UV_PYTHON_DOWNLOADS: 'never' },
+        encoding: 'utf8',
+      },
+    );
     expect(warm.status, warm.stderr).toBe(0);
     rmTree(path.join(B, 'warm-venv'));
     lowerBefore = snapshot(lower);
@@ -269,10 +343,23 @@ describe(`the real uv on an overlayfs home (as ${userLabel})`, () => {
     const inner = path.join(B, 'inner.js');
     fs.writeFileSync(inner, OVERLAY_SCRIPT);
     const cfg = { home, uv, wheels, python: systemPython, dist: path.join(repoRoot, 'dist') };
-    const uid = process.getuid!(), gid = process.getgid!();
-    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '/bin/sh', '-c',
-      `mount -t overlay -o ${extra}lowerdir=${lower},upperdir=${B}/upper,workdir=${B}/work sbx-test-ovl ${home} && exec unshare --user --map-user=${uid} --map-group=${gid} "$0" "$1" "$2"`,
-      process.execPath, inner, JSON.stringify(cfg)], { env: cleanEnv(), encoding: 'utf8', timeout: 300_000 });
+    const uid = process.getuid!(),
+      gid = process.getgid!();
+    const r = spawnSync(
+      'unshare',
+      [
+        '--user',
+        '--map-root-user',
+        '--mount',
+        '/bin/sh',
+        '-c',
+        `mount -t overlay -o ${extra}lowerdir=${lower},upperdir=${B}/upper,workdir=${B}/work sbx-test-ovl ${home} && exec unshare --user --map-user=${uid} --map-group=${gid} "$0" "$1" "$2"`,
+        process.execPath,
+        inner,
+        JSON.stringify(cfg),
+      ],
+      { env: cleanEnv(), encoding: 'utf8', timeout: 300_000 },
+    );
     fs.unlinkSync(inner);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -283,13 +370,16 @@ describe(`the real uv on an overlayfs home (as ${userLabel})`, () => {
 
   /** six.py's inode in the venv and in the cache, read on the upper layer (overlayfs reports a copied-up file with its lower inode number). */
   function upperLinked(venv: string, cache: string): boolean {
-    const six = (dir: string) => files(dir).filter((f) => f.endsWith('/six.py')).map((f) => fs.statSync(f).ino);
+    const six = (dir: string) =>
+      files(dir)
+        .filter((f) => f.endsWith('/six.py'))
+        .map((f) => fs.statSync(f).ino);
     const [v] = six(path.join(B, 'upper', venv));
     const c = six(path.join(B, 'upper', cache, 'archive-v0'));
     return v !== undefined && c.includes(v);
   }
 
-  it('with userxattr (xattrs usable): cache -> .venv links across roots, new cache entries, and renameNoReplace past the kernel\'s EXDEV, as outside the sandbox', () => {
+  it("with userxattr (xattrs usable): cache -> .venv links across roots, new cache entries, and renameNoReplace past the kernel's EXDEV, as outside the sandbox", () => {
     const out = inOverlay('userxattr,');
     // A cache created on the overlay and the image's cache: both hard-link into .venv (the latter after copy-up).
     expect(out.fresh).toMatchObject({ code: 0, warning: false, installed: 2, nlink: 2 });
@@ -306,12 +396,13 @@ describe(`the real uv on an overlayfs home (as ${userLabel})`, () => {
     expect(out.node).toEqual({ renameat2: 'EXDEV', renameNoReplaceSync: 'ok', published: true, srcGone: true, again: 'EEXIST' });
   }, 300_000);
 
-  it('without xattrs (an unprivileged mount without userxattr): uv\'s EXDEV on a new cache entry is the kernel\'s, word for word the same outside the sandbox', () => {
+  it("without xattrs (an unprivileged mount without userxattr): uv's EXDEV on a new cache entry is the kernel's, word for word the same outside the sandbox", () => {
     const out = inOverlay('');
     // Links still work: the sandbox adds no EXDEV between the two roots.
     expect(out.fresh).toMatchObject({ code: 0, warning: false, installed: 2, nlink: 2 });
     expect(out.warm).toMatchObject({ code: 0, warning: false, installed: 2, nlink: 2 });
-    const uvExdev = /failed to rename file from \S+\/\.cache\/uv\/\.tmp\w+ to \S+\/\.cache\/uv\/archive-v0\/\S+: Invalid cross-device link \(os error 18\)/;
+    const uvExdev =
+      /failed to rename file from \S+\/\.cache\/uv\/\.tmp\w+ to \S+\/\.cache\/uv\/archive-v0\/\S+: Invalid cross-device link \(os error 18\)/;
     expect(out.newHost.code).toBe(2);
     expect(out.newHost.stderr).toMatch(uvExdev);
     expect(out.newSbx.code).toBe(2);

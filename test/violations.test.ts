@@ -13,16 +13,23 @@ const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 
 describe(`violations (as ${userLabel})`, () => {
   let R: string;
-  beforeEach(() => { R = tempDir(); });
+  beforeEach(() => {
+    R = tempDir();
+  });
   afterEach(() => rmTree(R));
 
   it('a protected path: one entry with its count, the errno and the rule; the host is unchanged', async () => {
     const before = snapshot(R);
     const seen: unknown[] = [];
-    const c = spawn('/bin/sh', ['-c', 'mkdir .codex; mkdir .codex; mkdir .codex; true > .vscode; echo end'], { cwd: R, sandbox: { writableRoots: [R], tmp: 'none' } });
+    const c = spawn('/bin/sh', ['-c', 'mkdir .codex; mkdir .codex; mkdir .codex; true > .vscode; echo end'], {
+      cwd: R,
+      sandbox: { writableRoots: [R], tmp: 'none' },
+    });
     c.on('violation', (v) => seen.push(v));
     let err = '';
-    c.stderr!.on('data', (d) => { err += d; });
+    c.stderr!.on('data', (d) => {
+      err += d;
+    });
     const code = await new Promise((res) => c.on('close', res));
     expect(code).toBe(0);
     expect(err.match(/Read-only file system/g)).toHaveLength(4);
@@ -32,7 +39,10 @@ describe(`violations (as ${userLabel})`, () => {
       { op: expect.stringMatching(/^(open|openat|creat)$/), path: path.join(R, '.vscode'), errno: 'EROFS', rule, count: 1 },
     ]);
     // The event comes once per distinct refusal, as it happens.
-    expect(seen.map((v: any) => [v.op, v.count])).toEqual([['mkdir', 1], [expect.any(String), 1]]);
+    expect(seen.map((v: any) => [v.op, v.count])).toEqual([
+      ['mkdir', 1],
+      [expect.any(String), 1],
+    ]);
     expect(c.violationsDropped).toBe(0);
     expect(snapshot(R)).toEqual(before);
   });
@@ -42,11 +52,26 @@ describe(`violations (as ${userLabel})`, () => {
     const { H, A } = twoRoots();
     try {
       const before = [snapshot(R), snapshot(H)];
-      const r = await run('/bin/sh', ['-c', `mv .claude .claude.old; chmod 700 ${H}; echo end`], { cwd: R, sandbox: { writableRoots: [R, A], tmp: 'none' } });
+      const r = await run('/bin/sh', ['-c', `mv .claude .claude.old; chmod 700 ${H}; echo end`], {
+        cwd: R,
+        sandbox: { writableRoots: [R, A], tmp: 'none' },
+      });
       expect(r.stdout).toBe('end\n');
       expect(r.violations).toEqual([
-        { op: expect.stringMatching(/^rename/), path: path.join(R, '.claude'), errno: 'EROFS', rule: 'leads to a protected path (renaming it away, or anything onto it, is refused)', count: 1 },
-        { op: expect.stringMatching(/chmod/), path: H, errno: 'EROFS', rule: 'outside the writable roots in their shared mount (metadata is kept as it is)', count: 1 },
+        {
+          op: expect.stringMatching(/^rename/),
+          path: path.join(R, '.claude'),
+          errno: 'EROFS',
+          rule: 'leads to a protected path (renaming it away, or anything onto it, is refused)',
+          count: 1,
+        },
+        {
+          op: expect.stringMatching(/chmod/),
+          path: H,
+          errno: 'EROFS',
+          rule: 'outside the writable roots in their shared mount (metadata is kept as it is)',
+          count: 1,
+        },
       ]);
       expect([snapshot(R), snapshot(H)]).toEqual(before);
     } finally {
@@ -57,26 +82,42 @@ describe(`violations (as ${userLabel})`, () => {
   it('bounded: at most 64 distinct refusals are listed, the rest counted, and the command is not held up', async () => {
     // 200 missing protected names, each refused once.
     const names = Array.from({ length: 200 }, (_, i) => `.p${i}`);
-    const r = await run('/bin/sh', ['-c', `for n in ${names.join(' ')}; do mkdir $n 2>/dev/null; done; echo end`], { cwd: R, sandbox: { writableRoots: [R], tmp: 'none', protect: names } });
+    const r = await run('/bin/sh', ['-c', `for n in ${names.join(' ')}; do mkdir $n 2>/dev/null; done; echo end`], {
+      cwd: R,
+      sandbox: { writableRoots: [R], tmp: 'none', protect: names },
+    });
     expect(r.stdout).toBe('end\n');
     expect(r.violations).toHaveLength(64);
     expect(fs.readdirSync(R)).toEqual([]);
-    const c = spawn('/bin/sh', ['-c', `for n in ${names.join(' ')}; do mkdir $n 2>/dev/null; done`], { cwd: R, stdio: 'ignore', sandbox: { writableRoots: [R], tmp: 'none', protect: names } });
+    const c = spawn('/bin/sh', ['-c', `for n in ${names.join(' ')}; do mkdir $n 2>/dev/null; done`], {
+      cwd: R,
+      stdio: 'ignore',
+      sandbox: { writableRoots: [R], tmp: 'none', protect: names },
+    });
     await new Promise((res) => c.on('close', res));
     expect([c.violations.length, c.violationsDropped]).toEqual([64, 136]);
   });
 
-  it('the kernel\'s own refusals are not violations (explain() tells them)', async () => {
-    const r = await run('/bin/sh', ['-c', 'echo x > /etc/sbx-violation-test; echo end'], { cwd: R, sandbox: { writableRoots: [R], tmp: 'none' } });
+  it("the kernel's own refusals are not violations (explain() tells them)", async () => {
+    const r = await run('/bin/sh', ['-c', 'echo x > /etc/sbx-violation-test; echo end'], {
+      cwd: R,
+      sandbox: { writableRoots: [R], tmp: 'none' },
+    });
     expect(r.stderr).toMatch(/Read-only file system/);
     expect(r.violations).toEqual([]);
     expect(fs.existsSync('/etc/sbx-violation-test')).toBe(false);
   });
 
   it('the CLI prints a short summary at exit', () => {
-    const r = spawnSync(process.execPath, [cli, 'exec', '--tmp', 'none', '--', '/bin/sh', '-c', 'mkdir .codex 2>/dev/null; mkdir .codex 2>/dev/null; exit 3'], { cwd: R, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'exec', '--tmp', 'none', '--', '/bin/sh', '-c', 'mkdir .codex 2>/dev/null; mkdir .codex 2>/dev/null; exit 3'],
+      { cwd: R, encoding: 'utf8' },
+    );
     expect(r.status).toBe(3);
-    expect(r.stderr).toBe(`sbx-native: blocked: mkdir ${path.join(R, '.codex')} (2 times): EROFS, protected path (it does not exist; creating it is refused)\n`);
+    expect(r.stderr).toBe(
+      `sbx-native: blocked: mkdir ${path.join(R, '.codex')} (2 times): EROFS, protected path (it does not exist; creating it is refused)\n`,
+    );
     expect(fs.readdirSync(R)).toEqual([]);
   });
 });

@@ -9,7 +9,8 @@ import { wrap, WrappedCommand } from '../lib';
 import { installNpmPackage, nodePty } from './clients';
 import { rmTree, snapshot, tempDir, userLabel } from './helpers';
 
-const exitOf = (c: ReturnType<typeof cpSpawn>) => new Promise<[number | null, string | null]>((res) => c.on('exit', (code, sig) => res([code, sig])));
+const exitOf = (c: ReturnType<typeof cpSpawn>) =>
+  new Promise<[number | null, string | null]>((res) => c.on('exit', (code, sig) => res([code, sig])));
 const eventsOf = (w: WrappedCommand) => {
   const seen: string[] = [];
   for (const e of ['started', 'spawn', 'error']) w.on(e, (x?: any) => seen.push(e === 'error' ? `error ${x.code}` : e));
@@ -22,13 +23,19 @@ describe(`wrap() under child_process (as ${userLabel})`, () => {
     const outside = tempDir();
     try {
       const before = snapshot(outside);
-      const w = wrap('/bin/sh', ['-c', `echo in > ${root}/f; echo x > ${outside}/g; echo "$SBX_NATIVE_SANDBOX"; exit 3`], { sandbox: { writableRoots: [root], tmp: 'none' } });
+      const w = wrap('/bin/sh', ['-c', `echo in > ${root}/f; echo x > ${outside}/g; echo "$SBX_NATIVE_SANDBOX"; exit 3`], {
+        sandbox: { writableRoots: [root], tmp: 'none' },
+      });
       const seen = eventsOf(w);
       const c = cpSpawn(w.file, w.args, { env: w.env, cwd: w.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      c.stdout!.on('data', (d) => { out += d; });
-      c.stderr!.on('data', (d) => { err += d; });
+      c.stdout!.on('data', (d) => {
+        out += d;
+      });
+      c.stderr!.on('data', (d) => {
+        err += d;
+      });
       expect(await exitOf(c)).toEqual([3, null]);
       await new Promise((r) => setImmediate(r));
       expect(seen).toEqual(['started', 'spawn']);
@@ -52,7 +59,7 @@ describe(`wrap() under child_process (as ${userLabel})`, () => {
     expect(seen).toEqual(['started', 'error ENOENT']);
   });
 
-  it('a plan not handed over by the helper\'s own parent is refused (EPERM, exit 125, nothing runs)', () => {
+  it("a plan not handed over by the helper's own parent is refused (EPERM, exit 125, nothing runs)", () => {
     const dir = tempDir();
     try {
       const marker = path.join(dir, 'ran');
@@ -63,7 +70,9 @@ describe(`wrap() under child_process (as ${userLabel})`, () => {
       // The shell's own fd 7 is a plain file holding a plan: not a sealed memfd.
       const forged = path.join(dir, 'forged-plan');
       fs.writeFileSync(forged, fs.readFileSync(`/proc/self/fd/${w.args[2]}`));
-      const f = spawnSync('/bin/sh', ['-c', `exec 7<${forged}; exec 8>${dir}/report; "$0" --handoff $$ 7 8; echo "status $?"`, w.file], { encoding: 'utf8' });
+      const f = spawnSync('/bin/sh', ['-c', `exec 7<${forged}; exec 8>${dir}/report; "$0" --handoff $$ 7 8; echo "status $?"`, w.file], {
+        encoding: 'utf8',
+      });
       expect(f.stdout).toBe('status 125\n');
       expect(fs.existsSync(marker)).toBe(false);
       w.close();
@@ -96,19 +105,27 @@ describe(`wrap() under node-pty (as ${userLabel})`, () => {
     else pty = r.pty;
   }, 300_000);
 
-  it('the terminal has its name inside (tty, ttyname), and only it: the user\'s other terminals stay out of sight', async (ctx) => {
+  it("the terminal has its name inside (tty, ttyname), and only it: the user's other terminals stay out of sight", async (ctx) => {
     if (!pty) ctx.skip(`node-pty is missing: ${why}`);
     // Another terminal of the user's, open on the host while the sandbox runs.
     const other = pty.spawn('/bin/sh', ['-c', 'tty; sleep 30'], { cwd: '/', env: { PATH: '/usr/bin:/bin' } });
     let otherName = '';
-    await new Promise<void>((res) => other.onData((d: string) => { otherName += d; if (otherName.includes('\n')) res(); }));
+    await new Promise<void>((res) =>
+      other.onData((d: string) => {
+        otherName += d;
+        if (otherName.includes('\n')) res();
+      }),
+    );
     otherName = otherName.trim();
     try {
-      const script = 'tty; ls /dev/pts | tr "\\n" " "; echo; python3 -c "import os, pty; m, s = pty.openpty(); print(os.ttyname(0), os.ttyname(s))"';
+      const script =
+        'tty; ls /dev/pts | tr "\\n" " "; echo; python3 -c "import os, pty; m, s = pty.openpty(); print(os.ttyname(0), os.ttyname(s))"';
       const w = wrap('/bin/sh', ['-c', script], { interactive: true, sandbox: { writableRoots: [] } });
       const term = pty.spawn(w.file, w.args, { cwd: w.cwd, env: w.env });
       let out = '';
-      term.onData((d: string) => { out += d; });
+      term.onData((d: string) => {
+        out += d;
+      });
       expect(await new Promise<number>((res) => term.onExit((e: { exitCode: number }) => res(e.exitCode)))).toBe(0);
       const [name, listing, pyNames] = out.split(/\r?\n/);
       expect(name).toMatch(/^\/dev\/pts\/\d+$/);
@@ -130,12 +147,20 @@ describe(`wrap() under node-pty (as ${userLabel})`, () => {
     if (!pty) ctx.skip(`node-pty is missing: ${why}`);
     const root = tempDir();
     try {
-      const w = wrap('/bin/sh', ['-c', `test -t 0 && test -t 1 && echo on-a-tty; echo "$SBX_NATIVE_SANDBOX"; touch /etc/sbx-x || echo refused; echo in > ${root}/f; exit 4`],
-        { interactive: true, sandbox: { writableRoots: [root], tmp: 'none' } });
+      const w = wrap(
+        '/bin/sh',
+        [
+          '-c',
+          `test -t 0 && test -t 1 && echo on-a-tty; echo "$SBX_NATIVE_SANDBOX"; touch /etc/sbx-x || echo refused; echo in > ${root}/f; exit 4`,
+        ],
+        { interactive: true, sandbox: { writableRoots: [root], tmp: 'none' } },
+      );
       const seen = eventsOf(w);
       const term = pty.spawn(w.file, w.args, { name: 'xterm', cols: 80, rows: 24, cwd: w.cwd, env: w.env });
       let out = '';
-      term.onData((d: string) => { out += d; });
+      term.onData((d: string) => {
+        out += d;
+      });
       const code = await new Promise<number>((res) => term.onExit((e: { exitCode: number }) => res(e.exitCode)));
       expect(code).toBe(4);
       expect(out).toMatch(/on-a-tty\r?\n1\r?\n/);

@@ -18,7 +18,10 @@ describe(`writable roots (as ${userLabel})`, () => {
     elsewhere = tempDir();
     fs.writeFileSync(path.join(elsewhere, 'file'), 'keep');
   });
-  afterAll(() => { rmTree(base); rmTree(elsewhere); });
+  afterAll(() => {
+    rmTree(base);
+    rmTree(elsewhere);
+  });
 
   it('allows write, create, mkdir, rename, unlink and rmdir inside each root', async () => {
     const ops = `[
@@ -34,8 +37,15 @@ describe(`writable roots (as ${userLabel})`, () => {
     ]`;
     const r = await probe(ops, { writableRoots: [a, b], tmp: 'none' });
     expect(r).toEqual({
-      'write a': 'ok', 'append a': 'ok', 'truncate a': 'ok', 'mkdir b': 'ok', 'rename in b': 'ok',
-      'rmdir b': 'ok', 'symlink a': 'ok', 'chmod a': 'ok', 'unlink a': 'ok',
+      'write a': 'ok',
+      'append a': 'ok',
+      'truncate a': 'ok',
+      'mkdir b': 'ok',
+      'rename in b': 'ok',
+      'rmdir b': 'ok',
+      'symlink a': 'ok',
+      'chmod a': 'ok',
+      'unlink a': 'ok',
     });
     expect(fs.readFileSync(path.join(a, 'new'), 'utf8')).toBe('x');
     expect(fs.readFileSync(path.join(a, 'old'), 'utf8')).toBe('o');
@@ -95,19 +105,25 @@ describe(`writable roots (as ${userLabel})`, () => {
       expect(r[`utimes ${k}`], `utimes ${k}`).toBe('EROFS');
     }
     // setxattr: Node has no binding, so use setfattr-like Python inside the sandbox.
-    const x = await sh(`/usr/bin/python3 -c '
+    const x = await sh(
+      `/usr/bin/python3 -c '
 import os, sys
 for p in sys.argv[1:]:
     try:
         os.setxattr(p, "user.sbx", b"1"); print("ok")
     except OSError as e:
-        print(os.strerror(e.errno))' ${targets.sealed} ${targets.elsewhere}`, { writableRoots: [a, b], tmp: 'none' });
+        print(os.strerror(e.errno))' ${targets.sealed} ${targets.elsewhere}`,
+      { writableRoots: [a, b], tmp: 'none' },
+    );
     expect(x.stdout.trim().split('\n')).toEqual(['Read-only file system', 'Read-only file system']);
     expect([snapshot(base), snapshot(elsewhere)]).toEqual(before);
   });
 
   it('reads everything outside the roots', async () => {
-    const r = await sh(`cat ${path.join(elsewhere, 'file')} ${path.join(base, 'sibling', 'file')}; head -c 4 /etc/passwd`, { writableRoots: [a], tmp: 'none' });
+    const r = await sh(`cat ${path.join(elsewhere, 'file')} ${path.join(base, 'sibling', 'file')}; head -c 4 /etc/passwd`, {
+      writableRoots: [a],
+      tmp: 'none',
+    });
     expect(r.stdout).toBe('keepkeeproot');
   });
 

@@ -26,7 +26,27 @@ module.exports = async function bwrapFrontend(ctx) {
   const real = ctx.bwrap.path;
   const samples = ctx.quick ? 5 : 40;
   const warmup = ctx.quick ? 1 : 5;
-  const argv = ['--ro-bind', '/', '/', '--dev', '/dev', '--bind', ws, ws, '--unshare-user', '--unshare-pid', '--unshare-net', '--proc', '/proc', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--', 'true'];
+  const argv = [
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--bind',
+    ws,
+    ws,
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-net',
+    '--proc',
+    '/proc',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--',
+    'true',
+  ];
   const cases = {};
   const targets = [];
 
@@ -37,8 +57,15 @@ module.exports = async function bwrapFrontend(ctx) {
   if (real) run['real bwrap'] = () => timeCp(real, argv, { cwd: ws });
   ctx.log(`bwrap ... true: ${samples} rounds`);
   cases.true = await interleave({ variants: run, warmup, samples, log: ctx.quick ? () => {} : ctx.log });
-  cases.true.ratios = ratios(cases.true, [['front end', 'real bwrap'], ['front end', 'sbx-native exec']]);
-  cases.true.commands = { 'front end': `${front} ${argv.join(' ')}`, 'real bwrap': `${real} ${argv.join(' ')}`, 'sbx-native exec': `node bin/sbx-native.js exec --tmp none -w ${ws} -- true` };
+  cases.true.ratios = ratios(cases.true, [
+    ['front end', 'real bwrap'],
+    ['front end', 'sbx-native exec'],
+  ]);
+  cases.true.commands = {
+    'front end': `${front} ${argv.join(' ')}`,
+    'real bwrap': `${real} ${argv.join(' ')}`,
+    'sbx-native exec': `node bin/sbx-native.js exec --tmp none -w ${ws} -- true`,
+  };
 
   const probes = {
     'front end --version': () => timeCp(front, ['--version']),
@@ -49,7 +76,10 @@ module.exports = async function bwrapFrontend(ctx) {
     probes['real bwrap --help'] = () => timeCp(real, ['--help']);
   }
   cases.probes = await interleave({ variants: probes, warmup, samples, log: ctx.quick ? () => {} : ctx.log });
-  cases.probes.ratios = ratios(cases.probes, [['front end --version', 'real bwrap --version'], ['front end --help', 'real bwrap --help']]);
+  cases.probes.ratios = ratios(cases.probes, [
+    ['front end --version', 'real bwrap --version'],
+    ['front end --help', 'real bwrap --help'],
+  ]);
   targets.push(target('front end --version < 5 ms (no Node)', cases.probes.variants['front end --version'].median, (x) => x < 5));
 
   // Whole client commands, each with one bwrap first on PATH.
@@ -64,7 +94,10 @@ module.exports = async function bwrapFrontend(ctx) {
       variants: {
         'codex sandbox, front end': () => timeCp(codex, args, { cwd: ws, env: env(binDir) }),
         'codex sandbox, real bwrap': () => timeCp(codex, args, { cwd: ws, env: env(realDir) }),
-      }, warmup, samples: ctx.quick ? 3 : 20, log: ctx.quick ? () => {} : ctx.log,
+      },
+      warmup,
+      samples: ctx.quick ? 3 : 20,
+      log: ctx.quick ? () => {} : ctx.log,
     });
     cases.codex.ratios = ratios(cases.codex, [['codex sandbox, front end', 'codex sandbox, real bwrap']]);
     const r = cases.codex.ratios['codex sandbox, front end/codex sandbox, real bwrap'];
@@ -74,18 +107,32 @@ module.exports = async function bwrapFrontend(ctx) {
   if (fs.existsSync(srt) && real) {
     // Without its seccomp helper: the mode that runs on the front end (docs/bwrap.md), the same settings for both.
     const settings = path.join(ws, '..', 'bwrap-srt-settings.json');
-    fs.writeFileSync(settings, JSON.stringify({ network: { allowedDomains: [], deniedDomains: [], allowAllUnixSockets: true }, filesystem: { denyRead: [], allowWrite: [ws], denyWrite: [] } }));
+    fs.writeFileSync(
+      settings,
+      JSON.stringify({
+        network: { allowedDomains: [], deniedDomains: [], allowAllUnixSockets: true },
+        filesystem: { denyRead: [], allowWrite: [ws], denyWrite: [] },
+      }),
+    );
     const env = (dir) => ({ ...process.env, PATH: pathWith(dir) });
     cases.srt = await interleave({
       variants: {
         'srt true, front end': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(binDir) }),
         'srt true, real bwrap': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(realDir) }),
-      }, warmup, samples: ctx.quick ? 3 : 20, log: ctx.quick ? () => {} : ctx.log,
+      },
+      warmup,
+      samples: ctx.quick ? 3 : 20,
+      log: ctx.quick ? () => {} : ctx.log,
     });
     cases.srt.ratios = ratios(cases.srt, [['srt true, front end', 'srt true, real bwrap']]);
     const r = cases.srt.ratios['srt true, front end/srt true, real bwrap'];
     targets.push(target('srt true: front end <= 1.2x real bwrap', r, (x) => x <= 1.2));
   } else ctx.log(`srt: skipped (${srt} missing or no real bwrap)`);
-  for (const [k, c] of Object.entries(cases)) ctx.log(`  ${k}: ${Object.entries(c.variants).map(([n, v]) => `${n} ${v.median} ms`).join(', ')}; ${JSON.stringify(c.ratios)}`);
+  for (const [k, c] of Object.entries(cases))
+    ctx.log(
+      `  ${k}: ${Object.entries(c.variants)
+        .map(([n, v]) => `${n} ${v.median} ms`)
+        .join(', ')}; ${JSON.stringify(c.ratios)}`,
+    );
   return { title: 'bwrap front end vs real bubblewrap', unit: 'ms', cases, targets };
 };

@@ -22,16 +22,27 @@ module.exports = async function cli(ctx) {
   const samples = ctx.quick ? 5 : 60;
   ctx.log(`CLI: ${samples} rounds`);
   const r = await interleave({ variants, warmup: ctx.quick ? 1 : 5, samples, log: ctx.quick ? () => {} : ctx.log });
-  r.ratios = ratios(r, [['sbx-native exec', 'node -e 0'], ['node spawnSync true', 'node -e 0'], ['bwrap true', 'node -e 0'], ['sbx-native exec', 'bwrap true']]);
+  r.ratios = ratios(r, [
+    ['sbx-native exec', 'node -e 0'],
+    ['node spawnSync true', 'node -e 0'],
+    ['bwrap true', 'node -e 0'],
+    ['sbx-native exec', 'bwrap true'],
+  ]);
   r.commands = {
     'sbx-native exec': `node bin/sbx-native.js exec -w ${ws} -- true`,
     'node -e 0': 'node -e 0',
     'node spawnSync true': `node -e "${FLOOR}"`,
     'bwrap true': `bwrap ${bwrapArgs({ roots: [ws], cwd: ws }, ['true']).join(' ')}`,
   };
-  ctx.log(`  medians: ${Object.entries(r.variants).map(([k, v]) => `${k} ${v.median} ms`).join(', ')}; ratios ${JSON.stringify(r.ratios)}`);
+  ctx.log(
+    `  medians: ${Object.entries(r.variants)
+      .map(([k, v]) => `${k} ${v.median} ms`)
+      .join(', ')}; ratios ${JSON.stringify(r.ratios)}`,
+  );
   return {
-    title: 'CLI: sbx-native exec -- true vs node -e 0 vs bwrap', unit: 'ms', cases: { cli: r },
+    title: 'CLI: sbx-native exec -- true vs node -e 0 vs bwrap',
+    unit: 'ms',
+    cases: { cli: r },
     targets: [target('sbx-native exec <= 1.15x node -e 0', r.ratios['sbx-native exec/node -e 0'], (x) => x <= 1.15)],
   };
 };

@@ -16,8 +16,12 @@ function runJson(child) {
   return new Promise((resolve, reject) => {
     let s = '';
     let e = '';
-    child.stdout.on('data', (d) => { s += d; });
-    child.stderr.on('data', (d) => { e += d; });
+    child.stdout.on('data', (d) => {
+      s += d;
+    });
+    child.stderr.on('data', (d) => {
+      e += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`workload exit ${code}: ${e}`))));
   });
@@ -51,24 +55,51 @@ module.exports = async function metadata(ctx) {
   ctx.log(`metadata workload, ${n} files: ${samples} rounds`);
   const r = await interleave({
     variants: {
-      inside: () => runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir] } })).then((x) => ({ value: x.ms, phases: x.phases })),
-      'inside (shared ancestor)': () => runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then((x) => ({ value: x.ms, phases: x.phases })),
-      outside: () => runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })).then((x) => ({ value: x.ms, phases: x.phases })),
+      inside: () =>
+        runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir] } })).then(
+          (x) => ({ value: x.ms, phases: x.phases }),
+        ),
+      'inside (shared ancestor)': () =>
+        runJson(
+          sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } }),
+        ).then((x) => ({ value: x.ms, phases: x.phases })),
+      outside: () =>
+        runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })).then((x) => ({
+          value: x.ms,
+          phases: x.phases,
+        })),
       // The sandbox's init calls setsid(); with sched_autogroup a new session is
       // a new CPU scheduling group, which on a loaded machine changes the share.
-      'outside (setsid)': () => runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })).then((x) => ({ value: x.ms, phases: x.phases })),
+      'outside (setsid)': () =>
+        runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })).then((x) => ({
+          value: x.ms,
+          phases: x.phases,
+        })),
     },
-    warmup: 1, samples, alternate: true, log: ctx.quick ? () => {} : ctx.log,
+    warmup: 1,
+    samples,
+    alternate: true,
+    log: ctx.quick ? () => {} : ctx.log,
   });
-  r.ratios = ratios(r, [['inside', 'outside'], ['inside', 'outside (setsid)'], ['inside (shared ancestor)', 'outside']]);
+  r.ratios = ratios(r, [
+    ['inside', 'outside'],
+    ['inside', 'outside (setsid)'],
+    ['inside (shared ancestor)', 'outside'],
+  ]);
   for (const v of Object.values(r.variants)) {
     const ph = {};
     for (const e of v.extra || []) for (const [k, x] of Object.entries(e.phases)) (ph[k] ??= []).push(x);
-    v.phaseMedians = Object.fromEntries(Object.entries(ph).map(([k, xs]) => [k, Math.round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)])]));
+    v.phaseMedians = Object.fromEntries(
+      Object.entries(ph).map(([k, xs]) => [k, Math.round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)])]),
+    );
     delete v.extra;
   }
   out.cases[`create/stat/chmod/rename/delete ${n} files`] = r;
-  ctx.log(`  medians: ${Object.entries(r.variants).map(([k, v]) => `${k} ${v.median} ms`).join(', ')}; ratios ${JSON.stringify(r.ratios)}`);
+  ctx.log(
+    `  medians: ${Object.entries(r.variants)
+      .map(([k, v]) => `${k} ${v.median} ms`)
+      .join(', ')}; ratios ${JSON.stringify(r.ratios)}`,
+  );
 
   const repo = path.join(ctx.dir('metadata-repo'), 'repo');
   makeRepo(repo, n, ctx.log);
@@ -79,15 +110,29 @@ module.exports = async function metadata(ctx) {
       outside: () => timeCp('git', ['status', '--porcelain'], { cwd: repo }),
       'outside (setsid)': () => timeCp('git', ['status', '--porcelain'], { cwd: repo, detached: true }),
     },
-    warmup: 2, samples: ctx.quick ? 3 : 30, alternate: true, log: ctx.quick ? () => {} : ctx.log,
+    warmup: 2,
+    samples: ctx.quick ? 3 : 30,
+    alternate: true,
+    log: ctx.quick ? () => {} : ctx.log,
   });
-  gs.ratios = ratios(gs, [['inside', 'outside'], ['inside', 'outside (setsid)']]);
+  gs.ratios = ratios(gs, [
+    ['inside', 'outside'],
+    ['inside', 'outside (setsid)'],
+  ]);
   out.cases[`git status, ${n}-file repo (wall, spawn included)`] = gs;
-  ctx.log(`  git status medians: ${Object.entries(gs.variants).map(([k, v]) => `${k} ${v.median} ms`).join(', ')}; ratios ${JSON.stringify(gs.ratios)}`);
+  ctx.log(
+    `  git status medians: ${Object.entries(gs.variants)
+      .map(([k, v]) => `${k} ${v.median} ms`)
+      .join(', ')}; ratios ${JSON.stringify(gs.ratios)}`,
+  );
   out.targets = [
     target('metadata workload inside <= 1.03x outside', r.ratios['inside/outside'], (x) => x <= 1.03),
     target('metadata workload inside <= 1.03x outside (setsid)', r.ratios['inside/outside (setsid)'], (x) => x <= 1.03),
-    target('metadata workload with a shared ancestor (chmod supervised too) <= 1.03x outside', r.ratios['inside (shared ancestor)/outside'], (x) => x <= 1.03),
+    target(
+      'metadata workload with a shared ancestor (chmod supervised too) <= 1.03x outside',
+      r.ratios['inside (shared ancestor)/outside'],
+      (x) => x <= 1.03,
+    ),
     target('git status inside <= 1.03x outside', gs.ratios['inside/outside'], (x) => x <= 1.03),
     target('git status inside <= 1.03x outside (setsid)', gs.ratios['inside/outside (setsid)'], (x) => x <= 1.03),
   ];

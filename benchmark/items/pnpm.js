@@ -19,7 +19,13 @@ function pnpmJs() {
 }
 
 function duKb(paths) {
-  return Number(sh('du', ['-skc', ...paths]).trim().split('\n').pop().split(/\s/)[0]);
+  return Number(
+    sh('du', ['-skc', ...paths])
+      .trim()
+      .split('\n')
+      .pop()
+      .split(/\s/)[0],
+  );
 }
 
 module.exports = async function pnpm(ctx) {
@@ -29,8 +35,13 @@ module.exports = async function pnpm(ctx) {
   const template = ctx.dir('pnpm/template');
   const deps = ctx.quick ? QUICK_DEPS : FULL_DEPS;
   const env = {
-    ...process.env, CI: '1', npm_config_update_notifier: 'false',
-    XDG_CACHE_HOME: `${state}/cache`, XDG_STATE_HOME: `${state}/state`, XDG_DATA_HOME: `${state}/data`, XDG_CONFIG_HOME: `${state}/config`,
+    ...process.env,
+    CI: '1',
+    npm_config_update_notifier: 'false',
+    XDG_CACHE_HOME: `${state}/cache`,
+    XDG_STATE_HOME: `${state}/state`,
+    XDG_DATA_HOME: `${state}/data`,
+    XDG_CONFIG_HOME: `${state}/config`,
   };
   const node = process.execPath;
   const pj = pnpmJs();
@@ -69,8 +80,12 @@ module.exports = async function pnpm(ctx) {
     unsandboxed: () => measure('unsandboxed', (p) => timeCp(node, args, { cwd: p, env })),
     sbx: () => measure('sbx', (p) => timeSbx(node, args, { writableRoots: [store, p, state] }, { cwd: p, env })),
   };
-  if (ctx.peer) variants['sbx (peer)'] = () => measure('sbx-peer', (p) => timeSbx(node, args, { writableRoots: [store, p, state] }, { cwd: p, env }, ctx.peer));
-  if (ctx.bwrap.path) variants['bwrap (bind per root)'] = () => measure('bwrap', (p) => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [store, p, state], cwd: p }, [node, ...args]), { env }));
+  if (ctx.peer)
+    variants['sbx (peer)'] = () =>
+      measure('sbx-peer', (p) => timeSbx(node, args, { writableRoots: [store, p, state] }, { cwd: p, env }, ctx.peer));
+  if (ctx.bwrap.path)
+    variants['bwrap (bind per root)'] = () =>
+      measure('bwrap', (p) => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [store, p, state], cwd: p }, [node, ...args]), { env }));
   const samples = ctx.quick ? 1 : ctx.rounds || 6;
   ctx.log(`pnpm offline install, ${packages} packages: ${samples} rounds`);
   const r = await interleave({ variants, warmup: 1, samples, log: ctx.log });
@@ -80,20 +95,35 @@ module.exports = async function pnpm(ctx) {
     v.hardLinkedShare = v.extra.at(-1).linkedShare;
     delete v.extra;
   }
-  r.ratios = ratios(r, [['sbx', 'unsandboxed'], ['sbx (peer)', 'unsandboxed'], ['sbx', 'sbx (peer)'], ['bwrap (bind per root)', 'sbx']]);
+  r.ratios = ratios(r, [
+    ['sbx', 'unsandboxed'],
+    ['sbx (peer)', 'unsandboxed'],
+    ['sbx', 'sbx (peer)'],
+    ['bwrap (bind per root)', 'sbx'],
+  ]);
   const V = r.variants;
-  r.diskRatios = V['bwrap (bind per root)'] ? { 'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb), 'bwrap/unsandboxed': rd(V['bwrap (bind per root)'].diskGrowthMb / V.unsandboxed.diskGrowthMb) } : { 'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb) };
+  r.diskRatios = V['bwrap (bind per root)']
+    ? {
+        'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb),
+        'bwrap/unsandboxed': rd(V['bwrap (bind per root)'].diskGrowthMb / V.unsandboxed.diskGrowthMb),
+      }
+    : { 'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb) };
   r.packages = packages;
   r.deps = deps;
   r.pnpm = sh(node, [pj, '--version'], { env }).trim();
   r.command = `pnpm ${args.slice(1).join(' ')}`;
   if (warmSeconds) r.storeWarmSeconds = warmSeconds;
-  ctx.log(`  medians: ${Object.entries(V).map(([k, v]) => `${k} ${v.median} ms / +${v.diskGrowthMb} MB`).join(', ')}; ratios ${JSON.stringify(r.ratios)} disk ${JSON.stringify(r.diskRatios)}`);
+  ctx.log(
+    `  medians: ${Object.entries(V)
+      .map(([k, v]) => `${k} ${v.median} ms / +${v.diskGrowthMb} MB`)
+      .join(', ')}; ratios ${JSON.stringify(r.ratios)} disk ${JSON.stringify(r.diskRatios)}`,
+  );
   const tg = [
     target('sbx within 10% of unsandboxed', r.ratios['sbx/unsandboxed'], (x) => x <= 1.1),
     target('sbx disk growth <= 2x unsandboxed', r.diskRatios['sbx/unsandboxed'], (x) => x <= 2),
   ];
-  if (r.ratios['bwrap (bind per root)/sbx'] !== undefined) tg.push(target('bwrap layout >= 2x slower than sbx', r.ratios['bwrap (bind per root)/sbx'], (x) => x >= 2));
+  if (r.ratios['bwrap (bind per root)/sbx'] !== undefined)
+    tg.push(target('bwrap layout >= 2x slower than sbx', r.ratios['bwrap (bind per root)/sbx'], (x) => x >= 2));
   return { title: `pnpm offline install, ${packages} packages, warm store`, unit: 'ms', cases: { pnpm: r }, targets: tg };
 };
 

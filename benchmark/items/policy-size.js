@@ -23,12 +23,17 @@ module.exports = async function policySize(ctx) {
   const variants = {};
   const policies = {};
   for (const n of sizes) policies[`sbx ${n} roots`] = { writableRoots: rootSets[n] };
-  if (hasReadOnly) policies[`sbx 1 root + ${ctx.quick ? 100 : 1000} read-only`] = { writableRoots: [carveRoot], readOnly: carves.slice(0, ctx.quick ? 100 : 1000) };
+  if (hasReadOnly)
+    policies[`sbx 1 root + ${ctx.quick ? 100 : 1000} read-only`] = {
+      writableRoots: [carveRoot],
+      readOnly: carves.slice(0, ctx.quick ? 100 : 1000),
+    };
   for (const [name, pol] of Object.entries(policies)) variants[name] = () => timeSbx(TRUE, [], pol, { cwd: base });
   if (ctx.bwrap.path) {
     for (const n of sizes) variants[`bwrap ${n} binds`] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: rootSets[n] }, [TRUE]));
     const nc = ctx.quick ? 100 : 1000;
-    variants[`bwrap 1 bind + ${nc} ro-binds`] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [carveRoot], readOnly: carves.slice(0, nc) }, [TRUE]));
+    variants[`bwrap 1 bind + ${nc} ro-binds`] = () =>
+      timeCp(ctx.bwrap.path, bwrapArgs({ roots: [carveRoot], readOnly: carves.slice(0, nc) }, [TRUE]));
   }
   const samples = ctx.quick ? 3 : 15;
   ctx.log(`policy size: ${Object.keys(variants).length} variants x ${samples} rounds`);
@@ -47,16 +52,32 @@ module.exports = async function policySize(ctx) {
     r.prepareMs[name] = Math.round(t.sort((a, b) => a - b)[2] * 100) / 100;
   }
   const big = ctx.quick ? 100 : 1000;
-  r.ratios = ratios(r, [[`bwrap ${big} binds`, `sbx ${big} roots`], [`bwrap 1 bind + ${big} ro-binds`, `sbx 1 root + ${big} read-only`]]);
+  r.ratios = ratios(r, [
+    [`bwrap ${big} binds`, `sbx ${big} roots`],
+    [`bwrap 1 bind + ${big} ro-binds`, `sbx 1 root + ${big} read-only`],
+  ]);
   const v = r.variants;
-  const added = v[`sbx 1 root + ${big} read-only`] ? Math.round((v[`sbx 1 root + ${big} read-only`].median - v['sbx 1 roots'].median) * 100) / 100 : undefined;
-  r.addedMs = { [`${big} read-only carve-outs`]: added, [`${big} roots`]: Math.round((v[`sbx ${big} roots`].median - v['sbx 1 roots'].median) * 100) / 100 };
-  ctx.log(`  medians: ${Object.entries(v).map(([k, x]) => `${k} ${x.median} ms`).join(', ')}`);
+  const added = v[`sbx 1 root + ${big} read-only`]
+    ? Math.round((v[`sbx 1 root + ${big} read-only`].median - v['sbx 1 roots'].median) * 100) / 100
+    : undefined;
+  r.addedMs = {
+    [`${big} read-only carve-outs`]: added,
+    [`${big} roots`]: Math.round((v[`sbx ${big} roots`].median - v['sbx 1 roots'].median) * 100) / 100,
+  };
+  ctx.log(
+    `  medians: ${Object.entries(v)
+      .map(([k, x]) => `${k} ${x.median} ms`)
+      .join(', ')}`,
+  );
   ctx.log(`  added: ${JSON.stringify(r.addedMs)} prepare: ${JSON.stringify(r.prepareMs)}`);
   return {
-    title: 'Policy size: setup time per sandbox (spawn to exit of /bin/true)', unit: 'ms', cases: { 'policy size': r },
+    title: 'Policy size: setup time per sandbox (spawn to exit of /bin/true)',
+    unit: 'ms',
+    cases: { 'policy size': r },
     readOnlyAvailable: hasReadOnly,
-    targets: hasReadOnly ? [target(`${big} read-only carve-outs add <= 30 ms`, added, (x) => x <= 30)] : [{ name: '1000 read-only carve-outs add <= 30 ms', pending: 'sandbox.readOnly not in lib/policy.ts yet' }],
+    targets: hasReadOnly
+      ? [target(`${big} read-only carve-outs add <= 30 ms`, added, (x) => x <= 30)]
+      : [{ name: '1000 read-only carve-outs add <= 30 ms', pending: 'sandbox.readOnly not in lib/policy.ts yet' }],
   };
 };
 

@@ -10,13 +10,20 @@ const { ROOT } = require('../lib/proc');
 
 function strace(argv, cwd) {
   const out = path.join(os.tmpdir(), `sbx-bench-strace-${process.pid}.txt`);
-  const r = cp.spawnSync('strace', ['-f', '-c', '-S', 'time', '-e', 'trace=!futex,epoll_pwait,epoll_wait,waitid,wait4,clock_nanosleep,poll,ppoll', '-o', out, ...argv], { cwd, encoding: 'utf8' });
+  const r = cp.spawnSync(
+    'strace',
+    ['-f', '-c', '-S', 'time', '-e', 'trace=!futex,epoll_pwait,epoll_wait,waitid,wait4,clock_nanosleep,poll,ppoll', '-o', out, ...argv],
+    { cwd, encoding: 'utf8' },
+  );
   if (r.error) return { skipped: `strace: ${r.error.message}` };
   const text = fs.readFileSync(out, 'utf8');
   fs.rmSync(out, { force: true });
   const lines = text.trim().split('\n');
   // header (2 lines) + top 12 rows + total
-  return { command: argv.map((a) => (a.length > 80 ? a.slice(0, 77) + '...' : a)).join(' '), top: [...lines.slice(0, 14), lines.at(-1)].join('\n') };
+  return {
+    command: argv.map((a) => (a.length > 80 ? a.slice(0, 77) + '...' : a)).join(' '),
+    top: [...lines.slice(0, 14), lines.at(-1)].join('\n'),
+  };
 }
 
 module.exports = async function profiles(ctx) {
@@ -28,7 +35,11 @@ module.exports = async function profiles(ctx) {
   out.profiles['sbx-native exec -- true'] = strace([node, cli, 'exec', '-w', ws, '--', 'true'], ws);
   out.profiles['node -e 0'] = strace([node, '-e', '0'], ws);
   out.profiles['node: require(sbx-native) + one sbx.run(true)'] = strace([node, '-e', spawnOne], ws);
-  if (ctx.bwrap.path) out.profiles['bwrap true'] = strace([ctx.bwrap.path, '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-all', '--bind', ws, ws, 'true'], ws);
+  if (ctx.bwrap.path)
+    out.profiles['bwrap true'] = strace(
+      [ctx.bwrap.path, '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-all', '--bind', ws, ws, 'true'],
+      ws,
+    );
   // Module load cost of the library, which the CLI pays on every run.
   const t = (args) => {
     const x = [];
@@ -46,13 +57,19 @@ module.exports = async function profiles(ctx) {
     'node bin/sbx-native.js exec -- true': t([cli, 'exec', '-w', ws, '--', 'true']),
   };
   // Cold vs warm spawn inside one fresh process: the CLI only ever does the cold one.
-  const coldWarm = `const t=()=>Number(process.hrtime.bigint())/1e6;let a=t();const s=require(${JSON.stringify(path.join(ROOT, 'dist'))});const req=t()-a;` +
+  const coldWarm =
+    `const t=()=>Number(process.hrtime.bigint())/1e6;let a=t();const s=require(${JSON.stringify(path.join(ROOT, 'dist'))});const req=t()-a;` +
     `const one=async()=>{const b=t();await s.run('/bin/true',[],{sandbox:{writableRoots:[${JSON.stringify(ws)}]}});return t()-b};` +
     `(async()=>{const c=await one();const w=[];for(let i=0;i<5;i++)w.push(await one());w.sort((x,y)=>x-y);console.log(JSON.stringify({requireMs:req,firstSpawnMs:c,laterSpawnMs:w[2]}))})()`;
   const cw = [];
-  for (let i = 0; i < (ctx.quick ? 3 : 11); i++) cw.push(JSON.parse(cp.spawnSync(node, ['-e', coldWarm], { cwd: ws, encoding: 'utf8' }).stdout));
+  for (let i = 0; i < (ctx.quick ? 3 : 11); i++)
+    cw.push(JSON.parse(cp.spawnSync(node, ['-e', coldWarm], { cwd: ws, encoding: 'utf8' }).stdout));
   const med = (k) => Math.round(cw.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(cw.length / 2)] * 100) / 100;
-  out.coldSpawn = { 'require(sbx-native) ms': med('requireMs'), 'first sbx.run(true) in a fresh process ms': med('firstSpawnMs'), 'later sbx.run(true) ms': med('laterSpawnMs') };
+  out.coldSpawn = {
+    'require(sbx-native) ms': med('requireMs'),
+    'first sbx.run(true) in a fresh process ms': med('firstSpawnMs'),
+    'later sbx.run(true) ms': med('laterSpawnMs'),
+  };
   ctx.log(`  cold/warm spawn (medians, ms): ${JSON.stringify(out.coldSpawn)}`);
   ctx.log(`  module load (median of sequential runs, ms): ${JSON.stringify(out.moduleLoadMs)}`);
   return out;

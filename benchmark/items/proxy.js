@@ -36,14 +36,22 @@ function origin(size) {
 
 function sample(mode, op, port, count, ws) {
   const args = [CLIENT, mode, op, 'localhost', String(port), String(count)];
-  const child = mode === 'direct'
-    ? cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    : sbx().spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], sandbox: { writableRoots: [ws], network: { allowedDomains: ['localhost'] } } });
+  const child =
+    mode === 'direct'
+      ? cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      : sbx().spawn(process.execPath, args, {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          sandbox: { writableRoots: [ws], network: { allowedDomains: ['localhost'] } },
+        });
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out).value) : reject(new Error(`proxy-client ${mode} ${op}: exit ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out).value) : reject(new Error(`proxy-client ${mode} ${op}: exit ${code}`)),
+    );
   });
 }
 
@@ -59,7 +67,9 @@ module.exports = async function proxy(ctx) {
     ctx.log(`proxy: connection setup, ${samples} rounds of ${conns} sequential connections`);
     const setup = await interleave({
       variants: { proxy: () => sample('proxy', 'setup', port, conns, ws), direct: () => sample('direct', 'setup', port, conns, ws) },
-      warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+      warmup: 1,
+      samples,
+      log: ctx.quick ? () => {} : ctx.log,
     });
     setup.unit = 'ms per connection';
     setup.ratios = ratios(setup, [['proxy', 'direct']]);
@@ -70,13 +80,17 @@ module.exports = async function proxy(ctx) {
     ctx.log(`proxy: one download of ${size >> 20} MiB, ${samples} rounds`);
     const stream = await interleave({
       variants: { proxy: () => sample('proxy', 'stream', port, size, ws), direct: () => sample('direct', 'stream', port, size, ws) },
-      warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+      warmup: 1,
+      samples,
+      log: ctx.quick ? () => {} : ctx.log,
     });
     stream.unit = 'MB/s';
     stream.higherIsBetter = true;
     stream.ratios = ratios(stream, [['proxy', 'direct']]);
     out.cases['download'] = stream;
-    ctx.log(`  medians: proxy ${stream.variants.proxy.median} MB/s, direct ${stream.variants.direct.median} MB/s; ratio ${stream.ratios['proxy/direct']}`);
+    ctx.log(
+      `  medians: proxy ${stream.variants.proxy.median} MB/s, direct ${stream.variants.direct.median} MB/s; ratio ${stream.ratios['proxy/direct']}`,
+    );
   } finally {
     server.close();
   }
@@ -92,7 +106,9 @@ module.exports = async function proxy(ctx) {
       domains: () => batch({ writableRoots: [ws], network: { allowedDomains: ['example.com'] } }),
       'network-false': () => batch({ writableRoots: [ws], network: false }),
     },
-    warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+    warmup: 1,
+    samples,
+    log: ctx.quick ? () => {} : ctx.log,
   });
   start.unit = 'ms per sandbox';
   start.ratios = ratios(start, [['domains', 'network-false']]);
@@ -100,9 +116,16 @@ module.exports = async function proxy(ctx) {
   ctx.log(`  medians: domains ${start.variants.domains.median} ms, network false ${start.variants['network-false'].median} ms`);
   const dl = out.cases.download;
   out.targets = [
-    { what: 'connection setup under 1 ms extra', value: out.cases['connection setup'].extraMs, met: out.cases['connection setup'].extraMs < 1 },
-    { what: 'download at least 1 GB/s or half of direct, whichever is lower', value: dl.variants.proxy.median,
-      met: dl.variants.proxy.median >= Math.min(1000, dl.variants.direct.median / 2) },
+    {
+      what: 'connection setup under 1 ms extra',
+      value: out.cases['connection setup'].extraMs,
+      met: out.cases['connection setup'].extraMs < 1,
+    },
+    {
+      what: 'download at least 1 GB/s or half of direct, whichever is lower',
+      value: dl.variants.proxy.median,
+      met: dl.variants.proxy.median >= Math.min(1000, dl.variants.direct.median / 2),
+    },
   ];
   return out;
 };

@@ -23,12 +23,28 @@ module.exports = async function spawnBreakdown(ctx) {
   const samples = ctx.quick ? 4 : 60;
   ctx.log(`spawn breakdown: ${samples} rounds`);
   const r = await interleave({ variants, warmup: ctx.quick ? 1 : 5, samples, log: ctx.quick ? () => {} : ctx.log });
-  r.ratios = ratios(r, Object.keys(pol).map((k) => [k, 'child_process']));
+  r.ratios = ratios(
+    r,
+    Object.keys(pol).map((k) => [k, 'child_process']),
+  );
   r.planSteps = {};
   for (const [k, p] of Object.entries(pol)) {
     const plan = sbx().prepare(T, [], { cwd: ws, sandbox: p }).plan;
-    r.planSteps[k] = Object.fromEntries(Object.entries(plan).filter(([, v]) => Array.isArray(v)).map(([n, v]) => [n, v.length]));
+    r.planSteps[k] = Object.fromEntries(
+      Object.entries(plan)
+        .filter(([, v]) => Array.isArray(v))
+        .map(([n, v]) => [n, v.length]),
+    );
   }
-  ctx.log(`  medians: ${Object.entries(r.variants).map(([k, v]) => `${k} ${v.median} ms`).join(', ')}`);
-  return { title: 'Spawn breakdown: one policy knob at a time (spawn to exit of /bin/true, heap small)', unit: 'ms', cases: { 'policy knobs': r }, targets: [] };
+  ctx.log(
+    `  medians: ${Object.entries(r.variants)
+      .map(([k, v]) => `${k} ${v.median} ms`)
+      .join(', ')}`,
+  );
+  return {
+    title: 'Spawn breakdown: one policy knob at a time (spawn to exit of /bin/true, heap small)',
+    unit: 'ms',
+    cases: { 'policy knobs': r },
+    targets: [],
+  };
 };

@@ -13,8 +13,12 @@ function runJson(child) {
   return new Promise((resolve, reject) => {
     let s = '';
     let e = '';
-    child.stdout.on('data', (d) => { s += d; });
-    child.stderr.on('data', (d) => { e += d; });
+    child.stdout.on('data', (d) => {
+      s += d;
+    });
+    child.stderr.on('data', (d) => {
+      e += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`workload exit ${code}: ${e}`))));
   });
@@ -36,11 +40,27 @@ module.exports = async function syscalls(ctx) {
   const per = (x) => ({ value: Object.values(x).reduce((a, b) => a + b, 0), ops: x });
   const r = await interleave({
     variants: {
-      supervised: () => runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then(per),
+      supervised: () =>
+        runJson(
+          sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } }),
+        ).then(per),
       plain: () => runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })).then(per),
-      ...(ctx.peer ? { 'supervised (peer)': () => runJson(ctx.peer.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } })).then(per) } : {}),
+      ...(ctx.peer
+        ? {
+            'supervised (peer)': () =>
+              runJson(
+                ctx.peer.spawn(node, [wl, dir, String(n)], {
+                  stdio: ['ignore', 'pipe', 'pipe'],
+                  sandbox: { writableRoots: [dir, sibling] },
+                }),
+              ).then(per),
+          }
+        : {}),
     },
-    warmup: 1, samples: rounds, alternate: true, log: ctx.quick ? () => {} : ctx.log,
+    warmup: 1,
+    samples: rounds,
+    alternate: true,
+    log: ctx.quick ? () => {} : ctx.log,
   });
   const ops = {};
   for (const op of Object.keys(r.variants.plain.extra[0].ops)) {
@@ -51,7 +71,9 @@ module.exports = async function syscalls(ctx) {
       const q = median(r.variants['supervised (peer)'].extra.map((e) => e.ops[op]));
       Object.assign(ops[op], { peerUs: q, peerOverUs: Math.round((q - p) * 100) / 100 });
     }
-    ctx.log(`  ${op}: supervised ${s} µs, plain ${p} µs: +${ops[op].overUs} µs (${ops[op].ratio}x)${ops[op].peerUs !== undefined ? `; peer ${ops[op].peerUs} µs: +${ops[op].peerOverUs} µs` : ''}`);
+    ctx.log(
+      `  ${op}: supervised ${s} µs, plain ${p} µs: +${ops[op].overUs} µs (${ops[op].ratio}x)${ops[op].peerUs !== undefined ? `; peer ${ops[op].peerUs} µs: +${ops[op].peerOverUs} µs` : ''}`,
+    );
   }
   for (const v of Object.values(r.variants)) delete v.extra;
   return {

@@ -29,12 +29,16 @@ module.exports = async function throughput(ctx) {
         sbx: () => batch(total, inFlight, () => timeSbx('/bin/true', [], { writableRoots: [ws] }, { cwd: ws })),
         child_process: () => batch(total, inFlight, () => timeCp('/bin/true', [], { cwd: ws })),
       },
-      warmup: 1, samples, log: ctx.quick ? () => {} : ctx.log,
+      warmup: 1,
+      samples,
+      log: ctx.quick ? () => {} : ctx.log,
     });
     r.batch = total;
     r.ratios = ratios(r, [['sbx', 'child_process']]);
     out.cases[`${inFlight} in flight`] = r;
-    ctx.log(`  medians: sbx ${r.variants.sbx.median}/s, child_process ${r.variants.child_process.median}/s; ratio ${r.ratios['sbx/child_process']}`);
+    ctx.log(
+      `  medians: sbx ${r.variants.sbx.median}/s, child_process ${r.variants.child_process.median}/s; ratio ${r.ratios['sbx/child_process']}`,
+    );
   }
   out.targets = [];
   return out;

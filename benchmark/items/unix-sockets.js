@@ -15,8 +15,12 @@ function runJson(child) {
   return new Promise((resolve, reject) => {
     let s = '';
     let e = '';
-    child.stdout.on('data', (d) => { s += d; });
-    child.stderr.on('data', (d) => { e += d; });
+    child.stdout.on('data', (d) => {
+      s += d;
+    });
+    child.stderr.on('data', (d) => {
+      e += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`socket workload exit ${code}: ${e}`))));
   });
@@ -71,12 +75,17 @@ module.exports = async function unixSockets(ctx) {
       inside: () => runJson(sbx().spawn(node, [wl, 'tcp', mb], { stdio, sandbox })).then((x) => x.mbps),
       outside: () => runJson(cp.spawn(node, [wl, 'tcp', mb], { stdio })).then((x) => x.mbps),
     },
-    warmup: 1, samples, alternate: true, log: ctx.quick ? () => {} : ctx.log,
+    warmup: 1,
+    samples,
+    alternate: true,
+    log: ctx.quick ? () => {} : ctx.log,
   });
   thr.ratios = ratios(thr, [['inside', 'outside']]);
   thr.unit = 'MB/s';
   out.cases[`TCP throughput over 127.0.0.1, network: true (MB/s, ${mb} MB)`] = thr;
-  ctx.log(`  medians: unix connect ${unix.variants.inside.median} vs ${unix.variants.outside.median} µs; TCP connect ${tcpc.variants.inside.median} vs ${tcpc.variants.outside.median} µs; TCP ${thr.variants.inside.median} vs ${thr.variants.outside.median} MB/s`);
+  ctx.log(
+    `  medians: unix connect ${unix.variants.inside.median} vs ${unix.variants.outside.median} µs; TCP connect ${tcpc.variants.inside.median} vs ${tcpc.variants.outside.median} µs; TCP ${thr.variants.inside.median} vs ${thr.variants.outside.median} MB/s`,
+  );
   out.targets = [
     target('TCP throughput inside >= 0.97x outside (no supervised call on the data path)', thr.ratios['inside/outside'], (x) => x >= 0.97),
   ];

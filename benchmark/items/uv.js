@@ -41,7 +41,13 @@ for i in range(count):
 `;
 
 function duKb(paths) {
-  return Number(sh('du', ['-skc', ...paths]).trim().split('\n').pop().split(/\s/)[0]);
+  return Number(
+    sh('du', ['-skc', ...paths])
+      .trim()
+      .split('\n')
+      .pop()
+      .split(/\s/)[0],
+  );
 }
 
 function rd(x) {
@@ -51,8 +57,13 @@ function rd(x) {
 /** Share of the installed package files (not dist-info) whose link count is > 1. */
 function linkedShare(venv) {
   const lib = path.join(venv, 'lib');
-  const site = path.join(lib, fs.readdirSync(lib).find((n) => n.startsWith('python')), 'site-packages');
-  let files = 0, linked = 0;
+  const site = path.join(
+    lib,
+    fs.readdirSync(lib).find((n) => n.startsWith('python')),
+    'site-packages',
+  );
+  let files = 0,
+    linked = 0;
   for (const pkg of fs.readdirSync(site).filter((n) => n.startsWith('bench_pkg_') && !n.endsWith('.dist-info'))) {
     for (const f of fs.readdirSync(path.join(site, pkg))) {
       files++;
@@ -68,13 +79,20 @@ module.exports = async function uv(ctx) {
   const tool = path.join(base, `uv-${UV_VERSION}`);
   if (!fs.existsSync(path.join(tool, 'bin', 'uv'))) {
     ctx.log(`installing uv ${UV_VERSION} from PyPI into ${tool}`);
-    sh(PYTHON, ['-m', 'pip', 'install', '--quiet', '--no-deps', '--only-binary=:all:', '--no-cache-dir', '--target', tool, `uv==${UV_VERSION}`],
-      { env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_FIND_LINKS: '' } });
+    sh(
+      PYTHON,
+      ['-m', 'pip', 'install', '--quiet', '--no-deps', '--only-binary=:all:', '--no-cache-dir', '--target', tool, `uv==${UV_VERSION}`],
+      { env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_FIND_LINKS: '' } },
+    );
   }
   const uvBin = path.join(tool, 'bin', 'uv');
   const wheels = ctx.dir(`uv/wheels-${size.wheels}x${size.modules}`);
-  if (fs.readdirSync(wheels).filter((n) => n.endsWith('.whl')).length !== size.wheels) sh(PYTHON, ['-c', MAKE_WHEELS, wheels, String(size.wheels), String(size.modules)]);
-  const names = fs.readdirSync(wheels).filter((n) => n.endsWith('.whl')).map((n) => n.split('-')[0]);
+  if (fs.readdirSync(wheels).filter((n) => n.endsWith('.whl')).length !== size.wheels)
+    sh(PYTHON, ['-c', MAKE_WHEELS, wheels, String(size.wheels), String(size.modules)]);
+  const names = fs
+    .readdirSync(wheels)
+    .filter((n) => n.endsWith('.whl'))
+    .map((n) => n.split('-')[0]);
   const cache = ctx.dir(`uv/cache-${size.wheels}x${size.modules}`);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('UV_') || k === 'VIRTUAL_ENV') delete env[k]; // no UV_LINK_MODE=copy from the caller
@@ -105,7 +123,9 @@ module.exports = async function uv(ctx) {
     unsandboxed: () => measure('unsandboxed', (p, e) => timeCp(uvBin, args, { cwd: p, env: e })),
     sbx: () => measure('sbx', (p, e) => timeSbx(uvBin, args, { writableRoots: [cache, p] }, { cwd: p, env: e })),
   };
-  if (ctx.bwrap.path) variants['bwrap (bind per root)'] = () => measure('bwrap', (p, e) => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [cache, p], cwd: p }, [uvBin, ...args]), { env: e }));
+  if (ctx.bwrap.path)
+    variants['bwrap (bind per root)'] = () =>
+      measure('bwrap', (p, e) => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [cache, p], cwd: p }, [uvBin, ...args]), { env: e }));
   const samples = ctx.quick ? 1 : 10;
   ctx.log(`uv pip install of ${names.length} local wheels (${size.modules} modules each), warm cache: ${samples} rounds`);
   const r = await interleave({ variants, warmup: 1, samples, log: ctx.log });
@@ -116,15 +136,23 @@ module.exports = async function uv(ctx) {
     delete v.extra;
   }
   fs.rmSync(path.join(base, 'projects'), { recursive: true, force: true });
-  r.ratios = ratios(r, [['sbx', 'unsandboxed'], ['bwrap (bind per root)', 'sbx']]);
+  r.ratios = ratios(r, [
+    ['sbx', 'unsandboxed'],
+    ['bwrap (bind per root)', 'sbx'],
+  ]);
   const V = r.variants;
   r.diskRatios = { 'sbx/unsandboxed': rd(V.sbx.diskGrowthMb / V.unsandboxed.diskGrowthMb) };
-  if (V['bwrap (bind per root)']) r.diskRatios['bwrap/unsandboxed'] = rd(V['bwrap (bind per root)'].diskGrowthMb / V.unsandboxed.diskGrowthMb);
+  if (V['bwrap (bind per root)'])
+    r.diskRatios['bwrap/unsandboxed'] = rd(V['bwrap (bind per root)'].diskGrowthMb / V.unsandboxed.diskGrowthMb);
   r.wheels = names.length;
   r.modulesPerWheel = size.modules;
   r.uv = sh(uvBin, ['--version']).trim();
   r.command = `uv ${args.slice(0, 6).join(' ')} <${names.length} packages>`;
-  ctx.log(`  medians: ${Object.entries(V).map(([k, v]) => `${k} ${v.median} ms / +${v.diskGrowthMb} MB / ${v.hardLinkedShare} linked`).join(', ')}; ratios ${JSON.stringify(r.ratios)} disk ${JSON.stringify(r.diskRatios)}`);
+  ctx.log(
+    `  medians: ${Object.entries(V)
+      .map(([k, v]) => `${k} ${v.median} ms / +${v.diskGrowthMb} MB / ${v.hardLinkedShare} linked`)
+      .join(', ')}; ratios ${JSON.stringify(r.ratios)} disk ${JSON.stringify(r.diskRatios)}`,
+  );
   const tg = [
     target('uv: sbx within 10% of unsandboxed', r.ratios['sbx/unsandboxed'], (x) => x <= 1.1),
     target('uv: sbx disk growth <= 2x unsandboxed', r.diskRatios['sbx/unsandboxed'], (x) => x <= 2),

@@ -15,7 +15,11 @@ function ensureBwrap(log) {
   if (p) return { path: p, version: version(p) };
   if (process.getuid() !== 0) return { skipped: 'bubblewrap not installed and not root: bwrap comparisons skipped' };
   log('bubblewrap absent: apt-get update && apt-get install -y bubblewrap');
-  const r = cp.spawnSync('sh', ['-c', 'apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap >/dev/null'], { stdio: 'inherit' });
+  const r = cp.spawnSync(
+    'sh',
+    ['-c', 'apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap >/dev/null'],
+    { stdio: 'inherit' },
+  );
   p = findBwrap();
   if (r.status !== 0 || !p) return { skipped: `could not install bubblewrap (apt-get exit ${r.status}): bwrap comparisons skipped` };
   return { path: p, version: version(p) };

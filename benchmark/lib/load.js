@@ -18,12 +18,16 @@ function processes() {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
       const f = stat.slice(close + 2).split(' ');
-      const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ') || stat.slice(stat.indexOf('(') + 1, close);
+      const cmd =
+        fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ') ||
+        stat.slice(stat.indexOf('(') + 1, close);
       // Its own time only: a parent's cutime would count its children's whole
       // lives again. A process that started and ended between two snapshots
       // is not seen: the figures are a lower bound.
       out.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), cmd });
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out;
 }
@@ -37,7 +41,11 @@ function ours(procs) {
   const mine = new Set([process.pid]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const [pid, p] of procs) if (!mine.has(pid) && mine.has(p.ppid)) { mine.add(pid); grew = true; }
+    for (const [pid, p] of procs)
+      if (!mine.has(pid) && mine.has(p.ppid)) {
+        mine.add(pid);
+        grew = true;
+      }
   }
   return mine;
 }

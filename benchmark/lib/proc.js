@@ -19,7 +19,10 @@ function waitExitDetailed(child, label, t0, t1) {
 function waitExit(child, label, t0) {
   return new Promise((resolve, reject) => {
     let err = '';
-    if (child.stderr) child.stderr.on('data', (d) => { err += d; });
+    if (child.stderr)
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;

@@ -25,11 +25,14 @@ function barChart({ title, unit, rows }) {
     const y = top + i * rowH;
     const c = colors[i % colors.length];
     out.push(`<text x="${labelW - 6}" y="${y + 15}" text-anchor="end">${esc(r.label)}</text>`);
-    out.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(r.median) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${c}" opacity="0.85"/>`);
+    out.push(
+      `<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(r.median) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${c}" opacity="0.85"/>`,
+    );
     if (r.p10 !== undefined && r.p90 !== undefined) {
       const ym = y + rowH / 2;
       out.push(`<line x1="${x(r.p10).toFixed(1)}" x2="${x(r.p90).toFixed(1)}" y1="${ym}" y2="${ym}" stroke="#000" stroke-width="1.2"/>`);
-      for (const v of [r.p10, r.p90]) out.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="${ym - 5}" y2="${ym + 5}" stroke="#000" stroke-width="1.2"/>`);
+      for (const v of [r.p10, r.p90])
+        out.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="${ym - 5}" y2="${ym + 5}" stroke="#000" stroke-width="1.2"/>`);
     }
     out.push(`<text x="${(x(Math.max(r.median, r.p90 ?? 0)) + 6).toFixed(1)}" y="${y + 15}">${esc(fmt(r.median))} ${esc(unit)}</text>`);
   });

@@ -24,21 +24,22 @@ async function main() {
     return { writableRoots: [d], network: false };
   };
   const variants = {
-    pooled: () => new Promise((resolve, reject) => {
-      const t0 = process.hrtime.bigint();
-      const child = sbx().spawn(TRUE, [], { stdio: ['ignore', 'ignore', 'pipe'], sandbox: policy, cwd: opt.workspace });
-      const hit = child.plan.steps.some((s) => s.op === 'pool_wait');
-      child.on('error', reject);
-      child.on('exit', async (code) => {
-        const value = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (code !== 0) return reject(new Error(`pooled: exit ${code}`));
-        // Untimed: let the refill finish, so building the next sandbox does not
-        // slow the variants that follow (an agent's commands are seconds apart).
-        for (let i = 0; i < 40 && pool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
-        await new Promise((r) => setTimeout(r, 20));
-        resolve({ value, hit });
-      });
-    }),
+    pooled: () =>
+      new Promise((resolve, reject) => {
+        const t0 = process.hrtime.bigint();
+        const child = sbx().spawn(TRUE, [], { stdio: ['ignore', 'ignore', 'pipe'], sandbox: policy, cwd: opt.workspace });
+        const hit = child.plan.steps.some((s) => s.op === 'pool_wait');
+        child.on('error', reject);
+        child.on('exit', async (code) => {
+          const value = Number(process.hrtime.bigint() - t0) / 1e6;
+          if (code !== 0) return reject(new Error(`pooled: exit ${code}`));
+          // Untimed: let the refill finish, so building the next sandbox does not
+          // slow the variants that follow (an agent's commands are seconds apart).
+          for (let i = 0; i < 40 && pool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
+          await new Promise((r) => setTimeout(r, 20));
+          resolve({ value, hit });
+        });
+      }),
     fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
     'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
     'first spawn, pool off': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace, pool: false }),
@@ -58,11 +59,16 @@ async function main() {
   for (const d of many) fs.mkdirSync(d, { recursive: true });
   const med = (x) => Math.round(x.sort((a, b) => a - b)[Math.floor(x.length / 2)] * 1000) / 1000;
   r.breakdown = {};
-  for (const [label, sandbox] of [['1 root', policy], ['200 roots', { writableRoots: many, network: false }]]) {
+  for (const [label, sandbox] of [
+    ['1 root', policy],
+    ['200 roots', { writableRoots: many, network: false }],
+  ]) {
     const rec = recording(realView);
     prepareWith(rec.view, TRUE, [], { cwd: opt.workspace, sandbox });
     const observations = dedupe(rec.observations);
-    const prep = [], check = [], checkNoMounts = [];
+    const prep = [],
+      check = [],
+      checkNoMounts = [];
     for (let i = 0; i < 41; i++) {
       let t0 = process.hrtime.bigint();
       sbx().prepare(TRUE, [], { cwd: opt.workspace, sandbox });

@@ -39,16 +39,24 @@ async function main() {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const s = await open();
-      await new Promise((res) => { s.once('data', res); s.resume(); });
+      await new Promise((res) => {
+        s.once('data', res);
+        s.resume();
+      });
       s.destroy();
     }
     return console.log(JSON.stringify({ value: Number(process.hrtime.bigint() - t0) / 1e6 / n }));
   }
   const want = Number(count);
   const s = await open();
-  let got = 0, t0;
+  let got = 0,
+    t0;
   await new Promise((res, rej) => {
-    s.on('data', (d) => { if (t0 === undefined) t0 = process.hrtime.bigint(); got += d.length; if (got >= want) res(); });
+    s.on('data', (d) => {
+      if (t0 === undefined) t0 = process.hrtime.bigint();
+      got += d.length;
+      if (got >= want) res();
+    });
     s.on('error', rej);
     s.resume();
     s.write('go');
@@ -57,4 +65,7 @@ async function main() {
   s.destroy();
   console.log(JSON.stringify({ value: got / secs / 1e6 }));
 }
-main().catch((e) => { console.error(e.stack); process.exit(1); });
+main().catch((e) => {
+  console.error(e.stack);
+  process.exit(1);
+});

@@ -13,7 +13,10 @@ async function connects(n, opts) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     await new Promise((res, rej) => {
-      const c = net.connect(opts, () => { c.destroy(); res(); });
+      const c = net.connect(opts, () => {
+        c.destroy();
+        res();
+      });
       c.on('error', rej);
     });
   }
@@ -37,23 +40,31 @@ async function main() {
     let got = 0;
     let t0;
     const done = new Promise((res) => {
-      const srv = net.createServer((s) => s.on('data', (d) => {
-        got += d.length;
-        if (got >= total) { s.destroy(); srv.close(); res(); }
-      })).listen(0, '127.0.0.1', () => {
-        const cl = net.connect(srv.address().port, '127.0.0.1', () => {
-          t0 = process.hrtime.bigint();
-          let sent = 0;
-          const pump = () => {
-            while (sent < total) {
-              sent += chunk.length;
-              if (!cl.write(chunk)) return cl.once('drain', pump);
+      const srv = net
+        .createServer((s) =>
+          s.on('data', (d) => {
+            got += d.length;
+            if (got >= total) {
+              s.destroy();
+              srv.close();
+              res();
             }
-          };
-          pump();
+          }),
+        )
+        .listen(0, '127.0.0.1', () => {
+          const cl = net.connect(srv.address().port, '127.0.0.1', () => {
+            t0 = process.hrtime.bigint();
+            let sent = 0;
+            const pump = () => {
+              while (sent < total) {
+                sent += chunk.length;
+                if (!cl.write(chunk)) return cl.once('drain', pump);
+              }
+            };
+            pump();
+          });
+          cl.on('error', () => {});
         });
-        cl.on('error', () => {});
-      });
     });
     await done;
     const s = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -26,7 +26,14 @@ export type FsOp =
   | { op: 'lock-file'; dest: string };
 
 export interface Unshare {
-  user: boolean; userTry: boolean; ipc: boolean; pid: boolean; net: boolean; uts: boolean; cgroup: boolean; cgroupTry: boolean;
+  user: boolean;
+  userTry: boolean;
+  ipc: boolean;
+  pid: boolean;
+  net: boolean;
+  uts: boolean;
+  cgroup: boolean;
+  cgroupTry: boolean;
 }
 
 export interface BwrapArgs {
@@ -50,7 +57,17 @@ export interface BwrapArgs {
   disableUserns: boolean;
   assertUsernsDisabled: boolean;
   levelPrefix: boolean;
-  fds: { userns?: number; userns2?: number; pidns?: number; sync?: number; block?: number; usernsBlock?: number; info?: number; jsonStatus?: number; seccomp?: number };
+  fds: {
+    userns?: number;
+    userns2?: number;
+    pidns?: number;
+    sync?: number;
+    block?: number;
+    usernsBlock?: number;
+    info?: number;
+    jsonStatus?: number;
+    seccomp?: number;
+  };
   addSeccompFds: number[];
   labels: { exec?: string; file?: string };
   /** Fds bubblewrap reads and closes (--args, --file, --bind-data, ...): not passed on. */
@@ -73,9 +90,23 @@ export function emptyArgs(env: Record<string, string | undefined>): BwrapArgs {
   const e: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
   return {
-    ops: [], unshare: { user: false, userTry: false, ipc: false, pid: false, net: false, uts: false, cgroup: false, cgroupTry: false },
-    env: e, newSession: false, dieWithParent: false, asPid1: false, caps: new Set(), capsGiven: false, disableUserns: false,
-    assertUsernsDisabled: false, levelPrefix: false, fds: {}, addSeccompFds: [], labels: {}, consumedFds: [], warnings: [], command: [],
+    ops: [],
+    unshare: { user: false, userTry: false, ipc: false, pid: false, net: false, uts: false, cgroup: false, cgroupTry: false },
+    env: e,
+    newSession: false,
+    dieWithParent: false,
+    asPid1: false,
+    caps: new Set(),
+    capsGiven: false,
+    disableUserns: false,
+    assertUsernsDisabled: false,
+    levelPrefix: false,
+    fds: {},
+    addSeccompFds: [],
+    labels: {},
+    consumedFds: [],
+    warnings: [],
+    command: [],
   };
 }
 
@@ -87,13 +118,19 @@ export function parseBwrapArgs(argv: readonly string[], io: ParseIo): BwrapArgs 
   const st = { total: argv.length, perms: -1, size: 0, overlaySrcs: 0 };
   const rest = parseList([...argv], false, a, io, st);
   if (a.action) return a;
-  if (st.overlaySrcs > 0) throw new BwrapError('--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay');
+  if (st.overlaySrcs > 0)
+    throw new BwrapError('--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay');
   a.command = rest;
   postChecks(a, io);
   return a;
 }
 
-interface State { total: number; perms: number; size: number; overlaySrcs: number }
+interface State {
+  total: number;
+  perms: number;
+  size: number;
+  overlaySrcs: number;
+}
 
 function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, st: State): string[] {
   if (st.total > MAX_ARGS) throw new BwrapError(`Exceeded maximum number of arguments ${MAX_ARGS}`);
@@ -127,8 +164,12 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
     const arg = argv[i];
     const two = `${arg} takes two arguments`;
     switch (arg) {
-      case '--help': a.action = 'help'; return [];
-      case '--version': a.action = 'version'; return [];
+      case '--help':
+        a.action = 'help';
+        return [];
+      case '--version':
+        a.action = 'version';
+        return [];
       case '--args': {
         if (inFile) throw new BwrapError('--args not supported in arguments file');
         need(1, '--args takes an argument');
@@ -148,38 +189,68 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         if (a.argv0 !== undefined) throw new BwrapError('--argv0 used multiple times');
         a.argv0 = argv[++i];
         break;
-      case '--level-prefix': a.levelPrefix = true; break;
+      case '--level-prefix':
+        a.levelPrefix = true;
+        break;
       case '--unshare-all':
         Object.assign(a.unshare, { userTry: true, ipc: true, pid: true, uts: true, cgroupTry: true, net: true });
         break;
-      case '--unshare-user': a.unshare.user = true; break;
-      case '--unshare-user-try': a.unshare.userTry = true; break;
-      case '--unshare-ipc': a.unshare.ipc = true; break;
-      case '--unshare-pid': a.unshare.pid = true; break;
-      case '--unshare-net': a.unshare.net = true; break;
-      case '--unshare-uts': a.unshare.uts = true; break;
-      case '--unshare-cgroup': a.unshare.cgroup = true; break;
-      case '--unshare-cgroup-try': a.unshare.cgroupTry = true; break;
-      case '--share-net': a.unshare.net = false; break;
+      case '--unshare-user':
+        a.unshare.user = true;
+        break;
+      case '--unshare-user-try':
+        a.unshare.userTry = true;
+        break;
+      case '--unshare-ipc':
+        a.unshare.ipc = true;
+        break;
+      case '--unshare-pid':
+        a.unshare.pid = true;
+        break;
+      case '--unshare-net':
+        a.unshare.net = true;
+        break;
+      case '--unshare-uts':
+        a.unshare.uts = true;
+        break;
+      case '--unshare-cgroup':
+        a.unshare.cgroup = true;
+        break;
+      case '--unshare-cgroup-try':
+        a.unshare.cgroupTry = true;
+        break;
+      case '--share-net':
+        a.unshare.net = false;
+        break;
       case '--chdir':
         need(1, '--chdir takes one argument');
         lastOnly('--chdir', a.chdir !== undefined);
         a.chdir = argv[++i];
         break;
-      case '--disable-userns': a.disableUserns = true; break;
-      case '--assert-userns-disabled': a.assertUsernsDisabled = true; break;
+      case '--disable-userns':
+        a.disableUserns = true;
+        break;
+      case '--assert-userns-disabled':
+        a.assertUsernsDisabled = true;
+        break;
       case '--remount-ro':
         need(1, '--remount-ro takes one argument');
         a.ops.push({ op: 'remount-ro', dest: argv[++i] });
         break;
-      case '--bind': case '--bind-try': case '--ro-bind': case '--ro-bind-try': case '--dev-bind': case '--dev-bind-try': {
+      case '--bind':
+      case '--bind-try':
+      case '--ro-bind':
+      case '--ro-bind-try':
+      case '--dev-bind':
+      case '--dev-bind-try': {
         need(2, two);
         const op = arg.replace(/^--/, '').replace(/-try$/, '') as 'bind' | 'ro-bind' | 'dev-bind';
         a.ops.push({ op, src: argv[i + 1], dest: argv[i + 2], try: arg.endsWith('-try') });
         i += 2;
         break;
       }
-      case '--bind-fd': case '--ro-bind-fd':
+      case '--bind-fd':
+      case '--ro-bind-fd':
         need(2, `${arg} takes two arguments`);
         a.ops.push({ op: arg.slice(2) as 'bind-fd' | 'ro-bind-fd', fd: fdArg(argv[i + 1]), dest: argv[i + 2] });
         i += 2;
@@ -196,7 +267,8 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         st.overlaySrcs = 0;
         i += 3;
         break;
-      case '--tmp-overlay': case '--ro-overlay': {
+      case '--tmp-overlay':
+      case '--ro-overlay': {
         need(1, `${arg} takes an argument`);
         const min = arg === '--ro-overlay' ? 2 : 1;
         if (st.overlaySrcs < min) throw new BwrapError(`${arg} requires at least ${min === 1 ? 'one --overlay-src' : 'two --overlay-src'}`);
@@ -204,11 +276,14 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         st.overlaySrcs = 0;
         break;
       }
-      case '--exec-label': case '--file-label':
+      case '--exec-label':
+      case '--file-label':
         need(1, `${arg} takes an argument`);
         a.labels[arg === '--exec-label' ? 'exec' : 'file'] = argv[++i];
         break;
-      case '--proc': case '--dev': case '--mqueue':
+      case '--proc':
+      case '--dev':
+      case '--mqueue':
         need(1, `${arg} takes an argument`);
         a.ops.push({ op: arg.slice(2) as 'proc' | 'dev' | 'mqueue', dest: argv[++i] });
         break;
@@ -221,7 +296,9 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         need(1, '--dir takes an argument');
         a.ops.push({ op: 'dir', dest: argv[++i], perms: takePerms() });
         break;
-      case '--file': case '--bind-data': case '--ro-bind-data': {
+      case '--file':
+      case '--bind-data':
+      case '--ro-bind-data': {
         need(2, two);
         const fd = fdArg(argv[i + 1]);
         const data = readData(fd, `${arg} data from fd ${fd}`);
@@ -238,11 +315,29 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         need(1, '--lock-file takes an argument');
         a.ops.push({ op: 'lock-file', dest: argv[++i] });
         break;
-      case '--sync-fd': case '--block-fd': case '--userns-block-fd': case '--info-fd': case '--json-status-fd': case '--seccomp':
-      case '--userns': case '--userns2': case '--pidns': {
+      case '--sync-fd':
+      case '--block-fd':
+      case '--userns-block-fd':
+      case '--info-fd':
+      case '--json-status-fd':
+      case '--seccomp':
+      case '--userns':
+      case '--userns2':
+      case '--pidns': {
         need(1, `${arg} takes an argument`);
-        const key = ({ '--sync-fd': 'sync', '--block-fd': 'block', '--userns-block-fd': 'usernsBlock', '--info-fd': 'info', '--json-status-fd': 'jsonStatus',
-          '--seccomp': 'seccomp', '--userns': 'userns', '--userns2': 'userns2', '--pidns': 'pidns' } as const)[arg];
+        const key = (
+          {
+            '--sync-fd': 'sync',
+            '--block-fd': 'block',
+            '--userns-block-fd': 'usernsBlock',
+            '--info-fd': 'info',
+            '--json-status-fd': 'jsonStatus',
+            '--seccomp': 'seccomp',
+            '--userns': 'userns',
+            '--userns2': 'userns2',
+            '--pidns': 'pidns',
+          } as const
+        )[arg];
         if (arg === '--seccomp' && a.addSeccompFds.length) throw new BwrapError('--seccomp cannot be combined with --add-seccomp-fd');
         if (['--seccomp', '--userns', '--userns2', '--pidns'].includes(arg)) lastOnly(arg, a.fds[key] !== undefined);
         a.fds[key] = fdArg(argv[++i]);
@@ -265,7 +360,8 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         need(1, '--unsetenv takes an argument');
         delete a.env[argv[++i]];
         break;
-      case '--uid': case '--gid': {
+      case '--uid':
+      case '--gid': {
         need(1, `${arg} takes an argument`);
         const key = arg === '--uid' ? 'uid' : 'gid';
         lastOnly(arg, a[key] !== undefined);
@@ -279,10 +375,17 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         lastOnly('--hostname', a.hostname !== undefined);
         a.hostname = argv[++i];
         break;
-      case '--new-session': a.newSession = true; break;
-      case '--die-with-parent': a.dieWithParent = true; break;
-      case '--as-pid-1': a.asPid1 = true; break;
-      case '--cap-add': case '--cap-drop': {
+      case '--new-session':
+        a.newSession = true;
+        break;
+      case '--die-with-parent':
+        a.dieWithParent = true;
+        break;
+      case '--as-pid-1':
+        a.asPid1 = true;
+        break;
+      case '--cap-add':
+      case '--cap-drop': {
         need(1, `${arg} takes an argument`);
         const v = argv[++i];
         a.capsGiven = true;
@@ -290,7 +393,9 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         const name = all ? undefined : capName(v);
         if (!all && !name) throw new BwrapError(`unknown cap: ${v}`);
         const names = all ? CAPS : [name!];
-        for (const c of names) if (arg === '--cap-add') a.caps.add(c); else a.caps.delete(c);
+        for (const c of names)
+          if (arg === '--cap-add') a.caps.add(c);
+          else a.caps.delete(c);
         break;
       }
       case '--perms':
@@ -339,13 +444,16 @@ function postChecks(a: BwrapArgs, io: ParseIo): void {
   if (a.fds.userns !== undefined && u.user) throw new BwrapError('--userns not compatible --unshare-user');
   if (a.fds.userns !== undefined && u.userTry) throw new BwrapError('--userns not compatible --unshare-user-try');
   if (a.disableUserns && !u.user) throw new BwrapError('--disable-userns requires --unshare-user');
-  if (a.disableUserns && a.fds.usernsBlock !== undefined) throw new BwrapError('--disable-userns is not compatible with  --userns-block-fd');
+  if (a.disableUserns && a.fds.usernsBlock !== undefined)
+    throw new BwrapError('--disable-userns is not compatible with  --userns-block-fd');
   // Not root (and never setuid): bubblewrap makes the user namespace itself.
   if (io.uid !== 0 && a.fds.userns === undefined) u.user = true;
   if (u.userTry) u.user = true;
   if (a.command.length === 0) throw new BwrapError('usage', 1);
-  if (!u.user && a.fds.userns === undefined && a.uid !== undefined && a.uid !== io.uid) throw new BwrapError('Specifying --uid requires --unshare-user or --userns');
-  if (!u.user && a.fds.userns === undefined && a.gid !== undefined && a.gid !== (io.gid ?? process.getgid?.())) throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
+  if (!u.user && a.fds.userns === undefined && a.uid !== undefined && a.uid !== io.uid)
+    throw new BwrapError('Specifying --uid requires --unshare-user or --userns');
+  if (!u.user && a.fds.userns === undefined && a.gid !== undefined && a.gid !== (io.gid ?? process.getgid?.()))
+    throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
   if (!u.uts && a.hostname !== undefined) throw new BwrapError('Specifying --hostname requires --unshare-uts');
   if (a.asPid1 && !u.pid) throw new BwrapError('Specifying --as-pid-1 requires --unshare-pid');
   if (a.asPid1 && a.ops.some((o) => o.op === 'lock-file')) throw new BwrapError('Specifying --as-pid-1 and --lock-file is not permitted');

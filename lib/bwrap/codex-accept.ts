@@ -21,14 +21,28 @@ function under(p: string, dir: string): boolean {
 export function codexVerdict(file: string, ctx: { cwd: string; env: NodeJS.ProcessEnv; writableRoots?: string[] }): Verdict {
   const reasons: string[] = [];
   let real: string | undefined;
-  try { real = fs.realpathSync(file); } catch { return { accepted: false, onPath: false, reasons: [`${file} does not exist`] }; }
-  const realOr = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    return { accepted: false, onPath: false, reasons: [`${file} does not exist`] };
+  }
+  const realOr = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
   const roots = [ctx.cwd, '/tmp', ...(ctx.env.TMPDIR ? [ctx.env.TMPDIR] : []), ...(ctx.writableRoots ?? [])].map(realOr);
   for (const r of roots) if (under(real, r)) reasons.push(`${real} is under ${r === realOr(ctx.cwd) ? 'the cwd' : 'a writable root'} ${r}`);
   const parent = path.dirname(real);
   const st = fs.statSync(parent);
   if ((st.mode & 0o022) !== 0) reasons.push(`its directory ${parent} is writable by others`);
-  const first = (ctx.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, 'bwrap')).find((c) => fs.existsSync(c));
+  const first = (ctx.env.PATH ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((d) => path.join(d, 'bwrap'))
+    .find((c) => fs.existsSync(c));
   const onPath = first !== undefined && realOr(first) === real;
   if (!onPath) reasons.push(first ? `the first bwrap on PATH is ${first}` : 'no bwrap on PATH');
   return { accepted: reasons.length === 0, onPath, reasons, real };

@@ -10,7 +10,13 @@ export function inheritedFds(env: NodeJS.ProcessEnv = process.env): number[] {
   // The installed shim lists them before Node starts: Node marks low inherited
   // fds close-on-exec at start-up, which makes the flag below miss them.
   const listed = env.SBX_BWRAP_FDS;
-  if (listed !== undefined) return listed.split(',').filter(Boolean).map(Number).filter((fd) => fd > 2 && isOpen(fd)).sort((a, b) => a - b);
+  if (listed !== undefined)
+    return listed
+      .split(',')
+      .filter(Boolean)
+      .map(Number)
+      .filter((fd) => fd > 2 && isOpen(fd))
+      .sort((a, b) => a - b);
   const out: number[] = [];
   let names: string[];
   try {

@@ -24,8 +24,8 @@ const OPTIONS: [string, string][] = [
   ['--unshare-cgroup-try', 'Create new cgroup namespace if possible else continue by skipping it'],
   ['--disable-userns', 'Disable further use of user namespaces inside sandbox (always: sbx-native)'],
   ['--assert-userns-disabled', 'Fail unless further use of user namespace inside sandbox is disabled'],
-  ['--uid UID', 'Custom uid in the sandbox (only the caller\'s own)'],
-  ['--gid GID', 'Custom gid in the sandbox (only the caller\'s own)'],
+  ['--uid UID', "Custom uid in the sandbox (only the caller's own)"],
+  ['--gid GID', "Custom gid in the sandbox (only the caller's own)"],
   ['--chdir DIR', 'Change directory to DIR'],
   ['--clearenv', 'Unset all environment variables'],
   ['--setenv VAR VALUE', 'Set an environment variable'],
@@ -60,7 +60,7 @@ const OPTIONS: [string, string][] = [
   ['--info-fd FD', 'Write information about the running container to FD'],
   ['--json-status-fd FD', 'Write container status to FD as multiple JSON documents'],
   ['--new-session', 'Create a new terminal session (always: sbx-native)'],
-  ['--die-with-parent', 'Kills with SIGKILL child process (COMMAND) when bwrap or bwrap\'s parent dies (always: sbx-native)'],
+  ['--die-with-parent', "Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies (always: sbx-native)"],
   ['--as-pid-1', 'Do not install a reaper process with PID=1 (sbx-native: the command is pid 2 under its init)'],
   ['--cap-add CAP', 'Add cap CAP when running as privileged user (refused by sbx-native)'],
   ['--cap-drop CAP', 'Drop cap CAP when running as privileged user (no caps are ever kept)'],
@@ -71,7 +71,9 @@ const OPTIONS: [string, string][] = [
 
 /** bubblewrap's usage text, with sbx-native's limits in brackets; options it refuses are not listed (docs/bwrap.md). */
 export function HELP(argv0: string): string {
-  return `usage: ${argv0} [OPTIONS...] [--] COMMAND [ARGS...]\n\n` +
+  return (
+    `usage: ${argv0} [OPTIONS...] [--] COMMAND [ARGS...]\n\n` +
     OPTIONS.map(([o, d]) => `    ${o.padEnd(28)} ${d}\n`).join('') +
-    `\nsbx-native's bubblewrap-compatible front end (bubblewrap ${BUBBLEWRAP_VERSION} semantics; the differences are in sbx-native's docs/bwrap.md).\n`;
+    `\nsbx-native's bubblewrap-compatible front end (bubblewrap ${BUBBLEWRAP_VERSION} semantics; the differences are in sbx-native's docs/bwrap.md).\n`
+  );
 }

@@ -52,7 +52,8 @@ export function installMain(argv: string[]): void {
   if (!st?.isDirectory()) problem(`${dir}: not a directory`);
   const uid = process.getuid!();
   // What a later sandbox runs must not be writable by anyone a sandbox could act as.
-  if ((st.mode & 0o022) !== 0 && !(st.mode & 0o1000)) problem(`${dir}: writable by others (mode ${(st.mode & 0o7777).toString(8)}): a sandboxed command could replace bwrap there`);
+  if ((st.mode & 0o022) !== 0 && !(st.mode & 0o1000))
+    problem(`${dir}: writable by others (mode ${(st.mode & 0o7777).toString(8)}): a sandboxed command could replace bwrap there`);
   if (st.uid !== 0 && st.uid !== uid) problem(`${dir}: owned by uid ${st.uid}, neither root nor you`);
   const file = path.join(dir, 'bwrap');
   const tmp = path.join(dir, `.bwrap.sbx-native-${process.pid}`);
@@ -66,5 +67,9 @@ export function installMain(argv: string[]): void {
   }
   process.stdout.write(`wrote ${file}\n`);
   const v = codexVerdict(file, { cwd: process.cwd(), env: process.env });
-  process.stdout.write(v.accepted ? `Codex would use it (first on PATH: ${v.onPath ? 'yes' : 'no, put ' + dir + ' first on PATH'})\n` : `Codex would not use it: ${v.reasons.join('; ')}\n`);
+  process.stdout.write(
+    v.accepted
+      ? `Codex would use it (first on PATH: ${v.onPath ? 'yes' : 'no, put ' + dir + ' first on PATH'})\n`
+      : `Codex would not use it: ${v.reasons.join('; ')}\n`,
+  );
 }

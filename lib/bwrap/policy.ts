@@ -32,13 +32,18 @@ export const realHost: HostView = {
   readdir: (p) => fs.readdirSync(p),
   readlink: (p) => fs.readlinkSync(p),
   realpath: (p) => {
-    try { return fs.realpathSync(p); } catch { return undefined; }
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return undefined;
+    }
   },
   fdPath(fd) {
     const st = fs.fstatSync(fd, { bigint: true });
     const p = fs.readlinkSync(`/proc/self/fd/${fd}`);
     const again = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
-    if (!path.isAbsolute(p) || !again || again.dev !== st.dev || again.ino !== st.ino) throw Object.assign(new Error(`fd ${fd} (${p}) no longer names the same file`), { code: 'ESTALE' });
+    if (!path.isAbsolute(p) || !again || again.dev !== st.dev || again.ino !== st.ino)
+      throw Object.assign(new Error(`fd ${fd} (${p}) no longer names the same file`), { code: 'ESTALE' });
     return p;
   },
 };
@@ -86,22 +91,27 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   refuse(a.fds.userns2 !== undefined, '--userns2', 'joining another user namespace');
   refuse(a.fds.pidns !== undefined, '--pidns', 'joining another pid namespace');
   refuse(a.fds.usernsBlock !== undefined, '--userns-block-fd', 'the user namespace is set up by the helper in one step');
-  refuse(a.fds.seccomp !== undefined, '--seccomp', 'sbx-native installs its own seccomp filter and cannot stack a caller\'s yet');
-  refuse(a.addSeccompFds.length, '--add-seccomp-fd', 'sbx-native installs its own seccomp filter and cannot stack a caller\'s yet');
+  refuse(a.fds.seccomp !== undefined, '--seccomp', "sbx-native installs its own seccomp filter and cannot stack a caller's yet");
+  refuse(a.addSeccompFds.length, '--add-seccomp-fd', "sbx-native installs its own seccomp filter and cannot stack a caller's yet");
   refuse(a.labels.exec !== undefined, '--exec-label', 'no SELinux support');
   refuse(a.labels.file !== undefined, '--file-label', 'no SELinux support');
-  refuse(a.uid !== undefined && a.uid !== ctx.uid, `--uid ${a.uid}`, 'the user namespace maps only the caller\'s own uid');
-  refuse(a.gid !== undefined && a.gid !== process.getgid?.(), `--gid ${a.gid}`, 'the user namespace maps only the caller\'s own gid');
+  refuse(a.uid !== undefined && a.uid !== ctx.uid, `--uid ${a.uid}`, "the user namespace maps only the caller's own uid");
+  refuse(a.gid !== undefined && a.gid !== process.getgid?.(), `--gid ${a.gid}`, "the user namespace maps only the caller's own gid");
   // HOST_NAME_MAX; a NUL cannot reach the plan (encodePlan refuses it anyway).
-  if (a.hostname !== undefined && (Buffer.byteLength(a.hostname) > 64 || a.hostname.includes('\0'))) throw new BwrapError(`Can't set hostname to ${a.hostname}: Invalid argument`);
-  if (a.asPid1) notes.push('--as-pid-1: the command runs as pid 2 under sbx-native\'s init (pid 1), which reaps, forwards signals and supervises');
+  if (a.hostname !== undefined && (Buffer.byteLength(a.hostname) > 64 || a.hostname.includes('\0')))
+    throw new BwrapError(`Can't set hostname to ${a.hostname}: Invalid argument`);
+  if (a.asPid1)
+    notes.push("--as-pid-1: the command runs as pid 2 under sbx-native's init (pid 1), which reaps, forwards signals and supervises");
   // The command never gets capabilities: what bubblewrap grants with --cap-add (or keeps for uid 0 by default) is not given.
   const asked = [...a.caps];
   if (asked.length && a.capsGiven) {
-    throw new BwrapError(`--cap-add ${asked.length === CAPS.length ? 'ALL' : asked.join(',')}: not supported by sbx-native's bwrap front end (the command never holds capabilities; sandbox-runtime adds it for its seccomp helper, which needs nested user namespaces sbx-native refuses: set network.allowAllUnixSockets to run without the helper, see docs/bwrap.md)`);
+    throw new BwrapError(
+      `--cap-add ${asked.length === CAPS.length ? 'ALL' : asked.join(',')}: not supported by sbx-native's bwrap front end (the command never holds capabilities; sandbox-runtime adds it for its seccomp helper, which needs nested user namespaces sbx-native refuses: set network.allowAllUnixSockets to run without the helper, see docs/bwrap.md)`,
+    );
   }
   if (asked.length) notes.push('uid 0 keeps no capabilities (bubblewrap keeps them all unless --cap-drop ALL)');
-  if (a.unshare.cgroup && !fs.existsSync('/proc/self/ns/cgroup')) throw new BwrapError('Cannot create new cgroup namespace because the kernel does not support it');
+  if (a.unshare.cgroup && !fs.existsSync('/proc/self/ns/cgroup'))
+    throw new BwrapError('Cannot create new cgroup namespace because the kernel does not support it');
   const extraUnshare = a.unshare.cgroup || a.unshare.cgroupTry ? CLONE_NEWCGROUP : 0;
 
   // --bind-fd/--ro-bind-fd: the fd's own path, then as --bind/--ro-bind of it.
@@ -111,12 +121,14 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     try {
       src = host.fdPath(o.fd);
     } catch (e) {
-      throw new BwrapError(`Can't bind fd ${o.fd}: ${(e as NodeJS.ErrnoException).code === 'EBADF' ? 'Bad file descriptor' : (e as Error).message}`);
+      throw new BwrapError(
+        `Can't bind fd ${o.fd}: ${(e as NodeJS.ErrnoException).code === 'EBADF' ? 'Bad file descriptor' : (e as Error).message}`,
+      );
     }
     return { op: o.op === 'bind-fd' ? 'bind' : 'ro-bind', src, dest: o.dest, try: false };
   });
   const fsm = mapFilesystem(ops, host, notes);
-  if (!a.unshare.pid) notes.push('always a new pid namespace (bubblewrap shares the host\'s without --unshare-pid)');
+  if (!a.unshare.pid) notes.push("always a new pid namespace (bubblewrap shares the host's without --unshare-pid)");
   if (!a.unshare.ipc) notes.push('always a new IPC namespace');
   if (!a.unshare.uts) notes.push('always a new UTS namespace');
   if (!a.unshare.user) notes.push('always a user namespace mapping the caller');
@@ -137,7 +149,18 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     tmp: fsm.privateTmp ? 'private' : 'none',
   };
   return {
-    sandbox, guards: fsm.guards, unixSockets: fsm.sockets, file: a.command[0], args: a.command.slice(1), argv0: a.argv0, cwd, env, extraUnshare, hostname: a.hostname, setup: fsm.setup, notes,
+    sandbox,
+    guards: fsm.guards,
+    unixSockets: fsm.sockets,
+    file: a.command[0],
+    args: a.command.slice(1),
+    argv0: a.argv0,
+    cwd,
+    env,
+    extraUnshare,
+    hostname: a.hostname,
+    setup: fsm.setup,
+    notes,
   };
 }
 
@@ -178,7 +201,9 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
   };
   ops.forEach((op, index) => {
     switch (op.op) {
-      case 'bind': case 'ro-bind': case 'dev-bind': {
+      case 'bind':
+      case 'ro-bind':
+      case 'dev-bind': {
         const opt = `--${op.op}${op.try ? '-try' : ''}`;
         const dest = abs(op.dest, opt);
         const src = host.realpath(op.src);
@@ -191,7 +216,7 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
           if (src !== '/') throw unsupported(`${opt} ${op.src} /`, 'only / can be bound onto /');
           cover('/');
           root = writable ? 'rw' : 'ro';
-          if (op.op === 'dev-bind') notes.push('--dev-bind / /: the host\'s devices are not reachable; /dev is sbx-native\'s minimal one');
+          if (op.op === 'dev-bind') notes.push("--dev-bind / /: the host's devices are not reachable; /dev is sbx-native's minimal one");
           if (writable) rules['/'] = 'write';
           return;
         }
@@ -199,8 +224,12 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
         const srcKind = host.kind(src, true);
         const identity = destReal === src;
         if (op.op === 'dev-bind' && (dest === '/dev' || under(dest, '/dev'))) {
-          if (identity && dest === '/dev') { dev = true; notes.push('--dev-bind /dev /dev: sbx-native\'s minimal /dev instead of the host\'s'); return; }
-          throw unsupported(`${opt} ${op.src} ${op.dest}`, 'device nodes are not bound in; /dev is sbx-native\'s minimal one');
+          if (identity && dest === '/dev') {
+            dev = true;
+            notes.push("--dev-bind /dev /dev: sbx-native's minimal /dev instead of the host's");
+            return;
+          }
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, "device nodes are not bound in; /dev is sbx-native's minimal one");
         }
         if (under(dest, '/proc') || under(dest, '/dev')) {
           throw unsupported(`${opt} ${op.src} ${op.dest}`, 'the sandbox has its own /proc and a minimal /dev');
@@ -211,7 +240,8 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
             sockets.push(destReal);
             return;
           }
-          if (writable && srcKind !== 'dir') throw unsupported(`${opt} ${op.src} ${op.dest}`, 'a writable bind of a file: writable roots are directories');
+          if (writable && srcKind !== 'dir')
+            throw unsupported(`${opt} ${op.src} ${op.dest}`, 'a writable bind of a file: writable roots are directories');
           rules[destReal] = writable ? 'write' : 'read';
           if (op.op === 'dev-bind') notes.push(`${opt} ${op.dest}: device nodes there stay unusable (nodev)`);
           return;
@@ -228,13 +258,19 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
           rules[destReal!] = 'none';
           return;
         }
-        throw unsupported(`${opt} ${op.src} ${op.dest}`, 'a bind must be of a path onto itself, or of /dev/null or an empty directory read-only');
+        throw unsupported(
+          `${opt} ${op.src} ${op.dest}`,
+          'a bind must be of a path onto itself, or of /dev/null or an empty directory read-only',
+        );
       }
       case 'tmpfs': {
         const dest = abs(op.dest, '--tmpfs');
         const real = host.realpath(dest);
         cover(real ?? dest);
-        if (dest === '/') { root = 'empty'; return; }
+        if (dest === '/') {
+          root = 'empty';
+          return;
+        }
         if (real === '/tmp' && !remountedLater(ops, index, dest)) {
           privateTmp = true;
           if (op.perms !== undefined && op.perms !== 0o1777) notes.push(`--tmpfs /tmp: mode 1777, not ${op.perms.toString(8)}`);
@@ -243,16 +279,25 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
         if (real === undefined) return missingDest(dest, '--tmpfs');
         if (host.kind(real, true) !== 'dir') throw new BwrapError(`Can't mkdir ${op.dest}: File exists`);
         rules[real] = 'none';
-        if (!remountedLater(ops, index, dest)) notes.push(`--tmpfs ${op.dest}: empty and read-only (bubblewrap's is writable; what is written there would vanish)`);
-        if (op.perms !== undefined || op.size !== undefined) notes.push(`--tmpfs ${op.dest}: --perms/--size do not apply (an empty read-only directory)`);
+        if (!remountedLater(ops, index, dest))
+          notes.push(`--tmpfs ${op.dest}: empty and read-only (bubblewrap's is writable; what is written there would vanish)`);
+        if (op.perms !== undefined || op.size !== undefined)
+          notes.push(`--tmpfs ${op.dest}: --perms/--size do not apply (an empty read-only directory)`);
         return;
       }
       case 'remount-ro': {
         const dest = abs(op.dest, '--remount-ro');
         const real = host.realpath(dest) ?? dest;
-        if (rules[real] === 'write') { rules[real] = 'read'; return; }
+        if (rules[real] === 'write') {
+          rules[real] = 'read';
+          return;
+        }
         if (rules[real] === 'none' || rules[real] === 'read' || guards.some((g) => g.path === dest)) return;
-        if (real === '/' && root === 'rw') { delete rules['/']; root = 'ro'; return; }
+        if (real === '/' && root === 'rw') {
+          delete rules['/'];
+          root = 'ro';
+          return;
+        }
         if (real === '/' || !inWritable(rules, real)) return; // read-only already
         throw unsupported(`--remount-ro ${op.dest}`, 'not a mount point made by an earlier option');
       }
@@ -261,19 +306,22 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
         dev = true;
         return;
       case 'proc':
-        if (abs(op.dest, '--proc') !== '/proc') throw unsupported(`--proc ${op.dest}`, 'the sandbox\'s /proc is always at /proc');
+        if (abs(op.dest, '--proc') !== '/proc') throw unsupported(`--proc ${op.dest}`, "the sandbox's /proc is always at /proc");
         proc = true;
         return;
       case 'file': {
         const dest = abs(op.dest, '--file');
-        if (root === 'empty') throw unsupported(`--file ${op.fd} ${op.dest}`, 'files are made in a writable root only, not in an empty root');
+        if (root === 'empty')
+          throw unsupported(`--file ${op.fd} ${op.dest}`, 'files are made in a writable root only, not in an empty root');
         setup.push({ op: 'file', dest, perms: op.perms, data: op.data.toString('base64') });
         return;
       }
-      case 'ro-bind-data': case 'bind-data': {
+      case 'ro-bind-data':
+      case 'bind-data': {
         const opt = `--${op.op}`;
         const dest = abs(op.dest, opt);
-        if (op.op !== 'ro-bind-data') throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'a writable copy bound over a path is not supported yet');
+        if (op.op !== 'ro-bind-data')
+          throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'a writable copy bound over a path is not supported yet');
         if (op.data.length) throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'only empty data is supported (an empty read-only file)');
         const real = host.realpath(dest);
         cover(real ?? dest);
@@ -296,20 +344,30 @@ function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping 
           if (existing === op.target) return; // as bubblewrap: the same link already there
           throw new BwrapError(`Can't make symlink at ${op.dest}: existing destination is ${existing}`);
         }
-        if (root === 'empty') throw unsupported(`--symlink ${op.target} ${op.dest}`, 'symlinks are made in a writable root only, not in an empty root');
+        if (root === 'empty')
+          throw unsupported(`--symlink ${op.target} ${op.dest}`, 'symlinks are made in a writable root only, not in an empty root');
         setup.push({ op: 'symlink', target: op.target, dest });
         return;
       }
-      case 'chmod': setup.push({ op: 'chmod', dest: abs(op.dest, '--chmod'), perms: op.perms }); return;
-      case 'bind-fd': case 'ro-bind-fd': throw unsupported(`--${op.op} ${op.fd} ${op.dest}`, 'binds from fds are not supported yet');
-      case 'mqueue': throw unsupported(`--mqueue ${op.dest}`, 'no mqueue mounts');
-      case 'lock-file': throw unsupported(`--lock-file ${op.dest}`, 'no lock files');
-      case 'overlay-src': case 'overlay': case 'tmp-overlay': case 'ro-overlay':
+      case 'chmod':
+        setup.push({ op: 'chmod', dest: abs(op.dest, '--chmod'), perms: op.perms });
+        return;
+      case 'bind-fd':
+      case 'ro-bind-fd':
+        throw unsupported(`--${op.op} ${op.fd} ${op.dest}`, 'binds from fds are not supported yet');
+      case 'mqueue':
+        throw unsupported(`--mqueue ${op.dest}`, 'no mqueue mounts');
+      case 'lock-file':
+        throw unsupported(`--lock-file ${op.dest}`, 'no lock files');
+      case 'overlay-src':
+      case 'overlay':
+      case 'tmp-overlay':
+      case 'ro-overlay':
         throw unsupported(`--${op.op}`, 'no overlay mounts');
     }
   });
   if (root === 'empty') emptyRoot(rules, host, notes);
-  if (!dev) notes.push('/dev is sbx-native\'s minimal one even without --dev');
+  if (!dev) notes.push("/dev is sbx-native's minimal one even without --dev");
   if (!proc) notes.push('/proc is a fresh procfs even without --proc');
   // A private /tmp is new in every sandbox: what the set-up run made there the command would not see.
   const lost = privateTmp ? setup.find((o) => under(o.dest, '/tmp')) : undefined;

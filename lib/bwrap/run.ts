@@ -57,15 +57,31 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (args.action) return { args } as Prepared;
   for (const fd of args.consumedFds) fs.closeSync(fd); // bubblewrap closes what it read
   // The fds bubblewrap itself writes to or waits on must be open: failing later would be after the command started.
-  for (const [opt, fd] of [['--info-fd', args.fds.info], ['--json-status-fd', args.fds.jsonStatus], ['--block-fd', args.fds.block], ['--sync-fd', args.fds.sync]] as const) {
+  for (const [opt, fd] of [
+    ['--info-fd', args.fds.info],
+    ['--json-status-fd', args.fds.jsonStatus],
+    ['--block-fd', args.fds.block],
+    ['--sync-fd', args.fds.sync],
+  ] as const) {
     if (fd === undefined) continue;
-    try { fs.fstatSync(fd); } catch { throw new BwrapError(`Can't use ${opt} ${fd}: Bad file descriptor`); }
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      throw new BwrapError(`Can't use ${opt} ${fd}: Bad file descriptor`);
+    }
   }
   const mapped = mapBwrap(args, { cwd, uid });
   // What runs the next sandbox stays read-only in this one: the installed script and the Node it names.
-  for (const [p, why] of [[env.SBX_BWRAP_SELF, 'the installed bwrap'], [process.execPath, 'the Node that runs the installed bwrap']] as const) {
+  for (const [p, why] of [
+    [env.SBX_BWRAP_SELF, 'the installed bwrap'],
+    [process.execPath, 'the Node that runs the installed bwrap'],
+  ] as const) {
     if (!p || !p.startsWith('/')) continue;
-    try { mapped.guards.push({ path: fs.realpathSync(p), why }); } catch { /* gone: nothing to keep */ }
+    try {
+      mapped.guards.push({ path: fs.realpathSync(p), why });
+    } catch {
+      /* gone: nothing to keep */
+    }
   }
   const { spawnable } = require('./spawn-options') as typeof import('./spawn-options');
   const { options, fds } = spawnable(args, mapped, inheritedFds());
@@ -76,12 +92,14 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
     prepared = prepare(mapped.file, mapped.args, options);
   } catch (e) {
     if (e instanceof PolicyError) throw new BwrapError(`${e.message} (from the bwrap arguments)`);
-    if ((e as { code?: string }).code === 'SBX_SETUP_FAILED') throw new BwrapError(`${(e as Error).message}${(e as { hint?: string }).hint ? `; ${(e as { hint?: string }).hint}` : ''}`);
+    if ((e as { code?: string }).code === 'SBX_SETUP_FAILED')
+      throw new BwrapError(`${(e as Error).message}${(e as { hint?: string }).hint ? `; ${(e as { hint?: string }).hint}` : ''}`);
     throw e;
   }
   if (mapped.hostname !== undefined) {
     const at = prepared.plan.steps.findIndex((s) => s.op === 'map_ids');
-    if (at < 0) throw new BwrapError(`Can't set hostname to ${mapped.hostname}: this host gives no UTS namespace (run \`sbx-native doctor\`)`);
+    if (at < 0)
+      throw new BwrapError(`Can't set hostname to ${mapped.hostname}: this host gives no UTS namespace (run \`sbx-native doctor\`)`);
     prepared.plan.steps.splice(at + 1, 0, { op: 'sethostname', args: [mapped.hostname] });
   }
   if (mapped.extraUnshare) {
@@ -111,7 +129,10 @@ export function bwrapMain(argv: string[]): void {
     p = prepareBwrap(argv);
   } catch (e) {
     if (e instanceof BwrapError) {
-      if (e.message === 'usage') { process.stderr.write(HELP('bwrap')); process.exit(1); }
+      if (e.message === 'usage') {
+        process.stderr.write(HELP('bwrap'));
+        process.exit(1);
+      }
       die(e.message);
     }
     throw e;
@@ -119,7 +140,8 @@ export function bwrapMain(argv: string[]): void {
   if (p.args.action === 'help') return void process.stdout.write(HELP('bwrap'));
   if (p.args.action === 'version') return void process.stdout.write(VERSION);
   for (const w of p.args.warnings) warn(w);
-  if (p.prepared.enforcement.level !== 'full') die(`this host cannot enforce a full sandbox (${p.prepared.enforcement.missing.join('; ')}); run \`sbx-native doctor\``);
+  if (p.prepared.enforcement.level !== 'full')
+    die(`this host cannot enforce a full sandbox (${p.prepared.enforcement.missing.join('; ')}); run \`sbx-native doctor\``);
   if (dryRun) {
     const { dryRunJson } = require('./spawn-options') as typeof import('./spawn-options');
     process.stdout.write(JSON.stringify(dryRunJson(p), null, 2) + '\n');
@@ -152,7 +174,9 @@ function run(p: Prepared): void {
   child.on('error', (e: NodeJS.ErrnoException & { step?: string; hint?: string }) => {
     if (e.code === 'SBX_SETUP_FAILED') die(`${e.message}${e.hint ? ` (${e.hint})` : ''}`);
     if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {
-      die(`execvp ${p.mapped.file}: ${os.constants.errno[e.code as keyof typeof os.constants.errno] !== undefined ? describeErrno(e.code) : e.message}`);
+      die(
+        `execvp ${p.mapped.file}: ${os.constants.errno[e.code as keyof typeof os.constants.errno] !== undefined ? describeErrno(e.code) : e.message}`,
+      );
     }
     die(e.message);
   });
@@ -164,5 +188,14 @@ function run(p: Prepared): void {
 }
 
 function describeErrno(code: string): string {
-  return ({ ENOENT: 'No such file or directory', EACCES: 'Permission denied', ENOEXEC: 'Exec format error', EISDIR: 'Is a directory' } as Record<string, string>)[code] ?? code;
+  return (
+    (
+      {
+        ENOENT: 'No such file or directory',
+        EACCES: 'Permission denied',
+        ENOEXEC: 'Exec format error',
+        EISDIR: 'Is a directory',
+      } as Record<string, string>
+    )[code] ?? code
+  );
 }

@@ -46,7 +46,11 @@ for (const o of JSON.parse(process.argv[1])) {
 export function runSetup(ops: SetupOp[], options: SpawnSyncOptions): string | undefined {
   const { spawnSync } = require('../sync') as typeof import('../sync');
   const r = spawnSync(process.execPath, ['-e', SCRIPT, JSON.stringify(ops)], {
-    ...options, argv0: undefined, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { PATH: '/usr/bin:/bin' },
+    ...options,
+    argv0: undefined,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin' },
   });
   if (r.error) return (r.error as Error).message;
   if (r.status === 0) return undefined;

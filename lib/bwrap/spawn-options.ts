@@ -41,9 +41,18 @@ export function policyKnows(key: string): boolean {
 }
 
 export function dryRunJson(p: Prepared): unknown {
-  const plan = { ...p.prepared.plan, steps: p.prepared.plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)) };
+  const plan = {
+    ...p.prepared.plan,
+    steps: p.prepared.plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)),
+  };
   return {
-    bwrap: { ops: p.args.ops.map((o) => ('data' in o ? { ...o, data: `${o.data.length} bytes` } : o)), unshare: p.args.unshare, command: p.args.command, argv0: p.args.argv0, chdir: p.args.chdir },
+    bwrap: {
+      ops: p.args.ops.map((o) => ('data' in o ? { ...o, data: `${o.data.length} bytes` } : o)),
+      unshare: p.args.unshare,
+      command: p.args.command,
+      argv0: p.args.argv0,
+      chdir: p.args.chdir,
+    },
     differences: p.mapped.notes,
     refusedNames: p.mapped.guards.filter((g) => g.why.startsWith('bwrap ')).map((g) => g.path),
     guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),

@@ -41,11 +41,26 @@ export function started(a: BwrapArgs, monitor: number): void {
   if (a.fds.info === undefined && a.fds.jsonStatus === undefined) return;
   const i = info(monitor);
   if (a.fds.info !== undefined) {
-    write(a.fds.info, `{\n${Object.entries(i).map(([k, v]) => `    "${k}": ${v}`).join(',\n')}\n}\n`);
-    try { fs.closeSync(a.fds.info); } catch { /* closed already */ }
+    write(
+      a.fds.info,
+      `{\n${Object.entries(i)
+        .map(([k, v]) => `    "${k}": ${v}`)
+        .join(',\n')}\n}\n`,
+    );
+    try {
+      fs.closeSync(a.fds.info);
+    } catch {
+      /* closed already */
+    }
   }
   // bubblewrap's spacing: `{ "child-pid": 123, ... }`, one document per line.
-  if (a.fds.jsonStatus !== undefined) write(a.fds.jsonStatus, `{ ${Object.entries(i).map(([k, v]) => `"${k}": ${v}`).join(', ')} }\n`);
+  if (a.fds.jsonStatus !== undefined)
+    write(
+      a.fds.jsonStatus,
+      `{ ${Object.entries(i)
+        .map(([k, v]) => `"${k}": ${v}`)
+        .join(', ')} }\n`,
+    );
 }
 
 export function exited(a: BwrapArgs, code: number): void {

@@ -3,7 +3,10 @@
 
 export class BwrapError extends Error {
   /** The message as bubblewrap prints it, without the `bwrap: ` prefix. */
-  constructor(message: string, public exitCode = 1) {
+  constructor(
+    message: string,
+    public exitCode = 1,
+  ) {
     super(message);
     this.name = 'BwrapError';
   }
@@ -11,11 +14,47 @@ export class BwrapError extends Error {
 
 /** Capability names bubblewrap (libcap) knows, by number. */
 export const CAPS = [
-  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
-  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
-  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
-  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
-  'perfmon', 'bpf', 'checkpoint_restore',
+  'chown',
+  'dac_override',
+  'dac_read_search',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'linux_immutable',
+  'net_bind_service',
+  'net_broadcast',
+  'net_admin',
+  'net_raw',
+  'ipc_lock',
+  'ipc_owner',
+  'sys_module',
+  'sys_rawio',
+  'sys_chroot',
+  'sys_ptrace',
+  'sys_pacct',
+  'sys_admin',
+  'sys_boot',
+  'sys_nice',
+  'sys_resource',
+  'sys_time',
+  'sys_tty_config',
+  'mknod',
+  'lease',
+  'audit_write',
+  'audit_control',
+  'setfcap',
+  'mac_override',
+  'mac_admin',
+  'syslog',
+  'wake_alarm',
+  'block_suspend',
+  'audit_read',
+  'perfmon',
+  'bpf',
+  'checkpoint_restore',
 ].map((c) => `CAP_${c.toUpperCase()}`);
 
 export function capName(arg: string): string | undefined {
@@ -42,7 +81,13 @@ export function octal(s: string, what: string): number {
 }
 
 export function errnoText(e: NodeJS.ErrnoException): string {
-  const texts: Record<string, string> = { EBADF: 'Bad file descriptor', EISDIR: 'Is a directory', EINVAL: 'Invalid argument', EACCES: 'Permission denied', EAGAIN: 'Resource temporarily unavailable' };
+  const texts: Record<string, string> = {
+    EBADF: 'Bad file descriptor',
+    EISDIR: 'Is a directory',
+    EINVAL: 'Invalid argument',
+    EACCES: 'Permission denied',
+    EAGAIN: 'Resource temporarily unavailable',
+  };
   return texts[e.code ?? ''] ?? e.message;
 }
 

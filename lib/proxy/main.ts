@@ -15,7 +15,10 @@ import net from 'net';
 import { chooseAddress, decideHost, DomainPattern, DomainRules, parsePattern } from './rules';
 import { Reporter } from './report';
 
-const HTTP_FD = 3, SOCKS_FD = 4, EVENTS_FD = 5, CONTROL_FD = 6;
+const HTTP_FD = 3,
+  SOCKS_FD = 4,
+  EVENTS_FD = 5,
+  CONTROL_FD = 6;
 
 export interface ProxyConfig {
   allowed: string[] | null;
@@ -46,7 +49,10 @@ export function startProxy(config: ProxyConfig): void {
   const resolveTarget = (host: string, port: number, cb: (t: Target) => void) => {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
     const first = decideHost(rules, bare, port);
-    const done = (t: Target) => { reporter.report(t.ok, bare, port, t.rule); cb(t); };
+    const done = (t: Target) => {
+      reporter.report(t.ok, bare, port, t.rule);
+      cb(t);
+    };
     if (!first.allowed) return done({ ok: false, rule: first.rule });
     if (net.isIP(bare)) return done({ ok: true, address: bare, rule: first.rule });
     lookup(bare, (addresses) => {
@@ -55,7 +61,9 @@ export function startProxy(config: ProxyConfig): void {
     });
   };
 
-  const server = http.createServer({ requireHostHeader: false, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => forward(req, res, resolveTarget));
+  const server = http.createServer({ requireHostHeader: false, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) =>
+    forward(req, res, resolveTarget),
+  );
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => tunnel(req, socket, head, resolveTarget));
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -73,7 +81,10 @@ export function startProxy(config: ProxyConfig): void {
       up.setNoDelay(true);
       let open = false;
       up.on('error', (e: NodeJS.ErrnoException) => {
-        if (!open) sendStatus(e.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED' : e.code === 'ENETUNREACH' ? 'NETWORK_UNREACHABLE' : 'HOST_UNREACHABLE');
+        if (!open)
+          sendStatus(
+            e.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED' : e.code === 'ENETUNREACH' ? 'NETWORK_UNREACHABLE' : 'HOST_UNREACHABLE',
+          );
         else conn.socket.destroy();
       });
       up.on('connect', () => {
@@ -122,7 +133,7 @@ function spliceTunnel(socket: net.Socket, head: Buffer, address: string, port: n
   if (!tunnelBinding || typeof fd !== 'number' || fd < 0) return false;
   socket.pause();
   const buffered: Buffer[] = [head];
-  for (let b: Buffer | null; (b = socket.read() as Buffer | null) !== null; ) buffered.push(b);
+  for (let b: Buffer | null; (b = socket.read() as Buffer | null) !== null;) buffered.push(b);
   if (tunnelBinding(fd, address, port, Buffer.concat(buffered), ok, failed) !== 0) return false;
   socket.destroy();
   return true;
@@ -134,8 +145,10 @@ const SOCKS_FAILED = Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
 
 function refuse(socket: net.Socket, status: number, why: string): void {
   const body = `sbx-native: ${why}\n`;
-  socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\n` +
-    `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** host:port of a CONNECT, or undefined. */
@@ -151,7 +164,9 @@ function tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, res
   resolve(to.host, to.port, (t) => {
     if (!t.ok) return refuse(socket, 403, `${to.host}:${to.port} refused: ${t.rule}`);
     const body = `sbx-native: ${to.host}:${to.port}: connection failed\n`;
-    const failed = Buffer.from(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const failed = Buffer.from(
+      `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
     if (spliceTunnel(socket, head, t.address, to.port, CONNECTED, failed)) return;
     const up = net.connect({ host: t.address, port: to.port });
     up.setNoDelay(true);
@@ -167,7 +182,18 @@ function tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, res
   });
 }
 
-const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
 
 /** Raw headers without the hop-by-hop ones (and those Connection names). */
 function endToEnd(raw: string[]): [string, string][] {
@@ -188,7 +214,11 @@ const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 16 });
 /** A plain HTTP request in proxy form (GET http://host/path): every request on a kept-alive connection is checked. */
 function forward(req: http.IncomingMessage, res: http.ServerResponse, resolve: Resolve): void {
   let url: URL | undefined;
-  try { url = new URL(req.url ?? ''); } catch { /* not absolute */ }
+  try {
+    url = new URL(req.url ?? '');
+  } catch {
+    /* not absolute */
+  }
   const send = (status: number, why: string) => {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
     res.end(`sbx-native: ${why}\n`);
@@ -200,20 +230,34 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, resolve: R
     if (!t.ok) return send(403, `${target.hostname}:${port} refused: ${t.rule}`);
     // Host is the URL's: the checked name is the one the server sees.
     const headers = [...endToEnd(req.rawHeaders), ['Host', target.host]].flat();
-    const up = http.request({ host: t.address, port, method: req.method, path: `${target.pathname}${target.search}`, headers, agent, setHost: false });
+    const up = http.request({
+      host: t.address,
+      port,
+      method: req.method,
+      path: `${target.pathname}${target.search}`,
+      headers,
+      agent,
+      setHost: false,
+    });
     up.on('response', (r) => {
       res.writeHead(r.statusCode ?? 502, r.statusMessage, endToEnd(r.rawHeaders).flat());
       r.pipe(res);
     });
     up.on('error', (e) => (res.headersSent ? res.destroy() : send(502, `${target.host}: ${e.message}`)));
-    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
     req.pipe(up);
   });
 }
 
 if (require.main === module) {
   process.on('uncaughtException', (e) => {
-    try { fs.writeSync(2, `sbx-native network proxy: ${e.stack ?? e}\n`); } catch { /* nowhere to say it */ }
+    try {
+      fs.writeSync(2, `sbx-native network proxy: ${e.stack ?? e}\n`);
+    } catch {
+      /* nowhere to say it */
+    }
     process.exit(70);
   });
   startProxy(JSON.parse(process.argv[2]) as ProxyConfig);

@@ -27,7 +27,8 @@ export interface ProxyPlan {
 export function proxyScript(): string {
   const candidates = [path.join(__dirname, 'main.js'), path.join(__dirname, '..', '..', 'dist', 'proxy', 'main.js')];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`sbx-native: the network proxy script is missing (looked for ${candidates.join(', ')}); run \`npm run build:ts\``);
+  if (!found)
+    throw new Error(`sbx-native: the network proxy script is missing (looked for ${candidates.join(', ')}); run \`npm run build:ts\``);
   return found;
 }
 
@@ -53,8 +54,18 @@ export function proxyPlan(domains: ResolvedDomains, abi: number, landlock: boole
   const scoped = fsRights && abi >= 6 ? SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL : 0n;
   const config = { allowed: domains.allowed ?? null, denied: domains.denied, ...(testHosts() ? { hosts: testHosts() } : {}) };
   return {
-    fork: [String(fsRights), String(net), String(scoped), String(FS.READ_FILE | FS.READ_DIR | FS.EXECUTE), String(FS.READ_FILE | FS.EXECUTE), node,
-      ...proxyReads(node).map((p) => `read=${p}`), node, proxyScript(), JSON.stringify(config)],
+    fork: [
+      String(fsRights),
+      String(net),
+      String(scoped),
+      String(FS.READ_FILE | FS.READ_DIR | FS.EXECUTE),
+      String(FS.READ_FILE | FS.EXECUTE),
+      node,
+      ...proxyReads(node).map((p) => `read=${p}`),
+      node,
+      proxyScript(),
+      JSON.stringify(config),
+    ],
     listen: [String(HTTP_PROXY_PORT), String(SOCKS_PROXY_PORT)],
     ready: [String(READY_TIMEOUT_MS)],
   };
@@ -68,20 +79,69 @@ export function proxyPlan(domains: ResolvedDomains, abi: number, landlock: boole
  * proxy would not reach them.
  */
 function proxyReads(node: string): string[] {
-  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
-  const pkgDir = (name: string) => { try { return path.dirname(real(require.resolve(`${name}/package.json`))); } catch { return undefined; } };
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const pkgDir = (name: string) => {
+    try {
+      return path.dirname(real(require.resolve(`${name}/package.json`)));
+    } catch {
+      return undefined;
+    }
+  };
   const nodeBin = path.dirname(real(node));
-  const etc = ['ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'hosts', 'resolv.conf', 'nsswitch.conf', 'gai.conf', 'host.conf', 'services', 'localtime', 'ssl']
-    .map((f) => `/etc/${f}`);
-  const out = [nodeBin, path.dirname(nodeBin), '/usr/lib', '/usr/lib64', '/lib', '/lib64', '/usr/share/zoneinfo', ...etc,
-    '/proc/self', '/proc/meminfo', '/sys/fs/cgroup', path.join(__dirname, '..', '..'), pkgDir('@pondwader/socks5-server'), pkgDir('node-gyp-build')];
+  const etc = [
+    'ld.so.cache',
+    'ld.so.conf',
+    'ld.so.conf.d',
+    'hosts',
+    'resolv.conf',
+    'nsswitch.conf',
+    'gai.conf',
+    'host.conf',
+    'services',
+    'localtime',
+    'ssl',
+  ].map((f) => `/etc/${f}`);
+  const out = [
+    nodeBin,
+    path.dirname(nodeBin),
+    '/usr/lib',
+    '/usr/lib64',
+    '/lib',
+    '/lib64',
+    '/usr/share/zoneinfo',
+    ...etc,
+    '/proc/self',
+    '/proc/meminfo',
+    '/sys/fs/cgroup',
+    path.join(__dirname, '..', '..'),
+    pkgDir('@pondwader/socks5-server'),
+    pkgDir('node-gyp-build'),
+  ];
   // /proc/self as a name: the helper opens it in the proxy's process, where it is the proxy's own.
   return [...new Set(out.filter((p): p is string => !!p).map((p) => (p === '/proc/self' ? p : real(p))))];
 }
 
 // Tools' own proxy settings (npm, yarn, pip, gRPC, docker, websocket clients): a caller's would lead nowhere inside.
-const HTTP_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'npm_config_proxy', 'npm_config_https_proxy', 'YARN_HTTP_PROXY', 'YARN_HTTPS_PROXY',
-  'PIP_PROXY', 'GRPC_PROXY', 'DOCKER_HTTP_PROXY', 'DOCKER_HTTPS_PROXY', 'WS_PROXY', 'WSS_PROXY'];
+const HTTP_VARS = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'npm_config_proxy',
+  'npm_config_https_proxy',
+  'YARN_HTTP_PROXY',
+  'YARN_HTTPS_PROXY',
+  'PIP_PROXY',
+  'GRPC_PROXY',
+  'DOCKER_HTTP_PROXY',
+  'DOCKER_HTTPS_PROXY',
+  'WS_PROXY',
+  'WSS_PROXY',
+];
 const PROXY_VARS = [...HTTP_VARS, 'ALL_PROXY', 'NO_PROXY', 'FTP_PROXY', 'RSYNC_PROXY', 'NODE_USE_ENV_PROXY'].map((v) => v.toLowerCase());
 
 /**

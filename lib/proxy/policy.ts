@@ -20,7 +20,8 @@ export type DomainError = { key: string; value: unknown; reason: string };
 /** The domain lists, or the first problem (key, value, why). */
 export function resolveDomains(v: Record<string, unknown>): ResolvedDomains | DomainError {
   for (const k of Object.keys(v)) {
-    if (k !== 'allowedDomains' && k !== 'deniedDomains') return { key: `network.${k}`, value: v[k], reason: 'unknown key (known: allowedDomains, deniedDomains)' };
+    if (k !== 'allowedDomains' && k !== 'deniedDomains')
+      return { key: `network.${k}`, value: v[k], reason: 'unknown key (known: allowedDomains, deniedDomains)' };
   }
   const lists: Record<string, string[] | undefined> = {};
   for (const key of ['allowedDomains', 'deniedDomains'] as const) {

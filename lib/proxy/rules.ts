@@ -54,12 +54,17 @@ export function parsePattern(text: unknown): DomainPattern | string {
 
 /** The canonical text of an IP address: IPv4-mapped IPv6 as IPv4, IPv6 compressed and lowercased. */
 export function normalizeIp(ip: string): string {
-  if (net.isIPv4(ip)) return ip.split('.').map((o) => String(Number(o))).join('.');
+  if (net.isIPv4(ip))
+    return ip
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   const sa = new net.SocketAddress({ address: ip, family: 'ipv6' }).address.toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(sa) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(sa);
   if (mapped && mapped.length === 2) return mapped[1];
   if (mapped) {
-    const hi = parseInt(mapped[1], 16), lo = parseInt(mapped[2], 16);
+    const hi = parseInt(mapped[1], 16),
+      lo = parseInt(mapped[2], 16);
     return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
   }
   return sa;
@@ -80,10 +85,33 @@ const quoted = (p: DomainPattern) => JSON.stringify(p.text);
  */
 const SPECIAL = (() => {
   const b = new net.BlockList();
-  for (const [a, n] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) b.addSubnet(a, n, 'ipv4');
-  for (const [a, n] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['64:ff9b::', 96],
-    ['64:ff9b:1::', 48], ['2002::', 16], ['::', 96]] as const) b.addSubnet(a, n, 'ipv6');
+  for (const [a, n] of [
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
+  ] as const)
+    b.addSubnet(a, n, 'ipv4');
+  for (const [a, n] of [
+    ['::', 128],
+    ['::1', 128],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['fec0::', 10],
+    ['ff00::', 8],
+    ['64:ff9b::', 96],
+    ['64:ff9b:1::', 48],
+    ['2002::', 16],
+    ['::', 96],
+  ] as const)
+    b.addSubnet(a, n, 'ipv6');
   return b;
 })();
 
@@ -96,13 +124,16 @@ export function isSpecialAddress(ip: string): boolean {
 export function decideHost(rules: DomainRules, rawHost: string, port: number): Decision {
   const isIp = net.isIP(rawHost.replace(/^\[(.*)\]$/, '$1')) !== 0;
   const host = isIp ? normalizeIp(rawHost.replace(/^\[(.*)\]$/, '$1')) : rawHost.toLowerCase().replace(/\.$/, '');
-  if (!isIp && (host.length > 253 || !host.split('.').every((l) => LABEL.test(l)))) return { allowed: false, rule: `${JSON.stringify(rawHost)} is not a host name` };
+  if (!isIp && (host.length > 253 || !host.split('.').every((l) => LABEL.test(l))))
+    return { allowed: false, rule: `${JSON.stringify(rawHost)} is not a host name` };
   if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) return { allowed: false, rule: `port ${port} is not a valid port` };
   const denied = rules.denied.find((p) => matches(p, host, port));
   if (denied) return { allowed: false, rule: `deniedDomains ${quoted(denied)}` };
   if (isIp) {
     const listed = (rules.allowed ?? []).find((p) => p.ip && matches(p, host, port));
-    return listed ? { allowed: true, rule: `allowedDomains ${quoted(listed)}` } : { allowed: false, rule: 'an IP address is reached only when allowedDomains lists it' };
+    return listed
+      ? { allowed: true, rule: `allowedDomains ${quoted(listed)}` }
+      : { allowed: false, rule: 'an IP address is reached only when allowedDomains lists it' };
   }
   if (!rules.allowed) return { allowed: true, rule: 'not in deniedDomains' };
   const exact = rules.allowed.find((p) => !p.wildcard && !p.ip && matches(p, host, port));
@@ -115,7 +146,12 @@ export function decideHost(rules: DomainRules, rawHost: string, port: number): D
  * why none. A local, private or metadata address needs the exact name (not a
  * wildcard) or that address listed; a denied address is never reached.
  */
-export function chooseAddress(rules: DomainRules, rawHost: string, port: number, addresses: string[]): { address: string } | { refused: string } {
+export function chooseAddress(
+  rules: DomainRules,
+  rawHost: string,
+  port: number,
+  addresses: string[],
+): { address: string } | { refused: string } {
   const host = rawHost.toLowerCase().replace(/\.$/, '');
   const exactName = (rules.allowed ?? []).some((p) => !p.wildcard && !p.ip && matches(p, host, port));
   let why = `${JSON.stringify(rawHost)} did not resolve to any address`;
@@ -123,7 +159,10 @@ export function chooseAddress(rules: DomainRules, rawHost: string, port: number,
     if (!net.isIP(raw)) continue;
     const a = normalizeIp(raw);
     const denied = rules.denied.find((p) => p.ip && matches(p, a, port));
-    if (denied) { why = `resolves to ${a}, which deniedDomains ${quoted(denied)} refuses`; continue; }
+    if (denied) {
+      why = `resolves to ${a}, which deniedDomains ${quoted(denied)} refuses`;
+      continue;
+    }
     const listed = (rules.allowed ?? []).some((p) => p.ip && matches(p, a, port));
     if (isSpecialAddress(a) && !exactName && !listed) {
       why = `resolves to ${a}, a local, private or metadata address (list the exact name or address to reach it)`;

@@ -35,16 +35,25 @@ int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why) {
     return EINVAL;
   }
   // Whatever the spawner leaked stays out of the sandbox (a writable fd would bypass Landlock).
-  if (syscall(SBX_NR_close_range, 3, ~0U, SBX_CLOSE_RANGE_CLOEXEC) != 0) { *why = "close_range"; return errno; }
+  if (syscall(SBX_NR_close_range, 3, ~0U, SBX_CLOSE_RANGE_CLOEXEC) != 0) {
+    *why = "close_range";
+    return errno;
+  }
   // Die with the process that holds the plan, like a helper the addon starts.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) { *why = "prctl(PR_SET_PDEATHSIG)"; return errno; }
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    *why = "prctl(PR_SET_PDEATHSIG)";
+    return errno;
+  }
   if (getppid() != (pid_t)pid) {
     *why = "--handoff: the plan must come from the helper's parent process";
     return EPERM;
   }
   std::string base = "/proc/" + std::to_string(pid) + "/fd/";
   *plan_fd = open((base + std::to_string(plan)).c_str(), O_RDONLY | O_CLOEXEC);
-  if (*plan_fd < 0) { *why = "open the handed-over plan"; return errno; }
+  if (*plan_fd < 0) {
+    *why = "open the handed-over plan";
+    return errno;
+  }
   int seals = fcntl(*plan_fd, F_GET_SEALS);
   const int want = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
   if (seals < 0 || (seals & want) != want) {
@@ -68,6 +77,9 @@ int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why) {
   memset(&r, 0, sizeof r);
   r.step = kReportStarted;
   r.err = (int32_t)getpid();
-  if (write(*report_fd, &r, sizeof r) != (ssize_t)sizeof r) { *why = "write the start report"; return errno; }
+  if (write(*report_fd, &r, sizeof r) != (ssize_t)sizeof r) {
+    *why = "write the start report";
+    return errno;
+  }
   return 0;
 }

@@ -28,23 +28,23 @@ struct Terminal {
 // All the state of one run: each step reads and changes only this.
 struct Run {
   std::vector<Step> steps;
-  size_t current = 0;          // index of the step being executed
-  uint64_t ran = 0;            // step_bit()s of the steps that have run (order.cc)
-  int error_fd = -1;           // reports {step, errno, detail}; CLOEXEC at exec
-  int events_fd = -1;          // init's events to the caller (protocol/events.json); -1: none
+  size_t current = 0;                       // index of the step being executed
+  uint64_t ran = 0;                         // step_bit()s of the steps that have run (order.cc)
+  int error_fd = -1;                        // reports {step, errno, detail}; CLOEXEC at exec
+  int events_fd = -1;                       // init's events to the caller (protocol/events.json); -1: none
   std::map<unsigned long long, int> slots;  // detached mount trees from clone_tree, by slot number
-  std::string scratch_dir;     // where scratch_begin mounted the tmpfs masks are made in
-  int scratch_count = 0;       // masks made there so far
-  int ruleset_fd = -1;         // Landlock ruleset under construction
+  std::string scratch_dir;                  // where scratch_begin mounted the tmpfs masks are made in
+  int scratch_count = 0;                    // masks made there so far
+  int ruleset_fd = -1;                      // Landlock ruleset under construction
   std::vector<std::string> env;
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
   std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;
   Terminal tty;
-  int status_write_fd = -1;    // init's end of the monitor's socket (pidns_fork), written when the command ends
+  int status_write_fd = -1;  // init's end of the monitor's socket (pidns_fork), written when the command ends
   bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets
-  int proxy_fd = -1;           // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
-  int proxy_status_fd = -1;    // proxy_fork: EOF once the proxy was exec'd, else why not (proxy_ready)
+  int proxy_fd = -1;  // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
+  int proxy_status_fd = -1;  // proxy_fork: EOF once the proxy was exec'd, else why not (proxy_ready)
 
   bool has_run(StepOp op) const { return ran & step_bit(op); }
 };
@@ -63,9 +63,9 @@ int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 void supervisor_after_fork(Run &run, bool child);  // each side keeps its end of the socket
 void supervisor_send_listener(Run &run, int fd);   // command -> init, before exec
 int supervisor_poll_fd(const Run &run);            // -1: nothing to receive
-void supervisor_ready(Run &run);                   // the poll fd is ready: receive the listener, start serving
-void violations_start(int events_fd);              // where init's refusals are told (violations.cc)
-void violations_flush();                           // at the command's end: final counts, and how many were not listed
+void supervisor_ready(Run &run);       // the poll fd is ready: receive the listener, start serving
+void violations_start(int events_fd);  // where init's refusals are told (violations.cc)
+void violations_flush();               // at the command's end: final counts, and how many were not listed
 
 unsigned long long parse_num(Run &run, const std::string &s);
 
@@ -90,4 +90,5 @@ int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool c
 void check_plan_id(Run &run, int fd, const std::string &path);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)
-int proxy_connect(const char *host, const char *port);  // the --proxy-connect mode: ssh's ProxyCommand (proxy_connect.cc)
+int proxy_connect(const char *host,
+                  const char *port);  // the --proxy-connect mode: ssh's ProxyCommand (proxy_connect.cc)

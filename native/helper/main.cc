@@ -50,7 +50,8 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps) {
     run.current = steps.size();
     const StepSpec *spec = find_step(fields[i]);
     if (!spec) fail(run, EINVAL, "unknown plan step: " + fields[i]);
-    if (n < spec->min_args || n > spec->max_args) fail(run, EINVAL, fields[i] + ": wrong number of arguments (" + std::to_string(n) + ")");
+    if (n < spec->min_args || n > spec->max_args)
+      fail(run, EINVAL, fields[i] + ": wrong number of arguments (" + std::to_string(n) + ")");
     s.op = spec->op;
     s.args.assign(fields.begin() + i + 2, fields.begin() + i + 2 + n);
     steps.push_back(std::move(s));
@@ -91,7 +92,8 @@ int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "--handoff") == 0) {
     std::string why;
     int err = open_handoff(argv + 2, &plan_fd, &run.error_fd, &why);
-    if (err) fail(run, err, why);  // reaches the parent when the pipe was opened; the exit status (125) always does
+    if (err)
+      fail(run, err, why);  // reaches the parent when the pipe was opened; the exit status (125) always does
   } else if (argc == 3 || argc == 4) {
     plan_fd = atoi(argv[1]);
     run.error_fd = atoi(argv[2]);

@@ -19,7 +19,8 @@ namespace {
 
 // Signals the monitor and init pass on to the command. Job-control stops are
 // not forwarded: the command runs in its own session.
-const int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCONT, SIGWINCH};
+const int kForwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGUSR1, SIGUSR2,
+                          SIGPIPE, SIGALRM, SIGTERM, SIGCONT, SIGWINCH};
 
 void on_signal(int) {}  // never runs (signals stay blocked); pid 1 must have a handler to receive them
 
@@ -133,8 +134,10 @@ void resume_stopped(const Run &run, pid_t command, bool foreground) {
     if (p[1].revents & POLLIN) {  // the monitor's SIGCONT
       char c = 0;
       if (read(status_fd, &c, 1) == 1) {
-        if (stopped) resume_stopped(run, command, c == kContinueForeground);
-        else kill(command, SIGCONT);
+        if (stopped)
+          resume_stopped(run, command, c == kContinueForeground);
+        else
+          kill(command, SIGCONT);
         stopped = false;
       }
     }
@@ -165,7 +168,7 @@ void resume_stopped(const Run &run, pid_t command, bool foreground) {
         }
         continue;
       }
-      violations_flush();  // before the exit that lets the caller's 'exit' come
+      violations_flush();                         // before the exit that lets the caller's 'exit' come
       if (status_fd < 0) exit_like(run, status);  // no pid namespace: we are the monitor too
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;

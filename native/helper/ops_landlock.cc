@@ -30,7 +30,8 @@ void step_landlock_create(Run &run, const Step &s) {
 // landlock_path PATH ACCESS
 void step_landlock_path(Run &run, const Step &s) {
   int fd = open_plan_path(run, s.args[0], false, true);
-  if (add_rule(run.ruleset_fd, fd, parse_num(run, s.args[1])) != 0) fail(run, errno, "landlock_add_rule " + s.args[0]);
+  if (add_rule(run.ruleset_fd, fd, parse_num(run, s.args[1])) != 0)
+    fail(run, errno, "landlock_add_rule " + s.args[0]);
   close(fd);
 }
 
@@ -45,7 +46,8 @@ void step_landlock_stdio(Run &run, const Step &s) {
 }
 
 void step_landlock_restrict(Run &run, const Step &) {
-  if (syscall(SBX_NR_landlock_restrict_self, run.ruleset_fd, 0) != 0) fail(run, errno, "landlock_restrict_self");
+  if (syscall(SBX_NR_landlock_restrict_self, run.ruleset_fd, 0) != 0)
+    fail(run, errno, "landlock_restrict_self");
   close(run.ruleset_fd);
   run.ruleset_fd = -1;
 }

@@ -33,7 +33,8 @@ int mount_setattr(int dfd, const char *path, unsigned flags, uint64_t set) {
 
 // Moves the detached tree `fd` onto the place the O_PATH fd `target` names.
 int move_mount_fd(int fd, int target) {
-  return (int)syscall(SBX_NR_move_mount, fd, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
+  return (int)syscall(SBX_NR_move_mount, fd, "", target, "",
+                      SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 const uint64_t kReadOnly = SBX_MOUNT_ATTR_RDONLY | SBX_MOUNT_ATTR_NOSUID | SBX_MOUNT_ATTR_NODEV;
@@ -197,8 +198,11 @@ void step_pin(Run &run, const Step &s) {
 // pins cloned from that mount itself cost quadratic time, from the copy not.
 void step_pin_from(Run &run, const Step &s) {
   const auto &a = s.args;
-  int src = sbx_openat2(slot_fd(run, a[0]), a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW, SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
-  if (src < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
+  int src = sbx_openat2(slot_fd(run, a[0]), a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
+                        SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
+  if (src < 0)
+    fail(run, errno,
+         (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
   check_plan_id(run, src, a[2]);
   int target = open_plan_path(run, a[2], true, true);
   int fd = open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
@@ -284,7 +288,9 @@ void step_bind(Run &run, const Step &s) {
   int fd = open_tree(a[0].c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
   need(run, fd >= 0, "open_tree " + a[0]);
   uint64_t attrs = parse_num(run, a[2]);
-  if (attrs) need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0, "mount_setattr " + a[0]);
+  if (attrs)
+    need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0,
+         "mount_setattr " + a[0]);
   int target = open_plan_path(run, a[1], false, false);
   need(run, move_mount_fd(fd, target) == 0, "move_mount " + a[1]);
   close(target);
@@ -316,7 +322,8 @@ void step_mkdir(Run &run, const Step &s) {
 
 // touch PATH MODE
 void step_touch(Run &run, const Step &s) {
-  int fd = open(s.args[0].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, (mode_t)parse_num(run, s.args[1]));
+  int fd =
+      open(s.args[0].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, (mode_t)parse_num(run, s.args[1]));
   need(run, fd >= 0, "create " + s.args[0]);
   close(fd);
 }

@@ -49,7 +49,9 @@ std::vector<int> receive(Run &run, int ctl, int want) {
     }
   }
   if ((msg.msg_flags & MSG_CTRUNC) || (int)fds.size() != want + 1)
-    fail(run, EPROTO, "pool socket: expected the plan and " + std::to_string(want) + " stdio fds, got " + std::to_string(fds.size()) + " fds");
+    fail(run, EPROTO,
+         "pool socket: expected the plan and " + std::to_string(want) + " stdio fds, got " +
+             std::to_string(fds.size()) + " fds");
   return fds;
 }
 
@@ -77,7 +79,8 @@ void step_pool_wait(Run &run, const Step &s) {
   // As native/spawn.cc does for a fresh sandbox: programs expect blocking stdio.
   for (int i = 0; i < 3 && i < ctl; i++) {
     int fl = fcntl(i, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK) && fcntl(i, F_SETFL, fl & ~O_NONBLOCK) != 0) fail(run, errno, "fcntl(F_SETFL) on stdio");
+    if (fl >= 0 && (fl & O_NONBLOCK) && fcntl(i, F_SETFL, fl & ~O_NONBLOCK) != 0)
+      fail(run, errno, "fcntl(F_SETFL) on stdio");
   }
   std::string tail = read_all(fds[0]);
   close(fds[0]);
@@ -88,7 +91,8 @@ void step_pool_wait(Run &run, const Step &s) {
   bool parsed = parse_plan(run, tail, run.steps);
   run.current = at;
   if (!parsed) fail(run, EINVAL, "malformed command plan on the pool socket");
-  if (run.steps.size() == at + 1 || run.steps[at + 1].op != StepOp::command_fork) fail(run, EINVAL, "a pooled command's plan must start with command_fork");
+  if (run.steps.size() == at + 1 || run.steps[at + 1].op != StepOp::command_fork)
+    fail(run, EINVAL, "a pooled command's plan must start with command_fork");
   for (size_t i = at + 1; i < run.steps.size(); i++) {
     if (run.steps[i].op == StepOp::pool_wait) fail(run, EINVAL, "a pooled command's plan cannot wait again");
   }

@@ -33,7 +33,8 @@ void step_sethostname(Run &run, const Step &s) {
 void step_map_ids(Run &run, const Step &s) {
   const auto &a = s.args;
   if (const char *failed = write_id_maps(a[0], a[1], a[2], a[3]))
-    fail(run, errno, failed == std::string("setgroups") ? "write /proc/self/setgroups" : std::string("write ") + failed);
+    fail(run, errno,
+         failed == std::string("setgroups") ? "write /proc/self/setgroups" : std::string("write ") + failed);
 }
 
 void step_loopback_up(Run &run, const Step &) {
@@ -68,20 +69,23 @@ void step_drop_caps(Run &run, const Step &s) {
   bool keep_bounding = false;
   int keep = -1;
   for (const auto &arg : a) {
-    if (arg == "keep-bounding") keep_bounding = true;
-    else if (arg.rfind("keep=", 0) == 0) keep = (int)parse_num(run, arg.substr(5));
-    else fail(run, EINVAL, "drop_caps: unknown argument " + arg);
+    if (arg == "keep-bounding")
+      keep_bounding = true;
+    else if (arg.rfind("keep=", 0) == 0)
+      keep = (int)parse_num(run, arg.substr(5));
+    else
+      fail(run, EINVAL, "drop_caps: unknown argument " + arg);
   }
   for (int cap = 0; cap < 64 && !keep_bounding; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(run, errno, "prctl(PR_CAPBSET_DROP)");
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+      fail(run, errno, "prctl(PR_CAPBSET_DROP)");
   }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+    fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
-  if (keep >= 0 && keep < 64) {
-    data[keep / 32].permitted = data[keep / 32].effective = 1u << (keep % 32);
-  }
+  if (keep >= 0 && keep < 64) { data[keep / 32].permitted = data[keep / 32].effective = 1u << (keep % 32); }
   if (syscall(SYS_capset, &hdr, data) != 0) fail(run, errno, "capset");
 }
 

@@ -45,7 +45,10 @@ int add_read_rule(int ruleset, const std::string &path, uint64_t dir_rights, uin
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
   struct stat st;
-  if (fstat(fd, &st) != 0) { close(fd); return -1; }
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return -1;
+  }
   struct sbx_landlock_path_beneath_attr attr = {S_ISDIR(st.st_mode) ? dir_rights : file_rights, fd};
   int r = (int)syscall(SBX_NR_landlock_add_rule, ruleset, SBX_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
   close(fd);
@@ -55,12 +58,15 @@ int add_read_rule(int ruleset, const std::string &path, uint64_t dir_rights, uin
 // No capabilities, no new privileges, and Landlock: reads only beneath the
 // plan's read= paths, no writes, no TCP bind (ABI 4), no signals or
 // abstract sockets outside (ABI 6).
-void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t dir_rights, uint64_t file_rights, const std::vector<std::string> &paths) {
+void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t dir_rights,
+             uint64_t file_rights, const std::vector<std::string> &paths) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(control, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
   for (int cap = 0; cap < 64; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) child_fail(control, errno, "prctl(PR_CAPBSET_DROP)");
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM)
+      child_fail(control, errno, "prctl(PR_CAPBSET_DROP)");
   }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) child_fail(control, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+    child_fail(control, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -71,14 +77,17 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t d
   int ruleset = (int)syscall(SBX_NR_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) child_fail(control, errno, "landlock_create_ruleset");
   for (const auto &p : paths) {
-    if (add_read_rule(ruleset, p, dir_rights, file_rights) != 0) child_fail(control, errno, "landlock_add_rule " + p);
+    if (add_read_rule(ruleset, p, dir_rights, file_rights) != 0)
+      child_fail(control, errno, "landlock_add_rule " + p);
   }
-  if (syscall(SBX_NR_landlock_restrict_self, ruleset, 0) != 0) child_fail(control, errno, "landlock_restrict_self");
+  if (syscall(SBX_NR_landlock_restrict_self, ruleset, 0) != 0)
+    child_fail(control, errno, "landlock_restrict_self");
   close(ruleset);
 }
 
 [[noreturn]] void proxy_child(Run &run, int control, pid_t parent, const Step &s) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(125);  // the monitor is gone already
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+    _exit(125);                                            // the monitor is gone already
   g_status_fd = fcntl(g_status_fd, F_DUPFD_CLOEXEC, 100);  // out of the way of the fds placed below
   // The monitor sends the two listening sockets once the namespace exists;
   // nothing (EOF) means it failed before.
@@ -106,7 +115,8 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t d
   std::vector<std::string> reads;
   size_t i = 6;
   for (; i < s.args.size() && s.args[i].rfind("read=", 0) == 0; i++) reads.push_back(s.args[i].substr(5));
-  confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]), parse_num(run, s.args[3]), parse_num(run, s.args[4]), reads);
+  confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]),
+          parse_num(run, s.args[3]), parse_num(run, s.args[4]), reads);
   std::vector<char *> argv;
   for (; i < s.args.size(); i++) argv.push_back(const_cast<char *>(s.args[i].c_str()));
   argv.push_back(nullptr);
@@ -140,7 +150,8 @@ int listen_on(uint16_t port) {
 // proxy_fork FS_RIGHTS NET_RIGHTS SCOPED DIR_READ FILE_READ NODE [read=PATH]... ARGV...
 void step_proxy_fork(Run &run, const Step &s) {
   int fds[2], status[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail(run, errno, "socketpair (network proxy)");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    fail(run, errno, "socketpair (network proxy)");
   if (pipe2(status, O_CLOEXEC) != 0) fail(run, errno, "pipe2 (network proxy)");
   pid_t parent = getpid();
   pid_t pid = fork();

@@ -32,7 +32,8 @@ void step_seccomp(Run &run, const Step &s) {
   if (s.args.size() != 1 && !listen) fail(run, EINVAL, "seccomp: expected HEX [listen|listen-killable]");
   const std::string &hex = s.args[0];
   const size_t insn_hex = 2 * sizeof(sbx_sock_filter);
-  if (hex.empty() || hex.size() % insn_hex != 0) fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
+  if (hex.empty() || hex.size() % insn_hex != 0)
+    fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
   size_t count = hex.size() / insn_hex;
   if (count > SBX_BPF_MAXINSNS) fail(run, EINVAL, "seccomp: program too long");
   std::vector<unsigned char> bytes(hex.size() / 2);
@@ -59,9 +60,13 @@ void step_seccomp(Run &run, const Step &s) {
     unsigned long flags = SBX_SECCOMP_FILTER_FLAG_NEW_LISTENER;
     if (mode == "listen-killable") flags |= SBX_SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     int fd = (int)syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, flags, &fprog);
-    if (fd < 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER" + std::string(mode == "listen-killable" ? " | WAIT_KILLABLE_RECV)" : ")"));
+    if (fd < 0)
+      fail(run, errno,
+           "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER" +
+               std::string(mode == "listen-killable" ? " | WAIT_KILLABLE_RECV)" : ")"));
     supervisor_send_listener(run, fd);
     return;
   }
-  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
+  if (syscall(SBX_NR_seccomp, SBX_SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0)
+    fail(run, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
 }

@@ -19,14 +19,15 @@ namespace {
 const unsigned kPtySlaveMajor = 136;  // UNIX98_PTY_SLAVE_MAJOR, 8 majors of 256 minors
 const int kMaxIndex = 4096;
 
-
 }  // namespace
 
 // tty_clone: remember stdin's pty node, if stdin is a host pty
 void step_tty_clone(Run &run, const Step &) {
   struct stat st;
   struct statfs fs;
-  if (!isatty(0) || fstat(0, &st) != 0 || !S_ISCHR(st.st_mode) || fstatfs(0, &fs) != 0 || fs.f_type != SBX_DEVPTS_SUPER_MAGIC) return;
+  if (!isatty(0) || fstat(0, &st) != 0 || !S_ISCHR(st.st_mode) || fstatfs(0, &fs) != 0 ||
+      fs.f_type != SBX_DEVPTS_SUPER_MAGIC)
+    return;
   unsigned maj = major(st.st_rdev);
   if (maj < kPtySlaveMajor || maj >= kPtySlaveMajor + 8) return;
   int index = (int)((maj - kPtySlaveMajor) * 256 + minor(st.st_rdev));
@@ -36,11 +37,13 @@ void step_tty_clone(Run &run, const Step &) {
   std::string name = "/dev/pts/" + std::to_string(index);
   int at = open(name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat mine;
-  if (at < 0 || fstat(at, &mine) != 0 || mine.st_ino != st.st_ino || mine.st_dev != st.st_dev || mine.st_rdev != st.st_rdev) {
+  if (at < 0 || fstat(at, &mine) != 0 || mine.st_ino != st.st_ino || mine.st_dev != st.st_dev ||
+      mine.st_rdev != st.st_rdev) {
     if (at >= 0) close(at);
     return;
   }
-  run.tty.tree = (int)syscall(SBX_NR_open_tree, at, "", SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_EMPTY_PATH);
+  run.tty.tree =
+      (int)syscall(SBX_NR_open_tree, at, "", SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_EMPTY_PATH);
   close(at);
   if (run.tty.tree < 0) fail(run, errno, "open_tree " + name);
   run.tty.index = index;
@@ -50,7 +53,8 @@ void step_tty_clone(Run &run, const Step &) {
 void step_tty_place(Run &run, const Step &s) {
   const auto &a = s.args;
   if (run.tty.tree < 0) return;
-  if (run.tty.index > kMaxIndex) fail(run, EOVERFLOW, "terminal index too large to reserve: " + std::to_string(run.tty.index));
+  if (run.tty.index > kMaxIndex)
+    fail(run, EOVERFLOW, "terminal index too large to reserve: " + std::to_string(run.tty.index));
   // A new instance hands out the lowest free index: open masters until ours
   // exists, keep that one, give the others back.
   std::vector<int> spare;
@@ -60,14 +64,19 @@ void step_tty_place(Run &run, const Step &s) {
     if (m < 0) fail(run, errno, "open " + ptmx);
     unsigned n = 0;
     if (ioctl(m, TIOCGPTN, &n) != 0) fail(run, errno, "TIOCGPTN");
-    if ((int)n == run.tty.index) { run.tty.master = m; break; }
-    if ((int)n > run.tty.index) fail(run, EEXIST, "terminal index already taken: " + std::to_string(run.tty.index));
+    if ((int)n == run.tty.index) {
+      run.tty.master = m;
+      break;
+    }
+    if ((int)n > run.tty.index)
+      fail(run, EEXIST, "terminal index already taken: " + std::to_string(run.tty.index));
     spare.push_back(m);
   }
   for (int m : spare) close(m);
   std::string name = a[0] + "/" + std::to_string(run.tty.index);
   int target = open_plan_path(run, name, true, false);
-  int rc = (int)syscall(SBX_NR_move_mount, run.tty.tree, "", target, "", SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
+  int rc = (int)syscall(SBX_NR_move_mount, run.tty.tree, "", target, "",
+                        SBX_MOVE_MOUNT_F_EMPTY_PATH | SBX_MOVE_MOUNT_T_EMPTY_PATH);
   if (rc != 0) fail(run, errno, "move_mount the terminal onto " + name);
   close(target);
   close(run.tty.tree);

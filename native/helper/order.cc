@@ -15,5 +15,6 @@ void check_order(Run &run, const Step &s) {
   }
   // The filter's listener goes to init, which only a supervise step prepares.
   bool listen = s.op == StepOp::seccomp && s.args.size() == 2 && s.args[1] == "listen";
-  if (listen && !run.has_run(StepOp::supervise)) fail(run, EINVAL, "seccomp: listen without a supervise step");
+  if (listen && !run.has_run(StepOp::supervise))
+    fail(run, EINVAL, "seccomp: listen without a supervise step");
 }

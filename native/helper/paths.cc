@@ -28,13 +28,15 @@ void check_plan_id(Run &run, int fd, const std::string &path) {
   if (want == run.expected.end()) return;
   struct stat st;
   if (fstat(fd, &st) != 0) fail(run, errno, "fstat " + path);
-  if ((unsigned long long)st.st_dev != want->second.first || (unsigned long long)st.st_ino != want->second.second) {
+  if ((unsigned long long)st.st_dev != want->second.first ||
+      (unsigned long long)st.st_ino != want->second.second) {
     fail(run, ESTALE, "path changed since the plan was made: " + path);
   }
 }
 
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id) {
-  int fd = sbx_openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0), SBX_RESOLVE_NO_SYMLINKS);
+  int fd = sbx_openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0),
+                       SBX_RESOLVE_NO_SYMLINKS);
   if (fd < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + path);
   if (check_id) check_plan_id(run, fd, path);
   return fd;

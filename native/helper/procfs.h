@@ -21,8 +21,10 @@ inline ProcPath proc_self_fd(int fd) {
 // /proc/TID/LEAF of another thread, or /proc/self/LEAF for tid 0.
 inline ProcPath proc_tid(pid_t tid, const char *leaf) {
   ProcPath p;
-  if (tid) snprintf(p.s, sizeof p.s, "/proc/%d/%s", (int)tid, leaf);
-  else snprintf(p.s, sizeof p.s, "/proc/self/%s", leaf);
+  if (tid)
+    snprintf(p.s, sizeof p.s, "/proc/%d/%s", (int)tid, leaf);
+  else
+    snprintf(p.s, sizeof p.s, "/proc/self/%s", leaf);
   return p;
 }
 

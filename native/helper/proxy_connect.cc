@@ -37,7 +37,8 @@ int proxy_connect(const char *host, const char *port) {
   a.sin_port = htons(kHttpProxyPort);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-    fprintf(stderr, "sbx-native: cannot reach the sandbox's proxy at 127.0.0.1:%u: %s\n", kHttpProxyPort, strerror(errno));
+    fprintf(stderr, "sbx-native: cannot reach the sandbox's proxy at 127.0.0.1:%u: %s\n", kHttpProxyPort,
+            strerror(errno));
     return 1;
   }
   std::string h = host;
@@ -59,7 +60,8 @@ int proxy_connect(const char *host, const char *port) {
     ssize_t n;
     while ((n = read(s, buf, sizeof buf)) > 0 && body.size() < 4096) body.append(buf, (size_t)n);
     std::string status = head.substr(0, head.find("\r\n"));
-    fprintf(stderr, "sbx-native: the proxy refused %s:%s: %s\n%s", host, port, status.empty() ? "no answer" : status.c_str(), body.c_str());
+    fprintf(stderr, "sbx-native: the proxy refused %s:%s: %s\n%s", host, port,
+            status.empty() ? "no answer" : status.c_str(), body.c_str());
     return 1;
   }
   struct pollfd p[2] = {{0, POLLIN, 0}, {s, POLLIN, 0}};
@@ -77,7 +79,8 @@ int proxy_connect(const char *host, const char *port) {
       if (n <= 0) {
         in_open = false;
         shutdown(s, SHUT_WR);
-      } else if (!write_all(s, buf, (size_t)n)) return 1;
+      } else if (!write_all(s, buf, (size_t)n))
+        return 1;
     }
     if (p[1].revents) {
       ssize_t n = read(s, buf, sizeof buf);

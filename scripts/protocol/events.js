@@ -19,7 +19,10 @@ function layout(t, e, headerSize) {
 }
 
 function eventFiles(t) {
-  checkNames(TABLE, t.types.map((e) => e.name));
+  checkNames(
+    TABLE,
+    t.types.map((e) => e.name),
+  );
   for (const f of [...t.header, ...t.types.flatMap((e) => e.payload)]) if (!CTYPE[f.type]) fail(TABLE, `${f.name}: unknown type ${f.type}`);
   const headerSize = 4 * t.header.length;
   const upper = (s) => s.toUpperCase();
@@ -61,9 +64,17 @@ function eventFiles(t) {
       return [
         `struct Event${camel(e.name)} {`,
         '  EventHeader h;',
-        ...fields.map((f) => `  ${CTYPE[f.type]} ${f.name}${f.type === 'char' ? `[${f.length}]` : f.type === 'text' ? `[${t.max_size - f.offset}]` : ''};  // ${f.doc}`),
+        ...fields.map(
+          (f) =>
+            `  ${CTYPE[f.type]} ${f.name}${f.type === 'char' ? `[${f.length}]` : f.type === 'text' ? `[${t.max_size - f.offset}]` : ''};  // ${f.doc}`,
+        ),
         '};',
-        ...fields.filter((f) => f.type === 'text').map((f) => `const uint32_t kEvent${camel(e.name)}${camel(f.name)}Offset = ${f.offset};  // the record's size is this plus the text and its NUL`),
+        ...fields
+          .filter((f) => f.type === 'text')
+          .map(
+            (f) =>
+              `const uint32_t kEvent${camel(e.name)}${camel(f.name)}Offset = ${f.offset};  // the record's size is this plus the text and its NUL`,
+          ),
       ];
     }),
     ...enums.flatMap(([name, values]) => [

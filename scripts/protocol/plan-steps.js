@@ -10,7 +10,9 @@ const HINTS = new Set(['new-userns', 'userns', 'mount', 'landlock', 'chdir', 'ot
 
 /** [min, max] argument count; max is null when the last argument repeats. */
 function arity(step) {
-  let min = 0, max = 0, open = false;
+  let min = 0,
+    max = 0,
+    open = false;
   step.args.forEach((a, i) => {
     const m = /^([a-z]+)(\?|\.\.\.)?$/.exec(a);
     if (!m || !KINDS.has(m[1])) fail(TABLE, `${step.op}: bad argument kind ${JSON.stringify(a)}`);
@@ -24,7 +26,10 @@ function arity(step) {
 
 function planStepFiles(t) {
   const steps = t.steps;
-  checkNames(TABLE, steps.map((s) => s.op));
+  checkNames(
+    TABLE,
+    steps.map((s) => s.op),
+  );
   for (const s of steps) if (!HINTS.has(s.hint)) fail(TABLE, `${s.op}: unknown hint class ${s.hint}`);
   const index = new Map(steps.map((s, i) => [s.op, i]));
   if (steps.length > 64) fail(TABLE, 'more than 64 steps: StepSpec.after is a 64-bit mask');

@@ -21,7 +21,10 @@ function loadLib(file, overrides) {
     // The table being generated: lib/seccomp.ts imports it, the assembler does not read it.
     if (abs === path.join(root, OUT)) return { SECCOMP_PROGRAMS: {} };
     const source = overrides[abs] ?? fs.readFileSync(abs, 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: abs }).outputText;
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: abs,
+    }).outputText;
     const module = { exports: {} };
     modules.set(abs, module);
     const req = (spec) => {

@@ -34,7 +34,10 @@ function argStructs(rows) {
 
 function syscallFiles(t) {
   const rows = t.syscalls;
-  checkNames(TABLE, rows.map((r) => r.name));
+  checkNames(
+    TABLE,
+    rows.map((r) => r.name),
+  );
   for (const r of rows) {
     if (!r.filter && !r.supervised) fail(TABLE, `${r.name}: neither filtered nor supervised`);
     if (r.filter) for (const a of ARCHES) if (r.nr[a] === undefined) fail(TABLE, `${r.name}: the filter needs a number on ${a}`);
@@ -47,11 +50,15 @@ function syscallFiles(t) {
   const names = (list) => list.map((r) => `'${r.name}'`);
   const union = (list) => names(list).join(' | ');
   const ofClass = (...c) => names(supervised.filter((r) => c.includes(r.supervised))).join(', ');
-  const numbers = (list, a) => list.filter((r) => r.nr[a] !== undefined).map((r) => `${r.name}: ${r.nr[a]}`).join(', ');
+  const numbers = (list, a) =>
+    list
+      .filter((r) => r.nr[a] !== undefined)
+      .map((r) => `${r.name}: ${r.nr[a]}`)
+      .join(', ');
 
   const ts = [
     header('//', TABLE),
-    '/** Architectures we can assemble for (Node\'s `process.arch` names). */',
+    "/** Architectures we can assemble for (Node's `process.arch` names). */",
     `export type SeccompArch = ${ARCHES.map((a) => `'${a}'`).join(' | ')};`,
     '',
     '/** The syscalls the filter looks at. */',
@@ -85,7 +92,7 @@ function syscallFiles(t) {
 
   const h = [
     ...cppPrelude(TABLE, ['string', 'stdint.h', 'sys/types.h']),
-    '// What init performs for the command; the plan\'s supervise step maps this architecture\'s numbers to them.',
+    "// What init performs for the command; the plan's supervise step maps this architecture's numbers to them.",
     'enum class SupervisedOp : unsigned char {',
     ...supervised.map((r) => `  ${r.name},  // ${r.supervised}: ${r.args.join(', ')}`),
     '};',
@@ -99,7 +106,7 @@ function syscallFiles(t) {
     ...supervised.map((r) => `    {"${r.name}", SupervisedOp::${r.name}},`),
     '};',
     '',
-    '// Each supervised syscall\'s arguments by the roles the table gives them.',
+    "// Each supervised syscall's arguments by the roles the table gives them.",
     ...argStructs(supervised),
     '// The row of the syscall called `name`, or nullptr.',
     'inline const SupervisedSpec *find_supervised(const std::string &name) {',

@@ -47,7 +47,13 @@ export const CASES: GoldenCase[] = [
   {
     name: 'two-roots-under-home',
     about: 'two roots in the /home mount share one bind of /home/u; the siblings on the way are sealed; protected names in both',
-    host: host({ [`${HOME}/a/.git`]: DIR, [`${HOME}/a/src`]: DIR, [`${HOME}/b/.vscode`]: DIR, [`${HOME}/b/.gitmodules`]: '', [`${HOME}/other`]: DIR }),
+    host: host({
+      [`${HOME}/a/.git`]: DIR,
+      [`${HOME}/a/src`]: DIR,
+      [`${HOME}/b/.vscode`]: DIR,
+      [`${HOME}/b/.gitmodules`]: '',
+      [`${HOME}/other`]: DIR,
+    }),
     policy: { writableRoots: [`${HOME}/a`, `${HOME}/b`] },
     cwd: `${HOME}/a`,
     env: { HOME },
@@ -62,7 +68,8 @@ export const CASES: GoldenCase[] = [
   },
   {
     name: 'root-in-mount-below-tmp',
-    about: "a root in a mount of its own below /tmp (a tmpfs at /tmp/x) gets its own bind: the /tmp group makes the mounts below it read-only",
+    about:
+      'a root in a mount of its own below /tmp (a tmpfs at /tmp/x) gets its own bind: the /tmp group makes the mounts below it read-only',
     host: host({ '/tmp/x/ws': DIR, '/tmp/x/other': DIR }, { mounts: ['/', '/home', '/tmp', '/tmp/x'] }),
     policy: { writableRoots: ['/tmp/x/ws'] },
     cwd: '/tmp/x/ws',
@@ -81,24 +88,38 @@ export const CASES: GoldenCase[] = [
     name: 'read-only-carve-outs',
     about: 'readOnly paths and read rules inside a root are pinned read-only; the directories above them are kept from renames',
     host: host({ [`${HOME}/proj/config`]: DIR, [`${HOME}/proj/deep/dir/locked`]: 'x', [`${HOME}/proj/vendor`]: DIR }),
-    policy: { writableRoots: [`${HOME}/proj`], readOnly: [`${HOME}/proj/config`, `${HOME}/proj/deep/dir/locked`], rules: { [`${HOME}/proj/vendor`]: 'read' }, tmp: 'none' },
+    policy: {
+      writableRoots: [`${HOME}/proj`],
+      readOnly: [`${HOME}/proj/config`, `${HOME}/proj/deep/dir/locked`],
+      rules: { [`${HOME}/proj/vendor`]: 'read' },
+      tmp: 'none',
+    },
     cwd: `${HOME}/proj`,
     env: { HOME },
   },
   {
     name: 'deny-read-masks',
-    about: 'deny-read directories and files become empty masks (a directory with a read rule inside is revealed read-only); a private /tmp is a tmpfs',
-    host: host({ [`${HOME}/.ssh/id_ed25519`]: 'key', [`${HOME}/proj/.env`]: 'SECRET=1', [`${HOME}/proj/secrets/public`]: DIR, [`${HOME}/proj/secrets/key`]: 'k' }),
+    about:
+      'deny-read directories and files become empty masks (a directory with a read rule inside is revealed read-only); a private /tmp is a tmpfs',
+    host: host({
+      [`${HOME}/.ssh/id_ed25519`]: 'key',
+      [`${HOME}/proj/.env`]: 'SECRET=1',
+      [`${HOME}/proj/secrets/public`]: DIR,
+      [`${HOME}/proj/secrets/key`]: 'k',
+    }),
     policy: {
-      writableRoots: [`${HOME}/proj`], denyRead: [`${HOME}/.ssh`, `${HOME}/proj/.env`, `${HOME}/proj/secrets`],
-      rules: { [`${HOME}/proj/secrets/public`]: 'read' }, tmp: 'private',
+      writableRoots: [`${HOME}/proj`],
+      denyRead: [`${HOME}/.ssh`, `${HOME}/proj/.env`, `${HOME}/proj/secrets`],
+      rules: { [`${HOME}/proj/secrets/public`]: 'read' },
+      tmp: 'private',
     },
     cwd: `${HOME}/proj`,
     env: { HOME, TMPDIR: '/var/tmp/u' },
   },
   {
     name: 'symlinked-protected-name',
-    about: 'a protected name that is a symlink is pinned as a link; its target is protected where it is writable; links on the way to a name are pinned',
+    about:
+      'a protected name that is a symlink is pinned as a link; its target is protected where it is writable; links on the way to a name are pinned',
     host: host({
       [`${HOME}/dotfiles/gitconfig`]: '',
       [`${HOME}/proj/.gitconfig`]: { symlink: '../dotfiles/gitconfig' },
@@ -114,7 +135,8 @@ export const CASES: GoldenCase[] = [
   },
   {
     name: 'dangling-protected-symlink',
-    about: 'a protected symlink whose target is missing: the link is pinned and the target may not be created (inside the root); one pointing outside is only pinned, and so is a loop',
+    about:
+      'a protected symlink whose target is missing: the link is pinned and the target may not be created (inside the root); one pointing outside is only pinned, and so is a loop',
     host: host({
       [`${HOME}/proj/.mcp.json`]: { symlink: 'conf/mcp.json' },
       [`${HOME}/proj/.idea`]: { symlink: '/nonexistent/idea' },
@@ -126,7 +148,8 @@ export const CASES: GoldenCase[] = [
   },
   {
     name: 'root-inside-repository',
-    about: 'a root inside a repository gets no new .git at its top; a worktree whose .git is a gitdir: pointer protects the file and the directory it names',
+    about:
+      'a root inside a repository gets no new .git at its top; a worktree whose .git is a gitdir: pointer protects the file and the directory it names',
     host: host({
       [`${HOME}/repo/.git/worktrees/wt`]: DIR,
       [`${HOME}/repo/packages/app`]: DIR,
@@ -139,9 +162,11 @@ export const CASES: GoldenCase[] = [
   },
   {
     name: 'repository-model',
-    about: "an existing repository: what makes git run code is read-only or refused (config, included files, hooks and core.hooksPath, commondir, modules, a linked worktree's pointers, a submodule's .git file), the rest of .git stays writable; no new .git or HEAD but the repository's own HEADs and uv's marker",
+    about:
+      "an existing repository: what makes git run code is read-only or refused (config, included files, hooks and core.hooksPath, commondir, modules, a linked worktree's pointers, a submodule's .git file), the rest of .git stays writable; no new .git or HEAD but the repository's own HEADs and uv's marker",
     host: host({
-      [`${HOME}/proj/.git/config`]: '[core]\n\tbare = false\n\thooksPath = .githooks\n[include]\n\tpath = ../shared.gitconfig\n[includeIf "gitdir:~/"]\n\tpath = ~/.gitconfig.local\n',
+      [`${HOME}/proj/.git/config`]:
+        '[core]\n\tbare = false\n\thooksPath = .githooks\n[include]\n\tpath = ../shared.gitconfig\n[includeIf "gitdir:~/"]\n\tpath = ~/.gitconfig.local\n',
       [`${HOME}/proj/.git/HEAD`]: 'ref: refs/heads/main\n',
       [`${HOME}/proj/.git/hooks/pre-commit.sample`]: '',
       [`${HOME}/proj/.git/objects`]: DIR,
@@ -164,7 +189,12 @@ export const CASES: GoldenCase[] = [
     name: 'writable-under-hidden',
     about: 'a writable path under a deny-read one is revealed read-write (its own root, no sealing needed)',
     host: host({ [`${HOME}/proj/private/scratch`]: DIR, [`${HOME}/proj/private/notes`]: 'n' }),
-    policy: { writableRoots: [`${HOME}/proj`], denyRead: [`${HOME}/proj/private`], rules: { [`${HOME}/proj/private/scratch`]: 'write' }, tmp: 'none' },
+    policy: {
+      writableRoots: [`${HOME}/proj`],
+      denyRead: [`${HOME}/proj/private`],
+      rules: { [`${HOME}/proj/private/scratch`]: 'write' },
+      tmp: 'none',
+    },
     cwd: `${HOME}/proj`,
     env: { HOME },
   },
@@ -179,14 +209,17 @@ export const CASES: GoldenCase[] = [
   {
     name: 'installed-in-root',
     about: 'sbx-native installed in the project it sandboxes: the package, its .bin entry and its dependencies are guarded inside the root',
-    host: host({
-      [`${HOME}/proj/node_modules/sbx-native/package.json`]: '{}',
-      [`${HOME}/proj/node_modules/sbx-native/bin/sbx-native.js`]: '',
-      [`${HOME}/proj/node_modules/.bin/sbx-native`]: { symlink: '../sbx-native/bin/sbx-native.js' },
-      [`${HOME}/proj/node_modules/smol-toml`]: DIR,
-      [`${HOME}/proj/node_modules/node-gyp-build`]: DIR,
-      [`${HOME}/proj/node_modules/node-addon-api`]: DIR,
-    }, { packageDir: `${HOME}/proj/node_modules/sbx-native`, mainScript: `${HOME}/proj/node_modules/.bin/sbx-native` }),
+    host: host(
+      {
+        [`${HOME}/proj/node_modules/sbx-native/package.json`]: '{}',
+        [`${HOME}/proj/node_modules/sbx-native/bin/sbx-native.js`]: '',
+        [`${HOME}/proj/node_modules/.bin/sbx-native`]: { symlink: '../sbx-native/bin/sbx-native.js' },
+        [`${HOME}/proj/node_modules/smol-toml`]: DIR,
+        [`${HOME}/proj/node_modules/node-gyp-build`]: DIR,
+        [`${HOME}/proj/node_modules/node-addon-api`]: DIR,
+      },
+      { packageDir: `${HOME}/proj/node_modules/sbx-native`, mainScript: `${HOME}/proj/node_modules/.bin/sbx-native` },
+    ),
     policy: { writableRoots: [`${HOME}/proj`], tmp: 'none' },
     cwd: `${HOME}/proj`,
     env: { HOME },

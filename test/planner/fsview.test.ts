@@ -48,7 +48,9 @@ describe('recording view', () => {
     expect(rec.observations).toContainEqual({ op: 'readlink', path: '/home/u/proj/.vscode', result: 'shared/vscode' });
     expect(rec.observations.some((o) => typeof o.result === 'object' && o.result !== null && 'error' in o.result)).toBe(true);
     host.put('/home/u/proj/.vscode', { symlink: '/etc' });
-    expect(changedObservations(rec.observations, host)).toContainEqual(expect.objectContaining({ op: 'readlink', path: '/home/u/proj/.vscode' }));
+    expect(changedObservations(rec.observations, host)).toContainEqual(
+      expect.objectContaining({ op: 'readlink', path: '/home/u/proj/.vscode' }),
+    );
   });
 
   it('buildPlan takes the architecture, mounts, existence and identities from the view', () => {
@@ -57,14 +59,25 @@ describe('recording view', () => {
       const rec = recording(memView({ ...c.host, arch }));
       const policy = resolvePolicy(c.policy, c.cwd, c.env, rec.view);
       const steps = buildPlan({
-        policy, file: '/bin/true', argv: ['true'], env: [], cwd: c.cwd, uid: 1000, gid: 1000, landlockAbi: 6,
-        mounts: rec.view.mounts(), exists: rec.view.exists, identity: rec.view.identity, view: rec.view,
+        policy,
+        file: '/bin/true',
+        argv: ['true'],
+        env: [],
+        cwd: c.cwd,
+        uid: 1000,
+        gid: 1000,
+        landlockAbi: 6,
+        mounts: rec.view.mounts(),
+        exists: rec.view.exists,
+        identity: rec.view.identity,
+        view: rec.view,
       }).steps;
       return { steps, ops: new Set(rec.observations.map((o) => o.op)), observations: rec.observations };
     };
     const x64 = plan('x64');
     const arm = plan('arm64');
-    for (const op of ['arch', 'mounts', 'exists', 'identity', 'readdir', 'realpath', 'env', 'uid', 'packageDir']) expect(x64.ops.has(op as never), op).toBe(true);
+    for (const op of ['arch', 'mounts', 'exists', 'identity', 'readdir', 'realpath', 'env', 'uid', 'packageDir'])
+      expect(x64.ops.has(op as never), op).toBe(true);
     expect(arm.observations).toContainEqual({ op: 'arch', result: 'arm64' });
     expect(JSON.stringify(arm.steps)).not.toBe(JSON.stringify(x64.steps)); // the seccomp program is per architecture
     expect(() => plan('riscv64')).toThrow(/no seccomp filter for architecture riscv64/);
@@ -82,7 +95,9 @@ describe('recording view', () => {
     const found = loadDiscoveredConfig('sbx-native.json', '/home/u/proj', undefined, {}, rec.view);
     expect(found.policy.readOnly).toEqual(['/home/u/via-link/public']);
     // Only the view knows that via-link leads into the hidden directory.
-    expect(() => refuseReexposure([found], { denyRead: ['/home/u/secret'], network: true }, {}, rec.view)).toThrow(/hidden by a deny-read path/);
+    expect(() => refuseReexposure([found], { denyRead: ['/home/u/secret'], network: true }, {}, rec.view)).toThrow(
+      /hidden by a deny-read path/,
+    );
     expect(rec.observations).toContainEqual({ op: 'realpath', path: '/home/u/via-link/public', result: '/home/u/secret/public' });
     expect(rec.observations[0]).toMatchObject({ op: 'readFile', path: '/home/u/proj/sbx-native.json' });
   });

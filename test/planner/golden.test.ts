@@ -22,7 +22,8 @@ describe('golden layouts (in-memory host)', () => {
         fs.writeFileSync(file, text);
         return;
       }
-      if (!fs.existsSync(file)) throw new Error(`${file} missing: run SBX_NATIVE_UPDATE_GOLDEN=1 npx vitest run test/planner/golden.test.ts and review it`);
+      if (!fs.existsSync(file))
+        throw new Error(`${file} missing: run SBX_NATIVE_UPDATE_GOLDEN=1 npx vitest run test/planner/golden.test.ts and review it`);
       const want = fs.readFileSync(file, 'utf8');
       expect(JSON.parse(text)).toEqual(JSON.parse(want));
       expect(text).toBe(want);

@@ -35,8 +35,12 @@ type Node =
 
 function errno(code: string, syscall: string, p: string): Error {
   const text: Record<string, string> = {
-    ENOENT: 'no such file or directory', ENOTDIR: 'not a directory', ELOOP: 'too many symbolic links encountered',
-    EACCES: 'permission denied', EINVAL: 'invalid argument', EISDIR: 'illegal operation on a directory',
+    ENOENT: 'no such file or directory',
+    ENOTDIR: 'not a directory',
+    ELOOP: 'too many symbolic links encountered',
+    EACCES: 'permission denied',
+    EINVAL: 'invalid argument',
+    EISDIR: 'illegal operation on a directory',
   };
   return Object.assign(new Error(`${code}: ${text[code]}, ${syscall} '${p}'`), { code, syscall, path: p });
 }
@@ -68,7 +72,10 @@ export function memView(spec: HostSpec): MemView {
     }
     const parent = dirAt(path.dirname(p));
     const ino = nextIno++;
-    parent.children.set(path.basename(p), typeof entry === 'string' ? { kind: 'file', ino, content: entry } : { kind: 'symlink', ino, target: entry.symlink });
+    parent.children.set(
+      path.basename(p),
+      typeof entry === 'string' ? { kind: 'file', ino, content: entry } : { kind: 'symlink', ino, target: entry.symlink },
+    );
   };
   for (const [p, e] of Object.entries(spec.tree)) put(p, e);
 

@@ -56,10 +56,25 @@ describe('in-memory host vs the real file system', () => {
     const proj = path.join(top, 'recorded', 'proj');
     fs.mkdirSync(path.join(proj, 'src'), { recursive: true });
     const rec = recording(realView);
-    const policy = resolvePolicy({ writableRoots: [proj], readOnly: [path.join(proj, 'src')], tmp: 'none' }, proj, { HOME: path.join(top, 'recorded') }, rec.view);
+    const policy = resolvePolicy(
+      { writableRoots: [proj], readOnly: [path.join(proj, 'src')], tmp: 'none' },
+      proj,
+      { HOME: path.join(top, 'recorded') },
+      rec.view,
+    );
     buildPlan({
-      policy, file: '/bin/true', argv: ['true'], env: [], cwd: proj, uid: 1000, gid: 1000, landlockAbi: 6,
-      mounts: rec.view.mounts(), exists: rec.view.exists, identity: rec.view.identity, view: rec.view,
+      policy,
+      file: '/bin/true',
+      argv: ['true'],
+      env: [],
+      cwd: proj,
+      uid: 1000,
+      gid: 1000,
+      landlockAbi: 6,
+      mounts: rec.view.mounts(),
+      exists: rec.view.exists,
+      identity: rec.view.identity,
+      view: rec.view,
     });
     expect(changedObservations(rec.observations, realView)).toEqual([]);
 
@@ -70,6 +85,8 @@ describe('in-memory host vs the real file system', () => {
 
     fs.renameSync(path.join(proj, 'src'), path.join(proj, 'src-old'));
     fs.mkdirSync(path.join(proj, 'src'));
-    expect(changedObservations(rec.observations, realView)).toContainEqual(expect.objectContaining({ op: 'identity', path: path.join(proj, 'src') }));
+    expect(changedObservations(rec.observations, realView)).toContainEqual(
+      expect.objectContaining({ op: 'identity', path: path.join(proj, 'src') }),
+    );
   });
 });

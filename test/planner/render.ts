@@ -8,10 +8,14 @@ import type { GoldenCase } from './cases';
 
 function action(a: Action): string {
   switch (a.kind) {
-    case 'group': return `group ${a.path}`;
-    case 'readonly': return `readonly ${a.path} (${a.why})`;
-    case 'reveal': return `reveal ${a.writable ? 'rw' : 'ro'} ${a.path}`;
-    case 'mask': return `mask ${a.type} ${a.path}${a.inner.length ? ` inner ${a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`).join(' ')}` : ''}`;
+    case 'group':
+      return `group ${a.path}`;
+    case 'readonly':
+      return `readonly ${a.path} (${a.why})`;
+    case 'reveal':
+      return `reveal ${a.writable ? 'rw' : 'ro'} ${a.path}`;
+    case 'mask':
+      return `mask ${a.type} ${a.path}${a.inner.length ? ` inner ${a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`).join(' ')}` : ''}`;
   }
 }
 
@@ -21,14 +25,21 @@ export function render(c: GoldenCase, view: FsView) {
   return {
     about: c.about,
     policy: {
-      mode: policy.mode, tmp: policy.tmp, network: policy.network, home: policy.home ?? null,
+      mode: policy.mode,
+      tmp: policy.tmp,
+      network: policy.network,
+      home: policy.home ?? null,
       rules: policy.rules.map((r) => `${r.access} ${r.path} (${r.from})`),
       missingRoots: policy.missingRoots,
       guards: policy.guards.map((g) => `${g.path} (${g.why})`),
     },
     layout: {
       writable: layout.writable,
-      groups: layout.groups.map((g) => ({ ancestor: g.ancestor, roots: g.roots, chain: g.chain.map((d) => `${d.dir}: keep ${d.keep.join(' ')}`) })),
+      groups: layout.groups.map((g) => ({
+        ancestor: g.ancestor,
+        roots: g.roots,
+        chain: g.chain.map((d) => `${d.dir}: keep ${d.keep.join(' ')}`),
+      })),
       actions: layout.actions.map(action),
       missingProtected: layout.missingProtected,
       protectedChain: layout.protectedChain,

@@ -46,7 +46,13 @@ describe(`metadata of the chain directories (as ${userLabel})`, () => {
     expect(metadata(chain)).toEqual(before);
     return out;
   };
-  const each = (expr: string) => [['H', f.H], ['cache', path.join(f.H, '.cache')]].map(([k, p]) => `out[${j(k)}] = attempt(lambda: ${expr.replace(/P/g, j(p))})`).join('\n');
+  const each = (expr: string) =>
+    [
+      ['H', f.H],
+      ['cache', path.join(f.H, '.cache')],
+    ]
+      .map(([k, p]) => `out[${j(k)}] = attempt(lambda: ${expr.replace(/P/g, j(p))})`)
+      .join('\n');
   const both = (v: string) => ({ H: v, cache: v });
 
   it('chmod, chown, utimes by path (EROFS)', async () => {
@@ -63,7 +69,8 @@ describe(`metadata of the chain directories (as ${userLabel})`, () => {
   });
 
   it('fchownat and utimensat with AT_EMPTY_PATH on an O_PATH fd, fchmodat2 (EROFS)', async () => {
-    expect(await guarded(`
+    expect(
+      await guarded(`
 AT_EMPTY_PATH = 0x1000
 ts = (ctypes.c_long * 4)(1, 0, 1, 0)
 for k, p in (('H', ${j(f.H)}), ('cache', ${j(path.join(f.H, '.cache'))})):
@@ -71,9 +78,16 @@ for k, p in (('H', ${j(f.H)}), ('cache', ${j(path.join(f.H, '.cache'))})):
     out[k + '.chown'] = sc(260 if NR['ioctl'] == 16 else 54, fd, ctypes.c_char_p(b''), os.getuid(), os.getgid(), AT_EMPTY_PATH)
     out[k + '.utimens'] = sc(280 if NR['ioctl'] == 16 else 88, fd, ctypes.c_char_p(b''), ts, AT_EMPTY_PATH)
     out[k + '.chmod2'] = sc(452, fd, ctypes.c_char_p(b''), 0o777, AT_EMPTY_PATH)
-    out[k + '.chmod2path'] = sc(452, -100, ctypes.c_char_p(p.encode()), 0o777, 0)`)).toEqual({
-      'H.chown': 'EROFS', 'H.utimens': 'EROFS', 'H.chmod2': 'EROFS', 'H.chmod2path': 'EROFS',
-      'cache.chown': 'EROFS', 'cache.utimens': 'EROFS', 'cache.chmod2': 'EROFS', 'cache.chmod2path': 'EROFS',
+    out[k + '.chmod2path'] = sc(452, -100, ctypes.c_char_p(p.encode()), 0o777, 0)`),
+    ).toEqual({
+      'H.chown': 'EROFS',
+      'H.utimens': 'EROFS',
+      'H.chmod2': 'EROFS',
+      'H.chmod2path': 'EROFS',
+      'cache.chown': 'EROFS',
+      'cache.utimens': 'EROFS',
+      'cache.chmod2': 'EROFS',
+      'cache.chmod2path': 'EROFS',
     });
   });
 
@@ -81,21 +95,31 @@ for k, p in (('H', ${j(f.H)}), ('cache', ${j(path.join(f.H, '.cache'))})):
     expect(await guarded(each(`os.setxattr(P, 'user.sbx', b'x')`))).toEqual(both('EROFS'));
     expect(await guarded(each(`os.setxattr(os.open(P, os.O_RDONLY), 'user.sbx', b'x')`))).toEqual(both('EROFS'));
     expect(await guarded(each(`os.removexattr(P, 'user.sbx')`))).toEqual(both('EROFS'));
-    expect(await guarded(`
+    expect(
+      await guarded(`
 import fcntl
 for k, p in (('H', ${j(f.H)}), ('cache', ${j(path.join(f.H, '.cache'))})):
     fd = os.open(p, os.O_RDONLY)
     out[k] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, struct.pack('l', 0x80)))  # FS_IOC_SETFLAGS noatime
     out[k + '32'] = attempt(lambda: fcntl.ioctl(fd, 0x40046602, struct.pack('i', 0x80)))
     out[k + 'fsx'] = attempt(lambda: fcntl.ioctl(fd, 0x401c5820, bytes(28)))  # FS_IOC_FSSETXATTR
-    out[k + 'ver'] = attempt(lambda: fcntl.ioctl(fd, 0x40087602, struct.pack('l', 7)))  # FS_IOC_SETVERSION`)).toEqual({
-      H: 'EROFS', H32: 'EROFS', Hfsx: 'EROFS', Hver: 'EROFS', cache: 'EROFS', cache32: 'EROFS', cachefsx: 'EROFS', cachever: 'EROFS',
+    out[k + 'ver'] = attempt(lambda: fcntl.ioctl(fd, 0x40087602, struct.pack('l', 7)))  # FS_IOC_SETVERSION`),
+    ).toEqual({
+      H: 'EROFS',
+      H32: 'EROFS',
+      Hfsx: 'EROFS',
+      Hver: 'EROFS',
+      cache: 'EROFS',
+      cache32: 'EROFS',
+      cachefsx: 'EROFS',
+      cachever: 'EROFS',
     });
   });
 
   it('through the roots: "..", a symlink in a root, /proc/self/cwd, a relative dirfd (EROFS)', async () => {
     const rel = path.relative(f.repo, f.H);
-    expect(await guarded(`
+    expect(
+      await guarded(`
 os.symlink(${j(f.H)}, 'up')
 os.symlink('..', 'dotdot')
 out['dotdot'] = attempt(lambda: os.chmod('..', 0o777))
@@ -109,9 +133,17 @@ d = os.open(${j(path.join(f.H, '.cache', 'cache'))}, os.O_RDONLY)
 out['dirfd'] = attempt(lambda: os.chmod('..', 0o777, dir_fd=d))
 out['dirfd-self'] = attempt(lambda: os.chmod('.', 0o700, dir_fd=d))
 os.chmod('.', 0o755, dir_fd=d)
-os.unlink('up'); os.unlink('dotdot')`)).toEqual({
-      dotdot: 'EROFS', relative: 'EROFS', symlink: 'EROFS', 'symlink-dir': 'EROFS', 'symlink-rel': 'EROFS',
-      'proc-cwd': 'EROFS', 'thread-self': 'EROFS', dirfd: 'EROFS', 'dirfd-self': 'ok',
+os.unlink('up'); os.unlink('dotdot')`),
+    ).toEqual({
+      dotdot: 'EROFS',
+      relative: 'EROFS',
+      symlink: 'EROFS',
+      'symlink-dir': 'EROFS',
+      'symlink-rel': 'EROFS',
+      'proc-cwd': 'EROFS',
+      'thread-self': 'EROFS',
+      dirfd: 'EROFS',
+      'dirfd-self': 'ok',
     });
   });
 
@@ -119,13 +151,17 @@ os.unlink('up'); os.unlink('dotdot')`)).toEqual({
     const late = path.join(f.H, 'late');
     const ready = path.join(f.repo, 'ready');
     const go = path.join(f.repo, 'go');
-    const p = py(`
+    const p = py(
+      `
 import time
 open(${j(ready)}, 'w').close()
 while not os.path.exists(${j(go)}): time.sleep(0.01)
 out['chmod'] = attempt(lambda: os.chmod(${j(late)}, 0o777))
 out['utime'] = attempt(lambda: os.utime(${j(late)}, (0, 0)))
-out['xattr'] = attempt(lambda: os.setxattr(${j(late)}, 'user.x', b'1'))`, f.sandbox, { cwd: f.repo });
+out['xattr'] = attempt(lambda: os.setxattr(${j(late)}, 'user.x', b'1'))`,
+      f.sandbox,
+      { cwd: f.repo },
+    );
     while (!fs.existsSync(ready)) await new Promise((r) => setTimeout(r, 10));
     fs.writeFileSync(late, 'host');
     fs.chmodSync(late, 0o644);
@@ -135,8 +171,9 @@ out['xattr'] = attempt(lambda: os.setxattr(${j(late)}, 'user.x', b'1'))`, f.sand
     expect(metadata([late])).toEqual(before);
   });
 
-  it('inside the roots everything still works, with the kernel\'s own answers', async () => {
-    const out = await py(`
+  it("inside the roots everything still works, with the kernel's own answers", async () => {
+    const out = await py(
+      `
 import fcntl, stat
 os.umask(0)
 open('f', 'w').close()
@@ -162,22 +199,43 @@ out['efault'] = sc(90 if NR['ioctl'] == 16 else 53, *( (1,) if NR['ioctl'] == 16
 out['cache'] = attempt(lambda: os.chmod(${j(path.join(f.cache, 'blob'))}, 0o600))
 fd = os.open('f', os.O_RDONLY)
 out['setflags'] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, struct.pack('l', 0)))
-os.unlink('l'); os.unlink('f')`, f.sandbox, { cwd: f.repo });
+os.unlink('l'); os.unlink('f')`,
+      f.sandbox,
+      { cwd: f.repo },
+    );
     expect(out).toEqual({
-      mode: '0o640', fmode: '0o600', mtime: 2000, now: true, chown: 'ok', xattr: 'v', removed: [],
-      lchown: 'ok', lutime: 'ok', 'link-mtime': 5, lxattr: 'EPERM', lchmod: 'ENOTSUP', // Python's name for EOPNOTSUPP (95)
-      missing: 'ENOENT', notdir: 'ENOTDIR', empty: 'ENOENT', badfd: 'EBADF', 'opath-fchmod': 'EBADF', efault: 'EFAULT',
-      cache: 'ok', setflags: 'ok',
+      mode: '0o640',
+      fmode: '0o600',
+      mtime: 2000,
+      now: true,
+      chown: 'ok',
+      xattr: 'v',
+      removed: [],
+      lchown: 'ok',
+      lutime: 'ok',
+      'link-mtime': 5,
+      lxattr: 'EPERM',
+      lchmod: 'ENOTSUP', // Python's name for EOPNOTSUPP (95)
+      missing: 'ENOENT',
+      notdir: 'ENOTDIR',
+      empty: 'ENOENT',
+      badfd: 'EBADF',
+      'opath-fchmod': 'EBADF',
+      efault: 'EFAULT',
+      cache: 'ok',
+      setflags: 'ok',
     });
   });
 
   it('a process that made itself non-dumpable is still served', async () => {
-    expect(await guarded(`
+    expect(
+      await guarded(`
 libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 open('nd', 'w').close()
 out['inside'] = attempt(lambda: os.chmod('nd', 0o600))
 out['chain'] = attempt(lambda: os.chmod(${j(f.H)}, 0o777))
-os.unlink('nd')`)).toEqual({ inside: 'ok', chain: 'EROFS' });
+os.unlink('nd')`),
+    ).toEqual({ inside: 'ok', chain: 'EROFS' });
   });
 
   it('symlink swapped between a root file and the ancestor while chmod runs: the ancestor never changes', async () => {

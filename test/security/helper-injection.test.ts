@@ -26,7 +26,13 @@ describe(`injection into the helper and its arguments (as ${userLabel})`, () => 
 
   it('LD_PRELOAD, LD_LIBRARY_PATH, NODE_OPTIONS, GCONV_PATH in the caller env never reach the helper: its environ is empty', async () => {
     const marker = path.join(f.O, 'preloaded');
-    const evil = { LD_PRELOAD: path.join(f.O, 'evil.so'), LD_LIBRARY_PATH: f.O, NODE_OPTIONS: `--require ${path.join(f.O, 'evil.js')}`, GCONV_PATH: f.O, LD_AUDIT: path.join(f.O, 'evil.so') };
+    const evil = {
+      LD_PRELOAD: path.join(f.O, 'evil.so'),
+      LD_LIBRARY_PATH: f.O,
+      NODE_OPTIONS: `--require ${path.join(f.O, 'evil.js')}`,
+      GCONV_PATH: f.O,
+      LD_AUDIT: path.join(f.O, 'evil.so'),
+    };
     fs.writeFileSync(path.join(f.O, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`);
     Object.assign(process.env, evil);
     const child = spawn('/bin/sleep', ['5'], { sandbox: f.sandbox, env: { PATH: '/usr/bin:/bin' } });
@@ -42,11 +48,14 @@ describe(`injection into the helper and its arguments (as ${userLabel})`, () => 
     expect(fs.existsSync(marker)).toBe(false);
   });
 
-  it('the command gets exactly the env passed (plus the SBX_NATIVE_SANDBOX marker), not the caller\'s LD_PRELOAD (no ld.so complaint, no NODE_OPTIONS require)', async () => {
+  it("the command gets exactly the env passed (plus the SBX_NATIVE_SANDBOX marker), not the caller's LD_PRELOAD (no ld.so complaint, no NODE_OPTIONS require)", async () => {
     const marker = path.join(f.O, 'required');
     fs.writeFileSync(path.join(f.O, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`);
     Object.assign(process.env, { LD_PRELOAD: '/nonexistent/evil.so', NODE_OPTIONS: `--require ${path.join(f.O, 'evil.js')}` });
-    const r = await run(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(process.env))'], { sandbox: f.sandbox, env: { PATH: '/usr/bin:/bin', A: '1' } });
+    const r = await run(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(process.env))'], {
+      sandbox: f.sandbox,
+      env: { PATH: '/usr/bin:/bin', A: '1' },
+    });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ PATH: '/usr/bin:/bin', A: '1', SBX_NATIVE_SANDBOX: '1' });
     expect(fs.existsSync(marker)).toBe(false);
@@ -54,7 +63,8 @@ describe(`injection into the helper and its arguments (as ${userLabel})`, () => 
 
   it('the CLI under a poisoned environment (LD_PRELOAD of a missing library) still runs the helper cleanly', () => {
     const r = spawnSync(process.execPath, [cli, 'exec', '-w', f.repo, '--clear-env', '--', '/bin/sh', '-c', 'echo "[$LD_PRELOAD]"'], {
-      encoding: 'utf8', env: { ...process.env, LD_PRELOAD: '/nonexistent/evil.so' },
+      encoding: 'utf8',
+      env: { ...process.env, LD_PRELOAD: '/nonexistent/evil.so' },
     });
     // node itself prints ld.so's complaint (it is dynamic); the sandboxed command's env was cleared.
     expect(r.status).toBe(0);
@@ -64,7 +74,11 @@ describe(`injection into the helper and its arguments (as ${userLabel})`, () => 
   it('a command named like an option (--dry-run, -w, --bind=/ /x) is the program name: 127, nothing parsed', () => {
     const before = f.state();
     for (const cmd of ['--dry-run', '-w', '--bind=/ /x', '--network']) {
-      const r = spawnSync(process.execPath, [cli, 'exec', '-w', f.repo, '--', cmd, f.O], { encoding: 'utf8', cwd: f.repo, env: { ...process.env, PATH: '/usr/bin:/bin' } });
+      const r = spawnSync(process.execPath, [cli, 'exec', '-w', f.repo, '--', cmd, f.O], {
+        encoding: 'utf8',
+        cwd: f.repo,
+        env: { ...process.env, PATH: '/usr/bin:/bin' },
+      });
       expect([cmd, r.status, r.stdout]).toEqual([cmd, 127, '']);
       expect(r.stderr).toMatch(/not found|ENOENT|No such file/i);
     }
@@ -72,7 +86,9 @@ describe(`injection into the helper and its arguments (as ${userLabel})`, () => 
   });
 
   it('the library: spawn("--network") gives ENOENT, not an option', async () => {
-    await expect(run('--network', ['-w', '/'], { sandbox: f.sandbox, env: { PATH: '/usr/bin:/bin' } })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(run('--network', ['-w', '/'], { sandbox: f.sandbox, env: { PATH: '/usr/bin:/bin' } })).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     void execFileSync;
   });
 });

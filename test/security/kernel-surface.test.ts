@@ -61,7 +61,7 @@ describe(`filesystem ioctls and leases (as ${userLabel})`, () => {
   afterEach(() => f.cleanup());
   const attack = attacker(() => f);
 
-  it('EXT4_IOC_SETVERSION (long, int), FS_IOC_SETVERSION, EXT4_IOC_MIGRATE, F2FS_IOC_SET_PIN_FILE: EROFS on the chain, the kernel\'s own answer inside the roots', async () => {
+  it("EXT4_IOC_SETVERSION (long, int), FS_IOC_SETVERSION, EXT4_IOC_MIGRATE, F2FS_IOC_SET_PIN_FILE: EROFS on the chain, the kernel's own answer inside the roots", async () => {
     const before = inodes(chain);
     const body = (file: string) => `
 open(${j(file)}, 'w').close()
@@ -82,7 +82,8 @@ ${inodeIoctls(`os.open(${j(chain[1])}, os.O_RDONLY | os.O_DIRECTORY)`, 'cache.')
 ${body('inside')}`);
     expect(inodes(chain)).toEqual(before);
     const refused: Record<string, string> = {};
-    for (const k of ['H.', 'cache.']) for (const op of ['ext4-setversion', 'ext4-setversion32', 'fs-setversion', 'ext4-migrate', 'f2fs-pin']) refused[k + op] = 'EROFS';
+    for (const k of ['H.', 'cache.'])
+      for (const op of ['ext4-setversion', 'ext4-setversion32', 'fs-setversion', 'ext4-migrate', 'f2fs-pin']) refused[k + op] = 'EROFS';
     // Inside a root init performs each call: the answers are the ones the
     // kernel gives the host for the same steps on the same filesystem.
     const scratch = tempDir('sbx-kernel-host-');
@@ -98,27 +99,44 @@ ${body('inside')}`);
     const late = path.join(f.H, 'late');
     const ready = path.join(f.repo, 'ready');
     const go = path.join(f.repo, 'go');
-    const p = py(`
+    const p = py(
+      `
 import fcntl, time
 open(${j(ready)}, 'w').close()
 while not os.path.exists(${j(go)}): time.sleep(0.01)
-${inodeIoctls(`os.open(${j(late)}, os.O_RDONLY)`, '')}`, f.sandbox, { cwd: f.repo });
+${inodeIoctls(`os.open(${j(late)}, os.O_RDONLY)`, '')}`,
+      f.sandbox,
+      { cwd: f.repo },
+    );
     while (!fs.existsSync(ready)) await new Promise((r) => setTimeout(r, 10));
     fs.writeFileSync(late, 'host');
     // With the extents flag clear, EXT4_IOC_MIGRATE would set it again.
-    hostPy(`fd = os.open(${j(late)}, os.O_RDONLY)\nflags = struct.unpack('l', fcntl.ioctl(fd, 0x80086601, struct.pack('l', 0)))[0]\nout['clear'] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, struct.pack('l', flags & ~0x80000)))`, f.H);
+    hostPy(
+      `fd = os.open(${j(late)}, os.O_RDONLY)\nflags = struct.unpack('l', fcntl.ioctl(fd, 0x80086601, struct.pack('l', 0)))[0]\nout['clear'] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, struct.pack('l', flags & ~0x80000)))`,
+      f.H,
+    );
     const before = inodes([late]);
     fs.writeFileSync(go, '');
-    expect(await p).toEqual({ 'ext4-setversion': 'EROFS', 'ext4-setversion32': 'EROFS', 'fs-setversion': 'EROFS', 'ext4-migrate': 'EROFS', 'f2fs-pin': 'EROFS' });
+    expect(await p).toEqual({
+      'ext4-setversion': 'EROFS',
+      'ext4-setversion32': 'EROFS',
+      'fs-setversion': 'EROFS',
+      'ext4-migrate': 'EROFS',
+      'f2fs-pin': 'EROFS',
+    });
     expect(inodes([late])).toEqual(before);
   });
 
   it('fs-verity, fscrypt policy/salt/keys, f2fs compressed-block release and reserve, ocfs2 reflink, btrfs SET_RECEIVED_SUBVOL_32: EPERM on every file, supervised or not', async () => {
     const cmds = [
       0x40806685, // FS_IOC_ENABLE_VERITY
-      0x800c6613, 0x40106614, // FS_IOC_SET_ENCRYPTION_POLICY, FS_IOC_GET_ENCRYPTION_PWSALT
-      0xc0506617, 0xc0406618, 0xc0406619, // FS_IOC_ADD_ENCRYPTION_KEY, FS_IOC_REMOVE_ENCRYPTION_KEY, _ALL_USERS
-      0x8008f512, 0x8008f513, // F2FS_IOC_RELEASE_COMPRESS_BLOCKS, F2FS_IOC_RESERVE_COMPRESS_BLOCKS
+      0x800c6613,
+      0x40106614, // FS_IOC_SET_ENCRYPTION_POLICY, FS_IOC_GET_ENCRYPTION_PWSALT
+      0xc0506617,
+      0xc0406618,
+      0xc0406619, // FS_IOC_ADD_ENCRYPTION_KEY, FS_IOC_REMOVE_ENCRYPTION_KEY, _ALL_USERS
+      0x8008f512,
+      0x8008f513, // F2FS_IOC_RELEASE_COMPRESS_BLOCKS, F2FS_IOC_RESERVE_COMPRESS_BLOCKS
       0x40186f04, // OCFS2_IOC_REFLINK
       0xc0c09425, // BTRFS_IOC_SET_RECEIVED_SUBVOL_32
     ];
@@ -132,9 +150,19 @@ for k, p in ${j(targets)}:
     os.close(fd)`;
     const expected = (keys: string[]) => Object.fromEntries(keys.flatMap((k) => cmds.map((c) => [`${k} ${c.toString(16)}`, 'EPERM'])));
     const before = inodes([f.H, path.join(f.repo, 'mine'), path.join(f.O, 'secret')]);
-    const targets: [string, string][] = [['root', path.join(f.repo, 'mine')], ['chain', f.H], ['host', path.join(f.O, 'secret')]];
+    const targets: [string, string][] = [
+      ['root', path.join(f.repo, 'mine')],
+      ['chain', f.H],
+      ['host', path.join(f.O, 'secret')],
+    ];
     expect(await attack(body(targets))).toEqual(expected(['root', 'chain', 'host']));
-    const readOnly = await py(body([['host', path.join(f.O, 'secret')], ['ro', path.join(f.repo, 'mine')]]), { writableRoots: [], tmp: 'none' });
+    const readOnly = await py(
+      body([
+        ['host', path.join(f.O, 'secret')],
+        ['ro', path.join(f.repo, 'mine')],
+      ]),
+      { writableRoots: [], tmp: 'none' },
+    );
     expect(readOnly).toEqual(expected(['host', 'ro']));
     expect(inodes([f.H, path.join(f.repo, 'mine'), path.join(f.O, 'secret')])).toEqual(before);
   });
@@ -144,7 +172,8 @@ for k, p in ${j(targets)}:
     const ready = path.join(f.repo, 'ready');
     const go = path.join(f.repo, 'go');
     const before = f.state();
-    const p = py(`
+    const p = py(
+      `
 import fcntl, signal, time
 sigio = []
 signal.signal(signal.SIGIO, lambda *a: sigio.append(1))
@@ -164,7 +193,10 @@ open(${j(ready)}, 'w').close()
 while not os.path.exists(${j(go)}): time.sleep(0.01)
 time.sleep(0.1)
 out['sigio'] = len(sigio)
-os.close(fd)`, f.sandbox, { cwd: f.repo });
+os.close(fd)`,
+      f.sandbox,
+      { cwd: f.repo },
+    );
     while (!fs.existsSync(ready)) await new Promise((r) => setTimeout(r, 10));
     // A lease would make this non-blocking open fail with EWOULDBLOCK, and a
     // blocking one wait for the lease-break time.
@@ -174,8 +206,14 @@ os.close(fd)`, f.sandbox, { cwd: f.repo });
     expect(Date.now() - t0).toBeLessThan(2000);
     fs.writeFileSync(go, '');
     expect(await p).toEqual({
-      rdlease: 'EPERM', wrlease: 'EPERM', deleg: 'EPERM', getlease: 2 /* F_UNLCK */, 'root-lease': 'EPERM',
-      flock: 'ok', ofd: 'ok', sigio: 0,
+      rdlease: 'EPERM',
+      wrlease: 'EPERM',
+      deleg: 'EPERM',
+      getlease: 2 /* F_UNLCK */,
+      'root-lease': 'EPERM',
+      flock: 'ok',
+      ofd: 'ok',
+      sigio: 0,
     });
     fs.rmSync(ready);
     fs.rmSync(go);
@@ -185,22 +223,29 @@ os.close(fd)`, f.sandbox, { cwd: f.repo });
   // Needs a filesystem with the encrypt feature: a loop-mounted ext4 image,
   // which only root can mount. The keyring of a filesystem is reachable from
   // any fd on it, a read-only one too, and shared with the user's own claims.
-  it.runIf(isRoot)('FS_IOC_REMOVE_ENCRYPTION_KEY / FS_IOC_ADD_ENCRYPTION_KEY on a host fscrypt filesystem: EPERM, the host\'s key stays and its files stay readable', async () => {
-    const dir = tempDir('sbx-kernel-fscrypt-');
-    const img = path.join(dir, 'img');
-    const mnt = path.join(dir, 'mnt');
-    fs.mkdirSync(mnt);
-    fs.closeSync(fs.openSync(img, 'w'));
-    fs.truncateSync(img, 32 << 20);
-    execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'encrypt', img]);
-    execFileSync('mount', ['-o', 'loop', img, mnt]);
-    try {
-      const keyStatus = (ident: string) => hostPy(`
+  it.runIf(isRoot)(
+    "FS_IOC_REMOVE_ENCRYPTION_KEY / FS_IOC_ADD_ENCRYPTION_KEY on a host fscrypt filesystem: EPERM, the host's key stays and its files stay readable",
+    async () => {
+      const dir = tempDir('sbx-kernel-fscrypt-');
+      const img = path.join(dir, 'img');
+      const mnt = path.join(dir, 'mnt');
+      fs.mkdirSync(mnt);
+      fs.closeSync(fs.openSync(img, 'w'));
+      fs.truncateSync(img, 32 << 20);
+      execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'encrypt', img]);
+      execFileSync('mount', ['-o', 'loop', img, mnt]);
+      try {
+        const keyStatus = (ident: string) =>
+          hostPy(
+            `
 fd = os.open(${j(mnt)}, os.O_RDONLY)
 st = bytearray(struct.pack('II32s24x', 2, 0, bytes.fromhex(${j(ident)})) + bytes(64))
 fcntl.ioctl(fd, 0xc080661a, st)
-out['status'], out['flags'], out['users'] = struct.unpack_from('III', st, 64)`, dir);
-      const setup = hostPy(`
+out['status'], out['flags'], out['users'] = struct.unpack_from('III', st, 64)`,
+            dir,
+          );
+        const setup = hostPy(
+          `
 fd = os.open(${j(mnt)}, os.O_RDONLY)
 arg = bytearray(struct.pack('II32sII32x', 2, 0, b'', 64, 0) + bytes(range(64)))
 fcntl.ioctl(fd, 0xc0506617, arg)
@@ -208,20 +253,27 @@ out['ident'] = bytes(arg[8:24]).hex()
 os.mkdir(${j(mnt + '/enc')})
 d = os.open(${j(mnt + '/enc')}, os.O_RDONLY)
 fcntl.ioctl(d, 0x800c6613, struct.pack('BBBBB3x16s', 2, 1, 4, 0, 0, arg[8:24]))
-open(${j(mnt + '/enc/file')}, 'w').write('plain')`, dir);
-      const ident = setup.ident as string;
-      expect(keyStatus(ident)).toEqual({ status: 2 /* PRESENT */, flags: 1 /* ADDED_BY_SELF */, users: 1 });
-      const out = await py(`
+open(${j(mnt + '/enc/file')}, 'w').write('plain')`,
+          dir,
+        );
+        const ident = setup.ident as string;
+        expect(keyStatus(ident)).toEqual({ status: 2 /* PRESENT */, flags: 1 /* ADDED_BY_SELF */, users: 1 });
+        const out = await py(
+          `
 import fcntl
 fd = os.open(${j(mnt)}, os.O_RDONLY)
 out['remove'] = attempt(lambda: fcntl.ioctl(fd, 0xc0406618, struct.pack('II32sI20x', 2, 0, bytes.fromhex(${j(ident)}), 0)))
-out['add'] = attempt(lambda: fcntl.ioctl(fd, 0xc0506617, struct.pack('II32sII32x', 2, 0, b'', 64, 0) + bytes(64 * [7])))`, f.sandbox, { cwd: f.repo });
-      expect(out).toEqual({ remove: 'EPERM', add: 'EPERM' });
-      expect(keyStatus(ident)).toEqual({ status: 2, flags: 1, users: 1 });
-      expect(fs.readFileSync(path.join(mnt, 'enc', 'file'), 'utf8')).toBe('plain');
-    } finally {
-      execFileSync('umount', [mnt]);
-      rmTree(dir);
-    }
-  });
+out['add'] = attempt(lambda: fcntl.ioctl(fd, 0xc0506617, struct.pack('II32sII32x', 2, 0, b'', 64, 0) + bytes(64 * [7])))`,
+          f.sandbox,
+          { cwd: f.repo },
+        );
+        expect(out).toEqual({ remove: 'EPERM', add: 'EPERM' });
+        expect(keyStatus(ident)).toEqual({ status: 2, flags: 1, users: 1 });
+        expect(fs.readFileSync(path.join(mnt, 'enc', 'file'), 'utf8')).toBe('plain');
+      } finally {
+        execFileSync('umount', [mnt]);
+        rmTree(dir);
+      }
+    },
+  );
 });

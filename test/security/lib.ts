@@ -49,7 +49,10 @@ export function fixture(): Fixture {
   fs.writeFileSync(path.join(repo, 'mine'), 'mine');
   fs.writeFileSync(path.join(cache, 'blob'), 'blob');
   return {
-    H, O, repo, cache,
+    H,
+    O,
+    repo,
+    cache,
     sandbox: { writableRoots: [repo, cache], tmp: 'none' },
     // The roots' own entries change (mtime) when an attack makes and removes
     // its tools there; everything else, including what is inside them, must not.
@@ -59,7 +62,10 @@ export function fixture(): Fixture {
       delete h['.cache/cache'];
       return { H: h, O: snapshot(O), mounts: hostMounts() };
     },
-    cleanup: () => { rmTree(H); rmTree(O); },
+    cleanup: () => {
+      rmTree(H);
+      rmTree(O);
+    },
   };
 }
 
@@ -125,7 +131,10 @@ export function onPty(script: string, sandbox: SpawnOptions['sandbox']): string 
 }
 
 export function ptyResult(output: string): Record<string, unknown> {
-  const line = output.replace(/\r/g, '').split('\n').find((l) => l.startsWith('RESULT '));
+  const line = output
+    .replace(/\r/g, '')
+    .split('\n')
+    .find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`no result in: ${output}`);
   return JSON.parse(line.slice(7));
 }

@@ -29,16 +29,20 @@ describe(`links and renames into roots (as ${userLabel})`, () => {
   });
 
   it('hard link through /proc/self/fd of an O_PATH fd (linkat AT_SYMLINK_FOLLOW) into a root (EXDEV)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 fd = os.open(${j(path.join(f.O, 'secret'))}, os.O_PATH)
-out['r'] = attempt(lambda: os.link('/proc/self/fd/%d' % fd, ${inRepo('s')}, follow_symlinks=True))`)).toEqual({ r: 'EXDEV' });
+out['r'] = attempt(lambda: os.link('/proc/self/fd/%d' % fd, ${inRepo('s')}, follow_symlinks=True))`),
+    ).toEqual({ r: 'EXDEV' });
   });
 
   it('linkat(AT_EMPTY_PATH) of an fd opened outside into a root (EXDEV)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 AT_EMPTY_PATH = 0x1000
 fd = os.open(${j(path.join(f.O, 'secret'))}, os.O_RDONLY)
-out['r'] = sc(265 if NR['ioctl'] == 16 else 37, fd, ctypes.c_char_p(b''), -100, ctypes.c_char_p(${inRepo('s')}.encode()), AT_EMPTY_PATH)`)).toEqual({ r: 'EXDEV' });
+out['r'] = sc(265 if NR['ioctl'] == 16 else 37, fd, ctypes.c_char_p(b''), -100, ctypes.c_char_p(${inRepo('s')}.encode()), AT_EMPTY_PATH)`),
+    ).toEqual({ r: 'EXDEV' });
   });
 
   it('rename of a file from another tree into a root (EXDEV)', async () => {
@@ -50,30 +54,40 @@ out['r'] = sc(265 if NR['ioctl'] == 16 else 37, fd, ctypes.c_char_p(b''), -100, 
   });
 
   it('rename of the chain directory .cache (holding the other root) into a root (EACCES)', async () => {
-    expect(await attack(`out['r'] = attempt(lambda: os.rename(${j(path.join(f.H, '.cache'))}, ${inRepo('stolen')}))`)).toEqual({ r: 'EACCES' });
+    expect(await attack(`out['r'] = attempt(lambda: os.rename(${j(path.join(f.H, '.cache'))}, ${inRepo('stolen')}))`)).toEqual({
+      r: 'EACCES',
+    });
   });
 
   it('rename of a root away, and of the other root into this one (EACCES)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 out['away'] = attempt(lambda: os.rename(${j(f.repo)}, ${j(path.join(f.H, 'moved'))}))
-out['into'] = attempt(lambda: os.rename(${j(f.cache)}, ${inRepo('cache')}))`)).toEqual({ away: 'EACCES', into: 'EACCES' });
+out['into'] = attempt(lambda: os.rename(${j(f.cache)}, ${inRepo('cache')}))`),
+    ).toEqual({ away: 'EACCES', into: 'EACCES' });
   });
 
   it('renameat2(RENAME_EXCHANGE) of a root file with a sealed sibling (EACCES) and with a file in another tree (EXDEV)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 def exchange(a, b):
     return sc(316 if NR['ioctl'] == 16 else 276, -100, ctypes.c_char_p(a.encode()), -100, ctypes.c_char_p(b.encode()), 2)
 out['sibling'] = exchange(${inRepo('mine')}, ${j(path.join(f.H, 'sibling'))})
-out['other'] = exchange(${inRepo('mine')}, ${j(path.join(f.O, 'secret'))})`)).toEqual({ sibling: 'EACCES', other: 'EXDEV' });
+out['other'] = exchange(${inRepo('mine')}, ${j(path.join(f.O, 'secret'))})`),
+    ).toEqual({ sibling: 'EACCES', other: 'EXDEV' });
   });
 
   it('replacing a sealed sibling by renaming a root file over it (EACCES)', async () => {
-    expect(await attack(`out['r'] = attempt(lambda: os.rename(${inRepo('mine')}, ${j(path.join(f.H, 'sibling'))}))`)).toEqual({ r: 'EACCES' });
+    expect(await attack(`out['r'] = attempt(lambda: os.rename(${inRepo('mine')}, ${j(path.join(f.H, 'sibling'))}))`)).toEqual({
+      r: 'EACCES',
+    });
   });
 
   it('unlink and rmdir of sealed entries in the shared ancestor (EACCES)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 out['unlink'] = attempt(lambda: os.unlink(${j(path.join(f.H, 'sibling'))}))
-out['rmdir'] = attempt(lambda: os.rmdir(${j(path.join(f.H, 'sibdir'))}))`)).toEqual({ unlink: 'EACCES', rmdir: 'EACCES' });
+out['rmdir'] = attempt(lambda: os.rmdir(${j(path.join(f.H, 'sibdir'))}))`),
+    ).toEqual({ unlink: 'EACCES', rmdir: 'EACCES' });
   });
 });

@@ -17,7 +17,11 @@ describe(`a sandbox inside the sandbox (as ${userLabel})`, () => {
 
   it('the CLI inside fails closed: exit 125, "unshare: EPERM", the inner command never runs', async () => {
     const before = f.state();
-    const r = await run(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '-w', f.O, '--', '/bin/sh', '-c', `touch ${f.O}/inner-ran`], { sandbox: f.sandbox });
+    const r = await run(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '-w', f.O, '--', '/bin/sh', '-c', `touch ${f.O}/inner-ran`],
+      { sandbox: f.sandbox },
+    );
     expect(r.code).toBe(125);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')[0]).toBe('sbx-native: unshare: unshare: EPERM (operation not permitted)');
@@ -34,7 +38,9 @@ describe(`a sandbox inside the sandbox (as ${userLabel})`, () => {
   });
 
   it('a nested sandbox with network: true does not gain the host network either (same EPERM)', async () => {
-    const r = await run(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '--network', '--', '/bin/true'], { sandbox: f.sandbox });
+    const r = await run(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '--network', '--', '/bin/true'], {
+      sandbox: f.sandbox,
+    });
     expect([r.code, r.stderr.split('\n')[0]]).toEqual([125, 'sbx-native: unshare: unshare: EPERM (operation not permitted)']);
   });
 });

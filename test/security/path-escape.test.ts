@@ -38,67 +38,85 @@ describe(`path escapes (as ${userLabel})`, () => {
   });
 
   it('a symlink in a root pointing at a file outside: write through it (EROFS)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 os.symlink(${j(path.join(f.O, 'secret'))}, 'link')
 out['r'] = ${write(path.join(f.repo, 'link'))}
-os.unlink('link')`)).toEqual({ r: 'EROFS' });
+os.unlink('link')`),
+    ).toEqual({ r: 'EROFS' });
   });
 
   it('a symlink in a root pointing at a directory outside: create a file through it (EROFS)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 os.symlink(${j(f.O)}, 'dirlink')
 out['r'] = ${write(path.join(f.repo, 'dirlink', 'new'))}
-os.unlink('dirlink')`)).toEqual({ r: 'EROFS' });
+os.unlink('dirlink')`),
+    ).toEqual({ r: 'EROFS' });
   });
 
   it('a symlink in a root pointing into the shared ancestor: create a file (EACCES)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 os.symlink('../.cache', 'up')
 out['r'] = ${write(path.join(f.repo, 'up', 'new'))}
-os.unlink('up')`)).toEqual({ r: 'EACCES' });
+os.unlink('up')`),
+    ).toEqual({ r: 'EACCES' });
   });
 
   it('a dangling symlink in a root whose target is outside: O_CREAT through it (EACCES)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 os.symlink(${j(path.join(f.H, 'created-through-link'))}, 'dangling')
 out['r'] = attempt(lambda: os.open('dangling', os.O_WRONLY | os.O_CREAT, 0o644))
-os.unlink('dangling')`)).toEqual({ r: 'EACCES' });
+os.unlink('dangling')`),
+    ).toEqual({ r: 'EACCES' });
   });
 
   it('/proc/self/root/<outside path>: write (EROFS) and create in the ancestor (EACCES)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 out['file'] = ${write(`/proc/self/root${path.join(f.O, 'secret')}`)}
-out['create'] = ${write(`/proc/self/root${path.join(f.H, 'evil')}`)}`)).toEqual({ file: 'EROFS', create: 'EACCES' });
+out['create'] = ${write(`/proc/self/root${path.join(f.H, 'evil')}`)}`),
+    ).toEqual({ file: 'EROFS', create: 'EACCES' });
   });
 
   it('/proc/1/root and /proc/1/cwd of the sandbox init: not reachable (EACCES)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 out['root'] = attempt(lambda: os.listdir('/proc/1/root'))
 out['cwd'] = attempt(lambda: os.listdir('/proc/1/cwd'))
-out['write'] = ${write(`/proc/1/root${path.join(f.O, 'secret')}`)}`)).toEqual({ root: 'EACCES', cwd: 'EACCES', write: 'EACCES' });
+out['write'] = ${write(`/proc/1/root${path.join(f.O, 'secret')}`)}`),
+    ).toEqual({ root: 'EACCES', cwd: 'EACCES', write: 'EACCES' });
   });
 
   it('/proc/PID/cwd and /proc/PID/root of a host process: the pid does not exist inside (ENOENT)', async () => {
     const host = process.pid; // this test runner, cwd = the repository
     expect(fs.existsSync(`/proc/${host}/cwd`)).toBe(true);
-    expect(await attack(`
+    expect(
+      await attack(`
 out['cwd'] = attempt(lambda: os.listdir('/proc/${host}/cwd'))
 out['root'] = ${write(`/proc/${host}/root${path.join(f.O, 'secret')}`)}
-out['environ'] = attempt(lambda: open('/proc/${host}/environ').read())`)).toEqual({ cwd: 'ENOENT', root: 'ENOENT', environ: 'ENOENT' });
+out['environ'] = attempt(lambda: open('/proc/${host}/environ').read())`),
+    ).toEqual({ cwd: 'ENOENT', root: 'ENOENT', environ: 'ENOENT' });
   });
 
   it('an O_PATH fd of a directory outside: openat(fd, name, O_CREAT) and via /proc/self/fd (EROFS)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 fd = os.open(${j(f.O)}, os.O_PATH | os.O_DIRECTORY)
 out['openat'] = attempt(lambda: os.open('new', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
-out['procfd'] = attempt(lambda: open('/proc/self/fd/%d/new' % fd, 'w'))`)).toEqual({ openat: 'EROFS', procfd: 'EROFS' });
+out['procfd'] = attempt(lambda: open('/proc/self/fd/%d/new' % fd, 'w'))`),
+    ).toEqual({ openat: 'EROFS', procfd: 'EROFS' });
   });
 
   it('chdir above / stays at /: the sandbox root is the host root, still read-only (EROFS)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 os.chdir('/')
 for _ in range(5): os.chdir('..')
 out['cwd'] = os.getcwd()
-out['r'] = ${write('tmp-escape-marker')}`)).toEqual({ cwd: '/', r: 'EROFS' });
+out['r'] = ${write('tmp-escape-marker')}`),
+    ).toEqual({ cwd: '/', r: 'EROFS' });
   });
 });

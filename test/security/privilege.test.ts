@@ -44,15 +44,22 @@ describe(`privileges, devices and /proc controls (as ${userLabel})`, () => {
   });
 
   it('every mount the command sees is nosuid (but the six device-node binds), and no_new_privs is set', async () => {
-    const out = await py(`
+    const out = await py(
+      `
 bad = []
 for line in open('/proc/self/mountinfo'):
     parts = line.split()
     if 'nosuid' not in parts[5].split(','): bad.append(parts[4])
 out['without nosuid'] = sorted(bad)
 out['chardevs'] = all(os.path.exists(p) and (os.stat(p).st_mode & 0o170000) == 0o020000 for p in bad)
-out['NoNewPrivs'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0]`, f.sandbox);
-    expect(out).toEqual({ 'without nosuid': ['/dev/full', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero'], chardevs: true, NoNewPrivs: '1' });
+out['NoNewPrivs'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0]`,
+      f.sandbox,
+    );
+    expect(out).toEqual({
+      'without nosuid': ['/dev/full', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero'],
+      chardevs: true,
+      NoNewPrivs: '1',
+    });
   });
 
   it('setuid to the other user (EINVAL: not mapped), setgroups and capset to regain capabilities (EPERM)', async () => {
@@ -66,17 +73,29 @@ out['capset'] = sc(126 if NR['ioctl'] == 16 else 91, ctypes.c_char_p(hdr), ctype
   });
 
   it('host block devices and memory: /dev/sda, /dev/mem, /dev/kmsg, /dev/port (ENOENT)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 for d in ('/dev/sda', '/dev/vda', '/dev/mem', '/dev/kmem', '/dev/kmsg', '/dev/port', '/dev/fuse'):
-    out[d] = attempt(lambda: os.open(d, os.O_RDONLY))`)).toEqual({ '/dev/sda': 'ENOENT', '/dev/vda': 'ENOENT', '/dev/mem': 'ENOENT', '/dev/kmem': 'ENOENT', '/dev/kmsg': 'ENOENT', '/dev/port': 'ENOENT', '/dev/fuse': 'ENOENT' });
+    out[d] = attempt(lambda: os.open(d, os.O_RDONLY))`),
+    ).toEqual({
+      '/dev/sda': 'ENOENT',
+      '/dev/vda': 'ENOENT',
+      '/dev/mem': 'ENOENT',
+      '/dev/kmem': 'ENOENT',
+      '/dev/kmsg': 'ENOENT',
+      '/dev/port': 'ENOENT',
+      '/dev/fuse': 'ENOENT',
+    });
   });
 
   it('mknod of a block and a char device in a root (EPERM) and in /dev (EROFS)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 import stat
 out['block in root'] = attempt(lambda: os.mknod('sda', stat.S_IFBLK | 0o600, os.makedev(8, 0)))
 out['mem in root'] = attempt(lambda: os.mknod('mem', stat.S_IFCHR | 0o600, os.makedev(1, 1)))
-out['in /dev'] = attempt(lambda: os.mknod('/dev/sda', stat.S_IFBLK | 0o600, os.makedev(8, 0)))`)).toEqual({ 'block in root': 'EPERM', 'mem in root': 'EPERM', 'in /dev': 'EROFS' });
+out['in /dev'] = attempt(lambda: os.mknod('/dev/sda', stat.S_IFBLK | 0o600, os.makedev(8, 0)))`),
+    ).toEqual({ 'block in root': 'EPERM', 'mem in root': 'EPERM', 'in /dev': 'EROFS' });
   });
 
   it('/proc/sys writes: hostname, core_pattern, drop_caches, modprobe (EROFS); sethostname (EPERM)', async () => {
@@ -98,19 +117,23 @@ out['sysrq'] = attempt(lambda: open('/proc/sysrq-trigger', 'w').write('h'))`);
   });
 
   it('the kernel keyring, bpf and perf_event_open (EPERM from the filter)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 out['add_key'] = sc('add_key', ctypes.c_char_p(b'user'), ctypes.c_char_p(b'k'), ctypes.c_char_p(b'v'), 1, -2 & 0xffffffff)
 out['keyctl'] = sc('keyctl', 0, -3 & 0xffffffff, 0)
 out['bpf'] = sc('bpf', 0, 0, 0)
 out['perf'] = sc('perf_event_open', 0, 0, -1 & 0xffffffff, -1 & 0xffffffff, 0)
-out['kexec'] = sc('kexec_file_load', -1 & 0xffffffff, -1 & 0xffffffff, 0, 0, 0)`)).toEqual({ add_key: 'EPERM', keyctl: 'EPERM', bpf: 'EPERM', perf: 'EPERM', kexec: 'EPERM' });
+out['kexec'] = sc('kexec_file_load', -1 & 0xffffffff, -1 & 0xffffffff, 0, 0, 0)`),
+    ).toEqual({ add_key: 'EPERM', keyctl: 'EPERM', bpf: 'EPERM', perf: 'EPERM', kexec: 'EPERM' });
   });
 
   it('io_uring, a second path to files and sockets past the checks above (EPERM)', async () => {
-    expect(await attack(`
+    expect(
+      await attack(`
 params = ctypes.create_string_buffer(120)
 out['setup'] = sc('io_uring_setup', 8, params)
 out['enter'] = sc('io_uring_enter', 0, 1, 1, 0, 0, 0)
-out['register'] = sc('io_uring_register', 0, 0, 0, 0)`)).toEqual({ setup: 'EPERM', enter: 'EPERM', register: 'EPERM' });
+out['register'] = sc('io_uring_register', 0, 0, 0, 0)`),
+    ).toEqual({ setup: 'EPERM', enter: 'EPERM', register: 'EPERM' });
   });
 });

@@ -47,32 +47,52 @@ out['isatty'] = os.isatty(0)
 
 describe(`tty injection (as ${userLabel})`, () => {
   it('TIOCSTI on the inherited terminal, fds 0, 1 and 2 (EPERM)', () => {
-    const out = ptyResult(onPty(`${ioctl}
-for fd in (0, 1, 2): out['fd%d' % fd] = ioctl(fd, TIOCSTI)`, none));
+    const out = ptyResult(
+      onPty(
+        `${ioctl}
+for fd in (0, 1, 2): out['fd%d' % fd] = ioctl(fd, TIOCSTI)`,
+        none,
+      ),
+    );
     expect(out).toEqual({ isatty: true, fd0: 'EPERM', fd1: 'EPERM', fd2: 'EPERM' });
   });
 
   it('TIOCSTI with high bits set in the command (1 << 32, 0xffffffff << 32) (EPERM)', () => {
-    const out = ptyResult(onPty(`${ioctl}
+    const out = ptyResult(
+      onPty(
+        `${ioctl}
 out['1<<32'] = ioctl(0, (1 << 32) | TIOCSTI)
-out['ff<<32'] = ioctl(0, (0xffffffff << 32) | TIOCSTI)`, none));
+out['ff<<32'] = ioctl(0, (0xffffffff << 32) | TIOCSTI)`,
+        none,
+      ),
+    );
     expect(out).toEqual({ isatty: true, '1<<32': 'EPERM', 'ff<<32': 'EPERM' });
   });
 
   it('TIOCLINUX paste/selection subcodes on the terminal, also with high bits (EPERM)', () => {
-    const out = ptyResult(onPty(`${ioctl}
+    const out = ptyResult(
+      onPty(
+        `${ioctl}
 out['paste'] = ioctl(0, TIOCLINUX, bytes([3]))
 out['set selection'] = ioctl(0, TIOCLINUX, bytes([2]) + bytes(10))
-out['high'] = ioctl(0, (1 << 32) | TIOCLINUX, bytes([3]))`, none));
+out['high'] = ioctl(0, (1 << 32) | TIOCLINUX, bytes([3]))`,
+        none,
+      ),
+    );
     expect(out).toEqual({ isatty: true, paste: 'EPERM', 'set selection': 'EPERM', high: 'EPERM' });
   });
 
   it('reaching a controlling terminal: /dev/tty has none (ENXIO), TIOCSCTTY steals nothing (EPERM)', () => {
-    const out = ptyResult(onPty(`${ioctl}
+    const out = ptyResult(
+      onPty(
+        `${ioctl}
 out['/dev/tty'] = attempt(lambda: os.open('/dev/tty', os.O_RDWR))
 out['TIOCSCTTY'] = ioctl(0, 0x540e, None)
 fd = os.open('/proc/self/fd/0', os.O_RDWR)
-out['TIOCSTI on a reopened pty'] = ioctl(fd, TIOCSTI)`, none));
+out['TIOCSTI on a reopened pty'] = ioctl(fd, TIOCSTI)`,
+        none,
+      ),
+    );
     expect(out).toEqual({ isatty: true, '/dev/tty': 'ENXIO', TIOCSCTTY: 'EPERM', 'TIOCSTI on a reopened pty': 'EPERM' });
   });
 
@@ -81,7 +101,8 @@ out['TIOCSTI on a reopened pty'] = ioctl(fd, TIOCSTI)`, none));
     expect(JSON.parse(inside.stdout)).toEqual({ sctty: 'ok', TIOCSTI: 'EPERM', 'TIOCSTI high': 'EPERM', TIOCLINUX: 'EPERM', injected: '' });
     const outside = JSON.parse(execFileSync(PY, ['-c', OWN_PTY], { encoding: 'utf8' }));
     // Without the filter: injected, and TIOCLINUX reaches the tty layer (ENOTTY on a pty).
-    if (fs.readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim() === '1') expect(outside).toMatchObject({ TIOCSTI: 'ok', injected: expect.stringMatching(/^#+$/) });
+    if (fs.readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim() === '1')
+      expect(outside).toMatchObject({ TIOCSTI: 'ok', injected: expect.stringMatching(/^#+$/) });
     expect(outside.TIOCLINUX).toBe('ENOTTY');
   });
 });

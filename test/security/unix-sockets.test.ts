@@ -17,14 +17,22 @@ const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 /** A host stream listener at `sock` that counts the connections it accepts. */
 async function hostListener(sock: string): Promise<{ accepted: () => number; close: () => Promise<void> }> {
   let n = 0;
-  const srv = net.createServer((c) => { n++; c.on('error', () => {}); c.end(); });
+  const srv = net.createServer((c) => {
+    n++;
+    c.on('error', () => {});
+    c.end();
+  });
   await new Promise<void>((res) => srv.listen(sock, res));
   return { accepted: () => n, close: () => new Promise((res) => srv.close(() => res())) };
 }
 
 /** A host datagram socket at `sock` (Python outside the sandbox); `received()` stops it and says how many datagrams came. */
 async function hostDatagrams(sock: string): Promise<{ received: () => Promise<number> }> {
-  const p = cpSpawn(PY, ['-c', `
+  const p = cpSpawn(
+    PY,
+    [
+      '-c',
+      `
 import socket, sys, select
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(${j(sock)}); print('ready', flush=True)
 n = 0
@@ -32,52 +40,70 @@ while True:
     r, _, _ = select.select([s, sys.stdin], [], [])
     if s in r: s.recv(65536); n += 1
     if sys.stdin in r: break
-print(n, flush=True)`], { stdio: ['pipe', 'pipe', 'inherit'] });
+print(n, flush=True)`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   let text = '';
-  p.stdout.on('data', (d) => { text += d; });
-  await new Promise<void>((res) => { const t = setInterval(() => { if (text.includes('ready')) { clearInterval(t); res(); } }, 10); });
+  p.stdout.on('data', (d) => {
+    text += d;
+  });
+  await new Promise<void>((res) => {
+    const t = setInterval(() => {
+      if (text.includes('ready')) {
+        clearInterval(t);
+        res();
+      }
+    }, 10);
+  });
   return {
-    received: () => new Promise((res) => {
-      p.on('exit', () => res(Number(text.replace('ready', '').trim())));
-      p.stdin.end();
-    }),
+    received: () =>
+      new Promise((res) => {
+        p.on('exit', () => res(Number(text.replace('ready', '').trim())));
+        p.stdin.end();
+      }),
   };
 }
 
 describe(`host unix sockets (as ${userLabel})`, () => {
   let f: Fixture;
-  beforeEach(() => { f = fixture(); });
+  beforeEach(() => {
+    f = fixture();
+  });
   afterEach(() => f.cleanup());
 
   const connect = (sock: string) => `out['r'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(${j(sock)}))`;
 
-  it.skipIf(!hasTmux)('a real tmux server outside cannot be driven: new-window fails and the file it would create stays absent', async () => {
-    const tmpdir = path.join(f.O, 'tmux');
-    fs.mkdirSync(tmpdir, { mode: 0o700 });
-    const env = { ...process.env, TMUX_TMPDIR: tmpdir };
-    delete env.TMUX;
-    execFileSync('tmux', ['-L', 'sbx', 'new-session', '-d', 'sleep 60'], { env });
-    const marker = path.join(f.O, 'escaped');
-    try {
-      // The default policy: /tmp (where the server's socket lives) is a writable root.
-      for (const sandbox of [{ writableRoots: [f.repo] }, { writableRoots: [f.repo], network: true }]) {
-        const r = await run('tmux', ['-L', 'sbx', 'new-window', '-d', `touch ${marker}`], { sandbox, env, cwd: f.repo });
-        expect(r.code).not.toBe(0);
-        expect(r.stderr).toMatch(/Permission denied/);
+  it.skipIf(!hasTmux)(
+    'a real tmux server outside cannot be driven: new-window fails and the file it would create stays absent',
+    async () => {
+      const tmpdir = path.join(f.O, 'tmux');
+      fs.mkdirSync(tmpdir, { mode: 0o700 });
+      const env = { ...process.env, TMUX_TMPDIR: tmpdir };
+      delete env.TMUX;
+      execFileSync('tmux', ['-L', 'sbx', 'new-session', '-d', 'sleep 60'], { env });
+      const marker = path.join(f.O, 'escaped');
+      try {
+        // The default policy: /tmp (where the server's socket lives) is a writable root.
+        for (const sandbox of [{ writableRoots: [f.repo] }, { writableRoots: [f.repo], network: true }]) {
+          const r = await run('tmux', ['-L', 'sbx', 'new-window', '-d', `touch ${marker}`], { sandbox, env, cwd: f.repo });
+          expect(r.code).not.toBe(0);
+          expect(r.stderr).toMatch(/Permission denied/);
+        }
+        await new Promise((res) => setTimeout(res, 300));
+        expect(fs.existsSync(marker)).toBe(false);
+        // The same server, from outside: the test is not vacuous.
+        execFileSync('tmux', ['-L', 'sbx', 'list-sessions'], { env });
+      } finally {
+        spawnSync('tmux', ['-L', 'sbx', 'kill-server'], { env });
       }
-      await new Promise((res) => setTimeout(res, 300));
-      expect(fs.existsSync(marker)).toBe(false);
-      // The same server, from outside: the test is not vacuous.
-      execFileSync('tmux', ['-L', 'sbx', 'list-sessions'], { env });
-    } finally {
-      spawnSync('tmux', ['-L', 'sbx', 'kill-server'], { env });
-    }
-  });
+    },
+  );
 
   for (const [label, place] of [
     ['an ssh ControlMaster socket (~/.ssh/cm-host:22)', (fx: Fixture) => path.join(fx.O, '.ssh', 'cm-git@host:22')],
     ['an X11 display socket (/tmp/.X11-unix/X99-like)', (fx: Fixture) => path.join(fx.O, '.X11-unix', 'X99')],
-    ['another session\'s ssh-agent (/tmp/ssh-XXXX/agent.N, not $SSH_AUTH_SOCK)', (fx: Fixture) => path.join(fx.O, 'ssh-Zk81', 'agent.77')],
+    ["another session's ssh-agent (/tmp/ssh-XXXX/agent.N, not $SSH_AUTH_SOCK)", (fx: Fixture) => path.join(fx.O, 'ssh-Zk81', 'agent.77')],
     ['a host socket inside a writable root', (fx: Fixture) => path.join(fx.repo, 'daemon.sock')],
   ] as const) {
     it(`${label}: connect is EACCES with the network off and on, nothing is accepted; allowUnixSockets reaches it`, async () => {
@@ -115,11 +141,12 @@ describe(`host unix sockets (as ${userLabel})`, () => {
     }
   });
 
-  it('datagrams to a host socket, by sendto, sendmsg and sendmmsg, are EACCES and never arrive; to the sandbox\'s own socket they do', async () => {
+  it("datagrams to a host socket, by sendto, sendmsg and sendmmsg, are EACCES and never arrive; to the sandbox's own socket they do", async () => {
     const sock = path.join(f.O, 'dgram.sock');
     const host = await hostDatagrams(sock);
     const own = path.join(f.repo, 'own.dgram');
-    const out = await py(`
+    const out = await py(
+      `
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 out['sendto'] = attempt(lambda: s.sendto(b'x', ${j(sock)}))
 out['sendmsg'] = attempt(lambda: s.sendmsg([b'x'], [], 0, ${j(sock)}))
@@ -145,16 +172,29 @@ out['sendmmsg got'] = [b.recv(10).decode() for _ in range(3)]
 addr = ctypes.create_string_buffer(struct.pack('H', socket.AF_UNIX) + ${j(sock)}.encode() + b'\\0', 110)
 vec[0].hdr.name = ctypes.cast(addr, ctypes.c_void_p); vec[0].hdr.namelen = 110
 r = libc.sendmmsg(s.fileno(), vec, 1, 0)
-out['sendmmsg host'] = errno.errorcode[ctypes.get_errno()] if r < 0 else r`, f.sandbox, { cwd: f.repo });
+out['sendmmsg host'] = errno.errorcode[ctypes.get_errno()] if r < 0 else r`,
+      f.sandbox,
+      { cwd: f.repo },
+    );
     expect(await host.received()).toBe(0);
     expect(out).toEqual({
-      sendto: 'EACCES', sendmsg: 'EACCES', 'socketpair sendto': 'EACCES', connect: 'EACCES',
-      'own sendto': 'ok', 'own sendmsg': 'ok', got: ['hello', 'world'], pair: 'ok', 'pair got': 'p',
-      sendmmsg: 3, 'sendmmsg lens': [3, 5, 5], 'sendmmsg got': ['one', 'three', 'seven'], 'sendmmsg host': 'EACCES',
+      sendto: 'EACCES',
+      sendmsg: 'EACCES',
+      'socketpair sendto': 'EACCES',
+      connect: 'EACCES',
+      'own sendto': 'ok',
+      'own sendmsg': 'ok',
+      got: ['hello', 'world'],
+      pair: 'ok',
+      'pair got': 'p',
+      sendmmsg: 3,
+      'sendmmsg lens': [3, 5, 5],
+      'sendmmsg got': ['one', 'three', 'seven'],
+      'sendmmsg host': 'EACCES',
     });
   });
 
-  it('every spelling of a host socket\'s path is refused, every spelling of an own socket works: relative, symlink, /proc/self/root, /proc/self/cwd, a dirfd, a path longer than sun_path', async () => {
+  it("every spelling of a host socket's path is refused, every spelling of an own socket works: relative, symlink, /proc/self/root, /proc/self/cwd, a dirfd, a path longer than sun_path", async () => {
     // Both sockets in one deep directory of the writable root, its path longer than 108 bytes.
     const deep = path.join(f.repo, 'd'.repeat(60), 'e'.repeat(60));
     fs.mkdirSync(deep, { recursive: true });
@@ -166,7 +206,8 @@ out['sendmmsg host'] = errno.errorcode[ctypes.get_errno()] if r < 0 else r`, f.s
     expect(hostSock.length).toBeGreaterThan(108);
     fs.symlinkSync(hostSock, path.join(f.repo, 'link-host'));
     try {
-      const out = await py(`
+      const out = await py(
+        `
 own = socket.socket(socket.AF_UNIX); os.chdir(${j(deep)}); own.bind('own.sock'); own.listen(64)
 os.symlink(os.path.join(${j(deep)}, 'own.sock'), ${j(path.join(f.repo, 'link-own'))})
 dfd = os.open(${j(deep)}, os.O_PATH | os.O_DIRECTORY)
@@ -181,7 +222,10 @@ for who in ['host', 'own']:
         ('dev-fd', '/dev/fd/%d/%s.sock' % (dfd, who), '/')]:
         os.chdir(cwd)
         out[who + ' ' + name] = attempt(lambda: socket.socket(socket.AF_UNIX).connect(spell))
-        out[who + ' dgram ' + name] = attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', spell))`, f.sandbox, { cwd: f.repo });
+        out[who + ' dgram ' + name] = attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', spell))`,
+        f.sandbox,
+        { cwd: f.repo },
+      );
       const names = ['relative', 'dot-dot', 'symlink', 'proc-root', 'proc-cwd', 'dirfd', 'dev-fd'];
       for (const n of names) {
         expect([n, out[`host ${n}`]]).toEqual([n, 'EACCES']);
@@ -202,12 +246,19 @@ for who in ['host', 'own']:
     const ls = await Promise.all([a, b, c].map(hostListener));
     try {
       const body = `import socket, sys\nfor p in sys.argv[1:]:\n    try:\n        socket.socket(socket.AF_UNIX).connect(p); print(p, 'ok')\n    except OSError as e:\n        print(p, e.errno)`;
-      const cli = (flags: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '--no-config', '-w', f.repo, ...flags, '--', PY, '-c', body, a, b, c], { cwd: f.repo, encoding: 'utf8' });
+      const cli = (flags: string[]) =>
+        spawnSync(
+          process.execPath,
+          [path.join(repoRoot, 'bin', 'sbx-native.js'), 'exec', '--no-config', '-w', f.repo, ...flags, '--', PY, '-c', body, a, b, c],
+          { cwd: f.repo, encoding: 'utf8' },
+        );
       const EACCES = 13;
       expect(cli([]).stdout).toBe(`${a} ${EACCES}\n${b} ${EACCES}\n${c} ${EACCES}\n`);
       const r = cli(['-v', '--allow-unix-socket', a, '--allow-unix-socket', c]);
       expect([r.status, r.stdout]).toEqual([0, `${a} ok\n${b} ${EACCES}\n${c} ok\n`]);
-      expect(r.stderr).toContain(`sbx-native: unix sockets: only those the sandbox binds and ${a}, ${c} (connect and datagrams supervised)\n`);
+      expect(r.stderr).toContain(
+        `sbx-native: unix sockets: only those the sandbox binds and ${a}, ${c} (connect and datagrams supervised)\n`,
+      );
       await new Promise((res) => setTimeout(res, 100));
       expect(ls.map((l) => l.accepted())).toEqual([1, 0, 1]);
     } finally {
@@ -217,7 +268,8 @@ for who in ['host', 'own']:
 
   it('bad allowUnixSockets input is refused naming the key and the value; nothing runs', async () => {
     const marker = path.join(f.repo, 'ran');
-    const attempt = (allowUnixSockets: unknown) => run('/bin/sh', ['-c', `touch ${marker}`], { sandbox: { ...f.sandbox, allowUnixSockets } as never });
+    const attempt = (allowUnixSockets: unknown) =>
+      run('/bin/sh', ['-c', `touch ${marker}`], { sandbox: { ...f.sandbox, allowUnixSockets } as never });
     await expect(attempt(['rel/sock'])).rejects.toThrow('invalid sandbox policy: allowUnixSockets[0] = "rel/sock": path must be absolute');
     await expect(attempt('/tmp/x.sock')).rejects.toThrow('invalid sandbox policy: allowUnixSockets = "/tmp/x.sock": expected an array');
     await expect(attempt([42])).rejects.toThrow('allowUnixSockets[0] = 42: expected a string path');
@@ -228,7 +280,9 @@ for who in ['host', 'own']:
     const sock = path.join(f.O, 'v.sock');
     const l = await hostListener(sock);
     try {
-      const r = await run(PY, ['-c', `import socket\ntry: socket.socket(socket.AF_UNIX).connect(${j(sock)})\nexcept OSError: pass`], { sandbox: f.sandbox });
+      const r = await run(PY, ['-c', `import socket\ntry: socket.socket(socket.AF_UNIX).connect(${j(sock)})\nexcept OSError: pass`], {
+        sandbox: f.sandbox,
+      });
       expect(r.violations.map((v) => [v.op, v.path, v.errno])).toEqual([['connect', sock, 'EACCES']]);
     } finally {
       await l.close();
@@ -238,11 +292,14 @@ for who in ['host', 'own']:
 
 describe(`unix sockets that keep working (as ${userLabel})`, () => {
   let f: Fixture;
-  beforeEach(() => { f = fixture(); });
+  beforeEach(() => {
+    f = fixture();
+  });
   afterEach(() => f.cleanup());
 
   it('a server and clients inside one sandbox (stream, seqpacket, abstract), socketpair, fd passing over sendmsg', async () => {
-    const out = await py(`
+    const out = await py(
+      `
 import threading
 srv = socket.socket(socket.AF_UNIX); srv.bind('db.sock'); srv.listen(8)
 def serve():
@@ -259,7 +316,10 @@ x, y = socket.socketpair(); x.sendall(b'pair'); out['socketpair'] = y.recv(10).d
 r, w = os.pipe(); os.write(w, b'through'); socket.send_fds(x, [b'fd'], [r]); msg, fds, _, _ = socket.recv_fds(y, 10, 1)
 out['fd passing'] = os.read(fds[0], 10).decode()
 out['big sendmsg'] = x.sendmsg([b'z' * 300000]) if x.setblocking(False) is None else 0
-`, f.sandbox, { cwd: f.repo });
+`,
+      f.sandbox,
+      { cwd: f.repo },
+    );
     expect(out.reply0).toBe('PING');
     expect(out.reply1).toBe('PING');
     expect(out).toMatchObject({ seqpacket: 'rec', abstract: 'ok', socketpair: 'pair', 'fd passing': 'through' });
@@ -267,34 +327,60 @@ out['big sendmsg'] = x.sendmsg([b'z' * 300000]) if x.setblocking(False) is None 
   });
 
   it('Python multiprocessing (a Manager listens on a unix socket) and Node net.createServer(path)', async () => {
-    const mp = await run(PY, ['-c', `
+    const mp = await run(
+      PY,
+      [
+        '-c',
+        `
 import multiprocessing as mp
 if __name__ == '__main__':
     with mp.Manager() as m:
-        d = m.dict(); d['k'] = 'v'; print(d['k'])`], { sandbox: f.sandbox, cwd: f.repo, env: { ...process.env, TMPDIR: f.repo } });
+        d = m.dict(); d['k'] = 'v'; print(d['k'])`,
+      ],
+      { sandbox: f.sandbox, cwd: f.repo, env: { ...process.env, TMPDIR: f.repo } },
+    );
     expect([mp.code, mp.stdout.trim(), mp.stderr]).toEqual([0, 'v', '']);
-    const node = await run(process.execPath, ['-e', `
+    const node = await run(
+      process.execPath,
+      [
+        '-e',
+        `
 const net = require('net');
 const srv = net.createServer((c) => c.end('hi ' + c.remoteAddress)).listen('n.sock', () => {
   net.connect('n.sock').on('data', (d) => { console.log(String(d)); srv.close(); });
-});`], { sandbox: f.sandbox, cwd: f.repo });
+});`,
+      ],
+      { sandbox: f.sandbox, cwd: f.repo },
+    );
     expect([node.code, node.stdout.trim(), node.stderr]).toEqual([0, 'hi undefined', '']);
   });
 
   it('stdio over sockets and an inherited connected socket keep working', async () => {
     const sock = path.join(f.O, 'inherited.sock');
     let got = '';
-    const srv = net.createServer((c) => c.on('data', (d) => { got += d; }));
+    const srv = net.createServer((c) =>
+      c.on('data', (d) => {
+        got += d;
+      }),
+    );
     await new Promise<void>((res) => srv.listen(sock, res));
     const client = net.connect(sock);
     await new Promise((res) => client.on('connect', res));
     try {
       // The caller's connected socket is fd 3: sending on it needs no address.
-      const child = spawn(PY, ['-c', `import socket\ns = socket.socket(fileno=3); s.send(b'via fd 3'); s.sendmsg([b' and sendmsg'])\nprint('out')`],
-        { sandbox: f.sandbox, stdio: ['ignore', 'pipe', 'pipe', (client as unknown as { _handle: { fd: number } })._handle.fd] });
-      let stdout = '', stderr = '';
-      child.stdout!.on('data', (d) => { stdout += d; }); // stdout and stderr are socketpairs: stdio over sockets
-      child.stderr!.on('data', (d) => { stderr += d; });
+      const child = spawn(
+        PY,
+        ['-c', `import socket\ns = socket.socket(fileno=3); s.send(b'via fd 3'); s.sendmsg([b' and sendmsg'])\nprint('out')`],
+        { sandbox: f.sandbox, stdio: ['ignore', 'pipe', 'pipe', (client as unknown as { _handle: { fd: number } })._handle.fd] },
+      );
+      let stdout = '',
+        stderr = '';
+      child.stdout!.on('data', (d) => {
+        stdout += d;
+      }); // stdout and stderr are socketpairs: stdio over sockets
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+      });
       const code = await new Promise((res) => child.on('close', res));
       expect([code, stdout, stderr]).toEqual([0, 'out\n', '']);
       await new Promise((res) => setTimeout(res, 100));
@@ -307,10 +393,12 @@ const srv = net.createServer((c) => c.end('hi ' + c.remoteAddress)).listen('n.so
 
   for (const kind of ['unix', 'tcp'] as const) {
     it(`a ${kind} connect that blocks (a full backlog${kind === 'tcp' ? ', network: true: SYNs dropped for seconds' : ''}) does not stall the sandbox's other supervised calls`, async () => {
-      const listen = kind === 'unix'
-        ? `srv = socket.socket(socket.AF_UNIX); srv.bind('full.sock'); srv.listen(0); where = 'full.sock'; fam = socket.AF_UNIX`
-        : `srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(0); where = srv.getsockname(); fam = socket.AF_INET`;
-      const out = await py(`
+      const listen =
+        kind === 'unix'
+          ? `srv = socket.socket(socket.AF_UNIX); srv.bind('full.sock'); srv.listen(0); where = 'full.sock'; fam = socket.AF_UNIX`
+          : `srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(0); where = srv.getsockname(); fam = socket.AF_INET`;
+      const out = await py(
+        `
 import threading, time
 ${listen}
 fill = []
@@ -334,7 +422,10 @@ while 'at' not in done:
     try: srv.accept()
     except BlockingIOError: pass
     time.sleep(0.05)
-t.join(); out['released'] = True`, { ...f.sandbox, network: kind === 'tcp' }, { cwd: f.repo });
+t.join(); out['released'] = True`,
+        { ...f.sandbox, network: kind === 'tcp' },
+        { cwd: f.repo },
+      );
       expect(out['still blocked']).toBe(true);
       expect(out['others took']).toBeLessThan(1);
       expect(out.released).toBe(true);
@@ -343,7 +434,11 @@ t.join(); out['released'] = True`, { ...f.sandbox, network: kind === 'tcp' }, { 
 
   it('network: true TCP: a blocking connect, a non-blocking one (EINPROGRESS, then poll, as Node does) and a refused one', async () => {
     let accepted = 0;
-    const tcp = net.createServer((c) => { accepted++; c.on('error', () => {}); c.end('tcp'); });
+    const tcp = net.createServer((c) => {
+      accepted++;
+      c.on('error', () => {});
+      c.end('tcp');
+    });
     await new Promise<void>((res) => tcp.listen(0, '127.0.0.1', res));
     const port = (tcp.address() as net.AddressInfo).port;
     const closed = net.createServer();
@@ -351,15 +446,22 @@ t.join(); out['released'] = True`, { ...f.sandbox, network: kind === 'tcp' }, { 
     const closedPort = (closed.address() as net.AddressInfo).port;
     await new Promise((res) => closed.close(res));
     try {
-      const out = await py(`
+      const out = await py(
+        `
 import select
 c = socket.create_connection(('127.0.0.1', ${port})); out['blocking'] = c.recv(10).decode()
 n = socket.socket(); n.setblocking(False)
 out['nonblocking'] = attempt(lambda: n.connect(('127.0.0.1', ${port})))
 select.select([], [n], [], 5); out['so_error'] = n.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-out['refused'] = attempt(lambda: socket.create_connection(('127.0.0.1', ${closedPort})))`, { ...f.sandbox, network: true });
+out['refused'] = attempt(lambda: socket.create_connection(('127.0.0.1', ${closedPort})))`,
+        { ...f.sandbox, network: true },
+      );
       expect(out).toEqual({ blocking: 'tcp', nonblocking: 'EINPROGRESS', so_error: 0, refused: 'ECONNREFUSED' });
-      const node = await run(process.execPath, ['-e', `require('net').connect(${port}, '127.0.0.1').on('data', (d) => console.log(String(d)))`], { sandbox: { ...f.sandbox, network: true } });
+      const node = await run(
+        process.execPath,
+        ['-e', `require('net').connect(${port}, '127.0.0.1').on('data', (d) => console.log(String(d)))`],
+        { sandbox: { ...f.sandbox, network: true } },
+      );
       expect([node.code, node.stdout.trim()]).toEqual([0, 'tcp']);
       expect(accepted).toBe(3);
     } finally {

@@ -21,7 +21,7 @@ struct Server {
   SupervisorConfig cfg;
   int listener = -1;
   mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
-  FsCache *cache = nullptr;  // the serving thread's alone (fscache.h)
+  FsCache *cache = nullptr;                  // the serving thread's alone (fscache.h)
 };
 
 // One intercepted syscall.
@@ -69,9 +69,11 @@ std::string name_of(const Place &p);
 // metadata.cc
 Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path);
 Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path);
-Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow, bool empty_path);
+Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow,
+                     bool empty_path);
 int read_times_timeval(Call &c, uint64_t addr, struct timespec ts[2], bool &now);
-Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value, int xflags, bool follow, bool empty_path);
+Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value,
+                     int xflags, bool follow, bool empty_path);
 int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out);
 Outcome change_inode_flags(Call &c, const IoctlArgs &x);
 

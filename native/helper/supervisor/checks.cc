@@ -22,7 +22,9 @@ int meta_refused(const Call &c, int fd) {
   std::string p = fd_path(fd);
   if (p.empty()) {  // no path: a pipe or socket is fine; a file or directory we cannot place is refused
     struct stat st;
-    return fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) ? 0 : refused(c, EROFS, kViolationRuleChainMetadata, "(a file init cannot place)");
+    return fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)
+               ? 0
+               : refused(c, EROFS, kViolationRuleChainMetadata, "(a file init cannot place)");
   }
   for (const auto &deny : cfg.meta_deny) {
     if (!under(p, deny)) continue;
@@ -41,7 +43,9 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
   std::string dir = fd_path(place.dir.fd);
-  if (dir.empty()) return refused(c, EROFS, kViolationRuleProtectedPath, place.name);  // a directory we cannot place: refuse rather than guess
+  if (dir.empty())
+    return refused(c, EROFS, kViolationRuleProtectedPath,
+                   place.name);  // a directory we cannot place: refuse rather than guess
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return refused(c, EROFS, kViolationRuleProtectedPath, full);
   if (brings_tree && cfg.protect_dirs.count(full)) return refused(c, EROFS, kViolationRuleProtectedDir, full);

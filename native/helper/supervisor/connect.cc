@@ -23,7 +23,8 @@ namespace {
 // SO_SNDTIMEO applies: init uses the same socket). Interrupted by the
 // thread's timer, a TCP handshake goes on in the kernel (EALREADY), a unix
 // connect is simply tried again.
-Outcome connect_blocking(int sock, const struct sockaddr *addr, socklen_t len, const std::function<bool()> &gone) {
+Outcome connect_blocking(int sock, const struct sockaddr *addr, socklen_t len,
+                         const std::function<bool()> &gone) {
   for (;;) {
     if (connect(sock, addr, len) == 0) return Outcome{};
     int err = errno;
@@ -53,8 +54,10 @@ int read_sockaddr(const Call &c, uint64_t addr, uint64_t len, struct sockaddr_st
 // otherwise too (the address then goes to the kernel as it is).
 int pin_unix_target(const Call &c, int sock, struct sockaddr_storage &addr, socklen_t &len, Fd &pin) {
   auto *un = reinterpret_cast<struct sockaddr_un *>(&addr);
-  size_t path_len = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-  if (addr.ss_family != AF_UNIX || path_len == 0 || un->sun_path[0] == 0) return 0;  // unnamed, abstract or not unix
+  size_t path_len =
+      len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+  if (addr.ss_family != AF_UNIX || path_len == 0 || un->sun_path[0] == 0)
+    return 0;  // unnamed, abstract or not unix
   int domain = 0;
   socklen_t dl = sizeof domain;
   if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) != 0) return errno;
@@ -85,8 +88,11 @@ Outcome do_connect(Call &c, const ConnectArgs &x) {
   // Blocking: on a thread, holding the socket and the target.
   auto held = std::make_shared<std::pair<Fd, Fd>>(std::move(sock), std::move(pin));
   Outcome o;
-  answer_on_thread(c.srv, c.n.id, [held, addr, len](const std::function<bool()> &gone) {
-    return connect_blocking(held->first.fd, reinterpret_cast<const struct sockaddr *>(&addr), len, gone);
-  }, o);
+  answer_on_thread(
+      c.srv, c.n.id,
+      [held, addr, len](const std::function<bool()> &gone) {
+        return connect_blocking(held->first.fd, reinterpret_cast<const struct sockaddr *>(&addr), len, gone);
+      },
+      o);
   return o;
 }

@@ -51,13 +51,16 @@ Outcome handle(Call &c, Op op) {
       unsigned flags = (unsigned)x.at_flags;
       if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
       if (x.path == 0) return fail_with(EFAULT);
-      return change_owner(c, x.dirfd, x.path, x.uid, x.gid, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+      return change_owner(c, x.dirfd, x.path, x.uid, x.gid, !(flags & AT_SYMLINK_NOFOLLOW),
+                          flags & AT_EMPTY_PATH);
     }
     case Op::utime: {
       auto x = utime_args(raw);
       struct timespec ts[2];
       if (x.utimbuf) {
-        struct { long actime, modtime; } ub;
+        struct {
+          long actime, modtime;
+        } ub;
         if (int err = read_memory(c.r, x.utimbuf, &ub, sizeof ub)) return fail_with(err);
         ts[0] = {ub.actime, 0};
         ts[1] = {ub.modtime, 0};
@@ -86,7 +89,8 @@ Outcome handle(Call &c, Op op) {
       if (flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
       struct timespec ts[2];
       if (x.timespec_pair && read_memory(c.r, x.timespec_pair, ts, sizeof ts)) return fail_with(EFAULT);
-      return change_times(c, x.dirfd, x.path, x.timespec_pair ? ts : nullptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+      return change_times(c, x.dirfd, x.path, x.timespec_pair ? ts : nullptr, !(flags & AT_SYMLINK_NOFOLLOW),
+                          flags & AT_EMPTY_PATH);
     }
     case Op::setxattr: {
       auto x = setxattr_args(raw);
@@ -132,14 +136,16 @@ Outcome handle(Call &c, Op op) {
       std::string value;
       if (int err = read_value(c, args.value, args.size, value)) return fail_with(err);
       if (x.path == 0) return fail_with(EFAULT);
-      return change_xattr(c, x.dirfd, x.path, x.xattr_name, &value, (int)args.flags, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
+      return change_xattr(c, x.dirfd, x.path, x.xattr_name, &value, (int)args.flags,
+                          !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
     }
     case Op::removexattrat: {
       auto x = removexattrat_args(raw);
       unsigned at = (unsigned)x.at_flags;
       if (at & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
       if (x.path == 0) return fail_with(EFAULT);
-      return change_xattr(c, x.dirfd, x.path, x.xattr_name, nullptr, 0, !(at & AT_SYMLINK_NOFOLLOW), at & AT_EMPTY_PATH);
+      return change_xattr(c, x.dirfd, x.path, x.xattr_name, nullptr, 0, !(at & AT_SYMLINK_NOFOLLOW),
+                          at & AT_EMPTY_PATH);
     }
     case Op::ioctl: return change_inode_flags(c, ioctl_args(raw));
     case Op::open: {

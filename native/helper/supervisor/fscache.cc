@@ -25,13 +25,13 @@ size_t fd_budget() {
 }
 
 // A pidfd's task still exists (EPERM: it does, we may not signal it).
-bool alive(int pidfd) {
-  return syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0 || errno == EPERM;
-}
+bool alive(int pidfd) { return syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
-FsCache::FsCache(bool notified) : max_(fd_budget()), enabled_(notified && max_ >= 16) {}  // PIDFD_THREAD: the plan says (fscache=off before 6.9)
+FsCache::FsCache(bool notified)
+    : max_(fd_budget()),
+      enabled_(notified && max_ >= 16) {}  // PIDFD_THREAD: the plan says (fscache=off before 6.9)
 
 void FsCache::disable_locked() {
   enabled_ = false;
@@ -46,7 +46,8 @@ void FsCache::disable() {
 }
 
 void FsCache::sweep() {
-  for (auto it = entries_.begin(); it != entries_.end();) it = alive(it->second.pidfd.fd) ? std::next(it) : entries_.erase(it);
+  for (auto it = entries_.begin(); it != entries_.end();)
+    it = alive(it->second.pidfd.fd) ? std::next(it) : entries_.erase(it);
   if (entries_.size() >= max_) entries_.clear();
 }
 
@@ -108,7 +109,8 @@ void FsCache::remember(pid_t tid, Fd pidfd, pid_t tgid, mode_t umask, uint64_t g
 
 FsCache::Entry *FsCache::live(pid_t tid, pid_t tgid) {
   auto it = entries_.find(tid);
-  return it != entries_.end() && it->second.tgid == tgid && alive(it->second.pidfd.fd) ? &it->second : nullptr;
+  return it != entries_.end() && it->second.tgid == tgid && alive(it->second.pidfd.fd) ? &it->second
+                                                                                       : nullptr;
 }
 
 void FsCache::keep_umask(pid_t tid, pid_t tgid, mode_t umask, uint64_t gen) {
@@ -152,7 +154,8 @@ void FsCache::split(pid_t tgid) {
   forget(tgid, kFsAll);
   if (split_.count(tgid)) return;
   if (split_.size() >= max_) {
-    for (auto it = split_.begin(); it != split_.end();) it = alive(it->second.fd) ? std::next(it) : split_.erase(it);
+    for (auto it = split_.begin(); it != split_.end();)
+      it = alive(it->second.fd) ? std::next(it) : split_.erase(it);
     if (split_.size() >= max_) return disable_locked();
   }
   Fd proc((int)syscall(SBX_NR_pidfd_open, tgid, 0));
@@ -192,15 +195,19 @@ Outcome fs_state_change(Call &c, SupervisedOp op, uint64_t flag_arg) {
     cache->disable();
     return o;
   }
-  unsigned long flags = (unsigned long)flag_arg;  // clone's or unshare's flags
+  unsigned long flags = (unsigned long)flag_arg;       // clone's or unshare's flags
   const unsigned long kFs = 0x200, kThread = 0x10000;  // CLONE_FS, CLONE_THREAD
   switch (op) {
     case SupervisedOp::clone:
-      if ((flags & kThread) && !(flags & kFs)) cache->split(tgid);
-      else if ((flags & kFs) && !(flags & kThread)) cache->shared();
+      if ((flags & kThread) && !(flags & kFs))
+        cache->split(tgid);
+      else if ((flags & kFs) && !(flags & kThread))
+        cache->shared();
       break;
     case SupervisedOp::unshare:
-    case SupervisedOp::setns: cache->split(tgid); break;  // a mount namespace of its own has a cwd and root of its own
+    case SupervisedOp::setns:
+      cache->split(tgid);
+      break;  // a mount namespace of its own has a cwd and root of its own
     case SupervisedOp::umask: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsUmask); break;
     default: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsCwd); break;  // chdir, fchdir
   }

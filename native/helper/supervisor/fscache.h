@@ -69,13 +69,17 @@ class FsCache {
 
  private:
   struct Entry {
-    Fd pidfd;  // the thread
+    Fd pidfd;        // the thread
     pid_t tgid = 0;  // never changes while the thread lives
     bool umask_known = false;
     mode_t umask = 0;
     std::shared_ptr<Fd> cwd;
   };
-  struct Pending { Fd pidfd; pid_t tgid; unsigned fields; };
+  struct Pending {
+    Fd pidfd;
+    pid_t tgid;
+    unsigned fields;
+  };
   bool may_keep(pid_t tid, pid_t tgid, FsField field, uint64_t gen);
   Entry *live(pid_t tid, pid_t tgid);
   void forget(pid_t tgid, unsigned fields);
@@ -87,8 +91,8 @@ class FsCache {
   bool shared_ = false;
   uint64_t gen_ = 0;
   std::unordered_map<pid_t, Entry> entries_;
-  std::map<pid_t, Pending> pending_;   // by TID
-  std::map<pid_t, Fd> split_;          // by tgid, with a pidfd of the process
+  std::map<pid_t, Pending> pending_;  // by TID
+  std::map<pid_t, Fd> split_;         // by tgid, with a pidfd of the process
 };
 
 // The calling serving thread's umask (each has an fs_struct of its own), set

@@ -13,15 +13,17 @@
 
 namespace {
 
-// supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR, unix-allow=PATH,
-// new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off
+// supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
+// unix-allow=PATH, new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off,
+// fscache=off
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
     std::string key = arg.substr(0, eq), value = eq == std::string::npos ? "" : arg.substr(eq + 1);
     if (key == "sys") {
       size_t colon = value.find(':');
-      const SupervisedSpec *op = colon == std::string::npos ? nullptr : find_supervised(value.substr(colon + 1));
+      const SupervisedSpec *op =
+          colon == std::string::npos ? nullptr : find_supervised(value.substr(colon + 1));
       if (!op) fail(run, EINVAL, "supervise: unknown syscall " + value);
       cfg.syscalls[(uint32_t)parse_num(run, value.substr(0, colon))] = op->op;
     } else if (key == "meta-deny") {
@@ -75,7 +77,8 @@ void step_supervise(Run &run, const Step &s) {
   // init resolves the path), so make it the root, which the caller has too.
   if (chdir("/") != 0) fail(run, errno, "chdir / (supervisor)");
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) fail(run, errno, "socketpair for the seccomp listener");
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    fail(run, errno, "socketpair for the seccomp listener");
   sup.parent_sock = sv[0];
   sup.child_sock = sv[1];
   sup.active = true;
@@ -96,8 +99,10 @@ void supervisor_send_listener(Run &run, int listener) {
   Supervisor &sup = run.supervisor;
   int msg[2] = {(int)getpid(), listener};
   char ack = 0;
-  if (write(sup.child_sock, msg, sizeof msg) != (ssize_t)sizeof msg) fail(run, errno, "send the seccomp listener to the supervisor");
-  if (read(sup.child_sock, &ack, 1) != 1) fail(run, errno ? errno : EPIPE, "the supervisor did not take the seccomp listener");
+  if (write(sup.child_sock, msg, sizeof msg) != (ssize_t)sizeof msg)
+    fail(run, errno, "send the seccomp listener to the supervisor");
+  if (read(sup.child_sock, &ack, 1) != 1)
+    fail(run, errno ? errno : EPIPE, "the supervisor did not take the seccomp listener");
   close(listener);
   close(sup.child_sock);
   sup.child_sock = -1;
@@ -112,10 +117,11 @@ void supervisor_ready(Run &run) {
   // The plan leaves it out before 6.6 (lib/features.ts); on 6.6+ it cannot
   // fail, and it is a scheduling hint, not a rule, so its result is not checked.
   uint64_t sync_wake = SBX_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-  if (listener >= 0 && !sup.config.no_sync_wake) ioctl(listener, SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake);
+  if (listener >= 0 && !sup.config.no_sync_wake)
+    ioctl(listener, SBX_SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake);
   close(sup.parent_sock);
   sup.parent_sock = -1;
-  sup.active = false;  // nothing more for init's poll loop
+  sup.active = false;        // nothing more for init's poll loop
   if (listener < 0) return;  // the command failed before its filter: nothing to serve
   // The serving thread owns its copy for as long as init lives.
   violations_start(run.events_fd);

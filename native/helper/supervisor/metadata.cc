@@ -17,7 +17,8 @@ namespace {
 
 // What a metadata change applies to: the file a path names (O_PATH), or with
 // a NULL path the caller's fd itself. `by_fd` tells the caller which.
-int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target, bool &by_fd) {
+int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target,
+                bool &by_fd) {
   by_fd = path_addr == 0;
   if (by_fd) return take_fd(c.r, dirfd, target);
   std::string path;
@@ -34,14 +35,17 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
   int base, err;
   if (direct_base(c.r, dirfd, path, holder, base, err)) {
     if (err) return err;
-    int fd = sbx_openat2(base, path.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), SBX_RESOLVE_NO_MAGICLINKS);
+    int fd = sbx_openat2(base, path.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+                         SBX_RESOLVE_NO_MAGICLINKS);
     struct statfs fs;
     if (fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type != SBX_PROC_SUPER_MAGIC) {
       target.reset(fd);
       return 0;
     }
-    if (fd >= 0) close(fd);  // on procfs: the careful way below decides whose entry it is
-    else if (errno != ELOOP) return errno;  // ELOOP: a magic link on the way, the careful way below
+    if (fd >= 0)
+      close(fd);  // on procfs: the careful way below decides whose entry it is
+    else if (errno != ELOOP)
+      return errno;  // ELOOP: a magic link on the way, the careful way below
   }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return err;
@@ -58,7 +62,8 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   if (int err = meta_refused(c, t.fd)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
-  if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode)) return fail_with(EOPNOTSUPP);  // links have no mode of their own
+  if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))
+    return fail_with(EOPNOTSUPP);  // links have no mode of their own
   if (c.cfg().chmod_via_proc) return done(chmod(proc_self_fd(t.fd), mode));  // as glibc does before 6.6
   return done(syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH));
 }
@@ -74,7 +79,8 @@ Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bo
 }
 
 // times: NULL for "now", or two timespecs (utime/utimes callers converted).
-Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow, bool empty_path) {
+Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow,
+                     bool empty_path) {
   Fd t;
   bool by_fd;
   if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
@@ -98,16 +104,19 @@ int read_times_timeval(Call &c, uint64_t addr, struct timespec ts[2], bool &now)
 }
 
 // set (value != nullptr) or remove an extended attribute.
-Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value, int xflags, bool follow, bool empty_path) {
+Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, const std::string *value,
+                     int xflags, bool follow, bool empty_path) {
   std::string name;
-  if (int err = read_string(c.r, name_addr, kXattrNameMax + 1, name)) return fail_with(err == ENAMETOOLONG ? ERANGE : err);
+  if (int err = read_string(c.r, name_addr, kXattrNameMax + 1, name))
+    return fail_with(err == ENAMETOOLONG ? ERANGE : err);
   Fd t;
   bool by_fd;
   if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd)) return fail_with(err);
   if (by_fd) {
-    return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags) : fremovexattr(t.fd, name.c_str()));
+    return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags)
+                      : fremovexattr(t.fd, name.c_str()));
   }
   // setxattrat(AT_EMPTY_PATH) wants a real open file, not our O_PATH fd: go
   // through its /proc/self/fd link, which leads to exactly this inode. A
@@ -116,7 +125,8 @@ Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, cons
   if (fstat(t.fd, &st) != 0) return fail_with(errno);
   if (S_ISLNK(st.st_mode)) return fail_with(EPERM);
   ProcPath link = proc_self_fd(t.fd);
-  return done(value ? setxattr(link, name.c_str(), value->data(), value->size(), xflags) : removexattr(link, name.c_str()));
+  return done(value ? setxattr(link, name.c_str(), value->data(), value->size(), xflags)
+                    : removexattr(link, name.c_str()));
 }
 
 int read_value(Call &c, uint64_t addr, uint64_t size, std::string &out) {

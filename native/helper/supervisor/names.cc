@@ -23,7 +23,8 @@ Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev
   if (int err = create_refused(c, place, false)) return fail_with(err);
   use_umask(c.r.umask());
   std::string name = name_of(place);
-  return done(dir ? mkdirat(place.dir.fd, name.c_str(), mode) : mknodat(place.dir.fd, name.c_str(), mode, dev));
+  return done(dir ? mkdirat(place.dir.fd, name.c_str(), mode)
+                  : mknodat(place.dir.fd, name.c_str(), mode, dev));
 }
 
 Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_addr) {
@@ -82,7 +83,8 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (int err = create_refused(c, from, true, Naming::source)) return fail_with(err);
   if (int err = moves_repository(c, from)) return fail_with(err);
   if ((flags & RENAME_EXCHANGE) && moves_repository(c, to)) return fail_with(EROFS);
-  return done(syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));
+  return done(
+      syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));
 }
 
 // bind(2) of a unix socket to a path makes a name too. Any bind is performed
@@ -99,7 +101,8 @@ Outcome do_bind(Call &c, const BindArgs &x) {
   Fd sock;
   if (int err = take_fd(c.r, x.fd, sock)) return fail_with(err);
   auto *un = reinterpret_cast<struct sockaddr_un *>(&addr);
-  size_t path_len = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+  size_t path_len =
+      len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
   if (addr.ss_family != AF_UNIX || path_len == 0 || un->sun_path[0] == 0) {
     if (!c.valid()) return fail_with(ESRCH);
     return done(bind(sock.fd, reinterpret_cast<struct sockaddr *>(&addr), len));

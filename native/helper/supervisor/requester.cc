@@ -77,7 +77,8 @@ std::string rewrite(const Requester &r, std::string p) {
     if (starts_with(p, t.first)) return t.second + p.substr(t.first.size());
   }
   const std::string thread = "/proc/" + std::to_string(r.tid);  // a thread's own /proc/TID
-  if (r.tid != r.tgid() && starts_with(p, thread)) return pid + "/task/" + std::to_string(r.tid) + p.substr(thread.size());
+  if (r.tid != r.tgid() && starts_with(p, thread))
+    return pid + "/task/" + std::to_string(r.tid) + p.substr(thread.size());
   return p;
 }
 
@@ -196,7 +197,8 @@ int Requester::cwd() const {
     if (!cwd_->ok()) cwd_err_ = errno;
     // Kept when the thread is still the entry's (its pidfd alive after the
     // open) and no change of its process's cwd was noted since.
-    else if (known_) cache->keep_cwd(tid, tgid_, cwd_, gen);
+    else if (known_)
+      cache->keep_cwd(tid, tgid_, cwd_, gen);
   }
   return cwd_->ok() ? cwd_->fd : -cwd_err_;
 }
@@ -238,7 +240,8 @@ int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::
     return read_string(r, a2, max, s2);
   }
   char c1[512], c2[512];
-  size_t w1 = std::min(sizeof c1, 4096 - (size_t)(a1 % 4096)), w2 = std::min(sizeof c2, 4096 - (size_t)(a2 % 4096));
+  size_t w1 = std::min(sizeof c1, 4096 - (size_t)(a1 % 4096)),
+         w2 = std::min(sizeof c2, 4096 - (size_t)(a2 % 4096));
   struct iovec local[2] = {{c1, w1}, {c2, w2}};
   struct iovec remote[2] = {{(void *)(uintptr_t)a1, w1}, {(void *)(uintptr_t)a2, w2}};
   ssize_t n = process_vm_readv(r.tid, local, 2, remote, 2, 0);
@@ -349,7 +352,9 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
   err = 0;
   size_t lead = path.find_first_not_of('/');
   if (lead != 0) {  // absolute (or all slashes)
-    if (lead != std::string::npos && (path.compare(lead, 4, "proc") == 0 || path.compare(lead, 3, "dev") == 0)) return false;
+    if (lead != std::string::npos &&
+        (path.compare(lead, 4, "proc") == 0 || path.compare(lead, 3, "dev") == 0))
+      return false;
     base = AT_FDCWD;
     return true;
   }
@@ -372,7 +377,8 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
 int open_place(const Place &p, bool follow, Fd &out) {
   std::string name = p.trailing_slash ? p.name + "/" : p.name;
   int flags = O_PATH | (follow ? 0 : O_NOFOLLOW);
-  int fd = p.in_proc ? openat(p.dir.fd, name.c_str(), flags | O_CLOEXEC) : openat_no_magic(p.dir.fd, name.c_str(), flags);
+  int fd = p.in_proc ? openat(p.dir.fd, name.c_str(), flags | O_CLOEXEC)
+                     : openat_no_magic(p.dir.fd, name.c_str(), flags);
   if (fd < 0) return p.in_proc ? errno : -fd;
   out.reset(fd);
   return 0;

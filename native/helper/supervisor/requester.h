@@ -15,9 +15,16 @@ struct Fd {
   Fd(const Fd &) = delete;
   Fd &operator=(const Fd &) = delete;
   Fd(Fd &&o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd &operator=(Fd &&o) noexcept { reset(o.fd); o.fd = -1; return *this; }
+  Fd &operator=(Fd &&o) noexcept {
+    reset(o.fd);
+    o.fd = -1;
+    return *this;
+  }
   ~Fd() { reset(); }
-  void reset(int f = -1) { if (fd >= 0) close(fd); fd = f; }
+  void reset(int f = -1) {
+    if (fd >= 0) close(fd);
+    fd = f;
+  }
   bool ok() const { return fd >= 0; }
 };
 
@@ -26,7 +33,7 @@ struct Fd {
 class FsCache;
 
 struct Requester {
-  pid_t tid = 0;  // the calling thread (seccomp_notif.pid)
+  pid_t tid = 0;             // the calling thread (seccomp_notif.pid)
   FsCache *cache = nullptr;  // what init remembers of callers (fscache.h)
   // Its process and umask: remembered, or read from /proc/TID/status the
   // first time one is asked for (reading it costs more than the call).
@@ -41,7 +48,7 @@ struct Requester {
   mutable bool loaded_ = false, status_read_ = false, umask_read_ = false;
   mutable pid_t tgid_ = 0;
   mutable mode_t umask_ = 0777;  // if it cannot be read: the most restrictive
-  mutable bool known_ = false;  // the cache remembers the thread
+  mutable bool known_ = false;   // the cache remembers the thread
   mutable std::shared_ptr<Fd> cwd_;
   mutable int cwd_err_ = 0;
 };
@@ -50,9 +57,9 @@ struct Requester {
 // it (opened by us) and the last component of the path.
 struct Place {
   Fd dir;
-  std::string name;           // "." when the path names a directory itself ("/", "a/.")
+  std::string name;  // "." when the path names a directory itself ("/", "a/.")
   bool trailing_slash = false;
-  bool in_proc = false;       // dir is on procfs: its symlinks are the kernel's magic links
+  bool in_proc = false;  // dir is on procfs: its symlinks are the kernel's magic links
 };
 
 // Each returns 0 or an errno.

@@ -21,9 +21,9 @@
 
 namespace {
 
-const size_t kMaxData = 4u << 20;        // per call; a stream send beyond it is a short write
-const size_t kMaxControl = 64u << 10;    // the kernel's optmem limit is lower: ENOBUFS either way
-const size_t kMaxIov = 1024;             // UIO_MAXIOV
+const size_t kMaxData = 4u << 20;      // per call; a stream send beyond it is a short write
+const size_t kMaxControl = 64u << 10;  // the kernel's optmem limit is lower: ENOBUFS either way
+const size_t kMaxIov = 1024;           // UIO_MAXIOV
 
 // One message, copied from the caller.
 struct Outgoing {
@@ -83,7 +83,9 @@ int read_message(const Call &c, const Target &t, const struct msghdr &h, Outgoin
   }
   if (h.msg_iovlen > kMaxIov) return EMSGSIZE;
   std::vector<struct iovec> iov(h.msg_iovlen);
-  if (int err = read_memory(c.r, (uint64_t)(uintptr_t)h.msg_iov, iov.data(), iov.size() * sizeof(struct iovec))) return err;
+  if (int err =
+          read_memory(c.r, (uint64_t)(uintptr_t)h.msg_iov, iov.data(), iov.size() * sizeof(struct iovec)))
+    return err;
   size_t total = 0;
   for (const auto &v : iov) total += v.iov_len;
   if (total > room && !t.stream) return EMSGSIZE;
@@ -98,7 +100,8 @@ int read_message(const Call &c, const Target &t, const struct msghdr &h, Outgoin
   if (h.msg_controllen) {
     if (h.msg_controllen > kMaxControl) return ENOBUFS;
     m.control.resize(h.msg_controllen);
-    if (int err = read_memory(c.r, (uint64_t)(uintptr_t)h.msg_control, m.control.data(), m.control.size())) return err;
+    if (int err = read_memory(c.r, (uint64_t)(uintptr_t)h.msg_control, m.control.data(), m.control.size()))
+      return err;
     if (int err = translate_control(c, m)) return err;
   }
   return 0;
@@ -120,7 +123,8 @@ ssize_t send_one(int sock, Outgoing &m, int flags) {
 // Sends the messages in order, as sendmmsg does: the count sent, or the
 // first one's error. `results` gets each one's byte count. When `gone` is
 // given, a send may block (retried after the timer's interruptions).
-Outcome send_all(const Target &t, std::vector<Outgoing> &msgs, int flags, std::vector<unsigned> &results, const std::function<bool()> *gone) {
+Outcome send_all(const Target &t, std::vector<Outgoing> &msgs, int flags, std::vector<unsigned> &results,
+                 const std::function<bool()> *gone) {
   size_t sent = 0;
   int err = 0;
   for (auto &m : msgs) {
@@ -130,7 +134,8 @@ Outcome send_all(const Target &t, std::vector<Outgoing> &msgs, int flags, std::v
       n = send_one(t.sock.fd, m, f);
       if (n >= 0 || !gone || (*gone)()) break;
       if (errno == EINTR) continue;
-      // A TCP Fast Open handshake an interrupted try started: wait for it, then send as on a connected socket.
+      // A TCP Fast Open handshake an interrupted try started: wait for it, then send as on a connected
+      // socket.
       if (errno != EALREADY || !(f & MSG_FASTOPEN)) break;
       struct pollfd p = {t.sock.fd, POLLOUT, 0};
       if (poll(&p, 1, -1) <= 0) continue;
@@ -160,7 +165,8 @@ Outcome send_all(const Target &t, std::vector<Outgoing> &msgs, int flags, std::v
 
 // sendmsg and sendto answer with the byte count, sendmmsg with the number of
 // messages (each one's count written to its msg_len).
-Outcome perform(Call &c, std::shared_ptr<Target> t, std::shared_ptr<std::vector<Outgoing>> msgs, int flags, uint64_t lens_addr) {
+Outcome perform(Call &c, std::shared_ptr<Target> t, std::shared_ptr<std::vector<Outgoing>> msgs, int flags,
+                uint64_t lens_addr) {
   auto answer = [t, lens_addr](Outcome o, const std::vector<unsigned> &results) {
     if (o.err) return o;
     if (lens_addr == 0) {
@@ -168,7 +174,8 @@ Outcome perform(Call &c, std::shared_ptr<Target> t, std::shared_ptr<std::vector<
       return o;
     }
     for (size_t i = 0; i < results.size(); i++)
-      write_memory(t->tid, lens_addr + i * sizeof(struct mmsghdr) + offsetof(struct mmsghdr, msg_len), &results[i], sizeof results[i]);
+      write_memory(t->tid, lens_addr + i * sizeof(struct mmsghdr) + offsetof(struct mmsghdr, msg_len),
+                   &results[i], sizeof results[i]);
     return o;
   };
   if (!c.valid()) return fail_with(ESRCH);
@@ -182,10 +189,13 @@ Outcome perform(Call &c, std::shared_ptr<Target> t, std::shared_ptr<std::vector<
     if (!(blocking && o.err == EAGAIN)) return answer(o, results);
   }
   // It would block: wait on a thread of its own, the rest of the sandbox is served meanwhile.
-  answer_on_thread(c.srv, c.n.id, [t, msgs, flags, answer](const std::function<bool()> &gone) {
-    std::vector<unsigned> r;
-    return answer(send_all(*t, *msgs, flags, r, &gone), r);
-  }, o);
+  answer_on_thread(
+      c.srv, c.n.id,
+      [t, msgs, flags, answer](const std::function<bool()> &gone) {
+        std::vector<unsigned> r;
+        return answer(send_all(*t, *msgs, flags, r, &gone), r);
+      },
+      o);
   return o;
 }
 

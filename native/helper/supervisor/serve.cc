@@ -16,8 +16,10 @@
 
 Outcome done(long rc) {
   Outcome o;
-  if (rc < 0) o.err = errno;
-  else o.val = rc;
+  if (rc < 0)
+    o.err = errno;
+  else
+    o.val = rc;
   return o;
 }
 
@@ -40,7 +42,8 @@ bool serve_one(const Server &srv) {
   }
   std::fill(nbuf.begin(), nbuf.end(), 0);  // RECV wants it zeroed
   auto *n = reinterpret_cast<struct seccomp_notif *>(nbuf.data());
-  if (ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) return false;  // EINTR, or the caller is gone (ENOENT)
+  if (ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0)
+    return false;  // EINTR, or the caller is gone (ENOENT)
 
   Outcome o;
   auto it = srv.cfg.syscalls.find((uint32_t)n->data.nr);
@@ -72,7 +75,8 @@ bool serve_one(const Server &srv) {
   resp->id = n->id;
   resp->val = o.err ? 0 : o.val;
   resp->error = o.err ? -o.err : 0;
-  resp->flags = o.cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;  // only for calls that change no name (fscache.cc)
+  resp->flags =
+      o.cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;  // only for calls that change no name (fscache.cc)
   ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
   return true;
 }
@@ -83,7 +87,8 @@ void start_serving(Server *srv) {
   // Callers' umask and cwd are remembered only when the filter tells init of
   // every change to them (lib/seccomp.ts sends the whole fs-state class).
   bool notified = true;
-  for (SupervisedOp op : {SupervisedOp::umask, SupervisedOp::chdir, SupervisedOp::fchdir, SupervisedOp::clone, SupervisedOp::unshare, SupervisedOp::setns}) {
+  for (SupervisedOp op : {SupervisedOp::umask, SupervisedOp::chdir, SupervisedOp::fchdir, SupervisedOp::clone,
+                          SupervisedOp::unshare, SupervisedOp::setns}) {
     bool found = false;
     for (const auto &kv : srv->cfg.syscalls) found = found || kv.second == op;
     notified = notified && found;
@@ -102,8 +107,10 @@ void start_serving(Server *srv) {
     struct pollfd p = {srv->listener, POLLIN, 0};
     for (;;) {
       if (poll(&p, 1, -1) < 0) continue;
-      if (p.revents & POLLIN) serve_one(*srv);
-      else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no process uses the filter any more
+      if (p.revents & POLLIN)
+        serve_one(*srv);
+      else if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+        return;  // no process uses the filter any more
     }
   }).detach();
 }

@@ -45,10 +45,11 @@ struct SupervisorConfig {
   // Names no directory may gain (`new-name`), but at the `new-allow` paths
   // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
   std::set<std::string> new_names, new_allow, new_file_allow;
-  bool chmod_via_proc = false;          // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
-  bool no_sync_wake = false;            // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
-  bool no_fscache = false;              // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
-  std::vector<std::string> unix_allow;  // pathname unix sockets the policy lets the command reach (unix_peers.cc)
+  bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
+  bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
+  bool no_fscache = false;  // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
+  std::vector<std::string>
+      unix_allow;  // pathname unix sockets the policy lets the command reach (unix_peers.cc)
 };
 
 // The supervise step's part of the helper's state (Run::supervisor).

@@ -32,7 +32,9 @@ struct SockFile {
   uint64_t ino;
   int64_t btime_sec;
   uint32_t btime_nsec;
-  bool operator<(const SockFile &o) const { return std::tie(dev, ino, btime_sec, btime_nsec) < std::tie(o.dev, o.ino, o.btime_sec, o.btime_nsec); }
+  bool operator<(const SockFile &o) const {
+    return std::tie(dev, ino, btime_sec, btime_nsec) < std::tie(o.dev, o.ino, o.btime_sec, o.btime_nsec);
+  }
 };
 
 struct Bound {
@@ -47,7 +49,8 @@ Bound &bound() {
 
 bool identify(int dirfd, const char *path, int flags, SockFile &out) {
   struct statx sx;
-  if (statx(dirfd, path, flags | AT_STATX_SYNC_AS_STAT, STATX_INO | STATX_TYPE | STATX_BTIME, &sx) != 0) return false;
+  if (statx(dirfd, path, flags | AT_STATX_SYNC_AS_STAT, STATX_INO | STATX_TYPE | STATX_BTIME, &sx) != 0)
+    return false;
   if (!S_ISSOCK(sx.stx_mode)) return false;
   out.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
   out.ino = sx.stx_ino;
@@ -81,7 +84,8 @@ bool bound_file_of(int sock, dev_t &dev, uint32_t &ino) {
   struct sockaddr_nl to;
   memset(&to, 0, sizeof to);
   to.nl_family = AF_NETLINK;
-  if (sendto(nl.fd, &req, sizeof req, 0, reinterpret_cast<struct sockaddr *>(&to), sizeof to) < 0) return false;
+  if (sendto(nl.fd, &req, sizeof req, 0, reinterpret_cast<struct sockaddr *>(&to), sizeof to) < 0)
+    return false;
   alignas(struct nlmsghdr) char buf[1024];
   ssize_t n = recv(nl.fd, buf, sizeof buf, 0);
   if (n <= 0) return false;
@@ -92,7 +96,8 @@ bool bound_file_of(int sock, dev_t &dev, uint32_t &ino) {
   for (auto *a = reinterpret_cast<struct rtattr *>(msg + 1); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
     if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(struct unix_diag_vfs)) continue;
     auto *v = reinterpret_cast<struct unix_diag_vfs *>(RTA_DATA(a));
-    dev = makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff);  // the kernel's dev_t: 12 bits major, 20 minor
+    dev = makedev(v->udiag_vfs_dev >> 20,
+                  v->udiag_vfs_dev & 0xfffff);  // the kernel's dev_t: 12 bits major, 20 minor
     ino = v->udiag_vfs_ino;
     return true;
   }
