@@ -5,15 +5,16 @@
 // it as a fresh sandbox's init would. A pooled sandbox serves one command and
 // is gone with it. docs/design.md "Warm pool" says what is checked first.
 import fs from 'fs';
-import path from 'path';
 import { native } from './native';
 import { FsView, Observation, realView, recording } from './fsview';
-import { hostFacts } from './host';
 import { commandSteps, encodePlan, Plan, Step } from './plan';
 import type { ResolvedPolicy } from './policy';
 import type { Enforcement } from './host';
 import { dedupe, mountGeneration, stillHolds } from './pool-check';
 import { checkedPlanInput } from './plan-input';
+import { envSnapshot, planKey, PoolSpawnOptions, recordingEnv, stdioShape, StdioShape } from './pool-key';
+
+export type { PoolSpawnOptions } from './pool-key';
 
 /** Limits of the pool (`configurePool`). */
 export interface PoolConfig {
@@ -81,19 +82,6 @@ export interface PoolDeps {
   prepareWith(view: FsView, file: string, args: readonly string[], options: PoolSpawnOptions, policyEnv?: NodeJS.ProcessEnv): Prepared;
   /** Reaps a discarded helper without keeping the event loop alive. */
   reap(pidfd: number, errorFd: number, eventsFd: number): void;
-}
-
-/** The spawn options the pool looks at. */
-export interface PoolSpawnOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  sandbox?: unknown;
-  allowDegraded?: boolean;
-  interactive?: boolean;
-  ownProcessGroup?: boolean;
-  argv0?: string;
-  stdio?: unknown;
-  pool?: boolean;
 }
 
 /**
@@ -197,129 +185,6 @@ export function preparePooled(
   const prepared = deps.prepareWith(r.view, file, args, options, envLog.env);
   entry.recorded = record(prepared, r.observations, envLog, stdio, !!options.ownProcessGroup, gen);
   return { prepared, refill: entry.recorded ? () => scheduleFill(key) : undefined };
-}
-
-/** The pooled sandbox's stdio count and, for fds 0-2, whether each is /dev/null ('n') or not a character device ('x'). */
-interface StdioShape {
-  count: number;
-  shape: string;
-}
-
-let devNullRdev: number | undefined;
-
-/**
- * landlock_stdio grants rights on character devices found on fds 0-2 when
- * Landlock is set up, which a pooled sandbox did with placeholders: so a
- * command is pooled only if its fds 0-2 are /dev/null where the
- * placeholders were /dev/null, and no character device elsewhere (a
- * terminal on stdout is never pooled). Undefined: not poolable.
- */
-function stdioShape(stdio: unknown): StdioShape | undefined {
-  const list: unknown[] =
-    stdio === undefined || typeof stdio === 'string'
-      ? [stdio ?? 'pipe', stdio ?? 'pipe', stdio ?? 'pipe']
-      : Array.isArray(stdio)
-        ? [...stdio]
-        : [];
-  if (!Array.isArray(stdio) && stdio !== undefined && typeof stdio !== 'string') return undefined;
-  while (list.length < 3) list.push('pipe');
-  if (list.length > 64) return undefined;
-  let shape = '';
-  for (let i = 0; i < 3; i++) {
-    const s = list[i];
-    if (s === 'pipe' || s === 'overlapped' || s === 'ipc' || s === null || s === undefined) shape += 'x';
-    else if (s === 'ignore') shape += 'n';
-    else {
-      const fd =
-        s === 'inherit'
-          ? i
-          : typeof s === 'number'
-            ? s
-            : typeof s === 'object' && typeof (s as { fd?: unknown }).fd === 'number'
-              ? (s as { fd: number }).fd
-              : undefined;
-      if (fd === undefined || !Number.isInteger(fd) || fd < 0) return undefined;
-      let st: fs.Stats;
-      try {
-        st = fs.fstatSync(fd);
-      } catch {
-        return undefined;
-      }
-      if (!st.isCharacterDevice()) shape += 'x';
-      else {
-        devNullRdev ??= fs.statSync('/dev/null').rdev;
-        if (st.rdev !== devNullRdev) return undefined;
-        shape += 'n';
-      }
-    }
-  }
-  return { count: list.length, shape };
-}
-
-/**
- * Everything a plan is built from besides the host's file system and the
- * command's environment (both checked separately): the policy and options,
- * the host facts, what a helper inherits from this process (ids and groups
- * too: Node can change them), the stdio shape.
- */
-function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | undefined {
-  let sandbox: string;
-  try {
-    sandbox = JSON.stringify(options.sandbox ?? null);
-  } catch {
-    return undefined;
-  }
-  const allowDegraded = !!options.allowDegraded;
-  const facts = hostFacts(allowDegraded);
-  return JSON.stringify([
-    sandbox,
-    path.resolve(options.cwd ?? process.cwd()),
-    allowDegraded,
-    !!options.ownProcessGroup,
-    process.getuid!(),
-    process.getgid!(),
-    process.geteuid!(),
-    process.getegid!(),
-    process.getgroups!(),
-    facts,
-    native().binding.processState!(),
-    native().helper,
-    stdio.count,
-    stdio.shape,
-  ]);
-}
-
-function recordingEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; reads: Map<string, string | undefined>; all: boolean } {
-  const reads = new Map<string, string | undefined>();
-  const log = { env: env, reads, all: false };
-  log.env = new Proxy(env, {
-    get(t, k) {
-      const v = Reflect.get(t, k);
-      if (typeof k === 'string' && !reads.has(k)) reads.set(k, v === undefined ? undefined : String(v));
-      return v;
-    },
-    has(t, k) {
-      if (typeof k === 'string' && !reads.has(k)) reads.set(k, Reflect.get(t, k) as string | undefined);
-      return Reflect.has(t, k);
-    },
-    ownKeys(t) {
-      log.all = true;
-      return Reflect.ownKeys(t);
-    },
-    getOwnPropertyDescriptor(t, k) {
-      if (typeof k === 'string' && !reads.has(k)) reads.set(k, Reflect.get(t, k) as string | undefined);
-      return Reflect.getOwnPropertyDescriptor(t, k);
-    },
-  });
-  return log;
-}
-
-function envSnapshot(env: NodeJS.ProcessEnv): string {
-  return JSON.stringify(
-    Object.entries(env)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
 }
 
 function envHolds(rec: Recorded, env: NodeJS.ProcessEnv): boolean {

@@ -4,111 +4,14 @@
 // checks after parsing and the same messages (`bwrap: ...`, exit 1). Pure:
 // the environment and the fds are read through the `io` given.
 import { BwrapError, CAPS, capName, decimal, errnoText, octal, splitNul, strtoull0 } from './values';
+import { BwrapArgs, emptyArgs, ParseIo } from './argv-types';
+import { postChecks } from './post-checks';
 
 export { BwrapError, CAPS, splitNul };
+export type { BwrapArgs, FsOp, ParseIo, Unshare } from './argv-types';
 
 const MAX_ARGS = 9000;
 const MAX_TMPFS_BYTES = Number.MAX_SAFE_INTEGER; // SIZE_MAX/2 exceeds what a JS number holds exactly
-
-export type FsOp =
-  | { op: 'bind' | 'ro-bind' | 'dev-bind'; src: string; dest: string; try: boolean }
-  | { op: 'bind-fd' | 'ro-bind-fd'; fd: number; dest: string }
-  | { op: 'remount-ro'; dest: string }
-  | { op: 'tmpfs'; dest: string; perms?: number; size?: number }
-  | { op: 'proc' | 'dev' | 'mqueue'; dest: string }
-  | { op: 'dir'; dest: string; perms?: number }
-  | { op: 'file' | 'bind-data' | 'ro-bind-data'; fd: number; dest: string; perms?: number; data: Buffer }
-  | { op: 'symlink'; target: string; dest: string }
-  | { op: 'chmod'; perms: number; dest: string }
-  | { op: 'overlay-src'; src: string }
-  | { op: 'overlay'; rw: string; work: string; dest: string }
-  | { op: 'tmp-overlay' | 'ro-overlay'; dest: string }
-  | { op: 'lock-file'; dest: string };
-
-export interface Unshare {
-  user: boolean;
-  userTry: boolean;
-  ipc: boolean;
-  pid: boolean;
-  net: boolean;
-  uts: boolean;
-  cgroup: boolean;
-  cgroupTry: boolean;
-}
-
-export interface BwrapArgs {
-  /** `--help` or `--version` was reached: nothing else matters. */
-  action?: 'help' | 'version';
-  ops: FsOp[];
-  unshare: Unshare;
-  /** The command's environment after --setenv/--unsetenv/--clearenv, applied in order. */
-  env: Record<string, string>;
-  chdir?: string;
-  argv0?: string;
-  hostname?: string;
-  uid?: number;
-  gid?: number;
-  newSession: boolean;
-  dieWithParent: boolean;
-  asPid1: boolean;
-  /** Capabilities the command asks to keep (bubblewrap's rule: all for uid 0 unless dropped). */
-  caps: Set<string>;
-  capsGiven: boolean;
-  disableUserns: boolean;
-  assertUsernsDisabled: boolean;
-  levelPrefix: boolean;
-  fds: {
-    userns?: number;
-    userns2?: number;
-    pidns?: number;
-    sync?: number;
-    block?: number;
-    usernsBlock?: number;
-    info?: number;
-    jsonStatus?: number;
-    seccomp?: number;
-  };
-  addSeccompFds: number[];
-  labels: { exec?: string; file?: string };
-  /** Fds bubblewrap reads and closes (--args, --file, --bind-data, ...): not passed on. */
-  consumedFds: number[];
-  warnings: string[];
-  command: string[];
-}
-
-export interface ParseIo {
-  /** The contents of an fd, read to its end; throws an errno error (code) when it cannot. */
-  readFd(fd: number): Buffer;
-  env: Record<string, string | undefined>;
-  /** The caller's uid: uid 0 keeps every capability unless dropped. */
-  uid: number;
-  /** The caller's gid (--gid of another needs a user namespace). */
-  gid?: number;
-}
-
-export function emptyArgs(env: Record<string, string | undefined>): BwrapArgs {
-  const e: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
-  return {
-    ops: [],
-    unshare: { user: false, userTry: false, ipc: false, pid: false, net: false, uts: false, cgroup: false, cgroupTry: false },
-    env: e,
-    newSession: false,
-    dieWithParent: false,
-    asPid1: false,
-    caps: new Set(),
-    capsGiven: false,
-    disableUserns: false,
-    assertUsernsDisabled: false,
-    levelPrefix: false,
-    fds: {},
-    addSeccompFds: [],
-    labels: {},
-    consumedFds: [],
-    warnings: [],
-    command: [],
-  };
-}
 
 /** Parses bubblewrap's argv (without argv[0]). Throws BwrapError with bubblewrap's message. */
 export function parseBwrapArgs(argv: readonly string[], io: ParseIo): BwrapArgs {
@@ -434,27 +337,4 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
     i++;
   }
   return [];
-}
-
-/** The checks bubblewrap makes once everything is parsed. */
-function postChecks(a: BwrapArgs, io: ParseIo): void {
-  const u = a.unshare;
-  if (a.fds.usernsBlock !== undefined && !u.user) throw new BwrapError('--userns-block-fd requires --unshare-user');
-  if (a.fds.usernsBlock !== undefined && a.fds.info === undefined) throw new BwrapError('--userns-block-fd requires --info-fd');
-  if (a.fds.userns !== undefined && u.user) throw new BwrapError('--userns not compatible --unshare-user');
-  if (a.fds.userns !== undefined && u.userTry) throw new BwrapError('--userns not compatible --unshare-user-try');
-  if (a.disableUserns && !u.user) throw new BwrapError('--disable-userns requires --unshare-user');
-  if (a.disableUserns && a.fds.usernsBlock !== undefined)
-    throw new BwrapError('--disable-userns is not compatible with  --userns-block-fd');
-  // Not root (and never setuid): bubblewrap makes the user namespace itself.
-  if (io.uid !== 0 && a.fds.userns === undefined) u.user = true;
-  if (u.userTry) u.user = true;
-  if (a.command.length === 0) throw new BwrapError('usage', 1);
-  if (!u.user && a.fds.userns === undefined && a.uid !== undefined && a.uid !== io.uid)
-    throw new BwrapError('Specifying --uid requires --unshare-user or --userns');
-  if (!u.user && a.fds.userns === undefined && a.gid !== undefined && a.gid !== (io.gid ?? process.getgid?.()))
-    throw new BwrapError('Specifying --gid requires --unshare-user or --userns');
-  if (!u.uts && a.hostname !== undefined) throw new BwrapError('Specifying --hostname requires --unshare-uts');
-  if (a.asPid1 && !u.pid) throw new BwrapError('Specifying --as-pid-1 requires --unshare-pid');
-  if (a.asPid1 && a.ops.some((o) => o.op === 'lock-file')) throw new BwrapError('Specifying --as-pid-1 and --lock-file is not permitted');
 }

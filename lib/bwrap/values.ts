@@ -111,3 +111,8 @@ export function splitNul(data: Buffer): string[] {
   }
   return out;
 }
+
+/** An option sbx-native's front end cannot honour faithfully: refused, never ignored. */
+export function unsupported(what: string, why: string): BwrapError {
+  return new BwrapError(`${what}: not supported by sbx-native's bwrap front end (${why})`);
+}

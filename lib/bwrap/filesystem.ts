@@ -1,0 +1,294 @@
+// bubblewrap's filesystem operations, in order, -> sbx-native rules, guards and
+// set-up steps (lib/bwrap/policy.ts maps the rest of the argv). A later mount
+// covers what an earlier one put at or below its destination; how the host
+// looks is read through a HostView.
+import fs from 'fs';
+import path from 'path';
+import type { Access, Guard } from '../policy';
+import { BwrapError, unsupported } from './values';
+import type { FsOp } from './argv-types';
+import type { SetupOp } from './setup';
+
+export type Kind = 'dir' | 'file' | 'socket' | 'other' | 'symlink';
+
+/** What the mapping reads of the host: the type of a path (not following a final symlink unless `follow`), a directory's entries, a symlink. */
+export interface HostView {
+  kind(p: string, follow: boolean): Kind | undefined;
+  readdir(p: string): string[];
+  readlink(p: string): string;
+  realpath(p: string): string | undefined;
+  /** The path an open fd names, checked to be the same inode; throws when the fd is not open. */
+  fdPath(fd: number): string;
+}
+
+export const realHost: HostView = {
+  kind(p, follow) {
+    const st = follow ? fs.statSync(p, { throwIfNoEntry: false }) : fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSocket() ? 'socket' : 'other';
+  },
+  readdir: (p) => fs.readdirSync(p),
+  readlink: (p) => fs.readlinkSync(p),
+  realpath: (p) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  },
+  fdPath(fd) {
+    const st = fs.fstatSync(fd, { bigint: true });
+    const p = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    const again = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+    if (!path.isAbsolute(p) || !again || again.dev !== st.dev || again.ino !== st.ino)
+      throw Object.assign(new Error(`fd ${fd} (${p}) no longer names the same file`), { code: 'ESTALE' });
+    return p;
+  },
+};
+
+export interface FsMapping {
+  setup: SetupOp[];
+  rules: Record<string, Access>;
+  guards: Guard[];
+  sockets: string[];
+  privateTmp: boolean;
+}
+
+function under(p: string, dir: string): boolean {
+  return dir === '/' ? p.startsWith('/') : p === dir || p.startsWith(`${dir}/`);
+}
+
+export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsMapping {
+  const rules: Record<string, Access> = {};
+  const guards: Guard[] = [];
+  const sockets: string[] = [];
+  const setup: SetupOp[] = [];
+  let privateTmp = false;
+  let root: 'ro' | 'rw' | 'empty' = 'empty';
+  let dev = false;
+  let proc = false;
+  const abs = (p: string, opt: string) => {
+    if (!path.isAbsolute(p)) throw unsupported(`${opt} ${p}`, 'destinations must be absolute paths');
+    return path.normalize(p);
+  };
+  // A later mount covers whatever earlier ones put at or below it.
+  const cover = (dest: string) => {
+    for (const k of Object.keys(rules)) if (under(k, dest)) delete rules[k];
+    for (let i = guards.length - 1; i >= 0; i--) if (under(guards[i].path, dest)) guards.splice(i, 1);
+    if (dest === '/tmp' || dest === '/') privateTmp = false;
+  };
+  const missingDest = (dest: string, opt: string) => {
+    // bubblewrap would make it as a mount point on the host (when writable): sbx-native leaves no litter.
+    guards.push({ path: dest, why: `bwrap ${opt} onto a missing path (a refused name)` });
+  };
+  ops.forEach((op, index) => {
+    switch (op.op) {
+      case 'bind':
+      case 'ro-bind':
+      case 'dev-bind': {
+        const opt = `--${op.op}${op.try ? '-try' : ''}`;
+        const dest = abs(op.dest, opt);
+        const src = host.realpath(op.src);
+        if (src === undefined) {
+          if (op.try) return;
+          throw new BwrapError(`Can't find source path ${op.src}: No such file or directory`);
+        }
+        const writable = op.op !== 'ro-bind';
+        if (dest === '/') {
+          if (src !== '/') throw unsupported(`${opt} ${op.src} /`, 'only / can be bound onto /');
+          cover('/');
+          root = writable ? 'rw' : 'ro';
+          if (op.op === 'dev-bind') notes.push("--dev-bind / /: the host's devices are not reachable; /dev is sbx-native's minimal one");
+          if (writable) rules['/'] = 'write';
+          return;
+        }
+        const destReal = host.realpath(dest);
+        const srcKind = host.kind(src, true);
+        const identity = destReal === src;
+        if (op.op === 'dev-bind' && (dest === '/dev' || under(dest, '/dev'))) {
+          if (identity && dest === '/dev') {
+            dev = true;
+            notes.push("--dev-bind /dev /dev: sbx-native's minimal /dev instead of the host's");
+            return;
+          }
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, "device nodes are not bound in; /dev is sbx-native's minimal one");
+        }
+        if (under(dest, '/proc') || under(dest, '/dev')) {
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, 'the sandbox has its own /proc and a minimal /dev');
+        }
+        if (identity) {
+          cover(destReal);
+          if (srcKind === 'socket') {
+            sockets.push(destReal);
+            return;
+          }
+          if (writable && srcKind !== 'dir')
+            throw unsupported(`${opt} ${op.src} ${op.dest}`, 'a writable bind of a file: writable roots are directories');
+          rules[destReal] = writable ? 'write' : 'read';
+          if (op.op === 'dev-bind') notes.push(`${opt} ${op.dest}: device nodes there stay unusable (nodev)`);
+          return;
+        }
+        // A bind of an empty thing onto a path: bubblewrap's masks (/dev/null onto a file, an empty directory onto one).
+        const empty = src === '/dev/null' || (srcKind === 'dir' && host.readdir(src).length === 0);
+        if (!writable && empty) {
+          const dk = host.kind(dest, true);
+          cover(destReal ?? dest);
+          if (dk === undefined) return missingDest(dest, `${opt} ${op.src}`);
+          if ((src === '/dev/null') !== (dk !== 'dir')) {
+            throw new BwrapError(`Can't bind mount ${op.src} on ${op.dest}: ${dk === 'dir' ? 'Not a directory' : 'Is a directory'}`);
+          }
+          rules[destReal!] = 'none';
+          return;
+        }
+        throw unsupported(
+          `${opt} ${op.src} ${op.dest}`,
+          'a bind must be of a path onto itself, or of /dev/null or an empty directory read-only',
+        );
+      }
+      case 'tmpfs': {
+        const dest = abs(op.dest, '--tmpfs');
+        const real = host.realpath(dest);
+        cover(real ?? dest);
+        if (dest === '/') {
+          root = 'empty';
+          return;
+        }
+        if (real === '/tmp' && !remountedLater(ops, index, dest)) {
+          privateTmp = true;
+          if (op.perms !== undefined && op.perms !== 0o1777) notes.push(`--tmpfs /tmp: mode 1777, not ${op.perms.toString(8)}`);
+          return;
+        }
+        if (real === undefined) return missingDest(dest, '--tmpfs');
+        if (host.kind(real, true) !== 'dir') throw new BwrapError(`Can't mkdir ${op.dest}: File exists`);
+        rules[real] = 'none';
+        if (!remountedLater(ops, index, dest))
+          notes.push(`--tmpfs ${op.dest}: empty and read-only (bubblewrap's is writable; what is written there would vanish)`);
+        if (op.perms !== undefined || op.size !== undefined)
+          notes.push(`--tmpfs ${op.dest}: --perms/--size do not apply (an empty read-only directory)`);
+        return;
+      }
+      case 'remount-ro': {
+        const dest = abs(op.dest, '--remount-ro');
+        const real = host.realpath(dest) ?? dest;
+        if (rules[real] === 'write') {
+          rules[real] = 'read';
+          return;
+        }
+        if (rules[real] === 'none' || rules[real] === 'read' || guards.some((g) => g.path === dest)) return;
+        if (real === '/' && root === 'rw') {
+          delete rules['/'];
+          root = 'ro';
+          return;
+        }
+        if (real === '/' || !inWritable(rules, real)) return; // read-only already
+        throw unsupported(`--remount-ro ${op.dest}`, 'not a mount point made by an earlier option');
+      }
+      case 'dev':
+        if (abs(op.dest, '--dev') !== '/dev') throw unsupported(`--dev ${op.dest}`, 'the minimal /dev is always at /dev');
+        dev = true;
+        return;
+      case 'proc':
+        if (abs(op.dest, '--proc') !== '/proc') throw unsupported(`--proc ${op.dest}`, "the sandbox's /proc is always at /proc");
+        proc = true;
+        return;
+      case 'file': {
+        const dest = abs(op.dest, '--file');
+        if (root === 'empty')
+          throw unsupported(`--file ${op.fd} ${op.dest}`, 'files are made in a writable root only, not in an empty root');
+        setup.push({ op: 'file', dest, perms: op.perms, data: op.data.toString('base64') });
+        return;
+      }
+      case 'ro-bind-data':
+      case 'bind-data': {
+        const opt = `--${op.op}`;
+        const dest = abs(op.dest, opt);
+        if (op.op !== 'ro-bind-data')
+          throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'a writable copy bound over a path is not supported yet');
+        if (op.data.length) throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'only empty data is supported (an empty read-only file)');
+        const real = host.realpath(dest);
+        cover(real ?? dest);
+        if (real === undefined) return missingDest(dest, opt);
+        if (host.kind(real, true) === 'dir') throw new BwrapError(`Can't create file at ${op.dest}: Is a directory`);
+        rules[real] = 'none';
+        return;
+      }
+      case 'dir': {
+        const dest = abs(op.dest, '--dir');
+        if (host.kind(dest, true) === 'dir') return; // bubblewrap keeps an existing directory as it is
+        if (root === 'empty') throw unsupported(`--dir ${op.dest}`, 'directories are made in a writable root only, not in an empty root');
+        setup.push({ op: 'dir', dest, perms: op.perms });
+        return;
+      }
+      case 'symlink': {
+        const dest = abs(op.dest, '--symlink');
+        if (host.kind(dest, false) === 'symlink') {
+          const existing = host.readlink(dest);
+          if (existing === op.target) return; // as bubblewrap: the same link already there
+          throw new BwrapError(`Can't make symlink at ${op.dest}: existing destination is ${existing}`);
+        }
+        if (root === 'empty')
+          throw unsupported(`--symlink ${op.target} ${op.dest}`, 'symlinks are made in a writable root only, not in an empty root');
+        setup.push({ op: 'symlink', target: op.target, dest });
+        return;
+      }
+      case 'chmod':
+        setup.push({ op: 'chmod', dest: abs(op.dest, '--chmod'), perms: op.perms });
+        return;
+      case 'bind-fd':
+      case 'ro-bind-fd':
+        throw unsupported(`--${op.op} ${op.fd} ${op.dest}`, 'binds from fds are not supported yet');
+      case 'mqueue':
+        throw unsupported(`--mqueue ${op.dest}`, 'no mqueue mounts');
+      case 'lock-file':
+        throw unsupported(`--lock-file ${op.dest}`, 'no lock files');
+      case 'overlay-src':
+      case 'overlay':
+      case 'tmp-overlay':
+      case 'ro-overlay':
+        throw unsupported(`--${op.op}`, 'no overlay mounts');
+    }
+  });
+  if (root === 'empty') emptyRoot(rules, host, notes);
+  if (!dev) notes.push("/dev is sbx-native's minimal one even without --dev");
+  if (!proc) notes.push('/proc is a fresh procfs even without --proc');
+  // A private /tmp is new in every sandbox: what the set-up run made there the command would not see.
+  const lost = privateTmp ? setup.find((o) => under(o.dest, '/tmp')) : undefined;
+  if (lost) throw unsupported(`--${lost.op} ${lost.dest}`, 'it would be made in a --tmpfs /tmp, which is made anew for the command');
+  return { rules, guards, sockets, privateTmp, setup };
+}
+
+function remountedLater(ops: FsOp[], index: number, dest: string): boolean {
+  return ops.slice(index + 1).some((o) => o.op === 'remount-ro' && path.normalize(o.dest) === path.normalize(dest));
+}
+
+/** Whether the most specific rule at or above `p` leaves it shown (a hidden directory looks empty). */
+export function visible(rules: Record<string, Access>, p: string): boolean {
+  let best: string | undefined;
+  for (const k of Object.keys(rules)) if (under(p, k) && (best === undefined || k.length > best.length)) best = k;
+  return best === undefined || rules[best] !== 'none';
+}
+
+function inWritable(rules: Record<string, Access>, p: string): boolean {
+  let best: string | undefined;
+  for (const k of Object.keys(rules)) if (under(p, k) && (best === undefined || k.length > best.length)) best = k;
+  return best !== undefined && rules[best] === 'write';
+}
+
+/**
+ * No `--ro-bind / /`: bubblewrap's root is empty but for what is bound. Each
+ * top-level directory that nothing was bound at or below is hidden (looks
+ * empty), and those above a bound path are hidden with the bound path shown
+ * through. /dev and /proc are the sandbox's own.
+ */
+function emptyRoot(rules: Record<string, Access>, host: HostView, notes: string[]): void {
+  const bound = Object.keys(rules);
+  for (const name of host.readdir('/')) {
+    const p = `/${name}`;
+    if (p === '/dev' || p === '/proc') continue;
+    const kind = host.kind(p, false);
+    if (kind === 'symlink') continue; // a link at the top (usrmerge's /bin) leads into a hidden or shown place
+    if (bound.includes(p)) continue;
+    rules[p] = kind === 'dir' ? 'none' : 'none';
+  }
+  notes.push('no --ro-bind / /: top-level names that were not bound look empty instead of being absent; top-level symlinks stay');
+}
