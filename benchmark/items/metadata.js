@@ -10,22 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { interleave, ratios } = require('../lib/interleave');
 const { target } = require('../lib/target');
-const { sbx, sh, timeCp, timeSbx } = require('../lib/proc');
-
-function runJson(child) {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    let e = '';
-    child.stdout.on('data', (d) => {
-      s += d;
-    });
-    child.stderr.on('data', (d) => {
-      e += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`workload exit ${code}: ${e}`))));
-  });
-}
+const { runJson, sbx, sh, timeCp, timeSbx } = require('../lib/proc');
 
 function makeRepo(repo, n, log) {
   if (fs.existsSync(path.join(repo, '.git', 'bench-ready'))) return;

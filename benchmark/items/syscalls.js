@@ -7,22 +7,7 @@ const cp = require('child_process');
 const path = require('path');
 const { interleave } = require('../lib/interleave');
 const { target } = require('../lib/target');
-const { sbx } = require('../lib/proc');
-
-function runJson(child) {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    let e = '';
-    child.stdout.on('data', (d) => {
-      s += d;
-    });
-    child.stderr.on('data', (d) => {
-      e += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`workload exit ${code}: ${e}`))));
-  });
-}
+const { runJson, sbx } = require('../lib/proc');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -9,22 +9,7 @@ const net = require('net');
 const path = require('path');
 const { interleave, ratios } = require('../lib/interleave');
 const { target } = require('../lib/target');
-const { sbx } = require('../lib/proc');
-
-function runJson(child) {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    let e = '';
-    child.stdout.on('data', (d) => {
-      s += d;
-    });
-    child.stderr.on('data', (d) => {
-      e += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`socket workload exit ${code}: ${e}`))));
-  });
-}
+const { runJson, sbx } = require('../lib/proc');
 
 module.exports = async function unixSockets(ctx) {
   const dir = ctx.dir('unix-sockets');

@@ -65,4 +65,20 @@ function timeSbxDetailed(file, args, sandbox, opts = {}) {
   return waitExitDetailed(child, `sbx ${file}`, t0, process.hrtime.bigint());
 }
 
-module.exports = { ROOT, sbx, timeCp, timeSbx, timeCpDetailed, timeSbxDetailed, sh };
+/** Resolves with the JSON a workload printed on stdout; a non-zero exit rejects with its stderr. */
+function runJson(child) {
+  return new Promise((resolve, reject) => {
+    let s = '';
+    let e = '';
+    child.stdout.on('data', (d) => {
+      s += d;
+    });
+    child.stderr.on('data', (d) => {
+      e += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(s)) : reject(new Error(`workload exit ${code}: ${e}`))));
+  });
+}
+
+module.exports = { ROOT, sbx, timeCp, timeSbx, timeCpDetailed, timeSbxDetailed, sh, runJson };
