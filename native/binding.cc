@@ -25,6 +25,16 @@ SpawnRequest Request(const Napi::CallbackInfo &info) {
   return req;
 }
 
+// The parent's ends of the pipes (fds 0-2) and sockets (fd 3 and up) the addon made for a command.
+void SetStdio(Napi::Env env, Napi::Object out, const SpawnResult &res) {
+  Napi::Array pipes = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
+  out.Set("pipes", pipes);
+  Napi::Array sockets = Napi::Array::New(env, res.sockets.size());
+  for (uint32_t i = 0; i < res.sockets.size(); i++) sockets.Set(i, res.sockets[i]);
+  out.Set("sockets", sockets);
+}
+
 Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall_name) {
   Napi::Error e = Napi::Error::New(env, std::string(syscall_name) + " failed");
   e.Set("errno", Napi::Number::New(env, err));
@@ -84,12 +94,7 @@ class Binding : public Napi::Addon<Binding> {
       return env.Undefined();
     }
     Napi::Object out = Napi::Object::New(env);
-    Napi::Array pipes = Napi::Array::New(env, 3);
-    for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
-    out.Set("pipes", pipes);
-    Napi::Array sockets = Napi::Array::New(env, res.sockets.size());
-    for (uint32_t i = 0; i < res.sockets.size(); i++) sockets.Set(i, res.sockets[i]);
-    out.Set("sockets", sockets);
+    SetStdio(env, out, res);
     return out;
   }
 
@@ -125,12 +130,7 @@ class Binding : public Napi::Addon<Binding> {
     out.Set("pidfd", res.pidfd);
     out.Set("errorFd", res.error_fd);
     out.Set("eventsFd", res.events_fd);
-    Napi::Array pipes = Napi::Array::New(env, 3);
-    for (uint32_t i = 0; i < 3; i++) pipes.Set(i, res.pipes[i]);
-    out.Set("pipes", pipes);
-    Napi::Array sockets = Napi::Array::New(env, res.sockets.size());
-    for (uint32_t i = 0; i < res.sockets.size(); i++) sockets.Set(i, res.sockets[i]);
-    out.Set("sockets", sockets);
+    SetStdio(env, out, res);
     return out;
   }
 

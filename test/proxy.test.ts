@@ -37,9 +37,15 @@ interface Outcome {
   violations: Record<string, unknown>[];
 }
 
-function sbx(script: string, network: SandboxPolicy['network'], roots: string[] = [], cwd?: string): Promise<Outcome> {
+function sbx(
+  script: string,
+  network: SandboxPolicy['network'],
+  roots: string[] = [],
+  more: SandboxPolicy = {},
+  cwd?: string,
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', script], { cwd, sandbox: { writableRoots: roots, network } });
+    const child = spawn('/bin/sh', ['-c', script], { cwd, sandbox: { ...more, writableRoots: roots, network } });
     const out: Outcome = { code: null, stdout: '', stderr: '', network: [], violations: [] };
     child.stdout!.on('data', (d) => {
       out.stdout += d;
@@ -247,6 +253,7 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
         `HOME=${dest} git clone -q http://git.proxy.test:${server.port}/repo.git ${dest}/clone && cat ${dest}/clone/README`,
         { allowedDomains: ['git.proxy.test'] },
         [dest],
+        { allowGitWrites: true }, // a clone is a new repository: refused by the repository model otherwise (policy.md)
       );
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('served through the proxy\n');
@@ -300,6 +307,7 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
         `HOME=${proj} ${npm} install --no-audit --no-fund --no-update-notifier --registry http://registry.proxy.test:${reg.port}/ --cache ${proj}/.npm sbx-proxy-probe >/dev/null && node -p 'require("sbx-proxy-probe")'`,
         { allowedDomains: ['registry.proxy.test'] },
         [proj],
+        {},
         proj,
       );
       expect([r.code, r.stdout]).toEqual([0, 'installed through the proxy\n']);

@@ -2,6 +2,7 @@
 // dropping, and the final exec. The forks are in ops_fork.cc, the terminal
 // steps in terminal.cc.
 #include "helper.h"
+#include "caps.h"
 #include "procfs.h"
 #include "gen/step_dispatch.h"
 #include <errno.h>
@@ -76,17 +77,8 @@ void step_drop_caps(Run &run, const Step &s) {
     else
       fail(run, EINVAL, "drop_caps: unknown argument " + arg);
   }
-  for (int cap = 0; cap < 64 && !keep_bounding; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      fail(run, errno, "prctl(PR_CAPBSET_DROP)");
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
-    fail(run, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  memset(data, 0, sizeof data);
-  if (keep >= 0 && keep < 64) { data[keep / 32].permitted = data[keep / 32].effective = 1u << (keep % 32); }
-  if (syscall(SYS_capset, &hdr, data) != 0) fail(run, errno, "capset");
+  const char *what = "";
+  if (int err = drop_capabilities(keep_bounding, false, keep, &what)) fail(run, err, what);
 }
 
 // env K=V

@@ -4,6 +4,7 @@
 // confines itself and execs the proxy (lib/proxy/main.ts). The sockets are
 // the only way in: nothing listens on the host and no socket file exists.
 #include "helper.h"
+#include "caps.h"
 #include "fdpass.h"
 #include "gen/step_dispatch.h"
 #include "../uapi.h"
@@ -61,16 +62,8 @@ int add_read_rule(int ruleset, const std::string &path, uint64_t dir_rights, uin
 void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t dir_rights,
              uint64_t file_rights, const std::vector<std::string> &paths) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(control, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  for (int cap = 0; cap < 64; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM)
-      child_fail(control, errno, "prctl(PR_CAPBSET_DROP)");
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
-    child_fail(control, errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  memset(data, 0, sizeof data);
-  if (syscall(SYS_capset, &hdr, data) != 0) child_fail(control, errno, "capset");
+  const char *what = "";
+  if (int err = drop_capabilities(false, true, -1, &what)) child_fail(control, err, what);
   if (!fs) return;  // no Landlock on this host (level mount-only)
   struct sbx_landlock_ruleset_attr attr = {fs, net, scoped};
   size_t size = scoped ? sizeof attr : (net ? 16 : 8);

@@ -5,6 +5,7 @@
 // Threads wait for the next such call for a while before they end: starting
 // one costs more than the call.
 #include "call.h"
+#include "tick.h"
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -40,8 +41,6 @@ Pool &pool() {
   return *p;
 }
 
-void on_tick(int) {}
-
 void run_job(Job &job, timer_t timer, bool timed) {
   struct itimerspec every = {{0, 100000000}, {0, 100000000}}, off = {{0, 0}, {0, 0}};
   if (timed) timer_settime(timer, 0, &every, nullptr);
@@ -59,21 +58,8 @@ void run_job(Job &job, timer_t timer, bool timed) {
 }
 
 void worker() {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_tick;  // no SA_RESTART: the blocking call returns EINTR
-  sigaction(SIGRTMIN + 1, &sa, nullptr);
-  sigset_t tick;
-  sigemptyset(&tick);
-  sigaddset(&tick, SIGRTMIN + 1);
-  pthread_sigmask(SIG_UNBLOCK, &tick, nullptr);
-  struct sigevent ev;
-  memset(&ev, 0, sizeof ev);
-  ev.sigev_notify = SIGEV_THREAD_ID;
-  ev.sigev_signo = SIGRTMIN + 1;
-  ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
   timer_t timer;
-  bool timed = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
+  bool timed = make_tick_timer(timer);
   Pool &p = pool();
   std::unique_lock<std::mutex> lock(p.mu);
   for (;;) {

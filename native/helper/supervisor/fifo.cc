@@ -1,5 +1,6 @@
 // Opening a FIFO for the caller without blocking the supervisor.
 #include "call.h"
+#include "tick.h"
 #include "../procfs.h"
 #include <atomic>
 #include <errno.h>
@@ -15,7 +16,6 @@
 namespace {
 
 const int kMaxFifoThreads = 256;
-void on_fifo_tick(int) {}
 
 }  // namespace
 
@@ -33,21 +33,8 @@ void open_fifo_on_thread(const Server &srv, uint64_t id, int opath, int flags, b
   }
   try {
     std::thread([&fifo_threads, listener, id, opath, flags, cloexec] {
-      struct sigaction sa;
-      memset(&sa, 0, sizeof sa);
-      sa.sa_handler = on_fifo_tick;  // no SA_RESTART: the open returns EINTR
-      sigaction(SIGRTMIN + 1, &sa, nullptr);
-      sigset_t tick;
-      sigemptyset(&tick);
-      sigaddset(&tick, SIGRTMIN + 1);
-      pthread_sigmask(SIG_UNBLOCK, &tick, nullptr);
-      struct sigevent ev;
-      memset(&ev, 0, sizeof ev);
-      ev.sigev_notify = SIGEV_THREAD_ID;
-      ev.sigev_signo = SIGRTMIN + 1;
-      ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
       timer_t timer;
-      bool timed = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
+      bool timed = make_tick_timer(timer);
       struct itimerspec every = {{0, 100000000}, {0, 100000000}};
       if (timed) timer_settime(timer, 0, &every, nullptr);
       ProcPath link = proc_self_fd(opath);
