@@ -189,14 +189,27 @@ void Reaper::CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, ReaperEv
     auto bytes = [&]() {
       return Napi::Buffer<char>::Copy(env, ev->data.data(), ev->data.size()).As<Napi::Value>();
     };
+    napi_value argv[4];
+    size_t argc = 3;
+    argv[0] = id;
     if (ev->kind == ReaperEvent::kExit) {
-      fn.Call({id, Napi::String::New(env, "exit"), Napi::Number::New(env, ev->code),
-               Napi::Number::New(env, ev->signal)});
+      argv[1] = Napi::String::New(env, "exit");
+      argv[2] = Napi::Number::New(env, ev->code);
+      argv[3] = Napi::Number::New(env, ev->signal);
+      argc = 4;
     } else if (ev->kind == ReaperEvent::kExec) {
-      fn.Call({id, Napi::String::New(env, "exec"), ev->data.empty() ? env.Null() : bytes()});
+      argv[1] = Napi::String::New(env, "exec");
+      argv[2] = ev->data.empty() ? env.Null() : bytes();
     } else {
-      fn.Call({id, Napi::String::New(env, "event"), bytes()});
+      argv[1] = Napi::String::New(env, "event");
+      argv[2] = bytes();
     }
+    // The C call, not Napi::Function::Call: an exception the handler throws
+    // stays pending for Node to report as uncaught, and while the environment
+    // is being torn down (napi_cannot_run_js: pooled sandboxes ending with
+    // the process) the event is dropped instead of a C++ throw that would
+    // abort the process.
+    napi_call_function(env, env.Undefined(), fn, argc, argv, nullptr);
   }
   delete ev;
 }
