@@ -403,7 +403,19 @@ describe(`warm pool (as ${userLabel})`, () => {
       const waiting = poolProcesses();
       expect(waiting.length).toBe(2); // one helper (monitor) and its init
       for (const p of waiting) process.kill(p, 'SIGKILL');
-      for (let i = 0; i < 100 && poolProcesses().some((p) => waiting.includes(p)); i++) await sleep(10);
+      // Dead means a zombie or gone: its cmdline empties earlier (the kernel
+      // drops its memory before its fds), and until its fds close it can
+      // still take a hand-off.
+      const dead = (p: number) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+        } catch {
+          return true;
+        }
+      };
+      for (let i = 0; i < 300 && !waiting.every(dead); i++) await sleep(10);
+      expect(waiting.every(dead)).toBe(true);
       const r = await sh('echo ran', opts);
       expect([r.pooled, r.out, r.code]).toEqual([false, 'ran\n', 0]);
     });
