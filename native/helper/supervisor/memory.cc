@@ -67,8 +67,8 @@ int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::
 int take_fd(const Requester &r, int fd, Fd &out) {
   if (fd < 0) return EBADF;
   // A thread's own pidfd (PIDFD_THREAD, 6.9) spares reading its tgid.
-  Fd pidfd((int)syscall(SBX_NR_pidfd_open, r.tid, O_EXCL));
-  if (!pidfd.ok() && errno == EINVAL) pidfd.reset((int)syscall(SBX_NR_pidfd_open, r.tgid(), 0));
+  Fd pidfd(r.thread_pidfd ? (int)syscall(SBX_NR_pidfd_open, r.tid, O_EXCL)
+                          : (int)syscall(SBX_NR_pidfd_open, r.tgid(), 0));
   if (!pidfd.ok()) return errno;
   int got = (int)syscall(SBX_NR_pidfd_getfd, pidfd.fd, fd, 0);
   if (got < 0) return errno;

@@ -35,6 +35,7 @@ class FsCache;
 struct Requester {
   pid_t tid = 0;             // the calling thread (seccomp_notif.pid)
   FsCache *cache = nullptr;  // what init remembers of callers (fscache.h)
+  bool thread_pidfd = true;  // PIDFD_THREAD (6.9): the plan says (fscache=off before)
   // Its process and umask: remembered, or read from /proc/TID/status the
   // first time one is asked for (reading it costs more than the call).
   pid_t tgid() const;

@@ -50,6 +50,7 @@ bool serve_one(const Server &srv) {
   Call c{srv, *n, Requester{}};
   c.r.tid = (pid_t)n->pid;
   c.r.cache = srv.cache;
+  c.r.thread_pidfd = !srv.cfg.no_fscache;
   o = it == srv.cfg.syscalls.end() ? fail_with(ENOSYS) : handle(c, it->second);
 
   if (o.send_fd == -2) return true;  // a thread answers
