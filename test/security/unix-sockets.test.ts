@@ -79,7 +79,9 @@ describe(`host unix sockets (as ${userLabel})`, () => {
     async () => {
       const tmpdir = path.join(f.O, 'tmux');
       fs.mkdirSync(tmpdir, { mode: 0o700 });
-      const env = { ...process.env, TMUX_TMPDIR: tmpdir };
+      // SHELL: tmux runs the pane's command with $SHELL, else the passwd shell,
+      // which for nobody is nologin: the pane would end at once and the server with it.
+      const env = { ...process.env, TMUX_TMPDIR: tmpdir, SHELL: '/bin/sh' };
       delete env.TMUX;
       execFileSync('tmux', ['-L', 'sbx', 'new-session', '-d', 'sleep 60'], { env });
       const marker = path.join(f.O, 'escaped');
