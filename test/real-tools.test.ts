@@ -30,6 +30,12 @@ function nlinks(dir: string): number[] {
   return out;
 }
 
+// rustup installs cargo in ~/.cargo/bin, which a login shell puts on PATH and
+// CI's environment may not.
+const cargoDir = [...(process.env.PATH ?? '').split(':'), path.join(process.env.HOME ?? '/root', '.cargo', 'bin'), '/root/.cargo/bin'].find(
+  (d) => d && fs.existsSync(path.join(d, 'cargo')),
+);
+
 describe(`real tools across two roots (as ${userLabel})`, () => {
   let H: string, A: string, B: string;
   beforeEach(() => {
@@ -156,8 +162,8 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
     expect(nlinks(path.join(proj2, 'node_modules', '.pnpm')).filter((n) => n >= 2).length).toBe(0);
   }, 120000);
 
-  it.skipIf(!isRoot)(
-    'cargo: a crate with a path dependency builds twice; the binary is hard-linked, no incremental-cache warning (root only: rustup lives in /root)',
+  it.skipIf(!isRoot || !cargoDir)(
+    'cargo (rustup cargo, as root: rustup lives in /root): a crate with a path dependency builds twice; the binary is hard-linked, no incremental-cache warning',
     async () => {
       const ws = path.join(A, 'app');
       const dep = path.join(A, 'dep');
@@ -175,6 +181,7 @@ describe(`real tools across two roots (as ${userLabel})`, () => {
         CARGO_HOME: path.join(B, 'cargo-home'),
         CARGO_TARGET_DIR: path.join(B, 'target'),
         CARGO_INCREMENTAL: '1',
+        PATH: `${cargoDir}:${process.env.PATH}`,
       };
       const build = () => sh('cargo build --offline -q 2>&1', { writableRoots: [A, B], tmp: 'none' }, { cwd: ws, env });
       const first = await build();

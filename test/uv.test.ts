@@ -80,7 +80,11 @@ function files(dir: string): string[] {
   return out;
 }
 
-/** The installed package files of `pkgs` in a venv (not dist-info metadata, which uv writes anew). */
+/**
+ * The installed package files of `pkgs` in a venv (not dist-info metadata,
+ * which uv writes anew, nor `__pycache__`, which Python writes at import
+ * unless PYTHONDONTWRITEBYTECODE is set in the caller's environment).
+ */
 function installed(venv: string, pkgs: string[]): string[] {
   const site = path.join(
     venv,
@@ -91,7 +95,7 @@ function installed(venv: string, pkgs: string[]): string[] {
   const out: string[] = [];
   for (const p of pkgs) {
     if (fs.existsSync(path.join(site, `${p}.py`))) out.push(path.join(site, `${p}.py`));
-    else out.push(...files(path.join(site, p)));
+    else out.push(...files(path.join(site, p)).filter((f) => !f.split(path.sep).includes('__pycache__')));
   }
   return out;
 }

@@ -1,9 +1,9 @@
 // The proxy's reports to the caller: 'network' records on the events pipe
 // (protocol/events.json), which the sandbox's init writes to as well. Each
 // record is one write(2) of at most PIPE_BUF bytes, so records never mix.
-// One write at a time off the event loop: a caller that does not read (its
-// loop blocked) fills the pipe, and then the proxy keeps serving and drops
-// reports instead of stalling (bounded queue; the drops are counted).
+// A caller that does not read (its loop blocked) fills the pipe; then the
+// proxy keeps serving, queues reports and drops them past a bound instead of
+// stalling (the drops are counted).
 import fs from 'fs';
 import {
   EVENT_NETWORK,
@@ -35,12 +35,17 @@ export function encodeNetworkRecord(allowed: boolean, host: string, port: number
 
 export class Reporter {
   private queue: Buffer[] = [];
-  private writing = false;
+  private retry: NodeJS.Timeout | undefined;
   private counts = new Map<string, number>();
   dropped = 0;
 
+  /** `fd` is non-blocking (its own open file description: native/helper/ops_proxy.cc). */
   constructor(private fd: number) {}
 
+  /**
+   * Written before the caller answers the connection, so the record is in the
+   * pipe by the time the command can exit and the CLI prints its summary.
+   */
   report(allowed: boolean, host: string, port: number, rule: string): void {
     const key = `${allowed ? 1 : 0}\0${host}\0${port}`;
     const count = (this.counts.get(key) ?? 0) + 1;
@@ -50,20 +55,26 @@ export class Reporter {
       return;
     }
     this.queue.push(encodeNetworkRecord(allowed, host, port, rule, count));
-    this.next();
+    this.flush();
   }
 
-  private next(): void {
-    if (this.writing || this.queue.length === 0) return;
-    this.writing = true;
-    const r = this.queue.shift()!;
-    fs.write(this.fd, r, 0, r.length, null, (err) => {
-      this.writing = false;
-      if (err) {
-        this.queue = [];
-        return;
-      } // the caller is gone: nothing to tell
-      this.next();
-    });
+  private flush(): void {
+    while (this.queue.length && !this.retry) {
+      try {
+        fs.writeSync(this.fd, this.queue[0]); // one record, at most PIPE_BUF: whole or EAGAIN
+        this.queue.shift();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          this.queue = []; // the caller is gone: nothing to tell
+          return;
+        }
+        // The caller is not reading (its loop is blocked): keep serving, try again later.
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.flush();
+        }, 5);
+        this.retry.unref();
+      }
+    }
   }
 }

@@ -88,7 +88,16 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t d
   if (socks < 0) _exit(125);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) child_fail(control, errno, "open /dev/null");
-  int events = run.events_fd >= 0 ? run.events_fd : devnull;
+  // The events pipe reopened as its own open file description, non-blocking:
+  // the proxy writes a record before it answers the connection (so the record
+  // is in the pipe by the time the command can exit), and a caller that does
+  // not read must not stall it; init's description stays blocking.
+  int events = devnull;
+  if (run.events_fd >= 0) {
+    events =
+        open(("/proc/self/fd/" + std::to_string(run.events_fd)).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (events < 0) child_fail(control, errno, "open /proc/self/fd/N (the events pipe, non-blocking)");
+  }
   // Above the fds it lands on, so no dup2 below overwrites a source.
   int src[] = {devnull, devnull, http, socks, events, control};
   int high[6];
