@@ -71,6 +71,8 @@ int git_control_refused(const Call &c, const Place &place, bool replaces);
 // logs/ could be made into has no config or hooks the command can write.
 bool reflog_head(int dir);
 int git_write_refused(const Call &c, int fd);
+// The same for a file opened by its name in `at` (`checked`: git_control_refused saw that name).
+int git_write_refused_at(const Call &c, const Place &at, bool checked);
 // The same for a hard link's source: a control file or a `.git` gets no second name.
 int git_link_refused(const Call &c, const Place &from);
 

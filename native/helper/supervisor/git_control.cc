@@ -97,6 +97,21 @@ int git_link_refused(const Call &c, const Place &from) {
   return 0;
 }
 
+// The file was opened (O_PATH, no following) as `at`'s name in `at`'s
+// directory, and stays there: a control name cannot be moved away and
+// nothing can be moved onto one or into hooks/, so the name it was opened by
+// is the one to check.
+int git_write_refused_at(const Call &c, const Place &at, bool checked) {
+  const SupervisorConfig &cfg = c.cfg();
+  if (!cfg.git_control) return 0;
+  const std::string &name = at.name;
+  if (!checked && git_control(at.dir.fd, name))
+    return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(at.dir.fd), name));
+  if (name != ".git") return 0;
+  std::string full = join(fd_path(at.dir.fd), name);
+  return cfg.new_file_allow.count(full) ? 0 : refused(c, EROFS, kViolationRuleGitControl, full);
+}
+
 int git_write_refused(const Call &c, int fd) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
