@@ -54,6 +54,10 @@ function describeEnforcement(p: PreparedSpawn): string {
         ? `no new git repository: making ${newNames.join(' or ')} where there is none is refused in the writable roots (--allow-git-writes lifts it)`
         : `not enforceable: making a new git repository (${newNames.join(', ')}) in the writable roots`,
     );
+    if (sup.writes)
+      lines.push(
+        'git config and hooks: in every directory that holds a HEAD, writing config, config.worktree, commondir, gitdir or hooks/, or an existing .git file, is refused (opens for writing supervised)',
+      );
   }
   const groups = p.plan.layout?.groups ?? [];
   if (groups.length > 1) {

@@ -22,6 +22,7 @@ import {
   EVENT_NETWORK_TEXT_OFFSET,
   EVENT_VIOLATION_RULE_OFFSET,
   VIOLATION_RULE_CHAIN_METADATA,
+  VIOLATION_RULE_GIT_CONTROL,
   VIOLATION_RULE_UNIX_SOCKET,
   VIOLATION_RULE_NEW_REPOSITORY,
   VIOLATION_RULE_PROTECTED_DIR,
@@ -70,6 +71,7 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_CHAIN_METADATA]: 'outside the writable roots in their shared mount (metadata is kept as it is)',
   [VIOLATION_RULE_UNIX_SOCKET]: 'a unix socket the sandbox did not bind and the policy does not allow (allowUnixSockets)',
   [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites, --allow-git-writes)',
+  [VIOLATION_RULE_GIT_CONTROL]: 'what git reads as config or runs, in a git directory (refused unless allowGitWrites, --allow-git-writes)',
 };
 
 const text = (b: Buffer) => b.toString('utf8').replace(/\0.*$/s, '');

@@ -214,14 +214,16 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
   // The unix-socket rule holds wherever init is ours, in every mode (lib/unix-sockets.ts).
-  if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false };
-  if (!layout) return { metadata: false, create: false, rename: false, sockets: true };
+  if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false, writes: false };
+  if (!layout) return { metadata: false, create: false, rename: false, sockets: true, writes: false };
   const create = layout.missingProtected.length > 0 || layout.newNames.length > 0;
   return {
     metadata: layout.groups.some((g) => g.chain.length > 0),
     create,
     rename: create || layout.protectedChain.length > 0,
     sockets: true,
+    // The repository model in every git directory, found by the layout or not (git-control).
+    writes: layout.newNames.length > 0,
   };
 }
 
@@ -246,6 +248,7 @@ function supervisorArgs(
     for (const p of layout!.newAllow) out.push(`new-allow=${p}`);
     for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
+  if (sup.writes) out.push('git-control');
   if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
   if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;

@@ -34,7 +34,10 @@
 // - metadata changes (chmod, chown, utimes, xattrs, the inode ioctls of
 //   INODE_FLAG_IOCTLS), which Landlock does not cover;
 // - syscalls that create a name (mkdir, mknod, symlink, link, rename, bind,
-//   and open/openat/creat with O_CREAT), so protected names cannot appear.
+//   and open/openat/creat with O_CREAT), so protected names cannot appear;
+// - with `writes` too, open/openat for writing (O_WRONLY, O_RDWR, O_TRUNC)
+//   without O_CREAT, so init can refuse writing what git reads as config or
+//   runs in any git directory (native/helper/supervisor/git_control.cc).
 // Then also: userfaultfd is refused (a page that faults forever would stall
 // init while it reads a path), openat2 and file_setattr get ENOSYS (their arguments are in
 // structs BPF cannot read; callers fall back to openat / the ioctl), a nested
@@ -146,6 +149,9 @@ export const F_SETLEASE = 1024;
 export const F_SETDELEG = 1040;
 // asm-generic/fcntl.h (x86_64 and aarch64), linux/seccomp.h
 export const O_CREAT = 0o100;
+// O_WRONLY | O_RDWR (O_ACCMODE), O_TRUNC: an open that can change the file; O_PATH ignores them.
+export const O_WRITES = 0o3 | 0o1000;
+export const O_PATH = 0o10000000;
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 
@@ -161,6 +167,11 @@ export interface Supervision {
    * when this sandbox bound it or the policy allows it (docs/supervisor.md).
    */
   sockets?: boolean;
+  /**
+   * With `create`: opens for writing go to init too, which refuses writing
+   * git's config and hooks in any git directory (the repository model).
+   */
+  writes?: boolean;
 }
 
 /** The bind and sends that the unix-socket rule supervises (bind notes this sandbox's own sockets). */
@@ -288,9 +299,17 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.ld(DATA.argLow(1)).jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 'eperm', 'allow');
   }
   if (sup.create) {
-    // open(path, flags, mode), openat(dirfd, path, flags, mode): only O_CREAT creates.
-    if (snr.open !== undefined) a.label('open').ld(DATA.argLow(1)).jset(O_CREAT, 'notify', 'allow');
-    a.label('openat').ld(DATA.argLow(2)).jset(O_CREAT, 'notify', 'allow');
+    // open(path, flags, mode), openat(dirfd, path, flags, mode): only O_CREAT
+    // creates; with `writes`, an open that can change an existing file too.
+    for (const [label, arg] of [
+      ['open', 1],
+      ['openat', 2],
+    ] as const) {
+      if (label === 'open' && snr.open === undefined) continue;
+      a.label(label).ld(DATA.argLow(arg));
+      if (sup.writes) a.jset(O_CREAT, 'notify').jset(O_PATH, 'allow').jset(O_WRITES, 'notify', 'allow');
+      else a.jset(O_CREAT, 'notify', 'allow');
+    }
   }
   if (sup.sockets) {
     // sendto(fd, buf, len, flags, addr, addrlen): a NULL addr (both words zero) sends to the connected peer.
@@ -318,7 +337,7 @@ export function hostSeccompArch(arch: string = process.arch): SeccompArch {
  * buildSeccompFilter when `node scripts/gen-protocol.js` runs (assembling it
  * on each spawn cost about a millisecond of a CLI start).
  */
-export const SUPERVISION_FLAGS = ['metadata', 'create', 'rename', 'sockets'] as const;
+export const SUPERVISION_FLAGS = ['metadata', 'create', 'rename', 'sockets', 'writes'] as const;
 
 /** The key of a supervision in SECCOMP_PROGRAMS: its set flags joined by '+', or 'none'. */
 export function supervisionClass(sup: Supervision): string {
@@ -336,7 +355,7 @@ export function supervisionClass(sup: Supervision): string {
 export function supervisionClasses(): Supervision[] {
   const out: Supervision[] = [];
   for (let bits = 0; bits < 1 << SUPERVISION_FLAGS.length; bits++) {
-    const sup: Supervision = { metadata: false, create: false, rename: false, sockets: false };
+    const sup: Supervision = { metadata: false, create: false, rename: false, sockets: false, writes: false };
     SUPERVISION_FLAGS.forEach((f, i) => {
       sup[f] = (bits & (1 << i)) !== 0;
     });

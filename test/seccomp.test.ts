@@ -230,7 +230,7 @@ describe('seccomp BPF program (unit)', () => {
   });
 
   it('the plan carries the generated program of each class, which is what buildSeccompFilter assembles now (else: node scripts/gen-protocol.js)', () => {
-    expect(supervisionClasses()).toHaveLength(16);
+    expect(supervisionClasses()).toHaveLength(32);
     for (const arch of ARCHES) {
       expect(Object.keys(SECCOMP_PROGRAMS[arch]).sort()).toEqual(supervisionClasses().map(supervisionClass).sort());
       for (const sup of supervisionClasses()) {
@@ -316,6 +316,27 @@ describe('seccomp BPF program with supervision (unit)', () => {
         expect(call(437 /* openat2 */)).toBe(ENOSYS);
         expect(call(446 /* landlock_restrict_self */)).toBe(EPERM);
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
+      });
+
+      it('writes (the repository model in every git directory): opens that can change a file go to init too; reads and O_PATH do not', () => {
+        const prog = buildSeccompFilter(arch, { metadata: false, create: true, writes: true });
+        const call = (n: number, args: (number | bigint)[] = []) => runFilter(prog, { nr: n, arch: AUDIT_ARCH[arch], args });
+        for (const flags of [
+          0o1 /* O_WRONLY */, 0o2 /* O_RDWR */, 0o3, 0o1000 /* O_TRUNC */, 0o2001 /* O_WRONLY|O_APPEND */, 0o101,
+          0o20200002 /* O_TMPFILE|O_RDWR */,
+        ])
+          expect(call(snr.openat!, [-100, 0, flags]), flags.toString(8)).toBe(NOTIFY);
+        for (const flags of [0, 0o4000 /* O_NONBLOCK */, 0o200000 /* O_DIRECTORY */, 0o10000001 /* O_PATH|O_WRONLY: ignored */])
+          expect(call(snr.openat!, [-100, 0, flags]), flags.toString(8)).toBe(ALLOW);
+        // The kernel takes the flags as an int: high bits set do not make a read a write.
+        expect(call(snr.openat!, [-100, 0, 0xffffffff00000000n])).toBe(ALLOW);
+        if (arch === 'x64') {
+          expect(call(snr.open!, [0, 0o2])).toBe(NOTIFY);
+          expect(call(snr.open!, [0, 0])).toBe(ALLOW);
+        }
+        // Without it (allowGitWrites): only O_CREAT, as before.
+        const without = filter(false, true);
+        expect(without(snr.openat!, [-100, 0, 0o2001])).toBe(ALLOW);
       });
 
       it('renames only: rename/renameat/renameat2 go to init (and landlock_restrict_self is refused), O_CREAT opens and the rest do not', () => {

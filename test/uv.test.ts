@@ -263,7 +263,7 @@ describe(`the real uv ${UV_VERSION}: cache and project in two roots (as ${userLa
       ['rename project .git away', () => fs.renameSync(${j(path.join(proj, '.git'))}, ${j(path.join(proj, 'git.old'))})],
     ]`,
       sandbox(),
-      { cwd: proj },
+      { cwd: proj, env }, // UV_CACHE_DIR says where uv's markers are: an existing .git file elsewhere cannot be written
     );
     expect(r).toEqual({
       'open uv marker for writing': 'ok',

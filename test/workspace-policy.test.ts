@@ -87,7 +87,7 @@ describe(`workspace policy (as ${userLabel})`, () => {
       expect(fs.existsSync(path.join(gitdir, 'config.worktree'))).toBe(false);
     });
 
-    it("an empty .git marker file below a root's top opens for writing (uv's cache); one at a root's top is pinned; a missing .git at a root's top cannot be made", async () => {
+    it("an existing .git file below a root's top opens for writing only as uv's marker in uv's cache; one at a root's top is pinned; a missing .git at a root's top cannot be made", async () => {
       const cache = path.join(W, 'sdists-v9');
       const top = path.join(W, 'top');
       fs.mkdirSync(cache);
@@ -97,20 +97,32 @@ describe(`workspace policy (as ${userLabel})`, () => {
       const before = snapshot(W);
       const r = await probe(
         `[
-        ['open marker for writing', () => fs.closeSync(fs.openSync(${j(path.join(cache, '.git'))}, 'w'))],
+        ['not the uv marker: into gitdir:', () => fs.writeFileSync(${j(path.join(cache, '.git'))}, 'gitdir: ${W}/x')],
         ['marker at a top into gitdir:', () => fs.writeFileSync(${j(path.join(top, '.git'))}, 'gitdir: ${W}/x')],
         ['root marker', () => fs.writeFileSync(${j(path.join(W, '.git'))}, '')],
         ['root repository', () => fs.mkdirSync(${j(path.join(W, '.git'))})],
       ]`,
         { writableRoots: [W, top], tmp: 'none' },
       );
-      // A .git made at a root's top could become a repository whose config or hooks run at the user's next git command.
+      // A .git made at a root's top could become a repository whose config or hooks run at the user's next git command;
+      // an existing .git file anywhere could become a gitdir: pointer.
       expect(r).toEqual({
-        'open marker for writing': 'ok',
+        'not the uv marker: into gitdir:': 'EROFS',
         'marker at a top into gitdir:': 'EROFS',
         'root marker': 'EROFS',
         'root repository': 'EROFS',
       });
+      expect(fs.readFileSync(path.join(cache, '.git'), 'utf8')).toBe('');
+      // With UV_CACHE_DIR naming W, W/sdists-v9/.git is uv's marker: uv reopens it.
+      const uv = await probe(
+        `[['open marker for writing', () => fs.closeSync(fs.openSync(${j(path.join(cache, '.git'))}, 'w'))]]`,
+        {
+          writableRoots: [W, top],
+          tmp: 'none',
+        },
+        { env: { ...process.env, UV_CACHE_DIR: W } },
+      );
+      expect(uv).toEqual({ 'open marker for writing': 'ok' });
       const { 'sdists-v9/.git': opened, ...rest } = snapshot(W); // the marker was opened for writing: its mtime moves
       const { 'sdists-v9/.git': was, ...restBefore } = before;
       expect([rest, opened.split(':').slice(0, 4)]).toEqual([restBefore, was.split(':').slice(0, 4)]);

@@ -30,6 +30,14 @@ out['open O_CREAT|O_EXCL (new file)'] = time((i) => fds.push(fs.openSync(name('c
 for (const fd of fds.splice(0)) fs.closeSync(fd);
 out['open O_CREAT|O_TRUNC (existing file)'] = time((i) => fds.push(fs.openSync(name('c', i), 'w')));
 for (const fd of fds.splice(0)) fs.closeSync(fd);
+// Opens for writing without O_CREAT go to init too when the repository model
+// guards every git directory (Supervision.writes); a read-only open never does.
+out['open O_WRONLY (existing file)'] = time((i) => fds.push(fs.openSync(name('c', i), fs.constants.O_WRONLY)));
+for (const fd of fds.splice(0)) fs.closeSync(fd);
+out['open O_RDWR /dev/null'] = time(() => fds.push(fs.openSync('/dev/null', 'r+')));
+for (const fd of fds.splice(0)) fs.closeSync(fd);
+out['open O_RDONLY (existing file)'] = time((i) => fds.push(fs.openSync(name('c', i), 'r')));
+for (const fd of fds.splice(0)) fs.closeSync(fd);
 out.link = time((i) => fs.linkSync(src, name('l', i)));
 out.mkdir = time((i) => fs.mkdirSync(name('d', i)));
 out.rename = time((i) => fs.renameSync(name('l', i), name('r', i)));

@@ -37,9 +37,11 @@ int meta_refused(const Call &c, int fd) {
 
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree, and for a rename's
-// source) a directory on the way to one.
+// source) a directory on the way to one; or when it is what git reads as
+// config or runs (git_control.cc).
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
+  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make)) return err;
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
   std::string dir = fd_path(place.dir.fd);
@@ -55,7 +57,8 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
     // rename onto HEAD) or reopening it is the command's, and any other call
     // fails on it as the kernel says (EEXIST). One we cannot see is refused.
     struct stat st;
-    if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+        !(cfg.git_control && place.name == "HEAD" && reflog_head(place.dir.fd)))
       return refused(c, EROFS, kViolationRuleNewRepository, full);
   }
   return 0;

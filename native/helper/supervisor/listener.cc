@@ -14,8 +14,8 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// unix-allow=PATH, new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link, sync-wake=off,
-// fscache=off
+// unix-allow=PATH, new-name=NAME, new-allow=PATH, new-file-allow=PATH, git-control, chmod=proc-link,
+// sync-wake=off, fscache=off
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -40,6 +40,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.protect_names.insert(value);
     } else if (key == "new-allow" || key == "new-file-allow") {
       (key == "new-allow" ? cfg.new_allow : cfg.new_file_allow).insert(value);
+    } else if (arg == "git-control") {
+      cfg.git_control = true;
     } else if (arg == "chmod=proc-link") {
       cfg.chmod_via_proc = true;
     } else if (arg == "sync-wake=off") {

@@ -50,6 +50,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     if (int err = take_fd(c.r, olddir, file)) return fail_with(err);
     if (!c.valid()) return fail_with(ESRCH);
     if (int err = create_refused(c, to, true)) return fail_with(err);
+    if (int err = git_write_refused(c, file.fd)) return fail_with(err);
     ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
@@ -64,9 +65,11 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     // symlink to /proc/self/fd/N would take our fd N.
     Fd file;
     if (int err = open_place(from, true, file)) return fail_with(err);
+    if (int err = git_write_refused(c, file.fd)) return fail_with(err);
     ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
+  if (int err = git_link_refused(c, from)) return fail_with(err);
   return done(linkat(from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), 0));
 }
 

@@ -1,5 +1,7 @@
 // open, openat and creat with O_CREAT: the name is checked, created or
-// reopened by init on the directory it resolved.
+// reopened by init on the directory it resolved. With git-control, opens for
+// writing without O_CREAT come here too: the file is found as the kernel
+// would find it, checked, and reopened from the fd that was checked.
 #include "call.h"
 #include "fscache.h"
 #include "../procfs.h"
@@ -14,13 +16,18 @@ namespace {
 
 // Opens, for the caller, the existing file our O_PATH fd holds: through
 // /proc/self/fd, so what was checked and what is opened are one inode.
-Outcome open_existing(Call &c, Fd &opath, int flags) {
+// `at`: the directory and name it was opened from (none through /proc);
+// `checked`: create_refused has looked at that name already.
+Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked) {
   Outcome o;
   o.cloexec = flags & O_CLOEXEC;
   if ((flags & O_CREAT) && (flags & O_EXCL)) return fail_with(EEXIST);
   struct stat st;
   if (fstat(opath.fd, &st) != 0) return fail_with(errno);
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
+  if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode))
+    if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd))
+      return fail_with(err);
   int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
   if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
     open_fifo_on_thread(c.srv, c.n.id, opath.fd, reopen, o.cloexec, o);
@@ -41,7 +48,10 @@ Outcome open_existing(Call &c, Fd &opath, int flags) {
 // following) and reopened from that fd (if it went meanwhile, we create
 // again), and a symlink is followed here, one link at a time, with the
 // protected-name check at each step, so a dangling `x -> .codex` cannot
-// create `.codex`.
+// create `.codex`. Without O_CREAT (an open for writing) nothing is made:
+// the same lookup, and a missing name is ENOENT. Following here matters for
+// it too: the kernel following `x -> /proc/self/fd/N` for us would take our
+// fd N.
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
@@ -50,31 +60,34 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
   mode_t mask = c.r.umask();
   if (!c.valid()) return fail_with(ESRCH);
   int open_flags = flags | O_CLOEXEC | O_NOCTTY;
+  bool create = flags & O_CREAT;
   for (int tries = 0;; tries++) {
     if (tries >= 40) return fail_with(ELOOP);
     std::string name = name_of(place);
     if (place.in_proc) {  // nothing is created on procfs; its magic links lead to open files
       Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW)));
       if (!target.ok()) return fail_with(errno);
-      return open_existing(c, target, flags);
+      return open_existing(c, target, flags, nullptr, false);
     }
-    if (int err = create_refused(c, place, false, Naming::make_file)) return fail_with(err);
-    use_umask(mask);
-    int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
-    if (fd >= 0) {
-      Outcome o;
-      o.cloexec = flags & O_CLOEXEC;
-      o.send_fd = fd;
-      return o;
+    if (create) {
+      if (int err = create_refused(c, place, false, Naming::make_file)) return fail_with(err);
+      use_umask(mask);
+      int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
+      if (fd >= 0) {
+        Outcome o;
+        o.cloexec = flags & O_CLOEXEC;
+        o.send_fd = fd;
+        return o;
+      }
+      // EEXIST: something is there (a dangling symlink too); anything else is the answer.
+      if (errno != EEXIST || (flags & O_EXCL)) return fail_with(errno);
     }
-    // EEXIST: something is there (a dangling symlink too); anything else is the answer.
-    if (errno != EEXIST || (flags & O_EXCL)) return fail_with(errno);
     Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!target.ok() && errno == ENOENT) continue;  // gone meanwhile: create again
+    if (!target.ok() && errno == ENOENT && create) continue;  // gone meanwhile: create again
     if (!target.ok()) return fail_with(errno);
     struct stat st;
     if (fstat(target.fd, &st) != 0) return fail_with(errno);
-    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags);
+    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags, &place, create);
     if (flags & O_NOFOLLOW) return fail_with(ELOOP);
     char link[kPathMax + 1];
     ssize_t n = readlinkat(target.fd, "", link, kPathMax);

@@ -12,7 +12,11 @@
 //   socket is a creation too;
 // - making a `new-name` (a name that would start a new git repository) in a
 //   directory that has none is refused with EROFS, but at the paths the plan
-//   allows.
+//   allows;
+// - with `git-control`, opening for writing, making, replacing, linking or
+//   moving what git reads as config or runs, in any git directory (one that
+//   holds a HEAD), is refused with EROFS, and so is writing or replacing an
+//   existing `.git` file.
 // Everything else is performed as asked. Init runs with the command's uid,
 // gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
 // memory and fds of callers that made themselves non-dumpable), so what it
@@ -25,8 +29,8 @@
 // and the hand-off of the command's listener to init), serve.cc (the serving
 // loop), decode.cc (each syscall's arguments), checks.cc (the plan's checks),
 // metadata.cc, names.cc (mkdir, links, renames, bind), open.cc (O_CREAT
-// opens), fifo.cc, tty.cc (/dev/tty), requester.cc (the caller's memory,
-// fds and paths), fscache.cc (what init remembers of callers: umask, cwd).
+// opens, and opens for writing with git-control), fifo.cc, tty.cc (/dev/tty), requester.cc (the caller's
+// memory, fds and paths), fscache.cc (what init remembers of callers: umask, cwd).
 #pragma once
 #include "../gen/supervised_syscalls.h"
 #include <map>
@@ -45,6 +49,9 @@ struct SupervisorConfig {
   // Names no directory may gain (`new-name`), but at the `new-allow` paths
   // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
   std::set<std::string> new_names, new_allow, new_file_allow;
+  // Writing what git reads as config or runs is refused in every git
+  // directory, found by the layout or not (checks.cc git_control_refused).
+  bool git_control = false;
   bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
   bool no_fscache = false;  // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)

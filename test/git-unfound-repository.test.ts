@@ -1,0 +1,201 @@
+// The repository model in git directories the layout does not find (issue
+// 11): a clone below a root that is no submodule, a bare repository or
+// cargo-like cache inside a root, a `.git` file below a root's top. Init
+// tells a git directory from the file system at the time of the call (it
+// holds a HEAD) and refuses writing its config and hooks, however the file
+// is reached: a plain O_WRONLY|O_APPEND open, O_RDWR, O_TRUNC, a symlink
+// made inside, /proc/self/fd reopening, a hard link, a rename onto it.
+// Each attack asserts the errno, that the host is unchanged, and that git
+// run outside afterwards runs nothing the command planted. Real git, as
+// root and as nobody.
+import { execFileSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { j, py } from './security/lib';
+
+const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+
+describe(`git directories the layout does not find (as ${userLabel})`, () => {
+  let T: string, R: string, src: string, pwned: string, env: NodeJS.ProcessEnv;
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
+      cwd,
+      encoding: 'utf8',
+      env,
+    });
+  const sandbox = (extra: object = {}) => ({ writableRoots: [R], tmp: 'none' as const, ...extra });
+  /** What makes git run code in a git directory `g`: config, config.worktree, commondir, hooks/, and the entry itself. */
+  const controlState = (g: string) =>
+    Object.fromEntries(Object.entries(snapshot(g)).filter(([k]) => /^(config|config\.worktree|commondir|gitdir|hooks)(\/|$)/.test(k)));
+  const fsmonitor = () => `[core]\n\tfsmonitor = touch ${pwned}\n`;
+  const hook = () => `#!/bin/sh\ntouch ${pwned}\n`;
+  beforeEach(() => {
+    T = tempDir('sbx-gitu-');
+    R = path.join(T, 'proj');
+    pwned = path.join(T, 'pwned');
+    env = { PATH: process.env.PATH, HOME: T, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', ...ID };
+    src = path.join(T, 'src');
+    fs.mkdirSync(src);
+    git(src, 'init', '-q');
+    fs.writeFileSync(path.join(src, 'f'), 'one\n');
+    git(src, 'add', 'f');
+    git(src, 'commit', '-qm', 'one');
+    fs.mkdirSync(R);
+  });
+  afterEach(() => rmTree(T));
+
+  it('a clone below a root (R/vendor/lib, no submodule): its config and hooks cannot be written, however reached; commits in it work', async () => {
+    fs.mkdirSync(path.join(R, 'vendor'));
+    git(R, 'clone', '-q', src, 'vendor/lib');
+    const g = path.join(R, 'vendor', 'lib', '.git');
+    fs.chmodSync(path.join(g, 'hooks', 'pre-commit.sample'), 0o755);
+    const before = controlState(g);
+    const out = await py(
+      `
+c = 'vendor/lib/.git/config'
+out['O_WRONLY|O_APPEND'] = attempt(lambda: os.write(os.open(c, os.O_WRONLY | os.O_APPEND), ${j(fsmonitor())}.encode()))
+out['O_RDWR'] = attempt(lambda: os.open(c, os.O_RDWR))
+out['O_RDONLY|O_TRUNC'] = attempt(lambda: os.open(c, os.O_RDONLY | os.O_TRUNC))
+out['O_CREAT|O_APPEND'] = attempt(lambda: open(c, 'a'))
+out['read'] = attempt(lambda: os.close(os.open(c, os.O_RDONLY)))
+ro = os.open(c, os.O_RDONLY)
+out['/proc/self/fd of a read-only fd'] = attempt(lambda: os.open('/proc/self/fd/%d' % ro, os.O_WRONLY | os.O_APPEND))
+op = os.open(c, os.O_PATH)
+out['/proc/self/fd of an O_PATH fd'] = attempt(lambda: os.open('/proc/self/fd/%d' % op, os.O_RDWR))
+out['through a symlink made inside'] = attempt(lambda: (os.symlink('vendor/lib/.git/config', 'cfg'), os.open('cfg', os.O_WRONLY | os.O_APPEND))[1])
+out['hard link'] = attempt(lambda: os.link(c, 'cfg2'))
+out['hard link of an O_PATH fd'] = attempt(lambda: sc(265 if NR['ioctl'] == 16 else 37, op, ctypes.c_char_p(b''), -100, ctypes.c_char_p(b'cfg3'), 0x1000))
+open('new', 'w').write(${j(fsmonitor())})
+out['rename onto config'] = attempt(lambda: os.rename('new', c))
+out['rename config away'] = attempt(lambda: os.rename(c, 'vendor/lib/.git/config.old'))
+out['config.worktree'] = attempt(lambda: open('vendor/lib/.git/config.worktree', 'w'))
+out['commondir'] = attempt(lambda: open('vendor/lib/.git/commondir', 'w'))
+out['new hook'] = attempt(lambda: open('vendor/lib/.git/hooks/post-checkout', 'w'))
+out['edit a hook'] = attempt(lambda: os.open('vendor/lib/.git/hooks/pre-commit.sample', os.O_WRONLY | os.O_TRUNC))
+out['rename a hook into place'] = attempt(lambda: os.rename('vendor/lib/.git/hooks/pre-commit.sample', 'vendor/lib/.git/hooks/pre-commit'))
+out['symlink as a hook'] = attempt(lambda: os.symlink('/bin/true', 'vendor/lib/.git/hooks/post-checkout'))
+out['hard link as a hook'] = attempt(lambda: os.link('new', 'vendor/lib/.git/hooks/post-checkout'))
+out['directory in hooks'] = attempt(lambda: os.mkdir('vendor/lib/.git/hooks/sub'))
+out['move hooks away'] = attempt(lambda: os.rename('vendor/lib/.git/hooks', 'vendor/lib/.git/hooks.old'))
+os.unlink('new'); os.unlink('cfg')`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({
+      'O_WRONLY|O_APPEND': 'EROFS',
+      O_RDWR: 'EROFS',
+      'O_RDONLY|O_TRUNC': 'EROFS',
+      'O_CREAT|O_APPEND': 'EROFS',
+      read: 'ok',
+      '/proc/self/fd of a read-only fd': 'EROFS',
+      '/proc/self/fd of an O_PATH fd': 'EROFS',
+      'through a symlink made inside': 'EROFS',
+      'hard link': 'EROFS',
+      'hard link of an O_PATH fd': 'EROFS',
+      'rename onto config': 'EROFS',
+      'rename config away': 'EROFS',
+      'config.worktree': 'EROFS',
+      commondir: 'EROFS',
+      'new hook': 'EROFS',
+      'edit a hook': 'EROFS',
+      'rename a hook into place': 'EROFS',
+      'symlink as a hook': 'EROFS',
+      'hard link as a hook': 'EROFS',
+      'directory in hooks': 'EROFS',
+      'move hooks away': 'EROFS',
+    });
+    expect(controlState(g)).toEqual(before);
+    expect(fs.readdirSync(R).sort()).toEqual(['vendor']);
+    // Inside, the clone is still a repository to work in: commit, branch, a first reflog entry.
+    const r = await sh(
+      'cd vendor/lib && echo two >> f && git commit -qam two && git checkout -qb b && git config x.y z; echo cfg=$?; git log --format=%s | tr "\\n" " "',
+      sandbox(),
+      { cwd: R, env },
+    );
+    expect(r.stdout).toBe('cfg=4\ntwo one ');
+    expect(r.stderr).toMatch(/could not write config file .*Read-only file system/);
+    expect(controlState(g)).toEqual(before);
+    git(path.join(R, 'vendor', 'lib'), 'status', '--short');
+    git(path.join(R, 'vendor', 'lib'), 'commit', '-q', '--allow-empty', '-m', 'outside');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('a bare repository and a cargo-like cache inside a root: config and hooks cannot be written; fetching into them works', async () => {
+    const bare = path.join(R, 'cache.git');
+    const db = path.join(R, '.cargo', 'git', 'db', 'lib-0123456789abcdef');
+    git(T, 'clone', '-q', '--bare', src, bare);
+    fs.mkdirSync(path.dirname(db), { recursive: true });
+    git(T, 'clone', '-q', '--bare', src, db);
+    const before = [controlState(bare), controlState(db)];
+    const out = await py(
+      `
+for name, g in (('bare', ${j(bare)}), ('cargo db', ${j(db)})):
+    out[name + ' config'] = attempt(lambda: os.write(os.open(g + '/config', os.O_WRONLY | os.O_APPEND), ${j(fsmonitor())}.encode()))
+    out[name + ' hook'] = attempt(lambda: open(g + '/hooks/reference-transaction', 'w').write(${j(hook())}))
+    out[name + ' config.worktree'] = attempt(lambda: open(g + '/config.worktree', 'w'))`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({
+      'bare config': 'EROFS',
+      'bare hook': 'EROFS',
+      'bare config.worktree': 'EROFS',
+      'cargo db config': 'EROFS',
+      'cargo db hook': 'EROFS',
+      'cargo db config.worktree': 'EROFS',
+    });
+    git(src, 'commit', '-q', '--allow-empty', '-m', 'two');
+    const r = await sh(`git --git-dir=${db} fetch -q ${src} main:main && git --git-dir=${db} log --format=%s -1 main`, sandbox(), {
+      cwd: R,
+      env,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('two\n');
+    expect([controlState(bare), controlState(db)]).toEqual(before);
+    // Outside: a ref update runs reference-transaction; a status with a work tree runs core.fsmonitor.
+    const wt = path.join(T, 'wt');
+    fs.mkdirSync(wt);
+    for (const g of [bare, db]) {
+      git(T, `--git-dir=${g}`, 'update-ref', 'refs/heads/outside', 'main');
+      git(T, `--git-dir=${g}`, `--work-tree=${wt}`, 'status', '--short');
+    }
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('an existing .git file below a root (a linked worktree) cannot be rewritten into a gitdir: pointer, replaced or linked', async () => {
+    git(src, 'worktree', 'add', '-q', path.join(R, 'deep', 'wt'));
+    const dotgit = path.join(R, 'deep', 'wt', '.git');
+    const text = fs.readFileSync(dotgit, 'utf8');
+    const before = snapshot(path.join(R, 'deep'));
+    const out = await py(
+      `
+out['write'] = attempt(lambda: open('deep/wt/.git', 'w').write('gitdir: ${src}/.git'))
+out['O_WRONLY'] = attempt(lambda: os.open('deep/wt/.git', os.O_WRONLY))
+open('p', 'w').write('gitdir: ${src}/.git')
+out['rename onto it'] = attempt(lambda: os.rename('p', 'deep/wt/.git'))
+out['hard link'] = attempt(lambda: os.link('deep/wt/.git', 'q'))
+os.unlink('p')`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({ write: 'EROFS', O_WRONLY: 'EROFS', 'rename onto it': 'EROFS', 'hard link': 'EROFS' });
+    expect(fs.readFileSync(dotgit, 'utf8')).toBe(text);
+    expect(snapshot(path.join(R, 'deep'))).toEqual(before);
+    expect(fs.readdirSync(R).sort()).toEqual(['deep']);
+    git(path.join(R, 'deep', 'wt'), 'status', '--short');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('allowGitWrites lifts it: the nested config can be written', async () => {
+    git(R, 'clone', '-q', src, 'lib');
+    const out = await py(
+      `out['append'] = attempt(lambda: os.write(os.open('lib/.git/config', os.O_WRONLY | os.O_APPEND), b'[x]\\n\\ty = z\\n'))`,
+      sandbox({ allowGitWrites: true }),
+      { cwd: R },
+    );
+    expect(out).toEqual({ append: 'ok' });
+    expect(git(path.join(R, 'lib'), 'config', 'x.y')).toBe('z\n');
+  });
+});
