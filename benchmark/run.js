@@ -11,7 +11,7 @@
 //   --into=FILE      run the --only items and merge them into an existing results
 //                    file (recording the extra command); with --docs, regenerate the docs
 //   --no-report      JSON only
-//   --peer=CHECKOUT  the items that know it (syscalls, pnpm) also run another built
+//   --peer=CHECKOUT  the items that know it (syscalls, pnpm, policy-size) also run another built
 //                    checkout's sbx (its dist/ and helper), interleaved, as "sbx (peer)"
 //   --rounds=N       measured rounds for those items (noisy machines need more)
 //   --baseline=DIR   item `builds` compares this build with the one in DIR

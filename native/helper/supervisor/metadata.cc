@@ -18,8 +18,8 @@ namespace {
 // What a metadata change applies to: the file a path names (O_PATH), or with
 // a NULL path the caller's fd itself. `by_fd` tells the caller which;
 // `followed`, that we opened it following a last symlink (so it is none).
-int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target,
-                bool &by_fd, bool *followed = nullptr) {
+int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target, bool &by_fd,
+                bool *followed = nullptr) {
   by_fd = path_addr == 0;
   if (followed) *followed = false;
   if (by_fd) return take_fd(c.r, dirfd, target);

@@ -308,8 +308,8 @@ static bool plain_parts(int dirfd, const std::string &raw, int &base, std::strin
   return true;
 }
 
-int locate_pair(const Requester &r, int d1, const std::string &p1, int d2, const std::string &p2, Place &first,
-                Place &second, bool &shared) {
+int locate_pair(const Requester &r, int d1, const std::string &p1, int d2, const std::string &p2,
+                Place &first, Place &second, bool &shared) {
   shared = false;
   if (int err = locate(r, d1, p1, first)) return err;
   int b1, b2;

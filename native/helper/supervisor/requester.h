@@ -77,8 +77,8 @@ int locate(const Requester &r, int dirfd, const std::string &path, Place &out);
 // within a directory), it is opened once: `second.dir` then holds
 // `first.dir`'s fd, and `shared` says the caller must let go of it (fd = -1)
 // before `first` is destroyed.
-int locate_pair(const Requester &r, int d1, const std::string &p1, int d2, const std::string &p2, Place &first,
-                Place &second, bool &shared);
+int locate_pair(const Requester &r, int d1, const std::string &p1, int d2, const std::string &p2,
+                Place &first, Place &second, bool &shared);
 // The same for a path found in a symlink: a relative one starts at `dir`, ours.
 int locate_from(const Requester &r, int dir, const std::string &path, Place &out);
 // Whether a metadata target may be opened in one openat2 (with
