@@ -41,7 +41,7 @@ module.exports = async function policySize(ctx) {
     variants[`bwrap 1 bind + ${nc} ro-binds`] = () =>
       timeCp(ctx.bwrap.path, bwrapArgs({ roots: [carveRoot], readOnly: carves.slice(0, nc) }, [TRUE]));
   }
-  const samples = ctx.quick ? 3 : 15;
+  const samples = ctx.rounds || (ctx.quick ? 3 : 15);
   ctx.log(`policy size: ${Object.keys(variants).length} variants x ${samples} rounds`);
   const r = await interleave({ variants, warmup: ctx.quick ? 1 : 2, samples, log: ctx.quick ? () => {} : ctx.log });
   // JS-side share: policy resolution + plan building (prepare()), timed alone.
