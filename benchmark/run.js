@@ -11,9 +11,10 @@
 //   --into=FILE      run the --only items and merge them into an existing results
 //                    file (recording the extra command); with --docs, regenerate the docs
 //   --no-report      JSON only
-//   --peer=CHECKOUT  the items that know it (syscalls, pnpm) also run another built
+//   --peer=CHECKOUT  the items that know it (syscalls, pnpm, policy-size) also run another built
 //                    checkout's sbx (its dist/ and helper), interleaved, as "sbx (peer)"
-//   --rounds=N       measured rounds for those items (noisy machines need more)
+//   --rounds=N       measured rounds for those items and policy-size (noisy machines need more)
+//   --no-bwrap       leave out the bwrap variants (1000 binds take 20-30 s each on a loaded VM)
 //   --baseline=DIR   item `builds` compares this build with the one in DIR
 // Every file in benchmark/items/ is an item (ORDER first, any other after it,
 // so a new item is one new file); each records the load while it ran
@@ -67,6 +68,7 @@ function parseArgs(argv) {
     peer: undefined,
     rounds: undefined,
     baseline: undefined,
+    bwrap: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -78,6 +80,7 @@ function parseArgs(argv) {
     if (a === '--quick') o.quick = true;
     else if (a === '--docs') o.docs = true;
     else if (a === '--no-report') o.report = false;
+    else if (a === '--no-bwrap') o.bwrap = false;
     else if (a === '--only' || a.startsWith('--only=')) o.only = value('--only').split(',').filter(Boolean);
     else if (a === '--out' || a.startsWith('--out=')) o.out = path.resolve(value('--out'));
     else if (a === '--into' || a.startsWith('--into=')) o.into = path.resolve(value('--into'));
@@ -118,7 +121,7 @@ async function main() {
   const outDir = opts.out ?? path.join(os.tmpdir(), 'sbx-native-bench');
   const work = path.join(os.tmpdir() === '/tmp' ? '/var/tmp' : os.tmpdir(), `sbx-bench-${quick ? 'quick' : 'full'}`);
   fs.mkdirSync(work, { recursive: true });
-  const bwrap = ensureBwrap(log);
+  const bwrap = opts.bwrap ? ensureBwrap(log) : { skipped: 'bwrap comparisons left out (--no-bwrap)' };
   if (bwrap.skipped) log(bwrap.skipped);
   const ctx = {
     quick,

@@ -51,7 +51,19 @@ export interface Layout {
   newFileAllow: string[];
 }
 
-const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
+// Counted, not split: the sorts below call it for every comparison (1000 carve-outs: ~20,000 calls).
+const depth = (p: string) => {
+  if (p === '/') return 0;
+  let n = 0;
+  for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) n++;
+  return n;
+};
+
+/** `items` sorted by depth of `key(item)` first, then by `tie`: each depth computed once. */
+function byDepth<T>(items: T[], key: (x: T) => string, tie: (a: T, b: T) => number): T[] {
+  const d = new Map<T, number>(items.map((x) => [x, depth(key(x))]));
+  return items.sort((a, b) => d.get(a)! - d.get(b)! || tie(a, b));
+}
 
 function commonAncestor(paths: string[]): string {
   const split = paths.map((p) => p.split('/').filter(Boolean));
@@ -131,7 +143,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const view = opts.view ?? realView;
   const rules: Rule[] = [...policy.rules];
   if (policy.tmp === 'private') rules.push({ path: '/tmp', access: 'none', from: 'tmp-private' });
-  rules.sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
+  byDepth(
+    rules,
+    (r) => r.path,
+    (a, b) => (a.path < b.path ? -1 : 1),
+  );
 
   // Walk rules shallow to deep, tracking the region each one sits in.
   const region = new Map<string, Region>();
@@ -325,7 +341,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
 
   // Shallow first: a deeper mount must land on top of a shallower one.
   const order = { group: 0, mask: 1, readonly: 2, reveal: 3 };
-  actions.sort((a, b) => depth(a.path) - depth(b.path) || order[a.kind] - order[b.kind]);
+  byDepth(
+    actions,
+    (a) => a.path,
+    (a, b) => order[a.kind] - order[b.kind],
+  );
   for (const m of actions) {
     if (m.kind !== 'mask') continue;
     for (const a of actions) {

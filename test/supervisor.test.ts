@@ -8,8 +8,9 @@ import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepare } from '../lib/spawn';
-import { rmTree, sh, tempDir, userLabel } from './helpers';
-import { j, py } from './security/lib';
+import { spawnSync } from 'child_process';
+import { rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { j, PY, py, pyPrelude } from './security/lib';
 
 describe(`supervised syscalls behave like the kernel's (as ${userLabel})`, () => {
   let P: string;
@@ -313,5 +314,56 @@ out['openat2'] = sc(437, -100, ctypes.c_char_p(b'.'), how, 24)`,
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('y\ny\nz\n');
     expect(fs.readdirSync(path.join(P, 'repo')).sort()).toEqual(['.git', 'a']);
+  });
+
+  // Init opens a directory once when a rename's or link's two paths name it
+  // spelled alike from one base (requester.cc locate_pair): every spelling
+  // must still land where the kernel puts it, and a protected name beside
+  // the source must still be refused.
+  it('rename and link within one directory (absolute, from the cwd, from a dirfd, through ..): as outside; onto .git beside it: EROFS, nothing made', async () => {
+    const body = (root: string) => `
+root = ${JSON.stringify(root)}
+os.chdir(root)
+os.mkdir('d'); open('d/f', 'w').write('x')
+fd = os.open('d', os.O_RDONLY | os.O_DIRECTORY)
+out['abs'] = attempt(lambda: os.rename(root + '/d/f', root + '/d/g'))
+os.chdir('d'); out['cwd'] = attempt(lambda: os.rename('g', 'h')); os.chdir(root)
+out['dirfd'] = attempt(lambda: os.rename('h', 'i', src_dir_fd=fd, dst_dir_fd=fd))
+out['dotdot'] = attempt(lambda: os.rename('d/../d/i', 'd/../d/j'))
+out['link-dirfd'] = attempt(lambda: os.link('j', 'k', src_dir_fd=fd, dst_dir_fd=fd))
+out['link-abs'] = attempt(lambda: os.link(root + '/d/j', root + '/d/l'))
+out['trailing-slash'] = attempt(lambda: os.rename('d/j', 'd/m/'))
+out['missing'] = attempt(lambda: os.rename('d/nothing', 'd/n'))
+out['names'] = sorted(os.listdir('d'))
+out['one-inode'] = len({os.stat('d/' + n).st_ino for n in ('j', 'k', 'l')}) == 1
+`;
+    const outside = tempDir('sbx-super-out-');
+    try {
+      const r = spawnSync(PY, ['-c', `${pyPrelude()}\n${body(outside)}\nsys.stdout.write(json.dumps(out))\n`], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const want = JSON.parse(r.stdout);
+      expect(want['one-inode']).toBe(true);
+      expect(await py(body(P), sandbox(), { cwd: P })).toEqual(want);
+    } finally {
+      rmTree(outside);
+    }
+    fs.rmSync(path.join(P, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(P, 'x'), 'y');
+    const before = snapshot(P);
+    const refused = await py(
+      `
+root = ${JSON.stringify(P)}
+pfd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+out['abs'] = attempt(lambda: os.rename(root + '/x', root + '/.git'))
+out['cwd'] = attempt(lambda: os.rename('x', '.git'))
+out['dirfd'] = attempt(lambda: os.rename('x', '.git', src_dir_fd=pfd, dst_dir_fd=pfd))
+out['link'] = attempt(lambda: os.link('x', '.git'))
+out['link-dirfd'] = attempt(lambda: os.link('x', '.git', src_dir_fd=pfd, dst_dir_fd=pfd))
+`,
+      sandbox(),
+      { cwd: P },
+    );
+    expect(refused).toEqual({ abs: 'EROFS', cwd: 'EROFS', dirfd: 'EROFS', link: 'EROFS', 'link-dirfd': 'EROFS' });
+    expect(snapshot(P)).toEqual(before);
   });
 });

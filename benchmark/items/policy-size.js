@@ -29,13 +29,19 @@ module.exports = async function policySize(ctx) {
       readOnly: carves.slice(0, ctx.quick ? 100 : 1000),
     };
   for (const [name, pol] of Object.entries(policies)) variants[name] = () => timeSbx(TRUE, [], pol, { cwd: base });
+  // --peer: the carve-out case and its 1-root baseline with the other checkout's sbx, in the same rounds.
+  const carveName = `sbx 1 root + ${ctx.quick ? 100 : 1000} read-only`;
+  if (ctx.peer && policies[carveName]) {
+    variants['sbx 1 roots (peer)'] = () => timeSbx(TRUE, [], policies['sbx 1 roots'], { cwd: base }, ctx.peer);
+    variants[`${carveName} (peer)`] = () => timeSbx(TRUE, [], policies[carveName], { cwd: base }, ctx.peer);
+  }
   if (ctx.bwrap.path) {
     for (const n of sizes) variants[`bwrap ${n} binds`] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: rootSets[n] }, [TRUE]));
     const nc = ctx.quick ? 100 : 1000;
     variants[`bwrap 1 bind + ${nc} ro-binds`] = () =>
       timeCp(ctx.bwrap.path, bwrapArgs({ roots: [carveRoot], readOnly: carves.slice(0, nc) }, [TRUE]));
   }
-  const samples = ctx.quick ? 3 : 15;
+  const samples = ctx.rounds || (ctx.quick ? 3 : 15);
   ctx.log(`policy size: ${Object.keys(variants).length} variants x ${samples} rounds`);
   const r = await interleave({ variants, warmup: ctx.quick ? 1 : 2, samples, log: ctx.quick ? () => {} : ctx.log });
   // JS-side share: policy resolution + plan building (prepare()), timed alone.
@@ -60,8 +66,12 @@ module.exports = async function policySize(ctx) {
   const added = v[`sbx 1 root + ${big} read-only`]
     ? Math.round((v[`sbx 1 root + ${big} read-only`].median - v['sbx 1 roots'].median) * 100) / 100
     : undefined;
+  const addedPeer = v[`${carveName} (peer)`]
+    ? Math.round((v[`${carveName} (peer)`].median - v['sbx 1 roots (peer)'].median) * 100) / 100
+    : undefined;
   r.addedMs = {
     [`${big} read-only carve-outs`]: added,
+    ...(addedPeer === undefined ? {} : { [`${big} read-only carve-outs (peer)`]: addedPeer }),
     [`${big} roots`]: Math.round((v[`sbx ${big} roots`].median - v['sbx 1 roots'].median) * 100) / 100,
   };
   ctx.log(

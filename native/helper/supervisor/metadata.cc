@@ -16,10 +16,12 @@
 namespace {
 
 // What a metadata change applies to: the file a path names (O_PATH), or with
-// a NULL path the caller's fd itself. `by_fd` tells the caller which.
-int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target,
-                bool &by_fd) {
+// a NULL path the caller's fd itself. `by_fd` tells the caller which;
+// `followed`, that we opened it following a last symlink (so it is none).
+int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target, bool &by_fd,
+                bool *followed = nullptr) {
   by_fd = path_addr == 0;
+  if (followed) *followed = false;
   if (by_fd) return take_fd(c.r, dirfd, target);
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return err;
@@ -31,6 +33,9 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
     }
     return take_fd(c.r, dirfd, target);
   }
+  // Opened below following a last symlink, with no magic link on the way (a
+  // magic link to an O_PATH fd of a symlink would give the symlink itself).
+  if (followed) *followed = follow;
   Fd holder;
   int base, err;
   if (direct_base(c.r, dirfd, path, holder, base, err)) {
@@ -49,6 +54,7 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
   }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return err;
+  if (followed) *followed = follow && !place.in_proc;
   return open_place(place, follow, target);
 }
 
@@ -56,13 +62,13 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
 
 Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path) {
   Fd t;
-  bool by_fd;
-  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  bool by_fd, followed;
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, &followed)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
-  if (fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))
+  if (!followed && fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))
     return fail_with(EOPNOTSUPP);  // links have no mode of their own
   if (c.cfg().chmod_via_proc) return done(chmod(proc_self_fd(t.fd), mode));  // as glibc does before 6.6
   return done(syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH));

@@ -14,6 +14,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+namespace {
+
+// The second Place of a locate_pair that shares the first's directory fd
+// lets go of it before the first closes it (declared after both Places).
+struct Released {
+  Place &p;
+  bool shared;
+  ~Released() {
+    if (shared) p.dir.fd = -1;
+  }
+};
+
+}  // namespace
+
 Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev, bool dir) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
@@ -42,8 +56,8 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return fail_with(EINVAL);
   if (int err = read_strings(c.r, old_addr, new_addr, kPathMax, oldpath, newpath)) return fail_with(err);
   Place to;
-  if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
   if (oldpath.empty() && (flags & AT_EMPTY_PATH)) {
+    if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
     // Through /proc/self/fd with AT_SYMLINK_FOLLOW, as the caller could do
     // itself: AT_EMPTY_PATH would want the file opened with our credentials.
     Fd file;
@@ -55,7 +69,9 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
   Place from;
-  if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
+  bool shared;
+  if (int err = locate_pair(c.r, newdir, newpath, olddir, oldpath, to, from, shared)) return fail_with(err);
+  Released release{from, shared};
   if (!c.valid()) return fail_with(ESRCH);
   // A hard link to a symlink can bring a tree too (to a directory above a protected name).
   if (int err = create_refused(c, to, true)) return fail_with(err);
@@ -77,8 +93,9 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   std::string oldpath, newpath;
   if (int err = read_strings(c.r, old_addr, new_addr, kPathMax, oldpath, newpath)) return fail_with(err);
   Place from, to;
-  if (int err = locate(c.r, olddir, oldpath, from)) return fail_with(err);
-  if (int err = locate(c.r, newdir, newpath, to)) return fail_with(err);
+  bool shared;
+  if (int err = locate_pair(c.r, olddir, oldpath, newdir, newpath, from, to, shared)) return fail_with(err);
+  Released release{to, shared};
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = create_refused(c, to, true)) return fail_with(err);
   // Moving a directory above a protected path away takes the protection with

@@ -19,6 +19,7 @@
 #include "../procfs.h"
 #include "../../uapi.h"
 #include <algorithm>
+#include <climits>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -281,6 +282,48 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     }
   }
   return 0;
+}
+
+// For a path that resolve() opens from init's root, the caller's cwd or a
+// dirfd as it is spelled (nothing under /proc or /dev, so no rewriting and
+// no magic prefix): which base, the directory part it opens, and the name.
+static bool plain_parts(int dirfd, const std::string &raw, int &base, std::string &parent, Place &out) {
+  if (raw.empty()) return false;
+  std::string rest = raw;
+  base = dirfd;
+  if (raw[0] == '/') {
+    rest = tidy(raw);
+    if (starts_with(rest, "/proc") || starts_with(rest, "/dev")) return false;
+    base = INT_MIN;  // init's root
+  }
+  size_t start = rest.find_first_not_of('/');
+  if (start == std::string::npos) return false;
+  rest = rest.substr(start);
+  size_t last_char = rest.find_last_not_of('/');
+  out.trailing_slash = last_char + 1 < rest.size();
+  rest.resize(last_char + 1);
+  size_t slash = rest.rfind('/');
+  parent = slash == std::string::npos ? "." : rest.substr(0, slash);
+  out.name = slash == std::string::npos ? rest : rest.substr(slash + 1);
+  return true;
+}
+
+int locate_pair(const Requester &r, int d1, const std::string &p1, int d2, const std::string &p2,
+                Place &first, Place &second, bool &shared) {
+  shared = false;
+  if (int err = locate(r, d1, p1, first)) return err;
+  int b1, b2;
+  std::string parent1, parent2;
+  Place probe;
+  if (plain_parts(d1, p1, b1, parent1, probe) && plain_parts(d2, p2, b2, parent2, second) && b1 == b2 &&
+      parent1 == parent2) {
+    second.dir.fd = first.dir.fd;  // the caller releases it before `first` goes (names.cc)
+    second.in_proc = first.in_proc;
+    shared = true;
+    return 0;
+  }
+  second = Place();
+  return locate(r, d2, p2, second);
 }
 
 bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &holder, int &base, int &err) {

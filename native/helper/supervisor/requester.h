@@ -72,6 +72,13 @@ int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::
 int take_fd(const Requester &r, int fd, Fd &out);
 // Where `path`, relative to the requester's `dirfd` (AT_FDCWD: its cwd), leads.
 int locate(const Requester &r, int dirfd, const std::string &path, Place &out);
+// Both paths of a rename or link, as two locate calls would find them; when
+// they name one directory spelled the same way from the same base (a rename
+// within a directory), it is opened once: `second.dir` then holds
+// `first.dir`'s fd, and `shared` says the caller must let go of it (fd = -1)
+// before `first` is destroyed.
+int locate_pair(const Requester &r, int d1, const std::string &p1, int d2, const std::string &p2,
+                Place &first, Place &second, bool &shared);
 // The same for a path found in a symlink: a relative one starts at `dir`, ours.
 int locate_from(const Requester &r, int dir, const std::string &path, Place &out);
 // Whether a metadata target may be opened in one openat2 (with

@@ -102,16 +102,17 @@ void start_serving(Server *srv) {
   sigaddset(&tick, SIGRTMIN + 1);
   pthread_sigmask(SIG_BLOCK, &tick, nullptr);
   // Requests are served by a thread of their own, so init's loop stays free
-  // for signals and exits (init's exit ends it). It waits in poll, not in
-  // RECV: the kernel's synchronous wake-up (listener.cc) reaches poll waiters only.
+  // for signals and exits (init's exit ends it). It waits in RECV itself:
+  // since 6.6 RECV sleeps on the queue the synchronous wake-up (listener.cc)
+  // wakes, so a poll first would only add a syscall to every request.
   std::thread([srv] {
-    struct pollfd p = {srv->listener, POLLIN, 0};
     for (;;) {
-      if (poll(&p, 1, -1) < 0) continue;
-      if (p.revents & POLLIN)
-        serve_one(*srv);
-      else if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-        return;  // no process uses the filter any more
+      if (serve_one(*srv)) continue;
+      if (errno == EINTR) continue;
+      // ENOENT: the caller went (a signal) before we took its request, or
+      // no process uses the filter any more (RECV says so since 6.6): then stop.
+      struct pollfd p = {srv->listener, POLLIN, 0};
+      if (errno != ENOENT || (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))) return;
     }
   }).detach();
 }
