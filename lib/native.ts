@@ -25,6 +25,10 @@ export interface SyncResult {
   report: Buffer | null;
   timedOut: boolean;
   tooMuch: boolean;
+  /** The refusals' event records, in order (native/spawn_sync.cc keeps a refused host and port's latest only). */
+  events: Buffer[];
+  /** Refused hosts and ports past the ones kept. */
+  eventsDropped: number;
 }
 
 /** The addon's surface; see native/binding.cc. Errors carry `errno` and `syscall`. */

@@ -8,6 +8,8 @@ import { reportError, spawnError } from './report';
 import { signalName } from './signals';
 import { hintFor, SandboxSetupError } from './errors';
 import { childFds, prepare, SpawnOptions } from './spawn';
+import { decodeEvent, Violation } from './events';
+import { ViolationLog } from './violations';
 
 export interface SpawnSyncOptions extends SpawnOptions {
   input?: string | Buffer | NodeJS.TypedArray | DataView;
@@ -25,6 +27,10 @@ export interface SpawnSyncReturns<T = Buffer | string> {
   status: number | null;
   signal: NodeJS.Signals | null;
   error?: Error;
+  /** What the sandbox refused, as spawn()'s child.violations: each distinct refusal once, with its count (at most 64). */
+  violations: Violation[];
+  /** Distinct refusals past the 64 listed. */
+  violationsDropped: number;
 }
 
 const DEFAULT_MAX_BUFFER = 1024 * 1024;
@@ -54,6 +60,8 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
     pid,
     stdout: null,
     stderr: null,
+    violations: [],
+    violationsDropped: 0,
   });
   // A cwd that is not a directory: child_process's spawnSync reports it in `error`.
   if (cwdNotDirectory(opts.cwd)) return fail(spawnError('ENOTDIR', -os.constants.errno.ENOTDIR, cmd.file, spawnargs, 'spawnSync'));
@@ -92,6 +100,9 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
     const error = reportError(r.report, prepared.plan, cmd.file, spawnargs, 'spawnSync');
     return fail(error, error instanceof SandboxSetupError ? r.pid : 0);
   }
+  const log = new ViolationLog();
+  for (const record of r.events ?? []) log.take(decodeEvent(record));
+  log.dropped += r.eventsDropped ?? 0;
   const decode = (b: Buffer | null) => (b && encoding ? b.toString(encoding) : b);
   const stdout = decode(r.stdout);
   const stderr = decode(r.stderr);
@@ -102,6 +113,8 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
     stderr,
     status: r.signal ? null : r.code,
     signal: r.signal ? signalName(r.signal) : null,
+    violations: log.violations,
+    violationsDropped: log.dropped,
   };
   if (r.timedOut) out.error = spawnError('ETIMEDOUT', -os.constants.errno.ETIMEDOUT, cmd.file, spawnargs, 'spawnSync');
   else if (r.tooMuch) out.error = spawnError('ENOBUFS', -os.constants.errno.ENOBUFS, cmd.file, spawnargs, 'spawnSync');
@@ -128,7 +141,15 @@ export function execFileSync(file: string, args?: readonly string[] | SpawnSyncO
       ? new Error(`Command failed: ${[file, ...(args as string[])].join(' ')}${r.stderr?.length ? `\n${r.stderr.toString()}` : ''}`)
       : undefined);
   if (failed) {
-    Object.assign(failed, { status: r.status, signal: r.signal, output: r.output, pid: r.pid, stdout: r.stdout, stderr: r.stderr });
+    Object.assign(failed, {
+      status: r.status,
+      signal: r.signal,
+      output: r.output,
+      pid: r.pid,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      violations: r.violations,
+    });
     throw failed;
   }
   return r.stdout!;

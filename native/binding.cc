@@ -135,7 +135,7 @@ class Binding : public Napi::Addon<Binding> {
   }
 
   // spawnSync(helper, plan, fds, ownProcessGroup, input | null, timeoutMs, killSignal, maxBuffer)
-  //   -> { pid, code, signal, stdout, stderr, report, timedOut, tooMuch }
+  //   -> { pid, code, signal, stdout, stderr, report, timedOut, tooMuch, events, eventsDropped }
   Napi::Value SpawnSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     SpawnRequest req = Request(info);
@@ -171,6 +171,11 @@ class Binding : public Napi::Addon<Binding> {
                           : env.Null());
     out.Set("timedOut", res.timed_out);
     out.Set("tooMuch", res.too_much);
+    Napi::Array events = Napi::Array::New(env, res.events.size());
+    for (size_t i = 0; i < res.events.size(); i++)
+      events.Set((uint32_t)i, Napi::Buffer<char>::Copy(env, res.events[i].data(), res.events[i].size()));
+    out.Set("events", events);
+    out.Set("eventsDropped", res.events_dropped);
     return out;
   }
 

@@ -230,14 +230,31 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
   });
 
   // The origin must not be this process: its event loop is blocked too.
-  it.skipIf(!has('curl'))('keeps serving while the caller is blocked in spawnSync', async () => {
+  it.skipIf(!has('curl'))('keeps serving while the caller is blocked in spawnSync, and its result lists the refusals', async () => {
     const other = await originProcess();
     try {
-      const r = sbxSpawnSync('/bin/sh', ['-c', `${CURL} http://allowed.test:${other.port}/sync`], {
-        sandbox: { writableRoots: [], network: allow },
-        encoding: 'utf8',
-      });
-      expect(r.stdout).toBe('hello /sync 200');
+      const r = sbxSpawnSync(
+        '/bin/sh',
+        [
+          '-c',
+          `${CURL} http://allowed.test:${other.port}/sync; for i in 1 2 3; do ${CURL} -o /dev/null http://other.test:${other.port}/x; done`,
+        ],
+        { sandbox: { writableRoots: [], network: allow }, encoding: 'utf8' },
+      );
+      expect(r.stdout).toBe('hello /sync 200 403 403 403');
+      // The refusals are on the result, as spawn()'s child.violations.
+      expect(r.violations).toEqual([
+        {
+          op: 'connect',
+          path: `other.test:${other.port}`,
+          host: 'other.test',
+          port: other.port,
+          rule: 'not in allowedDomains',
+          count: 3,
+          errno: 'EACCES',
+        },
+      ]);
+      expect(r.violationsDropped).toBe(0);
     } finally {
       other.kill();
     }
