@@ -59,6 +59,8 @@ export interface Binding {
   landlockAbi(): { abi: number; errata: number };
   /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on threads of its own (native/tunnel.h). 0 or an errno. */
   tunnel(fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
+  /** no_new_privs and the seccomp program on every thread of this process (native/seccomp_self.h): 0, an errno, or -tid. */
+  seccompSelf(prog: Buffer): number;
   // The warm pool (lib/pool.ts, native/pool.h); absent from an addon built before it, which then has no pool.
   /** Makes the pipes `fds` asks for and sends the plan and every stdio fd to a pooled sandbox's init. */
   poolSend?(ctlFd: number, plan: Buffer, fds: number[]): { pipes: number[]; sockets: number[] };
