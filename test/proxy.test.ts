@@ -9,7 +9,8 @@ import path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync as sbxSpawnSync } from '../lib';
 import type { SandboxPolicy } from '../lib/policy';
-import { gitServer, npmRegistry, origin, Origin, originProcess } from './proxy-servers';
+import { gitServer, npmRegistry, origin, Origin, originProcess, pypiIndex } from './proxy-servers';
+import { installPyPIPackage, localToolWheel, systemPython } from './clients';
 import { leftovers, repoRoot, rmTree, tempDir, userLabel } from './helpers';
 
 const NAMES = [
@@ -23,6 +24,7 @@ const NAMES = [
   'x.rebind.test',
   'git.proxy.test',
   'registry.proxy.test',
+  'pypi.proxy.test',
 ];
 process.env.SBX_NATIVE_TEST_HOSTS = NAMES.map((n) => `${n}=127.0.0.1`).join(',');
 
@@ -337,6 +339,45 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
       rmTree(dir);
     }
   });
+
+  it('pip and uv install from a local package index through the proxy (HTTP_PROXY, PIP_PROXY)', async (ctx) => {
+    const wheel = localToolWheel('sbxhello', '1.0.0', 'sbx-hello', 'hello from a local tool');
+    const uvPkg = installPyPIPackage('uv', '0.13.9');
+    if ('why' in wheel || 'why' in uvPkg || !fs.existsSync(systemPython)) {
+      // A missing client is said and the test skipped (CI installs them, test/clients.ts).
+      return ctx.skip(`${'why' in wheel ? wheel.why : 'why' in uvPkg ? uvPkg.why : `no ${systemPython}`}`);
+    }
+    const dir = tempDir();
+    const cache = tempDir(); // uv's cache, a root of its own as in test/uv.test.ts
+    const index = await pypiIndex(wheel.dir);
+    try {
+      const url = `http://pypi.proxy.test:${index.port}/simple/`;
+      const load = (t: string) => `${systemPython} -c 'import sys; sys.path.insert(0, "${t}"); import sbxhello; sbxhello.main()'`;
+      const r = await sbx(
+        [
+          `HOME=${dir} PIP_ROOT_USER_ACTION=ignore ${systemPython} -m pip install -q --no-cache-dir --disable-pip-version-check --no-deps --target ${dir}/pip --index-url ${url} --trusted-host pypi.proxy.test sbxhello`,
+          load(`${dir}/pip`),
+          `HOME=${dir} UV_CACHE_DIR=${cache} UV_NO_CONFIG=1 UV_PYTHON_DOWNLOADS=never ${uvPkg.dir}/bin/uv pip install -q --no-deps --python ${systemPython} --target ${dir}/uv --index-url ${url} sbxhello`,
+          load(`${dir}/uv`),
+        ].join(' && '),
+        { allowedDomains: ['pypi.proxy.test'] },
+        [dir, cache],
+        { allowGitWrites: true }, // uv marks its new cache's directories with empty .git files: a new .git is refused otherwise (policy.md)
+      );
+      expect([r.code, r.stdout], r.stderr).toEqual([0, 'hello from a local tool\nhello from a local tool\n']);
+      // Both asked by the name, through the proxy: the index page, then the wheel, each.
+      const asked = index.seen.map((x) => x.replace(/ \/files\/.*/, ' /files/'));
+      expect(asked.filter((x) => x.endsWith('/simple/sbxhello/'))).toHaveLength(2);
+      expect(asked.filter((x) => x.endsWith('/files/'))).toHaveLength(2);
+      expect(index.seen.every((x) => x.includes(` pypi.proxy.test:${index.port} `))).toBe(true);
+      expect(r.network.map((e) => e.host)).toEqual(expect.arrayContaining(['pypi.proxy.test']));
+      expect(r.violations).toEqual([]);
+    } finally {
+      await index.close();
+      rmTree(dir);
+      rmTree(cache);
+    }
+  }, 180_000);
 
   it.skipIf(!has('curl'))(
     'the CLI: a sandbox-runtime settings file with a domain list runs; refusals are in the blocked summary',
