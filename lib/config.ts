@@ -138,6 +138,20 @@ function fromCodex(
   cwd: string,
   tmpdir: string | undefined,
 ): SandboxPolicy {
+  // Codex 0.171's domain lists live only in its permission profiles
+  // (default_permissions, [permissions.<name>.network] domains, enforced with
+  // features.network_proxy): Codex uses them only when sandbox_mode is unset.
+  // sbx-native does not read profiles, so a file that would use one is refused
+  // rather than run with other rules; beside sandbox_mode Codex ignores them too.
+  const profiles = ['default_permissions', 'permissions'].filter((k) => k in data);
+  if (profiles.length && data.sandbox_mode === undefined)
+    fail(
+      file,
+      profiles[0],
+      data[profiles[0]],
+      'Codex permission profiles (default_permissions, [permissions.<name>], their network domains) are not supported yet; use sandbox_mode and [sandbox_workspace_write], or --allow-domain for domain lists',
+    );
+  for (const k of profiles) warnings.push(`${file}: "${k}" ignored (Codex ignores permission profiles when sandbox_mode is set)`);
   const mode = data.sandbox_mode ?? 'read-only';
   if (mode === 'danger-full-access') return { mode: 'full', network: true };
   if (mode === 'read-only') return { mode: 'read-only', tmp: 'none' };

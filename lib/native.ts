@@ -25,6 +25,10 @@ export interface SyncResult {
   report: Buffer | null;
   timedOut: boolean;
   tooMuch: boolean;
+  /** The refusals' event records, in order (native/spawn_sync.cc keeps a refused host and port's latest only). */
+  events: Buffer[];
+  /** Refused hosts and ports past the ones kept. */
+  eventsDropped: number;
 }
 
 /** The addon's surface; see native/binding.cc. Errors carry `errno` and `syscall`. */
@@ -55,6 +59,8 @@ export interface Binding {
   landlockAbi(): { abi: number; errata: number };
   /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on threads of its own (native/tunnel.h). 0 or an errno. */
   tunnel(fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
+  /** no_new_privs and the seccomp program on every thread of this process (native/seccomp_self.h): 0, an errno, or -tid. */
+  seccompSelf(prog: Buffer): number;
   // The warm pool (lib/pool.ts, native/pool.h); absent from an addon built before it, which then has no pool.
   /** Makes the pipes `fds` asks for and sends the plan and every stdio fd to a pooled sandbox's init. */
   poolSend?(ctlFd: number, plan: Buffer, fds: number[]): { pipes: number[]; sockets: number[] };

@@ -10,7 +10,7 @@ import { encodePlan, Plan } from './plan';
 import { hintFor, SandboxSetupError } from './errors';
 import { reportError } from './report';
 import { decodeEvent } from './events';
-import { MAX_DISTINCT_VIOLATIONS } from './gen/events';
+import { ViolationLog } from './violations';
 import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import type { Enforcement } from './host';
@@ -71,9 +71,14 @@ export class SandboxedProcess extends EventEmitter {
    * often it was tried; also a 'violation' event as each first happens. At
    * most 64 distinct ones; `violationsDropped` counts the rest.
    */
-  readonly violations: import('./events').Violation[] = [];
-  violationsDropped = 0;
-  private readonly violationIndex = new Map<string, import('./events').Violation>();
+  private readonly log = new ViolationLog();
+  get violations(): import('./events').Violation[] {
+    return this.log.violations;
+  }
+  /** Distinct refusals past the 64 listed. */
+  get violationsDropped(): number {
+    return this.log.dropped;
+  }
   /** The enforcement level used, and what it leaves out compared with 'full'. */
   readonly enforcement: Enforcement;
   readonly plan: Plan;
@@ -205,36 +210,9 @@ export class SandboxedProcess extends EventEmitter {
   _onEvent(record: Buffer): void {
     this.scope.runInAsyncScope(() => {
       const ev = decodeEvent(record);
-      if (ev.type === 'violation') {
-        // Init sends each distinct refusal once as it happens, and its final count at the end.
-        const key = `${ev.violation.op}\0${ev.violation.path}`;
-        const known = this.violationIndex.get(key);
-        if (known) known.count = ev.violation.count;
-        else {
-          this.violationIndex.set(key, ev.violation);
-          this.violations.push(ev.violation);
-          this.emit('violation', { ...ev.violation });
-        }
-        return;
-      }
-      if (ev.type === 'network') {
-        if (ev.allowed) return void this.emit('network', { ...ev.event });
-        // A refused connection is a violation like init's: once per host and port, with its count.
-        const key = `connect\0${ev.event.path}`;
-        const known = this.violationIndex.get(key);
-        if (known) known.count = ev.event.count;
-        else if (this.violations.length < MAX_DISTINCT_VIOLATIONS) {
-          const v = { ...ev.event, errno: 'EACCES' };
-          this.violationIndex.set(key, v);
-          this.violations.push(v);
-          this.emit('violation', { ...v });
-        } else this.violationsDropped++;
-        return;
-      }
-      if (ev.type === 'dropped') {
-        this.violationsDropped += ev.count;
-        return;
-      }
+      const told = this.log.take(ev);
+      if (told && 'violation' in told) return void this.emit('violation', { ...told.violation });
+      if (told) return void this.emit('network', { ...told.network });
       if (ev.type !== 'stopped') return;
       this.emit('stop', ev.signal);
       if (!this.jobControl) return;

@@ -8,6 +8,8 @@ import { reportError, spawnError } from './report';
 import { signalName } from './signals';
 import { hintFor, SandboxSetupError } from './errors';
 import { childFds, prepare, SpawnOptions } from './spawn';
+import { decodeEvent, Violation } from './events';
+import { ViolationLog } from './violations';
 
 export interface SpawnSyncOptions extends SpawnOptions {
   input?: string | Buffer | NodeJS.TypedArray | DataView;
@@ -25,9 +27,24 @@ export interface SpawnSyncReturns<T = Buffer | string> {
   status: number | null;
   signal: NodeJS.Signals | null;
   error?: Error;
+  /** What the sandbox refused, as spawn()'s child.violations: each distinct refusal once, with its count (at most 64). Not enumerable. */
+  violations: Violation[];
+  /** Distinct refusals past the 64 listed. */
+  violationsDropped: number;
 }
 
 const DEFAULT_MAX_BUFFER = 1024 * 1024;
+
+/**
+ * The result with `violations` and `violationsDropped`, not enumerable: the
+ * object prints, spreads and compares as child_process's does.
+ */
+function withViolations(r: Omit<SpawnSyncReturns, 'violations' | 'violationsDropped'>, log: ViolationLog): SpawnSyncReturns {
+  return Object.defineProperties(r, {
+    violations: { value: log.violations, enumerable: false },
+    violationsDropped: { value: log.dropped, enumerable: false },
+  }) as SpawnSyncReturns;
+}
 
 /** Like child_process.spawnSync: blocks until the command has ended; failures are in `error`, never thrown (except bad arguments). */
 export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOptions, options?: SpawnSyncOptions): SpawnSyncReturns {
@@ -46,15 +63,8 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
   const killSignal = cmd.killSignal;
   const { maxBuffer, encoding } = outputOptions(opts, { maxBuffer: DEFAULT_MAX_BUFFER, encoding: undefined });
   const spawnargs = [...cmd.args];
-  const fail = (error: Error, pid = 0): SpawnSyncReturns => ({
-    error,
-    status: null,
-    signal: null,
-    output: null,
-    pid,
-    stdout: null,
-    stderr: null,
-  });
+  const fail = (error: Error, pid = 0): SpawnSyncReturns =>
+    withViolations({ error, status: null, signal: null, output: null, pid, stdout: null, stderr: null }, new ViolationLog());
   // A cwd that is not a directory: child_process's spawnSync reports it in `error`.
   if (cwdNotDirectory(opts.cwd)) return fail(spawnError('ENOTDIR', -os.constants.errno.ENOTDIR, cmd.file, spawnargs, 'spawnSync'));
   const prepared = prepare(cmd.file, cmd.args, opts);
@@ -92,17 +102,23 @@ export function spawnSync(file: string, args?: readonly string[] | SpawnSyncOpti
     const error = reportError(r.report, prepared.plan, cmd.file, spawnargs, 'spawnSync');
     return fail(error, error instanceof SandboxSetupError ? r.pid : 0);
   }
+  const log = new ViolationLog();
+  for (const record of r.events ?? []) log.take(decodeEvent(record));
+  log.dropped += r.eventsDropped ?? 0;
   const decode = (b: Buffer | null) => (b && encoding ? b.toString(encoding) : b);
   const stdout = decode(r.stdout);
   const stderr = decode(r.stderr);
-  const out: SpawnSyncReturns = {
-    pid: r.pid,
-    output: [null, stdout, stderr],
-    stdout,
-    stderr,
-    status: r.signal ? null : r.code,
-    signal: r.signal ? signalName(r.signal) : null,
-  };
+  const out = withViolations(
+    {
+      pid: r.pid,
+      output: [null, stdout, stderr],
+      stdout,
+      stderr,
+      status: r.signal ? null : r.code,
+      signal: r.signal ? signalName(r.signal) : null,
+    },
+    log,
+  );
   if (r.timedOut) out.error = spawnError('ETIMEDOUT', -os.constants.errno.ETIMEDOUT, cmd.file, spawnargs, 'spawnSync');
   else if (r.tooMuch) out.error = spawnError('ENOBUFS', -os.constants.errno.ENOBUFS, cmd.file, spawnargs, 'spawnSync');
   return out;
@@ -128,7 +144,15 @@ export function execFileSync(file: string, args?: readonly string[] | SpawnSyncO
       ? new Error(`Command failed: ${[file, ...(args as string[])].join(' ')}${r.stderr?.length ? `\n${r.stderr.toString()}` : ''}`)
       : undefined);
   if (failed) {
-    Object.assign(failed, { status: r.status, signal: r.signal, output: r.output, pid: r.pid, stdout: r.stdout, stderr: r.stderr });
+    Object.assign(failed, {
+      status: r.status,
+      signal: r.signal,
+      output: r.output,
+      pid: r.pid,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      violations: r.violations,
+    });
     throw failed;
   }
   return r.stdout!;

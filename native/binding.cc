@@ -7,6 +7,7 @@
 #include "handoff.h"
 #include "pool.h"
 #include "reaper.h"
+#include "seccomp_self.h"
 #include "spawn.h"
 #include "spawn_sync.h"
 #include "tunnel.h"
@@ -58,6 +59,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("renameat2", &Binding::Renameat2),
                              InstanceMethod("landlockAbi", &Binding::LandlockAbi),
                              InstanceMethod("tunnel", &Binding::Tunnel),
+                             InstanceMethod("seccompSelf", &Binding::SeccompSelf),
                              InstanceMethod("poolSend", &Binding::PoolSend),
                              InstanceMethod("pidfdExited", &Binding::PidfdExited),
                              InstanceMethod("processState", &Binding::ProcessState),
@@ -76,6 +78,12 @@ class Binding : public Napi::Addon<Binding> {
     int err = sbx_tunnel(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(),
                          info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
     return Napi::Number::New(info.Env(), err);
+  }
+
+  // seccompSelf(prog: Buffer) -> 0 | errno | -tid (native/seccomp_self.h)
+  Napi::Value SeccompSelf(const Napi::CallbackInfo &info) {
+    auto b = info[0].As<Napi::Buffer<char>>();
+    return Napi::Number::New(info.Env(), sbx_seccomp_self(std::string(b.Data(), b.Length())));
   }
 
   // poolSend(ctlFd, plan: Buffer, fds: number[]) -> { pipes, sockets } (lib/pool.ts)
@@ -135,7 +143,7 @@ class Binding : public Napi::Addon<Binding> {
   }
 
   // spawnSync(helper, plan, fds, ownProcessGroup, input | null, timeoutMs, killSignal, maxBuffer)
-  //   -> { pid, code, signal, stdout, stderr, report, timedOut, tooMuch }
+  //   -> { pid, code, signal, stdout, stderr, report, timedOut, tooMuch, events, eventsDropped }
   Napi::Value SpawnSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     SpawnRequest req = Request(info);
@@ -171,6 +179,11 @@ class Binding : public Napi::Addon<Binding> {
                           : env.Null());
     out.Set("timedOut", res.timed_out);
     out.Set("tooMuch", res.too_much);
+    Napi::Array events = Napi::Array::New(env, res.events.size());
+    for (size_t i = 0; i < res.events.size(); i++)
+      events.Set((uint32_t)i, Napi::Buffer<char>::Copy(env, res.events[i].data(), res.events[i].size()));
+    out.Set("events", events);
+    out.Set("eventsDropped", res.events_dropped);
     return out;
   }
 

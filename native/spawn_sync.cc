@@ -1,5 +1,6 @@
 #include "spawn_sync.h"
 #include "fsops.h"
+#include "gen/events.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,6 +9,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <map>
+#include <stddef.h>
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -26,6 +29,55 @@ void set_nonblock(int fd) {
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+// Refusals (init's violation and dropped records, the proxy's refused
+// connections) are kept for the result, bounded: a refused host and port is
+// one record, its latest (the count is cumulative); allowed connections and
+// stops are not reported by spawnSync.
+const size_t kMaxNetworkKeys = 1024;
+
+struct EventSink {
+  std::string pending;
+  std::vector<std::string> *kept;
+  std::map<std::string, size_t> network;  // host, NUL, port -> index in kept
+  int *dropped;
+
+  void take(const char *p, size_t n) {
+    pending.append(p, n);
+    while (pending.size() >= sizeof(EventHeader)) {
+      EventHeader h;
+      memcpy(&h, pending.data(), sizeof h);
+      if (h.size < sizeof h || h.size > kMaxEventSize) {  // cannot happen: init and the proxy write them
+        pending.clear();
+        return;
+      }
+      if (pending.size() < h.size) return;
+      keep(pending.substr(0, h.size));
+      pending.erase(0, h.size);
+    }
+  }
+
+  void keep(std::string r) {
+    EventHeader h;
+    memcpy(&h, r.data(), sizeof h);
+    if (h.type == kEventViolation || h.type == kEventDropped) return kept->push_back(std::move(r));
+    if (h.type != kEventNetwork || r.size() < kEventNetworkTextOffset) return;
+    int32_t allowed, port;
+    memcpy(&allowed, r.data() + offsetof(EventNetwork, allowed), sizeof allowed);
+    if (allowed) return;
+    memcpy(&port, r.data() + offsetof(EventNetwork, port), sizeof port);
+    std::string text = r.substr(kEventNetworkTextOffset);
+    std::string key = text.substr(0, text.find('\0')) + '\0' + std::to_string(port);
+    auto at = network.find(key);
+    if (at != network.end()) {
+      (*kept)[at->second] = std::move(r);
+    } else if (network.size() < kMaxNetworkKeys) {
+      network.emplace(key, kept->size());
+      kept->push_back(std::move(r));
+    } else
+      ++*dropped;
+  }
+};
+
 }  // namespace
 
 int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *out,
@@ -36,8 +88,9 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
   out->pid = sp.pid;
   for (int fd : sp.sockets)
     if (fd >= 0) close(fd);  // spawnSync refuses extra channels; none is ever read
-  // Events are drained and dropped (no job control here), so init never blocks on them.
+  // Events are drained as they come, so init and the proxy never block on them.
   int events = sp.events_fd;
+  EventSink sink{{}, &out->events, {}, &out->events_dropped};
   int *pipes = sp.pipes;
   size_t written = 0;
   if (pipes[0] >= 0) {
@@ -92,6 +145,7 @@ int sbx_spawn_sync(const SpawnRequest &req, const SyncOptions &opt, SyncResult *
       int i = which[k];
       if (i == 4) {
         ssize_t got = read(events, buf, sizeof buf);
+        if (got > 0) sink.take(buf, (size_t)got);
         if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
           close(events);
           events = -1;

@@ -2,6 +2,7 @@
 #include "gen/error_report.h"
 #include "spawn.h"
 #include <string>
+#include <vector>
 
 // spawnSync: starts the helper like sbx_spawn, then blocks this thread (as
 // libuv's spawnSync runs a private loop) feeding `input`, collecting stdout
@@ -22,6 +23,8 @@ struct SyncResult {
   ErrorReport report;
   bool timed_out = false;
   bool too_much = false;
+  std::vector<std::string> events;  // the refusals' event records (protocol/events.json), in order
+  int events_dropped = 0;           // refused hosts and ports past the ones kept
 };
 
 // 0, or an errno with *syscall naming the call that failed (nothing ran).

@@ -72,6 +72,23 @@ describe(`config files (as ${userLabel})`, () => {
     expect(() => loadConfig(f, D)).toThrow(/sandbox_mode = "yolo"/);
   });
 
+  it("refuses Codex's permission profiles (where its domain lists live) naming the key; beside sandbox_mode they are ignored, as Codex does", () => {
+    const f = path.join(D, 'config.toml');
+    fs.writeFileSync(
+      f,
+      `default_permissions = "net"\n[features]\nnetwork_proxy = true\n[permissions.net.network]\nenabled = true\ndomains = { "example.com" = "allow" }\n`,
+    );
+    expect(() => loadConfig(f, D)).toThrow(
+      /default_permissions = "net": Codex permission profiles \(default_permissions, \[permissions.<name>\], their network domains\) are not supported yet/,
+    );
+    const r = cli(['exec', '--config', f, '--', 'true'], D);
+    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/default_permissions = "net": Codex permission profiles/)]);
+    fs.writeFileSync(f, `sandbox_mode = "read-only"\n[permissions.net.network]\nenabled = true\n`);
+    const c = loadConfig(f, D);
+    expect(c.policy).toEqual({ mode: 'read-only', tmp: 'none' });
+    expect(c.warnings).toEqual([`${f}: "permissions" ignored (Codex ignores permission profiles when sandbox_mode is set)`]);
+  });
+
   it("reads sandbox-runtime's settings: deny-write wins, [] domains means no network", () => {
     const f = path.join(D, 'srt.json');
     fs.writeFileSync(

@@ -165,3 +165,35 @@ export async function npmRegistry(dir: string): Promise<{ port: number; seen: st
   port = await listen(server);
   return { port, seen, close: closer(server) };
 }
+
+/** A PEP 503 "simple" index serving the wheels in `dir` (pip's and uv's --index-url), recording what it was asked. */
+export async function pypiIndex(dir: string): Promise<Origin> {
+  const seen: string[] = [];
+  const wheels = fs.readdirSync(dir).filter((f) => f.endsWith('.whl'));
+  const server = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.headers.host} ${req.url}`);
+    const project = /^\/simple\/([^/]+)\/$/.exec(req.url ?? '')?.[1];
+    if (project) {
+      const links = wheels
+        .filter((w) => w.split('-')[0].toLowerCase().replace(/_/g, '-') === project)
+        .map((w) => {
+          const sum = require('crypto')
+            .createHash('sha256')
+            .update(fs.readFileSync(path.join(dir, w)))
+            .digest('hex');
+          return `<a href="/files/${w}#sha256=${sum}">${w}</a>`;
+        });
+      if (!links.length) return void res.writeHead(404).end();
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return void res.end(`<!DOCTYPE html><html><body>${links.join('\n')}</body></html>`);
+    }
+    const file = /^\/files\/([^/]+\.whl)$/.exec(req.url ?? '')?.[1];
+    if (file && wheels.includes(file)) {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      return void res.end(fs.readFileSync(path.join(dir, file)));
+    }
+    res.writeHead(404).end();
+  });
+  const port = await listen(server);
+  return { port, seen, close: () => new Promise<void>((res) => server.close(() => res())) };
+}

@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run, spawn } from '../lib';
+import { run, spawn, spawnSync as sbxSpawnSync } from '../lib';
 import { repoRoot, rmTree, snapshot, tempDir, twoRoots, userLabel } from './helpers';
 
 const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
@@ -96,6 +96,35 @@ describe(`violations (as ${userLabel})`, () => {
     });
     await new Promise((res) => c.on('close', res));
     expect([c.violations.length, c.violationsDropped]).toEqual([64, 136]);
+  });
+
+  it('spawnSync reports them the same way: violations on its result, bounded, the host unchanged', () => {
+    const before = snapshot(R);
+    const r = sbxSpawnSync('/bin/sh', ['-c', 'mkdir .codex; mkdir .codex; echo end'], {
+      cwd: R,
+      sandbox: { writableRoots: [R], tmp: 'none' },
+      encoding: 'utf8',
+    });
+    expect([r.status, r.stdout]).toEqual([0, 'end\n']);
+    expect(r.stderr).toMatch(/Read-only file system/);
+    expect(r.violations).toEqual([
+      {
+        op: 'mkdir',
+        path: path.join(R, '.codex'),
+        errno: 'EROFS',
+        rule: 'protected path (it does not exist; creating it is refused)',
+        count: 2,
+      },
+    ]);
+    expect(r.violationsDropped).toBe(0);
+    expect(snapshot(R)).toEqual(before);
+    const names = Array.from({ length: 100 }, (_, i) => `.p${i}`);
+    const many = sbxSpawnSync('/bin/sh', ['-c', `for n in ${names.join(' ')}; do mkdir $n 2>/dev/null; done; true`], {
+      cwd: R,
+      sandbox: { writableRoots: [R], tmp: 'none', protect: names },
+    });
+    expect([many.status, many.violations.length, many.violationsDropped]).toEqual([0, 64, 36]);
+    expect(fs.readdirSync(R)).toEqual([]);
   });
 
   it("the kernel's own refusals are not violations (explain() tells them)", async () => {

@@ -34,14 +34,19 @@ function origin(size) {
   return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
 }
 
+/**
+ * mode: direct (on the host), sandbox-direct (inside a sandbox with
+ * network: true, straight to the origin: what the sandbox itself adds, its
+ * supervised connect), proxy (inside a sandbox with a domain list).
+ */
 function sample(mode, op, port, count, ws) {
-  const args = [CLIENT, mode, op, 'localhost', String(port), String(count)];
+  const args = [CLIENT, mode === 'proxy' ? 'proxy' : 'direct', op, 'localhost', String(port), String(count)];
   const child =
     mode === 'direct'
       ? cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
       : sbx().spawn(process.execPath, args, {
           stdio: ['ignore', 'pipe', 'inherit'],
-          sandbox: { writableRoots: [ws], network: { allowedDomains: ['localhost'] } },
+          sandbox: { writableRoots: [ws], network: mode === 'proxy' ? { allowedDomains: ['localhost'] } : true },
         });
   let out = '';
   child.stdout.on('data', (d) => {
@@ -66,16 +71,28 @@ module.exports = async function proxy(ctx) {
     const conns = ctx.quick ? 50 : 300;
     ctx.log(`proxy: connection setup, ${samples} rounds of ${conns} sequential connections`);
     const setup = await interleave({
-      variants: { proxy: () => sample('proxy', 'setup', port, conns, ws), direct: () => sample('direct', 'setup', port, conns, ws) },
+      variants: {
+        proxy: () => sample('proxy', 'setup', port, conns, ws),
+        direct: () => sample('direct', 'setup', port, conns, ws),
+        'sandbox-direct': () => sample('sandbox-direct', 'setup', port, conns, ws),
+      },
       warmup: 1,
       samples,
       log: ctx.quick ? () => {} : ctx.log,
     });
     setup.unit = 'ms per connection';
-    setup.ratios = ratios(setup, [['proxy', 'direct']]);
-    setup.extraMs = Math.round((setup.variants.proxy.median - setup.variants.direct.median) * 1000) / 1000;
+    setup.ratios = ratios(setup, [
+      ['proxy', 'direct'],
+      ['proxy', 'sandbox-direct'],
+    ]);
+    const extra = (peer) => Math.round((setup.variants.proxy.median - setup.variants[peer].median) * 1000) / 1000;
+    setup.extraMs = extra('direct');
+    // The proxy's own share: over the same client in a sandbox that connects straight out.
+    setup.extraOverSandboxMs = extra('sandbox-direct');
     out.cases['connection setup'] = setup;
-    ctx.log(`  medians: proxy ${setup.variants.proxy.median} ms, direct ${setup.variants.direct.median} ms: ${setup.extraMs} ms extra`);
+    ctx.log(
+      `  medians: proxy ${setup.variants.proxy.median} ms, direct ${setup.variants.direct.median} ms, sandbox-direct ${setup.variants['sandbox-direct'].median} ms: ${setup.extraMs} ms extra (${setup.extraOverSandboxMs} over sandbox-direct)`,
+    );
 
     ctx.log(`proxy: one download of ${size >> 20} MiB, ${samples} rounds`);
     const stream = await interleave({

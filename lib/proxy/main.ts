@@ -4,7 +4,8 @@
 // bind), with the listening sockets it made on the sandbox's loopback:
 //   fd 3: HTTP proxy (plain requests and CONNECT), fd 4: SOCKS5,
 //   fd 5: the events pipe (report.ts), fd 6: the control socket to the
-//   monitor, whose end means the sandbox is gone.
+//   monitor, whose end means the sandbox is gone, fd 7: the status pipe it
+//   closes once its seccomp program is on (lockdown.ts).
 // argv[2]: the rules as JSON ({ allowed, denied, hosts }). It parses what the
 // sandbox sends, decides by rules.ts, resolves a name once and connects to
 // the address it checked.
@@ -260,5 +261,14 @@ if (require.main === module) {
     }
     process.exit(70);
   });
+  // Confined before it reads a byte from the sandbox; the monitor waits for this (lockdown.ts).
+  const { lockdown, reportReady } = require('./lockdown') as typeof import('./lockdown');
+  try {
+    lockdown();
+  } catch (e) {
+    reportReady(e as Error);
+    process.exit(70);
+  }
+  reportReady();
   startProxy(JSON.parse(process.argv[2]) as ProxyConfig);
 }

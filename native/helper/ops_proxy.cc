@@ -26,11 +26,13 @@
 namespace {
 
 // The fds the proxy finds (lib/proxy/main.ts reads the same numbers).
-const int kHttpFd = 3, kSocksFd = 4, kEventsFd = 5, kControlFd = 6;
+const int kHttpFd = 3, kSocksFd = 4, kEventsFd = 5, kControlFd = 6, kReadyFd = 7;
 
 // The child cannot use the error pipe (the monitor goes on with the plan):
 // it tells the monitor on its status pipe, and proxy_ready fails the step.
-// The pipe is close-on-exec: EOF there means the exec succeeded.
+// The pipe stays open across the exec as fd 7: the proxy writes "R" there
+// once it has installed its own seccomp program (lib/proxy/lockdown.ts), or
+// why it could not; EOF before that means it ended unconfined.
 int g_status_fd = -1;
 
 [[noreturn]] void child_fail(int, int err, const std::string &what) {
@@ -126,6 +128,7 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t d
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (dup2(g_status_fd, kReadyFd) < 0) child_fail(control, errno, "dup2 (ready fd)");
   execve(s.args[5].c_str(), argv.data(), envp);
   child_fail(control, errno, "execve " + s.args[5]);
 }
@@ -181,9 +184,9 @@ void step_proxy_listen(Run &run, const Step &s) {
   }
 }
 
-// proxy_ready TIMEOUT_MS: the proxy process is confined and exec'd, or the
-// setup fails saying why. Its runtime's own start is not waited for: the
-// sockets queue connections until it accepts them (docs/policy.md).
+// proxy_ready TIMEOUT_MS: the proxy process is exec'd and has confined
+// itself (Landlock here, its seccomp program once its runtime is up), or the
+// setup fails saying why. Until it serves, the sockets queue connections.
 void step_proxy_ready(Run &run, const Step &s) {
   int timeout = (int)parse_num(run, s.args[0]);
   struct pollfd p = {run.proxy_status_fd, POLLIN, 0};
@@ -197,7 +200,10 @@ void step_proxy_ready(Run &run, const Step &s) {
   while (n < 0 && errno == EINTR);
   close(run.proxy_status_fd);
   run.proxy_status_fd = -1;
-  if (n == 0) return;  // exec'd: the proxy keeps its end of the control socket; ours ends with the monitor
+  if (n == 1 && buf[0] == 'R')
+    return;  // confined: the proxy keeps its end of the control socket; ours ends with the monitor
+  if (n == 0)
+    fail(run, ECHILD, "the network proxy ended before it confined itself (its error, if any, is on stderr)");
   if (n > 1 && buf[0] == 'E') {
     buf[n] = 0;
     char *rest = nullptr;

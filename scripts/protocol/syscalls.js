@@ -39,7 +39,8 @@ function syscallFiles(t) {
     rows.map((r) => r.name),
   );
   for (const r of rows) {
-    if (!r.filter && !r.supervised) fail(TABLE, `${r.name}: neither filtered nor supervised`);
+    if (!r.filter && !r.supervised && !r.proxy) fail(TABLE, `${r.name}: neither filtered, supervised nor the proxy's`);
+    if (r.proxy !== undefined && r.proxy !== true) fail(TABLE, `${r.name}: proxy is true or absent`);
     if (r.filter) for (const a of ARCHES) if (r.nr[a] === undefined) fail(TABLE, `${r.name}: the filter needs a number on ${a}`);
     for (const a of Object.keys(r.nr)) if (!ARCHES.includes(a) || !Number.isInteger(r.nr[a])) fail(TABLE, `${r.name}: bad number for ${a}`);
     if (r.supervised && !CLASSES.includes(r.supervised)) fail(TABLE, `${r.name}: unknown class ${r.supervised}`);
@@ -47,6 +48,7 @@ function syscallFiles(t) {
   }
   const filtered = rows.filter((r) => r.filter);
   const supervised = rows.filter((r) => r.supervised);
+  const proxied = rows.filter((r) => r.proxy);
   const names = (list) => list.map((r) => `'${r.name}'`);
   const union = (list) => names(list).join(' | ');
   const ofClass = (...c) => names(supervised.filter((r) => c.includes(r.supervised))).join(', ');
@@ -74,6 +76,14 @@ function syscallFiles(t) {
     '/** A syscall missing on an architecture (aarch64 has only the *at forms) has no number there. */',
     'export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall, number>>> = {',
     ...ARCHES.map((a) => `  ${a}: { ${numbers(supervised, a)} },`),
+    '};',
+    '',
+    "/** The syscalls the network proxy's own filter looks at (lib/proxy/seccomp.ts). */",
+    `export type ProxySyscall = ${union(proxied)};`,
+    '',
+    '/** A syscall missing on an architecture has no number there. */',
+    'export const PROXY_NR: Record<SeccompArch, Partial<Record<ProxySyscall, number>>> = {',
+    ...ARCHES.map((a) => `  ${a}: { ${numbers(proxied, a)} },`),
     '};',
     '',
     '/** Metadata changes Landlock does not cover (the inode ioctls come through ioctl, INODE_IOCTL_SYSCALLS). */',
