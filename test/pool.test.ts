@@ -131,6 +131,33 @@ describe(`warm pool (as ${userLabel})`, () => {
     expect(pooled.out).toMatch(/Seccomp:\s+2/);
   });
 
+  it('a sandbox counts as ready only once its init has set everything up (NoNewPrivs is one of the last steps)', async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    configurePool({ size: 2, policies: 1 });
+    for (let i = 0; i < 2; i++) await sh('true', opts); // the second use fills the pool
+    const inits = () =>
+      poolProcesses()
+        .map((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/status`, 'utf8');
+          } catch {
+            return '';
+          }
+        })
+        .filter((st) => /^NoNewPrivs:\s+1$/m.test(st)).length; // the helpers outside have not set it
+    const seen: number[] = [];
+    for (let i = 0; i < 2000 && poolState().ready < 2; i++) {
+      const ready = poolState().ready;
+      seen.push(ready);
+      expect(inits()).toBeGreaterThanOrEqual(ready);
+      await sleep(1);
+    }
+    expect(poolState()).toEqual({ policies: 1, ready: 2, building: 0 });
+    expect(inits()).toBe(2);
+    expect(seen[0]).toBeLessThan(2); // the loop saw the build, not only its end
+  });
+
   it('runs each command in a sandbox of its own: nothing a command left is seen by the next', async () => {
     const W = workspace();
     const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W], tmp: 'private' } };
@@ -496,7 +523,7 @@ describe(`warm pool (as ${userLabel})`, () => {
       await warm(opts);
       expect(poolProcesses().length).toBeGreaterThan(0);
       expect(configurePool(false).size).toBe(0);
-      expect(poolState()).toEqual({ policies: 0, ready: 0 });
+      expect(poolState()).toEqual({ policies: 0, ready: 0, building: 0 });
       for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
       expect(poolProcesses()).toEqual([]);
       for (let i = 0; i < 3; i++) expect((await sh('true', opts)).pooled).toBe(false);
