@@ -158,6 +158,26 @@ describe(`warm pool (as ${userLabel})`, () => {
     expect(seen[0]).toBeLessThan(2); // the loop saw the build, not only its end
   });
 
+  it('a command handed to a sandbox still being built runs there once it is built', async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    configurePool({ size: 1, policies: 1 });
+    let caught = 0;
+    for (let round = 0; round < 20 && caught < 3; round++) {
+      configurePool(false);
+      configurePool({ size: 1, policies: 1 });
+      for (let i = 0; i < 2; i++) await sh('true', opts); // the second use starts the build
+      for (let i = 0; i < 500 && poolState().building === 0 && poolState().ready === 0; i++) await sleep(0);
+      if (poolState().building !== 1) continue; // built before we looked: try again
+      const r = await sh('echo ran > out; cat out', opts);
+      expect([r.pooled, r.code, r.out]).toEqual([true, 0, 'ran\n']);
+      expect(fs.readFileSync(path.join(W, 'out'), 'utf8')).toBe('ran\n');
+      fs.rmSync(path.join(W, 'out'));
+      caught++;
+    }
+    expect(caught).toBeGreaterThan(0); // the case was met at least once
+  });
+
   it('runs each command in a sandbox of its own: nothing a command left is seen by the next', async () => {
     const W = workspace();
     const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W], tmp: 'private' } };
