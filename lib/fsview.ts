@@ -44,6 +44,22 @@ export interface FsView {
   packageDir(): string;
   /** process.argv[1]: the script this process was started by, symlinks unresolved. */
   mainScript(): string | undefined;
+  /**
+   * A directory's entries as the planner uses them (listDir). Only a
+   * recording view has its own: it notes which names were asked about,
+   * so a later entry nobody asked about changes nothing.
+   */
+  listing?(p: string): Listing;
+}
+
+/** What the planner asks of a directory: whether a name is in it, or (iterating) all of it. A Set<string> is one. */
+export interface Listing extends Iterable<string> {
+  has(name: string): boolean;
+}
+
+/** The entries of `d` (throws as readdir does). */
+export function listDir(view: FsView, d: string): Listing {
+  return view.listing ? view.listing(d) : new Set(view.readdir(d));
 }
 
 export const realView: FsView = {
@@ -148,6 +164,9 @@ export function statType(st: FsStat): StatType {
  * One thing the planner saw. `path` is the name asked about (for env: the
  * variable). `result` is plain JSON: a stat's type (null: missing), the
  * string or list returned, a boolean, or `{ error: code }` for a throw.
+ * `names` is what a listing was asked (listDir): `{ present, absent }`, the
+ * names found in the directory and those asked about and not found; its
+ * whole list is a `readdir` observation, noted only once it is iterated.
  */
 export interface Observation {
   op:
@@ -156,6 +175,7 @@ export interface Observation {
     | 'realpath'
     | 'readlink'
     | 'readdir'
+    | 'names'
     | 'readFile'
     | 'exists'
     | 'identity'
@@ -202,6 +222,36 @@ export function recording(view: FsView): { view: FsView; observations: Observati
           () => view.readdir(p),
           (v) => [...v].sort(),
         ), // the planner reads it as a set
+      listing: (p) => {
+        const set = new Set(
+          note(
+            'readdir',
+            p,
+            () => view.readdir(p),
+            () => undefined,
+          ),
+        );
+        observations.pop(); // noted as a readdir only if it failed (above) or is iterated (below)
+        const result: NamesResult = { present: [], absent: [] };
+        observations.push({ op: 'names', path: p, result });
+        const asked = new Set<string>();
+        let listed = false;
+        return {
+          has: (n) => {
+            const v = set.has(n);
+            if (!asked.has(n)) {
+              asked.add(n);
+              (v ? result.present : result.absent).push(n);
+            }
+            return v;
+          },
+          [Symbol.iterator]: () => {
+            if (!listed) observations.push({ op: 'readdir', path: p, result: [...set].sort() });
+            listed = true;
+            return set[Symbol.iterator]();
+          },
+        };
+      },
       readFile: (p) => note('readFile', p, () => view.readFile(p)),
       exists: (p) => note('exists', p, () => view.exists(p)),
       identity: (p) => note('identity', p, () => view.identity(p)),
@@ -221,6 +271,23 @@ export function recording(view: FsView): { view: FsView; observations: Observati
   };
 }
 
+/** A `names` observation's result. */
+export interface NamesResult {
+  present: string[];
+  absent: string[];
+}
+
+/** Whether `d`'s entries still answer a `names` observation as they did. */
+export function namesHold(view: FsView, d: string, r: NamesResult): boolean {
+  let now: Set<string>;
+  try {
+    now = new Set(view.readdir(d));
+  } catch {
+    return false; // it was listed then
+  }
+  return r.present.every((n) => now.has(n)) && !r.absent.some((n) => now.has(n));
+}
+
 /** Asks `view` every observation again: the ones whose answer differs now (empty: the plan still holds). */
 export function changedObservations(observations: readonly Observation[], view: FsView): Observation[] {
   const again = recording(view);
@@ -230,6 +297,7 @@ export function changedObservations(observations: readonly Observation[], view: 
     realpath: (p) => again.view.realpath(p),
     readlink: (p) => again.view.readlink(p),
     readdir: (p) => again.view.readdir(p),
+    names: () => undefined, // above
     readFile: (p) => again.view.readFile(p),
     exists: (p) => again.view.exists(p),
     identity: (p) => again.view.identity(p),
@@ -242,6 +310,10 @@ export function changedObservations(observations: readonly Observation[], view: 
   };
   const out: Observation[] = [];
   for (const o of observations) {
+    if (o.op === 'names') {
+      if (!namesHold(view, o.path!, o.result as NamesResult)) out.push(o);
+      continue;
+    }
     try {
       ask[o.op](o.path!);
     } catch {

@@ -3,7 +3,7 @@
 // through an FsView (to find protected names and their types), so a layout
 // can be computed from an in-memory tree. plan.ts turns a Layout into steps.
 import path from 'path';
-import { canonicalPath, FsStat, FsView, realView, statOrThrow } from './fsview';
+import { canonicalPath, FsStat, FsView, listDir, Listing, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
 import { repositoryModel } from './repository';
@@ -230,7 +230,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   // `name` under the real directory `base`, resolved as the kernel does:
   // the symlinks on the way pinned, the end kept read-only when it exists
   // or refused when it does not. Returns the end when it exists (and is writable).
-  const guardName = (base: string, name: string, present: Set<string>, why: string): { end: string; st: FsStat } | undefined => {
+  const guardName = (base: string, name: string, present: Listing, why: string): { end: string; st: FsStat } | undefined => {
     const logical = `${base === '/' ? '' : base}/${name}`;
     if (!present.has(name.split('/')[0])) {
       // Nothing of it exists (so no rule below the base either): no lookup
@@ -257,9 +257,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     }
     return { end: w.end, st: w.st };
   };
-  const readdir = (d: string) => {
+  // A listing, not the list: the pool re-checks the names asked about, so a
+  // new file nobody asked about does not discard a pooled plan.
+  const readdir = (d: string): Listing => {
     try {
-      return new Set(view.readdir(d));
+      return listDir(view, d);
     } catch {
       return new Set<string>();
     }

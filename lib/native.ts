@@ -65,6 +65,7 @@ export interface Binding {
   /** Makes the pipes `fds` asks for and sends the plan and every stdio fd to a pooled sandbox's init. */
   poolSend?(ctlFd: number, plan: Buffer, fds: number[]): { pipes: number[]; sockets: number[] };
   pidfdExited?(pidfd: number): boolean;
+  poolReady?(ctlFd: number): boolean;
   /** rlimits, umask, nice, CPU affinity and cgroup: what a helper inherits and a pooled one fixed at its start. */
   processState?(): string;
   /** An fd on /proc/self/mountinfo for mountsChanged (-1: could not open). */

@@ -3,7 +3,7 @@
 // planning, or the pool gains nothing: each distinct question once, the
 // first difference ends it.
 import fs from 'fs';
-import { FsView, Observation, realView, recording } from './fsview';
+import { FsView, namesHold, NamesResult, Observation, realView, recording } from './fsview';
 import { native } from './native';
 
 // The host as the planner sees it, with realpath done by the C library in one
@@ -30,6 +30,8 @@ function ask(view: FsView, o: Observation): void {
       break;
     case 'readdir':
       view.readdir(p);
+      break;
+    case 'names': // stillHolds checks these itself
       break;
     case 'readFile':
       view.readFile(p);
@@ -80,6 +82,10 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
   try {
     for (const o of observations) {
       if (skipMounts && o.op === 'mounts') continue;
+      if (o.op === 'names') {
+        if (!namesHold(view, o.path!, o.result as NamesResult)) return false;
+        continue;
+      }
       try {
         ask(again.view, o);
       } catch {
@@ -110,12 +116,39 @@ export function mountGeneration(): number {
   return generation;
 }
 
-/** Each question once; undefined when the planner got two answers to one question (the host changed meanwhile). */
+/**
+ * Each question once; undefined when the planner got two answers to one
+ * question (the host changed meanwhile). The names asked of one directory
+ * become one observation.
+ */
 export function dedupe(observations: Observation[]): Observation[] | undefined {
   const seen = new Map<string, string>();
+  const names = new Map<string, { result: NamesResult; known: Map<string, boolean> }>();
   const out: Observation[] = [];
   for (const o of observations) {
     const k = `${o.op}\0${o.path ?? ''}`;
+    if (o.op === 'names') {
+      let n = names.get(k);
+      if (!n) {
+        n = { result: { present: [], absent: [] }, known: new Map() };
+        names.set(k, n);
+        out.push({ op: 'names', path: o.path, result: n.result });
+      }
+      const r = o.result as NamesResult;
+      for (const [list, v] of [
+        [r.present, true],
+        [r.absent, false],
+      ] as const) {
+        for (const name of list) {
+          const before = n.known.get(name);
+          if (before === undefined) {
+            n.known.set(name, v);
+            (v ? n.result.present : n.result.absent).push(name);
+          } else if (before !== v) return undefined;
+        }
+      }
+      continue;
+    }
     const r = JSON.stringify(o.result);
     const before = seen.get(k);
     if (before === undefined) {

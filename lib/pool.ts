@@ -45,6 +45,8 @@ export interface Warm {
   errorFd: number;
   eventsFd: number;
   ctl: number;
+  /** Its init has reached pool_wait (isBuilt). */
+  built?: boolean;
 }
 
 /** What the plan was built from, beyond the key: to be checked before a sandbox built from it is handed out. */
@@ -110,11 +112,24 @@ export function configurePool(c: Partial<PoolConfig> | false): PoolConfig {
   return { ...config };
 }
 
-/** How many sandboxes wait now, per policy (tests and the benchmark look). */
-export function poolState(): { policies: number; ready: number } {
-  let ready = 0;
-  for (const e of entries.values()) ready += e.warm.length;
-  return { policies: entries.size, ready };
+/**
+ * How many sandboxes are kept (tests and the benchmark look): `ready` have
+ * been built and wait for a command, `building` are still being set up.
+ */
+export function poolState(): { policies: number; ready: number; building: number } {
+  let ready = 0,
+    building = 0;
+  for (const e of entries.values())
+    for (const w of e.warm) {
+      if (isBuilt(w)) ready++;
+      else building++;
+    }
+  return { policies: entries.size, ready, building };
+}
+
+function isBuilt(w: Warm): boolean {
+  if (!w.built && w.ctl >= 0) w.built = native().binding.poolReady!(w.ctl);
+  return !!w.built;
 }
 
 let depsRef: PoolDeps | undefined;
@@ -226,14 +241,17 @@ function record(
   };
 }
 
+// A built sandbox first: one still being built makes the command wait for
+// the rest of its build (less than a fresh one's, which also plans).
 function takeWarm(entry: Entry): Warm | undefined {
   const { binding } = native();
-  while (entry.warm.length > 0) {
-    const w = entry.warm.shift()!;
-    if (!binding.pidfdExited!(w.pidfd)) return w;
+  for (const w of [...entry.warm]) {
+    if (!binding.pidfdExited!(w.pidfd)) continue;
+    entry.warm.splice(entry.warm.indexOf(w), 1);
     discard(w); // failed to set up, or was killed: a fresh one is built instead
   }
-  return undefined;
+  const at = entry.warm.findIndex(isBuilt);
+  return entry.warm.splice(at < 0 ? 0 : at, 1)[0];
 }
 
 function touch(key: string, entry: Entry): void {

@@ -3,7 +3,7 @@
 // refuses to have made. The rest of the git directory stays writable, so a
 // sandboxed command commits; init refuses a new repository (layout.newNames).
 import path from 'path';
-import { canonicalPath, FsStat, FsView, realOrUndefined } from './fsview';
+import { canonicalPath, FsStat, FsView, Listing, realOrUndefined } from './fsview';
 
 /**
  * In a git directory (gitrepository-layout, git-config, githooks): kept
@@ -86,12 +86,12 @@ export interface RepositoryContext {
   home: string | undefined;
   writableAt(p: string): boolean;
   /** A name under a real directory, resolved as the kernel does: symlinks pinned, a missing end refused; the end when it exists and is writable. */
-  guardName(base: string, name: string, present: Set<string>, why: string): { end: string; st: FsStat } | undefined;
+  guardName(base: string, name: string, present: Listing, why: string): { end: string; st: FsStat } | undefined;
   /** Kept read-only, and the directories above it kept where they are. */
   pin(p: string, why: string): void;
   /** Refused when made (a path that does not exist). */
   missing(p: string): void;
-  readdir(d: string): Set<string>;
+  readdir(d: string): Listing;
 }
 
 export function repositoryModel(ctx: RepositoryContext) {

@@ -62,6 +62,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("seccompSelf", &Binding::SeccompSelf),
                              InstanceMethod("poolSend", &Binding::PoolSend),
                              InstanceMethod("pidfdExited", &Binding::PidfdExited),
+                             InstanceMethod("poolReady", &Binding::PoolReady),
                              InstanceMethod("processState", &Binding::ProcessState),
                              InstanceMethod("mountWatch", &Binding::MountWatch),
                              InstanceMethod("mountsChanged", &Binding::MountsChanged),
@@ -104,6 +105,10 @@ class Binding : public Napi::Addon<Binding> {
     Napi::Object out = Napi::Object::New(env);
     SetStdio(env, out, res);
     return out;
+  }
+
+  Napi::Value PoolReady(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), sbx_pool_ready(info[0].As<Napi::Number>().Int32Value()));
   }
 
   Napi::Value PidfdExited(const Napi::CallbackInfo &info) {

@@ -109,6 +109,11 @@ int sbx_pool_send(int ctl, const std::string &plan, const std::vector<int> &fds,
   return err;
 }
 
+bool sbx_pool_ready(int ctl) {
+  struct pollfd p = {ctl, POLLIN, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 bool sbx_pidfd_exited(int pidfd) {
   struct pollfd p = {pidfd, POLLIN, 0};
   return poll(&p, 1, 0) != 0;  // readable once exited; an error counts as gone

@@ -54,6 +54,12 @@ async function warm(opts: SpawnOptions): Promise<void> {
   expect(poolState().ready).toBeGreaterThan(before);
 }
 
+/** Waits until a sandbox is ready, so a fresh spawn after it is the host change's doing, not an empty pool. */
+async function ready(): Promise<void> {
+  for (let i = 0; i < 300 && poolState().ready === 0; i++) await sleep(10);
+  expect(poolState().ready).toBeGreaterThan(0);
+}
+
 /** The helpers this process started that wait in the pool, and their inits. */
 function poolProcesses(parent = process.pid): number[] {
   const kids = (ppid: number) =>
@@ -123,6 +129,53 @@ describe(`warm pool (as ${userLabel})`, () => {
     expect(pooled.out).toContain('FOO=one');
     expect(pooled.out).toMatch(/NoNewPrivs:\s+1/);
     expect(pooled.out).toMatch(/Seccomp:\s+2/);
+  });
+
+  it('a sandbox counts as ready only once its init has set everything up (NoNewPrivs is one of the last steps)', async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    configurePool({ size: 2, policies: 1 });
+    for (let i = 0; i < 2; i++) await sh('true', opts); // the second use fills the pool
+    const inits = () =>
+      poolProcesses()
+        .map((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/status`, 'utf8');
+          } catch {
+            return '';
+          }
+        })
+        .filter((st) => /^NoNewPrivs:\s+1$/m.test(st)).length; // the helpers outside have not set it
+    const seen: number[] = [];
+    for (let i = 0; i < 2000 && poolState().ready < 2; i++) {
+      const ready = poolState().ready;
+      seen.push(ready);
+      expect(inits()).toBeGreaterThanOrEqual(ready);
+      await sleep(1);
+    }
+    expect(poolState()).toEqual({ policies: 1, ready: 2, building: 0 });
+    expect(inits()).toBe(2);
+    expect(seen[0]).toBeLessThan(2); // the loop saw the build, not only its end
+  });
+
+  it('a command handed to a sandbox still being built runs there once it is built', async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    configurePool({ size: 1, policies: 1 });
+    let caught = 0;
+    for (let round = 0; round < 20 && caught < 3; round++) {
+      configurePool(false);
+      configurePool({ size: 1, policies: 1 });
+      for (let i = 0; i < 2; i++) await sh('true', opts); // the second use starts the build
+      for (let i = 0; i < 500 && poolState().building === 0 && poolState().ready === 0; i++) await sleep(0);
+      if (poolState().building !== 1) continue; // built before we looked: try again
+      const r = await sh('echo ran > out; cat out', opts);
+      expect([r.pooled, r.code, r.out]).toEqual([true, 0, 'ran\n']);
+      expect(fs.readFileSync(path.join(W, 'out'), 'utf8')).toBe('ran\n');
+      fs.rmSync(path.join(W, 'out'));
+      caught++;
+    }
+    expect(caught).toBeGreaterThan(0); // the case was met at least once
   });
 
   it('runs each command in a sandbox of its own: nothing a command left is seen by the next', async () => {
@@ -318,6 +371,65 @@ describe(`warm pool (as ${userLabel})`, () => {
       expect(r.out.trim()).toBe('written');
     });
 
+    // The layout asks a root's listing about its protected names only: an
+    // agent's new files between commands keep the pool, each protected name
+    // made, removed or moved does not (above and below).
+    it('a new entry at the top of a root that is no protected name: still pooled, and the command sees it', async () => {
+      const W = workspace();
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      await warm(opts);
+      fs.writeFileSync(path.join(W, 'notes.txt'), 'n');
+      fs.mkdirSync(path.join(W, 'build'));
+      const r = await sh('cat notes.txt; echo x > build/out && echo written', opts);
+      expect([r.pooled, r.out]).toEqual([true, 'nwritten\n']);
+      expect(fs.readFileSync(path.join(W, 'build', 'out'), 'utf8')).toBe('x\n');
+    });
+
+    it('in a repository: a new object or ORIG_HEAD keeps the pool; a hooks directory made: fresh, and it is read-only', async () => {
+      const W = workspace();
+      fs.mkdirSync(path.join(W, '.git', 'objects'), { recursive: true });
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      await warm(opts);
+      fs.writeFileSync(path.join(W, '.git', 'ORIG_HEAD'), 'x');
+      fs.mkdirSync(path.join(W, '.git', 'objects', 'ab'));
+      expect((await sh('true', opts)).pooled).toBe(true);
+      await ready();
+      fs.mkdirSync(path.join(W, '.git', 'hooks'));
+      const r = await sh('(echo x > .git/hooks/pre-commit) 2>&1; echo $?', opts);
+      expect(r.pooled).toBe(false);
+      expect(r.out).toMatch(/Read-only file system\n2\n$/);
+      expect(fs.readdirSync(path.join(W, '.git', 'hooks'))).toEqual([]);
+    });
+
+    it('a linked worktree added to .git/worktrees: fresh, and its gitdir is read-only', async () => {
+      const W = workspace();
+      fs.mkdirSync(path.join(W, '.git', 'worktrees'), { recursive: true });
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      await warm(opts);
+      await ready();
+      fs.mkdirSync(path.join(W, '.git', 'worktrees', 'wt1'));
+      fs.writeFileSync(path.join(W, '.git', 'worktrees', 'wt1', 'gitdir'), '/elsewhere/.git\n');
+      const r = await sh('(echo x > .git/worktrees/wt1/gitdir) 2>&1; echo $?', opts);
+      expect(r.pooled).toBe(false);
+      expect(r.out).toMatch(/Read-only file system\n2\n$/);
+      expect(fs.readFileSync(path.join(W, '.git', 'worktrees', 'wt1', 'gitdir'), 'utf8')).toBe('/elsewhere/.git\n');
+    });
+
+    it("a .gitmodules made beside .git: fresh, and the submodule's .git is read-only", async () => {
+      const W = workspace();
+      fs.mkdirSync(path.join(W, '.git'));
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      await warm(opts);
+      await ready();
+      fs.mkdirSync(path.join(W, 's'));
+      fs.writeFileSync(path.join(W, 's', '.git'), 'gitdir: ../.git/modules/s\n');
+      fs.writeFileSync(path.join(W, '.gitmodules'), '[submodule "s"]\n\tpath = s\n');
+      const r = await sh('(echo x > s/.git) 2>&1; echo $?', opts);
+      expect(r.pooled).toBe(false);
+      expect(r.out).toMatch(/Read-only file system\n2\n$/);
+      expect(fs.readFileSync(path.join(W, 's', '.git'), 'utf8')).toBe('gitdir: ../.git/modules/s\n');
+    });
+
     it("a protected file's inode replaced by a rename over it: fresh, and the command sees the new file read-only", async () => {
       const W = workspace();
       fs.writeFileSync(path.join(W, '.gitconfig'), 'old');
@@ -431,7 +543,7 @@ describe(`warm pool (as ${userLabel})`, () => {
       await warm(opts);
       expect(poolProcesses().length).toBeGreaterThan(0);
       expect(configurePool(false).size).toBe(0);
-      expect(poolState()).toEqual({ policies: 0, ready: 0 });
+      expect(poolState()).toEqual({ policies: 0, ready: 0, building: 0 });
       for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
       expect(poolProcesses()).toEqual([]);
       for (let i = 0; i < 3; i++) expect((await sh('true', opts)).pooled).toBe(false);

@@ -15,8 +15,8 @@ async function main() {
   const policy = { writableRoots: [opt.workspace], network: false };
   const pool = require(path.join(opt.root, 'dist', 'pool.js'));
   // Each round of 'first spawn' gets a policy never used before: a root of its
-  // own, outside the workspace (a new entry in the workspace would rightly
-  // invalidate the pooled plan, which read the workspace's directory).
+  // own, in a directory of its own (a new entry in the workspace would not
+  // invalidate the pooled plan, but the workspace stays as it was).
   let n = 0;
   const fresh = () => {
     const d = path.join(opt.firstDir, `p${n++}`);
@@ -33,9 +33,10 @@ async function main() {
         child.on('exit', async (code) => {
           const value = Number(process.hrtime.bigint() - t0) / 1e6;
           if (code !== 0) return reject(new Error(`pooled: exit ${code}`));
-          // Untimed: let the refill finish, so building the next sandbox does not
-          // slow the variants that follow (an agent's commands are seconds apart).
-          for (let i = 0; i < 40 && pool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
+          // Untimed: let the refill finish (ready counts the sandboxes whose init
+          // reached pool_wait), so building the next sandbox does not slow the
+          // variants that follow (an agent's commands are seconds apart).
+          for (let i = 0; i < 400 && pool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
           await new Promise((r) => setTimeout(r, 20));
           resolve({ value, hit });
         });

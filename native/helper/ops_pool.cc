@@ -62,6 +62,13 @@ std::vector<int> receive(Run &run, int ctl, int want) {
 void step_pool_wait(Run &run, const Step &s) {
   int ctl = (int)parse_num(run, s.args[0]);
   if (ctl < 0 || ctl > kMaxStdio) fail(run, EINVAL, "pool_wait: bad socket fd " + s.args[0]);
+  // Built: lib/pool.ts hands out a sandbox that says so before one still
+  // building. A closed peer is no discard yet: a command handed over while
+  // this sandbox was building waits in the socket, and the receive tells.
+  ssize_t sent;
+  do sent = send(ctl, "R", 1, MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0 && errno != EPIPE && errno != ECONNRESET) fail(run, errno, "send on the pool socket");
   std::vector<int> fds = receive(run, ctl, ctl);
   if (fds.empty()) _exit(0);  // discarded unused: nobody waits for this sandbox
   close(ctl);

@@ -30,13 +30,17 @@ describe('recording view', () => {
     expect(changedObservations(rec.observations, host)).toEqual([]);
 
     host.put('/home/u/a/.codex', DIR);
-    expect(changedObservations(rec.observations, host)).toContainEqual(expect.objectContaining({ op: 'readdir', path: '/home/u/a' }));
+    expect(changedObservations(rec.observations, host)).toContainEqual(expect.objectContaining({ op: 'names', path: '/home/u/a' }));
     host.remove('/home/u/a/.codex');
+    expect(changedObservations(rec.observations, host)).toEqual([]);
+    // A name nobody asked about (a project file) is no fact the plan rests on.
+    host.put('/home/u/a/notes.txt', 'x');
+    host.put('/home/u/a/build', DIR);
     expect(changedObservations(rec.observations, host)).toEqual([]);
 
     host.remove('/home/u/b/.vscode');
     const changed = changedObservations(rec.observations, host);
-    expect(changed).toContainEqual(expect.objectContaining({ op: 'readdir', path: '/home/u/b' }));
+    expect(changed).toContainEqual(expect.objectContaining({ op: 'names', path: '/home/u/b' }));
     expect(changed).toContainEqual(expect.objectContaining({ op: 'lstat', path: '/home/u/b/.vscode', result: 'dir' }));
   });
 
@@ -76,7 +80,7 @@ describe('recording view', () => {
     };
     const x64 = plan('x64');
     const arm = plan('arm64');
-    for (const op of ['arch', 'mounts', 'exists', 'identity', 'readdir', 'realpath', 'env', 'uid', 'packageDir'])
+    for (const op of ['arch', 'mounts', 'exists', 'identity', 'names', 'realpath', 'env', 'uid', 'packageDir'])
       expect(x64.ops.has(op as never), op).toBe(true);
     expect(arm.observations).toContainEqual({ op: 'arch', result: 'arm64' });
     expect(JSON.stringify(arm.steps)).not.toBe(JSON.stringify(x64.steps)); // the seccomp program is per architecture
