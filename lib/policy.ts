@@ -288,7 +288,12 @@ export function resolvePolicy(
 
 /** Scratch directories must exist and be directories: the tmpfs covers one, and nothing is made on the host. */
 function resolveScratch(list: Scratch[], mode: Mode, real: (p: string) => string | undefined, view: FsView): Scratch[] {
-  if (list.length && mode === 'full') throw new PolicyError('scratch', list.map((s) => s.path), "mode 'full' has no mount layer");
+  if (list.length && mode === 'full')
+    throw new PolicyError(
+      'scratch',
+      list.map((s) => s.path),
+      "mode 'full' has no mount layer",
+    );
   return list.map((s) => {
     const resolved = real(s.path);
     if (resolved === undefined || !statOrThrow(view, resolved).isDirectory())

@@ -268,8 +268,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const fresh = [...(privateTmp ? ['/tmp'] : []), ...scratch.map((sc) => sc.path)];
   for (const o of setup) {
     const where = fresh.find((d) => under(o.dest, d) || (o.op !== 'chmod' && o.dest === d));
-    if (where)
-      throw unsupported(`--${o.op} ${o.dest}`, `it would be made in the --tmpfs ${where}, which is made anew for the command`);
+    if (where) throw unsupported(`--${o.op} ${o.dest}`, `it would be made in the --tmpfs ${where}, which is made anew for the command`);
   }
   return { rules, guards, sockets, privateTmp, setup, scratch };
 }
