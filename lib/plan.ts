@@ -97,6 +97,8 @@ export function buildPlan(input: PlanInput): Plan {
     add('make_rslave');
     if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
+    // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
+    if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
     if (input.interactive) add('tty_save');
     if (proxy) add('proxy_ready', ...proxy.ready);
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));

@@ -292,6 +292,26 @@ describe('mapping to a policy', () => {
     );
   });
 
+  it('--ro-bind SRC DEST of different paths is a read-only view; a writable one, a missing DEST and options inside the view are refused', () => {
+    const refused = (argv: string[], re: RegExp) => expect(() => map(argv)).toThrow(re);
+    expect(map(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/w/b', 'true']).views).toEqual([{ src: '/w/a', dest: '/w/b' }]);
+    // A later mount at or above DEST covers the view.
+    expect(map(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/w/b', '--bind', '/w', '/w', 'true']).views).toEqual([]);
+    refused(
+      ['--ro-bind', '/', '/', '--bind', '/w/a', '/w/b', 'true'],
+      /^--bind \/w\/a \/w\/b: not supported.*a writable bind must be of a path onto itself/,
+    );
+    refused(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/w/new', 'true'], /^--ro-bind \/w\/a \/w\/new: not supported.*does not exist/);
+    refused(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/usr/bin/x', 'true'], /does not exist/);
+    refused(['--ro-bind', '/', '/', '--ro-bind', '/w/a/.git', '/w/b', 'true'], /^Can't bind mount \/w\/a\/.git on \/w\/b: Is a directory$/);
+    refused(
+      ['--ro-bind', '/', '/', '--ro-bind', '/w', '/usr', '--ro-bind', '/w/a', '/usr/bin', 'true'],
+      /^--ro-bind \/usr\/bin: not supported.*inside the read-only view/,
+    );
+    refused(['--ro-bind', '/usr', '/usr', '--ro-bind', '/w/a', '/etc', 'true'], /^--ro-bind \/w\/a \/etc: not supported.*hidden place/);
+    refused(['--ro-bind', '/', '/', '--tmpfs', '/w', '--ro-bind', '/usr', '/w/a', 'true'], /hidden place or a --tmpfs/);
+  });
+
   it('--uid/--gid map the caller to other ids inside the user namespace', () => {
     expect(map(['--unshare-user', '--uid', '0', '--gid', '5', 'true'])).toMatchObject({ uid: 0, gid: 5 });
     expect(map(['true'])).toMatchObject({ uid: undefined, gid: undefined });

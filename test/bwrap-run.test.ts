@@ -272,6 +272,41 @@ describe('a --tmpfs without --remount-ro, and --uid/--gid', () => {
     expect(bwrap(['--ro-bind', '/', '/', '--', 'cat', `${A}/cache/f`]).stdout).toBe('host');
   });
 
+  it('--ro-bind SRC DEST shows what the sandbox shows at SRC, read-only (EROFS), masks included; the host is unchanged', () => {
+    const { H, A } = roots();
+    fs.writeFileSync(path.join(A, '.gitconfig'), 'secret');
+    fs.writeFileSync(path.join(A, 'f'), 'data');
+    const view = path.join(H, 'outside');
+    const before = { a: snapshot(A), view: snapshot(view) };
+    const r = bwrap([
+      '--ro-bind',
+      '/',
+      '/',
+      '--bind',
+      A,
+      A,
+      '--ro-bind',
+      '/dev/null',
+      `${A}/.gitconfig`,
+      '--ro-bind',
+      A,
+      view,
+      '--unshare-pid',
+      '--',
+      'sh',
+      '-c',
+      `cat ${view}/f; echo; wc -c < ${view}/.gitconfig; echo x > ${view}/new; echo y >> ${view}/f; echo a > ${A}/a && cat ${view}/a; echo end`,
+    ]);
+    expect(r.stdout).toBe('data\n0\na\nend\n'); // the view shows the root's new file at once: the same inodes
+    expect(r.stderr).toContain(`${view}/new: Read-only file system`);
+    expect(r.stderr).toContain(`${view}/f: Read-only file system`);
+    expect(r.code).toBe(0);
+    expect(snapshot(view)).toEqual(before.view);
+    expect(fs.readFileSync(path.join(A, 'f'), 'utf8')).toBe('data');
+    expect(fs.readFileSync(path.join(A, '.gitconfig'), 'utf8')).toBe('secret');
+    expect(fs.readFileSync(path.join(A, 'a'), 'utf8')).toBe('a\n');
+  });
+
   it('--uid/--gid: the command has those ids inside; what it makes in a writable root belongs to the caller on the host', () => {
     const { A } = roots();
     const r = bwrap([

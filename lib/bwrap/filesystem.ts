@@ -6,6 +6,7 @@ import fs from 'fs';
 import path from 'path';
 import type { Access, Guard } from '../policy';
 import type { Scratch } from '../scratch';
+import type { View } from '../views';
 import { BwrapError, unsupported } from './values';
 import type { FsOp } from './argv-types';
 import type { SetupOp } from './setup';
@@ -55,6 +56,8 @@ export interface FsMapping {
   privateTmp: boolean;
   /** Writable --tmpfs directories (lib/scratch.ts). */
   scratch: Scratch[];
+  /** --ro-bind SRC DEST of different paths (lib/views.ts). */
+  views: View[];
 }
 
 function under(p: string, dir: string): boolean {
@@ -67,6 +70,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const sockets: string[] = [];
   const setup: SetupOp[] = [];
   const scratch: Scratch[] = [];
+  const views: (View & { index: number })[] = [];
   let privateTmp = false;
   let root: 'ro' | 'rw' | 'empty' = 'empty';
   let dev = false;
@@ -80,6 +84,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
     for (const k of Object.keys(rules)) if (under(k, dest)) delete rules[k];
     for (let i = guards.length - 1; i >= 0; i--) if (under(guards[i].path, dest)) guards.splice(i, 1);
     for (let i = scratch.length - 1; i >= 0; i--) if (under(scratch[i].path, dest)) scratch.splice(i, 1);
+    for (let i = views.length - 1; i >= 0; i--) if (under(views[i].dest, dest)) views.splice(i, 1);
     if (dest === '/tmp' || dest === '/') privateTmp = false;
   };
   // Inside a fresh tmpfs the host's entries are not there.
@@ -147,10 +152,22 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           rules[destReal!] = 'none';
           return;
         }
-        throw unsupported(
-          `${opt} ${op.src} ${op.dest}`,
-          'a bind must be of a path onto itself, or of /dev/null or an empty directory read-only',
-        );
+        if (writable)
+          throw unsupported(
+            `${opt} ${op.src} ${op.dest}`,
+            "a writable bind must be of a path onto itself: a writable root keeps sbx-native's protections (protected names, guarded files) only at its own path",
+          );
+        // A read-only view of what the sandbox shows at SRC, mounted at DEST once the layout is in place.
+        if (destReal === undefined)
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, `${op.dest} does not exist, and sbx-native makes no mount points on the host`);
+        const dk = host.kind(destReal, true);
+        if ((srcKind === 'dir') !== (dk === 'dir'))
+          throw new BwrapError(`Can't bind mount ${op.src} on ${op.dest}: ${dk === 'dir' ? 'Is a directory' : 'Not a directory'}`);
+        if (inFresh(destReal) || !visible(rules, destReal))
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, `${op.dest} is inside a hidden place or a --tmpfs, where it has no mount point`);
+        cover(destReal);
+        views.push({ src, dest: destReal, index });
+        return;
       }
       case 'tmpfs': {
         const dest = abs(op.dest, '--tmpfs');
@@ -270,7 +287,20 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
     const where = fresh.find((d) => under(o.dest, d) || (o.op !== 'chmod' && o.dest === d));
     if (where) throw unsupported(`--${o.op} ${o.dest}`, `it would be made in the --tmpfs ${where}, which is made anew for the command`);
   }
-  return { rules, guards, sockets, privateTmp, setup, scratch };
+  // Views are mounted after the whole layout: nothing an option after one puts inside it would be seen.
+  for (const v of views) {
+    if (!visible(rules, v.dest))
+      throw unsupported(`--ro-bind ${v.src} ${v.dest}`, `${v.dest} is inside a hidden place, where it has no mount point`);
+    const inside = ops
+      .slice(v.index + 1)
+      .find((o): o is Extract<FsOp, { dest: string }> => 'dest' in o && under(o.dest, v.dest) && path.normalize(o.dest) !== v.dest);
+    if (inside)
+      throw unsupported(
+        `--${inside.op} ${inside.dest}`,
+        `it lies inside the read-only view bound at ${v.dest} earlier, which sbx-native mounts after everything else`,
+      );
+  }
+  return { rules, guards, sockets, privateTmp, setup, scratch, views: views.map(({ src, dest }) => ({ src, dest })) };
 }
 
 function remountedLater(ops: FsOp[], index: number, dest: string): boolean {

@@ -11,6 +11,7 @@ import type { SandboxPolicy, Guard } from '../policy';
 import { BwrapArgs, BwrapError, CAPS, FsOp } from './args';
 import type { SetupOp } from './setup';
 import type { Scratch } from '../scratch';
+import type { View } from '../views';
 import { HostView, mapFilesystem, realHost, visible } from './filesystem';
 import { unsupported } from './values';
 
@@ -23,6 +24,8 @@ export interface Mapped {
   guards: Guard[];
   /** Writable --tmpfs directories: private scratch (lib/scratch.ts). */
   scratch: Scratch[];
+  /** --ro-bind SRC DEST of different paths: read-only views (lib/views.ts). */
+  views: View[];
   /** Unix socket files bound in by their own --bind: connectable (allowUnixSockets once the policy has it). */
   unixSockets: string[];
   file: string;
@@ -120,6 +123,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     sandbox,
     guards: fsm.guards,
     scratch: fsm.scratch,
+    views: fsm.views,
     unixSockets: fsm.sockets,
     file: a.command[0],
     args: a.command.slice(1),
