@@ -122,6 +122,37 @@ describe.skipIf(!fs.existsSync(realBwrap))(
       expect(d['path H/a/.gitconfig']).toEqual(['file, unreadable, read-only', 'file, 0 bytes, read-only']);
     });
 
+    it('a writable --tmpfs of --perms/--size, --ro-bind of a root at another path, --uid/--gid: the same but for the documented differences', () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const A = `${H}/a`;
+      const B = `${H}/b`;
+      const argv = [
+        ...[
+          '--ro-bind',
+          '/',
+          '/',
+          '--dev',
+          '/dev',
+          '--bind',
+          A,
+          A,
+          '--perms',
+          '0700',
+          '--size',
+          '1048576',
+          '--tmpfs',
+          B,
+          '--ro-bind',
+          A,
+          `${H}/outside`,
+        ],
+        ...['--unshare-user', '--uid', '1234', '--gid', '99', '--unshare-pid', '--unshare-net', '--cap-drop', 'ALL', '--'],
+      ];
+      const d = diff(H, argv, [A, B, `${H}/outside`, `${H}/outside/file`, `${H}/outside/.git`, `${H}/outside/.gitconfig`]);
+      expect(Object.keys(d).sort()).toEqual([...Object.keys(ALWAYS), 'ns ipc', 'ns uts'].sort());
+    });
+
     it("Codex's preflight argv (--tmpfs / and read-only system dirs): the same but for the documented differences", () => {
       const H = tempDir('sbx-cmp-');
       made.push(H);
