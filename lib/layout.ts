@@ -21,7 +21,8 @@ export interface RootGroup {
 export type Action =
   | { kind: 'group'; path: string; group: RootGroup }
   | { kind: 'readonly'; path: string; why: string } // bind read-only onto itself (also pins the name)
-  | { kind: 'mask'; path: string; type: 'file' | 'dir' | 'tmpfs'; inner: { rel: string; dir: boolean }[] }
+  // A tmpfs mask is writable scratch (a private /tmp, lib/scratch.ts): MODE is its root's, SIZE its limit (bytes, 0: the kernel's).
+  | { kind: 'mask'; path: string; type: 'file' | 'dir' | 'tmpfs'; inner: { rel: string; dir: boolean }[]; mode?: number; size?: number }
   | { kind: 'reveal'; path: string; writable: boolean }; // re-expose a path hidden by a mask
 
 export interface Layout {
@@ -143,6 +144,8 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const view = opts.view ?? realView;
   const rules: Rule[] = [...policy.rules];
   if (policy.tmp === 'private') rules.push({ path: '/tmp', access: 'none', from: 'tmp-private' });
+  const scratch = new Map((policy.scratch ?? []).map((s) => [s.path, s]));
+  for (const p of scratch.keys()) rules.push({ path: p, access: 'none', from: 'scratch' });
   byDepth(
     rules,
     (r) => r.path,
@@ -192,9 +195,17 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       else if (parent === 'none') actions.push({ kind: 'reveal', path: r.path, writable: false });
       region.set(r.path, parent === 'default' ? 'default' : 'readonly');
     } else {
+      const sc = r.from === 'scratch' ? scratch.get(r.path) : undefined;
+      if (sc) {
+        // Writable scratch, also inside a hidden place (the mask above gets a mount point for it).
+        actions.push({ kind: 'mask', path: r.path, type: 'tmpfs', inner: [], mode: sc.mode, size: sc.size });
+        writable.push(r.path);
+        region.set(r.path, 'none');
+        continue;
+      }
       if (parent === 'none') continue;
       const type = r.from === 'tmp-private' ? 'tmpfs' : statOrThrow(view, r.path).isDirectory() ? 'dir' : 'file'; // a socket is masked by an empty file
-      actions.push({ kind: 'mask', path: r.path, type, inner: [] });
+      actions.push({ kind: 'mask', path: r.path, type, inner: [], ...(type === 'tmpfs' ? { mode: 0o1777 } : {}) });
       region.set(r.path, 'none');
     }
   }
@@ -211,7 +222,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const missingProtected: string[] = []; // an array: hashing 15 paths per root would double the cost of big plans
   let walked = false; // whether a symlink walk may have added a path twice
   const chain = new Set<string>();
-  const bases = [...writable.filter((w) => w !== '/tmp'), ...nested];
+  const bases = [...writable.filter((w) => w !== '/tmp' && !scratch.has(w)), ...nested]; // scratch is new and empty: nothing to protect
   if (policy.home && regionOf(policy.home + '/x') === 'write' && !bases.includes(policy.home)) bases.push(policy.home);
   const protectedPaths = new Set(actions.filter((a) => a.kind !== 'group').map((a) => a.path));
   const protectPath = (p: string, why: string) => {

@@ -97,6 +97,8 @@ export function buildPlan(input: PlanInput): Plan {
     add('make_rslave');
     if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
+    // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
+    if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
     if (input.interactive) add('tty_save');
     if (proxy) add('proxy_ready', ...proxy.ready);
     add('pidns_fork', ...(input.interactive ? ['keep-session'] : []));
@@ -368,10 +370,10 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
       if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path);
       else add('pin', a.path);
     } else if (a.kind === 'mask') {
-      // A tmpfs mask is world-writable and sticky like /tmp; a file or directory mask is an empty read-only node.
+      // A tmpfs mask is writable scratch of the layout's mode (a private /tmp: 1777); a file or directory mask is an empty read-only node.
       const [flags, mode] =
-        a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
-      add('mask', a.path, a.type, flags, mode, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
+        a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, a.mode ?? 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
+      add('mask', a.path, a.type, flags, mode, a.size ?? 0, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
     } else {
       add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
       add('move_slot', slot.get(a.path)!, a.path);

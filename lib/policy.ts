@@ -4,6 +4,8 @@
 import path from 'path';
 import { FsView, realResolver, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
+import { EXTRA_SCRATCH, Scratch } from './scratch';
+import { EXTRA_VIEWS, View } from './views';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
@@ -98,6 +100,10 @@ export interface ResolvedPolicy {
   guards: Guard[];
   /** Unix sockets (or directories of them) the command may reach besides its own, resolved (unix-sockets.ts). */
   allowUnixSockets: string[];
+  /** Private tmpfs directories (bubblewrap's `--tmpfs P`, lib/scratch.ts): writable, empty, gone with the sandbox. */
+  scratch: Scratch[];
+  /** Read-only views of one path at another (bubblewrap's `--ro-bind SRC DEST`, lib/views.ts), mounted after the layout. */
+  views: View[];
 }
 
 export class PolicyError extends Error {
@@ -262,6 +268,8 @@ export function resolvePolicy(
   const protect = [...new Set([...DEFAULT_PROTECT, ...(p.protect ?? [])])].filter((n) => !(p.allowGitWrites && n === '.git'));
   const home = env.HOME && path.isAbsolute(env.HOME) ? real(env.HOME) : undefined;
   const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
+  const views = resolveViews((p as { [EXTRA_VIEWS]?: View[] })[EXTRA_VIEWS] ?? [], mode, real);
+  const scratch = resolveScratch((p as { [EXTRA_SCRATCH]?: Scratch[] })[EXTRA_SCRATCH] ?? [], mode, real, view);
   const abs = (v: string | undefined) => (v && path.isAbsolute(v) ? v : undefined);
   const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
   const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
@@ -278,7 +286,49 @@ export function resolvePolicy(
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
     allowUnixSockets,
+    scratch,
+    views,
   };
+}
+
+/** Both ends exist and resolve (the helper refuses a symlink at DEST); never onto / or into /proc and /dev, which the sandbox makes itself. */
+function resolveViews(list: View[], mode: Mode, real: (p: string) => string | undefined): View[] {
+  if (list.length && mode === 'full')
+    throw new PolicyError(
+      'views',
+      list.map((v) => v.dest),
+      "mode 'full' has no mount layer",
+    );
+  return list.map((v) => {
+    const src = real(v.src);
+    const dest = real(v.dest);
+    if (src === undefined) throw new PolicyError('views', v.src, 'the source does not exist');
+    if (dest === undefined) throw new PolicyError('views', v.dest, 'the destination does not exist (no mount point is made on the host)');
+    if (dest === '/' || isUnderAny(dest, ['/proc', '/dev'])) throw new PolicyError('views', v.dest, 'not / nor under /proc or /dev');
+    return { src, dest };
+  });
+}
+
+/** Scratch directories must exist and be directories: the tmpfs covers one, and nothing is made on the host. */
+function resolveScratch(list: Scratch[], mode: Mode, real: (p: string) => string | undefined, view: FsView): Scratch[] {
+  if (list.length && mode === 'full')
+    throw new PolicyError(
+      'scratch',
+      list.map((s) => s.path),
+      "mode 'full' has no mount layer",
+    );
+  return list.map((s) => {
+    const resolved = real(s.path);
+    if (resolved === undefined || !statOrThrow(view, resolved).isDirectory())
+      throw new PolicyError('scratch', s.path, 'a scratch tmpfs covers an existing directory');
+    if (resolved === '/' || isUnderAny(resolved, ['/proc', '/dev']))
+      throw new PolicyError('scratch', s.path, 'not / nor under /proc or /dev');
+    return { ...s, path: resolved };
+  });
+}
+
+function isUnderAny(p: string, dirs: string[]): boolean {
+  return dirs.some((d) => p === d || p.startsWith(`${d}/`));
 }
 
 /**

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BwrapError, parseBwrapArgs, ParseIo, splitNul } from '../lib/bwrap/args';
 import { HostView, Kind, mapBwrap } from '../lib/bwrap/policy';
+import { codexArgv } from './bwrap/fixtures';
 
 const io = (fds: Record<number, Buffer | string> = {}, uid = 1000): ParseIo => ({
   uid,
@@ -85,43 +86,11 @@ describe('parser', () => {
   it("takes Codex 0.171's argv shape", () => {
     const a = parse(
       [
-        '--as-pid-1',
-        '--new-session',
-        '--die-with-parent',
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--perms',
-        '000',
-        '--tmpfs',
-        '/tmp/codex-daemon-0',
-        '--remount-ro',
-        '/tmp/codex-daemon-0',
-        '--bind',
-        '/w/a',
-        '/w/a',
-        '--perms',
-        '555',
-        '--tmpfs',
-        '/w/a/.codex',
-        '--remount-ro',
-        '/w/a/.codex',
-        '--ro-bind-data',
-        '3',
-        '/w/a/.git',
-        '--unshare-user',
-        '--unshare-pid',
-        '--unshare-ipc',
-        '--unshare-net',
-        '--proc',
-        '/proc',
-        '--cap-drop',
-        'ALL',
-        '--argv0',
-        'codex-linux-sandbox',
-        '--',
+        ...codexArgv(['/w/a'], {
+          beforeRoots: ['--perms', '000', '--tmpfs', '/tmp/codex-daemon-0', '--remount-ro', '/tmp/codex-daemon-0'],
+          protect: ['.codex'],
+          afterRoot: () => ['--ro-bind-data', '3', '/w/a/.git'],
+        }),
         '/x/codex',
         '--sandbox-policy-cwd',
         '/w/a',
@@ -296,6 +265,58 @@ describe('mapping to a policy', () => {
     expect(m.sandbox.tmp).toBe('private');
   });
 
+  it('a --tmpfs not remounted read-only is writable scratch of its --perms mode (0755 by default) and --size', () => {
+    const m = map(['--ro-bind', '/', '/', '--tmpfs', '/w/b', '--perms', '0700', '--size', '4096', '--tmpfs', '/w/a', 'true']);
+    expect(m.scratch).toEqual([
+      { path: '/w/b', mode: 0o755 },
+      { path: '/w/a', mode: 0o700, size: 4096 },
+    ]);
+    expect(m.sandbox.rules).toEqual({});
+    expect(m.sandbox.mode).toBe('workspace-write'); // the scratch gets Landlock's write rights
+    // Remounted read-only: an empty read-only mask, no scratch.
+    const ro = map(['--ro-bind', '/', '/', '--tmpfs', '/w/b', '--remount-ro', '/w/b', 'true']);
+    expect(ro.scratch).toEqual([]);
+    expect(ro.sandbox.rules).toEqual({ '/w/b': 'none' });
+    // /tmp with --perms or --size is scratch too; without, sbx-native's private /tmp.
+    expect(map(['--ro-bind', '/', '/', '--perms', '1777', '--tmpfs', '/tmp', 'true']).scratch).toEqual([{ path: '/tmp', mode: 0o1777 }]);
+    // A later bind over it covers it.
+    expect(map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--bind', '/w', '/w', 'true']).scratch).toEqual([]);
+  });
+
+  it('refuses what cannot happen inside a writable --tmpfs: set-up steps (made in another run) and --remount-ro of a path in it', () => {
+    expect(() => map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--dir', '/w/a/.git', 'true'])).toThrow(
+      /^--dir \/w\/a\/.git: not supported.*made in the --tmpfs \/w\/a, which is made anew/,
+    );
+    expect(() => map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--remount-ro', '/w/a/x', 'true'])).toThrow(
+      /^--remount-ro \/w\/a\/x: not supported.*inside a writable --tmpfs/,
+    );
+  });
+
+  it('--ro-bind SRC DEST of different paths is a read-only view; a writable one, a missing DEST and options inside the view are refused', () => {
+    const refused = (argv: string[], re: RegExp) => expect(() => map(argv)).toThrow(re);
+    expect(map(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/w/b', 'true']).views).toEqual([{ src: '/w/a', dest: '/w/b' }]);
+    // A later mount at or above DEST covers the view.
+    expect(map(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/w/b', '--bind', '/w', '/w', 'true']).views).toEqual([]);
+    refused(
+      ['--ro-bind', '/', '/', '--bind', '/w/a', '/w/b', 'true'],
+      /^--bind \/w\/a \/w\/b: not supported.*a writable bind must be of a path onto itself/,
+    );
+    refused(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/w/new', 'true'], /^--ro-bind \/w\/a \/w\/new: not supported.*does not exist/);
+    refused(['--ro-bind', '/', '/', '--ro-bind', '/w/a', '/usr/bin/x', 'true'], /does not exist/);
+    refused(['--ro-bind', '/', '/', '--ro-bind', '/w/a/.git', '/w/b', 'true'], /^Can't bind mount \/w\/a\/.git on \/w\/b: Is a directory$/);
+    refused(
+      ['--ro-bind', '/', '/', '--ro-bind', '/w', '/usr', '--ro-bind', '/w/a', '/usr/bin', 'true'],
+      /^--ro-bind \/usr\/bin: not supported.*inside the read-only view/,
+    );
+    refused(['--ro-bind', '/usr', '/usr', '--ro-bind', '/w/a', '/etc', 'true'], /^--ro-bind \/w\/a \/etc: not supported.*hidden place/);
+    refused(['--ro-bind', '/', '/', '--tmpfs', '/w', '--ro-bind', '/usr', '/w/a', 'true'], /hidden place or a --tmpfs/);
+  });
+
+  it('--uid/--gid map the caller to other ids inside the user namespace', () => {
+    expect(map(['--unshare-user', '--uid', '0', '--gid', '5', 'true'])).toMatchObject({ uid: 0, gid: 5 });
+    expect(map(['true'])).toMatchObject({ uid: undefined, gid: undefined });
+  });
+
   it("--bind-fd is a bind of the fd's own path; symlinked binds resolve", () => {
     expect(map(['--ro-bind', '/', '/', '--bind-fd', '7', '/w/a', 'true']).sandbox.rules).toEqual({ '/w/a': 'write' });
     expect(map(['--ro-bind', '/', '/', '--bind', '/w/link', '/w/link', 'true']).sandbox.rules).toEqual({ '/w/a': 'write' });
@@ -326,7 +347,6 @@ describe('mapping to a policy', () => {
       { op: 'chmod', dest: '/w/a', perms: 0o700 },
     ]);
     refused(['--seccomp', '3', 'true'], /^--seccomp: not supported/);
-    refused(['--uid', '0', 'true'], /^--uid 0: not supported/);
     refused(['--dev', '/w/dev', 'true'], /^--dev \/w\/dev: not supported/);
     refused(['--bind-fd', '8', '/w/a', 'true'], /^Can't bind fd 8: Bad file descriptor$/);
     expect(map(['--bind-try', '/nope', '/nope', 'true']).sandbox.rules).not.toHaveProperty('/nope');

@@ -9,14 +9,13 @@ import fs from 'fs';
 import path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, tempDir } from './helpers';
+import { codexArgv, installFrontEnd, preflightArgv, srtArgv } from './bwrap/fixtures';
 
 const realBwrap = '/usr/bin/bwrap';
 const probe = path.join(repoRoot, 'test', 'bwrap', 'probe.sh');
-const binDir = tempDir('sbx-bwrap-cmp-');
+const { binDir, shim: front } = installFrontEnd('sbx-bwrap-cmp-');
 const made = [binDir];
 afterAll(() => made.forEach(rmTree));
-spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'sbx-native.js'), 'bwrap', '--install', binDir]);
-const front = path.join(binDir, 'bwrap');
 
 const hostNs = ['cgroup', 'ipc', 'mnt', 'net', 'pid_for_children', 'user', 'uts'].map(
   (ns) => `${ns}=${fs.statSync(`/proc/self/ns/${ns}`).ino}`,
@@ -75,37 +74,12 @@ describe.skipIf(!fs.existsSync(realBwrap))(
       made.push(H);
       const A = `${H}/a`;
       const B = `${H}/b`;
-      const protect = (R: string) => ['--perms', '555', '--tmpfs', `${R}/.codex`, '--remount-ro', `${R}/.codex`];
-      const argv = [
-        '--as-pid-1',
-        '--new-session',
-        '--die-with-parent',
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--bind',
-        A,
-        A,
-        ...protect(A),
-        '--ro-bind',
-        `${A}/.git`,
-        `${A}/.git`,
-        '--bind',
-        B,
-        B,
-        ...protect(B),
-        '--unshare-user',
-        '--unshare-pid',
-        '--unshare-ipc',
-        '--unshare-net',
-        '--proc',
-        '/proc',
-        '--cap-drop',
-        'ALL',
-        '--',
-      ]; // no --argv0: bubblewrap 0.8 lacks it (Codex then leaves it out too)
+      // No --argv0: bubblewrap 0.8 lacks it (Codex then leaves it out too).
+      const argv = codexArgv([A, B], {
+        protect: ['.codex'],
+        afterRoot: (R) => (R === A ? ['--ro-bind', `${A}/.git`, `${A}/.git`] : []),
+        argv0: false,
+      });
       const d = diff(H, argv, [A, `${A}/.git`, `${A}/.codex`, `${A}/file`, B, `${B}/.codex`, `${H}/outside`, '/etc', '/usr', '/']); // not /tmp: other programs change it meanwhile
       expect(Object.keys(d).sort()).toEqual(
         [
@@ -130,38 +104,7 @@ describe.skipIf(!fs.existsSync(realBwrap))(
       made.push(H);
       const A = `${H}/a`;
       const B = `${H}/b`;
-      const argv = [
-        '--new-session',
-        '--die-with-parent',
-        '--unshare-net',
-        '--setenv',
-        'SANDBOX_RUNTIME',
-        '1',
-        '--ro-bind',
-        '/',
-        '/',
-        '--bind',
-        A,
-        A,
-        '--bind',
-        B,
-        B,
-        '--ro-bind',
-        '/dev/null',
-        `${A}/.gitconfig`,
-        '--ro-bind',
-        '/dev/null',
-        `${A}/.bashrc`,
-        '--dev',
-        '/dev',
-        '--unshare-pid',
-        '--unshare-user',
-        '--cap-drop',
-        'ALL',
-        '--proc',
-        '/proc',
-        '--',
-      ];
+      const argv = [...srtArgv(A, B), '--'];
       const d = diff(H, argv, [A, `${A}/.gitconfig`, `${A}/.bashrc`, `${A}/.git`, `${A}/file`, B, `${H}/outside`, '/etc']); // not /tmp: other programs change it meanwhile
       expect(Object.keys(d).sort()).toEqual(
         [
@@ -179,30 +122,41 @@ describe.skipIf(!fs.existsSync(realBwrap))(
       expect(d['path H/a/.gitconfig']).toEqual(['file, unreadable, read-only', 'file, 0 bytes, read-only']);
     });
 
+    it('a writable --tmpfs of --perms/--size, --ro-bind of a root at another path, --uid/--gid: the same but for the documented differences', () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const A = `${H}/a`;
+      const B = `${H}/b`;
+      const argv = [
+        ...[
+          '--ro-bind',
+          '/',
+          '/',
+          '--dev',
+          '/dev',
+          '--bind',
+          A,
+          A,
+          '--perms',
+          '0700',
+          '--size',
+          '1048576',
+          '--tmpfs',
+          B,
+          '--ro-bind',
+          A,
+          `${H}/outside`,
+        ],
+        ...['--unshare-user', '--uid', '1234', '--gid', '99', '--unshare-pid', '--unshare-net', '--cap-drop', 'ALL', '--'],
+      ];
+      const d = diff(H, argv, [A, B, `${H}/outside`, `${H}/outside/file`, `${H}/outside/.git`, `${H}/outside/.gitconfig`]);
+      expect(Object.keys(d).sort()).toEqual([...Object.keys(ALWAYS), 'ns ipc', 'ns uts'].sort());
+    });
+
     it("Codex's preflight argv (--tmpfs / and read-only system dirs): the same but for the documented differences", () => {
       const H = tempDir('sbx-cmp-');
       made.push(H);
-      const argv = [
-        '--new-session',
-        '--die-with-parent',
-        '--tmpfs',
-        '/',
-        '--dev',
-        '/dev',
-        ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
-        '--ro-bind',
-        path.dirname(probe),
-        path.dirname(probe), // the probe script, for both
-        '--unshare-user',
-        '--unshare-pid',
-        '--unshare-ipc',
-        '--unshare-net',
-        '--proc',
-        '/proc',
-        '--cap-drop',
-        'ALL',
-        '--',
-      ];
+      const argv = preflightArgv([path.dirname(probe)], false); // the probe script's directory, for both
       const d = diff(H, argv, ['/usr', '/etc', '/bin', '/home', '/var', '/root', '/']);
       expect(Object.keys(d).sort()).toEqual(
         [

@@ -7,21 +7,15 @@ import path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, snapshot, tempDir, twoRoots } from './helpers';
 import { bwrapCheck } from '../lib/bwrap/doctor';
+import { cli, codexArgv as codexShape, installFrontEnd, preflightArgv, runBwrap, srtArgv } from './bwrap/fixtures';
 
-const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 const made: string[] = [];
 afterAll(() => made.forEach(rmTree));
 
 // The installed front end, as clients run it: `sbx-native bwrap --install DIR`.
-const binDir = tempDir('sbx-bwrap-bin-');
+const { binDir, installed, shim } = installFrontEnd('sbx-bwrap-bin-');
 made.push(binDir);
-const installed = spawnSync(process.execPath, [cli, 'bwrap', '--install', binDir], { encoding: 'utf8' });
-const shim = path.join(binDir, 'bwrap');
-
-function bwrap(args: string[], opts: SpawnSyncOptions = {}) {
-  const r = spawnSync(shim, args, { encoding: 'utf8', timeout: 30_000, ...opts });
-  return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
-}
+const bwrap = (args: string[], opts: SpawnSyncOptions = {}) => runBwrap(shim, args, opts);
 
 function roots() {
   const t = twoRoots();
@@ -31,52 +25,7 @@ function roots() {
 }
 
 /** Codex 0.171's workspace-write argv for roots A (the cwd) and B, network off. */
-function codexArgv(A: string, B: string, extra: string[] = []): string[] {
-  const protect = (R: string) => [
-    '--perms',
-    '555',
-    '--tmpfs',
-    `${R}/.codex`,
-    '--remount-ro',
-    `${R}/.codex`,
-    '--perms',
-    '555',
-    '--tmpfs',
-    `${R}/.agents`,
-    '--remount-ro',
-    `${R}/.agents`,
-  ];
-  return [
-    '--as-pid-1',
-    '--new-session',
-    '--die-with-parent',
-    '--ro-bind',
-    '/',
-    '/',
-    '--dev',
-    '/dev',
-    '--bind',
-    A,
-    A,
-    ...protect(A),
-    '--bind',
-    B,
-    B,
-    ...protect(B),
-    ...extra,
-    '--unshare-user',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-net',
-    '--proc',
-    '/proc',
-    '--cap-drop',
-    'ALL',
-    '--argv0',
-    'codex-linux-sandbox',
-    '--',
-  ];
-}
+const codexArgv = (A: string, B: string, extra: string[] = []) => codexShape([A, B], { extra });
 
 describe("doctor's Codex-acceptance check", () => {
   it("an installed bwrap under /tmp is sandbox-runtime's but not Codex's (a writable root); one in a 0755 directory elsewhere, first on PATH, is both", () => {
@@ -222,25 +171,7 @@ describe('Codex argv shape', () => {
   });
 
   it('the preflight (--tmpfs / and read-only system dirs) runs /usr/bin/true; unbound top-level dirs look empty', () => {
-    const pre = [
-      '--as-pid-1',
-      '--new-session',
-      '--die-with-parent',
-      '--tmpfs',
-      '/',
-      '--dev',
-      '/dev',
-      ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap((d) => ['--ro-bind', d, d]),
-      '--unshare-user',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--unshare-net',
-      '--proc',
-      '/proc',
-      '--cap-drop',
-      'ALL',
-      '--',
-    ];
+    const pre = preflightArgv();
     expect(bwrap([...pre, '/usr/bin/true'])).toMatchObject({ code: 0, stderr: '' });
     const r = bwrap([...pre, '/bin/sh', '-c', '(ls -A /home; ls -A /root; ls -A /var) | wc -l; ls /usr/bin/env']);
     expect(r.stdout).toBe('0\n/usr/bin/env\n');
@@ -268,45 +199,14 @@ describe('sandbox-runtime argv shape', () => {
     const sock = path.join(H, 'srt.sock');
     const server = net.createServer((c) => c.end('pong')).listen(sock);
     await new Promise((r) => server.once('listening', r));
-    const words = [
-      '--new-session',
-      '--die-with-parent',
-      '--unshare-net',
-      '--bind',
-      sock,
-      sock,
-      '--setenv',
-      'SRT_V',
-      'one two',
-      '--setenv',
-      'GONE',
-      'x',
-      '--ro-bind',
-      '/',
-      '/',
-      '--bind',
-      A,
-      A,
-      '--bind',
-      B,
-      B,
-      '--ro-bind',
-      '/dev/null',
-      `${A}/.gitconfig`,
-      '--ro-bind',
-      '/dev/null',
-      `${A}/.bashrc`,
-      '--dev',
-      '/dev',
-      '--unshare-pid',
-      '--unshare-user',
-      '--cap-drop',
-      'ALL',
-      '--proc',
-      '/proc',
-      '--unsetenv',
-      'GONE',
-    ];
+    const words = srtArgv(A, B, {
+      socket: sock,
+      setenv: [
+        ['SRT_V', 'one two'],
+        ['GONE', 'x'],
+      ],
+      unsetenv: ['GONE'],
+    });
     const argsFile = path.join(H, 'args');
     fs.writeFileSync(argsFile, words.map((w) => `${w}\0`).join(''));
     const nine = fs.openSync(argsFile, 'r');
@@ -325,6 +225,110 @@ describe('sandbox-runtime argv shape', () => {
       server.close();
     }
     expect(snapshot(A)).toEqual(before); // no .bashrc placeholder left behind
+  });
+});
+
+describe('a --tmpfs without --remount-ro, and --uid/--gid', () => {
+  it('the tmpfs is writable scratch of the --perms mode and --size; the host directory under it is untouched, and outside it stays read-only (EROFS)', () => {
+    const { H, A } = roots();
+    fs.writeFileSync(path.join(A, 'kept'), 'host');
+    const before = snapshot(A);
+    const r = bwrap(
+      [
+        '--ro-bind',
+        '/',
+        '/',
+        '--perms',
+        '0710',
+        '--size',
+        '65536',
+        '--tmpfs',
+        A,
+        '--unshare-pid',
+        '--',
+        'sh',
+        '-c',
+        `cd ${A} && ls -A | wc -l && stat -c %a . && echo new > new && cat new && mkdir d && mv new d/moved && ln d/moved hard && stat -c %h hard; ` +
+          `head -c 100000 /dev/zero > big 2>/dev/null || echo full; echo x > ${H}/outside/x; echo end`,
+      ],
+      { cwd: '/' },
+    );
+    expect(r.stdout).toBe('0\n710\nnew\n2\nfull\nend\n');
+    expect(r.stderr).toContain(`${H}/outside/x: Read-only file system`);
+    expect(r.code).toBe(0);
+    expect(snapshot(A)).toEqual(before); // what was written there vanished with the sandbox
+    expect(fs.readdirSync(path.join(H, 'outside'))).toEqual([]);
+  });
+
+  it('a tmpfs inside a writable root covers that directory only; the next sandbox sees the host directory again', () => {
+    const { A } = roots();
+    fs.mkdirSync(path.join(A, 'cache'));
+    fs.writeFileSync(path.join(A, 'cache', 'f'), 'host');
+    const argv = ['--ro-bind', '/', '/', '--bind', A, A, '--tmpfs', `${A}/cache`, '--'];
+    const r = bwrap([...argv, 'sh', '-c', `ls -A ${A}/cache | wc -l; echo s > ${A}/cache/s && echo w > ${A}/w && echo ok`]);
+    expect(r).toMatchObject({ stdout: '0\nok\n', stderr: '', code: 0 });
+    expect(fs.readdirSync(path.join(A, 'cache'))).toEqual(['f']);
+    expect(fs.readFileSync(path.join(A, 'w'), 'utf8')).toBe('w\n');
+    expect(bwrap(['--ro-bind', '/', '/', '--', 'cat', `${A}/cache/f`]).stdout).toBe('host');
+  });
+
+  it('--ro-bind SRC DEST shows what the sandbox shows at SRC, read-only (EROFS), masks included; the host is unchanged', () => {
+    const { H, A } = roots();
+    fs.writeFileSync(path.join(A, '.gitconfig'), 'secret');
+    fs.writeFileSync(path.join(A, 'f'), 'data');
+    const view = path.join(H, 'outside');
+    const before = { a: snapshot(A), view: snapshot(view) };
+    const r = bwrap([
+      '--ro-bind',
+      '/',
+      '/',
+      '--bind',
+      A,
+      A,
+      '--ro-bind',
+      '/dev/null',
+      `${A}/.gitconfig`,
+      '--ro-bind',
+      A,
+      view,
+      '--unshare-pid',
+      '--',
+      'sh',
+      '-c',
+      `cat ${view}/f; echo; wc -c < ${view}/.gitconfig; echo x > ${view}/new; echo y >> ${view}/f; echo a > ${A}/a && cat ${view}/a; echo end`,
+    ]);
+    expect(r.stdout).toBe('data\n0\na\nend\n'); // the view shows the root's new file at once: the same inodes
+    expect(r.stderr).toContain(`${view}/new: Read-only file system`);
+    expect(r.stderr).toContain(`${view}/f: Read-only file system`);
+    expect(r.code).toBe(0);
+    expect(snapshot(view)).toEqual(before.view);
+    expect(fs.readFileSync(path.join(A, 'f'), 'utf8')).toBe('data');
+    expect(fs.readFileSync(path.join(A, '.gitconfig'), 'utf8')).toBe('secret');
+    expect(fs.readFileSync(path.join(A, 'a'), 'utf8')).toBe('a\n');
+  });
+
+  it('--uid/--gid: the command has those ids inside; what it makes in a writable root belongs to the caller on the host', () => {
+    const { A } = roots();
+    const r = bwrap([
+      '--ro-bind',
+      '/',
+      '/',
+      '--bind',
+      A,
+      A,
+      '--unshare-user',
+      '--uid',
+      '4321',
+      '--gid',
+      '765',
+      '--',
+      'sh',
+      '-c',
+      `id -u; id -g; touch ${A}/made; stat -c %u:%g ${A}/made`,
+    ]);
+    expect(r).toMatchObject({ stdout: '4321\n765\n4321:765\n', stderr: '', code: 0 });
+    const st = fs.statSync(path.join(A, 'made'));
+    expect([st.uid, st.gid]).toEqual([process.getuid!(), process.getgid!()]);
   });
 });
 

@@ -5,6 +5,8 @@
 import fs from 'fs';
 import path from 'path';
 import type { Access, Guard } from '../policy';
+import type { Scratch } from '../scratch';
+import type { View } from '../views';
 import { BwrapError, unsupported } from './values';
 import type { FsOp } from './argv-types';
 import type { SetupOp } from './setup';
@@ -52,6 +54,10 @@ export interface FsMapping {
   guards: Guard[];
   sockets: string[];
   privateTmp: boolean;
+  /** Writable --tmpfs directories (lib/scratch.ts). */
+  scratch: Scratch[];
+  /** --ro-bind SRC DEST of different paths (lib/views.ts). */
+  views: View[];
 }
 
 function under(p: string, dir: string): boolean {
@@ -63,6 +69,8 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const guards: Guard[] = [];
   const sockets: string[] = [];
   const setup: SetupOp[] = [];
+  const scratch: Scratch[] = [];
+  const views: (View & { index: number })[] = [];
   let privateTmp = false;
   let root: 'ro' | 'rw' | 'empty' = 'empty';
   let dev = false;
@@ -75,8 +83,12 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const cover = (dest: string) => {
     for (const k of Object.keys(rules)) if (under(k, dest)) delete rules[k];
     for (let i = guards.length - 1; i >= 0; i--) if (under(guards[i].path, dest)) guards.splice(i, 1);
+    for (let i = scratch.length - 1; i >= 0; i--) if (under(scratch[i].path, dest)) scratch.splice(i, 1);
+    for (let i = views.length - 1; i >= 0; i--) if (under(views[i].dest, dest)) views.splice(i, 1);
     if (dest === '/tmp' || dest === '/') privateTmp = false;
   };
+  // Inside a fresh tmpfs the host's entries are not there.
+  const inFresh = (p: string) => (privateTmp && under(p, '/tmp')) || scratch.some((sc) => under(p, sc.path));
   const missingDest = (dest: string, opt: string) => {
     // bubblewrap would make it as a mount point on the host (when writable): sbx-native leaves no litter.
     guards.push({ path: dest, why: `bwrap ${opt} onto a missing path (a refused name)` });
@@ -140,10 +152,22 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           rules[destReal!] = 'none';
           return;
         }
-        throw unsupported(
-          `${opt} ${op.src} ${op.dest}`,
-          'a bind must be of a path onto itself, or of /dev/null or an empty directory read-only',
-        );
+        if (writable)
+          throw unsupported(
+            `${opt} ${op.src} ${op.dest}`,
+            "a writable bind must be of a path onto itself: a writable root keeps sbx-native's protections (protected names, guarded files) only at its own path",
+          );
+        // A read-only view of what the sandbox shows at SRC, mounted at DEST once the layout is in place.
+        if (destReal === undefined)
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, `${op.dest} does not exist, and sbx-native makes no mount points on the host`);
+        const dk = host.kind(destReal, true);
+        if ((srcKind === 'dir') !== (dk === 'dir'))
+          throw new BwrapError(`Can't bind mount ${op.src} on ${op.dest}: ${dk === 'dir' ? 'Is a directory' : 'Not a directory'}`);
+        if (inFresh(destReal) || !visible(rules, destReal))
+          throw unsupported(`${opt} ${op.src} ${op.dest}`, `${op.dest} is inside a hidden place or a --tmpfs, where it has no mount point`);
+        cover(destReal);
+        views.push({ src, dest: destReal, index });
+        return;
       }
       case 'tmpfs': {
         const dest = abs(op.dest, '--tmpfs');
@@ -153,18 +177,22 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           root = 'empty';
           return;
         }
-        if (real === '/tmp' && !remountedLater(ops, index, dest)) {
+        const readOnly = remountedLater(ops, index, dest);
+        // A plain --tmpfs /tmp is sbx-native's private /tmp (mode 1777, TMPDIR pointed there); with --perms or --size it is scratch like any other.
+        if (real === '/tmp' && !readOnly && op.perms === undefined && op.size === undefined) {
           privateTmp = true;
-          if (op.perms !== undefined && op.perms !== 0o1777) notes.push(`--tmpfs /tmp: mode 1777, not ${op.perms.toString(8)}`);
+          notes.push("--tmpfs /tmp: sbx-native's private /tmp, mode 1777 (bubblewrap's: 0755 unless --perms)");
           return;
         }
         if (real === undefined) return missingDest(dest, '--tmpfs');
         if (host.kind(real, true) !== 'dir') throw new BwrapError(`Can't mkdir ${op.dest}: File exists`);
-        rules[real] = 'none';
-        if (!remountedLater(ops, index, dest))
-          notes.push(`--tmpfs ${op.dest}: empty and read-only (bubblewrap's is writable; what is written there would vanish)`);
-        if (op.perms !== undefined || op.size !== undefined)
-          notes.push(`--tmpfs ${op.dest}: --perms/--size do not apply (an empty read-only directory)`);
+        if (readOnly) {
+          // Empty and read-only for good: a mask (what --perms/--size would shape cannot be written to anyway).
+          rules[real] = 'none';
+          return;
+        }
+        // bubblewrap's tmpfs: empty, writable, gone with the sandbox (mode 0755 unless --perms).
+        scratch.push({ path: real, mode: op.perms ?? 0o755, ...(op.size !== undefined ? { size: op.size } : {}) });
         return;
       }
       case 'remount-ro': {
@@ -175,6 +203,8 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           return;
         }
         if (rules[real] === 'none' || rules[real] === 'read' || guards.some((g) => g.path === dest)) return;
+        if (scratch.some((sc) => under(real, sc.path)))
+          throw unsupported(`--remount-ro ${op.dest}`, 'a path inside a writable --tmpfs is not a mount point of its own');
         if (real === '/' && root === 'rw') {
           delete rules['/'];
           root = 'ro';
@@ -214,14 +244,14 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
       }
       case 'dir': {
         const dest = abs(op.dest, '--dir');
-        if (host.kind(dest, true) === 'dir') return; // bubblewrap keeps an existing directory as it is
+        if (!inFresh(dest) && host.kind(dest, true) === 'dir') return; // bubblewrap keeps an existing directory as it is
         if (root === 'empty') throw unsupported(`--dir ${op.dest}`, 'directories are made in a writable root only, not in an empty root');
         setup.push({ op: 'dir', dest, perms: op.perms });
         return;
       }
       case 'symlink': {
         const dest = abs(op.dest, '--symlink');
-        if (host.kind(dest, false) === 'symlink') {
+        if (!inFresh(dest) && host.kind(dest, false) === 'symlink') {
           const existing = host.readlink(dest);
           if (existing === op.target) return; // as bubblewrap: the same link already there
           throw new BwrapError(`Can't make symlink at ${op.dest}: existing destination is ${existing}`);
@@ -251,10 +281,26 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   if (root === 'empty') emptyRoot(rules, host, notes);
   if (!dev) notes.push("/dev is sbx-native's minimal one even without --dev");
   if (!proc) notes.push('/proc is a fresh procfs even without --proc');
-  // A private /tmp is new in every sandbox: what the set-up run made there the command would not see.
-  const lost = privateTmp ? setup.find((o) => under(o.dest, '/tmp')) : undefined;
-  if (lost) throw unsupported(`--${lost.op} ${lost.dest}`, 'it would be made in a --tmpfs /tmp, which is made anew for the command');
-  return { rules, guards, sockets, privateTmp, setup };
+  // A private /tmp and a writable --tmpfs are new in every sandbox: what the set-up run made there the command would not see.
+  const fresh = [...(privateTmp ? ['/tmp'] : []), ...scratch.map((sc) => sc.path)];
+  for (const o of setup) {
+    const where = fresh.find((d) => under(o.dest, d) || (o.op !== 'chmod' && o.dest === d));
+    if (where) throw unsupported(`--${o.op} ${o.dest}`, `it would be made in the --tmpfs ${where}, which is made anew for the command`);
+  }
+  // Views are mounted after the whole layout: nothing an option after one puts inside it would be seen.
+  for (const v of views) {
+    if (!visible(rules, v.dest))
+      throw unsupported(`--ro-bind ${v.src} ${v.dest}`, `${v.dest} is inside a hidden place, where it has no mount point`);
+    const inside = ops
+      .slice(v.index + 1)
+      .find((o): o is Extract<FsOp, { dest: string }> => 'dest' in o && under(o.dest, v.dest) && path.normalize(o.dest) !== v.dest);
+    if (inside)
+      throw unsupported(
+        `--${inside.op} ${inside.dest}`,
+        `it lies inside the read-only view bound at ${v.dest} earlier, which sbx-native mounts after everything else`,
+      );
+  }
+  return { rules, guards, sockets, privateTmp, setup, scratch, views: views.map(({ src, dest }) => ({ src, dest })) };
 }
 
 function remountedLater(ops: FsOp[], index: number, dest: string): boolean {

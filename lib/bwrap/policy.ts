@@ -10,6 +10,8 @@ import path from 'path';
 import type { SandboxPolicy, Guard } from '../policy';
 import { BwrapArgs, BwrapError, CAPS, FsOp } from './args';
 import type { SetupOp } from './setup';
+import type { Scratch } from '../scratch';
+import type { View } from '../views';
 import { HostView, mapFilesystem, realHost, visible } from './filesystem';
 import { unsupported } from './values';
 
@@ -20,6 +22,10 @@ export interface Mapped {
   sandbox: SandboxPolicy;
   /** Absolute paths bubblewrap would create as mount points on the host: refused names instead (nothing is left behind). */
   guards: Guard[];
+  /** Writable --tmpfs directories: private scratch (lib/scratch.ts). */
+  scratch: Scratch[];
+  /** --ro-bind SRC DEST of different paths: read-only views (lib/views.ts). */
+  views: View[];
   /** Unix socket files bound in by their own --bind: connectable (allowUnixSockets once the policy has it). */
   unixSockets: string[];
   file: string;
@@ -29,6 +35,9 @@ export interface Mapped {
   env: Record<string, string>;
   /** Namespace flags to add to the plan's unshare step (CLONE_NEWCGROUP). */
   extraUnshare: number;
+  /** --uid/--gid: the ids the caller's own are mapped to inside the user namespace (undefined: the same). */
+  uid?: number;
+  gid?: number;
   /** --hostname: set in the sandbox's own UTS namespace. */
   hostname?: string;
   /** --dir/--symlink/--file/--chmod, done inside the sandbox before the command (setup.ts). */
@@ -59,8 +68,6 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   refuse(a.addSeccompFds.length, '--add-seccomp-fd', "sbx-native installs its own seccomp filter and cannot stack a caller's yet");
   refuse(a.labels.exec !== undefined, '--exec-label', 'no SELinux support');
   refuse(a.labels.file !== undefined, '--file-label', 'no SELinux support');
-  refuse(a.uid !== undefined && a.uid !== ctx.uid, `--uid ${a.uid}`, "the user namespace maps only the caller's own uid");
-  refuse(a.gid !== undefined && a.gid !== process.getgid?.(), `--gid ${a.gid}`, "the user namespace maps only the caller's own gid");
   // HOST_NAME_MAX; a NUL cannot reach the plan (encodePlan refuses it anyway).
   if (a.hostname !== undefined && (Buffer.byteLength(a.hostname) > 64 || a.hostname.includes('\0')))
     throw new BwrapError(`Can't set hostname to ${a.hostname}: Invalid argument`);
@@ -104,7 +111,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   const shown = (p: string | undefined) => p !== undefined && path.isAbsolute(p) && visible(fsm.rules, host.realpath(p) ?? p);
   const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : shown(ctx.cwd) ? ctx.cwd : shown(a.env.HOME) ? a.env.HOME! : '/';
   const env = { ...a.env, PWD: cwd };
-  const writes = Object.values(fsm.rules).includes('write');
+  const writes = Object.values(fsm.rules).includes('write') || fsm.scratch.length > 0;
   const sandbox: SandboxPolicy = {
     mode: writes ? 'workspace-write' : 'read-only',
     ...(writes ? { writableRoots: [] } : {}),
@@ -115,6 +122,8 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   return {
     sandbox,
     guards: fsm.guards,
+    scratch: fsm.scratch,
+    views: fsm.views,
     unixSockets: fsm.sockets,
     file: a.command[0],
     args: a.command.slice(1),
@@ -122,6 +131,8 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     cwd,
     env,
     extraUnshare,
+    uid: a.uid,
+    gid: a.gid,
     hostname: a.hostname,
     setup: fsm.setup,
     notes,

@@ -96,6 +96,13 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
       throw new BwrapError(`${(e as Error).message}${(e as { hint?: string }).hint ? `; ${(e as { hint?: string }).hint}` : ''}`);
     throw e;
   }
+  if (mapped.uid !== undefined || mapped.gid !== undefined) {
+    // bubblewrap's --uid/--gid: the caller's one id is mapped to another inside (the map_ids step's inside ids).
+    const step = prepared.plan.steps.find((s) => s.op === 'map_ids');
+    if (!step) throw new BwrapError('Specifying --uid or --gid: this host gives no user namespace (run `sbx-native doctor`)');
+    if (mapped.uid !== undefined) step.args[0] = String(mapped.uid);
+    if (mapped.gid !== undefined) step.args[2] = String(mapped.gid);
+  }
   if (mapped.hostname !== undefined) {
     const at = prepared.plan.steps.findIndex((s) => s.op === 'map_ids');
     if (at < 0)

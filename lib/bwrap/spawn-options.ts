@@ -5,6 +5,8 @@ import type { Mapped } from './policy';
 import type { SpawnOptions, StdioOption } from '../spawn';
 import type { Prepared } from './run';
 import { EXTRA_GUARDS, Guard } from '../guards';
+import { EXTRA_SCRATCH, Scratch } from '../scratch';
+import { EXTRA_VIEWS, View } from '../views';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
@@ -14,12 +16,14 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   const top = fds.length ? fds[fds.length - 1] : 2;
   // A gap between passed fds gets /dev/null (the addon places fds by position).
   for (let i = 3; i <= top; i++) stdio.push(fds.includes(i) ? i : 'ignore');
-  const sandbox = { ...m.sandbox } as SandboxPolicy & { [EXTRA_GUARDS]?: Guard[] };
+  const sandbox = { ...m.sandbox } as SandboxPolicy & { [EXTRA_GUARDS]?: Guard[]; [EXTRA_SCRATCH]?: Scratch[]; [EXTRA_VIEWS]?: View[] };
   if (m.unixSockets.length) {
     // Issue 13's policy key: a socket bound in by its own --bind may be connected to.
     if (policyKnows('allowUnixSockets')) (sandbox as Record<string, unknown>).allowUnixSockets = m.unixSockets;
   }
   sandbox[EXTRA_GUARDS] = m.guards;
+  if (m.scratch.length) sandbox[EXTRA_SCRATCH] = m.scratch;
+  if (m.views.length) sandbox[EXTRA_VIEWS] = m.views;
   const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
   return { options, fds };
 }
@@ -56,6 +60,8 @@ export function dryRunJson(p: Prepared): unknown {
     differences: p.mapped.notes,
     refusedNames: p.mapped.guards.filter((g) => g.why.startsWith('bwrap ')).map((g) => g.path),
     guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
+    scratch: p.mapped.scratch,
+    views: p.mapped.views,
     unixSockets: p.mapped.unixSockets,
     fds: p.fds,
     policy: p.prepared.policy,

@@ -231,10 +231,11 @@ void step_scratch_end(Run &run, const Step &) {
   need(run, umount2(run.scratch_dir.c_str(), MNT_DETACH) == 0, "umount scratch " + run.scratch_dir);
 }
 
-// mask PATH file|dir|tmpfs FLAGS MODE INNER...: hide PATH under an empty node
-// of MODE (a tmpfs mounted with MS_* FLAGS, or a file or directory made in
-// the scratch tmpfs and bound with MOUNT_ATTR_* FLAGS); INNER ("d:rel" /
-// "f:rel") become mount points for later steps.
+// mask PATH file|dir|tmpfs FLAGS MODE SIZE INNER...: hide PATH under an empty
+// node of MODE (a tmpfs mounted with MS_* FLAGS, limited to SIZE bytes unless
+// SIZE is 0, or a file or directory made in the scratch tmpfs and bound with
+// MOUNT_ATTR_* FLAGS); INNER ("d:rel" / "f:rel") become mount points for
+// later steps.
 void step_mask(Run &run, const Step &s) {
   const auto &a = s.args;
   const std::string &target = a[0], &kind = a[1];
@@ -245,8 +246,12 @@ void step_mask(Run &run, const Step &s) {
   if (kind == "tmpfs") {
     // Through the fd's magic link: exactly the directory that was checked.
     ProcPath via = proc_self_fd(at);
-    char options[32];
-    snprintf(options, sizeof options, "mode=%04o", (unsigned)mode);
+    uint64_t size = parse_num(run, a[4]);
+    char options[64];
+    if (size)
+      snprintf(options, sizeof options, "mode=%04o,size=%llu", (unsigned)mode, (unsigned long long)size);
+    else
+      snprintf(options, sizeof options, "mode=%04o", (unsigned)mode);
     need(run, mount("tmpfs", via, "tmpfs", flags, options) == 0, "mount tmpfs " + target);
     base = target;
   } else {
@@ -259,7 +264,7 @@ void step_mask(Run &run, const Step &s) {
       need(run, mkdir(base.c_str(), mode) == 0, "create mask directory");
     }
   }
-  for (size_t i = 4; i < a.size(); i++) {
+  for (size_t i = 5; i < a.size(); i++) {
     std::string rel = a[i].substr(2), cur = base;
     size_t pos = 0;
     while ((pos = rel.find('/', pos)) != std::string::npos) {

@@ -90,7 +90,7 @@ inline constexpr StepSpec kStepSpecs[] = {
     {"pin", StepOp::pin, 1, 1, 0},
     {"pin_from", StepOp::pin_from, 3, 3, step_bit(StepOp::clone_tree)},
     {"close_slot", StepOp::close_slot, 1, 1, step_bit(StepOp::clone_tree)},
-    {"mask", StepOp::mask, 4, kAnyArgs, 0},
+    {"mask", StepOp::mask, 5, kAnyArgs, 0},
     {"scratch_end", StepOp::scratch_end, 0, 0, step_bit(StepOp::scratch_begin)},
     {"tmpfs", StepOp::tmpfs, 3, 3, 0},
     {"touch", StepOp::touch, 2, 2, 0},
