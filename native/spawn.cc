@@ -93,9 +93,9 @@ int child_main(void *arg) {
   // O_CLOEXEC) goes away at exec; a leaked writable fd would bypass Landlock.
   if (syscall(SBX_NR_close_range, c->nfds, ~0U, SBX_CLOSE_RANGE_CLOEXEC) != 0)
     child_fail(report_fd, errno, "close_range");
-  sigset_t none;
-  sigemptyset(&none);
-  set_sigmask(&none, nullptr);
+  // Every signal stays blocked through execve (the helper unblocks them first
+  // thing): a job-control stop (Ctrl-Z) delivered here, before the exec, would
+  // stop this child while the parent waits in vfork, uninterruptibly, for good.
   execve(c->helper, c->argv, c->envp);
   child_fail(report_fd, errno, "execve sbx-helper");
 }

@@ -11,6 +11,7 @@
 #include "gen/step_dispatch.h"
 #include "../gen/error_report.h"
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,6 +85,21 @@ unsigned long long parse_num(Run &run, const std::string &s) {
 }
 
 int main(int argc, char **argv) {
+  // The addon's vfork child execs us with every signal blocked (native/spawn.cc).
+  // A job-control stop that arrived in between was meant for the caller's
+  // process group, which we have left (the CLI's helper has its own): it is
+  // dropped (ignoring a pending signal discards it), since nobody would ever
+  // continue us. Everything else is delivered now.
+  struct sigaction ign = {}, dfl = {};
+  ign.sa_handler = SIG_IGN;
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) {
+    sigaction(sig, &ign, nullptr);
+    sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   Run run;
   if (argc == 2 && strcmp(argv[1], "--probe-userns") == 0) return probe_userns();
   if (argc == 4 && strcmp(argv[1], "--proxy-connect") == 0) return proxy_connect(argv[2], argv[3]);
