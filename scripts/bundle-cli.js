@@ -2,7 +2,8 @@
 // Makes dist/cli.bundle.js (every module of dist/ and node-gyp-build in one
 // file, so a CLI start resolves and reads one file instead of some 30) and
 // dist/cli.bundle.cache (V8's code cache for it, made by running
-// `exec --dry-run` once, so the functions a start runs come compiled).
+// `exec --dry-run` and `bwrap --sbx-dry-run` once, so the functions a start
+// of either runs come compiled).
 // lib/cli-entry.ts uses them, and falls back to dist/cli.js when a source is
 // newer than the bundle. Run by `npm run build`, `build:ts` and `prepare`,
 // after tsc.
@@ -112,10 +113,19 @@ function makeCache() {
   process.exit = (code) => {
     throw new Error(`the CLI exited with ${code}`);
   };
+  // The exec path and the bwrap front end's (the installed shim starts from this bundle too).
+  const dryRuns = [
+    ['exec', '--dry-run', '--no-config', '-w', process.cwd(), '--', 'true'],
+    ['bwrap', '--sbx-dry-run', '--ro-bind', '/', '/', '--dev', '/dev', '--bind', process.cwd(), process.cwd(), '--unshare-all', '--proc', '/proc', '--', 'true'],
+  ];
   try {
-    cli.main(['exec', '--dry-run', '--no-config', '-w', process.cwd(), '--', 'true']);
-  } catch (e) {
-    process.stderr.write(`bundle-cli: the dry run failed (${e.message.split('\n')[0]}); the code cache covers loading only\n`);
+    for (const argv of dryRuns) {
+      try {
+        cli.main(argv);
+      } catch (e) {
+        process.stderr.write(`bundle-cli: the dry run ${argv[0]} failed (${e.message.split('\n')[0]}); the code cache covers less of it\n`);
+      }
+    }
   } finally {
     process.exit = exit;
   }
