@@ -116,7 +116,23 @@ function makeCache() {
   // The exec path and the bwrap front end's (the installed shim starts from this bundle too).
   const dryRuns = [
     ['exec', '--dry-run', '--no-config', '-w', process.cwd(), '--', 'true'],
-    ['bwrap', '--sbx-dry-run', '--ro-bind', '/', '/', '--dev', '/dev', '--bind', process.cwd(), process.cwd(), '--unshare-all', '--proc', '/proc', '--', 'true'],
+    [
+      'bwrap',
+      '--sbx-dry-run',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--bind',
+      process.cwd(),
+      process.cwd(),
+      '--unshare-all',
+      '--proc',
+      '/proc',
+      '--',
+      'true',
+    ],
   ];
   try {
     for (const argv of dryRuns) {

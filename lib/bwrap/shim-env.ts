@@ -13,9 +13,9 @@ const stashed = (name: string) => `SBX_BWRAP_ENV_${name}`;
 
 /** The shim's lines that move the variables aside (POSIX sh; a set but empty variable is kept as set). */
 export function stashLines(): string {
-  return NODE_START_VARS.map(
-    (v) => `if [ "\${${v}+set}" = set ]; then ${stashed(v)}=$${v}; export ${stashed(v)}; unset ${v}; fi\n`,
-  ).join('');
+  return NODE_START_VARS.map((v) => `if [ "\${${v}+set}" = set ]; then ${stashed(v)}=$${v}; export ${stashed(v)}; unset ${v}; fi\n`).join(
+    '',
+  );
 }
 
 /** Puts the stashed variables back into `env` (the command's environment to be) and drops the stash. */
