@@ -1,8 +1,10 @@
 // The CLI's entry (bin/sbx-native.js). A CLI start is mostly Node loading our
 // code: resolving some 30 modules and compiling them. The build
 // (scripts/bundle-cli.js) makes dist/cli.bundle.js, all of dist/ and
-// node-gyp-build in one file, and dist/cli.bundle.cache, V8's code cache for
-// it; both are package files, guarded read-only in every sandbox like the rest
+// node-gyp-build in one file, and V8's code caches for it: dist/cli.bundle.cache
+// trained on `exec`, dist/cli.bundle.bwrap.cache on the bwrap front end (V8
+// deserializes all of a cache at every start, so each entry takes only what
+// it runs). All are package files, guarded read-only in every sandbox like the rest
 // of dist/, and nothing here ever writes one. Without them, or when a file the
 // bundle was made from is newer than it (tsc ran after the bundle), the CLI runs
 // from dist/cli.js as tsc left it. V8 refuses a cache made by another V8 or
@@ -14,6 +16,12 @@ import vm from 'vm';
 
 export const BUNDLE = path.join(__dirname, 'cli.bundle.js');
 export const CACHE = path.join(__dirname, 'cli.bundle.cache');
+export const BWRAP_CACHE = path.join(__dirname, 'cli.bundle.bwrap.cache');
+
+/** The code cache made for the command `argv` starts (scripts/bundle-cli.js trains one per entry). */
+export function cacheFile(argv: string[]): string {
+  return argv[0] === 'bwrap' ? BWRAP_CACHE : CACHE;
+}
 
 type Cli = typeof import('./cli');
 
@@ -43,11 +51,11 @@ export function freshBundle(): { text: string; id: string } | undefined {
   return { text, id: m[1] };
 }
 
-/** The V8 data of dist/cli.bundle.cache when it was made for the bundle `id`. */
-function cacheFor(id: string): Buffer | undefined {
+/** The V8 data of `file` when it was made for the bundle `id`. */
+function cacheFor(file: string, id: string): Buffer | undefined {
   let b: Buffer;
   try {
-    b = fs.readFileSync(CACHE);
+    b = fs.readFileSync(file);
   } catch {
     return undefined;
   }
@@ -61,12 +69,12 @@ export function loadBundle(text: string, cache?: Buffer): { cli: Cli; script: vm
   return { cli: start(Module.createRequire(BUNDLE), __dirname), script };
 }
 
-function cli(): Cli {
+function cli(argv: string[]): Cli {
   const b = freshBundle();
   if (!b) return require('./cli') as Cli;
-  return loadBundle(b.text, cacheFor(b.id)).cli;
+  return loadBundle(b.text, cacheFor(cacheFile(argv), b.id)).cli;
 }
 
 export function main(argv: string[]): void {
-  cli().main(argv);
+  cli(argv).main(argv);
 }

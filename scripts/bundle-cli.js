@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Makes dist/cli.bundle.js (every module of dist/ and node-gyp-build in one
 // file, so a CLI start resolves and reads one file instead of some 30) and
-// dist/cli.bundle.cache (V8's code cache for it, made by running
-// `exec --dry-run` once, so the functions a start runs come compiled).
+// V8's code caches for it, one per entry so that each start deserializes only
+// what it runs: dist/cli.bundle.cache made by running `exec --dry-run` once,
+// dist/cli.bundle.bwrap.cache by `bwrap --sbx-dry-run` (the installed bwrap).
 // lib/cli-entry.ts uses them, and falls back to dist/cli.js when a source is
 // newer than the bundle. Run by `npm run build`, `build:ts` and `prepare`,
 // after tsc.
-//   node scripts/bundle-cli.js             the bundle and its cache
+//   node scripts/bundle-cli.js             the bundle and its caches
 //   node scripts/bundle-cli.js --no-cache  the bundle only
-//   node scripts/bundle-cli.js --check     exit 1 unless both are current (before publishing)
+//   node scripts/bundle-cli.js --check     exit 1 unless all are current (before publishing)
 'use strict';
 const crypto = require('crypto');
 const cp = require('child_process');
@@ -19,7 +20,30 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const dist = path.join(root, 'dist');
 const BUNDLE = path.join(dist, 'cli.bundle.js');
-const CACHE = path.join(dist, 'cli.bundle.cache');
+// Each cache and the dry run that trains it (in the child's cwd, a temporary directory).
+const CACHES = {
+  exec: { file: path.join(dist, 'cli.bundle.cache'), argv: (cwd) => ['exec', '--dry-run', '--no-config', '-w', cwd, '--', 'true'] },
+  bwrap: {
+    file: path.join(dist, 'cli.bundle.bwrap.cache'),
+    argv: (cwd) => [
+      'bwrap',
+      '--sbx-dry-run',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--bind',
+      cwd,
+      cwd,
+      '--unshare-all',
+      '--proc',
+      '/proc',
+      '--',
+      'true',
+    ],
+  },
+};
 // The entry and its fallback's own loader stay files of their own.
 const NOT_BUNDLED = new Set(['cli-entry.js']);
 
@@ -101,7 +125,7 @@ function writeAtomic(file, data) {
   fs.renameSync(tmp, file);
 }
 
-function makeCache() {
+function makeCache(kind) {
   const entry = require(path.join(dist, 'cli-entry.js'));
   const b = entry.freshBundle();
   if (!b) throw new Error('dist/cli.bundle.js is missing or stale');
@@ -113,48 +137,54 @@ function makeCache() {
     throw new Error(`the CLI exited with ${code}`);
   };
   try {
-    cli.main(['exec', '--dry-run', '--no-config', '-w', process.cwd(), '--', 'true']);
+    cli.main(CACHES[kind].argv(process.cwd()));
   } catch (e) {
-    process.stderr.write(`bundle-cli: the dry run failed (${e.message.split('\n')[0]}); the code cache covers loading only\n`);
+    process.stderr.write(`bundle-cli: the ${kind} dry run failed (${e.message.split('\n')[0]}); its code cache covers loading only\n`);
   } finally {
     process.exit = exit;
   }
-  writeAtomic(CACHE, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
+  writeAtomic(CACHES[kind].file, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
 }
 
 function main() {
-  if (process.argv.includes('--make-cache')) return makeCache();
+  const make = process.argv.find((a) => a.startsWith('--make-cache='));
+  if (make) return makeCache(make.slice('--make-cache='.length));
   if (process.argv.includes('--check')) {
     // What npm would pack: a bundle and cache current with dist/ (prepublishOnly).
     const entry = require(path.join(dist, 'cli-entry.js'));
     const b = fs.existsSync(path.join(dist, 'cli-entry.js')) ? entry.freshBundle() : undefined;
-    const cache = b && fs.existsSync(CACHE) && fs.readFileSync(CACHE).subarray(0, 17).toString('latin1') === `${b.id}\n`;
-    if (!b || !cache) {
-      console.error('bundle-cli: dist/cli.bundle.js or its cache is missing or older than dist/: run `npm run build:ts`');
+    const current = (file) => fs.existsSync(file) && fs.readFileSync(file).subarray(0, 17).toString('latin1') === `${b.id}\n`;
+    if (!b || !Object.values(CACHES).every((c) => current(c.file))) {
+      console.error('bundle-cli: dist/cli.bundle.js or one of its caches is missing or older than dist/: run `npm run build:ts`');
       process.exit(1);
     }
     return;
   }
   if (!fs.existsSync(path.join(dist, 'cli-entry.js'))) throw new Error('dist/ is not built: run tsc first');
-  fs.rmSync(CACHE, { force: true });
+  for (const c of Object.values(CACHES)) fs.rmSync(c.file, { force: true });
   const { text } = bundleText();
   writeAtomic(BUNDLE, text);
   console.log(`wrote dist/cli.bundle.js (${text.length} bytes)`);
   if (process.argv.includes('--no-cache')) return;
-  // In a child: the dry run must not leave a host-facts cache or anything else behind.
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-bundle-'));
-  try {
-    const r = cp.spawnSync(process.execPath, [__filename, '--make-cache'], {
-      cwd: work,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, XDG_CACHE_HOME: path.join(work, 'cache') },
-    });
-    // The bundle works without its cache (a start compiles it): say so, but do not fail the build.
-    if (r.status !== 0) return void console.error(`bundle-cli: warning: no code cache (exit ${r.status ?? r.signal})`);
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+  for (const [kind, c] of Object.entries(CACHES)) {
+    // In a child: the dry run must not leave a host-facts cache or anything else behind.
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-bundle-'));
+    try {
+      const r = cp.spawnSync(process.execPath, [__filename, `--make-cache=${kind}`], {
+        cwd: work,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, XDG_CACHE_HOME: path.join(work, 'cache') },
+      });
+      // The bundle works without a cache (a start compiles it): say so, but do not fail the build.
+      if (r.status !== 0) {
+        console.error(`bundle-cli: warning: no ${kind} code cache (exit ${r.status ?? r.signal})`);
+        continue;
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    console.log(`wrote ${path.relative(root, c.file)} (${fs.statSync(c.file).size} bytes)`);
   }
-  console.log(`wrote dist/cli.bundle.cache (${fs.statSync(CACHE).size} bytes)`);
 }
 
 main();

@@ -19,7 +19,7 @@ describe('the CLI entry', () => {
     for (const d of ['node_modules', 'build']) fs.symlinkSync(path.join(repoRoot, d), path.join(dir, d));
   };
   beforeAll(() => {
-    for (const f of ['cli.bundle.js', 'cli.bundle.cache', 'cli-entry.js']) {
+    for (const f of ['cli.bundle.js', 'cli.bundle.cache', 'cli.bundle.bwrap.cache', 'cli-entry.js']) {
       if (!fs.existsSync(path.join(repoRoot, 'dist', f)))
         throw new Error(`dist/${f} is missing: run \`npm run build:ts\` (tsc, then scripts/bundle-cli.js)`);
     }

@@ -88,7 +88,13 @@ module.exports = async function bwrapFrontend(ctx) {
   const codex = path.join(CLIENTS, '@openai+codex@0.171.0', 'node_modules', '.bin', 'codex');
   if (fs.existsSync(codex) && real) {
     const home = ctx.dir('bwrap-codex-home');
-    const env = (dir) => ({ ...process.env, PATH: pathWith(dir), CODEX_HOME: home });
+    // Codex refuses a CODEX_HOME under $TMPDIR, where the harness's work directory lies whenever TMPDIR is set
+    // (an unprivileged run): both variants run without it.
+    const env = (dir) => {
+      const e = { ...process.env, PATH: pathWith(dir), CODEX_HOME: home };
+      delete e.TMPDIR;
+      return e;
+    };
     const args = ['sandbox', '-c', 'sandbox_mode="workspace-write"', '--', 'true'];
     cases.codex = await interleave({
       variants: {

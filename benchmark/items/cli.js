@@ -1,6 +1,9 @@
 'use strict';
 // Item 2: the CLI. `sbx-native exec -w WS -- true` vs `node -e 0` vs bwrap, and the
-// floor any Node CLI that runs a command has: `node -e` spawning `true`.
+// floors any Node CLI that runs a command has: `node -e` spawning `true`, and,
+// since a CLI is a file, `node FILE` for an empty file and for one that spawns
+// `true` (Node resolves, reads and wraps a main module, which `-e` skips).
+const fs = require('fs');
 const path = require('path');
 const { interleave, ratios } = require('../lib/interleave');
 const { bwrapArgs } = require('../lib/bwrap');
@@ -13,10 +16,16 @@ module.exports = async function cli(ctx) {
   const ws = ctx.dir('workspace');
   const cliJs = path.join(ROOT, 'bin', 'sbx-native.js');
   const node = process.execPath;
+  const empty = path.join(ctx.dir('cli-floor'), 'empty.js');
+  const spawner = path.join(ctx.dir('cli-floor'), 'spawn-true.js');
+  fs.writeFileSync(empty, '');
+  fs.writeFileSync(spawner, `${FLOOR};\n`);
   const variants = {
     'sbx-native exec': () => timeCp(node, [cliJs, 'exec', '-w', ws, '--', 'true'], { cwd: ws }),
     'node -e 0': () => timeCp(node, ['-e', '0'], { cwd: ws }),
     'node spawnSync true': () => timeCp(node, ['-e', FLOOR], { cwd: ws }),
+    'node FILE (empty)': () => timeCp(node, [empty], { cwd: ws }),
+    'node FILE spawnSync true': () => timeCp(node, [spawner], { cwd: ws }),
   };
   if (ctx.bwrap.path) variants['bwrap true'] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [ws], cwd: ws }, ['true']), { cwd: ws });
   const samples = ctx.quick ? 5 : 60;
@@ -25,6 +34,9 @@ module.exports = async function cli(ctx) {
   r.ratios = ratios(r, [
     ['sbx-native exec', 'node -e 0'],
     ['node spawnSync true', 'node -e 0'],
+    ['node FILE (empty)', 'node -e 0'],
+    ['node FILE spawnSync true', 'node -e 0'],
+    ['sbx-native exec', 'node FILE spawnSync true'],
     ['bwrap true', 'node -e 0'],
     ['sbx-native exec', 'bwrap true'],
   ]);
@@ -32,6 +44,8 @@ module.exports = async function cli(ctx) {
     'sbx-native exec': `node bin/sbx-native.js exec -w ${ws} -- true`,
     'node -e 0': 'node -e 0',
     'node spawnSync true': `node -e "${FLOOR}"`,
+    'node FILE (empty)': `node ${empty}`,
+    'node FILE spawnSync true': `node ${spawner}`,
     'bwrap true': `bwrap ${bwrapArgs({ roots: [ws], cwd: ws }, ['true']).join(' ')}`,
   };
   ctx.log(

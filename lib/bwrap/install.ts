@@ -7,6 +7,7 @@ import fs from 'fs';
 import path from 'path';
 import { HELP, VERSION } from './help';
 import { codexVerdict } from './codex-accept';
+import { stashLines } from './shim-env';
 
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -36,7 +37,8 @@ export SBX_BWRAP_FDS
 # This script's own path: kept read-only in the sandbox it starts, wherever it lies.
 SBX_BWRAP_SELF=$0
 export SBX_BWRAP_SELF
-exec ${sq(node)} ${sq(entry)} "$@"
+# Node's own start-up variables wait aside for the command (shim-env.ts).
+${stashLines()}exec ${sq(node)} ${sq(entry)} "$@"
 `;
 }
 

@@ -7,6 +7,7 @@ import { BwrapArgs, BwrapError, parseBwrapArgs } from './args';
 import { mapBwrap, Mapped } from './policy';
 import { HELP, VERSION } from './help';
 import { inheritedFds } from './fds';
+import { restoreStashed } from './shim-env';
 import type { PreparedSpawn, SpawnOptions } from '../spawn';
 
 const OWN_ENV = ['SBX_BWRAP_FDS', 'SBX_BWRAP_SELF'];
@@ -52,6 +53,7 @@ export interface Prepared {
 export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Prepared {
   const cleanEnv: Record<string, string | undefined> = { ...env };
   for (const k of OWN_ENV) delete cleanEnv[k];
+  restoreStashed(cleanEnv);
   const uid = process.getuid!();
   const args = parseBwrapArgs(argv, { readFd: readFdFully, env: cleanEnv, uid, gid: process.getgid!() });
   if (args.action) return { args } as Prepared;

@@ -2,7 +2,12 @@
 // command may reach through its proxy, and which resolved addresses a name
 // may lead to. Pure functions: the library validates with them, the proxy
 // process (main.ts) decides with them.
-import net from 'net';
+import type netModule from 'net';
+
+// `net` loads `stream` and most of Node's socket code: a few ms of every CLI
+// start that has no domain rules at all. Loaded on first use instead.
+let netCache: typeof netModule | undefined;
+const net = (): typeof netModule => (netCache ??= require('net') as typeof netModule);
 
 export interface DomainPattern {
   /** As the policy wrote it, for messages. */
@@ -33,7 +38,7 @@ export function parsePattern(text: unknown): DomainPattern | string {
   if (bracket) {
     rest = bracket[1];
     if (bracket[2] !== undefined) port = Number(bracket[2]);
-  } else if (!net.isIPv6(rest)) {
+  } else if (!net().isIPv6(rest)) {
     const m = /^(.*):(\d+)$/.exec(rest);
     if (m) {
       rest = m[1];
@@ -41,7 +46,7 @@ export function parsePattern(text: unknown): DomainPattern | string {
     }
   }
   if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) return 'the port must be 1-65535';
-  if (net.isIP(rest)) return { text, host: normalizeIp(rest), wildcard: false, ip: true, port };
+  if (net().isIP(rest)) return { text, host: normalizeIp(rest), wildcard: false, ip: true, port };
   if (bracket) return 'not an IPv6 address';
   const wildcard = rest.startsWith('*.');
   const name = (wildcard ? rest.slice(2) : rest).replace(/\.$/, '');
@@ -54,12 +59,12 @@ export function parsePattern(text: unknown): DomainPattern | string {
 
 /** The canonical text of an IP address: IPv4-mapped IPv6 as IPv4, IPv6 compressed and lowercased. */
 export function normalizeIp(ip: string): string {
-  if (net.isIPv4(ip))
+  if (net().isIPv4(ip))
     return ip
       .split('.')
       .map((o) => String(Number(o)))
       .join('.');
-  const sa = new net.SocketAddress({ address: ip, family: 'ipv6' }).address.toLowerCase();
+  const sa = new (net().SocketAddress)({ address: ip, family: 'ipv6' }).address.toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(sa) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(sa);
   if (mapped && mapped.length === 2) return mapped[1];
   if (mapped) {
@@ -83,8 +88,10 @@ const quoted = (p: DomainPattern) => JSON.stringify(p.text);
  * listed: the host's own services, the local network and cloud metadata
  * (no DNS-rebinding detour). A wildcard never admits them.
  */
-const SPECIAL = (() => {
-  const b = new net.BlockList();
+let special: netModule.BlockList | undefined;
+function specialList(): netModule.BlockList {
+  if (special) return special;
+  const b = new (net().BlockList)();
   for (const [a, n] of [
     ['0.0.0.0', 8],
     ['10.0.0.0', 8],
@@ -112,17 +119,17 @@ const SPECIAL = (() => {
     ['::', 96],
   ] as const)
     b.addSubnet(a, n, 'ipv6');
-  return b;
-})();
+  return (special = b);
+}
 
 export function isSpecialAddress(ip: string): boolean {
   const n = normalizeIp(ip);
-  return SPECIAL.check(n, net.isIPv4(n) ? 'ipv4' : 'ipv6');
+  return specialList().check(n, net().isIPv4(n) ? 'ipv4' : 'ipv6');
 }
 
 /** The decision on a host and port before any name is resolved. */
 export function decideHost(rules: DomainRules, rawHost: string, port: number): Decision {
-  const isIp = net.isIP(rawHost.replace(/^\[(.*)\]$/, '$1')) !== 0;
+  const isIp = net().isIP(rawHost.replace(/^\[(.*)\]$/, '$1')) !== 0;
   const host = isIp ? normalizeIp(rawHost.replace(/^\[(.*)\]$/, '$1')) : rawHost.toLowerCase().replace(/\.$/, '');
   if (!isIp && (host.length > 253 || !host.split('.').every((l) => LABEL.test(l))))
     return { allowed: false, rule: `${JSON.stringify(rawHost)} is not a host name` };
@@ -156,7 +163,7 @@ export function chooseAddress(
   const exactName = (rules.allowed ?? []).some((p) => !p.wildcard && !p.ip && matches(p, host, port));
   let why = `${JSON.stringify(rawHost)} did not resolve to any address`;
   for (const raw of addresses) {
-    if (!net.isIP(raw)) continue;
+    if (!net().isIP(raw)) continue;
     const a = normalizeIp(raw);
     const denied = rules.denied.find((p) => p.ip && matches(p, a, port));
     if (denied) {

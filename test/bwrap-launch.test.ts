@@ -1,0 +1,89 @@
+// How the installed bwrap starts the front end (lib/bwrap/install.ts,
+// shim-env.ts, main.ts): Node's own start-up variables are kept from the
+// front end's Node and given back to the command unchanged, and the front end
+// runs from the CLI's bundle with its code cache. Run as root and as nobody.
+import { spawnSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, rmTree, tempDir } from './helpers';
+
+const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
+const dir = tempDir('sbx-bwrap-launch-');
+afterAll(() => rmTree(dir));
+const binDir = path.join(dir, 'bin');
+fs.mkdirSync(binDir, { mode: 0o755 });
+fs.chmodSync(binDir, 0o755);
+const installed = spawnSync(process.execPath, [cli, 'bwrap', '--install', binDir], { encoding: 'utf8' });
+const shim = path.join(binDir, 'bwrap');
+const ws = path.join(dir, 'ws');
+fs.mkdirSync(ws);
+// A --require hook that says on stderr that it ran.
+const hook = path.join(dir, 'hook.js');
+fs.writeFileSync(hook, "process.stderr.write('HOOK RAN\\n');\n");
+const base = ['--ro-bind', '/', '/', '--dev', '/dev', '--bind', ws, ws, '--unshare-all', '--proc', '/proc'];
+// What the command sees of the two variables ("unset" when it has none) and any stash left over.
+const show = 'printf "%s|%s|%s\\n" "${NODE_OPTIONS-unset}" "${NODE_EXTRA_CA_CERTS-unset}" "$(env | grep -c ^SBX_BWRAP_)"';
+
+function run(args: string[], env: Record<string, string | undefined>) {
+  const full: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: ws };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) full[k] = v;
+  const r = spawnSync(shim, args, { encoding: 'utf8', env: full, cwd: ws, timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the installed bwrap and Node's start-up variables", () => {
+  it('NODE_OPTIONS and NODE_EXTRA_CA_CERTS reach the command exactly as the caller set them, but not the front end: its Node runs no --require hook', () => {
+    expect(installed.status, installed.stderr).toBe(0);
+    const r = run([...base, '--', 'sh', '-c', show], {
+      NODE_OPTIONS: `--require ${hook}`,
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
+    });
+    expect(r.stderr).not.toContain('HOOK RAN');
+    expect(r.stdout).toBe(`--require ${hook}|/etc/ssl/certs/ca-certificates.crt|0\n`);
+    expect(r.status).toBe(0);
+    // The same hook given to a Node the command starts does run there: the variable is intact, not defused.
+    const inner = run([...base, '--', process.execPath, '-e', '0'], { NODE_OPTIONS: `--require ${hook}` });
+    expect(inner.stderr).toBe('HOOK RAN\n');
+    expect(inner.status).toBe(0);
+  });
+
+  it('an unset variable stays unset, an empty one stays set and empty', () => {
+    const r = run([...base, '--', 'sh', '-c', show], { NODE_OPTIONS: '' });
+    expect(r.stdout).toBe('|unset|0\n');
+    expect(r.status).toBe(0);
+  });
+
+  it('--unsetenv and --clearenv apply to them as to any other variable of the caller', () => {
+    const env = { NODE_OPTIONS: '--no-warnings', NODE_EXTRA_CA_CERTS: '/nonexistent' };
+    const unset = run([...base, '--unsetenv', 'NODE_OPTIONS', '--', 'sh', '-c', show], env);
+    expect(unset.stdout).toBe('unset|/nonexistent|0\n');
+    const clear = run([...base, '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--', 'sh', '-c', show], env);
+    expect(clear.stdout).toBe('unset|unset|0\n');
+  });
+});
+
+describe('the front end as the installed bwrap starts it', () => {
+  it('runs from the CLI bundle with the code cache trained on the front end (not dist/ module by module)', () => {
+    // The shim's exec line, with a probe first: which code ran, and whether V8 took the cache.
+    const probe = path.join(dir, 'probe.js');
+    fs.writeFileSync(
+      probe,
+      `const vm = require('vm');
+let rejected, bytes;
+const Script = vm.Script;
+vm.Script = function (text, opts) { const s = new Script(text, opts); if (opts && opts.cachedData) { rejected = s.cachedDataRejected; bytes = opts.cachedData.length; } return s; };
+process.on('exit', () => process.stderr.write(JSON.stringify({ fromDist: !!require.cache[${JSON.stringify(path.join(repoRoot, 'dist', 'bwrap', 'run.js'))}], rejected, bytes }) + '\\n'));
+`,
+    );
+    const main = path.join(repoRoot, 'dist', 'bwrap', 'main.js');
+    expect(fs.readFileSync(shim, 'utf8')).toContain(`'${main}' "$@"`);
+    const r = spawnSync(process.execPath, ['-r', probe, main, '--sbx-dry-run', ...base, '--', 'true'], { cwd: ws, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).plan.steps.length).toBeGreaterThan(0);
+    // The bwrap cache, not exec's (the 17 bytes before V8's data are the bundle's id).
+    const bytes = fs.statSync(path.join(repoRoot, 'dist', 'cli.bundle.bwrap.cache')).size - 17;
+    expect(bytes).not.toBe(fs.statSync(path.join(repoRoot, 'dist', 'cli.bundle.cache')).size - 17);
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toEqual({ fromDist: false, rejected: false, bytes });
+  });
+});
