@@ -186,8 +186,15 @@ void Reaper::Loop() {
 void Reaper::CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, ReaperEvent *ev) {
   if (env != nullptr && fn != nullptr) {
     Napi::Value id = Napi::Number::New(env, ev->id);
-    auto bytes = [&]() {
-      return Napi::Buffer<char>::Copy(env, ev->data.data(), ev->data.size()).As<Napi::Value>();
+    // The C call, not Napi::Buffer::Copy: while the environment is torn down
+    // it fails (it may no longer run JS), and node-addon-api would turn that
+    // into a C++ throw out of this callback, which aborts the process.
+    bool dropped = false;
+    auto bytes = [&]() -> napi_value {
+      napi_value b = nullptr;
+      if (napi_create_buffer_copy(env, ev->data.size(), ev->data.data(), nullptr, &b) != napi_ok)
+        dropped = true;
+      return b;
     };
     napi_value argv[4];
     size_t argc = 3;
@@ -209,7 +216,7 @@ void Reaper::CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, ReaperEv
     // is being torn down (napi_cannot_run_js: pooled sandboxes ending with
     // the process) the event is dropped instead of a C++ throw that would
     // abort the process.
-    napi_call_function(env, env.Undefined(), fn, argc, argv, nullptr);
+    if (!dropped) napi_call_function(env, env.Undefined(), fn, argc, argv, nullptr);
   }
   delete ev;
 }
