@@ -13,6 +13,7 @@ import fs from 'fs';
 import Module from 'module';
 import path from 'path';
 import vm from 'vm';
+import { restoreStashed } from './bwrap/shim-env';
 
 export const BUNDLE = path.join(__dirname, 'cli.bundle.js');
 export const CACHE = path.join(__dirname, 'cli.bundle.cache');
@@ -76,5 +77,8 @@ function cli(argv: string[]): Cli {
 }
 
 export function main(argv: string[]): void {
+  // bin/sbx-native.js run by sh set Node's start-up variables aside: the
+  // command's environment is the caller's again before anything reads it.
+  restoreStashed(process.env);
   cli(argv).main(argv);
 }

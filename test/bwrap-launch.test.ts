@@ -87,3 +87,37 @@ process.on('exit', () => process.stderr.write(JSON.stringify({ fromDist: !!requi
     expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toEqual({ fromDist: false, rejected: false, bytes });
   });
 });
+
+describe('bin/sbx-native.js run directly (npx, PATH), as sh starts it', () => {
+  const direct = (args: string[], env: Record<string, string | undefined>) => {
+    const full: NodeJS.ProcessEnv = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, HOME: ws };
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) full[k] = v;
+    const r = spawnSync(cli, args, { encoding: 'utf8', env: full, cwd: ws, timeout: 30_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it("moves aside exactly the variables shim-env.ts lists: the CLI's Node runs no --require hook, the command gets both unchanged", async () => {
+    const { NODE_START_VARS } = await import('../lib/bwrap/shim-env');
+    const shLine = fs.readFileSync(cli, 'utf8').split('\n')[1];
+    expect(/for v in ([A-Z_ ]+);/.exec(shLine)?.[1].split(' ')).toEqual([...NODE_START_VARS]);
+    const r = direct(['exec', '-w', ws, '--', 'sh', '-c', show], {
+      NODE_OPTIONS: `--require ${hook}`,
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
+    });
+    expect(r.stderr).not.toContain('HOOK RAN');
+    expect(r.stdout).toBe(`--require ${hook}|/etc/ssl/certs/ca-certificates.crt|0\n`);
+    expect(r.status).toBe(0);
+    const empty = direct(['exec', '-w', ws, '--', 'sh', '-c', show], { NODE_OPTIONS: '' });
+    expect(empty.stdout).toBe('|unset|0\n');
+  });
+
+  it('as `node bin/sbx-native.js` the sh line is inert: the same CLI runs', () => {
+    const r = spawnSync(process.execPath, [cli, 'exec', '-w', ws, '--', 'sh', '-c', show], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: ws, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' },
+      cwd: ws,
+    });
+    expect(r.stdout).toBe('unset|/etc/ssl/certs/ca-certificates.crt|0\n');
+    expect(r.status).toBe(0);
+  });
+});

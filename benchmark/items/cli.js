@@ -22,6 +22,8 @@ module.exports = async function cli(ctx) {
   fs.writeFileSync(spawner, `${FLOOR};\n`);
   const variants = {
     'sbx-native exec': () => timeCp(node, [cliJs, 'exec', '-w', ws, '--', 'true'], { cwd: ws }),
+    // As npx and PATH run it: sh first (bin/sbx-native.js sets Node's start-up variables aside).
+    'sbx-native exec, bin run directly': () => timeCp(cliJs, ['exec', '-w', ws, '--', 'true'], { cwd: ws }),
     'node -e 0': () => timeCp(node, ['-e', '0'], { cwd: ws }),
     'node spawnSync true': () => timeCp(node, ['-e', FLOOR], { cwd: ws }),
     'node FILE (empty)': () => timeCp(node, [empty], { cwd: ws }),
@@ -33,6 +35,7 @@ module.exports = async function cli(ctx) {
   const r = await interleave({ variants, warmup: ctx.quick ? 1 : 5, samples, log: ctx.quick ? () => {} : ctx.log });
   r.ratios = ratios(r, [
     ['sbx-native exec', 'node -e 0'],
+    ['sbx-native exec, bin run directly', 'node -e 0'],
     ['node spawnSync true', 'node -e 0'],
     ['node FILE (empty)', 'node -e 0'],
     ['node FILE spawnSync true', 'node -e 0'],
@@ -42,6 +45,7 @@ module.exports = async function cli(ctx) {
   ]);
   r.commands = {
     'sbx-native exec': `node bin/sbx-native.js exec -w ${ws} -- true`,
+    'sbx-native exec, bin run directly': `bin/sbx-native.js exec -w ${ws} -- true`,
     'node -e 0': 'node -e 0',
     'node spawnSync true': `node -e "${FLOOR}"`,
     'node FILE (empty)': `node ${empty}`,
@@ -57,6 +61,9 @@ module.exports = async function cli(ctx) {
     title: 'CLI: sbx-native exec -- true vs node -e 0 vs bwrap',
     unit: 'ms',
     cases: { cli: r },
-    targets: [target('sbx-native exec <= 1.15x node -e 0', r.ratios['sbx-native exec/node -e 0'], (x) => x <= 1.15)],
+    targets: [
+      target('sbx-native exec <= 1.15x node -e 0', r.ratios['sbx-native exec/node -e 0'], (x) => x <= 1.15),
+      target('bin run directly <= 1.15x node -e 0', r.ratios['sbx-native exec, bin run directly/node -e 0'], (x) => x <= 1.15),
+    ],
   };
 };
