@@ -82,6 +82,17 @@ function poolProcesses(parent = process.pid): number[] {
   return [...helpers, ...helpers.flatMap(kids)];
 }
 
+/**
+ * A pool of one sandbox for `opts`' policy, built and waiting (its monitor and
+ * init), once the other policies' sandboxes are gone.
+ */
+async function oneWaiting(opts: SpawnOptions): Promise<void> {
+  configurePool({ size: 1, policies: 1 });
+  for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
+  await warm(opts);
+  for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
+}
+
 // What a command can see of its sandbox, with the numbers that differ between
 // any two sandboxes (mount ids, namespace inodes) left out.
 const FINGERPRINT = [
@@ -267,10 +278,7 @@ describe(`warm pool (as ${userLabel})`, () => {
   it('a signal to a waiting sandbox (a Ctrl-C to the process group) does not reach its later command', async () => {
     const W = workspace();
     const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
-    configurePool({ size: 1, policies: 1 });
-    for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
-    await warm(opts);
-    for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
+    await oneWaiting(opts);
     const [monitor] = poolProcesses();
     for (const sig of ['SIGINT', 'SIGHUP', 'SIGTERM', 'SIGCONT'] as const) process.kill(monitor, sig);
     await sleep(100);
@@ -509,10 +517,7 @@ describe(`warm pool (as ${userLabel})`, () => {
     it('a pooled helper that died while waiting is not used', async () => {
       const W = workspace();
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
-      configurePool({ size: 1, policies: 1 });
-      for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10); // the other policies' sandboxes are gone
-      await warm(opts);
-      for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
+      await oneWaiting(opts);
       const waiting = poolProcesses();
       expect(waiting.length).toBe(2); // one helper (monitor) and its init
       for (const p of waiting) process.kill(p, 'SIGKILL');
@@ -565,10 +570,7 @@ describe(`warm pool (as ${userLabel})`, () => {
     it('a command refused for a bad env entry leaves no waiting sandbox behind', async () => {
       const W = workspace();
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
-      configurePool({ size: 1, policies: 1 });
-      for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
-      await warm(opts);
-      for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
+      await oneWaiting(opts);
       const waiting = poolProcesses();
       expect(waiting.length).toBe(2);
       expect(() => spawn('/bin/true', [], { ...opts, env: { ...process.env, BAD: 'a\0b' } })).toThrow(/invalid environment entry "BAD"/);
