@@ -192,7 +192,12 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
 }
 
 /** Denied outright, with EPERM. */
-export const DENY_EPERM: Syscall[] = [
+/**
+ * Kernel surface no sandboxed process and no proxy needs: the mount API,
+ * io_uring, the key retention service, bpf, perf and kexec (the proxy's
+ * program, lib/proxy/seccomp.ts, refuses these too).
+ */
+export const KERNEL_SURFACE = [
   'mount',
   'umount2',
   'pivot_root',
@@ -207,9 +212,6 @@ export const DENY_EPERM: Syscall[] = [
   'io_uring_setup',
   'io_uring_enter',
   'io_uring_register',
-  'ptrace',
-  'process_vm_readv',
-  'process_vm_writev',
   'keyctl',
   'add_key',
   'request_key',
@@ -217,7 +219,9 @@ export const DENY_EPERM: Syscall[] = [
   'perf_event_open',
   'kexec_load',
   'kexec_file_load',
-];
+] as const satisfies readonly Syscall[];
+
+export const DENY_EPERM: Syscall[] = [...KERNEL_SURFACE, 'ptrace', 'process_vm_readv', 'process_vm_writev'];
 
 const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
 

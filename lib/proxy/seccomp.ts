@@ -26,7 +26,7 @@
 // Everything else (memory, threads, epoll, reads, sockets' I/O, connect) is
 // what Node and the splice threads need.
 import { Asm, DATA, Insn } from '../bpf';
-import { AUDIT_ARCH, CLONE_NEWUSER, CLONE_THREAD, CLONE_NEWNS, SECCOMP_RET, X32_SYSCALL_BIT } from '../seccomp';
+import { AUDIT_ARCH, CLONE_NEWUSER, CLONE_THREAD, CLONE_NEWNS, KERNEL_SURFACE, SECCOMP_RET, X32_SYSCALL_BIT } from '../seccomp';
 import { PROXY_NR, ProxySyscall, SeccompArch } from '../gen/syscalls';
 
 // asm-generic/errno-base.h, errno.h (identical on x86_64 and aarch64)
@@ -44,6 +44,7 @@ const OPEN_WRITE = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000;
 const CLONE_NEW_ANY = CLONE_NEWNS | 0x02000000 | 0x04000000 | 0x08000000 | CLONE_NEWUSER | 0x20000000 | 0x40000000;
 
 const REFUSED_EPERM: ProxySyscall[] = [
+  ...(KERNEL_SURFACE satisfies readonly ProxySyscall[]),
   'execve',
   'execveat',
   'fork',
@@ -58,30 +59,9 @@ const REFUSED_EPERM: ProxySyscall[] = [
   'unshare',
   'setns',
   'chroot',
-  'pivot_root',
-  'mount',
-  'umount2',
-  'open_tree',
-  'open_tree_attr',
-  'move_mount',
-  'fsopen',
-  'fsconfig',
-  'fsmount',
-  'fspick',
-  'mount_setattr',
-  'io_uring_setup',
-  'io_uring_enter',
-  'io_uring_register',
-  'bpf',
-  'perf_event_open',
-  'keyctl',
-  'add_key',
-  'request_key',
   'init_module',
   'finit_module',
   'delete_module',
-  'kexec_load',
-  'kexec_file_load',
   'name_to_handle_at',
   'open_by_handle_at',
   'fanotify_init',
