@@ -22,12 +22,24 @@ export type Action =
   | { kind: 'group'; path: string; group: RootGroup }
   | { kind: 'readonly'; path: string; why: string } // bind read-only onto itself (also pins the name)
   // A tmpfs mask is writable scratch (a private /tmp, lib/scratch.ts): MODE is its root's, SIZE its limit (bytes, 0: the kernel's).
-  | { kind: 'mask'; path: string; type: 'file' | 'dir' | 'tmpfs'; inner: { rel: string; dir: boolean }[]; mode?: number; size?: number }
+  // A file mask with DATA (hex) is a data file (lib/data-files.ts), writable by the command when WRITABLE.
+  | {
+      kind: 'mask';
+      path: string;
+      type: 'file' | 'dir' | 'tmpfs';
+      inner: { rel: string; dir: boolean }[];
+      mode?: number;
+      size?: number;
+      data?: string;
+      writable?: boolean;
+    }
   | { kind: 'reveal'; path: string; writable: boolean }; // re-expose a path hidden by a mask
 
 export interface Layout {
   /** Every path that gets Landlock write rights. */
   writable: string[];
+  /** Writable data files (lib/data-files.ts): Landlock grants them a file's write rights. Absent when none. */
+  writableFiles?: string[];
   groups: RootGroup[];
   /** Mount actions in the order they must happen (shallow first). */
   actions: Action[];
@@ -146,6 +158,9 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   if (policy.tmp === 'private') rules.push({ path: '/tmp', access: 'none', from: 'tmp-private' });
   const scratch = new Map((policy.scratch ?? []).map((s) => [s.path, s]));
   for (const p of scratch.keys()) rules.push({ path: p, access: 'none', from: 'scratch' });
+  const dataFiles = new Map((policy.dataFiles ?? []).map((d) => [d.path, d]));
+  for (const p of dataFiles.keys()) rules.push({ path: p, access: 'none', from: 'data-file' });
+  const writableFiles: string[] = [];
   byDepth(
     rules,
     (r) => r.path,
@@ -200,6 +215,14 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
         // Writable scratch, also inside a hidden place (the mask above gets a mount point for it).
         actions.push({ kind: 'mask', path: r.path, type: 'tmpfs', inner: [], mode: sc.mode, size: sc.size });
         writable.push(r.path);
+        region.set(r.path, 'none');
+        continue;
+      }
+      const df = r.from === 'data-file' ? dataFiles.get(r.path) : undefined;
+      if (df) {
+        // Also inside a hidden place, as scratch: the mask above gets a mount point for it.
+        actions.push({ kind: 'mask', path: r.path, type: 'file', inner: [], mode: df.mode, data: df.data, writable: df.writable });
+        if (df.writable) writableFiles.push(r.path);
         region.set(r.path, 'none');
         continue;
       }
@@ -389,6 +412,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   }
   return {
     writable,
+    ...(writableFiles.length ? { writableFiles } : {}),
     groups,
     actions,
     missingProtected: walked ? [...new Set(missingProtected)] : missingProtected,

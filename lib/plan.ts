@@ -201,6 +201,8 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
     for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
   }
   for (const w of layout.writable) add('landlock_path', w, all & ~resolveUnix);
+  // A writable data file: a file's rights only (a directory's would be EINVAL on a file).
+  for (const f of layout.writableFiles ?? []) add('landlock_path', f, (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE) & all);
   if (resolveUnix) for (const u of policy.allowUnixSockets) if (input.exists(u)) add('landlock_path', u, resolveUnix);
   add('landlock_stdio', (FS.READ_FILE | FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV) & all);
   add('landlock_restrict');
@@ -242,7 +244,7 @@ function supervisorArgs(
   if (!features.threadPidfd) out.push('fscache=off');
   if (sup.metadata) {
     for (const g of layout!.groups) if (g.chain.length > 0) out.push(`meta-deny=${g.ancestor}`);
-    for (const w of layout!.writable) out.push(`meta-allow=${w}`);
+    for (const w of [...layout!.writable, ...(layout!.writableFiles ?? [])]) out.push(`meta-allow=${w}`);
   }
   if (sup.create) for (const p of layout!.missingProtected) out.push(`protect=${p}`);
   if (sup.create) {
@@ -369,6 +371,8 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
       const from = g === undefined ? undefined : pinSource.get(g);
       if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path);
       else add('pin', a.path);
+    } else if (a.kind === 'mask' && a.data !== undefined) {
+      add('data_file', a.path, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY, a.mode ?? 0o600, a.data);
     } else if (a.kind === 'mask') {
       // A tmpfs mask is writable scratch of the layout's mode (a private /tmp: 1777); a file or directory mask is an empty read-only node.
       const [flags, mode] =

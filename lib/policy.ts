@@ -6,6 +6,7 @@ import { FsView, realResolver, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
 import { EXTRA_SCRATCH, Scratch } from './scratch';
 import { EXTRA_VIEWS, View } from './views';
+import { DataFile, EXTRA_DATA_FILES, MAX_DATA_BYTES } from './data-files';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
@@ -104,6 +105,8 @@ export interface ResolvedPolicy {
   scratch: Scratch[];
   /** Read-only views of one path at another (bubblewrap's `--ro-bind SRC DEST`, lib/views.ts), mounted after the layout. */
   views: View[];
+  /** Private files of given data bound over existing paths (bubblewrap's `--bind-data`/`--ro-bind-data`, lib/data-files.ts). */
+  dataFiles: DataFile[];
 }
 
 export class PolicyError extends Error {
@@ -270,6 +273,7 @@ export function resolvePolicy(
   const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
   const views = resolveViews((p as { [EXTRA_VIEWS]?: View[] })[EXTRA_VIEWS] ?? [], mode, real);
   const scratch = resolveScratch((p as { [EXTRA_SCRATCH]?: Scratch[] })[EXTRA_SCRATCH] ?? [], mode, real, view);
+  const dataFiles = resolveDataFiles((p as { [EXTRA_DATA_FILES]?: DataFile[] })[EXTRA_DATA_FILES] ?? [], mode, real, view);
   const abs = (v: string | undefined) => (v && path.isAbsolute(v) ? v : undefined);
   const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
   const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
@@ -288,6 +292,7 @@ export function resolvePolicy(
     allowUnixSockets,
     scratch,
     views,
+    dataFiles,
   };
 }
 
@@ -324,6 +329,26 @@ function resolveScratch(list: Scratch[], mode: Mode, real: (p: string) => string
     if (resolved === '/' || isUnderAny(resolved, ['/proc', '/dev']))
       throw new PolicyError('scratch', s.path, 'not / nor under /proc or /dev');
     return { ...s, path: resolved };
+  });
+}
+
+/** A data file covers an existing path that is not a directory (nothing is made on the host); its data fits in a plan. */
+function resolveDataFiles(list: DataFile[], mode: Mode, real: (p: string) => string | undefined, view: FsView): DataFile[] {
+  if (list.length && mode === 'full')
+    throw new PolicyError(
+      'dataFiles',
+      list.map((d) => d.path),
+      "mode 'full' has no mount layer",
+    );
+  return list.map((d) => {
+    const resolved = real(d.path);
+    if (resolved === undefined) throw new PolicyError('dataFiles', d.path, 'the path must exist (no file is made on the host)');
+    if (statOrThrow(view, resolved).isDirectory()) throw new PolicyError('dataFiles', d.path, 'a data file cannot cover a directory');
+    if (isUnderAny(resolved, ['/proc', '/dev'])) throw new PolicyError('dataFiles', d.path, 'not under /proc or /dev');
+    if (!/^([0-9a-f]{2})*$/.test(d.data)) throw new PolicyError('dataFiles', d.path, 'data must be hex');
+    if (d.data.length / 2 > MAX_DATA_BYTES) throw new PolicyError('dataFiles', d.path, `more than ${MAX_DATA_BYTES} bytes of data`);
+    if (!Number.isInteger(d.mode) || d.mode < 0 || d.mode > 0o7777) throw new PolicyError('dataFiles', d.path, 'mode must be <= 07777');
+    return { ...d, path: resolved };
   });
 }
 

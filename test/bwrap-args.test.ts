@@ -336,7 +336,19 @@ describe('mapping to a policy', () => {
     };
     refused(['--bind', '/w/a', '/w/b', 'true'], /^--bind \/w\/a \/w\/b: not supported/);
     refused(['--bind', '/nope', '/nope', 'true'], /^Can't find source path \/nope: No such file or directory$/);
-    refused(['--ro-bind-data', '3', '/w/a/x', 'true'], /^--ro-bind-data 3 \/w\/a\/x: not supported.*empty data/, { 3: 'data' });
+    refused(['--ro-bind-data', '3', '/w/a/x', 'true'], /^--ro-bind-data 3 \/w\/a\/x: not supported.*DEST must exist/, { 3: 'data' });
+    refused(['--bind-data', '3', '/w/a/x', 'true'], /^--bind-data 3 \/w\/a\/x: not supported.*DEST must exist/, { 3: '' });
+    // Data (or --bind-data, even empty) over an existing file: a private data file of mode --perms (bubblewrap's default 0600).
+    expect(
+      map(['--ro-bind', '/', '/', '--perms', '0640', '--ro-bind-data', '3', '/w/a/.gitmodules', 'true'], { 3: 'ab' }).dataFiles,
+    ).toEqual([{ path: '/w/a/.gitmodules', data: '6162', mode: 0o640, writable: false }]);
+    const writable = map(['--ro-bind', '/', '/', '--bind-data', '3', '/w/a/.gitmodules', 'true'], { 3: '' });
+    expect(writable.dataFiles).toEqual([{ path: '/w/a/.gitmodules', data: '', mode: 0o600, writable: true }]);
+    expect(writable.sandbox.mode).toBe('workspace-write');
+    // A later mount over it covers it.
+    expect(map(['--ro-bind', '/', '/', '--bind-data', '3', '/w/a/.gitmodules', '--tmpfs', '/w/a', 'true'], { 3: 'x' }).dataFiles).toEqual(
+      [],
+    );
     refused(['--cap-drop', 'ALL', '--cap-add', 'CAP_SETFCAP', 'true'], /^--cap-add CAP_SETFCAP: not supported/);
     expect(map(['--unshare-uts', '--hostname', 'box', 'true']).hostname).toBe('box');
     refused(['--unshare-uts', '--hostname', 'x'.repeat(65), 'true'], /^Can't set hostname to x+: Invalid argument$/);

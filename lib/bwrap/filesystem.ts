@@ -7,6 +7,7 @@ import path from 'path';
 import type { Access, Guard } from '../policy';
 import type { Scratch } from '../scratch';
 import type { View } from '../views';
+import { DataFile, MAX_DATA_BYTES } from '../data-files';
 import { BwrapError, unsupported } from './values';
 import type { FsOp } from './argv-types';
 import type { SetupOp } from './setup';
@@ -58,6 +59,8 @@ export interface FsMapping {
   scratch: Scratch[];
   /** --ro-bind SRC DEST of different paths (lib/views.ts). */
   views: View[];
+  /** --bind-data, and --ro-bind-data with data (lib/data-files.ts). */
+  dataFiles: DataFile[];
 }
 
 function under(p: string, dir: string): boolean {
@@ -71,6 +74,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const setup: SetupOp[] = [];
   const scratch: Scratch[] = [];
   const views: (View & { index: number })[] = [];
+  const dataFiles: DataFile[] = [];
   let privateTmp = false;
   let root: 'ro' | 'rw' | 'empty' = 'empty';
   let dev = false;
@@ -85,6 +89,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
     for (let i = guards.length - 1; i >= 0; i--) if (under(guards[i].path, dest)) guards.splice(i, 1);
     for (let i = scratch.length - 1; i >= 0; i--) if (under(scratch[i].path, dest)) scratch.splice(i, 1);
     for (let i = views.length - 1; i >= 0; i--) if (under(views[i].dest, dest)) views.splice(i, 1);
+    for (let i = dataFiles.length - 1; i >= 0; i--) if (under(dataFiles[i].path, dest)) dataFiles.splice(i, 1);
     if (dest === '/tmp' || dest === '/') privateTmp = false;
   };
   // Inside a fresh tmpfs the host's entries are not there.
@@ -232,14 +237,27 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
       case 'bind-data': {
         const opt = `--${op.op}`;
         const dest = abs(op.dest, opt);
-        if (op.op !== 'ro-bind-data')
-          throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'a writable copy bound over a path is not supported yet');
-        if (op.data.length) throw unsupported(`${opt} ${op.fd} ${op.dest}`, 'only empty data is supported (an empty read-only file)');
         const real = host.realpath(dest);
-        cover(real ?? dest);
-        if (real === undefined) return missingDest(dest, opt);
-        if (host.kind(real, true) === 'dir') throw new BwrapError(`Can't create file at ${op.dest}: Is a directory`);
-        rules[real] = 'none';
+        const empty = op.op === 'ro-bind-data' && op.data.length === 0;
+        if (real !== undefined && host.kind(real, true) === 'dir') throw new BwrapError(`Can't create file at ${op.dest}: Is a directory`);
+        if (empty) {
+          // Nothing to carry: an empty read-only mask, or a refused name where nothing is.
+          cover(real ?? dest);
+          if (real === undefined) return missingDest(dest, opt);
+          rules[real] = 'none';
+          return;
+        }
+        // A private file of the data (lib/data-files.ts). bubblewrap makes DEST on the host when missing; sbx-native binds over an existing one only.
+        if (real === undefined)
+          throw unsupported(
+            `${opt} ${op.fd} ${op.dest}`,
+            `${op.dest} does not exist: DEST must exist, since sbx-native makes no files on the host`,
+          );
+        if (inFresh(real)) throw unsupported(`${opt} ${op.fd} ${op.dest}`, `${op.dest} is inside a --tmpfs, where it has no mount point`);
+        if (op.data.length > MAX_DATA_BYTES)
+          throw unsupported(`${opt} ${op.fd} ${op.dest}`, `more than ${MAX_DATA_BYTES} bytes of data (the data travels in the plan)`);
+        cover(real);
+        dataFiles.push({ path: real, data: op.data.toString('hex'), mode: op.perms ?? 0o600, writable: op.op === 'bind-data' });
         return;
       }
       case 'dir': {
@@ -286,6 +304,10 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   for (const o of setup) {
     const where = fresh.find((d) => under(o.dest, d) || (o.op !== 'chmod' && o.dest === d));
     if (where) throw unsupported(`--${o.op} ${o.dest}`, `it would be made in the --tmpfs ${where}, which is made anew for the command`);
+    // So is a data file: the set-up run would change its own copy.
+    const real = host.realpath(o.dest) ?? o.dest;
+    const data = dataFiles.find((d) => d.path === real);
+    if (data) throw unsupported(`--${o.op} ${o.dest}`, `${o.dest} is a data file, made anew for the command`);
   }
   // Views are mounted after the whole layout: nothing an option after one puts inside it would be seen.
   for (const v of views) {
@@ -300,7 +322,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         `it lies inside the read-only view bound at ${v.dest} earlier, which sbx-native mounts after everything else`,
       );
   }
-  return { rules, guards, sockets, privateTmp, setup, scratch, views: views.map(({ src, dest }) => ({ src, dest })) };
+  return { rules, guards, sockets, privateTmp, setup, scratch, views: views.map(({ src, dest }) => ({ src, dest })), dataFiles };
 }
 
 function remountedLater(ops: FsOp[], index: number, dest: string): boolean {

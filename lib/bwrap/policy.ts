@@ -12,6 +12,7 @@ import { BwrapArgs, BwrapError, CAPS, FsOp } from './args';
 import type { SetupOp } from './setup';
 import type { Scratch } from '../scratch';
 import type { View } from '../views';
+import type { DataFile } from '../data-files';
 import { HostView, mapFilesystem, realHost, visible } from './filesystem';
 import { unsupported } from './values';
 
@@ -26,6 +27,8 @@ export interface Mapped {
   scratch: Scratch[];
   /** --ro-bind SRC DEST of different paths: read-only views (lib/views.ts). */
   views: View[];
+  /** --bind-data/--ro-bind-data with data (or writable): private files over existing paths (lib/data-files.ts). */
+  dataFiles: DataFile[];
   /** Unix socket files bound in by their own --bind: connectable (allowUnixSockets once the policy has it). */
   unixSockets: string[];
   file: string;
@@ -111,7 +114,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   const shown = (p: string | undefined) => p !== undefined && path.isAbsolute(p) && visible(fsm.rules, host.realpath(p) ?? p);
   const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : shown(ctx.cwd) ? ctx.cwd : shown(a.env.HOME) ? a.env.HOME! : '/';
   const env = { ...a.env, PWD: cwd };
-  const writes = Object.values(fsm.rules).includes('write') || fsm.scratch.length > 0;
+  const writes = Object.values(fsm.rules).includes('write') || fsm.scratch.length > 0 || fsm.dataFiles.some((d) => d.writable);
   const sandbox: SandboxPolicy = {
     mode: writes ? 'workspace-write' : 'read-only',
     ...(writes ? { writableRoots: [] } : {}),
@@ -124,6 +127,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     guards: fsm.guards,
     scratch: fsm.scratch,
     views: fsm.views,
+    dataFiles: fsm.dataFiles,
     unixSockets: fsm.sockets,
     file: a.command[0],
     args: a.command.slice(1),

@@ -7,6 +7,7 @@ import type { Prepared } from './run';
 import { EXTRA_GUARDS, Guard } from '../guards';
 import { EXTRA_SCRATCH, Scratch } from '../scratch';
 import { EXTRA_VIEWS, View } from '../views';
+import { DataFile, EXTRA_DATA_FILES } from '../data-files';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
@@ -16,7 +17,12 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   const top = fds.length ? fds[fds.length - 1] : 2;
   // A gap between passed fds gets /dev/null (the addon places fds by position).
   for (let i = 3; i <= top; i++) stdio.push(fds.includes(i) ? i : 'ignore');
-  const sandbox = { ...m.sandbox } as SandboxPolicy & { [EXTRA_GUARDS]?: Guard[]; [EXTRA_SCRATCH]?: Scratch[]; [EXTRA_VIEWS]?: View[] };
+  const sandbox = { ...m.sandbox } as SandboxPolicy & {
+    [EXTRA_GUARDS]?: Guard[];
+    [EXTRA_SCRATCH]?: Scratch[];
+    [EXTRA_VIEWS]?: View[];
+    [EXTRA_DATA_FILES]?: DataFile[];
+  };
   if (m.unixSockets.length) {
     // Issue 13's policy key: a socket bound in by its own --bind may be connected to.
     if (policyKnows('allowUnixSockets')) (sandbox as Record<string, unknown>).allowUnixSockets = m.unixSockets;
@@ -24,6 +30,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   sandbox[EXTRA_GUARDS] = m.guards;
   if (m.scratch.length) sandbox[EXTRA_SCRATCH] = m.scratch;
   if (m.views.length) sandbox[EXTRA_VIEWS] = m.views;
+  if (m.dataFiles.length) sandbox[EXTRA_DATA_FILES] = m.dataFiles;
   const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
   return { options, fds };
 }
@@ -47,8 +54,15 @@ export function policyKnows(key: string): boolean {
 export function dryRunJson(p: Prepared): unknown {
   const plan = {
     ...p.prepared.plan,
-    steps: p.prepared.plan.steps.map((s) => (s.op === 'env' ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] } : s)),
+    steps: p.prepared.plan.steps.map((s) =>
+      s.op === 'env'
+        ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] }
+        : s.op === 'data_file'
+          ? { op: s.op, args: [...s.args.slice(0, 3), bytes(s.args[3])] }
+          : s,
+    ),
   };
+  const policy = { ...p.prepared.policy, dataFiles: p.prepared.policy.dataFiles.map((d) => ({ ...d, data: bytes(d.data) })) };
   return {
     bwrap: {
       ops: p.args.ops.map((o) => ('data' in o ? { ...o, data: `${o.data.length} bytes` } : o)),
@@ -62,9 +76,15 @@ export function dryRunJson(p: Prepared): unknown {
     guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
     scratch: p.mapped.scratch,
     views: p.mapped.views,
+    dataFiles: p.mapped.dataFiles.map((d) => ({ ...d, data: bytes(d.data) })),
     unixSockets: p.mapped.unixSockets,
     fds: p.fds,
-    policy: p.prepared.policy,
+    policy,
     plan,
   };
+}
+
+/** Data files' bytes are counted in a dry run, not printed (they may be large, and binary). */
+function bytes(hex: string): string {
+  return `${hex.length / 2} bytes`;
 }

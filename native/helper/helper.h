@@ -83,6 +83,14 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps);
 // order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
 void check_order(Run &run, const Step &s);
 
+// Plan arguments that carry bytes are hex (seccomp programs, data files): one digit's value, -1 if none.
+inline int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);

@@ -287,6 +287,50 @@ void step_mask(Run &run, const Step &s) {
   run.expected.erase(target);  // replaced on purpose: later steps find the mask there
 }
 
+// data_file PATH FLAGS MODE HEX: bubblewrap's --bind-data/--ro-bind-data. A
+// file of MODE holding the bytes HEX encodes, bound onto PATH with
+// MOUNT_ATTR_* FLAGS. It is made in a tmpfs of its own (the kernel's default
+// size, as bubblewrap's tmpfs root: a writable one may grow) mounted inside
+// the scratch tmpfs: the scratch goes away with scratch_end, the file's own
+// mount keeps its tmpfs alive, and nothing reaches the host.
+void step_data_file(Run &run, const Step &s) {
+  const auto &a = s.args;
+  const std::string &target = a[0], &hex = a[3];
+  uint64_t flags = parse_num(run, a[1]);
+  mode_t mode = (mode_t)parse_num(run, a[2]);
+  if (hex.size() % 2 != 0) fail(run, EINVAL, "data for " + target + ": an odd number of hex digits");
+  std::string data(hex.size() / 2, '\0');
+  for (size_t i = 0; i < data.size(); i++) {
+    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) fail(run, EINVAL, "data for " + target + ": not hex");
+    data[i] = (char)(hi << 4 | lo);
+  }
+  std::string dir = run.scratch_dir + "/d" + std::to_string(run.scratch_count++);
+  need(run, mkdir(dir.c_str(), 0700) == 0, "create the data directory for " + target);
+  need(run, mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") == 0,
+       "mount the data tmpfs for " + target);
+  std::string file = dir + "/f";
+  int fd = open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  need(run, fd >= 0, "create the data file for " + target);
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    need(run, n > 0, "write the data for " + target);
+    off += (size_t)n;
+  }
+  need(run, fchmod(fd, mode) == 0, "chmod the data file for " + target);  // exactly MODE, whatever the umask
+  close(fd);
+  int at = open_plan_path(run, target, false, true);
+  int tree = open_tree(file.c_str(), SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC);
+  need(run, tree >= 0, "open_tree the data file for " + target);
+  need(run, mount_setattr(tree, "", SBX_AT_EMPTY_PATH, flags) == 0,
+       "mount_setattr the data file for " + target);
+  need(run, move_mount_fd(tree, at) == 0, "move_mount the data file onto " + target);
+  close(tree);
+  close(at);
+  run.expected.erase(target);  // replaced on purpose, as a mask
+}
+
 // bind SRC DST ATTRS
 void step_bind(Run &run, const Step &s) {
   const auto &a = s.args;

@@ -10,17 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 void step_seccomp(Run &run, const Step &s) {
   // seccomp HEX [listen|listen-killable]: with a listener, the filter's
   // notifications go to init (the supervise step), through a listener fd sent

@@ -26,6 +26,7 @@ void step_pin(Run &run, const Step &s);  // mount
 void step_pin_from(Run &run, const Step &s);  // mount
 void step_close_slot(Run &run, const Step &s);  // mount
 void step_mask(Run &run, const Step &s);  // mount
+void step_data_file(Run &run, const Step &s);  // mount
 void step_scratch_end(Run &run, const Step &s);  // mount
 void step_tmpfs(Run &run, const Step &s);  // mount
 void step_touch(Run &run, const Step &s);  // mount
@@ -78,6 +79,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::pin_from: return step_pin_from(run, s);
     case StepOp::close_slot: return step_close_slot(run, s);
     case StepOp::mask: return step_mask(run, s);
+    case StepOp::data_file: return step_data_file(run, s);
     case StepOp::scratch_end: return step_scratch_end(run, s);
     case StepOp::tmpfs: return step_tmpfs(run, s);
     case StepOp::touch: return step_touch(run, s);
