@@ -291,14 +291,18 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
       case '--cap-drop': {
         need(1, `${arg} takes an argument`);
         const v = argv[++i];
-        a.capsGiven = true;
         const all = v.toUpperCase() === 'ALL';
         const name = all ? undefined : capName(v);
         if (!all && !name) throw new BwrapError(`unknown cap: ${v}`);
         const names = all ? CAPS : [name!];
         for (const c of names)
-          if (arg === '--cap-add') a.caps.add(c);
-          else a.caps.delete(c);
+          if (arg === '--cap-add') {
+            a.caps.add(c);
+            a.capsAdded.add(c);
+          } else {
+            a.caps.delete(c);
+            a.capsAdded.delete(c);
+          }
         break;
       }
       case '--perms':

@@ -44,7 +44,8 @@ export interface BwrapArgs {
   asPid1: boolean;
   /** Capabilities the command asks to keep (bubblewrap's rule: all for uid 0 unless dropped). */
   caps: Set<string>;
-  capsGiven: boolean;
+  /** What --cap-add asked for and no later --cap-drop took back. */
+  capsAdded: Set<string>;
   disableUserns: boolean;
   assertUsernsDisabled: boolean;
   levelPrefix: boolean;
@@ -88,7 +89,7 @@ export function emptyArgs(env: Record<string, string | undefined>): BwrapArgs {
     dieWithParent: false,
     asPid1: false,
     caps: new Set(),
-    capsGiven: false,
+    capsAdded: new Set(),
     disableUserns: false,
     assertUsernsDisabled: false,
     levelPrefix: false,

@@ -76,14 +76,17 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     throw new BwrapError(`Can't set hostname to ${a.hostname}: Invalid argument`);
   if (a.asPid1)
     notes.push("--as-pid-1: the command runs as pid 2 under sbx-native's init (pid 1), which reaps, forwards signals and supervises");
-  // The command never gets capabilities: what bubblewrap grants with --cap-add (or keeps for uid 0 by default) is not given.
-  const asked = [...a.caps];
-  if (asked.length && a.capsGiven) {
+  // The command never holds capabilities, in its user namespace too (docs/bwrap.md, --cap-add): refused, never accepted and dropped.
+  if (a.capsAdded.size) {
+    const added = a.capsAdded.size === CAPS.length ? 'ALL' : [...a.capsAdded].join(',');
     throw new BwrapError(
-      `--cap-add ${asked.length === CAPS.length ? 'ALL' : asked.join(',')}: not supported by sbx-native's bwrap front end (the command never holds capabilities; sandbox-runtime adds it for its seccomp helper, which needs nested user namespaces sbx-native refuses: set network.allowAllUnixSockets to run without the helper, see docs/bwrap.md)`,
+      `--cap-add ${added}: not supported by sbx-native's bwrap front end (the command holds no capabilities, also in its user namespace: ` +
+        "CAP_SYS_PTRACE would let it take over the supervisor in init, CAP_SETFCAP let a uid 0 caller's command write file capabilities the host honours; " +
+        'sandbox-runtime adds CAP_SETFCAP only as root for its seccomp helper, whose nested user namespace sbx-native refuses anyway: ' +
+        'set network.allowAllUnixSockets to run without the helper, see docs/bwrap.md)',
     );
   }
-  if (asked.length) notes.push('uid 0 keeps no capabilities (bubblewrap keeps them all unless --cap-drop ALL)');
+  if (a.caps.size) notes.push('uid 0 keeps no capabilities (bubblewrap keeps them all unless --cap-drop ALL)');
   if (a.unshare.cgroup && !fs.existsSync('/proc/self/ns/cgroup'))
     throw new BwrapError('Cannot create new cgroup namespace because the kernel does not support it');
   const extraUnshare = a.unshare.cgroup || a.unshare.cgroupTry ? CLONE_NEWCGROUP : 0;
