@@ -485,6 +485,16 @@ describe('--sbx-dry-run', () => {
     expect(d.differences).toContain(
       "--as-pid-1: the command runs as pid 2 under sbx-native's init (pid 1), which reaps, forwards signals and supervises",
     );
+    // Why not pid 1, from this plan: the unix-socket rule always; here also the shared mount's metadata checks, the missing protected names, no new repository, git control.
+    expect(d.asPid1.commandIsPid1).toBe(false);
+    expect(d.asPid1.initEnforces).toEqual([
+      expect.stringMatching(/^the unix-socket rule/),
+      expect.stringMatching(/^metadata checks/),
+      expect.stringMatching(/^protected names that do not exist yet cannot be made \(\d+\)$/),
+      'no new repository (.git, HEAD) in a writable area',
+      expect.stringMatching(/^directories leading to protected paths/),
+      "git control: what makes git run code in the repositories' git directories",
+    ]);
     expect(d.refusedNames).toEqual([`${A}/.codex`, `${A}/.agents`, `${B}/.codex`, `${B}/.agents`]);
     expect(d.guarded.map((g: { why: string }) => g.why)).toEqual(['the installed bwrap', 'the Node that runs the installed bwrap']);
     expect(d.policy.writableRoots).toEqual([A, B]);

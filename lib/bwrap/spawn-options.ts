@@ -8,6 +8,7 @@ import { EXTRA_GUARDS, Guard } from '../guards';
 import { EXTRA_SCRATCH, Scratch } from '../scratch';
 import { EXTRA_VIEWS, View } from '../views';
 import { DataFile, EXTRA_DATA_FILES } from '../data-files';
+import { initDuties } from './pid1';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
@@ -72,6 +73,8 @@ export function dryRunJson(p: Prepared): unknown {
       chdir: p.args.chdir,
     },
     differences: p.mapped.notes,
+    // --as-pid-1: what init enforces for this command, which is why the command is not pid 1 (docs/bwrap.md).
+    ...(p.args.asPid1 ? { asPid1: { commandIsPid1: false, initEnforces: initDuties(p.prepared.plan) } } : {}),
     refusedNames: p.mapped.guards.filter((g) => g.why.startsWith('bwrap ')).map((g) => g.path),
     guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
     scratch: p.mapped.scratch,
