@@ -26,20 +26,24 @@ function tree(H: string): void {
   rmTree(H);
   fs.mkdirSync(H, { mode: 0o755 });
   for (const d of ['a', 'a/.git', 'b', 'outside']) fs.mkdirSync(path.join(H, d));
+  fs.writeFileSync(path.join(H, 'outside', 'conf'), 'host conf');
   fs.writeFileSync(path.join(H, 'a', '.gitconfig'), 'secret');
   fs.writeFileSync(path.join(H, 'a', 'file'), 'data');
   fs.chmodSync(H, 0o755);
 }
 
-function probeUnder(bwrap: string, H: string, argv: string[], paths: string[]): Map<string, string> {
+/** `fds`: opened after the tree is made, passed from fd 3 on, closed after the run (data for --bind-data). */
+function probeUnder(bwrap: string, H: string, argv: string[], paths: string[], fds: () => number[] = () => []): Map<string, string> {
   tree(H);
+  const extra = fds();
   const r = spawnSync(bwrap, [...argv, '/bin/sh', probe, ...hostNs, '--', ...paths], {
     cwd: path.join(H, 'a'),
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...extra],
     timeout: 30_000,
     env: { PATH: '/usr/bin:/bin', HOME: H },
   });
+  extra.forEach((fd) => fs.closeSync(fd));
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const out = new Map<string, string>();
@@ -50,9 +54,9 @@ function probeUnder(bwrap: string, H: string, argv: string[], paths: string[]): 
   return out;
 }
 
-function diff(H: string, argv: string[], paths: string[]): Record<string, [string, string]> {
-  const theirs = probeUnder(realBwrap, H, argv, paths);
-  const ours = probeUnder(front, H, argv, paths);
+function diff(H: string, argv: string[], paths: string[], fds?: () => number[]): Record<string, [string, string]> {
+  const theirs = probeUnder(realBwrap, H, argv, paths, fds);
+  const ours = probeUnder(front, H, argv, paths, fds);
   const out: Record<string, [string, string]> = {};
   for (const k of new Set([...theirs.keys(), ...ours.keys()])) {
     if (theirs.get(k) !== ours.get(k)) out[k.replaceAll(H, 'H')] = [theirs.get(k) ?? '-', ours.get(k) ?? '-'];
@@ -151,6 +155,25 @@ describe.skipIf(!fs.existsSync(realBwrap))(
       ];
       const d = diff(H, argv, [A, B, `${H}/outside`, `${H}/outside/file`, `${H}/outside/.git`, `${H}/outside/.gitconfig`]);
       expect(Object.keys(d).sort()).toEqual([...Object.keys(ALWAYS), 'ns ipc', 'ns uts'].sort());
+    });
+
+    it('--bind-data in a writable root and --ro-bind-data in a read-only place, over existing files: the same but for the documented differences', () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const A = `${H}/a`;
+      const data = path.join(H, '..', `${path.basename(H)}-data`);
+      made.push(data);
+      fs.writeFileSync(data, 'twelve bytes');
+      const argv = [
+        ...['--ro-bind', '/', '/', '--dev', '/dev', '--bind', A, A, '--bind-data', '3', `${A}/file`],
+        ...['--perms', '0640', '--ro-bind-data', '4', `${H}/outside/conf`],
+        ...['--unshare-user', '--unshare-pid', '--unshare-net', '--cap-drop', 'ALL', '--'],
+      ];
+      const open = () => [fs.openSync(data, 'r'), fs.openSync(data, 'r')];
+      const d = diff(H, argv, [A, `${A}/file`, `${H}/outside`, `${H}/outside/conf`], open);
+      expect(Object.keys(d).sort()).toEqual([...Object.keys(ALWAYS), 'ns ipc', 'ns uts'].sort());
+      expect(fs.readFileSync(`${H}/outside/conf`, 'utf8')).toBe('host conf'); // the tree is made anew for each run: this is the front end's
+      expect(fs.readFileSync(`${A}/file`, 'utf8')).toBe('data');
     });
 
     it("Codex's preflight argv (--tmpfs / and read-only system dirs): the same but for the documented differences", () => {
