@@ -112,6 +112,29 @@ console.log(JSON.stringify([code(() => fs.unlinkSync(${JSON.stringify(conf)})), 
     expect(fs.readFileSync(conf, 'utf8')).toBe('host a\n');
   });
 
+  it('a data_file step that fails (injected EIO): exit 1 naming the step, the command never runs, no mount or file left', () => {
+    const { H, A, outside, data } = setup();
+    const conf = path.join(outside, 'conf');
+    const argv = ['--ro-bind', '/', '/', '--bind', A, A, '--bind-data', '3', conf, '--', 'touch', path.join(A, 'ran')];
+    const dry = run(data, ['--sbx-dry-run', ...argv.slice(0, argv.indexOf('--'))], '0');
+    const k = JSON.parse(dry.stdout).plan.steps.findIndex((st: { op: string }) => st.op === 'data_file');
+    expect(k).toBeGreaterThan(0);
+    const before = snapshot(H);
+    const mountsBefore = mounts();
+    const fd = fs.openSync(data, 'r');
+    let r;
+    try {
+      r = runBwrap(shim, argv, { stdio: ['ignore', 'pipe', 'pipe', fd], env: { ...process.env, SBX_NATIVE_TEST_FAIL_STEP: String(k) } });
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(r.stderr).toMatch(/^bwrap: data_file: injected failure: EIO/);
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(A, 'ran'))).toBe(false);
+    expect(snapshot(H)).toEqual(before);
+    expect(mounts()).toBe(mountsBefore);
+  });
+
   it('bad uses fail as bubblewrap fails (exit 1, bwrap: naming the option), the command never runs, nothing is made', () => {
     const { H, A, outside, data } = setup();
     const before = snapshot(H);
