@@ -15,6 +15,8 @@ export interface DataFile {
   mode: number;
   /** Writable by the command (--bind-data), or read-only (--ro-bind-data). */
   writable: boolean;
+  /** Set by the policy: the path lies in a fresh tmpfs, where the helper makes its mount point (and the host's inode is not the sandbox's). */
+  fresh?: boolean;
 }
 
 /** The most data one file may carry: it travels in the plan, hex-encoded. */

@@ -6,6 +6,7 @@ import path from 'path';
 import { canonicalPath, FsStat, FsView, listDir, Listing, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
+import type { FreshNode } from './fresh-nodes';
 import { repositoryModel } from './repository';
 
 export { GIT_CODE_PATHS } from './repository';
@@ -32,6 +33,10 @@ export type Action =
       size?: number;
       data?: string;
       writable?: boolean;
+      /** A data file in a fresh tmpfs: its mount point is made there, and it has no host inode to check. */
+      fresh?: boolean;
+      /** A tmpfs mask: what the helper makes in it once mounted, in order (lib/fresh-nodes.ts), relative to it. */
+      made?: (FreshNode & { rel: string })[];
     }
   | { kind: 'reveal'; path: string; writable: boolean }; // re-expose a path hidden by a mask
 
@@ -221,7 +226,16 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       const df = r.from === 'data-file' ? dataFiles.get(r.path) : undefined;
       if (df) {
         // Also inside a hidden place, as scratch: the mask above gets a mount point for it.
-        actions.push({ kind: 'mask', path: r.path, type: 'file', inner: [], mode: df.mode, data: df.data, writable: df.writable });
+        actions.push({
+          kind: 'mask',
+          path: r.path,
+          type: 'file',
+          inner: [],
+          mode: df.mode,
+          data: df.data,
+          writable: df.writable,
+          ...(df.fresh ? { fresh: true } : {}),
+        });
         if (df.writable) writableFiles.push(r.path);
         region.set(r.path, 'none');
         continue;
@@ -389,6 +403,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
         m.inner.push({
           rel: path.relative(m.path, a.path),
           dir: (() => {
+            if (a.kind === 'mask' && a.data !== undefined) return false; // a data file: its mount point is a file
             try {
               return view.stat(a.path)?.isDirectory() ?? true;
             } catch {
@@ -398,6 +413,21 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
         });
       }
     }
+  }
+  // Fresh nodes go to the deepest tmpfs mask holding them, in their order.
+  for (const n of policy.freshNodes ?? []) {
+    let best: Extract<Action, { kind: 'mask' }> | undefined;
+    for (const a of actions)
+      if (
+        a.kind === 'mask' &&
+        a.type === 'tmpfs' &&
+        isUnder(n.path, a.path) &&
+        n.path !== a.path &&
+        (!best || a.path.length > best.path.length)
+      )
+        best = a;
+    if (!best) throw new Error(`layout: no fresh tmpfs holds ${n.path}`); // policy.ts checked it lies in one
+    (best.made ??= []).push({ ...n, rel: path.relative(best.path, n.path) });
   }
   // No new repository anywhere in a writable area: a `.git` (a directory, or
   // a file that becomes a `gitdir:` pointer) and a HEAD (what makes any

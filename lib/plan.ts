@@ -283,6 +283,7 @@ type Add = (op: StepOp, ...args: (string | number | bigint)[]) => void;
 function identities(layout: Layout, privateTmp: boolean, identity: (p: string) => string | undefined): string[] {
   const paths = new Set<string>();
   for (const a of layout.actions) {
+    if (a.kind === 'mask' && a.fresh) continue; // in a new tmpfs: the host's inode at that path is not the sandbox's
     paths.add(a.path);
     if (a.kind === 'group') for (const c of a.group.chain) paths.add(c.dir);
   }
@@ -378,6 +379,15 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
       const [flags, mode] =
         a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, a.mode ?? 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
       add('mask', a.path, a.type, flags, mode, a.size ?? 0, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
+      for (const n of a.made ?? [])
+        add(
+          'fresh_node',
+          a.path,
+          n.rel,
+          n.kind,
+          n.mode ?? (n.kind === 'file' ? 0o666 : 0o755),
+          n.kind === 'file' ? (n.data ?? '') : (n.target ?? ''),
+        );
     } else {
       add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
       add('move_slot', slot.get(a.path)!, a.path);

@@ -7,6 +7,7 @@ import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
 import { EXTRA_SCRATCH, Scratch } from './scratch';
 import { EXTRA_VIEWS, View } from './views';
 import { DataFile, EXTRA_DATA_FILES, MAX_DATA_BYTES } from './data-files';
+import { EXTRA_FRESH_NODES, FreshNode } from './fresh-nodes';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
@@ -107,6 +108,8 @@ export interface ResolvedPolicy {
   views: View[];
   /** Private files of given data bound over existing paths (bubblewrap's `--bind-data`/`--ro-bind-data`, lib/data-files.ts). */
   dataFiles: DataFile[];
+  /** Nodes made inside a fresh tmpfs once it is mounted (bubblewrap's `--dir`/`--file`/`--symlink` there, lib/fresh-nodes.ts). */
+  freshNodes: FreshNode[];
 }
 
 export class PolicyError extends Error {
@@ -273,7 +276,9 @@ export function resolvePolicy(
   const extra = (p as { [EXTRA_GUARDS]?: Guard[] })[EXTRA_GUARDS] ?? [];
   const views = resolveViews((p as { [EXTRA_VIEWS]?: View[] })[EXTRA_VIEWS] ?? [], mode, real);
   const scratch = resolveScratch((p as { [EXTRA_SCRATCH]?: Scratch[] })[EXTRA_SCRATCH] ?? [], mode, real, view);
-  const dataFiles = resolveDataFiles((p as { [EXTRA_DATA_FILES]?: DataFile[] })[EXTRA_DATA_FILES] ?? [], mode, real, view);
+  const fresh = [...(tmp === 'private' ? ['/tmp'] : []), ...scratch.map((s) => s.path)];
+  const dataFiles = resolveDataFiles((p as { [EXTRA_DATA_FILES]?: DataFile[] })[EXTRA_DATA_FILES] ?? [], mode, real, view, fresh);
+  const freshNodes = resolveFreshNodes((p as { [EXTRA_FRESH_NODES]?: FreshNode[] })[EXTRA_FRESH_NODES] ?? [], fresh);
   const abs = (v: string | undefined) => (v && path.isAbsolute(v) ? v : undefined);
   const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
   const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
@@ -293,6 +298,7 @@ export function resolvePolicy(
     scratch,
     views,
     dataFiles,
+    freshNodes,
   };
 }
 
@@ -332,8 +338,18 @@ function resolveScratch(list: Scratch[], mode: Mode, real: (p: string) => string
   });
 }
 
-/** A data file covers an existing path that is not a directory (nothing is made on the host); its data fits in a plan. */
-function resolveDataFiles(list: DataFile[], mode: Mode, real: (p: string) => string | undefined, view: FsView): DataFile[] {
+/**
+ * A data file covers an existing path that is not a directory, or one inside
+ * a fresh tmpfs (`fresh`), where the helper makes its mount point: nothing is
+ * made on the host. Its data fits in a plan.
+ */
+function resolveDataFiles(
+  list: DataFile[],
+  mode: Mode,
+  real: (p: string) => string | undefined,
+  view: FsView,
+  fresh: string[],
+): DataFile[] {
   if (list.length && mode === 'full')
     throw new PolicyError(
       'dataFiles',
@@ -341,14 +357,32 @@ function resolveDataFiles(list: DataFile[], mode: Mode, real: (p: string) => str
       "mode 'full' has no mount layer",
     );
   return list.map((d) => {
-    const resolved = real(d.path);
-    if (resolved === undefined) throw new PolicyError('dataFiles', d.path, 'the path must exist (no file is made on the host)');
-    if (statOrThrow(view, resolved).isDirectory()) throw new PolicyError('dataFiles', d.path, 'a data file cannot cover a directory');
+    const inFresh = path.isAbsolute(d.path) && fresh.some((f) => isUnderAny(path.normalize(d.path), [f]) && path.normalize(d.path) !== f);
+    const resolved = inFresh ? path.normalize(d.path) : real(d.path);
+    if (resolved === undefined)
+      throw new PolicyError('dataFiles', d.path, 'the path must exist, or lie in a fresh tmpfs (no file is made on the host)');
+    if (!inFresh && statOrThrow(view, resolved).isDirectory())
+      throw new PolicyError('dataFiles', d.path, 'a data file cannot cover a directory');
     if (isUnderAny(resolved, ['/proc', '/dev'])) throw new PolicyError('dataFiles', d.path, 'not under /proc or /dev');
     if (!/^([0-9a-f]{2})*$/.test(d.data)) throw new PolicyError('dataFiles', d.path, 'data must be hex');
     if (d.data.length / 2 > MAX_DATA_BYTES) throw new PolicyError('dataFiles', d.path, `more than ${MAX_DATA_BYTES} bytes of data`);
     if (!Number.isInteger(d.mode) || d.mode < 0 || d.mode > 0o7777) throw new PolicyError('dataFiles', d.path, 'mode must be <= 07777');
-    return { ...d, path: resolved };
+    return { ...d, path: resolved, ...(inFresh ? { fresh: true } : {}) };
+  });
+}
+
+/** Fresh nodes lie strictly inside a fresh tmpfs of this policy; their fields are what the helper step takes. */
+function resolveFreshNodes(list: FreshNode[], fresh: string[]): FreshNode[] {
+  return list.map((n) => {
+    const p = path.isAbsolute(n.path) ? path.normalize(n.path) : undefined;
+    if (!p || !fresh.some((f) => isUnderAny(p, [f]) && p !== f))
+      throw new PolicyError('freshNodes', n.path, 'not inside a private /tmp or a scratch tmpfs of this policy');
+    if (!['dir', 'file', 'symlink'].includes(n.kind)) throw new PolicyError('freshNodes', n.kind, 'dir, file or symlink');
+    if (n.mode !== undefined && !(Number.isInteger(n.mode) && n.mode >= 0 && n.mode <= 0o7777))
+      throw new PolicyError('freshNodes', n.path, 'mode must be <= 07777');
+    if (n.kind === 'file' && !/^([0-9a-f]{2})*$/.test(n.data ?? '')) throw new PolicyError('freshNodes', n.path, 'data must be hex');
+    if (n.kind === 'symlink' && !n.target) throw new PolicyError('freshNodes', n.path, 'a symlink needs a target');
+    return { ...n, path: p };
   });
 }
 

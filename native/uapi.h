@@ -50,6 +50,7 @@ struct sbx_open_how {
   uint64_t mode;
   uint64_t resolve;
 };
+#define SBX_RESOLVE_NO_XDEV 0x01
 #define SBX_RESOLVE_NO_MAGICLINKS 0x02
 #define SBX_RESOLVE_NO_SYMLINKS 0x04  // implies RESOLVE_NO_MAGICLINKS
 #define SBX_RESOLVE_BENEATH 0x08

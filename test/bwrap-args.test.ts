@@ -283,9 +283,27 @@ describe('mapping to a policy', () => {
     expect(map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--bind', '/w', '/w', 'true']).scratch).toEqual([]);
   });
 
-  it('refuses what cannot happen inside a writable --tmpfs: set-up steps (made in another run) and --remount-ro of a path in it', () => {
-    expect(() => map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--dir', '/w/a/.git', 'true'])).toThrow(
-      /^--dir \/w\/a\/.git: not supported.*made in the --tmpfs \/w\/a, which is made anew/,
+  it('inside a fresh tmpfs --dir/--file/--symlink and data binds are made by the helper; --chmod and --remount-ro of a path in it are refused', () => {
+    const m = map(
+      [
+        ...['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--dir', '/w/a/.git', '--perms', '0640', '--file', '3', '/w/a/f'],
+        ...['--symlink', '.git', '/w/a/l', '--bind-data', '4', '/w/a/new', '--ro-bind-data', '5', '/w/a/.gitmodules', 'true'],
+      ],
+      { 3: 'ab', 4: 'c', 5: '' },
+    );
+    expect(m.setup).toEqual([]);
+    expect(m.freshNodes).toEqual([
+      { path: '/w/a/.git', kind: 'dir' },
+      { path: '/w/a/f', kind: 'file', mode: 0o640, data: '6162' },
+      { path: '/w/a/l', kind: 'symlink', target: '.git' },
+    ]);
+    // Missing on the host or not, and empty read-only data too: a file there (bubblewrap's mode 0600), no host inode involved.
+    expect(m.dataFiles).toEqual([
+      { path: '/w/a/new', data: '63', mode: 0o600, writable: true },
+      { path: '/w/a/.gitmodules', data: '', mode: 0o600, writable: false },
+    ]);
+    expect(() => map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--chmod', '0700', '/w/a/x', 'true'])).toThrow(
+      /^--chmod \/w\/a\/x: not supported.*made in the --tmpfs \/w\/a, which is made anew/,
     );
     expect(() => map(['--ro-bind', '/', '/', '--tmpfs', '/w/a', '--remount-ro', '/w/a/x', 'true'])).toThrow(
       /^--remount-ro \/w\/a\/x: not supported.*inside a writable --tmpfs/,
@@ -359,7 +377,9 @@ describe('mapping to a policy', () => {
     expect(map(['--unshare-uts', '--hostname', 'box', 'true']).hostname).toBe('box');
     refused(['--unshare-uts', '--hostname', 'x'.repeat(65), 'true'], /^Can't set hostname to x+: Invalid argument$/);
     refused(['--dir', '/w/new', 'true'], /^--dir \/w\/new: not supported.*empty root/);
-    refused(['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dir', '/tmp/x', 'true'], /^--dir \/tmp\/x: not supported.*--tmpfs \/tmp/);
+    expect(map(['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dir', '/tmp/x', 'true']).freshNodes).toEqual([
+      { path: '/tmp/x', kind: 'dir' },
+    ]);
     expect(map(['--ro-bind', '/', '/', '--bind', '/w/a', '/w/a', '--dir', '/w/a/new', '--chmod', '0700', '/w/a', 'true']).setup).toEqual([
       { op: 'dir', dest: '/w/a/new', perms: undefined },
       { op: 'chmod', dest: '/w/a', perms: 0o700 },

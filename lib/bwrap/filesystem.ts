@@ -8,6 +8,7 @@ import type { Access, Guard } from '../policy';
 import type { Scratch } from '../scratch';
 import type { View } from '../views';
 import { DataFile, MAX_DATA_BYTES } from '../data-files';
+import type { FreshNode } from '../fresh-nodes';
 import { BwrapError, unsupported } from './values';
 import type { FsOp } from './argv-types';
 import type { SetupOp } from './setup';
@@ -61,6 +62,8 @@ export interface FsMapping {
   views: View[];
   /** --bind-data, and --ro-bind-data with data (lib/data-files.ts). */
   dataFiles: DataFile[];
+  /** --dir, --file, --symlink inside a fresh tmpfs: made by the helper there (lib/fresh-nodes.ts). */
+  freshNodes: FreshNode[];
 }
 
 function under(p: string, dir: string): boolean {
@@ -238,8 +241,10 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         const opt = `--${op.op}`;
         const dest = abs(op.dest, opt);
         const real = host.realpath(dest);
-        const empty = op.op === 'ro-bind-data' && op.data.length === 0;
-        if (real !== undefined && host.kind(real, true) === 'dir') throw new BwrapError(`Can't create file at ${op.dest}: Is a directory`);
+        // Empty read-only data is a mask, except in a fresh tmpfs, where the helper makes a file (bubblewrap's, of mode 0600).
+        const empty = op.op === 'ro-bind-data' && op.data.length === 0 && !inFresh(dest);
+        if (real !== undefined && !inFresh(dest) && host.kind(real, true) === 'dir')
+          throw new BwrapError(`Can't create file at ${op.dest}: Is a directory`);
         if (empty) {
           // Nothing to carry: an empty read-only mask, or a refused name where nothing is.
           cover(real ?? dest);
@@ -247,17 +252,19 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           rules[real] = 'none';
           return;
         }
-        // A private file of the data (lib/data-files.ts). bubblewrap makes DEST on the host when missing; sbx-native binds over an existing one only.
-        if (real === undefined)
+        // A private file of the data (lib/data-files.ts). bubblewrap makes DEST on the host when missing; sbx-native binds
+        // over an existing one, or makes its mount point inside a fresh tmpfs (nothing on the host there).
+        const fresh = inFresh(dest);
+        if (real === undefined && !fresh)
           throw unsupported(
             `${opt} ${op.fd} ${op.dest}`,
             `${op.dest} does not exist: DEST must exist, since sbx-native makes no files on the host`,
           );
-        if (inFresh(real)) throw unsupported(`${opt} ${op.fd} ${op.dest}`, `${op.dest} is inside a --tmpfs, where it has no mount point`);
         if (op.data.length > MAX_DATA_BYTES)
           throw unsupported(`${opt} ${op.fd} ${op.dest}`, `more than ${MAX_DATA_BYTES} bytes of data (the data travels in the plan)`);
-        cover(real);
-        dataFiles.push({ path: real, data: op.data.toString('hex'), mode: op.perms ?? 0o600, writable: op.op === 'bind-data' });
+        const at = fresh ? dest : real!;
+        cover(at);
+        dataFiles.push({ path: at, data: op.data.toString('hex'), mode: op.perms ?? 0o600, writable: op.op === 'bind-data' });
         return;
       }
       case 'dir': {
@@ -301,8 +308,23 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   if (!proc) notes.push('/proc is a fresh procfs even without --proc');
   // A private /tmp and a writable --tmpfs are new in every sandbox: what the set-up run made there the command would not see.
   const fresh = [...(privateTmp ? ['/tmp'] : []), ...scratch.map((sc) => sc.path)];
-  for (const o of setup) {
+  const freshNodes: FreshNode[] = [];
+  for (const o of [...setup]) {
     const where = fresh.find((d) => under(o.dest, d) || (o.op !== 'chmod' && o.dest === d));
+    // Inside a fresh tmpfs the helper makes it, once the tmpfs is mounted (a set-up run's tmpfs would not be the command's).
+    if (where && o.dest !== where && o.op !== 'chmod') {
+      setup.splice(setup.indexOf(o), 1);
+      if (dataFiles.some((d) => d.path === o.dest))
+        throw unsupported(`--${o.op} ${o.dest}`, `${o.dest} is a data file, made anew for the command`);
+      freshNodes.push(
+        o.op === 'dir'
+          ? { path: o.dest, kind: 'dir', ...(o.perms !== undefined ? { mode: o.perms } : {}) }
+          : o.op === 'file'
+            ? { path: o.dest, kind: 'file', mode: o.perms ?? 0o666, data: Buffer.from(o.data, 'base64').toString('hex') }
+            : { path: o.dest, kind: 'symlink', target: (o as { target: string }).target },
+      );
+      continue;
+    }
     if (where) throw unsupported(`--${o.op} ${o.dest}`, `it would be made in the --tmpfs ${where}, which is made anew for the command`);
     // So is a data file: the set-up run would change its own copy.
     const real = host.realpath(o.dest) ?? o.dest;
@@ -322,7 +344,17 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         `it lies inside the read-only view bound at ${v.dest} earlier, which sbx-native mounts after everything else`,
       );
   }
-  return { rules, guards, sockets, privateTmp, setup, scratch, views: views.map(({ src, dest }) => ({ src, dest })), dataFiles };
+  return {
+    rules,
+    guards,
+    sockets,
+    privateTmp,
+    setup,
+    scratch,
+    views: views.map(({ src, dest }) => ({ src, dest })),
+    freshNodes,
+    dataFiles,
+  };
 }
 
 function remountedLater(ops: FsOp[], index: number, dest: string): boolean {

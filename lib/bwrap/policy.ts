@@ -13,6 +13,7 @@ import type { SetupOp } from './setup';
 import type { Scratch } from '../scratch';
 import type { View } from '../views';
 import type { DataFile } from '../data-files';
+import type { FreshNode } from '../fresh-nodes';
 import { HostView, mapFilesystem, realHost, visible } from './filesystem';
 import { unsupported } from './values';
 
@@ -29,6 +30,8 @@ export interface Mapped {
   views: View[];
   /** --bind-data/--ro-bind-data with data (or writable): private files over existing paths (lib/data-files.ts). */
   dataFiles: DataFile[];
+  /** --dir/--file/--symlink inside a fresh tmpfs, made by the helper (lib/fresh-nodes.ts). */
+  freshNodes: FreshNode[];
   /** Unix socket files bound in by their own --bind: connectable (allowUnixSockets once the policy has it). */
   unixSockets: string[];
   file: string;
@@ -114,7 +117,13 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   if (a.disableUserns || a.assertUsernsDisabled) notes.push('nested user namespaces fail with EPERM (seccomp), not ENOSPC');
 
   // As bubblewrap: --chdir, else the old cwd if the sandbox shows it, else $HOME, else /; PWD says which.
-  const shown = (p: string | undefined) => p !== undefined && path.isAbsolute(p) && visible(fsm.rules, host.realpath(p) ?? p);
+  // A path inside a fresh tmpfs is not there (bubblewrap's chdir fails and it falls back too).
+  const fresh = [...(fsm.privateTmp ? ['/tmp'] : []), ...fsm.scratch.map((sc) => sc.path)];
+  const shown = (p: string | undefined) => {
+    if (p === undefined || !path.isAbsolute(p)) return false;
+    const real = host.realpath(p) ?? p;
+    return visible(fsm.rules, real) && !fresh.some((f) => real === f || real.startsWith(`${f}/`));
+  };
   const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : shown(ctx.cwd) ? ctx.cwd : shown(a.env.HOME) ? a.env.HOME! : '/';
   const env = { ...a.env, PWD: cwd };
   const writes = Object.values(fsm.rules).includes('write') || fsm.scratch.length > 0 || fsm.dataFiles.some((d) => d.writable);
@@ -131,6 +140,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     scratch: fsm.scratch,
     views: fsm.views,
     dataFiles: fsm.dataFiles,
+    freshNodes: fsm.freshNodes,
     unixSockets: fsm.sockets,
     file: a.command[0],
     args: a.command.slice(1),

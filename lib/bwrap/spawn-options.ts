@@ -9,6 +9,7 @@ import { EXTRA_SCRATCH, Scratch } from '../scratch';
 import { EXTRA_VIEWS, View } from '../views';
 import { DataFile, EXTRA_DATA_FILES } from '../data-files';
 import { initDuties } from './pid1';
+import { EXTRA_FRESH_NODES, FreshNode } from '../fresh-nodes';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
@@ -23,6 +24,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
     [EXTRA_SCRATCH]?: Scratch[];
     [EXTRA_VIEWS]?: View[];
     [EXTRA_DATA_FILES]?: DataFile[];
+    [EXTRA_FRESH_NODES]?: FreshNode[];
   };
   if (m.unixSockets.length) {
     // Issue 13's policy key: a socket bound in by its own --bind may be connected to.
@@ -32,6 +34,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   if (m.scratch.length) sandbox[EXTRA_SCRATCH] = m.scratch;
   if (m.views.length) sandbox[EXTRA_VIEWS] = m.views;
   if (m.dataFiles.length) sandbox[EXTRA_DATA_FILES] = m.dataFiles;
+  if (m.freshNodes.length) sandbox[EXTRA_FRESH_NODES] = m.freshNodes;
   const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
   return { options, fds };
 }

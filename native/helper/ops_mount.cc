@@ -331,6 +331,75 @@ void step_data_file(Run &run, const Step &s) {
   run.expected.erase(target);  // replaced on purpose, as a mask
 }
 
+// fresh_node ROOT REL dir|file|symlink MODE ARG: make REL inside the tmpfs
+// just mounted at ROOT (bubblewrap's --dir, --file, --symlink there): parents
+// as 0755 directories, then a directory of MODE, a file of MODE holding the
+// bytes ARG encodes (hex), or a symlink to ARG. Each name is resolved beneath
+// ROOT without following symlinks or crossing a mount, so an earlier
+// --symlink cannot lead the helper, which is not yet confined, out of the
+// tmpfs. An existing directory (or the same symlink) is kept, as bubblewrap does.
+void step_fresh_node(Run &run, const Step &s) {
+  const auto &a = s.args;
+  const std::string &root = a[0], &rel = a[1], &kind = a[2], &arg = a[4];
+  mode_t mode = (mode_t)parse_num(run, a[3]);
+  const std::string what = root + "/" + rel;
+  const uint64_t beneath = SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_NO_XDEV | SBX_RESOLVE_BENEATH;
+  int dir = open_plan_path(run, root, true, false);
+  size_t start = 0;
+  for (size_t slash; (slash = rel.find('/', start)) != std::string::npos; start = slash + 1) {
+    std::string name = rel.substr(start, slash - start);
+    if (name.empty() || name == "." || name == "..")
+      fail(run, EINVAL, "make " + what + ": a bad name on the way");
+    if (mkdirat(dir, name.c_str(), 0755) != 0 && errno != EEXIST)
+      fail(run, errno, "mkdir parents of " + what);
+    int next = sbx_openat2(dir, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, beneath);
+    if (next < 0) fail(run, errno, "open parents of " + what);
+    close(dir);
+    dir = next;
+  }
+  std::string leaf = rel.substr(start);
+  if (leaf.empty() || leaf == "." || leaf == "..") fail(run, EINVAL, "make " + what + ": a bad name");
+  if (kind == "dir") {
+    if (mkdirat(dir, leaf.c_str(), mode) == 0) {
+      int fd = sbx_openat2(dir, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, beneath);
+      need(run, fd >= 0 && fchmod(fd, mode) == 0, "chmod " + what);  // exactly MODE, whatever the umask
+      close(fd);
+    } else {
+      int fd =
+          errno == EEXIST ? sbx_openat2(dir, leaf.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, beneath) : -1;
+      need(run, fd >= 0, "mkdir " + what);
+      close(fd);
+    }
+  } else if (kind == "file") {
+    if (arg.size() % 2 != 0) fail(run, EINVAL, "data for " + what + ": an odd number of hex digits");
+    std::string data(arg.size() / 2, '\0');
+    for (size_t i = 0; i < data.size(); i++) {
+      int hi = hex_value(arg[2 * i]), lo = hex_value(arg[2 * i + 1]);
+      if (hi < 0 || lo < 0) fail(run, EINVAL, "data for " + what + ": not hex");
+      data[i] = (char)(hi << 4 | lo);
+    }
+    int fd = openat(dir, leaf.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    need(run, fd >= 0, "create " + what);
+    for (size_t off = 0; off < data.size();) {
+      ssize_t n = write(fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      need(run, n > 0, "write " + what);
+      off += (size_t)n;
+    }
+    need(run, fchmod(fd, mode) == 0, "chmod " + what);
+    close(fd);
+  } else if (kind == "symlink") {
+    if (symlinkat(arg.c_str(), dir, leaf.c_str()) != 0) {
+      char buf[4096];
+      ssize_t n = errno == EEXIST ? readlinkat(dir, leaf.c_str(), buf, sizeof buf) : -1;
+      if (n < 0 || std::string(buf, (size_t)n) != arg) fail(run, n < 0 ? errno : EEXIST, "symlink " + what);
+    }
+  } else {
+    fail(run, EINVAL, "fresh_node " + what + ": unknown kind " + kind);
+  }
+  close(dir);
+}
+
 // bind SRC DST ATTRS
 void step_bind(Run &run, const Step &s) {
   const auto &a = s.args;

@@ -27,6 +27,7 @@ void step_pin_from(Run &run, const Step &s);  // mount
 void step_close_slot(Run &run, const Step &s);  // mount
 void step_mask(Run &run, const Step &s);  // mount
 void step_data_file(Run &run, const Step &s);  // mount
+void step_fresh_node(Run &run, const Step &s);  // mount
 void step_scratch_end(Run &run, const Step &s);  // mount
 void step_tmpfs(Run &run, const Step &s);  // mount
 void step_touch(Run &run, const Step &s);  // mount
@@ -80,6 +81,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::close_slot: return step_close_slot(run, s);
     case StepOp::mask: return step_mask(run, s);
     case StepOp::data_file: return step_data_file(run, s);
+    case StepOp::fresh_node: return step_fresh_node(run, s);
     case StepOp::scratch_end: return step_scratch_end(run, s);
     case StepOp::tmpfs: return step_tmpfs(run, s);
     case StepOp::touch: return step_touch(run, s);
