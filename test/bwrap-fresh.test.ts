@@ -18,10 +18,10 @@ made.push(binDir);
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
 /** Runs the front end with fds 3, 4 and 5 open on `data`. */
-function run(data: string, args: string[], cmd: string[]) {
+function run(data: string, args: string[], cmd: string[], cwd = '/') {
   const fds = [0, 1, 2].map(() => fs.openSync(data, 'r'));
   try {
-    return runBwrap(shim, [...args, '--', ...cmd], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+    return runBwrap(shim, [...args, '--', ...cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe', ...fds] });
   } finally {
     fds.forEach((fd) => fs.closeSync(fd));
   }
@@ -88,10 +88,11 @@ describe(`made inside a fresh tmpfs (as ${userLabel})`, () => {
     const r = run(
       data,
       ['--ro-bind', '/', '/', '--bind', A, A, '--tmpfs', P, '--dir', `${P}/d`, '--file', '3', `${P}/d/f`],
-      ['sh', '-c', `ls -A ${P}; cat ${P}/d/f; stat -c %a ${P}/d/f`],
+      ['sh', '-c', `pwd; ls -A ${P}; cat ${P}/d/f; stat -c %a ${P}/d/f`],
+      P,
     );
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('d\nabc666\n');
+    expect(r.stdout).toBe(`${P}\nd\nabc666\n`); // started in P, which the tmpfs covers: the command starts in the tmpfs, as bubblewrap's
     expect(r.code).toBe(0);
     expect(snapshot(H)).toEqual(before);
   });

@@ -117,12 +117,12 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   if (a.disableUserns || a.assertUsernsDisabled) notes.push('nested user namespaces fail with EPERM (seccomp), not ENOSPC');
 
   // As bubblewrap: --chdir, else the old cwd if the sandbox shows it, else $HOME, else /; PWD says which.
-  // A path inside a fresh tmpfs is not there (bubblewrap's chdir fails and it falls back too).
+  // A path strictly inside a fresh tmpfs is not there (bubblewrap's chdir fails and it falls back too).
   const fresh = [...(fsm.privateTmp ? ['/tmp'] : []), ...fsm.scratch.map((sc) => sc.path)];
   const shown = (p: string | undefined) => {
     if (p === undefined || !path.isAbsolute(p)) return false;
     const real = host.realpath(p) ?? p;
-    return visible(fsm.rules, real) && !fresh.some((f) => real === f || real.startsWith(`${f}/`));
+    return visible(fsm.rules, real) && !fresh.some((f) => real.startsWith(`${f}/`)); // the tmpfs itself is there
   };
   const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : shown(ctx.cwd) ? ctx.cwd : shown(a.env.HOME) ? a.env.HOME! : '/';
   const env = { ...a.env, PWD: cwd };
