@@ -119,6 +119,7 @@ console.log(JSON.stringify([code(() => fs.unlinkSync(${JSON.stringify(conf)})), 
     const dry = run(data, ['--sbx-dry-run', ...argv.slice(0, argv.indexOf('--'))], '0');
     const k = JSON.parse(dry.stdout).plan.steps.findIndex((st: { op: string }) => st.op === 'data_file');
     expect(k).toBeGreaterThan(0);
+    expect(JSON.parse(dry.stdout).plan.steps[k].args[3]).toBe('10 bytes'); // the dry run counts the data, it does not print it
     const before = snapshot(H);
     const mountsBefore = mounts();
     const fd = fs.openSync(data, 'r');

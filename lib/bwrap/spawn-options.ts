@@ -63,10 +63,17 @@ export function dryRunJson(p: Prepared): unknown {
         ? { op: 'env', args: [s.args[0].slice(0, s.args[0].indexOf('='))] }
         : s.op === 'data_file'
           ? { op: s.op, args: [...s.args.slice(0, 3), bytes(s.args[3])] }
-          : s,
+          : s.op === 'fresh_node' && s.args[2] === 'file'
+            ? { op: s.op, args: [...s.args.slice(0, 4), bytes(s.args[4])] }
+            : s,
     ),
   };
-  const policy = { ...p.prepared.policy, dataFiles: p.prepared.policy.dataFiles.map((d) => ({ ...d, data: bytes(d.data) })) };
+  const counted = <T extends { data?: string }>(list: T[]) => list.map((d) => (d.data === undefined ? d : { ...d, data: bytes(d.data) }));
+  const policy = {
+    ...p.prepared.policy,
+    dataFiles: counted(p.prepared.policy.dataFiles),
+    freshNodes: counted(p.prepared.policy.freshNodes),
+  };
   return {
     bwrap: {
       ops: p.args.ops.map((o) => ('data' in o ? { ...o, data: `${o.data.length} bytes` } : o)),
@@ -82,7 +89,8 @@ export function dryRunJson(p: Prepared): unknown {
     guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
     scratch: p.mapped.scratch,
     views: p.mapped.views,
-    dataFiles: p.mapped.dataFiles.map((d) => ({ ...d, data: bytes(d.data) })),
+    dataFiles: counted(p.mapped.dataFiles),
+    freshNodes: counted(p.mapped.freshNodes),
     unixSockets: p.mapped.unixSockets,
     fds: p.fds,
     policy,
