@@ -14,6 +14,7 @@ import { encodeFilter } from '../lib/bpf';
 import { hostSeccompArch } from '../lib/seccomp';
 import { buildProxyFilter } from '../lib/proxy/seccomp';
 import { proxyScript } from '../lib/proxy/plan';
+import { proxyProgram } from '../lib/proxy/program';
 import { leftovers, rmTree, tempDir, userLabel } from './helpers';
 
 const allow = { allowedDomains: ['allowed.test'] };
@@ -45,6 +46,15 @@ async function probeProxy(dir: string, probe: string, host?: string): Promise<Re
 }
 
 describe(`the network proxy's confinement (as ${userLabel})`, () => {
+  // What the proxy loads is the precomputed program with its pid filled in
+  // (lib/gen/proxy-programs.ts): the same bytes the assembler gives for that pid.
+  it('the precomputed program is the assembled one, for any pid, on every architecture', () => {
+    for (const arch of ['x64', 'arm64'] as const)
+      for (const pid of [1, 2, 4242, 65535, 4194304, process.pid])
+        expect(proxyProgram(pid, arch).toString('hex')).toBe(encodeFilter(buildProxyFilter(arch, pid)).toString('hex'));
+    expect(() => proxyProgram(1, 'ia32')).toThrow(/no seccomp filter for architecture ia32/);
+  });
+
   for (const level of ['full', 'mount-only'] as const) {
     it(`at level ${level}: no programs, no other processes, no writes, no unix sockets, no bind; it still serves`, async () => {
       const dir = tempDir();
@@ -151,7 +161,7 @@ print(json.dumps(out), flush=True)
           out += d;
           const first = out.split('\n')[0];
           if (out.includes('\n') && !py.stdin!.writableEnded) {
-            py.stdin!.end(`${encodeFilter(buildProxyFilter(hostSeccompArch(), Number(first))).toString('hex')}\n`);
+            py.stdin!.end(`${proxyProgram(Number(first)).toString('hex')}\n`);
           }
         });
         const code = await new Promise((res) => py.on('close', res));
