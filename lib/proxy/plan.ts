@@ -65,6 +65,7 @@ export function proxyPlan(domains: ResolvedDomains, abi: number, landlock: boole
       node,
       proxyScript(),
       JSON.stringify(config),
+      addonFile(),
     ],
     listen: [String(HTTP_PROXY_PORT), String(SOCKS_PROXY_PORT)],
     ready: [String(READY_TIMEOUT_MS)],
@@ -165,6 +166,11 @@ export function proxyEnv(env: string[], helper: string | undefined = helperPath(
     out.push(`GIT_SSH_COMMAND=ssh -o ProxyCommand='${helper} --proxy-connect %h %p'`);
   }
   return out;
+}
+
+/** The addon file the proxy confines itself with (lockdown.ts): the one this process loaded. */
+function addonFile(): string {
+  return native().addon;
 }
 
 /** The helper executable (the ssh connector), when the addon can be found. */
