@@ -72,6 +72,7 @@ describe(`the network proxy's confinement (as ${userLabel})`, () => {
           reportReady();
           const t = (k, f) => { try { f(); out[k] = 'ok'; } catch (e) { out[k] = e.code; } };
           t('read', () => fs.readFileSync(${JSON.stringify(secret)}));
+          t('otherProcess', () => fs.readFileSync('/proc/' + process.ppid + '/environ'));
           t('write', () => fs.writeFileSync(${JSON.stringify(path.join(dir, 'planted'))}, 'x'));
           t('spawn', () => { const r = require('child_process').spawnSync('/bin/true'); if (r.error) throw r.error; });
           t('signalOther', () => process.kill(process.ppid, 0));
@@ -93,8 +94,10 @@ describe(`the network proxy's confinement (as ${userLabel})`, () => {
           level === 'mount-only' ? 'landlock=0' : undefined,
         );
         expect(probe).toEqual({
-          // Reads are Landlock's to narrow: at mount-only the proxy can read what the caller can.
-          read: level === 'full' ? 'EACCES' : 'ok',
+          // Reads: Landlock's at full; at mount-only (no Landlock) a root of its own
+          // that holds only what it reads (native/helper/proxy_jail.cc).
+          read: level === 'full' ? 'EACCES' : 'ENOENT',
+          otherProcess: level === 'full' ? 'EACCES' : 'ENOENT',
           write: 'EACCES',
           spawn: 'EPERM',
           signalOther: 'EPERM',
