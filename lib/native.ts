@@ -83,7 +83,7 @@ export const PREBUILT_ARCHES = ['x64', 'arm64'];
 export const GLIBC_FLOOR = '2.28';
 
 const root = path.join(__dirname, '..');
-let loaded: { binding: Binding; helper: string } | undefined;
+let loaded: { binding: Binding; helper: string; addon: string } | undefined;
 
 /** Is the package installed as a dependency (node_modules/...) rather than a clone of the repository? */
 const installed = root.split(path.sep).includes('node_modules');
@@ -216,7 +216,7 @@ function checkHelper(helper: string): void {
   }
 }
 
-export function native(): { binding: Binding; helper: string } {
+export function native(): { binding: Binding; helper: string; addon: string } {
   if (loaded) return loaded;
   if (process.platform !== 'linux') {
     throw loadError(
@@ -294,6 +294,6 @@ export function native(): { binding: Binding; helper: string } {
 
   const helper = path.join(path.dirname(file), 'sbx-helper');
   checkHelper(helper);
-  loaded = { binding, helper };
+  loaded = { binding, helper, addon: file };
   return loaded;
 }

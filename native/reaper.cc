@@ -2,6 +2,7 @@
 #include "gen/error_report.h"
 #include "gen/events.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -40,14 +41,17 @@ Reaper::~Reaper() {
   (void)ignored;
   if (thread_.joinable()) thread_.join();
   tsfn_.Release();
-  for (auto &f : fds_)
-    if (f.second.second != kPidfd) close(f.first);
+  for (auto &f : fds_) close(f.first);  // the pipes and the reaper's own pidfds
   close(epfd_);
   close(stopfd_);
 }
 
-int Reaper::Watch(int pidfd, int error_fd, int events_fd, uint32_t id) {
+int Reaper::Watch(int caller_pidfd, int error_fd, int events_fd, uint32_t id) {
   std::lock_guard<std::mutex> lock(mu_);
+  // A copy of its own: JavaScript closes its pidfd at the 'exit', which may
+  // come before the helper can be reaped (Exited).
+  int pidfd = fcntl(caller_pidfd, F_DUPFD_CLOEXEC, 0);
+  if (pidfd < 0) return errno;
   Child &c = children_[id];
   const std::pair<int, Kind> all[] = {{events_fd, kEventsPipe}, {error_fd, kErrorPipe}, {pidfd, kPidfd}};
   for (const auto &w : all) {
@@ -59,6 +63,8 @@ int Reaper::Watch(int pidfd, int error_fd, int events_fd, uint32_t id) {
       int err = errno;
       for (int fd : {c.events_fd, c.error_fd})
         if (fd >= 0) Forget(fd);
+      if (c.pidfd >= 0) fds_.erase(c.pidfd);
+      close(pidfd);
       children_.erase(id);
       return err;
     }
@@ -126,11 +132,39 @@ void Reaper::ReadEvents(Child &c, uint32_t id, bool final) {
       break;
     }
     if (c.pending.size() < h.size) break;
+    if (h.type == kEventExited && h.size == sizeof(EventExited)) {
+      EventExited r;
+      memcpy(&r, c.pending.data(), sizeof r);
+      c.pending.erase(0, h.size);
+      Exited(c, id, r.status);
+      continue;
+    }
     auto *ev = new ReaperEvent{ReaperEvent::kEvent, id};
     ev->data = c.pending.substr(0, h.size);
     c.pending.erase(0, h.size);
     Post(ev);
   }
+}
+
+// With mu_ held: the monitor says the command ended and nothing of the
+// sandbox runs any more, so its 'exit' goes to JavaScript now; the helper is
+// reaped silently when its namespaces are torn down. The error pipe's last
+// word (a report, or EOF at the command's exec) comes first, as at a reap;
+// should a writer still hold it (cannot happen: every process that could is
+// gone), the exit waits for the reap as before.
+void Reaper::Exited(Child &c, uint32_t id, int status) {
+  if (c.exited) return;
+  if (c.error_fd >= 0) ReadReport(c, id);
+  if (c.error_fd >= 0) return;
+  auto *ev = new ReaperEvent{ReaperEvent::kExit, id};
+  if (WIFEXITED(status))
+    ev->code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    ev->signal = WTERMSIG(status);
+  else
+    ev->code = 125;
+  c.exited = true;
+  Post(ev);
 }
 
 // With mu_ held.
@@ -140,10 +174,15 @@ void Reaper::Reap(Child &c, uint32_t id) {
   if (waitid((idtype_t)P_PIDFD, (id_t)c.pidfd, &info, WEXITED | WNOHANG) != 0 || info.si_pid == 0) return;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c.pidfd, nullptr);
   fds_.erase(c.pidfd);
+  close(c.pidfd);
   // Every writer of the pipes is gone now: what they wrote goes first.
   if (c.events_fd >= 0) ReadEvents(c, id, true);
   if (c.error_fd >= 0) ReadReport(c, id);
   if (c.error_fd >= 0) Forget(c.error_fd);  // a writer outlived the helper (cannot happen): no report
+  if (c.exited) {                           // told already (Exited)
+    children_.erase(id);
+    return;
+  }
   auto *ev = new ReaperEvent{ReaperEvent::kExit, id};
   if (info.si_code == CLD_EXITED)
     ev->code = info.si_status;

@@ -17,7 +17,7 @@ class Reaper {
   explicit Reaper(Napi::Env env, Napi::Function on_event);
   ~Reaper();
   // The pipes become the reaper's (closed once drained); the pidfd stays
-  // JavaScript's (it kills through it).
+  // JavaScript's (it kills through it) and the reaper watches a copy.
   int Watch(int pidfd, int error_fd, int events_fd, uint32_t id);  // 0 or errno
   void Ref(Napi::Env env);
   void Unref(Napi::Env env);
@@ -27,6 +27,7 @@ class Reaper {
   struct Child {
     int pidfd = -1, error_fd = -1, events_fd = -1;
     std::string pending;  // events bytes not yet a whole record
+    bool exited = false;  // its 'exit' was posted before the reap (Exited)
   };
   static void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, struct ReaperEvent *ev);
   void Loop();
@@ -35,6 +36,7 @@ class Reaper {
   void ReadReport(Child &c, uint32_t id);
   void ReadEvents(Child &c, uint32_t id, bool final);
   void Reap(Child &c, uint32_t id);
+  void Exited(Child &c, uint32_t id, int status);
   int epfd_ = -1;
   int stopfd_ = -1;
   int refs_ = 0;

@@ -87,4 +87,34 @@ describe(`exit status and signals (as ${userLabel})`, () => {
     const r = await run('/bin/sh', ['-c', 'cat; echo err >&2'], { sandbox: none, input: 'hello' });
     expect(r).toEqual({ code: 0, signal: null, stdout: 'hello', stderr: 'err\n', violations: [] });
   });
+
+  // The 'exit' comes as soon as the command has ended, before the kernel tears
+  // the sandbox's namespaces down (protocol/events.json `exited`): by then
+  // init has killed and reaped everything else in it, so nothing started
+  // inside writes on, and the helper is still reaped afterwards.
+  it('at the exit nothing started inside runs any more, and the helper is reaped after', async () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'ticks');
+    const c = spawn('/bin/sh', ['-c', `(while :; do echo x >> ${f}; done) & sleep 0.2; exit 3`], {
+      sandbox: { writableRoots: [dir] },
+    });
+    expect(await exitOf(c)).toEqual([3, null]);
+    const at = fs.statSync(f).size;
+    expect(at).toBeGreaterThan(0); // the writer ran, so its stop below means something
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fs.statSync(f).size).toBe(at);
+    // Not left a zombie: the reaper still waits for it once its teardown ends.
+    let state = '';
+    for (let i = 0; i < 200; i++) {
+      try {
+        state = fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      } catch {
+        state = 'gone';
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(state).toBe('gone');
+    rmTree(dir);
+  });
 });

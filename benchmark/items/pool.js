@@ -16,6 +16,8 @@ const PAIRS = [
   ['bwrap', 'pooled'],
   ['fresh', 'pooled'],
   ['first spawn', 'first spawn, pool off'],
+  ['pooled', 'pooled (peer)'],
+  ['pooled (peer)', 'child_process'],
 ];
 
 module.exports = async function pool(ctx) {
@@ -26,7 +28,7 @@ module.exports = async function pool(ctx) {
     const firstDir = ctx.dir(`pool-${user}-first`);
     if (user === 'nobody') for (const d of [workspace, firstDir]) fs.chownSync(d, 65534, 65534);
     const samples = ctx.quick ? 8 : 80;
-    const opt = { root: ROOT, workspace, firstDir, bwrap: ctx.bwrap.path, warmup: ctx.quick ? 3 : 10, samples };
+    const opt = { root: ROOT, peer: ctx.peerRoot, workspace, firstDir, bwrap: ctx.bwrap.path, warmup: ctx.quick ? 3 : 10, samples };
     ctx.log(`pool, as ${user}: ${samples} rounds`);
     const r = await runWorker(opt, user);
     r.ratios = ratios(r, PAIRS);

@@ -113,22 +113,29 @@ module.exports = async function proxy(ctx) {
   }
   const starts = ctx.quick ? 5 : 40;
   ctx.log(`proxy: sandbox start (/bin/true to exit), ${samples} rounds of ${starts}`);
-  const batch = async (sandbox) => {
+  const batch = async (sandbox, mod) => {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < starts; i++) await timeSbx('/bin/true', [], sandbox, { cwd: ws });
+    for (let i = 0; i < starts; i++) await timeSbx('/bin/true', [], sandbox, { cwd: ws }, mod);
     return Number(process.hrtime.bigint() - t0) / 1e6 / starts;
   };
   const start = await interleave({
     variants: {
       domains: () => batch({ writableRoots: [ws], network: { allowedDomains: ['example.com'] } }),
       'network-false': () => batch({ writableRoots: [ws], network: false }),
+      // Another built checkout (--peer), in the same rounds.
+      ...(ctx.peer
+        ? { 'domains (peer)': () => batch({ writableRoots: [ws], network: { allowedDomains: ['example.com'] } }, ctx.peer) }
+        : {}),
     },
     warmup: 1,
     samples,
     log: ctx.quick ? () => {} : ctx.log,
   });
   start.unit = 'ms per sandbox';
-  start.ratios = ratios(start, [['domains', 'network-false']]);
+  start.ratios = ratios(start, [
+    ['domains', 'network-false'],
+    ['domains', 'domains (peer)'],
+  ]);
   out.cases['sandbox start'] = start;
   ctx.log(`  medians: domains ${start.variants.domains.median} ms, network false ${start.variants['network-false'].median} ms`);
   const dl = out.cases.download;

@@ -23,24 +23,27 @@ async function main() {
     fs.mkdirSync(d, { recursive: true });
     return { writableRoots: [d], network: false };
   };
+  const pooled = (lib, libPool) => () =>
+    new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const child = lib.spawn(TRUE, [], { stdio: ['ignore', 'ignore', 'pipe'], sandbox: policy, cwd: opt.workspace });
+      const hit = child.plan.steps.some((s) => s.op === 'pool_wait');
+      child.on('error', reject);
+      child.on('exit', async (code) => {
+        const value = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (code !== 0) return reject(new Error(`pooled: exit ${code}`));
+        // Untimed: let the refill finish (ready counts the sandboxes whose init
+        // reached pool_wait), so building the next sandbox does not slow the
+        // variants that follow (an agent's commands are seconds apart).
+        for (let i = 0; i < 400 && libPool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 20));
+        resolve({ value, hit });
+      });
+    });
   const variants = {
-    pooled: () =>
-      new Promise((resolve, reject) => {
-        const t0 = process.hrtime.bigint();
-        const child = sbx().spawn(TRUE, [], { stdio: ['ignore', 'ignore', 'pipe'], sandbox: policy, cwd: opt.workspace });
-        const hit = child.plan.steps.some((s) => s.op === 'pool_wait');
-        child.on('error', reject);
-        child.on('exit', async (code) => {
-          const value = Number(process.hrtime.bigint() - t0) / 1e6;
-          if (code !== 0) return reject(new Error(`pooled: exit ${code}`));
-          // Untimed: let the refill finish (ready counts the sandboxes whose init
-          // reached pool_wait), so building the next sandbox does not slow the
-          // variants that follow (an agent's commands are seconds apart).
-          for (let i = 0; i < 400 && pool.poolState().ready < 2; i++) await new Promise((r) => setTimeout(r, 5));
-          await new Promise((r) => setTimeout(r, 20));
-          resolve({ value, hit });
-        });
-      }),
+    pooled: pooled(sbx(), pool),
+    // Another built checkout's pool (--peer), in the same rounds.
+    ...(opt.peer ? { 'pooled (peer)': pooled(require(path.join(opt.peer, 'dist')), require(path.join(opt.peer, 'dist', 'pool.js'))) } : {}),
     fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
     'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
     'first spawn, pool off': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace, pool: false }),
@@ -50,7 +53,7 @@ async function main() {
   const r = await interleave({ variants, warmup: opt.warmup, samples: opt.samples, log: (s) => process.stderr.write(s + '\n') });
   // How often a pooled spawn found a sandbox ready (else it ran fresh).
   r.pooledHits = r.variants.pooled.extra.filter((e) => e.hit).length / r.variants.pooled.extra.length;
-  delete r.variants.pooled.extra;
+  for (const v of ['pooled', 'pooled (peer)']) if (r.variants[v]) delete r.variants[v].extra;
   // The pool's price: re-checking what a plan was built from, against planning it.
   const { recording, realView } = require(path.join(opt.root, 'dist', 'fsview.js'));
   // Also for a policy of 200 writable roots, where planning itself costs more.

@@ -29,6 +29,9 @@ export const EVENT_NETWORK_ALLOWED_OFFSET = 8; // 1: allowed and connecting, 0: 
 export const EVENT_NETWORK_PORT_OFFSET = 12; // the port asked for
 export const EVENT_NETWORK_COUNT_OFFSET = 16; // how many times this host and port was asked for so far (with this outcome)
 export const EVENT_NETWORK_TEXT_OFFSET = 20; // the host asked for, NUL, the rule that decided in the policy's words, NUL
+/** the command ended and nothing of the sandbox runs any more (written by the monitor, the last record): the caller's exit comes now, not after the namespaces' teardown */
+export const EVENT_EXITED = 5;
+export const EVENT_EXITED_STATUS_OFFSET = 8; // the command's wait status (waitpid), as the monitor will end
 export const VIOLATION_RULE_PROTECTED_PATH = 1; // creating a protected path that does not exist
 export const VIOLATION_RULE_PROTECTED_DIR = 2; // renaming a directory on the way to a protected path away, or anything onto it
 export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the writable roots in their shared mount

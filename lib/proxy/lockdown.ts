@@ -3,17 +3,21 @@
 // that "R", so a proxy that could not confine itself fails the sandbox's setup
 // (native/helper/ops_proxy.cc) and the command never runs.
 import fs from 'fs';
-import { hostSeccompArch } from '../seccomp';
-import { encodeFilter } from '../bpf';
-import { buildProxyFilter } from './seccomp';
+import { proxyProgram } from './program';
 
 /** Where the proxy finds the write end of the monitor's status pipe (ops_proxy.cc kReadyFd). */
 export const READY_FD = 7;
 
-/** Installs the proxy's program on every thread; throws saying what failed. */
-export function lockdown(): void {
-  const { binding } = (require('../native') as typeof import('../native')).native();
-  const prog = encodeFilter(buildProxyFilter(hostSeccompArch(), process.pid));
+/**
+ * Installs the proxy's program on every thread; throws saying what failed.
+ * `addon`: the addon file the caller loaded (lib/proxy/plan.ts passes it), so
+ * the proxy need not look for one; without it, the way the library does.
+ */
+export function lockdown(addon?: string): void {
+  const binding = addon
+    ? (require(addon) as { seccompSelf(prog: Buffer): number })
+    : (require('../native') as typeof import('../native')).native().binding;
+  const prog = proxyProgram(process.pid);
   const r = binding.seccompSelf(prog);
   if (r < 0) throw Object.assign(new Error(`seccomp(SECCOMP_FILTER_FLAG_TSYNC): thread ${-r} could not take the filter`), { errno: 11 });
   if (r > 0) throw Object.assign(new Error('seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)'), { errno: r });

@@ -6,7 +6,8 @@
 //   fd 5: the events pipe (report.ts), fd 6: the control socket to the
 //   monitor, whose end means the sandbox is gone, fd 7: the status pipe it
 //   closes once its seccomp program is on (lockdown.ts).
-// argv[2]: the rules as JSON ({ allowed, denied, hosts }). It parses what the
+// argv[2]: the rules as JSON ({ allowed, denied, hosts }); argv[3]: the addon
+// file to confine itself with (the caller's). It parses what the
 // sandbox sends, decides by rules.ts, resolves a name once and connects to
 // the address it checked.
 import dns from 'dns';
@@ -264,7 +265,7 @@ if (require.main === module) {
   // Confined before it reads a byte from the sandbox; the monitor waits for this (lockdown.ts).
   const { lockdown, reportReady } = require('./lockdown') as typeof import('./lockdown');
   try {
-    lockdown();
+    lockdown(process.argv[3]);
   } catch (e) {
     reportReady(e as Error);
     process.exit(70);

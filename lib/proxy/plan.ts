@@ -61,10 +61,13 @@ export function proxyPlan(domains: ResolvedDomains, abi: number, landlock: boole
       String(FS.READ_FILE | FS.READ_DIR | FS.EXECUTE),
       String(FS.READ_FILE | FS.EXECUTE),
       node,
+      // No Landlock here (level mount-only): the proxy's reads are narrowed by a root of its own instead (proxy_jail.cc).
+      ...(fsRights ? [] : ['jail']),
       ...proxyReads(node).map((p) => `read=${p}`),
       node,
       proxyScript(),
       JSON.stringify(config),
+      addonFile(),
     ],
     listen: [String(HTTP_PROXY_PORT), String(SOCKS_PROXY_PORT)],
     ready: [String(READY_TIMEOUT_MS)],
@@ -124,7 +127,10 @@ function proxyReads(node: string): string[] {
     pkgDir('node-gyp-build'),
   ];
   // /proc/self as a name: the helper opens it in the proxy's process, where it is the proxy's own.
-  return [...new Set(out.filter((p): p is string => !!p).map((p) => (p === '/proc/self' ? p : real(p))))];
+  // Each path as named and as it resolves: Landlock takes the inode either way,
+  // and a root of the proxy's own (proxy_jail.cc) needs the names too (/lib -> usr/lib).
+  const named = out.filter((p): p is string => !!p);
+  return [...new Set([...named, ...named.map((p) => (p === '/proc/self' ? p : real(p)))])];
 }
 
 // Tools' own proxy settings (npm, yarn, pip, gRPC, docker, websocket clients): a caller's would lead nowhere inside.
@@ -165,6 +171,11 @@ export function proxyEnv(env: string[], helper: string | undefined = helperPath(
     out.push(`GIT_SSH_COMMAND=ssh -o ProxyCommand='${helper} --proxy-connect %h %p'`);
   }
   return out;
+}
+
+/** The addon file the proxy confines itself with (lockdown.ts): the one this process loaded. */
+function addonFile(): string {
+  return native().addon;
 }
 
 /** The helper executable (the ssh connector), when the addon can be found. */

@@ -12,6 +12,7 @@ enum SandboxEventType : int32_t {
   kEventViolation = 2,  // init refused a call itself (each distinct op and path once as it happens, then again with its final count at the end)
   kEventDropped = 3,  // refusals beyond the distinct ones init reports (sent at the end)
   kEventNetwork = 4,  // the network proxy (lib/proxy/) allowed or refused a connection; written by the proxy process, one record per attempt
+  kEventExited = 5,  // the command ended and nothing of the sandbox runs any more (written by the monitor, the last record): the caller's exit comes now, not after the namespaces' teardown
 };
 
 struct EventHeader {
@@ -46,6 +47,10 @@ struct EventNetwork {
   char text[4076];  // the host asked for, NUL, the rule that decided in the policy's words, NUL
 };
 const uint32_t kEventNetworkTextOffset = 20;  // the record's size is this plus the text and its NUL
+struct EventExited {
+  EventHeader h;
+  int32_t status;  // the command's wait status (waitpid), as the monitor will end
+};
 enum ViolationRule : int32_t {
   kViolationRuleProtectedPath = 1,  // creating a protected path that does not exist
   kViolationRuleProtectedDir = 2,  // renaming a directory on the way to a protected path away, or anything onto it

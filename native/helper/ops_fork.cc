@@ -73,17 +73,50 @@ void reset_signals() {
 // What the monitor sends init on its socket instead of a bare SIGCONT.
 const char kContinueForeground = 'F', kContinueBackground = 'B';
 
+// Tells the caller the command has ended (protocol/events.json `exited`):
+// its 'exit' comes now instead of once the namespaces are torn down, which
+// the kernel does as the monitor and init exit and which costs a spawn
+// milliseconds. By then nothing of the sandbox runs (init killed and reaped
+// everything first) and the terminal is the caller's again.
+void send_exited(int events_fd, int status) {
+  EventExited r = {{sizeof r, kEventExited}, status};
+  ssize_t ignored = write(events_fd, &r, sizeof r);
+  (void)ignored;
+}
+
 // The monitor stays outside the pid namespace: it forwards signals to init and
 // ends like the command, whose wait status init sends through `status_fd` (a
 // socket: SIGCONT goes the other way, saying whether the caller has the
 // terminal, so init can hand it to a command it resumes).
-[[noreturn]] void monitor(const Run &run, pid_t init, int status_fd) {
+[[noreturn]] void monitor(const Run &run, pid_t init, int status_fd, int events_fd) {
   sigset_t set = handled_set();
+  int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sigfd < 0) {
+    kill(init, SIGKILL);  // a monitor that cannot hear init's end would wait for ever
+    _exit(125);
+  }
   const int pool_ctl = pool_socket(run);
+  bool have_status = false;
+  int status = 0;
   for (;;) {
-    siginfo_t info;
-    int sig = sigwaitinfo(&set, &info);
-    if (sig < 0) continue;
+    struct pollfd p[2] = {{sigfd, POLLIN, 0}, {have_status ? -1 : status_fd, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) continue;
+    if (p[1].revents) {
+      ssize_t n = read(status_fd, &status, sizeof status);
+      if (n == sizeof status) {
+        have_status = true;
+        restore_terminal(run.tty);
+        if (events_fd >= 0) send_exited(events_fd, status);
+      } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        p[1].fd = -1;  // init is gone without a word: its own end tells
+        have_status = true;
+        status = -1;
+      }
+    }
+    if (!(p[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo info;
+    if (read(sigfd, &info, sizeof info) != sizeof info) continue;
+    int sig = (int)info.ssi_signo;
     // A pooled sandbox has no command yet: a signal now (a Ctrl-C to this
     // process group) was meant for none, and must not reach the next one.
     if (sig != SIGCHLD && pool_ctl >= 0 && !pool_handed_over(pool_ctl)) continue;
@@ -99,9 +132,11 @@ const char kContinueForeground = 'F', kContinueBackground = 'B';
     }
     int init_status;
     if (waitpid(init, &init_status, WNOHANG) != init) continue;
-    int status;
-    if (read(status_fd, &status, sizeof status) == sizeof status) exit_like(run, status);
-    exit_like(run, init_status);
+    if (!have_status || status == -1) {
+      ssize_t n = read(status_fd, &status, sizeof status);
+      if (n != sizeof status) exit_like(run, init_status);
+    }
+    exit_like(run, status);
   }
 }
 
@@ -118,6 +153,17 @@ void send_stopped(int events_fd, int sig) {
 void resume_stopped(const Run &run, pid_t command, bool foreground) {
   if (foreground && run.tty.fd >= 0) set_foreground(run.tty.fd, command);
   kill(-command, SIGCONT);
+}
+
+// The command has ended: everything else in the pid namespace goes now and
+// is reaped, so that once the monitor tells the caller, nothing of the
+// sandbox runs or writes any more (the kernel would kill them too, but only
+// as init exits, after the caller was told). Only as pid 1, whose kill(-1)
+// reaches its own namespace and nothing outside it.
+void end_namespace() {
+  if (getpid() != 1) return;
+  kill(-1, SIGKILL);
+  while (waitpid(-1, nullptr, __WALL) > 0 || errno == EINTR) {}
 }
 
 // Init is pid 1 of the new pid namespace: it reaps orphans, forwards signals
@@ -168,8 +214,12 @@ void resume_stopped(const Run &run, pid_t command, bool foreground) {
         }
         continue;
       }
-      violations_flush();                         // before the exit that lets the caller's 'exit' come
-      if (status_fd < 0) exit_like(run, status);  // no pid namespace: we are the monitor too
+      if (status_fd < 0) {  // no pid namespace: we are the monitor too
+        violations_flush();
+        exit_like(run, status);
+      }
+      end_namespace();
+      violations_flush();  // before the exit that lets the caller's 'exit' come
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;
       _exit(0);
@@ -194,9 +244,8 @@ void step_pidns_fork(Run &run, const Step &s) {
   if (pid > 0) {
     close(fds[1]);
     close(run.error_fd);
-    if (run.events_fd >= 0) close(run.events_fd);  // init writes them
     close_stdio();
-    monitor(run, pid, fds[0]);
+    monitor(run, pid, fds[0], run.events_fd);
   }
   close(fds[0]);
   run.status_write_fd = fds[1];

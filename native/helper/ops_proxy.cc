@@ -6,6 +6,7 @@
 #include "helper.h"
 #include "caps.h"
 #include "fdpass.h"
+#include "proxy_jail.h"
 #include "gen/step_dispatch.h"
 #include "../uapi.h"
 #include <arpa/inet.h>
@@ -118,7 +119,13 @@ void confine(int control, uint64_t fs, uint64_t net, uint64_t scoped, uint64_t d
   syscall(SBX_NR_close_range, kControlFd + 1, ~0U, SBX_CLOSE_RANGE_CLOEXEC);
   std::vector<std::string> reads;
   size_t i = 6;
+  bool jail = i < s.args.size() && s.args[i] == "jail";
+  if (jail) i++;
   for (; i < s.args.size() && s.args[i].rfind("read=", 0) == 0; i++) reads.push_back(s.args[i].substr(5));
+  std::string what;
+  if (jail)
+    if (int err = proxy_jail(reads, &what))
+      child_fail(control, err, what + " (the network proxy's own root)");
   confine(control, parse_num(run, s.args[0]), parse_num(run, s.args[1]), parse_num(run, s.args[2]),
           parse_num(run, s.args[3]), parse_num(run, s.args[4]), reads);
   std::vector<char *> argv;
@@ -152,7 +159,7 @@ int listen_on(uint16_t port) {
 
 }  // namespace
 
-// proxy_fork FS_RIGHTS NET_RIGHTS SCOPED DIR_READ FILE_READ NODE [read=PATH]... ARGV...
+// proxy_fork FS_RIGHTS NET_RIGHTS SCOPED DIR_READ FILE_READ NODE [jail] [read=PATH]... ARGV...
 void step_proxy_fork(Run &run, const Step &s) {
   int fds[2], status[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
