@@ -64,7 +64,7 @@ int moves_repository(const Call &c, const Place &from);
 // call would make, move or (`replaces`: a rename onto an existing `.git`)
 // replace what git reads as config or runs; or opens for writing such a file
 // or an existing `.git` file (`fd`: the file about to be reopened).
-bool git_control(int dir, const std::string &name);
+bool git_control(int dir, const std::string &dir_path, const std::string &name);  // dir_path: dir's (requester.h)
 int git_control_refused(const Call &c, const Place &place, bool replaces);
 // Whether `dir` is the logs/ of a directory that holds a HEAD: its HEAD (the
 // reflog) starts no repository, and with git-control the git directory that

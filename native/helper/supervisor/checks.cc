@@ -44,7 +44,7 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
   if (int err = git_control_refused(c, place, brings_tree && how == Naming::make)) return err;
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
-  std::string dir = fd_path(place.dir.fd);
+  std::string dir = dir_path(place);
   if (dir.empty())
     return refused(c, EROFS, kViolationRuleProtectedPath,
                    place.name);  // a directory we cannot place: refuse rather than guess

@@ -34,8 +34,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
     opath.fd = -1;  // the thread owns it now
     return o;
   }
-  ProcPath link = proc_self_fd(opath.fd);
-  int fd = open(link, reopen);
+  int fd = reopen_fd(opath.fd, reopen);
   if (fd < 0) return fail_with(errno);
   o.send_fd = fd;
   return o;

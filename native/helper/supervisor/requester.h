@@ -61,6 +61,8 @@ struct Place {
   std::string name;  // "." when the path names a directory itself ("/", "a/.")
   bool trailing_slash = false;
   bool in_proc = false;  // dir is on procfs: its symlinks are the kernel's magic links
+  // dir's path as the kernel prints it, when the lookup proves it (dir_path); else "".
+  std::string path;
 };
 
 // Each returns 0 or an errno.
@@ -91,3 +93,8 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
 int open_place(const Place &p, bool follow, Fd &out);
 // The path of an fd of ours, as the kernel prints it ("" if it has none).
 std::string fd_path(int fd);
+// The path of a Place's directory: the one its lookup proved, or fd_path.
+std::string dir_path(const Place &p);
+// The file an fd of ours holds, opened anew (through /proc/self/fd, so it is
+// exactly that inode), or -1 with errno set.
+int reopen_fd(int fd, int flags);
