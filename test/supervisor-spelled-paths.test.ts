@@ -5,13 +5,14 @@
 // however the directory is spelled: a git directory's hooks/ and a missing
 // protected name, reached by the plain spelling, through a symlinked
 // directory (the lookup then follows it and asks the kernel) and through
-// `..`. Each refusal asserts the errno and that the host is unchanged; the
+// `..`; and a chain directory's metadata, by the same three spellings.
+// Each refusal asserts the errno and that the host is unchanged; the
 // plain creations beside them show the shortcut still lets work through.
 // As root and as nobody.
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { rmTree, snapshot, tempDir, twoRoots, userLabel } from './helpers';
 import { j, py } from './security/lib';
 
 describe(`supervised calls on spelled, symlinked and .. paths (as ${userLabel})`, () => {
@@ -60,5 +61,38 @@ for i, (label, hooks, top) in enumerate([('spelled', ${j(hooks(R))}, ${j(R)}),
     expect(out).toEqual(expected);
     expect(snapshot(G)).toEqual(before);
     expect(fs.readdirSync(R).sort()).toEqual(['d-0', 'd-1', 'd-2', 'f-0', 'f-1', 'f-2', 'vendor', 'x-0', 'x-1', 'x-2'].sort());
+  });
+
+  it('a chain directory (two roots side by side): chmod and utimes EROFS however it is spelled; a file in a root changes', async () => {
+    const { H, A, B } = twoRoots();
+    const link = path.join(T, 'chain'); // a symlink to H
+    fs.symlinkSync(H, link);
+    fs.writeFileSync(path.join(A, 'f'), 'x');
+    try {
+      const mode = (p: string) => fs.statSync(p).mode & 0o7777;
+      const before = { h: mode(H), mtime: fs.statSync(H).mtimeMs };
+      const out = await py(
+        `
+for label, chain, f in [('spelled', ${j(H)}, ${j(path.join(A, 'f'))}),
+                        ('through a symlink', ${j(link)}, ${j(path.join(link, 'a', 'f'))}),
+                        ('through ..', ${j(path.join(A, '..'))}, ${j(path.join(B, '..', 'a', 'f'))})]:
+    out[label + ': chmod the chain directory'] = attempt(lambda: os.chmod(chain, 0o777))
+    out[label + ': utime the chain directory'] = attempt(lambda: os.utime(chain, (1, 1)))
+    out[label + ': chmod a file in a root'] = attempt(lambda: os.chmod(f, 0o600))`,
+        { writableRoots: [A, B], tmp: 'none' },
+      );
+      const expected: Record<string, string> = {};
+      for (const label of ['spelled', 'through a symlink', 'through ..'])
+        Object.assign(expected, {
+          [`${label}: chmod the chain directory`]: 'EROFS',
+          [`${label}: utime the chain directory`]: 'EROFS',
+          [`${label}: chmod a file in a root`]: 'ok',
+        });
+      expect(out).toEqual(expected);
+      expect({ h: mode(H), mtime: fs.statSync(H).mtimeMs }).toEqual(before);
+      expect(mode(path.join(A, 'f'))).toBe(0o600);
+    } finally {
+      rmTree(H);
+    }
   });
 });

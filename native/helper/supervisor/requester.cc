@@ -313,8 +313,12 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     out.dir.reset(fd);
     if (spelled) out.path = parent == "." ? "/" : "/" + parent;
   }
+  // A spelled directory outside /proc is not on the sandbox's procfs (the
+  // plan mounts it at /proc alone). Were it on another procfs, taking it as
+  // not on procfs is the stricter reading: no magic link is followed in it.
   struct statfs fs;
-  if (fstatfs(out.dir.fd, &fs) != 0) return errno;
+  if (!out.path.empty()) fs.f_type = 0;
+  else if (fstatfs(out.dir.fd, &fs) != 0) return errno;
   out.in_proc = fs.f_type == SBX_PROC_SUPER_MAGIC;
   if (out.in_proc) {
     // Only the caller's own /proc/PID: we may reach more than it can
@@ -393,6 +397,28 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
   holder.reset(open(link, O_PATH | O_CLOEXEC));
   if (!holder.ok()) err = errno == ENOENT ? EBADF : errno;
   base = holder.fd;
+  return true;
+}
+
+// "/a/b/c": absolute, every component a name (no "", ".", ".."), not under /proc or /dev.
+static bool plain_spelling(const std::string &p) {
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc") || starts_with(p, "/dev")) return false;
+  for (size_t i = 1; i < p.size();) {
+    size_t end = p.find('/', i);
+    if (end == std::string::npos) end = p.size();
+    std::string comp = p.substr(i, end - i);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    i = end + 1;
+  }
+  return true;
+}
+
+bool open_spelled(const std::string &path, int flags, Fd &out, std::string &where) {
+  if (!plain_spelling(path)) return false;
+  int fd = sbx_openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC | flags, SBX_RESOLVE_NO_SYMLINKS);
+  if (fd < 0) return false;
+  out.reset(fd);
+  where = path;
   return true;
 }
 
