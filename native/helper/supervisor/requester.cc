@@ -300,15 +300,16 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     size_t slash = rest.rfind('/');
     std::string parent = slash == std::string::npos ? "." : rest.substr(0, slash);
     out.name = slash == std::string::npos ? rest : rest.substr(slash + 1);
-    int fd = -ELOOP;
+    int fd = -1;
     // From our root, with no symlink and no "..", the directory opened is
     // the one the path spells, so that spelling is the path the kernel
     // would print for it (as a readlink of the fd right after the lookup:
     // a rename meanwhile changes both alike), at no syscall. A symlink on
-    // the way (ELOOP) takes the lookup that follows it, path unknown.
+    // the way (ELOOP), or any error, takes the usual lookup: path unknown,
+    // and its errno is the caller's.
     bool spelled = base == root && p[0] == '/' && !magic_base && !starts_with(p, "/proc") && !has_dotdot(parent);
     if (spelled) fd = openat_spelled(base, parent.c_str());
-    if (fd == -ELOOP) spelled = false, fd = openat_no_magic(base, parent.c_str(), O_PATH | O_DIRECTORY);
+    if (fd < 0) spelled = false, fd = openat_no_magic(base, parent.c_str(), O_PATH | O_DIRECTORY);
     if (fd < 0) return -fd;
     out.dir.reset(fd);
     if (spelled) out.path = parent == "." ? "/" : "/" + parent;
