@@ -137,7 +137,8 @@ int git_write_refused(const Call &c, int fd) {
     }
     // An existing `.git` file would become a `gitdir:` pointer; uv's marker
     // (new-file-allow) is the command's to reopen.
-    if ((name == ".git" && !cfg.new_file_allow.count(p)) || git_control(dir.fd, slash == 0 ? "/" : p.substr(0, slash), name))
+    if ((name == ".git" && !cfg.new_file_allow.count(p)) ||
+        git_control(dir.fd, slash == 0 ? "/" : p.substr(0, slash), name))
       return refused(c, EROFS, kViolationRuleGitControl, p);
     return 0;
   }

@@ -66,7 +66,8 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   Fd t;
   std::string where;
   bool by_fd, followed;
-  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where, &followed)) return fail_with(err);
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where, &followed))
+    return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));

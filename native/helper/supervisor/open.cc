@@ -19,7 +19,8 @@ namespace {
 // `at`: the directory and name it was opened from (none through /proc);
 // `checked`: create_refused has looked at that name already; `known`: the
 // fd's fstat when the caller made it.
-Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked, const struct stat *known) {
+Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked,
+                      const struct stat *known) {
   Outcome o;
   o.cloexec = flags & O_CLOEXEC;
   if ((flags & O_CREAT) && (flags & O_EXCL)) return fail_with(EEXIST);

@@ -39,7 +39,8 @@ int openat_no_magic(int dir, const char *path, int flags) {
 
 // A directory looked up without following any symlink: -ELOOP if there is one.
 int openat_spelled(int dir, const char *path) {
-  int fd = sbx_openat2(dir, path, O_PATH | O_DIRECTORY | O_CLOEXEC, SBX_RESOLVE_NO_MAGICLINKS | SBX_RESOLVE_NO_SYMLINKS);
+  int fd = sbx_openat2(dir, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
+                       SBX_RESOLVE_NO_MAGICLINKS | SBX_RESOLVE_NO_SYMLINKS);
   return fd < 0 ? -errno : fd;
 }
 
@@ -230,7 +231,8 @@ std::string fd_path(int fd) {
   char num[16];
   snprintf(num, sizeof num, "%d", fd);
   int dir = self_fds();
-  ssize_t n = dir >= 0 ? readlinkat(dir, num, buf, sizeof buf - 1) : readlink(proc_self_fd(fd), buf, sizeof buf - 1);
+  ssize_t n =
+      dir >= 0 ? readlinkat(dir, num, buf, sizeof buf - 1) : readlink(proc_self_fd(fd), buf, sizeof buf - 1);
   if (n <= 0 || buf[0] != '/') return "";
   return std::string(buf, n);
 }
@@ -307,7 +309,8 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     // a rename meanwhile changes both alike), at no syscall. A symlink on
     // the way (ELOOP), or any error, takes the usual lookup: path unknown,
     // and its errno is the caller's.
-    bool spelled = base == root && p[0] == '/' && !magic_base && !starts_with(p, "/proc") && !has_dotdot(parent);
+    bool spelled =
+        base == root && p[0] == '/' && !magic_base && !starts_with(p, "/proc") && !has_dotdot(parent);
     if (spelled) fd = openat_spelled(base, parent.c_str());
     if (fd < 0) spelled = false, fd = openat_no_magic(base, parent.c_str(), O_PATH | O_DIRECTORY);
     if (fd < 0) return -fd;
@@ -318,8 +321,10 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   // plan mounts it at /proc alone). Were it on another procfs, taking it as
   // not on procfs is the stricter reading: no magic link is followed in it.
   struct statfs fs;
-  if (!out.path.empty()) fs.f_type = 0;
-  else if (fstatfs(out.dir.fd, &fs) != 0) return errno;
+  if (!out.path.empty())
+    fs.f_type = 0;
+  else if (fstatfs(out.dir.fd, &fs) != 0)
+    return errno;
   out.in_proc = fs.f_type == SBX_PROC_SUPER_MAGIC;
   if (out.in_proc) {
     // Only the caller's own /proc/PID: we may reach more than it can
@@ -403,7 +408,8 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
 
 // "/a/b/c": absolute, every component a name (no "", ".", ".."), not under /proc or /dev.
 static bool plain_spelling(const std::string &p) {
-  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc") || starts_with(p, "/dev")) return false;
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc") || starts_with(p, "/dev"))
+    return false;
   for (size_t i = 1; i < p.size();) {
     size_t end = p.find('/', i);
     if (end == std::string::npos) end = p.size();
