@@ -53,7 +53,8 @@ inline Outcome fail_with(int err) {
 Outcome done(long rc);  // rc, or errno when rc < 0
 
 // checks.cc: each returns 0 or EROFS (a refusal is reported: violations.cc).
-int meta_refused(const Call &c, int fd);
+// `known`: the file's path when its lookup proved it (requester.h open_spelled).
+int meta_refused(const Call &c, int fd, const std::string &known = std::string());
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
 // moves it away (a rename's source), which makes nothing new.
 enum class Naming { make, make_file, source };
@@ -64,7 +65,8 @@ int moves_repository(const Call &c, const Place &from);
 // call would make, move or (`replaces`: a rename onto an existing `.git`)
 // replace what git reads as config or runs; or opens for writing such a file
 // or an existing `.git` file (`fd`: the file about to be reopened).
-bool git_control(int dir, const std::string &name);
+// `dir_path`: dir's path (requester.h dir_path).
+bool git_control(int dir, const std::string &dir_path, const std::string &name);
 int git_control_refused(const Call &c, const Place &place, bool replaces);
 // Whether `dir` is the logs/ of a directory that holds a HEAD: its HEAD (the
 // reflog) starts no repository, and with git-control the git directory that

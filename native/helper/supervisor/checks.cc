@@ -15,11 +15,12 @@ bool under(const std::string &p, const std::string &prefix) {
 
 }  // namespace
 
-// EROFS when the plan keeps this file's metadata as it is (and the caller is told).
-int meta_refused(const Call &c, int fd) {
+// EROFS when the plan keeps this file's metadata as it is (and the caller is
+// told). `known`: its path when the lookup proved it (open_spelled).
+int meta_refused(const Call &c, int fd, const std::string &known) {
   const SupervisorConfig &cfg = c.cfg();
   if (cfg.meta_deny.empty()) return 0;
-  std::string p = fd_path(fd);
+  std::string p = known.empty() ? fd_path(fd) : known;
   if (p.empty()) {  // no path: a pipe or socket is fine; a file or directory we cannot place is refused
     struct stat st;
     return fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)
@@ -44,7 +45,7 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
   if (int err = git_control_refused(c, place, brings_tree && how == Naming::make)) return err;
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
-  std::string dir = fd_path(place.dir.fd);
+  std::string dir = dir_path(place);
   if (dir.empty())
     return refused(c, EROFS, kViolationRuleProtectedPath,
                    place.name);  // a directory we cannot place: refuse rather than guess

@@ -32,9 +32,9 @@ bool same(const struct stat &a, const struct stat &b) { return a.st_ino == b.st_
 // mislead it; the path only says whether a walk is needed. That is sound
 // because nothing can be moved into a hooks/ or hooks/ out of its git
 // directory (both are refused here), so a directory below one has
-// "/hooks" in its path. Unsure (an fd that fails) counts as below.
-bool under_hooks(int dir) {
-  if (fd_path(dir).find("/hooks") == std::string::npos) return false;
+// "/hooks" in its path (`path`: dir's, dir_path). Unsure (an fd that fails) counts as below.
+bool under_hooks(int dir, const std::string &path) {
+  if (path.find("/hooks") == std::string::npos) return false;
   struct stat child;
   if (fstat(dir, &child) != 0) return true;
   Fd cur(fcntl(dir, F_DUPFD_CLOEXEC, 0));
@@ -57,13 +57,13 @@ std::string join(const std::string &dir, const std::string &name) {
 
 }  // namespace
 
-bool git_control(int dir, const std::string &name) {
+bool git_control(int dir, const std::string &dir_path, const std::string &name) {
   for (const char *n : kControl)
     if (name == n) {
       if (holds_head(dir)) return true;
       break;
     }
-  return under_hooks(dir);
+  return under_hooks(dir, dir_path);
 }
 
 bool reflog_head(int dir) {
@@ -76,24 +76,26 @@ bool reflog_head(int dir) {
 int git_control_refused(const Call &c, const Place &place, bool replaces) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
-  bool control = git_control(place.dir.fd, place.name);
+  std::string at = dir_path(place);
+  bool control = git_control(place.dir.fd, at, place.name);
   // Replacing an existing `.git` (a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new one is the new-name rule's (checks.cc).
   struct stat st;
   if (!control && replaces && place.name == ".git" &&
       fstatat(place.dir.fd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    std::string full = join(fd_path(place.dir.fd), place.name);
+    std::string full = join(at, place.name);
     if (!cfg.new_file_allow.count(full)) return refused(c, EROFS, kViolationRuleGitControl, full);
   }
   if (!control) return 0;
-  return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(place.dir.fd), place.name));
+  return refused(c, EROFS, kViolationRuleGitControl, join(at, place.name));
 }
 
 int git_link_refused(const Call &c, const Place &from) {
   if (!c.cfg().git_control) return 0;
   // A second name for it would be a way to write it that no check sees.
-  if (from.name == ".git" || git_control(from.dir.fd, from.name))
-    return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(from.dir.fd), from.name));
+  std::string at = dir_path(from);
+  if (from.name == ".git" || git_control(from.dir.fd, at, from.name))
+    return refused(c, EROFS, kViolationRuleGitControl, join(at, from.name));
   return 0;
 }
 
@@ -105,10 +107,11 @@ int git_write_refused_at(const Call &c, const Place &at, bool checked) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   const std::string &name = at.name;
-  if (!checked && git_control(at.dir.fd, name))
-    return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(at.dir.fd), name));
+  std::string dir = checked ? std::string() : dir_path(at);
+  if (!checked && git_control(at.dir.fd, dir, name))
+    return refused(c, EROFS, kViolationRuleGitControl, join(dir, name));
   if (name != ".git") return 0;
-  std::string full = join(fd_path(at.dir.fd), name);
+  std::string full = join(dir_path(at), name);
   return cfg.new_file_allow.count(full) ? 0 : refused(c, EROFS, kViolationRuleGitControl, full);
 }
 
@@ -134,7 +137,8 @@ int git_write_refused(const Call &c, int fd) {
     }
     // An existing `.git` file would become a `gitdir:` pointer; uv's marker
     // (new-file-allow) is the command's to reopen.
-    if ((name == ".git" && !cfg.new_file_allow.count(p)) || git_control(dir.fd, name))
+    if ((name == ".git" && !cfg.new_file_allow.count(p)) ||
+        git_control(dir.fd, slash == 0 ? "/" : p.substr(0, slash), name))
       return refused(c, EROFS, kViolationRuleGitControl, p);
     return 0;
   }

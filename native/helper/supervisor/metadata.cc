@@ -17,9 +17,10 @@ namespace {
 
 // What a metadata change applies to: the file a path names (O_PATH), or with
 // a NULL path the caller's fd itself. `by_fd` tells the caller which;
-// `followed`, that we opened it following a last symlink (so it is none).
+// `followed`, that we opened it following a last symlink (so it is none);
+// `where`, its path when the lookup proved it (open_spelled), else "".
 int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_path, Fd &target, bool &by_fd,
-                bool *followed = nullptr) {
+                std::string &where, bool *followed = nullptr) {
   by_fd = path_addr == 0;
   if (followed) *followed = false;
   if (by_fd) return take_fd(c.r, dirfd, target);
@@ -36,6 +37,7 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
   // Opened below following a last symlink, with no magic link on the way (a
   // magic link to an O_PATH fd of a symlink would give the symlink itself).
   if (followed) *followed = follow;
+  if (path[0] == '/' && open_spelled(path, follow ? 0 : O_NOFOLLOW, target, where)) return 0;
   Fd holder;
   int base, err;
   if (direct_base(c.r, dirfd, path, holder, base, err)) {
@@ -62,10 +64,12 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
 
 Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path) {
   Fd t;
+  std::string where;
   bool by_fd, followed;
-  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, &followed)) return fail_with(err);
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where, &followed))
+    return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
   if (!followed && fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))
@@ -76,10 +80,11 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
 
 Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bool follow, bool empty_path) {
   Fd t;
+  std::string where;
   bool by_fd;
-  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
   if (by_fd) return done(fchown(t.fd, uid, gid));
   return done(fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH));
 }
@@ -88,10 +93,11 @@ Outcome change_owner(Call &c, int dirfd, uint64_t path, uid_t uid, gid_t gid, bo
 Outcome change_times(Call &c, int dirfd, uint64_t path, const struct timespec *times, bool follow,
                      bool empty_path) {
   Fd t;
+  std::string where;
   bool by_fd;
-  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
   if (by_fd) return done(syscall(SYS_utimensat, t.fd, nullptr, times, 0));  // glibc refuses a NULL path
   return done(utimensat(t.fd, "", times, AT_EMPTY_PATH));
 }
@@ -116,10 +122,11 @@ Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, cons
   if (int err = read_string(c.r, name_addr, kXattrNameMax + 1, name))
     return fail_with(err == ENAMETOOLONG ? ERANGE : err);
   Fd t;
+  std::string where;
   bool by_fd;
-  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd)) return fail_with(err);
+  if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = meta_refused(c, t.fd)) return fail_with(err);
+  if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
   if (by_fd) {
     return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags)
                       : fremovexattr(t.fd, name.c_str()));

@@ -17,13 +17,18 @@ namespace {
 // Opens, for the caller, the existing file our O_PATH fd holds: through
 // /proc/self/fd, so what was checked and what is opened are one inode.
 // `at`: the directory and name it was opened from (none through /proc);
-// `checked`: create_refused has looked at that name already.
-Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked) {
+// `checked`: create_refused has looked at that name already; `known`: the
+// fd's fstat when the caller made it.
+Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked,
+                      const struct stat *known) {
   Outcome o;
   o.cloexec = flags & O_CLOEXEC;
   if ((flags & O_CREAT) && (flags & O_EXCL)) return fail_with(EEXIST);
   struct stat st;
-  if (fstat(opath.fd, &st) != 0) return fail_with(errno);
+  if (known)
+    st = *known;
+  else if (fstat(opath.fd, &st) != 0)
+    return fail_with(errno);
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode))
     if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd))
@@ -34,8 +39,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
     opath.fd = -1;  // the thread owns it now
     return o;
   }
-  ProcPath link = proc_self_fd(opath.fd);
-  int fd = open(link, reopen);
+  int fd = reopen_fd(opath.fd, reopen);
   if (fd < 0) return fail_with(errno);
   o.send_fd = fd;
   return o;
@@ -67,7 +71,7 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
     if (place.in_proc) {  // nothing is created on procfs; its magic links lead to open files
       Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW)));
       if (!target.ok()) return fail_with(errno);
-      return open_existing(c, target, flags, nullptr, false);
+      return open_existing(c, target, flags, nullptr, false, nullptr);
     }
     if (create) {
       if (int err = create_refused(c, place, false, Naming::make_file)) return fail_with(err);
@@ -87,7 +91,7 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
     if (!target.ok()) return fail_with(errno);
     struct stat st;
     if (fstat(target.fd, &st) != 0) return fail_with(errno);
-    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags, &place, create);
+    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags, &place, create, &st);
     if (flags & O_NOFOLLOW) return fail_with(ELOOP);
     char link[kPathMax + 1];
     ssize_t n = readlinkat(target.fd, "", link, kPathMax);

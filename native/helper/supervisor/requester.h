@@ -61,6 +61,8 @@ struct Place {
   std::string name;  // "." when the path names a directory itself ("/", "a/.")
   bool trailing_slash = false;
   bool in_proc = false;  // dir is on procfs: its symlinks are the kernel's magic links
+  // dir's path as the kernel prints it, when the lookup proves it (dir_path); else "".
+  std::string path;
 };
 
 // Each returns 0 or an errno.
@@ -87,7 +89,19 @@ int locate_from(const Requester &r, int dir, const std::string &path, Place &out
 // caller's). Not for paths into /proc or /dev, where "self" would mean us:
 // those go through locate. `err` is set when the caller's dirfd is unusable.
 bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &holder, int &base, int &err);
+// An absolute path spelled plainly ("/a/b/c": no ".", "..", "//" or trailing
+// slash, nothing under /proc or /dev), opened (O_PATH | flags, from our root,
+// which is the caller's) without following any symlink: then `where` is the
+// path the kernel would print for it, and it is not on the sandbox's procfs.
+// False (nothing opened) otherwise, or on any error: the caller looks it up
+// its usual way, which gives the caller's errno.
+bool open_spelled(const std::string &path, int flags, Fd &out, std::string &where);
 // Opens (O_PATH) what a Place names, following a final symlink or not.
 int open_place(const Place &p, bool follow, Fd &out);
 // The path of an fd of ours, as the kernel prints it ("" if it has none).
 std::string fd_path(int fd);
+// The path of a Place's directory: the one its lookup proved, or fd_path.
+std::string dir_path(const Place &p);
+// The file an fd of ours holds, opened anew (through /proc/self/fd, so it is
+// exactly that inode), or -1 with errno set.
+int reopen_fd(int fd, int flags);
