@@ -8,6 +8,7 @@ import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
 import { Action, computeLayout, Layout } from './layout';
+import { gitModelArgs } from './repository';
 import { isUnder, MountEntry } from './mountinfo';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
@@ -250,7 +251,7 @@ function supervisorArgs(
     for (const p of layout!.newAllow) out.push(`new-allow=${p}`);
     for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
-  if (sup.writes) out.push('git-control');
+  if (sup.writes) out.push(...gitModelArgs());
   if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
   if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;

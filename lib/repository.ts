@@ -23,6 +23,40 @@ const WORKTREE_CODE_PATHS = ['config.worktree', 'commondir', 'gitdir'];
  */
 const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
 
+/**
+ * What init checks in every git directory, found by the layout or not
+ * (native/helper/supervisor/git_control.cc applies it and names nothing
+ * itself). A git directory is one git takes for one (setup.c
+ * is_git_directory): it holds `head` and one of the `dirs` sets; any entry
+ * counts, so the test is never narrower than git's. In one, `control` (read
+ * as config, followed to another git directory) and `trees` (run, with all
+ * below) cannot be written, made, replaced, linked, moved or chmod-ed. Where
+ * a `head` is but no git directory (a remote's refs/remotes/NAME, logs/), a
+ * missing name of the `dirs` sets cannot be made, so a branch named `config`
+ * is fetched and the directory never becomes a repository. `entry` is a work
+ * tree's, a `gitdir:` pointer when a file; `logs`/HEAD is the head's reflog.
+ */
+export const GIT_MODEL = {
+  control: ['config', 'config.worktree', 'commondir', 'gitdir'],
+  trees: ['hooks'],
+  head: 'HEAD',
+  dirs: [['objects', 'refs'], ['commondir']],
+  entry: '.git',
+  logs: 'logs',
+} as const;
+
+/** GIT_MODEL as the supervise step's arguments (native/helper/supervisor/listener.cc). */
+export function gitModelArgs(): string[] {
+  return [
+    ...GIT_MODEL.control.map((n) => `git-control=${n}`),
+    ...GIT_MODEL.trees.map((n) => `git-control=${n}/`),
+    `git-head=${GIT_MODEL.head}`,
+    ...GIT_MODEL.dirs.map((set) => `git-dir=${set.join('+')}`),
+    `git-entry=${GIT_MODEL.entry}`,
+    `git-logs=${GIT_MODEL.logs}`,
+  ];
+}
+
 /** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
 function pointer(file: string, prefix: string, view: FsView): string | undefined {
   let text: string;

@@ -41,7 +41,8 @@ int meta_refused(const Call &c, int fd) {
 // config or runs (git_control.cc).
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
-  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make)) return err;
+  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make, how != Naming::source))
+    return err;
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
   std::string dir = fd_path(place.dir.fd);
@@ -58,7 +59,7 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
     // fails on it as the kernel says (EEXIST). One we cannot see is refused.
     struct stat st;
     if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 &&
-        !(cfg.git_control && place.name == "HEAD" && reflog_head(place.dir.fd)))
+        !(cfg.git_control && place.name == cfg.git.head && reflog_head(cfg, place.dir.fd)))
       return refused(c, EROFS, kViolationRuleNewRepository, full);
   }
   return 0;

@@ -1,0 +1,177 @@
+// The repository model's edges (issue 11): a directory that holds a HEAD but
+// is no git directory (a remote's refs/remotes/NAME, logs/) takes any branch
+// name and can never become a git directory; an existing hook cannot be made
+// executable; a hard link or symlink to a protected control file made on the
+// host before the sandbox gives no second way to write it. Each attack
+// asserts the errno, that the host is unchanged, and that git run outside
+// afterwards runs nothing the command planted. Real git, as root and as
+// nobody.
+import { execFileSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { SUPERVISED_NR } from '../lib/seccomp';
+import { arch, j, py } from './security/lib';
+
+const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+/**
+ * Branch names that are control names in a git directory. (`commondir`,
+ * `objects` and `refs` stay refused beside a HEAD: each is what makes such a
+ * directory a git directory, below.)
+ */
+const BRANCHES = ['config', 'gitdir', 'hooks/x', 'config.worktree'];
+
+describe(`the repository model's edges (as ${userLabel})`, () => {
+  let T: string, R: string, remote: string, pwned: string, env: NodeJS.ProcessEnv;
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
+      cwd,
+      encoding: 'utf8',
+      env,
+    });
+  /** Git outside that must fail (not a repository); its stderr. */
+  const gitFails = (cwd: string, ...args: string[]) => {
+    try {
+      git(cwd, ...args);
+    } catch (e) {
+      return String((e as { stderr?: string }).stderr);
+    }
+    throw new Error(`git ${args.join(' ')} succeeded`);
+  };
+  const sandbox = (extra: object = {}) => ({ writableRoots: [R], tmp: 'none' as const, ...extra });
+  const fsmonitor = () => `[core]\n\tfsmonitor = touch ${pwned}\n`;
+  const hook = () => `#!/bin/sh\ntouch ${pwned}\n`;
+  beforeEach(() => {
+    T = tempDir('sbx-gite-');
+    R = path.join(T, 'proj');
+    pwned = path.join(T, 'pwned');
+    env = { PATH: process.env.PATH, HOME: T, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', ...ID };
+    const src = path.join(T, 'src');
+    fs.mkdirSync(src);
+    git(src, 'init', '-q');
+    fs.writeFileSync(path.join(src, 'f'), 'one\n');
+    git(src, 'add', 'f');
+    git(src, 'commit', '-qm', 'one');
+    remote = path.join(T, 'remote.git');
+    git(T, 'clone', '-q', '--bare', src, remote);
+    // A found repository (R itself) and one the layout does not find (R/vendor/lib).
+    git(T, 'clone', '-q', remote, R);
+    fs.mkdirSync(path.join(R, 'vendor'));
+    git(R, 'clone', '-q', remote, 'vendor/lib');
+    fs.appendFileSync(path.join(R, '.git', 'info', 'exclude'), 'vendor/\n');
+  });
+  afterEach(() => rmTree(T));
+
+  it('branches named config, gitdir, hooks/x and config.worktree are fetched, into a found and an unfound repository', async () => {
+    for (const b of BRANCHES) git(T, `--git-dir=${remote}`, 'branch', b, 'main');
+    const r = await sh(
+      `for d in . vendor/lib; do (cd $d && git fetch -q origin && for b in ${BRANCHES.join(' ')}; do git rev-parse -q --verify origin/$b; done | wc -l) || echo "fetch in $d failed"; done`,
+      sandbox(),
+      { cwd: R, env },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${BRANCHES.length}\n${BRANCHES.length}\n`);
+    for (const g of [path.join(R, '.git'), path.join(R, 'vendor', 'lib', '.git')])
+      for (const b of BRANCHES) expect(fs.existsSync(path.join(g, 'refs', 'remotes', 'origin', b)), b).toBe(true);
+    git(R, 'status', '--short');
+    git(path.join(R, 'vendor', 'lib'), 'status', '--short');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('a directory that holds a HEAD but is no git directory cannot be made into one, found or not', async () => {
+    const dirs = {
+      'found refs/remotes/origin': '.git/refs/remotes/origin',
+      'unfound refs/remotes/origin': 'vendor/lib/.git/refs/remotes/origin',
+      'unfound logs': 'vendor/lib/.git/logs',
+    };
+    for (const d of Object.values(dirs)) expect(fs.existsSync(path.join(R, d, 'HEAD')), d).toBe(true);
+    const before = Object.fromEntries(Object.values(dirs).map((d) => [d, snapshot(path.join(R, d))]));
+    const out = await py(
+      `
+import json
+for name, d in json.loads(${j(j(dirs))}).items():
+    out[name + ' mkdir objects'] = attempt(lambda: os.mkdir(d + '/objects'))
+    if not os.path.exists(d + '/refs'):
+        out[name + ' mkdir refs'] = attempt(lambda: os.mkdir(d + '/refs'))
+    out[name + ' commondir'] = attempt(lambda: open(d + '/commondir', 'w').write('../..'))
+    out[name + ' symlink objects'] = attempt(lambda: os.symlink('/', d + '/objects'))
+    open('new', 'w').close()
+    out[name + ' rename onto objects'] = attempt(lambda: os.rename('new', d + '/objects'))
+    out[name + ' link as commondir'] = attempt(lambda: os.link('new', d + '/commondir'))
+    os.unlink('new')`,
+      sandbox(),
+      { cwd: R },
+    );
+    const expected: Record<string, string> = {};
+    for (const name of Object.keys(dirs)) {
+      for (const a of ['mkdir objects', 'commondir', 'symlink objects', 'rename onto objects', 'link as commondir'])
+        expected[`${name} ${a}`] = 'EROFS';
+      if (name !== 'unfound logs') expected[`${name} mkdir refs`] = 'EROFS';
+    }
+    expect(out).toEqual(expected);
+    for (const d of Object.values(dirs)) expect(snapshot(path.join(R, d)), d).toEqual(before[d]);
+    // Outside: git takes none of them for a repository.
+    for (const d of Object.values(dirs)) expect(gitFails(R, `--git-dir=${path.join(R, d)}`, 'status')).toMatch(/not a git repository/);
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('what such a directory takes (a ref named config, hooks/x) runs nothing: git does not take it for a repository', async () => {
+    const d = 'vendor/lib/.git/refs/remotes/origin';
+    const out = await py(
+      `
+out['config'] = attempt(lambda: open(${j(d)} + '/config', 'w').write(${j(fsmonitor())}))
+os.makedirs(${j(d)} + '/hooks', exist_ok=True)
+out['hook'] = attempt(lambda: open(${j(d)} + '/hooks/post-checkout', 'w').write(${j(hook())}))
+out['objects'] = attempt(lambda: os.mkdir(${j(d)} + '/objects'))`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({ config: 'ok', hook: 'ok', objects: 'EROFS' });
+    expect(fs.existsSync(path.join(R, d, 'objects'))).toBe(false);
+    const wt = path.join(T, 'wt');
+    fs.mkdirSync(wt);
+    expect(gitFails(R, `--git-dir=${path.join(R, d)}`, `--work-tree=${wt}`, 'status')).toMatch(/not a git repository/);
+    git(path.join(R, 'vendor', 'lib'), 'status', '--short');
+    git(path.join(R, 'vendor', 'lib'), 'checkout', '-q', '-b', 'outside');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('an existing hook without +x cannot be made executable, by any chmod call, found or not; other files can', async () => {
+    const hooks = { found: '.git/hooks/pre-commit', unfound: 'vendor/lib/.git/hooks/pre-commit' };
+    for (const h of Object.values(hooks)) fs.writeFileSync(path.join(R, h), hook(), { mode: 0o644 });
+    fs.writeFileSync(path.join(R, 'plain'), '');
+    const out = await py(
+      `
+import json
+NR.update(json.loads(${j(j(SUPERVISED_NR[arch]))}))
+for name, h in json.loads(${j(j(hooks))}).items():
+    out[name + ' chmod'] = attempt(lambda: os.chmod(h, 0o755))
+    ro = os.open(h, os.O_RDONLY)
+    out[name + ' fchmod'] = attempt(lambda: os.fchmod(ro, 0o755))
+    if 'chmod' in NR:
+        out[name + ' chmod(2)'] = sc('chmod', ctypes.c_char_p(h.encode()), 0o755)
+    out[name + ' fchmodat'] = sc('fchmodat', -100, ctypes.c_char_p(h.encode()), 0o755)
+    out[name + ' fchmodat2'] = sc('fchmodat2', -100, ctypes.c_char_p(h.encode()), 0o755, 0)
+    op = os.open(h, os.O_PATH)
+    out[name + ' fchmodat2 O_PATH'] = sc('fchmodat2', op, ctypes.c_char_p(b''), 0o755, 0x1000)
+    os.symlink(h, name + '-link')
+    out[name + ' through a symlink'] = attempt(lambda: os.chmod(name + '-link', 0o755))
+    os.unlink(name + '-link')
+out['a config'] = attempt(lambda: os.chmod('vendor/lib/.git/config', 0o777))
+out['a plain file'] = attempt(lambda: os.chmod('plain', 0o755))`,
+      sandbox(),
+      { cwd: R },
+    );
+    const expected: Record<string, string> = { 'a config': 'EROFS', 'a plain file': 'ok' };
+    for (const name of Object.keys(hooks))
+      for (const a of ['chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'fchmodat2 O_PATH', 'through a symlink'])
+        expected[`${name} ${a}`] = 'EROFS';
+    for (const name of Object.keys(hooks)) if (`${name} chmod(2)` in out) expected[`${name} chmod(2)`] = 'EROFS';
+    expect(out).toEqual(expected);
+    for (const h of Object.values(hooks)) expect(fs.statSync(path.join(R, h)).mode & 0o777, h).toBe(0o644);
+    expect(fs.statSync(path.join(R, 'plain')).mode & 0o777).toBe(0o755);
+    for (const dir of [R, path.join(R, 'vendor', 'lib')]) git(dir, 'commit', '-q', '--allow-empty', '-m', 'outside');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+});
