@@ -121,7 +121,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, input.identity) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -236,6 +236,7 @@ function supervisorArgs(
   sup: Supervision,
   arch: string,
   features: KernelFeatures,
+  identity: ((p: string) => string | undefined) | undefined,
 ): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
@@ -251,7 +252,17 @@ function supervisorArgs(
     for (const p of layout!.newAllow) out.push(`new-allow=${p}`);
     for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
-  if (sup.writes) out.push(...gitModelArgs());
+  if (sup.writes) {
+    out.push(...gitModelArgs());
+    // A protected file's inode: a hard link to it made before the sandbox is refused for writing too.
+    const files = [...layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path), ...layout!.pinnedFiles];
+    const ids = new Set<string>();
+    for (const p of identity ? files : []) {
+      const id = identity!(p);
+      if (id) ids.add(id);
+    }
+    for (const id of ids) out.push(`protect-inode=${id}`);
+  }
   if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
   if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;

@@ -139,6 +139,7 @@ export function repositoryModel(ctx: RepositoryContext) {
   };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
+  const pinnedFiles: string[] = [];
   const has = (p: string) => {
     try {
       return !!view.lstat(p);
@@ -171,6 +172,9 @@ export function repositoryModel(ctx: RepositoryContext) {
       const e = guardName(g, n, present, `${why}: ${n}`);
       if (e) pin(e.end, `${why}: ${n}`);
       if (e && n === 'modules') modules.add(e.end);
+      // The hooks git runs are its entries: each may have a second name (a hard link) outside the bind.
+      if (e && (GIT_MODEL.trees as readonly string[]).includes(n) && e.st.isDirectory())
+        for (const h of ctx.readdir(e.end)) pinnedFiles.push(`${e.end}/${h}`);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
     // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
@@ -203,6 +207,7 @@ export function repositoryModel(ctx: RepositoryContext) {
 
   return {
     newAllow,
+    pinnedFiles,
     /**
      * A `.git` at a protected place: a directory is a repository; a file is
      * pinned whatever it holds (an empty marker must not become a `gitdir:`

@@ -74,7 +74,7 @@ import { Asm, BPF_MAXINSNS, DATA, decodeFilter, encodeFilter, Insn, OP, runFilte
 // Where callers have always found them.
 export { BPF_MAXINSNS, DATA, decodeFilter, encodeFilter, OP, runFilter };
 export type { Insn };
-export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
+export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, MODE_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
 export type { SeccompArch, SupervisedSyscall, Syscall };
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE

@@ -10,8 +10,10 @@ import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
-import { SUPERVISED_NR } from '../lib/seccomp';
+import { repoRoot, rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { prepare } from '../lib';
+import { GIT_MODEL, gitModelArgs } from '../lib/repository';
+import { MODE_SYSCALLS, SUPERVISED_NR } from '../lib/seccomp';
 import { arch, j, py } from './security/lib';
 
 const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
@@ -173,5 +175,79 @@ out['a plain file'] = attempt(lambda: os.chmod('plain', 0o755))`,
     expect(fs.statSync(path.join(R, 'plain')).mode & 0o777).toBe(0o755);
     for (const dir of [R, path.join(R, 'vendor', 'lib')]) git(dir, 'commit', '-q', '--allow-empty', '-m', 'outside');
     expect(fs.existsSync(pwned)).toBe(false);
+  });
+  it('a hard link or symlink to a control file, made on the host before the sandbox, gives no way to write it', async () => {
+    const g = path.join(R, '.git');
+    const v = path.join(R, 'vendor', 'lib', '.git');
+    for (const d of [g, v]) {
+      fs.writeFileSync(path.join(d, 'hooks', 'pre-commit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      fs.writeFileSync(path.join(d, 'hooks', 'post-checkout'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    }
+    fs.linkSync(path.join(g, 'config'), path.join(R, 'cfg-link'));
+    fs.linkSync(path.join(g, 'hooks', 'pre-commit'), path.join(R, 'hook-link'));
+    fs.linkSync(path.join(g, 'hooks', 'post-checkout'), path.join(R, 'hook-link-noexec'));
+    fs.symlinkSync('.git/config', path.join(R, 'cfg-sym'));
+    fs.symlinkSync('.git/hooks/pre-commit', path.join(R, 'hook-sym'));
+    fs.symlinkSync('vendor/lib/.git/config', path.join(R, 'vcfg-sym'));
+    fs.symlinkSync(path.join(v, 'hooks', 'pre-commit'), path.join(R, 'vhook-sym'));
+    fs.symlinkSync('vendor/lib/.git/hooks/post-checkout', path.join(R, 'vhook-sym-noexec'));
+    const state = () => [
+      snapshot(path.join(g, 'hooks')),
+      snapshot(path.join(v, 'hooks')),
+      fs.readFileSync(path.join(g, 'config'), 'utf8'),
+      fs.readFileSync(path.join(v, 'config'), 'utf8'),
+    ];
+    const before = state();
+    const out = await py(
+      `
+for f in ('cfg-link', 'cfg-sym', 'vcfg-sym'):
+    out[f + ' append'] = attempt(lambda: os.write(os.open(f, os.O_WRONLY | os.O_APPEND), ${j(fsmonitor())}.encode()))
+    out[f + ' O_RDWR'] = attempt(lambda: os.open(f, os.O_RDWR))
+    out[f + ' read'] = attempt(lambda: os.close(os.open(f, os.O_RDONLY)))
+for f in ('hook-link', 'hook-sym', 'vhook-sym'):
+    out[f + ' truncate-open'] = attempt(lambda: os.write(os.open(f, os.O_WRONLY | os.O_TRUNC), ${j(hook())}.encode()))
+    out[f + ' O_CREAT'] = attempt(lambda: open(f, 'a'))
+for f in ('hook-link-noexec', 'vhook-sym-noexec'):
+    out[f + ' chmod'] = attempt(lambda: os.chmod(f, 0o755))
+    out[f + ' fchmod'] = attempt(lambda: os.fchmod(os.open(f, os.O_RDONLY), 0o755))`,
+      sandbox(),
+      { cwd: R },
+    );
+    const expected: Record<string, string> = {};
+    for (const f of ['cfg-link', 'cfg-sym', 'vcfg-sym'])
+      Object.assign(expected, { [`${f} append`]: 'EROFS', [`${f} O_RDWR`]: 'EROFS', [`${f} read`]: 'ok' });
+    for (const f of ['hook-link', 'hook-sym', 'vhook-sym'])
+      Object.assign(expected, { [`${f} truncate-open`]: 'EROFS', [`${f} O_CREAT`]: 'EROFS' });
+    for (const f of ['hook-link-noexec', 'vhook-sym-noexec'])
+      Object.assign(expected, { [`${f} chmod`]: 'EROFS', [`${f} fchmod`]: 'EROFS' });
+    expect(out).toEqual(expected);
+    expect(state()).toEqual(before);
+    for (const dir of [R, path.join(R, 'vendor', 'lib')]) {
+      git(dir, 'status', '--short');
+      git(dir, 'commit', '-q', '--allow-empty', '-m', 'outside');
+      git(dir, 'checkout', '-q', '-b', 'outside');
+    }
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+  it('the plan carries the model; init names none of it', () => {
+    const sup = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R }).plan.steps.find((s) => s.op === 'supervise')!;
+    expect(sup.args.filter((a) => a.startsWith('git-'))).toEqual(gitModelArgs());
+    expect(gitModelArgs()).toEqual(
+      expect.arrayContaining(['git-control=config', 'git-control=hooks/', 'git-head=HEAD', 'git-dir=objects+refs', 'git-dir=commondir']),
+    );
+    // chmod goes to init wherever the model applies (an existing hook made executable).
+    const sys = sup.args.filter((a) => a.startsWith('sys=')).map((a) => a.replace(/^sys=\d+:/, ''));
+    expect(sys).toEqual(expect.arrayContaining(MODE_SYSCALLS.filter((n) => SUPERVISED_NR[arch][n] !== undefined)));
+    // The hooks of the found repository are guarded by inode (a second name made before the sandbox).
+    expect(sup.args.filter((a) => a.startsWith('protect-inode=')).length).toBeGreaterThan(
+      fs.readdirSync(path.join(R, '.git', 'hooks')).length,
+    );
+    // No name of the model is written in the supervisor's C++.
+    const dir = path.join(repoRoot, 'native', 'helper', 'supervisor');
+    const names = [...GIT_MODEL.control, ...GIT_MODEL.trees, GIT_MODEL.head, ...GIT_MODEL.dirs.flat(), GIT_MODEL.entry, GIT_MODEL.logs];
+    for (const f of fs.readdirSync(dir)) {
+      const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/\/\/.*$/gm, '');
+      for (const n of names) expect(text.includes(`"${n}"`), `${f} names "${n}"`).toBe(false);
+    }
   });
 });

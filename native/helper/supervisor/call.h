@@ -54,6 +54,7 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 
 // checks.cc: each returns 0 or EROFS (a refusal is reported: violations.cc).
 int meta_refused(const Call &c, int fd);
+int linked_refused(const Call &c, int fd);
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
 // moves it away (a rename's source), which makes nothing new.
 enum class Naming { make, make_file, source };

@@ -35,6 +35,20 @@ int meta_refused(const Call &c, int fd) {
   return 0;
 }
 
+// EROFS when a write or chmod would reach a protected file by another name:
+// a hard link made before the sandbox, outside its read-only bind. Only a
+// file with more than one name can be one.
+int linked_refused(const Call &c, int fd) {
+  const SupervisorConfig &cfg = c.cfg();
+  if (cfg.protect_inodes.empty()) return 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return refused(c, EROFS, kViolationRuleProtectedPath, "(a file init cannot place)");
+  if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return 0;
+  if (!cfg.protect_inodes.count({(uint64_t)st.st_dev, (uint64_t)st.st_ino})) return 0;
+  return refused(c, EROFS, kViolationRuleProtectedPath, fd_path(fd));
+}
+
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree, and for a rename's
 // source) a directory on the way to one; or when it is what git reads as

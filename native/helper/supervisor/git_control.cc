@@ -99,8 +99,9 @@ bool reflog_head(const SupervisorConfig &cfg, int dir) {
   Fd up(openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
   struct stat self, logs;
   // Its HEAD must not make logs/ a git directory (it holds refs/ already).
-  return up.ok() && fstat(dir, &self) == 0 && fstatat(up.fd, g.logs.c_str(), &logs, AT_SYMLINK_NOFOLLOW) == 0 &&
-         same(self, logs) && git_directory(g, up.fd) && !has_git_set(g, dir);
+  return up.ok() && fstat(dir, &self) == 0 &&
+         fstatat(up.fd, g.logs.c_str(), &logs, AT_SYMLINK_NOFOLLOW) == 0 && same(self, logs) &&
+         git_directory(g, up.fd) && !has_git_set(g, dir);
 }
 
 int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes) {

@@ -14,8 +14,8 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// unix-allow=PATH, new-name=NAME, new-allow=PATH, new-file-allow=PATH, chmod=proc-link,
-// sync-wake=off, fscache=off, and the repository model: git-control=NAME[/], git-head=NAME,
+// unix-allow=PATH, protect-inode=DEV:INO, new-name=NAME, new-allow=PATH, new-file-allow=PATH,
+// chmod=proc-link, sync-wake=off, fscache=off, and the repository model: git-control=NAME[/], git-head=NAME,
 // git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME (lib/repository.ts GIT_MODEL)
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
@@ -48,6 +48,11 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       (tree ? cfg.git.trees : cfg.git.control).push_back(name);
       if (tree) cfg.git.tree_marks.push_back("/" + name);
       cfg.git_control = true;
+    } else if (key == "protect-inode") {
+      size_t colon = value.find(':');
+      if (colon == std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);
+      cfg.protect_inodes.insert(
+          {parse_num(run, value.substr(0, colon)), parse_num(run, value.substr(colon + 1))});
     } else if (key == "git-head" && !value.empty()) {
       cfg.git.head = value;
     } else if (key == "git-entry" && !value.empty()) {
@@ -79,7 +84,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   const auto &g = cfg.git;
   bool any = cfg.git_control || !g.head.empty() || !g.dirs.empty() || !g.entry.empty() || !g.logs.empty();
   if (any && (!cfg.git_control || g.head.empty() || g.dirs.empty() || g.entry.empty() || g.logs.empty()))
-    fail(run, EINVAL, "supervise: the repository model needs git-control, git-head, git-dir, git-entry and git-logs");
+    fail(run, EINVAL,
+         "supervise: the repository model needs git-control, git-head, git-dir, git-entry and git-logs");
 }
 
 // The command's listener fd, taken from it (supervisor_send_listener), or -1.

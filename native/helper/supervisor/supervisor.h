@@ -36,6 +36,7 @@
 #pragma once
 #include "../gen/supervised_syscalls.h"
 #include <map>
+#include <utility>
 #include <set>
 #include <stdint.h>
 #include <string>
@@ -54,8 +55,8 @@ struct SupervisorConfig {
   // The repository model in every git directory, found by the layout or not
   // (git_control.cc). Every name comes from the plan (lib/repository.ts).
   struct Git {
-    std::vector<std::string> control;  // git-control=NAME: what git reads as config or follows
-    std::vector<std::string> trees;    // git-control=NAME/: run, with all below it (hooks)
+    std::vector<std::string> control;     // git-control=NAME: what git reads as config or follows
+    std::vector<std::string> trees;       // git-control=NAME/: run, with all below it (hooks)
     std::vector<std::string> tree_marks;  // "/NAME" of each tree: the path test before a walk
     std::string head;                     // git-head=NAME: what every git directory holds
     // git-dir=A+B: with the head, names that make a directory a git
@@ -66,6 +67,9 @@ struct SupervisorConfig {
     std::string logs;   // git-logs=NAME: where a git directory's reflog of its head is (NAME/HEAD)
   } git;
   bool git_control = false;  // the plan gave the model (read_config checks it whole)
+  // protect-inode=DEV:INO: protected files (read-only binds) a second name
+  // made before the sandbox would let be written past their bind (checks.cc linked_refused).
+  std::set<std::pair<uint64_t, uint64_t>> protect_inodes;
   bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
   bool no_fscache = false;  // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
