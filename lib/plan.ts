@@ -87,6 +87,9 @@ export function buildPlan(input: PlanInput): Plan {
     );
   }
   const proxy = policy.domains && namespaces ? proxyPlan(policy.domains, abi, useLandlock) : undefined;
+  // Asked twice for the read-only paths (expect_ids, protect-inode): one lstat each.
+  const ids = new Map<string, string | undefined>();
+  const identity = input.identity && ((p: string) => (ids.has(p) ? ids.get(p) : ids.set(p, input.identity!(p)).get(p)));
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
     let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
@@ -96,7 +99,7 @@ export function buildPlan(input: PlanInput): Plan {
     if (!policy.network) add('loopback_up');
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
-    if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
+    if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
     // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
     if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
@@ -121,7 +124,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, input.identity) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, identity) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like

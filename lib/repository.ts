@@ -140,6 +140,13 @@ export function repositoryModel(ctx: RepositoryContext) {
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
   const pinnedFiles: string[] = [];
+  const isLink = (p: string) => {
+    try {
+      return !!view.lstat(p)?.isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
   const has = (p: string) => {
     try {
       return !!view.lstat(p);
@@ -173,8 +180,19 @@ export function repositoryModel(ctx: RepositoryContext) {
       if (e) pin(e.end, `${why}: ${n}`);
       if (e && n === 'modules') modules.add(e.end);
       // The hooks git runs are its entries: each may have a second name (a hard link) outside the bind.
-      if (e && (GIT_MODEL.trees as readonly string[]).includes(n) && e.st.isDirectory())
-        for (const h of ctx.readdir(e.end)) pinnedFiles.push(`${e.end}/${h}`);
+      if (e && (GIT_MODEL.trees as readonly string[]).includes(n) && e.st.isDirectory()) {
+        const hooks = ctx.readdir(e.end);
+        for (const h of hooks) {
+          pinnedFiles.push(`${e.end}/${h}`);
+          // A hook that is a symlink runs its target: kept read-only, or refused when missing.
+          if (!isLink(`${e.end}/${h}`)) continue;
+          const t = guardName(e.end, h, hooks, `${why}: ${n}/${h} (symlink target)`);
+          if (t) {
+            pin(t.end, `${why}: ${n}/${h} (symlink target)`);
+            pinnedFiles.push(t.end);
+          }
+        }
+      }
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
     // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.

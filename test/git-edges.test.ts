@@ -229,6 +229,31 @@ for f in ('hook-link-noexec', 'vhook-sym-noexec'):
     }
     expect(fs.existsSync(pwned)).toBe(false);
   });
+  it('a hook of a found repository that is a symlink: its target cannot be written or made', async () => {
+    const hooks = path.join(R, '.git', 'hooks');
+    fs.mkdirSync(path.join(R, 'tools'));
+    fs.writeFileSync(path.join(R, 'tools', 'pre-commit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    fs.symlinkSync('../../tools/pre-commit', path.join(hooks, 'pre-commit'));
+    fs.symlinkSync('../../tools/post-checkout', path.join(hooks, 'post-checkout')); // dangling
+    // The files, not tools/ itself (a file is made and removed there).
+    const files = () => [Object.entries(snapshot(path.join(R, 'tools'))).filter(([k]) => k !== '.'), snapshot(hooks)];
+    const before = files();
+    const out = await py(
+      `
+out['write the target'] = attempt(lambda: os.write(os.open('tools/pre-commit', os.O_WRONLY | os.O_TRUNC), ${j(hook())}.encode()))
+out['make the dangling target'] = attempt(lambda: open('tools/post-checkout', 'w').write(${j(hook())}))
+out['another file there'] = attempt(lambda: open('tools/other', 'w').write('x'))
+os.unlink('tools/other')`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({ 'write the target': 'EROFS', 'make the dangling target': 'EROFS', 'another file there': 'ok' });
+    expect(files()).toEqual(before);
+    git(R, 'commit', '-q', '--allow-empty', '-m', 'outside');
+    git(R, 'checkout', '-q', '-b', 'outside');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
   it('the plan carries the model; init names none of it', () => {
     const sup = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R }).plan.steps.find((s) => s.op === 'supervise')!;
     expect(sup.args.filter((a) => a.startsWith('git-'))).toEqual(gitModelArgs());
