@@ -101,13 +101,14 @@ for name, d in json.loads(${j(j(dirs))}).items():
     open('new', 'w').close()
     out[name + ' rename onto objects'] = attempt(lambda: os.rename('new', d + '/objects'))
     out[name + ' link as commondir'] = attempt(lambda: os.link('new', d + '/commondir'))
+    out[name + ' bind objects'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind(d + '/objects'))
     os.unlink('new')`,
       sandbox(),
       { cwd: R },
     );
     const expected: Record<string, string> = {};
     for (const name of Object.keys(dirs)) {
-      for (const a of ['mkdir objects', 'commondir', 'symlink objects', 'rename onto objects', 'link as commondir'])
+      for (const a of ['mkdir objects', 'commondir', 'symlink objects', 'rename onto objects', 'link as commondir', 'bind objects'])
         expected[`${name} ${a}`] = 'EROFS';
       if (name !== 'unfound logs') expected[`${name} mkdir refs`] = 'EROFS';
     }

@@ -110,7 +110,15 @@ std::string last_component(const std::string &p) {
 }
 
 // False when binding `path` cannot make a protected path, whatever its
-// directories resolve to: bind creates exactly its last component.
+// directories resolve to: bind creates exactly its last component. A name of
+// the repository model counts too: a socket named `objects` beside a HEAD
+// would help make a git directory (git_control.cc).
 bool may_be_protected(const SupervisorConfig &cfg, const std::string &path) {
-  return cfg.protect_names.count(last_component(path));
+  std::string last = last_component(path);
+  if (cfg.protect_names.count(last)) return true;
+  if (!cfg.git_control) return false;
+  for (const auto *names : {&cfg.git.becoming, &cfg.git.control, &cfg.git.trees})
+    for (const auto &n : *names)
+      if (n == last) return true;
+  return false;
 }
