@@ -82,6 +82,14 @@ bool under_tree(const Git &g, int dir) {
   return true;
 }
 
+// Whether the file at `p` (named `name`) could be a control file or an entry.
+bool candidate(const Git &g, const std::string &p, const std::string &name) {
+  if (name == g.entry || one_of(g.control, name) || one_of(g.trees, name)) return true;
+  for (const auto &mark : g.tree_marks)
+    if (p.find(mark) != std::string::npos) return true;
+  return false;
+}
+
 std::string join(const std::string &dir, const std::string &name) {
   return (dir == "/" ? "" : dir) + "/" + name;
 }
@@ -161,6 +169,10 @@ int git_write_refused(const Call &c, int fd) {
     size_t slash = p.rfind('/');
     if (p.empty() || p[0] != '/' || slash == std::string::npos) break;
     std::string name = p.substr(slash + 1);
+    // Most files are no candidate, and a file cannot become one meanwhile
+    // (nothing is moved onto a control name or into a tree): no need to
+    // open the directory and compare.
+    if (!candidate(cfg.git, p, name)) return 0;
     Fd dir(open(slash == 0 ? "/" : p.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     struct stat there;
     if (!dir.ok() || fstatat(dir.fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0 || !same(there, file)) {
