@@ -11,7 +11,7 @@ import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
-import { prepare } from '../lib';
+import { prepare, SandboxedProcess, SETUP_FAILED } from '../lib';
 import { GIT_MODEL, gitModelArgs } from '../lib/repository';
 import { MODE_SYSCALLS, SUPERVISED_NR } from '../lib/seccomp';
 import { arch, j, py } from './security/lib';
@@ -275,5 +275,16 @@ os.unlink('tools/other')`,
       const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/\/\/.*$/gm, '');
       for (const n of names) expect(text.includes(`"${n}"`), `${f} names "${n}"`).toBe(false);
     }
+  });
+  it('half a model fails closed: init refuses to start, the command never runs', async () => {
+    const marker = path.join(R, 'ran');
+    const prepared = prepare('/bin/sh', ['-c', `touch ${marker}`], { sandbox: sandbox(), cwd: R, env: { PATH: '/usr/bin:/bin' } });
+    const sup = prepared.plan.steps.find((s) => s.op === 'supervise')!;
+    sup.args = sup.args.filter((a) => !a.startsWith('git-head='));
+    const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
+    const err = await new Promise<any>((res) => child.on('error', res));
+    expect(err).toMatchObject({ code: SETUP_FAILED, step: 'supervise' });
+    expect(String(err.message)).toMatch(/repository model needs git-control, git-head/);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });
