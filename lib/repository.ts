@@ -169,6 +169,29 @@ export function repositoryModel(ctx: RepositoryContext) {
     pin(c, why);
     const target = st.isSymbolicLink() ? realOrUndefined(view, c) : undefined;
     if (target && writableAt(target)) pin(target, `${why} (symlink target)`);
+    return target ?? c;
+  };
+  // The hooks git runs are a hooks directory's entries: each may have a
+  // second name (a hard link) outside the bind, and one that is a symlink
+  // runs its target (kept read-only, or refused when missing).
+  const hookEntries = (dir: string, why: string) => {
+    let st: FsStat | undefined;
+    try {
+      st = view.lstat(dir);
+    } catch {
+      return;
+    }
+    if (!st?.isDirectory()) return;
+    const hooks = ctx.readdir(dir);
+    for (const h of hooks) {
+      pinnedFiles.push(`${dir}/${h}`);
+      if (!isLink(`${dir}/${h}`)) continue;
+      const t = guardName(dir, h, hooks, `${why}/${h} (symlink target)`);
+      if (t) {
+        pin(t.end, `${why}/${h} (symlink target)`);
+        pinnedFiles.push(t.end);
+      }
+    }
   };
 
   const repository = (g: string, why: string, workTree: string | undefined) => {
@@ -180,19 +203,7 @@ export function repositoryModel(ctx: RepositoryContext) {
       if (e) pin(e.end, `${why}: ${n}`);
       if (e && n === 'modules') modules.add(e.end);
       // The hooks git runs are its entries: each may have a second name (a hard link) outside the bind.
-      if (e && (GIT_MODEL.trees as readonly string[]).includes(n) && e.st.isDirectory()) {
-        const hooks = ctx.readdir(e.end);
-        for (const h of hooks) {
-          pinnedFiles.push(`${e.end}/${h}`);
-          // A hook that is a symlink runs its target: kept read-only, or refused when missing.
-          if (!isLink(`${e.end}/${h}`)) continue;
-          const t = guardName(e.end, h, hooks, `${why}: ${n}/${h} (symlink target)`);
-          if (t) {
-            pin(t.end, `${why}: ${n}/${h} (symlink target)`);
-            pinnedFiles.push(t.end);
-          }
-        }
-      }
+      if (e && (GIT_MODEL.trees as readonly string[]).includes(n)) hookEntries(e.end, `${why}: ${n}`);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
     // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
@@ -203,7 +214,10 @@ export function repositoryModel(ctx: RepositoryContext) {
     }
     const cfg = configPaths(`${g}/config`, workTree, ctx.home, view);
     for (const inc of cfg.includes) guardFile(inc, `${why}: included by config`);
-    for (const hooks of cfg.hooksPath) guardFile(hooks, `${why}: core.hooksPath`);
+    for (const hooks of cfg.hooksPath) {
+      const d = guardFile(hooks, `${why}: core.hooksPath`);
+      if (d) hookEntries(d, `${why}: core.hooksPath`);
+    }
     if (present.has('worktrees')) {
       for (const n of ctx.readdir(`${g}/worktrees`)) {
         const wt = `${g}/worktrees/${n}`;

@@ -255,6 +255,29 @@ os.unlink('tools/other')`,
     expect(fs.existsSync(pwned)).toBe(false);
   });
 
+  it("a hard link to a hook in a found repository's core.hooksPath, made before the sandbox, gives no way to write it", async () => {
+    const gh = path.join(R, '.githooks');
+    fs.mkdirSync(gh);
+    fs.writeFileSync(path.join(gh, 'pre-commit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(gh, 'post-checkout'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    git(R, 'config', 'core.hooksPath', '.githooks');
+    fs.linkSync(path.join(gh, 'pre-commit'), path.join(R, 'gh-link'));
+    fs.linkSync(path.join(gh, 'post-checkout'), path.join(R, 'gh-link-noexec'));
+    const before = snapshot(gh);
+    const out = await py(
+      `
+out['write'] = attempt(lambda: os.write(os.open('gh-link', os.O_WRONLY | os.O_TRUNC), ${j(hook())}.encode()))
+out['chmod'] = attempt(lambda: os.chmod('gh-link-noexec', 0o755))`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({ write: 'EROFS', chmod: 'EROFS' });
+    expect(snapshot(gh)).toEqual(before);
+    git(R, 'commit', '-q', '--allow-empty', '-m', 'outside');
+    git(R, 'checkout', '-q', '-b', 'outside');
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
   it('the plan carries the model; init names none of it', () => {
     const sup = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R }).plan.steps.find((s) => s.op === 'supervise')!;
     expect(sup.args.filter((a) => a.startsWith('git-'))).toEqual(gitModelArgs());
