@@ -18,11 +18,11 @@ import { arch, j, py } from './security/lib';
 
 const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
 /**
- * Branch names that are control names in a git directory. (`commondir`,
- * `objects` and `refs` stay refused beside a HEAD: each is what makes such a
- * directory a git directory, below.)
+ * Branch names that are control names in a git directory, and `refs/x` (one
+ * of git's set). (`commondir`, and `objects` beside `refs`, stay refused
+ * beside a HEAD: each completes what makes a git directory, below.)
  */
-const BRANCHES = ['config', 'gitdir', 'hooks/x', 'config.worktree'];
+const BRANCHES = ['config', 'gitdir', 'hooks/x', 'config.worktree', 'refs/x'];
 
 describe(`the repository model's edges (as ${userLabel})`, () => {
   let T: string, R: string, remote: string, pwned: string, env: NodeJS.ProcessEnv;
@@ -88,30 +88,31 @@ describe(`the repository model's edges (as ${userLabel})`, () => {
       'unfound logs': 'vendor/lib/.git/logs',
     };
     for (const d of Object.values(dirs)) expect(fs.existsSync(path.join(R, d, 'HEAD')), d).toBe(true);
+    // One name of git's set there already (a branch refs/x, a branch objects/x; logs/ has refs/): the other completes it.
+    fs.mkdirSync(path.join(R, dirs['found refs/remotes/origin'], 'refs'));
+    fs.mkdirSync(path.join(R, dirs['unfound refs/remotes/origin'], 'objects'));
     const before = Object.fromEntries(Object.values(dirs).map((d) => [d, snapshot(path.join(R, d))]));
     const out = await py(
       `
-import json
 for name, d in json.loads(${j(j(dirs))}).items():
-    out[name + ' mkdir objects'] = attempt(lambda: os.mkdir(d + '/objects'))
-    if not os.path.exists(d + '/refs'):
-        out[name + ' mkdir refs'] = attempt(lambda: os.mkdir(d + '/refs'))
-    out[name + ' commondir'] = attempt(lambda: open(d + '/commondir', 'w').write('../..'))
-    out[name + ' symlink objects'] = attempt(lambda: os.symlink('/', d + '/objects'))
+    m = 'refs' if os.path.exists(d + '/objects') else 'objects'
+    out[name + ' mkdir'] = attempt(lambda: os.mkdir(d + '/' + m))
+    out[name + ' symlink'] = attempt(lambda: os.symlink('/', d + '/' + m))
     open('new', 'w').close()
-    out[name + ' rename onto objects'] = attempt(lambda: os.rename('new', d + '/objects'))
+    os.mkdir('newdir')
+    out[name + ' rename onto'] = attempt(lambda: os.rename('newdir', d + '/' + m))
+    out[name + ' hard link'] = attempt(lambda: os.link('new', d + '/' + m))
+    out[name + ' bind'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind(d + '/' + m))
+    out[name + ' commondir'] = attempt(lambda: open(d + '/commondir', 'w').write('../..'))
     out[name + ' link as commondir'] = attempt(lambda: os.link('new', d + '/commondir'))
-    out[name + ' bind objects'] = attempt(lambda: socket.socket(socket.AF_UNIX).bind(d + '/objects'))
-    os.unlink('new')`,
+    os.unlink('new'); os.rmdir('newdir')`,
       sandbox(),
       { cwd: R },
     );
     const expected: Record<string, string> = {};
-    for (const name of Object.keys(dirs)) {
-      for (const a of ['mkdir objects', 'commondir', 'symlink objects', 'rename onto objects', 'link as commondir', 'bind objects'])
+    for (const name of Object.keys(dirs))
+      for (const a of ['mkdir', 'symlink', 'rename onto', 'hard link', 'bind', 'commondir', 'link as commondir'])
         expected[`${name} ${a}`] = 'EROFS';
-      if (name !== 'unfound logs') expected[`${name} mkdir refs`] = 'EROFS';
-    }
     expect(out).toEqual(expected);
     for (const d of Object.values(dirs)) expect(snapshot(path.join(R, d)), d).toEqual(before[d]);
     // Outside: git takes none of them for a repository.
@@ -126,6 +127,7 @@ for name, d in json.loads(${j(j(dirs))}).items():
 out['config'] = attempt(lambda: open(${j(d)} + '/config', 'w').write(${j(fsmonitor())}))
 os.makedirs(${j(d)} + '/hooks', exist_ok=True)
 out['hook'] = attempt(lambda: open(${j(d)} + '/hooks/post-checkout', 'w').write(${j(hook())}))
+os.mkdir(${j(d)} + '/refs')
 out['objects'] = attempt(lambda: os.mkdir(${j(d)} + '/objects'))`,
       sandbox(),
       { cwd: R },

@@ -9,9 +9,9 @@
 // one of the plan's `git-dir` sets (objects and refs, or a commondir). Any
 // entry counts, whatever its type or content, so this is never narrower than
 // git's test. A directory that holds a HEAD but is no git directory (a
-// remote's refs/remotes/NAME, logs/) can never become one: making a missing
-// name of those sets there is refused, and no HEAD can be made where none is
-// (checks.cc, and reflog_head below).
+// remote's refs/remotes/NAME, logs/) can never become one: making the last
+// missing name of one of those sets there is refused, and no HEAD can be
+// made where none is (checks.cc, and reflog_head below).
 #include "call.h"
 #include "../../gen/events.h"
 #include <errno.h>
@@ -26,6 +26,12 @@ using Git = SupervisorConfig::Git;
 bool holds(int dir, const std::string &name) {
   struct stat st;
   return fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool one_of(const std::vector<std::string> &names, const std::string &name) {
+  for (const auto &n : names)
+    if (n == name) return true;
+  return false;
 }
 
 // One of the `git-dir` sets is all there (without the head).
@@ -44,9 +50,22 @@ bool has_git_set(const Git &g, int dir) {
 
 bool git_directory(const Git &g, int dir) { return holds(dir, g.head) && has_git_set(g, dir); }
 
-bool one_of(const std::vector<std::string> &names, const std::string &name) {
-  for (const auto &n : names)
-    if (n == name) return true;
+// Whether making `name` in `dir` (beside a head) would complete a `git-dir`
+// set: refusing the last missing name of each set is enough, so logs/ still
+// gets its refs/ (a first commit) and refs/remotes/NAME/ a branch `refs/x`
+// while objects/ is not there. Checks and creations are init's one serving
+// thread's, so two names cannot be made at once past the check.
+bool completes_git_set(const Git &g, int dir, const std::string &name) {
+  if (!one_of(g.becoming, name) || !holds(dir, g.head) || holds(dir, name)) return false;
+  for (const auto &set : g.dirs) {
+    bool member = false, rest = true;
+    for (const auto &n : set)
+      if (n == name)
+        member = true;
+      else if (!holds(dir, n))
+        rest = false;
+    if (member && rest) return true;
+  }
   return false;
 }
 
@@ -117,8 +136,7 @@ int git_control_refused(const Call &c, const Place &place, bool replaces, bool m
   if (!cfg.git_control) return 0;
   const Git &g = cfg.git;
   // What would turn a directory that holds a HEAD into a git directory.
-  if (makes && one_of(g.becoming, place.name) && holds(place.dir.fd, g.head) &&
-      !holds(place.dir.fd, place.name))
+  if (makes && completes_git_set(g, place.dir.fd, place.name))
     return refused(c, EROFS, kViolationRuleNewRepository, join(fd_path(place.dir.fd), place.name));
   bool control = git_control(cfg, place.dir.fd, place.name);
   // Replacing an existing `.git` (a rename onto it) could turn it into a
