@@ -31,9 +31,9 @@ const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
  * counts, so the test is never narrower than git's. In one, `control` (read
  * as config, followed to another git directory) and `trees` (run, with all
  * below) cannot be written, made, replaced, linked, moved or chmod-ed. Where
- * a `head` is but no git directory (a remote's refs/remotes/NAME, logs/), a
- * missing name of the `dirs` sets cannot be made, so a branch named `config`
- * is fetched and the directory never becomes a repository. `entry` is a work
+ * a `head` is but no git directory (a remote's refs/remotes/NAME, logs/), the
+ * last missing name of a `dirs` set cannot be made, so a branch named
+ * `config` is fetched and the directory never becomes a repository. `entry` is a work
  * tree's, a `gitdir:` pointer when a file; `logs`/HEAD is the head's reflog.
  */
 export const GIT_MODEL = {
