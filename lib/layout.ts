@@ -67,6 +67,12 @@ export interface Layout {
   newAllow: string[];
   /** Paths where a new name may be made as a regular file by an O_CREAT open: uv's empty `.git` markers. */
   newFileAllow: string[];
+  /**
+   * Protected files inside a pinned directory (the hooks of a repository the
+   * layout finds): with the read-only paths themselves, whose inodes init
+   * guards against a second name (a hard link made before the sandbox).
+   */
+  pinnedFiles: string[];
 }
 
 // Counted, not split: the sorts below call it for every comparison (1000 carve-outs: ~20,000 calls).
@@ -450,5 +456,6 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     newNames,
     newAllow: newNames.length ? [...new Set(repos.newAllow)] : [],
     newFileAllow,
+    pinnedFiles: repos.pinnedFiles,
   };
 }

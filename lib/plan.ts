@@ -8,6 +8,7 @@ import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
 import { Action, computeLayout, Layout } from './layout';
+import { gitModelArgs } from './repository';
 import { isUnder, MountEntry } from './mountinfo';
 import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
@@ -86,6 +87,9 @@ export function buildPlan(input: PlanInput): Plan {
     );
   }
   const proxy = policy.domains && namespaces ? proxyPlan(policy.domains, abi, useLandlock) : undefined;
+  // Asked twice for the read-only paths (expect_ids, protect-inode): one lstat each.
+  const ids = new Map<string, string | undefined>();
+  const identity = input.identity && ((p: string) => (ids.has(p) ? ids.get(p) : ids.set(p, input.identity!(p)).get(p)));
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
     let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
@@ -95,7 +99,7 @@ export function buildPlan(input: PlanInput): Plan {
     if (!policy.network) add('loopback_up');
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
-    if (layout && input.identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', input.identity));
+    if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
     // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
     if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
@@ -120,7 +124,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features) }); // not spread: may be 100k arguments
+    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, identity) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -237,6 +241,7 @@ function supervisorArgs(
   sup: Supervision,
   arch: string,
   features: KernelFeatures,
+  identity: ((p: string) => string | undefined) | undefined,
 ): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
@@ -252,7 +257,17 @@ function supervisorArgs(
     for (const p of layout!.newAllow) out.push(`new-allow=${p}`);
     for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
-  if (sup.writes) out.push('git-control');
+  if (sup.writes) {
+    out.push(...gitModelArgs());
+    // A protected file's inode: a hard link to it made before the sandbox is refused for writing too.
+    const files = [...layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path), ...layout!.pinnedFiles];
+    const ids = new Set<string>();
+    for (const p of identity ? files : []) {
+      const id = identity!(p);
+      if (id) ids.add(id);
+    }
+    for (const id of ids) out.push(`protect-inode=${id}`);
+  }
   if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
   if (sup.sockets) for (const u of policy.allowUnixSockets) out.push(`unix-allow=${u}`);
   return out;

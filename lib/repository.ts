@@ -23,6 +23,40 @@ const WORKTREE_CODE_PATHS = ['config.worktree', 'commondir', 'gitdir'];
  */
 const NOT_A_GIT_DIRECTORY = ['objects', 'commondir'];
 
+/**
+ * What init checks in every git directory, found by the layout or not
+ * (native/helper/supervisor/git_control.cc applies it and names nothing
+ * itself). A git directory is one git takes for one (setup.c
+ * is_git_directory): it holds `head` and one of the `dirs` sets; any entry
+ * counts, so the test is never narrower than git's. In one, `control` (read
+ * as config, followed to another git directory) and `trees` (run, with all
+ * below) cannot be written, made, replaced, linked, moved or chmod-ed. Where
+ * a `head` is but no git directory (a remote's refs/remotes/NAME, logs/), the
+ * last missing name of a `dirs` set cannot be made, so a branch named
+ * `config` is fetched and the directory never becomes a repository. `entry` is a work
+ * tree's, a `gitdir:` pointer when a file; `logs`/HEAD is the head's reflog.
+ */
+export const GIT_MODEL = {
+  control: ['config', 'config.worktree', 'commondir', 'gitdir'],
+  trees: ['hooks'],
+  head: 'HEAD',
+  dirs: [['objects', 'refs'], ['commondir']],
+  entry: '.git',
+  logs: 'logs',
+} as const;
+
+/** GIT_MODEL as the supervise step's arguments (native/helper/supervisor/listener.cc). */
+export function gitModelArgs(): string[] {
+  return [
+    ...GIT_MODEL.control.map((n) => `git-control=${n}`),
+    ...GIT_MODEL.trees.map((n) => `git-control=${n}/`),
+    `git-head=${GIT_MODEL.head}`,
+    ...GIT_MODEL.dirs.map((set) => `git-dir=${set.join('+')}`),
+    `git-entry=${GIT_MODEL.entry}`,
+    `git-logs=${GIT_MODEL.logs}`,
+  ];
+}
+
 /** The path a `.git` file (`gitdir: X`) or a `commondir` file names, resolved from its directory; undefined if it names none. */
 function pointer(file: string, prefix: string, view: FsView): string | undefined {
   let text: string;
@@ -105,6 +139,14 @@ export function repositoryModel(ctx: RepositoryContext) {
   };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
+  const pinnedFiles: string[] = [];
+  const isLink = (p: string) => {
+    try {
+      return !!view.lstat(p)?.isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
   const has = (p: string) => {
     try {
       return !!view.lstat(p);
@@ -127,6 +169,29 @@ export function repositoryModel(ctx: RepositoryContext) {
     pin(c, why);
     const target = st.isSymbolicLink() ? realOrUndefined(view, c) : undefined;
     if (target && writableAt(target)) pin(target, `${why} (symlink target)`);
+    return target ?? c;
+  };
+  // The hooks git runs are a hooks directory's entries: each may have a
+  // second name (a hard link) outside the bind, and one that is a symlink
+  // runs its target (kept read-only, or refused when missing).
+  const hookEntries = (dir: string, why: string) => {
+    let st: FsStat | undefined;
+    try {
+      st = view.lstat(dir);
+    } catch {
+      return;
+    }
+    if (!st?.isDirectory()) return;
+    const hooks = ctx.readdir(dir);
+    for (const h of hooks) {
+      pinnedFiles.push(`${dir}/${h}`);
+      if (!isLink(`${dir}/${h}`)) continue;
+      const t = guardName(dir, h, hooks, `${why}/${h} (symlink target)`);
+      if (t) {
+        pin(t.end, `${why}/${h} (symlink target)`);
+        pinnedFiles.push(t.end);
+      }
+    }
   };
 
   const repository = (g: string, why: string, workTree: string | undefined) => {
@@ -137,6 +202,8 @@ export function repositoryModel(ctx: RepositoryContext) {
       const e = guardName(g, n, present, `${why}: ${n}`);
       if (e) pin(e.end, `${why}: ${n}`);
       if (e && n === 'modules') modules.add(e.end);
+      // The hooks git runs are its entries: each may have a second name (a hard link) outside the bind.
+      if (e && (GIT_MODEL.trees as readonly string[]).includes(n)) hookEntries(e.end, `${why}: ${n}`);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
     // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
@@ -147,7 +214,10 @@ export function repositoryModel(ctx: RepositoryContext) {
     }
     const cfg = configPaths(`${g}/config`, workTree, ctx.home, view);
     for (const inc of cfg.includes) guardFile(inc, `${why}: included by config`);
-    for (const hooks of cfg.hooksPath) guardFile(hooks, `${why}: core.hooksPath`);
+    for (const hooks of cfg.hooksPath) {
+      const d = guardFile(hooks, `${why}: core.hooksPath`);
+      if (d) hookEntries(d, `${why}: core.hooksPath`);
+    }
     if (present.has('worktrees')) {
       for (const n of ctx.readdir(`${g}/worktrees`)) {
         const wt = `${g}/worktrees/${n}`;
@@ -169,6 +239,7 @@ export function repositoryModel(ctx: RepositoryContext) {
 
   return {
     newAllow,
+    pinnedFiles,
     /**
      * A `.git` at a protected place: a directory is a repository; a file is
      * pinned whatever it holds (an empty marker must not become a `gitdir:`

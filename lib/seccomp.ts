@@ -36,8 +36,9 @@
 // - syscalls that create a name (mkdir, mknod, symlink, link, rename, bind,
 //   and open/openat/creat with O_CREAT), so protected names cannot appear;
 // - with `writes` too, open/openat for writing (O_WRONLY, O_RDWR, O_TRUNC)
-//   without O_CREAT, so init can refuse writing what git reads as config or
-//   runs in any git directory (native/helper/supervisor/git_control.cc).
+//   without O_CREAT, and chmod (an existing hook made executable), so init
+//   can refuse writing what git reads as config or runs in any git directory
+//   (native/helper/supervisor/git_control.cc).
 // Then also: userfaultfd is refused (a page that faults forever would stall
 // init while it reads a path), openat2 and file_setattr get ENOSYS (their arguments are in
 // structs BPF cannot read; callers fall back to openat / the ioctl), a nested
@@ -56,6 +57,7 @@ import {
   FS_STATE_SYSCALLS,
   INODE_IOCTL_SYSCALLS,
   METADATA_SYSCALLS,
+  MODE_SYSCALLS,
   OPEN_SYSCALLS,
   RENAME_SYSCALLS,
   SOCKET_SYSCALLS,
@@ -72,7 +74,7 @@ import { Asm, BPF_MAXINSNS, DATA, decodeFilter, encodeFilter, Insn, OP, runFilte
 // Where callers have always found them.
 export { BPF_MAXINSNS, DATA, decodeFilter, encodeFilter, OP, runFilter };
 export type { Insn };
-export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
+export { CREATE_SYSCALLS, FS_STATE_SYSCALLS, METADATA_SYSCALLS, MODE_SYSCALLS, SOCKET_SYSCALLS, SUPERVISED_NR, SYSCALLS };
 export type { SeccompArch, SupervisedSyscall, Syscall };
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -183,7 +185,7 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
   const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   const names: SupervisedSyscall[] = [
     ...(supervising ? FS_STATE_SYSCALLS : []),
-    ...(sup.metadata ? METADATA_SYSCALLS : []),
+    ...(sup.metadata ? METADATA_SYSCALLS : sup.writes && sup.create ? MODE_SYSCALLS : []),
     ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
     ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
@@ -254,6 +256,8 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   if (sup.metadata) {
     a.jeq(nr.file_setattr, 'enosys');
     for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+  } else if (sup.writes && sup.create) {
+    for (const s of MODE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
   // Init performs these in the sandbox's base domain: a nested one would be skipped.
   if (sup.create || sup.rename || sup.sockets) a.jeq(nr.landlock_restrict_self, 'eperm');

@@ -29,6 +29,11 @@ module.exports = async function syscalls(ctx) {
         runJson(
           sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir, sibling] } }),
         ).then(per),
+      // One root: no chain metadata, so chmod goes to init only for the repository model (an existing hook made executable).
+      'one root': () =>
+        runJson(sbx().spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir] } })).then(
+          per,
+        ),
       plain: () => runJson(cp.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })).then(per),
       ...(ctx.peer
         ? {
@@ -38,6 +43,10 @@ module.exports = async function syscalls(ctx) {
                   stdio: ['ignore', 'pipe', 'pipe'],
                   sandbox: { writableRoots: [dir, sibling] },
                 }),
+              ).then(per),
+            'one root (peer)': () =>
+              runJson(
+                ctx.peer.spawn(node, [wl, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'], sandbox: { writableRoots: [dir] } }),
               ).then(per),
           }
         : {}),
@@ -52,12 +61,21 @@ module.exports = async function syscalls(ctx) {
     const s = median(r.variants.supervised.extra.map((e) => e.ops[op]));
     const p = median(r.variants.plain.extra.map((e) => e.ops[op]));
     ops[op] = { supervisedUs: s, plainUs: p, overUs: Math.round((s - p) * 100) / 100, ratio: Math.round((s / p) * 100) / 100 };
+    const one = median(r.variants['one root'].extra.map((e) => e.ops[op]));
+    Object.assign(ops[op], { oneRootUs: one, oneRootOverUs: Math.round((one - p) * 100) / 100 });
     if (r.variants['supervised (peer)']) {
       const q = median(r.variants['supervised (peer)'].extra.map((e) => e.ops[op]));
-      Object.assign(ops[op], { peerUs: q, peerOverUs: Math.round((q - p) * 100) / 100 });
+      const q1 = median(r.variants['one root (peer)'].extra.map((e) => e.ops[op]));
+      Object.assign(ops[op], {
+        peerUs: q,
+        peerOverUs: Math.round((q - p) * 100) / 100,
+        peerOneRootUs: q1,
+        peerOneRootOverUs: Math.round((q1 - p) * 100) / 100,
+      });
     }
+    const o = ops[op];
     ctx.log(
-      `  ${op}: supervised ${s} µs, plain ${p} µs: +${ops[op].overUs} µs (${ops[op].ratio}x)${ops[op].peerUs !== undefined ? `; peer ${ops[op].peerUs} µs: +${ops[op].peerOverUs} µs` : ''}`,
+      `  ${op}: supervised ${s} µs, plain ${p} µs: +${o.overUs} µs (${o.ratio}x); one root +${o.oneRootOverUs} µs${o.peerUs !== undefined ? `; peer +${o.peerOverUs} µs, peer one root +${o.peerOneRootOverUs} µs` : ''}`,
     );
   }
   for (const v of Object.values(r.variants)) delete v.extra;

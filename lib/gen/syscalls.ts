@@ -32,6 +32,8 @@ export const PROXY_NR: Record<SeccompArch, Partial<Record<ProxySyscall, number>>
 
 /** Metadata changes Landlock does not cover (the inode ioctls come through ioctl, INODE_IOCTL_SYSCALLS). */
 export const METADATA_SYSCALLS: SupervisedSyscall[] = ['chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'chown', 'lchown', 'fchown', 'fchownat', 'utime', 'utimes', 'futimesat', 'utimensat', 'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'setxattrat', 'removexattrat'];
+/** The mode changes among them: supervised with `writes` too (an existing hook made executable). */
+export const MODE_SYSCALLS: SupervisedSyscall[] = ['chmod', 'fchmod', 'fchmodat', 'fchmodat2'];
 export const INODE_IOCTL_SYSCALLS: SupervisedSyscall[] = ['ioctl'];
 /** Always create a name; the OPEN_SYSCALLS do only with O_CREAT (see buildSeccompFilter). */
 export const CREATE_SYSCALLS: SupervisedSyscall[] = ['mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2', 'bind'];

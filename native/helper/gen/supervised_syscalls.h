@@ -11,10 +11,10 @@ enum class SupervisedOp : unsigned char {
   clone,  // fs-state: clone-flags
   unshare,  // fs-state: unshare-flags
   ioctl,  // inode-ioctl: fd, ioctl-cmd, in-buffer
-  chmod,  // metadata: path, mode
-  fchmod,  // metadata: fd, mode
-  fchmodat,  // metadata: dirfd, path, mode
-  fchmodat2,  // metadata: dirfd, path, mode, at-flags
+  chmod,  // mode: path, mode
+  fchmod,  // mode: fd, mode
+  fchmodat,  // mode: dirfd, path, mode
+  fchmodat2,  // mode: dirfd, path, mode, at-flags
   chown,  // metadata: path, uid, gid
   lchown,  // metadata: path, uid, gid
   fchown,  // metadata: fd, uid, gid

@@ -55,23 +55,24 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 // checks.cc: each returns 0 or EROFS (a refusal is reported: violations.cc).
 // `known`: the file's path when its lookup proved it (requester.h open_spelled).
 int meta_refused(const Call &c, int fd, const std::string &known = std::string());
+int linked_refused(const Call &c, int fd);
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
 // moves it away (a rename's source), which makes nothing new.
 enum class Naming { make, make_file, source };
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how = Naming::make);
 int moves_repository(const Call &c, const Place &from);
 
-// git_control.cc: EROFS (reported) when the plan asked for git-control and the
-// call would make, move or (`replaces`: a rename onto an existing `.git`)
-// replace what git reads as config or runs; or opens for writing such a file
-// or an existing `.git` file (`fd`: the file about to be reopened).
-// `dir_path`: dir's path (requester.h dir_path).
-bool git_control(int dir, const std::string &dir_path, const std::string &name);
-int git_control_refused(const Call &c, const Place &place, bool replaces);
-// Whether `dir` is the logs/ of a directory that holds a HEAD: its HEAD (the
-// reflog) starts no repository, and with git-control the git directory that
-// logs/ could be made into has no config or hooks the command can write.
-bool reflog_head(int dir);
+// git_control.cc: EROFS (reported) when the plan gave the repository model
+// and the call would make, move or (`replaces`: a rename onto an existing
+// `.git`) replace what git reads as config or runs, or (`makes`: not a
+// rename's source) make what turns a directory that holds a HEAD into a git
+// directory; or opens for writing (or chmods) such a file or an existing
+// `.git` file (`fd`: the file about to be reopened or changed).
+bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name);
+int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes);
+// Whether `dir` is the logs/ of a git directory and a HEAD there keeps it no
+// git directory: its HEAD (the reflog) then starts no repository.
+bool reflog_head(const SupervisorConfig &cfg, int dir);
 int git_write_refused(const Call &c, int fd);
 // The same for a file opened by its name in `at` (`checked`: git_control_refused saw that name).
 int git_write_refused_at(const Call &c, const Place &at, bool checked);

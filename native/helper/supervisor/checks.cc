@@ -36,13 +36,28 @@ int meta_refused(const Call &c, int fd, const std::string &known) {
   return 0;
 }
 
+// EROFS when a write or chmod would reach a protected file by another name:
+// a hard link made before the sandbox, outside its read-only bind. Only a
+// file with more than one name can be one.
+int linked_refused(const Call &c, int fd) {
+  const SupervisorConfig &cfg = c.cfg();
+  if (cfg.protect_inodes.empty()) return 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return refused(c, EROFS, kViolationRuleProtectedPath, "(a file init cannot place)");
+  if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return 0;
+  if (!cfg.protect_inodes.count({(uint64_t)st.st_dev, (uint64_t)st.st_ino})) return 0;
+  return refused(c, EROFS, kViolationRuleProtectedPath, fd_path(fd));
+}
+
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree, and for a rename's
 // source) a directory on the way to one; or when it is what git reads as
 // config or runs (git_control.cc).
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
-  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make)) return err;
+  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make, how != Naming::source))
+    return err;
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
   std::string dir = dir_path(place);
@@ -59,7 +74,7 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
     // fails on it as the kernel says (EEXIST). One we cannot see is refused.
     struct stat st;
     if (fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 &&
-        !(cfg.git_control && place.name == "HEAD" && reflog_head(place.dir.fd)))
+        !(cfg.git_control && place.name == cfg.git.head && reflog_head(cfg, place.dir.fd)))
       return refused(c, EROFS, kViolationRuleNewRepository, full);
   }
   return 0;
@@ -96,7 +111,15 @@ std::string last_component(const std::string &p) {
 }
 
 // False when binding `path` cannot make a protected path, whatever its
-// directories resolve to: bind creates exactly its last component.
+// directories resolve to: bind creates exactly its last component. A name of
+// the repository model counts too: a socket named `objects` beside a HEAD
+// would help make a git directory (git_control.cc).
 bool may_be_protected(const SupervisorConfig &cfg, const std::string &path) {
-  return cfg.protect_names.count(last_component(path));
+  std::string last = last_component(path);
+  if (cfg.protect_names.count(last)) return true;
+  if (!cfg.git_control) return false;
+  for (const auto *names : {&cfg.git.becoming, &cfg.git.control, &cfg.git.trees})
+    for (const auto &n : *names)
+      if (n == last) return true;
+  return false;
 }

@@ -1,12 +1,17 @@
 // The repository model's check for every git directory, found by the plan's
 // layout or not (a nested clone below a root, a bare cache): what git reads
-// as config or runs cannot be written, made, replaced, linked or moved
-// (docs/policy.md "The repository model"). A git directory is told by the
-// file system at the time of the call: it holds a HEAD. That covers a work
-// tree's `.git`, a bare repository, a submodule's under modules/ and a
-// linked worktree's entry; and a HEAD cannot be removed and made again
-// (no new HEAD: checks.cc), so emptying one to lift the check leaves a
-// directory git does not take for a repository.
+// as config or runs cannot be written, made, replaced, linked, moved or made
+// executable (docs/policy.md "The repository model"). Every name comes from
+// the plan (lib/repository.ts GIT_MODEL); this file only applies them.
+//
+// A git directory is told by the file system at the time of the call, as git
+// itself tells one (setup.c is_git_directory): it holds the head (HEAD) and
+// one of the plan's `git-dir` sets (objects and refs, or a commondir). Any
+// entry counts, whatever its type or content, so this is never narrower than
+// git's test. A directory that holds a HEAD but is no git directory (a
+// remote's refs/remotes/NAME, logs/) can never become one: making the last
+// missing name of one of those sets there is refused, and no HEAD can be
+// made where none is (checks.cc, and reflog_head below).
 #include "call.h"
 #include "../../gen/events.h"
 #include <errno.h>
@@ -16,39 +21,92 @@
 
 namespace {
 
-// In a git directory: read as config (config, config.worktree), followed to
-// another git directory (commondir, a worktree entry's gitdir), run (hooks).
-const char *const kControl[] = {"config", "config.worktree", "commondir", "gitdir", "hooks"};
+using Git = SupervisorConfig::Git;
 
-bool holds_head(int dir) {
+bool holds(int dir, const std::string &name) {
   struct stat st;
-  return fstatat(dir, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool one_of(const std::vector<std::string> &names, const std::string &name) {
+  for (const auto &n : names)
+    if (n == name) return true;
+  return false;
+}
+
+// One of the `git-dir` sets is all there (without the head).
+bool has_git_set(const Git &g, int dir) {
+  for (const auto &set : g.dirs) {
+    bool all = true;
+    for (const auto &n : set)
+      if (!holds(dir, n)) {
+        all = false;
+        break;
+      }
+    if (all) return true;
+  }
+  return false;
+}
+
+bool git_directory(const Git &g, int dir) { return holds(dir, g.head) && has_git_set(g, dir); }
+
+// Whether making `name` in `dir` (beside a head) would complete a `git-dir`
+// set: refusing the last missing name of each set is enough, so logs/ still
+// gets its refs/ (a first commit) and refs/remotes/NAME/ a branch `refs/x`
+// while objects/ is not there. Checks and creations are init's one serving
+// thread's, so two names cannot be made at once past the check.
+bool completes_git_set(const Git &g, int dir, const std::string &name) {
+  if (!one_of(g.becoming, name) || !holds(dir, g.head) || holds(dir, name)) return false;
+  for (const auto &set : g.dirs) {
+    bool member = false, rest = true;
+    for (const auto &n : set)
+      if (n == name)
+        member = true;
+      else if (!holds(dir, n))
+        rest = false;
+    if (member && rest) return true;
+  }
+  return false;
 }
 
 bool same(const struct stat &a, const struct stat &b) { return a.st_ino == b.st_ino && a.st_dev == b.st_dev; }
 
-// Whether `dir` is a git directory's hooks/ or lies below it. Walked up by
-// fds (`..`), each step compared by inode, so a rename meanwhile cannot
-// mislead it; the path only says whether a walk is needed. That is sound
-// because nothing can be moved into a hooks/ or hooks/ out of its git
-// directory (both are refused here), so a directory below one has
-// "/hooks" in its path (`path`: dir's, dir_path). Unsure (an fd that fails) counts as below.
-bool under_hooks(int dir, const std::string &path) {
-  if (path.find("/hooks") == std::string::npos) return false;
+// Whether `dir` is a git directory's tree entry (hooks/) or lies below it.
+// Walked up by fds (`..`), each step compared by inode, so a rename meanwhile
+// cannot mislead it; the path only says whether a walk is needed. That is
+// sound because nothing can be moved into a tree or a tree out of its git
+// directory (both are refused here), so a directory below one has "/NAME" in
+// its path. Unsure (an fd that fails) counts as below.
+bool under_tree(const Git &g, int dir) {
+  if (g.trees.empty()) return false;
+  std::string p = fd_path(dir);
+  bool maybe = false;
+  for (const auto &mark : g.tree_marks) maybe = maybe || p.find(mark) != std::string::npos;
+  if (!maybe) return false;
   struct stat child;
   if (fstat(dir, &child) != 0) return true;
   Fd cur(fcntl(dir, F_DUPFD_CLOEXEC, 0));
   for (int depth = 0; depth < 1024 && cur.ok(); depth++) {
     Fd up(openat(cur.fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    struct stat parent, hooks;
+    struct stat parent, tree;
     if (!up.ok() || fstat(up.fd, &parent) != 0) return true;
     if (same(parent, child)) return false;  // the root
-    if (fstatat(up.fd, "hooks", &hooks, AT_SYMLINK_NOFOLLOW) == 0 && same(hooks, child) && holds_head(up.fd))
-      return true;
+    for (const auto &t : g.trees)
+      if (fstatat(up.fd, t.c_str(), &tree, AT_SYMLINK_NOFOLLOW) == 0 && same(tree, child) &&
+          git_directory(g, up.fd))
+        return true;
     cur = std::move(up);
     child = parent;
   }
   return true;
+}
+
+// Whether the file at `p` (named `name`) could be a control file or an entry.
+bool candidate(const Git &g, const std::string &p, const std::string &name) {
+  if (name == g.entry || one_of(g.control, name) || one_of(g.trees, name)) return true;
+  for (const auto &mark : g.tree_marks)
+    if (p.find(mark) != std::string::npos) return true;
+  return false;
 }
 
 std::string join(const std::string &dir, const std::string &name) {
@@ -57,45 +115,46 @@ std::string join(const std::string &dir, const std::string &name) {
 
 }  // namespace
 
-bool git_control(int dir, const std::string &dir_path, const std::string &name) {
-  for (const char *n : kControl)
-    if (name == n) {
-      if (holds_head(dir)) return true;
-      break;
-    }
-  return under_hooks(dir, dir_path);
+bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name) {
+  const Git &g = cfg.git;
+  if ((one_of(g.control, name) || one_of(g.trees, name)) && git_directory(g, dir)) return true;
+  return under_tree(g, dir);
 }
 
-bool reflog_head(int dir) {
+bool reflog_head(const SupervisorConfig &cfg, int dir) {
+  const Git &g = cfg.git;
   Fd up(openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
   struct stat self, logs;
-  return up.ok() && fstat(dir, &self) == 0 && fstatat(up.fd, "logs", &logs, AT_SYMLINK_NOFOLLOW) == 0 &&
-         same(self, logs) && holds_head(up.fd);
+  // Its HEAD must not make logs/ a git directory (it holds refs/ already).
+  return up.ok() && fstat(dir, &self) == 0 &&
+         fstatat(up.fd, g.logs.c_str(), &logs, AT_SYMLINK_NOFOLLOW) == 0 && same(self, logs) &&
+         git_directory(g, up.fd) && !has_git_set(g, dir);
 }
 
-int git_control_refused(const Call &c, const Place &place, bool replaces) {
+int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
-  std::string at = dir_path(place);
-  bool control = git_control(place.dir.fd, at, place.name);
+  const Git &g = cfg.git;
+  // What would turn a directory that holds a HEAD into a git directory.
+  if (makes && completes_git_set(g, place.dir.fd, place.name))
+    return refused(c, EROFS, kViolationRuleNewRepository, join(fd_path(place.dir.fd), place.name));
+  bool control = git_control(cfg, place.dir.fd, place.name);
   // Replacing an existing `.git` (a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new one is the new-name rule's (checks.cc).
-  struct stat st;
-  if (!control && replaces && place.name == ".git" &&
-      fstatat(place.dir.fd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    std::string full = join(at, place.name);
+  if (!control && replaces && place.name == g.entry && holds(place.dir.fd, g.entry)) {
+    std::string full = join(fd_path(place.dir.fd), place.name);
     if (!cfg.new_file_allow.count(full)) return refused(c, EROFS, kViolationRuleGitControl, full);
   }
   if (!control) return 0;
-  return refused(c, EROFS, kViolationRuleGitControl, join(at, place.name));
+  return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(place.dir.fd), place.name));
 }
 
 int git_link_refused(const Call &c, const Place &from) {
-  if (!c.cfg().git_control) return 0;
+  const SupervisorConfig &cfg = c.cfg();
+  if (!cfg.git_control) return 0;
   // A second name for it would be a way to write it that no check sees.
-  std::string at = dir_path(from);
-  if (from.name == ".git" || git_control(from.dir.fd, at, from.name))
-    return refused(c, EROFS, kViolationRuleGitControl, join(at, from.name));
+  if (from.name == cfg.git.entry || git_control(cfg, from.dir.fd, from.name))
+    return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(from.dir.fd), from.name));
   return 0;
 }
 
@@ -107,11 +166,10 @@ int git_write_refused_at(const Call &c, const Place &at, bool checked) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   const std::string &name = at.name;
-  std::string dir = checked ? std::string() : dir_path(at);
-  if (!checked && git_control(at.dir.fd, dir, name))
-    return refused(c, EROFS, kViolationRuleGitControl, join(dir, name));
-  if (name != ".git") return 0;
-  std::string full = join(dir_path(at), name);
+  if (!checked && git_control(cfg, at.dir.fd, name))
+    return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(at.dir.fd), name));
+  if (name != cfg.git.entry) return 0;
+  std::string full = join(fd_path(at.dir.fd), name);
   return cfg.new_file_allow.count(full) ? 0 : refused(c, EROFS, kViolationRuleGitControl, full);
 }
 
@@ -129,6 +187,10 @@ int git_write_refused(const Call &c, int fd) {
     size_t slash = p.rfind('/');
     if (p.empty() || p[0] != '/' || slash == std::string::npos) break;
     std::string name = p.substr(slash + 1);
+    // Most files are no candidate, and a file cannot become one meanwhile
+    // (nothing is moved onto a control name or into a tree): no need to
+    // open the directory and compare.
+    if (!candidate(cfg.git, p, name)) return 0;
     Fd dir(open(slash == 0 ? "/" : p.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     struct stat there;
     if (!dir.ok() || fstatat(dir.fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0 || !same(there, file)) {
@@ -137,8 +199,7 @@ int git_write_refused(const Call &c, int fd) {
     }
     // An existing `.git` file would become a `gitdir:` pointer; uv's marker
     // (new-file-allow) is the command's to reopen.
-    if ((name == ".git" && !cfg.new_file_allow.count(p)) ||
-        git_control(dir.fd, slash == 0 ? "/" : p.substr(0, slash), name))
+    if ((name == cfg.git.entry && !cfg.new_file_allow.count(p)) || git_control(cfg, dir.fd, name))
       return refused(c, EROFS, kViolationRuleGitControl, p);
     return 0;
   }

@@ -14,8 +14,9 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// unix-allow=PATH, new-name=NAME, new-allow=PATH, new-file-allow=PATH, git-control, chmod=proc-link,
-// sync-wake=off, fscache=off
+// unix-allow=PATH, protect-inode=DEV:INO, new-name=NAME, new-allow=PATH, new-file-allow=PATH,
+// chmod=proc-link, sync-wake=off, fscache=off, and the repository model: git-control=NAME[/], git-head=NAME,
+// git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME (lib/repository.ts GIT_MODEL)
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -40,8 +41,35 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.protect_names.insert(value);
     } else if (key == "new-allow" || key == "new-file-allow") {
       (key == "new-allow" ? cfg.new_allow : cfg.new_file_allow).insert(value);
-    } else if (arg == "git-control") {
+    } else if (key == "git-control" && !value.empty()) {
+      bool tree = value.back() == '/';
+      std::string name = tree ? value.substr(0, value.size() - 1) : value;
+      if (name.empty() || name.find('/') != std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);
+      (tree ? cfg.git.trees : cfg.git.control).push_back(name);
+      if (tree) cfg.git.tree_marks.push_back("/" + name);
       cfg.git_control = true;
+    } else if (key == "protect-inode") {
+      size_t colon = value.find(':');
+      if (colon == std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);
+      cfg.protect_inodes.insert(
+          {parse_num(run, value.substr(0, colon)), parse_num(run, value.substr(colon + 1))});
+    } else if (key == "git-head" && !value.empty()) {
+      cfg.git.head = value;
+    } else if (key == "git-entry" && !value.empty()) {
+      cfg.git.entry = value;
+    } else if (key == "git-logs" && !value.empty()) {
+      cfg.git.logs = value;
+    } else if (key == "git-dir" && !value.empty()) {
+      std::vector<std::string> all;
+      for (size_t at = 0;;) {
+        size_t plus = value.find('+', at);
+        all.push_back(value.substr(at, plus == std::string::npos ? std::string::npos : plus - at));
+        if (all.back().empty()) fail(run, EINVAL, "supervise: bad " + arg);
+        cfg.git.becoming.push_back(all.back());
+        if (plus == std::string::npos) break;
+        at = plus + 1;
+      }
+      cfg.git.dirs.push_back(all);
     } else if (arg == "chmod=proc-link") {
       cfg.chmod_via_proc = true;
     } else if (arg == "sync-wake=off") {
@@ -52,6 +80,12 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       fail(run, EINVAL, "supervise: unknown argument " + arg);
     }
   }
+  // Half a model would let through what the other half refuses.
+  const auto &g = cfg.git;
+  bool any = cfg.git_control || !g.head.empty() || !g.dirs.empty() || !g.entry.empty() || !g.logs.empty();
+  if (any && (!cfg.git_control || g.head.empty() || g.dirs.empty() || g.entry.empty() || g.logs.empty()))
+    fail(run, EINVAL,
+         "supervise: the repository model needs git-control, git-head, git-dir, git-entry and git-logs");
 }
 
 // The command's listener fd, taken from it (supervisor_send_listener), or -1.

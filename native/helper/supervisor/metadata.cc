@@ -70,6 +70,9 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
     return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
+  // An existing hook made executable runs at git's next call outside.
+  if (int err = git_write_refused(c, t.fd)) return fail_with(err);
+  if (int err = linked_refused(c, t.fd)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
   if (!followed && fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))

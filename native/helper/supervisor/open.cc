@@ -30,9 +30,11 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
   else if (fstat(opath.fd, &st) != 0)
     return fail_with(errno);
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
-  if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode))
+  if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
+    if (int err = linked_refused(c, opath.fd)) return fail_with(err);
     if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd))
       return fail_with(err);
+  }
   int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
   if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
     open_fifo_on_thread(c.srv, c.n.id, opath.fd, reopen, o.cloexec, o);

@@ -13,10 +13,12 @@
 // - making a `new-name` (a name that would start a new git repository) in a
 //   directory that has none is refused with EROFS, but at the paths the plan
 //   allows;
-// - with `git-control`, opening for writing, making, replacing, linking or
-//   moving what git reads as config or runs, in any git directory (one that
-//   holds a HEAD), is refused with EROFS, and so is writing or replacing an
-//   existing `.git` file.
+// - with the plan's `git-*` model, opening for writing, making, replacing,
+//   linking, moving or chmod-ing what git reads as config or runs, in any
+//   git directory (HEAD with objects/ and refs/, or a commondir: git's own
+//   test), is refused with EROFS, and so is writing or replacing an existing
+//   `.git` file, and making what would turn a directory that holds a HEAD
+//   into a git directory.
 // Everything else is performed as asked. Init runs with the command's uid,
 // gids and Landlock domain and no capability but CAP_SYS_PTRACE (to read the
 // memory and fds of callers that made themselves non-dumpable), so what it
@@ -34,6 +36,7 @@
 #pragma once
 #include "../gen/supervised_syscalls.h"
 #include <map>
+#include <utility>
 #include <set>
 #include <stdint.h>
 #include <string>
@@ -49,9 +52,24 @@ struct SupervisorConfig {
   // Names no directory may gain (`new-name`), but at the `new-allow` paths
   // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
   std::set<std::string> new_names, new_allow, new_file_allow;
-  // Writing what git reads as config or runs is refused in every git
-  // directory, found by the layout or not (checks.cc git_control_refused).
-  bool git_control = false;
+  // The repository model in every git directory, found by the layout or not
+  // (git_control.cc). Every name comes from the plan (lib/repository.ts).
+  struct Git {
+    std::vector<std::string> control;     // git-control=NAME: what git reads as config or follows
+    std::vector<std::string> trees;       // git-control=NAME/: run, with all below it (hooks)
+    std::vector<std::string> tree_marks;  // "/NAME" of each tree: the path test before a walk
+    std::string head;                     // git-head=NAME: what every git directory holds
+    // git-dir=A+B: with the head, names that make a directory a git
+    // directory (setup.c is_git_directory); `becoming`, all of them.
+    std::vector<std::vector<std::string>> dirs;
+    std::vector<std::string> becoming;
+    std::string entry;  // git-entry=NAME: a work tree's entry, a `gitdir:` pointer when a file
+    std::string logs;   // git-logs=NAME: where a git directory's reflog of its head is (NAME/HEAD)
+  } git;
+  bool git_control = false;  // the plan gave the model (read_config checks it whole)
+  // protect-inode=DEV:INO: protected files (read-only binds) a second name
+  // made before the sandbox would let be written past their bind (checks.cc linked_refused).
+  std::set<std::pair<uint64_t, uint64_t>> protect_inodes;
   bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
   bool no_fscache = false;  // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
