@@ -24,6 +24,7 @@ describe(`supervised calls on spelled, symlinked and .. paths (as ${userLabel})`
     G = path.join(R, 'vendor', 'lib', '.git'); // a git directory the layout does not find (no clone at R)
     fs.mkdirSync(path.join(G, 'hooks'), { recursive: true });
     fs.mkdirSync(path.join(G, 'objects'));
+    fs.mkdirSync(path.join(G, 'refs')); // git's own test: HEAD with objects and refs
     fs.writeFileSync(path.join(G, 'HEAD'), 'ref: refs/heads/main\n');
     fs.symlinkSync(R, L);
   });

@@ -16,6 +16,6 @@ export function initDuties(plan: Plan): string[] {
   if (count('protect')) out.push(`protected names that do not exist yet cannot be made (${count('protect')})`);
   if (count('new-name')) out.push('no new repository (.git, HEAD) in a writable area');
   if (count('protect-dir')) out.push(`directories leading to protected paths cannot be renamed (${count('protect-dir')})`);
-  if (sup.args.includes('git-control')) out.push("git control: what makes git run code in the repositories' git directories");
+  if (count('git-control')) out.push("git control: what makes git run code in the repositories' git directories");
   return out;
 }
