@@ -302,14 +302,18 @@ export function resolvePolicy(
   };
 }
 
+/** The bwrap front end's mount entries need the mount layer, which mode 'full' does not build. */
+function noMountLayer(mode: Mode, key: string, paths: string[]): void {
+  if (paths.length && mode === 'full') throw new PolicyError(key, paths, "mode 'full' has no mount layer");
+}
+
 /** Both ends exist and resolve (the helper refuses a symlink at DEST); never onto / or into /proc and /dev, which the sandbox makes itself. */
 function resolveViews(list: View[], mode: Mode, real: (p: string) => string | undefined): View[] {
-  if (list.length && mode === 'full')
-    throw new PolicyError(
-      'views',
-      list.map((v) => v.dest),
-      "mode 'full' has no mount layer",
-    );
+  noMountLayer(
+    mode,
+    'views',
+    list.map((v) => v.dest),
+  );
   return list.map((v) => {
     const src = real(v.src);
     const dest = real(v.dest);
@@ -322,12 +326,11 @@ function resolveViews(list: View[], mode: Mode, real: (p: string) => string | un
 
 /** Scratch directories must exist and be directories: the tmpfs covers one, and nothing is made on the host. */
 function resolveScratch(list: Scratch[], mode: Mode, real: (p: string) => string | undefined, view: FsView): Scratch[] {
-  if (list.length && mode === 'full')
-    throw new PolicyError(
-      'scratch',
-      list.map((s) => s.path),
-      "mode 'full' has no mount layer",
-    );
+  noMountLayer(
+    mode,
+    'scratch',
+    list.map((s) => s.path),
+  );
   return list.map((s) => {
     const resolved = real(s.path);
     if (resolved === undefined || !statOrThrow(view, resolved).isDirectory())
@@ -350,12 +353,11 @@ function resolveDataFiles(
   view: FsView,
   fresh: string[],
 ): DataFile[] {
-  if (list.length && mode === 'full')
-    throw new PolicyError(
-      'dataFiles',
-      list.map((d) => d.path),
-      "mode 'full' has no mount layer",
-    );
+  noMountLayer(
+    mode,
+    'dataFiles',
+    list.map((d) => d.path),
+  );
   return list.map((d) => {
     const inFresh = path.isAbsolute(d.path) && fresh.some((f) => isUnderAny(path.normalize(d.path), [f]) && path.normalize(d.path) !== f);
     const resolved = inFresh ? path.normalize(d.path) : real(d.path);

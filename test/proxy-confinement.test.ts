@@ -68,7 +68,7 @@ describe(`the network proxy's confinement (as ${userLabel})`, () => {
           `
           const fs = require('fs'), net = require('net'), out = {};
           const { lockdown, reportReady } = require(${JSON.stringify(lockdown)});
-          lockdown();
+          lockdown(process.argv[process.argv.length - 1]);
           reportReady();
           const t = (k, f) => { try { f(); out[k] = 'ok'; } catch (e) { out[k] = e.code; } };
           t('read', () => fs.readFileSync(${JSON.stringify(secret)}));

@@ -8,15 +8,9 @@ import { proxyProgram } from './program';
 /** Where the proxy finds the write end of the monitor's status pipe (ops_proxy.cc kReadyFd). */
 export const READY_FD = 7;
 
-/**
- * Installs the proxy's program on every thread; throws saying what failed.
- * `addon`: the addon file the caller loaded (lib/proxy/plan.ts passes it), so
- * the proxy need not look for one; without it, the way the library does.
- */
-export function lockdown(addon?: string): void {
-  const binding = addon
-    ? (require(addon) as { seccompSelf(prog: Buffer): number })
-    : (require('../native') as typeof import('../native')).native().binding;
+/** Installs the proxy's program on every thread with `addon` (the caller's addon file, lib/proxy/plan.ts); throws saying what failed. */
+export function lockdown(addon: string): void {
+  const binding = require(addon) as { seccompSelf(prog: Buffer): number };
   const prog = proxyProgram(process.pid);
   const r = binding.seccompSelf(prog);
   if (r < 0) throw Object.assign(new Error(`seccomp(SECCOMP_FILTER_FLAG_TSYNC): thread ${-r} could not take the filter`), { errno: 11 });

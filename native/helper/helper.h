@@ -83,13 +83,9 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps);
 // order.cc: fails the step unless the steps it needs (protocol/plan-steps.json `after`) have run.
 void check_order(Run &run, const Step &s);
 
-// Plan arguments that carry bytes are hex (seccomp programs, data files): one digit's value, -1 if none.
-inline int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Plan arguments that carry bytes are hex (seccomp programs, data files):
+// the bytes, or the step fails naming `what` (main.cc).
+std::string hex_bytes(Run &run, const std::string &hex, const std::string &what);
 
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.

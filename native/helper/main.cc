@@ -61,6 +61,26 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps) {
   return true;
 }
 
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::string hex_bytes(Run &run, const std::string &hex, const std::string &what) {
+  if (hex.size() % 2 != 0) fail(run, EINVAL, what + ": an odd number of hex digits");
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); i++) {
+    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) fail(run, EINVAL, what + ": not hex");
+    out[i] = (char)(hi << 4 | lo);
+  }
+  return out;
+}
+
 void fail(Run &run, int err, const std::string &detail) { fail_exit(run, err, detail, 125); }
 
 void fail_exit(Run &run, int err, const std::string &detail, int status) {

@@ -298,13 +298,7 @@ void step_data_file(Run &run, const Step &s) {
   const std::string &target = a[0], &hex = a[3];
   uint64_t flags = parse_num(run, a[1]);
   mode_t mode = (mode_t)parse_num(run, a[2]);
-  if (hex.size() % 2 != 0) fail(run, EINVAL, "data for " + target + ": an odd number of hex digits");
-  std::string data(hex.size() / 2, '\0');
-  for (size_t i = 0; i < data.size(); i++) {
-    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) fail(run, EINVAL, "data for " + target + ": not hex");
-    data[i] = (char)(hi << 4 | lo);
-  }
+  std::string data = hex_bytes(run, hex, "data for " + target);
   std::string dir = run.scratch_dir + "/d" + std::to_string(run.scratch_count++);
   need(run, mkdir(dir.c_str(), 0700) == 0, "create the data directory for " + target);
   need(run, mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") == 0,
@@ -371,13 +365,7 @@ void step_fresh_node(Run &run, const Step &s) {
       close(fd);
     }
   } else if (kind == "file") {
-    if (arg.size() % 2 != 0) fail(run, EINVAL, "data for " + what + ": an odd number of hex digits");
-    std::string data(arg.size() / 2, '\0');
-    for (size_t i = 0; i < data.size(); i++) {
-      int hi = hex_value(arg[2 * i]), lo = hex_value(arg[2 * i + 1]);
-      if (hi < 0 || lo < 0) fail(run, EINVAL, "data for " + what + ": not hex");
-      data[i] = (char)(hi << 4 | lo);
-    }
+    std::string data = hex_bytes(run, arg, "data for " + what);
     int fd = openat(dir, leaf.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     need(run, fd >= 0, "create " + what);
     for (size_t off = 0; off < data.size();) {

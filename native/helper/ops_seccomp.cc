@@ -25,12 +25,8 @@ void step_seccomp(Run &run, const Step &s) {
     fail(run, EINVAL, "seccomp: program length is not a whole number of instructions");
   size_t count = hex.size() / insn_hex;
   if (count > SBX_BPF_MAXINSNS) fail(run, EINVAL, "seccomp: program too long");
-  std::vector<unsigned char> bytes(hex.size() / 2);
-  for (size_t i = 0; i < bytes.size(); i++) {
-    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) fail(run, EINVAL, "seccomp: bad hex in program");
-    bytes[i] = (unsigned char)(hi << 4 | lo);
-  }
+  std::string raw = hex_bytes(run, hex, "seccomp: the program");
+  const unsigned char *bytes = reinterpret_cast<const unsigned char *>(raw.data());
   // The wire format is little-endian (both supported architectures are).
   std::vector<sbx_sock_filter> prog(count);
   for (size_t i = 0; i < count; i++) {
