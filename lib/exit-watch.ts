@@ -13,7 +13,14 @@ export interface Watched {
 const children = new Map<number, Watched>();
 let nextId = 1;
 let handlerInstalled = false;
-export function watchExit(child: Watched, pidfd: number, errorFd: number, eventsFd: number, keepAlive = true): number {
+/**
+ * `earlyExit`: the monitor's `exited` record (protocol/events.json) may stand
+ * for the exit, before the namespaces' teardown. Only where the monitor and
+ * init are the events pipe's only writers: the network proxy also writes it,
+ * and a proxy a parser bug took over must not be able to end the caller's
+ * wait while the command runs on.
+ */
+export function watchExit(child: Watched, pidfd: number, errorFd: number, eventsFd: number, keepAlive = true, earlyExit = false): number {
   const { binding } = native();
   if (!handlerInstalled) {
     binding.setExitHandler((id, event, a, signal) => {
@@ -34,7 +41,7 @@ export function watchExit(child: Watched, pidfd: number, errorFd: number, events
   }
   const id = nextId++;
   children.set(id, child);
-  binding.watch(pidfd, errorFd, eventsFd, id);
+  binding.watch(pidfd, errorFd, eventsFd, id, earlyExit);
   if (keepAlive) binding.ref();
   return id;
 }

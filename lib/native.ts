@@ -50,7 +50,7 @@ export interface Binding {
   /** 'exec' comes first: the helper's error report, or null once the command was exec'd; then 'exit'. */
   setExitHandler(fn: (id: number, event: 'exit' | 'exec' | 'event', a: number | Buffer | null, signal?: number) => void): void;
   /** Watches the pidfd and both pipes; the pipes become the reaper's, which closes them. */
-  watch(pidfd: number, errorFd: number, eventsFd: number, id: number): void;
+  watch(pidfd: number, errorFd: number, eventsFd: number, id: number, earlyExit?: boolean): void;
   ref(): void;
   unref(): void;
   kill(pidfd: number, signal: number): number;

@@ -142,7 +142,8 @@ export class SandboxedProcess extends EventEmitter {
     }
     this.pid = res.pid;
     this.pidfd = res.pidfd;
-    this.watchId = watchExit(this, res.pidfd, res.errorFd, res.eventsFd);
+    const proxied = prepared.plan.steps.some((s) => s.op === 'proxy_fork');
+    this.watchId = watchExit(this, res.pidfd, res.errorFd, res.eventsFd, true, !proxied);
     this.jobControl = !!options.jobControl;
     const [inFd, outFd, errFd] = res.pipes;
     // net is loaded only when there are pipes: the CLI (stdio 'inherit') starts faster without it.

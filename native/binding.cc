@@ -220,7 +220,8 @@ class Binding : public Napi::Addon<Binding> {
   Napi::Value Watch(const Napi::CallbackInfo &info) {
     int err =
         reaper_->Watch(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                       info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Uint32Value());
+                       info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Uint32Value(),
+                       info.Length() > 4 && info[4].ToBoolean().Value());
     if (err) ErrnoError(info.Env(), err, "epoll_ctl").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }

@@ -46,13 +46,14 @@ Reaper::~Reaper() {
   close(stopfd_);
 }
 
-int Reaper::Watch(int caller_pidfd, int error_fd, int events_fd, uint32_t id) {
+int Reaper::Watch(int caller_pidfd, int error_fd, int events_fd, uint32_t id, bool early_exit) {
   std::lock_guard<std::mutex> lock(mu_);
   // A copy of its own: JavaScript closes its pidfd at the 'exit', which may
   // come before the helper can be reaped (Exited).
   int pidfd = fcntl(caller_pidfd, F_DUPFD_CLOEXEC, 0);
   if (pidfd < 0) return errno;
   Child &c = children_[id];
+  c.early_exit = early_exit;
   const std::pair<int, Kind> all[] = {{events_fd, kEventsPipe}, {error_fd, kErrorPipe}, {pidfd, kPidfd}};
   for (const auto &w : all) {
     if (w.first < 0) continue;
@@ -136,7 +137,7 @@ void Reaper::ReadEvents(Child &c, uint32_t id, bool final) {
       EventExited r;
       memcpy(&r, c.pending.data(), sizeof r);
       c.pending.erase(0, h.size);
-      Exited(c, id, r.status);
+      if (c.early_exit) Exited(c, id, r.status);  // else the helper's own end tells
       continue;
     }
     auto *ev = new ReaperEvent{ReaperEvent::kEvent, id};

@@ -18,7 +18,9 @@ class Reaper {
   ~Reaper();
   // The pipes become the reaper's (closed once drained); the pidfd stays
   // JavaScript's (it kills through it) and the reaper watches a copy.
-  int Watch(int pidfd, int error_fd, int events_fd, uint32_t id);  // 0 or errno
+  // `early_exit`: take the monitor's `exited` record as the exit (only where no
+  // other process writes the events pipe: the plan says, lib/spawn.ts).
+  int Watch(int pidfd, int error_fd, int events_fd, uint32_t id, bool early_exit);  // 0 or errno
   void Ref(Napi::Env env);
   void Unref(Napi::Env env);
 
@@ -26,8 +28,9 @@ class Reaper {
   enum Kind { kPidfd, kErrorPipe, kEventsPipe };
   struct Child {
     int pidfd = -1, error_fd = -1, events_fd = -1;
-    std::string pending;  // events bytes not yet a whole record
-    bool exited = false;  // its 'exit' was posted before the reap (Exited)
+    std::string pending;      // events bytes not yet a whole record
+    bool early_exit = false;  // an `exited` record may stand for the exit
+    bool exited = false;      // its 'exit' was posted before the reap (Exited)
   };
   static void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t *, struct ReaperEvent *ev);
   void Loop();

@@ -188,6 +188,32 @@ print(json.dumps(out), flush=True)
     },
   );
 
+  // The proxy writes the events pipe too: a record it forges must not end the
+  // caller's wait (lib/exit-watch.ts earlyExit), whatever a parser bug lets it write.
+  it("an 'exited' record the proxy writes is not taken for the command's exit", async () => {
+    const dir = tempDir();
+    try {
+      const prepared = prepare('/bin/sh', ['-c', 'sleep 0.5; exit 3'], { sandbox: { writableRoots: [dir], network: allow } });
+      const fork = prepared.plan.steps.find((s) => s.op === 'proxy_fork')!;
+      const at = fork.args.findIndex((a) => a.endsWith(path.join('proxy', 'main.js')));
+      const lockdown = path.join(path.dirname(proxyScript()), 'lockdown.js');
+      // Once the command runs: size 12, type 5 (exited), the wait status of exit(42); then it stays.
+      const forge = `const fs = require('fs');
+        const { lockdown, reportReady } = require(${JSON.stringify(lockdown)});
+        lockdown(process.argv[process.argv.length - 1]); reportReady();
+        const b = Buffer.alloc(12); b.writeUInt32LE(12, 0); b.writeInt32LE(5, 4); b.writeInt32LE(42 << 8, 8);
+        setTimeout(() => fs.writeSync(5, b), 200); setInterval(() => {}, 1000);`;
+      fork.args.splice(at, 2, '-e', forge);
+      const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
+      const t0 = Date.now();
+      const [code, signal] = await new Promise<[number | null, string | null]>((res) => child.on('exit', (c, s) => res([c, s])));
+      expect([code, signal]).toEqual([3, null]);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
+    } finally {
+      rmTree(dir);
+    }
+  });
+
   it('the real proxy runs under it, and a proxy that ends before confining itself fails the setup: the command never runs', async () => {
     const marker = `sbx-confined-${process.pid}-${Date.now()}.test`;
     const child = spawn('/bin/sh', ['-c', 'echo up; sleep 30'], { sandbox: { writableRoots: [], network: { allowedDomains: [marker] } } });
