@@ -25,7 +25,16 @@
 //   fscrypt policies and keys, f2fs compressed-block release, the ocfs2
 //   reflink that makes a name): EPERM;
 // - fcntl F_SETLEASE / F_SETDELEG: a lease makes every other opener of the
-//   file, the host's included, wait for the lease-break time: EPERM.
+//   file, the host's included, wait for the lease-break time: EPERM;
+// - set-ID files: a set-user-ID mode in the chmod family, and a set-user-ID or
+//   set-group-ID mode in a creating open (O_CREAT, O_TMPFILE), creat, mknod
+//   and mknodat: EPERM. A file made so in a writable root stays on the host,
+//   and whoever runs it there runs as the sandbox's user (a root caller's
+//   uid 0 is itself inside). A set-group-ID chmod goes to init where there is
+//   one, which allows it on directories only (group inheritance, as git's
+//   shared repositories use): EPERM where there is none;
+// - openat2: ENOSYS, its flags and mode are in a struct BPF cannot read
+//   (callers fall back to openat).
 // Everything else is allowed: clone for threads and fork, socketpair, AF_UNIX,
 // AF_NETLINK and the rest of the socket families.
 //
@@ -40,8 +49,8 @@
 //   can refuse writing what git reads as config or runs in any git directory
 //   (native/helper/supervisor/git_control.cc).
 // Then also: userfaultfd is refused (a page that faults forever would stall
-// init while it reads a path), openat2 and file_setattr get ENOSYS (their arguments are in
-// structs BPF cannot read; callers fall back to openat / the ioctl), a nested
+// init while it reads a path), file_setattr gets ENOSYS (its argument is in a
+// struct BPF cannot read; callers fall back to the ioctl), a nested
 // filter may not have a listener of its own (it would answer before ours),
 // and with creation or renames supervised landlock_restrict_self is refused
 // (init performs them in the base domain, which would skip a nested one).
@@ -154,6 +163,11 @@ export const O_CREAT = 0o100;
 // O_WRONLY | O_RDWR (O_ACCMODE), O_TRUNC: an open that can change the file; O_PATH ignores them.
 export const O_WRITES = 0o3 | 0o1000;
 export const O_PATH = 0o10000000;
+// __O_TMPFILE: an unnamed file made with the open's mode, that linkat can name.
+export const O_TMPFILE_BIT = 0o20000000;
+// linux/stat.h
+export const S_ISUID = 0o4000;
+export const S_ISGID = 0o2000;
 export const SECCOMP_SET_MODE_FILTER = 1;
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 
@@ -176,6 +190,19 @@ export interface Supervision {
   writes?: boolean;
 }
 
+/** Where the mode is, by syscall: the filter reads it for set-ID bits (buildSeccompFilter). */
+const SETID_MODE_ARGS: [SupervisedSyscall, string][] = [
+  ['chmod', 'chmod@1'],
+  ['fchmod', 'chmod@1'],
+  ['fchmodat', 'chmod@2'],
+  ['fchmodat2', 'chmod@2'],
+  ['creat', 'make@1'],
+  ['mknod', 'make@1'],
+  ['mknodat', 'make@2'],
+];
+/** The creating syscalls whose mode the filter reads before it sends them to init. */
+const MAKES_WITH_MODE: SupervisedSyscall[] = ['mknod', 'mknodat'];
+
 /** The bind and sends that the unix-socket rule supervises (bind notes this sandbox's own sockets). */
 const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 
@@ -185,7 +212,8 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
   const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   const names: SupervisedSyscall[] = [
     ...(supervising ? FS_STATE_SYSCALLS : []),
-    ...(sup.metadata ? METADATA_SYSCALLS : sup.writes && sup.create ? MODE_SYSCALLS : []),
+    // The chmod family whenever init is there: a set-group-ID mode goes to it (directories only).
+    ...(sup.metadata ? METADATA_SYSCALLS : supervising ? MODE_SYSCALLS : []),
     ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
     ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
@@ -247,27 +275,24 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   a.jeq(nr.ioctl, 'ioctl');
   a.jeq(nr.fcntl, 'fcntl');
   for (const s of DENY_EPERM) a.jeq(nr[s], 'eperm');
+  // Modes: each syscall to the label of the argument its mode is in.
+  for (const [s, label] of SETID_MODE_ARGS) if (snr[s] !== undefined) a.jeq(snr[s]!, label);
+  if (snr.open !== undefined) a.jeq(snr.open, 'open');
+  a.jeq(snr.openat!, 'openat');
+  a.jeq(nr.openat2, 'enosys');
   if (supervising) {
     a.jeq(nr.seccomp, 'seccomp');
-    a.jeq(nr.openat2, 'enosys');
     a.jeq(nr.userfaultfd, 'eperm'); // a fault on such a page would stall init reading the caller's memory
     for (const s of FS_STATE_SYSCALLS) if (s !== 'clone' && s !== 'unshare' && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
   if (sup.metadata) {
     a.jeq(nr.file_setattr, 'enosys');
-    for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
-  } else if (sup.writes && sup.create) {
-    for (const s of MODE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+    for (const s of METADATA_SYSCALLS) if (!MODE_SYSCALLS.includes(s) && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
   // Init performs these in the sandbox's base domain: a nested one would be skipped.
   if (sup.create || sup.rename || sup.sockets) a.jeq(nr.landlock_restrict_self, 'eperm');
   if (sup.rename && !sup.create) for (const s of RENAME_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
-  if (sup.create) {
-    for (const s of CREATE_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
-    if (snr.creat !== undefined) a.jeq(snr.creat, 'notify');
-    if (snr.open !== undefined) a.jeq(snr.open, 'open');
-    a.jeq(snr.openat!, 'openat');
-  }
+  if (sup.create) for (const s of CREATE_SYSCALLS) if (!MAKES_WITH_MODE.includes(s) && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   if (sup.sockets) {
     // The address of connect and sendmsg is in memory BPF cannot read: all go
     // to init. sendto goes only with an address (send(2) is sendto without one).
@@ -306,18 +331,34 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.label('seccomp').ld(DATA.argLow(0)).jeq(SECCOMP_SET_MODE_FILTER, 0, 'allow');
     a.ld(DATA.argLow(1)).jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 'eperm', 'allow');
   }
-  if (sup.create) {
-    // open(path, flags, mode), openat(dirfd, path, flags, mode): only O_CREAT
-    // creates; with `writes`, an open that can change an existing file too.
-    for (const [label, arg] of [
-      ['open', 1],
-      ['openat', 2],
-    ] as const) {
-      if (label === 'open' && snr.open === undefined) continue;
-      a.label(label).ld(DATA.argLow(arg));
-      if (sup.writes) a.jset(O_CREAT, 'notify').jset(O_PATH, 'allow').jset(O_WRITES, 'notify', 'allow');
-      else a.jset(O_CREAT, 'notify', 'allow');
-    }
+  // chmod(path, mode), fchmod(fd, mode): arg 1; fchmodat(dirfd, path, mode[, flags]): arg 2.
+  // With metadata supervised, or the repository model's `mode` class, all go to init.
+  const modeToInit = sup.metadata || (sup.writes && sup.create);
+  for (const arg of [1, 2]) {
+    a.label(`chmod@${arg}`).ld(DATA.argLow(arg)).jset(S_ISUID, 'eperm');
+    a.jset(S_ISGID, supervising ? 'notify' : 'eperm', modeToInit ? 'notify' : 'allow');
+  }
+  // creat(path, mode), mknod(path, mode, dev): arg 1; mknodat(dirfd, path, mode, dev): arg 2.
+  for (const arg of [1, 2])
+    a.label(`make@${arg}`)
+      .ld(DATA.argLow(arg))
+      .jset(S_ISUID | S_ISGID, 'eperm', sup.create ? 'notify' : 'allow');
+  // open(path, flags, mode), openat(dirfd, path, flags, mode): O_CREAT and
+  // O_TMPFILE make a file with the mode; only O_CREAT makes a name; with
+  // `writes`, an open that can change an existing file goes to init too.
+  for (const [label, arg] of [
+    ['open', 1],
+    ['openat', 2],
+  ] as const) {
+    if (label === 'open' && snr.open === undefined) continue;
+    a.label(label)
+      .ld(DATA.argLow(arg))
+      .jset(O_CREAT | O_TMPFILE_BIT, 0, `${label}-flags`);
+    a.ld(DATA.argLow(arg + 1)).jset(S_ISUID | S_ISGID, 'eperm');
+    a.label(`${label}-flags`).ld(DATA.argLow(arg));
+    if (sup.create && sup.writes) a.jset(O_CREAT, 'notify').jset(O_PATH, 'allow').jset(O_WRITES, 'notify', 'allow');
+    else if (sup.create) a.jset(O_CREAT, 'notify', 'allow');
+    else a.ret(SECCOMP_RET.ALLOW);
   }
   if (sup.sockets) {
     // sendto(fd, buf, len, flags, addr, addrlen): a NULL addr (both words zero) sends to the connected peer.

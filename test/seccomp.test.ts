@@ -15,6 +15,7 @@ import {
   F_SETLEASE,
   INODE_FLAG_IOCTLS,
   METADATA_SYSCALLS,
+  MODE_SYSCALLS,
   OP,
   REFUSED_FS_IOCTLS,
   SECCOMP_RET,
@@ -42,6 +43,7 @@ import { py, pyRaw } from './security/lib';
 import { userLabel } from './helpers';
 
 const ARCHES: SeccompArch[] = ['x64', 'arm64'];
+const SETID_MODE_SYSCALLS = ['chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'creat', 'mknod', 'mknodat'] as const;
 const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
 const EPERM = errno(ERRNO.EPERM);
 const ALLOW = SECCOMP_RET.ALLOW;
@@ -176,7 +178,8 @@ describe('seccomp BPF program (unit)', () => {
       });
 
       it('allows everything else', () => {
-        const watched = new Set(Object.values(nr));
+        // The chmod family, creat and mknod read a mode: the set-ID test below.
+        const watched = new Set([...Object.values(nr), ...SETID_MODE_SYSCALLS.map((s) => SUPERVISED_NR[arch][s])]);
         for (let n = 0; n < 470; n++) if (!watched.has(n)) expect(call(n, [CLONE_NEWUSER, TIOCSTI]), `nr ${n}`).toBe(ALLOW);
       });
 
@@ -186,7 +189,7 @@ describe('seccomp BPF program (unit)', () => {
         expect(b.subarray(0, 8).toString('hex')).toBe('2000000004000000'); // ld [4]
         expect(decodeFilter(b)).toEqual(prog);
         expect(seccompStepArg(arch)).toBe(b.toString('hex'));
-        expect(prog.length).toBeLessThan(100);
+        expect(prog.length).toBeLessThan(110);
         // Every jump lands inside the program; it ends in a return.
         prog.forEach((x, i) => {
           if (x.code === OP.JEQ_K || x.code === OP.JGE_K || x.code === OP.JSET_K)
@@ -196,6 +199,61 @@ describe('seccomp BPF program (unit)', () => {
       });
     });
   }
+
+  it('set-ID modes, in every class: chmod family u+s EPERM, g+s to init (directories only) or EPERM without one; creating opens, O_TMPFILE, creat and mknod with either bit EPERM; openat2 ENOSYS', () => {
+    const NOTIFY = SECCOMP_RET.USER_NOTIF;
+    const ENOSYS = errno(ERRNO.ENOSYS);
+    const HIGH = 1n << 32n; // the kernel takes a mode's low 32 bits only
+    for (const arch of ARCHES) {
+      const snr = SUPERVISED_NR[arch];
+      for (const sup of supervisionClasses()) {
+        const prog = buildSeccompFilter(arch, sup);
+        const name = `${arch} ${supervisionClass(sup)}`;
+        const call = (s: string, args: (number | bigint)[]) =>
+          runFilter(prog, { nr: (snr as Record<string, number | undefined>)[s]!, arch: AUDIT_ARCH[arch], args });
+        const has = (s: string) => (snr as Record<string, number | undefined>)[s] !== undefined;
+        const supervising = !!(sup.metadata || sup.create || sup.rename || sup.sockets);
+        const modeToInit = !!(sup.metadata || (sup.writes && sup.create));
+        for (const [s, at] of [
+          ['chmod', 1],
+          ['fchmod', 1],
+          ['fchmodat', 2],
+          ['fchmodat2', 2],
+        ] as const) {
+          if (!has(s)) continue;
+          const args = (mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? mode : v));
+          expect(call(s, args(0o4755n)), `${name} ${s} u+s`).toBe(EPERM);
+          expect(call(s, args(HIGH | 0o4000n)), `${name} ${s} u+s, high bits`).toBe(EPERM);
+          expect(call(s, args(0o2755n)), `${name} ${s} g+s`).toBe(supervising ? NOTIFY : EPERM);
+          expect(call(s, args(HIGH | 0o755n)), `${name} ${s} plain`).toBe(modeToInit ? NOTIFY : ALLOW);
+        }
+        for (const [s, at] of [
+          ['creat', 1],
+          ['mknod', 1],
+          ['mknodat', 2],
+        ] as const) {
+          if (!has(s)) continue;
+          const args = (mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? mode : v));
+          for (const m of [0o104755n, 0o102755n, 0o4000n, 0o2000n]) expect(call(s, args(m)), `${name} ${s} ${m.toString(8)}`).toBe(EPERM);
+          expect(call(s, args(0o100644n)), `${name} ${s} plain`).toBe(sup.create ? NOTIFY : ALLOW);
+        }
+        for (const [s, at] of [
+          ['open', 1],
+          ['openat', 2],
+        ] as const) {
+          if (!has(s)) continue;
+          const args = (flags: bigint, mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? flags : i === at + 1 ? mode : v));
+          for (const flags of [0o100n | 1n, 0o20000000n | 0o200000n | 1n])
+            for (const m of [0o4755n, 0o2755n])
+              expect(call(s, args(flags, m)), `${name} ${s} ${flags.toString(8)} ${m.toString(8)}`).toBe(EPERM);
+          // Without O_CREAT or O_TMPFILE the mode is not used: garbage there changes nothing.
+          expect(call(s, args(0n, 0o6777n)), `${name} ${s} read, garbage mode`).toBe(ALLOW);
+          expect(call(s, args(0o100n | 1n, 0o644n)), `${name} ${s} O_CREAT 0644`).toBe(sup.create ? NOTIFY : ALLOW);
+        }
+        expect(runFilter(prog, { nr: SYSCALLS[arch].openat2, arch: AUDIT_ARCH[arch], args: [] }), `${name} openat2`).toBe(ENOSYS);
+      }
+    }
+  });
 
   it('refuses an architecture it has no table for (fail closed)', () => {
     expect(() => seccompStepArg('ia32')).toThrow(/no seccomp filter for architecture ia32/);
@@ -351,7 +409,7 @@ describe('seccomp BPF program with supervision (unit)', () => {
         expect(call(437 /* openat2 */)).toBe(ENOSYS);
         const table = supervisedSyscalls(arch, { metadata: false, create: false, rename: true });
         expect(table.map((e) => e.split(':')[1]).sort()).toEqual(
-          [...renames, ...FS_STATE_SYSCALLS].filter((s) => snr[s] !== undefined).sort(),
+          [...renames, ...FS_STATE_SYSCALLS, ...MODE_SYSCALLS].filter((s) => snr[s] !== undefined).sort(),
         );
         for (const s of METADATA_SYSCALLS) if (snr[s] !== undefined) expect(call(snr[s]!), s).toBe(ALLOW);
       });

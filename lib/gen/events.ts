@@ -38,4 +38,5 @@ export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the
 export const VIOLATION_RULE_UNIX_SOCKET = 4; // a connect or datagram to a pathname unix socket no process of the sandbox bound and the policy does not allow
 export const VIOLATION_RULE_NEW_REPOSITORY = 5; // making a name that would start a new git repository (.git, HEAD) where none was
 export const VIOLATION_RULE_GIT_CONTROL = 6; // writing, making, replacing, linking or moving what git reads as config or runs (config, hooks, commondir, gitdir, config.worktree in a directory that holds a HEAD; an existing .git file)
+export const VIOLATION_RULE_SETID_FILE = 7; // making a file set-group-ID with chmod (a set-user-ID mode, and set-ID modes of creating opens and mknod, are refused by the seccomp filter, unreported)
 export const MAX_DISTINCT_VIOLATIONS = 64;

@@ -6,8 +6,9 @@ import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../lib';
-import { isRoot, userLabel } from '../helpers';
-import { Fixture, fixture, py } from './lib';
+import { SUPERVISED_NR } from '../../lib/seccomp';
+import { isRoot, rmTree, tempDir, userLabel } from '../helpers';
+import { arch, Fixture, fixture, py } from './lib';
 
 describe(`privileges, devices and /proc controls (as ${userLabel})`, () => {
   let f: Fixture;
@@ -97,6 +98,81 @@ out['mem in root'] = attempt(lambda: os.mknod('mem', stat.S_IFCHR | 0o600, os.ma
 out['in /dev'] = attempt(lambda: os.mknod('/dev/sda', stat.S_IFBLK | 0o600, os.makedev(8, 0)))`),
     ).toEqual({ 'block in root': 'EPERM', 'mem in root': 'EPERM', 'in /dev': 'EROFS' });
   });
+
+  // A set-ID file made in a writable root stays on the host, where mounts are
+  // not nosuid: whoever runs it there runs as the sandbox's user (uid 0 for a
+  // root caller). Every way to give a file such a mode is refused; set-group-ID
+  // on a directory (group inheritance, git's shared repositories) is not.
+  const setidAttempts = (nr: Record<string, number | undefined>) => `
+import stat
+open('plain', 'w').close()
+os.chmod('plain', 0o755)
+os.mkdir('dir')
+out['chmod u+s'] = attempt(lambda: os.chmod('plain', 0o4755))
+out['chmod g+s'] = attempt(lambda: os.chmod('plain', 0o2755))
+out['chmod u+s, high bits'] = sc(${nr.fchmodat}, -100 & 0xffffffff, ctypes.c_char_p(b'plain'), (1 << 32) | 0o4755)
+out['fchmodat2 u+s'] = sc(${nr.fchmodat2}, -100 & 0xffffffff, ctypes.c_char_p(b'plain'), 0o4755, 0)
+fd = os.open('plain', os.O_RDONLY)
+out['fchmod u+s'] = attempt(lambda: os.fchmod(fd, 0o4755))
+out['fchmod g+s'] = attempt(lambda: os.fchmod(fd, 0o2711))
+os.close(fd)
+out['open O_CREAT 04755'] = attempt(lambda: os.open('c-suid', os.O_CREAT | os.O_WRONLY, 0o4755))
+out['open O_CREAT 02755'] = attempt(lambda: os.open('c-sgid', os.O_CREAT | os.O_WRONLY, 0o2755))
+out['openat O_TMPFILE 04755'] = attempt(lambda: os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o4755))
+out['creat 04755'] = ${nr.creat === undefined ? "'EPERM'" : `sc(${nr.creat}, ctypes.c_char_p(b'creat-suid'), 0o4755)`}
+out['mknod 0104755'] = attempt(lambda: os.mknod('m-suid', stat.S_IFREG | 0o4755))
+out['mknod 0102755'] = attempt(lambda: os.mknod('m-sgid', stat.S_IFREG | 0o2755))
+out['openat2'] = sc('openat2', -100 & 0xffffffff, ctypes.c_char_p(b'o2'), 0, 24)
+out['chmod 0700'] = attempt(lambda: os.chmod('plain', 0o700))
+out['open O_CREAT 0755'] = attempt(lambda: os.close(os.open('c-plain', os.O_CREAT | os.O_WRONLY, 0o755)))
+out['mknod fifo'] = attempt(lambda: os.mknod('fifo', stat.S_IFIFO | 0o644))
+out['chmod dir g+s'] = attempt(lambda: os.chmod('dir', 0o2775))
+out['chmod dir u+s'] = attempt(lambda: os.chmod('dir', 0o4775))`;
+  const setidRefused = {
+    'chmod u+s': 'EPERM',
+    'chmod g+s': 'EPERM',
+    'chmod u+s, high bits': 'EPERM',
+    'fchmodat2 u+s': 'EPERM',
+    'fchmod u+s': 'EPERM',
+    'fchmod g+s': 'EPERM',
+    'open O_CREAT 04755': 'EPERM',
+    'open O_CREAT 02755': 'EPERM',
+    'openat O_TMPFILE 04755': 'EPERM',
+    'creat 04755': 'EPERM',
+    'mknod 0104755': 'EPERM',
+    'mknod 0102755': 'EPERM',
+    openat2: 'ENOSYS',
+    'chmod 0700': 'ok',
+    'open O_CREAT 0755': 'ok',
+    'mknod fifo': 'ok',
+    'chmod dir g+s': 'ok',
+    'chmod dir u+s': 'EPERM',
+  };
+  const hostModes = (dir: string) =>
+    Object.fromEntries(fs.readdirSync(dir).map((n) => [n, (fs.lstatSync(path.join(dir, n)).mode & 0o7777).toString(8)]));
+
+  for (const [name, sandboxOf] of [
+    ['a root in a shared ancestor (metadata supervised)', (fx: Fixture) => fx.sandbox],
+    ['a root of its own (no chain)', (_fx: Fixture, own: string) => ({ writableRoots: [own], tmp: 'none' as const })],
+  ] as const) {
+    it(`set-ID files in ${name}: chmod, creating opens, O_TMPFILE, creat and mknod with a set-ID mode get EPERM, openat2 ENOSYS; the host's files keep plain modes`, async () => {
+      const own = tempDir('sbx-sec-setid-');
+      try {
+        const sandbox = sandboxOf(f, own);
+        const cwd = sandbox === f.sandbox ? f.repo : own;
+        const before = f.state();
+        const out = await py(setidAttempts(SUPERVISED_NR[arch] as Record<string, number | undefined>), sandbox, { cwd });
+        expect(out).toEqual(setidRefused);
+        // Seen from the host: nothing set-ID, the directory set-group-ID only.
+        const made = { plain: '700', 'c-plain': '755', fifo: '644', dir: '2775' };
+        expect(hostModes(cwd)).toEqual({ ...(cwd === f.repo ? { mine: '644' } : {}), ...made });
+        for (const n of Object.keys(made)) rmTree(path.join(cwd, n));
+        expect(f.state()).toEqual(before);
+      } finally {
+        rmTree(own);
+      }
+    });
+  }
 
   it('/proc/sys writes: hostname, core_pattern, drop_caches, modprobe (EROFS); sethostname (EPERM)', async () => {
     const files = ['/proc/sys/kernel/hostname', '/proc/sys/kernel/core_pattern', '/proc/sys/vm/drop_caches', '/proc/sys/kernel/modprobe'];

@@ -2,6 +2,7 @@
 // the file the caller named after the meta-deny check.
 #include "call.h"
 #include "../procfs.h"
+#include "../../gen/events.h"
 #include "../../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,17 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
   return open_place(place, follow, target);
 }
 
+// The filter refuses set-user-ID modes and sends set-group-ID ones here: on a
+// directory it only makes new entries take the directory's group (git's
+// shared repositories set it); a set-group-ID file made in a writable root
+// would run as the sandbox's group for whoever runs it on the host.
+int setid_refused(const Call &c, int fd, mode_t mode, const std::string &where) {
+  if (!(mode & (S_ISUID | S_ISGID))) return 0;
+  struct stat st;
+  if (!(mode & S_ISUID) && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  return refused(c, EPERM, kViolationRuleSetidFile, where.empty() ? fd_path(fd) : where);
+}
+
 }  // namespace
 
 Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path) {
@@ -73,6 +85,7 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   // An existing hook made executable runs at git's next call outside.
   if (int err = git_write_refused(c, t.fd)) return fail_with(err);
   if (int err = linked_refused(c, t.fd)) return fail_with(err);
+  if (int err = setid_refused(c, t.fd, mode, where)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   struct stat st;
   if (!followed && fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))
