@@ -347,6 +347,18 @@ describe('mapping to a policy', () => {
     expect(m.sandbox.network).toBe(true);
   });
 
+  it('without --chdir: the old cwd if shown, else $HOME if it exists and is shown, else /', () => {
+    expect(map(['--ro-bind', '/', '/', 'true']).cwd).toBe('/w/a');
+    // The old cwd is inside a fresh tmpfs; HOME (/home/u) would be shown under / but does not exist.
+    const m = map(['--ro-bind', '/', '/', '--tmpfs', '/w', 'true']);
+    expect(m.cwd).toBe('/');
+    expect(m.env.PWD).toBe('/');
+    expect(
+      mapBwrap(parse(['--ro-bind', '/', '/', '--tmpfs', '/w', '--setenv', 'HOME', '/usr', 'true']), { cwd: '/w/a', uid: 1000, host: HOST })
+        .cwd,
+    ).toBe('/usr');
+  });
+
   it('refuses what it cannot give, naming the option', () => {
     const refused = (argv: string[], re: RegExp, fds: Record<number, string> = {}) => {
       expect(() => map(argv, fds)).toThrow(BwrapError);

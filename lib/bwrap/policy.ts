@@ -121,7 +121,8 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   const fresh = [...(fsm.privateTmp ? ['/tmp'] : []), ...fsm.scratch.map((sc) => sc.path)];
   const shown = (p: string | undefined) => {
     if (p === undefined || !path.isAbsolute(p)) return false;
-    const real = host.realpath(p) ?? p;
+    const real = host.realpath(p);
+    if (real === undefined) return false; // a HOME that does not exist: on to /, as bubblewrap's chdir fails
     return visible(fsm.rules, real) && !fresh.some((f) => real.startsWith(`${f}/`)); // the tmpfs itself is there
   };
   const cwd = a.chdir !== undefined ? path.resolve(ctx.cwd, a.chdir) : shown(ctx.cwd) ? ctx.cwd : shown(a.env.HOME) ? a.env.HOME! : '/';
