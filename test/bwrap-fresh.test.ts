@@ -97,6 +97,39 @@ describe(`made inside a fresh tmpfs (as ${userLabel})`, () => {
     expect(snapshot(H)).toEqual(before);
   });
 
+  it("a later --tmpfs over the same place hides what was made in the first, as bubblewrap's second tmpfs does; what comes after it is there", () => {
+    const { H, A, data } = setup();
+    const P = path.join(A, 'sub');
+    const before = snapshot(H);
+    const r = run(
+      data,
+      [
+        '--ro-bind',
+        '/',
+        '/',
+        '--bind',
+        A,
+        A,
+        '--tmpfs',
+        P,
+        '--dir',
+        `${P}/early`,
+        '--file',
+        '3',
+        `${P}/early-file`,
+        '--tmpfs',
+        P,
+        '--dir',
+        `${P}/late`,
+      ],
+      ['ls', '-A', P],
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('late\n');
+    expect(r.code).toBe(0);
+    expect(snapshot(H)).toEqual(before);
+  });
+
   it('a --symlink cannot lead the helper out of the tmpfs: a --file through it fails (ELOOP), exit 1, the command never runs, nothing is made where it points', () => {
     const { H, A, B, data } = setup();
     const P = path.join(A, 'sub');

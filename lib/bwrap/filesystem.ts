@@ -75,6 +75,10 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const guards: Guard[] = [];
   const sockets: string[] = [];
   const setup: SetupOp[] = [];
+  // The option each setup op came from: a --tmpfs after it over the same place hides what it made.
+  const setupIndex = new Map<SetupOp, number>();
+  const at = (length: number, index: number) => setupIndex.set(setup[length - 1], index);
+  const tmpfsAt: { real: string; index: number }[] = [];
   const scratch: Scratch[] = [];
   const views: (View & { index: number })[] = [];
   const dataFiles: DataFile[] = [];
@@ -181,6 +185,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         const dest = abs(op.dest, '--tmpfs');
         const real = host.realpath(dest);
         cover(real ?? dest);
+        tmpfsAt.push({ real: real ?? dest, index });
         if (dest === '/') {
           root = 'empty';
           return;
@@ -233,7 +238,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         const dest = abs(op.dest, '--file');
         if (root === 'empty')
           throw unsupported(`--file ${op.fd} ${op.dest}`, 'files are made in a writable root only, not in an empty root');
-        setup.push({ op: 'file', dest, perms: op.perms, data: op.data.toString('base64') });
+        at(setup.push({ op: 'file', dest, perms: op.perms, data: op.data.toString('base64') }), index);
         return;
       }
       case 'ro-bind-data':
@@ -271,7 +276,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         const dest = abs(op.dest, '--dir');
         if (!inFresh(dest) && host.kind(dest, true) === 'dir') return; // bubblewrap keeps an existing directory as it is
         if (root === 'empty') throw unsupported(`--dir ${op.dest}`, 'directories are made in a writable root only, not in an empty root');
-        setup.push({ op: 'dir', dest, perms: op.perms });
+        at(setup.push({ op: 'dir', dest, perms: op.perms }), index);
         return;
       }
       case 'symlink': {
@@ -283,11 +288,11 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         }
         if (root === 'empty')
           throw unsupported(`--symlink ${op.target} ${op.dest}`, 'symlinks are made in a writable root only, not in an empty root');
-        setup.push({ op: 'symlink', target: op.target, dest });
+        at(setup.push({ op: 'symlink', target: op.target, dest }), index);
         return;
       }
       case 'chmod':
-        setup.push({ op: 'chmod', dest: abs(op.dest, '--chmod'), perms: op.perms });
+        at(setup.push({ op: 'chmod', dest: abs(op.dest, '--chmod'), perms: op.perms }), index);
         return;
       case 'bind-fd':
       case 'ro-bind-fd':
@@ -314,6 +319,9 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
     // Inside a fresh tmpfs the helper makes it, once the tmpfs is mounted (a set-up run's tmpfs would not be the command's).
     if (where && o.dest !== where && o.op !== 'chmod') {
       setup.splice(setup.indexOf(o), 1);
+      // A --tmpfs mounted over it later hides it, as bubblewrap's second tmpfs does: not made at all.
+      const made = setupIndex.get(o)!;
+      if (tmpfsAt.some((t) => t.index > made && under(o.dest, t.real))) continue;
       if (dataFiles.some((d) => d.path === o.dest))
         throw unsupported(`--${o.op} ${o.dest}`, `${o.dest} is a data file, made anew for the command`);
       freshNodes.push(
