@@ -417,12 +417,13 @@ os.unlink('new.txt')`,
       .sort();
     // Renames, the unix-socket rule's calls (always supervised), and what keeps
     // init's memory of the callers' umask and cwd exact (docs/supervisor.md):
-    // no creation, no O_CREAT open.
+    // no creation, no O_CREAT open. And the chmod family, whose set-group-ID
+    // modes init allows on directories only (docs/threat-model.md, "Set-ID files").
     const sockets = ['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto'];
     const fsState = ['chdir', 'clone', 'fchdir', 'setns', 'umask', 'unshare'];
-    expect(supervised).toEqual(
-      [...(process.arch === 'arm64' ? ['renameat', 'renameat2'] : ['rename', 'renameat', 'renameat2']), ...sockets, ...fsState].sort(),
-    );
+    const x64 = process.arch !== 'arm64';
+    const modes = [...(x64 ? ['chmod'] : []), 'fchmod', 'fchmodat', 'fchmodat2'];
+    expect(supervised).toEqual([...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes].sort());
     expect(sup!.args).toContain(`protect-dir=${path.join(R, '.claude')}`);
   });
 });
