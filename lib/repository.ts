@@ -194,6 +194,32 @@ export function repositoryModel(ctx: RepositoryContext) {
     }
   };
 
+  // A found modules/ is read-only as a whole, but a hard link made before the
+  // sandbox is a second name outside that bind: the control files and hooks
+  // of every submodule repository in it (nested ones too) are guarded by inode.
+  const moduleRepositories = (dir: string, why: string) => {
+    let entries: Listing;
+    try {
+      entries = ctx.readdir(dir);
+    } catch {
+      return;
+    }
+    if (entries.has(GIT_MODEL.head)) {
+      for (const n of GIT_MODEL.control) if (entries.has(n)) pinnedFiles.push(`${dir}/${n}`);
+      for (const t of GIT_MODEL.trees) if (entries.has(t)) hookEntries(`${dir}/${t}`, `${why}: ${t}`);
+      if (entries.has('modules')) moduleRepositories(`${dir}/modules`, `${why}: modules`);
+      return;
+    }
+    // A submodule's name may hold slashes: its repository lies deeper.
+    for (const n of entries) {
+      try {
+        if (view.lstat(`${dir}/${n}`)?.isDirectory()) moduleRepositories(`${dir}/${n}`, `${why}/${n}`);
+      } catch {
+        /* gone meanwhile: nothing to guard */
+      }
+    }
+  };
+
   const repository = (g: string, why: string, workTree: string | undefined) => {
     if (done.has(g) || !writableAt(g) || inModules(g)) return;
     done.add(g);
@@ -201,7 +227,10 @@ export function repositoryModel(ctx: RepositoryContext) {
     for (const n of GIT_CODE_PATHS) {
       const e = guardName(g, n, present, `${why}: ${n}`);
       if (e) pin(e.end, `${why}: ${n}`);
-      if (e && n === 'modules') modules.add(e.end);
+      if (e && n === 'modules') {
+        modules.add(e.end);
+        moduleRepositories(e.end, `${why}: modules`);
+      }
       // The hooks git runs are its entries: each may have a second name (a hard link) outside the bind.
       if (e && (GIT_MODEL.trees as readonly string[]).includes(n)) hookEntries(e.end, `${why}: ${n}`);
     }

@@ -257,6 +257,39 @@ os.unlink('tools/other')`,
     expect(fs.existsSync(pwned)).toBe(false);
   });
 
+  it("a hard link to a submodule repository's config or hook under a found .git/modules (a nested one too), made before the sandbox, gives no way to write it", async () => {
+    git(R, 'submodule', 'add', '-q', remote, 'sub');
+    git(R, 'commit', '-qm', 'sub');
+    git(path.join(R, 'sub'), 'submodule', 'add', '-q', remote, 'deep/inner');
+    const m = path.join(R, '.git', 'modules', 'sub');
+    const inner = path.join(m, 'modules', 'deep', 'inner');
+    expect(fs.existsSync(path.join(inner, 'config'))).toBe(true);
+    for (const d of [m, inner]) fs.writeFileSync(path.join(d, 'hooks', 'pre-commit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    fs.linkSync(path.join(m, 'config'), path.join(R, 'mcfg-link'));
+    fs.linkSync(path.join(m, 'hooks', 'pre-commit'), path.join(R, 'mhook-link'));
+    fs.linkSync(path.join(inner, 'config'), path.join(R, 'icfg-link'));
+    fs.linkSync(path.join(inner, 'hooks', 'pre-commit'), path.join(R, 'ihook-link'));
+    const state = () => [snapshot(m), fs.readFileSync(path.join(m, 'config'), 'utf8'), fs.readFileSync(path.join(inner, 'config'), 'utf8')];
+    const before = state();
+    const out = await py(
+      `
+for f in ('mcfg-link', 'icfg-link'):
+    out[f] = attempt(lambda: os.write(os.open(f, os.O_WRONLY | os.O_APPEND), ${j(fsmonitor())}.encode()))
+for f in ('mhook-link', 'ihook-link'):
+    out[f] = attempt(lambda: os.write(os.open(f, os.O_WRONLY | os.O_TRUNC), ${j(hook())}.encode()))
+out['own name'] = attempt(lambda: os.open('.git/modules/sub/config', os.O_WRONLY | os.O_APPEND))`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({ 'mcfg-link': 'EROFS', 'icfg-link': 'EROFS', 'mhook-link': 'EROFS', 'ihook-link': 'EROFS', 'own name': 'EROFS' });
+    expect(state()).toEqual(before);
+    for (const dir of [path.join(R, 'sub'), path.join(R, 'sub', 'deep', 'inner')]) {
+      git(dir, 'status', '--short');
+      git(dir, 'commit', '-q', '--allow-empty', '-m', 'outside');
+    }
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
   it("a hard link to a hook in a found repository's core.hooksPath, made before the sandbox, gives no way to write it", async () => {
     const gh = path.join(R, '.githooks');
     fs.mkdirSync(gh);
