@@ -26,6 +26,7 @@ import {
   VIOLATION_RULE_UNIX_SOCKET,
   VIOLATION_RULE_NEW_REPOSITORY,
   VIOLATION_RULE_PROTECTED_DIR,
+  VIOLATION_RULE_PROTECTED_LINK,
   VIOLATION_RULE_PROTECTED_PATH,
   VIOLATION_RULE_SETID_FILE,
 } from './gen/events';
@@ -73,6 +74,7 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_UNIX_SOCKET]: 'a unix socket the sandbox did not bind and the policy does not allow (allowUnixSockets)',
   [VIOLATION_RULE_NEW_REPOSITORY]: 'would start a new git repository (refused unless allowGitWrites, --allow-git-writes)',
   [VIOLATION_RULE_GIT_CONTROL]: 'what git reads as config or runs, in a git directory (refused unless allowGitWrites, --allow-git-writes)',
+  [VIOLATION_RULE_PROTECTED_LINK]: 'a second name of a protected file (a hard link to it; the file stays read-only by every name)',
   [VIOLATION_RULE_SETID_FILE]: 'a set-user-ID or set-group-ID file (another user who runs it outside would run as the sandbox user)',
 };
 

@@ -3,7 +3,7 @@
 // through an FsView (to find protected names and their types), so a layout
 // can be computed from an in-memory tree. plan.ts turns a Layout into steps.
 import path from 'path';
-import { canonicalPath, FsStat, FsView, listDir, Listing, realView, statOrThrow } from './fsview';
+import { canonicalPath, FsStat, FsView, listDir, Listing, realOrUndefined, realView, statOrThrow } from './fsview';
 import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
 import type { FreshNode } from './fresh-nodes';
@@ -73,6 +73,14 @@ export interface Layout {
    * guards against a second name (a hard link made before the sandbox).
    */
   pinnedFiles: string[];
+  /**
+   * Guarded directories (sbx-native's own files, its dependencies): a file in
+   * one may have a second name in a writable area (pnpm's store hard-links
+   * every installed file), so init refuses writing any file whose inode it
+   * finds below them (it walks them the first time a file with more than one
+   * name is opened for writing).
+   */
+  guardTrees: string[];
 }
 
 // Counted, not split: the sorts below call it for every comparison (1000 carve-outs: ~20,000 calls).
@@ -358,6 +366,8 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
 
   // Guards (guards.ts): what decides a later sandbox, read-only wherever it is writable.
   const missing = new Set(missingProtected);
+  const guardTrees: string[] = [];
+  const guardFiles: string[] = [];
   for (const g of policy.guards) {
     const p = canonicalPath(view, g.path, false);
     if (!p) continue;
@@ -367,6 +377,12 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') continue;
     }
+    // Wherever it lies, read-only or not: a second name of its files may lie in a
+    // writable area. A symlink (pnpm's dependency links) for what it leads to.
+    const end = st?.isSymbolicLink() ? realOrUndefined(view, p) : st ? p : undefined;
+    const kind = end === p ? st : end ? view.stat(end) : undefined;
+    if (end && kind?.isDirectory()) guardTrees.push(end);
+    else if (end && kind?.isFile()) guardFiles.push(end);
     if (!st) {
       if (writableAt(p) && !missing.has(p)) {
         missing.add(p);
@@ -456,6 +472,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     newNames,
     newAllow: newNames.length ? [...new Set(repos.newAllow)] : [],
     newFileAllow,
-    pinnedFiles: repos.pinnedFiles,
+    pinnedFiles: [...repos.pinnedFiles, ...guardFiles],
+    guardTrees,
   };
 }

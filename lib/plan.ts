@@ -230,8 +230,10 @@ export function supervision(layout: Layout | undefined, namespaces: boolean): Su
     create,
     rename: create || layout.protectedChain.length > 0,
     sockets: true,
-    // The repository model in every git directory, found by the layout or not (git-control).
-    writes: layout.newNames.length > 0,
+    // The repository model in every git directory, found by the layout or not
+    // (git-control); and wherever the command can write, a second name of a
+    // protected or guarded file (protect-inode, protect-tree).
+    writes: layout.newNames.length > 0 || (layout.groups.length > 0 && (layout.guardTrees.length > 0 || layout.pinnedFiles.length > 0)),
   };
 }
 
@@ -258,7 +260,8 @@ function supervisorArgs(
     for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
   if (sup.writes) {
-    out.push(...gitModelArgs());
+    if (layout!.newNames.length > 0) out.push(...gitModelArgs());
+    for (const t of layout!.guardTrees) out.push(`protect-tree=${t}`);
     // A protected file's inode: a hard link to it made before the sandbox is refused for writing too.
     const files = [...layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path), ...layout!.pinnedFiles];
     const ids = new Set<string>();

@@ -184,8 +184,9 @@ export interface Supervision {
    */
   sockets?: boolean;
   /**
-   * With `create`: opens for writing go to init too, which refuses writing
-   * git's config and hooks in any git directory (the repository model).
+   * Opens for writing (and creating ones) go to init too, which refuses
+   * writing git's config and hooks in any git directory (the repository
+   * model) and any protected or guarded file through a second name.
    */
   writes?: boolean;
 }
@@ -196,7 +197,7 @@ const SETID_MODE_ARGS: [SupervisedSyscall, string][] = [
   ['fchmod', 'chmod@1'],
   ['fchmodat', 'chmod@2'],
   ['fchmodat2', 'chmod@2'],
-  ['creat', 'make@1'],
+  ['creat', 'creat@1'],
   ['mknod', 'make@1'],
   ['mknodat', 'make@2'],
 ];
@@ -209,12 +210,13 @@ const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
   // The same test as buildSeccompFilter's: every call the filter sends to init is in this table.
-  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets || !!sup.writes;
   const names: SupervisedSyscall[] = [
     ...(supervising ? FS_STATE_SYSCALLS : []),
     // The chmod family whenever init is there: a set-group-ID mode goes to it (directories only).
     ...(sup.metadata ? METADATA_SYSCALLS : supervising ? MODE_SYSCALLS : []),
     ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
+    ...(sup.writes && !sup.create ? OPEN_SYSCALLS : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
     ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
   ];
@@ -260,7 +262,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   const nr = SYSCALLS[arch];
   if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
   const snr = SUPERVISED_NR[arch];
-  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
+  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets || !!sup.writes;
   const a = new Asm();
   // 1. The architecture, before any number is interpreted.
   a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');
@@ -332,17 +334,20 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
     a.ld(DATA.argLow(1)).jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 'eperm', 'allow');
   }
   // chmod(path, mode), fchmod(fd, mode): arg 1; fchmodat(dirfd, path, mode[, flags]): arg 2.
-  // With metadata supervised, or the repository model's `mode` class, all go to init.
-  const modeToInit = sup.metadata || (sup.writes && sup.create);
+  // With metadata or writes supervised (a hook made executable, a protected file's second name), all go to init.
+  const modeToInit = sup.metadata || !!sup.writes;
   for (const arg of [1, 2]) {
     a.label(`chmod@${arg}`).ld(DATA.argLow(arg)).jset(S_ISUID, 'eperm');
     a.jset(S_ISGID, supervising ? 'notify' : 'eperm', modeToInit ? 'notify' : 'allow');
   }
-  // creat(path, mode), mknod(path, mode, dev): arg 1; mknodat(dirfd, path, mode, dev): arg 2.
+  // mknod(path, mode, dev): arg 1; mknodat(dirfd, path, mode, dev): arg 2; creat(path, mode), an open for writing: arg 1.
   for (const arg of [1, 2])
     a.label(`make@${arg}`)
       .ld(DATA.argLow(arg))
       .jset(S_ISUID | S_ISGID, 'eperm', sup.create ? 'notify' : 'allow');
+  a.label('creat@1')
+    .ld(DATA.argLow(1))
+    .jset(S_ISUID | S_ISGID, 'eperm', sup.create || sup.writes ? 'notify' : 'allow');
   // open(path, flags, mode), openat(dirfd, path, flags, mode): O_CREAT and
   // O_TMPFILE make a file with the mode; only O_CREAT makes a name; with
   // `writes`, an open that can change an existing file goes to init too.
@@ -356,7 +361,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
       .jset(O_CREAT | O_TMPFILE_BIT, 0, `${label}-flags`);
     a.ld(DATA.argLow(arg + 1)).jset(S_ISUID | S_ISGID, 'eperm');
     a.label(`${label}-flags`).ld(DATA.argLow(arg));
-    if (sup.create && sup.writes) a.jset(O_CREAT, 'notify').jset(O_PATH, 'allow').jset(O_WRITES, 'notify', 'allow');
+    if (sup.writes) a.jset(O_CREAT, 'notify').jset(O_PATH, 'allow').jset(O_WRITES, 'notify', 'allow');
     else if (sup.create) a.jset(O_CREAT, 'notify', 'allow');
     else a.ret(SECCOMP_RET.ALLOW);
   }

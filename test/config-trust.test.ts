@@ -437,6 +437,51 @@ describe(`sbx-native protects itself in a pnpm layout (as ${userLabel})`, () => 
     });
     expect(snapshot(proj)).toEqual(before);
   });
+
+  // pnpm's content-addressable store hard-links every installed file, and its
+  // users give the store as a writable root (hard links from it into
+  // node_modules are why sbx-native shares one mount). Each name of a guarded
+  // file is read-only: the package's own, a dependency's, and the store's.
+  for (const flags of [[], ['--allow-git-writes']])
+    it(`a second name of its files in a writable store (a hard link, as pnpm makes) cannot be written${flags.length ? ` (${flags.join(' ')})` : ''} (errno, host unchanged)`, () => {
+      const cafs = path.join(D, 'cafs');
+      fs.mkdirSync(cafs);
+      const dep = path.join(store, 'node-gyp-build@1', 'node_modules', 'node-gyp-build', 'index.js');
+      const names = { bin: path.join(real, 'bin', 'sbx-native.js'), dist: path.join(real, 'dist', 'index.js'), dep };
+      for (const [k, f] of Object.entries(names)) fs.linkSync(f, path.join(cafs, k));
+      // The store's own entries change (a file made and removed there); the linked files must not.
+      const linked = () => [
+        snapshot(proj),
+        Object.keys(names).map((k) => fs.readFileSync(path.join(cafs, k), 'utf8') + fs.statSync(path.join(cafs, k)).mode),
+      ];
+      const before = linked();
+      const q = JSON.stringify;
+      const src = `const fs = require('fs'); const out = {};
+        for (const n of ${q(Object.keys(names))}) {
+          const f = ${q(cafs)} + '/' + n;
+          for (const [label, fn] of [['append', () => fs.appendFileSync(f, 'evil()')], ['chmod', () => fs.chmodSync(f, 0o777)]])
+            try { fn(); out[n + ' ' + label] = 'ok'; } catch (e) { out[n + ' ' + label] = e.code || String(e); }
+        }
+        fs.writeFileSync(${q(path.join(cafs, 'own'))}, 'x'); fs.appendFileSync(${q(path.join(cafs, 'own'))}, 'y'); out.own = fs.readFileSync(${q(path.join(cafs, 'own'))}, 'utf8');
+        fs.unlinkSync(${q(path.join(cafs, 'own'))});
+        process.stdout.write(JSON.stringify(out));`;
+      const r = spawnSync(shim, ['exec', '--tmp', 'none', ...flags, '-w', proj, '-w', cafs, '--', process.execPath, '-e', src], {
+        cwd: proj,
+        encoding: 'utf8',
+        env: baseEnv,
+      });
+      expect(JSON.parse(r.stdout)).toEqual({
+        'bin append': 'EROFS',
+        'dist append': 'EROFS',
+        'dep append': 'EROFS',
+        'bin chmod': 'EROFS',
+        'dist chmod': 'EROFS',
+        'dep chmod': 'EROFS',
+        own: 'xy',
+      });
+      expect(r.stderr).toMatch(/blocked: .*cafs\/bin.*second name of a protected file/s);
+      expect(linked()).toEqual(before);
+    });
 });
 
 describe(`nothing silently ignored, no secrets in output (as ${userLabel})`, () => {

@@ -417,13 +417,17 @@ os.unlink('new.txt')`,
       .sort();
     // Renames, the unix-socket rule's calls (always supervised), and what keeps
     // init's memory of the callers' umask and cwd exact (docs/supervisor.md):
-    // no creation, no O_CREAT open. And the chmod family, whose set-group-ID
-    // modes init allows on directories only (docs/threat-model.md, "Set-ID files").
+    // no creation. And the chmod family, whose set-group-ID modes init allows
+    // on directories only (docs/threat-model.md, "Set-ID files"), and the opens
+    // that can write: a second name of sbx-native's own files (protect-tree).
     const sockets = ['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto'];
     const fsState = ['chdir', 'clone', 'fchdir', 'setns', 'umask', 'unshare'];
     const x64 = process.arch !== 'arm64';
     const modes = [...(x64 ? ['chmod'] : []), 'fchmod', 'fchmodat', 'fchmodat2'];
-    expect(supervised).toEqual([...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes].sort());
+    const opens = [...(x64 ? ['open', 'creat'] : []), 'openat'];
+    expect(supervised).toEqual([...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes, ...opens].sort());
+    expect(sup!.args.some((a) => a.startsWith('git-'))).toBe(false); // allowGitWrites: no repository model
+    expect(sup!.args).toContain(`protect-tree=${path.join(repoRoot, 'dist')}`);
     expect(sup!.args).toContain(`protect-dir=${path.join(R, '.claude')}`);
   });
 });

@@ -212,8 +212,8 @@ describe('seccomp BPF program (unit)', () => {
         const call = (s: string, args: (number | bigint)[]) =>
           runFilter(prog, { nr: (snr as Record<string, number | undefined>)[s]!, arch: AUDIT_ARCH[arch], args });
         const has = (s: string) => (snr as Record<string, number | undefined>)[s] !== undefined;
-        const supervising = !!(sup.metadata || sup.create || sup.rename || sup.sockets);
-        const modeToInit = !!(sup.metadata || (sup.writes && sup.create));
+        const supervising = !!(sup.metadata || sup.create || sup.rename || sup.sockets || sup.writes);
+        const modeToInit = !!(sup.metadata || sup.writes);
         for (const [s, at] of [
           ['chmod', 1],
           ['fchmod', 1],
@@ -235,7 +235,8 @@ describe('seccomp BPF program (unit)', () => {
           if (!has(s)) continue;
           const args = (mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? mode : v));
           for (const m of [0o104755n, 0o102755n, 0o4000n, 0o2000n]) expect(call(s, args(m)), `${name} ${s} ${m.toString(8)}`).toBe(EPERM);
-          expect(call(s, args(0o100644n)), `${name} ${s} plain`).toBe(sup.create ? NOTIFY : ALLOW);
+          // creat opens for writing: with `writes` it goes to init too.
+          expect(call(s, args(0o100644n)), `${name} ${s} plain`).toBe(sup.create || (s === 'creat' && sup.writes) ? NOTIFY : ALLOW);
         }
         for (const [s, at] of [
           ['open', 1],
@@ -248,7 +249,7 @@ describe('seccomp BPF program (unit)', () => {
               expect(call(s, args(flags, m)), `${name} ${s} ${flags.toString(8)} ${m.toString(8)}`).toBe(EPERM);
           // Without O_CREAT or O_TMPFILE the mode is not used: garbage there changes nothing.
           expect(call(s, args(0n, 0o6777n)), `${name} ${s} read, garbage mode`).toBe(ALLOW);
-          expect(call(s, args(0o100n | 1n, 0o644n)), `${name} ${s} O_CREAT 0644`).toBe(sup.create ? NOTIFY : ALLOW);
+          expect(call(s, args(0o100n | 1n, 0o644n)), `${name} ${s} O_CREAT 0644`).toBe(sup.create || sup.writes ? NOTIFY : ALLOW);
         }
         expect(runFilter(prog, { nr: SYSCALLS[arch].openat2, arch: AUDIT_ARCH[arch], args: [] }), `${name} openat2`).toBe(ENOSYS);
       }

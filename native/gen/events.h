@@ -59,6 +59,7 @@ enum ViolationRule : int32_t {
   kViolationRuleNewRepository = 5,  // making a name that would start a new git repository (.git, HEAD) where none was
   kViolationRuleGitControl = 6,  // writing, making, replacing, linking or moving what git reads as config or runs (config, hooks, commondir, gitdir, config.worktree in a directory that holds a HEAD; an existing .git file)
   kViolationRuleSetidFile = 7,  // making a file set-group-ID with chmod (a set-user-ID mode, and set-ID modes of creating opens and mknod, are refused by the seccomp filter, unreported)
+  kViolationRuleProtectedLink = 8,  // writing or chmod-ing a protected or guarded file through a second name (a hard link made before the sandbox)
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

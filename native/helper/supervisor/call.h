@@ -56,6 +56,8 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 // `known`: the file's path when its lookup proved it (requester.h open_spelled).
 int meta_refused(const Call &c, int fd, const std::string &known = std::string());
 int linked_refused(const Call &c, int fd);
+// guard_trees.cc: 1 below a protect-tree= directory, 0 not, -1 cannot tell.
+int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino);
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
 // moves it away (a rename's source), which makes nothing new.
 enum class Naming { make, make_file, source };

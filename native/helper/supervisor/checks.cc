@@ -41,13 +41,16 @@ int meta_refused(const Call &c, int fd, const std::string &known) {
 // file with more than one name can be one.
 int linked_refused(const Call &c, int fd) {
   const SupervisorConfig &cfg = c.cfg();
-  if (cfg.protect_inodes.empty()) return 0;
+  if (cfg.protect_inodes.empty() && cfg.protect_trees.empty()) return 0;
   struct stat st;
   if (fstat(fd, &st) != 0)
     return refused(c, EROFS, kViolationRuleProtectedPath, "(a file init cannot place)");
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return 0;
-  if (!cfg.protect_inodes.count({(uint64_t)st.st_dev, (uint64_t)st.st_ino})) return 0;
-  return refused(c, EROFS, kViolationRuleProtectedPath, fd_path(fd));
+  std::pair<uint64_t, uint64_t> id{(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+  if (!cfg.protect_inodes.count(id) &&
+      (cfg.protect_trees.empty() || in_guard_tree(cfg, id.first, id.second) == 0))
+    return 0;
+  return refused(c, EROFS, kViolationRuleProtectedLink, fd_path(fd));
 }
 
 // EROFS when creating this name would create a protected path, or (for

@@ -14,9 +14,10 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// unix-allow=PATH, protect-inode=DEV:INO, new-name=NAME, new-allow=PATH, new-file-allow=PATH,
-// chmod=proc-link, sync-wake=off, fscache=off, and the repository model: git-control=NAME[/], git-head=NAME,
-// git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME (lib/repository.ts GIT_MODEL)
+// unix-allow=PATH, protect-inode=DEV:INO, protect-tree=DIR, new-name=NAME, new-allow=PATH,
+// new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off, and the repository model:
+// git-control=NAME[/], git-head=NAME, git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME
+// (lib/repository.ts GIT_MODEL)
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
     size_t eq = arg.find('=');
@@ -53,6 +54,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       if (colon == std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);
       cfg.protect_inodes.insert(
           {parse_num(run, value.substr(0, colon)), parse_num(run, value.substr(colon + 1))});
+    } else if (key == "protect-tree" && !value.empty() && value[0] == '/') {
+      cfg.protect_trees.push_back(value);
     } else if (key == "git-head" && !value.empty()) {
       cfg.git.head = value;
     } else if (key == "git-entry" && !value.empty()) {

@@ -43,6 +43,13 @@
 #include <vector>
 
 // What the plan's supervise step asks init to check; read-only once serving.
+// What init found below the protect-tree= directories (guard_trees.cc).
+struct GuardTrees {
+  bool walked = false;
+  bool complete = true;
+  std::set<std::pair<uint64_t, uint64_t>> inodes;
+};
+
 struct SupervisorConfig {
   std::map<uint32_t, SupervisedOp> syscalls;  // this architecture's numbers -> what they do
   std::vector<std::string> meta_deny, meta_allow;
@@ -70,6 +77,10 @@ struct SupervisorConfig {
   // protect-inode=DEV:INO: protected files (read-only binds) a second name
   // made before the sandbox would let be written past their bind (checks.cc linked_refused).
   std::set<std::pair<uint64_t, uint64_t>> protect_inodes;
+  // protect-tree=DIR: every file below is guarded like a protect-inode one
+  // (guard_trees.cc); the inodes are read the first time they are needed.
+  std::vector<std::string> protect_trees;
+  mutable GuardTrees guard_trees;
   bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
   bool no_fscache = false;  // no PIDFD_THREAD (before 6.9): nothing of a caller is remembered (fscache.cc)
