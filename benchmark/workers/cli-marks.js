@@ -24,9 +24,14 @@ fs.readFileSync = function (file, ...rest) {
   if (s.endsWith('/mountinfo')) first('addon loaded, host facts');
   return readFileSync.call(this, file, ...rest);
 };
+const statSync = fs.statSync;
+fs.statSync = function (file, ...rest) {
+  if (String(file).endsWith('sbx-native.json')) first('modules run, args parsed');
+  return statSync.call(this, file, ...rest);
+};
 const fstatSync = fs.fstatSync;
 fs.fstatSync = function (fd, ...rest) {
-  if (fd === 0) first('modules run, args, configs');
+  if (fd === 0) first('configs looked for');
   return fstatSync.call(this, fd, ...rest);
 };
 const Script = vm.Script;
