@@ -4,6 +4,7 @@
 // architecture, musl, glibc too old, missing prebuild, helper not executable.
 import fs from 'fs';
 import path from 'path';
+import { localBuild } from './addon-file';
 import { readMountInfo } from './mountinfo';
 
 export interface SpawnResult {
@@ -226,13 +227,15 @@ export function native(): { binding: Binding; helper: string; addon: string } {
       false,
     );
   }
-  const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
-  let file: string | undefined;
+  let file = localBuild(root);
   let resolveError = '';
-  try {
-    file = gypBuild.resolve(root);
-  } catch (e) {
-    resolveError = (e as Error).message.split('\n')[0];
+  if (file === undefined) {
+    const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    try {
+      file = gypBuild.resolve(root);
+    } catch (e) {
+      resolveError = (e as Error).message.split('\n')[0];
+    }
   }
   const prebuild = file === undefined || isPrebuild(file);
 
