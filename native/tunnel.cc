@@ -29,17 +29,15 @@ struct Tunnel;
 struct Side {
   Tunnel *t;
   int fd = -1;
-  uint32_t mask = 0;  // what epoll watches for it now
   bool added = false;
 };
 
-// Bytes from src to dst through a pipe. `full`: a splice into the pipe found
-// no room while it held bytes (a pipe's slots can run out before its bytes).
+// Bytes from src to dst through a pipe.
 struct Direction {
   Side *src, *dst;
   int pipe[2] = {-1, -1};
   size_t pending = 0, cap = 0;
-  bool eof = false, full = false, done = false;
+  bool eof = false, done = false;
 };
 
 struct Tunnel {
@@ -99,7 +97,7 @@ void refuse(Tunnel *t) {
   destroy(t, false);
 }
 
-// Moves what it can; false on an error of either socket.
+// Moves what it can, until a splice would block; false on an error of either socket.
 bool pump(Direction &d) {
   for (;;) {
     bool moved = false;
@@ -110,19 +108,14 @@ bool pump(Direction &d) {
       if (w < 0 && errno == EAGAIN) break;
       if (w <= 0) return false;
       d.pending -= (size_t)w;
-      d.full = false;
       moved = true;
     }
-    if (d.eof || d.full || d.pending >= d.cap) break;
+    if (d.eof || d.pending >= d.cap) break;
     ssize_t n =
         splice(d.src->fd, nullptr, d.pipe[1], nullptr, d.cap - d.pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      // Either the socket has nothing or the pipe has no free slot; only the latter can be true with bytes in
-      // it.
-      if (d.pending > 0) d.full = true;
-      break;
-    }
+    // Nothing to read, or no free slot in the pipe (then the write above blocked: its edge resumes this).
+    if (n < 0 && errno == EAGAIN) break;
     if (n < 0) return false;
     if (n == 0)
       d.eof = true;
@@ -138,28 +131,16 @@ bool pump(Direction &d) {
   return true;
 }
 
-// A socket that waits for nothing leaves the set: a hang-up would be reported for it again and again.
+// Edge-triggered, both ways, for the tunnel's life: pump() always goes on
+// until a splice would block, so each wait ends with the edge that resumes
+// it, and no epoll_ctl is needed per event.
+const uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
 bool watch(Side &s, uint32_t mask) {
-  if (s.added && s.mask == mask) return true;
-  if (mask == 0) {
-    if (s.added && epoll_ctl(g_epoll, EPOLL_CTL_DEL, s.fd, nullptr) != 0) return false;
-    s.added = false;
-    s.mask = 0;
-    return true;
-  }
   struct epoll_event ev = {mask, {&s}};
   if (epoll_ctl(g_epoll, s.added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ev) != 0) return false;
   s.added = true;
-  s.mask = mask;
   return true;
-}
-
-// What each socket waits for now: reading where its direction has room, writing where bytes wait for it.
-bool rewatch(Tunnel *t) {
-  auto wants_read = [](const Direction &d) { return !d.eof && !d.full && d.pending < d.cap; };
-  uint32_t c = (wants_read(t->out) ? (uint32_t)EPOLLIN : 0u) | (t->in.pending ? (uint32_t)EPOLLOUT : 0u);
-  uint32_t u = (wants_read(t->in) ? (uint32_t)EPOLLIN : 0u) | (t->out.pending ? (uint32_t)EPOLLOUT : 0u);
-  return watch(t->client, c) && watch(t->up, u);
 }
 
 // Runs a tunnel as far as it can go; it is freed when both directions are done or one fails.
@@ -175,16 +156,12 @@ void step(Tunnel *t, uint32_t events) {
     int one = 1;
     setsockopt(t->up.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (!preload(t->in, t->ok) || !preload(t->out, t->head)) return destroy(t, true);
+    if (!watch(t->up, kEvents) || !watch(t->client, kEvents)) return destroy(t, true);
+  } else if (events & EPOLLERR) {
+    return destroy(t, true);  // a reset: the other side is ended too
   }
-  size_t out = t->out.pending, in = t->in.pending;
-  bool eofs[2] = {t->out.eof, t->in.eof};
   if (!pump(t->out) || !pump(t->in)) return destroy(t, true);
-  if (t->out.done && t->in.done) return destroy(t, false);
-  // An error or hang-up that moved nothing would be reported again at once: the tunnel cannot go on.
-  bool progressed =
-      out != t->out.pending || in != t->in.pending || eofs[0] != t->out.eof || eofs[1] != t->in.eof;
-  if ((events & (EPOLLERR | EPOLLHUP)) && !progressed) return destroy(t, true);
-  if (!rewatch(t)) destroy(t, true);
+  if (t->out.done && t->in.done) destroy(t, false);
 }
 
 void start(Tunnel *t) {
@@ -195,7 +172,7 @@ void start(Tunnel *t) {
   if (r != 0 && errno != EINPROGRESS) return refuse(t);
   if (r == 0) return step(t, 0);
   // Only the upstream is watched until the connect ends: nothing is read from the client before.
-  if (!watch(t->up, EPOLLOUT)) refuse(t);
+  if (!watch(t->up, EPOLLOUT | EPOLLET)) refuse(t);
 }
 
 void run() {

@@ -116,7 +116,7 @@ type Resolve = (host: string, port: number, cb: (t: Target) => void) => void;
 let tunnelBinding: ((fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer) => number) | null | undefined;
 
 /**
- * Hands a checked connection to the addon's splice threads (native/tunnel.cc):
+ * Hands a checked connection to the addon's tunnel thread (native/tunnel.cc):
  * the bytes then go kernel to kernel, off this event loop. False when it
  * cannot (no addon here, no fd): the caller pipes in JavaScript instead.
  * Synchronous from the read of what is buffered to the destroy, so the event
