@@ -202,25 +202,22 @@ void run() {
 // The thread and its epoll set, once. std::thread, not pthread_create: the
 // addon must load with the libstdc++ and glibc of older distributions
 // (scripts/check-glibc.js).
+int start_engine() {
+  g_epoll = epoll_create1(EPOLL_CLOEXEC);
+  g_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (g_epoll < 0 || g_wake < 0) return errno;
+  struct epoll_event ev = {EPOLLIN, {&g_wake_side}};
+  if (epoll_ctl(g_epoll, EPOLL_CTL_ADD, g_wake, &ev) != 0) return errno;
+  try {
+    std::thread(run).detach();
+  } catch (const std::system_error &) { return EAGAIN; }
+  return 0;
+}
+
+// A function-local static, not std::call_once: that one needs pthread_once
+// from glibc 2.34 (scripts/check-glibc.js).
 int engine() {
-  static std::once_flag once;
-  static int err = 0;
-  std::call_once(once, [] {
-    g_epoll = epoll_create1(EPOLL_CLOEXEC);
-    g_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (g_epoll < 0 || g_wake < 0) {
-      err = errno;
-      return;
-    }
-    struct epoll_event ev = {EPOLLIN, {&g_wake_side}};
-    if (epoll_ctl(g_epoll, EPOLL_CTL_ADD, g_wake, &ev) != 0) {
-      err = errno;
-      return;
-    }
-    try {
-      std::thread(run).detach();
-    } catch (const std::system_error &) { err = EAGAIN; }
-  });
+  static int err = start_engine();
   return err;
 }
 
