@@ -38,13 +38,14 @@ function origin(size) {
  * mode: direct (on the host), sandbox-direct (inside a sandbox with
  * network: true, straight to the origin: what the sandbox itself adds, its
  * supervised connect), proxy (inside a sandbox with a domain list).
+ * `mod`: another build's dist (ctx.peer) for the sandbox.
  */
-function sample(mode, op, port, count, ws) {
+function sample(mode, op, port, count, ws, mod = sbx()) {
   const args = [CLIENT, mode === 'proxy' ? 'proxy' : 'direct', op, 'localhost', String(port), String(count)];
   const child =
     mode === 'direct'
       ? cp.spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-      : sbx().spawn(process.execPath, args, {
+      : mod.spawn(process.execPath, args, {
           stdio: ['ignore', 'pipe', 'inherit'],
           sandbox: { writableRoots: [ws], network: mode === 'proxy' ? { allowedDomains: ['localhost'] } : true },
         });
@@ -75,16 +76,15 @@ module.exports = async function proxy(ctx) {
         proxy: () => sample('proxy', 'setup', port, conns, ws),
         direct: () => sample('direct', 'setup', port, conns, ws),
         'sandbox-direct': () => sample('sandbox-direct', 'setup', port, conns, ws),
+        // Another built checkout (--peer), in the same rounds, with the same client.
+        ...(ctx.peer ? { 'proxy (peer)': () => sample('proxy', 'setup', port, conns, ws, ctx.peer) } : {}),
       },
       warmup: 1,
       samples,
       log: ctx.quick ? () => {} : ctx.log,
     });
     setup.unit = 'ms per connection';
-    setup.ratios = ratios(setup, [
-      ['proxy', 'direct'],
-      ['proxy', 'sandbox-direct'],
-    ]);
+    setup.ratios = ratios(setup, [['proxy', 'direct'], ['proxy', 'sandbox-direct'], ...(ctx.peer ? [['proxy', 'proxy (peer)']] : [])]);
     const extra = (peer) => Math.round((setup.variants.proxy.median - setup.variants[peer].median) * 1000) / 1000;
     setup.extraMs = extra('direct');
     // The proxy's own share: over the same client in a sandbox that connects straight out.
@@ -96,14 +96,18 @@ module.exports = async function proxy(ctx) {
 
     ctx.log(`proxy: one download of ${size >> 20} MiB, ${samples} rounds`);
     const stream = await interleave({
-      variants: { proxy: () => sample('proxy', 'stream', port, size, ws), direct: () => sample('direct', 'stream', port, size, ws) },
+      variants: {
+        proxy: () => sample('proxy', 'stream', port, size, ws),
+        direct: () => sample('direct', 'stream', port, size, ws),
+        ...(ctx.peer ? { 'proxy (peer)': () => sample('proxy', 'stream', port, size, ws, ctx.peer) } : {}),
+      },
       warmup: 1,
       samples,
       log: ctx.quick ? () => {} : ctx.log,
     });
     stream.unit = 'MB/s';
     stream.higherIsBetter = true;
-    stream.ratios = ratios(stream, [['proxy', 'direct']]);
+    stream.ratios = ratios(stream, [['proxy', 'direct'], ...(ctx.peer ? [['proxy', 'proxy (peer)']] : [])]);
     out.cases['download'] = stream;
     ctx.log(
       `  medians: proxy ${stream.variants.proxy.median} MB/s, direct ${stream.variants.direct.median} MB/s; ratio ${stream.ratios['proxy/direct']}`,

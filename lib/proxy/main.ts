@@ -16,6 +16,7 @@ import http from 'http';
 import net from 'net';
 import { chooseAddress, decideHost, DomainPattern, DomainRules, parsePattern } from './rules';
 import { Reporter } from './report';
+import { reusingLookups } from './lookups';
 
 const HTTP_FD = 3,
   SOCKS_FD = 4,
@@ -42,9 +43,13 @@ function patterns(list: string[]): DomainPattern[] {
 export function startProxy(config: ProxyConfig): void {
   const rules: DomainRules = { allowed: config.allowed ? patterns(config.allowed) : undefined, denied: patterns(config.denied) };
   const reporter = new Reporter(EVENTS_FD);
+  const system = reusingLookups(
+    (host, cb) => dns.lookup(host, { all: true, verbatim: true }, (err, list) => cb(err, err ? [] : list.map((a) => a.address))),
+    () => performance.now(),
+  );
   const lookup = (host: string, cb: (addresses: string[]) => void) => {
     if (config.hosts) return cb(config.hosts[host.toLowerCase().replace(/\.$/, '')] ?? []);
-    dns.lookup(host, { all: true, verbatim: true }, (err, list) => cb(err ? [] : list.map((a) => a.address)));
+    system(host, cb);
   };
 
   /** Decides, resolves once, reports: the address to connect to, or why not. */
@@ -116,7 +121,7 @@ type Resolve = (host: string, port: number, cb: (t: Target) => void) => void;
 let tunnelBinding: ((fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer) => number) | null | undefined;
 
 /**
- * Hands a checked connection to the addon's splice threads (native/tunnel.cc):
+ * Hands a checked connection to the addon's tunnel thread (native/tunnel.cc):
  * the bytes then go kernel to kernel, off this event loop. False when it
  * cannot (no addon here, no fd): the caller pipes in JavaScript instead.
  * Synchronous from the read of what is buffered to the destroy, so the event

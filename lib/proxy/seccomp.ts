@@ -24,7 +24,7 @@
 //   reboot, acct, userfaultfd, further seccomp filters: EPERM;
 // - a foreign architecture or x32 numbers: kill.
 // Everything else (memory, threads, epoll, reads, sockets' I/O, connect) is
-// what Node and the splice threads need.
+// what Node and the tunnel thread need.
 import { Asm, DATA, Insn } from '../bpf';
 import { AUDIT_ARCH, CLONE_NEWUSER, CLONE_THREAD, CLONE_NEWNS, KERNEL_SURFACE, SECCOMP_RET, X32_SYSCALL_BIT } from '../seccomp';
 import { PROXY_NR, ProxySyscall, SeccompArch } from '../gen/syscalls';
