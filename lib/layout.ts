@@ -380,7 +380,12 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     // Wherever it lies, read-only or not: a second name of its files may lie in a
     // writable area. A symlink (pnpm's dependency links) for what it leads to.
     const end = st?.isSymbolicLink() ? realOrUndefined(view, p) : st ? p : undefined;
-    const kind = end === p ? st : end ? view.stat(end) : undefined;
+    let kind: FsStat | undefined = st;
+    try {
+      if (end !== p && end) kind = view.stat(end);
+    } catch {
+      kind = undefined; // gone or not searchable since realpath: nothing of it to guard
+    }
     if (end && kind?.isDirectory()) guardTrees.push(end);
     else if (end && kind?.isFile()) guardFiles.push(end);
     if (!st) {
