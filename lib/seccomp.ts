@@ -201,8 +201,11 @@ const SETID_MODE_ARGS: [SupervisedSyscall, string][] = [
   ['mknod', 'make@1'],
   ['mknodat', 'make@2'],
 ];
-/** The creating syscalls whose mode the filter reads before it sends them to init. */
-const MAKES_WITH_MODE: SupervisedSyscall[] = ['mknod', 'mknodat'];
+/** The name-making syscalls whose mode the filter reads before it sends them to init. */
+const MAKES_WITH_MODE = SETID_MODE_ARGS.map(([s]) => s).filter((s) => CREATE_SYSCALLS.includes(s));
+
+/** Whether the plan has init answer any call: the filter and the supervise table must agree. */
+const isSupervising = (sup: Supervision) => sup.metadata || sup.create || !!sup.rename || !!sup.sockets || !!sup.writes;
 
 /** The bind and sends that the unix-socket rule supervises (bind notes this sandbox's own sockets). */
 const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
@@ -210,7 +213,7 @@ const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
   // The same test as buildSeccompFilter's: every call the filter sends to init is in this table.
-  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets || !!sup.writes;
+  const supervising = isSupervising(sup);
   const names: SupervisedSyscall[] = [
     ...(supervising ? FS_STATE_SYSCALLS : []),
     // The chmod family whenever init is there: a set-group-ID mode goes to it (directories only).
@@ -262,7 +265,7 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   const nr = SYSCALLS[arch];
   if (!nr) throw new Error(`seccomp: unsupported architecture ${arch}`);
   const snr = SUPERVISED_NR[arch];
-  const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets || !!sup.writes;
+  const supervising = isSupervising(sup);
   const a = new Asm();
   // 1. The architecture, before any number is interpreted.
   a.ld(DATA.arch).jeq(AUDIT_ARCH[arch], 0, 'kill');

@@ -43,6 +43,8 @@ import { py, pyRaw } from './security/lib';
 import { userLabel } from './helpers';
 
 const ARCHES: SeccompArch[] = ['x64', 'arm64'];
+/** Four syscall arguments, all zero but `mode` at index `at`. */
+const modeAt = (at: number, mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? mode : v));
 const SETID_MODE_SYSCALLS = ['chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'creat', 'mknod', 'mknodat'] as const;
 const errno = (e: number) => (SECCOMP_RET.ERRNO | e) >>> 0;
 const EPERM = errno(ERRNO.EPERM);
@@ -221,7 +223,7 @@ describe('seccomp BPF program (unit)', () => {
           ['fchmodat2', 2],
         ] as const) {
           if (!has(s)) continue;
-          const args = (mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? mode : v));
+          const args = (mode: bigint) => modeAt(at, mode);
           expect(call(s, args(0o4755n)), `${name} ${s} u+s`).toBe(EPERM);
           expect(call(s, args(HIGH | 0o4000n)), `${name} ${s} u+s, high bits`).toBe(EPERM);
           expect(call(s, args(0o2755n)), `${name} ${s} g+s`).toBe(supervising ? NOTIFY : EPERM);
@@ -233,7 +235,7 @@ describe('seccomp BPF program (unit)', () => {
           ['mknodat', 2],
         ] as const) {
           if (!has(s)) continue;
-          const args = (mode: bigint) => [0n, 0n, 0n, 0n].map((v, i) => (i === at ? mode : v));
+          const args = (mode: bigint) => modeAt(at, mode);
           for (const m of [0o104755n, 0o102755n, 0o4000n, 0o2000n]) expect(call(s, args(m)), `${name} ${s} ${m.toString(8)}`).toBe(EPERM);
           // creat opens for writing: with `writes` it goes to init too.
           expect(call(s, args(0o100644n)), `${name} ${s} plain`).toBe(sup.create || (s === 'creat' && sup.writes) ? NOTIFY : ALLOW);

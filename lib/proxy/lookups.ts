@@ -21,9 +21,8 @@ export function reusingLookups(resolve: Resolver, now: () => number): (host: str
     const hit = kept.get(key);
     if (hit && now() - hit.at < LOOKUP_REUSE_MS) return void process.nextTick(cb, hit.addresses);
     resolve(host, (err, addresses) => {
-      if (err) kept.delete(key);
-      else {
-        kept.delete(key);
+      kept.delete(key); // a failure is not kept; an answer goes to the back
+      if (!err) {
         if (kept.size >= LOOKUP_CACHE_MAX) kept.delete(kept.keys().next().value as string);
         kept.set(key, { at: now(), addresses });
       }

@@ -119,7 +119,7 @@ os.close(fd)
 out['open O_CREAT 04755'] = attempt(lambda: os.open('c-suid', os.O_CREAT | os.O_WRONLY, 0o4755))
 out['open O_CREAT 02755'] = attempt(lambda: os.open('c-sgid', os.O_CREAT | os.O_WRONLY, 0o2755))
 out['openat O_TMPFILE 04755'] = attempt(lambda: os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o4755))
-out['creat 04755'] = ${nr.creat === undefined ? "'EPERM'" : `sc(${nr.creat}, ctypes.c_char_p(b'creat-suid'), 0o4755)`}
+${nr.creat === undefined ? '' : `out['creat 04755'] = sc(${nr.creat}, ctypes.c_char_p(b'creat-suid'), 0o4755)`}
 out['mknod 0104755'] = attempt(lambda: os.mknod('m-suid', stat.S_IFREG | 0o4755))
 out['mknod 0102755'] = attempt(lambda: os.mknod('m-sgid', stat.S_IFREG | 0o2755))
 out['openat2'] = sc('openat2', -100 & 0xffffffff, ctypes.c_char_p(b'o2'), 0, 24)
@@ -162,7 +162,10 @@ out['chmod dir u+s'] = attempt(lambda: os.chmod('dir', 0o4775))`;
         const cwd = sandbox === f.sandbox ? f.repo : own;
         const before = f.state();
         const out = await py(setidAttempts(SUPERVISED_NR[arch] as Record<string, number | undefined>), sandbox, { cwd });
-        expect(out).toEqual(setidRefused);
+        // arm64 has no creat(2): the call is not made there, nor expected.
+        const expected: Record<string, string> = { ...setidRefused };
+        if (SUPERVISED_NR[arch].creat === undefined) delete expected['creat 04755'];
+        expect(out).toEqual(expected);
         // Seen from the host: nothing set-ID, the directory set-group-ID only.
         const made = { plain: '700', 'c-plain': '755', fifo: '644', dir: '2775' };
         expect(hostModes(cwd)).toEqual({ ...(cwd === f.repo ? { mine: '644' } : {}), ...made });
