@@ -73,6 +73,8 @@ export interface Binding {
   mountWatch?(): number;
   /** Whether the mount table changed since the last call on this fd (true on any doubt). */
   mountsChanged?(fd: number): boolean;
+  /** Asks each (op, path) again in one call, answers encoded as lib/pool-check.ts does (native/recheck.h): the first index whose answer differs, or -1. */
+  recheck?(ops: string, paths: string[], expected: string[]): number;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

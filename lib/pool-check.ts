@@ -3,6 +3,7 @@
 // planning, or the pool gains nothing: each distinct question once, the
 // first difference ends it.
 import fs from 'fs';
+import os from 'os';
 import { FsView, namesHold, NamesResult, Observation, realView, recording } from './fsview';
 import { native } from './native';
 
@@ -69,12 +70,87 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+// The questions native/recheck.cc asks in one call, by its op letters.
+const NATIVE_OPS: Partial<Record<Observation['op'], string>> = {
+  lstat: 'l',
+  stat: 's',
+  realpath: 'r',
+  readlink: 'k',
+  identity: 'i',
+  exists: 'x',
+};
+const TYPES: Record<string, string> = { dir: 'd', file: 'f', symlink: 'l', other: 'o' };
+
+/**
+ * The planner's answer to `o` as native/recheck.h encodes the host's now, or
+ * undefined where it has no encoding (asked in JavaScript instead). An
+ * encoding that ever differed from the host's own would only fail the check
+ * right after planning (lib/pool.ts record): the plan is then not pooled.
+ */
+function encoded(o: Observation): string | undefined {
+  const r = o.result;
+  if (!NATIVE_OPS[o.op] || o.path === undefined || o.path.includes('\0')) return undefined;
+  if (r !== null && typeof r === 'object') {
+    const code = (r as { error?: unknown }).error;
+    const errno = typeof code === 'string' ? (os.constants.errno as Record<string, number | undefined>)[code] : undefined;
+    return errno === undefined ? undefined : `e${errno}`;
+  }
+  switch (o.op) {
+    case 'lstat':
+    case 'stat':
+      return r === null ? 'n' : typeof r === 'string' ? TYPES[r] : undefined;
+    case 'exists':
+      return r === true ? 't' : r === false ? 'f' : undefined;
+    case 'identity':
+      return r === null ? 'n' : typeof r === 'string' ? `s${r}` : undefined;
+    default: // realpath, readlink
+      return typeof r === 'string' ? `s${r}` : undefined;
+  }
+}
+
+interface Compiled {
+  ops: string;
+  paths: string[];
+  expected: string[];
+  /** What is asked in JavaScript: everything recheck has no encoding for. */
+  rest: Observation[];
+}
+
+// Per observation list (a pooled plan's is fixed once recorded): split once.
+const compiledLists = new WeakMap<readonly Observation[], Compiled>();
+
+function compiled(observations: readonly Observation[]): Compiled {
+  let c = compiledLists.get(observations);
+  if (c) return c;
+  c = { ops: '', paths: [], expected: [], rest: [] };
+  for (const o of observations) {
+    const e = encoded(o);
+    if (e === undefined) {
+      c.rest.push(o);
+      continue;
+    }
+    c.ops += NATIVE_OPS[o.op];
+    c.paths.push(o.path!);
+    c.expected.push(e);
+  }
+  compiledLists.set(observations, c);
+  return c;
+}
+
 /**
  * True when every observation gets the same answer from the host now.
  * `skipMounts`: the mount table is known unchanged (mountGeneration), so its
  * observation (the costliest: the kernel formats the whole table) is not re-read.
  */
 export function stillHolds(observations: readonly Observation[], view: FsView = checkView, skipMounts = false): boolean {
+  // The host's own view: the one-syscall questions in one native call (a
+  // JavaScript fs call apiece cost more than all their syscalls together).
+  const recheck = view === checkView ? native().binding.recheck : undefined;
+  if (recheck) {
+    const c = compiled(observations);
+    if (c.ops.length > 0 && recheck.call(native().binding, c.ops, c.paths, c.expected) >= 0) return false;
+    observations = c.rest;
+  }
   const again = recording(view);
   // The answers' errors are compared by code only: no stack traces to build.
   const limit = Error.stackTraceLimit;

@@ -7,6 +7,7 @@
 #include "handoff.h"
 #include "pool.h"
 #include "reaper.h"
+#include "recheck.h"
 #include "seccomp_self.h"
 #include "spawn.h"
 #include "spawn_sync.h"
@@ -66,6 +67,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("processState", &Binding::ProcessState),
                              InstanceMethod("mountWatch", &Binding::MountWatch),
                              InstanceMethod("mountsChanged", &Binding::MountsChanged),
+                             InstanceMethod("recheck", &Binding::Recheck),
                          });
   }
 
@@ -121,6 +123,18 @@ class Binding : public Napi::Addon<Binding> {
 
   Napi::Value MountsChanged(const Napi::CallbackInfo &info) {
     return Napi::Boolean::New(info.Env(), sbx_mounts_changed(info[0].As<Napi::Number>().Int32Value()));
+  }
+
+  // recheck(ops: string, paths: string[], expected: string[]) -> index of the first difference, or -1
+  Napi::Value Recheck(const Napi::CallbackInfo &info) {
+    std::string ops = info[0].As<Napi::String>().Utf8Value();
+    auto strings = [](Napi::Array a) {
+      std::vector<std::string> out(a.Length());
+      for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::String>().Utf8Value();
+      return out;
+    };
+    int at = sbx_recheck(ops, strings(info[1].As<Napi::Array>()), strings(info[2].As<Napi::Array>()));
+    return Napi::Number::New(info.Env(), at);
   }
 
   Napi::Value ProcessState(const Napi::CallbackInfo &info) {

@@ -589,6 +589,8 @@ describe(`warm pool (as ${userLabel})`, () => {
       const W = workspace();
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
       await warm(opts);
+      // Every sandbox built: one finishing its build meanwhile would change `ready` by itself.
+      for (let i = 0; i < 300 && poolState().building > 0; i++) await sleep(10);
       const ready = poolState().ready;
       const deps = {
         prepareWith,
