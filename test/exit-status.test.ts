@@ -117,4 +117,30 @@ describe(`exit status and signals (as ${userLabel})`, () => {
     expect(state).toBe('gone');
     rmTree(dir);
   });
+
+  it('the exit comes from init: a monitor that is not scheduled (stopped here) does not delay it', async () => {
+    const c = spawn('/bin/sh', ['-c', 'echo ready; read x; exit 5'], { sandbox: none, stdio: ['pipe', 'pipe', 'pipe'] });
+    await started(c, { s: '' });
+    const stateOf = () => {
+      try {
+        return fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      } catch {
+        return 'gone';
+      }
+    };
+    process.kill(c.pid!, 'SIGSTOP'); // the monitor: the helper this process started
+    try {
+      for (let i = 0; i < 200 && stateOf() !== 'T'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(stateOf()).toBe('T');
+      let exited: [number | null, string | null] | undefined;
+      exitOf(c).then((e) => (exited = e));
+      c.stdin!.end('go\n');
+      for (let i = 0; i < 500 && !exited; i++) await new Promise((r) => setTimeout(r, 10));
+      expect([exited, stateOf()]).toEqual([[5, null], 'T']); // told while the monitor was still stopped
+    } finally {
+      process.kill(c.pid!, 'SIGCONT');
+    }
+    for (let i = 0; i < 300 && stateOf() !== 'gone'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(stateOf()).toBe('gone'); // and reaped once it ran again
+  });
 });

@@ -84,6 +84,11 @@ void send_exited(int events_fd, int status) {
   (void)ignored;
 }
 
+// Who sends it: the monitor when it has a terminal to give back first, else
+// init itself, which saves the caller's 'exit' the wait for the monitor to
+// be woken and scheduled (a hop of its own on a busy machine).
+bool monitor_restores_terminal(const Run &run) { return run.tty.fd >= 0 && run.tty.owner > 0; }
+
 // The monitor stays outside the pid namespace: it forwards signals to init and
 // ends like the command, whose wait status init sends through `status_fd` (a
 // socket: SIGCONT goes the other way, saying whether the caller has the
@@ -106,7 +111,7 @@ void send_exited(int events_fd, int status) {
       if (n == sizeof status) {
         have_status = true;
         restore_terminal(run.tty);
-        if (events_fd >= 0) send_exited(events_fd, status);
+        if (events_fd >= 0 && monitor_restores_terminal(run)) send_exited(events_fd, status);
       } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
         p[1].fd = -1;  // init is gone without a word: its own end tells
         have_status = true;
@@ -220,6 +225,7 @@ void end_namespace() {
       }
       end_namespace();
       violations_flush();  // before the exit that lets the caller's 'exit' come
+      if (events_fd >= 0 && !monitor_restores_terminal(run)) send_exited(events_fd, status);
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;
       _exit(0);
