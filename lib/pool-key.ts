@@ -81,8 +81,11 @@ export function stdioShape(stdio: unknown): StdioShape | undefined {
 /**
  * Everything a plan is built from besides the host's file system and the
  * command's environment (both checked separately): the policy and options,
- * the host facts, what a helper inherits from this process (ids and groups
- * too: Node can change them), the stdio shape.
+ * the host facts, the ids and groups a helper inherits from this process
+ * (Node can change them), the stdio shape. The rest a helper inherits
+ * (processState) is each waiting sandbox's own, taken as it is started and
+ * compared at its hand-out (lib/pool.ts): a first spawn of a policy, which
+ * no sandbox waits for, does not read it.
  */
 export function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | undefined {
   let sandbox: string;
@@ -104,7 +107,6 @@ export function planKey(options: PoolSpawnOptions, stdio: StdioShape): string | 
     process.getegid!(),
     process.getgroups!(),
     facts,
-    native().binding.processState!(),
     native().helper,
     stdio.count,
     stdio.shape,

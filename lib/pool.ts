@@ -45,6 +45,8 @@ export interface Warm {
   errorFd: number;
   eventsFd: number;
   ctl: number;
+  /** processState() as it was started: what it inherited besides the key's ids. */
+  state: string;
   /** Its init has reached pool_wait (isBuilt). */
   built?: boolean;
 }
@@ -173,8 +175,14 @@ export function preparePooled(
   const gen = mountGeneration();
   if (rec && envHolds(rec, env) && stillHolds(rec.observations, undefined, gen >= 0 && gen === rec.mountGen)) {
     rec.mountGen = gen; // compared equal (or unchanged) as of this generation
-    const warm = takeWarm(entry);
+    let warm = takeWarm(entry);
     const refill = () => scheduleFill(key);
+    if (warm && warm.state !== native().binding.processState!()) {
+      // This process's rlimits, umask, nice, affinity or cgroup changed since it was started: none of them is used.
+      discard(warm);
+      for (const w of entry.warm.splice(0)) discard(w);
+      warm = undefined;
+    }
     if (warm) {
       let input;
       try {
@@ -290,10 +298,11 @@ function startWarm(rec: Recorded): Warm | undefined {
   }
   fds.push(-2); // the pool socket, at fd stdioCount
   try {
+    const state = binding.processState!();
     const res = binding.spawn(helper, encodePlan({ ...rec.prepared.plan, steps: rec.prefix }), fds, rec.ownProcessGroup);
     for (const fd of res.pipes) if (fd >= 0) fs.closeSync(fd);
     for (let i = 0; i < rec.stdioCount; i++) if (res.sockets[i] >= 0) fs.closeSync(res.sockets[i]);
-    return { pid: res.pid, pidfd: res.pidfd, errorFd: res.errorFd, eventsFd: res.eventsFd, ctl: res.sockets[rec.stdioCount] };
+    return { pid: res.pid, pidfd: res.pidfd, errorFd: res.errorFd, eventsFd: res.eventsFd, ctl: res.sockets[rec.stdioCount], state };
   } catch {
     return undefined;
   } finally {

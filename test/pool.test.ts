@@ -500,6 +500,27 @@ describe(`warm pool (as ${userLabel})`, () => {
       }
     });
 
+    it("a sandbox started after this process's umask changed is not handed out once it is changed back", async () => {
+      const W = workspace();
+      const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+      const before = process.umask();
+      expect((await sh('true', opts)).pooled).toBe(false);
+      const second = sh('true', opts); // records the plan; the pool is filled once it has ended
+      process.umask(0o077);
+      let r: Ran;
+      try {
+        expect((await second).pooled).toBe(false);
+        await ready(); // built with umask 077
+      } finally {
+        process.umask(before);
+      }
+      r = await sh('umask', opts);
+      expect([r.pooled, r.out.trim()]).toEqual([false, `0${before.toString(8).padStart(3, '0')}`]);
+      await ready(); // and the ones built now, with this umask, are used
+      r = await sh('umask', opts);
+      expect([r.pooled, r.out.trim()]).toEqual([true, `0${before.toString(8).padStart(3, '0')}`]);
+    });
+
     it.runIf(isRoot)("this process's supplementary groups: fresh", async () => {
       const W = workspace();
       const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
