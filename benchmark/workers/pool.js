@@ -55,7 +55,7 @@ async function main() {
   r.pooledHits = r.variants.pooled.extra.filter((e) => e.hit).length / r.variants.pooled.extra.length;
   for (const v of ['pooled', 'pooled (peer)']) if (r.variants[v]) delete r.variants[v].extra;
   // The pool's price: re-checking what a plan was built from, against planning it.
-  const { recording, realView } = require(path.join(opt.root, 'dist', 'fsview.js'));
+  const { recording, realView, changedObservations } = require(path.join(opt.root, 'dist', 'fsview.js'));
   // Also for a policy of 200 writable roots, where planning itself costs more.
   const { stillHolds, dedupe } = require(path.join(opt.root, 'dist', 'pool-check.js'));
   const { prepareWith } = require(path.join(opt.root, 'dist', 'spawn.js'));
@@ -78,7 +78,10 @@ async function main() {
       sbx().prepare(TRUE, [], { cwd: opt.workspace, sandbox });
       prep.push(Number(process.hrtime.bigint() - t0) / 1e6);
       t0 = process.hrtime.bigint();
-      if (!stillHolds(observations)) throw new Error('observations changed during the benchmark');
+      if (!stillHolds(observations)) {
+        const changed = changedObservations(observations, realView);
+        throw new Error(`observations changed during the benchmark: ${JSON.stringify(changed.length ? changed : 'none by the planner view')}`);
+      }
       check.push(Number(process.hrtime.bigint() - t0) / 1e6);
       t0 = process.hrtime.bigint();
       stillHolds(observations, undefined, true);
