@@ -80,7 +80,9 @@ async function main() {
       t0 = process.hrtime.bigint();
       if (!stillHolds(observations)) {
         const changed = changedObservations(observations, realView);
-        throw new Error(`observations changed during the benchmark: ${JSON.stringify(changed.length ? changed : 'none by the planner view')}`);
+        throw new Error(
+          `observations changed during the benchmark: ${JSON.stringify(changed.length ? changed : 'none by the planner view')}`,
+        );
       }
       check.push(Number(process.hrtime.bigint() - t0) / 1e6);
       t0 = process.hrtime.bigint();
