@@ -142,6 +142,37 @@ except OSError as e:
     expect(after).toEqual(before);
   });
 
+  it('the bwrap front end: --bind of a directory in /dev/shm after --dev is a writable root there; before --dev, refused (exit 1)', () => {
+    const ws = path.join(top, 'ws');
+    fs.mkdirSync(ws);
+    const stray = `${top2}-stray`;
+    const bwrap = (args: string[]) => spawnSync(process.execPath, [bin, 'bwrap', ...args], { encoding: 'utf8', cwd: top });
+    const r = bwrap([
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--bind',
+      ws,
+      ws,
+      '--',
+      'sh',
+      '-c',
+      `echo in > ${ws}/f && cat ${ws}/f; echo x > ${stray} || echo refused`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('in\nrefused\n');
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(fs.readFileSync(path.join(ws, 'f'), 'utf8')).toBe('in\n');
+    expect(fs.existsSync(stray)).toBe(false);
+    const marker = path.join(ws, 'ran');
+    const late = bwrap(['--ro-bind', '/', '/', '--bind', ws, ws, '--dev', '/dev', '--', 'touch', marker]);
+    expect(late.status).toBe(1);
+    expect(late.stderr).toContain(`bwrap: --bind ${ws} ${ws}: not supported`);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it('a writable root elsewhere under /dev is refused, naming it; nothing runs', () => {
     const marker = path.join(top, 'ran');
     const r = cli(['-w', '/dev', '--', 'sh', '-c', `touch ${marker}`], top);
