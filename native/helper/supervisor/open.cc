@@ -31,7 +31,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
     return fail_with(errno);
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
-    if (int err = linked_refused(c, opath.fd)) return fail_with(err);
+    if (int err = linked_refused(c, opath.fd, &st)) return fail_with(err);
     if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd))
       return fail_with(err);
   }
