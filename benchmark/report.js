@@ -140,7 +140,16 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       if (c.breakdown)
         extras.push(
           `Breakdown: ${Object.entries(c.breakdown)
-            .map(([k, v]) => `${k}: ${v}`)
+            .map(
+              ([k, v]) =>
+                `${k}: ${
+                  typeof v === 'object' && v
+                    ? Object.entries(v)
+                        .map(([a, b]) => `${a} ${b}`)
+                        .join(', ')
+                    : v
+                }`,
+            )
             .join('; ')}.`,
         );
       if (c.memory) extras.push(`Parent process: heapUsed ${c.memory.heapUsedMb} MB, RSS ${c.memory.rssMb} MB.`);
@@ -183,7 +192,16 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       if (item.coldSpawn)
         L.push(
           `Cold vs warm spawn in one fresh Node process (medians): ${Object.entries(item.coldSpawn)
-            .map(([k, v]) => `${k}: ${v}`)
+            .map(
+              ([k, v]) =>
+                `${k}: ${
+                  typeof v === 'object' && v
+                    ? Object.entries(v)
+                        .map(([a, b]) => `${a} ${b}`)
+                        .join(', ')
+                    : v
+                }`,
+            )
             .join('; ')}.`,
           '',
         );

@@ -74,11 +74,12 @@ export interface Layout {
    */
   pinnedFiles: string[];
   /**
-   * Guarded directories (sbx-native's own files, its dependencies): a file in
-   * one may have a second name in a writable area (pnpm's store hard-links
-   * every installed file), so init refuses writing any file whose inode it
-   * finds below them (it walks them the first time a file with more than one
-   * name is opened for writing).
+   * Guarded directories (sbx-native's own files, its dependencies) and every
+   * directory kept read-only in a writable area (carve-outs, protected
+   * names): a file in one may have a second name in a writable area (pnpm's
+   * store hard-links every installed file), so init refuses writing any file
+   * whose inode it finds below them (it walks them the first time a file with
+   * more than one name is opened for writing).
    */
   guardTrees: string[];
 }
@@ -415,6 +416,30 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     protectPath(p, g.why);
     keepChain(p);
   }
+  // Every other directory kept read-only in a writable area (a readOnly
+  // carve-out, a protected name such as .vscode): a file in it may have a
+  // second name there too, made before the sandbox. Init walks these only
+  // when a file with more than one name is opened for writing.
+  const trees = new Set(guardTrees);
+  const inTree = (p: string) => {
+    for (let d = p; ; d = path.dirname(d)) {
+      if (trees.has(d)) return true;
+      if (d === '/') return false;
+    }
+  };
+  for (const a of actions) {
+    if (a.kind !== 'readonly' || inTree(a.path)) continue;
+    let st: FsStat | undefined;
+    try {
+      st = view.lstat(a.path);
+    } catch {
+      continue; // not searchable: the bind step fails on it anyway
+    }
+    if (st?.isDirectory()) {
+      guardTrees.push(a.path);
+      trees.add(a.path);
+    }
+  }
 
   // Shallow first: a deeper mount must land on top of a shallower one.
   const order = { group: 0, mask: 1, readonly: 2, reveal: 3 };
@@ -480,4 +505,15 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     pinnedFiles: [...repos.pinnedFiles, ...guardFiles],
     guardTrees,
   };
+}
+
+/** Directories to make in a fresh /dev/shm for the writable roots below it (each group's ancestor and those above it there), parents first (lib/plan.ts). */
+export function devShmMountPoints(layout: Pick<Layout, 'groups'>): string[] {
+  const out = new Set<string>();
+  for (const g of layout.groups) {
+    if (!isUnder(g.ancestor, '/dev/shm') || g.ancestor === '/dev/shm') continue;
+    const parts = g.ancestor.slice('/dev/shm/'.length).split('/');
+    for (let i = 1; i <= parts.length; i++) out.add(`/dev/shm/${parts.slice(0, i).join('/')}`);
+  }
+  return [...out].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
 }

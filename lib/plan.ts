@@ -7,7 +7,7 @@ import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
-import { Action, computeLayout, Layout } from './layout';
+import { Action, computeLayout, devShmMountPoints, Layout } from './layout';
 import { gitModelArgs } from './repository';
 import { isUnder, MountEntry } from './mountinfo';
 import type { Level } from './host';
@@ -199,7 +199,10 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
   add('landlock_path', '/', read);
   if (namespaces) {
     add('landlock_path', '/dev', devRights);
-    add('landlock_path', '/dev/shm', all);
+    // The sandbox's own /dev/shm is writable unless a writable root lies in
+    // it: a Landlock rule covers every mount below its path, so the rule for
+    // /dev/shm would cover the directories above the roots too.
+    if (!layout.groups.some((g) => isUnder(g.ancestor, '/dev/shm'))) add('landlock_path', '/dev/shm', all);
   } else {
     // The host's /dev: only the harmless devices, never disks.
     for (const d of DEVICES) if (input.exists(`/dev/${d}`)) add('landlock_path', `/dev/${d}`, devRights & ~FS.READ_DIR);
@@ -361,58 +364,73 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
   // An interactive command's terminal keeps its name inside (only that one node).
   if (terminal) add('tty_clone');
   add('setattr', '/', READ_ONLY, 1);
-  // Empty files and directories for masks are made in a scratch tmpfs on
-  // /dev, which the sandbox's own /dev covers later: nothing on the host.
-  // It starts at the first mask, after any sealing of / that would cover it.
-  let masks = false;
-  for (const a of layout.actions) {
-    if (a.kind === 'mask' && a.type !== 'tmpfs' && !masks) {
-      add('scratch_begin', '/dev', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=0755,size=1m');
-      masks = true;
-    }
-    if (a.kind === 'group') {
-      add('setattr_slot', slot.get(a.path)!, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV);
-      add('move_slot', slot.get(a.path)!, a.path);
-      add('ro_below', a.path);
-      // An entry that is a mount point of its own was made read-only by
-      // ro_below; some (nsfs) cannot be cloned, and need no bind of their own.
-      for (const c of a.group.chain) {
-        const mounted = mountedEntries(mounts, c.dir).filter((n) => !c.keep.includes(n));
-        add('seal', c.dir, c.keep.length, ...c.keep, ...mounted);
+  // Empty files and directories for masks are made in a scratch tmpfs,
+  // unmounted when the pass is done: nothing on the host. The host pass
+  // builds them on /dev, which the sandbox's own /dev covers later; it starts
+  // at the first mask, after any sealing of / that would cover it. Paths in
+  // /dev/shm (writable roots there) are placed in the sandbox's own /dev,
+  // after it is built, with their scratch on /proc (mounted afresh later).
+  const place = (actions: Action[], scratchDir: string) => {
+    let masks = false;
+    for (const a of actions) {
+      if (a.kind === 'mask' && a.type !== 'tmpfs' && !masks) {
+        add('scratch_begin', scratchDir, MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=0755,size=1m');
+        masks = true;
       }
-      if ((pinsIn.get(a.path) ?? 0) >= PIN_FROM_COPY) {
-        const n = nextSlot();
-        add('clone_tree', n, a.path);
-        pinSource.set(a.path, n);
+      if (a.kind === 'group') {
+        add('setattr_slot', slot.get(a.path)!, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV);
+        add('move_slot', slot.get(a.path)!, a.path);
+        add('ro_below', a.path);
+        // An entry that is a mount point of its own was made read-only by
+        // ro_below; some (nsfs) cannot be cloned, and need no bind of their own.
+        for (const c of a.group.chain) {
+          const mounted = mountedEntries(mounts, c.dir).filter((n) => !c.keep.includes(n));
+          add('seal', c.dir, c.keep.length, ...c.keep, ...mounted);
+        }
+        if ((pinsIn.get(a.path) ?? 0) >= PIN_FROM_COPY) {
+          const n = nextSlot();
+          add('clone_tree', n, a.path);
+          pinSource.set(a.path, n);
+        }
+      } else if (a.kind === 'readonly') {
+        const g = groupOf(a.path);
+        const from = g === undefined ? undefined : pinSource.get(g);
+        if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path);
+        else add('pin', a.path);
+      } else if (a.kind === 'mask' && a.data !== undefined) {
+        add('data_file', a.path, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY, a.mode ?? 0o600, a.data);
+      } else if (a.kind === 'mask') {
+        // A tmpfs mask is writable scratch of the layout's mode (a private /tmp: 1777); a file or directory mask is an empty read-only node.
+        const [flags, mode] =
+          a.type === 'tmpfs'
+            ? [MS.NOSUID | MS.NODEV, a.mode ?? 0o1777]
+            : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
+        add('mask', a.path, a.type, flags, mode, a.size ?? 0, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
+        for (const n of a.made ?? [])
+          add(
+            'fresh_node',
+            a.path,
+            n.rel,
+            n.kind,
+            n.mode ?? (n.kind === 'file' ? 0o666 : 0o755),
+            n.kind === 'file' ? (n.data ?? '') : (n.target ?? ''),
+          );
+      } else {
+        add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
+        add('move_slot', slot.get(a.path)!, a.path);
       }
-    } else if (a.kind === 'readonly') {
-      const g = groupOf(a.path);
-      const from = g === undefined ? undefined : pinSource.get(g);
-      if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path);
-      else add('pin', a.path);
-    } else if (a.kind === 'mask' && a.data !== undefined) {
-      add('data_file', a.path, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY, a.mode ?? 0o600, a.data);
-    } else if (a.kind === 'mask') {
-      // A tmpfs mask is writable scratch of the layout's mode (a private /tmp: 1777); a file or directory mask is an empty read-only node.
-      const [flags, mode] =
-        a.type === 'tmpfs' ? [MS.NOSUID | MS.NODEV, a.mode ?? 0o1777] : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
-      add('mask', a.path, a.type, flags, mode, a.size ?? 0, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
-      for (const n of a.made ?? [])
-        add(
-          'fresh_node',
-          a.path,
-          n.rel,
-          n.kind,
-          n.mode ?? (n.kind === 'file' ? 0o666 : 0o755),
-          n.kind === 'file' ? (n.data ?? '') : (n.target ?? ''),
-        );
-    } else {
-      add('setattr_slot', slot.get(a.path)!, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY);
-      add('move_slot', slot.get(a.path)!, a.path);
     }
-  }
-  if (masks) add('scratch_end');
-  for (const n of pinSource.values()) add('close_slot', n);
+    if (masks) add('scratch_end');
+  };
+  const inDevShm = (a: Action) => isUnder(a.path, '/dev/shm');
+  place(
+    layout.actions.filter((a) => !inDevShm(a)),
+    '/dev',
+  );
+  const closeCopies = (shm: boolean) => {
+    for (const [g, n] of pinSource) if (isUnder(g, '/dev/shm') === shm) add('close_slot', n);
+  };
+  closeCopies(false);
   add('tmpfs', '/dev', MS.NOSUID | MS.NODEV, 'mode=0755,size=64k');
   DEVICES.forEach((d, i) => {
     add('touch', `/dev/${d}`, 0o644);
@@ -423,7 +441,14 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
   if (terminal) add('tty_place', '/dev/pts');
   add('symlink', 'pts/ptmx', '/dev/ptmx');
   add('mkdir', '/dev/shm', 0o1777);
-  add('tmpfs', '/dev/shm', MS.NOSUID | MS.NODEV, 'mode=01777');
+  // Writable roots that share /dev/shm's mount as their ancestor bring the
+  // host's /dev/shm; roots deeper in it get their mount points made in a
+  // fresh one. Either way Landlock lets the command write only in the roots.
+  const shmActions = layout.actions.filter(inDevShm);
+  if (!shmActions.some((a) => a.kind === 'group' && a.path === '/dev/shm')) {
+    add('tmpfs', '/dev/shm', MS.NOSUID | MS.NODEV, 'mode=01777');
+    for (const d of devShmMountPoints(layout)) add('mkdir', d, 0o755);
+  }
   for (const [name, target] of [
     ['fd', '/proc/self/fd'],
     ['stdin', '/proc/self/fd/0'],
@@ -433,4 +458,6 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
     add('symlink', target, `/dev/${name}`);
   }
   add('setattr', '/dev', READ_ONLY, 0);
+  if (shmActions.length) place(shmActions, '/proc');
+  closeCopies(true);
 }

@@ -243,6 +243,11 @@ export function resolvePolicy(
 
   // Resolve symlinks so rules name the inodes the kernel will see.
   const byPath = new Map<string, Rule>();
+  // Carve-outs in /dev/shm exist only inside the writable roots placed there.
+  const shmRoots = given
+    .filter((r) => r.access === 'write')
+    .map((r) => real(r.path))
+    .filter((p): p is string => p !== undefined && isUnderAny(p, ['/dev/shm']));
   for (const r of given) {
     const resolved = real(r.path);
     if (resolved === undefined) {
@@ -256,15 +261,19 @@ export function resolvePolicy(
         'not a directory (a writable root must be a directory)',
       );
     }
-    if (
-      r.access !== 'write' &&
-      (resolved === '/proc' || resolved.startsWith('/proc/') || resolved === '/dev' || resolved.startsWith('/dev/'))
-    ) {
+    if (r.access === 'write' && isUnderAny(resolved, ['/proc', '/dev']) && !isUnderAny(resolved, ['/dev/shm'])) {
+      throw new PolicyError(
+        r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from,
+        r.path,
+        'a writable root under /proc or /dev must be in /dev/shm: the sandbox gets its own /proc and a minimal /dev',
+      );
+    }
+    if (r.access !== 'write' && isUnderAny(resolved, ['/proc', '/dev']) && !isUnderAny(resolved, shmRoots)) {
       if (r.from === 'network-off') continue;
       throw new PolicyError(
         r.from === 'rules' ? `rules[${JSON.stringify(r.path)}]` : r.from,
         r.path,
-        'paths under /proc and /dev cannot be carved out: the sandbox gets its own /proc and a minimal /dev',
+        'paths under /proc and /dev cannot be carved out (except inside a writable root in /dev/shm): the sandbox gets its own /proc and a minimal /dev',
       );
     }
     const prev = byPath.get(resolved);

@@ -2,7 +2,7 @@
 // what it returns; `sbx-native exec --dry-run` prints it.
 import os from 'os';
 import { native } from './native';
-import { FsView, realView } from './fsview';
+import { FsView, onePlanView, realView } from './fsview';
 import { buildPlan, Plan } from './plan';
 import { resolvePolicy, ResolvedPolicy } from './policy';
 import { SandboxSetupError } from './errors';
@@ -37,6 +37,8 @@ export function prepareWith(
   options: SpawnOptions = {},
   policyEnv?: NodeJS.ProcessEnv,
 ): PreparedSpawn {
+  // Not a recording view (the pool's): it must see each identity asked for, to re-check it.
+  if (view === realView) view = onePlanView(view);
   const { cwd, env } = checkedPlanInput(file, args, options);
   const policy = resolvePolicy(options.sandbox, cwd, policyEnv ?? options.env ?? process.env, view);
   const facts = hostFacts(!!options.allowDegraded);

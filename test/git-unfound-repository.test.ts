@@ -122,6 +122,56 @@ os.unlink('new'); os.unlink('cfg')`,
     expect(fs.existsSync(pwned)).toBe(false);
   });
 
+  // Init takes the path of a directory it opened by a plainly spelled absolute
+  // path from that spelling instead of asking the kernel (a readlink): the
+  // spelling alone must still find a directory below hooks/.
+  it('below hooks/ by absolute paths: nothing can be made, written, linked, moved in or made executable there', async () => {
+    fs.mkdirSync(path.join(R, 'vendor'));
+    git(R, 'clone', '-q', src, 'vendor/lib');
+    const g = path.join(R, 'vendor', 'lib', '.git');
+    const sub = path.join(g, 'hooks', 'sub');
+    fs.mkdirSync(sub);
+    fs.writeFileSync(path.join(sub, 'existing'), 'x\n');
+    fs.chmodSync(path.join(sub, 'existing'), 0o644);
+    const before = controlState(g);
+    const out = await py(
+      `
+d = ${j(sub)}
+new = ${j(path.join(R, 'new'))}
+open(new, 'w').write(${j(hook())})
+out['new file'] = attempt(lambda: open(d + '/post-checkout', 'w'))
+out['O_CREAT|O_EXCL'] = attempt(lambda: os.open(d + '/x', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755))
+out['O_CREAT|O_TRUNC of an existing file'] = attempt(lambda: open(d + '/existing', 'w'))
+out['O_WRONLY of an existing file'] = attempt(lambda: os.open(d + '/existing', os.O_WRONLY))
+out['mkdir'] = attempt(lambda: os.mkdir(d + '/dir'))
+out['symlink'] = attempt(lambda: os.symlink('/bin/true', d + '/pre-commit'))
+out['link'] = attempt(lambda: os.link(new, d + '/pre-push'))
+out['rename'] = attempt(lambda: os.rename(new, d + '/pre-push'))
+out['chmod +x'] = attempt(lambda: os.chmod(d + '/existing', 0o755))
+out['a file beside the clone'] = attempt(lambda: open(${j(path.join(R, 'vendor', 'ok'))}, 'w'))
+os.unlink(new)`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({
+      'new file': 'EROFS',
+      'O_CREAT|O_EXCL': 'EROFS',
+      'O_CREAT|O_TRUNC of an existing file': 'EROFS',
+      'O_WRONLY of an existing file': 'EROFS',
+      mkdir: 'EROFS',
+      symlink: 'EROFS',
+      link: 'EROFS',
+      rename: 'EROFS',
+      'chmod +x': 'EROFS',
+      'a file beside the clone': 'ok',
+    });
+    expect(controlState(g)).toEqual(before);
+    expect(fs.readFileSync(path.join(sub, 'existing'), 'utf8')).toBe('x\n');
+    expect(fs.statSync(path.join(sub, 'existing')).mode & 0o777).toBe(0o644);
+    expect(fs.readdirSync(R).sort()).toEqual(['vendor']);
+    expect(fs.readdirSync(path.join(R, 'vendor')).sort()).toEqual(['lib', 'ok']);
+  });
+
   it('a bare repository and a cargo-like cache inside a root: config and hooks cannot be written; fetching into them works', async () => {
     const bare = path.join(R, 'cache.git');
     const db = path.join(R, '.cargo', 'git', 'db', 'lib-0123456789abcdef');

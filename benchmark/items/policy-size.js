@@ -28,12 +28,15 @@ module.exports = async function policySize(ctx) {
       writableRoots: [carveRoot],
       readOnly: carves.slice(0, ctx.quick ? 100 : 1000),
     };
-  for (const [name, pol] of Object.entries(policies)) variants[name] = () => timeSbx(TRUE, [], pol, { cwd: base });
+  // Set-up cost, so no warm pool: a pooled policy would be refilled in the
+  // background (1000 roots: a 200 ms prepare()) while the next variant runs.
+  const fresh = { cwd: base, pool: false };
+  for (const [name, pol] of Object.entries(policies)) variants[name] = () => timeSbx(TRUE, [], pol, fresh);
   // --peer: the carve-out case and its 1-root baseline with the other checkout's sbx, in the same rounds.
   const carveName = `sbx 1 root + ${ctx.quick ? 100 : 1000} read-only`;
   if (ctx.peer && policies[carveName]) {
-    variants['sbx 1 roots (peer)'] = () => timeSbx(TRUE, [], policies['sbx 1 roots'], { cwd: base }, ctx.peer);
-    variants[`${carveName} (peer)`] = () => timeSbx(TRUE, [], policies[carveName], { cwd: base }, ctx.peer);
+    variants['sbx 1 roots (peer)'] = () => timeSbx(TRUE, [], policies['sbx 1 roots'], fresh, ctx.peer);
+    variants[`${carveName} (peer)`] = () => timeSbx(TRUE, [], policies[carveName], fresh, ctx.peer);
   }
   if (ctx.bwrap.path) {
     for (const n of sizes) variants[`bwrap ${n} binds`] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: rootSets[n] }, [TRUE]));

@@ -137,8 +137,17 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           }
           throw unsupported(`${opt} ${op.src} ${op.dest}`, "device nodes are not bound in; /dev is sbx-native's minimal one");
         }
-        if (under(dest, '/proc') || under(dest, '/dev')) {
-          throw unsupported(`${opt} ${op.src} ${op.dest}`, 'the sandbox has its own /proc and a minimal /dev');
+        // A writable root in /dev/shm is placed in the sandbox's own /dev (docs/policy.md); a later --dev
+        // would cover it in bubblewrap.
+        const shmRoot = identity && writable && srcKind === 'dir' && under(src, '/dev/shm');
+        const devLater = ops.slice(index + 1).some((o) => o.op === 'dev');
+        if ((under(dest, '/proc') || under(dest, '/dev')) && (!shmRoot || devLater)) {
+          throw unsupported(
+            `${opt} ${op.src} ${op.dest}`,
+            shmRoot
+              ? 'a later --dev would cover it, and the sandbox places writable roots in /dev/shm after its /dev'
+              : 'the sandbox has its own /proc and a minimal /dev (only writable binds of a directory in /dev/shm onto itself go there)',
+          );
         }
         if (identity) {
           cover(destReal);

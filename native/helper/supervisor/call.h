@@ -11,6 +11,7 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 const size_t kPathMax = 4096;
@@ -55,7 +56,8 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 // checks.cc: each returns 0 or EROFS (a refusal is reported: violations.cc).
 // `known`: the file's path when its lookup proved it (requester.h open_spelled).
 int meta_refused(const Call &c, int fd, const std::string &known = std::string());
-int linked_refused(const Call &c, int fd);
+// `known`: fd's fstat, taken after it was opened (saves taking it again).
+int linked_refused(const Call &c, int fd, const struct stat *known = nullptr);
 // guard_trees.cc: 1 below a protect-tree= directory, 0 not, -1 cannot tell.
 int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino);
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
@@ -70,12 +72,16 @@ int moves_repository(const Call &c, const Place &from);
 // rename's source) make what turns a directory that holds a HEAD into a git
 // directory; or opens for writing (or chmods) such a file or an existing
 // `.git` file (`fd`: the file about to be reopened or changed).
-bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name);
+// `known`: dir's path when its lookup proved it (Place::path), else "".
+bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name,
+                 const std::string &known = std::string());
 int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes);
 // Whether `dir` is the logs/ of a git directory and a HEAD there keeps it no
 // git directory: its HEAD (the reflog) then starts no repository.
 bool reflog_head(const SupervisorConfig &cfg, int dir);
-int git_write_refused(const Call &c, int fd);
+// `known`: fd's fstat, taken after it was opened; `where`: its path when the lookup proved it.
+int git_write_refused(const Call &c, int fd, const struct stat *known = nullptr,
+                      const std::string &where = std::string());
 // The same for a file opened by its name in `at` (`checked`: git_control_refused saw that name).
 int git_write_refused_at(const Call &c, const Place &at, bool checked);
 // The same for a hard link's source: a control file or a `.git` gets no second name.

@@ -39,11 +39,13 @@ int meta_refused(const Call &c, int fd, const std::string &known) {
 // EROFS when a write or chmod would reach a protected file by another name:
 // a hard link made before the sandbox, outside its read-only bind. Only a
 // file with more than one name can be one.
-int linked_refused(const Call &c, int fd) {
+int linked_refused(const Call &c, int fd, const struct stat *known) {
   const SupervisorConfig &cfg = c.cfg();
   if (cfg.protect_inodes.empty() && cfg.protect_trees.empty()) return 0;
   struct stat st;
-  if (fstat(fd, &st) != 0)
+  if (known)
+    st = *known;
+  else if (fstat(fd, &st) != 0)
     return refused(c, EROFS, kViolationRuleProtectedPath, "(a file init cannot place)");
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return 0;
   std::pair<uint64_t, uint64_t> id{(uint64_t)st.st_dev, (uint64_t)st.st_ino};

@@ -76,10 +76,12 @@ bool same(const struct stat &a, const struct stat &b) { return a.st_ino == b.st_
 // cannot mislead it; the path only says whether a walk is needed. That is
 // sound because nothing can be moved into a tree or a tree out of its git
 // directory (both are refused here), so a directory below one has "/NAME" in
-// its path. Unsure (an fd that fails) counts as below.
-bool under_tree(const Git &g, int dir) {
+// its path. Unsure (an fd that fails) counts as below. `known`: dir's path
+// when its lookup proved it (Place::path), which a readlink now would print
+// too: renames are made by this thread alone, none came between.
+bool under_tree(const Git &g, int dir, const std::string &known) {
   if (g.trees.empty()) return false;
-  std::string p = fd_path(dir);
+  std::string p = known.empty() ? fd_path(dir) : known;
   bool maybe = false;
   for (const auto &mark : g.tree_marks) maybe = maybe || p.find(mark) != std::string::npos;
   if (!maybe) return false;
@@ -115,10 +117,10 @@ std::string join(const std::string &dir, const std::string &name) {
 
 }  // namespace
 
-bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name) {
+bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name, const std::string &known) {
   const Git &g = cfg.git;
   if ((one_of(g.control, name) || one_of(g.trees, name)) && git_directory(g, dir)) return true;
-  return under_tree(g, dir);
+  return under_tree(g, dir, known);
 }
 
 bool reflog_head(const SupervisorConfig &cfg, int dir) {
@@ -138,7 +140,7 @@ int git_control_refused(const Call &c, const Place &place, bool replaces, bool m
   // What would turn a directory that holds a HEAD into a git directory.
   if (makes && completes_git_set(g, place.dir.fd, place.name))
     return refused(c, EROFS, kViolationRuleNewRepository, join(fd_path(place.dir.fd), place.name));
-  bool control = git_control(cfg, place.dir.fd, place.name);
+  bool control = git_control(cfg, place.dir.fd, place.name, place.path);
   // Replacing an existing `.git` (a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new one is the new-name rule's (checks.cc).
   if (!control && replaces && place.name == g.entry && holds(place.dir.fd, g.entry)) {
@@ -153,7 +155,7 @@ int git_link_refused(const Call &c, const Place &from) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   // A second name for it would be a way to write it that no check sees.
-  if (from.name == cfg.git.entry || git_control(cfg, from.dir.fd, from.name))
+  if (from.name == cfg.git.entry || git_control(cfg, from.dir.fd, from.name, from.path))
     return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(from.dir.fd), from.name));
   return 0;
 }
@@ -166,23 +168,27 @@ int git_write_refused_at(const Call &c, const Place &at, bool checked) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   const std::string &name = at.name;
-  if (!checked && git_control(cfg, at.dir.fd, name))
+  if (!checked && git_control(cfg, at.dir.fd, name, at.path))
     return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(at.dir.fd), name));
   if (name != cfg.git.entry) return 0;
   std::string full = join(fd_path(at.dir.fd), name);
   return cfg.new_file_allow.count(full) ? 0 : refused(c, EROFS, kViolationRuleGitControl, full);
 }
 
-int git_write_refused(const Call &c, int fd) {
+int git_write_refused(const Call &c, int fd, const struct stat *known, const std::string &where) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   struct stat file;
-  if (fstat(fd, &file) != 0) return refused(c, EROFS, kViolationRuleGitControl, "(a file init cannot place)");
+  if (known)
+    file = *known;
+  else if (fstat(fd, &file) != 0)
+    return refused(c, EROFS, kViolationRuleGitControl, "(a file init cannot place)");
   if (!S_ISREG(file.st_mode)) return 0;  // devices, FIFOs, sockets: nothing git reads as config or runs
-  // The file's name and directory, from the path the kernel keeps for the fd,
-  // checked against the inode (a rename meanwhile: look again).
+  // The file's name and directory, from the path the kernel keeps for the fd
+  // (first try: the one its lookup proved, the same string), checked against
+  // the inode (a rename meanwhile: look again).
   for (int tries = 0; tries < 3; tries++) {
-    std::string p = fd_path(fd);
+    std::string p = tries == 0 && !where.empty() ? where : fd_path(fd);
     if (file.st_nlink == 0) return 0;  // unlinked: no name git could find it by
     size_t slash = p.rfind('/');
     if (p.empty() || p[0] != '/' || slash == std::string::npos) break;

@@ -65,10 +65,10 @@ int meta_target(Call &c, int dirfd, uint64_t path_addr, bool follow, bool empty_
 // directory it only makes new entries take the directory's group (git's
 // shared repositories set it); a set-group-ID file made in a writable root
 // would run as the sandbox's group for whoever runs it on the host.
-int setid_refused(const Call &c, int fd, mode_t mode, const std::string &where) {
+int setid_refused(const Call &c, int fd, mode_t mode, const std::string &where, const struct stat *known) {
   if (!(mode & (S_ISUID | S_ISGID))) return 0;
   struct stat st;
-  if (!(mode & S_ISUID) && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  if (!(mode & S_ISUID) && (known || fstat(fd, &st) == 0) && S_ISDIR((known ? *known : st).st_mode)) return 0;
   return refused(c, EPERM, kViolationRuleSetidFile, where.empty() ? fd_path(fd) : where);
 }
 
@@ -82,13 +82,15 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
     return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
-  // An existing hook made executable runs at git's next call outside.
-  if (int err = git_write_refused(c, t.fd)) return fail_with(err);
-  if (int err = linked_refused(c, t.fd)) return fail_with(err);
-  if (int err = setid_refused(c, t.fd, mode, where)) return fail_with(err);
-  if (by_fd) return done(fchmod(t.fd, mode));
+  // One fstat for the checks below and the symlink test: each took its own.
   struct stat st;
-  if (!followed && fstat(t.fd, &st) == 0 && S_ISLNK(st.st_mode))
+  bool stated = fstat(t.fd, &st) == 0;
+  // An existing hook made executable runs at git's next call outside.
+  if (int err = git_write_refused(c, t.fd, stated ? &st : nullptr, where)) return fail_with(err);
+  if (int err = linked_refused(c, t.fd, stated ? &st : nullptr)) return fail_with(err);
+  if (int err = setid_refused(c, t.fd, mode, where, stated ? &st : nullptr)) return fail_with(err);
+  if (by_fd) return done(fchmod(t.fd, mode));
+  if (!followed && stated && S_ISLNK(st.st_mode))
     return fail_with(EOPNOTSUPP);  // links have no mode of their own
   if (c.cfg().chmod_via_proc) return done(chmod(proc_self_fd(t.fd), mode));  // as glibc does before 6.6
   return done(syscall(SBX_NR_fchmodat2, t.fd, "", mode, AT_EMPTY_PATH));

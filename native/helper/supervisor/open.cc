@@ -31,7 +31,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
     return fail_with(errno);
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
-    if (int err = linked_refused(c, opath.fd)) return fail_with(err);
+    if (int err = linked_refused(c, opath.fd, &st)) return fail_with(err);
     if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd))
       return fail_with(err);
   }
@@ -63,10 +63,12 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
-  mode_t mask = c.r.umask();
+  bool create = flags & O_CREAT;
+  // Read before ID_VALID, which proves it the caller's; an open that makes
+  // nothing needs none (and skips the check that a remembered one is current).
+  mode_t mask = create ? c.r.umask() : 0;
   if (!c.valid()) return fail_with(ESRCH);
   int open_flags = flags | O_CLOEXEC | O_NOCTTY;
-  bool create = flags & O_CREAT;
   for (int tries = 0;; tries++) {
     if (tries >= 40) return fail_with(ELOOP);
     std::string name = name_of(place);

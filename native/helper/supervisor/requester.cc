@@ -78,6 +78,10 @@ std::string rewrite(const Requester &r, std::string p) {
   if (p.empty() || p[0] != '/') return p;
   p = tidy(p);
   if (!starts_with(p, "/proc") && !starts_with(p, "/dev")) return p;  // the usual case: no tgid needed
+  // Nor for the rest of /dev (/dev/null, a tty): only the names below lead to /proc/self.
+  if (starts_with(p, "/dev") && !starts_with(p, "/dev/fd") && !starts_with(p, "/dev/stdin") &&
+      !starts_with(p, "/dev/stdout") && !starts_with(p, "/dev/stderr"))
+    return p;
   const std::string pid = "/proc/" + std::to_string(r.tgid());
   const std::pair<std::string, std::string> table[] = {
       {"/proc/self", pid},

@@ -57,9 +57,13 @@ bool serve_one(const Server &srv) {
   if (o.send_fd >= 0) {
     // Installed and answered in one ioctl. (ADDFD alone, then NOTIF_SEND,
     // would keep the synchronous wake-up for the answer, but ADDFD alone
-    // wakes the caller to install the fd and waits for it: three wake-ups
-    // instead of two, measured slower twice, last in an A/B of the two
-    // builds: 30-41 against 22-32 us per open, docs/supervisor.md "Cost".)
+    // wakes the caller to install the fd with the same plain wake-up as
+    // SEND's (the kernel has no synchronous one for ADDFD) and waits for it:
+    // three wake-ups instead of two, measured slower twice, last in an A/B
+    // of the two builds: 30-41 against 22-32 us per open, docs/supervisor.md
+    // "Cost".) Nothing reaches the caller half done: when the install fails
+    // (EMFILE), the kernel installs nothing and leaves the request to answer,
+    // below, with that error.
     struct seccomp_notif_addfd add;
     memset(&add, 0, sizeof add);
     add.id = n->id;
