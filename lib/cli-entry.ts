@@ -10,7 +10,6 @@
 // from dist/cli.js as tsc left it. V8 refuses a cache made by another V8 or
 // with other flags (then it compiles as usual).
 import fs from 'fs';
-import Module from 'module';
 import path from 'path';
 import vm from 'vm';
 import { restoreStashed } from './bwrap/shim-env';
@@ -67,7 +66,8 @@ function cacheFor(file: string, id: string): Buffer | undefined {
 export function loadBundle(text: string, cache?: Buffer): { cli: Cli; script: vm.Script } {
   const script = new vm.Script(text, { filename: BUNDLE, cachedData: cache });
   const start = script.runInThisContext() as (req: NodeRequire, dist: string) => Cli;
-  return { cli: start(Module.createRequire(BUNDLE), __dirname), script };
+  // This module's own require resolves as one made for BUNDLE would: both are files of dist/.
+  return { cli: start(require, __dirname), script };
 }
 
 function cli(argv: string[]): Cli {

@@ -423,7 +423,7 @@ export function supervisionClasses(): Supervision[] {
 
 /** The argument of the plan's `seccomp` step: the program in hex, from the generated table. */
 export function seccompStepArg(arch: string = process.arch, sup: Supervision = { metadata: false, create: false }): string {
-  const hex = SECCOMP_PROGRAMS[hostSeccompArch(arch)]?.[supervisionClass(sup)];
+  const hex = SECCOMP_PROGRAMS[hostSeccompArch(arch)]?.[supervisionClass(sup)]?.();
   if (!hex)
     throw new Error(
       `sbx-native: no generated seccomp program for ${arch} ${supervisionClass(sup)} in lib/gen/seccomp-programs.ts; run node scripts/gen-protocol.js`,

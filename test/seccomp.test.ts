@@ -301,7 +301,7 @@ describe('seccomp BPF program (unit)', () => {
       }
     }
     // An omitted rename is no rename; a field the table does not know fails instead of being ignored.
-    expect(seccompStepArg('x64', { metadata: true, create: false })).toBe(SECCOMP_PROGRAMS.x64.metadata);
+    expect(seccompStepArg('x64', { metadata: true, create: false })).toBe(SECCOMP_PROGRAMS.x64.metadata());
     expect(() => seccompStepArg('x64', { metadata: false, create: false, connect: true } as never)).toThrow(
       /Supervision.connect is not in SUPERVISION_FLAGS/,
     );

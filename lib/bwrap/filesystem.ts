@@ -8,6 +8,7 @@ import type { Access, Guard } from '../policy';
 import type { Scratch } from '../scratch';
 import type { View } from '../views';
 import { DataFile, MAX_DATA_BYTES } from '../data-files';
+import { realOrUndefined, realView } from '../fsview';
 import type { FreshNode } from '../fresh-nodes';
 import { BwrapError, unsupported } from './values';
 import type { FsOp } from './argv-types';
@@ -33,13 +34,8 @@ export const realHost: HostView = {
   },
   readdir: (p) => fs.readdirSync(p),
   readlink: (p) => fs.readlinkSync(p),
-  realpath: (p) => {
-    try {
-      return fs.realpathSync(p);
-    } catch {
-      return undefined;
-    }
-  },
+  // realView's: one realpath(3) instead of fs.realpathSync's lstat of every component in JS.
+  realpath: (p) => realOrUndefined(realView, p),
   fdPath(fd) {
     const st = fs.fstatSync(fd, { bigint: true });
     const p = fs.readlinkSync(`/proc/self/fd/${fd}`);

@@ -8,6 +8,7 @@ import { mapBwrap, Mapped } from './policy';
 import { HELP, VERSION } from './help';
 import { inheritedFds } from './fds';
 import { restoreStashed } from './shim-env';
+import { realOrUndefined, realView } from '../fsview';
 import type { PreparedSpawn, SpawnOptions } from '../spawn';
 
 const OWN_ENV = ['SBX_BWRAP_FDS', 'SBX_BWRAP_SELF'];
@@ -79,11 +80,8 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
     [process.execPath, 'the Node that runs the installed bwrap'],
   ] as const) {
     if (!p || !p.startsWith('/')) continue;
-    try {
-      mapped.guards.push({ path: fs.realpathSync(p), why });
-    } catch {
-      /* gone: nothing to keep */
-    }
+    const real = realOrUndefined(realView, p); // undefined when gone: nothing to keep
+    if (real) mapped.guards.push({ path: real, why });
   }
   const { spawnable } = require('./spawn-options') as typeof import('./spawn-options');
   const { options, fds } = spawnable(args, mapped, inheritedFds());
