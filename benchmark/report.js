@@ -16,6 +16,19 @@ function slug(s) {
     .replace(/^-|-$/g, '');
 }
 
+/** "k: v; k2: a 1, b 2": a breakdown's figures, one level of nesting spelled out. */
+function figures(o) {
+  const one = (v) =>
+    typeof v === 'object' && v
+      ? Object.entries(v)
+          .map(([a, b]) => `${a} ${b}`)
+          .join(', ')
+      : v;
+  return Object.entries(o)
+    .map(([k, v]) => `${k}: ${one(v)}`)
+    .join('; ');
+}
+
 function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), charts: path.join(__dirname, 'charts') }) {
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.mkdirSync(out.charts, { recursive: true });
@@ -137,21 +150,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
               .join(' / ')}`,
         );
       if (ph.length) extras.push(`Phase medians (ms): ${ph.join('; ')}.`);
-      if (c.breakdown)
-        extras.push(
-          `Breakdown: ${Object.entries(c.breakdown)
-            .map(
-              ([k, v]) =>
-                `${k}: ${
-                  typeof v === 'object' && v
-                    ? Object.entries(v)
-                        .map(([a, b]) => `${a} ${b}`)
-                        .join(', ')
-                    : v
-                }`,
-            )
-            .join('; ')}.`,
-        );
+      if (c.breakdown) extras.push(`Breakdown: ${figures(c.breakdown)}.`);
       if (c.memory) extras.push(`Parent process: heapUsed ${c.memory.heapUsedMb} MB, RSS ${c.memory.rssMb} MB.`);
       if (c.batch) extras.push(`One sample = a batch of ${c.batch} spawns; higher is better.`);
       if (c.wheels)
@@ -189,22 +188,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       L.push('');
     }
     if (item.profiles) {
-      if (item.coldSpawn)
-        L.push(
-          `Cold vs warm spawn in one fresh Node process (medians): ${Object.entries(item.coldSpawn)
-            .map(
-              ([k, v]) =>
-                `${k}: ${
-                  typeof v === 'object' && v
-                    ? Object.entries(v)
-                        .map(([a, b]) => `${a} ${b}`)
-                        .join(', ')
-                    : v
-                }`,
-            )
-            .join('; ')}.`,
-          '',
-        );
+      if (item.coldSpawn) L.push(`Cold vs warm spawn in one fresh Node process (medians): ${figures(item.coldSpawn)}.`, '');
       if (item.moduleLoadMs)
         L.push(
           `Sequential whole-process times (medians, ms): ${Object.entries(item.moduleLoadMs)

@@ -506,14 +506,3 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     guardTrees,
   };
 }
-
-/** Directories to make in a fresh /dev/shm for the writable roots below it (each group's ancestor and those above it there), parents first (lib/plan.ts). */
-export function devShmMountPoints(layout: Pick<Layout, 'groups'>): string[] {
-  const out = new Set<string>();
-  for (const g of layout.groups) {
-    if (!isUnder(g.ancestor, '/dev/shm') || g.ancestor === '/dev/shm') continue;
-    const parts = g.ancestor.slice('/dev/shm/'.length).split('/');
-    for (let i = 1; i <= parts.length; i++) out.add(`/dev/shm/${parts.slice(0, i).join('/')}`);
-  }
-  return [...out].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
-}

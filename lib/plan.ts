@@ -7,7 +7,7 @@ import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
-import { Action, computeLayout, devShmMountPoints, Layout } from './layout';
+import { Action, computeLayout, Layout } from './layout';
 import { gitModelArgs } from './repository';
 import { isUnder, MountEntry } from './mountinfo';
 import type { Level } from './host';
@@ -460,4 +460,15 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
   add('setattr', '/dev', READ_ONLY, 0);
   if (shmActions.length) place(shmActions, '/proc');
   closeCopies(true);
+}
+
+/** Directories to make in the sandbox's fresh /dev/shm for the writable roots below it (each group's ancestor and those above it there), parents first. */
+function devShmMountPoints(layout: Layout): string[] {
+  const out = new Set<string>();
+  for (const g of layout.groups) {
+    if (!isUnder(g.ancestor, '/dev/shm') || g.ancestor === '/dev/shm') continue;
+    const parts = g.ancestor.slice('/dev/shm/'.length).split('/');
+    for (let i = 1; i <= parts.length; i++) out.add(`/dev/shm/${parts.slice(0, i).join('/')}`);
+  }
+  return [...out]; // parents come before their children: each group adds its chain top down
 }
