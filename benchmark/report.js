@@ -92,7 +92,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
       const rows = c.order.map((v) => ({ label: v, ...c.variants[v] }));
       const svgName = `${slug(name)}-${slug(cname)}.svg`;
       const svgPath = path.join(out.charts, svgName);
-      fs.writeFileSync(svgPath, barChart({ title: `${item.title?.split(':')[0] || name}: ${cname}`, unit: item.unit, rows }));
+      fs.writeFileSync(svgPath, barChart({ title: `${item.title?.split(':')[0] || name}: ${cname}`, unit: c.unit ?? item.unit, rows }));
       written.push(svgPath);
       L.push(`### ${cname}`, '');
       L.push(`![${cname}](${path.relative(path.dirname(out.md), svgPath)})`, '');
@@ -106,7 +106,7 @@ function generate(file, out = { md: path.join(ROOT, 'docs', 'benchmarks.md'), ch
             ? ` ${row.diskGrowthMb} | ${row.hardLinkedShare === null ? '—' : `${Math.round(row.hardLinkedShare * 100)}%`} |`
             : '';
         L.push(
-          `| ${row.label} | ${fmt(row.median)} ${item.unit} | ${fmt(row.p10)} | ${fmt(row.p90)} | ${fmt(row.p25)}-${fmt(row.p75)} | ${row.n} |${disk}`,
+          `| ${row.label} | ${fmt(row.median)} ${c.unit ?? item.unit} | ${fmt(row.p10)} | ${fmt(row.p90)} | ${fmt(row.p25)}-${fmt(row.p75)} | ${row.n} |${disk}`,
         );
       }
       L.push('');

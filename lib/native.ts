@@ -58,8 +58,14 @@ export interface Binding {
   close(fd: number): void;
   renameat2(from: string, to: string, flags: number): number;
   landlockAbi(): { abi: number; errata: number };
-  /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on threads of its own (native/tunnel.h). 0 or an errno. */
+  /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on a thread of its own (native/tunnel.h). 0 or an errno. */
   tunnel(fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
+  /** The tunnel thread accepts on the proxy's HTTP port and hands over each connection's first bytes by id (native/tunnel.h). 0 or an errno. */
+  tunnelListen(fd: number, onHead: (id: number, bytes: Buffer) => void): number;
+  /** Starts connection `id`'s tunnel as tunnel() does; `head`: the bytes after its request head. 0 or an errno (then it can still be taken). */
+  tunnelStart(id: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
+  /** Connection `id`'s fd, now the caller's, or -errno. */
+  tunnelTake(id: number): number;
   /** no_new_privs and the seccomp program on every thread of this process (native/seccomp_self.h): 0, an errno, or -tid. */
   seccompSelf(prog: Buffer): number;
   // The warm pool (lib/pool.ts, native/pool.h); absent from an addon built before it, which then has no pool.

@@ -60,6 +60,9 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("renameat2", &Binding::Renameat2),
                              InstanceMethod("landlockAbi", &Binding::LandlockAbi),
                              InstanceMethod("tunnel", &Binding::Tunnel),
+                             InstanceMethod("tunnelListen", &Binding::TunnelListen),
+                             InstanceMethod("tunnelStart", &Binding::TunnelStart),
+                             InstanceMethod("tunnelTake", &Binding::TunnelTake),
                              InstanceMethod("seccompSelf", &Binding::SeccompSelf),
                              InstanceMethod("poolSend", &Binding::PoolSend),
                              InstanceMethod("pidfdExited", &Binding::PidfdExited),
@@ -81,6 +84,43 @@ class Binding : public Napi::Addon<Binding> {
     int err = sbx_tunnel(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(),
                          info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
     return Napi::Number::New(info.Env(), err);
+  }
+
+  // tunnelListen(fd, onHead(id, bytes: Buffer)) -> 0 or errno (native/tunnel.h). onHead
+  // runs on the event loop; the thread-safe function keeps the loop alive.
+  Napi::Value TunnelListen(const Napi::CallbackInfo &info) {
+    auto tsfn = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
+                                              "sbx-native proxy heads", 0, 1);
+    int err = sbx_tunnel_listen(
+        info[0].As<Napi::Number>().Int32Value(), [tsfn](uint64_t id, std::string bytes) mutable {
+          auto *head = new std::pair<uint64_t, std::string>(id, std::move(bytes));
+          auto call = [](Napi::Env env, Napi::Function fn, std::pair<uint64_t, std::string> *h) {
+            auto buf = Napi::Buffer<char>::Copy(env, h->second.data(), h->second.size());
+            double id = (double)h->first;
+            delete h;
+            fn.Call({Napi::Number::New(env, id), buf});
+          };
+          if (tsfn.NonBlockingCall(head, call) != napi_ok) delete head;
+        });
+    if (err) tsfn.Release();
+    return Napi::Number::New(info.Env(), err);
+  }
+
+  // tunnelStart(id, address, port, head, ok, failed: Buffer) -> 0 or errno (native/tunnel.h)
+  Napi::Value TunnelStart(const Napi::CallbackInfo &info) {
+    auto str = [&](int i) {
+      auto b = info[i].As<Napi::Buffer<char>>();
+      return std::string(b.Data(), b.Length());
+    };
+    int err = sbx_tunnel_start((uint64_t)info[0].As<Napi::Number>().Int64Value(),
+                               info[1].As<Napi::String>().Utf8Value(),
+                               info[2].As<Napi::Number>().Int32Value(), str(3), str(4), str(5));
+    return Napi::Number::New(info.Env(), err);
+  }
+
+  // tunnelTake(id) -> fd, or -errno
+  Napi::Value TunnelTake(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), sbx_tunnel_take((uint64_t)info[0].As<Napi::Number>().Int64Value()));
   }
 
   // seccompSelf(prog: Buffer) -> 0 | errno | -tid (native/seccomp_self.h)

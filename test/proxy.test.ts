@@ -231,6 +231,50 @@ describe(`network domain lists through the proxy (as ${userLabel})`, () => {
     expect(web.seen.slice(before)).toEqual([`GET allowed.test:${P} /first`]);
   });
 
+  it('reads request heads in pieces, keeps the bytes after them, and answers bad or oversized heads with 400', async () => {
+    const before = web.seen.length;
+    // Each exchange: the pieces a client writes (a pause between them), then what it read until the proxy closed, or 1.5 s.
+    const exchanges = [
+      [
+        `CONN`,
+        `ECT allowed.test:${P} HTTP/1.1\r\nHost: x\r\n`,
+        `\r\nGET /early HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n`,
+      ],
+      [`CONNECT allowed.test:${P} HTTP/1.1\r\nno colon here\r\n\r\n`],
+      [`CONNECT allowed.test:${P} HTTP/1.1\r\nX: ${'a'.repeat(17000)}\r\n\r\n`],
+      [`CONNECT allowed.te`], // gone before the head is whole
+      [`GE`, `T http://allowed.test:${P}/plain2 HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n`],
+    ];
+    const script = `
+      const net = require("net");
+      const one = (pieces) => new Promise((done) => {
+        const s = net.connect(3128, "127.0.0.1");
+        let b = "";
+        s.on("data", (d) => (b += d));
+        s.on("error", (e) => (b += e.code));
+        const t = setTimeout(() => { s.destroy(); done(b); }, 1500);
+        s.on("close", () => { clearTimeout(t); done(b); });
+        pieces.reduce((p, x) => p.then(() => new Promise((r) => setTimeout(() => { s.write(x); r(); }, 50))), Promise.resolve())
+          .then(() => { if (pieces.length === 1 && !pieces[0].includes("\\r\\n\\r\\n")) s.destroy(); });
+      });
+      (async () => { for (const x of JSON.parse(process.argv[1])) console.log(JSON.stringify(await one(x))); })();`;
+    const r = await sbx(`node -e '${script}' '${JSON.stringify(exchanges)}'`, allow);
+    const answers = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string);
+    expect(answers).toHaveLength(5);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK[\s\S]*hello \/early$/);
+    expect(answers[1]).toMatch(/^HTTP\/1\.1 400 Bad Request[\s\S]*sbx-native: not a header field: "no colon here"\n$/);
+    expect(answers[2]).toMatch(/^HTTP\/1\.1 400 Bad Request[\s\S]*sbx-native: the request head is over 16384 bytes\n$/);
+    expect(answers[3]).toBe('');
+    expect(answers[4]).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*hello \/plain2$/);
+    // Only the two whole requests were decided (and reached the origin); the bad heads never were.
+    expect(web.seen.slice(before)).toEqual([`GET allowed.test /early`, `GET allowed.test:${P} /plain2`]);
+    expect(r.network.map((e) => e.path)).toEqual([`allowed.test:${P}`, `allowed.test:${P}`]);
+    expect(r.violations).toEqual([]);
+  });
+
   // The origin must not be this process: its event loop is blocked too.
   it.skipIf(!has('curl'))('keeps serving while the caller is blocked in spawnSync, and its result lists the refusals', async () => {
     const other = await originProcess();

@@ -14,9 +14,12 @@ import dns from 'dns';
 import fs from 'fs';
 import http from 'http';
 import net from 'net';
-import { chooseAddress, decideHost, DomainPattern, DomainRules, parsePattern } from './rules';
+import os from 'os';
+import type { Binding } from '../native';
+import { readConnectHead } from './connect-head';
+import { chooseAddress, Decision, decideHost, DomainPattern, DomainRules, parsePattern } from './rules';
 import { Reporter } from './report';
-import { reusingLookups } from './lookups';
+import { LOOKUP_CACHE_MAX, reusingLookups } from './lookups';
 
 const HTTP_FD = 3,
   SOCKS_FD = 4,
@@ -40,7 +43,8 @@ function patterns(list: string[]): DomainPattern[] {
   });
 }
 
-export function startProxy(config: ProxyConfig): void {
+export function startProxy(config: ProxyConfig, addonPath: string): void {
+  addonFile = addonPath;
   const rules: DomainRules = { allowed: config.allowed ? patterns(config.allowed) : undefined, denied: patterns(config.denied) };
   const reporter = new Reporter(EVENTS_FD);
   const system = reusingLookups(
@@ -52,10 +56,26 @@ export function startProxy(config: ProxyConfig): void {
     system(host, cb);
   };
 
+  // The rules never change in a proxy's life, and a reused lookup answer is the
+  // same array (lookups.ts): a host and port's decision is kept with the answer
+  // it was made from, and made again for any other answer. Both are pure
+  // functions of what they are kept by (rules.ts); this only saves their cost.
+  const decisions = new Map<string, { first: Decision; addresses?: string[]; target?: Target }>();
+  const decision = (bare: string, port: number) => {
+    const key = `${bare}\0${port}`;
+    let d = decisions.get(key);
+    if (!d) {
+      if (decisions.size >= LOOKUP_CACHE_MAX) decisions.delete(decisions.keys().next().value as string);
+      decisions.set(key, (d = { first: decideHost(rules, bare, port) }));
+    }
+    return d;
+  };
+
   /** Decides, resolves once, reports: the address to connect to, or why not. */
   const resolveTarget = (host: string, port: number, cb: (t: Target) => void) => {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
-    const first = decideHost(rules, bare, port);
+    const d = decision(bare, port);
+    const first = d.first;
     const done = (t: Target) => {
       reporter.report(t.ok, bare, port, t.rule);
       cb(t);
@@ -63,15 +83,20 @@ export function startProxy(config: ProxyConfig): void {
     if (!first.allowed) return done({ ok: false, rule: first.rule });
     if (net.isIP(bare)) return done({ ok: true, address: bare, rule: first.rule });
     lookup(bare, (addresses) => {
-      const chosen = chooseAddress(rules, bare, port, addresses);
-      done('address' in chosen ? { ok: true, address: chosen.address, rule: first.rule } : { ok: false, rule: chosen.refused });
+      if (d.addresses !== addresses || !d.target) {
+        const chosen = chooseAddress(rules, bare, port, addresses);
+        d.addresses = addresses;
+        d.target = 'address' in chosen ? { ok: true, address: chosen.address, rule: first.rule } : { ok: false, rule: chosen.refused };
+      }
+      done(d.target);
     });
   };
 
   const server = http.createServer({ requireHostHeader: false, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) =>
     forward(req, res, resolveTarget),
   );
-  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => tunnel(req, socket, head, resolveTarget));
+  // A CONNECT the proxy reads itself (connect-head.ts) never reaches the server's 'connect' event; this is for the rest.
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => tunnel(req.url ?? '', socket, head, resolveTarget));
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
@@ -112,36 +137,36 @@ export function startProxy(config: ProxyConfig): void {
     control.on('close', () => process.exit(0));
     control.on('error', () => process.exit(0));
   };
-  server.listen({ fd: HTTP_FD }, ready);
+  // The addon's tunnel thread accepts on the HTTP port and reads each request head (native/tunnel_heads.cc).
+  const err = addon().tunnelListen(HTTP_FD, (id, bytes) => onHead(id, bytes, server, resolveTarget));
+  if (err !== 0) throw new Error(`the tunnel thread cannot accept on the HTTP proxy port: ${errnoName(err)}`);
+  ready();
   socks.listen({ fd: SOCKS_FD }, ready);
 }
 
 type Resolve = (host: string, port: number, cb: (t: Target) => void) => void;
 
-let tunnelBinding: ((fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer) => number) | null | undefined;
+let binding: Binding | undefined;
+/** The addon the proxy confined itself with (argv[3]): its tunnel thread carries every byte. */
+function addon(): Binding {
+  return (binding ??= require(addonFile) as Binding);
+}
+let addonFile = '';
 
 /**
  * Hands a checked connection to the addon's tunnel thread (native/tunnel.cc):
  * the bytes then go kernel to kernel, off this event loop. False when it
- * cannot (no addon here, no fd): the caller pipes in JavaScript instead.
+ * cannot (no fd, or the addon's errno): the caller pipes in JavaScript instead.
  * Synchronous from the read of what is buffered to the destroy, so the event
  * loop never reads the connection again.
  */
 function spliceTunnel(socket: net.Socket, head: Buffer, address: string, port: number, ok: Buffer, failed: Buffer): boolean {
-  if (tunnelBinding === undefined) {
-    try {
-      const b = (require('../native') as typeof import('../native')).native().binding;
-      tunnelBinding = typeof b.tunnel === 'function' ? b.tunnel.bind(b) : null;
-    } catch {
-      tunnelBinding = null;
-    }
-  }
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (!tunnelBinding || typeof fd !== 'number' || fd < 0) return false;
+  if (typeof fd !== 'number' || fd < 0) return false;
   socket.pause();
   const buffered: Buffer[] = [head];
   for (let b: Buffer | null; (b = socket.read() as Buffer | null) !== null;) buffered.push(b);
-  if (tunnelBinding(fd, address, port, Buffer.concat(buffered), ok, failed) !== 0) return false;
+  if (addon().tunnel(fd, address, port, Buffer.concat(buffered), ok, failed) !== 0) return false;
   socket.destroy();
   return true;
 }
@@ -164,17 +189,63 @@ function authority(s: string): { host: string; port: number } | undefined {
   return m ? { host: m[1], port: Number(m[2]) } : undefined;
 }
 
-function tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, resolve: Resolve): void {
+/** An errno as its name (EMFILE), for messages. */
+function errnoName(err: number): string {
+  return Object.entries(os.constants.errno).find(([, n]) => n === err)?.[0] ?? `errno ${err}`;
+}
+
+/** Connection `id` of the tunnel thread as a socket of this event loop. */
+function adopt(id: number): net.Socket | undefined {
+  const fd = addon().tunnelTake(id);
+  if (fd < 0) return undefined;
+  const socket = new net.Socket({ fd, readable: true, writable: true });
   socket.on('error', () => {});
-  const to = authority(req.url ?? '');
-  if (!to) return refuse(socket, 400, `CONNECT needs host:port, got ${JSON.stringify(req.url)}`);
+  return socket;
+}
+
+function refuseId(id: number, status: number, why: string): void {
+  const socket = adopt(id);
+  if (socket) refuse(socket, status, why);
+}
+
+/**
+ * The first bytes of a connection to the HTTP proxy (native/tunnel_heads.cc):
+ * a CONNECT is decided here and its tunnel started by the addon; anything
+ * else goes to the HTTP server, with the bytes read so far.
+ */
+function onHead(id: number, bytes: Buffer, server: http.Server, resolve: Resolve): void {
+  const head = readConnectHead(bytes);
+  if (head.kind === 'other') {
+    const socket = adopt(id);
+    if (!socket) return;
+    server.emit('connection', socket);
+    socket.emit('data', bytes);
+    return;
+  }
+  if (head.kind !== 'connect') return refuseId(id, 400, head.kind === 'bad' ? head.why : 'the request head ended early');
+  const to = authority(head.target);
+  if (!to) return refuseId(id, 400, `CONNECT needs host:port, got ${JSON.stringify(head.target)}`);
+  resolve(to.host, to.port, (t) => {
+    if (!t.ok) return refuseId(id, 403, `${to.host}:${to.port} refused: ${t.rule}`);
+    const err = addon().tunnelStart(id, t.address, to.port, bytes.subarray(head.end), CONNECTED, badGateway(to.host, to.port));
+    if (err !== 0) refuseId(id, 502, `${to.host}:${to.port}: ${errnoName(err)}`);
+  });
+}
+
+function badGateway(host: string, port: number): Buffer {
+  const body = `sbx-native: ${host}:${port}: connection failed\n`;
+  return Buffer.from(
+    `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function tunnel(target: string, socket: net.Socket, head: Buffer, resolve: Resolve): void {
+  socket.on('error', () => {});
+  const to = authority(target);
+  if (!to) return refuse(socket, 400, `CONNECT needs host:port, got ${JSON.stringify(target)}`);
   resolve(to.host, to.port, (t) => {
     if (!t.ok) return refuse(socket, 403, `${to.host}:${to.port} refused: ${t.rule}`);
-    const body = `sbx-native: ${to.host}:${to.port}: connection failed\n`;
-    const failed = Buffer.from(
-      `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-    );
-    if (spliceTunnel(socket, head, t.address, to.port, CONNECTED, failed)) return;
+    if (spliceTunnel(socket, head, t.address, to.port, CONNECTED, badGateway(to.host, to.port))) return;
     const up = net.connect({ host: t.address, port: to.port });
     up.setNoDelay(true);
     let open = false;
@@ -276,5 +347,5 @@ if (require.main === module) {
     process.exit(70);
   }
   reportReady();
-  startProxy(JSON.parse(process.argv[2]) as ProxyConfig);
+  startProxy(JSON.parse(process.argv[2]) as ProxyConfig, process.argv[3]);
 }
