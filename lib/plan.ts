@@ -390,6 +390,8 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
         if ((pinsIn.get(a.path) ?? 0) >= PIN_FROM_COPY) {
           const n = nextSlot();
           add('clone_tree', n, a.path);
+          // Read-only once here: each pin is a clone of it and keeps its flags.
+          add('setattr_slot', n, READ_ONLY);
           pinSource.set(a.path, n);
         }
       } else if (a.kind === 'readonly') {

@@ -6,7 +6,7 @@
 import fs from 'fs';
 import path from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepare, SandboxedProcess, SETUP_FAILED } from '../lib';
+import { prepare, run, SandboxedProcess, SETUP_FAILED } from '../lib';
 import { probe, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 const N = 40;
@@ -32,7 +32,8 @@ describe(`${N} read-only carve-outs in one root (as ${userLabel})`, () => {
     expect(from.every((s) => s.args[1] === path.relative(W, s.args[2]))).toBe(true);
     const slot = from[0].args[0];
     const names = ops.map((s) => `${s.op} ${s.args[0]}`);
-    expect(names.indexOf(`clone_tree ${slot}`)).toBeLessThan(names.indexOf(`pin_from ${slot}`));
+    expect(names.indexOf(`clone_tree ${slot}`)).toBeLessThan(names.indexOf(`setattr_slot ${slot}`));
+    expect(names.indexOf(`setattr_slot ${slot}`)).toBeLessThan(names.indexOf(`pin_from ${slot}`));
     expect(names.indexOf(`close_slot ${slot}`)).toBeGreaterThan(names.lastIndexOf(`pin_from ${slot}`));
     expect(names.indexOf(`close_slot ${slot}`)).toBeLessThan(names.indexOf('tmpfs /dev'));
   });
@@ -58,6 +59,37 @@ describe(`${N} read-only carve-outs in one root (as ${userLabel})`, () => {
     expect(r['root unlink']).toBe('ok');
     expect(carves.map(snapshot)).toEqual(before); // the root itself changed: ok written and removed
     expect(fs.existsSync(path.join(W, 'ok'))).toBe(false);
+  });
+
+  it('each is its own mount, read-only, nosuid and nodev (the flags of the read-only copy it is cloned from)', async () => {
+    const r = await run('/bin/cat', ['/proc/self/mountinfo'], { cwd: W, sandbox: sandbox() });
+    expect(r.code).toBe(0);
+    const opts = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const f = line.split(' ');
+      if (f.length > 5) opts.set(f[4], f[5]);
+    }
+    const flags = carves.map((c) => (opts.get(c) ?? 'not a mount point').split(','));
+    expect(flags.filter((f) => !(f.includes('ro') && f.includes('nosuid') && f.includes('nodev')))).toEqual([]);
+    expect(opts.get(W)?.split(',')).toContain('rw');
+  });
+
+  it('a plan that pins from a copy it never made read-only is refused at pin_from (EINVAL); the command never runs', async () => {
+    const marker = path.join(W, 'ran-writable');
+    const prepared = prepare('/bin/sh', ['-c', `echo x > ${marker}`], { cwd: W, env: { PATH: '/usr/bin:/bin' }, sandbox: sandbox() });
+    const steps = prepared.plan.steps;
+    const slot = steps.find((s) => s.op === 'pin_from')!.args[0];
+    const at = steps.findIndex((s) => s.op === 'setattr_slot' && s.args[0] === slot);
+    expect(at).toBeGreaterThan(0);
+    steps.splice(at, 1); // the group's own setattr_slot stays: the step order still holds
+    const child = new SandboxedProcess(prepared, { stdio: 'ignore' });
+    const err = await new Promise<any>((res) => {
+      child.on('error', res);
+      child.on('exit', (code) => res({ code }));
+    });
+    expect(err).toMatchObject({ code: SETUP_FAILED, step: 'pin_from', errno: -22 });
+    expect(err.syscall).toMatch(/was not made read-only/);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 
   it('a carve-out swapped for another directory after planning fails the setup at pin_from (ESTALE); the command never runs', async () => {

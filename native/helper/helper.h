@@ -5,6 +5,7 @@
 #include "gen/plan_steps.h"
 #include "supervisor/supervisor.h"
 #include <map>
+#include <set>
 #include <stdint.h>
 #include <sys/types.h>
 #include <string>
@@ -33,9 +34,11 @@ struct Run {
   int error_fd = -1;                        // reports {step, errno, detail}; CLOEXEC at exec
   int events_fd = -1;                       // init's events to the caller (protocol/events.json); -1: none
   std::map<unsigned long long, int> slots;  // detached mount trees from clone_tree, by slot number
-  std::string scratch_dir;                  // where scratch_begin mounted the tmpfs masks are made in
-  int scratch_count = 0;                    // masks made there so far
-  int ruleset_fd = -1;                      // Landlock ruleset under construction
+  std::set<unsigned long long>
+      read_only_slots;      // slots setattr_slot made read-only, nosuid, nodev (pin_from's sources)
+  std::string scratch_dir;  // where scratch_begin mounted the tmpfs masks are made in
+  int scratch_count = 0;    // masks made there so far
+  int ruleset_fd = -1;      // Landlock ruleset under construction
   std::vector<std::string> env;
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
   std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;

@@ -11,6 +11,7 @@
 #include "gen/step_dispatch.h"
 #include "../gen/error_report.h"
 #include <errno.h>
+#include <iterator>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,8 @@ bool parse_plan(Run &run, const std::string &data, std::vector<Step> &steps) {
     if (n < spec->min_args || n > spec->max_args)
       fail(run, EINVAL, fields[i] + ": wrong number of arguments (" + std::to_string(n) + ")");
     s.op = spec->op;
-    s.args.assign(fields.begin() + i + 2, fields.begin() + i + 2 + n);
+    s.args.assign(std::make_move_iterator(fields.begin() + i + 2),
+                  std::make_move_iterator(fields.begin() + i + 2 + n));
     steps.push_back(std::move(s));
     i += 2 + n;
   }

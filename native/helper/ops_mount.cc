@@ -116,6 +116,7 @@ void step_clone_tree(Run &run, const Step &s) {
   need(run, fd >= 0, "open_tree " + a[1]);
   close(at);
   run.slots[slot] = fd;
+  run.read_only_slots.erase(slot);  // a new tree: writable until a setattr_slot says otherwise
 }
 
 // setattr PATH ATTRS RECURSIVE
@@ -128,8 +129,10 @@ void step_setattr(Run &run, const Step &s) {
 // setattr_slot SLOT ATTRS
 void step_setattr_slot(Run &run, const Step &s) {
   int fd = slot_fd(run, s.args[0]);
-  need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, parse_num(run, s.args[1])) == 0,
+  uint64_t attrs = parse_num(run, s.args[1]);
+  need(run, mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, attrs) == 0,
        "mount_setattr on cloned tree");
+  if ((attrs & kReadOnly) == kReadOnly) run.read_only_slots.insert(parse_num(run, s.args[0]));
 }
 
 // move_slot SLOT PATH
@@ -145,6 +148,7 @@ void step_move_slot(Run &run, const Step &s) {
   }
   close(fd);
   run.slots.erase(parse_num(run, a[0]));
+  run.read_only_slots.erase(parse_num(run, a[0]));
 }
 
 // ro_below DIR: every mount strictly below DIR read-only
@@ -192,13 +196,19 @@ void step_pin(Run &run, const Step &s) {
   close(at);
 }
 
-// pin_from SLOT REL PATH: pin PATH with a read-only clone of REL in the tree of
-// SLOT (a copy of the mount PATH lies in). Cloning scans every mount attached
-// below the source mount, and each pin attaches one below PATH's mount: many
-// pins cloned from that mount itself cost quadratic time, from the copy not.
+// pin_from SLOT REL PATH: pin PATH with a clone of REL in the tree of SLOT (a
+// copy of the mount PATH lies in, made read-only by setattr_slot). Cloning
+// scans every mount attached below the source mount, and each pin attaches
+// one below PATH's mount: many pins cloned from that mount itself cost
+// quadratic time, from the copy not. A clone keeps its source's flags, so
+// the copy is made read-only once instead of each pin (a mount_setattr each);
+// a copy that was not is refused, so a plan cannot pin writable.
 void step_pin_from(Run &run, const Step &s) {
   const auto &a = s.args;
-  int src = sbx_openat2(slot_fd(run, a[0]), a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
+  int from = slot_fd(run, a[0]);
+  if (!run.read_only_slots.count(parse_num(run, a[0])))
+    fail(run, EINVAL, "pin_from " + a[2] + ": slot " + a[0] + " was not made read-only (setattr_slot)");
+  int src = sbx_openat2(from, a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
                         SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
   if (src < 0)
     fail(run, errno,
@@ -206,9 +216,7 @@ void step_pin_from(Run &run, const Step &s) {
   check_plan_id(run, src, a[2]);
   int target = open_plan_path(run, a[2], true, true);
   int fd = open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
-  int rc = fd < 0 ? -1 : mount_setattr(fd, "", SBX_AT_EMPTY_PATH | SBX_AT_RECURSIVE, kReadOnly);
-  if (rc == 0) rc = move_mount_fd(fd, target);
-  need(run, rc == 0, "bind read-only " + a[2]);
+  need(run, fd >= 0 && move_mount_fd(fd, target) == 0, "bind read-only " + a[2]);
   close(fd);
   close(target);
   close(src);
@@ -218,6 +226,7 @@ void step_pin_from(Run &run, const Step &s) {
 void step_close_slot(Run &run, const Step &s) {
   close(slot_fd(run, s.args[0]));
   run.slots.erase(parse_num(run, s.args[0]));
+  run.read_only_slots.erase(parse_num(run, s.args[0]));
 }
 
 // scratch_begin DIR FLAGS OPTIONS: a tmpfs to build masks in, never visible afterwards

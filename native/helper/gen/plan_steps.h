@@ -90,7 +90,7 @@ inline constexpr StepSpec kStepSpecs[] = {
     {"ro_below", StepOp::ro_below, 1, 1, 0},
     {"seal", StepOp::seal, 2, kAnyArgs, 0},
     {"pin", StepOp::pin, 1, 1, 0},
-    {"pin_from", StepOp::pin_from, 3, 3, step_bit(StepOp::clone_tree)},
+    {"pin_from", StepOp::pin_from, 3, 3, step_bit(StepOp::clone_tree) | step_bit(StepOp::setattr_slot)},
     {"close_slot", StepOp::close_slot, 1, 1, step_bit(StepOp::clone_tree)},
     {"mask", StepOp::mask, 5, kAnyArgs, 0},
     {"data_file", StepOp::data_file, 4, 4, step_bit(StepOp::scratch_begin)},
