@@ -6,7 +6,8 @@
 // what it depended on).
 import fs from 'fs';
 import path from 'path';
-import { MountEntry, readMountInfo } from './mountinfo';
+import type { MountEntry } from './mountinfo';
+import { currentMounts } from './mount-watch';
 
 /** The part of fs.Stats the planner looks at. */
 export interface FsStat {
@@ -81,7 +82,7 @@ export const realView: FsView = {
     const big = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
     return big ? `${big.dev}:${big.ino}` : undefined;
   },
-  mounts: readMountInfo,
+  mounts: currentMounts,
   arch: () => process.arch,
   env: (name) => process.env[name],
   uid: () => process.getuid?.(),
