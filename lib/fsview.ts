@@ -6,7 +6,8 @@
 // what it depended on).
 import fs from 'fs';
 import path from 'path';
-import { MountEntry, readMountInfo } from './mountinfo';
+import type { MountEntry } from './mountinfo';
+import { currentMounts } from './mount-watch';
 
 /** The part of fs.Stats the planner looks at. */
 export interface FsStat {
@@ -81,7 +82,7 @@ export const realView: FsView = {
     const big = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
     return big ? `${big.dev}:${big.ino}` : undefined;
   },
-  mounts: readMountInfo,
+  mounts: currentMounts,
   arch: () => process.arch,
   env: (name) => process.env[name],
   uid: () => process.getuid?.(),
@@ -90,11 +91,15 @@ export const realView: FsView = {
 };
 
 /**
- * `view` with lstat remembered for one plan: the policy's resolver, the
- * layout and the plan's identities ask about the same paths (1000 carve-outs:
- * 2000 lstats, a third of prepare()), and an identity then comes from the
- * same observation the decisions came from. Errors are not remembered. Not
- * for a recording view: a warm pool re-checks each identity it was asked for.
+ * `view` with lstat and realpath remembered for one plan: the policy's
+ * resolver, the layout and the plan's identities ask about the same paths
+ * (1000 carve-outs: 2000 lstats, a third of prepare()), and an identity then
+ * comes from the same observation the decisions came from. The guards ask
+ * realpath about the package and its lookup directories again and again (35
+ * calls, 21 paths, for one root): a failed realpath (the missing ones, a
+ * thrown Error each) is remembered too, so each path is resolved once; lstat
+ * errors are not. Not for a recording view: a warm pool re-checks each
+ * identity it was asked for.
  */
 export function onePlanView(view: FsView): FsView {
   const seen = new Map<string, fs.Stats | FsStat | undefined>();
@@ -104,9 +109,24 @@ export function onePlanView(view: FsView): FsView {
     seen.set(p, st);
     return st;
   };
+  const reals = new Map<string, { real: string } | { error: unknown }>();
+  const realpath = (p: string) => {
+    let r = reals.get(p);
+    if (!r) {
+      try {
+        r = { real: view.realpath(p) };
+      } catch (error) {
+        r = { error };
+      }
+      reals.set(p, r);
+    }
+    if ('error' in r) throw r.error;
+    return r.real;
+  };
   return {
     ...view,
     lstat,
+    realpath,
     identity: (p) => {
       const st = lstat(p);
       if (!st) return undefined;

@@ -175,23 +175,6 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
   }
 }
 
-let watchFd: number | undefined;
-let generation = 0;
-
-/**
- * A number that changes whenever this process's mount table may have
- * changed since the previous call (-1: cannot tell). Taken before a plan
- * reads the mounts, equal later: the table is the one the plan saw.
- */
-export function mountGeneration(): number {
-  const b = native().binding;
-  if (!b.mountWatch || !b.mountsChanged) return -1;
-  watchFd ??= b.mountWatch();
-  if (watchFd < 0) return -1;
-  if (b.mountsChanged(watchFd)) generation++;
-  return generation;
-}
-
 /**
  * Each question once; undefined when the planner got two answers to one
  * question (the host changed meanwhile). The names asked of one directory

@@ -10,7 +10,8 @@ import { FsView, Observation, realView, recording } from './fsview';
 import { commandSteps, encodePlan, Plan, Step } from './plan';
 import type { ResolvedPolicy } from './policy';
 import type { Enforcement } from './host';
-import { dedupe, mountGeneration, stillHolds } from './pool-check';
+import { dedupe, stillHolds } from './pool-check';
+import { mountGeneration } from './mount-watch';
 import { checkedPlanInput } from './plan-input';
 import { envSnapshot, planKey, PoolSpawnOptions, recordingEnv, stdioShape, StdioShape } from './pool-key';
 

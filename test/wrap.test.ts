@@ -59,6 +59,28 @@ describe(`wrap() under child_process (as ${userLabel})`, () => {
     expect(seen).toEqual(['started', 'error ENOENT']);
   });
 
+  // The helper's command fork resets only the handlers the helper installs
+  // (native/helper/ops_fork.cc): what a spawner left ignored must be reset as
+  // the helper starts, or an exec would hand it on to the command.
+  it('a command under a spawner that ignores signals starts with none ignored', async () => {
+    const ignoring = (file: string, args: string[]) =>
+      cpSpawn('/bin/sh', ['-c', `trap '' XCPU PROF URG HUP; exec "$@"`, 'sh', file, ...args], {
+        env: { ...process.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const statusOf = async (c: ReturnType<typeof cpSpawn>) => {
+      let out = '';
+      c.stdout!.on('data', (d) => (out += d));
+      expect(await exitOf(c)).toEqual([0, null]);
+      const field = (k: string) => out.match(new RegExp(`^${k}:\\s*(\\S+)`, 'm'))?.[1];
+      return { ign: field('SigIgn'), cgt: field('SigCgt') };
+    };
+    // Unsandboxed, the shell's ignored signals do reach cat: the setup can tell.
+    expect((await statusOf(ignoring('/bin/cat', ['/proc/self/status']))).ign).not.toBe('0000000000000000');
+    const w = wrap('/bin/cat', ['/proc/self/status'], { sandbox: { writableRoots: [] } });
+    expect(await statusOf(ignoring(w.file, w.args))).toEqual({ ign: '0000000000000000', cgt: '0000000000000000' });
+  });
+
   it("a plan not handed over by the helper's own parent is refused (EPERM, exit 125, nothing runs)", () => {
     const dir = tempDir();
     try {

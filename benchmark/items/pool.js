@@ -18,6 +18,8 @@ const PAIRS = [
   ['first spawn', 'first spawn, pool off'],
   ['pooled', 'pooled (peer)'],
   ['pooled (peer)', 'child_process'],
+  ['first spawn (peer)', 'child_process'],
+  ['first spawn', 'first spawn (peer)'],
 ];
 
 module.exports = async function pool(ctx) {

@@ -47,6 +47,10 @@ async function main() {
     fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
     'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
     'first spawn, pool off': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace, pool: false }),
+    // The peer's first spawn of a policy, so both sides' first spawns come from the same rounds.
+    ...(opt.peer
+      ? { 'first spawn (peer)': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }, require(path.join(opt.peer, 'dist'))) }
+      : {}),
     child_process: () => timeCp(TRUE, [], { cwd: opt.workspace }),
   };
   if (opt.bwrap) variants.bwrap = () => timeCp(opt.bwrap, bwrapArgs({ roots: [opt.workspace], cwd: opt.workspace }, [TRUE]));

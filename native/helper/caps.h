@@ -10,12 +10,16 @@
 #include <unistd.h>
 
 // 0, or the errno with `what` naming the call that failed. EINVAL from the
-// bounding-set drop is a capability this kernel does not have; EPERM is
+// bounding-set drop is a capability this kernel does not have, and none above
+// it has one either (the kernel's capabilities are 0..CAP_LAST_CAP), so the
+// loop ends there instead of asking about every number up to 63; EPERM is
 // tolerated only when `tolerate_eperm` (a process without CAP_SETPCAP, whose
 // no_new_privs keeps exec from gaining what stays in the set).
 inline int drop_capabilities(bool keep_bounding, bool tolerate_eperm, int keep, const char **what) {
   for (int cap = 0; cap < 64 && !keep_bounding; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && !(tolerate_eperm && errno == EPERM)) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL) break;
+    if (!(tolerate_eperm && errno == EPERM)) {
       *what = "prctl(PR_CAPBSET_DROP)";
       return errno;
     }

@@ -106,7 +106,18 @@ unsigned long long parse_num(Run &run, const std::string &s) {
   return v;
 }
 
+// Every signal to its default: what another spawner (wrap()) may hand down
+// ignored (a shell's `trap ''`, nohup) an exec keeps, and the command's fork
+// resets only the handlers the helper itself installs (ops_fork.cc). The
+// addon's child does this before its exec (native/spawn.cc).
+void default_dispositions() {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--handoff") == 0) default_dispositions();
   // The addon's vfork child execs us with every signal blocked (native/spawn.cc).
   // A job-control stop that arrived in between was meant for the caller's
   // process group, which we have left (the CLI's helper has its own): it is

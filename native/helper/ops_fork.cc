@@ -2,6 +2,7 @@
 // (pid 1) behind, and what those two do until the command ends.
 #include "helper.h"
 #include "terminal.h"
+#include "supervisor/tick.h"
 #include "gen/step_dispatch.h"
 #include "../gen/events.h"
 #include <errno.h>
@@ -41,11 +42,18 @@ void block_handled_signals() {
   for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
 }
 
+// The command's dispositions before it is unblocked: the handlers the helper
+// installed (the forwarded signals, the supervisor's tick) go back to the
+// default, so a signal before the exec ends it as it would the command. Every
+// other signal is at its default already: the helper starts with none ignored
+// (main.cc; the addon's child resets them before the exec), and an exec keeps
+// only the ignored ones. One sigaction per signal the helper touches, not 64.
 void reset_signals() {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, nullptr);
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+  sigaction(supervisor_tick_signal(), &sa, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -1,0 +1,55 @@
+// A plan's view of the host (lib/fsview.ts onePlanView): one answer per path
+// for one plan, a failed realpath included, and a fresh one for the next plan.
+import fs from 'fs';
+import path from 'path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { onePlanView, realView } from '../lib/fsview';
+import { prepare } from '../lib/prepare';
+import { rmTree, tempDir, userLabel } from './helpers';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe(`one plan's view of the host (as ${userLabel})`, () => {
+  it('prepare() resolves no path twice, yet the next plan asks again', () => {
+    const root = tempDir('sbx-one-plan-');
+    try {
+      prepare('/bin/true', [], { sandbox: { writableRoots: [root] }, cwd: root }); // modules loaded, host facts cached
+      const calls = vi.spyOn(fs.realpathSync, 'native');
+      prepare('/bin/true', [], { sandbox: { writableRoots: [root] }, cwd: root });
+      const asked = calls.mock.calls.map(([p]) => String(p));
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.length).toBe(new Set(asked).size);
+      calls.mockClear();
+      prepare('/bin/true', [], { sandbox: { writableRoots: [root] }, cwd: root });
+      expect(calls.mock.calls.map(([p]) => String(p)).sort()).toEqual([...asked].sort());
+    } finally {
+      rmTree(root);
+    }
+  });
+
+  it('a failed realpath fails again the same way, without asking the host again', () => {
+    const d = tempDir('sbx-one-plan-');
+    try {
+      const view = onePlanView(realView);
+      const calls = vi.spyOn(fs.realpathSync, 'native');
+      const missing = path.join(d, 'missing');
+      const code = (f: () => unknown) => {
+        try {
+          f();
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code;
+        }
+        return 'resolved';
+      };
+      expect(code(() => view.realpath(missing))).toBe('ENOENT');
+      expect(code(() => view.realpath(missing))).toBe('ENOENT');
+      expect(view.realpath(d)).toBe(fs.realpathSync(d));
+      expect(view.realpath(d)).toBe(fs.realpathSync(d));
+      expect(calls.mock.calls.map(([p]) => String(p))).toEqual([missing, d]);
+    } finally {
+      rmTree(d);
+    }
+  });
+});
