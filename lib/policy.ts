@@ -9,6 +9,7 @@ import { EXTRA_VIEWS, View } from './views';
 import { DataFile, EXTRA_DATA_FILES, MAX_DATA_BYTES } from './data-files';
 import { EXTRA_FRESH_NODES, FreshNode } from './fresh-nodes';
 import { EXTRA_MOVED_ROOTS, MovedRoot, overlaps } from './moved-roots';
+import { isUnder } from './mountinfo';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
@@ -334,13 +335,20 @@ function resolveMovedRoots(list: MovedRoot[], mode: Mode, rules: Rule[], fresh: 
   const writes = rules.filter((r) => r.access === 'write').map((r) => r.path);
   list.forEach((m, i) => {
     const st = view.lstat(m.src);
-    if (!path.isAbsolute(m.src) || !st?.isDirectory() || list.some((o) => isUnderAny(m.src, [o.dest])))
+    if (!path.isAbsolute(m.src) || !st?.isDirectory() || list.some((o) => isUnder(m.src, o.dest)))
       throw new PolicyError('movedRoots', m.src, 'the source must be a directory of the host, outside every destination');
+    // Its tree is the host's: a /proc or /dev there (or SRC inside one) would be the host's, not the sandbox's own.
+    if (
+      ((isUnder(m.src, '/proc') || isUnder(m.src, '/dev')) && !isUnder(m.src, '/dev/shm')) ||
+      isUnder('/proc', m.src) ||
+      isUnder('/dev', m.src)
+    )
+      throw new PolicyError('movedRoots', m.src, 'the source must not hold or lie in /proc or /dev: the sandbox shows only its own');
     if (!writes.includes(m.dest)) throw new PolicyError('movedRoots', m.dest, 'the destination must be a writable root (a write rule)');
-    if (m.dest === '/' || isUnderAny(m.dest, ['/proc', '/dev', ...fresh]))
+    if (m.dest === '/' || ['/proc', '/dev', ...fresh].some((d) => isUnder(m.dest, d)))
       throw new PolicyError('movedRoots', m.dest, 'not /, nor under /proc, /dev or a fresh tmpfs');
     for (const w of writes)
-      if (w !== m.dest && (isUnderAny(w, [m.dest]) || isUnderAny(m.dest, [w]) || overlaps(w, m.src, mounts)))
+      if (w !== m.dest && (isUnder(w, m.dest) || isUnder(m.dest, w) || overlaps(w, m.src, mounts)))
         throw new PolicyError('movedRoots', m, `shares files with the writable root ${w}: a moved root must be a place of its own`);
     list.forEach((o, j) => {
       if (j !== i && overlaps(o.src, m.src, mounts))

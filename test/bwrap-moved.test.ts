@@ -154,6 +154,8 @@ describe('--bind SRC DEST (another path)', () => {
       [['--bind', src, src, '--bind', src, dest], /^bwrap: .*shares files with the writable root/],
       [['--bind', H, H, '--bind', src, dest], /^bwrap: .*shares files with the writable root/],
       [['--bind', A, A, '--bind', A, dest], /^bwrap: .*shares files with the writable root/],
+      [['--bind', '/', dest], /^bwrap: .*the source must not hold or lie in \/proc or \/dev/],
+      [['--bind', '/proc/self', dest], /^bwrap: .*the source must not hold or lie in \/proc or \/dev/],
       [['--bind', A, A, '--bind', src, `${A}/new`], /^bwrap: --bind \S+ \S+\/a\/new: not supported.*makes no mount points on the host/],
     ];
     for (const [argv, re] of cases) {
