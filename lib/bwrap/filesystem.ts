@@ -193,6 +193,9 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           cover(destReal);
           rules[destReal] = 'write';
           moved.push({ src, dest: destReal, index, opt });
+          notes.push(
+            `${opt} ${op.src} ${op.dest}: a writable root of its own at DEST (links and renames to other roots: EXDEV, as bubblewrap), with exec's protections at DEST`,
+          );
           if (op.op === 'dev-bind') notes.push(`${opt} ${op.src} ${op.dest}: device nodes there stay unusable (nodev)`);
           return;
         }
