@@ -8,6 +8,7 @@ import { MountEntry, isUnder, mountOf } from './mountinfo';
 import type { ResolvedPolicy, Rule } from './policy';
 import type { FreshNode } from './fresh-nodes';
 import { repositoryModel } from './repository';
+import { movedPaths } from './moved-roots';
 
 export { GIT_CODE_PATHS } from './repository';
 
@@ -17,6 +18,8 @@ export interface RootGroup {
   roots: string[];
   /** Directories between the ancestor and the roots, with the names on the way kept out of the sealing. */
   chain: { dir: string; keep: string[] }[];
+  /** A moved root (lib/moved-roots.ts): the host directory whose tree is mounted at the ancestor (its one root). */
+  source?: string;
 }
 
 export type Action =
@@ -205,8 +208,17 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const actions: Action[] = [];
   const writable: string[] = [];
   const nested: string[] = []; // requested roots inside another root: no mount of their own, but their protected names count
+  const movedSrc = new Map((policy.movedRoots ?? []).map((m) => [m.dest, m.src]));
   for (const r of rules) {
     const parent = regionOf(r.path);
+    if (r.access === 'write' && movedSrc.has(r.path)) {
+      // A mount of its own in the read-only tree (policy.ts kept it apart from every other writable area).
+      if (parent !== 'default') throw new Error(`layout: the moved root ${r.path} lies in a hidden or writable place`);
+      writable.push(r.path);
+      tops.push(r.path);
+      region.set(r.path, 'write');
+      continue;
+    }
     if (r.access === 'write') {
       // Already writable, nothing in between, unless it lives in a mount below
       // the one made writable (a tmpfs at /tmp/x holding the root /tmp/x/ws):
@@ -267,7 +279,8 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   // from a temp dir anyway (it is often a tmpfs), and sharing an ancestor
   // with the project would usually mean sealing every entry of /.
   const tmpRoots = new Set(rules.filter((r) => r.from === 'tmp').map((r) => r.path));
-  const groups = groupRoots(tops, mounts, (r) => !!opts.separateRoots || tmpRoots.has(r));
+  const groups = groupRoots(tops, mounts, (r) => !!opts.separateRoots || tmpRoots.has(r) || movedSrc.has(r));
+  for (const g of groups) if (movedSrc.has(g.ancestor)) g.source = movedSrc.get(g.ancestor);
   for (const g of groups) actions.push({ kind: 'group', path: g.ancestor, group: g });
 
   // Protected names at the top of every writable root, and of $HOME when writable.
@@ -369,9 +382,16 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   const missing = new Set(missingProtected);
   const guardTrees: string[] = [];
   const guardFiles: string[] = [];
+  // A guarded path inside a moved root's source is guarded at its place in the moved root too.
+  const guardPaths: { p: string; why: string }[] = [];
   for (const g of policy.guards) {
     const p = canonicalPath(view, g.path, false);
     if (!p) continue;
+    guardPaths.push({ p, why: g.why });
+    for (const q of movedPaths(policy.movedRoots ?? [], p)) guardPaths.push({ p: q, why: `${g.why} (shown at ${q} by a moved root)` });
+  }
+  for (const g of guardPaths) {
+    const p = g.p;
     let st: FsStat | undefined;
     try {
       st = view.lstat(p);

@@ -8,6 +8,10 @@ export interface MountEntry {
   id: number;
   parent: number;
   mountPoint: string;
+  /** major:minor of the filesystem (field 3). */
+  dev?: string;
+  /** The path of the mount's root inside its filesystem (field 4). */
+  root?: string;
   /** Per-mount options (field 6), e.g. ['rw', 'noexec']. */
   options?: string[];
   /** The filesystem type (after the " - " separator). */
@@ -28,6 +32,8 @@ export function parseMountInfo(text: string): MountEntry[] {
       id: Number(f[0]),
       parent: Number(f[1]),
       mountPoint: unescape(f[4]),
+      dev: f[2],
+      root: unescape(f[3]),
       options: f[5] === undefined ? [] : f[5].split(','),
       fsType: dash > 0 ? f[dash + 1] : undefined,
     });

@@ -14,6 +14,7 @@ import type { Level } from './host';
 import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from './seccomp';
 import { STEP_ARITY, StepOp } from './gen/plan-steps';
 import { KernelFeatures, kernelFeatures, parseRelease, supervisorFallbacks } from './features';
+import { hostPath, MovedRoot } from './moved-roots';
 
 export interface Step {
   op: StepOp;
@@ -99,7 +100,7 @@ export function buildPlan(input: PlanInput): Plan {
     if (!policy.network) add('loopback_up');
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
-    if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity));
+    if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity, policy.movedRoots ?? []));
     if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
     // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
     if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
@@ -301,7 +302,12 @@ type Add = (op: StepOp, ...args: (string | number | bigint)[]) => void;
  * path, "dev:ino"). A path swapped for a symlink or another directory after
  * planning then fails the setup instead of moving rights or protection.
  */
-function identities(layout: Layout, privateTmp: boolean, identity: (p: string) => string | undefined): string[] {
+function identities(
+  layout: Layout,
+  privateTmp: boolean,
+  identity: (p: string) => string | undefined,
+  moved: readonly MovedRoot[],
+): string[] {
   const paths = new Set<string>();
   for (const a of layout.actions) {
     if (a.kind === 'mask' && a.fresh) continue; // in a new tmpfs: the host's inode at that path is not the sandbox's
@@ -309,10 +315,11 @@ function identities(layout: Layout, privateTmp: boolean, identity: (p: string) =
     if (a.kind === 'group') for (const c of a.group.chain) paths.add(c.dir);
   }
   for (const w of layout.writable) if (!(privateTmp && w === '/tmp')) paths.add(w); // a private /tmp is a new tmpfs
+  // Checked before the layout exists: a path in a moved root is checked where the host holds it.
   const out: string[] = [];
   for (const p of paths) {
     const id = identity(p);
-    if (id) out.push(p, id);
+    if (id) out.push(hostPath(moved, p), id);
   }
   return out;
 }
@@ -337,7 +344,7 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
   for (const a of layout.actions) {
     if (a.kind === 'group' || a.kind === 'reveal') {
       const n = nextSlot();
-      add('clone_tree', n, a.path);
+      add('clone_tree', n, a.kind === 'group' ? (a.group.source ?? a.path) : a.path); // a moved root: its source's tree
       slot.set(a.path, n);
     }
   }

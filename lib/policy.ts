@@ -8,6 +8,8 @@ import { EXTRA_SCRATCH, Scratch } from './scratch';
 import { EXTRA_VIEWS, View } from './views';
 import { DataFile, EXTRA_DATA_FILES, MAX_DATA_BYTES } from './data-files';
 import { EXTRA_FRESH_NODES, FreshNode } from './fresh-nodes';
+import { EXTRA_MOVED_ROOTS, MovedRoot, overlaps } from './moved-roots';
+import { isUnder } from './mountinfo';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
 
@@ -110,6 +112,8 @@ export interface ResolvedPolicy {
   dataFiles: DataFile[];
   /** Nodes made inside a fresh tmpfs once it is mounted (bubblewrap's `--dir`/`--file`/`--symlink` there, lib/fresh-nodes.ts). */
   freshNodes: FreshNode[];
+  /** Writable roots showing the host's SRC at DEST (bubblewrap's `--bind SRC DEST`, lib/moved-roots.ts); each DEST is also a write rule. */
+  movedRoots: MovedRoot[];
 }
 
 export class PolicyError extends Error {
@@ -288,6 +292,7 @@ export function resolvePolicy(
   const fresh = [...(tmp === 'private' ? ['/tmp'] : []), ...scratch.map((s) => s.path)];
   const dataFiles = resolveDataFiles((p as { [EXTRA_DATA_FILES]?: DataFile[] })[EXTRA_DATA_FILES] ?? [], mode, real, view, fresh);
   const freshNodes = resolveFreshNodes((p as { [EXTRA_FRESH_NODES]?: FreshNode[] })[EXTRA_FRESH_NODES] ?? [], fresh);
+  const movedRoots = resolveMovedRoots((p as { [EXTRA_MOVED_ROOTS]?: MovedRoot[] })[EXTRA_MOVED_ROOTS] ?? [], mode, rules, fresh, view);
   const abs = (v: string | undefined) => (v && path.isAbsolute(v) ? v : undefined);
   const cacheHome = abs(env.XDG_CACHE_HOME) ?? (abs(env.HOME) && path.join(env.HOME!, '.cache'));
   const gitMarkerDirs = [...new Set([abs(env.UV_CACHE_DIR), cacheHome && path.join(cacheHome, 'uv')].filter((d): d is string => !!d))];
@@ -308,7 +313,49 @@ export function resolvePolicy(
     views,
     dataFiles,
     freshNodes,
+    movedRoots,
   };
+}
+
+/**
+ * Each DEST an existing directory with a write rule of its own, each SRC a
+ * directory; no moved root shares inodes with another writable area (by path
+ * or through a bind mount on the host): its protections are decided at DEST
+ * only, and the Landlock rule on SRC's inode would grant writes through every
+ * other writable path reaching it. The view is already movedView's.
+ */
+function resolveMovedRoots(list: MovedRoot[], mode: Mode, rules: Rule[], fresh: string[], view: FsView): MovedRoot[] {
+  noMountLayer(
+    mode,
+    'movedRoots',
+    list.map((m) => m.dest),
+  );
+  if (!list.length) return [];
+  const mounts = view.mounts();
+  const writes = rules.filter((r) => r.access === 'write').map((r) => r.path);
+  list.forEach((m, i) => {
+    const st = view.lstat(m.src);
+    if (!path.isAbsolute(m.src) || !st?.isDirectory() || list.some((o) => isUnder(m.src, o.dest)))
+      throw new PolicyError('movedRoots', m.src, 'the source must be a directory of the host, outside every destination');
+    // Its tree is the host's: a /proc or /dev there (or SRC inside one) would be the host's, not the sandbox's own.
+    if (
+      ((isUnder(m.src, '/proc') || isUnder(m.src, '/dev')) && !isUnder(m.src, '/dev/shm')) ||
+      isUnder('/proc', m.src) ||
+      isUnder('/dev', m.src)
+    )
+      throw new PolicyError('movedRoots', m.src, 'the source must not hold or lie in /proc or /dev: the sandbox shows only its own');
+    if (!writes.includes(m.dest)) throw new PolicyError('movedRoots', m.dest, 'the destination must be a writable root (a write rule)');
+    if (m.dest === '/' || ['/proc', '/dev', ...fresh].some((d) => isUnder(m.dest, d)))
+      throw new PolicyError('movedRoots', m.dest, 'not /, nor under /proc, /dev or a fresh tmpfs');
+    for (const w of writes)
+      if (w !== m.dest && (isUnder(w, m.dest) || isUnder(m.dest, w) || overlaps(w, m.src, mounts)))
+        throw new PolicyError('movedRoots', m, `shares files with the writable root ${w}: a moved root must be a place of its own`);
+    list.forEach((o, j) => {
+      if (j !== i && overlaps(o.src, m.src, mounts))
+        throw new PolicyError('movedRoots', m, `shares files with the moved root ${o.dest}: a moved root must be a place of its own`);
+    });
+  });
+  return list.map((m) => ({ src: m.src, dest: m.dest }));
 }
 
 /** The bwrap front end's mount entries need the mount layer, which mode 'full' does not build. */

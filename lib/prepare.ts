@@ -9,6 +9,7 @@ import { SandboxSetupError } from './errors';
 import { chooseLevel, Enforcement, hostFacts } from './host';
 import { checkedPlanInput } from './plan-input';
 import type { SpawnOptions } from './spawn-options';
+import { EXTRA_MOVED_ROOTS, MovedRoot, movedView } from './moved-roots';
 
 /** The kernel's Landlock ABI (<= 0: unavailable) and errata bitmask. */
 export function landlockAbi(): { abi: number; errata: number } {
@@ -40,6 +41,9 @@ export function prepareWith(
   // Not a recording view (the pool's): it must see each identity asked for, to re-check it.
   if (view === realView) view = onePlanView(view);
   const { cwd, env } = checkedPlanInput(file, args, options);
+  // A moved root's DEST is planned as the sandbox shows it: SRC's tree (lib/moved-roots.ts).
+  const moved = (options.sandbox as { [EXTRA_MOVED_ROOTS]?: MovedRoot[] } | undefined)?.[EXTRA_MOVED_ROOTS];
+  if (moved?.length) view = movedView(view, moved);
   const policy = resolvePolicy(options.sandbox, cwd, policyEnv ?? options.env ?? process.env, view);
   const facts = hostFacts(!!options.allowDegraded);
   const enforcement = chooseLevel(facts, !!options.allowDegraded);

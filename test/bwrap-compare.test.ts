@@ -157,6 +157,19 @@ describe.skipIf(!fs.existsSync(realBwrap))(
       expect(Object.keys(d).sort()).toEqual([...Object.keys(ALWAYS), 'ns ipc', 'ns uts'].sort());
     });
 
+    it('--bind SRC DEST of another path (and a --bind-try of a missing one): the same but for the documented differences', () => {
+      const H = tempDir('sbx-cmp-');
+      made.push(H);
+      const A = `${H}/a`;
+      const B = `${H}/b`;
+      const argv = [
+        ...['--ro-bind', '/', '/', '--dev', '/dev', '--bind', A, A, '--bind', `${H}/outside`, B, '--bind-try', `${H}/none`, `${H}/a/.git`],
+        ...['--unshare-user', '--unshare-pid', '--unshare-net', '--cap-drop', 'ALL', '--'],
+      ];
+      const d = diff(H, argv, [A, B, `${B}/conf`, `${B}/.git`, `${H}/outside`, `${H}/outside/conf`]);
+      expect(Object.keys(d).sort()).toEqual([...Object.keys(ALWAYS), 'ns ipc', 'ns uts'].sort());
+    });
+
     it('--bind-data in a writable root and --ro-bind-data in a read-only place, over existing files: the same but for the documented differences', () => {
       const H = tempDir('sbx-cmp-');
       made.push(H);

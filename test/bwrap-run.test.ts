@@ -357,9 +357,14 @@ describe("bad argv: bubblewrap's message, exit 1, nothing run, nothing left", ()
       /^bwrap: Can't mkdir \/etc\/sbx-bwrap-nope: Read-only file system\n$/,
     ],
     [
-      'a bind of one path onto another',
-      (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/opt', 'sh', '-c', `touch ${m}`],
-      /^bwrap: --bind \/usr \/opt: not supported/,
+      'a writable bind of one path onto another that does not exist, in a read-only place',
+      (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/opt/sbx-bwrap-nope', 'sh', '-c', `touch ${m}`],
+      /^bwrap: Can't mkdir \/opt\/sbx-bwrap-nope: Read-only file system\n$/,
+    ],
+    [
+      'a writable bind of one path into /proc',
+      (m) => ['--ro-bind', '/', '/', '--bind', '/usr', '/proc/sys', 'sh', '-c', `touch ${m}`],
+      /^bwrap: --bind \/usr \/proc\/sys: not supported by sbx-native's bwrap front end \(the sandbox has its own \/proc/,
     ],
     [
       'an --info-fd that is not open',

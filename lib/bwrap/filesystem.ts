@@ -10,6 +10,7 @@ import type { View } from '../views';
 import { DataFile, MAX_DATA_BYTES } from '../data-files';
 import { realOrUndefined, realView } from '../fsview';
 import type { FreshNode } from '../fresh-nodes';
+import type { MovedRoot } from '../moved-roots';
 import { BwrapError, unsupported } from './values';
 import type { FsOp } from './argv-types';
 import type { SetupOp } from './setup';
@@ -60,6 +61,8 @@ export interface FsMapping {
   dataFiles: DataFile[];
   /** --dir, --file, --symlink inside a fresh tmpfs: made by the helper there (lib/fresh-nodes.ts). */
   freshNodes: FreshNode[];
+  /** --bind SRC DEST of different paths: writable roots of their own (lib/moved-roots.ts). */
+  movedRoots: MovedRoot[];
 }
 
 function under(p: string, dir: string): boolean {
@@ -78,6 +81,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const scratch: Scratch[] = [];
   const views: (View & { index: number })[] = [];
   const dataFiles: DataFile[] = [];
+  const moved: (MovedRoot & { index: number; opt: string })[] = [];
   let privateTmp = false;
   let root: 'ro' | 'rw' | 'empty' = 'empty';
   let dev = false;
@@ -93,6 +97,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
     for (let i = scratch.length - 1; i >= 0; i--) if (under(scratch[i].path, dest)) scratch.splice(i, 1);
     for (let i = views.length - 1; i >= 0; i--) if (under(views[i].dest, dest)) views.splice(i, 1);
     for (let i = dataFiles.length - 1; i >= 0; i--) if (under(dataFiles[i].path, dest)) dataFiles.splice(i, 1);
+    for (let i = moved.length - 1; i >= 0; i--) if (under(moved[i].dest, dest)) moved.splice(i, 1);
     if (dest === '/tmp' || dest === '/') privateTmp = false;
   };
   // Inside a fresh tmpfs the host's entries are not there.
@@ -169,11 +174,31 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
           rules[destReal!] = 'none';
           return;
         }
-        if (writable)
-          throw unsupported(
-            `${opt} ${op.src} ${op.dest}`,
-            "a writable bind must be of a path onto itself: a writable root keeps sbx-native's protections (protected names, guarded files) only at its own path",
+        if (writable) {
+          // A writable root of its own at DEST showing the host's SRC (lib/moved-roots.ts).
+          if (srcKind !== 'dir')
+            throw unsupported(`${opt} ${op.src} ${op.dest}`, 'a writable bind of a file: writable roots are directories');
+          if (destReal === undefined) {
+            // bubblewrap makes DEST: it fails where the sandbox is read-only, and would leave it on the host elsewhere.
+            if (!inFresh(dest) && visible(rules, dest) && !inWritable(rules, dest))
+              throw new BwrapError(`Can't mkdir ${op.dest}: Read-only file system`);
+            throw unsupported(`${opt} ${op.src} ${op.dest}`, `${op.dest} does not exist, and sbx-native makes no mount points on the host`);
+          }
+          if (host.kind(destReal, true) !== 'dir') throw new BwrapError(`Can't mkdir ${op.dest}: File exists`);
+          if (inFresh(destReal) || !visible(rules, destReal))
+            throw unsupported(
+              `${opt} ${op.src} ${op.dest}`,
+              `${op.dest} is inside a hidden place or a --tmpfs, where it has no mount point`,
+            );
+          cover(destReal);
+          rules[destReal] = 'write';
+          moved.push({ src, dest: destReal, index, opt });
+          notes.push(
+            `${opt} ${op.src} ${op.dest}: a writable root of its own at DEST (links and renames to other roots: EXDEV, as bubblewrap), with exec's protections at DEST`,
           );
+          if (op.op === 'dev-bind') notes.push(`${opt} ${op.src} ${op.dest}: device nodes there stay unusable (nodev)`);
+          return;
+        }
         // A read-only view of what the sandbox shows at SRC, mounted at DEST once the layout is in place.
         if (destReal === undefined)
           throw unsupported(`${opt} ${op.src} ${op.dest}`, `${op.dest} does not exist, and sbx-native makes no mount points on the host`);
@@ -216,6 +241,14 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
       case 'remount-ro': {
         const dest = abs(op.dest, '--remount-ro');
         const real = host.realpath(dest) ?? dest;
+        const m = moved.findIndex((x) => x.dest === real);
+        if (m >= 0) {
+          // A read-only bind of another path after all: a view (what the sandbox shows at SRC, read-only).
+          delete rules[real];
+          views.push({ src: moved[m].src, dest: real, index: moved[m].index });
+          moved.splice(m, 1);
+          return;
+        }
         if (rules[real] === 'write') {
           rules[real] = 'read';
           return;
@@ -357,7 +390,24 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
         `it lies inside the read-only view bound at ${v.dest} earlier, which sbx-native mounts after everything else`,
       );
   }
+  // A moved root is planned from SRC's tree at DEST once: what an option after it puts inside it would not be there.
+  for (const m of moved) {
+    if (!visible(rules, path.dirname(m.dest)))
+      throw unsupported(`${m.opt} ${m.src} ${m.dest}`, `${m.dest} is inside a hidden place, where it has no mount point`);
+    const inside = ops
+      .slice(m.index + 1)
+      .find(
+        (o): o is Extract<FsOp, { dest: string }> =>
+          'dest' in o && under(path.normalize(o.dest), m.dest) && !(o.op === 'remount-ro' && path.normalize(o.dest) === m.dest),
+      );
+    if (inside)
+      throw unsupported(
+        `--${inside.op} ${inside.dest}`,
+        `it lies inside the writable bind of ${m.src} at ${m.dest} earlier, which is not supported yet`,
+      );
+  }
   return {
+    movedRoots: moved.map(({ src, dest }) => ({ src, dest })),
     rules,
     guards,
     sockets,

@@ -14,6 +14,7 @@ import type { Scratch } from '../scratch';
 import type { View } from '../views';
 import type { DataFile } from '../data-files';
 import type { FreshNode } from '../fresh-nodes';
+import type { MovedRoot } from '../moved-roots';
 import { HostView, mapFilesystem, realHost, visible } from './filesystem';
 import { unsupported } from './values';
 
@@ -32,6 +33,8 @@ export interface Mapped {
   dataFiles: DataFile[];
   /** --dir/--file/--symlink inside a fresh tmpfs, made by the helper (lib/fresh-nodes.ts). */
   freshNodes: FreshNode[];
+  /** --bind SRC DEST of different paths: writable roots of their own (lib/moved-roots.ts). */
+  movedRoots: MovedRoot[];
   /** Unix socket files bound in by their own --bind: connectable (allowUnixSockets once the policy has it). */
   unixSockets: string[];
   file: string;
@@ -142,6 +145,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     views: fsm.views,
     dataFiles: fsm.dataFiles,
     freshNodes: fsm.freshNodes,
+    movedRoots: fsm.movedRoots,
     unixSockets: fsm.sockets,
     file: a.command[0],
     args: a.command.slice(1),

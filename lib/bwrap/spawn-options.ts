@@ -10,6 +10,7 @@ import { EXTRA_VIEWS, View } from '../views';
 import { DataFile, EXTRA_DATA_FILES } from '../data-files';
 import { initDuties } from './pid1';
 import { EXTRA_FRESH_NODES, FreshNode } from '../fresh-nodes';
+import { EXTRA_MOVED_ROOTS, MovedRoot } from '../moved-roots';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
@@ -25,6 +26,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
     [EXTRA_VIEWS]?: View[];
     [EXTRA_DATA_FILES]?: DataFile[];
     [EXTRA_FRESH_NODES]?: FreshNode[];
+    [EXTRA_MOVED_ROOTS]?: MovedRoot[];
   };
   if (m.unixSockets.length) {
     // Issue 13's policy key: a socket bound in by its own --bind may be connected to.
@@ -35,6 +37,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   if (m.views.length) sandbox[EXTRA_VIEWS] = m.views;
   if (m.dataFiles.length) sandbox[EXTRA_DATA_FILES] = m.dataFiles;
   if (m.freshNodes.length) sandbox[EXTRA_FRESH_NODES] = m.freshNodes;
+  if (m.movedRoots.length) sandbox[EXTRA_MOVED_ROOTS] = m.movedRoots;
   const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
   return { options, fds };
 }
@@ -89,6 +92,7 @@ export function dryRunJson(p: Prepared): unknown {
     guarded: p.mapped.guards.filter((g) => !g.why.startsWith('bwrap ')),
     scratch: p.mapped.scratch,
     views: p.mapped.views,
+    movedRoots: p.mapped.movedRoots,
     dataFiles: counted(p.mapped.dataFiles),
     freshNodes: counted(p.mapped.freshNodes),
     unixSockets: p.mapped.unixSockets,
