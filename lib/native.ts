@@ -60,8 +60,8 @@ export interface Binding {
   landlockAbi(): { abi: number; errata: number };
   /** The domain proxy's byte path: dups fd, connects, answers `ok` or `failed`, splices both ways on a thread of its own (native/tunnel.h). 0 or an errno. */
   tunnel(fd: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
-  /** The tunnel thread accepts on the proxy's HTTP port and hands over each connection's first bytes by id (native/tunnel.h). 0 or an errno. */
-  tunnelListen(fd: number, onHead: (id: number, bytes: Buffer) => void): number;
+  /** The tunnel thread accepts on the proxy's HTTP port and hands over each connection's first bytes (at most maxHead + 1) by id (native/tunnel.h). 0 or an errno. */
+  tunnelListen(fd: number, maxHead: number, onHead: (id: number, bytes: Buffer) => void): number;
   /** Starts connection `id`'s tunnel as tunnel() does; `head`: the bytes after its request head. 0 or an errno (then it can still be taken). */
   tunnelStart(id: number, address: string, port: number, head: Buffer, ok: Buffer, failed: Buffer): number;
   /** Connection `id`'s fd, now the caller's, or -errno. */

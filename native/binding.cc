@@ -86,13 +86,14 @@ class Binding : public Napi::Addon<Binding> {
     return Napi::Number::New(info.Env(), err);
   }
 
-  // tunnelListen(fd, onHead(id, bytes: Buffer)) -> 0 or errno (native/tunnel.h). onHead
+  // tunnelListen(fd, maxHead, onHead(id, bytes: Buffer)) -> 0 or errno (native/tunnel.h). onHead
   // runs on the event loop; the thread-safe function keeps the loop alive.
   Napi::Value TunnelListen(const Napi::CallbackInfo &info) {
-    auto tsfn = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
+    auto tsfn = Napi::ThreadSafeFunction::New(info.Env(), info[2].As<Napi::Function>(),
                                               "sbx-native proxy heads", 0, 1);
+    size_t max_head = info[1].As<Napi::Number>().Uint32Value();
     int err = sbx_tunnel_listen(
-        info[0].As<Napi::Number>().Int32Value(), [tsfn](uint64_t id, std::string bytes) mutable {
+        info[0].As<Napi::Number>().Int32Value(), max_head, [tsfn](uint64_t id, std::string bytes) mutable {
           auto *head = new std::pair<uint64_t, std::string>(id, std::move(bytes));
           auto call = [](Napi::Env env, Napi::Function fn, std::pair<uint64_t, std::string> *h) {
             auto buf = Napi::Buffer<char>::Copy(env, h->second.data(), h->second.size());

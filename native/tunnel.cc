@@ -46,6 +46,7 @@ struct Direction {
   bool eof = false, done = false;
 };
 
+// Watched through its sides only; a TunnelWatched so that it is retired (freed after the batch) like them.
 struct Tunnel : TunnelWatched {
   void on_event(uint32_t) override {}
   Side client{this}, up{this};

@@ -14,16 +14,17 @@ int sbx_tunnel(int client, const std::string &address, int port, const std::stri
                const std::string &ok, const std::string &failed);
 
 #include <functional>
+#include <stddef.h>
 #include <stdint.h>
 
 // Called on the tunnel thread with each accepted connection's id and its
-// first bytes: a whole CONNECT head (and any bytes after it), up to 16 KiB
-// and one byte more, or the first bytes of anything that is not a CONNECT.
+// first bytes: a whole CONNECT head (and any bytes after it), up to
+// `max_head` bytes and one more, or the first bytes of anything that is not a CONNECT.
 using TunnelHeadSink = std::function<void(uint64_t id, std::string bytes)>;
 
 // The tunnel thread accepts on `listen_fd` (the proxy's HTTP port) from now
 // on. 0, or an errno (EBUSY: already listening).
-int sbx_tunnel_listen(int listen_fd, TunnelHeadSink sink);
+int sbx_tunnel_listen(int listen_fd, size_t max_head, TunnelHeadSink sink);
 
 // Starts the tunnel of connection `id` as sbx_tunnel does (`head`: the bytes
 // after its request head). 0, or an errno, and then `id` can still be taken.

@@ -18,9 +18,9 @@
 
 namespace {
 
-// lib/proxy/connect-head.ts MAX_CONNECT_HEAD; one byte more is read, so that
-// "too large" is the caller's to say.
-const size_t kMaxHead = 16 * 1024;
+// The caller's limit (lib/proxy/connect-head.ts MAX_CONNECT_HEAD); one byte
+// more is read, so that "too large" is the caller's to say.
+size_t g_max_head = 0;
 const char kConnect[] = "CONNECT ";
 const size_t kConnectLen = sizeof kConnect - 1;
 
@@ -46,7 +46,7 @@ struct Reading : TunnelWatched {
   bool enough() const {
     size_t n = bytes.size() < kConnectLen ? bytes.size() : kConnectLen;
     if (memcmp(bytes.data(), kConnect, n) != 0) return true;
-    return bytes.find("\r\n\r\n") != std::string::npos || bytes.size() > kMaxHead;
+    return bytes.find("\r\n\r\n") != std::string::npos || bytes.size() > g_max_head;
   }
 
   bool added = false;
@@ -58,7 +58,7 @@ struct Reading : TunnelWatched {
   bool read_head() {
     char buf[4096];
     for (;;) {
-      size_t room = kMaxHead + 1 - bytes.size();
+      size_t room = g_max_head + 1 - bytes.size();
       ssize_t n = recv(fd, buf, room < sizeof buf ? room : sizeof buf, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return false;
@@ -118,7 +118,7 @@ struct Listener : TunnelWatched {
 
 }  // namespace
 
-int sbx_tunnel_listen(int listen_fd, TunnelHeadSink sink) {
+int sbx_tunnel_listen(int listen_fd, size_t max_head, TunnelHeadSink sink) {
   int epfd = tunnel_epoll();
   if (epfd < 0) return -epfd;
   if (g_sink) return EBUSY;
@@ -126,6 +126,7 @@ int sbx_tunnel_listen(int listen_fd, TunnelHeadSink sink) {
   int flags = fcntl(listen_fd, F_GETFL);
   if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0) return errno;
   g_epfd = epfd;
+  g_max_head = max_head;
   g_sink = std::move(sink);
   auto *l = new Listener;
   l->fd = listen_fd;

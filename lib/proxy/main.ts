@@ -16,7 +16,7 @@ import http from 'http';
 import net from 'net';
 import os from 'os';
 import type { Binding } from '../native';
-import { readConnectHead } from './connect-head';
+import { MAX_CONNECT_HEAD, readConnectHead } from './connect-head';
 import { chooseAddress, Decision, decideHost, DomainPattern, DomainRules, parsePattern } from './rules';
 import { Reporter } from './report';
 import { LOOKUP_CACHE_MAX, reusingLookups } from './lookups';
@@ -138,7 +138,7 @@ export function startProxy(config: ProxyConfig, addonPath: string): void {
     control.on('error', () => process.exit(0));
   };
   // The addon's tunnel thread accepts on the HTTP port and reads each request head (native/tunnel_heads.cc).
-  const err = addon().tunnelListen(HTTP_FD, (id, bytes) => onHead(id, bytes, server, resolveTarget));
+  const err = addon().tunnelListen(HTTP_FD, MAX_CONNECT_HEAD, (id, bytes) => onHead(id, bytes, server, resolveTarget));
   if (err !== 0) throw new Error(`the tunnel thread cannot accept on the HTTP proxy port: ${errnoName(err)}`);
   ready();
   socks.listen({ fd: SOCKS_FD }, ready);
