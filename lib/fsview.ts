@@ -90,6 +90,23 @@ export const realView: FsView = {
   mainScript: () => process.argv[1],
 };
 
+/** An lstat answered by the addon (native/recheck.h): the type and identity the planner uses, nothing else. */
+class TypeAndIdentity implements FsStat {
+  constructor(
+    private readonly type: string,
+    readonly id: string,
+  ) {}
+  isDirectory(): boolean {
+    return this.type === 'd';
+  }
+  isFile(): boolean {
+    return this.type === 'f';
+  }
+  isSymbolicLink(): boolean {
+    return this.type === 'l';
+  }
+}
+
 /**
  * `view` with lstat and realpath remembered for one plan: the policy's
  * resolver, the layout and the plan's identities ask about the same paths
@@ -99,13 +116,19 @@ export const realView: FsView = {
  * calls, 21 paths, for one root): a failed realpath (the missing ones, a
  * thrown Error each) is remembered too, so each path is resolved once; lstat
  * errors are not. Not for a recording view: a warm pool re-checks each
- * identity it was asked for.
+ * identity it was asked for. `lstatAnswer` (the addon's, when loaded) answers
+ * an lstat in one call without building an fs.Stats and its four Dates; an
+ * error other than ENOENT is asked of `view` again, so it throws as fs does.
  */
-export function onePlanView(view: FsView): FsView {
+export function onePlanView(view: FsView, lstatAnswer?: (p: string) => string): FsView {
   const seen = new Map<string, fs.Stats | FsStat | undefined>();
   const lstat = (p: string) => {
     if (seen.has(p)) return seen.get(p);
-    const st = view.lstat(p);
+    let st: fs.Stats | FsStat | undefined;
+    const a = lstatAnswer?.(p);
+    if (a === 'n') st = undefined;
+    else if (a !== undefined && a[0] !== 'e') st = new TypeAndIdentity(a[0], a.slice(1));
+    else st = view.lstat(p);
     seen.set(p, st);
     return st;
   };
@@ -130,6 +153,7 @@ export function onePlanView(view: FsView): FsView {
     identity: (p) => {
       const st = lstat(p);
       if (!st) return undefined;
+      if (st instanceof TypeAndIdentity) return st.id;
       const { dev, ino } = st as Partial<fs.Stats>;
       if (typeof dev === 'number' && typeof ino === 'number' && ino < Number.MAX_SAFE_INTEGER && dev < Number.MAX_SAFE_INTEGER)
         return `${dev}:${ino}`;

@@ -81,6 +81,8 @@ export interface Binding {
   mountsChanged?(fd: number): boolean;
   /** Asks each (op, path) again in one call, answers encoded as lib/pool-check.ts does (native/recheck.h): the first index whose answer differs, or -1. */
   recheck?(ops: string, paths: string[], expected: string[]): number;
+  /** One lstat's type and identity (native/recheck.h): "n" absent, "e" + errno, or a type letter (d f l o) + "dev:ino". */
+  lstatAnswer?(p: string): string;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

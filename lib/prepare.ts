@@ -39,7 +39,10 @@ export function prepareWith(
   policyEnv?: NodeJS.ProcessEnv,
 ): PreparedSpawn {
   // Not a recording view (the pool's): it must see each identity asked for, to re-check it.
-  if (view === realView) view = onePlanView(view);
+  if (view === realView) {
+    const b = native().binding;
+    view = onePlanView(view, b.lstatAnswer?.bind(b));
+  }
   const { cwd, env } = checkedPlanInput(file, args, options);
   // A moved root's DEST is planned as the sandbox shows it: SRC's tree (lib/moved-roots.ts).
   const moved = (options.sandbox as { [EXTRA_MOVED_ROOTS]?: MovedRoot[] } | undefined)?.[EXTRA_MOVED_ROOTS];

@@ -71,6 +71,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("mountWatch", &Binding::MountWatch),
                              InstanceMethod("mountsChanged", &Binding::MountsChanged),
                              InstanceMethod("recheck", &Binding::Recheck),
+                             InstanceMethod("lstatAnswer", &Binding::LstatAnswer),
                          });
   }
 
@@ -176,6 +177,11 @@ class Binding : public Napi::Addon<Binding> {
     };
     int at = sbx_recheck(ops, strings(info[1].As<Napi::Array>()), strings(info[2].As<Napi::Array>()));
     return Napi::Number::New(info.Env(), at);
+  }
+
+  // lstatAnswer(path) -> "n" | "e<errno>" | "<type><dev>:<ino>" (native/recheck.h)
+  Napi::Value LstatAnswer(const Napi::CallbackInfo &info) {
+    return Napi::String::New(info.Env(), sbx_lstat_answer(info[0].As<Napi::String>().Utf8Value()));
   }
 
   Napi::Value ProcessState(const Napi::CallbackInfo &info) {

@@ -51,6 +51,24 @@ std::string link(const char *path) {
   return "s" + std::string(buf, (size_t)n);
 }
 
+// The type and identity of one lstat, for the planner's per-plan view: "n" if
+// absent, "e" and the errno for an error fs would throw, else the type letter
+// followed by dev:ino (libuv's composition, as identity() gives it).
+std::string lstat_answer(const char *path) {
+  struct statx st;
+  if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO, &st) != 0)
+    return errno == ENOENT ? "n" : error(errno);
+  char type;
+  switch (st.stx_mode & S_IFMT) {
+    case S_IFLNK: type = 'l'; break;
+    case S_IFDIR: type = 'd'; break;
+    case S_IFREG: type = 'f'; break;
+    default: type = 'o';
+  }
+  unsigned long long dev = makedev(st.stx_dev_major, st.stx_dev_minor);
+  return type + std::to_string(dev) + ":" + std::to_string((unsigned long long)st.stx_ino);
+}
+
 std::string answer(char op, const char *path) {
   switch (op) {
     case 'l': return stat_type(path, false);
@@ -64,6 +82,8 @@ std::string answer(char op, const char *path) {
 }
 
 }  // namespace
+
+std::string sbx_lstat_answer(const std::string &path) { return lstat_answer(path.c_str()); }
 
 int sbx_recheck(const std::string &ops, const std::vector<std::string> &paths,
                 const std::vector<std::string> &expected) {

@@ -16,3 +16,9 @@
 // Returns the index of the first answer that differs from expected[i], or -1.
 int sbx_recheck(const std::string &ops, const std::vector<std::string> &paths,
                 const std::vector<std::string> &expected);
+
+// One lstat as the planner's per-plan view uses it (lib/fsview.ts
+// onePlanView): "n" (absent), "e" and the errno, or a type letter ("d", "f",
+// "l", "o") followed by "dev:ino". One call instead of fs.lstatSync, which
+// builds a Stats object with four Dates per path.
+std::string sbx_lstat_answer(const std::string &path);

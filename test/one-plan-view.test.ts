@@ -1,9 +1,11 @@
 // A plan's view of the host (lib/fsview.ts onePlanView): one answer per path
 // for one plan, a failed realpath included, and a fresh one for the next plan.
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { onePlanView, realView } from '../lib/fsview';
+import { native } from '../lib/native';
 import { prepare } from '../lib/prepare';
 import { rmTree, tempDir, userLabel } from './helpers';
 
@@ -48,6 +50,34 @@ describe(`one plan's view of the host (as ${userLabel})`, () => {
       expect(view.realpath(d)).toBe(fs.realpathSync(d));
       expect(view.realpath(d)).toBe(fs.realpathSync(d));
       expect(calls.mock.calls.map(([p]) => String(p))).toEqual([missing, d]);
+    } finally {
+      rmTree(d);
+    }
+  });
+
+  it('answers lstat through the addon as fs answers it: type, identity, absence and errors', () => {
+    const d = tempDir('sbx-one-plan-');
+    try {
+      fs.mkdirSync(path.join(d, 'dir'));
+      fs.writeFileSync(path.join(d, 'file'), 'x');
+      fs.symlinkSync('dir', path.join(d, 'link'));
+      fs.symlinkSync('missing', path.join(d, 'dangling'));
+      execFileSync('mkfifo', [path.join(d, 'fifo')]);
+      const b = native().binding;
+      const answered: string[] = [];
+      const view = onePlanView(realView, (p) => (answered.push(p), b.lstatAnswer!(p)));
+      for (const n of ['dir', 'file', 'link', 'dangling', 'fifo']) {
+        const p = path.join(d, n);
+        const st = fs.lstatSync(p);
+        const got = view.lstat(p)!;
+        expect([n, got.isDirectory(), got.isFile(), got.isSymbolicLink()]).toEqual([n, st.isDirectory(), st.isFile(), st.isSymbolicLink()]);
+        expect(view.identity(p)).toBe(`${st.dev}:${st.ino}`);
+      }
+      expect(view.lstat(path.join(d, 'missing'))).toBeUndefined();
+      expect(view.identity(path.join(d, 'missing'))).toBeUndefined();
+      // An error other than ENOENT throws as fs throws it.
+      expect(() => view.lstat(path.join(d, 'file', 'below'))).toThrow(expect.objectContaining({ code: 'ENOTDIR', syscall: 'lstat' }));
+      expect(answered).toContain(path.join(d, 'file', 'below'));
     } finally {
       rmTree(d);
     }
