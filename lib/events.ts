@@ -20,6 +20,15 @@ import {
   EVENT_NETWORK_COUNT_OFFSET,
   EVENT_NETWORK_PORT_OFFSET,
   EVENT_NETWORK_TEXT_OFFSET,
+  EVENT_STARTED,
+  EVENT_STARTED_INIT_OFFSET,
+  EVENT_STARTED_CGROUP_OFFSET,
+  EVENT_STARTED_IPC_OFFSET,
+  EVENT_STARTED_MNT_OFFSET,
+  EVENT_STARTED_NET_OFFSET,
+  EVENT_STARTED_PID_OFFSET,
+  EVENT_STARTED_UTS_OFFSET,
+  EVENT_STARTED_USER_OFFSET,
   EVENT_VIOLATION_RULE_OFFSET,
   VIOLATION_RULE_CHAIN_METADATA,
   VIOLATION_RULE_GIT_CONTROL,
@@ -59,10 +68,17 @@ export interface NetworkEvent {
   count: number;
 }
 
+/** The sandbox runs (sent only when the plan's pidns_fork asks, for bwrap's --info-fd): init's host pid, the namespaces' inode numbers (0: unreadable). */
+export interface SandboxStarted {
+  init: number;
+  namespaces: Record<'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'uts' | 'user', number>;
+}
+
 export type SandboxEvent =
   | { type: 'stopped'; signal: NodeJS.Signals }
   | { type: 'violation'; violation: Violation; first: boolean }
   | { type: 'dropped'; count: number }
+  | { type: 'started'; started: SandboxStarted }
   | { type: 'network'; allowed: boolean; event: NetworkEvent }
   | { type: 'unknown'; code: number };
 
@@ -110,6 +126,24 @@ export function decodeEvent(record: Buffer): SandboxEvent {
         port,
         rule: rule ?? '',
         count: record.readInt32LE(EVENT_NETWORK_COUNT_OFFSET),
+      },
+    };
+  }
+  if (type === EVENT_STARTED) {
+    const id = (offset: number) => record.readUInt32LE(offset);
+    return {
+      type: 'started',
+      started: {
+        init: record.readInt32LE(EVENT_STARTED_INIT_OFFSET),
+        namespaces: {
+          cgroup: id(EVENT_STARTED_CGROUP_OFFSET),
+          ipc: id(EVENT_STARTED_IPC_OFFSET),
+          mnt: id(EVENT_STARTED_MNT_OFFSET),
+          net: id(EVENT_STARTED_NET_OFFSET),
+          pid: id(EVENT_STARTED_PID_OFFSET),
+          uts: id(EVENT_STARTED_UTS_OFFSET),
+          user: id(EVENT_STARTED_USER_OFFSET),
+        },
       },
     };
   }

@@ -463,6 +463,8 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
     ['stdin', '/proc/self/fd/0'],
     ['stdout', '/proc/self/fd/1'],
     ['stderr', '/proc/self/fd/2'],
+    // bubblewrap's /dev has it; the kernel keeps /proc/kcore unreadable without CAP_SYS_RAWIO.
+    ['core', '/proc/kcore'],
   ]) {
     add('symlink', target, `/dev/${name}`);
   }

@@ -211,6 +211,8 @@ export class SandboxedProcess extends EventEmitter {
   _onEvent(record: Buffer): void {
     this.scope.runInAsyncScope(() => {
       const ev = decodeEvent(record);
+      // Only when the plan asked (the bwrap front end's --info-fd, lib/bwrap/status.ts).
+      if (ev.type === 'started') return void this.emit('sandbox-started', ev.started);
       const told = this.log.take(ev);
       if (told && 'violation' in told) return void this.emit('violation', { ...told.violation });
       if (told) return void this.emit('network', { ...told.network });

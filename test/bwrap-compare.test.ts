@@ -67,7 +67,6 @@ function diff(H: string, argv: string[], paths: string[], fds?: () => number[]):
 // The documented differences, by the key the probe prints.
 const ALWAYS = {
   'status Seccomp': 'sbx-native always installs its seccomp filter (2); bubblewrap none without --seccomp (0)',
-  dev: "/dev is sbx-native's minimal one (no console or core, shm a tmpfs)",
 };
 
 describe.skipIf(!fs.existsSync(realBwrap))(

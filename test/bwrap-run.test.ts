@@ -531,6 +531,68 @@ describe('exit statuses and status fds', () => {
     expect(fs.readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(host);
   });
 
+  it("--info-fd names the sandbox's pid 1 and its namespaces as bubblewrap does, read while the sandbox runs, also where the layout hides /proc", async () => {
+    const d = tempDir();
+    made.push(d);
+    const fifo = path.join(d, 'go');
+    spawnSync('mkfifo', [fifo]);
+    const infoPath = path.join(d, 'info');
+    const info = fs.openSync(infoPath, 'w');
+    // Codex's preflight shape: `--tmpfs /` and a few read-only binds, no /proc until init mounts its own.
+    const child = spawn(shim, ['--info-fd', '3', ...preflightArgv([path.dirname(d)], false), 'sh', '-c', `read x < ${fifo}`], {
+      stdio: ['ignore', 'ignore', 'pipe', info],
+    });
+    fs.closeSync(info);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    try {
+      let text = '';
+      for (let i = 0; i < 200 && !text.endsWith('}\n'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        text = fs.readFileSync(infoPath, 'utf8');
+      }
+      const i = JSON.parse(text);
+      // bubblewrap's keys: no cgroup one without --unshare-cgroup, never the user one.
+      expect(Object.keys(i)).toEqual(['child-pid', 'ipc-namespace', 'mnt-namespace', 'net-namespace', 'pid-namespace', 'uts-namespace']);
+      const pid = i['child-pid'];
+      // The host's pid of the sandbox's pid 1 (init), and the namespaces it is in.
+      expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`^NSpid:\\s+${pid}\\s+1$`, 'm'));
+      for (const ns of ['ipc', 'mnt', 'net', 'pid', 'uts'])
+        expect(i[`${ns}-namespace`]).toBe(Number(fs.statSync(`/proc/${pid}/ns/${ns}`).ino));
+      expect(Number(fs.statSync(`/proc/${pid}/ns/mnt`).ino)).not.toBe(Number(fs.statSync('/proc/self/ns/mnt').ino));
+    } finally {
+      fs.writeFileSync(fifo, 'x\n');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('--json-status-fd has the namespace ids even when the command ends at once', () => {
+    const d = tempDir();
+    made.push(d);
+    for (let n = 0; n < 5; n++) {
+      const json = fs.openSync(path.join(d, `json${n}`), 'w');
+      const r = bwrap(['--ro-bind', '/', '/', '--unshare-all', '--json-status-fd', '3', '--', 'true'], {
+        stdio: ['ignore', 'pipe', 'pipe', json],
+      });
+      fs.closeSync(json);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = fs
+        .readFileSync(path.join(d, `json${n}`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(Object.keys(lines[0])).toEqual([
+        'child-pid',
+        'cgroup-namespace',
+        'ipc-namespace',
+        'mnt-namespace',
+        'net-namespace',
+        'pid-namespace',
+        'uts-namespace',
+      ]);
+      expect(lines[1]).toEqual({ 'exit-code': 0 });
+    }
+  });
+
   it("--info-fd and --json-status-fd give the child pid, namespace ids matching the sandbox's own, and the exit code", () => {
     const d = tempDir();
     made.push(d);

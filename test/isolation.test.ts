@@ -48,6 +48,7 @@ describe(`inside the sandbox (as ${userLabel})`, () => {
     );
     const lines = r.stdout.split('\n').map((l) => l.trim());
     expect(lines[0].split(' ').sort()).toEqual([
+      'core',
       'fd',
       'full',
       'null',

@@ -109,6 +109,11 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
       throw new BwrapError(`Can't set hostname to ${mapped.hostname}: this host gives no UTS namespace (run \`sbx-native doctor\`)`);
     prepared.plan.steps.splice(at + 1, 0, { op: 'sethostname', args: [mapped.hostname] });
   }
+  // --info-fd, --json-status-fd: the monitor tells the ids (lib/bwrap/status.ts) while the sandbox surely exists.
+  if (args.fds.info !== undefined || args.fds.jsonStatus !== undefined) {
+    const at = prepared.plan.steps.findIndex((s) => s.op === 'unshare');
+    if (at >= 0) prepared.plan.steps.splice(at + 1, 0, { op: 'report_started', args: [] });
+  }
   if (mapped.extraUnshare) {
     const step = prepared.plan.steps.find((s) => s.op === 'unshare');
     if (step) step.args[0] = String(Number(step.args[0]) | mapped.extraUnshare);
@@ -177,7 +182,7 @@ function run(p: Prepared): void {
   const child = new SandboxedProcess(p.prepared, { ...p.options, ownProcessGroup: true });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
   const status = require('./status') as typeof import('./status');
-  child.on('spawn', () => status.started(p.args, child.pid!));
+  child.on('sandbox-started', (s: import('../events').SandboxStarted) => status.started(p.args, s));
   child.on('error', (e: NodeJS.ErrnoException & { step?: string; hint?: string }) => {
     if (e.code === 'SBX_SETUP_FAILED') die(`${e.message}${e.hint ? ` (${e.hint})` : ''}`);
     if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ENOEXEC' || e.code === 'EISDIR') {

@@ -3,29 +3,17 @@
 // status fd, the exit code.
 import fs from 'fs';
 import type { BwrapArgs } from './args';
+import type { SandboxStarted } from '../events';
 
-const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user'];
+// What bubblewrap tells, in its order: the namespaces it unshared (cgroup,
+// ipc, net, pid and uts only when asked; sbx-native always makes ipc, pid and
+// uts ones, and says so), the mount one always, never the user one.
+const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'] as const;
 
-function initPid(monitor: number): number | undefined {
-  try {
-    const kids = fs.readFileSync(`/proc/${monitor}/task/${monitor}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return kids.length ? Number(kids[0]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function info(monitor: number): Record<string, number> {
-  // The helper (the monitor) made every namespace but the pid one, which its
-  // children are in: its own links stay readable for as long as the sandbox lives.
-  const out: Record<string, number> = { 'child-pid': initPid(monitor) ?? monitor };
-  for (const ns of NS) {
-    try {
-      out[`${ns}-namespace`] = Number(fs.statSync(`/proc/${monitor}/ns/${ns === 'pid' ? 'pid_for_children' : ns}`, { bigint: true }).ino);
-    } catch {
-      /* not visible: left out, as bubblewrap leaves out what it cannot stat */
-    }
-  }
+function info(a: BwrapArgs, s: SandboxStarted): [string, number][] {
+  const unshared = { cgroup: a.unshare.cgroup || a.unshare.cgroupTry, net: a.unshare.net } as Record<string, boolean>;
+  const out: [string, number][] = [['child-pid', s.init]];
+  for (const ns of NS) if (s.namespaces[ns] && unshared[ns] !== false) out.push([`${ns}-namespace`, s.namespaces[ns]]);
   return out;
 }
 
@@ -37,16 +25,10 @@ function write(fd: number, text: string): void {
   }
 }
 
-export function started(a: BwrapArgs, monitor: number): void {
-  if (a.fds.info === undefined && a.fds.jsonStatus === undefined) return;
-  const i = info(monitor);
+export function started(a: BwrapArgs, s: SandboxStarted): void {
+  const i = info(a, s);
   if (a.fds.info !== undefined) {
-    write(
-      a.fds.info,
-      `{\n${Object.entries(i)
-        .map(([k, v]) => `    "${k}": ${v}`)
-        .join(',\n')}\n}\n`,
-    );
+    write(a.fds.info, `{\n${i.map(([k, v]) => `    "${k}": ${v}`).join(',\n')}\n}\n`);
     try {
       fs.closeSync(a.fds.info);
     } catch {
@@ -54,13 +36,7 @@ export function started(a: BwrapArgs, monitor: number): void {
     }
   }
   // bubblewrap's spacing: `{ "child-pid": 123, ... }`, one document per line.
-  if (a.fds.jsonStatus !== undefined)
-    write(
-      a.fds.jsonStatus,
-      `{ ${Object.entries(i)
-        .map(([k, v]) => `"${k}": ${v}`)
-        .join(', ')} }\n`,
-    );
+  if (a.fds.jsonStatus !== undefined) write(a.fds.jsonStatus, `{ ${i.map(([k, v]) => `"${k}": ${v}`).join(', ')} }\n`);
 }
 
 export function exited(a: BwrapArgs, code: number): void {

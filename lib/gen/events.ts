@@ -32,6 +32,16 @@ export const EVENT_NETWORK_TEXT_OFFSET = 20; // the host asked for, NUL, the rul
 /** the command ended and nothing of the sandbox runs any more (written by the monitor, the last record): the caller's exit comes now, not after the namespaces' teardown */
 export const EVENT_EXITED = 5;
 export const EVENT_EXITED_STATUS_OFFSET = 8; // the command's wait status (waitpid), as the monitor will end
+/** the sandbox's namespaces exist and its init runs, the command not yet (written by the monitor at pidns_fork when the plan has report_started): what bubblewrap's --info-fd tells */
+export const EVENT_STARTED = 6;
+export const EVENT_STARTED_INIT_OFFSET = 8; // the host's pid of the sandbox's pid 1
+export const EVENT_STARTED_CGROUP_OFFSET = 12; // the inode number of its cgroup namespace (/proc/PID/ns/cgroup), 0 when unreadable
+export const EVENT_STARTED_IPC_OFFSET = 16; // the inode number of its IPC namespace (/proc/PID/ns/ipc), 0 when unreadable
+export const EVENT_STARTED_MNT_OFFSET = 20; // the inode number of its mount namespace (/proc/PID/ns/mnt), 0 when unreadable
+export const EVENT_STARTED_NET_OFFSET = 24; // the inode number of its network namespace (/proc/PID/ns/net), 0 when unreadable
+export const EVENT_STARTED_PID_OFFSET = 28; // the inode number of its pid namespace (/proc/PID/ns/pid), 0 when unreadable
+export const EVENT_STARTED_UTS_OFFSET = 32; // the inode number of its UTS namespace (/proc/PID/ns/uts), 0 when unreadable
+export const EVENT_STARTED_USER_OFFSET = 36; // the inode number of its user namespace (/proc/PID/ns/user), 0 when unreadable
 export const VIOLATION_RULE_PROTECTED_PATH = 1; // creating a protected path that does not exist
 export const VIOLATION_RULE_PROTECTED_DIR = 2; // renaming a directory on the way to a protected path away, or anything onto it
 export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the writable roots in their shared mount

@@ -13,6 +13,7 @@ enum SandboxEventType : int32_t {
   kEventDropped = 3,  // refusals beyond the distinct ones init reports (sent at the end)
   kEventNetwork = 4,  // the network proxy (lib/proxy/) allowed or refused a connection; written by the proxy process, one record per attempt
   kEventExited = 5,  // the command ended and nothing of the sandbox runs any more (written by the monitor, the last record): the caller's exit comes now, not after the namespaces' teardown
+  kEventStarted = 6,  // the sandbox's namespaces exist and its init runs, the command not yet (written by the monitor at pidns_fork when the plan has report_started): what bubblewrap's --info-fd tells
 };
 
 struct EventHeader {
@@ -50,6 +51,17 @@ const uint32_t kEventNetworkTextOffset = 20;  // the record's size is this plus 
 struct EventExited {
   EventHeader h;
   int32_t status;  // the command's wait status (waitpid), as the monitor will end
+};
+struct EventStarted {
+  EventHeader h;
+  int32_t init;  // the host's pid of the sandbox's pid 1
+  uint32_t cgroup;  // the inode number of its cgroup namespace (/proc/PID/ns/cgroup), 0 when unreadable
+  uint32_t ipc;  // the inode number of its IPC namespace (/proc/PID/ns/ipc), 0 when unreadable
+  uint32_t mnt;  // the inode number of its mount namespace (/proc/PID/ns/mnt), 0 when unreadable
+  uint32_t net;  // the inode number of its network namespace (/proc/PID/ns/net), 0 when unreadable
+  uint32_t pid;  // the inode number of its pid namespace (/proc/PID/ns/pid), 0 when unreadable
+  uint32_t uts;  // the inode number of its UTS namespace (/proc/PID/ns/uts), 0 when unreadable
+  uint32_t user;  // the inode number of its user namespace (/proc/PID/ns/user), 0 when unreadable
 };
 enum ViolationRule : int32_t {
   kViolationRuleProtectedPath = 1,  // creating a protected path that does not exist

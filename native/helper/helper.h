@@ -43,6 +43,8 @@ struct Run {
   // path -> (st_dev, st_ino) the planner saw (expect_ids step)
   std::map<std::string, std::pair<unsigned long long, unsigned long long>> expected;
   Terminal tty;
+  int ns_dir_fd = -1;  // report_started: the helper's own /proc/PID/ns, which the monitor reads the ids from
+                       // at pidns_fork
   int status_write_fd = -1;  // init's end of the monitor's socket (pidns_fork), written when the command ends
   bool forward_stops = false;  // command_fork forward-stops: job control belongs to the caller
   Supervisor supervisor;       // the supervise step's configuration and sockets

@@ -6,6 +6,7 @@
 #include "gen/step_dispatch.h"
 #include "../gen/events.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +90,28 @@ const char kContinueForeground = 'F', kContinueBackground = 'B';
 // everything first) and the terminal is the caller's again.
 void send_exited(int events_fd, int status) {
   EventExited r = {{sizeof r, kEventExited}, status};
+  ssize_t ignored = write(events_fd, &r, sizeof r);
+  (void)ignored;
+}
+
+// Tells the caller the sandbox runs (protocol/events.json `started`), for
+// bwrap's --info-fd: only the monitor can say it, since the caller cannot read
+// the namespaces' ids once the sandbox has ended, as a short command may have
+// by the time the caller looks. The monitor is in every new namespace but the
+// pid one, which its children are in.
+void send_started(int events_fd, int ns_dir_fd, pid_t init) {
+  EventStarted r = {};
+  r.h = {sizeof r, kEventStarted};
+  r.init = init;
+  const struct {
+    const char *link;
+    uint32_t *id;
+  } ns[] = {{"cgroup", &r.cgroup},        {"ipc", &r.ipc}, {"mnt", &r.mnt},  {"net", &r.net},
+            {"pid_for_children", &r.pid}, {"uts", &r.uts}, {"user", &r.user}};
+  for (const auto &n : ns) {
+    struct stat st;
+    if (fstatat(ns_dir_fd, n.link, &st, 0) == 0) *n.id = (uint32_t)st.st_ino;
+  }
   ssize_t ignored = write(events_fd, &r, sizeof r);
   (void)ignored;
 }
@@ -247,6 +271,17 @@ void close_stdio() {
 
 }  // namespace
 
+// report_started: bwrap's --info-fd wants the namespaces' ids, which the
+// monitor sends once init exists (send_started). By then the layout may have
+// hidden or replaced /proc, so the directory is held from here on, where /proc
+// is still the host's: its links always name the process's current namespaces.
+void step_report_started(Run &run, const Step &) {
+  if (run.has_run(StepOp::pidns_fork))
+    fail(run, EINVAL, "report_started after pidns_fork: nothing would send it");
+  run.ns_dir_fd = open("/proc/self/ns", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (run.ns_dir_fd < 0) fail(run, errno, "open /proc/self/ns");
+}
+
 // pidns_fork [keep-session]
 void step_pidns_fork(Run &run, const Step &s) {
   const auto &a = s.args;
@@ -259,9 +294,12 @@ void step_pidns_fork(Run &run, const Step &s) {
     close(fds[1]);
     close(run.error_fd);
     close_stdio();
+    if (run.ns_dir_fd >= 0 && run.events_fd >= 0) send_started(run.events_fd, run.ns_dir_fd, pid);
     monitor(run, pid, fds[0], run.events_fd);
   }
   close(fds[0]);
+  if (run.ns_dir_fd >= 0) close(run.ns_dir_fd);  // the monitor's to read, not init's
+  run.ns_dir_fd = -1;
   run.status_write_fd = fds[1];
   // Die with the monitor; the poll catches a monitor that died before prctl.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(run, errno, "prctl(PR_SET_PDEATHSIG)");

@@ -198,7 +198,9 @@ out['opath-fchmod'] = attempt(lambda: os.fchmod(os.open('f', os.O_PATH), 0o777))
 out['efault'] = sc(90 if NR['ioctl'] == 16 else 53, *( (1,) if NR['ioctl'] == 16 else (-100, 1)), 0o777)
 out['cache'] = attempt(lambda: os.chmod(${j(path.join(f.cache, 'blob'))}, 0o600))
 fd = os.open('f', os.O_RDONLY)
-out['setflags'] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, struct.pack('l', 0)))
+flags = bytearray(8)
+fcntl.ioctl(fd, 0x80086601, flags)  # FS_IOC_GETFLAGS: set them back as they are (ext4 refuses clearing its extents flag, EPERM)
+out['setflags'] = attempt(lambda: fcntl.ioctl(fd, 0x40086602, bytes(flags)))
 os.unlink('l'); os.unlink('f')`,
       f.sandbox,
       { cwd: f.repo },

@@ -39,6 +39,7 @@ void step_bind(Run &run, const Step &s);  // mount
 void step_proc(Run &run, const Step &s);  // mount
 void step_make_rprivate(Run &run, const Step &s);  // mount
 void step_tty_save(Run &run, const Step &s);  // terminal
+void step_report_started(Run &run, const Step &s);  // fork
 void step_pidns_fork(Run &run, const Step &s);  // fork
 void step_no_new_privs(Run &run, const Step &s);  // process
 void step_landlock_create(Run &run, const Step &s);  // landlock
@@ -93,6 +94,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::proc: return step_proc(run, s);
     case StepOp::make_rprivate: return step_make_rprivate(run, s);
     case StepOp::tty_save: return step_tty_save(run, s);
+    case StepOp::report_started: return step_report_started(run, s);
     case StepOp::pidns_fork: return step_pidns_fork(run, s);
     case StepOp::no_new_privs: return step_no_new_privs(run, s);
     case StepOp::landlock_create: return step_landlock_create(run, s);
