@@ -68,6 +68,8 @@ export interface Binding {
   tunnelTake(id: number): number;
   /** no_new_privs and the seccomp program on every thread of this process (native/seccomp_self.h): 0, an errno, or -tid. */
   seccompSelf(prog: Buffer): number;
+  /** PR_SET_PDEATHSIG(SIGKILL) on this process (bwrap --die-with-parent, native/die_with_parent.h): 0, ESRCH when `parent` is gone already, or an errno. */
+  dieWithParent(parent: number): number;
   // The warm pool (lib/pool.ts, native/pool.h); absent from an addon built before it, which then has no pool.
   /** Makes the pipes `fds` asks for and sends the plan and every stdio fd to a pooled sandbox's init. */
   poolSend?(ctlFd: number, plan: Buffer, fds: number[]): { pipes: number[]; sockets: number[] };

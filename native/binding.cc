@@ -3,6 +3,7 @@
 #include <napi.h>
 #include <memory>
 #include <unistd.h>
+#include "die_with_parent.h"
 #include "fsops.h"
 #include "handoff.h"
 #include "pool.h"
@@ -72,10 +73,16 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("mountsChanged", &Binding::MountsChanged),
                              InstanceMethod("recheck", &Binding::Recheck),
                              InstanceMethod("lstatAnswer", &Binding::LstatAnswer),
+                             InstanceMethod("dieWithParent", &Binding::DieWithParent),
                          });
   }
 
  private:
+  // dieWithParent(parentPid) -> 0 or errno (native/die_with_parent.h)
+  Napi::Value DieWithParent(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), sbx_die_with_parent(info[0].As<Napi::Number>().Int32Value()));
+  }
+
   // tunnel(fd, address, port, head, ok, failed: Buffer) -> 0 or errno (native/tunnel.h)
   Napi::Value Tunnel(const Napi::CallbackInfo &info) {
     auto str = [&](int i) {

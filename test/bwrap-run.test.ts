@@ -531,6 +531,32 @@ describe('exit statuses and status fds', () => {
     expect(fs.readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(host);
   });
 
+  it("--die-with-parent: the front end dies with its own parent, as bubblewrap's launcher does, and takes the sandbox along", async () => {
+    const marker = `${process.pid}.${Date.now() % 100000}`;
+    // A parent that starts the front end and is then killed with SIGKILL (a client that crashes).
+    const parent = spawn('sh', ['-c', `${shim} --ro-bind / / --die-with-parent -- sleep 3${marker} & wait`], { stdio: 'ignore' });
+    const running = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .some((d) => {
+          try {
+            return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`sleep\u00003${marker}`);
+          } catch {
+            return false;
+          }
+        });
+    for (let i = 0; i < 200 && !running(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(running()).toBe(true);
+    parent.kill('SIGKILL');
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      gone = !running();
+    }
+    expect(gone).toBe(true);
+  });
+
   it("--info-fd names the sandbox's pid 1 and its namespaces as bubblewrap does, read while the sandbox runs, also where the layout hides /proc", async () => {
     const d = tempDir();
     made.push(d);

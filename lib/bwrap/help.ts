@@ -60,7 +60,10 @@ const OPTIONS: [string, string][] = [
   ['--info-fd FD', 'Write information about the running container to FD'],
   ['--json-status-fd FD', 'Write container status to FD as multiple JSON documents'],
   ['--new-session', 'Create a new terminal session (always: sbx-native)'],
-  ['--die-with-parent', "Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies (always: sbx-native)"],
+  [
+    '--die-with-parent',
+    "Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies (sbx-native: the sandbox always dies with bwrap)",
+  ],
   ['--as-pid-1', 'Do not install a reaper process with PID=1 (sbx-native: the command is pid 2 under its init)'],
   ['--cap-add CAP', 'Add cap CAP when running as privileged user (refused by sbx-native)'],
   ['--cap-drop CAP', 'Drop cap CAP when running as privileged user (no caps are ever kept)'],

@@ -37,6 +37,9 @@ export SBX_BWRAP_FDS
 # This script's own path: kept read-only in the sandbox it starts, wherever it lies.
 SBX_BWRAP_SELF=$0
 export SBX_BWRAP_SELF
+# Who started it: with --die-with-parent, a parent that died while Node was starting still counts.
+SBX_BWRAP_PARENT=$PPID
+export SBX_BWRAP_PARENT
 # Node's own start-up variables wait aside for the command (shim-env.ts).
 ${stashLines()}exec ${sq(node)} ${sq(entry)} "$@"
 `;

@@ -116,7 +116,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   if (!a.unshare.uts) notes.push('always a new UTS namespace');
   if (!a.unshare.user) notes.push('always a user namespace mapping the caller');
   if (!a.newSession) notes.push('always a new session (--new-session): TIOCSTI is refused either way');
-  if (!a.dieWithParent) notes.push('the sandbox always dies with its parent (--die-with-parent)');
+  if (!a.dieWithParent) notes.push('the sandbox always dies with the front end (bubblewrap: only with --die-with-parent)');
   if (a.disableUserns || a.assertUsernsDisabled) notes.push('nested user namespaces fail with EPERM (seccomp), not ENOSPC');
 
   // As bubblewrap: --chdir, else the old cwd if the sandbox shows it, else $HOME, else /; PWD says which.

@@ -11,7 +11,7 @@ import { restoreStashed } from './shim-env';
 import { realOrUndefined, realView } from '../fsview';
 import type { PreparedSpawn, SpawnOptions } from '../spawn';
 
-const OWN_ENV = ['SBX_BWRAP_FDS', 'SBX_BWRAP_SELF'];
+const OWN_ENV = ['SBX_BWRAP_FDS', 'SBX_BWRAP_SELF', 'SBX_BWRAP_PARENT'];
 
 let levelPrefix = false;
 
@@ -121,6 +121,10 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
   return { args, mapped, prepared, options, fds };
 }
 
+// The parent this process was started by (--die-with-parent checks it is still there): the
+// installed script's own parent, which it says, or else Node's when this module loads.
+const parent = Number(process.env.SBX_BWRAP_PARENT) || process.ppid;
+
 export function bwrapMain(argv: string[]): void {
   let dryRun = false;
   if (argv[0] === '--install') {
@@ -177,7 +181,16 @@ function blockOn(fd: number): void {
   }
 }
 
+/** --die-with-parent: bubblewrap's launcher dies with its own parent too, so a client killed with SIGKILL takes the sandbox along. */
+function dieWithParent(parent: number): void {
+  const { native } = require('../native') as typeof import('../native');
+  const err = native().binding.dieWithParent(parent);
+  if (err === os.constants.errno.ESRCH) process.kill(process.pid, 'SIGKILL'); // the parent is gone already: no signal will come
+  if (err) die(`prctl: ${Object.entries(os.constants.errno).find(([, n]) => n === err)?.[0] ?? `errno ${err}`}`);
+}
+
 function run(p: Prepared): void {
+  if (p.args.dieWithParent) dieWithParent(parent);
   const { SandboxedProcess } = require('../spawn') as typeof import('../spawn');
   const child = new SandboxedProcess(p.prepared, { ...p.options, ownProcessGroup: true });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
