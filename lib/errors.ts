@@ -73,6 +73,7 @@ export function hintFor(step: string, errno: number): string {
     return 'a Landlock rule could not be added: the path may have vanished or be on an unsupported filesystem';
   }
   if (hint === 'chdir') return 'the working directory does not exist or is not searchable';
+  if (hint === 'lock') return 'the lock file (bwrap --lock-file) must exist and be readable inside the sandbox';
   if (step === 'start-helper')
     return 'the helper executable could not be started: reinstall sbx-native; it must not live on a noexec mount';
   return 'run `sbx-native doctor` and include its output in a bug report';

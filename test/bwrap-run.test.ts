@@ -3,6 +3,7 @@
 import { spawn, spawnSync, SpawnSyncOptions } from 'child_process';
 import net from 'net';
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, snapshot, tempDir, twoRoots } from './helpers';
@@ -555,6 +556,73 @@ describe('exit statuses and status fds', () => {
       gone = !running();
     }
     expect(gone).toBe(true);
+  });
+
+  it("--lock-file: init holds a read lock on the file while the sandbox runs (a host writer lock gets EAGAIN), through the command's own opens of it, and not after", async () => {
+    const d = tempDir();
+    made.push(d);
+    const lock = path.join(d, 'lock');
+    fs.writeFileSync(lock, '');
+    const fifo = path.join(d, 'go');
+    spawnSync('mkfifo', [fifo]);
+    // What a host tool asks: an exclusive POSIX lock, without waiting.
+    const tryLock = () =>
+      spawnSync(
+        'python3',
+        [
+          '-c',
+          `import fcntl,os\nfd=os.open(${JSON.stringify(lock)},os.O_RDWR)\ntry:\n  fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB); print('free')\nexcept OSError as e: print(e.errno)`,
+        ],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout.trim();
+    expect(tryLock()).toBe('free');
+    // The command opens, writes and closes the file itself (init makes those opens for it): the lock must stay.
+    const child = spawn(
+      shim,
+      [
+        '--ro-bind',
+        '/',
+        '/',
+        '--bind',
+        d,
+        d,
+        '--lock-file',
+        lock,
+        '--',
+        'sh',
+        '-c',
+        `echo x >> ${lock}; cat ${lock} > /dev/null; echo up; read x < ${fifo}`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    try {
+      expect(tryLock()).toBe(String(os.constants.errno.EAGAIN));
+    } finally {
+      fs.writeFileSync(fifo, 'x\n');
+    }
+    expect(await exited).toBe(0);
+    expect(tryLock()).toBe('free');
+    expect(fs.readFileSync(lock, 'utf8')).toBe('x\n');
+  });
+
+  it('--lock-file of a missing file fails like bubblewrap (exit 1, the path named) and runs nothing', () => {
+    const d = tempDir();
+    made.push(d);
+    const before = snapshot(d);
+    const r = bwrap(['--ro-bind', '/', '/', '--bind', d, d, '--lock-file', path.join(d, 'none'), '--', 'touch', path.join(d, 'ran')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`open lock file ${path.join(d, 'none')}: ENOENT`);
+    expect(snapshot(d)).toEqual(before);
+    expect(bwrap(['--ro-bind', '/', '/', '--lock-file', 'relative', '--', 'true'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('--lock-file relative'),
+    });
   });
 
   it("--info-fd names the sandbox's pid 1 and its namespaces as bubblewrap does, read while the sandbox runs, also where the layout hides /proc", async () => {

@@ -57,6 +57,8 @@ export interface FsMapping {
   scratch: Scratch[];
   /** --ro-bind SRC DEST of different paths (lib/views.ts). */
   views: View[];
+  /** --lock-file: paths init holds a read lock on while the sandbox runs, as the sandbox sees them. */
+  lockFiles: string[];
   /** --bind-data, and --ro-bind-data with data (lib/data-files.ts). */
   dataFiles: DataFile[];
   /** --dir, --file, --symlink inside a fresh tmpfs: made by the helper there (lib/fresh-nodes.ts). */
@@ -81,6 +83,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
   const scratch: Scratch[] = [];
   const views: (View & { index: number })[] = [];
   const dataFiles: DataFile[] = [];
+  const lockFiles: string[] = [];
   const moved: (MovedRoot & { index: number; opt: string })[] = [];
   let privateTmp = false;
   let root: 'ro' | 'rw' | 'empty' = 'empty';
@@ -338,7 +341,8 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
       case 'mqueue':
         throw unsupported(`--mqueue ${op.dest}`, 'no mqueue mounts');
       case 'lock-file':
-        throw unsupported(`--lock-file ${op.dest}`, 'no lock files');
+        lockFiles.push(abs(op.dest, '--lock-file'));
+        return;
       case 'overlay-src':
       case 'overlay':
       case 'tmp-overlay':
@@ -417,6 +421,7 @@ export function mapFilesystem(ops: FsOp[], host: HostView, notes: string[]): FsM
     views: views.map(({ src, dest }) => ({ src, dest })),
     freshNodes,
     dataFiles,
+    lockFiles,
   };
 }
 

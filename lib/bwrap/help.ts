@@ -34,7 +34,7 @@ const OPTIONS: [string, string][] = [
   ['--userns2 FD', 'After setup switch to this user namespace (refused by sbx-native)'],
   ['--pidns FD', 'Use this pid namespace (refused by sbx-native)'],
   ['--hostname NAME', 'Custom hostname in the sandbox (requires --unshare-uts)'],
-  ['--lock-file DEST', 'Take a lock on DEST while sandbox is running (refused by sbx-native)'],
+  ['--lock-file DEST', 'Take a lock on DEST while sandbox is running'],
   ['--sync-fd FD', 'Keep this fd open while sandbox is running'],
   ['--bind SRC DEST', 'Bind mount the host path SRC on DEST (SRC = DEST)'],
   ['--bind-try SRC DEST', 'Equal to --bind but ignores non-existent SRC'],

@@ -47,6 +47,8 @@ export interface Mapped {
   /** --uid/--gid: the ids the caller's own are mapped to inside the user namespace (undefined: the same). */
   uid?: number;
   gid?: number;
+  /** --lock-file: read-locked by init while the sandbox runs (the lock_file plan step). */
+  lockFiles: string[];
   /** --hostname: set in the sandbox's own UTS namespace. */
   hostname?: string;
   /** --dir/--symlink/--file/--chmod, done inside the sandbox before the command (setup.ts). */
@@ -156,6 +158,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
     uid: a.uid,
     gid: a.gid,
     hostname: a.hostname,
+    lockFiles: fsm.lockFiles,
     setup: fsm.setup,
     notes,
   };

@@ -114,6 +114,13 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
     const at = prepared.plan.steps.findIndex((s) => s.op === 'unshare');
     if (at >= 0) prepared.plan.steps.splice(at + 1, 0, { op: 'report_started', args: [] });
   }
+  if (mapped.lockFiles.length) {
+    // Init takes them once the sandbox's mounts are done, as bubblewrap's pid 1 does, and holds them until it ends.
+    const at = prepared.plan.steps.findIndex((s) => s.op === 'make_rprivate');
+    if (at < 0)
+      throw new BwrapError(`Unable to lock file ${mapped.lockFiles[0]}: this host gives no pid namespace (run \`sbx-native doctor\`)`);
+    prepared.plan.steps.splice(at + 1, 0, ...mapped.lockFiles.map((f) => ({ op: 'lock_file' as const, args: [f] })));
+  }
   if (mapped.extraUnshare) {
     const step = prepared.plan.steps.find((s) => s.op === 'unshare');
     if (step) step.args[0] = String(Number(step.args[0]) | mapped.extraUnshare);

@@ -36,6 +36,7 @@ export const STEP_OPS = [
   'bind',
   'proc',
   'make_rprivate',
+  'lock_file',
   'tty_save',
   'report_started',
   'pidns_fork',
@@ -59,7 +60,7 @@ export const STEP_OPS = [
 export type StepOp = (typeof STEP_OPS)[number];
 
 /** What lib/errors.ts advises when a step of the class fails. */
-export type HintClass = 'new-userns' | 'userns' | 'mount' | 'landlock' | 'chdir' | 'other';
+export type HintClass = 'new-userns' | 'userns' | 'mount' | 'landlock' | 'chdir' | 'lock' | 'other';
 
 export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
   proxy_fork: 'other',
@@ -95,6 +96,7 @@ export const STEP_HINT: Readonly<Record<StepOp, HintClass>> = {
   bind: 'mount',
   proc: 'mount',
   make_rprivate: 'mount',
+  lock_file: 'lock',
   tty_save: 'other',
   report_started: 'other',
   pidns_fork: 'other',
@@ -151,6 +153,7 @@ export const STEP_ARGS: Readonly<Record<StepOp, readonly string[]>> = {
   bind: ['path', 'path', 'num'],
   proc: ['path', 'num'],
   make_rprivate: [],
+  lock_file: ['path'],
   tty_save: [],
   report_started: [],
   pidns_fork: ['word?'],
@@ -207,6 +210,7 @@ export const STEP_ARITY: Readonly<Record<StepOp, readonly [number, number]>> = {
   bind: [3, 3],
   proc: [2, 2],
   make_rprivate: [0, 0],
+  lock_file: [1, 1],
   tty_save: [0, 0],
   report_started: [0, 0],
   pidns_fork: [0, 1],

@@ -282,6 +282,22 @@ void step_report_started(Run &run, const Step &) {
   if (run.ns_dir_fd < 0) fail(run, errno, "open /proc/self/ns");
 }
 
+// lock_file PATH: bwrap's --lock-file. Init holds a read lock on PATH (as the
+// sandbox sees it) for as long as the sandbox lives, so a host tool can tell
+// it is in use. An open file description's lock, not a process's: init's
+// other opens and closes of the same file (supervised calls) must not drop it.
+void step_lock_file(Run &run, const Step &s) {
+  const std::string &path = s.args[0];
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) fail(run, errno, "open lock file " + path);
+  struct flock l;
+  memset(&l, 0, sizeof l);
+  l.l_type = F_RDLCK;
+  l.l_whence = SEEK_SET;
+  if (fcntl(fd, F_OFD_SETLK, &l) != 0) fail(run, errno, "lock file " + path);
+  // Kept open, never closed: the lock ends with init.
+}
+
 // pidns_fork [keep-session]
 void step_pidns_fork(Run &run, const Step &s) {
   const auto &a = s.args;

@@ -6,7 +6,7 @@ const { header, fail, checkNames, cppPrelude } = require('./common');
 
 const TABLE = 'plan-steps.json';
 const KINDS = new Set(['path', 'num', 'slot', 'text', 'word']);
-const HINTS = new Set(['new-userns', 'userns', 'mount', 'landlock', 'chdir', 'other']);
+const HINTS = new Set(['new-userns', 'userns', 'mount', 'landlock', 'chdir', 'lock', 'other']);
 
 /** [min, max] argument count; max is null when the last argument repeats. */
 function arity(step) {

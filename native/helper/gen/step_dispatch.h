@@ -38,6 +38,7 @@ void step_symlink(Run &run, const Step &s);  // mount
 void step_bind(Run &run, const Step &s);  // mount
 void step_proc(Run &run, const Step &s);  // mount
 void step_make_rprivate(Run &run, const Step &s);  // mount
+void step_lock_file(Run &run, const Step &s);  // fork
 void step_tty_save(Run &run, const Step &s);  // terminal
 void step_report_started(Run &run, const Step &s);  // fork
 void step_pidns_fork(Run &run, const Step &s);  // fork
@@ -93,6 +94,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::bind: return step_bind(run, s);
     case StepOp::proc: return step_proc(run, s);
     case StepOp::make_rprivate: return step_make_rprivate(run, s);
+    case StepOp::lock_file: return step_lock_file(run, s);
     case StepOp::tty_save: return step_tty_save(run, s);
     case StepOp::report_started: return step_report_started(run, s);
     case StepOp::pidns_fork: return step_pidns_fork(run, s);
