@@ -48,7 +48,7 @@ export interface Warm {
   ctl: number;
   /** processState() as it was started: what it inherited besides the key's ids. */
   state: string;
-  /** Its init has reached pool_wait (isBuilt). */
+  /** Its command process has reached pool_wait (isBuilt). */
   built?: boolean;
 }
 
@@ -326,7 +326,7 @@ function startWarm(rec: Recorded): Warm | undefined {
   }
 }
 
-/** An unused sandbox goes: its init reads EOF and exits, the namespaces with it. */
+/** An unused sandbox goes: its waiting command process reads EOF and exits, then init and the namespaces. */
 export function discard(w: Warm): void {
   if (w.ctl >= 0) fs.closeSync(w.ctl);
   w.ctl = -1;
