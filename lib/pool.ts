@@ -1,8 +1,8 @@
 // The warm pool: for the policies this process used recently, a few sandboxes
-// are built ahead (namespaces, mounts, Landlock, supervisor) and wait in
-// their init's pool_wait step (native/helper/ops_pool.cc) for one command:
-// its stdio fds and the plan's last steps come over a socket, and init forks
-// it as a fresh sandbox's init would. A pooled sandbox serves one command and
+// are built ahead (namespaces, mounts, Landlock, supervisor, and the command's
+// process itself up to its seccomp filter) and wait in that process's
+// pool_wait step (native/helper/ops_pool.cc) for one command: its stdio fds
+// and the plan's last steps (cwd, environment, exec) come over a socket. A pooled sandbox serves one command and
 // is gone with it. docs/design.md "Warm pool" says what is checked first.
 import fs from 'fs';
 import { native } from './native';
@@ -48,16 +48,16 @@ export interface Warm {
   ctl: number;
   /** processState() as it was started: what it inherited besides the key's ids. */
   state: string;
-  /** Its init has reached pool_wait (isBuilt). */
+  /** Its command process has reached pool_wait (isBuilt). */
   built?: boolean;
 }
 
 /** What the plan was built from, beyond the key: to be checked before a sandbox built from it is handed out. */
 interface Recorded {
   prepared: Prepared;
-  /** The steps up to init's fork of the command, then pool_wait. */
+  /** The steps up to init's fork of the command, the command process's AHEAD steps, then pool_wait. */
   prefix: Step[];
-  /** command_fork up to the command's own steps (plan.ts commandSteps). */
+  /** The steps between command_fork and the command's own (plan.ts commandSteps) that are per command: its cwd. */
   fixed: Step[];
   /** The command-environment variables the policy read, with their values; 'all' when it enumerated them. */
   envReads: Map<string, string | undefined> | 'all';
@@ -220,6 +220,13 @@ function envHolds(rec: Recorded, env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
+// What the command's process does before it waits for its command: the same
+// for every command of the plan (its session, the capability drop, the
+// seccomp filter with its listener handed to init), so a hand-out starts at
+// the cwd. The cwd is per command: resolved at the hand-out, as a fresh
+// sandbox resolves it, it finds a directory replaced or made unreadable since.
+const AHEAD: ReadonlySet<Step['op']> = new Set(['setsid', 'drop_caps', 'seccomp']);
+
 function record(
   prepared: Prepared,
   observations: Observation[],
@@ -233,13 +240,21 @@ function record(
   const own = steps.findIndex((s, i) => i > fork && s.op === 'env');
   // A pooled init waits after its pid namespace exists (no namespaces: nothing to build ahead).
   if (fork < 0 || own < 0 || !steps.slice(0, fork).some((s) => s.op === 'pidns_fork')) return undefined;
+  const between = steps.slice(fork + 1, own);
+  // Only the cwd is per command among these; a step of another kind there is not pooled.
+  if (!between.every((s) => AHEAD.has(s.op) || s.op === 'chdir')) return undefined;
   const deduped = dedupe(observations);
   if (!deduped || !stillHolds(deduped)) return undefined; // the host moved while planning, or an answer the check cannot reproduce
   return {
     prepared,
     // From / : a waiting sandbox must not keep the directory this process was in busy (an unmount, a removal).
-    prefix: [{ op: 'chdir', args: ['/'] }, ...steps.slice(0, fork), { op: 'pool_wait', args: [String(stdio.count)] }],
-    fixed: steps.slice(fork, own),
+    prefix: [
+      { op: 'chdir', args: ['/'] },
+      ...steps.slice(0, fork + 1),
+      ...between.filter((s) => AHEAD.has(s.op)),
+      { op: 'pool_wait', args: [String(stdio.count)] },
+    ],
+    fixed: between.filter((s) => !AHEAD.has(s.op)),
     envReads: envLog.all ? 'all' : new Map(envLog.reads),
     envAll: envLog.all ? envSnapshot(envLog.env) : undefined,
     observations: deduped,
@@ -311,7 +326,7 @@ function startWarm(rec: Recorded): Warm | undefined {
   }
 }
 
-/** An unused sandbox goes: its init reads EOF and exits, the namespaces with it. */
+/** An unused sandbox goes: its waiting command process reads EOF and exits, then init and the namespaces. */
 export function discard(w: Warm): void {
   if (w.ctl >= 0) fs.closeSync(w.ctl);
   w.ctl = -1;

@@ -12,7 +12,7 @@
 int sbx_pool_send(int ctl, const std::string &plan, const std::vector<int> &fds, SpawnResult *out,
                   const char **syscall_name);
 
-// Whether a pooled sandbox's init has reached pool_wait (it writes a byte
+// Whether a pooled sandbox's command process has reached pool_wait (it writes a byte
 // on `ctl` there): one built ahead is served at once, one still being built
 // makes its command wait for the rest of the build.
 bool sbx_pool_ready(int ctl);

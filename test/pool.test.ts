@@ -60,26 +60,29 @@ async function ready(): Promise<void> {
   expect(poolState().ready).toBeGreaterThan(0);
 }
 
+/** The children of `ppid` that are sbx-helper processes (not yet a command's exec). */
+function helperKids(ppid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        return (
+          Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid &&
+          fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sbx-helper')
+        );
+      } catch {
+        return false;
+      }
+    });
+}
+
 /** The helpers this process started that wait in the pool, and their inits. */
 function poolProcesses(parent = process.pid): number[] {
-  const kids = (ppid: number) =>
-    fs
-      .readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .map(Number)
-      .filter((p) => {
-        try {
-          const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-          return (
-            Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid &&
-            fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sbx-helper')
-          );
-        } catch {
-          return false;
-        }
-      });
-  const helpers = kids(parent);
-  return [...helpers, ...helpers.flatMap(kids)];
+  const helpers = helperKids(parent);
+  return [...helpers, ...helpers.flatMap(helperKids)];
 }
 
 /**
@@ -100,8 +103,10 @@ const FINGERPRINT = [
   'umask',
   'pwd',
   'ulimit -a',
-  'grep -E "^(Cap|NoNewPrivs|Seccomp|Sig(Blk|Ign|Cgt)|Landlock)" /proc/self/status',
+  'grep -E "^(Cap|NoNewPrivs|Seccomp|Sig(Blk|Ign|Cgt|Pnd)|ShdPnd|Landlock|Cpus_allowed_list|Mems_allowed_list)" /proc/self/status',
   'cut -d" " -f4-8 /proc/$$/stat', // ppid, process group, session, tty, foreground group (not the run state: timing)
+  'cut -d" " -f18,19,41 /proc/$$/stat', // priority, nice, scheduling policy
+  'cat /proc/self/oom_score_adj /proc/self/personality',
   'ls /proc/self/fd | tr "\\n" " "; echo',
   'cut -d" " -f4- /proc/self/mountinfo | sed "s/shared:[0-9]*//; s/master:[0-9]*//"',
   'ls -a / /dev | tr "\\n" " "; echo',
@@ -167,6 +172,56 @@ describe(`warm pool (as ${userLabel})`, () => {
     expect(poolState()).toEqual({ policies: 1, ready: 2, building: 0 });
     expect(inits()).toBe(2);
     expect(seen[0]).toBeLessThan(2); // the loop saw the build, not only its end
+  });
+
+  it("a waiting sandbox's command process is forked and confined ahead (own session, no capabilities, its filter), and runs the command", async () => {
+    const W = workspace();
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    await oneWaiting(opts);
+    const [, init] = poolProcesses();
+    const waiting = helperKids(init);
+    expect(waiting).toHaveLength(1);
+    const status = fs.readFileSync(`/proc/${waiting[0]}/status`, 'utf8');
+    for (const field of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${field}:\\s+0+$`, 'm'));
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    const stat = fs.readFileSync(`/proc/${waiting[0]}/stat`, 'utf8');
+    const [, , pgrp, session] = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    expect([pgrp, session]).toEqual([waiting[0], waiting[0]]); // setsid ran: a session of its own
+    // The command runs in that very process: its exec replaces the waiting helper.
+    const c = spawn('/bin/sleep', ['5'], opts);
+    expect(c.plan.steps.some((s) => s.op === 'pool_wait')).toBe(true);
+    let cmdline = '';
+    for (let i = 0; i < 300 && !cmdline.startsWith('/bin/sleep'); i++) {
+      await sleep(10);
+      cmdline = fs.readFileSync(`/proc/${waiting[0]}/cmdline`, 'utf8');
+    }
+    expect(cmdline).toBe('/bin/sleep\u00005\u0000');
+    const closed = new Promise((r) => c.on('close', r));
+    c.kill('SIGTERM');
+    await closed;
+  });
+
+  it('the cwd is resolved at the hand-out: a cwd replaced while a sandbox waits is the new directory, as in a fresh sandbox', async () => {
+    const W = workspace();
+    const cwd = path.join(W, 'sub');
+    fs.mkdirSync(cwd);
+    const opts: SpawnOptions = { cwd, sandbox: { writableRoots: [W] } };
+    await warm(opts);
+    fs.renameSync(cwd, path.join(W, 'old'));
+    fs.mkdirSync(cwd);
+    fs.writeFileSync(path.join(cwd, 'marker'), '');
+    const script = 'ls; /bin/pwd -P; echo made > here';
+    const pooled = await sh(script, opts);
+    const fresh = await sh(script, { ...opts, pool: false });
+    expect([pooled.pooled, fresh.pooled]).toEqual([true, false]);
+    expect([pooled.code, pooled.out, pooled.err]).toEqual([0, `marker\n${cwd}\n`, '']);
+    expect(fresh.out).toBe(`here\nmarker\n${cwd}\n`);
+    expect(fs.readdirSync(path.join(W, 'old'))).toEqual([]); // nothing was made in the directory that was there at warm-up
+    expect(fs.readdirSync(cwd).sort()).toEqual(['here', 'marker']);
   });
 
   it('a command handed to a sandbox still being built runs there once it is built', async () => {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -260,6 +261,11 @@ void end_namespace() {
       if (events_fd >= 0 && !monitor_restores_terminal(run)) send_exited(events_fd, status);
       ssize_t ignored = write(status_fd, &status, sizeof status);
       (void)ignored;
+      // The pipe writes woke their readers on this CPU (a sync wake-up: the
+      // kernel expects the writer to sleep), but this exit tears the pid
+      // namespace down first, a few hundred microseconds during which the
+      // caller's reaper thread would wait for the CPU. Let them run first.
+      sched_yield();
       _exit(0);
     }
   }

@@ -1,12 +1,16 @@
-// A pooled sandbox (lib/pool.ts): its init has done every step up to the
-// command's fork ahead of time and waits here for the one command it will
-// run. Everything the command sees is set after this step, as in a fresh
-// sandbox: its stdio (received here), then the steps from command_fork on.
+// A pooled sandbox (lib/pool.ts): init has done every step up to the
+// command's fork ahead of time, and so has the command's own process up to
+// its seccomp filter (setsid, the capability drop, the filter and its
+// listener handed to init: what is the same for every command of the plan).
+// That process waits here for the one command it will run: its stdio fds and
+// the plan's last steps (cwd, environment, exec) come over the pool socket,
+// straight from the caller, so a hand-out wakes no process but this one.
 #include "helper.h"
 #include "gen/step_dispatch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -58,17 +62,28 @@ std::vector<int> receive(Run &run, int ctl, int want) {
 }  // namespace
 
 // pool_wait CTL_FD: the helper was started with CTL_FD placeholder stdio fds
-// (0 .. CTL_FD-1) and the pool's socket at CTL_FD.
+// (0 .. CTL_FD-1) and the pool's socket at CTL_FD. Runs in the command's
+// process, after command_fork (init serves the filter meanwhile).
 void step_pool_wait(Run &run, const Step &s) {
   int ctl = (int)parse_num(run, s.args[0]);
   if (ctl < 0 || ctl > kMaxStdio) fail(run, EINVAL, "pool_wait: bad socket fd " + s.args[0]);
   // Built: lib/pool.ts hands out a sandbox that says so before one still
   // building. A closed peer is no discard yet: a command handed over while
   // this sandbox was building waits in the socket, and the receive tells.
+  // write, not send: the filter is in force and sends are supervised; with
+  // SIGPIPE ignored for the call, as MSG_NOSIGNAL would (the command's
+  // dispositions are the defaults by now, and go back to them).
+  struct sigaction ign, dfl;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ign, &dfl);
   ssize_t sent;
-  do sent = send(ctl, "R", 1, MSG_NOSIGNAL);
+  do sent = write(ctl, "R", 1);
   while (sent < 0 && errno == EINTR);
-  if (sent < 0 && errno != EPIPE && errno != ECONNRESET) fail(run, errno, "send on the pool socket");
+  int sent_errno = errno;
+  sigaction(SIGPIPE, &dfl, nullptr);
+  if (sent < 0 && sent_errno != EPIPE && sent_errno != ECONNRESET)
+    fail(run, sent_errno, "write on the pool socket");
   std::vector<int> fds = receive(run, ctl, ctl);
   if (fds.empty()) _exit(0);  // discarded unused: nobody waits for this sandbox
   close(ctl);
@@ -79,6 +94,7 @@ void step_pool_wait(Run &run, const Step &s) {
     close(fds[i]);
     fds[i] = moved;
   }
+  // dup2 keeps no close-on-exec flag: these are the command's stdio.
   for (int i = 0; i < ctl; i++) {
     if (dup2(fds[i + 1], i) < 0) fail(run, errno, "dup2 of a received stdio fd");
     close(fds[i + 1]);
@@ -98,10 +114,11 @@ void step_pool_wait(Run &run, const Step &s) {
   bool parsed = parse_plan(run, tail, run.steps);
   run.current = at;
   if (!parsed) fail(run, EINVAL, "malformed command plan on the pool socket");
-  if (run.steps.size() == at + 1 || run.steps[at + 1].op != StepOp::command_fork)
-    fail(run, EINVAL, "a pooled command's plan must start with command_fork");
+  if (run.steps.size() == at + 1) fail(run, EINVAL, "empty command plan on the pool socket");
   for (size_t i = at + 1; i < run.steps.size(); i++) {
-    if (run.steps[i].op == StepOp::pool_wait) fail(run, EINVAL, "a pooled command's plan cannot wait again");
+    StepOp op = run.steps[i].op;
+    if (op == StepOp::pool_wait || op == StepOp::command_fork || op == StepOp::pidns_fork)
+      fail(run, EINVAL, "a pooled command's plan cannot fork or wait again");
   }
 }
 

@@ -49,12 +49,12 @@ void step_landlock_stdio(Run &run, const Step &s);  // landlock
 void step_landlock_restrict(Run &run, const Step &s);  // landlock
 void step_drop_caps(Run &run, const Step &s);  // process
 void step_supervise(Run &run, const Step &s);  // supervise
-void step_pool_wait(Run &run, const Step &s);  // pool
 void step_command_fork(Run &run, const Step &s);  // fork
 void step_tty_foreground(Run &run, const Step &s);  // terminal
 void step_setsid(Run &run, const Step &s);  // process
 void step_chdir(Run &run, const Step &s);  // process
 void step_seccomp(Run &run, const Step &s);  // seccomp
+void step_pool_wait(Run &run, const Step &s);  // pool
 void step_env(Run &run, const Step &s);  // process
 void step_exec(Run &run, const Step &s);  // process
 void step_fail_injected(Run &run, const Step &s);  // test
@@ -105,12 +105,12 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::landlock_restrict: return step_landlock_restrict(run, s);
     case StepOp::drop_caps: return step_drop_caps(run, s);
     case StepOp::supervise: return step_supervise(run, s);
-    case StepOp::pool_wait: return step_pool_wait(run, s);
     case StepOp::command_fork: return step_command_fork(run, s);
     case StepOp::tty_foreground: return step_tty_foreground(run, s);
     case StepOp::setsid: return step_setsid(run, s);
     case StepOp::chdir: return step_chdir(run, s);
     case StepOp::seccomp: return step_seccomp(run, s);
+    case StepOp::pool_wait: return step_pool_wait(run, s);
     case StepOp::env: return step_env(run, s);
     case StepOp::exec: return step_exec(run, s);
     case StepOp::fail_injected: return step_fail_injected(run, s);
