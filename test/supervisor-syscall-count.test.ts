@@ -14,7 +14,7 @@ import { rmTree, tempDir, userLabel } from './helpers';
 const bin = path.join(__dirname, '..', 'bin', 'sbx-native.js');
 
 // The serving thread is the one that receives; a request is what it does from one receive to the next.
-function requests(log: string): { path: string; calls: string[] }[] {
+function requests(log: string): { path: string; calls: string[]; lines: string[] }[] {
   const lines = fs.readFileSync(log, 'utf8').split('\n');
   const byPid = new Map<string, string[]>();
   for (const l of lines) {
@@ -25,16 +25,25 @@ function requests(log: string): { path: string; calls: string[] }[] {
   }
   const server = [...byPid.values()].find((ls) => ls.some((l) => l.includes('SECCOMP_IOCTL_NOTIF_RECV')));
   if (!server) throw new Error(`no serving thread in ${log}`);
-  const out: { path: string; calls: string[] }[] = [];
+  const out: { path: string; calls: string[]; lines: string[] }[] = [];
   for (const l of server) {
-    if (l.includes('SECCOMP_IOCTL_NOTIF_RECV')) out.push({ path: '', calls: [] });
+    if (l.includes('SECCOMP_IOCTL_NOTIF_RECV')) out.push({ path: '', calls: [], lines: [] });
     const cur = out.at(-1);
     if (!cur) continue;
     cur.calls.push(l.slice(0, l.indexOf('(')));
+    cur.lines.push(l);
     const read = /^process_vm_readv\(\d+, \[\{iov_base="([^"\\]*)/.exec(l);
     if (read && !cur.path) cur.path = read[1];
   }
   return out;
+}
+
+function traced(log: string, root: string, script: string) {
+  return cp.spawnSync(
+    'strace',
+    ['-f', '-qq', '-s', '4096', '-o', log, process.execPath, bin, 'exec', '-w', root, '--tmp', 'none', '--', 'python3', '-c', script],
+    { encoding: 'utf8', timeout: 60000 },
+  );
 }
 
 describe(`init's syscalls per request (as ${userLabel})`, () => {
@@ -75,11 +84,7 @@ for i in range(5):
         raise OSError(ctypes.get_errno(), 'link')
 os.write(1, b'done')
 `;
-    const r = cp.spawnSync(
-      'strace',
-      ['-f', '-qq', '-s', '4096', '-o', log, process.execPath, bin, 'exec', '-w', root, '--tmp', 'none', '--', 'python3', '-c', script],
-      { encoding: 'utf8', timeout: 60000 },
-    );
+    const r = traced(log, root, script);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('done');
     const reqs = requests(log);
@@ -94,5 +99,30 @@ os.write(1, b'done')
     expect(count('/dev/null').slice(-10)).toEqual(Array(10).fill(9));
     expect(fs.readdirSync(deep).sort()).toEqual(['l0', 'l1', 'l2', 'l3', 'l4', 'src']);
     expect(fs.statSync(path.join(deep, 'src')).nlink).toBe(6);
+  });
+  it("a thread that changed the umask and then waits: the other thread's creations read /proc once, not each time", () => {
+    const root = path.join(T, 'root');
+    fs.mkdirSync(root);
+    const log = path.join(T, 'strace.log');
+    const script = `
+import os, threading
+os.chdir(${JSON.stringify(root)})
+hold, go = threading.Event(), threading.Event()
+def waiter():
+    os.umask(0o007); hold.set(); go.wait()  # changed, then no request of its own
+t = threading.Thread(target=waiter); t.start(); hold.wait()
+for i in range(10):
+    os.mkdir(${JSON.stringify(root)} + '/m%d' % i)
+go.set(); t.join()
+os.write(1, b'done')
+`;
+    const r = traced(log, root, script);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('done');
+    const mkdirs = requests(log).filter((q) => q.calls.includes('mkdirat'));
+    expect(mkdirs.length).toBe(10);
+    const statusReads = mkdirs.map((q) => q.lines.filter((l) => /^openat\(AT_FDCWD, "\/proc\/\d+\/status"/.test(l)).length);
+    expect(statusReads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
+    for (let i = 0; i < 10; i++) expect(fs.statSync(path.join(root, `m${i}`)).mode & 0o777).toBe(0o770);
   });
 });
