@@ -63,6 +63,39 @@ out['done'] = True`,
     expect([mode(at('child')), mode(at('child2')), mode(at('parent'))]).toEqual(['0o750', '0o777', '0o750']);
   });
 
+  it('a thread that changed the umask and then waits or keeps running: each creation of another thread has the new one, also after a second change', async () => {
+    // Init stops holding the change pending once it sees the changing thread
+    // blocked outside umask (/proc/TID/syscall); one that keeps running is
+    // never taken as done.
+    const out = await py(
+      `
+import threading, time
+hold, step, again, go = threading.Event(), threading.Event(), threading.Event(), threading.Event()
+def waiter():
+    os.umask(0o007); hold.set(); step.wait()
+    os.umask(0o077); again.set(); go.wait()
+t = threading.Thread(target=waiter); t.start(); hold.wait()
+for i in range(12): os.mkdir('w%d' % i)
+step.set(); again.wait()
+for i in range(12): os.mkdir('x%d' % i)
+go.set(); t.join()
+def spinner():
+    os.umask(0o027); hold2.set()
+    while not go2.is_set(): pass
+hold2, go2 = threading.Event(), threading.Event()
+t = threading.Thread(target=spinner); t.start(); hold2.wait()
+for i in range(12): os.mkdir('r%d' % i)
+go2.set(); t.join()
+out['done'] = True`,
+      sandbox(),
+      { cwd: P },
+    );
+    expect(out).toEqual({ done: true });
+    for (let i = 0; i < 12; i++) {
+      expect([mode(at(`w${i}`)), mode(at(`x${i}`)), mode(at(`r${i}`))]).toEqual(['0o770', '0o700', '0o750']);
+    }
+  });
+
   it('chdir and fchdir: relative creations land in the new cwd, also after another thread moved it', async () => {
     const out = await py(
       `

@@ -2,10 +2,12 @@
 // (umask, chdir, fchdir, clone, unshare) that keep it exact.
 #include "fscache.h"
 #include "call.h"
+#include "../procfs.h"
 #include "../../uapi.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <algorithm>
@@ -71,8 +73,37 @@ FsView FsCache::find(pid_t tid) {
   return v;
 }
 
+// Whether the pending thread has left the syscalls of its changes: blocked
+// in another one, or in none (/proc/TID/syscall: "NR args...", "-1 ..."; a
+// running thread says "running" and may still be in one). Its syscall is
+// then over, so the kernel has made the change. Asked on the first request
+// after the change and every 8th after it, not on each: a thread that keeps
+// running costs a little, one that waits (pnpm's main thread, between the
+// umask calls Node makes at its start, and its file work on other threads)
+// stops being pending at once.
+bool FsCache::left_change(pid_t tid, Pending &p) {
+  if (p.looks++ % 8 != 0) return false;
+  char buf[64];
+  ProcPath path = proc_tid(tid, "syscall");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  char *end;
+  long nr = strtol(buf, &end, 10);
+  if (end == buf || (*end != ' ' && *end != '\n')) return false;  // "running", or what we cannot read
+  for (long change : p.nrs)
+    if (nr == change) return false;
+  return alive(p.pidfd.fd);  // what was read is that thread's
+}
+
 uint64_t FsCache::generation() {
   std::lock_guard<std::mutex> lock(mu_);
+  // Before the caller reads a value: a change seen over now is in what it reads.
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = left_change(it->first, it->second) ? pending_.erase(it) : std::next(it);
   return gen_;
 }
 
@@ -137,13 +168,17 @@ void FsCache::forget(pid_t tgid, unsigned fields) {
   }
 }
 
-void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field) {
+void FsCache::changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field, long nr) {
   if (!enabled_) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (!pidfd.ok() || pending_.size() >= max_) return disable_locked();  // cannot tell when it is over
   forget(tgid, field);
   Pending &p = pending_[tid];
-  p.fields = (p.pidfd.ok() && alive(p.pidfd.fd) ? p.fields : 0) | field;
+  bool same = p.pidfd.ok() && alive(p.pidfd.fd);
+  p.fields = (same ? p.fields : 0) | field;
+  if (!same) p.nrs.clear();
+  if (std::find(p.nrs.begin(), p.nrs.end(), nr) == p.nrs.end()) p.nrs.push_back(nr);
+  p.looks = 0;
   p.pidfd = std::move(pidfd);
   p.tgid = tgid;
 }
@@ -208,8 +243,8 @@ Outcome fs_state_change(Call &c, SupervisedOp op, uint64_t flag_arg) {
     case SupervisedOp::setns:
       cache->split(tgid);
       break;  // a mount namespace of its own has a cwd and root of its own
-    case SupervisedOp::umask: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsUmask); break;
-    default: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsCwd); break;  // chdir, fchdir
+    case SupervisedOp::umask: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsUmask, c.n.data.nr); break;
+    default: cache->changing(c.r.tid, tgid, std::move(pidfd), kFsCwd, c.n.data.nr); break;  // chdir, fchdir
   }
   return o;
 }

@@ -10,7 +10,9 @@
 //   chdir and fchdir, which init lets the kernel perform (CONTINUE) after
 //   dropping the entries of the caller's process and noting the change as
 //   pending: nothing of that process is remembered again until the changing
-//   thread makes its next request (its syscall is over by then) or is gone;
+//   thread makes its next request (its syscall is over by then), is gone, or
+//   is seen (/proc/TID/syscall) blocked outside that syscall before a value
+//   is read (a thread that changed its umask and then only waits);
 // - threads of one process share one fs_struct; a process where one does not
 //   (a clone with CLONE_THREAD but not CLONE_FS, unshare(CLONE_FS)) is never
 //   cached, and once a process shares its parent's (CLONE_FS without
@@ -31,6 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <unordered_map>
+#include <vector>
 
 // What a change touches (a mask).
 enum FsField : unsigned { kFsUmask = 1, kFsCwd = 2, kFsAll = 3 };
@@ -59,8 +62,8 @@ class FsCache {
   // Its umask or cwd, read again since (the entry's thread must still be alive).
   void keep_umask(pid_t tid, pid_t tgid, mode_t umask, uint64_t gen);
   void keep_cwd(pid_t tid, pid_t tgid, const std::shared_ptr<Fd> &cwd, uint64_t gen);
-  // `tid` of `tgid` (alive, pidfd proves it) is about to change `field`.
-  void changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field);
+  // `tid` of `tgid` (alive, pidfd proves it) is about to change `field`, in syscall `nr`.
+  void changing(pid_t tid, pid_t tgid, Fd pidfd, FsField field, long nr);
   // Process `tgid` has, or is about to have, a thread with an fs_struct of its own.
   void split(pid_t tgid);
   // Two processes are about to share one fs_struct.
@@ -79,7 +82,10 @@ class FsCache {
     Fd pidfd;
     pid_t tgid;
     unsigned fields;
+    std::vector<long> nrs;  // the syscalls of the changes (umask, chdir, fchdir)
+    unsigned looks = 0;     // how often it was asked whether the thread has left them
   };
+  bool left_change(pid_t tid, Pending &p);
   bool may_keep(pid_t tid, pid_t tgid, FsField field, uint64_t gen);
   Entry *live(pid_t tid, pid_t tgid);
   void forget(pid_t tgid, unsigned fields);

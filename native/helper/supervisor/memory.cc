@@ -20,9 +20,10 @@ int read_memory(const Requester &r, uint64_t addr, void *buf, size_t len) {
   return (size_t)n == len ? 0 : EFAULT;
 }
 
-int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out) {
-  out.clear();
-  if (addr == 0) return EFAULT;
+namespace {
+
+// Reads on from addr + out.size() until the NUL (out holds what was read).
+int continue_string(const Requester &r, uint64_t addr, size_t max, std::string &out) {
   char chunk[512];
   while (out.size() < max) {
     // Never read across a page boundary in one go: the next page may be unmapped.
@@ -40,6 +41,14 @@ int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out)
   return ENAMETOOLONG;
 }
 
+}  // namespace
+
+int read_string(const Requester &r, uint64_t addr, size_t max, std::string &out) {
+  out.clear();
+  if (addr == 0) return EFAULT;
+  return continue_string(r, addr, max, out);
+}
+
 int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::string &s1, std::string &s2) {
   // The first piece of each in one process_vm_readv (a second call costs
   // about what the rest of a link does); what is not in it is read as usual.
@@ -53,14 +62,19 @@ int read_strings(const Requester &r, uint64_t a1, uint64_t a2, size_t max, std::
   struct iovec local[2] = {{c1, w1}, {c2, w2}};
   struct iovec remote[2] = {{(void *)(uintptr_t)a1, w1}, {(void *)(uintptr_t)a2, w2}};
   ssize_t n = process_vm_readv(r.tid, local, 2, remote, 2, 0);
-  const char *z1 = n == (ssize_t)(w1 + w2) ? (const char *)memchr(c1, 0, w1) : nullptr;
-  const char *z2 = z1 ? (const char *)memchr(c2, 0, w2) : nullptr;
-  if (!z1 || !z2) {
+  if (n != (ssize_t)(w1 + w2)) {
     if (int err = read_string(r, a1, max, s1)) return err;
     return read_string(r, a2, max, s2);
   }
-  s1.assign(c1, z1 - c1);
-  s2.assign(c2, z2 - c2);
+  // A string that goes on past its piece (a long path that crosses a page)
+  // is read on from there, the other kept: each page is read once.
+  const char *z1 = (const char *)memchr(c1, 0, w1), *z2 = (const char *)memchr(c2, 0, w2);
+  s1.assign(c1, z1 ? z1 - c1 : w1);
+  s2.assign(c2, z2 ? z2 - c2 : w2);
+  if (!z1)
+    if (int err = continue_string(r, a1, max, s1)) return err;
+  if (!z2)
+    if (int err = continue_string(r, a2, max, s2)) return err;
   return 0;
 }
 

@@ -18,9 +18,9 @@ namespace {
 // /proc/self/fd, so what was checked and what is opened are one inode.
 // `at`: the directory and name it was opened from (none through /proc);
 // `checked`: create_refused has looked at that name already; `known`: the
-// fd's fstat when the caller made it.
-Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked,
-                      const struct stat *known) {
+// fd's fstat when the caller made it; `where`: its path when the lookup proved it.
+Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool checked, const struct stat *known,
+                      const std::string &where = std::string()) {
   Outcome o;
   o.cloexec = flags & O_CLOEXEC;
   if ((flags & O_CREAT) && (flags & O_EXCL)) return fail_with(EEXIST);
@@ -32,7 +32,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
     if (int err = linked_refused(c, opath.fd, &st)) return fail_with(err);
-    if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd))
+    if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd, &st, where))
       return fail_with(err);
   }
   int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
@@ -45,6 +45,24 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
   if (fd < 0) return fail_with(errno);
   o.send_fd = fd;
   return o;
+}
+
+// Whether an O_CREAT open of `path` may look the whole path up first: only
+// under /dev, where the name is there (a device: `> /dev/null`), and only
+// when create_refused would pass the name without looking at its directory
+// (no protected name, no name of the repository model, no tree on the way),
+// so that skipping it for an existing file is what the kernel's O_CREAT of
+// an existing file does anyway. Elsewhere most such opens make a new file:
+// they create first.
+bool existing_first(const SupervisorConfig &cfg, const std::string &path, int flags) {
+  if (!(flags & O_CREAT)) return true;
+  if ((flags & O_EXCL) || path.compare(0, 5, "/dev/") != 0) return false;
+  std::string name = last_component(path);
+  if (cfg.protect_names.count(name) || may_be_protected(cfg, path)) return false;
+  if (name == cfg.git.entry || name == cfg.git.head || name == cfg.git.logs) return false;
+  for (const auto &mark : cfg.git.tree_marks)
+    if (path.find(mark) != std::string::npos) return false;
+  return true;
 }
 
 }  // namespace
@@ -61,9 +79,22 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
   std::string path;
   if (int err = read_string(c.r, path_addr, kPathMax, path)) return fail_with(err);
+  bool create = flags & O_CREAT;
+  // An existing file spelled plainly: one lookup of the whole path, without
+  // following any symlink, is the file the caller names, and its spelling is
+  // its path (as for a metadata target, requester.h open_spelled). A symlink
+  // there, or any error, takes the usual way below, which gives the caller's
+  // errno. Nothing is made here, so no umask is needed.
+  Fd whole;
+  if (existing_first(c.cfg(), path, flags) && open_spelled_file(path, whole)) {
+    if (!c.valid()) return fail_with(ESRCH);
+    struct stat st;
+    if (fstat(whole.fd, &st) != 0) return fail_with(errno);
+    if (!S_ISLNK(st.st_mode)) return open_existing(c, whole, flags, nullptr, false, &st, path);
+    whole.reset();
+  }
   Place place;
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
-  bool create = flags & O_CREAT;
   // Read before ID_VALID, which proves it the caller's; an open that makes
   // nothing needs none (and skips the check that a remembered one is current).
   mode_t mask = create ? c.r.umask() : 0;

@@ -410,9 +410,12 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
   return true;
 }
 
-// "/a/b/c": absolute, every component a name (no "", ".", ".."), not under /proc or /dev.
-static bool plain_spelling(const std::string &p) {
-  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc") || starts_with(p, "/dev"))
+// "/a/b/c": absolute, every component a name (no "", ".", ".."), not under
+// /proc, and not under /dev unless `dev` (then not its links to /proc/self).
+static bool plain_spelling(const std::string &p, bool dev = false) {
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc")) return false;
+  if (starts_with(p, "/dev") && (!dev || starts_with(p, "/dev/fd") || starts_with(p, "/dev/stdin") ||
+                                 starts_with(p, "/dev/stdout") || starts_with(p, "/dev/stderr")))
     return false;
   for (size_t i = 1; i < p.size();) {
     size_t end = p.find('/', i);
@@ -430,6 +433,14 @@ bool open_spelled(const std::string &path, int flags, Fd &out, std::string &wher
   if (fd < 0) return false;
   out.reset(fd);
   where = path;
+  return true;
+}
+
+bool open_spelled_file(const std::string &path, Fd &out) {
+  if (!plain_spelling(path, true)) return false;
+  int fd = sbx_openat2(AT_FDCWD, path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC, SBX_RESOLVE_NO_SYMLINKS);
+  if (fd < 0) return false;
+  out.reset(fd);
   return true;
 }
 

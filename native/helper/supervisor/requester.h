@@ -96,6 +96,11 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
 // False (nothing opened) otherwise, or on any error: the caller looks it up
 // its usual way, which gives the caller's errno.
 bool open_spelled(const std::string &path, int flags, Fd &out, std::string &where);
+// The same for a file an open reopens, with /dev allowed (but /dev/fd and
+// /dev/std*, which lead to /proc/self): O_PATH | O_NOFOLLOW, so a final
+// symlink is opened itself (the caller follows it its usual way). The sandbox
+// has no procfs under /dev (the plan mounts its own /dev, no binds below it).
+bool open_spelled_file(const std::string &path, Fd &out);
 // Opens (O_PATH) what a Place names, following a final symlink or not.
 int open_place(const Place &p, bool follow, Fd &out);
 // The path of an fd of ours, as the kernel prints it ("" if it has none).
