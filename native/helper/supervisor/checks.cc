@@ -126,5 +126,5 @@ bool may_be_protected(const SupervisorConfig &cfg, const std::string &path) {
   for (const auto *names : {&cfg.git.becoming, &cfg.git.control, &cfg.git.trees})
     for (const auto &n : *names)
       if (n == last) return true;
-  return false;
+  return cfg.git.state_names.count(last) || cfg.git.state_dirs.count(last);
 }
