@@ -78,12 +78,14 @@ for d in . vendor/lib; do (
   git reset -q --hard ORIG_HEAD
   if git rebase -q main >/dev/null 2>&1; then echo no conflict; fi
   git rebase --abort && echo $(git log --format=%s)
+  git rebase -q -X theirs main && echo $(git log --format=%s) $(cat b)
+  git reset -q --hard ORIG_HEAD
   if git cherry-pick main~2..main >/dev/null 2>&1; then echo no conflict; fi
   echo resolved > b && git add b && GIT_EDITOR=true git cherry-pick --continue >/dev/null && echo $(git log --format=%s)
 ) done`;
     const r = await sh(script, sandbox(), { cwd: R, env });
     expect(r.stderr).toBe('');
-    const each = 'd c b a base\na base\nside b c b a base\nside b base\nc b side b base\n';
+    const each = 'd c b a base\na base\nside b c b a base\nside b base\nside b c b a base side\nc b side b base\n';
     expect(r.stdout).toBe(each + each);
     expect(r.violations ?? []).toEqual([]);
     for (const g of Object.values(gitDirs())) {
@@ -174,9 +176,64 @@ for name, g in json.loads(${j(j(gitDirs()))}).items():
       expect(fs.existsSync(path.join(g, 'sequencer')), k).toBe(false);
     }
     // Outside: the rebase goes on with the user's list, and nothing planted runs.
+    // Amended, so the picks after it are merges (a fast-forward would run no strategy).
     for (const dir of [R, V]) {
+      git(dir, ['commit', '-q', '--amend', '-m', 'a2']);
       git(dir, ['rebase', '--continue'], { GIT_EDITOR: 'true' });
-      expect(git(dir, ['log', '--format=%s']).split('\n').slice(0, 3)).toEqual(['c', 'b', 'a']);
+      expect(git(dir, ['log', '--format=%s']).split('\n').slice(0, 3)).toEqual(['c', 'b', 'a2']);
+    }
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
+  it('the strategy, which git writes in place: only while no to-do list is beside it, and a list put there takes it checked', async () => {
+    // Stopped at an `edit` of a rebase with -X theirs (strategy ort); the
+    // strategy below would run R/evil, through a directory R/git-merge-..
+    for (const dir of [R, V]) git(dir, ['rebase', '-q', '-i', '-X', 'theirs', 'HEAD~3'], { GIT_SEQUENCE_EDITOR: 'sed -i 1s/^pick/edit/' });
+    const before = Object.fromEntries(Object.entries(gitDirs()).map(([k, g]) => [k, files(g, 'rebase-merge')]));
+    for (const b of Object.values(before)) expect(b.strategy).toBe('ort\n');
+    const out = await py(
+      `
+for name, g in json.loads(${j(j(gitDirs()))}).items():
+    work = os.path.dirname(g)
+    os.mkdir(work + '/git-merge-..')
+    open(work + '/evil', 'w').write('#!/bin/sh\\ntouch ${pwned}\\n')
+    os.chmod(work + '/evil', 0o755)
+    d = g + '/rebase-merge'
+    orig = open(d + '/git-rebase-todo').read()
+    def planted(text):
+        open(d + '/new', 'w').write(text)
+        return d + '/new'
+    out[name + ' in place beside the list'] = attempt(lambda: open(d + '/strategy', 'w'))
+    os.unlink(d + '/git-rebase-todo')
+    kept = os.open(d + '/strategy', os.O_WRONLY | os.O_TRUNC)
+    out[name + ' in place without a list'] = attempt(lambda: os.write(kept, b'../../evil\\n'))
+    out[name + ' a list beside a strategy program'] = attempt(lambda: os.rename(planted(orig), d + '/git-rebase-todo'))
+    os.ftruncate(kept, 0); os.lseek(kept, 0, 0); os.write(kept, b'ort\\n')
+    out[name + ' a list beside ort'] = attempt(lambda: os.rename(planted(orig), d + '/git-rebase-todo'))
+    os.ftruncate(kept, 0); os.lseek(kept, 0, 0)
+    out[name + ' the kept fd after'] = attempt(lambda: os.write(kept, b'../../evil\\n'))
+    out[name + ' in place after'] = attempt(lambda: os.open(d + '/strategy', os.O_WRONLY | os.O_APPEND))
+    os.close(kept)`,
+      sandbox(),
+      { cwd: R },
+    );
+    const expected: Record<string, string> = {};
+    for (const name of Object.keys(gitDirs()))
+      Object.assign(expected, {
+        [`${name} in place beside the list`]: 'EROFS',
+        [`${name} in place without a list`]: 'ok',
+        [`${name} a list beside a strategy program`]: 'EPERM',
+        [`${name} a list beside ort`]: 'ok',
+        [`${name} the kept fd after`]: 'ok',
+        [`${name} in place after`]: 'EROFS',
+      });
+    expect(out).toEqual(expected);
+    for (const [k, g] of Object.entries(gitDirs())) expect(files(g, 'rebase-merge'), k).toEqual(before[k as keyof typeof before]);
+    // Amended, so the picks after it are merges (a fast-forward would run no strategy).
+    for (const dir of [R, V]) {
+      git(dir, ['commit', '-q', '--amend', '-m', 'a2']);
+      git(dir, ['rebase', '--continue'], { GIT_EDITOR: 'true' });
+      expect(git(dir, ['log', '--format=%s']).split('\n').slice(0, 3)).toEqual(['c', 'b', 'a2']);
     }
     expect(fs.existsSync(pwned)).toBe(false);
   });

@@ -134,7 +134,7 @@ bool reflog_head(const SupervisorConfig &cfg, int dir) {
          git_directory(g, up.fd) && !has_git_set(g, dir);
 }
 
-int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes) {
+int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes, bool writes_file) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   const Git &g = cfg.git;
@@ -142,7 +142,7 @@ int git_control_refused(const Call &c, const Place &place, bool replaces, bool m
   if (makes && completes_git_set(g, place.dir.fd, place.name))
     return refused(c, EROFS, kViolationRuleNewRepository, join(fd_path(place.dir.fd), place.name));
   if (makes)
-    if (int err = git_state_refused(c, place, replaces)) return err;
+    if (int err = git_state_refused(c, place, replaces, writes_file)) return err;
   bool control = git_control(cfg, place.dir.fd, place.name, place.path);
   // Replacing an existing `.git` (a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new one is the new-name rule's (checks.cc).
@@ -175,7 +175,7 @@ int git_write_refused_at(const Call &c, const Place &at, bool checked) {
   const std::string &name = at.name;
   if (!checked && git_control(cfg, at.dir.fd, name, at.path))
     return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(at.dir.fd), name));
-  if (!checked && git_state_file(cfg, at.dir.fd, name))
+  if (!checked && git_state_locked(cfg, at.dir.fd, name))
     return refused(c, EROFS, kViolationRuleGitState, join(fd_path(at.dir.fd), name));
   if (name != cfg.git.entry) return 0;
   std::string full = join(fd_path(at.dir.fd), name);
@@ -214,7 +214,7 @@ int git_write_refused(const Call &c, int fd, const struct stat *known, const std
     // (new-file-allow) is the command's to reopen.
     if ((name == cfg.git.entry && !cfg.new_file_allow.count(p)) || git_control(cfg, dir.fd, name))
       return refused(c, EROFS, kViolationRuleGitControl, p);
-    if (git_state_file(cfg, dir.fd, name)) return refused(c, EROFS, kViolationRuleGitState, p);
+    if (git_state_locked(cfg, dir.fd, name)) return refused(c, EROFS, kViolationRuleGitState, p);
     return 0;
   }
   return refused(c, EROFS, kViolationRuleGitControl, "(a file init cannot place)");

@@ -85,7 +85,7 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       std::string check = value.substr(colon + 1);
       if (st.name.find('/') != std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);
       if (check == "commands") {
-        st.check = SupervisorConfig::Git::State::todo;
+        st.check = SupervisorConfig::Git::State::commands;
       } else if (check == "value") {
         st.check = SupervisorConfig::Git::State::value;
       } else if (check.compare(0, 4, "key=") == 0 && check.size() > 4) {

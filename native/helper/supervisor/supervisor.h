@@ -76,7 +76,7 @@ struct SupervisorConfig {
     // it runs, never written in place, checked when renamed onto (git_state.cc).
     struct State {
       std::string dir, name;
-      enum Check { todo, value, keyed } check;
+      enum Check { commands, value, keyed } check;
       std::string key;  // key=K: the config key whose value is checked
     };
     std::vector<State> state;
