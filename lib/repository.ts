@@ -180,6 +180,8 @@ export function repositoryModel(ctx: RepositoryContext) {
   };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
+  /** The git directories found (each repository's, each linked worktree's entry): init keeps their sequencer files whatever they hold meanwhile. */
+  const gitDirs: string[] = [];
   const pinnedFiles: string[] = [];
   const isLink = (p: string) => {
     try {
@@ -276,6 +278,7 @@ export function repositoryModel(ctx: RepositoryContext) {
       if (e && (GIT_MODEL.trees as readonly string[]).includes(n)) hookEntries(e.end, `${why}: ${n}`);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
+    gitDirs.push(g);
     // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
     const heads = [`${g}/logs`];
     for (const [refs, logs] of [[`${g}/refs/remotes`, `${g}/logs/refs/remotes`]]) {
@@ -298,6 +301,7 @@ export function repositoryModel(ctx: RepositoryContext) {
           if (e) pin(e.end, `${why}: worktrees/${n}/${f}`);
         }
         newAllow.push(`${wt}/HEAD`, `${wt}/logs/HEAD`);
+        gitDirs.push(wt);
         heads.push(`${wt}/logs`);
       }
     }
@@ -309,6 +313,7 @@ export function repositoryModel(ctx: RepositoryContext) {
 
   return {
     newAllow,
+    gitDirs,
     pinnedFiles,
     /**
      * A `.git` at a protected place: a directory is a repository; a file is

@@ -185,6 +185,33 @@ for name, g in json.loads(${j(j(gitDirs()))}).items():
     expect(fs.existsSync(pwned)).toBe(false);
   });
 
+  it("a found repository's sequencer files stay kept while its HEAD is gone (which it could make again there)", async () => {
+    const g = path.join(R, '.git');
+    git(R, ['rebase', '-q', '-i', 'HEAD~3'], { GIT_SEQUENCE_EDITOR: 'sed -i 1s/^pick/edit/' });
+    const before = [files(g, 'rebase-merge'), fs.readFileSync(path.join(g, 'HEAD'), 'utf8')];
+    const out = await py(
+      `
+g = ${j(g)}
+head = open(g + '/HEAD').read()
+os.unlink(g + '/HEAD')
+out['append'] = attempt(lambda: os.write(os.open(g + '/rebase-merge/git-rebase-todo', os.O_WRONLY | os.O_APPEND), b'exec touch ${pwned}\\n'))
+os.mkdir(g + '/other')
+open(g + '/other/git-rebase-todo', 'w').write('exec touch ${pwned}\\n')
+out['a directory for sequencer/'] = attempt(lambda: os.rename(g + '/other', g + '/sequencer'))
+os.unlink(g + '/other/git-rebase-todo'); os.rmdir(g + '/other')
+out['its HEAD again'] = attempt(lambda: open(g + '/HEAD', 'w').write(head))`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(out).toEqual({ append: 'EROFS', 'a directory for sequencer/': 'EROFS', 'its HEAD again': 'ok' });
+    expect([files(g, 'rebase-merge'), fs.readFileSync(path.join(g, 'HEAD'), 'utf8')]).toEqual(before);
+    expect(fs.existsSync(path.join(g, 'sequencer'))).toBe(false);
+    git(R, ['commit', '-q', '--amend', '-m', 'a2']);
+    git(R, ['rebase', '--continue'], { GIT_EDITOR: 'true' });
+    expect(git(R, ['log', '--format=%s']).split('\n').slice(0, 3)).toEqual(['c', 'b', 'a2']);
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+
   it('the strategy, which git writes in place: only while no to-do list is beside it, and a list put there takes it checked', async () => {
     // Stopped at an `edit` of a rebase with -X theirs (strategy ort); the
     // strategy below would run R/evil, through a directory R/git-merge-..

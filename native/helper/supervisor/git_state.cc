@@ -186,14 +186,19 @@ const Git::State *git_state_file(const SupervisorConfig &cfg, int dir, const std
   for (const auto &st : g.state) {
     struct stat there;
     if (st.name == name && fstatat(up.fd, st.dir.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 &&
-        there.st_ino == self.st_ino && there.st_dev == self.st_dev && git_directory(cfg.git, up.fd))
+        there.st_ino == self.st_ino && there.st_dev == self.st_dev &&
+        // A found one is one whatever it holds now: a command that removed
+        // its HEAD could make it again there (the plan's new-allow).
+        (git_directory(cfg.git, up.fd) || (!g.state_at.empty() && g.state_at.count(fd_path(up.fd)))))
       return &st;
   }
   return nullptr;
 }
 
 bool git_state_dir(const SupervisorConfig &cfg, int dir, const std::string &name) {
-  return cfg.git_control && cfg.git.state_dirs.count(name) && git_directory(cfg.git, dir);
+  const Git &g = cfg.git;
+  return cfg.git_control && g.state_dirs.count(name) &&
+         (git_directory(g, dir) || (!g.state_at.empty() && g.state_at.count(fd_path(dir))));
 }
 
 int git_state_refused(const Call &c, const Place &place, bool brings_tree, bool writes_file) {

@@ -18,7 +18,8 @@ namespace {
 // unix-allow=PATH, protect-inode=DEV:INO, protect-tree=DIR, new-name=NAME, new-allow=PATH,
 // new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off, and the repository model:
 // git-control=NAME[/], git-head=NAME, git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME,
-// git-state=DIR/NAME:commands|value|key=K, git-state-word=W, git-state-value=V, git-state-max=N
+// git-state=DIR/NAME:commands|value|key=K, git-state-word=W, git-state-value=V, git-state-max=N,
+// git-state-at=DIR
 // (lib/repository.ts GIT_MODEL)
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
@@ -102,6 +103,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       cfg.git.state_words.insert(value);
     } else if (key == "git-state-value" && !value.empty()) {
       cfg.git.state_values.insert(value);
+    } else if (key == "git-state-at" && !value.empty() && value[0] == '/') {
+      cfg.git.state_at.insert(value);
     } else if (key == "git-state-max") {
       cfg.git.state_max = (size_t)parse_num(run, value);
     } else if (arg == "chmod=proc-link") {

@@ -84,6 +84,9 @@ struct SupervisorConfig {
     std::set<std::string> state_words;   // git-state-word=W: a to-do line may start with W
     std::set<std::string> state_values;  // git-state-value=V: what a value or key may be
     size_t state_max = 0;                // git-state-max=N: the most init reads of one
+    // git-state-at=DIR: a git directory the layout found, whose state files
+    // are kept whatever it holds meanwhile (a HEAD it could re-make).
+    std::set<std::string> state_at;
   } git;
   bool git_control = false;  // the plan gave the model (read_config checks it whole)
   // protect-inode=DEV:INO: protected files (read-only binds) a second name
