@@ -13,7 +13,7 @@
       "target_name": "sbx-helper",
       "type": "executable",
       "sources": ["native/helper/main.cc", "native/helper/ops_mount.cc", "native/helper/ops_landlock.cc", "native/helper/ops_process.cc", "native/helper/probe.cc", "native/helper/paths.cc", "native/helper/ops_seccomp.cc", "native/helper/handoff.cc", "native/helper/ops_tty.cc", "native/helper/fdpass.cc", "native/helper/order.cc", "native/helper/procfs.cc", "native/helper/ops_fork.cc", "native/helper/ops_proxy.cc", "native/helper/proxy_jail.cc", "native/helper/proxy_connect.cc", "native/helper/ops_pool.cc", "native/helper/terminal.cc",
-                  "native/helper/supervisor/listener.cc", "native/helper/supervisor/serve.cc", "native/helper/supervisor/decode.cc", "native/helper/supervisor/checks.cc", "native/helper/supervisor/git_control.cc",
+                  "native/helper/supervisor/listener.cc", "native/helper/supervisor/serve.cc", "native/helper/supervisor/decode.cc", "native/helper/supervisor/checks.cc", "native/helper/supervisor/git_control.cc", "native/helper/supervisor/git_state.cc",
                   "native/helper/supervisor/metadata.cc", "native/helper/supervisor/names.cc", "native/helper/supervisor/open.cc", "native/helper/supervisor/fifo.cc", "native/helper/supervisor/violations.cc",
                   "native/helper/supervisor/tty.cc", "native/helper/supervisor/requester.cc", "native/helper/supervisor/memory.cc",
                   "native/helper/supervisor/unix_peers.cc", "native/helper/supervisor/connect.cc", "native/helper/supervisor/send.cc", "native/helper/supervisor/blocking.cc", "native/helper/supervisor/fscache.cc", "native/helper/supervisor/guard_trees.cc"],

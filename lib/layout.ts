@@ -71,6 +71,12 @@ export interface Layout {
   /** Paths where a new name may be made as a regular file by an O_CREAT open: uv's empty `.git` markers. */
   newFileAllow: string[];
   /**
+   * The git directories the layout found: their sequencer files are kept
+   * even while the directory holds no HEAD or objects (a command that
+   * removed them could re-make them there: newAllow).
+   */
+  gitDirs: string[];
+  /**
    * Protected files inside a pinned directory (the hooks of a repository the
    * layout finds): with the read-only paths themselves, whose inodes init
    * guards against a second name (a hard link made before the sandbox).
@@ -521,6 +527,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     protectedChain: [...chain].sort(),
     newNames,
     newAllow: newNames.length ? [...new Set(repos.newAllow)] : [],
+    gitDirs: newNames.length ? [...new Set(repos.gitDirs)] : [],
     newFileAllow,
     pinnedFiles: [...repos.pinnedFiles, ...guardFiles],
     guardTrees,

@@ -264,7 +264,7 @@ function supervisorArgs(
     for (const p of layout!.newFileAllow) out.push(`new-file-allow=${p}`);
   }
   if (sup.writes) {
-    if (layout!.newNames.length > 0) out.push(...gitModelArgs());
+    if (layout!.newNames.length > 0) out.push(...gitModelArgs(), ...layout!.gitDirs.map((g) => `git-state-at=${g}`));
     for (const t of layout!.guardTrees) out.push(`protect-tree=${t}`);
     // A protected file's inode: a hard link to it made before the sandbox is refused for writing too.
     const files = [...layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path), ...layout!.pinnedFiles];

@@ -43,6 +43,43 @@ export const GIT_MODEL = {
   dirs: [['objects', 'refs'], ['commondir']],
   entry: '.git',
   logs: 'logs',
+  /**
+   * What git's sequencer (`rebase -i`, a cherry-pick or revert of several
+   * commits) reads at `--continue` to decide what it runs (sequencer.c):
+   * each `DIR/NAME` in a git directory, with the check its contents must
+   * pass. `commands`: every line that starts with a letter starts with one of
+   * `todoCommands` (an `exec` line runs a shell command); `value`: the file
+   * is one of `strategies` (another strategy is a program, `git
+   * merge-NAME`, and a NAME with a slash is a path); `key=K`: a config file
+   * whose K is one of `strategies`. Init refuses writing one in place and
+   * checks a file renamed onto one (git writes NAME.lock and renames it),
+   * then installs a copy it wrote itself, so no fd the command kept can
+   * change what was checked. `DIR` cannot be renamed or symlinked into a
+   * git directory (it would bring its files unchecked).
+   */
+  state: [
+    ['rebase-merge/git-rebase-todo', 'commands'],
+    ['sequencer/todo', 'commands'],
+    ['rebase-merge/strategy', 'value'],
+    ['sequencer/opts', 'key=strategy'],
+  ],
+  /**
+   * The to-do commands that run nothing but git (sequencer.c
+   * todo_command_info, with their one-letter forms): all but `exec`/`x`. A
+   * command a later git adds is refused until it is listed here.
+   */
+  todoCommands: [
+    ...['pick', 'p', 'revert', 'edit', 'e', 'reword', 'r', 'fixup', 'f', 'squash', 's', 'break', 'b'],
+    ...['label', 'l', 'reset', 't', 'merge', 'm', 'update-ref', 'u', 'noop', 'drop', 'd'],
+  ],
+  /**
+   * Strategies git runs in its own process, which take only the options
+   * they know (-X): `resolve` and `octopus` are scripts that hand theirs to
+   * other commands, and any other name is a program found on PATH.
+   */
+  strategies: ['ort', 'recursive', 'ours', 'subtree'],
+  /** The most of a state file init reads to check it: a to-do list of 100,000 commits is about 6 MiB. */
+  stateMax: 16 << 20,
 } as const;
 
 /** GIT_MODEL as the supervise step's arguments (native/helper/supervisor/listener.cc). */
@@ -54,6 +91,10 @@ export function gitModelArgs(): string[] {
     ...GIT_MODEL.dirs.map((set) => `git-dir=${set.join('+')}`),
     `git-entry=${GIT_MODEL.entry}`,
     `git-logs=${GIT_MODEL.logs}`,
+    ...GIT_MODEL.state.map(([file, check]) => `git-state=${file}:${check}`),
+    ...GIT_MODEL.todoCommands.map((w) => `git-state-word=${w}`),
+    ...GIT_MODEL.strategies.map((v) => `git-state-value=${v}`),
+    `git-state-max=${GIT_MODEL.stateMax}`,
   ];
 }
 
@@ -139,6 +180,8 @@ export function repositoryModel(ctx: RepositoryContext) {
   };
   /** Where a new HEAD may be made: each repository's own, and a linked worktree's. */
   const newAllow: string[] = [];
+  /** The git directories found (each repository's, each linked worktree's entry): init keeps their sequencer files whatever they hold meanwhile. */
+  const gitDirs: string[] = [];
   const pinnedFiles: string[] = [];
   const isLink = (p: string) => {
     try {
@@ -235,6 +278,7 @@ export function repositoryModel(ctx: RepositoryContext) {
       if (e && (GIT_MODEL.trees as readonly string[]).includes(n)) hookEntries(e.end, `${why}: ${n}`);
     }
     newAllow.push(`${g}/HEAD`, `${g}/logs/HEAD`);
+    gitDirs.push(g);
     // Where a HEAD is (or may be made: logs/HEAD), no git directory may grow.
     const heads = [`${g}/logs`];
     for (const [refs, logs] of [[`${g}/refs/remotes`, `${g}/logs/refs/remotes`]]) {
@@ -257,6 +301,7 @@ export function repositoryModel(ctx: RepositoryContext) {
           if (e) pin(e.end, `${why}: worktrees/${n}/${f}`);
         }
         newAllow.push(`${wt}/HEAD`, `${wt}/logs/HEAD`);
+        gitDirs.push(wt);
         heads.push(`${wt}/logs`);
       }
     }
@@ -268,6 +313,7 @@ export function repositoryModel(ctx: RepositoryContext) {
 
   return {
     newAllow,
+    gitDirs,
     pinnedFiles,
     /**
      * A `.git` at a protected place: a directory is a repository; a file is

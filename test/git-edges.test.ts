@@ -328,7 +328,12 @@ out['chmod'] = attempt(lambda: os.chmod('gh-link-noexec', 0o755))`,
     );
     // No name of the model is written in the supervisor's C++.
     const dir = path.join(repoRoot, 'native', 'helper', 'supervisor');
-    const names = [...GIT_MODEL.control, ...GIT_MODEL.trees, GIT_MODEL.head, ...GIT_MODEL.dirs.flat(), GIT_MODEL.entry, GIT_MODEL.logs];
+    const names = [
+      ...[...GIT_MODEL.control, ...GIT_MODEL.trees, GIT_MODEL.head, ...GIT_MODEL.dirs.flat(), GIT_MODEL.entry, GIT_MODEL.logs],
+      ...GIT_MODEL.state.flatMap(([file]) => file.split('/')),
+      ...GIT_MODEL.todoCommands.filter((w) => w.length > 1),
+      ...GIT_MODEL.strategies,
+    ];
     for (const f of fs.readdirSync(dir)) {
       const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/\/\/.*$/gm, '');
       for (const n of names) expect(text.includes(`"${n}"`), `${f} names "${n}"`).toBe(false);

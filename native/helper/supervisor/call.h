@@ -75,7 +75,8 @@ int moves_repository(const Call &c, const Place &from);
 // `known`: dir's path when its lookup proved it (Place::path), else "".
 bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name,
                  const std::string &known = std::string());
-int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes);
+// `writes_file`: an O_CREAT open, which makes a regular file or opens one for writing.
+int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes, bool writes_file);
 // Whether `dir` is the logs/ of a git directory and a HEAD there keeps it no
 // git directory: its HEAD (the reflog) then starts no repository.
 bool reflog_head(const SupervisorConfig &cfg, int dir);
@@ -86,6 +87,24 @@ int git_write_refused(const Call &c, int fd, const struct stat *known = nullptr,
 int git_write_refused_at(const Call &c, const Place &at, bool checked);
 // The same for a hard link's source: a control file or a `.git` gets no second name.
 int git_link_refused(const Call &c, const Place &from);
+// git setup.c is_git_directory, with the plan's names: a head and one of the `git-dir` sets.
+bool git_directory(const SupervisorConfig::Git &g, int dir);
+
+// git_state.cc: the sequencer's files (git-state=). The state file `name` in
+// `dir` is, or null; one that cannot be told counts as one.
+const SupervisorConfig::Git::State *git_state_file(const SupervisorConfig &cfg, int dir,
+                                                   const std::string &name);
+// `name` in `dir` is a state file's directory of a git directory.
+bool git_state_dir(const SupervisorConfig &cfg, int dir, const std::string &name);
+// EROFS (reported) for making a state file (any way but a checked rename;
+// `writes_file`, an O_CREAT open, while it may be written in place), or
+// (`brings_tree`: a rename, symlink or link) a state directory.
+int git_state_refused(const Call &c, const Place &place, bool brings_tree, bool writes_file);
+// `name` in `dir` is a state file that cannot be written in place now.
+bool git_state_locked(const SupervisorConfig &cfg, int dir, const std::string &name);
+// A rename onto a state file (or an exchange with one): performed as a
+// check of the source and a copy init writes; true when it answered (`out`).
+bool git_state_rename(Call &c, const Place &from, const Place &to, unsigned flags, Outcome &out);
 
 // violations.cc: tells the caller (bounded) and returns err.
 int refused(const Call &c, int err, int rule, const std::string &path);

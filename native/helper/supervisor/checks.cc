@@ -61,7 +61,8 @@ int linked_refused(const Call &c, int fd, const struct stat *known) {
 // config or runs (git_control.cc).
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
-  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make, how != Naming::source))
+  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make, how != Naming::source,
+                                    how == Naming::make_file))
     return err;
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
@@ -126,5 +127,5 @@ bool may_be_protected(const SupervisorConfig &cfg, const std::string &path) {
   for (const auto *names : {&cfg.git.becoming, &cfg.git.control, &cfg.git.trees})
     for (const auto &n : *names)
       if (n == last) return true;
-  return false;
+  return cfg.git.state_names.count(last) || cfg.git.state_dirs.count(last);
 }

@@ -48,8 +48,6 @@ bool has_git_set(const Git &g, int dir) {
   return false;
 }
 
-bool git_directory(const Git &g, int dir) { return holds(dir, g.head) && has_git_set(g, dir); }
-
 // Whether making `name` in `dir` (beside a head) would complete a `git-dir`
 // set: refusing the last missing name of each set is enough, so logs/ still
 // gets its refs/ (a first commit) and refs/remotes/NAME/ a branch `refs/x`
@@ -105,7 +103,8 @@ bool under_tree(const Git &g, int dir, const std::string &known) {
 
 // Whether the file at `p` (named `name`) could be a control file or an entry.
 bool candidate(const Git &g, const std::string &p, const std::string &name) {
-  if (name == g.entry || one_of(g.control, name) || one_of(g.trees, name)) return true;
+  if (name == g.entry || one_of(g.control, name) || one_of(g.trees, name) || g.state_names.count(name))
+    return true;
   for (const auto &mark : g.tree_marks)
     if (p.find(mark) != std::string::npos) return true;
   return false;
@@ -116,6 +115,8 @@ std::string join(const std::string &dir, const std::string &name) {
 }
 
 }  // namespace
+
+bool git_directory(const Git &g, int dir) { return holds(dir, g.head) && has_git_set(g, dir); }
 
 bool git_control(const SupervisorConfig &cfg, int dir, const std::string &name, const std::string &known) {
   const Git &g = cfg.git;
@@ -133,13 +134,15 @@ bool reflog_head(const SupervisorConfig &cfg, int dir) {
          git_directory(g, up.fd) && !has_git_set(g, dir);
 }
 
-int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes) {
+int git_control_refused(const Call &c, const Place &place, bool replaces, bool makes, bool writes_file) {
   const SupervisorConfig &cfg = c.cfg();
   if (!cfg.git_control) return 0;
   const Git &g = cfg.git;
   // What would turn a directory that holds a HEAD into a git directory.
   if (makes && completes_git_set(g, place.dir.fd, place.name))
     return refused(c, EROFS, kViolationRuleNewRepository, join(fd_path(place.dir.fd), place.name));
+  if (makes)
+    if (int err = git_state_refused(c, place, replaces, writes_file)) return err;
   bool control = git_control(cfg, place.dir.fd, place.name, place.path);
   // Replacing an existing `.git` (a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new one is the new-name rule's (checks.cc).
@@ -157,6 +160,8 @@ int git_link_refused(const Call &c, const Place &from) {
   // A second name for it would be a way to write it that no check sees.
   if (from.name == cfg.git.entry || git_control(cfg, from.dir.fd, from.name, from.path))
     return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(from.dir.fd), from.name));
+  if (git_state_file(cfg, from.dir.fd, from.name))
+    return refused(c, EROFS, kViolationRuleGitState, join(fd_path(from.dir.fd), from.name));
   return 0;
 }
 
@@ -170,6 +175,8 @@ int git_write_refused_at(const Call &c, const Place &at, bool checked) {
   const std::string &name = at.name;
   if (!checked && git_control(cfg, at.dir.fd, name, at.path))
     return refused(c, EROFS, kViolationRuleGitControl, join(fd_path(at.dir.fd), name));
+  if (!checked && git_state_locked(cfg, at.dir.fd, name))
+    return refused(c, EROFS, kViolationRuleGitState, join(fd_path(at.dir.fd), name));
   if (name != cfg.git.entry) return 0;
   std::string full = join(fd_path(at.dir.fd), name);
   return cfg.new_file_allow.count(full) ? 0 : refused(c, EROFS, kViolationRuleGitControl, full);
@@ -207,6 +214,7 @@ int git_write_refused(const Call &c, int fd, const struct stat *known, const std
     // (new-file-allow) is the command's to reopen.
     if ((name == cfg.git.entry && !cfg.new_file_allow.count(p)) || git_control(cfg, dir.fd, name))
       return refused(c, EROFS, kViolationRuleGitControl, p);
+    if (git_state_locked(cfg, dir.fd, name)) return refused(c, EROFS, kViolationRuleGitState, p);
     return 0;
   }
   return refused(c, EROFS, kViolationRuleGitControl, "(a file init cannot place)");

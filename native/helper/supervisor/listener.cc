@@ -5,6 +5,7 @@
 #include "../helper.h"
 #include "../gen/step_dispatch.h"
 #include "../../uapi.h"
+#include <ctype.h>
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -16,7 +17,9 @@ namespace {
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
 // unix-allow=PATH, protect-inode=DEV:INO, protect-tree=DIR, new-name=NAME, new-allow=PATH,
 // new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off, and the repository model:
-// git-control=NAME[/], git-head=NAME, git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME
+// git-control=NAME[/], git-head=NAME, git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME,
+// git-state=DIR/NAME:commands|value|key=K, git-state-word=W, git-state-value=V, git-state-max=N,
+// git-state-at=DIR
 // (lib/repository.ts GIT_MODEL)
 void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   for (const auto &arg : s.args) {
@@ -73,6 +76,37 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
         at = plus + 1;
       }
       cfg.git.dirs.push_back(all);
+    } else if (key == "git-state") {
+      size_t slash = value.find('/'), colon = value.find(':');
+      SupervisorConfig::Git::State st;
+      if (slash == std::string::npos || colon == std::string::npos || slash == 0 || colon < slash + 2)
+        fail(run, EINVAL, "supervise: bad " + arg);
+      st.dir = value.substr(0, slash);
+      st.name = value.substr(slash + 1, colon - slash - 1);
+      std::string check = value.substr(colon + 1);
+      if (st.name.find('/') != std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);
+      if (check == "commands") {
+        st.check = SupervisorConfig::Git::State::commands;
+      } else if (check == "value") {
+        st.check = SupervisorConfig::Git::State::value;
+      } else if (check.compare(0, 4, "key=") == 0 && check.size() > 4) {
+        st.check = SupervisorConfig::Git::State::keyed;
+        st.key = check.substr(4);
+        for (auto &ch : st.key) ch = (char)tolower((unsigned char)ch);
+      } else {
+        fail(run, EINVAL, "supervise: bad " + arg);
+      }
+      cfg.git.state_dirs.insert(st.dir);
+      cfg.git.state_names.insert(st.name);
+      cfg.git.state.push_back(st);
+    } else if (key == "git-state-word" && !value.empty()) {
+      cfg.git.state_words.insert(value);
+    } else if (key == "git-state-value" && !value.empty()) {
+      cfg.git.state_values.insert(value);
+    } else if (key == "git-state-at" && !value.empty() && value[0] == '/') {
+      cfg.git.state_at.insert(value);
+    } else if (key == "git-state-max") {
+      cfg.git.state_max = (size_t)parse_num(run, value);
     } else if (arg == "chmod=proc-link") {
       cfg.chmod_via_proc = true;
     } else if (arg == "sync-wake=off") {
@@ -85,10 +119,13 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
   }
   // Half a model would let through what the other half refuses.
   const auto &g = cfg.git;
-  bool any = cfg.git_control || !g.head.empty() || !g.dirs.empty() || !g.entry.empty() || !g.logs.empty();
-  if (any && (!cfg.git_control || g.head.empty() || g.dirs.empty() || g.entry.empty() || g.logs.empty()))
+  bool any = cfg.git_control || !g.head.empty() || !g.dirs.empty() || !g.entry.empty() || !g.logs.empty() ||
+             !g.state.empty() || !g.state_words.empty() || !g.state_values.empty() || g.state_max;
+  if (any && (!cfg.git_control || g.head.empty() || g.dirs.empty() || g.entry.empty() || g.logs.empty() ||
+              g.state.empty() || g.state_words.empty() || g.state_values.empty() || !g.state_max))
     fail(run, EINVAL,
-         "supervise: the repository model needs git-control, git-head, git-dir, git-entry and git-logs");
+         "supervise: the repository model needs git-control, git-head, git-dir, git-entry, git-logs, "
+         "git-state, git-state-word, git-state-value and git-state-max");
 }
 
 // The command's listener fd, taken from it (supervisor_send_listener), or -1.

@@ -97,11 +97,16 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (int err = locate_pair(c.r, olddir, oldpath, newdir, newpath, from, to, shared)) return fail_with(err);
   Released release{to, shared};
   if (!c.valid()) return fail_with(ESRCH);
-  if (int err = create_refused(c, to, true)) return fail_with(err);
   // Moving a directory above a protected path away takes the protection with
   // it and frees its name (the bind pins only the protected path itself).
   if (int err = create_refused(c, from, true, Naming::source)) return fail_with(err);
   if (int err = moves_repository(c, from)) return fail_with(err);
+  // Onto a sequencer's file: checked and copied (git_state.cc). Such a file
+  // is in a git directory, where the plan names no protected path, and a
+  // read-only bind would fail init's own rename as it fails the caller's.
+  Outcome state;
+  if (git_state_rename(c, from, to, flags, state)) return state;
+  if (int err = create_refused(c, to, true)) return fail_with(err);
   if ((flags & RENAME_EXCHANGE) && moves_repository(c, to)) return fail_with(EROFS);
   return done(
       syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));

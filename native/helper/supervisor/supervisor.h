@@ -72,6 +72,21 @@ struct SupervisorConfig {
     std::vector<std::string> becoming;
     std::string entry;  // git-entry=NAME: a work tree's entry, a `gitdir:` pointer when a file
     std::string logs;   // git-logs=NAME: where a git directory's reflog of its head is (NAME/HEAD)
+    // git-state=DIR/NAME:CHECK: a file git's sequencer reads to decide what
+    // it runs, never written in place, checked when renamed onto (git_state.cc).
+    struct State {
+      std::string dir, name;
+      enum Check { commands, value, keyed } check;
+      std::string key;  // key=K: the config key whose value is checked
+    };
+    std::vector<State> state;
+    std::set<std::string> state_dirs, state_names;
+    std::set<std::string> state_words;   // git-state-word=W: a to-do line may start with W
+    std::set<std::string> state_values;  // git-state-value=V: what a value or key may be
+    size_t state_max = 0;                // git-state-max=N: the most init reads of one
+    // git-state-at=DIR: a git directory the layout found, whose state files
+    // are kept whatever it holds meanwhile (a HEAD it could re-make).
+    std::set<std::string> state_at;
   } git;
   bool git_control = false;  // the plan gave the model (read_config checks it whole)
   // protect-inode=DEV:INO: protected files (read-only binds) a second name
