@@ -3,10 +3,14 @@
 import os from 'os';
 import { STEP_HINT, HintClass } from './gen/plan-steps';
 
-const errnoNames = new Map<number, string>();
-for (const [name, num] of Object.entries(os.constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+// Built at the first error, not at every CLI start (some 130 names).
+let errnoNames: Map<number, string> | undefined;
 
 export function errnoName(errno: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, num] of Object.entries(os.constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+  }
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 

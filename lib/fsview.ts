@@ -108,7 +108,7 @@ class TypeAndIdentity implements FsStat {
 }
 
 /**
- * `view` with lstat and realpath remembered for one plan: the policy's
+ * `view` with lstat and realpath remembered for one plan (and stat, for a name that is no symlink): the policy's
  * resolver, the layout and the plan's identities ask about the same paths
  * (1000 carve-outs: 2000 lstats, a third of prepare()), and an identity then
  * comes from the same observation the decisions came from. The guards ask
@@ -146,9 +146,22 @@ export function onePlanView(view: FsView, lstatAnswer?: (p: string) => string): 
     if ('error' in r) throw r.error;
     return r.real;
   };
+  // A stat of a name that lstat found not to be a symlink is that lstat (the
+  // same inode): a hidden top-level entry of an empty root is then asked once.
+  // Anything else (a symlink, absent, an error, so it throws as stat does) asks `view`.
+  const stat = (p: string) => {
+    let st: fs.Stats | FsStat | undefined;
+    try {
+      st = lstat(p);
+    } catch {
+      st = undefined;
+    }
+    return st && !st.isSymbolicLink() ? st : view.stat(p);
+  };
   return {
     ...view,
     lstat,
+    stat,
     realpath,
     identity: (p) => {
       const st = lstat(p);

@@ -1,7 +1,8 @@
 // The bubblewrap argv parser and its mapping to a policy: pure, no kernel.
+import fs from 'fs';
 import { describe, expect, it } from 'vitest';
 import { BwrapError, parseBwrapArgs, ParseIo, splitNul } from '../lib/bwrap/args';
-import { HostView, Kind, mapBwrap } from '../lib/bwrap/policy';
+import { HostView, Kind, mapBwrap, realHost } from '../lib/bwrap/policy';
 import { codexArgv } from './bwrap/fixtures';
 
 const io = (fds: Record<number, Buffer | string> = {}, uid = 1000): ParseIo => ({
@@ -41,7 +42,7 @@ function memHost(tree: Record<string, Kind | string>): HostView {
     }
     return cur || '/';
   };
-  return {
+  const host: HostView = {
     kind(p, follow) {
       const r = follow ? resolve(p) : p;
       const k = r === '/' ? 'dir' : r && kindOf(r);
@@ -52,6 +53,7 @@ function memHost(tree: Record<string, Kind | string>): HostView {
       Object.keys(tree)
         .filter((k) => k !== p && k.startsWith(p === '/' ? '/' : `${p}/`) && !k.slice(p === '/' ? 1 : p.length + 1).includes('/'))
         .map((k) => k.slice(k.lastIndexOf('/') + 1)),
+    entries: (p) => host.readdir(p).map((name) => ({ name, symlink: host.kind(`${p === '/' ? '' : p}/${name}`, false) === 'symlink' })),
     readlink: (p) => tree[p].slice(2),
     realpath: resolve,
     fdPath: (fd) => {
@@ -59,6 +61,7 @@ function memHost(tree: Record<string, Kind | string>): HostView {
       throw Object.assign(new Error('EBADF'), { code: 'EBADF' });
     },
   };
+  return host;
 }
 
 const HOST = memHost({
@@ -256,6 +259,17 @@ describe('mapping to a policy', () => {
     ]);
     expect(m.sandbox.rules).toEqual({ '/usr': 'read', '/etc': 'read', '/tmp': 'none', '/w': 'none' });
     expect(m.notes.join('\n')).toMatch(/look empty/);
+  });
+
+  it('an empty root reads / once, with the types readdir gives: no lstat of each top-level name', () => {
+    const asked: string[] = [];
+    const host: HostView = { ...HOST, kind: (p, follow) => (asked.push(p), HOST.kind(p, follow)) };
+    const m = mapBwrap(parse(['--tmpfs', '/', '--ro-bind', '/usr', '/usr', 'true']), { cwd: '/w', uid: 1000, host });
+    expect(m.sandbox.rules).toEqual({ '/usr': 'read', '/etc': 'none', '/tmp': 'none', '/w': 'none' });
+    expect(asked.filter((p) => /^\/[^/]+$/.test(p) && p !== '/usr')).toEqual([]);
+    // The real host's types are lstat's.
+    for (const { name, symlink } of realHost.entries('/'))
+      expect([name, symlink]).toEqual([name, fs.lstatSync(`/${name}`).isSymbolicLink()]);
   });
 
   it('a socket bound onto itself is an allowed unix socket, not a root; --tmpfs /tmp a private /tmp', () => {

@@ -64,7 +64,7 @@ describe("the installed bwrap and Node's start-up variables", () => {
 });
 
 describe('the front end as the installed bwrap starts it', () => {
-  it('runs from the CLI bundle with the code cache trained on the front end (not dist/ module by module)', () => {
+  it('runs from the bwrap bundle with the code cache trained on the front end (not dist/ module by module, not the exec bundle)', () => {
     // The shim's exec line, with a probe first: which code ran, and whether V8 took the cache.
     const probe = path.join(dir, 'probe.js');
     fs.writeFileSync(
@@ -72,19 +72,53 @@ describe('the front end as the installed bwrap starts it', () => {
       `const vm = require('vm');
 let rejected, bytes;
 const Script = vm.Script;
-vm.Script = function (text, opts) { const s = new Script(text, opts); if (opts && opts.cachedData) { rejected = s.cachedDataRejected; bytes = opts.cachedData.length; } return s; };
-process.on('exit', () => process.stderr.write(JSON.stringify({ fromDist: !!require.cache[${JSON.stringify(path.join(repoRoot, 'dist', 'bwrap', 'run.js'))}], rejected, bytes }) + '\\n'));
+const scripts = new Set();
+vm.Script = function (text, opts) { const s = new Script(text, opts); scripts.add(opts.filename); if (opts && opts.cachedData) { rejected = s.cachedDataRejected; bytes = opts.cachedData.length; } return s; };
+process.on('exit', () => process.stderr.write(JSON.stringify({ fromDist: !!require.cache[${JSON.stringify(path.join(repoRoot, 'dist', 'bwrap', 'run.js'))}], rejected, bytes, scripts: [...scripts], modules: Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(path.join(repoRoot, 'dist'))})) }) + '\\n'));
 `,
     );
-    const main = path.join(repoRoot, 'dist', 'bwrap', 'main.js');
-    expect(fs.readFileSync(shim, 'utf8')).toContain(`'${main}' "$@"`);
-    const r = spawnSync(process.execPath, ['-r', probe, main, '--sbx-dry-run', ...base, '--', 'true'], { cwd: ws, encoding: 'utf8' });
+    // Node runs the entry itself, with bwrap first.
+    const entry = path.join(repoRoot, 'dist', 'cli-entry.js');
+    expect(fs.readFileSync(shim, 'utf8')).toContain(`'${entry}' bwrap "$@"`);
+    const r = spawnSync(process.execPath, ['-r', probe, entry, 'bwrap', '--sbx-dry-run', ...base, '--', 'true'], {
+      cwd: ws,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).plan.steps.length).toBeGreaterThan(0);
     // The bwrap cache, not exec's (the 17 bytes before V8's data are the bundle's id).
-    const bytes = fs.statSync(path.join(repoRoot, 'dist', 'cli.bundle.bwrap.cache')).size - 17;
+    const bytes = fs.statSync(path.join(repoRoot, 'dist', 'bwrap.bundle.cache')).size - 17;
     expect(bytes).not.toBe(fs.statSync(path.join(repoRoot, 'dist', 'cli.bundle.cache')).size - 17);
-    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toEqual({ fromDist: false, rejected: false, bytes });
+    const ran = JSON.parse(r.stderr.trim().split('\n').at(-1)!);
+    expect(ran).toEqual({
+      fromDist: false,
+      rejected: false,
+      bytes,
+      scripts: [path.join(repoRoot, 'dist', 'bwrap.bundle.js')],
+      modules: [entry],
+    });
+  });
+
+  it("the bwrap bundle holds none of exec's own modules (its options, the config files)", () => {
+    const text = fs.readFileSync(path.join(repoRoot, 'dist', 'bwrap.bundle.js'), 'latin1');
+    const sources = JSON.parse(/^\/\/ sources: (.*)$/m.exec(text)![1]) as string[];
+    expect(sources).toContain('bwrap/run.js');
+    for (const m of ['cli.js', 'cli-args.js', 'config.js', 'config-trust.js']) expect(sources).not.toContain(m);
+  });
+
+  it('a shim from an earlier build (node dist/bwrap/main.js ARGS) starts the same front end', () => {
+    const main = path.join(repoRoot, 'dist', 'bwrap', 'main.js');
+    const r = spawnSync(process.execPath, [main, '--sbx-dry-run', ...base, '--', 'true'], { cwd: ws, encoding: 'utf8' });
+    const now = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'dist', 'cli-entry.js'), 'bwrap', '--sbx-dry-run', ...base, '--', 'true'],
+      {
+        cwd: ws,
+        encoding: 'utf8',
+      },
+    );
+    expect([r.status, now.status], r.stderr + now.stderr).toEqual([0, 0]);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(now.stdout));
   });
 });
 

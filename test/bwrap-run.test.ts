@@ -78,7 +78,7 @@ describe('Codex argv shape', () => {
     expect(installed.status).toBe(0);
     expect(installed.stdout).toContain(`wrote ${shim}`);
     expect(fs.readFileSync(shim, 'utf8')).toContain(
-      `exec '${fs.realpathSync(process.execPath)}' '${path.join(repoRoot, 'dist', 'bwrap', 'main.js')}' "$@"`,
+      `exec '${fs.realpathSync(process.execPath)}' '${path.join(repoRoot, 'dist', 'cli-entry.js')}' bwrap "$@"`,
     );
     expect(fs.statSync(shim).mode & 0o777).toBe(0o755);
   });

@@ -19,7 +19,7 @@ describe('the CLI entry', () => {
     for (const d of ['node_modules', 'build']) fs.symlinkSync(path.join(repoRoot, d), path.join(dir, d));
   };
   beforeAll(() => {
-    for (const f of ['cli.bundle.js', 'cli.bundle.cache', 'cli.bundle.bwrap.cache', 'cli-entry.js']) {
+    for (const f of ['cli.bundle.js', 'cli.bundle.cache', 'bwrap.bundle.js', 'bwrap.bundle.cache', 'cli-entry.js']) {
       if (!fs.existsSync(path.join(repoRoot, 'dist', f)))
         throw new Error(`dist/${f} is missing: run \`npm run build:ts\` (tsc, then scripts/bundle-cli.js)`);
     }
@@ -66,7 +66,7 @@ describe('the CLI entry', () => {
     const { SECCOMP_PROGRAMS } = await import('../lib/gen/seccomp-programs');
     const programs = Object.values(SECCOMP_PROGRAMS).flatMap((byClass) => Object.values(byClass).map((p) => p()));
     expect(programs).toHaveLength(64);
-    for (const f of ['cli.bundle.cache', 'cli.bundle.bwrap.cache']) {
+    for (const f of ['cli.bundle.cache', 'bwrap.bundle.cache']) {
       const cache = fs.readFileSync(path.join(repoRoot, 'dist', f));
       // V8 keeps a one-byte string constant as its bytes: a program compiled into the cache is found whole.
       const held = programs.filter((p) => cache.includes(Buffer.from(p, 'latin1')));

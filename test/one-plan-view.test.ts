@@ -82,4 +82,35 @@ describe(`one plan's view of the host (as ${userLabel})`, () => {
       rmTree(d);
     }
   });
+
+  it('answers stat of a name that is no symlink from its lstat, and asks the host for the rest, as fs answers', () => {
+    const d = tempDir('sbx-one-plan-');
+    try {
+      fs.mkdirSync(path.join(d, 'dir'));
+      fs.writeFileSync(path.join(d, 'file'), 'x');
+      fs.symlinkSync('dir', path.join(d, 'link'));
+      fs.symlinkSync('missing', path.join(d, 'dangling'));
+      const b = native().binding;
+      const view = onePlanView(realView, b.lstatAnswer!.bind(b));
+      const stats = vi.spyOn(fs, 'statSync');
+      for (const n of ['dir', 'file', 'link', 'dangling', 'missing']) {
+        const p = path.join(d, n);
+        const st = fs.statSync(p, { throwIfNoEntry: false });
+        stats.mockClear();
+        const got = view.stat(p);
+        expect([n, got?.isDirectory(), got?.isFile(), got?.isSymbolicLink()]).toEqual([
+          n,
+          st?.isDirectory(),
+          st?.isFile(),
+          st?.isSymbolicLink(),
+        ]);
+        // Only a symlink (followed) or an absent name is asked again.
+        expect([n, stats.mock.calls.length]).toEqual([n, n === 'dir' || n === 'file' ? 0 : 1]);
+      }
+      // An error throws as stat throws it (not as the lstat it was first asked as).
+      expect(() => view.stat(path.join(d, 'file', 'below'))).toThrow(expect.objectContaining({ code: 'ENOTDIR', syscall: 'stat' }));
+    } finally {
+      rmTree(d);
+    }
+  });
 });

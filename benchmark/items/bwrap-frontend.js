@@ -23,6 +23,15 @@ module.exports = async function bwrapFrontend(ctx) {
   const inst = spawnSync(node, [cliJs, 'bwrap', '--install', binDir], { encoding: 'utf8' });
   if (inst.status !== 0) throw new Error(`bwrap --install failed: ${inst.stderr}`);
   const front = path.join(binDir, 'bwrap');
+  // --peer: the other checkout's front end, installed by its own CLI, in the same rounds.
+  let peerBin, peerFront;
+  if (ctx.peerRoot) {
+    peerBin = ctx.dir('bwrap-frontend-peer-bin');
+    fs.chmodSync(peerBin, 0o755);
+    const p = spawnSync(node, [path.join(ctx.peerRoot, 'bin', 'sbx-native.js'), 'bwrap', '--install', peerBin], { encoding: 'utf8' });
+    if (p.status !== 0) throw new Error(`peer bwrap --install failed: ${p.stderr}`);
+    peerFront = path.join(peerBin, 'bwrap');
+  }
   const real = ctx.bwrap.path;
   const samples = ctx.quick ? 5 : 40;
   const warmup = ctx.quick ? 1 : 5;
@@ -55,11 +64,13 @@ module.exports = async function bwrapFrontend(ctx) {
     'sbx-native exec': () => timeCp(node, [cliJs, 'exec', '--tmp', 'none', '-w', ws, '--', 'true'], { cwd: ws }),
   };
   if (real) run['real bwrap'] = () => timeCp(real, argv, { cwd: ws });
+  if (peerFront) run['front end (peer)'] = () => timeCp(peerFront, argv, { cwd: ws });
   ctx.log(`bwrap ... true: ${samples} rounds`);
   cases.true = await interleave({ variants: run, warmup, samples, log: ctx.quick ? () => {} : ctx.log });
   cases.true.ratios = ratios(cases.true, [
     ['front end', 'real bwrap'],
     ['front end', 'sbx-native exec'],
+    ...(peerFront ? [['front end', 'front end (peer)']] : []),
   ]);
   cases.true.commands = {
     'front end': `${front} ${argv.join(' ')}`,
@@ -96,16 +107,21 @@ module.exports = async function bwrapFrontend(ctx) {
       return e;
     };
     const args = ['sandbox', '-c', 'sandbox_mode="workspace-write"', '--', 'true'];
+    const variants = {
+      'codex sandbox, front end': () => timeCp(codex, args, { cwd: ws, env: env(binDir) }),
+      'codex sandbox, real bwrap': () => timeCp(codex, args, { cwd: ws, env: env(realDir) }),
+    };
+    if (peerBin) variants['codex sandbox, front end (peer)'] = () => timeCp(codex, args, { cwd: ws, env: env(peerBin) });
     cases.codex = await interleave({
-      variants: {
-        'codex sandbox, front end': () => timeCp(codex, args, { cwd: ws, env: env(binDir) }),
-        'codex sandbox, real bwrap': () => timeCp(codex, args, { cwd: ws, env: env(realDir) }),
-      },
+      variants,
       warmup,
       samples: ctx.quick ? 3 : 20,
       log: ctx.quick ? () => {} : ctx.log,
     });
-    cases.codex.ratios = ratios(cases.codex, [['codex sandbox, front end', 'codex sandbox, real bwrap']]);
+    cases.codex.ratios = ratios(cases.codex, [
+      ['codex sandbox, front end', 'codex sandbox, real bwrap'],
+      ...(peerBin ? [['codex sandbox, front end (peer)', 'codex sandbox, real bwrap']] : []),
+    ]);
     const r = cases.codex.ratios['codex sandbox, front end/codex sandbox, real bwrap'];
     targets.push(target('codex sandbox -- true: front end <= 1.5x real bwrap', r, (x) => x <= 1.5));
   } else ctx.log(`codex: skipped (${codex} missing or no real bwrap)`);
@@ -121,16 +137,22 @@ module.exports = async function bwrapFrontend(ctx) {
       }),
     );
     const env = (dir) => ({ ...process.env, PATH: pathWith(dir) });
+    const variants = {
+      'srt true, front end': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(binDir) }),
+      'srt true, real bwrap': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(realDir) }),
+    };
+    if (peerBin)
+      variants['srt true, front end (peer)'] = () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(peerBin) });
     cases.srt = await interleave({
-      variants: {
-        'srt true, front end': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(binDir) }),
-        'srt true, real bwrap': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(realDir) }),
-      },
+      variants,
       warmup,
       samples: ctx.quick ? 3 : 20,
       log: ctx.quick ? () => {} : ctx.log,
     });
-    cases.srt.ratios = ratios(cases.srt, [['srt true, front end', 'srt true, real bwrap']]);
+    cases.srt.ratios = ratios(cases.srt, [
+      ['srt true, front end', 'srt true, real bwrap'],
+      ...(peerBin ? [['srt true, front end (peer)', 'srt true, real bwrap']] : []),
+    ]);
     const r = cases.srt.ratios['srt true, front end/srt true, real bwrap'];
     targets.push(target('srt true: front end <= 1.2x real bwrap', r, (x) => x <= 1.2));
   } else ctx.log(`srt: skipped (${srt} missing or no real bwrap)`);

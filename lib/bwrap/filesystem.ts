@@ -21,6 +21,8 @@ export type Kind = 'dir' | 'file' | 'socket' | 'other' | 'symlink';
 export interface HostView {
   kind(p: string, follow: boolean): Kind | undefined;
   readdir(p: string): string[];
+  /** A directory's entries and which are symlinks (the types readdir(3) gives, so no lstat of each). */
+  entries(p: string): { name: string; symlink: boolean }[];
   readlink(p: string): string;
   realpath(p: string): string | undefined;
   /** The path an open fd names, checked to be the same inode; throws when the fd is not open. */
@@ -34,6 +36,8 @@ export const realHost: HostView = {
     return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSocket() ? 'socket' : 'other';
   },
   readdir: (p) => fs.readdirSync(p),
+  // Node lstats an entry itself where the file system gives no type (DT_UNKNOWN).
+  entries: (p) => fs.readdirSync(p, { withFileTypes: true }).map((d) => ({ name: d.name, symlink: d.isSymbolicLink() })),
   readlink: (p) => fs.readlinkSync(p),
   // realView's: one realpath(3) instead of fs.realpathSync's lstat of every component in JS.
   realpath: (p) => realOrUndefined(realView, p),
@@ -450,13 +454,12 @@ function inWritable(rules: Record<string, Access>, p: string): boolean {
  */
 function emptyRoot(rules: Record<string, Access>, host: HostView, notes: string[]): void {
   const bound = Object.keys(rules);
-  for (const name of host.readdir('/')) {
+  for (const { name, symlink } of host.entries('/')) {
     const p = `/${name}`;
     if (p === '/dev' || p === '/proc') continue;
-    const kind = host.kind(p, false);
-    if (kind === 'symlink') continue; // a link at the top (usrmerge's /bin) leads into a hidden or shown place
+    if (symlink) continue; // a link at the top (usrmerge's /bin) leads into a hidden or shown place
     if (bound.includes(p)) continue;
-    rules[p] = kind === 'dir' ? 'none' : 'none';
+    rules[p] = 'none';
   }
   notes.push('no --ro-bind / /: top-level names that were not bound look empty instead of being absent; top-level symlinks stay');
 }
