@@ -315,7 +315,9 @@ out['chmod'] = attempt(lambda: os.chmod('gh-link-noexec', 0o755))`,
 
   it('the plan carries the model; init names none of it', () => {
     const sup = prepare('/bin/true', [], { sandbox: sandbox(), cwd: R }).plan.steps.find((s) => s.op === 'supervise')!;
-    expect(sup.args.filter((a) => a.startsWith('git-'))).toEqual(gitModelArgs());
+    // git-state-at= names each found git directory (the plan's, not the model's).
+    expect(sup.args.filter((a) => a.startsWith('git-') && !a.startsWith('git-state-at='))).toEqual(gitModelArgs());
+    expect(sup.args.some((a) => a.startsWith('git-state-at='))).toBe(true);
     expect(gitModelArgs()).toEqual(
       expect.arrayContaining(['git-control=config', 'git-control=hooks/', 'git-head=HEAD', 'git-dir=objects+refs', 'git-dir=commondir']),
     );
