@@ -28,7 +28,6 @@ import {
   EVENT_STARTED_NET_OFFSET,
   EVENT_STARTED_PID_OFFSET,
   EVENT_STARTED_UTS_OFFSET,
-  EVENT_STARTED_USER_OFFSET,
   EVENT_VIOLATION_RULE_OFFSET,
   VIOLATION_RULE_CHAIN_METADATA,
   VIOLATION_RULE_GIT_CONTROL,
@@ -72,7 +71,7 @@ export interface NetworkEvent {
 /** The sandbox runs (sent only when the plan's pidns_fork asks, for bwrap's --info-fd): init's host pid, the namespaces' inode numbers (0: unreadable). */
 export interface SandboxStarted {
   init: number;
-  namespaces: Record<'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'uts' | 'user', number>;
+  namespaces: Record<'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'uts', number>;
 }
 
 export type SandboxEvent =
@@ -145,7 +144,6 @@ export function decodeEvent(record: Buffer): SandboxEvent {
           net: id(EVENT_STARTED_NET_OFFSET),
           pid: id(EVENT_STARTED_PID_OFFSET),
           uts: id(EVENT_STARTED_UTS_OFFSET),
-          user: id(EVENT_STARTED_USER_OFFSET),
         },
       },
     };

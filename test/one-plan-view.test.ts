@@ -13,6 +13,14 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** A directory, a file, a symlink to the directory and a dangling one, in d. */
+function entries(d: string): void {
+  fs.mkdirSync(path.join(d, 'dir'));
+  fs.writeFileSync(path.join(d, 'file'), 'x');
+  fs.symlinkSync('dir', path.join(d, 'link'));
+  fs.symlinkSync('missing', path.join(d, 'dangling'));
+}
+
 describe(`one plan's view of the host (as ${userLabel})`, () => {
   it('prepare() resolves no path twice, yet the next plan asks again', () => {
     const root = tempDir('sbx-one-plan-');
@@ -58,10 +66,7 @@ describe(`one plan's view of the host (as ${userLabel})`, () => {
   it('answers lstat through the addon as fs answers it: type, identity, absence and errors', () => {
     const d = tempDir('sbx-one-plan-');
     try {
-      fs.mkdirSync(path.join(d, 'dir'));
-      fs.writeFileSync(path.join(d, 'file'), 'x');
-      fs.symlinkSync('dir', path.join(d, 'link'));
-      fs.symlinkSync('missing', path.join(d, 'dangling'));
+      entries(d);
       execFileSync('mkfifo', [path.join(d, 'fifo')]);
       const b = native().binding;
       const answered: string[] = [];
@@ -86,10 +91,7 @@ describe(`one plan's view of the host (as ${userLabel})`, () => {
   it('answers stat of a name that is no symlink from its lstat, and asks the host for the rest, as fs answers', () => {
     const d = tempDir('sbx-one-plan-');
     try {
-      fs.mkdirSync(path.join(d, 'dir'));
-      fs.writeFileSync(path.join(d, 'file'), 'x');
-      fs.symlinkSync('dir', path.join(d, 'link'));
-      fs.symlinkSync('missing', path.join(d, 'dangling'));
+      entries(d);
       const b = native().binding;
       const view = onePlanView(realView, b.lstatAnswer!.bind(b));
       const stats = vi.spyOn(fs, 'statSync');

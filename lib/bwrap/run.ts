@@ -193,7 +193,7 @@ function dieWithParent(parent: number): void {
   const { native } = require('../native') as typeof import('../native');
   const err = native().binding.dieWithParent(parent);
   if (err === os.constants.errno.ESRCH) process.kill(process.pid, 'SIGKILL'); // the parent is gone already: no signal will come
-  if (err) die(`prctl: ${Object.entries(os.constants.errno).find(([, n]) => n === err)?.[0] ?? `errno ${err}`}`);
+  if (err) die(`prctl: ${(require('../errors') as typeof import('../errors')).errnoName(err)}`);
 }
 
 function run(p: Prepared): void {

@@ -41,7 +41,6 @@ export const EVENT_STARTED_MNT_OFFSET = 20; // the inode number of its mount nam
 export const EVENT_STARTED_NET_OFFSET = 24; // the inode number of its network namespace (/proc/PID/ns/net), 0 when unreadable
 export const EVENT_STARTED_PID_OFFSET = 28; // the inode number of its pid namespace (/proc/PID/ns/pid), 0 when unreadable
 export const EVENT_STARTED_UTS_OFFSET = 32; // the inode number of its UTS namespace (/proc/PID/ns/uts), 0 when unreadable
-export const EVENT_STARTED_USER_OFFSET = 36; // the inode number of its user namespace (/proc/PID/ns/user), 0 when unreadable
 export const VIOLATION_RULE_PROTECTED_PATH = 1; // creating a protected path that does not exist
 export const VIOLATION_RULE_PROTECTED_DIR = 2; // renaming a directory on the way to a protected path away, or anything onto it
 export const VIOLATION_RULE_CHAIN_METADATA = 3; // a metadata change outside the writable roots in their shared mount

@@ -61,7 +61,6 @@ struct EventStarted {
   uint32_t net;  // the inode number of its network namespace (/proc/PID/ns/net), 0 when unreadable
   uint32_t pid;  // the inode number of its pid namespace (/proc/PID/ns/pid), 0 when unreadable
   uint32_t uts;  // the inode number of its UTS namespace (/proc/PID/ns/uts), 0 when unreadable
-  uint32_t user;  // the inode number of its user namespace (/proc/PID/ns/user), 0 when unreadable
 };
 enum ViolationRule : int32_t {
   kViolationRuleProtectedPath = 1,  // creating a protected path that does not exist

@@ -107,8 +107,8 @@ void send_started(int events_fd, int ns_dir_fd, pid_t init) {
   const struct {
     const char *link;
     uint32_t *id;
-  } ns[] = {{"cgroup", &r.cgroup},        {"ipc", &r.ipc}, {"mnt", &r.mnt},  {"net", &r.net},
-            {"pid_for_children", &r.pid}, {"uts", &r.uts}, {"user", &r.user}};
+  } ns[] = {{"cgroup", &r.cgroup},        {"ipc", &r.ipc}, {"mnt", &r.mnt}, {"net", &r.net},
+            {"pid_for_children", &r.pid}, {"uts", &r.uts}};
   for (const auto &n : ns) {
     struct stat st;
     if (fstatat(ns_dir_fd, n.link, &st, 0) == 0) *n.id = (uint32_t)st.st_ino;
