@@ -16,6 +16,7 @@
 // found here, so a symlink swapped afterwards changes nothing.
 #include "requester.h"
 #include "fscache.h"
+#include "foreign_procfs.h"
 #include "../procfs.h"
 #include "../../uapi.h"
 #include <algorithm>
@@ -270,6 +271,7 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
   bool magic_base = false;
   std::string rest;
   if (p[0] == '/') {
+    if (under_foreign_procfs(p)) return EACCES;
     if (int err = other_process(r, p)) return err;
     size_t magic = magic_prefix(r, p);
     if (magic) {
@@ -331,6 +333,8 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     return errno;
   out.in_proc = fs.f_type == SBX_PROC_SUPER_MAGIC;
   if (out.in_proc) {
+    // Reached some other way than spelling it (a symlink, "..", the caller's cwd).
+    if (!on_sandbox_proc(out.dir.fd)) return EACCES;
     // Only the caller's own /proc/PID: we may reach more than it can
     // (our /proc/1, or a process it may not trace).
     std::string d = fd_path(out.dir.fd);
@@ -413,7 +417,8 @@ bool direct_base(const Requester &r, int dirfd, const std::string &path, Fd &hol
 // "/a/b/c": absolute, every component a name (no "", ".", ".."), not under
 // /proc, and not under /dev unless `dev` (then not its links to /proc/self).
 static bool plain_spelling(const std::string &p, bool dev = false) {
-  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc")) return false;
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/' || starts_with(p, "/proc") || under_foreign_procfs(p))
+    return false;
   if (starts_with(p, "/dev") && (!dev || starts_with(p, "/dev/fd") || starts_with(p, "/dev/stdin") ||
                                  starts_with(p, "/dev/stdout") || starts_with(p, "/dev/stderr")))
     return false;
