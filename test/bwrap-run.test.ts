@@ -468,6 +468,37 @@ payload`);
     expect(fs.readFileSync(path.join(A, 'f'), 'utf8')).toBe('payload');
   });
 
+  it("parents made for a --dir or --file narrow to the classes its --perms gives any access, as bubblewrap's do", () => {
+    const { A } = roots();
+    const cases: [string | undefined, string][] = [
+      [undefined, '755'],
+      ['1777', '755'],
+      ['0644', '755'],
+      ['0750', '750'],
+      ['0640', '750'],
+      ['0700', '700'],
+      ['0600', '700'],
+      ['0705', '705'],
+      ['0604', '705'],
+      ['0000', '700'],
+    ];
+    const args = ['--ro-bind', '/', '/', '--bind', A, A];
+    for (const [perms] of cases) args.push(...(perms ? ['--perms', perms] : []), '--dir', `${A}/p-${perms ?? 'none'}/dir`);
+    args.push('--perms', '0600', '--file', '3', `${A}/pf/f`);
+    const mask = process.umask(0o022);
+    const data = fs.openSync('/dev/null', 'r');
+    try {
+      const r = bwrap([...args, '--', 'true'], { stdio: ['ignore', 'pipe', 'pipe', data] });
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+    } finally {
+      process.umask(mask);
+      fs.closeSync(data);
+    }
+    const mode = (p: string) => (fs.statSync(path.join(A, p)).mode & 0o7777).toString(8);
+    expect(cases.map(([perms]) => [perms, mode(`p-${perms ?? 'none'}`)])).toEqual(cases);
+    expect(mode('pf')).toBe('700');
+  });
+
   it('an existing different symlink fails as bubblewrap fails; the same one is accepted', () => {
     const { A } = roots();
     fs.symlinkSync('/dev/null', path.join(A, 'l'));

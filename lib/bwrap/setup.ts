@@ -14,14 +14,22 @@ export type SetupOp =
   | { op: 'chmod'; dest: string; perms: number };
 
 // Runs inside the sandbox as `node -e SCRIPT JSON`; prints `bwrap: ...` and exits 1 on the first failure.
+// Parents made for a --dir or --file lose group and other access where its
+// --perms gives that class none, as bubblewrap's do (least astonishment: a
+// private directory is not reachable through a world-readable parent).
 const SCRIPT = `
 const fs = require('fs'), path = require('path');
 const text = { EROFS: 'Read-only file system', EACCES: 'Permission denied', ENOENT: 'No such file or directory', EEXIST: 'File exists', ENOTDIR: 'Not a directory', EPERM: 'Operation not permitted', ELOOP: 'Too many levels of symbolic links' };
 const die = (m, e) => { process.stderr.write('bwrap: ' + m + (e ? ': ' + (text[e.code] || e.message) : '') + '\\n'); process.exit(1); };
-const parents = (d) => { try { fs.mkdirSync(path.dirname(d), { recursive: true, mode: 0o755 }); } catch (e) { die("Can't mkdir parents for " + d, e); } };
+const parents = (d, perms) => {
+  let mode = 0o755;
+  if (perms !== undefined && (perms & 0o070) === 0) mode &= ~0o050;
+  if (perms !== undefined && (perms & 0o007) === 0) mode &= ~0o005;
+  try { fs.mkdirSync(path.dirname(d), { recursive: true, mode }); } catch (e) { die("Can't mkdir parents for " + d, e); }
+};
 for (const o of JSON.parse(process.argv[1])) {
   if (o.op === 'dir') {
-    parents(o.dest);
+    parents(o.dest, o.perms);
     try { fs.mkdirSync(o.dest, { mode: o.perms ?? 0o755 }); if (o.perms !== undefined) fs.chmodSync(o.dest, o.perms); }
     catch (e) { if (!(e.code === 'EEXIST' && fs.statSync(o.dest, { throwIfNoEntry: false })?.isDirectory())) die("Can't mkdir " + o.dest, e); }
   } else if (o.op === 'symlink') {
@@ -33,7 +41,7 @@ for (const o of JSON.parse(process.argv[1])) {
       if (existing !== o.target) die("Can't make symlink at " + o.dest + ': existing destination is ' + existing);
     }
   } else if (o.op === 'file') {
-    parents(o.dest);
+    parents(o.dest, o.perms);
     const mode = o.perms ?? 0o666;
     try { fs.writeFileSync(o.dest, Buffer.from(o.data, 'base64'), { mode }); fs.chmodSync(o.dest, mode); } catch (e) { die("Can't create file " + o.dest, e); }
   } else if (o.op === 'chmod') {
