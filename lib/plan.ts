@@ -15,6 +15,7 @@ import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from
 import { STEP_ARITY, StepOp } from './gen/plan-steps';
 import { KernelFeatures, kernelFeatures, parseRelease, supervisorFallbacks } from './features';
 import { hostPath, MovedRoot } from './moved-roots';
+import { MARKER } from './marker';
 
 export interface Step {
   op: StepOp;
@@ -155,11 +156,10 @@ export function commandSteps(policy: ResolvedPolicy, env: readonly string[], fil
   const steps: Step[] = [];
   // Domain lists are refused without namespaces (policy.ts), so a plan with them always has the proxy.
   for (const e of policy.domains ? proxyEnv([...env]) : env) {
-    if (e.startsWith('SBX_NATIVE_SANDBOX=')) continue; // the marker below is ours, not the caller's
+    if (e.startsWith(MARKER.slice(0, MARKER.indexOf('=') + 1))) continue; // the marker below is ours, not the caller's
     steps.push({ op: 'env', args: [policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e] });
   }
-  // Like sandbox-runtime's SANDBOX_RUNTIME=1: tools can tell they run sandboxed.
-  steps.push({ op: 'env', args: ['SBX_NATIVE_SANDBOX=1'] });
+  if (!policy.noMarker) steps.push({ op: 'env', args: [MARKER] });
   steps.push({ op: 'exec', args: [file, ...argv] });
   return steps;
 }

@@ -6,6 +6,7 @@ import { FsView, realResolver, realView, statOrThrow } from './fsview';
 import { cacheGuards, EXTRA_GUARDS, Guard, selfGuards } from './guards';
 import { EXTRA_SCRATCH, Scratch } from './scratch';
 import { EXTRA_VIEWS, View } from './views';
+import { EXTRA_NO_MARKER } from './marker';
 import { DataFile, EXTRA_DATA_FILES, MAX_DATA_BYTES } from './data-files';
 import { EXTRA_FRESH_NODES, FreshNode } from './fresh-nodes';
 import { EXTRA_MOVED_ROOTS, MovedRoot, overlaps } from './moved-roots';
@@ -114,6 +115,8 @@ export interface ResolvedPolicy {
   freshNodes: FreshNode[];
   /** Writable roots showing the host's SRC at DEST (bubblewrap's `--bind SRC DEST`, lib/moved-roots.ts); each DEST is also a write rule. */
   movedRoots: MovedRoot[];
+  /** Set by the bwrap front end after --clearenv: the command's environment gets no SBX_NATIVE_SANDBOX (lib/marker.ts). */
+  noMarker?: true;
 }
 
 export class PolicyError extends Error {
@@ -314,6 +317,7 @@ export function resolvePolicy(
     dataFiles,
     freshNodes,
     movedRoots,
+    ...((p as { [EXTRA_NO_MARKER]?: boolean })[EXTRA_NO_MARKER] ? { noMarker: true as const } : {}),
   };
 }
 

@@ -171,6 +171,22 @@ describe('Codex argv shape', () => {
     expect(r.stdout.trim()).toBe('ENETUNREACH');
   });
 
+  it('--clearenv leaves the command PWD alone, as bubblewrap does (no SBX_NATIVE_SANDBOX either); later --setenv adds to it; without it the marker is there', () => {
+    const { A } = roots();
+    const env = { ...process.env, FOO: 'wrong', SBX_NATIVE_SANDBOX: 'caller' };
+    const cleared = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--chdir', A, '--clearenv', '/usr/bin/env'], { env });
+    expect(cleared).toMatchObject({ code: 0, stdout: `PWD=${A}\n` });
+    const set = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '--chdir', A, '--clearenv', '--setenv', 'A', 'b', '/usr/bin/env'], { env });
+    expect(set.stdout.split('\n').sort()).toEqual(['', 'A=b', `PWD=${A}`]);
+    const kept = bwrap(['--ro-bind', '/', '/', '--bind', A, A, '/usr/bin/env'], { env });
+    expect(
+      kept.stdout
+        .split('\n')
+        .filter((l) => /^(FOO|SBX_NATIVE_SANDBOX)=/.test(l))
+        .sort(),
+    ).toEqual(['FOO=wrong', 'SBX_NATIVE_SANDBOX=1']);
+  });
+
   it('the preflight (--tmpfs / and read-only system dirs) runs /usr/bin/true; unbound top-level dirs look empty', () => {
     const pre = preflightArgv();
     expect(bwrap([...pre, '/usr/bin/true'])).toMatchObject({ code: 0, stderr: '' });

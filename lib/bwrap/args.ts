@@ -253,6 +253,7 @@ function parseList(argv: string[], inFile: boolean, a: BwrapArgs, io: ParseIo, s
         break;
       case '--clearenv':
         for (const k of Object.keys(a.env)) delete a.env[k];
+        a.clearedEnv = true;
         break;
       case '--setenv':
         need(2, '--setenv takes two arguments');

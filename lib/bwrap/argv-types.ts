@@ -34,6 +34,8 @@ export interface BwrapArgs {
   unshare: Unshare;
   /** The command's environment after --setenv/--unsetenv/--clearenv, applied in order. */
   env: Record<string, string>;
+  /** --clearenv was given: the command gets no SBX_NATIVE_SANDBOX either (lib/marker.ts). */
+  clearedEnv?: boolean;
   chdir?: string;
   argv0?: string;
   hostname?: string;

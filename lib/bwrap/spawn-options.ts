@@ -11,6 +11,7 @@ import { DataFile, EXTRA_DATA_FILES } from '../data-files';
 import { initDuties } from './pid1';
 import { EXTRA_FRESH_NODES, FreshNode } from '../fresh-nodes';
 import { EXTRA_MOVED_ROOTS, MovedRoot } from '../moved-roots';
+import { EXTRA_NO_MARKER } from '../marker';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
@@ -27,6 +28,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
     [EXTRA_DATA_FILES]?: DataFile[];
     [EXTRA_FRESH_NODES]?: FreshNode[];
     [EXTRA_MOVED_ROOTS]?: MovedRoot[];
+    [EXTRA_NO_MARKER]?: boolean;
   };
   if (m.unixSockets.length) {
     // Issue 13's policy key: a socket bound in by its own --bind may be connected to.
@@ -38,6 +40,7 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   if (m.dataFiles.length) sandbox[EXTRA_DATA_FILES] = m.dataFiles;
   if (m.freshNodes.length) sandbox[EXTRA_FRESH_NODES] = m.freshNodes;
   if (m.movedRoots.length) sandbox[EXTRA_MOVED_ROOTS] = m.movedRoots;
+  if (a.clearedEnv) sandbox[EXTRA_NO_MARKER] = true;
   const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
   return { options, fds };
 }
