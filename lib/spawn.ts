@@ -15,7 +15,8 @@ import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import type { Enforcement } from './host';
 import { abortError, commandOf, cwdNotDirectory } from './options';
-import { handOff, preparePooled, discard, PoolDeps, Warm } from './pool';
+import { preparePooled, PoolDeps } from './pool';
+import { discard, handOff, Warm } from './warm';
 import { prepare, prepareWith, PreparedSpawn } from './prepare';
 import type { SpawnOptions } from './spawn-options';
 import { checkTerminal, childFds } from './stdio';
@@ -96,7 +97,7 @@ export class SandboxedProcess extends EventEmitter {
   private readonly scope = new AsyncResource('SBX_SANDBOXED_PROCESS');
   private startError: unknown;
 
-  /** `warm`: a pooled sandbox to run it in (lib/pool.ts); `fresh` plans again should it be gone. */
+  /** `warm`: a pooled sandbox or head start to run it in (lib/pool.ts); `fresh` plans again should it be gone. */
   constructor(prepared: PreparedSpawn, options: SpawnOptions, warm?: Warm, fresh?: () => PreparedSpawn) {
     super();
     let stdio;
