@@ -26,6 +26,7 @@ interface Head {
   ownProcessGroup: boolean;
   warm?: Warm;
   timer?: NodeJS.Timeout;
+  starting?: boolean;
 }
 
 // Insertion order is recency.
@@ -115,7 +116,18 @@ export function withHead(
   return { plan: { ...plan, steps: [...split.head, ...split.tail] }, warm, refill };
 }
 
+// After the current event's listeners (the caller's 'exit' first): starting
+// a helper blocks this thread for its vfork and exec.
 function fillHead(key: string, h: Head): void {
+  if (h.starting) return;
+  h.starting = true;
+  setImmediate(() => {
+    h.starting = false;
+    startHead(key, h);
+  }).unref();
+}
+
+function startHead(key: string, h: Head): void {
   if (heads.get(key) !== h || h.warm) return;
   const toClose: number[] = [];
   try {
