@@ -51,7 +51,7 @@ export function splitHead(steps: readonly Step[]): { head: Step[]; tail: Step[] 
     const op = steps[i].op;
     if (op !== 'expect_ids' && (STEP_HINT[op] !== 'mount' || op.startsWith('tty_'))) return undefined;
   }
-  if (steps.some((s) => s.op === 'pool_wait' || s.op === 'head_wait' || s.op === 'pidns_fork' && s !== steps[fork])) return undefined;
+  if (steps.some((s) => s.op === 'pool_wait' || s.op === 'head_wait' || (s.op === 'pidns_fork' && s !== steps[fork]))) return undefined;
   const head: Step[] = [
     { op: 'chdir', args: ['/'] }, // a waiting helper keeps none of this process's directories busy
     { op: 'unshare', args: [String(flags & ~CLONE.NEWNS)] },

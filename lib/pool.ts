@@ -126,6 +126,11 @@ export function poolState(): { policies: number; ready: number; building: number
   return { policies: entries.size, ready, building, heads: headState() };
 }
 
+/** The helper pids of the waiting sandboxes (tests tell them from head starts and running commands). */
+export function poolPids(): number[] {
+  return [...entries.values()].flatMap((e) => e.warm.map((w) => w.pid));
+}
+
 function enabled(options: PoolSpawnOptions): boolean {
   if (config.size === 0 || options.pool === false || options.interactive) return false;
   if (process.env.SBX_NATIVE_POOL === '0') return false;
