@@ -12,7 +12,7 @@ import { configurePool, prepare, SandboxedProcess, SETUP_FAILED, spawn, SpawnOpt
 import type { Step } from '../lib/plan';
 import { poolState } from '../lib/pool';
 import { headPids, splitHead, withHead } from '../lib/head-start';
-import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 interface Ran {
   code: number | null;
@@ -64,7 +64,15 @@ const kids = (pid: number) =>
         return false;
       }
     });
-const alive = (pids: number[]) => pids.filter((p) => fs.existsSync(`/proc/${p}`) && !/^State:\s+Z/m.test(status(p)));
+/** The ones still running (not gone, not a zombie). */
+const alive = (pids: number[]) =>
+  pids.filter((p) => {
+    try {
+      return !/^State:\s+Z/m.test(status(p));
+    } catch {
+      return false; // gone
+    }
+  });
 
 // What a command can see of its sandbox, leaving out the numbers that differ between any two (mount ids, namespace inodes).
 const FINGERPRINT = [
@@ -208,8 +216,8 @@ describe(`head starts (as ${userLabel})`, () => {
       expect(alive([pid])).toEqual([]);
     });
 
-    it('its supplementary groups changed: not used; used again once they are back', async () => {
-      if (process.getuid!() !== 0) return; // setgroups needs root; the key is the same code for every user
+    // setgroups needs root (the key is the same code for every user).
+    it.runIf(isRoot)('its supplementary groups changed: not used; used again once they are back', async () => {
       await sh('true', fresh());
       await headReady();
       const [pid] = headPids();
