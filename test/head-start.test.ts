@@ -253,9 +253,12 @@ describe(`head starts (as ${userLabel})`, () => {
     it('a process group of its own (detached) is part of the key', async () => {
       await sh('true', fresh());
       await headReady();
+      const [attached] = headPids();
       const r = await sh('true', { ...fresh(), detached: true });
       expect([r.head, r.code]).toEqual([false, 0]);
-      await headReady(); // the attached one still waits
+      expect(headPids()).toContain(attached); // still waits, beside the detached one started now
+      const again = await sh('true', fresh());
+      expect([again.head, again.code]).toEqual([true, 0]);
     });
 
     it('a head start that died while waiting is not used', async () => {
@@ -441,6 +444,21 @@ describe(`head starts (as ${userLabel})`, () => {
       expect((await sh('true', { ...fresh(), pool: false })).head).toBe(false);
       expect(poolState().heads.ready).toBe(1);
     });
+  });
+
+  it("a command that cannot start in a head start, with no 'error' listener, crashes the process as child_process does", () => {
+    const W = workspace();
+    const script = `
+      const sbx = require(${JSON.stringify(path.join(repoRoot, 'dist'))});
+      const pool = require(${JSON.stringify(path.join(repoRoot, 'dist', 'pool.js'))});
+      sbx.spawn('/bin/true', [], { cwd: ${JSON.stringify(W)}, sandbox: { writableRoots: [${JSON.stringify(W)}] } }).on('close', async () => {
+        while (pool.poolState().heads.ready < 1) await new Promise((r) => setTimeout(r, 10));
+        const c = sbx.spawn('no-such-command-sbx', [], { cwd: '/', sandbox: { writableRoots: [] } });
+        console.log(c.plan.steps.some((s) => s.op === 'head_wait'));
+      });`;
+    const r = require('child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect([r.status, r.stdout.trim()]).toEqual([1, 'true']);
+    expect(r.stderr).toMatch(/spawn no-such-command-sbx ENOENT/);
   });
 
   describe('nothing outlives this process', () => {
