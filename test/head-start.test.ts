@@ -453,7 +453,7 @@ describe(`head starts (as ${userLabel})`, () => {
       const pool = require(${JSON.stringify(path.join(repoRoot, 'dist', 'pool.js'))});
       sbx.spawn('/bin/true', [], { cwd: ${JSON.stringify(W)}, sandbox: { writableRoots: [${JSON.stringify(W)}] } }).on('close', async () => {
         while (pool.poolState().heads.ready < 1) await new Promise((r) => setTimeout(r, 10));
-        const c = sbx.spawn('no-such-command-sbx', [], { cwd: '/', sandbox: { writableRoots: [] } });
+        const c = sbx.spawn('no-such-command-sbx', [], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, sandbox: { writableRoots: [] } });
         console.log(c.plan.steps.some((s) => s.op === 'head_wait'));
       });`;
     const r = require('child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
