@@ -4,18 +4,24 @@
 // pool_wait step (native/helper/ops_pool.cc) for one command: its stdio fds
 // and the plan's last steps (cwd, environment, exec) come over a socket. A pooled sandbox serves one command and
 // is gone with it. docs/design.md "Warm pool" says what is checked first.
+// A spawn no pooled sandbox serves (the first of a new policy) may still
+// begin in a head start (lib/head-start.ts): the namespaces no policy
+// decides, made ahead.
 import fs from 'fs';
 import { native } from './native';
 import { FsView, Observation, realView, recording } from './fsview';
-import { commandSteps, encodePlan, Plan, Step } from './plan';
+import { commandSteps, Plan, Step } from './plan';
 import type { ResolvedPolicy } from './policy';
 import type { Enforcement } from './host';
 import { dedupe, stillHolds } from './pool-check';
 import { mountGeneration } from './mount-watch';
 import { checkedPlanInput } from './plan-input';
 import { envSnapshot, planKey, PoolSpawnOptions, recordingEnv, stdioShape, StdioShape } from './pool-key';
+import { discard, hasExited, isBuilt, setReaper, startWarm, Warm } from './warm';
+import { dropHeads, headState, withHead } from './head-start';
 
 export type { PoolSpawnOptions } from './pool-key';
+export type { Warm } from './warm';
 
 /** Limits of the pool (`configurePool`). */
 export interface PoolConfig {
@@ -37,19 +43,6 @@ export interface Prepared {
   policy: ResolvedPolicy;
   file: string;
   args: string[];
-}
-
-/** A sandbox waiting for its command: the helper (monitor) and what spawn() watches it by. */
-export interface Warm {
-  pid: number;
-  pidfd: number;
-  errorFd: number;
-  eventsFd: number;
-  ctl: number;
-  /** processState() as it was started: what it inherited besides the key's ids. */
-  state: string;
-  /** Its command process has reached pool_wait (isBuilt). */
-  built?: boolean;
 }
 
 /** What the plan was built from, beyond the key: to be checked before a sandbox built from it is handed out. */
@@ -107,8 +100,10 @@ export function configurePool(c: Partial<PoolConfig> | false): PoolConfig {
   }
   if (next.policies === 0) next.size = 0;
   config = next;
-  if (config.size === 0) for (const key of [...entries.keys()]) drop(key);
-  else {
+  if (config.size === 0) {
+    for (const key of [...entries.keys()]) drop(key);
+    dropHeads();
+  } else {
     while (entries.size > config.policies) drop(entries.keys().next().value as string);
     for (const e of entries.values()) while (e.warm.length > config.size) discard(e.warm.pop()!);
   }
@@ -117,9 +112,10 @@ export function configurePool(c: Partial<PoolConfig> | false): PoolConfig {
 
 /**
  * How many sandboxes are kept (tests and the benchmark look): `ready` have
- * been built and wait for a command, `building` are still being set up.
+ * been built and wait for a command, `building` are still being set up;
+ * `heads`, the same of the head starts.
  */
-export function poolState(): { policies: number; ready: number; building: number } {
+export function poolState(): { policies: number; ready: number; building: number; heads: { ready: number; building: number } } {
   let ready = 0,
     building = 0;
   for (const e of entries.values())
@@ -127,15 +123,13 @@ export function poolState(): { policies: number; ready: number; building: number
       if (isBuilt(w)) ready++;
       else building++;
     }
-  return { policies: entries.size, ready, building };
+  return { policies: entries.size, ready, building, heads: headState() };
 }
 
-function isBuilt(w: Warm): boolean {
-  if (!w.built && w.ctl >= 0) w.built = native().binding.poolReady!(w.ctl);
-  return !!w.built;
+/** The helper pids of the waiting sandboxes (tests tell them from head starts and running commands). */
+export function poolPids(): number[] {
+  return [...entries.values()].flatMap((e) => e.warm.map((w) => w.pid));
 }
-
-let depsRef: PoolDeps | undefined;
 
 function enabled(options: PoolSpawnOptions): boolean {
   if (config.size === 0 || options.pool === false || options.interactive) return false;
@@ -144,19 +138,33 @@ function enabled(options: PoolSpawnOptions): boolean {
   return typeof native().binding.poolSend === 'function';
 }
 
+type Pooled = { prepared: Prepared; warm?: Warm; refill?: () => void };
+
 /**
  * The plan for this spawn and, when a pooled sandbox can run it, that
  * sandbox. Else a fresh plan: recorded (and the pool filled after it) from
- * the second use of the same plan inputs, so a single spawn pays nothing.
+ * the second use of the same plan inputs, so a single spawn pays nothing;
+ * a fresh plan begins in a head start when one waits for its head (and
+ * one is started for the next, once this spawn has had its moment).
  */
-export function preparePooled(
-  deps: PoolDeps,
-  file: string,
-  args: readonly string[],
-  options: PoolSpawnOptions,
-): { prepared: Prepared; warm?: Warm; refill?: () => void } {
-  depsRef ??= deps; // spawn.ts's, the same on every call
+export function preparePooled(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): Pooled {
+  setReaper(deps.reap); // spawn.ts's, the same on every call
   if (!enabled(options)) return { prepared: deps.prepareWith(realView, file, args, options) };
+  const r = poolOrFresh(deps, file, args, options);
+  if (r.warm || !headable(options.stdio)) return r;
+  const h = withHead(r.prepared.plan, !!options.ownProcessGroup, config);
+  const refill = r.refill && h.refill ? () => (r.refill!(), h.refill!()) : (r.refill ?? h.refill);
+  return { prepared: h.warm ? { ...r.prepared, plan: h.plan } : r.prepared, warm: h.warm, refill };
+}
+
+// A stdio slot left closed (fd 3 and up: 'ignore', or nothing given, as
+// lib/stdio.ts maps them) has no fd to hand a waiting helper.
+function headable(stdio: unknown): boolean {
+  if (!Array.isArray(stdio)) return true;
+  return stdio.every((s, i) => i < 3 || (s !== 'ignore' && s !== null && s !== undefined));
+}
+
+function poolOrFresh(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): Pooled {
   const stdio = stdioShape(options.stdio);
   const key = stdio && planKey(options, stdio);
   if (!key || !stdio) return { prepared: deps.prepareWith(realView, file, args, options) };
@@ -268,9 +276,8 @@ function record(
 // A built sandbox first: one still being built makes the command wait for
 // the rest of its build (less than a fresh one's, which also plans).
 function takeWarm(entry: Entry): Warm | undefined {
-  const { binding } = native();
   for (const w of [...entry.warm]) {
-    if (!binding.pidfdExited!(w.pidfd)) continue;
+    if (!hasExited(w)) continue;
     entry.warm.splice(entry.warm.indexOf(w), 1);
     discard(w); // failed to set up, or was killed: a fresh one is built instead
   }
@@ -293,7 +300,7 @@ function scheduleFill(key: string): void {
     entry.starting = false;
     if (entries.get(key) !== entry || !entry.recorded) return;
     while (entry.warm.length < config.size && !entry.broken) {
-      const w = startWarm(entry.recorded);
+      const w = startPooled(entry.recorded);
       if (!w)
         entry.broken = true; // cannot start helpers now: fresh spawns report why
       else entry.warm.push(w);
@@ -301,36 +308,24 @@ function scheduleFill(key: string): void {
   }).unref();
 }
 
-function startWarm(rec: Recorded): Warm | undefined {
-  const { binding, helper } = native();
+function startPooled(rec: Recorded): Warm | undefined {
   const toClose: number[] = [];
   const fds: number[] = [];
-  for (let i = 0; i < rec.stdioCount; i++) {
-    if (i < 3 && rec.shape[i] === 'n') {
-      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
-      toClose.push(fd);
-      fds.push(fd);
-    } else fds.push(i < 3 ? -1 : -2);
-  }
-  fds.push(-2); // the pool socket, at fd stdioCount
   try {
-    const state = binding.processState!();
-    const res = binding.spawn(helper, encodePlan({ ...rec.prepared.plan, steps: rec.prefix }), fds, rec.ownProcessGroup);
-    for (const fd of res.pipes) if (fd >= 0) fs.closeSync(fd);
-    for (let i = 0; i < rec.stdioCount; i++) if (res.sockets[i] >= 0) fs.closeSync(res.sockets[i]);
-    return { pid: res.pid, pidfd: res.pidfd, errorFd: res.errorFd, eventsFd: res.eventsFd, ctl: res.sockets[rec.stdioCount], state };
+    for (let i = 0; i < rec.stdioCount; i++) {
+      if (i < 3 && rec.shape[i] === 'n') {
+        const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
+        toClose.push(fd);
+        fds.push(fd);
+      } else fds.push(i < 3 ? -1 : -2);
+    }
+    fds.push(-2); // the pool socket, at fd stdioCount
+    return startWarm({ ...rec.prepared.plan, steps: rec.prefix }, fds, rec.stdioCount, rec.ownProcessGroup);
   } catch {
     return undefined;
   } finally {
     for (const fd of toClose) fs.closeSync(fd);
   }
-}
-
-/** An unused sandbox goes: its waiting command process reads EOF and exits, then init and the namespaces. */
-export function discard(w: Warm): void {
-  if (w.ctl >= 0) fs.closeSync(w.ctl);
-  w.ctl = -1;
-  depsRef!.reap(w.pidfd, w.errorFd, w.eventsFd);
 }
 
 function drop(key: string): void {
@@ -339,23 +334,4 @@ function drop(key: string): void {
   entries.delete(key);
   if (entry.timer) clearTimeout(entry.timer);
   for (const w of entry.warm.splice(0)) discard(w);
-}
-
-/**
- * Gives the sandbox its command: the plan's steps after pool_wait and the
- * stdio fds (-1 / -2: make a pipe / socketpair, as binding.spawn does).
- */
-export function handOff(
-  w: Warm,
-  plan: Plan,
-  fds: number[],
-): { pid: number; pidfd: number; errorFd: number; eventsFd: number; pipes: number[]; sockets: number[] } {
-  const at = plan.steps.findIndex((s) => s.op === 'pool_wait');
-  try {
-    const sent = native().binding.poolSend!(w.ctl, encodePlan({ ...plan, steps: plan.steps.slice(at + 1) }), fds);
-    return { pid: w.pid, pidfd: w.pidfd, errorFd: w.errorFd, eventsFd: w.eventsFd, ...sent };
-  } finally {
-    fs.closeSync(w.ctl);
-    w.ctl = -1;
-  }
 }

@@ -15,7 +15,8 @@ import { IpcChannel } from './ipc';
 import { signalName, signalNumber } from './signals';
 import type { Enforcement } from './host';
 import { abortError, commandOf, cwdNotDirectory } from './options';
-import { handOff, preparePooled, discard, PoolDeps, Warm } from './pool';
+import { preparePooled, PoolDeps } from './pool';
+import { discard, handOff, Warm } from './warm';
 import { prepare, prepareWith, PreparedSpawn } from './prepare';
 import type { SpawnOptions } from './spawn-options';
 import { checkTerminal, childFds } from './stdio';
@@ -95,8 +96,10 @@ export class SandboxedProcess extends EventEmitter {
   private refed = true;
   private readonly scope = new AsyncResource('SBX_SANDBOXED_PROCESS');
   private startError: unknown;
+  /** Internal (spawn()): called once the helper has exited, after 'exit' (or the failure's 'error'). */
+  _afterExit: (() => void) | undefined;
 
-  /** `warm`: a pooled sandbox to run it in (lib/pool.ts); `fresh` plans again should it be gone. */
+  /** `warm`: a pooled sandbox or head start to run it in (lib/pool.ts); `fresh` plans again should it be gone. */
   constructor(prepared: PreparedSpawn, options: SpawnOptions, warm?: Warm, fresh?: () => PreparedSpawn) {
     super();
     let stdio;
@@ -242,6 +245,7 @@ export class SandboxedProcess extends EventEmitter {
       native().binding.close(this.pidfd);
       if (this.onContinue) process.removeListener('SIGCONT', this.onContinue);
       if (!this.failed) this.emit('exit', this.exitCode, this.signalCode);
+      this._afterExit?.();
       // Like child_process: stdin is destroyed at exit, and output nobody
       // listens to is drained, so 'close' can come.
       this.stdin?.destroy();
@@ -334,16 +338,12 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   if (refill) {
     // Sandboxes for the next commands are built once this one has ended (or
     // had a moment), so building them does not slow it down.
+    // Not an 'error' listener: that would make an unhandled error handled (child_process crashes the process).
     const timer = setTimeout(refill, 100).unref();
-    child
-      .once('exit', () => {
-        clearTimeout(timer);
-        refill();
-      })
-      .once('error', () => {
-        clearTimeout(timer);
-        refill();
-      });
+    child._afterExit = () => {
+      clearTimeout(timer);
+      refill();
+    };
   }
   if (opts.timeout) {
     const timer = setTimeout(() => child.kill(killSignal), opts.timeout);

@@ -131,8 +131,15 @@ std::string sbx_process_state() {
   int nice = getpriority(PRIO_PROCESS, 0);
   s += ";nice=" + std::to_string(nice);
   // The umask from procfs: umask(2) can only read it by changing it, which
-  // other threads creating files at that moment would see.
-  s += ";" + read_small("/proc/self/status", "Umask:");
+  // other threads creating files at that moment would see. And this
+  // process's own confinement (a filter or no_new_privs it set on itself
+  // later): a helper started before would lack it.
+  std::string status = read_small("/proc/self/status", nullptr);
+  for (const char *line : {"Umask:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:"}) {
+    size_t at = status.find(std::string("\n") + line);
+    size_t end = at == std::string::npos ? at : status.find('\n', at + 1);
+    s += ";" + (at == std::string::npos ? std::string() : status.substr(at + 1, end - at - 1));
+  }
   cpu_set_t cpus;
   if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
     s += ";cpus=";

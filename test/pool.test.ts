@@ -6,7 +6,8 @@ import fs from 'fs';
 import path from 'path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { configurePool, landlockAbi, spawn, SpawnOptions } from '../lib';
-import { poolState, preparePooled } from '../lib/pool';
+import { poolPids, poolState, preparePooled } from '../lib/pool';
+import { headPids } from '../lib/head-start';
 import { prepareWith } from '../lib/spawn';
 import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
@@ -16,6 +17,8 @@ interface Ran {
   out: string;
   err: string;
   pooled: boolean;
+  /** Begun in a head start (lib/head-start.ts). */
+  head: boolean;
   events: string[];
 }
 
@@ -23,6 +26,7 @@ function go(file: string, args: string[], opts: SpawnOptions, input?: string): P
   return new Promise((resolve, reject) => {
     const c = spawn(file, args, opts);
     const pooled = c.plan.steps.some((s) => s.op === 'pool_wait');
+    const head = c.plan.steps.some((s) => s.op === 'head_wait');
     let out = '',
       err = '';
     const events: string[] = [];
@@ -37,7 +41,7 @@ function go(file: string, args: string[], opts: SpawnOptions, input?: string): P
     c.on('error', (e) => (events.includes('spawn') ? events.push(`error:${(e as NodeJS.ErrnoException).code}`) : reject(e)));
     c.on('close', (code, signal) => {
       events.push('close');
-      resolve({ code, signal, out, err, pooled, events });
+      resolve({ code, signal, out, err, pooled, head, events });
     });
     if (input !== undefined) c.stdin!.end(input);
   });
@@ -79,11 +83,20 @@ function helperKids(ppid: number): number[] {
     });
 }
 
-/** The helpers this process started that wait in the pool, and their inits. */
-function poolProcesses(parent = process.pid): number[] {
+/** The helpers that wait in the pool, and their inits: not the head starts (test/head-start.test.ts), nor a command's still ending. */
+function poolProcesses(): number[] {
+  const pooled = poolPids();
+  const helpers = helperKids(process.pid).filter((p) => pooled.includes(p));
+  return [...helpers, ...helpers.flatMap(helperKids)];
+}
+
+/** Every helper this process started (pooled sandboxes and head starts) and their inits. */
+function allHelpers(parent = process.pid): number[] {
   const helpers = helperKids(parent);
   return [...helpers, ...helpers.flatMap(helperKids)];
 }
+
+const NO_HEADS = { ready: 0, building: 0 };
 
 /**
  * A pool of one sandbox for `opts`' policy, built and waiting (its monitor and
@@ -169,7 +182,7 @@ describe(`warm pool (as ${userLabel})`, () => {
       expect(inits()).toBeGreaterThanOrEqual(ready);
       await sleep(1);
     }
-    expect(poolState()).toEqual({ policies: 1, ready: 2, building: 0 });
+    expect(poolState()).toMatchObject({ policies: 1, ready: 2, building: 0 });
     expect(inits()).toBe(2);
     expect(seen[0]).toBeLessThan(2); // the loop saw the build, not only its end
   });
@@ -275,7 +288,7 @@ describe(`warm pool (as ${userLabel})`, () => {
       const c = spawn('/bin/sleep', ['30'], opts);
       c.on('spawn', () => c.kill('SIGTERM'));
       c.on('close', (code, signal) =>
-        resolve({ code, signal, out: '', err: '', pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), events: [] }),
+        resolve({ code, signal, out: '', err: '', pooled: c.plan.steps.some((s) => s.op === 'pool_wait'), head: false, events: [] }),
       );
     });
     expect([killed.pooled, killed.code, killed.signal]).toEqual([true, null, 'SIGTERM']);
@@ -623,13 +636,19 @@ describe(`warm pool (as ${userLabel})`, () => {
       for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
       await warm(opts);
       expect(poolProcesses().length).toBeGreaterThan(0);
+      for (let i = 0; i < 300 && poolState().heads.ready === 0; i++) await sleep(10);
+      expect(headPids()).toHaveLength(1); // and a head start for the next new policy
       expect(configurePool(false).size).toBe(0);
-      expect(poolState()).toEqual({ policies: 0, ready: 0, building: 0 });
-      for (let i = 0; i < 200 && poolProcesses().length; i++) await sleep(10);
-      expect(poolProcesses()).toEqual([]);
-      for (let i = 0; i < 3; i++) expect((await sh('true', opts)).pooled).toBe(false);
+      expect(poolState()).toEqual({ policies: 0, ready: 0, building: 0, heads: NO_HEADS });
+      for (let i = 0; i < 200 && allHelpers().length; i++) await sleep(10);
+      expect(allHelpers()).toEqual([]);
+      for (let i = 0; i < 3; i++) {
+        const r = await sh('true', opts);
+        expect([r.pooled, r.head]).toEqual([false, false]);
+      }
       await sleep(150);
-      expect(poolProcesses()).toEqual([]);
+      expect(allHelpers()).toEqual([]);
+      expect(poolState()).toEqual({ policies: 0, ready: 0, building: 0, heads: NO_HEADS });
     });
 
     it('SBX_NATIVE_POOL=0 and the pool: false option', async () => {
@@ -688,7 +707,7 @@ describe(`warm pool (as ${userLabel})`, () => {
       const run = () => new Promise((r) => sbx.spawn('/bin/true', [], { cwd: ${JSON.stringify(W)}, sandbox: { writableRoots: [${JSON.stringify(W)}] } }).on('close', r));
       (async () => {
         await run(); await run();
-        while (pool.poolState().ready < 2) await new Promise((r) => setTimeout(r, 10));
+        while (pool.poolState().ready < 2 || pool.poolState().heads.ready < 1) await new Promise((r) => setTimeout(r, 10));
         console.log('ready');
         ${end}
       })();`;
@@ -698,14 +717,14 @@ describe(`warm pool (as ${userLabel})`, () => {
       ['exits by itself', 'setTimeout(() => {}, 1500);'],
       ['is killed with SIGKILL', 'setInterval(() => {}, 1000);'],
     ] as const) {
-      it(`when the Node process ${how}, its pooled sandboxes end with it`, async () => {
+      it(`when the Node process ${how}, its pooled sandboxes and head start end with it`, async () => {
         const W = workspace();
         const before = { tree: snapshot(W), mounts: mounts() };
         const parent = cpSpawn(process.execPath, ['-e', script(W, end)], { stdio: ['ignore', 'pipe', 'inherit'] });
         await new Promise<void>((res) => parent.stdout!.on('data', (d) => String(d).includes('ready') && res()));
-        for (let i = 0; i < 300 && poolProcesses(parent.pid!).length < 4; i++) await sleep(10);
-        const waiting = poolProcesses(parent.pid);
-        expect(waiting.length).toBe(4); // two helpers and their inits
+        for (let i = 0; i < 300 && allHelpers(parent.pid!).length < 6; i++) await sleep(10);
+        const waiting = allHelpers(parent.pid);
+        expect(waiting.length).toBe(6); // two pooled helpers and a head start, and their inits
         const exited = new Promise((res) => parent.on('exit', (code, signal) => res([code, signal])));
         const kill = end.startsWith('setInterval');
         if (kill) parent.kill('SIGKILL');

@@ -38,7 +38,9 @@ module.exports = async function pool(ctx) {
     ctx.log(
       `  medians: ${Object.entries(r.variants)
         .map(([k, v]) => `${k} ${v.median} ms`)
-        .join(', ')}; ratios ${JSON.stringify(r.ratios)}; pooled hits ${r.pooledHits}; ${JSON.stringify(r.breakdown)}`,
+        .join(
+          ', ',
+        )}; ratios ${JSON.stringify(r.ratios)}; pooled hits ${r.pooledHits}; head starts ${r.headStartHits}; ${JSON.stringify(r.breakdown)}`,
     );
   }
   out.targets = [];

@@ -81,4 +81,4 @@ function runJson(child) {
   });
 }
 
-module.exports = { ROOT, sbx, timeCp, timeSbx, timeCpDetailed, timeSbxDetailed, sh, runJson };
+module.exports = { ROOT, sbx, timeCp, timeSbx, timeCpDetailed, timeSbxDetailed, sh, runJson, waitExit };

@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const { interleave } = require('../lib/interleave');
-const { timeCp, timeSbx, sbx } = require('../lib/proc');
+const { timeCp, timeSbx, sbx, waitExit } = require('../lib/proc');
 const { bwrapArgs } = require('../lib/bwrap');
 
 async function main() {
@@ -45,7 +45,18 @@ async function main() {
     // Another built checkout's pool (--peer), in the same rounds.
     ...(opt.peer ? { 'pooled (peer)': pooled(require(path.join(opt.peer, 'dist')), require(path.join(opt.peer, 'dist', 'pool.js'))) } : {}),
     fresh: () => timeSbx(TRUE, [], policy, { cwd: opt.workspace, pool: false }),
-    'first spawn': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace }),
+    'first spawn': async () => {
+      const t0 = process.hrtime.bigint();
+      const child = sbx().spawn(TRUE, [], { stdio: ['ignore', 'ignore', 'pipe'], sandbox: fresh(), cwd: opt.workspace });
+      const head = child.plan.steps.some((s) => s.op === 'head_wait');
+      const value = await waitExit(child, 'first spawn', t0);
+      // Untimed, as for 'pooled': the next head start is started after this
+      // spawn's exit; let it be ready, so its start does not slow the next variant.
+      const heads = () => pool.poolState().heads;
+      for (let i = 0; i < 400 && heads() && heads().ready < 1; i++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
+      return { value, head };
+    },
     'first spawn, pool off': () => timeSbx(TRUE, [], fresh(), { cwd: opt.workspace, pool: false }),
     // The peer's first spawn of a policy, so both sides' first spawns come from the same rounds.
     ...(opt.peer
@@ -57,7 +68,9 @@ async function main() {
   const r = await interleave({ variants, warmup: opt.warmup, samples: opt.samples, log: (s) => process.stderr.write(s + '\n') });
   // How often a pooled spawn found a sandbox ready (else it ran fresh).
   r.pooledHits = r.variants.pooled.extra.filter((e) => e.hit).length / r.variants.pooled.extra.length;
-  for (const v of ['pooled', 'pooled (peer)']) if (r.variants[v]) delete r.variants[v].extra;
+  // How often a first spawn found a head start waiting (lib/head-start.ts).
+  r.headStartHits = r.variants['first spawn'].extra.filter((e) => e.head).length / r.variants['first spawn'].extra.length;
+  for (const v of ['pooled', 'pooled (peer)', 'first spawn']) if (r.variants[v]) delete r.variants[v].extra;
   // The pool's price: re-checking what a plan was built from, against planning it.
   const { recording, realView, changedObservations } = require(path.join(opt.root, 'dist', 'fsview.js'));
   // Also for a policy of 200 writable roots, where planning itself costs more.

@@ -42,6 +42,7 @@ void step_lock_file(Run &run, const Step &s);  // fork
 void step_tty_save(Run &run, const Step &s);  // terminal
 void step_report_started(Run &run, const Step &s);  // fork
 void step_pidns_fork(Run &run, const Step &s);  // fork
+void step_head_wait(Run &run, const Step &s);  // pool
 void step_no_new_privs(Run &run, const Step &s);  // process
 void step_landlock_create(Run &run, const Step &s);  // landlock
 void step_landlock_path(Run &run, const Step &s);  // landlock
@@ -98,6 +99,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::tty_save: return step_tty_save(run, s);
     case StepOp::report_started: return step_report_started(run, s);
     case StepOp::pidns_fork: return step_pidns_fork(run, s);
+    case StepOp::head_wait: return step_head_wait(run, s);
     case StepOp::no_new_privs: return step_no_new_privs(run, s);
     case StepOp::landlock_create: return step_landlock_create(run, s);
     case StepOp::landlock_path: return step_landlock_path(run, s);
