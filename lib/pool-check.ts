@@ -4,7 +4,7 @@
 // first difference ends it.
 import fs from 'fs';
 import os from 'os';
-import { FsView, namesHold, NamesResult, Observation, realView, recording } from './fsview';
+import { FsView, namesHold, NamesResult, Observation, realView, recording, walkBudget } from './fsview';
 import { native } from './native';
 
 // The host as the planner sees it, with realpath done by the C library in one
@@ -60,6 +60,9 @@ function ask(view: FsView, o: Observation): void {
       break;
     case 'mainScript':
       view.mainScript();
+      break;
+    case 'gitWalk': // walked again: a repository made or removed anywhere in the roots since changes the plan
+      view.gitWalk!(p, walkBudget(o));
       break;
   }
 }

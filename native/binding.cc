@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "die_with_parent.h"
 #include "fsops.h"
+#include "git_walk.h"
 #include "handoff.h"
 #include "pool.h"
 #include "reaper.h"
@@ -73,6 +74,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("mountsChanged", &Binding::MountsChanged),
                              InstanceMethod("recheck", &Binding::Recheck),
                              InstanceMethod("lstatAnswer", &Binding::LstatAnswer),
+                             InstanceMethod("gitWalk", &Binding::GitWalkOf),
                              InstanceMethod("dieWithParent", &Binding::DieWithParent),
                          });
   }
@@ -189,6 +191,28 @@ class Binding : public Napi::Addon<Binding> {
   // lstatAnswer(path) -> "n" | "e<errno>" | "<type><dev>:<ino>" (native/recheck.h)
   Napi::Value LstatAnswer(const Napi::CallbackInfo &info) {
     return Napi::String::New(info.Env(), sbx_lstat_answer(info[0].As<Napi::String>().Utf8Value()));
+  }
+
+  // gitWalk(root, budget) -> { entries, bare, unreadable: string[], seen, exhausted, error }
+  // (native/git_walk.h)
+  Napi::Value GitWalkOf(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    double budget = info[1].As<Napi::Number>().DoubleValue();
+    GitWalk w =
+        sbx_git_walk(info[0].As<Napi::String>().Utf8Value(), budget > 0 ? static_cast<uint64_t>(budget) : 0);
+    auto list = [&](const std::vector<std::string> &v) {
+      Napi::Array a = Napi::Array::New(env, v.size());
+      for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
+      return a;
+    };
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("entries", list(w.entries));
+    out.Set("bare", list(w.bare));
+    out.Set("unreadable", list(w.unreadable));
+    out.Set("seen", Napi::Number::New(env, static_cast<double>(w.seen)));
+    out.Set("exhausted", Napi::Boolean::New(env, w.exhausted));
+    out.Set("error", Napi::Number::New(env, w.error));
+    return out;
   }
 
   Napi::Value ProcessState(const Napi::CallbackInfo &info) {

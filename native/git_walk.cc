@@ -1,0 +1,110 @@
+// getdents64 over the tree, one buffer per directory read, no stat per entry:
+// the cost is one open, one fstat (for the mount check) and the reads per
+// directory, so it grows with the directories and entries of the tree.
+#include "git_walk.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+struct Dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+bool is(const char *name, const char *want) { return strcmp(name, want) == 0; }
+
+}  // namespace
+
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget) {
+  GitWalk out;
+  std::vector<std::string> todo{root};
+  std::vector<std::string> subdirs;
+  dev_t dev = 0;
+  bool first = true;
+  alignas(8) static thread_local char buf[1 << 16];
+  while (!todo.empty()) {
+    std::string dir = std::move(todo.back());
+    todo.pop_back();
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (first) {
+        out.error = err;
+        return out;
+      }
+      // Gone or replaced by a non-directory since its parent was read: nothing there now.
+      if (err != ENOENT && err != ENOTDIR && err != ELOOP) out.unreadable.push_back(dir);
+      continue;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      out.unreadable.push_back(dir);
+      close(fd);
+      continue;
+    }
+    if (first) dev = st.st_dev;
+    first = false;
+    if (st.st_dev !=
+        dev) {  // another mount: read-only in the sandbox (a root of its own is walked on its own)
+      close(fd);
+      continue;
+    }
+    bool head = false, objects = false, refs = false, commondir = false;
+    subdirs.clear();
+    const std::string prefix = dir == "/" ? "" : dir;
+    for (;;) {
+      long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+      if (n < 0) {
+        out.unreadable.push_back(dir);
+        break;
+      }
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        auto *d = reinterpret_cast<Dirent64 *>(buf + off);
+        off += d->d_reclen;
+        const char *name = d->d_name;
+        if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+        if (++out.seen > budget) {
+          out.exhausted = true;
+          close(fd);
+          return out;
+        }
+        if (is(name, ".git")) {
+          out.entries.push_back(prefix + "/" + name);
+          continue;  // its inside is the repository model's
+        }
+        if (is(name, "HEAD"))
+          head = true;
+        else if (is(name, "objects"))
+          objects = true;
+        else if (is(name, "refs"))
+          refs = true;
+        else if (is(name, "commondir"))
+          commondir = true;
+        unsigned char type = d->d_type;
+        if (type == DT_UNKNOWN) {
+          struct stat es;
+          if (fstatat(fd, name, &es, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(es.st_mode)) type = DT_DIR;
+        }
+        if (type == DT_DIR) subdirs.push_back(prefix + "/" + name);
+      }
+    }
+    close(fd);
+    // As git's is_git_directory: any entry of these names counts.
+    if (head && ((objects && refs) || commondir)) {
+      out.bare.push_back(dir);
+      continue;
+    }
+    for (auto &s : subdirs) todo.push_back(std::move(s));
+  }
+  return out;
+}
