@@ -396,15 +396,17 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     const roots = bases.filter((b) => !tmpRoots.has(b));
     const sameMount = (a: string, b: string) => mountOf(a, mounts).id === mountOf(b, mounts).id;
     const scan = scanRepositories(view, roots, policy.repositoryScan.budget, (r, by) => isUnder(r, by) && sameMount(r, by));
+    let found = scan.bare.length;
     for (const e of scan.entries) {
       const dir = path.dirname(e);
       if (tops.has(dir)) continue; // a root's own: above
+      found++;
       const why = `repository below a root: ${dir}`;
       const g = guardName(dir, '.git', new Set(['.git']), `${why}: .git`);
       if (g) repos.gitEntry(g, why);
     }
     for (const b of scan.bare) if (writableAt(b)) repos.gitDirectory(b, `repository below a root: ${b} (bare)`);
-    repositoryScan = { budget: scan.budget, found: scan.entries.length + scan.bare.length, notScanned: scan.notScanned };
+    repositoryScan = { budget: scan.budget, found, notScanned: scan.notScanned };
   }
   if (repos.finish()) walked = true;
   // A read-only carve-out inside a root (readOnly, rules) is pinned the same
