@@ -103,8 +103,8 @@ export interface RepositoryScan {
 }
 
 /**
- * Walks `roots` (one below another in the same mount is covered by the
- * walk of the upper one: `walked` tells) sharing one budget, in order.
+ * Walks `roots` in order, sharing one budget; a root that `covered` says
+ * lies in the walk of one walked before it is not walked again.
  */
 export function scanRepositories(
   view: FsView,
@@ -118,7 +118,8 @@ export function scanRepositories(
   for (const root of roots) {
     if (walked.some((w) => covered(root, w))) continue;
     if (left <= 0) {
-      out.notScanned.push({ root, why: `the budget of ${budget} entries was spent on the roots before it` });
+      const why = budget === 0 ? 'the walk is off (a budget of 0 entries)' : `the budget of ${budget} entries was spent on the roots before it`;
+      out.notScanned.push({ root, why });
       continue;
     }
     const w = gitWalk(view, root, left);
