@@ -56,9 +56,10 @@ export interface FsView {
   /**
    * One walk of the tree at `root` for its git directories, reading at most
    * `budget` entries (lib/repository-scan.ts). Absent: walked through
-   * readdir and lstat (walkThroughView).
+   * readdir and lstat (walkThroughView). `stamps`: with the directories'
+   * stamps, when they can be trusted (a recording view asks for them).
    */
-  gitWalk?(root: string, budget: number): GitWalk;
+  gitWalk?(root: string, budget: number, stamps?: boolean): GitWalk;
 }
 
 /** What the planner asks of a directory: whether a name is in it, or (iterating) all of it. A Set<string> is one. */
@@ -96,10 +97,10 @@ export const realView: FsView = {
   uid: () => process.getuid?.(),
   packageDir: () => path.join(__dirname, '..'),
   mainScript: () => process.argv[1],
-  gitWalk: (root, budget) => {
+  gitWalk: (root, budget, stamps) => {
     const b = native().binding;
     if (!b.gitWalk) throw new Error(`the addon at ${native().addon} has no gitWalk: rebuild it (npm run build:native)`);
-    return b.gitWalk(root, budget);
+    return b.gitWalk(root, budget, !!stamps);
   },
 };
 
@@ -287,6 +288,8 @@ export interface Observation {
     | 'gitWalk';
   path?: string;
   result: unknown;
+  /** A gitWalk's directories and their stamps (GitWalk.dirs): unchanged, the walk would answer as it did. */
+  stamps?: { dirs: string[]; stamps: string[] };
 }
 
 /**
@@ -367,13 +370,16 @@ export function recording(view: FsView): { view: FsView; observations: Observati
       uid: () => note('uid', undefined, () => view.uid()),
       packageDir: () => note('packageDir', undefined, () => view.packageDir()),
       mainScript: () => note('mainScript', undefined, () => view.mainScript()),
-      gitWalk: (root, budget) =>
-        note(
+      gitWalk: (root, budget) => {
+        const w = note(
           'gitWalk',
           root,
-          () => (view.gitWalk ? view.gitWalk(root, budget) : walkThroughView(view, root, budget)),
+          () => (view.gitWalk ? view.gitWalk(root, budget, true) : walkThroughView(view, root, budget)),
           (w) => walkAnswer(w, budget),
-        ),
+        );
+        if (w.dirs && w.stamps) observations[observations.length - 1].stamps = { dirs: w.dirs, stamps: w.stamps };
+        return w;
+      },
     },
   };
 }

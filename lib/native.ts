@@ -86,7 +86,9 @@ export interface Binding {
   /** One lstat's type and identity (native/recheck.h): "n" absent, "e" + errno, or a type letter (d f l o) + "dev:ino". */
   lstatAnswer?(p: string): string;
   /** One walk of a tree for its git directories, at most `budget` entries read (native/git_walk.h). */
-  gitWalk?(root: string, budget: number): import('./repository-scan').GitWalk;
+  gitWalk?(root: string, budget: number, stamps?: boolean): import('./repository-scan').GitWalk;
+  /** Whether each directory still has the stamp a walk with `stamps` gave it (native/git_walk.h). */
+  gitStampsHold?(dirs: string[], stamps: string[]): boolean;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

@@ -155,6 +155,7 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
     observations = c.rest;
   }
   const again = recording(view);
+  const stampsHold = view === checkView ? native().binding.gitStampsHold : undefined;
   // The answers' errors are compared by code only: no stack traces to build.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
@@ -165,6 +166,8 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
         if (!namesHold(view, o.path!, o.result as NamesResult)) return false;
         continue;
       }
+      // A walk's directories all as they were: it would answer the same, without walking again.
+      if (o.op === 'gitWalk' && o.stamps && stampsHold?.call(native().binding, o.stamps.dirs, o.stamps.stamps)) continue;
       try {
         ask(again.view, o);
       } catch {

@@ -20,6 +20,13 @@ export interface GitWalk {
   exhausted: boolean;
   /** errno of opening the root (0: opened; ENOENT: nothing to walk). */
   error: number;
+  /**
+   * Asked with `stamps`: each directory read and its "dev:ino:ctime" from
+   * before it was read, for a warm pool's check that nothing changed;
+   * absent when they cannot be trusted (native/git_walk.h).
+   */
+  dirs?: string[];
+  stamps?: string[];
 }
 
 /**
@@ -118,7 +125,8 @@ export function scanRepositories(
   for (const root of roots) {
     if (walked.some((w) => covered(root, w))) continue;
     if (left <= 0) {
-      const why = budget === 0 ? 'the walk is off (a budget of 0 entries)' : `the budget of ${budget} entries was spent on the roots before it`;
+      const why =
+        budget === 0 ? 'the walk is off (a budget of 0 entries)' : `the budget of ${budget} entries was spent on the roots before it`;
       out.notScanned.push({ root, why });
       continue;
     }

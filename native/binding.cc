@@ -75,6 +75,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("recheck", &Binding::Recheck),
                              InstanceMethod("lstatAnswer", &Binding::LstatAnswer),
                              InstanceMethod("gitWalk", &Binding::GitWalkOf),
+                             InstanceMethod("gitStampsHold", &Binding::GitStampsHold),
                              InstanceMethod("dieWithParent", &Binding::DieWithParent),
                          });
   }
@@ -193,13 +194,14 @@ class Binding : public Napi::Addon<Binding> {
     return Napi::String::New(info.Env(), sbx_lstat_answer(info[0].As<Napi::String>().Utf8Value()));
   }
 
-  // gitWalk(root, budget) -> { entries, bare, unreadable: string[], seen, exhausted, error }
-  // (native/git_walk.h)
+  // gitWalk(root, budget, stamps?) -> { entries, bare, unreadable: string[], seen, exhausted, error,
+  // dirs?, stamps? } (native/git_walk.h)
   Napi::Value GitWalkOf(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     double budget = info[1].As<Napi::Number>().DoubleValue();
-    GitWalk w =
-        sbx_git_walk(info[0].As<Napi::String>().Utf8Value(), budget > 0 ? static_cast<uint64_t>(budget) : 0);
+    bool stamps = info.Length() > 2 && info[2].ToBoolean().Value();
+    GitWalk w = sbx_git_walk(info[0].As<Napi::String>().Utf8Value(),
+                             budget > 0 ? static_cast<uint64_t>(budget) : 0, stamps);
     auto list = [&](const std::vector<std::string> &v) {
       Napi::Array a = Napi::Array::New(env, v.size());
       for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
@@ -212,7 +214,22 @@ class Binding : public Napi::Addon<Binding> {
     out.Set("seen", Napi::Number::New(env, static_cast<double>(w.seen)));
     out.Set("exhausted", Napi::Boolean::New(env, w.exhausted));
     out.Set("error", Napi::Number::New(env, w.error));
+    if (stamps && !w.dirs.empty()) {
+      out.Set("dirs", list(w.dirs));
+      out.Set("stamps", list(w.stamps));
+    }
     return out;
+  }
+
+  // gitStampsHold(dirs: string[], stamps: string[]) -> boolean (native/git_walk.h)
+  Napi::Value GitStampsHold(const Napi::CallbackInfo &info) {
+    auto strings = [](Napi::Array a) {
+      std::vector<std::string> out(a.Length());
+      for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::String>().Utf8Value();
+      return out;
+    };
+    return Napi::Boolean::New(info.Env(), sbx_git_stamps_hold(strings(info[0].As<Napi::Array>()),
+                                                              strings(info[1].As<Napi::Array>())));
   }
 
   Napi::Value ProcessState(const Napi::CallbackInfo &info) {

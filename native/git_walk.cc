@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace {
@@ -22,10 +23,18 @@ struct Dirent64 {
 
 bool is(const char *name, const char *want) { return strcmp(name, want) == 0; }
 
+std::string stamp(dev_t dev, ino_t ino, const struct timespec &ctime) {
+  return std::to_string(dev) + ":" + std::to_string(ino) + ":" + std::to_string(ctime.tv_sec) + "." +
+         std::to_string(ctime.tv_nsec);
+}
+
 }  // namespace
 
-GitWalk sbx_git_walk(const std::string &root, uint64_t budget) {
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
   GitWalk out;
+  struct timespec start;
+  clock_gettime(CLOCK_REALTIME, &start);
+  bool trusted = stamps;
   std::vector<std::string> todo{root};
   std::vector<std::string> subdirs;
   dev_t dev = 0;
@@ -53,10 +62,17 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget) {
     }
     if (first) dev = st.st_dev;
     first = false;
-    if (st.st_dev !=
-        dev) {  // another mount: read-only in the sandbox (a root of its own is walked on its own)
+    // Another mount: read-only in the sandbox (a root of its own is walked on its own).
+    if (st.st_dev != dev) {
       close(fd);
       continue;
+    }
+    if (trusted) {
+      const int64_t ns = 1000000000;
+      if (st.st_ctim.tv_sec * ns + st.st_ctim.tv_nsec >= (start.tv_sec - 1) * ns + start.tv_nsec)
+        trusted = false;
+      out.dirs.push_back(dir);
+      out.stamps.push_back(stamp(st.st_dev, st.st_ino, st.st_ctim));
     }
     bool head = false, objects = false, refs = false, commondir = false;
     subdirs.clear();
@@ -75,6 +91,8 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget) {
         if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
         if (++out.seen > budget) {
           out.exhausted = true;
+          out.dirs.clear();
+          out.stamps.clear();
           close(fd);
           return out;
         }
@@ -106,5 +124,19 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget) {
     }
     for (auto &s : subdirs) todo.push_back(std::move(s));
   }
+  if (!trusted || !out.unreadable.empty()) {
+    out.dirs.clear();
+    out.stamps.clear();
+  }
   return out;
+}
+
+bool sbx_git_stamps_hold(const std::vector<std::string> &dirs, const std::vector<std::string> &stamps) {
+  if (dirs.size() != stamps.size() || dirs.empty()) return false;
+  for (size_t i = 0; i < dirs.size(); i++) {
+    struct stat st;
+    if (lstat(dirs[i].c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    if (stamp(st.st_dev, st.st_ino, st.st_ctim) != stamps[i]) return false;
+  }
+  return true;
 }

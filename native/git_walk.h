@@ -15,6 +15,16 @@ struct GitWalk {
   uint64_t seen = 0;                    // entries read
   bool exhausted = false;               // stopped at `budget` entries: the rest of the tree is unknown
   int error = 0;                        // errno of opening the root itself (ENOENT: nothing to walk)
+  // With `stamps`: each directory read and its "dev:ino:ctime" taken before it
+  // was read, for a later check that nothing in it changed (stamps_hold).
+  // Empty when a stamp cannot be trusted: the walk stopped or could not read a
+  // directory, or a directory changed within a second of the walk (the kernel's
+  // timestamps are coarse, so a change in the same tick would leave its ctime as it was).
+  std::vector<std::string> dirs, stamps;
 };
 
-GitWalk sbx_git_walk(const std::string &root, uint64_t budget);
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps);
+
+// Whether every directory still has the stamp a walk gave it (an entry made,
+// removed or renamed in a directory changes its ctime).
+bool sbx_git_stamps_hold(const std::vector<std::string> &dirs, const std::vector<std::string> &stamps);

@@ -303,8 +303,10 @@ out['bare hook'] = attempt(lambda: open('cache/x.git/hooks/reference-transaction
     expect(w.bare).toEqual([path.join(R, 'b.git')]);
     expect(w.exhausted).toBe(false);
     expect(w.seen).toBe(js.seen);
-    const cut = native().binding.gitWalk!(R, 3);
-    expect([cut.exhausted, cut.seen]).toEqual([true, 4]);
+    const cut = native().binding.gitWalk!(R, 3, true);
+    expect([cut.exhausted, cut.seen, cut.dirs]).toEqual([true, 4, undefined]);
+    // Just made: no stamps to trust.
+    expect(native().binding.gitWalk!(R, 100000, true).dirs).toBeUndefined();
   });
 
   it('the warm pool: a repository cloned below the root between warm-up and use gets a fresh sandbox that protects it; a new plain file keeps the pooled one', async () => {
@@ -325,9 +327,19 @@ out['bare hook'] = attempt(lambda: open('cache/x.git/hooks/reference-transaction
         for (let i = 0; i < 300 && poolState().ready === 0; i++) await sleep(10);
         expect(poolState().ready).toBeGreaterThan(0);
       };
+      // Directories changed within a second of a walk give no stamps (the kernel's timestamps are coarse):
+      // after a pause the recorded walk has them, so a pooled spawn checks them instead of walking again.
+      await sleep(1100);
+      const w = native().binding.gitWalk!(R, 100000, true);
+      expect(w.dirs).toEqual([R, path.join(R, 'vendor'), lib]); // not lib/.git: the repository model reads that
+      expect(native().binding.gitStampsHold!(w.dirs!, w.stamps!)).toBe(true);
       for (let i = 0; i < 2; i++) expect((await run('true')).pooled).toBe(false);
       await ready();
+      expect((await run('true')).pooled).toBe(true);
+      await ready();
+      // A new file deep in the tree: its directory's stamp changed, the walk again gives the same answer.
       fs.writeFileSync(path.join(R, 'vendor', 'notes.txt'), 'n');
+      expect(native().binding.gitStampsHold!(w.dirs!, w.stamps!)).toBe(false);
       expect((await run('true')).pooled).toBe(true);
       await ready();
       // A clone whose config includes a file in the root, made on the host meanwhile: only the walk finds it.

@@ -27,9 +27,9 @@ module.exports = async function repositoryScan(ctx) {
     variants['fresh, checkout root (peer)'] = () => timeSbx(TRUE, [], pol(tree), fresh, ctx.peer);
     variants['pooled, checkout root (peer)'] = () => timeSbx(TRUE, [], pol(tree), pooled, ctx.peer);
   }
-  // A pooled variant refills in the background: a short pause keeps that out of the next sample.
-  const settle = () => new Promise((r) => setTimeout(r, 30));
-  for (const [k, f] of Object.entries(variants)) if (k.startsWith('pooled')) variants[k] = () => settle().then(f);
+  // A pooled spawn refills the pool in the background: a pause before every sample keeps that out of the next one.
+  const settle = () => new Promise((r) => setTimeout(r, 60));
+  for (const [k, f] of Object.entries(variants)) variants[k] = () => settle().then(f);
   const samples = ctx.rounds || (ctx.quick ? 3 : 21);
   ctx.log(`repository scan: ${Object.keys(variants).length} variants x ${samples} rounds, tree ${tree}`);
   const r = await interleave({ variants, warmup: ctx.quick ? 1 : 3, samples, log: ctx.quick ? () => {} : ctx.log });
