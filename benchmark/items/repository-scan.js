@@ -8,7 +8,7 @@
 const fs = require('fs');
 const path = require('path');
 const { interleave, ratios } = require('../lib/interleave');
-const { timeSbx, sbx, ROOT } = require('../lib/proc');
+const { timeSbx, ROOT } = require('../lib/proc');
 
 module.exports = async function repositoryScan(ctx) {
   const empty = ctx.dir('repository-scan-empty');
