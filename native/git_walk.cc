@@ -1,5 +1,5 @@
 // getdents64 over the tree, one buffer per directory read, no stat per entry:
-// the cost is one open, one fstat (for the mount check) and the reads per
+// the cost is one open, one statx of the open directory (for the mount check) and the reads per
 // directory, so it grows with the directories and entries of the tree.
 #include "git_walk.h"
 #include <dirent.h>
@@ -23,9 +23,16 @@ struct Dirent64 {
 
 bool is(const char *name, const char *want) { return strcmp(name, want) == 0; }
 
-std::string stamp(dev_t dev, ino_t ino, const struct timespec &ctime) {
-  return std::to_string(dev) + ":" + std::to_string(ino) + ":" + std::to_string(ctime.tv_sec) + "." +
-         std::to_string(ctime.tv_nsec);
+// statx, not fstat/lstat: those are symbols of glibc 2.33 (the addon's floor is 2.28,
+// scripts/check-glibc.js).
+bool statOf(int dirfd, const char *path, int flags, struct statx *st) {
+  return statx(dirfd, path, flags, STATX_TYPE | STATX_INO | STATX_CTIME, st) == 0;
+}
+
+std::string stamp(const struct statx &st) {
+  return std::to_string(st.stx_dev_major) + "," + std::to_string(st.stx_dev_minor) + ":" +
+         std::to_string(st.stx_ino) + ":" + std::to_string(st.stx_ctime.tv_sec) + "." +
+         std::to_string(st.stx_ctime.tv_nsec);
 }
 
 }  // namespace
@@ -37,7 +44,7 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
   bool trusted = stamps;
   std::vector<std::string> todo{root};
   std::vector<std::string> subdirs;
-  dev_t dev = 0;
+  uint64_t dev = 0;
   bool first = true;
   alignas(8) static thread_local char buf[1 << 16];
   while (!todo.empty()) {
@@ -54,25 +61,26 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
       if (err != ENOENT && err != ENOTDIR && err != ELOOP) out.unreadable.push_back(dir);
       continue;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    struct statx st;
+    if (!statOf(fd, "", AT_EMPTY_PATH, &st)) {
       out.unreadable.push_back(dir);
       close(fd);
       continue;
     }
-    if (first) dev = st.st_dev;
+    const uint64_t stdev = (uint64_t(st.stx_dev_major) << 32) | st.stx_dev_minor;
+    if (first) dev = stdev;
     first = false;
     // Another mount: read-only in the sandbox (a root of its own is walked on its own).
-    if (st.st_dev != dev) {
+    if (stdev != dev) {
       close(fd);
       continue;
     }
     if (trusted) {
       const int64_t ns = 1000000000;
-      if (st.st_ctim.tv_sec * ns + st.st_ctim.tv_nsec >= (start.tv_sec - 1) * ns + start.tv_nsec)
+      if (st.stx_ctime.tv_sec * ns + st.stx_ctime.tv_nsec >= (start.tv_sec - 1) * ns + start.tv_nsec)
         trusted = false;
       out.dirs.push_back(dir);
-      out.stamps.push_back(stamp(st.st_dev, st.st_ino, st.st_ctim));
+      out.stamps.push_back(stamp(st));
     }
     bool head = false, objects = false, refs = false, commondir = false;
     subdirs.clear();
@@ -110,8 +118,8 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
           commondir = true;
         unsigned char type = d->d_type;
         if (type == DT_UNKNOWN) {
-          struct stat es;
-          if (fstatat(fd, name, &es, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(es.st_mode)) type = DT_DIR;
+          struct statx es;
+          if (statOf(fd, name, AT_SYMLINK_NOFOLLOW, &es) && S_ISDIR(es.stx_mode)) type = DT_DIR;
         }
         if (type == DT_DIR) subdirs.push_back(prefix + "/" + name);
       }
@@ -134,9 +142,9 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
 bool sbx_git_stamps_hold(const std::vector<std::string> &dirs, const std::vector<std::string> &stamps) {
   if (dirs.size() != stamps.size() || dirs.empty()) return false;
   for (size_t i = 0; i < dirs.size(); i++) {
-    struct stat st;
-    if (lstat(dirs[i].c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
-    if (stamp(st.st_dev, st.st_ino, st.st_ctim) != stamps[i]) return false;
+    struct statx st;
+    if (!statOf(AT_FDCWD, dirs[i].c_str(), AT_SYMLINK_NOFOLLOW, &st) || !S_ISDIR(st.stx_mode)) return false;
+    if (stamp(st) != stamps[i]) return false;
   }
   return true;
 }
