@@ -18,7 +18,7 @@ import { poolState } from '../lib/pool';
 import { native } from '../lib/native';
 import { realView } from '../lib/fsview';
 import { walkThroughView } from '../lib/repository-scan';
-import { repoRoot, rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { isRoot, repoRoot, rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
 import { j, py } from './security/lib';
 
 const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
@@ -269,6 +269,28 @@ out['bare hook'] = attempt(lambda: open('cache/x.git/hooks/reference-transaction
     expect(failed.stderr).toContain(`${R} was not scanned for repositories: its walk passed the budget of 5 entries`);
     expect(failed.stderr).toContain('--repository-scan-budget N');
     expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('a directory the walk cannot list (mode 0300): as root it is read and its repository found; as another user the root is named as not scanned', async () => {
+    const locked = path.join(R, 'locked');
+    fs.mkdirSync(locked);
+    git(R, 'clone', '-q', src, 'locked/lib');
+    fs.chmodSync(locked, 0o300);
+    try {
+      const c = spawn('true', [], { cwd: R, sandbox: sandbox(), pool: false });
+      await new Promise((r) => c.on('close', r));
+      if (isRoot) {
+        expect(c.enforcement.notScanned).toBeUndefined();
+        expect(c.plan.layout?.repositoryScan?.found).toBe(2);
+      } else {
+        expect(c.enforcement.notScanned).toEqual([{ root: R, why: `1 directory in it could not be read (${locked})` }]);
+        expect(() => prepare('true', [], { cwd: R, sandbox: sandbox({ requireRepositoryScan: true }) })).toThrow(
+          `repository_scan: ${R} was not scanned for repositories: 1 directory in it could not be read (${locked})`,
+        );
+      }
+    } finally {
+      fs.chmodSync(locked, 0o755);
+    }
   });
 
   it('bad budgets are refused, naming the value', () => {
