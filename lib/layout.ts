@@ -396,10 +396,13 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     const roots = bases.filter((b) => !tmpRoots.has(b));
     const sameMount = (a: string, b: string) => mountOf(a, mounts).id === mountOf(b, mounts).id;
     const scan = scanRepositories(view, roots, policy.repositoryScan.budget, (r, by) => isUnder(r, by) && sameMount(r, by));
+    // uv's empty `.git` markers (newFileAllow below): uv opens them for writing again; init refuses any other `.git` file's write.
+    const caches = policy.gitMarkerDirs.map((d) => canonicalPath(view, d, true)).filter((d): d is string => !!d);
+    const uvMarker = (e: string) => /^sdists-v\d+$/.test(path.basename(path.dirname(e))) && caches.includes(path.dirname(path.dirname(e)));
     let found = scan.bare.length;
     for (const e of scan.entries) {
       const dir = path.dirname(e);
-      if (tops.has(dir)) continue; // a root's own: above
+      if (tops.has(dir) || uvMarker(e)) continue; // a root's own: above
       found++;
       const why = `repository below a root: ${dir}`;
       const g = guardName(dir, '.git', new Set(['.git']), `${why}: .git`);
