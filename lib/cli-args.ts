@@ -18,6 +18,9 @@ export interface ExecArgs {
   tmp?: string;
   allowGitWrites: boolean;
   allowDegraded: boolean;
+  /** --repository-scan-budget N: entries the walk for nested repositories reads at most. */
+  repositoryScanBudget?: number;
+  requireRepositoryScan: boolean;
   network: boolean;
   allowDomain: string[];
   denyDomain: string[];
@@ -50,6 +53,8 @@ const OPTIONS = {
   'clear-env': { type: 'boolean' },
   'allow-git-writes': { type: 'boolean' },
   'allow-degraded': { type: 'boolean' },
+  'repository-scan-budget': { type: 'string', multiple: true },
+  'require-repository-scan': { type: 'boolean' },
   'no-config': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'dry-run-env-values': { type: 'boolean' },
@@ -57,7 +62,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Single = 'mode' | 'tmp' | 'cwd' | 'config';
+type Single = 'mode' | 'tmp' | 'cwd' | 'config' | 'repository-scan-budget';
 
 /** Where the options end: the index of `--` or of the command's first word. */
 function optionsEnd(argv: string[]): { end: number; command: number } {
@@ -132,6 +137,13 @@ export function parseWithNode(argv: string[]): { values: Values; command: number
   return { values: parsed.values, command };
 }
 
+function scanBudget(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw new UsageError(`--repository-scan-budget expects a whole number of entries, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
 /** Parses exec's options; everything after `--` or the first non-option word is the command. */
 export function parseExecArgs(argv: string[]): ExecArgs {
   const { values: v, command } = scanOptions(argv) ?? parseWithNode(argv);
@@ -152,6 +164,8 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     config: single('config'),
     allowGitWrites: !!v['allow-git-writes'],
     allowDegraded: !!v['allow-degraded'],
+    repositoryScanBudget: scanBudget(single('repository-scan-budget')),
+    requireRepositoryScan: !!v['require-repository-scan'],
     network: !!v.network,
     allowDomain: v['allow-domain'] ?? [],
     denyDomain: v['deny-domain'] ?? [],

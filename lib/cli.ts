@@ -67,6 +67,14 @@ function describeEnforcement(p: PreparedSpawn): string {
     );
   }
   for (const f of p.plan.fallbacks) lines.push(`older kernel: ${f}`);
+  const scan = p.plan.layout?.repositoryScan;
+  if (scan) {
+    lines.push(`repositories below the roots' tops: ${scan.found} found and protected (walk budget ${scan.budget} entries)`);
+    for (const n of scan.notScanned)
+      lines.push(
+        `not scanned for repositories: ${n.root} (${n.why}; a nested repository there is not protected; --repository-scan-budget N raises the budget, --require-repository-scan refuses)`,
+      );
+  }
   for (const d of p.plan.layout?.protectedChain ?? []) {
     lines.push(
       sup.rename
@@ -109,6 +117,10 @@ Options:
                       it only sockets the sandbox itself bound are reachable
       --allow-degraded  run with Landlock only when user namespaces are unusable
                       (says on stderr what is not enforced)
+      --repository-scan-budget N  entries the walk of the writable roots for
+                      nested repositories reads at most (default 50000)
+      --require-repository-scan  refuse to run when that walk does not cover
+                      every writable root (-v names a root it did not)
       --config FILE   read a policy from FILE: sbx-native JSON, Codex config.toml,
                       or sandbox-runtime settings JSON. Without it, every
                       sbx-native.json and .sbx-native.json from the cwd upwards
@@ -154,6 +166,8 @@ function toSpawnOptions(a: ExecArgs, base: SandboxPolicy): SpawnOptions {
   if (a.network) sandbox.network = true;
   if (a.allowDomain.length || a.denyDomain.length) sandbox.network = domainFlags(base.network, a.allowDomain, a.denyDomain);
   if (a.allowGitWrites) sandbox.allowGitWrites = true;
+  if (a.repositoryScanBudget !== undefined) sandbox.repositoryScanBudget = a.repositoryScanBudget;
+  if (a.requireRepositoryScan) sandbox.requireRepositoryScan = true;
   if (a.mode) sandbox.mode = a.mode as SandboxPolicy['mode'];
   if (a.tmp) sandbox.tmp = a.tmp as SandboxPolicy['tmp'];
   // On a terminal the command gets job control and Ctrl-C directly (the CLI stays in the background).

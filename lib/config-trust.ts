@@ -7,6 +7,7 @@ import { ConfigError, fail, fromOwn, isObject, jsonObject, LoadedConfig, OWN_KEY
 import { FsView, realOrUndefined, realView } from './fsview';
 import { daemonSockets } from './policy';
 import type { Access, SandboxPolicy } from './policy';
+import { DEFAULT_SCAN_BUDGET } from './repository-scan';
 
 function widening(file: string, key: string, value: unknown, why: string): never {
   throw new ConfigError(
@@ -47,6 +48,8 @@ export function loadDiscoveredConfig(
     else if (k === 'tmp' && v !== 'private' && v !== 'none')
       widening(abs, k, v, "only 'private' or 'none' may be given ('host' makes /tmp writable)");
     else if (k === 'allowGitWrites' && v !== false) widening(abs, k, v, 'lifts the protection of .git');
+    else if (k === 'repositoryScanBudget' && !(typeof v === 'number' && v >= DEFAULT_SCAN_BUDGET))
+      widening(abs, k, v, `a budget below the default (${DEFAULT_SCAN_BUDGET}) leaves more of the roots unscanned for repositories`);
     else if (k === 'writableRoots' && !(Array.isArray(v) && v.length === 0))
       widening(abs, k, v, 'adds writable roots (only [] may be given)');
     else if (k === 'allowUnixSockets' && !(Array.isArray(v) && v.length === 0))
@@ -72,6 +75,8 @@ export function mergeNarrowing(list: SandboxPolicy[]): SandboxPolicy {
     if (p.tmp) out.tmp = out.tmp === 'none' || p.tmp === 'none' ? 'none' : p.tmp;
     if (p.network === false) out.network = false;
     if (p.allowGitWrites === false) out.allowGitWrites = false;
+    if (p.requireRepositoryScan) out.requireRepositoryScan = true;
+    if (p.repositoryScanBudget !== undefined) out.repositoryScanBudget = Math.max(out.repositoryScanBudget ?? 0, p.repositoryScanBudget);
     if (p.writableRoots) out.writableRoots = [];
     for (const key of ['readOnly', 'denyRead', 'protect'] as const) if (p[key]) out[key] = [...(out[key] ?? []), ...p[key]!];
     for (const [k, v] of Object.entries(p.rules ?? {})) {

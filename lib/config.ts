@@ -34,6 +34,8 @@ export const OWN_KEYS = [
   'protect',
   'allowGitWrites',
   'allowUnixSockets',
+  'repositoryScanBudget',
+  'requireRepositoryScan',
 ];
 
 export function fail(file: string, key: string, value: unknown, why: string): never {

@@ -8,6 +8,8 @@ import fs from 'fs';
 import path from 'path';
 import type { MountEntry } from './mountinfo';
 import { currentMounts } from './mount-watch';
+import { native } from './native';
+import { GitWalk, walkThroughView } from './repository-scan';
 
 /** The part of fs.Stats the planner looks at. */
 export interface FsStat {
@@ -51,6 +53,13 @@ export interface FsView {
    * so a later entry nobody asked about changes nothing.
    */
   listing?(p: string): Listing;
+  /**
+   * One walk of the tree at `root` for its git directories, reading at most
+   * `budget` entries (lib/repository-scan.ts). Absent: walked through
+   * readdir and lstat (walkThroughView). `stamps`: with the directories'
+   * stamps, when they can be trusted (a recording view asks for them).
+   */
+  gitWalk?(root: string, budget: number, stamps?: boolean): GitWalk;
 }
 
 /** What the planner asks of a directory: whether a name is in it, or (iterating) all of it. A Set<string> is one. */
@@ -88,6 +97,11 @@ export const realView: FsView = {
   uid: () => process.getuid?.(),
   packageDir: () => path.join(__dirname, '..'),
   mainScript: () => process.argv[1],
+  gitWalk: (root, budget, stamps) => {
+    const b = native().binding;
+    if (!b.gitWalk) throw new Error(`the addon at ${native().addon} has no gitWalk: rebuild it (npm run build:native)`);
+    return b.gitWalk(root, budget, !!stamps);
+  },
 };
 
 /** An lstat answered by the addon (native/recheck.h): the type and identity the planner uses, nothing else. */
@@ -270,9 +284,12 @@ export interface Observation {
     | 'env'
     | 'uid'
     | 'packageDir'
-    | 'mainScript';
+    | 'mainScript'
+    | 'gitWalk';
   path?: string;
   result: unknown;
+  /** A gitWalk's directories and their stamps (GitWalk.dirs): unchanged, the walk would answer as it did. */
+  stamps?: { dirs: string[]; stamps: string[] };
 }
 
 /**
@@ -353,8 +370,40 @@ export function recording(view: FsView): { view: FsView; observations: Observati
       uid: () => note('uid', undefined, () => view.uid()),
       packageDir: () => note('packageDir', undefined, () => view.packageDir()),
       mainScript: () => note('mainScript', undefined, () => view.mainScript()),
+      gitWalk: (root, budget) => {
+        const w = note(
+          'gitWalk',
+          root,
+          () => (view.gitWalk ? view.gitWalk(root, budget, true) : walkThroughView(view, root, budget)),
+          (w) => walkAnswer(w, budget),
+        );
+        if (w.dirs && w.stamps) observations[observations.length - 1].stamps = { dirs: w.dirs, stamps: w.stamps };
+        return w;
+      },
     },
   };
+}
+
+/**
+ * A walk as a recorded observation: what the plan's decisions come from
+ * (the names found, what could not be read, whether it stopped), with the
+ * budget to ask it again; not the count of entries, which changes with any
+ * file made anywhere in the tree.
+ */
+export function walkAnswer(w: GitWalk, budget: number): unknown {
+  return {
+    budget,
+    entries: [...w.entries].sort(),
+    bare: [...w.bare].sort(),
+    unreadable: [...w.unreadable].sort(),
+    exhausted: w.exhausted,
+    error: w.error,
+  };
+}
+
+/** The budget a recorded walk was asked with. */
+export function walkBudget(o: Observation): number {
+  return (o.result as { budget?: number } | null)?.budget ?? 0;
 }
 
 /** A `names` observation's result. */
@@ -393,9 +442,16 @@ export function changedObservations(observations: readonly Observation[], view: 
     uid: () => again.view.uid(),
     packageDir: () => again.view.packageDir(),
     mainScript: () => again.view.mainScript(),
+    gitWalk: () => undefined, // below: it needs the budget
   };
   const out: Observation[] = [];
   for (const o of observations) {
+    if (o.op === 'gitWalk') {
+      const budget = walkBudget(o);
+      const now = again.view.gitWalk!(o.path!, budget);
+      if (JSON.stringify(walkAnswer(now, budget)) !== JSON.stringify(o.result)) out.push(o);
+      continue;
+    }
     if (o.op === 'names') {
       if (!namesHold(view, o.path!, o.result as NamesResult)) out.push(o);
       continue;

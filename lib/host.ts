@@ -31,6 +31,13 @@ export interface Enforcement {
   missing: string[];
   /** Older kernel interfaces this sandbox uses and what they give up (lib/features.ts); empty on a current kernel. */
   fallbacks?: string[];
+  /**
+   * Writable roots the walk for nested repositories did not cover, and why
+   * (its budget spent, a directory it could not read): a repository there
+   * that the layout does not find at a root's top is not protected
+   * (docs/policy.md). Absent when every root was covered.
+   */
+  notScanned?: { root: string; why: string }[];
 }
 
 function bootKey(): string {

@@ -9,6 +9,7 @@ import type { ResolvedPolicy, Rule } from './policy';
 import type { FreshNode } from './fresh-nodes';
 import { repositoryModel } from './repository';
 import { movedPaths } from './moved-roots';
+import { NotScanned, scanRepositories } from './repository-scan';
 
 export { GIT_CODE_PATHS } from './repository';
 
@@ -91,6 +92,13 @@ export interface Layout {
    * more than one name is opened for writing).
    */
   guardTrees: string[];
+  /**
+   * The walk of the writable roots for repositories below their tops
+   * (lib/repository-scan.ts): its budget, how many it found, and the roots
+   * it did not cover (repositories there are not protected). Absent when
+   * `.git` is not protected (allowGitWrites) or nothing is writable.
+   */
+  repositoryScan?: { budget: number; found: number; notScanned: NotScanned[] };
 }
 
 // Counted, not split: the sorts below call it for every comparison (1000 carve-outs: ~20,000 calls).
@@ -379,6 +387,30 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     }
     if (git && present.has('.gitmodules') && present.has('.git')) repos.submodules(base);
   }
+  // The repositories below the tops (a vendored clone, a nested checkout, a
+  // bare repository): one walk of the roots, each found one protected like
+  // those above. $TMPDIR and /tmp are not walked (shared, often large).
+  let repositoryScan: Layout['repositoryScan'];
+  if (git && writable.length > 0) {
+    const tops = new Set(bases);
+    const roots = bases.filter((b) => !tmpRoots.has(b));
+    const sameMount = (a: string, b: string) => mountOf(a, mounts).id === mountOf(b, mounts).id;
+    const scan = scanRepositories(view, roots, policy.repositoryScan.budget, (r, by) => isUnder(r, by) && sameMount(r, by));
+    // uv's empty `.git` markers (newFileAllow below): uv opens them for writing again; init refuses any other `.git` file's write.
+    const caches = policy.gitMarkerDirs.map((d) => canonicalPath(view, d, true)).filter((d): d is string => !!d);
+    const uvMarker = (e: string) => /^sdists-v\d+$/.test(path.basename(path.dirname(e))) && caches.includes(path.dirname(path.dirname(e)));
+    let found = scan.bare.length;
+    for (const e of scan.entries) {
+      const dir = path.dirname(e);
+      if (tops.has(dir) || uvMarker(e)) continue; // a root's own: above
+      found++;
+      const why = `repository below a root: ${dir}`;
+      const g = guardName(dir, '.git', new Set(['.git']), `${why}: .git`);
+      if (g) repos.gitEntry(g, why);
+    }
+    for (const b of scan.bare) if (writableAt(b)) repos.gitDirectory(b, `repository below a root: ${b} (bare)`);
+    repositoryScan = { budget: scan.budget, found, notScanned: scan.notScanned };
+  }
   if (repos.finish()) walked = true;
   // A read-only carve-out inside a root (readOnly, rules) is pinned the same
   // way, and so could be moved away with its parent and its name made anew.
@@ -531,5 +563,6 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     newFileAllow,
     pinnedFiles: [...repos.pinnedFiles, ...guardFiles],
     guardTrees,
+    ...(repositoryScan ? { repositoryScan } : {}),
   };
 }

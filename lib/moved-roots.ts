@@ -80,6 +80,17 @@ export function movedView(view: FsView, roots: readonly MovedRoot[]): FsView {
     exists: (p) => view.exists(h(realpathOr(p))),
     identity: (p) => view.identity(h(p)),
     ...(view.listing ? { listing: (p: string): Listing => view.listing!(h(p)) } : {}),
+    // Walked at SRC, named at DEST: a walk below a moved root meets no other (each is apart from every writable area).
+    ...(view.gitWalk
+      ? {
+          gitWalk: (root: string, budget: number) => {
+            const src = h(root);
+            const w = view.gitWalk!(src, budget);
+            const back = (p: string) => (src === root ? p : root + p.slice(src.length));
+            return { ...w, entries: w.entries.map(back), bare: w.bare.map(back), unreadable: w.unreadable.map(back) };
+          },
+        }
+      : {}),
   };
   // stat, readFile and exists follow a final symlink: resolved as the sandbox resolves it first.
   function realpathOr(p: string): string {

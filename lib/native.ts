@@ -85,6 +85,10 @@ export interface Binding {
   recheck?(ops: string, paths: string[], expected: string[]): number;
   /** One lstat's type and identity (native/recheck.h): "n" absent, "e" + errno, or a type letter (d f l o) + "dev:ino". */
   lstatAnswer?(p: string): string;
+  /** One walk of a tree for its git directories, at most `budget` entries read (native/git_walk.h). */
+  gitWalk?(root: string, budget: number, stamps?: boolean): import('./repository-scan').GitWalk;
+  /** Whether each directory still has the stamp a walk with `stamps` gave it (native/git_walk.h). */
+  gitStampsHold?(dirs: string[], stamps: string[]): boolean;
 }
 
 /** Why loading failed: `err.reason` on an `SBX_LOAD_FAILED` error. */

@@ -13,6 +13,7 @@ import { EXTRA_MOVED_ROOTS, MovedRoot, overlaps } from './moved-roots';
 import { isUnder } from './mountinfo';
 import { NetworkDomains, ResolvedDomains, resolveDomains } from './proxy/policy';
 import { masksAllowed, resolveAllowUnixSockets } from './unix-sockets';
+import { DEFAULT_SCAN_BUDGET } from './repository-scan';
 
 export { EXTRA_GUARDS };
 export type { Guard, NetworkDomains, ResolvedDomains };
@@ -50,6 +51,14 @@ export interface SandboxPolicy {
    * not bind itself is refused with EACCES, whatever `network` says.
    */
   allowUnixSockets?: string[];
+  /**
+   * Entries the walk of the writable roots for nested repositories reads at
+   * most per spawn, all roots together (default DEFAULT_SCAN_BUDGET; docs/policy.md).
+   * A root whose walk passes it is named in `child.enforcement.notScanned`.
+   */
+  repositoryScanBudget?: number;
+  /** Refuse to start when a writable root's walk for nested repositories did not cover it all (fail closed). */
+  requireRepositoryScan?: boolean;
 }
 
 /** Names protected by default (Codex's and sandbox-runtime's lists, and the config names the CLI discovers). */
@@ -105,6 +114,8 @@ export interface ResolvedPolicy {
   guards: Guard[];
   /** Unix sockets (or directories of them) the command may reach besides its own, resolved (unix-sockets.ts). */
   allowUnixSockets: string[];
+  /** The walk for the repositories below the roots' tops (lib/repository-scan.ts): its budget of entries, and whether a root it did not cover refuses the spawn. */
+  repositoryScan: { budget: number; required: boolean };
   /** Private tmpfs directories (bubblewrap's `--tmpfs P`, lib/scratch.ts): writable, empty, gone with the sandbox. */
   scratch: Scratch[];
   /** Read-only views of one path at another (bubblewrap's `--ro-bind SRC DEST`, lib/views.ts), mounted after the layout. */
@@ -142,6 +153,8 @@ const KEYS: Record<keyof SandboxPolicy, string> = {
   protect: 'array',
   allowGitWrites: 'boolean',
   allowUnixSockets: 'array',
+  repositoryScanBudget: 'number',
+  requireRepositoryScan: 'boolean',
 };
 const RANK: Record<Access, number> = { read: 0, write: 1, none: 2 };
 
@@ -174,6 +187,9 @@ function checkTypes(p: SandboxPolicy): void {
           : typeof value === want;
     if (!ok) throw new PolicyError(key, value, `expected ${want === 'array' ? 'an array' : want === 'object' ? 'an object' : `a ${want}`}`);
   }
+  const b = p.repositoryScanBudget;
+  if (b !== undefined && !(Number.isSafeInteger(b) && b >= 0))
+    throw new PolicyError('repositoryScanBudget', b, 'expected a whole number of entries >= 0 (0: no walk)');
   if (p.mode !== undefined && !['read-only', 'workspace-write', 'full'].includes(p.mode)) {
     throw new PolicyError('mode', p.mode, "expected 'read-only', 'workspace-write' or 'full'");
   }
@@ -312,6 +328,7 @@ export function resolvePolicy(
     writableRoots: rules.filter((r) => r.access === 'write').map((r) => r.path),
     guards: mode === 'full' ? [] : [...selfGuards(cwd, view), ...cacheGuards(env, view), ...extra],
     allowUnixSockets,
+    repositoryScan: { budget: p.repositoryScanBudget ?? DEFAULT_SCAN_BUDGET, required: !!p.requireRepositoryScan },
     scratch,
     views,
     dataFiles,

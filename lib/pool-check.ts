@@ -4,7 +4,7 @@
 // first difference ends it.
 import fs from 'fs';
 import os from 'os';
-import { FsView, namesHold, NamesResult, Observation, realView, recording } from './fsview';
+import { FsView, namesHold, NamesResult, Observation, realView, recording, walkBudget } from './fsview';
 import { native } from './native';
 
 // The host as the planner sees it, with realpath done by the C library in one
@@ -60,6 +60,9 @@ function ask(view: FsView, o: Observation): void {
       break;
     case 'mainScript':
       view.mainScript();
+      break;
+    case 'gitWalk': // walked again: a repository made or removed anywhere in the roots since changes the plan
+      view.gitWalk!(p, walkBudget(o));
       break;
   }
 }
@@ -152,6 +155,7 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
     observations = c.rest;
   }
   const again = recording(view);
+  const stampsHold = view === checkView ? native().binding.gitStampsHold : undefined;
   // The answers' errors are compared by code only: no stack traces to build.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
@@ -162,6 +166,8 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
         if (!namesHold(view, o.path!, o.result as NamesResult)) return false;
         continue;
       }
+      // A walk's directories all as they were: it would answer the same, without walking again.
+      if (o.op === 'gitWalk' && o.stamps && stampsHold?.call(native().binding, o.stamps.dirs, o.stamps.stamps)) continue;
       try {
         ask(again.view, o);
       } catch {

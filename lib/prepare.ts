@@ -81,5 +81,25 @@ export function prepareWith(
     plan.steps[k] = { op: 'fail_injected', args: [plan.steps[k].op] };
   }
   const { level, missing } = enforcement;
-  return { plan, enforcement: { level, missing, fallbacks: plan.fallbacks }, policy, file, args: [...args] };
+  const notScanned = plan.layout?.repositoryScan?.notScanned ?? [];
+  if (notScanned.length && policy.repositoryScan.required) throw scanRefused(notScanned, policy.repositoryScan.budget);
+  return {
+    plan,
+    enforcement: { level, missing, fallbacks: plan.fallbacks, ...(notScanned.length ? { notScanned } : {}) },
+    policy,
+    file,
+    args: [...args],
+  };
+}
+
+/** requireRepositoryScan and a root the walk did not cover: the command does not run. */
+function scanRefused(notScanned: { root: string; why: string }[], budget: number): SandboxSetupError {
+  const first = notScanned[0];
+  const hint =
+    `a repository below ${first.root} that the walk did not reach would not be protected; ` +
+    `raise the budget (repositoryScanBudget, --repository-scan-budget N; now ${budget} entries), ` +
+    'make the writable roots narrower, or drop requireRepositoryScan (--require-repository-scan)';
+  const e = new SandboxSetupError('repository_scan', -os.constants.errno.E2BIG, `walk ${first.root}`, hint);
+  e.message = `repository_scan: ${notScanned.map((n) => `${n.root} was not scanned for repositories: ${n.why}`).join('; ')}`;
+  return e;
 }

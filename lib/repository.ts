@@ -331,6 +331,13 @@ export function repositoryModel(ctx: RepositoryContext) {
       const real = target && realOrUndefined(view, target);
       if (real) queue.push([real, `${why} (gitdir)`, workTree]);
     },
+    /**
+     * A git directory that is no `.git` entry (a bare repository): hooks run
+     * in it, so a relative `core.hooksPath` is taken from it.
+     */
+    gitDirectory(g: string, why: string): void {
+      queue.push([g, why, g]);
+    },
     /** The submodules a root's `.gitmodules` names: their `.git` files (pointers into modules/), as protected `.git`s. */
     submodules(base: string): void {
       let text = '';

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "die_with_parent.h"
 #include "fsops.h"
+#include "git_walk.h"
 #include "handoff.h"
 #include "pool.h"
 #include "reaper.h"
@@ -73,6 +74,8 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("mountsChanged", &Binding::MountsChanged),
                              InstanceMethod("recheck", &Binding::Recheck),
                              InstanceMethod("lstatAnswer", &Binding::LstatAnswer),
+                             InstanceMethod("gitWalk", &Binding::GitWalkOf),
+                             InstanceMethod("gitStampsHold", &Binding::GitStampsHold),
                              InstanceMethod("dieWithParent", &Binding::DieWithParent),
                          });
   }
@@ -189,6 +192,44 @@ class Binding : public Napi::Addon<Binding> {
   // lstatAnswer(path) -> "n" | "e<errno>" | "<type><dev>:<ino>" (native/recheck.h)
   Napi::Value LstatAnswer(const Napi::CallbackInfo &info) {
     return Napi::String::New(info.Env(), sbx_lstat_answer(info[0].As<Napi::String>().Utf8Value()));
+  }
+
+  // gitWalk(root, budget, stamps?) -> { entries, bare, unreadable: string[], seen, exhausted, error,
+  // dirs?, stamps? } (native/git_walk.h)
+  Napi::Value GitWalkOf(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    double budget = info[1].As<Napi::Number>().DoubleValue();
+    bool stamps = info.Length() > 2 && info[2].ToBoolean().Value();
+    GitWalk w = sbx_git_walk(info[0].As<Napi::String>().Utf8Value(),
+                             budget > 0 ? static_cast<uint64_t>(budget) : 0, stamps);
+    auto list = [&](const std::vector<std::string> &v) {
+      Napi::Array a = Napi::Array::New(env, v.size());
+      for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
+      return a;
+    };
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("entries", list(w.entries));
+    out.Set("bare", list(w.bare));
+    out.Set("unreadable", list(w.unreadable));
+    out.Set("seen", Napi::Number::New(env, static_cast<double>(w.seen)));
+    out.Set("exhausted", Napi::Boolean::New(env, w.exhausted));
+    out.Set("error", Napi::Number::New(env, w.error));
+    if (stamps && !w.dirs.empty()) {
+      out.Set("dirs", list(w.dirs));
+      out.Set("stamps", list(w.stamps));
+    }
+    return out;
+  }
+
+  // gitStampsHold(dirs: string[], stamps: string[]) -> boolean (native/git_walk.h)
+  Napi::Value GitStampsHold(const Napi::CallbackInfo &info) {
+    auto strings = [](Napi::Array a) {
+      std::vector<std::string> out(a.Length());
+      for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::String>().Utf8Value();
+      return out;
+    };
+    return Napi::Boolean::New(info.Env(), sbx_git_stamps_hold(strings(info[0].As<Napi::Array>()),
+                                                              strings(info[1].As<Napi::Array>())));
   }
 
   Napi::Value ProcessState(const Napi::CallbackInfo &info) {

@@ -152,7 +152,7 @@ os.unlink('a/b/x'); os.rmdir('.git/worktrees/evil'); os.rmdir('.git/worktrees');
   it("a directory that holds a HEAD (logs/, a remote's refs) cannot grow into a git directory, nor be moved where git would find it", async () => {
     git(R, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
     git(R, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
-    git(R, 'init', '-q', '--bare', 'vendor.git'); // a repository the layout does not look for: it stays where it is
+    git(R, 'init', '-q', '--bare', 'vendor.git'); // a repository below the top: found by the walk, it stays where it is
     fs.mkdirSync(path.join(R, 'sub', 'x'), { recursive: true });
     execFileSync('git', ['init', '-q', path.join(R, 'sub', 'x')]);
     const before = codeState();
@@ -169,7 +169,6 @@ out['move a bare repository'] = attempt(lambda: os.rename('vendor.git', 'docs/ve
 out['exchange a bare repository'] = attempt(lambda: sc(316 if NR['ioctl'] == 16 else 276, -100, ctypes.c_char_p(b'docs'), -100, ctypes.c_char_p(b'vendor.git'), 2))
 out['move a work tree with its .git'] = attempt(lambda: os.rename('sub/x', 'docs/x'))
 out['move the directory above it'] = attempt(lambda: os.rename('sub', 'sub2'))
-os.rename('sub2', 'sub')
 os.rmdir('docs')`,
       sandbox(),
       { cwd: R },
@@ -184,9 +183,10 @@ os.rmdir('docs')`,
       'move a bare repository': 'EROFS',
       'exchange a bare repository': 'EROFS',
       'move a work tree with its .git': 'EROFS',
-      'move the directory above it': 'ok',
+      // The walk of the root finds sub/x: the directories on the way to it stay where they are, as for a root's own.
+      'move the directory above it': 'EROFS',
     });
-    expect(codeState()).toEqual({ ...before, sub: codeState().sub }); // sub was renamed and back: its ctime moved
+    expect(codeState()).toEqual(before);
     expect(fs.readdirSync(path.join(R, '.git', 'logs')).sort()).toEqual(['HEAD', 'refs']);
     expect(fs.readdirSync(R).sort()).toEqual(['.git', 'f', 'sub', 'vendor.git']);
   });

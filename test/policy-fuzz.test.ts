@@ -259,10 +259,12 @@ describe(`policy fuzzing (as ${userLabel})`, () => {
     } else bad.push('no Landlock ruleset');
     // 2. Every asked path and every entry of the host tree gets at most the access asked.
     const protect = [...DEFAULT_PROTECT, ...((sandbox.protect as string[]) ?? [])].filter((n) => !(sandbox.allowGitWrites && n === '.git'));
-    // (Only to excuse a writable path that is not writable: protected names, of roots, $HOME and gitdir targets.)
+    // (Only to excuse a writable path that is not writable: protected names, of roots, $HOME and gitdir targets, and the repositories the walk found below the roots' tops.)
     const isProtected = (p: string) =>
       [...rules].some(([r, a]) => a === 'write' && protect.some((n) => under(p, path.join(r, n)))) ||
-      layout.actions.some((a) => a.kind === 'readonly' && a.why.startsWith('protect') && under(p, a.path));
+      layout.actions.some(
+        (a) => a.kind === 'readonly' && (a.why.startsWith('protect') || a.why.startsWith('repository below a root')) && under(p, a.path),
+      );
     const targets = new Set<string>([...rules.keys(), ...tree.map((p) => resolved(p)).filter((p): p is string => !!p)]);
     for (const p of targets) {
       const e = expected(p);

@@ -224,6 +224,45 @@ export const CASES: GoldenCase[] = [
     cwd: `${HOME}/proj`,
     env: { HOME },
   },
+  {
+    name: 'repositories-below-tops',
+    about:
+      "repositories below a root's top, found by the walk of the root: a nested clone (its config's include and core.hooksPath, a symlinked hook), a gitfile checkout deeper down, a bare repository; each protected like a root's own",
+    host: host({
+      [`${HOME}/proj/.git/HEAD`]: 'ref: refs/heads/main\n',
+      [`${HOME}/proj/.git/objects`]: DIR,
+      [`${HOME}/proj/.git/refs`]: DIR,
+      [`${HOME}/proj/vendor/lib/.git/config`]: '[core]\n\thooksPath = .husky/_\n[include]\n\tpath = ../../../lib.gitconfig\n',
+      [`${HOME}/proj/vendor/lib/.git/HEAD`]: 'ref: refs/heads/main\n',
+      [`${HOME}/proj/vendor/lib/.git/objects`]: DIR,
+      [`${HOME}/proj/vendor/lib/.git/refs`]: DIR,
+      [`${HOME}/proj/vendor/lib/.git/hooks/pre-commit`]: { symlink: '../../../../tools/pre-commit' },
+      [`${HOME}/proj/vendor/lib/.husky/_/pre-commit`]: '',
+      [`${HOME}/proj/lib.gitconfig`]: '',
+      [`${HOME}/proj/tools/pre-commit`]: '',
+      [`${HOME}/proj/a/b/c/.git`]: 'gitdir: ../../../repos/c.git\n',
+      [`${HOME}/proj/repos/c.git/HEAD`]: 'ref: refs/heads/main\n',
+      [`${HOME}/proj/repos/c.git/objects`]: DIR,
+      [`${HOME}/proj/repos/c.git/refs`]: DIR,
+      [`${HOME}/proj/repos/c.git/config`]: '',
+      [`${HOME}/proj/node_modules/x/index.js`]: '',
+    }),
+    policy: { writableRoots: [`${HOME}/proj`], tmp: 'none' },
+    cwd: `${HOME}/proj`,
+    env: { HOME },
+  },
+  {
+    name: 'repository-scan-budget',
+    about: 'a walk that runs out of its budget: the root is named as not scanned, and the repository past it is not found',
+    host: host({
+      [`${HOME}/proj/a/1`]: '',
+      [`${HOME}/proj/a/2`]: '',
+      [`${HOME}/proj/z/lib/.git`]: DIR,
+    }),
+    policy: { writableRoots: [`${HOME}/proj`], tmp: 'none', repositoryScanBudget: 3 },
+    cwd: `${HOME}/proj`,
+    env: { HOME },
+  },
   (() => {
     const tree: TreeSpec = {};
     const carves: string[] = [];

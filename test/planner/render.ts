@@ -46,6 +46,11 @@ export function render(c: GoldenCase, view: FsView) {
       newNames: layout.newNames,
       newAllow: layout.newAllow,
       // uv's markers: 64 bucket versions per cache, one line per cache.
+      ...(layout.repositoryScan
+        ? {
+            repositoryScan: `budget ${layout.repositoryScan.budget}, found ${layout.repositoryScan.found}${layout.repositoryScan.notScanned.map((n) => `; not scanned: ${n.root} (${n.why})`).join('')}`,
+          }
+        : {}),
       newFileAllow: [...new Set(layout.newFileAllow.map((p) => p.replace(/\/sdists-v\d+\/\.git$/, '/sdists-v{0..63}/.git')))],
     },
     // What init is asked to check for the command (with namespaces).

@@ -1,0 +1,157 @@
+// The repositories a writable root holds below its top (a vendored clone, a
+// nested checkout, a bare repository), which the layout's look at each
+// root's top does not find: one walk per plan (native/git_walk.cc names
+// them; repository.ts protects each like a found one). Since init refuses a
+// new `.git` or HEAD anywhere writable, the repositories at planning are all
+// there will be for the run.
+import type { FsView } from './fsview';
+
+/** What one walk of a tree gives (native/git_walk.h). */
+export interface GitWalk {
+  /** Every `.git` entry, whatever its type. */
+  entries: string[];
+  /** Directories that are git directories themselves (HEAD beside objects and refs, or beside commondir). */
+  bare: string[];
+  /** Directories that could not be read: what they hold is unknown. */
+  unreadable: string[];
+  /** Entries read. */
+  seen: number;
+  /** The walk stopped at its budget: the rest of the tree is unknown. */
+  exhausted: boolean;
+  /** errno of opening the root (0: opened; ENOENT: nothing to walk). */
+  error: number;
+  /**
+   * Asked with `stamps`: each directory read and its "dev:ino:ctime" from
+   * before it was read, for a warm pool's check that nothing changed;
+   * absent when they cannot be trusted (native/git_walk.h).
+   */
+  dirs?: string[];
+  stamps?: string[];
+}
+
+/**
+ * Entries a plan's walks read at most, all roots together. Measured on
+ * this machine (docs/policy.md): about 600-850 entries/ms with the tree in
+ * the page cache, so the default costs at most some 60-80 ms per spawn; a
+ * JavaScript project with its node_modules is commonly 10,000-50,000.
+ */
+export const DEFAULT_SCAN_BUDGET = 50_000;
+
+const ENOENT = 2;
+const isDir = (view: FsView, p: string) => {
+  try {
+    return !!view.lstat(p)?.isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** The walk through any view (an in-memory tree in test/planner), as native/git_walk.cc does it minus the mount check. */
+export function walkThroughView(view: FsView, root: string, budget: number): GitWalk {
+  const out: GitWalk = { entries: [], bare: [], unreadable: [], seen: 0, exhausted: false, error: 0 };
+  const todo = [root];
+  let first = true;
+  while (todo.length) {
+    const dir = todo.pop()!;
+    let names: string[];
+    try {
+      if (!isDir(view, dir)) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      names = view.readdir(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (first) {
+        out.error = code === 'ENOENT' ? ENOENT : 1;
+        return out;
+      }
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') out.unreadable.push(dir);
+      continue;
+    }
+    first = false;
+    const prefix = dir === '/' ? '' : dir;
+    const subdirs: string[] = [];
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (++out.seen > budget) {
+        out.exhausted = true;
+        return out;
+      }
+      seen.add(n);
+      if (n === '.git') {
+        out.entries.push(`${prefix}/${n}`);
+        continue;
+      }
+      if (isDir(view, `${prefix}/${n}`)) subdirs.push(`${prefix}/${n}`);
+    }
+    if (seen.has('HEAD') && ((seen.has('objects') && seen.has('refs')) || seen.has('commondir'))) {
+      out.bare.push(dir);
+      continue;
+    }
+    todo.push(...subdirs.reverse());
+  }
+  return out;
+}
+
+export function gitWalk(view: FsView, root: string, budget: number): GitWalk {
+  return view.gitWalk ? view.gitWalk(root, budget) : walkThroughView(view, root, budget);
+}
+
+/** A root the walk could not cover, and why: repositories in what it did not read are not protected. */
+export interface NotScanned {
+  root: string;
+  why: string;
+}
+
+export interface RepositoryScan {
+  budget: number;
+  /** `.git` entries and bare git directories found, sorted. */
+  entries: string[];
+  bare: string[];
+  notScanned: NotScanned[];
+}
+
+/**
+ * Walks `roots` in order, sharing one budget; a root that `covered` says
+ * lies in the walk of one walked before it is not walked again.
+ */
+export function scanRepositories(
+  view: FsView,
+  roots: string[],
+  budget: number,
+  covered: (root: string, by: string) => boolean,
+): RepositoryScan {
+  const out: RepositoryScan = { budget, entries: [], bare: [], notScanned: [] };
+  const walked: string[] = [];
+  let left = budget;
+  for (const root of roots) {
+    if (walked.some((w) => covered(root, w))) continue;
+    if (left <= 0) {
+      const why =
+        budget === 0 ? 'the walk is off (a budget of 0 entries)' : `the budget of ${budget} entries was spent on the roots before it`;
+      out.notScanned.push({ root, why });
+      continue;
+    }
+    const w = gitWalk(view, root, left);
+    left -= w.seen;
+    if (w.error && w.error !== ENOENT) {
+      out.notScanned.push({ root, why: `it could not be read (errno ${w.error})` });
+      continue;
+    }
+    walked.push(root);
+    out.entries.push(...w.entries);
+    out.bare.push(...w.bare);
+    if (w.exhausted) out.notScanned.push({ root, why: `its walk passed the budget of ${budget} entries` });
+    else if (w.unreadable.length)
+      out.notScanned.push({
+        root,
+        why: `${w.unreadable.length} director${w.unreadable.length === 1 ? 'y' : 'ies'} in it could not be read (${w.unreadable[0]}${w.unreadable.length > 1 ? ', ...' : ''})`,
+      });
+  }
+  out.entries.sort();
+  out.bare.sort();
+  return out;
+}
+
+/** Whether `p` lies at or below `dir`. */
+export function within(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
+}
