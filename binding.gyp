@@ -3,7 +3,7 @@
   "targets": [
     {
       "target_name": "sbx_native",
-      "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/handoff.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc", "native/tunnel.cc", "native/tunnel_heads.cc", "native/pool.cc", "native/recheck.cc", "native/seccomp_self.cc", "native/die_with_parent.cc", "native/git_walk.cc"],
+      "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/handoff.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc", "native/tunnel.cc", "native/tunnel_heads.cc", "native/pool.cc", "native/recheck.cc", "native/seccomp_self.cc", "native/die_with_parent.cc", "native/git_walk.cc", "native/git_watch.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],

@@ -8,8 +8,8 @@ import fs from 'fs';
 import path from 'path';
 import type { MountEntry } from './mountinfo';
 import { currentMounts } from './mount-watch';
-import { native } from './native';
 import { GitWalk, walkThroughView } from './repository-scan';
+import { keptWalk } from './walk-cache';
 
 /** The part of fs.Stats the planner looks at. */
 export interface FsStat {
@@ -97,11 +97,7 @@ export const realView: FsView = {
   uid: () => process.getuid?.(),
   packageDir: () => path.join(__dirname, '..'),
   mainScript: () => process.argv[1],
-  gitWalk: (root, budget, stamps) => {
-    const b = native().binding;
-    if (!b.gitWalk) throw new Error(`the addon at ${native().addon} has no gitWalk: rebuild it (npm run build:native)`);
-    return b.gitWalk(root, budget, !!stamps);
-  },
+  gitWalk: (root, budget, stamps) => keptWalk(root, budget, !!stamps),
 };
 
 /** An lstat answered by the addon (native/recheck.h): the type and identity the planner uses, nothing else. */

@@ -6,6 +6,7 @@ import fs from 'fs';
 import os from 'os';
 import { FsView, namesHold, NamesResult, Observation, realView, recording, walkBudget } from './fsview';
 import { native } from './native';
+import { isKept } from './walk-cache';
 
 // The host as the planner sees it, with realpath done by the C library in one
 // call instead of a JavaScript walk with an lstat per component (2-3x faster
@@ -167,7 +168,14 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
         continue;
       }
       // A walk's directories all as they were: it would answer the same, without walking again.
-      if (o.op === 'gitWalk' && o.stamps && stampsHold?.call(native().binding, o.stamps.dirs, o.stamps.stamps)) continue;
+      // A walk kept under a watch is asked (one read); else each directory's stamp is checked.
+      if (
+        o.op === 'gitWalk' &&
+        o.stamps &&
+        !isKept(o.path!, walkBudget(o)) &&
+        stampsHold?.call(native().binding, o.stamps.dirs, o.stamps.stamps)
+      )
+        continue;
       try {
         ask(again.view, o);
       } catch {

@@ -27,6 +27,8 @@ export interface GitWalk {
    */
   dirs?: string[];
   stamps?: string[];
+  /** Asked with `watch`: an inotify fd over every directory read (native/git_watch.h); the caller closes it. */
+  watch?: number;
 }
 
 /**

@@ -6,6 +6,7 @@
 #include "die_with_parent.h"
 #include "fsops.h"
 #include "git_walk.h"
+#include "git_watch.h"
 #include "handoff.h"
 #include "pool.h"
 #include "reaper.h"
@@ -76,6 +77,7 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("lstatAnswer", &Binding::LstatAnswer),
                              InstanceMethod("gitWalk", &Binding::GitWalkOf),
                              InstanceMethod("gitStampsHold", &Binding::GitStampsHold),
+                             InstanceMethod("gitWatchHolds", &Binding::GitWatchHolds),
                              InstanceMethod("dieWithParent", &Binding::DieWithParent),
                          });
   }
@@ -194,14 +196,20 @@ class Binding : public Napi::Addon<Binding> {
     return Napi::String::New(info.Env(), sbx_lstat_answer(info[0].As<Napi::String>().Utf8Value()));
   }
 
-  // gitWalk(root, budget, stamps?) -> { entries, bare, unreadable: string[], seen, exhausted, error,
-  // dirs?, stamps? } (native/git_walk.h)
+  // gitWalk(root, budget, stamps?, watch?) -> { entries, bare, unreadable: string[], seen, exhausted, error,
+  // dirs?, stamps?, watch? } (native/git_walk.h; watch: an inotify fd the caller closes, native/git_watch.h)
   Napi::Value GitWalkOf(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     double budget = info[1].As<Napi::Number>().DoubleValue();
     bool stamps = info.Length() > 2 && info[2].ToBoolean().Value();
+    int watch = info.Length() > 3 && info[3].ToBoolean().Value() ? sbx_git_watch_open() : -1;
     GitWalk w = sbx_git_walk(info[0].As<Napi::String>().Utf8Value(),
-                             budget > 0 ? static_cast<uint64_t>(budget) : 0, stamps);
+                             budget > 0 ? static_cast<uint64_t>(budget) : 0, stamps, watch);
+    // A watch only over a whole walk: one that stopped or missed a directory answers nothing later.
+    if (watch >= 0 && (w.watch_failed || w.exhausted || w.error || !w.unreadable.empty())) {
+      close(watch);
+      watch = -1;
+    }
     auto list = [&](const std::vector<std::string> &v) {
       Napi::Array a = Napi::Array::New(env, v.size());
       for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
@@ -218,7 +226,13 @@ class Binding : public Napi::Addon<Binding> {
       out.Set("dirs", list(w.dirs));
       out.Set("stamps", list(w.stamps));
     }
+    if (watch >= 0) out.Set("watch", Napi::Number::New(env, watch));
     return out;
+  }
+
+  // gitWatchHolds(fd) -> boolean (native/git_watch.h)
+  Napi::Value GitWatchHolds(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), sbx_git_watch_holds(info[0].As<Napi::Number>().Int32Value()));
   }
 
   // gitStampsHold(dirs: string[], stamps: string[]) -> boolean (native/git_walk.h)

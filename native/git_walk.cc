@@ -2,6 +2,7 @@
 // the cost is one open, one statx of the open directory (for the mount check) and the reads per
 // directory, so it grows with the directories and entries of the tree.
 #include "git_walk.h"
+#include "git_watch.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,7 @@ std::string stamp(const struct statx &st) {
 
 }  // namespace
 
-GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int watch_fd) {
   GitWalk out;
   struct timespec start;
   clock_gettime(CLOCK_REALTIME, &start);
@@ -75,6 +76,7 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps) {
       close(fd);
       continue;
     }
+    if (watch_fd >= 0 && !out.watch_failed && !sbx_git_watch_add(watch_fd, fd)) out.watch_failed = true;
     if (trusted) {
       const int64_t ns = 1000000000;
       if (st.stx_ctime.tv_sec * ns + st.stx_ctime.tv_nsec >= (start.tv_sec - 1) * ns + start.tv_nsec)

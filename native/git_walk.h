@@ -21,9 +21,11 @@ struct GitWalk {
   // directory, or a directory changed within a second of the walk (the kernel's
   // timestamps are coarse, so a change in the same tick would leave its ctime as it was).
   std::vector<std::string> dirs, stamps;
+  bool watch_failed = false;  // a directory could not be watched (native/git_watch.h)
 };
 
-GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps);
+// `watch_fd` (or -1): an inotify fd each directory is added to before it is read.
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int watch_fd = -1);
 
 // Whether every directory still has the stamp a walk gave it (an entry made,
 // removed or renamed in a directory changes its ctime).
