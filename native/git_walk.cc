@@ -69,6 +69,8 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int 
       continue;
     }
     const uint64_t stdev = (uint64_t(st.stx_dev_major) << 32) | st.stx_dev_minor;
+    // The walk enters no other mount, so the root's file system is every directory's.
+    if (first && watch_fd >= 0 && !sbx_git_watch_covers(fd)) out.watch_failed = true;
     if (first) dev = stdev;
     first = false;
     // Another mount: read-only in the sandbox (a root of its own is walked on its own).

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace {
@@ -17,6 +18,21 @@ bool names_matter(const char *name) {
 }
 
 }  // namespace
+
+bool sbx_git_watch_covers(int dirfd) {
+  struct statfs fs;
+  if (fstatfs(dirfd, &fs) != 0) return false;
+  switch ((unsigned long)fs.f_type) {
+    case 0xEF53UL:      // ext2/3/4
+    case 0x58465342UL:  // xfs
+    case 0x9123683EUL:  // btrfs
+    case 0x01021994UL:  // tmpfs
+    case 0xF2F52010UL:  // f2fs
+    case 0xCA451A4EUL:  // bcachefs
+      return true;
+    default: return false;
+  }
+}
 
 int sbx_git_watch_open() { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
 

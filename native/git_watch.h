@@ -15,6 +15,12 @@ int sbx_git_watch_open();
 // user's watch limit): the walk then has no watch.
 bool sbx_git_watch_add(int watch_fd, int dirfd);
 
+// Whether the kernel sees every change to the file system `dirfd` is on,
+// so a watch misses none: local disk file systems and tmpfs. Not a network
+// or FUSE file system (another machine's or daemon's changes send no
+// event), nor overlayfs (a change to a lower layer below it sends none).
+bool sbx_git_watch_covers(int dirfd);
+
 // Drains the events. True when none of them could change the walk's answer:
 // only non-directory entries with names the walk does not look at were made,
 // removed or moved. False for a directory entry made, removed or moved, an

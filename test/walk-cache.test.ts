@@ -9,7 +9,7 @@ import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dropKeptWalks, isKept, keptWalk } from '../lib/walk-cache';
-import { rmTree, tempDir, userLabel } from './helpers';
+import { repoRoot, rmTree, tempDir, userLabel } from './helpers';
 
 const BUDGET = 100000;
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
@@ -94,6 +94,32 @@ describe(`kept repository walks (as ${userLabel})`, () => {
     fs.mkdirSync(R, { recursive: true });
     git(top, 'init', '-q', path.join(R, 'fresh'));
     expect(keptWalk(R, BUDGET, false).entries).toEqual([path.join(R, 'fresh', '.git')]);
+  });
+
+  it('a root on overlayfs is never kept: a change to a lower layer sends no event', () => {
+    // Mounted in a user and mount namespace of the test's own, so that nobody can run it and the host is untouched.
+    for (const d of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(top, d));
+    fs.mkdirSync(path.join(top, 'lower', 'src'));
+    const probe = `const { keptWalk, isKept } = require(${JSON.stringify(path.join(repoRoot, 'dist', 'walk-cache.js'))});
+      for (let i = 0; i < 3; i++) keptWalk(process.argv[1], 100000, false);
+      console.log(JSON.stringify({ kept: isKept(process.argv[1], 100000), seen: keptWalk(process.argv[1], 100000, false).seen }));`;
+    const out = execFileSync(
+      'unshare',
+      [
+        '--user',
+        '--map-root-user',
+        '--mount',
+        'sh',
+        '-c',
+        'mount -t overlay overlay -o "lowerdir=$1/lower,upperdir=$1/upper,workdir=$1/work" "$1/merged" && exec "$2" -e "$3" "$1/merged"',
+        'sh',
+        top,
+        process.execPath,
+        probe,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({ kept: false, seen: 1 });
   });
 
   it('a walk that stopped at its budget is never kept', () => {
