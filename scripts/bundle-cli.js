@@ -42,6 +42,41 @@ const TRAIN = {
     'true',
   ],
 };
+// The front end's cache is trained further on the argv shapes its clients send
+// (docs/bwrap.md: Codex's preflight and command, sandbox-runtime's profile), each
+// a dry run, and then on one real run of `true`: V8 caches only the functions
+// that ran, and whatever the training missed (the spawn and exit path, the masks
+// of --tmpfs and --ro-bind /dev/null) is compiled from source at every start.
+// Masks and roots lie in the training's own temporary directory.
+const CLIENT_SHAPES = (cwd) => {
+  const masked = (dir, perms) => ['--perms', perms, '--tmpfs', dir, '--remount-ro', dir];
+  const codexTail = ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL'];
+  const head = ['--as-pid-1', '--new-session', '--die-with-parent'];
+  const usr = ['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].filter((d) => fs.existsSync(d)).flatMap((d) => ['--ro-bind', d, d]);
+  return [
+    // Codex's preflight.
+    [...head, '--tmpfs', '/', '--dev', '/dev', ...usr, ...codexTail, '--', 'true'],
+    // Codex's command: workspace-write with its protected names.
+    [
+      ...head,
+      ...['--ro-bind', '/', '/', '--dev', '/dev'],
+      ...masked(path.join(cwd, 'daemon'), '000'),
+      ...['--bind', cwd, cwd],
+      ...masked(path.join(cwd, '.git'), '555'),
+      ...masked(path.join(cwd, '.codex'), '555'),
+      ...codexTail,
+      ...['--argv0', 'codex-linux-sandbox', '--', 'true'],
+    ],
+    // sandbox-runtime's profile.
+    [
+      ...['--new-session', '--die-with-parent', '--unshare-net'],
+      ...['--setenv', 'HTTP_PROXY', 'http://localhost:3128', '--setenv', 'NO_PROXY', 'localhost'],
+      ...['--ro-bind', '/', '/', '--bind', cwd, cwd, '--ro-bind', '/dev/null', path.join(cwd, '.bashrc')],
+      ...['--dev', '/dev', '--unshare-pid', '--unshare-user', '--cap-drop', 'ALL', '--proc', '/proc'],
+      ...['--unsetenv', 'SBX_NATIVE_TRAINING', '--', 'true'],
+    ],
+  ];
+};
 // The entry (which lists the bundles) stays a file of its own.
 const NOT_BUNDLED = new Set(['cli-entry.js']);
 const bundles = () => require(path.join(dist, 'cli-entry.js')).BUNDLES;
@@ -75,8 +110,9 @@ function bundleText(from) {
   for (const f of ['index.js', 'node-gyp-build.js'])
     defs.push(`${JSON.stringify(`#node-gyp-build/${f}`)}: ${wrap(fs.readFileSync(path.join(gyp, f), 'utf8'))}`);
   // The loader: keys are paths relative to dist/; anything else (builtins, .json, .node,
-  // other packages) goes to Node's require from dist/.
-  const body = `(function (outerRequire, dist) {
+  // other packages) goes to Node's require from dist/, except the entry itself (not
+  // bundled), whose exports the entry hands in: resolving it again would stat its path.
+  const body = `(function (outerRequire, dist, entryExports) {
 'use strict';
 const path = outerRequire('path');
 const defs = {
@@ -97,6 +133,7 @@ const requireFrom = (dir) => (spec) => {
     const key = path.posix.join(dir, spec);
     if (defs[key + '.js']) return load(key + '.js');
     if (defs[key]) return load(key);
+    if (entryExports && (key === 'cli-entry' || key === 'cli-entry.js')) return entryExports;
     return outerRequire(path.join(dist, key));
   }
   return outerRequire(spec);
@@ -135,16 +172,36 @@ function makeCache(kind) {
   process.exit = (code) => {
     throw new Error(`the CLI exited with ${code}`);
   };
-  const argv = TRAIN[kind](process.cwd());
-  try {
-    if (kind === 'bwrap') mod.bwrapMain(argv.slice(1));
-    else mod.main(argv);
-  } catch (e) {
-    process.stderr.write(`bundle-cli: the ${kind} dry run failed (${e.message.split('\n')[0]}); its code cache covers loading only\n`);
-  } finally {
-    process.exit = exit;
+  const cwd = process.cwd();
+  const dryRuns = [TRAIN[kind](cwd)];
+  if (kind === 'bwrap') {
+    for (const d of ['daemon', '.git', '.codex']) fs.mkdirSync(path.join(cwd, d));
+    fs.writeFileSync(path.join(cwd, '.bashrc'), '');
+    for (const shape of CLIENT_SHAPES(cwd)) dryRuns.push(['bwrap', '--sbx-dry-run', ...shape]);
   }
-  writeAtomic(bundles()[kind].cache, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
+  for (const argv of dryRuns) {
+    try {
+      if (kind === 'bwrap') mod.bwrapMain(argv.slice(1));
+      else mod.main(argv);
+    } catch (e) {
+      process.stderr.write(`bundle-cli: the ${kind} dry run failed (${e.message.split('\n')[0]}); its code cache covers loading only\n`);
+    }
+  }
+  process.exit = exit;
+  const write = () => writeAtomic(bundles()[kind].cache, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
+  if (kind !== 'bwrap') return write();
+  // The real run ends this process (the front end exits with the command's status): the cache is
+  // written then, with whatever ran; a host that cannot sandbox still gets the dry runs' cache.
+  process.on('exit', () => {
+    write();
+    process.exitCode = 0;
+  });
+  try {
+    mod.bwrapMain(TRAIN.bwrap(cwd).filter((a) => a !== '--sbx-dry-run').slice(1));
+  } catch (e) {
+    process.stderr.write(`bundle-cli: the bwrap training run failed (${e.message.split('\n')[0]}); its code cache covers the dry runs\n`);
+    process.exit(0);
+  }
 }
 
 function main() {
