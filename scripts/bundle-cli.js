@@ -197,7 +197,11 @@ function makeCache(kind) {
     process.exitCode = 0;
   });
   try {
-    mod.bwrapMain(TRAIN.bwrap(cwd).filter((a) => a !== '--sbx-dry-run').slice(1));
+    mod.bwrapMain(
+      TRAIN.bwrap(cwd)
+        .filter((a) => a !== '--sbx-dry-run')
+        .slice(1),
+    );
   } catch (e) {
     process.stderr.write(`bundle-cli: the bwrap training run failed (${e.message.split('\n')[0]}); its code cache covers the dry runs\n`);
     process.exit(0);
