@@ -2,11 +2,14 @@
 // Makes the CLI's bundles and V8's code caches for them (lib/cli-entry.ts
 // lists them): dist/cli.bundle.js, every module of dist/ cli.js can reach and
 // node-gyp-build in one file, so a CLI start resolves and reads one file
-// instead of some 30, with dist/cli.bundle.cache made by running `exec
-// --dry-run` once; and dist/bwrap.bundle.js, the modules bwrap/run.js can
-// reach (the installed bwrap's start: no exec options, no configs), with
-// dist/bwrap.bundle.cache made by `bwrap --sbx-dry-run`. V8 deserializes a
-// whole cache at every start, so each entry takes only what it runs.
+// instead of some 30, with dist/cli.bundle.cache made by running `exec`
+// (a dry run and a real one); and dist/bwrap.bundle.js, the modules
+// bwrap/run.js can reach (the installed bwrap's start: no exec options, no
+// configs), with dist/bwrap.bundle.cache made by the front end (dry runs of
+// the clients' argv shapes and a real run) and dist/bwrap.bundle.shim.cache
+// the same with the Node flags the installed bwrap starts Node with. V8
+// deserializes a whole cache at every start, so each entry takes only what
+// it runs.
 // lib/cli-entry.ts uses them, and falls back to dist/ when a source is newer
 // than a bundle. Run by `npm run build`, `build:ts` and `prepare`, after tsc.
 //   node scripts/bundle-cli.js             the bundles and their caches
@@ -80,6 +83,14 @@ const CLIENT_SHAPES = (cwd) => {
 // The entry (which lists the bundles) stays a file of its own.
 const NOT_BUNDLED = new Set(['cli-entry.js']);
 const bundles = () => require(path.join(dist, 'cli-entry.js')).BUNDLES;
+/** Every code cache the build makes: [kind, file, the Node flags of the process that makes it]. */
+const caches = () => {
+  const entry = require(path.join(dist, 'cli-entry.js'));
+  return [
+    ...Object.entries(entry.BUNDLES).map(([kind, b]) => [kind, b.cache, []]),
+    ['bwrap', entry.SHIM_CACHE, [...entry.SHIM_NODE_FLAGS]],
+  ];
+};
 
 /** `from` and every module of dist/ it requires, directly or not (relative requires, as tsc writes them). */
 function distModules(from) {
@@ -166,8 +177,8 @@ function makeCache(kind) {
   const b = entry.freshBundle(kind);
   if (!b) throw new Error(`${path.relative(root, bundles()[kind].file)} is missing or stale`);
   const { root: mod, script } = entry.loadBundle(kind, b.text);
-  // One dry run compiles what a start runs; its JSON goes to stdout, which the parent ignores.
-  // A host that cannot sandbox (the CLI would exit) still gets a cache of the loading.
+  // Dry runs compile what a start runs up to the spawn; their JSON goes to stdout, which the parent
+  // ignores. A host that cannot sandbox (the CLI would exit) still gets a cache of the loading.
   const exit = process.exit;
   process.exit = (code) => {
     throw new Error(`the CLI exited with ${code}`);
@@ -188,22 +199,22 @@ function makeCache(kind) {
     }
   }
   process.exit = exit;
-  const write = () => writeAtomic(bundles()[kind].cache, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
-  if (kind !== 'bwrap') return write();
-  // The real run ends this process (the front end exits with the command's status): the cache is
-  // written then, with whatever ran; a host that cannot sandbox still gets the dry runs' cache.
+  // The cache for this process's own Node flags (cli-entry.ts: the installed bwrap's have their own).
+  const target = entry.cacheFile(kind);
+  const write = () => writeAtomic(target, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
+  // Then one real run of the same argv: the spawn and exit path, which a dry run never reaches, are
+  // compiled into the cache too. It ends this process (the CLI exits with the command's status), so the
+  // cache is written then, with whatever ran; a host that cannot sandbox still gets the dry runs' cache.
   process.on('exit', () => {
     write();
     process.exitCode = 0;
   });
+  const argv = TRAIN[kind](cwd).filter((a) => a !== '--sbx-dry-run' && a !== '--dry-run');
   try {
-    mod.bwrapMain(
-      TRAIN.bwrap(cwd)
-        .filter((a) => a !== '--sbx-dry-run')
-        .slice(1),
-    );
+    if (kind === 'bwrap') mod.bwrapMain(argv.slice(1));
+    else mod.main(argv);
   } catch (e) {
-    process.stderr.write(`bundle-cli: the bwrap training run failed (${e.message.split('\n')[0]}); its code cache covers the dry runs\n`);
+    process.stderr.write(`bundle-cli: the ${kind} training run failed (${e.message.split('\n')[0]}); its code cache covers the dry runs\n`);
     process.exit(0);
   }
 }
@@ -222,18 +233,17 @@ function main() {
   if (process.argv.includes('--check')) {
     // What npm would pack: bundles and caches current with dist/ (prepublishOnly).
     const entry = require(path.join(dist, 'cli-entry.js'));
-    const current = (kind) => {
+    const current = ([kind, file]) => {
       const b = entry.freshBundle(kind);
-      const file = all[kind].cache;
       return !!b && fs.existsSync(file) && fs.readFileSync(file).subarray(0, 17).toString('latin1') === `${b.id}\n`;
     };
-    if (!Object.keys(all).every(current)) {
+    if (!caches().every(current)) {
       console.error('bundle-cli: a bundle in dist/ or its cache is missing or older than dist/: run `npm run build:ts`');
       process.exit(1);
     }
     return;
   }
-  for (const b of Object.values(all)) fs.rmSync(b.cache, { force: true });
+  for (const [, file] of caches()) fs.rmSync(file, { force: true });
   // Made by an earlier build, when the front end started from cli.bundle.js.
   fs.rmSync(path.join(dist, 'cli.bundle.bwrap.cache'), { force: true });
   for (const b of Object.values(all)) {
@@ -242,24 +252,25 @@ function main() {
     console.log(`wrote ${path.relative(root, b.file)} (${text.length} bytes)`);
   }
   if (process.argv.includes('--no-cache')) return;
-  for (const [kind, b] of Object.entries(all)) {
-    // In a child: the dry run must not leave a host-facts cache or anything else behind.
+  for (const [kind, file, flags] of caches()) {
+    // In a child: the dry run must not leave a host-facts cache or anything else behind. Started with the
+    // Node flags the cache is for (V8 takes a cache only from a process with the same flags).
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-bundle-'));
     try {
-      const r = cp.spawnSync(process.execPath, [__filename, `--make-cache=${kind}`], {
+      const r = cp.spawnSync(process.execPath, [...flags, __filename, `--make-cache=${kind}`], {
         cwd: work,
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, XDG_CACHE_HOME: path.join(work, 'cache') },
       });
       // The bundle works without a cache (a start compiles it): say so, but do not fail the build.
-      if (r.status !== 0) {
-        console.error(`bundle-cli: warning: no ${kind} code cache (exit ${r.status ?? r.signal})`);
+      if (r.status !== 0 || !fs.existsSync(file)) {
+        console.error(`bundle-cli: warning: no ${path.relative(root, file)} (exit ${r.status ?? r.signal})`);
         continue;
       }
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
-    console.log(`wrote ${path.relative(root, b.cache)} (${fs.statSync(b.cache).size} bytes)`);
+    console.log(`wrote ${path.relative(root, file)} (${fs.statSync(file).size} bytes)`);
   }
 }
 

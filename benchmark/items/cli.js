@@ -29,6 +29,10 @@ module.exports = async function cli(ctx) {
     'node FILE (empty)': () => timeCp(node, [empty], { cwd: ws }),
     'node FILE spawnSync true': () => timeCp(node, [spawner], { cwd: ws }),
   };
+  // --peer: the other checkout's CLI in the same rounds.
+  if (ctx.peerRoot)
+    variants['sbx-native exec (peer)'] = () =>
+      timeCp(node, [path.join(ctx.peerRoot, 'bin', 'sbx-native.js'), 'exec', '-w', ws, '--', 'true'], { cwd: ws });
   if (ctx.bwrap.path) variants['bwrap true'] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [ws], cwd: ws }, ['true']), { cwd: ws });
   const samples = ctx.quick ? 5 : 60;
   ctx.log(`CLI: ${samples} rounds`);
@@ -42,6 +46,7 @@ module.exports = async function cli(ctx) {
     ['sbx-native exec', 'node FILE spawnSync true'],
     ['bwrap true', 'node -e 0'],
     ['sbx-native exec', 'bwrap true'],
+    ...(ctx.peerRoot ? [['sbx-native exec', 'sbx-native exec (peer)']] : []),
   ]);
   r.commands = {
     'sbx-native exec': `node bin/sbx-native.js exec -w ${ws} -- true`,
