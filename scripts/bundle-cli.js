@@ -2,12 +2,14 @@
 // Makes the CLI's bundles and V8's code caches for them (lib/cli-entry.ts
 // lists them): dist/cli.bundle.js, every module of dist/ cli.js can reach and
 // node-gyp-build in one file, so a CLI start resolves and reads one file
-// instead of some 30, with dist/cli.bundle.cache made by running `exec`
-// (a dry run and a real one); and dist/bwrap.bundle.js, the modules
-// bwrap/run.js can reach (the installed bwrap's start: no exec options, no
-// configs), with dist/bwrap.bundle.cache made by the front end (dry runs of
-// the clients' argv shapes and a real run) and dist/bwrap.bundle.shim.cache
-// the same with the Node flags the installed bwrap starts Node with. V8
+// instead of some 30, with dist/cli.bundle.cache made by running `exec
+// --dry-run` once; and dist/bwrap.bundle.js, the modules bwrap/run.js can
+// reach (the installed bwrap's start: no exec options, no configs), with
+// dist/bwrap.bundle.cache made by `bwrap --sbx-dry-run` and
+// dist/bwrap.bundle.shim.cache the same with the Node flags the installed
+// bwrap starts Node with. Training on more (a real run, the clients' other
+// argv shapes) made the caches larger and the starts no faster (CPU time of
+// the front end's process tree, docs/bwrap.md). V8
 // deserializes a whole cache at every start, so each entry takes only what
 // it runs.
 // lib/cli-entry.ts uses them, and falls back to dist/ when a source is newer
@@ -44,41 +46,6 @@ const TRAIN = {
     '--',
     'true',
   ],
-};
-// The front end's cache is trained further on the argv shapes its clients send
-// (docs/bwrap.md: Codex's preflight and command, sandbox-runtime's profile), each
-// a dry run, and then on one real run of `true`: V8 caches only the functions
-// that ran, and whatever the training missed (the spawn and exit path, the masks
-// of --tmpfs and --ro-bind /dev/null) is compiled from source at every start.
-// Masks and roots lie in the training's own temporary directory.
-const CLIENT_SHAPES = (cwd) => {
-  const masked = (dir, perms) => ['--perms', perms, '--tmpfs', dir, '--remount-ro', dir];
-  const codexTail = ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL'];
-  const head = ['--as-pid-1', '--new-session', '--die-with-parent'];
-  const usr = ['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].filter((d) => fs.existsSync(d)).flatMap((d) => ['--ro-bind', d, d]);
-  return [
-    // Codex's preflight.
-    [...head, '--tmpfs', '/', '--dev', '/dev', ...usr, ...codexTail, '--', 'true'],
-    // Codex's command: workspace-write with its protected names.
-    [
-      ...head,
-      ...['--ro-bind', '/', '/', '--dev', '/dev'],
-      ...masked(path.join(cwd, 'daemon'), '000'),
-      ...['--bind', cwd, cwd],
-      ...masked(path.join(cwd, '.git'), '555'),
-      ...masked(path.join(cwd, '.codex'), '555'),
-      ...codexTail,
-      ...['--argv0', 'codex-linux-sandbox', '--', 'true'],
-    ],
-    // sandbox-runtime's profile.
-    [
-      ...['--new-session', '--die-with-parent', '--unshare-net'],
-      ...['--setenv', 'HTTP_PROXY', 'http://localhost:3128', '--setenv', 'NO_PROXY', 'localhost'],
-      ...['--ro-bind', '/', '/', '--bind', cwd, cwd, '--ro-bind', '/dev/null', path.join(cwd, '.bashrc')],
-      ...['--dev', '/dev', '--unshare-pid', '--unshare-user', '--cap-drop', 'ALL', '--proc', '/proc'],
-      ...['--unsetenv', 'SBX_NATIVE_TRAINING', '--', 'true'],
-    ],
-  ];
 };
 // The entry (which lists the bundles) stays a file of its own.
 const NOT_BUNDLED = new Set(['cli-entry.js']);
@@ -177,46 +144,23 @@ function makeCache(kind) {
   const b = entry.freshBundle(kind);
   if (!b) throw new Error(`${path.relative(root, bundles()[kind].file)} is missing or stale`);
   const { root: mod, script } = entry.loadBundle(kind, b.text);
-  // Dry runs compile what a start runs up to the spawn; their JSON goes to stdout, which the parent
-  // ignores. A host that cannot sandbox (the CLI would exit) still gets a cache of the loading.
+  // One dry run compiles what a start runs; its JSON goes to stdout, which the parent ignores.
+  // A host that cannot sandbox (the CLI would exit) still gets a cache of the loading.
   const exit = process.exit;
   process.exit = (code) => {
     throw new Error(`the CLI exited with ${code}`);
   };
-  const cwd = process.cwd();
-  const dryRuns = [TRAIN[kind](cwd)];
-  if (kind === 'bwrap') {
-    for (const d of ['daemon', '.git', '.codex']) fs.mkdirSync(path.join(cwd, d));
-    fs.writeFileSync(path.join(cwd, '.bashrc'), '');
-    for (const shape of CLIENT_SHAPES(cwd)) dryRuns.push(['bwrap', '--sbx-dry-run', ...shape]);
-  }
-  for (const argv of dryRuns) {
-    try {
-      if (kind === 'bwrap') mod.bwrapMain(argv.slice(1));
-      else mod.main(argv);
-    } catch (e) {
-      process.stderr.write(`bundle-cli: the ${kind} dry run failed (${e.message.split('\n')[0]}); its code cache covers loading only\n`);
-    }
-  }
-  process.exit = exit;
-  // The cache for this process's own Node flags (cli-entry.ts: the installed bwrap's have their own).
-  const target = entry.cacheFile(kind);
-  const write = () => writeAtomic(target, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
-  // Then one real run of the same argv: the spawn and exit path, which a dry run never reaches, are
-  // compiled into the cache too. It ends this process (the CLI exits with the command's status), so the
-  // cache is written then, with whatever ran; a host that cannot sandbox still gets the dry runs' cache.
-  process.on('exit', () => {
-    write();
-    process.exitCode = 0;
-  });
-  const argv = TRAIN[kind](cwd).filter((a) => a !== '--sbx-dry-run' && a !== '--dry-run');
+  const argv = TRAIN[kind](process.cwd());
   try {
     if (kind === 'bwrap') mod.bwrapMain(argv.slice(1));
     else mod.main(argv);
   } catch (e) {
-    process.stderr.write(`bundle-cli: the ${kind} training run failed (${e.message.split('\n')[0]}); its code cache covers the dry runs\n`);
-    process.exit(0);
+    process.stderr.write(`bundle-cli: the ${kind} dry run failed (${e.message.split('\n')[0]}); its code cache covers loading only\n`);
+  } finally {
+    process.exit = exit;
   }
+  // The cache for this process's own Node flags (cli-entry.ts: the installed bwrap's have their own).
+  writeAtomic(entry.cacheFile(kind), Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
 }
 
 function main() {
