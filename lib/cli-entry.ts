@@ -23,22 +23,6 @@ export const BUNDLES = {
 } as const;
 export type BundleKind = keyof typeof BUNDLES;
 
-// The V8 flags the installed bwrap starts Node with (bwrap/install.ts). A
-// front-end start allocates ~1.4 MB in V8's young generation, which starts
-// at 1 MB: one scavenge, 1 ms on an idle machine and several when the other
-// CPU is busy (its parallel tasks wait for a core). 2 MB holds a start, so
-// none runs. V8 takes a code cache only from a process with the same flags,
-// so these starts have their own: dist/bwrap.bundle.shim.cache, made by the
-// build with the same flags, and chosen when Node's own arguments have them.
-export const SHIM_NODE_FLAGS = ['--min-semi-space-size=2'] as const;
-export const SHIM_CACHE = path.join(__dirname, 'bwrap.bundle.shim.cache');
-
-/** The code cache for a start of `kind` with Node arguments `execArgv`. */
-export function cacheFile(kind: BundleKind, execArgv: readonly string[] = process.execArgv): string {
-  // Other Node options (-r) do not matter to V8; other V8 flags make it refuse either cache (then it compiles).
-  return kind === 'bwrap' && SHIM_NODE_FLAGS.every((f) => execArgv.includes(f)) ? SHIM_CACHE : BUNDLES[kind].cache;
-}
-
 // Environment variables Node itself acts on when it starts. The installed
 // bwrap shim (bwrap/install.ts) and bin/sbx-native.js move each one that is
 // set to SBX_BWRAP_ENV_<NAME> before they start Node, and restoreStashed moves
@@ -122,7 +106,7 @@ export function loadBundle<K extends BundleKind>(kind: K, text: string, cache?: 
 function entry<K extends BundleKind>(kind: K): Root<K> {
   const b = freshBundle(kind);
   if (!b) return require(`./${BUNDLES[kind].root}`) as Root<K>;
-  return loadBundle(kind, b.text, cacheFor(cacheFile(kind), b.id)).root;
+  return loadBundle(kind, b.text, cacheFor(BUNDLES[kind].cache, b.id)).root;
 }
 
 export function main(argv: string[]): void {

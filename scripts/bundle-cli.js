@@ -5,13 +5,8 @@
 // instead of some 30, with dist/cli.bundle.cache made by running `exec
 // --dry-run` once; and dist/bwrap.bundle.js, the modules bwrap/run.js can
 // reach (the installed bwrap's start: no exec options, no configs), with
-// dist/bwrap.bundle.cache made by `bwrap --sbx-dry-run` and
-// dist/bwrap.bundle.shim.cache the same with the Node flags the installed
-// bwrap starts Node with. Training on more (a real run, the clients' other
-// argv shapes) made the caches larger and the starts no faster (CPU time of
-// the front end's process tree, docs/bwrap.md). V8
-// deserializes a whole cache at every start, so each entry takes only what
-// it runs.
+// dist/bwrap.bundle.cache made by `bwrap --sbx-dry-run`. V8 deserializes a
+// whole cache at every start, so each entry takes only what it runs.
 // lib/cli-entry.ts uses them, and falls back to dist/ when a source is newer
 // than a bundle. Run by `npm run build`, `build:ts` and `prepare`, after tsc.
 //   node scripts/bundle-cli.js             the bundles and their caches
@@ -50,14 +45,6 @@ const TRAIN = {
 // The entry (which lists the bundles) stays a file of its own.
 const NOT_BUNDLED = new Set(['cli-entry.js']);
 const bundles = () => require(path.join(dist, 'cli-entry.js')).BUNDLES;
-/** Every code cache the build makes: [kind, file, the Node flags of the process that makes it]. */
-const caches = () => {
-  const entry = require(path.join(dist, 'cli-entry.js'));
-  return [
-    ...Object.entries(entry.BUNDLES).map(([kind, b]) => [kind, b.cache, []]),
-    ['bwrap', entry.SHIM_CACHE, [...entry.SHIM_NODE_FLAGS]],
-  ];
-};
 
 /** `from` and every module of dist/ it requires, directly or not (relative requires, as tsc writes them). */
 function distModules(from) {
@@ -159,8 +146,7 @@ function makeCache(kind) {
   } finally {
     process.exit = exit;
   }
-  // The cache for this process's own Node flags (cli-entry.ts: the installed bwrap's have their own).
-  writeAtomic(entry.cacheFile(kind), Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
+  writeAtomic(bundles()[kind].cache, Buffer.concat([Buffer.from(`${b.id}\n`, 'latin1'), script.createCachedData()]));
 }
 
 function main() {
@@ -177,17 +163,18 @@ function main() {
   if (process.argv.includes('--check')) {
     // What npm would pack: bundles and caches current with dist/ (prepublishOnly).
     const entry = require(path.join(dist, 'cli-entry.js'));
-    const current = ([kind, file]) => {
+    const current = (kind) => {
       const b = entry.freshBundle(kind);
+      const file = all[kind].cache;
       return !!b && fs.existsSync(file) && fs.readFileSync(file).subarray(0, 17).toString('latin1') === `${b.id}\n`;
     };
-    if (!caches().every(current)) {
+    if (!Object.keys(all).every(current)) {
       console.error('bundle-cli: a bundle in dist/ or its cache is missing or older than dist/: run `npm run build:ts`');
       process.exit(1);
     }
     return;
   }
-  for (const [, file] of caches()) fs.rmSync(file, { force: true });
+  for (const b of Object.values(all)) fs.rmSync(b.cache, { force: true });
   // Made by an earlier build, when the front end started from cli.bundle.js.
   fs.rmSync(path.join(dist, 'cli.bundle.bwrap.cache'), { force: true });
   for (const b of Object.values(all)) {
@@ -196,25 +183,24 @@ function main() {
     console.log(`wrote ${path.relative(root, b.file)} (${text.length} bytes)`);
   }
   if (process.argv.includes('--no-cache')) return;
-  for (const [kind, file, flags] of caches()) {
-    // In a child: the dry run must not leave a host-facts cache or anything else behind. Started with the
-    // Node flags the cache is for (V8 takes a cache only from a process with the same flags).
+  for (const [kind, b] of Object.entries(all)) {
+    // In a child: the dry run must not leave a host-facts cache or anything else behind.
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-bundle-'));
     try {
-      const r = cp.spawnSync(process.execPath, [...flags, __filename, `--make-cache=${kind}`], {
+      const r = cp.spawnSync(process.execPath, [__filename, `--make-cache=${kind}`], {
         cwd: work,
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, XDG_CACHE_HOME: path.join(work, 'cache') },
       });
       // The bundle works without a cache (a start compiles it): say so, but do not fail the build.
-      if (r.status !== 0 || !fs.existsSync(file)) {
-        console.error(`bundle-cli: warning: no ${path.relative(root, file)} (exit ${r.status ?? r.signal})`);
+      if (r.status !== 0) {
+        console.error(`bundle-cli: warning: no ${kind} code cache (exit ${r.status ?? r.signal})`);
         continue;
       }
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
-    console.log(`wrote ${path.relative(root, file)} (${fs.statSync(file).size} bytes)`);
+    console.log(`wrote ${path.relative(root, b.cache)} (${fs.statSync(b.cache).size} bytes)`);
   }
 }
 

@@ -7,7 +7,6 @@ import fs from 'fs';
 import path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, tempDir } from './helpers';
-import { SHIM_NODE_FLAGS } from '../lib/cli-entry';
 
 const cli = path.join(repoRoot, 'bin', 'sbx-native.js');
 const dir = tempDir('sbx-bwrap-launch-');
@@ -98,35 +97,6 @@ process.on('exit', () => process.stderr.write(JSON.stringify({ fromDist: !!requi
       scripts: [path.join(repoRoot, 'dist', 'bwrap.bundle.js')],
       modules: [entry],
     });
-  });
-
-  it("with the shim's Node flags, takes the cache made with them; without them, the other one", () => {
-    // The shim's exec line starts Node with these flags; V8 takes a code cache only from a process with the same ones.
-    const entry = path.join(repoRoot, 'dist', 'cli-entry.js');
-    expect(fs.readFileSync(shim, 'utf8')).toContain(`${SHIM_NODE_FLAGS.join(' ')} '${entry}' bwrap "$@"`);
-    const probe = path.join(dir, 'probe-shim.js');
-    fs.writeFileSync(
-      probe,
-      `const vm = require('vm');
-let rejected, bytes;
-const Script = vm.Script;
-vm.Script = function (text, opts) { const s = new Script(text, opts); if (opts && opts.cachedData) { rejected = s.cachedDataRejected; bytes = opts.cachedData.length; } return s; };
-process.on('exit', () => process.stderr.write(JSON.stringify({ rejected, bytes }) + '\\n'));
-`,
-    );
-    const start = (flags: readonly string[]) => {
-      const r = spawnSync(process.execPath, [...flags, '-r', probe, entry, 'bwrap', '--sbx-dry-run', ...base, '--', 'true'], {
-        cwd: ws,
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { rejected: boolean; bytes: number };
-    };
-    const withFlags = start(SHIM_NODE_FLAGS);
-    expect(withFlags).toEqual({ rejected: false, bytes: fs.statSync(path.join(repoRoot, 'dist', 'bwrap.bundle.shim.cache')).size - 17 });
-    // Without the flags the other cache, also taken: each start gets the one made for its flags.
-    const without = start([]);
-    expect(without).toEqual({ rejected: false, bytes: fs.statSync(path.join(repoRoot, 'dist', 'bwrap.bundle.cache')).size - 17 });
   });
 
   it("the bwrap bundle holds none of exec's own modules (its options, the config files)", () => {

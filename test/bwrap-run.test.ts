@@ -8,7 +8,6 @@ import path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, rmTree, snapshot, tempDir, twoRoots } from './helpers';
 import { bwrapCheck } from '../lib/bwrap/doctor';
-import { SHIM_NODE_FLAGS } from '../lib/cli-entry';
 import { cli, codexArgv as codexShape, installFrontEnd, preflightArgv, runBwrap, srtArgv } from './bwrap/fixtures';
 
 const made: string[] = [];
@@ -79,7 +78,7 @@ describe('Codex argv shape', () => {
     expect(installed.status).toBe(0);
     expect(installed.stdout).toContain(`wrote ${shim}`);
     expect(fs.readFileSync(shim, 'utf8')).toContain(
-      `exec '${fs.realpathSync(process.execPath)}' ${SHIM_NODE_FLAGS.join(' ')} '${path.join(repoRoot, 'dist', 'cli-entry.js')}' bwrap "$@"`,
+      `exec '${fs.realpathSync(process.execPath)}' '${path.join(repoRoot, 'dist', 'cli-entry.js')}' bwrap "$@"`,
     );
     expect(fs.statSync(shim).mode & 0o777).toBe(0o755);
   });

@@ -9,7 +9,6 @@ import path from 'path';
 import { HELP, VERSION } from './help';
 import { codexVerdict } from './codex-accept';
 import { stashLines } from './shim-env';
-import { SHIM_NODE_FLAGS } from '../cli-entry';
 
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -47,8 +46,7 @@ SBX_BWRAP_PARENT=$PPID
 export SBX_BWRAP_PARENT
 # Node's own start-up variables wait aside for the command (cli-entry.ts).
 # Node runs the entry itself (not a file that requires it): one module fewer to resolve and compile.
-# The V8 flags are the ones the front end's code cache was made with (cli-entry.ts: SHIM_NODE_FLAGS).
-${stashLines()}exec ${sq(node)} ${SHIM_NODE_FLAGS.join(' ')} ${sq(entry)} bwrap "$@"
+${stashLines()}exec ${sq(node)} ${sq(entry)} bwrap "$@"
 `;
 }
 
