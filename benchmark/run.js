@@ -11,7 +11,7 @@
 //   --into=FILE      run the --only items and merge them into an existing results
 //                    file (recording the extra command); with --docs, regenerate the docs
 //   --no-report      JSON only
-//   --peer=CHECKOUT  the items that know it (syscalls, pnpm, policy-size, pool, proxy, bwrap-frontend) also run another built
+//   --peer=CHECKOUT  the items that know it (syscalls, pnpm, policy-size, pool, proxy, bwrap-frontend, cli) also run another built
 //                    checkout's sbx (its dist/ and helper), interleaved, as "sbx (peer)"
 //   --rounds=N       measured rounds for those items and policy-size (noisy machines need more)
 //   --no-bwrap       leave out the bwrap variants (1000 binds take 20-30 s each on a loaded VM)

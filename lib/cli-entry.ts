@@ -97,9 +97,10 @@ function cacheFor(file: string, id: string): Buffer | undefined {
 /** Compiles a bundle (with `cache` when given), runs its top level and returns its root module and the script. */
 export function loadBundle<K extends BundleKind>(kind: K, text: string, cache?: Buffer): { root: Root<K>; script: vm.Script } {
   const script = new vm.Script(text, { filename: BUNDLES[kind].file, cachedData: cache });
-  const start = script.runInThisContext() as (req: NodeRequire, dist: string) => Root<K>;
+  const start = script.runInThisContext() as (req: NodeRequire, dist: string, entryExports: object) => Root<K>;
   // This module's own require resolves as one made for the bundle would: both are files of dist/.
-  return { root: start(require, __dirname), script };
+  // A bundled module that requires this one gets these exports without a second resolve.
+  return { root: start(require, __dirname, exports), script };
 }
 
 function entry<K extends BundleKind>(kind: K): Root<K> {

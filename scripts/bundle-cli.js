@@ -75,8 +75,9 @@ function bundleText(from) {
   for (const f of ['index.js', 'node-gyp-build.js'])
     defs.push(`${JSON.stringify(`#node-gyp-build/${f}`)}: ${wrap(fs.readFileSync(path.join(gyp, f), 'utf8'))}`);
   // The loader: keys are paths relative to dist/; anything else (builtins, .json, .node,
-  // other packages) goes to Node's require from dist/.
-  const body = `(function (outerRequire, dist) {
+  // other packages) goes to Node's require from dist/, except the entry itself (not
+  // bundled), whose exports the entry hands in: resolving it again would stat its path.
+  const body = `(function (outerRequire, dist, entryExports) {
 'use strict';
 const path = outerRequire('path');
 const defs = {
@@ -97,6 +98,7 @@ const requireFrom = (dir) => (spec) => {
     const key = path.posix.join(dir, spec);
     if (defs[key + '.js']) return load(key + '.js');
     if (defs[key]) return load(key);
+    if (entryExports && (key === 'cli-entry' || key === 'cli-entry.js')) return entryExports;
     return outerRequire(path.join(dist, key));
   }
   return outerRequire(spec);

@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { interleave, ratios } = require('../lib/interleave');
-const { timeCp, ROOT } = require('../lib/proc');
+const { timeCp, timeCpCpu, cpuMeans, ROOT } = require('../lib/proc');
 const { target } = require('../lib/target');
 
 const CLIENTS = '/var/cache/sbx-native-test-clients'; // test/clients.ts's cache (npm test installs them)
@@ -60,11 +60,11 @@ module.exports = async function bwrapFrontend(ctx) {
   const targets = [];
 
   const run = {
-    'front end': () => timeCp(front, argv, { cwd: ws }),
-    'sbx-native exec': () => timeCp(node, [cliJs, 'exec', '--tmp', 'none', '-w', ws, '--', 'true'], { cwd: ws }),
+    'front end': () => timeCpCpu(front, argv, { cwd: ws }),
+    'sbx-native exec': () => timeCpCpu(node, [cliJs, 'exec', '--tmp', 'none', '-w', ws, '--', 'true'], { cwd: ws }),
   };
-  if (real) run['real bwrap'] = () => timeCp(real, argv, { cwd: ws });
-  if (peerFront) run['front end (peer)'] = () => timeCp(peerFront, argv, { cwd: ws });
+  if (real) run['real bwrap'] = () => timeCpCpu(real, argv, { cwd: ws });
+  if (peerFront) run['front end (peer)'] = () => timeCpCpu(peerFront, argv, { cwd: ws });
   ctx.log(`bwrap ... true: ${samples} rounds`);
   cases.true = await interleave({ variants: run, warmup, samples, log: ctx.quick ? () => {} : ctx.log });
   cases.true.ratios = ratios(cases.true, [
@@ -108,10 +108,10 @@ module.exports = async function bwrapFrontend(ctx) {
     };
     const args = ['sandbox', '-c', 'sandbox_mode="workspace-write"', '--', 'true'];
     const variants = {
-      'codex sandbox, front end': () => timeCp(codex, args, { cwd: ws, env: env(binDir) }),
-      'codex sandbox, real bwrap': () => timeCp(codex, args, { cwd: ws, env: env(realDir) }),
+      'codex sandbox, front end': () => timeCpCpu(codex, args, { cwd: ws, env: env(binDir) }),
+      'codex sandbox, real bwrap': () => timeCpCpu(codex, args, { cwd: ws, env: env(realDir) }),
     };
-    if (peerBin) variants['codex sandbox, front end (peer)'] = () => timeCp(codex, args, { cwd: ws, env: env(peerBin) });
+    if (peerBin) variants['codex sandbox, front end (peer)'] = () => timeCpCpu(codex, args, { cwd: ws, env: env(peerBin) });
     cases.codex = await interleave({
       variants,
       warmup,
@@ -138,11 +138,11 @@ module.exports = async function bwrapFrontend(ctx) {
     );
     const env = (dir) => ({ ...process.env, PATH: pathWith(dir) });
     const variants = {
-      'srt true, front end': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(binDir) }),
-      'srt true, real bwrap': () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(realDir) }),
+      'srt true, front end': () => timeCpCpu(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(binDir) }),
+      'srt true, real bwrap': () => timeCpCpu(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(realDir) }),
     };
     if (peerBin)
-      variants['srt true, front end (peer)'] = () => timeCp(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(peerBin) });
+      variants['srt true, front end (peer)'] = () => timeCpCpu(srt, ['--settings', settings, 'true'], { cwd: ws, env: env(peerBin) });
     cases.srt = await interleave({
       variants,
       warmup,
@@ -156,11 +156,25 @@ module.exports = async function bwrapFrontend(ctx) {
     const r = cases.srt.ratios['srt true, front end/srt true, real bwrap'];
     targets.push(target('srt true: front end <= 1.2x real bwrap', r, (x) => x <= 1.2));
   } else ctx.log(`srt: skipped (${srt} missing or no real bwrap)`);
+  // CPU time per run (mean; the process tree each variant waited for), and its ratios for the same pairs.
+  for (const c of Object.values(cases)) {
+    const cpu = cpuMeans(c);
+    if (!Object.keys(cpu).length) continue;
+    c.cpuMs = cpu;
+    c.cpuRatios = Object.fromEntries(
+      Object.keys(c.ratios)
+        .map((k) => [k, k.split('/')])
+        .filter(([, [a, b]]) => cpu[a] && cpu[b])
+        .map(([k, [a, b]]) => [k, Math.round((cpu[a] / cpu[b]) * 1000) / 1000]),
+    );
+  }
   for (const [k, c] of Object.entries(cases))
     ctx.log(
       `  ${k}: ${Object.entries(c.variants)
         .map(([n, v]) => `${n} ${v.median} ms`)
-        .join(', ')}; ${JSON.stringify(c.ratios)}`,
+        .join(
+          ', ',
+        )}; ${JSON.stringify(c.ratios)}${c.cpuRatios ? `; CPU ms ${JSON.stringify(c.cpuMs)}, CPU ratios ${JSON.stringify(c.cpuRatios)}` : ''}`,
     );
   return { title: 'bwrap front end vs real bubblewrap', unit: 'ms', cases, targets };
 };

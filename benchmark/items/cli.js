@@ -8,7 +8,7 @@ const path = require('path');
 const { interleave, ratios } = require('../lib/interleave');
 const { bwrapArgs } = require('../lib/bwrap');
 const { target } = require('../lib/target');
-const { timeCp, ROOT } = require('../lib/proc');
+const { timeCpCpu: timeCp, cpuMeans, ROOT } = require('../lib/proc');
 
 const FLOOR = "require('child_process').spawnSync('true')";
 
@@ -29,6 +29,10 @@ module.exports = async function cli(ctx) {
     'node FILE (empty)': () => timeCp(node, [empty], { cwd: ws }),
     'node FILE spawnSync true': () => timeCp(node, [spawner], { cwd: ws }),
   };
+  // --peer: the other checkout's CLI in the same rounds.
+  if (ctx.peerRoot)
+    variants['sbx-native exec (peer)'] = () =>
+      timeCp(node, [path.join(ctx.peerRoot, 'bin', 'sbx-native.js'), 'exec', '-w', ws, '--', 'true'], { cwd: ws });
   if (ctx.bwrap.path) variants['bwrap true'] = () => timeCp(ctx.bwrap.path, bwrapArgs({ roots: [ws], cwd: ws }, ['true']), { cwd: ws });
   const samples = ctx.quick ? 5 : 60;
   ctx.log(`CLI: ${samples} rounds`);
@@ -42,7 +46,16 @@ module.exports = async function cli(ctx) {
     ['sbx-native exec', 'node FILE spawnSync true'],
     ['bwrap true', 'node -e 0'],
     ['sbx-native exec', 'bwrap true'],
+    ...(ctx.peerRoot ? [['sbx-native exec', 'sbx-native exec (peer)']] : []),
   ]);
+  // CPU time per run (mean; the process tree each variant waited for), for the same pairs.
+  r.cpuMs = cpuMeans(r);
+  r.cpuRatios = Object.fromEntries(
+    Object.keys(r.ratios)
+      .map((k) => [k, k.split('/')])
+      .filter(([, [a, b]]) => r.cpuMs[a] && r.cpuMs[b])
+      .map(([k, [a, b]]) => [k, Math.round((r.cpuMs[a] / r.cpuMs[b]) * 1000) / 1000]),
+  );
   r.commands = {
     'sbx-native exec': `node bin/sbx-native.js exec -w ${ws} -- true`,
     'sbx-native exec, bin run directly': `bin/sbx-native.js exec -w ${ws} -- true`,
@@ -55,7 +68,7 @@ module.exports = async function cli(ctx) {
   ctx.log(
     `  medians: ${Object.entries(r.variants)
       .map(([k, v]) => `${k} ${v.median} ms`)
-      .join(', ')}; ratios ${JSON.stringify(r.ratios)}`,
+      .join(', ')}; ratios ${JSON.stringify(r.ratios)}; CPU ms ${JSON.stringify(r.cpuMs)}, CPU ratios ${JSON.stringify(r.cpuRatios)}`,
   );
   return {
     title: 'CLI: sbx-native exec -- true vs node -e 0 vs bwrap',

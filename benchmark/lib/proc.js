@@ -46,6 +46,33 @@ function timeSbx(file, args, sandbox, opts = {}, mod = sbx()) {
   return waitExit(child, `sbx ${file}`, t0);
 }
 
+// CPU time of this process's reaped children (/proc/self/stat: cutime and cstime, in clock ticks),
+// so a variant's CPU time is the sum of its runs' deltas: what a command and everything it waited for
+// used, which the other sessions on a shared machine move far less than its wall time.
+const CLK_TCK = Number(cp.spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+function childCpuMs() {
+  const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK; // fields 16 and 17
+}
+
+/** Like timeCp, resolving { value: ms to exit, cpuMs: the CPU time it and its waited-for children used }. */
+async function timeCpCpu(file, args, opts = {}) {
+  const c0 = childCpuMs();
+  const value = await timeCp(file, args, opts);
+  return { value, cpuMs: childCpuMs() - c0 };
+}
+
+/** Mean CPU ms per run of each variant of an interleave() result whose variants returned timeCpCpu's objects. */
+function cpuMeans(result) {
+  const out = {};
+  for (const [n, v] of Object.entries(result.variants)) {
+    if (!v.extra?.length || v.extra[0].cpuMs === undefined) continue;
+    out[n] = Math.round((v.extra.reduce((a, e) => a + e.cpuMs, 0) / v.extra.length) * 100) / 100;
+  }
+  return out;
+}
+
 /** Runs a command to completion, returns stdout (throws on failure). */
 function sh(cmd, args, opts = {}) {
   const r = cp.spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
@@ -81,4 +108,4 @@ function runJson(child) {
   });
 }
 
-module.exports = { ROOT, sbx, timeCp, timeSbx, timeCpDetailed, timeSbxDetailed, sh, runJson, waitExit };
+module.exports = { ROOT, sbx, timeCp, timeCpCpu, cpuMeans, timeSbx, timeCpDetailed, timeSbxDetailed, sh, runJson, waitExit };
