@@ -5,7 +5,9 @@
       "target_name": "sbx_native",
       "sources": ["native/binding.cc", "native/spawn.cc", "native/spawn_sync.cc", "native/handoff.cc", "native/reaper.cc", "native/fsops.cc", "native/glibcxx_compat.cc", "native/tunnel.cc", "native/tunnel_heads.cc", "native/pool.cc", "native/recheck.cc", "native/seccomp_self.cc", "native/die_with_parent.cc", "native/git_walk.cc", "native/git_watch.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "defines": ["NAPI_VERSION=8"],
+      # An error thrown by a method while a worker thread is being terminated cannot reach JavaScript:
+      # dropped, rather than aborting the whole process (a pool refill can run then: test/node-integration).
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17"],
       "cflags_cc!": ["-fno-exceptions"]
     },
