@@ -8,6 +8,7 @@
 // begin in a head start (lib/head-start.ts): the namespaces no policy
 // decides, made ahead.
 import fs from 'fs';
+import { isMainThread } from 'worker_threads';
 import { native } from './native';
 import { FsView, Observation, realView, recording } from './fsview';
 import { commandSteps, Plan, Step } from './plan';
@@ -133,6 +134,10 @@ export function poolPids(): number[] {
 
 function enabled(options: PoolSpawnOptions): boolean {
   if (config.size === 0 || options.pool === false || options.interactive) return false;
+  // A worker thread's module state and timers end with it, and nothing would
+  // then discard what it started ahead: pooled sandboxes and head starts
+  // belong to the main thread only.
+  if (!isMainThread) return false;
   if (process.env.SBX_NATIVE_POOL === '0') return false;
   if (process.env.SBX_NATIVE_TEST_FAIL_STEP !== undefined) return false; // test only: the plan is rewritten
   return typeof native().binding.poolSend === 'function';

@@ -54,6 +54,24 @@ describe(`Node integration (as ${userLabel})`, () => {
     for (const r of results) expect(r).toMatchObject({ code: 3, stdout: 'from-worker\n' });
   });
 
+  it('a worker thread starts nothing ahead (no head start, no pooled sandbox): nothing of it is left once it is terminated', () => {
+    const script = `
+      const { Worker } = require('worker_threads');
+      const fs = require('fs');
+      const src = "require(" + JSON.stringify(${JSON.stringify(path.join(repoRoot, 'dist'))}) + ").run('/bin/true', [], { sandbox: { writableRoots: [] } })" +
+        ".then(() => new Promise((r) => setTimeout(r, 300))).then(() => require('worker_threads').parentPort.postMessage(1));";
+      (async () => {
+        for (let k = 0; k < 3; k++)
+          await new Promise((res) => { const w = new Worker(src, { eval: true }); w.once('message', () => w.terminate().then(res)); });
+        await new Promise((r) => setTimeout(r, 300));
+        const kids = fs.readdirSync('/proc/self/task').flatMap((t) => fs.readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim().split(' ').filter(Boolean));
+        console.log(JSON.stringify(kids));
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+
   it('lets the process exit while an unref()ed child runs, and waits for a ref()ed one', () => {
     const script = (unref: boolean) => `
       const c = require(${JSON.stringify(path.join(repoRoot, 'dist'))}).spawn('/bin/sleep', ['2'], { stdio: 'ignore', sandbox: { writableRoots: [] } });
