@@ -3,6 +3,7 @@
 // after `--clearenv`, whose caller asked for an environment of its own
 // making only, as bubblewrap gives it. Not a public policy key.
 
-export const MARKER = 'SBX_NATIVE_SANDBOX=1';
+export const MARKER_PREFIX = 'SBX_NATIVE_SANDBOX=';
+export const MARKER = `${MARKER_PREFIX}1`;
 
 export const EXTRA_NO_MARKER = Symbol.for('sbx-native.no-marker');

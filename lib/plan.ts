@@ -15,7 +15,7 @@ import { hostSeccompArch, seccompStepArg, supervisedSyscalls, Supervision } from
 import { STEP_ARITY, StepOp } from './gen/plan-steps';
 import { KernelFeatures, kernelFeatures, parseRelease, supervisorFallbacks } from './features';
 import { hostPath, MovedRoot } from './moved-roots';
-import { MARKER } from './marker';
+import { MARKER, MARKER_PREFIX } from './marker';
 
 export interface Step {
   op: StepOp;
@@ -156,7 +156,7 @@ export function commandSteps(policy: ResolvedPolicy, env: readonly string[], fil
   const steps: Step[] = [];
   // Domain lists are refused without namespaces (policy.ts), so a plan with them always has the proxy.
   for (const e of policy.domains ? proxyEnv([...env]) : env) {
-    if (e.startsWith(MARKER.slice(0, MARKER.indexOf('=') + 1))) continue; // the marker below is ours, not the caller's
+    if (e.startsWith(MARKER_PREFIX)) continue; // the marker below is ours, not the caller's
     steps.push({ op: 'env', args: [policy.tmp === 'private' && /^TMPDIR=/.test(e) && !/^TMPDIR=\/tmp(\/|$)/.test(e) ? 'TMPDIR=/tmp' : e] });
   }
   if (!policy.noMarker) steps.push({ op: 'env', args: [MARKER] });

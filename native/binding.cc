@@ -202,14 +202,11 @@ class Binding : public Napi::Addon<Binding> {
     Napi::Env env = info.Env();
     double budget = info[1].As<Napi::Number>().DoubleValue();
     bool stamps = info.Length() > 2 && info[2].ToBoolean().Value();
-    int watch = info.Length() > 3 && info[3].ToBoolean().Value() ? sbx_git_watch_open() : -1;
-    GitWalk w = sbx_git_walk(info[0].As<Napi::String>().Utf8Value(),
-                             budget > 0 ? static_cast<uint64_t>(budget) : 0, stamps, watch);
-    // A watch only over a whole walk: one that stopped or missed a directory answers nothing later.
-    if (watch >= 0 && (w.watch_failed || w.exhausted || w.error || !w.unreadable.empty())) {
-      close(watch);
-      watch = -1;
-    }
+    bool watched = info.Length() > 3 && info[3].ToBoolean().Value();
+    std::string root = info[0].As<Napi::String>().Utf8Value();
+    uint64_t limit = budget > 0 ? static_cast<uint64_t>(budget) : 0;
+    int watch = -1;
+    GitWalk w = watched ? sbx_git_walk_watched(root, limit, &watch) : sbx_git_walk(root, limit, stamps);
     auto list = [&](const std::vector<std::string> &v) {
       Napi::Array a = Napi::Array::New(env, v.size());
       for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
@@ -222,7 +219,7 @@ class Binding : public Napi::Addon<Binding> {
     out.Set("seen", Napi::Number::New(env, static_cast<double>(w.seen)));
     out.Set("exhausted", Napi::Boolean::New(env, w.exhausted));
     out.Set("error", Napi::Number::New(env, w.error));
-    if (stamps && !w.dirs.empty()) {
+    if ((stamps || watched) && !w.dirs.empty()) {
       out.Set("dirs", list(w.dirs));
       out.Set("stamps", list(w.stamps));
     }

@@ -34,7 +34,16 @@ bool sbx_git_watch_covers(int dirfd) {
   }
 }
 
-int sbx_git_watch_open() { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
+GitWalk sbx_git_walk_watched(const std::string &root, uint64_t budget, int *watch) {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  GitWalk w = sbx_git_walk(root, budget, true, fd);
+  if (fd >= 0 && (w.watch_failed || w.exhausted || w.error || !w.unreadable.empty())) {
+    close(fd);
+    fd = -1;
+  }
+  *watch = fd;
+  return w;
+}
 
 bool sbx_git_watch_add(int watch_fd, int dirfd) {
   char link[64];

@@ -1,4 +1,5 @@
 #pragma once
+#include "git_walk.h"
 
 // An inotify watch over the directories one git walk read (native/git_walk.cc
 // adds each before reading it), so that a later spawn can tell in one read(2)
@@ -7,8 +8,10 @@
 // entry made, removed or moved in a watched directory, by any process, in
 // any mount namespace.
 
-// A new non-blocking, close-on-exec inotify fd, or -1 (errno set).
-int sbx_git_watch_open();
+// A walk (with stamps) whose directories are all watched: *watch is the
+// inotify fd, or -1 when the walk stopped, missed a directory, or could not
+// watch them all (a watch over part of a tree answers nothing later).
+GitWalk sbx_git_walk_watched(const std::string &root, uint64_t budget, int *watch);
 
 // Watches the open directory `dirfd` (through its /proc/self/fd link: exactly
 // that inode, whatever its path now). False when the kernel refuses (the

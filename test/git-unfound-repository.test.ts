@@ -8,41 +8,24 @@
 // Each attack asserts the errno, that the host is unchanged, and that git
 // run outside afterwards runs nothing the command planted. Real git, as
 // root and as nobody.
-import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { rmTree, sh, snapshot, userLabel } from './helpers';
 import { j, py } from './security/lib';
-
-const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+import { fsmonitorConfig, gitWorld, hookScript, runGit } from './git-world';
 
 describe(`git directories the layout does not find (as ${userLabel})`, () => {
   let T: string, R: string, src: string, pwned: string, env: NodeJS.ProcessEnv;
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
-      cwd,
-      encoding: 'utf8',
-      env,
-    });
+  const git = (cwd: string, ...args: string[]) => runGit(env, cwd, ...args);
   const sandbox = (extra: object = {}) => ({ writableRoots: [R], tmp: 'none' as const, ...extra });
   /** What makes git run code in a git directory `g`: config, config.worktree, commondir, hooks/, and the entry itself. */
   const controlState = (g: string) =>
     Object.fromEntries(Object.entries(snapshot(g)).filter(([k]) => /^(config|config\.worktree|commondir|gitdir|hooks)(\/|$)/.test(k)));
-  const fsmonitor = () => `[core]\n\tfsmonitor = touch ${pwned}\n`;
-  const hook = () => `#!/bin/sh\ntouch ${pwned}\n`;
+  const fsmonitor = () => fsmonitorConfig(pwned);
+  const hook = () => hookScript(pwned);
   beforeEach(() => {
-    T = tempDir('sbx-gitu-');
-    R = path.join(T, 'proj');
-    pwned = path.join(T, 'pwned');
-    env = { PATH: process.env.PATH, HOME: T, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', ...ID };
-    src = path.join(T, 'src');
-    fs.mkdirSync(src);
-    git(src, 'init', '-q');
-    fs.writeFileSync(path.join(src, 'f'), 'one\n');
-    git(src, 'add', 'f');
-    git(src, 'commit', '-qm', 'one');
-    fs.mkdirSync(R);
+    ({ T, R, src, pwned, env } = gitWorld('sbx-gitu-'));
   });
   afterEach(() => rmTree(T));
 

@@ -13,6 +13,7 @@ import type { Step } from '../lib/plan';
 import { poolState } from '../lib/pool';
 import { headPids, splitHead, withHead } from '../lib/head-start';
 import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { FINGERPRINT } from './fingerprint';
 
 interface Ran {
   code: number | null;
@@ -73,23 +74,6 @@ const alive = (pids: number[]) =>
       return false; // gone
     }
   });
-
-// What a command can see of its sandbox, leaving out the numbers that differ between any two (mount ids, namespace inodes).
-const FINGERPRINT = [
-  'id',
-  'umask',
-  'pwd',
-  'ulimit -a',
-  'grep -E "^(Cap|NoNewPrivs|Seccomp|Sig(Blk|Ign|Cgt|Pnd)|ShdPnd|Landlock|Cpus_allowed_list)" /proc/self/status',
-  'cut -d" " -f4-8 /proc/$$/stat',
-  'ls /proc/self/fd | tr "\\n" " "; echo',
-  'cut -d" " -f4- /proc/self/mountinfo | sed "s/shared:[0-9]*//; s/master:[0-9]*//"',
-  'ls -a / /dev | tr "\\n" " "; echo',
-  'cat /proc/net/dev | cut -d: -f1',
-  'env | grep -v "^_=" | sort',
-  'cat /proc/sys/kernel/hostname',
-  'trap',
-].join('; echo --; ');
 
 describe(`head starts (as ${userLabel})`, () => {
   const dirs: string[] = [];

@@ -10,6 +10,7 @@ import { poolPids, poolState, preparePooled } from '../lib/pool';
 import { headPids } from '../lib/head-start';
 import { prepareWith } from '../lib/spawn';
 import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { FINGERPRINT } from './fingerprint';
 
 interface Ran {
   code: number | null;
@@ -108,25 +109,6 @@ async function oneWaiting(opts: SpawnOptions): Promise<void> {
   await warm(opts);
   for (let i = 0; i < 300 && poolProcesses().length < 2; i++) await sleep(10);
 }
-
-// What a command can see of its sandbox, with the numbers that differ between
-// any two sandboxes (mount ids, namespace inodes) left out.
-const FINGERPRINT = [
-  'id',
-  'umask',
-  'pwd',
-  'ulimit -a',
-  'grep -E "^(Cap|NoNewPrivs|Seccomp|Sig(Blk|Ign|Cgt|Pnd)|ShdPnd|Landlock|Cpus_allowed_list|Mems_allowed_list)" /proc/self/status',
-  'cut -d" " -f4-8 /proc/$$/stat', // ppid, process group, session, tty, foreground group (not the run state: timing)
-  'cut -d" " -f18,19,41 /proc/$$/stat', // priority, nice, scheduling policy
-  'cat /proc/self/oom_score_adj /proc/self/personality',
-  'ls /proc/self/fd | tr "\\n" " "; echo',
-  'cut -d" " -f4- /proc/self/mountinfo | sed "s/shared:[0-9]*//; s/master:[0-9]*//"',
-  'ls -a / /dev | tr "\\n" " "; echo',
-  'env | grep -v "^_=" | sort',
-  'cat /proc/sys/kernel/hostname',
-  'trap',
-].join('; echo --; ');
 
 describe(`warm pool (as ${userLabel})`, () => {
   const dirs: string[] = [];

@@ -18,23 +18,18 @@ import { poolState } from '../lib/pool';
 import { native } from '../lib/native';
 import { realView } from '../lib/fsview';
 import { walkThroughView } from '../lib/repository-scan';
-import { isRoot, repoRoot, rmTree, sh, snapshot, tempDir, userLabel } from './helpers';
+import { isRoot, repoRoot, rmTree, sh, snapshot, userLabel } from './helpers';
 import { j, py } from './security/lib';
+import { fsmonitorConfig, gitWorld, hookScript, runGit } from './git-world';
 
-const ID = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe(`repositories below a root's top (as ${userLabel})`, () => {
   let T: string, R: string, src: string, lib: string, pwned: string, env: NodeJS.ProcessEnv;
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
-      cwd,
-      encoding: 'utf8',
-      env,
-    });
+  const git = (cwd: string, ...args: string[]) => runGit(env, cwd, ...args);
   const sandbox = (extra: object = {}) => ({ writableRoots: [R], tmp: 'none' as const, ...extra });
-  const fsmonitor = () => `[core]\n\tfsmonitor = touch ${pwned}\n`;
-  const hook = () => `#!/bin/sh\ntouch ${pwned}\n`;
+  const fsmonitor = () => fsmonitorConfig(pwned);
+  const hook = () => hookScript(pwned);
   /** Git outside in the nested clone: a status (fsmonitor, includes) and a commit (hooks). */
   const outsideRunsNothing = () => {
     git(lib, 'status', '--short');
@@ -42,17 +37,8 @@ describe(`repositories below a root's top (as ${userLabel})`, () => {
     expect(fs.existsSync(pwned)).toBe(false);
   };
   beforeEach(() => {
-    T = tempDir('sbx-unf-');
-    R = path.join(T, 'proj');
-    pwned = path.join(T, 'pwned');
-    env = { PATH: process.env.PATH, HOME: T, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', ...ID };
-    src = path.join(T, 'src');
-    fs.mkdirSync(src);
-    git(src, 'init', '-q');
-    fs.writeFileSync(path.join(src, 'f'), 'one\n');
-    git(src, 'add', 'f');
-    git(src, 'commit', '-qm', 'one');
-    fs.mkdirSync(path.join(R, 'vendor'), { recursive: true });
+    ({ T, R, src, pwned, env } = gitWorld('sbx-unf-'));
+    fs.mkdirSync(path.join(R, 'vendor'));
     lib = path.join(R, 'vendor', 'lib');
     git(R, 'clone', '-q', src, 'vendor/lib');
   });

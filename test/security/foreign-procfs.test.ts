@@ -75,16 +75,20 @@ describe(`a procfs outside /proc (as ${userLabel})`, () => {
   });
   afterEach(() => rmTree(top));
 
-  const parse = (r: ReturnType<typeof spawnSync>) => {
+  const hostState = () => ({ mounts: hostMounts(), D: snapshot(D) });
+  // Every supervised lookup refused, the command's own opens as they were, the host's mounts and D unchanged, and only the root's own file made.
+  const refusedAndUnchanged = (r: ReturnType<typeof spawnSync>, before: unknown) => {
     expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });
-    return JSON.parse(String(r.stdout).trim().split('\n').pop()!);
+    expect(JSON.parse(String(r.stdout).trim().split('\n').pop()!)).toEqual(refused);
+    expect(hostState()).toEqual(before);
+    expect(fs.readdirSync(W)).toEqual(['made']);
   };
 
   it("a host procfs mounted outside /proc: init never looks up the caller's paths in it (EACCES)", () => {
     // The procfs is mounted in a user and mount namespace of the test's own
     // (unshare), so that an unprivileged user can run this too and the
     // host's mount table is never touched.
-    const before = { mounts: hostMounts(), D: snapshot(D) };
+    const before = hostState();
     const r = spawnSync(
       'unshare',
       [
@@ -106,13 +110,11 @@ describe(`a procfs outside /proc (as ${userLabel})`, () => {
       ],
       { cwd: W, encoding: 'utf8' },
     );
-    expect(parse(r)).toEqual(refused);
-    expect({ mounts: hostMounts(), D: snapshot(D) }).toEqual(before);
-    expect(fs.readdirSync(W)).toEqual(['made']);
+    refusedAndUnchanged(r, before);
   });
 
   it("bubblewrap's --ro-bind /proc DEST through the front end: the same (EACCES)", () => {
-    const before = { mounts: hostMounts(), D: snapshot(D) };
+    const before = hostState();
     const r = spawnSync(
       process.execPath,
       [
@@ -140,8 +142,6 @@ describe(`a procfs outside /proc (as ${userLabel})`, () => {
       ],
       { cwd: W, encoding: 'utf8' },
     );
-    expect(parse(r)).toEqual(refused);
-    expect({ mounts: hostMounts(), D: snapshot(D) }).toEqual(before);
-    expect(fs.readdirSync(W)).toEqual(['made']);
+    refusedAndUnchanged(r, before);
   });
 });
