@@ -10,6 +10,9 @@ import type { MountEntry } from './mountinfo';
 import { currentMounts } from './mount-watch';
 import { GitWalk, walkThroughView } from './repository-scan';
 import { keptWalk } from './walk-cache';
+import { memoryFile, Remembered, remember, rememberedUnder } from './repository-memory';
+
+const ownMemory = () => memoryFile({ XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, HOME: process.env.HOME });
 
 /** The part of fs.Stats the planner looks at. */
 export interface FsStat {
@@ -60,6 +63,10 @@ export interface FsView {
    * stamps, when they can be trusted (a recording view asks for them).
    */
   gitWalk?(root: string, budget: number, stamps?: boolean): GitWalk;
+  /** The repositories earlier walks found below `root` (lib/repository-memory.ts); absent: none. */
+  rememberedRepositories?(root: string): Remembered;
+  /** Keeps what a plan's walks found, for the walks of later plans. */
+  rememberRepositories?(found: Remembered): void;
 }
 
 /** What the planner asks of a directory: whether a name is in it, or (iterating) all of it. A Set<string> is one. */
@@ -98,6 +105,8 @@ export const realView: FsView = {
   packageDir: () => path.join(__dirname, '..'),
   mainScript: () => process.argv[1],
   gitWalk: (root, budget, stamps) => keptWalk(root, budget, !!stamps),
+  rememberedRepositories: (root) => rememberedUnder(ownMemory(), root),
+  rememberRepositories: (found) => remember(ownMemory(), found),
 };
 
 /** An lstat answered by the addon (native/recheck.h): the type and identity the planner uses, nothing else. */
@@ -281,7 +290,8 @@ export interface Observation {
     | 'uid'
     | 'packageDir'
     | 'mainScript'
-    | 'gitWalk';
+    | 'gitWalk'
+    | 'remembered';
   path?: string;
   result: unknown;
   /** A gitWalk's directories and their stamps (GitWalk.dirs): unchanged, the walk would answer as it did. */
@@ -376,6 +386,8 @@ export function recording(view: FsView): { view: FsView; observations: Observati
         if (w.dirs && w.stamps) observations[observations.length - 1].stamps = { dirs: w.dirs, stamps: w.stamps };
         return w;
       },
+      rememberedRepositories: (root) => note('remembered', root, () => view.rememberedRepositories?.(root) ?? { entries: [], bare: [] }),
+      rememberRepositories: (found) => view.rememberRepositories?.(found),
     },
   };
 }
@@ -439,6 +451,7 @@ export function changedObservations(observations: readonly Observation[], view: 
     packageDir: () => again.view.packageDir(),
     mainScript: () => again.view.mainScript(),
     gitWalk: () => undefined, // below: it needs the budget
+    remembered: (p) => again.view.rememberedRepositories!(p),
   };
   const out: Observation[] = [];
   for (const o of observations) {

@@ -5,6 +5,7 @@
 import path from 'path';
 import { FsView, realOrUndefined, realView } from './fsview';
 import { cacheFile } from './host';
+import { memoryFile } from './repository-memory';
 
 /**
  * A path that decides what a later sandbox is (sbx-native's own files, the
@@ -120,9 +121,19 @@ function packageGuards(pkg: string, view: FsView): Guard[] {
   return out;
 }
 
-/** The host-facts cache, wherever this process or a later one with the command's environment would look. */
+/**
+ * The host-facts cache and the memory of found repositories, wherever this
+ * process or a later one with the command's environment would look.
+ */
 export function cacheGuards(env: NodeJS.ProcessEnv, view: FsView = realView): Guard[] {
   const own = { XDG_CACHE_HOME: view.env('XDG_CACHE_HOME'), HOME: view.env('HOME') };
-  const files = new Set([cacheFile(own), cacheFile(env), cacheFile({ HOME: env.HOME }), cacheFile({ HOME: own.HOME })]);
-  return [...files].filter((f): f is string => !!f).map((f) => ({ path: f, why: 'the host-facts cache' }));
+  const envs = [own, env, { HOME: env.HOME }, { HOME: own.HOME }];
+  const out = new Map<string, string>();
+  for (const e of envs) {
+    const host = cacheFile(e);
+    const memory = memoryFile(e);
+    if (host) out.set(host, 'the host-facts cache');
+    if (memory) out.set(memory, 'the memory of found repositories');
+  }
+  return [...out].map(([p, why]) => ({ path: p, why }));
 }

@@ -396,6 +396,7 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
     const roots = bases.filter((b) => !tmpRoots.has(b));
     const sameMount = (a: string, b: string) => mountOf(a, mounts).id === mountOf(b, mounts).id;
     const scan = scanRepositories(view, roots, policy.repositoryScan.budget, (r, by) => isUnder(r, by) && sameMount(r, by));
+    view.rememberRepositories?.({ entries: scan.entries, bare: scan.bare });
     // uv's empty `.git` markers (newFileAllow below): uv opens them for writing again; init refuses any other `.git` file's write.
     const caches = policy.gitMarkerDirs.map((d) => canonicalPath(view, d, true)).filter((d): d is string => !!d);
     const uvMarker = (e: string) => /^sdists-v\d+$/.test(path.basename(path.dirname(e))) && caches.includes(path.dirname(path.dirname(e)));

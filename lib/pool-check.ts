@@ -62,6 +62,9 @@ function ask(view: FsView, o: Observation): void {
     case 'mainScript':
       view.mainScript();
       break;
+    case 'remembered':
+      view.rememberedRepositories!(p);
+      break;
     case 'gitWalk': // walked again: a repository made or removed anywhere in the roots since changes the plan
       view.gitWalk!(p, walkBudget(o));
       break;

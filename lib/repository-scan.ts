@@ -4,6 +4,7 @@
 // them; repository.ts protects each like a found one). Since init refuses a
 // new `.git` or HEAD anywhere writable, the repositories at planning are all
 // there will be for the run.
+import path from 'path';
 import type { FsView } from './fsview';
 
 /** What one walk of a tree gives (native/git_walk.h). */
@@ -93,6 +94,23 @@ export function walkThroughView(view: FsView, root: string, budget: number): Git
   return out;
 }
 
+// A remembered path counts only where it is still the path it was: no symlink on the way to it now.
+function isReal(view: FsView, p: string): boolean {
+  try {
+    return view.realpath(p) === p;
+  } catch {
+    return false;
+  }
+}
+
+function exists(view: FsView, p: string): boolean {
+  try {
+    return !!view.lstat(p);
+  } catch {
+    return false;
+  }
+}
+
 export function gitWalk(view: FsView, root: string, budget: number): GitWalk {
   return view.gitWalk ? view.gitWalk(root, budget) : walkThroughView(view, root, budget);
 }
@@ -105,6 +123,8 @@ export interface NotScanned {
 
 export interface RepositoryScan {
   budget: number;
+  /** Of `entries` and `bare`: how many came from the memory of earlier walks (lib/repository-memory.ts). */
+  remembered: number;
   /** `.git` entries and bare git directories found, sorted. */
   entries: string[];
   bare: string[];
@@ -121,32 +141,52 @@ export function scanRepositories(
   budget: number,
   covered: (root: string, by: string) => boolean,
 ): RepositoryScan {
-  const out: RepositoryScan = { budget, entries: [], bare: [], notScanned: [] };
+  const out: RepositoryScan = { budget, remembered: 0, entries: [], bare: [], notScanned: [] };
   const walked: string[] = [];
+  const short: NotScanned[] = [];
   let left = budget;
   for (const root of roots) {
     if (walked.some((w) => covered(root, w))) continue;
     if (left <= 0) {
       const why =
         budget === 0 ? 'the walk is off (a budget of 0 entries)' : `the budget of ${budget} entries was spent on the roots before it`;
-      out.notScanned.push({ root, why });
+      short.push({ root, why });
       continue;
     }
     const w = gitWalk(view, root, left);
     left -= w.seen;
     if (w.error && w.error !== ENOENT) {
-      out.notScanned.push({ root, why: `it could not be read (errno ${w.error})` });
+      short.push({ root, why: `it could not be read (errno ${w.error})` });
       continue;
     }
     walked.push(root);
     out.entries.push(...w.entries);
     out.bare.push(...w.bare);
-    if (w.exhausted) out.notScanned.push({ root, why: `its walk passed the budget of ${budget} entries` });
+    if (w.exhausted) short.push({ root, why: `its walk passed the budget of ${budget} entries` });
     else if (w.unreadable.length)
-      out.notScanned.push({
+      short.push({
         root,
         why: `${w.unreadable.length} director${w.unreadable.length === 1 ? 'y' : 'ies'} in it could not be read (${w.unreadable[0]}${w.unreadable.length > 1 ? ', ...' : ''})`,
       });
+  }
+  // What the walks did not read may hold a repository an earlier walk found:
+  // still there, it is protected as if found now (a root filled with entries
+  // by an earlier command hides nothing that was found before).
+  const found = new Set([...out.entries, ...out.bare]);
+  for (const n of short) {
+    const m = view.rememberedRepositories?.(n.root) ?? { entries: [], bare: [] };
+    const entries = m.entries.filter(
+      (e) => !found.has(e) && isReal(view, path.dirname(e)) && exists(view, e) && covered(path.dirname(e), n.root),
+    );
+    const bare = m.bare.filter((b) => !found.has(b) && isReal(view, b) && exists(view, path.join(b, 'HEAD')) && covered(b, n.root));
+    for (const p of [...entries, ...bare]) found.add(p);
+    out.entries.push(...entries);
+    out.bare.push(...bare);
+    out.remembered += entries.length + bare.length;
+    const k = entries.length + bare.length;
+    out.notScanned.push(
+      k ? { root: n.root, why: `${n.why}; ${k} repositor${k === 1 ? 'y' : 'ies'} found there by earlier walks protected` } : n,
+    );
   }
   out.entries.sort();
   out.bare.sort();

@@ -123,6 +123,7 @@ describe('--bind SRC DEST (another path)', () => {
         `mkdir:${dest}/sub`,
         `mkdir:${dest}/sub/.git`,
         `write:${dest}/.cache/sbx-native/host.json`,
+        `write:${dest}/.cache/sbx-native/repositories.json`,
         `rename:${dest}/.cache:${dest}/cache2`,
       ],
       { env: { PATH: '/usr/bin:/bin', HOME: src } },
@@ -137,13 +138,15 @@ describe('--bind SRC DEST (another path)', () => {
       `mkdir:${dest}/sub ok`,
       `mkdir:${dest}/sub/.git EROFS`, // no new repository
       `write:${dest}/.cache/sbx-native/host.json EROFS`,
+      `write:${dest}/.cache/sbx-native/repositories.json EROFS`,
       `rename:${dest}/.cache:${dest}/cache2 EROFS`, // the directory on the way to a guarded file stays
       '',
     ]);
     expect(r.code).toBe(0);
     const after = snapshot(src);
-    expect(Object.keys(after).sort()).toEqual([...Object.keys(before), 'sub'].sort());
-    for (const k of Object.keys(before)) if (k !== '.') expect([k, after[k]]).toEqual([k, before[k]]);
+    // The planner, outside the sandbox, remembered the repository it found in SRC (lib/repository-memory.ts).
+    expect(Object.keys(after).sort()).toEqual([...Object.keys(before), 'sub', '.cache/sbx-native/repositories.json'].sort());
+    for (const k of Object.keys(before)) if (k !== '.' && k !== '.cache/sbx-native') expect([k, after[k]]).toEqual([k, before[k]]);
     expect(fs.readdirSync(dest)).toEqual([]);
   });
 
