@@ -9,6 +9,8 @@
 // policy key: the bwrap front end passes them under this symbol.
 import path from 'path';
 import type { FsStat, FsView, Listing } from './fsview';
+import type { WalkLimits } from './repository-scan';
+import type { Remembered } from './repository-memory';
 import { isUnder, MountEntry, mountOf } from './mountinfo';
 
 export interface MovedRoot {
@@ -83,12 +85,28 @@ export function movedView(view: FsView, roots: readonly MovedRoot[]): FsView {
     // Walked at SRC, named at DEST: a walk below a moved root meets no other (each is apart from every writable area).
     ...(view.gitWalk
       ? {
-          gitWalk: (root: string, budget: number) => {
+          gitWalk: (root: string, budget: number, stamps?: boolean, limits?: WalkLimits) => {
             const src = h(root);
-            const w = view.gitWalk!(src, budget);
+            const w = view.gitWalk!(src, budget, stamps, limits);
             const back = (p: string) => (src === root ? p : root + p.slice(src.length));
             return { ...w, entries: w.entries.map(back), bare: w.bare.map(back), unreadable: w.unreadable.map(back) };
           },
+        }
+      : {}),
+    ...(view.rememberedRepositories
+      ? {
+          rememberedRepositories: (root: string) => {
+            const src = h(root);
+            const m = view.rememberedRepositories!(src);
+            const back = (p: string) => (src === root ? p : root + p.slice(src.length));
+            return { entries: m.entries.map(back), bare: m.bare.map(back) };
+          },
+        }
+      : {}),
+    ...(view.rememberRepositories
+      ? {
+          rememberRepositories: (found: Remembered) =>
+            view.rememberRepositories!({ entries: found.entries.map(h), bare: found.bare.map(h) }),
         }
       : {}),
   };
