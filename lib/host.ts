@@ -56,6 +56,28 @@ export function cacheFile(env: NodeJS.ProcessEnv = process.env): string | undefi
   return base && path.isAbsolute(base) ? path.join(base, 'sbx-native', 'host.json') : undefined;
 }
 
+/**
+ * Makes the directory of a file in sbx-native's cache (`<base>/sbx-native/`),
+ * and the cache base when missing, but only below a directory that exists: a
+ * HOME that does not exist (nobody's /nonexistent) is never made.
+ */
+export function makeCacheDir(file: string): boolean {
+  const own = path.dirname(file);
+  const base = path.dirname(own);
+  if (!fs.existsSync(path.dirname(base))) return false;
+  try {
+    fs.mkdirSync(base, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+  }
+  try {
+    fs.mkdirSync(own, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+  }
+  return true;
+}
+
 function readCache(): HostFacts['userns'] {
   const file = cacheFile();
   if (!file) return undefined;
@@ -72,8 +94,8 @@ function readCache(): HostFacts['userns'] {
 function writeCache(userns: HostFacts['userns']): void {
   const file = cacheFile();
   if (!file) return;
+  if (!makeCacheDir(file)) return;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // A new file renamed into place: a reader never sees half an answer.
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ key: bootKey(), userns }), { mode: 0o600 });

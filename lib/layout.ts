@@ -407,20 +407,26 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       (r, by) => isUnder(r, by) && sameMount(r, by),
       (r) => (tmpRoots.has(r) ? TMP_WALK : undefined),
     );
-    view.rememberRepositories?.({ entries: scan.entries, bare: scan.bare });
     // uv's empty `.git` markers (newFileAllow below): uv opens them for writing again; init refuses any other `.git` file's write.
     const caches = policy.gitMarkerDirs.map((d) => canonicalPath(view, d, true)).filter((d): d is string => !!d);
     const uvMarker = (e: string) => /^sdists-v\d+$/.test(path.basename(path.dirname(e))) && caches.includes(path.dirname(path.dirname(e)));
     let found = scan.bare.length;
+    const below: string[] = [];
     for (const e of scan.entries) {
       const dir = path.dirname(e);
       if (tops.has(dir) || uvMarker(e)) continue; // a root's own: above
       found++;
+      below.push(e);
       const why = `repository below a root: ${dir}`;
       const g = guardName(dir, '.git', new Set(['.git']), `${why}: .git`);
       if (g) repos.gitEntry(g, why);
     }
     for (const b of scan.bare) if (writableAt(b)) repos.gitDirectory(b, `repository below a root: ${b} (bare)`);
+    // For the walks of later plans. A root's own is found at its top whatever
+    // the walk does; what the shared temporary directories hold comes and goes.
+    const lasting = (p: string) => ![...tmpRoots].some((t) => isUnder(p, t));
+    const keep = { entries: below.filter(lasting), bare: scan.bare.filter(lasting) };
+    if (keep.entries.length || keep.bare.length) view.rememberRepositories?.(keep);
     repositoryScan = { budget: scan.budget, found, notScanned: scan.notScanned };
   }
   if (repos.finish()) walked = true;

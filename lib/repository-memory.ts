@@ -9,7 +9,7 @@
 // where it was (layout.ts checks it through the view).
 import fs from 'fs';
 import path from 'path';
-import { cacheFile } from './host';
+import { cacheFile, makeCacheDir } from './host';
 
 /** What the memory holds for a tree: `.git` entries and bare git directories, real paths. */
 export interface Remembered {
@@ -35,6 +35,8 @@ interface State {
   loaded?: Loaded;
   // What this process wrote or read there: a walk that finds nothing new writes nothing.
   known: Set<string>;
+  // A write failed (read-only in this sandbox): not tried again by this process.
+  unwritable?: boolean;
 }
 const states = new Map<string, State>();
 const stateOf = (file: string): State => {
@@ -102,7 +104,7 @@ export function remember(file: string | undefined, found: Remembered): void {
   if (!state.loaded) load(file);
   const { known } = state;
   const fresh = found.entries.some((e) => !known.has(`e${e}`)) || found.bare.some((b) => !known.has(`b${b}`));
-  if (!fresh) return;
+  if (!fresh || state.unwritable || !makeCacheDir(file)) return;
   state.loaded = undefined;
   const m = load(file);
   const keep = (old: string[], now: string[]) => {
@@ -116,20 +118,19 @@ export function remember(file: string | undefined, found: Remembered): void {
     m.bare,
     found.bare.filter((b) => present(path.join(b, 'HEAD'))),
   );
-  for (const e of found.entries) known.add(`e${e}`);
-  for (const b of found.bare) known.add(`b${b}`);
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ entries, bare }), { mode: 0o600 });
     try {
       fs.renameSync(tmp, file);
+      for (const e of found.entries) known.add(`e${e}`);
+      for (const b of found.bare) known.add(`b${b}`);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
       throw e;
     }
   } catch {
-    /* read-only (inside a sandbox) or no home: nothing is kept */
+    state.unwritable = true; // read-only (inside a sandbox): nothing is kept
   }
   state.loaded = undefined;
 }

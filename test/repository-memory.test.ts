@@ -151,6 +151,19 @@ describe('the memory itself', () => {
     expect(rememberedUnder(file, T)).toEqual({ entries: [], bare: [] });
   });
 
+  it("makes no HOME that does not exist (nobody's /nonexistent): nothing is written, nothing made", () => {
+    const home = path.join(T, 'nonexistent');
+    const file = memoryFile({ HOME: home })!;
+    fs.mkdirSync(path.join(T, 'r', '.git'), { recursive: true });
+    remember(file, { entries: [path.join(T, 'r', '.git')], bare: [] });
+    expect(fs.existsSync(home)).toBe(false);
+    // With the home there, its .cache and sbx-native/ are made (0700).
+    fs.mkdirSync(home);
+    remember(file, { entries: [path.join(T, 'r', '.git')], bare: [] });
+    expect(rememberedUnder(file, T).entries).toEqual([path.join(T, 'r', '.git')]);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+  });
+
   it('a remembered repository counts only where it still is: not through a symlink now, not on another mount, not one the walk found', () => {
     const view = memView({
       tree: {
