@@ -33,17 +33,6 @@ export interface GitWalk {
 }
 
 /**
- * How far a walk goes (native/git_walk.h WalkLimits): directories more than
- * `maxDepth` levels below the root are not read, and with `ownOnly` a
- * directory the caller does not own is not entered (git itself refuses to use
- * a repository another user owns: safe.directory).
- */
-export interface WalkLimits {
-  maxDepth?: number;
-  ownOnly?: boolean;
-}
-
-/**
  * Entries a plan's walks read at most, all roots together. Measured on
  * this machine (docs/policy.md): about 600-850 entries/ms with the tree in
  * the page cache, so the default costs at most some 60-80 ms per spawn; a
@@ -61,14 +50,12 @@ const isDir = (view: FsView, p: string) => {
 };
 
 /** The walk through any view (an in-memory tree in test/planner), as native/git_walk.cc does it minus the mount check. */
-export function walkThroughView(view: FsView, root: string, budget: number, limits?: WalkLimits): GitWalk {
+export function walkThroughView(view: FsView, root: string, budget: number): GitWalk {
   const out: GitWalk = { entries: [], bare: [], unreadable: [], seen: 0, exhausted: false, error: 0 };
-  // The in-memory views have no owners: ownOnly is the native walk's alone.
-  const maxDepth = limits?.maxDepth ?? Infinity;
-  const todo: [string, number][] = [[root, 0]];
+  const todo = [root];
   let first = true;
   while (todo.length) {
-    const [dir, depth] = todo.pop()!;
+    const dir = todo.pop()!;
     let names: string[];
     try {
       if (!isDir(view, dir)) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -102,7 +89,7 @@ export function walkThroughView(view: FsView, root: string, budget: number, limi
       out.bare.push(dir);
       continue;
     }
-    if (depth < maxDepth) todo.push(...subdirs.reverse().map((s): [string, number] => [s, depth + 1]));
+    todo.push(...subdirs.reverse());
   }
   return out;
 }
@@ -124,8 +111,8 @@ function exists(view: FsView, p: string): boolean {
   }
 }
 
-export function gitWalk(view: FsView, root: string, budget: number, limits?: WalkLimits): GitWalk {
-  return view.gitWalk ? view.gitWalk(root, budget, false, limits) : walkThroughView(view, root, budget, limits);
+export function gitWalk(view: FsView, root: string, budget: number): GitWalk {
+  return view.gitWalk ? view.gitWalk(root, budget) : walkThroughView(view, root, budget);
 }
 
 /** A root the walk could not cover, and why: repositories in what it did not read are not protected. */
@@ -153,7 +140,6 @@ export function scanRepositories(
   roots: string[],
   budget: number,
   covered: (root: string, by: string) => boolean,
-  limitsOf: (root: string) => WalkLimits | undefined = () => undefined,
 ): RepositoryScan {
   const out: RepositoryScan = { budget, remembered: 0, entries: [], bare: [], notScanned: [] };
   const walked: string[] = [];
@@ -167,14 +153,13 @@ export function scanRepositories(
       short.push({ root, why });
       continue;
     }
-    const limits = limitsOf(root);
-    const w = gitWalk(view, root, left, limits);
+    const w = gitWalk(view, root, left);
     left -= w.seen;
     if (w.error && w.error !== ENOENT) {
       short.push({ root, why: `it could not be read (errno ${w.error})` });
       continue;
     }
-    if (!limits) walked.push(root); // a shallow walk covers no root below it
+    walked.push(root);
     out.entries.push(...w.entries);
     out.bare.push(...w.bare);
     if (w.exhausted) short.push({ root, why: `its walk passed the budget of ${budget} entries` });
@@ -203,8 +188,8 @@ export function scanRepositories(
       k ? { root: n.root, why: `${n.why}; ${k} repositor${k === 1 ? 'y' : 'ies'} found there by earlier walks protected` } : n,
     );
   }
-  out.entries = [...new Set(out.entries)].sort();
-  out.bare = [...new Set(out.bare)].sort();
+  out.entries.sort();
+  out.bare.sort();
   return out;
 }
 
