@@ -6,12 +6,12 @@
 // or chmod of a file with more than one name when its inode lies below such
 // a directory (EROFS, rule protected_link); files with one name, and second
 // names of files outside those directories, are written as before.
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 
@@ -186,4 +186,63 @@ describe(`second names when a read-only directory holds one init cannot read (as
         expect(fs.statSync(path.join(O, 'store')).mode & 0o777).toBe(0o600);
       },
     );
+
+  // A filesystem mounted below the unreadable directory holds inodes too: a
+  // second name of one on that filesystem, elsewhere, may be one of them.
+  it.skipIf(!isRoot)(
+    `${isRoot ? '' : '(skipped: mounting needs root) '}a filesystem mounted below the unreadable directory: a file with two names on it gives EROFS; the host unchanged`,
+    () => {
+      const F = path.join(T, 'fs');
+      const R = path.join(T, 'root');
+      fs.mkdirSync(F);
+      fs.mkdirSync(path.join(R, 'config', 'locked', 'sub'), { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'sbx-unseen', F]);
+      try {
+        fs.mkdirSync(path.join(F, 'hidden'));
+        fs.mkdirSync(path.join(F, 'work'));
+        fs.writeFileSync(path.join(F, 'hidden', 'secret'), 'kept');
+        fs.linkSync(path.join(F, 'hidden', 'secret'), path.join(F, 'work', 'secret'));
+        execFileSync('mount', ['--bind', path.join(F, 'hidden'), path.join(R, 'config', 'locked', 'sub')]);
+        fs.chmodSync(path.join(R, 'config', 'locked'), 0);
+        const before = snapshot(path.join(F, 'work', 'secret'));
+        const q = JSON.stringify;
+        const target = path.join(F, 'work', 'secret');
+        const src = `const fs = require('fs'); const out = {};
+          try { fs.appendFileSync(${q(target)}, 'evil'); out.append = 'ok'; } catch (e) { out.append = e.code; }
+          process.stdout.write(JSON.stringify(out));`;
+        const r = spawnSync(
+          process.execPath,
+          [
+            bin,
+            'exec',
+            '--no-config',
+            '--tmp',
+            'none',
+            '-w',
+            R,
+            '-w',
+            path.join(F, 'work'),
+            '-r',
+            path.join(R, 'config'),
+            '--cwd',
+            R,
+            '--',
+            process.execPath,
+            '-e',
+            src,
+          ],
+          { encoding: 'utf8', cwd: R },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout)).toEqual({ append: 'EROFS' });
+        expect(r.stderr).toMatch(/blocked: .*work\/secret.*filesystem of a protected or read-only directory init cannot read/s);
+        expect(snapshot(path.join(F, 'work', 'secret'))).toEqual(before);
+        expect(fs.readFileSync(path.join(F, 'hidden', 'secret'), 'utf8')).toBe('kept');
+      } finally {
+        fs.chmodSync(path.join(R, 'config', 'locked'), 0o755);
+        spawnSync('umount', [path.join(R, 'config', 'locked', 'sub')]);
+        spawnSync('umount', [F]);
+      }
+    },
+  );
 });

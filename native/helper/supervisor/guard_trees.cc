@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -137,13 +138,19 @@ int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino) {
         if (errno == ENOENT) continue;  // gone since the plan: nothing of it to write
         // A directory it may not open; anything else (a symlink: O_NOFOLLOW) bounds nothing.
         struct stat st;
-        if (lstat(t.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-          unseen.push_back({t, (uint64_t)st.st_dev});
+        char *real = realpath(t.c_str(), nullptr);
+        if (real && lstat(real, &st) == 0 && S_ISDIR(st.st_mode))
+          unseen.push_back({real, (uint64_t)st.st_dev});
         else
           g.unbounded = true;
+        free(real);
         continue;
       }
-      walk(fd, t, g.inodes, unseen, g.unbounded);
+      // The paths are matched against mount points: spelled as the kernel spells them (no symlink on the
+      // way).
+      std::string real = fd_path(fd);
+      if (real.empty()) g.unbounded = true;
+      walk(fd, real.empty() ? t : real, g.inodes, unseen, g.unbounded);
     }
     if (!unseen.empty() || g.unbounded) g.complete = false;
     if (!unseen.empty() && !g.unbounded && !bound(unseen, g.unseen_devs)) g.unbounded = true;
