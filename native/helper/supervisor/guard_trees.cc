@@ -62,7 +62,13 @@ void walk(int fd, const std::string &path, std::set<std::pair<uint64_t, uint64_t
       unseen.push_back({d.path, (uint64_t)self.st_dev});
       continue;
     }
-    while (struct dirent *e = readdir(dir)) {
+    for (;;) {
+      errno = 0;
+      struct dirent *e = readdir(dir);
+      if (!e) {
+        if (errno != 0) unseen.push_back({d.path, (uint64_t)self.st_dev});  // read in part
+        break;
+      }
       if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
       struct stat st;
       if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -136,7 +142,7 @@ int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino) {
       int fd = open(t.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         if (errno == ENOENT) continue;  // gone since the plan: nothing of it to write
-        // A directory it may not open; anything else (a symlink: O_NOFOLLOW) bounds nothing.
+        // A directory it may not open, or a symlink (O_NOFOLLOW) to one: where it really is bounds it.
         struct stat st;
         char *real = realpath(t.c_str(), nullptr);
         if (real && lstat(real, &st) == 0 && S_ISDIR(st.st_mode))
