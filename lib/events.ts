@@ -38,6 +38,7 @@ import {
   VIOLATION_RULE_PROTECTED_PATH,
   VIOLATION_RULE_SETID_FILE,
   VIOLATION_RULE_GIT_STATE,
+  VIOLATION_RULE_UNSEEN_LINK,
 } from './gen/events';
 
 /** A refusal the sandbox itself decided (the kernel's own EROFS/EACCES tell nobody: see explain()). */
@@ -93,6 +94,8 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_PROTECTED_LINK]: 'a second name of a protected file (a hard link to it; the file stays read-only by every name)',
   [VIOLATION_RULE_GIT_STATE]:
     "what git's sequencer runs at `git rebase --continue` (a to-do list's exec line, a merge strategy that is a program; the file is replaced, never written in place)",
+  [VIOLATION_RULE_UNSEEN_LINK]:
+    'a file with more than one name on the filesystem of a protected or read-only directory init cannot read (it may be a second name of a file there; make that directory readable, or keep such files on another filesystem)',
   [VIOLATION_RULE_SETID_FILE]: 'a set-user-ID or set-group-ID file (another user who runs it outside would run as the sandbox user)',
 };
 

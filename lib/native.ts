@@ -77,7 +77,7 @@ export interface Binding {
   poolReady?(ctlFd: number): boolean;
   /** rlimits, umask, nice, CPU affinity and cgroup: what a helper inherits and a pooled one fixed at its start. */
   processState?(): string;
-  /** An fd on /proc/self/mountinfo for mountsChanged (-1: could not open). */
+  /** The environment's fd on /proc/self/mountinfo for mountsChanged (-1: could not open); the addon closes it when the environment (a worker thread's included) ends. */
   mountWatch?(): number;
   /** Whether the mount table changed since the last call on this fd (true on any doubt). */
   mountsChanged?(fd: number): boolean;

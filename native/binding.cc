@@ -2,6 +2,7 @@
 // spawn.cc, reaper.cc and fsops.cc; the sandbox logic lives in lib/.
 #include <napi.h>
 #include <memory>
+#include <set>
 #include <unistd.h>
 #include "die_with_parent.h"
 #include "fsops.h"
@@ -80,6 +81,13 @@ class Binding : public Napi::Addon<Binding> {
                              InstanceMethod("gitWatchHolds", &Binding::GitWatchHolds),
                              InstanceMethod("dieWithParent", &Binding::DieWithParent),
                          });
+  }
+
+  // Runs when the environment ends (the main thread's at exit, a worker's when it exits or is
+  // terminated): Napi::Addon is the environment's instance data.
+  ~Binding() {
+    if (mount_watch_ >= 0) close(mount_watch_);
+    for (int fd : pidfds_) close(fd);
   }
 
  private:
@@ -171,8 +179,12 @@ class Binding : public Napi::Addon<Binding> {
     return Napi::Boolean::New(info.Env(), sbx_pidfd_exited(info[0].As<Napi::Number>().Int32Value()));
   }
 
+  // mountWatch() -> the environment's fd on /proc/self/mountinfo (-1: could not open). One per
+  // environment, owned here and closed when the environment ends: a worker thread's copy of
+  // lib/mount-watch.ts dies with the thread and never closes it.
   Napi::Value MountWatch(const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), sbx_mount_watch());
+    if (mount_watch_ < 0) mount_watch_ = sbx_mount_watch();
+    return Napi::Number::New(info.Env(), mount_watch_);
   }
 
   Napi::Value MountsChanged(const Napi::CallbackInfo &info) {
@@ -258,6 +270,7 @@ class Binding : public Napi::Addon<Binding> {
       ErrnoError(env, err, syscall_name).ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    if (res.pidfd >= 0) pidfds_.insert(res.pidfd);
     Napi::Object out = Napi::Object::New(env);
     out.Set("pid", res.pid);
     out.Set("pidfd", res.pidfd);
@@ -364,7 +377,9 @@ class Binding : public Napi::Addon<Binding> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    close(info[0].As<Napi::Number>().Int32Value());
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    pidfds_.erase(fd);
+    close(fd);
     return info.Env().Undefined();
   }
 
@@ -387,6 +402,10 @@ class Binding : public Napi::Addon<Binding> {
   }
 
   std::unique_ptr<Reaper> reaper_;
+  int mount_watch_ = -1;
+  // The pidfds spawn() gave JavaScript that it has not closed yet: a child still running when a
+  // worker thread ends never reaches its 'exit', where JavaScript would close it.
+  std::set<int> pidfds_;
 };
 
 }  // namespace

@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <time.h>
+#include <algorithm>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -41,9 +44,35 @@ Reaper::~Reaper() {
   (void)ignored;
   if (thread_.joinable()) thread_.join();
   tsfn_.Release();
+  ReapEnded();
   for (auto &f : fds_) close(f.first);  // the pipes and the reaper's own pidfds
   close(epfd_);
   close(stopfd_);
+}
+
+// The environment ends (a worker thread exits or is terminated) with helpers
+// whose command has ended (its 'exit' was posted) but that are still tearing
+// their namespaces down: nobody would reap them once this reaper is gone, and
+// each would stay a zombie for the life of the process. Each is about to exit,
+// so wait for them, for at most kEndedWaitMs in all. A helper whose command
+// still runs is left running, as child_process leaves a worker's children.
+void Reaper::ReapEnded() {
+  constexpr int kEndedWaitMs = 2000;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (auto &entry : children_) {
+    Child &c = entry.second;
+    if (!c.exited || c.pidfd < 0) continue;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    struct pollfd p = {c.pidfd, POLLIN, 0};
+    int n;
+    do n = poll(&p, 1, (int)std::max(0L, kEndedWaitMs - spent));
+    while (n < 0 && errno == EINTR);
+    siginfo_t info = {};
+    if (n > 0) waitid((idtype_t)P_PIDFD, (id_t)c.pidfd, &info, WEXITED | WNOHANG);
+  }
 }
 
 int Reaper::Watch(int caller_pidfd, int error_fd, int events_fd, uint32_t id, bool early_exit) {

@@ -40,6 +40,7 @@ class Reaper {
   void ReadEvents(Child &c, uint32_t id, bool final);
   void Reap(Child &c, uint32_t id);
   void Exited(Child &c, uint32_t id, int status);
+  void ReapEnded();
   int epfd_ = -1;
   int stopfd_ = -1;
   int refs_ = 0;

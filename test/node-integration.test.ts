@@ -72,6 +72,53 @@ describe(`Node integration (as ${userLabel})`, () => {
     expect(JSON.parse(r.stdout)).toEqual([]);
   });
 
+  it('a worker thread that loaded the addon leaves no fd behind, whether it is terminated or ends, with its children exited or still running', () => {
+    // Baseline after one worker ran: what the process opens once (the
+    // main thread's own state) is not per worker. Then 4 workers of each
+    // kind: terminated after a spawn exited, ended on their own after one,
+    // and terminated while their sandbox still runs (its pidfd never reaches
+    // the 'exit' that closes it). fds compared by number and target.
+    const script = `
+      const { Worker } = require('worker_threads');
+      const fs = require('fs');
+      const dist = ${JSON.stringify(path.join(repoRoot, 'dist'))};
+      const fds = () => fs.readdirSync('/proc/self/fd').map((f) => { try { return f + ' ' + fs.readlinkSync('/proc/self/fd/' + f); } catch { return f; } }).sort();
+      const kids = () => fs.readdirSync('/proc/self/task').flatMap((t) => fs.readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim().split(' ').filter(Boolean));
+      const load = "const sbx = require(" + JSON.stringify(dist) + "); const post = (m) => require('worker_threads').parentPort.postMessage(m);";
+      const kinds = {
+        terminated: load + "sbx.run('/bin/true', [], { sandbox: { writableRoots: [] } }).then((r) => post(r.code), (e) => post(String(e)));",
+        ended: load + "sbx.run('/bin/true', [], { sandbox: { writableRoots: [] } }).then((r) => post(r.code), (e) => post(String(e)));",
+        running: load + "const c = sbx.spawn('/bin/sleep', ['30'], { stdio: 'ignore', sandbox: { writableRoots: [] } }); c.on('spawn', () => post(0)); c.on('error', (e) => post(String(e)));",
+      };
+      const once = (kind) => new Promise((res, rej) => {
+        const w = new Worker(kinds[kind], { eval: true });
+        w.once('error', rej);
+        w.once('message', (m) => { if (m !== 0) rej(new Error(kind + ': ' + m)); else if (kind !== 'ended') w.terminate(); });
+        w.once('exit', res);
+      });
+      const settle = () => new Promise((r) => setTimeout(r, 300));
+      (async () => {
+        await once('terminated');
+        await settle();
+        const base = fds(), baseKids = kids(), out = {};
+        for (const kind of Object.keys(kinds)) {
+          for (let k = 0; k < 4; k++) await once(kind);
+          await settle();
+          out[kind] = { opened: fds().filter((f) => !base.includes(f)), closed: base.filter((f) => !fds().includes(f)) };
+          if (kind !== 'running') out[kind].children = kids().filter((p) => !baseKids.includes(p)).length;
+        }
+        console.log(JSON.stringify(out));
+        process.exit(0);
+      })().catch((e) => { console.error(String(e)); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      terminated: { opened: [], closed: [], children: 0 },
+      ended: { opened: [], closed: [], children: 0 },
+      running: { opened: [], closed: [] },
+    });
+  });
+
   it('lets the process exit while an unref()ed child runs, and waits for a ref()ed one', () => {
     const script = (unref: boolean) => `
       const c = require(${JSON.stringify(path.join(repoRoot, 'dist'))}).spawn('/bin/sleep', ['2'], { stdio: 'ignore', sandbox: { writableRoots: [] } });

@@ -72,6 +72,7 @@ enum ViolationRule : int32_t {
   kViolationRuleSetidFile = 7,  // making a file set-group-ID with chmod (a set-user-ID mode, and set-ID modes of creating opens and mknod, are refused by the seccomp filter, unreported)
   kViolationRuleProtectedLink = 8,  // writing or chmod-ing a protected or guarded file through a second name (a hard link made before the sandbox)
   kViolationRuleGitState = 9,  // writing a file git's sequencer reads to decide what it runs (a rebase's to-do list, its merge strategy) in place, or renaming onto one a file that would run a command (an exec line, a strategy that is a program)
+  kViolationRuleUnseenLink = 10,  // writing or chmod-ing a file with more than one name on the filesystem of a guarded directory init cannot read (it may be a second name of a file in it)
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

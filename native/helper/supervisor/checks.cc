@@ -49,10 +49,10 @@ int linked_refused(const Call &c, int fd, const struct stat *known) {
     return refused(c, EROFS, kViolationRuleProtectedPath, "(a file init cannot place)");
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return 0;
   std::pair<uint64_t, uint64_t> id{(uint64_t)st.st_dev, (uint64_t)st.st_ino};
-  if (!cfg.protect_inodes.count(id) &&
-      (cfg.protect_trees.empty() || in_guard_tree(cfg, id.first, id.second) == 0))
-    return 0;
-  return refused(c, EROFS, kViolationRuleProtectedLink, fd_path(fd));
+  if (cfg.protect_inodes.count(id)) return refused(c, EROFS, kViolationRuleProtectedLink, fd_path(fd));
+  int in_tree = cfg.protect_trees.empty() ? 0 : in_guard_tree(cfg, id.first, id.second);
+  if (in_tree == 0) return 0;
+  return refused(c, EROFS, in_tree > 0 ? kViolationRuleProtectedLink : kViolationRuleUnseenLink, fd_path(fd));
 }
 
 // EROFS when creating this name would create a protected path, or (for

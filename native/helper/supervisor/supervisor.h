@@ -46,8 +46,12 @@
 // What init found below the protect-tree= directories (guard_trees.cc).
 struct GuardTrees {
   bool walked = false;
-  bool complete = true;
+  bool complete = true;  // every directory read: `inodes` is all there is
   std::set<std::pair<uint64_t, uint64_t>> inodes;
+  // Not complete: the devices (filesystems) on which the inodes init could
+  // not see may lie; `unbounded`: those cannot be told either.
+  std::set<uint64_t> unseen_devs;
+  bool unbounded = false;
 };
 
 struct SupervisorConfig {
