@@ -57,20 +57,37 @@ bool starts_with(const std::string &s, const std::string &prefix) {
 
 // "//a/./b//" -> "/a/b/": the same lookup, spelled one way (a last "." stays,
 // it means "must be a directory"), so the prefixes below cannot be dodged.
+// Most paths are spelled that way already (absolute, no "//", no "/./"):
+// returned as they are. Building it anew took two strings per component
+// (1.2 us for a 13-component path of pnpm's, in a loop), and a link or
+// rename tidies three paths: most of init's own user-space time per request.
+bool spelled_tidy(const std::string &p) {
+  size_t n = p.size();
+  if (n == 0 || p[0] != '/') return false;
+  for (size_t i = 0; i != std::string::npos && i + 1 < n; i = p.find('/', i + 1))
+    if (p[i + 1] == '/' || (p[i + 1] == '.' && i + 2 < n && p[i + 2] == '/')) return false;
+  return true;
+}
+
 std::string tidy(const std::string &p) {
+  if (spelled_tidy(p)) return p;
   std::string out;
+  out.reserve(p.size() + 1);
   size_t i = 0;
   while (i < p.size()) {
     while (i < p.size() && p[i] == '/') i++;
     size_t end = p.find('/', i);
     if (end == std::string::npos) end = p.size();
-    std::string comp = p.substr(i, end - i);
+    size_t len = end - i;
     bool last = p.find_first_not_of('/', end) == std::string::npos;
-    if (!comp.empty() && (comp != "." || last)) out += "/" + comp;
+    if (len != 0 && (len != 1 || p[i] != '.' || last)) {
+      out += '/';
+      out.append(p, i, len);
+    }
     i = end;
   }
   if (out.empty()) out = "/";
-  if (p.size() > 1 && p.back() == '/' && out != "/") out += "/";
+  if (p.size() > 1 && p.back() == '/' && out != "/") out += '/';
   return out;
 }
 
@@ -425,8 +442,8 @@ static bool plain_spelling(const std::string &p, bool dev = false) {
   for (size_t i = 1; i < p.size();) {
     size_t end = p.find('/', i);
     if (end == std::string::npos) end = p.size();
-    std::string comp = p.substr(i, end - i);
-    if (comp.empty() || comp == "." || comp == "..") return false;
+    size_t len = end - i;  // "", "." and ".." are no names
+    if (len == 0 || (p[i] == '.' && (len == 1 || (len == 2 && p[i + 1] == '.')))) return false;
     i = end + 1;
   }
   return true;
