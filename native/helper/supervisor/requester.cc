@@ -94,7 +94,7 @@ std::string tidy(const std::string &p) {
 // /proc/self & co. -> the caller's own /proc entries.
 std::string rewrite(const Requester &r, std::string p) {
   if (p.empty() || p[0] != '/') return p;
-  p = tidy(p);
+  if (!spelled_tidy(p)) p = tidy(p);
   if (!starts_with(p, "/proc") && !starts_with(p, "/dev")) return p;  // the usual case: no tgid needed
   // Nor for the rest of /dev (/dev/null, a tty): only the names below lead to /proc/self.
   if (starts_with(p, "/dev") && !starts_with(p, "/dev/fd") && !starts_with(p, "/dev/stdin") &&
@@ -313,7 +313,10 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
     rest = p;
   }
   size_t start = rest.find_first_not_of('/');
-  rest = start == std::string::npos ? "" : rest.substr(start);
+  if (start == std::string::npos)
+    rest.clear();
+  else if (start)
+    rest.erase(0, start);
   size_t last_char = rest.find_last_not_of('/');
   out.trailing_slash = last_char != std::string::npos && last_char + 1 < rest.size();
   if (last_char == std::string::npos) {  // "/" itself, or the magic prefix itself
@@ -367,16 +370,15 @@ static int resolve(const Requester &r, int dirfd, int ours, const std::string &r
 // no magic prefix): which base, the directory part it opens, and the name.
 static bool plain_parts(int dirfd, const std::string &raw, int &base, std::string &parent, Place &out) {
   if (raw.empty()) return false;
-  std::string rest = raw;
+  std::string rest = raw[0] == '/' && !spelled_tidy(raw) ? tidy(raw) : raw;
   base = dirfd;
   if (raw[0] == '/') {
-    rest = tidy(raw);
     if (starts_with(rest, "/proc") || starts_with(rest, "/dev")) return false;
     base = INT_MIN;  // init's root
   }
   size_t start = rest.find_first_not_of('/');
   if (start == std::string::npos) return false;
-  rest = rest.substr(start);
+  rest.erase(0, start);
   size_t last_char = rest.find_last_not_of('/');
   out.trailing_slash = last_char + 1 < rest.size();
   rest.resize(last_char + 1);
