@@ -4,8 +4,8 @@
 // does per request". The checks that use that path must come out the same
 // however the directory is spelled: a git directory's hooks/ and a missing
 // protected name, reached by the plain spelling, through a symlinked
-// directory (the lookup then follows it and asks the kernel) and through
-// `..`; and a chain directory's metadata, by the same three spellings.
+// directory (the lookup then follows it and asks the kernel), through `..`
+// and with `//` and `/./` (which init tidies before it looks); and a chain directory's metadata, by the same three spellings.
 // Each refusal asserts the errno and that the host is unchanged; the
 // plain creations beside them show the shortcut still lets work through.
 // As root and as nobody.
@@ -37,7 +37,8 @@ describe(`supervised calls on spelled, symlinked and .. paths (as ${userLabel})`
       `
 for i, (label, hooks, top) in enumerate([('spelled', ${j(hooks(R))}, ${j(R)}),
                           ('through a symlink', ${j(hooks(L))}, ${j(L)}),
-                          ('through ..', ${j(path.join(G, 'objects', '..', 'hooks'))}, ${j(path.join(R, 'vendor', '..'))})]):
+                          ('through ..', ${j(path.join(G, 'objects', '..', 'hooks'))}, ${j(path.join(R, 'vendor', '..'))}),
+                          ('with // and /./', ${j(hooks(R).replace('/.git/', '//.git/./'))}, ${j(`${R}/./`)})]):
     out[label + ': new hook'] = attempt(lambda: os.close(os.open(hooks + '/post-checkout', os.O_WRONLY | os.O_CREAT, 0o755)))
     out[label + ': directory in hooks'] = attempt(lambda: os.mkdir(hooks + '/sub'))
     out[label + ': symlink as a hook'] = attempt(lambda: os.symlink('/bin/true', hooks + '/pre-commit'))
@@ -48,7 +49,7 @@ for i, (label, hooks, top) in enumerate([('spelled', ${j(hooks(R))}, ${j(R)}),
       { writableRoots: [R], tmp: 'none' },
     );
     const expected: Record<string, string> = {};
-    for (const label of ['spelled', 'through a symlink', 'through ..']) {
+    for (const label of ['spelled', 'through a symlink', 'through ..', 'with // and /./']) {
       Object.assign(expected, {
         [`${label}: new hook`]: 'EROFS',
         [`${label}: directory in hooks`]: 'EROFS',
@@ -61,7 +62,9 @@ for i, (label, hooks, top) in enumerate([('spelled', ${j(hooks(R))}, ${j(R)}),
     }
     expect(out).toEqual(expected);
     expect(snapshot(G)).toEqual(before);
-    expect(fs.readdirSync(R).sort()).toEqual(['d-0', 'd-1', 'd-2', 'f-0', 'f-1', 'f-2', 'vendor', 'x-0', 'x-1', 'x-2'].sort());
+    expect(fs.readdirSync(R).sort()).toEqual(
+      ['d-0', 'd-1', 'd-2', 'd-3', 'f-0', 'f-1', 'f-2', 'f-3', 'vendor', 'x-0', 'x-1', 'x-2', 'x-3'].sort(),
+    );
   });
 
   it('a chain directory (two roots side by side): chmod and utimes EROFS however it is spelled; a file in a root changes', async () => {
