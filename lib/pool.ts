@@ -8,7 +8,6 @@
 // begin in a head start (lib/head-start.ts): the namespaces no policy
 // decides, made ahead.
 import fs from 'fs';
-import { isMainThread } from 'worker_threads';
 import { native } from './native';
 import { FsView, Observation, realView, recording } from './fsview';
 import { commandSteps, Plan, Step } from './plan';
@@ -136,10 +135,13 @@ function enabled(options: PoolSpawnOptions): boolean {
   if (config.size === 0 || options.pool === false || options.interactive) return false;
   // A worker thread's module state and timers end with it, and nothing would
   // then discard what it started ahead: pooled sandboxes and head starts
-  // belong to the main thread only.
-  if (!isMainThread) return false;
+  // belong to the main thread only. Required here, not at the top: loading
+  // worker_threads loads Node's streams (some 25 builtin modules, a few ms),
+  // which a process that never spawns through the pool (the CLI, the bwrap
+  // front end) should not pay for.
   if (process.env.SBX_NATIVE_POOL === '0') return false;
   if (process.env.SBX_NATIVE_TEST_FAIL_STEP !== undefined) return false; // test only: the plan is rewritten
+  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) return false;
   return typeof native().binding.poolSend === 'function';
 }
 
