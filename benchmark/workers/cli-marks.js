@@ -19,7 +19,7 @@ const first = (name) => {
 const readFileSync = fs.readFileSync;
 fs.readFileSync = function (file, ...rest) {
   const s = String(file);
-  if (s.endsWith('cli.bundle.js')) first('entry files loaded');
+  if (s.endsWith('.bundle.js')) first('entry files loaded');
   if (s.endsWith('.cache')) first('bundle read and checked');
   if (s.endsWith('/mountinfo')) first('addon loaded, host facts');
   return readFileSync.call(this, file, ...rest);
