@@ -26,12 +26,53 @@ const front = process.env.FRONT;
 if (front && front !== 'preflight' && front !== 'command') throw new Error(`FRONT=${front}: preflight or command`);
 // Codex's two argv shapes (test/bwrap-codex.test.ts has where they come from), for this workspace.
 const ro = (p) => ['--ro-bind', p, p];
-const masked = (root) => ['.git', '.agents', '.codex', '.aws'].flatMap((n) => ['--perms', '555', '--tmpfs', `${root}/${n}`, '--remount-ro', `${root}/${n}`]);
+const masked = (root) =>
+  ['.git', '.agents', '.codex', '.aws'].flatMap((n) => ['--perms', '555', '--tmpfs', `${root}/${n}`, '--remount-ro', `${root}/${n}`]);
 const FRONT_ARGV = {
-  preflight: ['--as-pid-1', '--new-session', '--die-with-parent', '--tmpfs', '/', '--dev', '/dev', ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap(ro),
-    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--', '/usr/bin/true'],
-  command: ['--as-pid-1', '--new-session', '--die-with-parent', ...ro('/'), '--dev', '/dev', '--bind', ws, ws, ...masked(ws),
-    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-net', '--proc', '/proc', '--cap-drop', 'ALL', '--argv0', 'true', '--', 'true'],
+  preflight: [
+    '--as-pid-1',
+    '--new-session',
+    '--die-with-parent',
+    '--tmpfs',
+    '/',
+    '--dev',
+    '/dev',
+    ...['/bin', '/etc', '/lib', '/lib64', '/sbin', '/usr'].flatMap(ro),
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-net',
+    '--proc',
+    '/proc',
+    '--cap-drop',
+    'ALL',
+    '--',
+    '/usr/bin/true',
+  ],
+  command: [
+    '--as-pid-1',
+    '--new-session',
+    '--die-with-parent',
+    ...ro('/'),
+    '--dev',
+    '/dev',
+    '--bind',
+    ws,
+    ws,
+    ...masked(ws),
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-net',
+    '--proc',
+    '/proc',
+    '--cap-drop',
+    'ALL',
+    '--argv0',
+    'true',
+    '--',
+    'true',
+  ],
 };
 // What the installed shim (lib/bwrap/install.ts) tells the front end.
 const frontEnv = { ...env, SBX_BWRAP_FDS: '', SBX_BWRAP_SELF: process.execPath, SBX_BWRAP_PARENT: String(process.pid) };
