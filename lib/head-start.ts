@@ -181,8 +181,17 @@ export function startEarlyHead(network: boolean, ownProcessGroup: boolean, extra
   steps[0].args[0] = String(Number(steps[0].args[0]) | extraUnshare); // the bwrap front end's cgroup namespace
   const split = splitHead([...steps, { op: 'pidns_fork', args: [] }]);
   if (!split) return undefined;
-  const warm = launch(split.head, ownProcessGroup);
-  return warm && { steps: split.head, ownProcessGroup, warm };
+  const head = fromHere(split.head);
+  const warm = launch(head, ownProcessGroup);
+  return warm && { steps: head, ownProcessGroup, warm };
+}
+
+// A head start's first step takes it to / (a pooled process's may wait for
+// minutes); an early one waits only for this process's plan, so it keeps
+// this process's cwd, as a fresh helper does: the monitor is then found
+// where a fresh one is (test/helpers.ts leftovers looks for helpers by it).
+function fromHere(head: Step[]): Step[] {
+  return head[0]?.op === 'chdir' && head[0].args[0] === '/' ? head.slice(1) : head;
 }
 
 /**
@@ -193,14 +202,16 @@ export function startEarlyHead(network: boolean, ownProcessGroup: boolean, extra
 export function inEarlyHead(early: EarlyHead, plan: Plan, ownProcessGroup: boolean): { plan: Plan; warm: Warm } | undefined {
   const split = splitHead(plan.steps);
   const { warm } = early;
+  const head = split && fromHere(split.head);
   if (
     split &&
+    head &&
     ownProcessGroup === early.ownProcessGroup &&
-    JSON.stringify(split.head) === JSON.stringify(early.steps) &&
+    JSON.stringify(head) === JSON.stringify(early.steps) &&
     !hasExited(warm) &&
     warm.state === native().binding.processState!()
   )
-    return { plan: { ...plan, steps: [...split.head, ...split.tail] }, warm };
+    return { plan: { ...plan, steps: [...head, ...split.tail] }, warm };
   discard(warm);
   return undefined;
 }

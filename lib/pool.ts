@@ -136,7 +136,7 @@ function enabled(options: PoolSpawnOptions): boolean {
   // A worker thread's module state and timers end with it, and nothing would
   // then discard what it started ahead: pooled sandboxes and head starts
   // belong to the main thread only. Required here, not at the top: loading
-  // worker_threads loads Node's streams (some 25 builtin modules, a few ms),
+  // worker_threads loads Node's streams (26 builtin modules, a few ms),
   // which a process that never spawns through the pool (the CLI, the bwrap
   // front end) should not pay for.
   if (process.env.SBX_NATIVE_POOL === '0') return false;

@@ -90,11 +90,21 @@ describe(`early head starts (as ${userLabel})`, () => {
     const fresh = await run(prepare('/bin/sh', ['-c', FINGERPRINT], opts), opts);
     expect([inHead.head, fresh.head]).toEqual([true, false]);
     expect(inHead.pid).toBe(early!.warm.pid); // the early helper ran it
+    expect(inHead.out).toContain(`${W}\n`); // pwd: the command's cwd, as in a fresh sandbox
     expect(inHead.err).toBe('');
     expect(inHead.out.split('\n')).toEqual(fresh.out.split('\n'));
     expect(inHead.out).toMatch(/^\s*lo$/m); // network off: the loopback only
     expect(inHead.out).toMatch(/NoNewPrivs:\s+1/);
     expect(inHead.out).toMatch(/Seccomp:\s+2/);
+  });
+
+  it("its monitor works from this process's cwd, as a fresh helper's does (not from / as a pooled head start's)", async () => {
+    const W = workspace();
+    const early = startEarlyHead(false, true)!;
+    expect(fs.readlinkSync(`/proc/${early.warm.pid}/cwd`)).toBe(process.cwd());
+    const opts: SpawnOptions = { cwd: W, sandbox: { writableRoots: [W] } };
+    const r = await run(prepare('/bin/sh', ['-c', 'pwd'], opts), opts, early);
+    expect([r.head, r.out, r.code]).toEqual([true, `${W}\n`, 0]);
   });
 
   it('enforces the same: a write outside the roots fails with EROFS, a protected file with EACCES or EROFS, the host is unchanged', async () => {
