@@ -98,6 +98,9 @@ export function refuseReexposure(
   env: NodeJS.ProcessEnv = process.env,
   view: FsView = realView,
 ): void {
+  // Only a discovered file can widen; without one there is nothing to compare
+  // (and resolving the hidden paths costs a failed realpath, a thrown Error, each).
+  if (!discovered.length) return;
   const hidden = [
     ...(policy.denyRead ?? []),
     ...Object.entries(policy.rules ?? {})

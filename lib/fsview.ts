@@ -194,8 +194,27 @@ export function onePlanView(view: FsView, lstatAnswer?: (p: string) => string): 
   };
 }
 
+/**
+ * Whether lstat finds no `p` (after the same lexical `..` as realpath's), so
+ * its realpath would fail: a failed realpath throws an Error, tens of
+ * microseconds each on a cold start, and a plan asks about a dozen missing
+ * names. Asked of every view but realView, whose lstat builds an fs.Stats
+ * (there a realpath that succeeds costs less); a plan's view answers from
+ * the addon. An lstat that throws (not searchable, not a directory): false,
+ * realpath says.
+ */
+function missing(view: FsView, p: string): boolean {
+  if (view === realView) return false;
+  try {
+    return !view.lstat(path.resolve(p));
+  } catch {
+    return false;
+  }
+}
+
 /** `view.realpath(p)`, undefined when it fails (missing, a loop, not searchable). */
 export function realOrUndefined(view: FsView, p: string): string | undefined {
+  if (missing(view, p)) return undefined;
   try {
     return view.realpath(p);
   } catch {
@@ -245,11 +264,12 @@ export function canonicalPath(view: FsView, p: string, followLast: boolean): str
   }
   for (; ; dir = path.dirname(dir)) {
     try {
-      return path.join(view.realpath(dir), ...rest);
+      if (!missing(view, dir)) return path.join(view.realpath(dir), ...rest);
     } catch {
-      if (dir === '/') return undefined;
-      rest.unshift(path.basename(dir));
+      /* below: one level up */
     }
+    if (dir === '/') return undefined;
+    rest.unshift(path.basename(dir));
   }
 }
 

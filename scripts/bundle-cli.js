@@ -67,41 +67,71 @@ function distModules(from) {
 const wrap = (text) =>
   `function (exports, require, module, __filename, __dirname) {\n${text.replace(/^#!.*/, '').replace(/^\/\/# sourceMappingURL=.*$/m, '')}\n}`;
 
+/**
+ * Where each relative require of `rel` goes: the key of a bundled module, the
+ * entry (`#entry`, whose exports the entry hands in), or a path relative to
+ * dist/ that Node's require loads at run time. Worked out here, so a start
+ * joins no paths: path.join on a cold start runs in V8's interpreter, and the
+ * bundle's ~200 requires cost ~1 ms that way.
+ */
+function requireMap(rel, text, defined) {
+  const out = {};
+  for (const m of text.matchAll(/require\((["'])(\.{1,2}\/[^"']+)\1\)/g)) {
+    const spec = m[2];
+    const key = path.posix.join(path.posix.dirname(rel), spec);
+    if (defined.has(`${key}.js`)) out[spec] = `${key}.js`;
+    else if (defined.has(key)) out[spec] = key;
+    else if (key === 'cli-entry' || key === 'cli-entry.js') out[spec] = '#entry';
+    else out[spec] = `>${key}`;
+  }
+  return out;
+}
+
 function bundleText(from) {
   const sources = distModules(from);
-  const defs = sources.map((rel) => `${JSON.stringify(rel)}: ${wrap(fs.readFileSync(path.join(dist, rel), 'utf8'))}`);
+  const defined = new Set(sources);
+  const texts = sources.map((rel) => fs.readFileSync(path.join(dist, rel), 'utf8'));
+  const defs = sources.map((rel, i) => `${JSON.stringify(rel)}: ${wrap(texts[i])}`);
+  const maps = sources.map((rel, i) => `${JSON.stringify(rel)}: ${JSON.stringify(requireMap(rel, texts[i], defined))}`);
   // node-gyp-build as the package would find it from dist/ (its two files).
   const gyp = path.dirname(require.resolve('node-gyp-build/package.json', { paths: [dist] }));
-  for (const f of ['index.js', 'node-gyp-build.js'])
-    defs.push(`${JSON.stringify(`#node-gyp-build/${f}`)}: ${wrap(fs.readFileSync(path.join(gyp, f), 'utf8'))}`);
-  // The loader: keys are paths relative to dist/; anything else (builtins, .json, .node,
-  // other packages) goes to Node's require from dist/, except the entry itself (not
-  // bundled), whose exports the entry hands in: resolving it again would stat its path.
+  const gypFiles = ['index.js', 'node-gyp-build.js'];
+  const gypKeys = new Set(gypFiles.map((f) => `#node-gyp-build/${f}`));
+  for (const f of gypFiles) {
+    const text = fs.readFileSync(path.join(gyp, f), 'utf8');
+    defs.push(`${JSON.stringify(`#node-gyp-build/${f}`)}: ${wrap(text)}`);
+    maps.push(`${JSON.stringify(`#node-gyp-build/${f}`)}: ${JSON.stringify(requireMap(`#node-gyp-build/${f}`, text, gypKeys))}`);
+  }
+  // The loader: keys are paths relative to dist/; a module's relative requires go
+  // through its map (made above); anything else (builtins, other packages) goes to
+  // Node's require from dist/, except the entry itself (not bundled), whose exports
+  // the entry hands in: resolving it again would stat its path.
   const body = `(function (outerRequire, dist, entryExports) {
 'use strict';
-const path = outerRequire('path');
 const defs = {
 ${defs.join(',\n')}
+};
+const maps = {
+${maps.join(',\n')}
 };
 const done = {};
 const load = (key) => {
   if (done[key]) return done[key].exports;
   const module = { exports: {} };
   done[key] = module;
-  const file = key.startsWith('#') ? dist : path.join(dist, key);
-  defs[key].call(module.exports, module.exports, requireFrom(path.posix.dirname(key)), module, file, path.dirname(file));
+  // __filename and __dirname as Node would give them (node-gyp-build's: dist/ and the package).
+  const file = key[0] === '#' ? dist : dist + '/' + key;
+  defs[key].call(module.exports, module.exports, requireFor(maps[key]), module, file, file.slice(0, file.lastIndexOf('/')));
   return module.exports;
 };
-const requireFrom = (dir) => (spec) => {
+const requireFor = (map) => (spec) => {
   if (spec === 'node-gyp-build') return load('#node-gyp-build/index.js');
-  if (spec.startsWith('./') || spec.startsWith('../')) {
-    const key = path.posix.join(dir, spec);
-    if (defs[key + '.js']) return load(key + '.js');
-    if (defs[key]) return load(key);
-    if (entryExports && (key === 'cli-entry' || key === 'cli-entry.js')) return entryExports;
-    return outerRequire(path.join(dist, key));
-  }
-  return outerRequire(spec);
+  const to = map[spec];
+  if (to === undefined) return outerRequire(spec);
+  if (to === '#entry' && entryExports) return entryExports;
+  if (to === '#entry') return outerRequire(dist + '/cli-entry.js');
+  if (to[0] === '>') return outerRequire(dist + '/' + to.slice(1));
+  return load(to);
 };
 return load(${JSON.stringify(from)});
 })
