@@ -3,7 +3,7 @@
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
 import os from 'os';
 import path from 'path';
-import { FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
+import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
@@ -16,7 +16,6 @@ import { STEP_ARITY, StepOp } from './gen/plan-steps';
 import { KernelFeatures, kernelFeatures, parseRelease, supervisorFallbacks } from './features';
 import { hostPath, MovedRoot } from './moved-roots';
 import { MARKER, MARKER_PREFIX } from './marker';
-import { namespaceSteps } from './namespace-steps';
 
 export interface Step {
   op: StepOp;
@@ -95,7 +94,11 @@ export function buildPlan(input: PlanInput): Plan {
   const identity = input.identity && ((p: string) => (ids.has(p) ? ids.get(p) : ids.set(p, input.identity!(p)).get(p)));
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
-    steps.push(...namespaceSteps(policy.network, input.uid, input.gid));
+    let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
+    if (!policy.network) flags |= CLONE.NEWNET;
+    add('unshare', flags);
+    add('map_ids', input.uid, input.uid, input.gid, input.gid);
+    if (!policy.network) add('loopback_up');
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity, policy.movedRoots ?? []));
