@@ -179,6 +179,10 @@ void step_seal(Run &run, const Step &s) {
     if (at < 0) continue;  // gone: nothing to protect
     int rc = bind_self_ro(at);
     int saved = errno;
+    if (rc != 0 && saved == ENOENT) {  // removed since it was opened: gone as one removed before the listing
+      close(at);
+      continue;
+    }
     struct statvfs vfs;
     bool ok = rc == 0 || (mounted.count(name) && fstatvfs(at, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
     close(at);
