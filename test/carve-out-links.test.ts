@@ -15,6 +15,15 @@ import { isRoot, repoRoot, rmTree, snapshot, tempDir, userLabel } from './helper
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
 
+/** `sbx-native exec` of `node -e src` with the writable roots given, R/config read-only, from R. */
+function execIn(R: string, writable: string[], src: string, flags: string[] = []) {
+  const args = ['exec', '--no-config', '--tmp', 'none', ...flags, ...writable.flatMap((w) => ['-w', w])];
+  return spawnSync(process.execPath, [bin, ...args, '-r', path.join(R, 'config'), '--cwd', R, '--', process.execPath, '-e', src], {
+    encoding: 'utf8',
+    cwd: R,
+  });
+}
+
 describe(`second names of files in read-only directories of a root (as ${userLabel})`, () => {
   let R: string;
   beforeEach(() => {
@@ -45,28 +54,7 @@ describe(`second names of files in read-only directories of a root (as ${userLab
         fs.appendFileSync(${q(path.join(R, 'backup', 'plain'))}, '+'); out.plain = fs.readFileSync(${q(path.join(R, 'plain'))}, 'utf8');
         fs.writeFileSync(${q(path.join(R, 'new'))}, 'n'); out.new = fs.readFileSync(${q(path.join(R, 'new'))}, 'utf8');
         process.stdout.write(JSON.stringify(out));`;
-      const r = spawnSync(
-        process.execPath,
-        [
-          bin,
-          'exec',
-          '--no-config',
-          '--tmp',
-          'none',
-          ...flags,
-          '-w',
-          R,
-          '-r',
-          path.join(R, 'config'),
-          '--cwd',
-          R,
-          '--',
-          process.execPath,
-          '-e',
-          src,
-        ],
-        { encoding: 'utf8', cwd: R },
-      );
+      const r = execIn(R, [R], src, flags);
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({
         'settings.json append': 'EROFS',
@@ -140,29 +128,7 @@ describe(`second names when a read-only directory holds one init cannot read (as
           tryIt('other filesystem chmod', () => fs.chmodSync(${q(path.join(O, 'installed'))}, 0o600));
           out.store = fs.readFileSync(${q(path.join(O, 'store'))}, 'utf8');
           process.stdout.write(JSON.stringify(out));`;
-        const r = spawnSync(
-          process.execPath,
-          [
-            bin,
-            'exec',
-            '--no-config',
-            '--tmp',
-            'none',
-            '-w',
-            R,
-            '-w',
-            O,
-            '-r',
-            path.join(R, 'config'),
-            '--cwd',
-            R,
-            '--',
-            process.execPath,
-            '-e',
-            src,
-          ],
-          { encoding: 'utf8', cwd: R },
-        );
+        const r = execIn(R, [R, O], src);
         expect(r.status, r.stderr).toBe(0);
         expect(JSON.parse(r.stdout)).toEqual({
           'readdir locked': 'EACCES',
@@ -210,29 +176,7 @@ describe(`second names when a read-only directory holds one init cannot read (as
         const src = `const fs = require('fs'); const out = {};
           try { fs.appendFileSync(${q(target)}, 'evil'); out.append = 'ok'; } catch (e) { out.append = e.code; }
           process.stdout.write(JSON.stringify(out));`;
-        const r = spawnSync(
-          process.execPath,
-          [
-            bin,
-            'exec',
-            '--no-config',
-            '--tmp',
-            'none',
-            '-w',
-            R,
-            '-w',
-            path.join(F, 'work'),
-            '-r',
-            path.join(R, 'config'),
-            '--cwd',
-            R,
-            '--',
-            process.execPath,
-            '-e',
-            src,
-          ],
-          { encoding: 'utf8', cwd: R },
-        );
+        const r = execIn(R, [R, path.join(F, 'work')], src);
         expect(r.status, r.stderr).toBe(0);
         expect(JSON.parse(r.stdout)).toEqual({ append: 'EROFS' });
         expect(r.stderr).toMatch(/blocked: .*work\/secret.*filesystem of a protected or read-only directory init cannot read/s);
