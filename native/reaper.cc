@@ -24,6 +24,7 @@ struct ReaperEvent {
   int code = -1;     // exit: exit code, or -1
   int signal = 0;    // exit: terminating signal, or 0
   std::string data;  // exec: the report (empty: EOF, the command was exec'd); event: one record
+  ReaperEvent(decltype(kind) k, uint32_t i) : kind(k), id(i) {}
 };
 
 Reaper::Reaper(Napi::Env env, Napi::Function on_event) {
@@ -130,7 +131,7 @@ void Reaper::ReadReport(Child &c, uint32_t id) {
   do n = read(c.error_fd, &r, sizeof r);
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EAGAIN) return;  // spurious wake-up: a writer is still there
-  auto *ev = new ReaperEvent{ReaperEvent::kExec, id};
+  auto *ev = new ReaperEvent(ReaperEvent::kExec, id);
   if (n == (ssize_t)sizeof r) ev->data.assign(reinterpret_cast<const char *>(&r), sizeof r);
   Forget(c.error_fd);
   c.error_fd = -1;
@@ -169,7 +170,7 @@ void Reaper::ReadEvents(Child &c, uint32_t id, bool final) {
       if (c.early_exit) Exited(c, id, r.status);  // else the helper's own end tells
       continue;
     }
-    auto *ev = new ReaperEvent{ReaperEvent::kEvent, id};
+    auto *ev = new ReaperEvent(ReaperEvent::kEvent, id);
     ev->data = c.pending.substr(0, h.size);
     c.pending.erase(0, h.size);
     Post(ev);
@@ -186,7 +187,7 @@ void Reaper::Exited(Child &c, uint32_t id, int status) {
   if (c.exited) return;
   if (c.error_fd >= 0) ReadReport(c, id);
   if (c.error_fd >= 0) return;
-  auto *ev = new ReaperEvent{ReaperEvent::kExit, id};
+  auto *ev = new ReaperEvent(ReaperEvent::kExit, id);
   if (WIFEXITED(status))
     ev->code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))
@@ -213,7 +214,7 @@ void Reaper::Reap(Child &c, uint32_t id) {
     children_.erase(id);
     return;
   }
-  auto *ev = new ReaperEvent{ReaperEvent::kExit, id};
+  auto *ev = new ReaperEvent(ReaperEvent::kExit, id);
   if (info.si_code == CLD_EXITED)
     ev->code = info.si_status;
   else

@@ -180,12 +180,15 @@ describe(`head starts (as ${userLabel})`, () => {
     }
     expect(ns(init, 'pid')).not.toBe(ns(process.pid, 'pid'));
     expect(status(init)).toMatch(/^NSpid:\s+\d+\s+1$/m); // pid 1 of its namespace
-    // Its fds: the /dev/null placeholders, its socket, the error and events pipes, the monitor's socket.
+    // Its fds: the /dev/null placeholders, its socket, the error and events pipes, the monitor's socket,
+    // and the signalfd that drops signals sent to it while it waits.
     const fds = fs.readdirSync(`/proc/${init}/fd`).map(Number);
     const targets = fds.map((fd) => fs.readlinkSync(`/proc/${init}/fd/${fd}`));
     expect(targets.slice(0, 3)).toEqual(['/dev/null', '/dev/null', '/dev/null']);
-    expect(targets.slice(3).every((t) => /^(socket|pipe):\[\d+\]$/.test(t))).toBe(true);
-    expect(fds.length).toBe(7);
+    const rest = targets.slice(3).sort();
+    expect(rest.filter((t) => /^(socket|pipe):\[\d+\]$/.test(t))).toHaveLength(4);
+    expect(rest.filter((t) => t === 'anon_inode:[signalfd]')).toHaveLength(1);
+    expect(fds.length).toBe(8);
   });
 
   describe('used only while its key holds', () => {
@@ -269,6 +272,25 @@ describe(`head starts (as ${userLabel})`, () => {
       expect(alive([monitor, init])).toHaveLength(2);
       const r = await sh('sleep 0.2; echo ran', fresh());
       expect([r.head, r.out, r.code, r.signal]).toEqual([true, 'ran\n', 0, null]);
+    });
+
+    it('a kill right after the hand-over reaches the command, however late init takes its plan', async () => {
+      await sh('true', fresh());
+      await headReady();
+      const [monitor] = headPids();
+      const [init] = kids(monitor);
+      process.kill(init, 'SIGSTOP'); // it takes its plan only once continued
+      const c = spawn('/bin/sh', ['-c', 'sleep 5; echo ran'], fresh());
+      expect(c.plan.steps.some((s) => s.op === 'head_wait')).toBe(true);
+      let out = '';
+      c.stdout?.on('data', (d) => (out += d));
+      const closed = new Promise((resolve) => c.on('close', (code, signal) => resolve([code, signal])));
+      expect(c.kill('SIGTERM')).toBe(true);
+      for (let i = 0; i < 300 && !/^ShdPnd:\s+0*4000$/m.test(status(init)); i++) await sleep(10);
+      expect(status(init)).toMatch(/^ShdPnd:\s+0*4000$/m); // the monitor passed it on: SIGTERM waits at init
+      process.kill(init, 'SIGCONT');
+      expect(await closed).toEqual([null, 'SIGTERM']);
+      expect(out).toBe('');
     });
 
     it("stdio of any shape: an 'ipc' channel and a pipe on fd 4; a closed fd 3 is not head-started", async () => {

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -72,15 +73,27 @@ std::vector<int> receive(Run &run, int ctl, int want) {
 // write, not send: in a pooled command process the filter is in force and
 // sends are supervised; with SIGPIPE ignored for the call, as MSG_NOSIGNAL
 // would (the command's dispositions are the defaults by now, and go back to them).
+// A command handed over before this says so has closed its end already (EPIPE).
 void say_ready(Run &run, int ctl) {
   struct sigaction ign, old;
   memset(&ign, 0, sizeof ign);
   ign.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ign, &old);
+  sigset_t before;
+  sigpending(&before);
   ssize_t sent;
   do sent = write(ctl, "R", 1);
   while (sent < 0 && errno == EINTR);
   int sent_errno = errno;
+  // Where SIGPIPE is blocked (init of a head start), the write's own SIGPIPE
+  // is queued rather than ignored: take it back, or the command would get it.
+  if (sent < 0 && sent_errno == EPIPE && !sigismember(&before, SIGPIPE)) {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    struct timespec now = {0, 0};
+    sigtimedwait(&pipe_only, nullptr, &now);
+  }
   sigaction(SIGPIPE, &old, nullptr);
   if (sent < 0 && sent_errno != EPIPE && sent_errno != ECONNRESET)
     fail(run, sent_errno, "write on the pool socket");
@@ -131,6 +144,43 @@ void place(Run &run, int fd, int target) {
   close(fd);
 }
 
+// Whether the caller has closed its end of the pool socket.
+bool caller_closed(int ctl) {
+  struct pollfd p = {ctl, POLLRDHUP, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+}
+
+// A signal that reached init while it waited for its plan (it is in no
+// process group of the caller's, so only a kill aimed at it) was meant for no
+// command, and is dropped as it comes. The monitor passes the caller's kills
+// on only once the caller has closed its end of the socket, which it does
+// right after sending the plan: a signal read while that end is still open
+// came before any of those and is dropped; one read after it may be the
+// caller's and goes back to pending, for the command. Waiting stops at the
+// plan (or the caller's close): what is pending then stays for the command
+// too, so a kill that comes while init is slow to take its plan is never lost.
+void drop_waiting_signals(Run &run, int ctl) {
+  sigset_t blocked;  // the forwarded signals and SIGCHLD (ops_fork.cc)
+  sigprocmask(SIG_BLOCK, nullptr, &blocked);
+  int sigfd = signalfd(-1, &blocked, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) fail(run, errno, "signalfd (head_wait)");
+  for (;;) {
+    struct pollfd p[2] = {{ctl, POLLIN | POLLRDHUP, 0}, {sigfd, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      fail(run, errno, "poll on the pool socket");
+    }
+    if (p[0].revents) break;
+    struct signalfd_siginfo info;
+    if (read(sigfd, &info, sizeof info) != sizeof info) continue;
+    if (caller_closed(ctl)) {
+      kill(getpid(), (int)info.ssi_signo);  // blocked: pending again
+      break;
+    }
+  }
+  close(sigfd);
+}
+
 }  // namespace
 
 // pool_wait CTL_FD: the helper was started with CTL_FD placeholder stdio fds
@@ -159,23 +209,10 @@ void step_head_wait(Run &run, const Step &s) {
   if (ctl < 3 || ctl > kMaxStdio) fail(run, EINVAL, "head_wait: bad socket fd " + s.args[0]);
   if (run.has_run(StepOp::command_fork)) fail(run, EINVAL, "head_wait after command_fork");
   say_ready(run, ctl);
+  drop_waiting_signals(run, ctl);
   std::vector<int> fds = receive(run, ctl, -1);
   if (fds.empty()) _exit(0);  // discarded unused
   close(ctl);
-  // A signal sent to init while it waited (it is in no process group of the
-  // caller's, so only a kill aimed at it) was meant for no command: the
-  // forwarded ones are blocked here and would reach the command at its fork.
-  sigset_t pending;
-  if (sigpending(&pending) == 0 && !sigisemptyset(&pending)) {
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    for (int sig = 1; sig < NSIG; sig++) {
-      if (sig == SIGKILL || sig == SIGSTOP || !sigismember(&pending, sig)) continue;
-      sigaction(sig, &ign, &old);  // ignoring a pending signal discards it
-      sigaction(sig, &old, nullptr);
-    }
-  }
   int n = (int)fds.size() - 1;
   int floor = n + 3;
   run.error_fd = lift(run, run.error_fd, floor, true);
@@ -207,8 +244,6 @@ int pool_socket(const Run &run) {
 // be) running. Once true, always true.
 bool pool_handed_over(int ctl) {
   static bool handed = false;
-  if (handed) return true;
-  struct pollfd p = {ctl, POLLRDHUP, 0};
-  handed = poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+  if (!handed) handed = caller_closed(ctl);
   return handed;
 }
