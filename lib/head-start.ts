@@ -38,7 +38,8 @@ const heads = new Map<string, Head>();
  * head_wait), `tail` the rest, starting with the mount namespace. Undefined
  * for a plan a head start cannot begin: no user and pid namespaces, a
  * network proxy forked first, a hostname, a terminal, bwrap's info-fd, or
- * anything before init's fork that is not a mount step.
+ * anything before init's fork that is not a mount step (or the ids and
+ * hidden directories the layout checks and holds).
  */
 export function splitHead(steps: readonly Step[]): { head: Step[]; tail: Step[] } | undefined {
   if (steps[0]?.op !== 'unshare' || steps[1]?.op !== 'map_ids') return undefined;
@@ -49,7 +50,7 @@ export function splitHead(steps: readonly Step[]): { head: Step[]; tail: Step[] 
   if (fork < k || steps[fork].args.length) return undefined;
   for (let i = k; i < fork; i++) {
     const op = steps[i].op;
-    if (op !== 'expect_ids' && (STEP_HINT[op] !== 'mount' || op.startsWith('tty_'))) return undefined;
+    if (op !== 'expect_ids' && op !== 'hold_tree' && (STEP_HINT[op] !== 'mount' || op.startsWith('tty_'))) return undefined;
   }
   if (steps.some((s) => s.op === 'pool_wait' || s.op === 'head_wait' || (s.op === 'pidns_fork' && s !== steps[fork]))) return undefined;
   const head: Step[] = [

@@ -92,6 +92,7 @@ export function buildPlan(input: PlanInput): Plan {
   // Asked twice for the read-only paths (expect_ids, protect-inode): one lstat each.
   const ids = new Map<string, string | undefined>();
   const identity = input.identity && ((p: string) => (ids.has(p) ? ids.get(p) : ids.set(p, input.identity!(p)).get(p)));
+  const hidden = layout && identity && namespaces ? hiddenGuards(layout, identity) : { trees: new Map<string, string[]>(), inodes: [] };
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
     let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
@@ -102,7 +103,7 @@ export function buildPlan(input: PlanInput): Plan {
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity, policy.movedRoots ?? []));
-    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive);
+    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive, hidden.trees);
     // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
     if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
     if (input.interactive) add('tty_save');
@@ -115,7 +116,7 @@ export function buildPlan(input: PlanInput): Plan {
 
   if (!namespaces && input.interactive) add('tty_save');
   const confinement = layout && useLandlock ? layout : undefined;
-  const sup = supervision(layout, namespaces);
+  const sup = supervision(layout, namespaces, hidden.trees.size + hidden.inodes.length);
   const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   // With namespaces, init is confined like the command (Landlock, no
   // capabilities) before it forks it: it is the supervisor that performs
@@ -126,7 +127,8 @@ export function buildPlan(input: PlanInput): Plan {
   if (namespaces) {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
-    if (supervising) steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, identity) }); // not spread: may be 100k arguments
+    if (supervising)
+      steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, identity, hidden.inodes) }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -224,7 +226,7 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * (then nothing can be created onto them, but they can be moved away). Only
  * with namespaces (init is then the command's confined peer).
  */
-export function supervision(layout: Layout | undefined, namespaces: boolean): Supervision {
+export function supervision(layout: Layout | undefined, namespaces: boolean, hidden = 0): Supervision {
   // The unix-socket rule holds wherever init is ours, in every mode (lib/unix-sockets.ts).
   if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false, writes: false };
   if (!layout) return { metadata: false, create: false, rename: false, sockets: true, writes: false };
@@ -236,8 +238,10 @@ export function supervision(layout: Layout | undefined, namespaces: boolean): Su
     sockets: true,
     // The repository model in every git directory, found by the layout or not
     // (git-control); and wherever the command can write, a second name of a
-    // protected or guarded file (protect-inode, protect-tree).
-    writes: layout.newNames.length > 0 || (layout.groups.length > 0 && (layout.guardTrees.length > 0 || layout.pinnedFiles.length > 0)),
+    // protected, guarded or hidden file (protect-inode, protect-tree, hold_tree).
+    writes:
+      layout.newNames.length > 0 ||
+      (layout.groups.length > 0 && (layout.guardTrees.length > 0 || layout.pinnedFiles.length > 0 || hidden > 0)),
   };
 }
 
@@ -248,6 +252,7 @@ function supervisorArgs(
   arch: string,
   features: KernelFeatures,
   identity: ((p: string) => string | undefined) | undefined,
+  hiddenInodes: string[],
 ): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
@@ -273,6 +278,7 @@ function supervisorArgs(
       const id = identity!(p);
       if (id) ids.add(id);
     }
+    for (const id of hiddenInodes) ids.add(id);
     for (const id of ids) out.push(`protect-inode=${id}`);
   }
   if (sup.rename) for (const d of layout!.protectedChain) out.push(`protect-dir=${d}`);
@@ -324,6 +330,35 @@ function identities(
   return out;
 }
 
+/**
+ * Hidden (deny-read) files and directories on the filesystem of a writable
+ * area: a second name there, made before the sandbox, would let their files
+ * be written past the mask. A hidden file's inode is guarded like a
+ * protected file's; a hidden directory is held by init before its mask
+ * covers it and walked like a guarded tree, but for the writable areas shown
+ * again below it (its value: those to skip). On another filesystem no second
+ * name can be in reach, and nothing is supervised for it.
+ */
+function hiddenGuards(layout: Layout, identity: (p: string) => string | undefined): { trees: Map<string, string[]>; inodes: string[] } {
+  const devOf = (p: string) => identity(p)?.split(':')[0];
+  const writable = [...layout.writable, ...(layout.writableFiles ?? [])];
+  const devs = new Set(writable.map(devOf).filter((d) => d !== undefined));
+  const trees = new Map<string, string[]>();
+  const inodes: string[] = [];
+  for (const a of layout.actions) {
+    if (a.kind !== 'mask' || a.type === 'tmpfs' || a.data !== undefined || a.fresh) continue;
+    const id = identity(a.path);
+    if (!id || !devs.has(id.split(':')[0])) continue;
+    if (a.type === 'file') inodes.push(id);
+    else
+      trees.set(
+        a.path,
+        writable.filter((w) => w.startsWith(a.path === '/' ? '/' : `${a.path}/`)),
+      );
+  }
+  return { trees, inodes };
+}
+
 /** The names in DIR that are mount points of their own. */
 function mountedEntries(mounts: MountEntry[], dir: string): string[] {
   const prefix = dir === '/' ? '/' : `${dir}/`;
@@ -337,7 +372,14 @@ function mountedEntries(mounts: MountEntry[], dir: string): string[] {
 }
 
 /** The read-only filesystem with its writable roots, carve-outs and masks, and a minimal /dev. */
-function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, nextSlot: () => number, terminal: boolean): void {
+function addFilesystemSteps(
+  layout: Layout,
+  mounts: MountEntry[],
+  add: Add,
+  nextSlot: () => number,
+  terminal: boolean,
+  held: Map<string, string[]>,
+): void {
   // Read-write copies, revealed paths and device nodes are cloned before the
   // read-only pass so they keep their original flags.
   const slot = new Map<string, number>();
@@ -414,6 +456,8 @@ function addFilesystemSteps(layout: Layout, mounts: MountEntry[], add: Add, next
           a.type === 'tmpfs'
             ? [MS.NOSUID | MS.NODEV, a.mode ?? 0o1777]
             : [READ_ONLY | MOUNT_ATTR.NOEXEC, a.type === 'file' ? 0o444 : 0o755];
+        const skip = held.get(a.path);
+        if (skip) add('hold_tree', a.path, ...skip);
         add('mask', a.path, a.type, flags, mode, a.size ?? 0, ...a.inner.map((i) => `${i.dir ? 'd' : 'f'}:${i.rel}`));
         for (const n of a.made ?? [])
           add(

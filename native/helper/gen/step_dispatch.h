@@ -25,6 +25,7 @@ void step_seal(Run &run, const Step &s);  // mount
 void step_pin(Run &run, const Step &s);  // mount
 void step_pin_from(Run &run, const Step &s);  // mount
 void step_close_slot(Run &run, const Step &s);  // mount
+void step_hold_tree(Run &run, const Step &s);  // supervise
 void step_mask(Run &run, const Step &s);  // mount
 void step_data_file(Run &run, const Step &s);  // mount
 void step_fresh_node(Run &run, const Step &s);  // mount
@@ -82,6 +83,7 @@ inline void run_step(Run &run, const Step &s) {
     case StepOp::pin: return step_pin(run, s);
     case StepOp::pin_from: return step_pin_from(run, s);
     case StepOp::close_slot: return step_close_slot(run, s);
+    case StepOp::hold_tree: return step_hold_tree(run, s);
     case StepOp::mask: return step_mask(run, s);
     case StepOp::data_file: return step_data_file(run, s);
     case StepOp::fresh_node: return step_fresh_node(run, s);

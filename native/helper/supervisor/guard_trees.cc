@@ -5,7 +5,8 @@
 // name would change what the next sandbox runs or what the carve-out keeps.
 // The walk costs a few tens of milliseconds for a clone's node_modules, so it
 // is made once per sandbox, the first time a file with more than one name is
-// opened for writing.
+// opened for writing. A hidden (deny-read) directory is walked through the fd
+// hold_tree took before its mask covered it.
 //
 // A directory init cannot read (mode 000, another user's) hides its inodes.
 // A hard link never leaves its filesystem, so those inodes lie on the
@@ -17,6 +18,7 @@
 // table) leaves it unbounded: every file with more than one name is refused.
 #include "call.h"
 #include "mountinfo.h"
+#include <algorithm>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,8 +46,8 @@ std::string join(const std::string &dir, const char *name) { return (dir == "/" 
 // Every regular file's inode below the directory `fd` names (closes it);
 // what could not be read goes to `unseen` (`unbounded` when not even its
 // device is known).
-void walk(int fd, const std::string &path, std::set<std::pair<uint64_t, uint64_t>> &out,
-          std::vector<Unseen> &unseen, bool &unbounded) {
+void walk(int fd, const std::string &path, const std::vector<std::string> &skip,
+          std::set<std::pair<uint64_t, uint64_t>> &out, std::vector<Unseen> &unseen, bool &unbounded) {
   std::vector<Dir> dirs{{fd, path}};
   while (!dirs.empty()) {
     Dir d = dirs.back();
@@ -79,6 +81,8 @@ void walk(int fd, const std::string &path, std::set<std::pair<uint64_t, uint64_t
       if (S_ISREG(st.st_mode)) {
         out.insert({(uint64_t)st.st_dev, (uint64_t)st.st_ino});
       } else if (S_ISDIR(st.st_mode)) {
+        if (!skip.empty() && std::find(skip.begin(), skip.end(), join(d.path, e->d_name)) != skip.end())
+          continue;
         int sub = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub >= 0)
           dirs.push_back({sub, join(d.path, e->d_name)});
@@ -98,31 +102,23 @@ bool one_dev_per_mount(const std::string &type) {
 }
 
 // The devices the inodes below each unseen path may be on: the filesystem
-// mounted where the path is (the mounts at the longest mount point above it,
-// stacked ones included) and every filesystem mounted at or below it. False:
-// they cannot be bounded.
+// the path is on (the device its stat gave, as the table shows it) and every
+// filesystem mounted at or below it. Found by device, not by the mount point
+// above the path: a held tree's path is covered by its mask in this table,
+// while its own mount line is still there. False: they cannot be bounded.
 bool bound(const std::vector<Unseen> &unseen, std::set<uint64_t> &devs) {
   std::vector<MountLine> mounts;
   if (!read_mountinfo(mounts)) return false;
   for (const Unseen &u : unseen) {
-    size_t longest = 0;
-    bool found = false;
-    for (const MountLine &m : mounts)
-      if (at_or_below(u.path, m.point) && m.point.size() >= longest) {
-        longest = m.point.size();
-        found = true;
-      }
-    if (!found) return false;
     bool dev_is_a_mounts = false;
     for (const MountLine &m : mounts) {
-      bool holds = at_or_below(u.path, m.point) && m.point.size() == longest;
-      bool below = at_or_below(m.point, u.path);
-      if (!holds && !below) continue;
+      bool holds = (uint64_t)m.dev == u.dev;
+      if (!holds && !at_or_below(m.point, u.path)) continue;
       if (!one_dev_per_mount(m.type)) return false;
       devs.insert((uint64_t)m.dev);
-      if ((uint64_t)m.dev == u.dev) dev_is_a_mounts = true;
+      if (holds) dev_is_a_mounts = true;
     }
-    // The device stat gave is not one the table shows there: the table cannot be trusted for it.
+    // The device stat gave is not one the table shows: the table cannot be trusted for it.
     if (!dev_is_a_mounts) return false;
   }
   return true;
@@ -156,7 +152,19 @@ int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino) {
       // way).
       std::string real = fd_path(fd);
       if (real.empty()) g.unbounded = true;
-      walk(fd, real.empty() ? t : real, g.inodes, unseen, g.unbounded);
+      walk(fd, real.empty() ? t : real, {}, g.inodes, unseen, g.unbounded);
+    }
+    for (const auto &h : cfg.held_trees) {
+      int fd = openat(h.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd >= 0) {
+        walk(fd, h.path, h.skip, g.inodes, unseen, g.unbounded);
+        continue;
+      }
+      struct stat st;
+      if (fstat(h.fd, &st) == 0)
+        unseen.push_back({h.path, (uint64_t)st.st_dev});
+      else
+        g.unbounded = true;
     }
     if (!unseen.empty() || g.unbounded) g.complete = false;
     if (!unseen.empty() && !g.unbounded && !bound(unseen, g.unseen_devs)) g.unbounded = true;

@@ -160,6 +160,17 @@ void step_supervise(Run &run, const Step &s) {
   sup.active = true;
 }
 
+// hold_tree DIR SKIP...: before DIR's mask covers it. Init walks what it
+// holds, not what the sandbox shows there (the empty mask), the first time a
+// file with more than one name is opened for writing (guard_trees.cc).
+void step_hold_tree(Run &run, const Step &s) {
+  SupervisorConfig::Held h;
+  h.path = s.args[0];
+  h.fd = open_plan_path(run, h.path, true, true);
+  h.skip.assign(s.args.begin() + 1, s.args.end());
+  run.supervisor.config.held_trees.push_back(std::move(h));
+}
+
 void supervisor_after_fork(Run &run, bool child) {
   Supervisor &sup = run.supervisor;
   if (!sup.active) return;

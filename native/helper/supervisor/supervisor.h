@@ -99,6 +99,15 @@ struct SupervisorConfig {
   // protect-tree=DIR: every file below is guarded like a protect-inode one
   // (guard_trees.cc); the inodes are read the first time they are needed.
   std::vector<std::string> protect_trees;
+  // hold_tree DIR SKIP...: a hidden (deny-read) directory, held from before
+  // its mask covered it, whose files are guarded the same way; the SKIP
+  // directories below it (writable again) are not walked.
+  struct Held {
+    std::string path;
+    int fd;
+    std::vector<std::string> skip;
+  };
+  std::vector<Held> held_trees;
   mutable GuardTrees guard_trees;
   bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)

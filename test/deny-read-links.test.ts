@@ -1,0 +1,149 @@
+// A hidden (deny-read) path is covered by an empty read-only mask, so its
+// names cannot be written. A hard link to one of its files made before the
+// sandbox, in a writable root, is the same inode: writing through that name
+// changed the hidden file. Init holds each hidden directory on a writable
+// area's filesystem from before its mask covers it (hold_tree) and refuses
+// writing or chmod of a file with more than one name whose inode lies below
+// it (EROFS, rule protected_link); a hidden file's inode is guarded like a
+// protected file's. Files with two names both in a writable area shown again
+// below a hidden directory, and files with one name, are written as before.
+import { spawnSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
+
+const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
+
+/** `sbx-native exec` of `node -e src` from R, with these flags. */
+function execIn(R: string, flags: string[], src: string) {
+  const args = ['exec', '--no-config', '--tmp', 'none', ...flags, '--cwd', R, '--', process.execPath, '-e', src];
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: R });
+}
+
+const q = JSON.stringify;
+/** Node source: tries each write on each file, prints {"NAME LABEL": "ok" | code}. */
+const attempts = (files: string[], extra = '') => `const fs = require('fs'); const out = {};
+  const tryIt = (label, fn) => { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } };
+  for (const f of ${q(files)}) {
+    const n = require('path').basename(f);
+    tryIt(n + ' append', () => fs.appendFileSync(f, 'evil'));
+    tryIt(n + ' truncate', () => fs.writeFileSync(f, 'evil'));
+    tryIt(n + ' chmod', () => fs.chmodSync(f, 0o777));
+  }
+  ${extra}
+  process.stdout.write(JSON.stringify(out));`;
+
+const refused = (names: string[]) =>
+  Object.fromEntries(names.flatMap((n) => ['append', 'truncate', 'chmod'].map((l) => [`${n} ${l}`, 'EROFS'])));
+
+describe(`second names of hidden (deny-read) files (as ${userLabel})`, () => {
+  let R: string;
+  let O: string;
+  beforeEach(() => {
+    R = tempDir('sbx-deny-links-');
+    O = tempDir('sbx-deny-links-out-'); // outside the root, on the same filesystem
+    fs.mkdirSync(path.join(R, 'config', 'hidden', 'deep'), { recursive: true });
+    fs.mkdirSync(path.join(R, 'config', 'hidden', 'open'));
+    fs.mkdirSync(path.join(R, 'backup'));
+    fs.writeFileSync(path.join(R, 'config', 'hidden', 'x'), 'secret');
+    fs.writeFileSync(path.join(R, 'config', 'hidden', 'deep', 'y'), 'deep secret');
+    fs.writeFileSync(path.join(R, 'token'), 'file secret');
+    fs.writeFileSync(path.join(O, 'key'), 'outside secret');
+    fs.linkSync(path.join(R, 'config', 'hidden', 'x'), path.join(R, 'backup', 'x'));
+    fs.linkSync(path.join(R, 'config', 'hidden', 'deep', 'y'), path.join(R, 'backup', 'y'));
+    fs.linkSync(path.join(R, 'token'), path.join(R, 'backup', 'token'));
+    fs.linkSync(path.join(O, 'key'), path.join(R, 'backup', 'key'));
+    // Two names, both in a writable area shown again below the hidden directory.
+    fs.writeFileSync(path.join(R, 'config', 'hidden', 'open', 'a'), 'a');
+    fs.linkSync(path.join(R, 'config', 'hidden', 'open', 'a'), path.join(R, 'config', 'hidden', 'open', 'b'));
+    fs.writeFileSync(path.join(R, 'plain'), 'p');
+    fs.linkSync(path.join(R, 'plain'), path.join(R, 'backup', 'plain'));
+  });
+  afterEach(() => {
+    rmTree(R);
+    rmTree(O);
+  });
+
+  it('writing or chmod through the second name gives EROFS (directory, file, outside the root); the rest is writable; the host unchanged', () => {
+    const guarded = ['x', 'y', 'token', 'key'].map((n) => path.join(R, 'backup', n));
+    const before = guarded.map((f) => snapshot(f));
+    const open = path.join(R, 'config', 'hidden', 'open');
+    const src = attempts(
+      guarded,
+      `tryIt('reveal append', () => fs.appendFileSync(${q(path.join(open, 'b'))}, '+'));
+       out.reveal = fs.readFileSync(${q(path.join(open, 'a'))}, 'utf8');
+       tryIt('plain append', () => fs.appendFileSync(${q(path.join(R, 'backup', 'plain'))}, '+'));
+       out.plain = fs.readFileSync(${q(path.join(R, 'plain'))}, 'utf8');
+       tryIt('hidden listing', () => { out.listing = fs.readdirSync(${q(path.join(R, 'config', 'hidden'))}).join(','); });`,
+    );
+    const flags = [
+      '-w',
+      R,
+      '-w',
+      open,
+      '--deny-read',
+      path.join(R, 'config', 'hidden'),
+      '--deny-read',
+      path.join(R, 'token'),
+      '--deny-read',
+      O,
+    ];
+    const r = execIn(R, flags, src);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      ...refused(['x', 'y', 'token', 'key']),
+      'reveal append': 'ok',
+      reveal: 'a+',
+      'plain append': 'ok',
+      plain: 'p+',
+      'hidden listing': 'ok',
+      listing: 'open', // the mask, with the writable area's mount point
+    });
+    for (const n of ['x', 'y', 'token', 'key'])
+      expect(r.stderr).toMatch(new RegExp(`blocked: .*backup/${n}.*second name of a protected file`, 's'));
+    expect(r.stderr).not.toMatch(/open\/b|backup\/plain/);
+    expect(guarded.map((f) => snapshot(f))).toEqual(before);
+    expect(fs.readFileSync(path.join(R, 'config', 'hidden', 'x'), 'utf8')).toBe('secret');
+    expect(fs.readFileSync(path.join(R, 'config', 'hidden', 'deep', 'y'), 'utf8')).toBe('deep secret');
+    expect(fs.readFileSync(path.join(R, 'token'), 'utf8')).toBe('file secret');
+    expect(fs.readFileSync(path.join(O, 'key'), 'utf8')).toBe('outside secret');
+  });
+
+  // A directory init cannot read below the hidden one hides which inodes are
+  // there: a file with two names on its filesystem is refused (rule
+  // unseen_link), one on another filesystem is written.
+  const shm = '/dev/shm';
+  const twoFilesystems = fs.existsSync(shm) && fs.statSync(shm).dev !== fs.statSync(os.tmpdir()).dev;
+  it.skipIf(!twoFilesystems)(
+    `${twoFilesystems ? '' : '(skipped: needs /dev/shm on another filesystem than the temp dir) '}an unreadable directory below the hidden one: two names on its filesystem give EROFS, on another filesystem they are written; the host unchanged`,
+    () => {
+      const M = fs.mkdtempSync(path.join(shm, 'sbx-deny-links-'));
+      fs.chmodSync(M, 0o755);
+      const locked = path.join(R, 'config', 'hidden', 'locked');
+      try {
+        fs.mkdirSync(locked);
+        fs.writeFileSync(path.join(M, 'store'), 's');
+        fs.linkSync(path.join(M, 'store'), path.join(M, 'installed'));
+        fs.chmodSync(locked, 0);
+        const before = snapshot(path.join(R, 'backup', 'plain'));
+        const src = `const fs = require('fs'); const out = {};
+          const tryIt = (label, fn) => { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } };
+          tryIt('plain append', () => fs.appendFileSync(${q(path.join(R, 'backup', 'plain'))}, 'evil'));
+          tryIt('other filesystem append', () => fs.appendFileSync(${q(path.join(M, 'installed'))}, '+'));
+          out.store = fs.readFileSync(${q(path.join(M, 'store'))}, 'utf8');
+          process.stdout.write(JSON.stringify(out));`;
+        const r = execIn(R, ['-w', R, '-w', M, '--deny-read', path.join(R, 'config', 'hidden')], src);
+        expect(r.status, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout)).toEqual({ 'plain append': 'EROFS', 'other filesystem append': 'ok', store: 's+' });
+        expect(r.stderr).toMatch(/blocked: .*backup\/plain.*filesystem of a protected or read-only directory init cannot read/s);
+        expect(snapshot(path.join(R, 'backup', 'plain'))).toEqual(before);
+        expect(fs.readFileSync(path.join(R, 'plain'), 'utf8')).toBe('p');
+      } finally {
+        if (fs.existsSync(locked)) fs.chmodSync(locked, 0o755);
+        rmTree(M);
+      }
+    },
+  );
+});
