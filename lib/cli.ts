@@ -7,7 +7,8 @@ import { ExecArgs, parseExecArgs, UsageError } from './cli-args';
 
 export { parseExecArgs, UsageError } from './cli-args';
 export type { ExecArgs } from './cli-args';
-import { prepare, SandboxedProcess, SpawnOptions } from './spawn';
+import { prepare, SandboxedProcess, SpawnOptions, spawnPrepared } from './spawn';
+import { EarlyHead, startEarlyHead } from './head-start';
 import { SETUP_FAILED, SandboxSetupError } from './errors';
 import { EXTRA_GUARDS, Guard, PolicyError, SandboxPolicy } from './policy';
 import { ConfigError, discoverConfigs, loadConfig, LoadedConfig } from './config';
@@ -297,6 +298,14 @@ function exec(argv: string[]): void {
       throw e;
     }
   };
+  // The helper's start (its exec, namespaces, id maps, init) runs while the
+  // plan is made; it holds nothing of the policy (lib/head-start.ts). Not
+  // for a dry run (nothing runs), a terminal (its steps come first) or
+  // domain lists (the proxy's fork comes first).
+  const early: EarlyHead | undefined =
+    a.dryRun || opts.interactive || typeof opts.sandbox?.network === 'object'
+      ? undefined
+      : startEarlyHead(opts.sandbox?.network === true, true);
   const prepared = plan();
   for (const m of prepared.policy.missingRoots) process.stderr.write(`sbx-native: warning: writable root ${m} does not exist; skipped\n`);
   if (prepared.enforcement.level !== 'full') {
@@ -314,7 +323,7 @@ function exec(argv: string[]): void {
   start(prepared, false);
 
   function start(p: PreparedSpawn, retried: boolean): void {
-    child = new SandboxedProcess(p, { ...opts, ownProcessGroup: true });
+    child = spawnPrepared(p, { ...opts, ownProcessGroup: true }, retried ? undefined : early);
     child.on('error', (e: NodeJS.ErrnoException & Partial<SandboxSetupError>) => onError(e, p, retried));
     child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       // What the sandbox refused, so the user (or a model reading stderr) knows why.

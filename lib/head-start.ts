@@ -14,6 +14,7 @@ import { native } from './native';
 import type { Plan, Step } from './plan';
 import { CLONE } from './uapi';
 import { STEP_HINT } from './gen/plan-steps';
+import { namespaceSteps } from './namespace-steps';
 import { discard, hasExited, isBuilt, startWarm, Warm } from './warm';
 
 // Where the head start's socket is: fd 3, after three /dev/null placeholders.
@@ -130,16 +131,90 @@ function fillHead(key: string, h: Head): void {
 
 function startHead(key: string, h: Head): void {
   if (heads.get(key) !== h || h.warm) return;
+  h.warm = launch(h.steps, h.ownProcessGroup);
+}
+
+/** A helper started on a head's steps, or undefined (then a fresh spawn reports what is wrong). */
+function launch(steps: Step[], ownProcessGroup: boolean): Warm | undefined {
   const toClose: number[] = [];
   try {
     for (let i = 0; i < 3; i++) toClose.push(fs.openSync('/dev/null', i === 0 ? 'r' : 'w'));
-    const plan: Plan = { level: 'full', landlockAbi: 0, layout: undefined, steps: h.steps, fallbacks: [] };
-    h.warm = startWarm(plan, [...toClose, -2], CTL_FD, h.ownProcessGroup);
+    const plan: Plan = { level: 'full', landlockAbi: 0, layout: undefined, steps, fallbacks: [] };
+    return startWarm(plan, [...toClose, -2], CTL_FD, ownProcessGroup);
   } catch {
-    // No /dev/null to hand it, say: no head start, a fresh spawn reports what is wrong.
+    return undefined; // no /dev/null to hand it, say
   } finally {
     for (const fd of toClose) fs.closeSync(fd);
   }
+}
+
+// A stdio slot left closed (fd 3 and up: 'ignore', or nothing given, as
+// lib/stdio.ts maps them) has no fd to hand a waiting helper.
+export function headable(stdio: unknown): boolean {
+  if (!Array.isArray(stdio)) return true;
+  return stdio.every((s, i) => i < 3 || (s !== 'ignore' && s !== null && s !== undefined));
+}
+
+/** A head start begun before its process's one plan (startEarlyHead). */
+export interface EarlyHead {
+  steps: Step[];
+  ownProcessGroup: boolean;
+  warm: Warm;
+}
+
+/**
+ * For a process that plans one sandbox and exits (the CLI, the bwrap front
+ * end): a head start begun before that plan, so the helper's exec, its
+ * namespaces, the id maps and init's fork run on another CPU while
+ * JavaScript plans, instead of after it. `network` is what the policy is
+ * expected to ask; the head is the one namespaceSteps gives, as buildPlan
+ * writes it, and inEarlyHead compares it with the plan's own head. It holds
+ * nothing of a policy (the same head a pooled process starts after its
+ * first spawn) and dies with this process (the helper's parent-death
+ * signal) however it ends. `extraUnshare`: namespace flags the plan's
+ * unshare step will have besides namespaceSteps' (the front end's
+ * --unshare-cgroup). Off where head starts are off
+ * (SBX_NATIVE_POOL=0), and with the test-only step injection.
+ */
+export function startEarlyHead(network: boolean, ownProcessGroup: boolean, extraUnshare = 0): EarlyHead | undefined {
+  if (process.env.SBX_NATIVE_POOL === '0' || process.env.SBX_NATIVE_TEST_FAIL_STEP !== undefined) return undefined;
+  const steps = namespaceSteps(network, process.getuid!(), process.getgid!());
+  steps[0].args[0] = String(Number(steps[0].args[0]) | extraUnshare); // the bwrap front end's cgroup namespace
+  const split = splitHead([...steps, { op: 'pidns_fork', args: [] }]);
+  if (!split) return undefined;
+  const head = fromHere(split.head);
+  const warm = launch(head, ownProcessGroup);
+  return warm && { steps: head, ownProcessGroup, warm };
+}
+
+// A head start's first step takes it to / (a pooled process's may wait for
+// minutes); an early one waits only for this process's plan, so it keeps
+// this process's cwd, as a fresh helper does: the monitor is then found
+// where a fresh one is (test/helpers.ts leftovers looks for helpers by it).
+function fromHere(head: Step[]): Step[] {
+  return head[0]?.op === 'chdir' && head[0].args[0] === '/' ? head.slice(1) : head;
+}
+
+/**
+ * The plan to hand `early`'s helper and the helper, when the plan begins with
+ * the head it runs and it still waits as it was started (the same process
+ * state); else undefined, the helper discarded, and the plan runs fresh.
+ */
+export function inEarlyHead(early: EarlyHead, plan: Plan, ownProcessGroup: boolean): { plan: Plan; warm: Warm } | undefined {
+  const split = splitHead(plan.steps);
+  const { warm } = early;
+  const head = split && fromHere(split.head);
+  if (
+    split &&
+    head &&
+    ownProcessGroup === early.ownProcessGroup &&
+    JSON.stringify(head) === JSON.stringify(early.steps) &&
+    !hasExited(warm) &&
+    warm.state === native().binding.processState!()
+  )
+    return { plan: { ...plan, steps: [...head, ...split.tail] }, warm };
+  discard(warm);
+  return undefined;
 }
 
 function dropHead(key: string): void {

@@ -3,7 +3,7 @@
 // knows nothing else. `sbx-native exec --dry-run` prints the result.
 import os from 'os';
 import path from 'path';
-import { CLONE, FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
+import { FS, MOUNT_ATTR, MS, NET, SCOPE, fsRightsForAbi } from './uapi';
 import { FsView, realView } from './fsview';
 import { PolicyError, ResolvedPolicy } from './policy';
 import { proxyEnv, proxyPlan } from './proxy/plan';
@@ -16,6 +16,7 @@ import { STEP_ARITY, StepOp } from './gen/plan-steps';
 import { KernelFeatures, kernelFeatures, parseRelease, supervisorFallbacks } from './features';
 import { hostPath, MovedRoot } from './moved-roots';
 import { MARKER, MARKER_PREFIX } from './marker';
+import { namespaceSteps } from './namespace-steps';
 
 export interface Step {
   op: StepOp;
@@ -95,11 +96,7 @@ export function buildPlan(input: PlanInput): Plan {
   const hidden = layout && identity && namespaces ? hiddenGuards(layout, identity) : { trees: new Map<string, string[]>(), inodes: [] };
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
-    let flags = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWPID;
-    if (!policy.network) flags |= CLONE.NEWNET;
-    add('unshare', flags);
-    add('map_ids', input.uid, input.uid, input.gid, input.gid);
-    if (!policy.network) add('loopback_up');
+    steps.push(...namespaceSteps(policy.network, input.uid, input.gid));
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity, policy.movedRoots ?? []));

@@ -18,7 +18,7 @@ import { mountGeneration } from './mount-watch';
 import { checkedPlanInput } from './plan-input';
 import { envSnapshot, planKey, PoolSpawnOptions, recordingEnv, stdioShape, StdioShape } from './pool-key';
 import { discard, hasExited, isBuilt, setReaper, startWarm, Warm } from './warm';
-import { dropHeads, headState, withHead } from './head-start';
+import { dropHeads, headable, headState, withHead } from './head-start';
 
 export type { PoolSpawnOptions } from './pool-key';
 export type { Warm } from './warm';
@@ -136,7 +136,7 @@ function enabled(options: PoolSpawnOptions): boolean {
   // A worker thread's module state and timers end with it, and nothing would
   // then discard what it started ahead: pooled sandboxes and head starts
   // belong to the main thread only. Required here, not at the top: loading
-  // worker_threads loads Node's streams (some 25 builtin modules, a few ms),
+  // worker_threads loads Node's streams (26 builtin modules, a few ms),
   // which a process that never spawns through the pool (the CLI, the bwrap
   // front end) should not pay for.
   if (process.env.SBX_NATIVE_POOL === '0') return false;
@@ -162,13 +162,6 @@ export function preparePooled(deps: PoolDeps, file: string, args: readonly strin
   const h = withHead(r.prepared.plan, !!options.ownProcessGroup, config);
   const refill = r.refill && h.refill ? () => (r.refill!(), h.refill!()) : (r.refill ?? h.refill);
   return { prepared: h.warm ? { ...r.prepared, plan: h.plan } : r.prepared, warm: h.warm, refill };
-}
-
-// A stdio slot left closed (fd 3 and up: 'ignore', or nothing given, as
-// lib/stdio.ts maps them) has no fd to hand a waiting helper.
-function headable(stdio: unknown): boolean {
-  if (!Array.isArray(stdio)) return true;
-  return stdio.every((s, i) => i < 3 || (s !== 'ignore' && s !== null && s !== undefined));
 }
 
 function poolOrFresh(deps: PoolDeps, file: string, args: readonly string[], options: PoolSpawnOptions): Pooled {

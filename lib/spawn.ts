@@ -16,7 +16,8 @@ import { signalName, signalNumber } from './signals';
 import type { Enforcement } from './host';
 import { abortError, commandOf, cwdNotDirectory } from './options';
 import { preparePooled, PoolDeps } from './pool';
-import { discard, handOff, Warm } from './warm';
+import { discard, handOff, setReaper, Warm } from './warm';
+import { EarlyHead, headable, inEarlyHead } from './head-start';
 import { prepare, prepareWith, PreparedSpawn } from './prepare';
 import type { SpawnOptions } from './spawn-options';
 import { checkTerminal, childFds } from './stdio';
@@ -306,6 +307,24 @@ if (asyncDisposeSymbol) {
       return closed;
     },
   });
+}
+
+/**
+ * Runs what prepare() returned, in `early` (a head start begun before the
+ * plan, lib/head-start.ts) when the plan begins with its head and its stdio
+ * can be handed to a waiting helper; else, and should it be gone by then,
+ * fresh. The CLI's and the bwrap front end's one spawn.
+ */
+export function spawnPrepared(prepared: PreparedSpawn, options: SpawnOptions, early?: EarlyHead): SandboxedProcess {
+  if (!early) return new SandboxedProcess(prepared, options);
+  setReaper(poolDeps.reap);
+  if (!headable(options.stdio)) {
+    discard(early.warm);
+    return new SandboxedProcess(prepared, options);
+  }
+  const h = inEarlyHead(early, prepared.plan, !!options.ownProcessGroup); // discards it when it does not fit
+  if (!h) return new SandboxedProcess(prepared, options);
+  return new SandboxedProcess({ ...prepared, plan: h.plan }, options, h.warm, () => prepared);
 }
 
 export function spawn(file: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): SandboxedProcess {

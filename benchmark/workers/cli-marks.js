@@ -49,12 +49,23 @@ process.dlopen = function (module, ...rest) {
   const b = module.exports;
   const copy = {};
   for (const k of Object.getOwnPropertyNames(b)) copy[k] = typeof b[k] === 'function' ? b[k].bind(b) : b[k];
+  // The plan is built before the spawn, or (an early head start, lib/head-start.ts)
+  // the helper is spawned first and the plan handed to it over its socket.
+  let spawned = false;
   copy.spawn = (...a) => {
-    mark('plan built');
+    mark(spawned ? 'spawn' : 'plan built, or an early head start begun');
+    spawned = true;
     const out = b.spawn(...a);
     mark('helper spawned');
     return out;
   };
+  if (b.poolSend)
+    copy.poolSend = (...a) => {
+      mark('plan built');
+      const out = b.poolSend(...a);
+      mark('plan handed to the waiting helper');
+      return out;
+    };
   copy.setExitHandler = (fn) =>
     b.setExitHandler((...a) => {
       if (a[1] === 'exec') mark('helper set up, command started');

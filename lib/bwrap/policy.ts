@@ -65,6 +65,11 @@ export interface MapContext {
 
 const CLONE_NEWCGROUP = 0x02000000;
 
+/** Namespace flags the argv adds to the plan's unshare step (--unshare-cgroup(-try), --unshare-all). */
+export function extraUnshareOf(a: BwrapArgs): number {
+  return a.unshare.cgroup || a.unshare.cgroupTry ? CLONE_NEWCGROUP : 0;
+}
+
 export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   const host = ctx.host ?? realHost;
   const notes: string[] = [];
@@ -97,7 +102,7 @@ export function mapBwrap(a: BwrapArgs, ctx: MapContext): Mapped {
   if (a.caps.size) notes.push('uid 0 keeps no capabilities (bubblewrap keeps them all unless --cap-drop ALL)');
   if (a.unshare.cgroup && !fs.existsSync('/proc/self/ns/cgroup'))
     throw new BwrapError('Cannot create new cgroup namespace because the kernel does not support it');
-  const extraUnshare = a.unshare.cgroup || a.unshare.cgroupTry ? CLONE_NEWCGROUP : 0;
+  const extraUnshare = extraUnshareOf(a);
 
   // --bind-fd/--ro-bind-fd: the fd's own path, then as --bind/--ro-bind of it.
   const ops = a.ops.map((o): FsOp => {

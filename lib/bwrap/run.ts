@@ -4,12 +4,13 @@
 import fs from 'fs';
 import os from 'os';
 import { BwrapArgs, BwrapError, parseBwrapArgs } from './args';
-import { mapBwrap, Mapped } from './policy';
+import { extraUnshareOf, mapBwrap, Mapped } from './policy';
 import { HELP, VERSION } from './help';
 import { inheritedFds } from './fds';
 import { restoreStashed } from './shim-env';
 import { realOrUndefined, realView } from '../fsview';
 import type { PreparedSpawn, SpawnOptions } from '../spawn';
+import type { EarlyHead } from '../head-start';
 
 const OWN_ENV = ['SBX_BWRAP_FDS', 'SBX_BWRAP_SELF', 'SBX_BWRAP_PARENT'];
 
@@ -48,10 +49,16 @@ export interface Prepared {
   prepared: PreparedSpawn;
   options: SpawnOptions;
   fds: number[];
+  /** The helper started while the plan was made (`headStart`), if one was. */
+  early?: EarlyHead;
 }
 
-/** Argv -> everything needed to run it; throws BwrapError. Exported for tests and --sbx-dry-run. */
-export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Prepared {
+/**
+ * Argv -> everything needed to run it; throws BwrapError. Exported for tests
+ * and --sbx-dry-run. `headStart`: the argv is to be run, so the helper's
+ * start may begin before the plan (lib/head-start.ts).
+ */
+export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), headStart = false): Prepared {
   const cleanEnv: Record<string, string | undefined> = { ...env };
   for (const k of OWN_ENV) delete cleanEnv[k];
   restoreStashed(cleanEnv);
@@ -73,6 +80,16 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
       throw new BwrapError(`Can't use ${opt} ${fd}: Bad file descriptor`);
     }
   }
+  // The helper's exec, namespaces, id maps and init, while the argv is mapped
+  // and planned: it holds nothing of the policy, and a plan that does not
+  // begin with its head (a hostname, --uid, an info fd...) discards it.
+  const inherited = inheritedFds();
+  let early: EarlyHead | undefined;
+  if (headStart) {
+    const { headable, startEarlyHead } = require('../head-start') as typeof import('../head-start');
+    const { stdioFor } = require('./spawn-options') as typeof import('./spawn-options');
+    if (headable(stdioFor(args, inherited).stdio)) early = startEarlyHead(!args.unshare.net, true, extraUnshareOf(args));
+  }
   const mapped = mapBwrap(args, { cwd, uid });
   // What runs the next sandbox stays read-only in this one: the installed script and the Node it names.
   for (const [p, why] of [
@@ -84,7 +101,7 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (real) mapped.guards.push({ path: real, why });
   }
   const { spawnable } = require('./spawn-options') as typeof import('./spawn-options');
-  const { options, fds } = spawnable(args, mapped, inheritedFds());
+  const { options, fds } = spawnable(args, mapped, inherited);
   const { prepare } = require('../spawn') as typeof import('../spawn');
   const { PolicyError } = require('../policy') as typeof import('../policy');
   let prepared: PreparedSpawn;
@@ -125,7 +142,7 @@ export function prepareBwrap(argv: string[], env: NodeJS.ProcessEnv = process.en
     const step = prepared.plan.steps.find((s) => s.op === 'unshare');
     if (step) step.args[0] = String(Number(step.args[0]) | mapped.extraUnshare);
   }
-  return { args, mapped, prepared, options, fds };
+  return { args, mapped, prepared, options, fds, early };
 }
 
 // The parent this process was started by (--die-with-parent checks it is still there): the
@@ -149,7 +166,7 @@ export function bwrapMain(argv: string[]): void {
   }
   let p: Prepared;
   try {
-    p = prepareBwrap(argv);
+    p = prepareBwrap(argv, process.env, process.cwd(), !dryRun);
   } catch (e) {
     if (e instanceof BwrapError) {
       if (e.message === 'usage') {
@@ -198,8 +215,8 @@ function dieWithParent(parent: number): void {
 
 function run(p: Prepared): void {
   if (p.args.dieWithParent) dieWithParent(parent);
-  const { SandboxedProcess } = require('../spawn') as typeof import('../spawn');
-  const child = new SandboxedProcess(p.prepared, { ...p.options, ownProcessGroup: true });
+  const { spawnPrepared } = require('../spawn') as typeof import('../spawn');
+  const child = spawnPrepared(p.prepared, { ...p.options, ownProcessGroup: true }, p.early);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
   const status = require('./status') as typeof import('./status');
   child.on('sandbox-started', (s: import('../events').SandboxStarted) => status.started(p.args, s));

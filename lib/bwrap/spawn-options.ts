@@ -15,12 +15,7 @@ import { EXTRA_NO_MARKER } from '../marker';
 
 /** stdio for the helper: 0-2 and every inherited fd at its own number, minus those bubblewrap itself uses. */
 export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { options: SpawnOptions; fds: number[] } {
-  const own = new Set([...a.consumedFds, a.fds.block, a.fds.info, a.fds.jsonStatus].filter((n): n is number => n !== undefined));
-  const fds = inherited.filter((fd) => !own.has(fd));
-  const stdio: StdioOption[] = ['inherit', 'inherit', 'inherit'];
-  const top = fds.length ? fds[fds.length - 1] : 2;
-  // A gap between passed fds gets /dev/null (the addon places fds by position).
-  for (let i = 3; i <= top; i++) stdio.push(fds.includes(i) ? i : 'ignore');
+  const { stdio, fds } = stdioFor(a, inherited);
   const sandbox = { ...m.sandbox } as SandboxPolicy & {
     [EXTRA_GUARDS]?: Guard[];
     [EXTRA_SCRATCH]?: Scratch[];
@@ -43,6 +38,17 @@ export function spawnable(a: BwrapArgs, m: Mapped, inherited: number[]): { optio
   if (a.clearedEnv) sandbox[EXTRA_NO_MARKER] = true;
   const options: SpawnOptions = { cwd: m.cwd, env: m.env, stdio, sandbox, argv0: m.argv0 };
   return { options, fds };
+}
+
+/** The command's stdio: 0-2 and the inherited fds (`fds`) at their own numbers, minus those bubblewrap itself uses. */
+export function stdioFor(a: BwrapArgs, inherited: number[]): { stdio: StdioOption[]; fds: number[] } {
+  const own = new Set([...a.consumedFds, a.fds.block, a.fds.info, a.fds.jsonStatus].filter((n): n is number => n !== undefined));
+  const fds = inherited.filter((fd) => !own.has(fd));
+  const stdio: StdioOption[] = ['inherit', 'inherit', 'inherit'];
+  const top = fds.length ? fds[fds.length - 1] : 2;
+  // A gap between passed fds gets /dev/null (the addon places fds by position).
+  for (let i = 3; i <= top; i++) stdio.push(fds.includes(i) ? i : 'ignore');
+  return { stdio, fds };
 }
 
 type SandboxPolicy = NonNullable<SpawnOptions['sandbox']>;
