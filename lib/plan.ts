@@ -100,7 +100,10 @@ export function buildPlan(input: PlanInput): Plan {
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity, policy.movedRoots ?? []));
-    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive, hidden.trees);
+    // With creation supervised, a pinned path gone by set-up (a repository a parallel test removed) is refused
+    // making, as a protected path missing now is, instead of failing the run.
+    const goneOk = supervision(layout, namespaces, hidden.trees.size + hidden.inodes.length).create;
+    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive, hidden.trees, goneOk);
     // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
     if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
     if (input.interactive) add('tty_save');
@@ -376,6 +379,7 @@ function addFilesystemSteps(
   nextSlot: () => number,
   terminal: boolean,
   held: Map<string, string[]>,
+  goneOk: boolean,
 ): void {
   // Read-write copies, revealed paths and device nodes are cloned before the
   // read-only pass so they keep their original flags.
@@ -443,8 +447,9 @@ function addFilesystemSteps(
       } else if (a.kind === 'readonly') {
         const g = groupOf(a.path);
         const from = g === undefined ? undefined : pinSource.get(g);
-        if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path);
-        else add('pin', a.path);
+        const gone = goneOk ? ['gone-ok'] : [];
+        if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path, ...gone);
+        else add('pin', a.path, ...gone);
       } else if (a.kind === 'mask' && a.data !== undefined) {
         add('data_file', a.path, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY, a.mode ?? 0o600, a.data);
       } else if (a.kind === 'mask') {

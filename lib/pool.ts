@@ -258,7 +258,11 @@ function record(
     // From / : a waiting sandbox must not keep the directory this process was in busy (an unmount, a removal).
     prefix: [
       { op: 'chdir', args: ['/'] },
-      ...steps.slice(0, fork + 1),
+      // Built ahead, maybe long before its use: every pin must hold (a path gone by then fails the build,
+      // which is discarded), for the check at the hand-out cannot tell a path made anew on a reused inode.
+      ...steps
+        .slice(0, fork + 1)
+        .map((s) => (s.op === 'pin' ? { ...s, args: s.args.slice(0, 1) } : s.op === 'pin_from' ? { ...s, args: s.args.slice(0, 3) } : s)),
       ...between.filter((s) => AHEAD.has(s.op)),
       { op: 'pool_wait', args: [String(stdio.count)] },
     ],

@@ -50,6 +50,7 @@ struct Run {
   Supervisor supervisor;       // the supervise step's configuration and sockets
   int proxy_fd = -1;  // proxy_fork: the monitor's end of the network proxy's control socket (ops_proxy.cc)
   int proxy_status_fd = -1;  // proxy_fork: EOF once the proxy was exec'd, else why not (proxy_ready)
+  bool pins_gone = false;    // a pin gone-ok found its path gone: init must refuse making it (command_fork)
 
   bool has_run(StepOp op) const { return ran & step_bit(op); }
 };
@@ -68,6 +69,7 @@ int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 void supervisor_after_fork(Run &run, bool child);  // each side keeps its end of the socket
 void supervisor_send_listener(Run &run, int fd);   // command -> init, before exec
 int supervisor_poll_fd(const Run &run);            // -1: nothing to receive
+bool supervisor_refuses_creation(const Run &run);  // init will see the command's mkdir and O_CREAT opens
 void supervisor_ready(Run &run);       // the poll fd is ready: receive the listener, start serving
 void violations_start(int events_fd);  // where init's refusals are told (violations.cc)
 void violations_flush();               // at the command's end: final counts, and how many were not listed
@@ -95,6 +97,9 @@ std::string hex_bytes(Run &run, const std::string &hex, const std::string &what)
 // paths.cc: open a plan path as O_PATH without following symlinks; with
 // check_id, fail the step unless it is still the inode the planner saw.
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id);
+// The same, but -1 (errno ENOENT or ENOTDIR) when gone_ok and the path is gone.
+int open_plan_path_or_gone(Run &run, const std::string &path, bool nofollow_last, bool check_id,
+                           bool gone_ok);
 // Fails the step unless the fd is the inode the planner saw at `path` (when it recorded one).
 void check_plan_id(Run &run, int fd, const std::string &path);
 

@@ -338,6 +338,8 @@ void step_pidns_fork(Run &run, const Step &s) {
 void step_command_fork(Run &run, const Step &s) {
   const auto &a = s.args;
   run.forward_stops = a.size() == 1 && a[0] == "forward-stops";
+  if (run.pins_gone && !supervisor_refuses_creation(run))
+    fail(run, EINVAL, "a pinned path was gone (pin gone-ok) but the plan does not supervise creation");
   if (!run.has_run(StepOp::pidns_fork)) block_handled_signals();  // no pid namespace: set up here
   sigset_t set = handled_set();
   int sigfd = signalfd(-1, &set, SFD_CLOEXEC);

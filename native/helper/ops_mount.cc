@@ -4,6 +4,7 @@
 #include "helper.h"
 #include "gen/step_dispatch.h"
 #include "procfs.h"
+#include "supervisor/call.h"
 #include "../uapi.h"
 #include <dirent.h>
 #include <errno.h>
@@ -193,14 +194,37 @@ void step_seal(Run &run, const Step &s) {
   closedir(d);
 }
 
-// pin PATH: read-only bind onto itself
+namespace {
+
+// pin ... gone-ok: a path gone since the plan was made (a repository a
+// parallel test suite removed) is no failure. Nothing is bound, and init
+// refuses making it, as it refuses a protected path that was missing when
+// the plan was made (the directories on the way are kept already). The plan
+// says gone-ok only where init supervises creation; command_fork checks it.
+bool gone_ok_word(Run &run, const Step &s, size_t at) {
+  if (s.args.size() <= at) return false;
+  if (s.args[at] != "gone-ok") fail(run, EINVAL, "unknown pin option: " + s.args[at]);
+  return true;
+}
+
+void refuse_making(Run &run, const std::string &path) {
+  run.supervisor.config.protect.insert(path);
+  run.supervisor.config.protect_names.insert(last_component(path));
+  run.pins_gone = true;
+}
+
+}  // namespace
+
+// pin PATH [gone-ok]: read-only bind onto itself
 void step_pin(Run &run, const Step &s) {
-  int at = open_plan_path(run, s.args[0], true, true);
+  bool gone_ok = gone_ok_word(run, s, 1);
+  int at = open_plan_path_or_gone(run, s.args[0], true, true, gone_ok);
+  if (at < 0) return refuse_making(run, s.args[0]);
   need(run, bind_self_ro(at) == 0, "bind read-only " + s.args[0]);
   close(at);
 }
 
-// pin_from SLOT REL PATH: pin PATH with a clone of REL in the tree of SLOT (a
+// pin_from SLOT REL PATH [gone-ok]: pin PATH with a clone of REL in the tree of SLOT (a
 // copy of the mount PATH lies in, made read-only by setattr_slot). Cloning
 // scans every mount attached below the source mount, and each pin attaches
 // one below PATH's mount: many pins cloned from that mount itself cost
@@ -212,13 +236,19 @@ void step_pin_from(Run &run, const Step &s) {
   int from = slot_fd(run, a[0]);
   if (!run.read_only_slots.count(parse_num(run, a[0])))
     fail(run, EINVAL, "pin_from " + a[2] + ": slot " + a[0] + " was not made read-only (setattr_slot)");
+  bool gone_ok = gone_ok_word(run, s, 3);
   int src = sbx_openat2(from, a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
                         SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
+  if (src < 0 && gone_ok && (errno == ENOENT || errno == ENOTDIR)) return refuse_making(run, a[2]);
   if (src < 0)
     fail(run, errno,
          (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
   check_plan_id(run, src, a[2]);
-  int target = open_plan_path(run, a[2], true, true);
+  int target = open_plan_path_or_gone(run, a[2], true, true, gone_ok);
+  if (target < 0) {
+    close(src);
+    return refuse_making(run, a[2]);
+  }
   int fd = open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
   need(run, fd >= 0 && move_mount_fd(fd, target) == 0, "bind read-only " + a[2]);
   close(fd);

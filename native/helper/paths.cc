@@ -35,8 +35,16 @@ void check_plan_id(Run &run, int fd, const std::string &path) {
 }
 
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id) {
+  int fd = open_plan_path_or_gone(run, path, nofollow_last, check_id, false);
+  if (fd < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + path);
+  return fd;
+}
+
+int open_plan_path_or_gone(Run &run, const std::string &path, bool nofollow_last, bool check_id,
+                           bool gone_ok) {
   int fd = sbx_openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0),
                        SBX_RESOLVE_NO_SYMLINKS);
+  if (fd < 0 && gone_ok && (errno == ENOENT || errno == ENOTDIR)) return -1;
   if (fd < 0) fail(run, errno, (errno == ELOOP ? "refusing a symlink in " : "open ") + path);
   if (check_id) check_plan_id(run, fd, path);
   return fd;

@@ -195,6 +195,13 @@ void supervisor_send_listener(Run &run, int listener) {
   sup.child_sock = -1;
 }
 
+bool supervisor_refuses_creation(const Run &run) {
+  if (!run.supervisor.active) return false;
+  for (const auto &sys : run.supervisor.config.syscalls)
+    if (sys.second == SupervisedOp::mkdirat) return true;
+  return false;
+}
+
 int supervisor_poll_fd(const Run &run) { return run.supervisor.active ? run.supervisor.parent_sock : -1; }
 
 void supervisor_ready(Run &run) {
