@@ -41,7 +41,7 @@ int meta_refused(const Call &c, int fd, const std::string &known) {
 // file with more than one name can be one.
 int linked_refused(const Call &c, int fd, const struct stat *known) {
   const SupervisorConfig &cfg = c.cfg();
-  if (cfg.protect_inodes.empty() && cfg.protect_trees.empty()) return 0;
+  if (cfg.protect_inodes.empty() && cfg.protect_trees.empty() && cfg.held_trees.empty()) return 0;
   struct stat st;
   if (known)
     st = *known;
@@ -50,7 +50,8 @@ int linked_refused(const Call &c, int fd, const struct stat *known) {
   if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return 0;
   std::pair<uint64_t, uint64_t> id{(uint64_t)st.st_dev, (uint64_t)st.st_ino};
   if (cfg.protect_inodes.count(id)) return refused(c, EROFS, kViolationRuleProtectedLink, fd_path(fd));
-  int in_tree = cfg.protect_trees.empty() ? 0 : in_guard_tree(cfg, id.first, id.second);
+  int in_tree =
+      cfg.protect_trees.empty() && cfg.held_trees.empty() ? 0 : in_guard_tree(cfg, id.first, id.second);
   if (in_tree == 0) return 0;
   return refused(c, EROFS, in_tree > 0 ? kViolationRuleProtectedLink : kViolationRuleUnseenLink, fd_path(fd));
 }
