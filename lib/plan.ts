@@ -93,7 +93,10 @@ export function buildPlan(input: PlanInput): Plan {
   // Asked twice for the read-only paths (expect_ids, protect-inode): one lstat each.
   const ids = new Map<string, string | undefined>();
   const identity = input.identity && ((p: string) => (ids.has(p) ? ids.get(p) : ids.set(p, input.identity!(p)).get(p)));
-  const hidden = layout && identity && namespaces ? hiddenGuards(layout, identity) : { trees: new Map<string, string[]>(), inodes: [] };
+  const hidden =
+    layout && identity && namespaces
+      ? hiddenGuards(layout, identity, policy.movedRoots ?? [])
+      : { trees: new Map<string, string[]>(), inodes: [] };
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
     steps.push(...namespaceSteps(policy.network, input.uid, input.gid));
@@ -241,7 +244,8 @@ export function supervision(layout: Layout | undefined, namespaces: boolean, hid
     // protected, guarded or hidden file (protect-inode, protect-tree, hold_tree).
     writes:
       layout.newNames.length > 0 ||
-      (layout.groups.length > 0 && (layout.guardTrees.length > 0 || layout.pinnedFiles.length > 0 || hidden > 0)),
+      (layout.groups.length > 0 && (layout.guardTrees.length > 0 || layout.pinnedFiles.length > 0)) ||
+      hidden > 0,
   };
 }
 
@@ -331,29 +335,41 @@ function identities(
 }
 
 /**
- * Hidden (deny-read) files and directories on the filesystem of a writable
- * area: a second name there, made before the sandbox, would let their files
- * be written past the mask. A hidden file's inode is guarded like a
- * protected file's; a hidden directory is held by init before its mask
- * covers it and walked like a guarded tree, but for the writable areas shown
- * again below it (its value: those to skip). On another filesystem no second
- * name can be in reach, and nothing is supervised for it.
+ * Hidden (deny-read) files and directories, when something is writable: a
+ * second name in a writable area, made before the sandbox, would let their
+ * files be written past the mask. A hidden file's inode is guarded like a
+ * protected file's (free, and its device may not be its directory's: a
+ * non-directory on overlayfs shows the lower filesystem's). A hidden
+ * directory on a writable area's filesystem is held by init before its mask
+ * covers it and walked like a guarded tree, but for what is writable again
+ * below it as the host holds it (its value: a writable path shown again
+ * there, a moved root's source); on another filesystem no second name can be
+ * in reach, and it is not walked.
  */
-function hiddenGuards(layout: Layout, identity: (p: string) => string | undefined): { trees: Map<string, string[]>; inodes: string[] } {
-  const devOf = (p: string) => identity(p)?.split(':')[0];
-  const writable = [...layout.writable, ...(layout.writableFiles ?? [])];
-  const devs = new Set(writable.map(devOf).filter((d) => d !== undefined));
+export function hiddenGuards(
+  layout: Layout,
+  identity: (p: string) => string | undefined,
+  moved: readonly MovedRoot[],
+): { trees: Map<string, string[]>; inodes: string[] } {
   const trees = new Map<string, string[]>();
   const inodes: string[] = [];
+  const writable = [...layout.writable, ...(layout.writableFiles ?? [])];
+  if (writable.length === 0) return { trees, inodes };
+  const devOf = (id: string | undefined) => id?.split(':')[0] ?? '';
+  const devs = new Set(writable.map((w) => devOf(identity(hostPath(moved, w)))).filter((d) => d !== ''));
+  const open = [
+    ...layout.actions.flatMap((a) => (a.kind === 'reveal' && a.writable ? [a.path] : [])),
+    ...layout.groups.flatMap((g) => (g.source ? [g.source] : [])),
+  ];
   for (const a of layout.actions) {
     if (a.kind !== 'mask' || a.type === 'tmpfs' || a.data !== undefined || a.fresh) continue;
     const id = identity(a.path);
-    if (!id || !devs.has(id.split(':')[0])) continue;
+    if (!id) continue;
     if (a.type === 'file') inodes.push(id);
-    else
+    else if (devs.has(devOf(id)))
       trees.set(
         a.path,
-        writable.filter((w) => w.startsWith(a.path === '/' ? '/' : `${a.path}/`)),
+        open.filter((w) => w !== a.path && isUnder(w, a.path)),
       );
   }
   return { trees, inodes };

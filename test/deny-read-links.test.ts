@@ -12,6 +12,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hiddenGuards } from '../lib/plan';
+import type { Layout } from '../lib/layout';
 import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'sbx-native.js');
@@ -146,4 +148,49 @@ describe(`second names of hidden (deny-read) files (as ${userLabel})`, () => {
       }
     },
   );
+});
+
+// Which hidden directories init holds, and what it skips there: only what is
+// writable again as the host holds it (a writable path shown again, a moved
+// root's source), never scratch or a private /tmp, whose host directory is
+// hidden under a fresh tmpfs; a hidden file's inode whatever its device.
+describe('hiddenGuards (the plan)', () => {
+  const ids: Record<string, string> = {
+    '/home': '1:10',
+    '/home/u/proj': '1:11',
+    '/home/u/.cache': '1:12',
+    '/home/u/open': '1:13',
+    '/work': '9:1', // the moved root's mount point: no host inode of its own
+    '/home/u/token': '7:14', // a file reporting another device (a non-directory on overlayfs)
+    '/srv/other': '2:20', // a hidden directory on a filesystem nothing writable is on
+    '/tmp': '3:1',
+  };
+  const layout = {
+    writable: ['/work', '/home/u/open', '/home/u/.cache', '/tmp'],
+    groups: [{ ancestor: '/work', roots: ['/work'], chain: [], source: '/home/u/proj' }],
+    actions: [
+      { kind: 'mask', path: '/home', type: 'dir', inner: [] },
+      { kind: 'mask', path: '/home/u/token', type: 'file', inner: [] },
+      { kind: 'mask', path: '/srv/other', type: 'dir', inner: [] },
+      { kind: 'mask', path: '/home/u/.cache', type: 'tmpfs', inner: [] },
+      { kind: 'mask', path: '/tmp', type: 'tmpfs', inner: [] },
+      { kind: 'reveal', path: '/home/u/open', writable: true },
+    ],
+  } as unknown as Layout;
+  const moved = [{ src: '/home/u/proj', dest: '/work' }];
+
+  it('holds /home skipping the revealed path and the moved source only; guards the file; leaves the other filesystem', () => {
+    const h = hiddenGuards(layout, (p) => ids[p], moved as never);
+    expect([...h.trees]).toEqual([['/home', ['/home/u/open', '/home/u/proj']]]);
+    expect(h.inodes).toEqual(['7:14']);
+  });
+
+  it('nothing writable: nothing held or guarded', () => {
+    const h = hiddenGuards(
+      { ...layout, writable: [], groups: [], actions: layout.actions.filter((a) => a.kind === 'mask') },
+      (p) => ids[p],
+      [],
+    );
+    expect([h.trees.size, h.inodes.length]).toEqual([0, 0]);
+  });
 });

@@ -72,7 +72,10 @@ describe(`a repository removed between planning and set-up (as ${userLabel})`, (
         other: 'ok',
       });
       expect(r.violations).toEqual(
-        expect.arrayContaining([expect.stringMatching(/sub\/\.git EROFS/), expect.stringMatching(/keep EROFS/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/sub\/\.git EROFS .*new git repository/),
+          expect.stringMatching(/keep EROFS protected path \(it does not exist; creating it is refused\)/),
+        ]),
       );
       expect(fs.readdirSync(path.join(W, 'sub')).sort()).toEqual(['notes']);
       expect(fs.existsSync(path.join(W, 'keep'))).toBe(false);
@@ -95,6 +98,29 @@ describe(`a repository removed between planning and set-up (as ${userLabel})`, (
       c.on('error', resolve);
     });
     expect([err.step, err.errno]).toEqual(['pin', -os.constants.errno.ENOENT]);
+    expect(fs.readdirSync(W)).toEqual([]);
+  });
+
+  it('gone-ok in a plan whose init does not supervise creation fails closed at command_fork, and nothing runs', async () => {
+    W = tempDir('sbx-gone-');
+    fs.mkdirSync(path.join(W, 'keep'));
+    const prepared = prepare('/bin/sh', ['-c', 'touch ran'], {
+      cwd: W,
+      sandbox: { writableRoots: [W], readOnly: [path.join(W, 'keep')], tmp: 'none' },
+      pool: false,
+    });
+    // The supervise step without mkdirat: the helper must not trust the pin's word alone.
+    const steps = prepared.plan.steps.map((s) =>
+      s.op === 'supervise' ? { ...s, args: s.args.filter((a) => !/^sys=\d+:mkdirat$/.test(a)) } : s,
+    );
+    expect(steps.some((s) => s.op === 'pin' && s.args[0] === path.join(W, 'keep') && s.args[1] === 'gone-ok')).toBe(true);
+    fs.rmdirSync(path.join(W, 'keep'));
+    const err = await new Promise<any>((resolve) => {
+      const c = new SandboxedProcess({ ...prepared, plan: { ...prepared.plan, steps } }, { stdio: 'ignore' });
+      c.on('error', resolve);
+    });
+    expect(err.step).toBe('command_fork');
+    expect(err.message).toMatch(/does not supervise creation/);
     expect(fs.readdirSync(W)).toEqual([]);
   });
 });

@@ -268,7 +268,10 @@ describe(`head starts (as ${userLabel})`, () => {
         process.kill(monitor, sig);
         process.kill(init, sig);
       }
-      await sleep(100);
+      // Init drops each as it comes: none is left pending for the command.
+      for (let i = 0; i < 300 && !/^ShdPnd:\s+0+$/m.test(status(init)); i++) await sleep(10);
+      expect(status(init)).toMatch(/^ShdPnd:\s+0+$/m);
+      await sleep(50); // the monitor reads and drops its own
       expect(alive([monitor, init])).toHaveLength(2);
       const r = await sh('sleep 0.2; echo ran', fresh());
       expect([r.head, r.out, r.code, r.signal]).toEqual([true, 'ran\n', 0, null]);

@@ -69,7 +69,7 @@ int open_handoff(char **argv, int *plan_fd, int *report_fd, std::string *why);
 void supervisor_after_fork(Run &run, bool child);  // each side keeps its end of the socket
 void supervisor_send_listener(Run &run, int fd);   // command -> init, before exec
 int supervisor_poll_fd(const Run &run);            // -1: nothing to receive
-bool supervisor_refuses_creation(const Run &run);  // init will see the command's mkdir and O_CREAT opens
+bool supervisor_refuses_creation(const Run &run);  // init will see the command's mkdirat and openat
 void supervisor_ready(Run &run);       // the poll fd is ready: receive the listener, start serving
 void violations_start(int events_fd);  // where init's refusals are told (violations.cc)
 void violations_flush();               // at the command's end: final counts, and how many were not listed

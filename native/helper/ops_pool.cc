@@ -79,21 +79,14 @@ void say_ready(Run &run, int ctl) {
   memset(&ign, 0, sizeof ign);
   ign.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ign, &old);
-  sigset_t before;
-  sigpending(&before);
   ssize_t sent;
   do sent = write(ctl, "R", 1);
   while (sent < 0 && errno == EINTR);
   int sent_errno = errno;
   // Where SIGPIPE is blocked (init of a head start), the write's own SIGPIPE
-  // is queued rather than ignored: take it back, or the command would get it.
-  if (sent < 0 && sent_errno == EPIPE && !sigismember(&before, SIGPIPE)) {
-    sigset_t pipe_only;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    struct timespec now = {0, 0};
-    sigtimedwait(&pipe_only, nullptr, &now);
-  }
+  // is queued rather than ignored: ignoring it again discards it, or the
+  // command would get it.
+  if (sent < 0 && sent_errno == EPIPE) sigaction(SIGPIPE, &ign, nullptr);
   sigaction(SIGPIPE, &old, nullptr);
   if (sent < 0 && sent_errno != EPIPE && sent_errno != ECONNRESET)
     fail(run, sent_errno, "write on the pool socket");

@@ -197,9 +197,12 @@ void supervisor_send_listener(Run &run, int listener) {
 
 bool supervisor_refuses_creation(const Run &run) {
   if (!run.supervisor.active) return false;
-  for (const auto &sys : run.supervisor.config.syscalls)
-    if (sys.second == SupervisedOp::mkdirat) return true;
-  return false;
+  bool mkdir = false, open = false;
+  for (const auto &sys : run.supervisor.config.syscalls) {
+    mkdir = mkdir || sys.second == SupervisedOp::mkdirat;
+    open = open || sys.second == SupervisedOp::openat;
+  }
+  return mkdir && open;
 }
 
 int supervisor_poll_fd(const Run &run) { return run.supervisor.active ? run.supervisor.parent_sock : -1; }
