@@ -131,7 +131,10 @@ export function buildPlan(input: PlanInput): Plan {
     addConfinement(input, confinement, namespaces, add);
     add('drop_caps', `keep=${CAP_SYS_PTRACE}`);
     if (supervising)
-      steps.push({ op: 'supervise', args: supervisorArgs(layout, policy, sup, view.arch(), features, identity, hidden.inodes) }); // not spread: may be 100k arguments
+      steps.push({
+        op: 'supervise',
+        args: supervisorArgs(layout, policy, sup, view.arch(), features, identity, hidden.inodes, hidden.trees.size > 0),
+      }); // not spread: may be 100k arguments
   }
   add('command_fork', ...(input.jobControl ? ['forward-stops'] : []));
   // Non-interactive: a new session without a controlling terminal, like
@@ -257,6 +260,7 @@ function supervisorArgs(
   features: KernelFeatures,
   identity: ((p: string) => string | undefined) | undefined,
   hiddenInodes: string[],
+  hiddenTrees: boolean,
 ): string[] {
   const out = supervisedSyscalls(hostSeccompArch(arch), sup);
   if (!features.fchmodat2) out.push('chmod=proc-link');
@@ -275,6 +279,8 @@ function supervisorArgs(
   if (sup.writes) {
     if (layout!.newNames.length > 0) out.push(...gitModelArgs(), ...layout!.gitDirs.map((g) => `git-state-at=${g}`));
     for (const t of layout!.guardTrees) out.push(`protect-tree=${t}`);
+    // Hidden directories (hold_tree) may be a whole home: init reads this many of their entries at most.
+    if (hiddenTrees) out.push(`held-budget=${HELD_BUDGET}`);
     // A protected file's inode: a hard link to it made before the sandbox is refused for writing too.
     const files = [...layout!.actions.filter((a) => a.kind === 'readonly').map((a) => a.path), ...layout!.pinnedFiles];
     const ids = new Set<string>();
@@ -333,6 +339,9 @@ function identities(
   }
   return out;
 }
+
+/** Entries of all hidden directories together that init reads at most; the rest counts as unseen (refused). */
+export const HELD_BUDGET = 200_000;
 
 /**
  * Hidden (deny-read) files and directories, when something is writable: a

@@ -12,7 +12,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hiddenGuards } from '../lib/plan';
+import { hiddenGuards, HELD_BUDGET } from '../lib/plan';
+import { prepare, SandboxedProcess } from '../lib';
 import type { Layout } from '../lib/layout';
 import { repoRoot, rmTree, snapshot, tempDir, userLabel } from './helpers';
 
@@ -111,6 +112,37 @@ describe(`second names of hidden (deny-read) files (as ${userLabel})`, () => {
     expect(fs.readFileSync(path.join(R, 'config', 'hidden', 'deep', 'y'), 'utf8')).toBe('deep secret');
     expect(fs.readFileSync(path.join(R, 'token'), 'utf8')).toBe('file secret');
     expect(fs.readFileSync(path.join(O, 'key'), 'utf8')).toBe('outside secret');
+  });
+
+  it("past the plan's budget of entries the rest of a hidden directory counts as unseen: two names on its filesystem give EROFS (unseen_link)", async () => {
+    const src = `const fs = require('fs'); const out = {};
+      try { fs.appendFileSync(${q(path.join(R, 'backup', 'plain'))}, 'evil'); out.plain = 'ok'; } catch (e) { out.plain = e.code; }
+      process.stdout.write(JSON.stringify(out));`;
+    const prepared = prepare(process.execPath, ['-e', src], {
+      cwd: R,
+      sandbox: { writableRoots: [R], denyRead: [path.join(R, 'config', 'hidden')], tmp: 'none' },
+      pool: false,
+    });
+    const sup = prepared.plan.steps.find((s) => s.op === 'supervise')!;
+    expect(sup.args).toContain(`held-budget=${HELD_BUDGET}`);
+    const before = snapshot(path.join(R, 'plain'));
+    const runWith = (budget: number) =>
+      new Promise<{ out: string; rules: string[] }>((resolve, reject) => {
+        const steps = prepared.plan.steps.map((s) =>
+          s === sup ? { ...s, args: s.args.map((a) => (a.startsWith('held-budget=') ? `held-budget=${budget}` : a)) } : s,
+        );
+        const c = new SandboxedProcess({ ...prepared, plan: { ...prepared.plan, steps } }, { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        c.stdout!.on('data', (d) => (out += d));
+        c.on('error', reject);
+        c.on('close', () => resolve({ out, rules: c.violations.map((v) => v.rule) }));
+      });
+    const small = await runWith(2);
+    expect(JSON.parse(small.out)).toEqual({ plain: 'EROFS' });
+    expect(small.rules.join()).toMatch(/cannot read/);
+    expect(snapshot(path.join(R, 'plain'))).toEqual(before);
+    const whole = await runWith(HELD_BUDGET);
+    expect(JSON.parse(whole.out)).toEqual({ plain: 'ok' });
   });
 
   // A directory init cannot read below the hidden one hides which inodes are

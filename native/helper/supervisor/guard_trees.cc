@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,9 +46,11 @@ std::string join(const std::string &dir, const char *name) { return (dir == "/" 
 
 // Every regular file's inode below the directory `fd` names (closes it);
 // what could not be read goes to `unseen` (`unbounded` when not even its
-// device is known).
+// device is known), and so does every directory left once `budget` entries
+// have been read.
 void walk(int fd, const std::string &path, const std::vector<std::string> &skip,
-          std::set<std::pair<uint64_t, uint64_t>> &out, std::vector<Unseen> &unseen, bool &unbounded) {
+          std::set<std::pair<uint64_t, uint64_t>> &out, std::vector<Unseen> &unseen, bool &unbounded,
+          size_t &budget) {
   std::vector<Dir> dirs{{fd, path}};
   while (!dirs.empty()) {
     Dir d = dirs.back();
@@ -56,6 +59,11 @@ void walk(int fd, const std::string &path, const std::vector<std::string> &skip,
     if (fstat(d.fd, &self) != 0) {
       close(d.fd);
       unbounded = true;
+      continue;
+    }
+    if (budget == 0) {
+      close(d.fd);
+      unseen.push_back({d.path, (uint64_t)self.st_dev});
       continue;
     }
     DIR *dir = fdopendir(d.fd);
@@ -72,6 +80,7 @@ void walk(int fd, const std::string &path, const std::vector<std::string> &skip,
         break;
       }
       if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+      if (budget > 0) budget--;
       struct stat st;
       if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         // The name may be a file of this directory's filesystem or a mount point (the table tells).
@@ -152,12 +161,17 @@ int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino) {
       // way).
       std::string real = fd_path(fd);
       if (real.empty()) g.unbounded = true;
-      walk(fd, real.empty() ? t : real, {}, g.inodes, unseen, g.unbounded);
+      size_t unlimited = SIZE_MAX;  // sbx-native's own files and the carve-outs: walked whole, as before
+      walk(fd, real.empty() ? t : real, {}, g.inodes, unseen, g.unbounded, unlimited);
     }
+    // A hidden directory may be a whole home (--deny-read ~): past the plan's
+    // budget the rest counts as unseen, so the requests that wait on this
+    // walk are not held up for long, and what it did not read is refused.
+    size_t held_budget = cfg.held_budget;
     for (const auto &h : cfg.held_trees) {
       int fd = openat(h.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd >= 0) {
-        walk(fd, h.path, h.skip, g.inodes, unseen, g.unbounded);
+        walk(fd, h.path, h.skip, g.inodes, unseen, g.unbounded, held_budget);
         continue;
       }
       struct stat st;

@@ -15,7 +15,7 @@
 namespace {
 
 // supervise ARG...: sys=NR:NAME, meta-deny=DIR, meta-allow=DIR, protect=PATH, protect-dir=DIR,
-// unix-allow=PATH, protect-inode=DEV:INO, protect-tree=DIR, new-name=NAME, new-allow=PATH,
+// unix-allow=PATH, protect-inode=DEV:INO, protect-tree=DIR, held-budget=N, new-name=NAME, new-allow=PATH,
 // new-file-allow=PATH, chmod=proc-link, sync-wake=off, fscache=off, and the repository model:
 // git-control=NAME[/], git-head=NAME, git-dir=NAME[+NAME...], git-entry=NAME, git-logs=NAME,
 // git-state=DIR/NAME:commands|value|key=K, git-state-word=W, git-state-value=V, git-state-max=N,
@@ -52,6 +52,8 @@ void read_config(Run &run, const Step &s, SupervisorConfig &cfg) {
       (tree ? cfg.git.trees : cfg.git.control).push_back(name);
       if (tree) cfg.git.tree_marks.push_back("/" + name);
       cfg.git_control = true;
+    } else if (key == "held-budget") {
+      cfg.held_budget = (size_t)parse_num(run, value);
     } else if (key == "protect-inode") {
       size_t colon = value.find(':');
       if (colon == std::string::npos) fail(run, EINVAL, "supervise: bad " + arg);

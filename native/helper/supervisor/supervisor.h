@@ -108,6 +108,7 @@ struct SupervisorConfig {
     std::vector<std::string> skip;
   };
   std::vector<Held> held_trees;
+  size_t held_budget = SIZE_MAX;  // held-budget=N: entries read of all held trees together, at most
   mutable GuardTrees guard_trees;
   bool chmod_via_proc = false;  // no fchmodat2 (before 6.6): the plan says so (lib/features.ts)
   bool no_sync_wake = false;    // no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (before 6.6)
