@@ -210,6 +210,9 @@ const isSupervising = (sup: Supervision) => sup.metadata || sup.create || !!sup.
 /** The bind and sends that the unix-socket rule supervises (bind notes this sandbox's own sockets). */
 const SOCKET_RULE_SYSCALLS: SupervisedSyscall[] = ['bind', ...SOCKET_SYSCALLS];
 
+/** The open class: truncate(2) by name only with `writes` (it makes no name, it changes a file). */
+const opens = (sup: Supervision) => OPEN_SYSCALLS.filter((s) => s !== 'truncate' || !!sup.writes);
+
 /** The `sys=NR:NAME` table of the supervise step: which numbers init must answer, and how. */
 export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[] {
   // The same test as buildSeccompFilter's: every call the filter sends to init is in this table.
@@ -218,8 +221,8 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
     ...(supervising ? FS_STATE_SYSCALLS : []),
     // The chmod family whenever init is there: a set-group-ID mode goes to it (directories only).
     ...(sup.metadata ? METADATA_SYSCALLS : supervising ? MODE_SYSCALLS : []),
-    ...(sup.create ? [...CREATE_SYSCALLS, ...OPEN_SYSCALLS] : sup.rename ? RENAME_SYSCALLS : []),
-    ...(sup.writes && !sup.create ? OPEN_SYSCALLS : []),
+    ...(sup.create ? [...CREATE_SYSCALLS, ...opens(sup)] : sup.rename ? RENAME_SYSCALLS : []),
+    ...(sup.writes && !sup.create ? opens(sup) : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
     ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
   ];
@@ -285,6 +288,8 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   if (snr.open !== undefined) a.jeq(snr.open, 'open');
   a.jeq(snr.openat!, 'openat');
   a.jeq(nr.openat2, 'enosys');
+  // truncate(path, length) changes an existing file like an open for writing does: with `writes`, init checks it.
+  if (sup.writes && snr.truncate !== undefined) a.jeq(snr.truncate, 'notify');
   if (supervising) {
     a.jeq(nr.seccomp, 'seccomp');
     a.jeq(nr.userfaultfd, 'eperm'); // a fault on such a page would stall init reading the caller's memory

@@ -145,6 +145,49 @@ describe(`second names of hidden (deny-read) files (as ${userLabel})`, () => {
     expect(JSON.parse(whole.out)).toEqual({ plain: 'ok' });
   });
 
+  const python = spawnSync('python3', ['-c', '0']).status === 0;
+  it.skipIf(!python)(
+    `${python ? '' : '(skipped: needs python3 for truncate(2) by name) '}truncate(2) by name of a second name gives EROFS; of a plain file, a directory, a missing name, a negative length it answers as the kernel does; the host unchanged`,
+    () => {
+      const before = snapshot(path.join(R, 'backup', 'x'));
+      const py = `import os, json
+out = {}
+for label, p, n in [('linked', ${q(path.join(R, 'backup', 'x'))}, 0), ('plain', ${q(path.join(R, 'plain'))}, 0), ('dir', ${q(path.join(R, 'backup'))}, 0), ('missing', ${q(path.join(R, 'nope'))}, 0), ('negative', ${q(path.join(R, 'plain'))}, -1)]:
+    try:
+        os.truncate(p, n); out[label] = 'ok'
+    except OSError as e:
+        out[label] = __import__('errno').errorcode[e.errno]
+print(json.dumps(out))`;
+      const r = spawnSync(
+        process.execPath,
+        [
+          bin,
+          'exec',
+          '--no-config',
+          '--tmp',
+          'none',
+          '-w',
+          R,
+          '--deny-read',
+          path.join(R, 'config', 'hidden'),
+          '--cwd',
+          R,
+          '--',
+          'python3',
+          '-c',
+          py,
+        ],
+        { encoding: 'utf8', cwd: R },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ linked: 'EROFS', plain: 'ok', dir: 'EISDIR', missing: 'ENOENT', negative: 'EINVAL' });
+      expect(r.stderr).toMatch(/blocked: truncate .*backup\/x: EROFS, a second name of a protected file/);
+      expect(snapshot(path.join(R, 'backup', 'x'))).toEqual(before);
+      expect(fs.readFileSync(path.join(R, 'config', 'hidden', 'x'), 'utf8')).toBe('secret');
+      expect(fs.readFileSync(path.join(R, 'plain'), 'utf8')).toBe('');
+    },
+  );
+
   // A directory init cannot read below the hidden one hides which inodes are
   // there: a file with two names on its filesystem is refused (rule
   // unseen_link), one on another filesystem is written.

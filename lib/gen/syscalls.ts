@@ -13,12 +13,12 @@ export const SYSCALLS: Record<SeccompArch, Record<Syscall, number>> = {
 };
 
 /** Syscalls the supervisor performs (native/helper/gen/supervised_syscalls.h has the same names). */
-export type SupervisedSyscall = 'clone' | 'unshare' | 'ioctl' | 'chmod' | 'fchmod' | 'fchmodat' | 'fchmodat2' | 'chown' | 'lchown' | 'fchown' | 'fchownat' | 'utime' | 'utimes' | 'futimesat' | 'utimensat' | 'setxattr' | 'lsetxattr' | 'fsetxattr' | 'removexattr' | 'lremovexattr' | 'fremovexattr' | 'setxattrat' | 'removexattrat' | 'open' | 'creat' | 'openat' | 'mkdir' | 'mkdirat' | 'mknod' | 'mknodat' | 'symlink' | 'symlinkat' | 'link' | 'linkat' | 'rename' | 'renameat' | 'renameat2' | 'bind' | 'connect' | 'sendto' | 'sendmsg' | 'sendmmsg' | 'umask' | 'chdir' | 'fchdir' | 'setns';
+export type SupervisedSyscall = 'clone' | 'unshare' | 'ioctl' | 'chmod' | 'fchmod' | 'fchmodat' | 'fchmodat2' | 'chown' | 'lchown' | 'fchown' | 'fchownat' | 'utime' | 'utimes' | 'futimesat' | 'utimensat' | 'setxattr' | 'lsetxattr' | 'fsetxattr' | 'removexattr' | 'lremovexattr' | 'fremovexattr' | 'setxattrat' | 'removexattrat' | 'open' | 'creat' | 'openat' | 'mkdir' | 'mkdirat' | 'mknod' | 'mknodat' | 'symlink' | 'symlinkat' | 'link' | 'linkat' | 'rename' | 'renameat' | 'renameat2' | 'bind' | 'connect' | 'sendto' | 'sendmsg' | 'sendmmsg' | 'umask' | 'chdir' | 'fchdir' | 'setns' | 'truncate';
 
 /** A syscall missing on an architecture (aarch64 has only the *at forms) has no number there. */
 export const SUPERVISED_NR: Record<SeccompArch, Partial<Record<SupervisedSyscall, number>>> = {
-  x64: { clone: 56, unshare: 272, ioctl: 16, chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, chown: 92, lchown: 94, fchown: 93, fchownat: 260, utime: 132, utimes: 235, futimesat: 261, utimensat: 280, setxattr: 188, lsetxattr: 189, fsetxattr: 190, removexattr: 197, lremovexattr: 198, fremovexattr: 199, setxattrat: 463, removexattrat: 466, open: 2, creat: 85, openat: 257, mkdir: 83, mkdirat: 258, mknod: 133, mknodat: 259, symlink: 88, symlinkat: 266, link: 86, linkat: 265, rename: 82, renameat: 264, renameat2: 316, bind: 49, connect: 42, sendto: 44, sendmsg: 46, sendmmsg: 307, umask: 95, chdir: 80, fchdir: 81, setns: 308 },
-  arm64: { clone: 220, unshare: 97, ioctl: 29, fchmod: 52, fchmodat: 53, fchmodat2: 452, fchown: 55, fchownat: 54, utimensat: 88, setxattr: 5, lsetxattr: 6, fsetxattr: 7, removexattr: 14, lremovexattr: 15, fremovexattr: 16, setxattrat: 463, removexattrat: 466, openat: 56, mkdirat: 34, mknodat: 33, symlinkat: 36, linkat: 37, renameat: 38, renameat2: 276, bind: 200, connect: 203, sendto: 206, sendmsg: 211, sendmmsg: 269, umask: 166, chdir: 49, fchdir: 50, setns: 268 },
+  x64: { clone: 56, unshare: 272, ioctl: 16, chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, chown: 92, lchown: 94, fchown: 93, fchownat: 260, utime: 132, utimes: 235, futimesat: 261, utimensat: 280, setxattr: 188, lsetxattr: 189, fsetxattr: 190, removexattr: 197, lremovexattr: 198, fremovexattr: 199, setxattrat: 463, removexattrat: 466, open: 2, creat: 85, openat: 257, mkdir: 83, mkdirat: 258, mknod: 133, mknodat: 259, symlink: 88, symlinkat: 266, link: 86, linkat: 265, rename: 82, renameat: 264, renameat2: 316, bind: 49, connect: 42, sendto: 44, sendmsg: 46, sendmmsg: 307, umask: 95, chdir: 80, fchdir: 81, setns: 308, truncate: 76 },
+  arm64: { clone: 220, unshare: 97, ioctl: 29, fchmod: 52, fchmodat: 53, fchmodat2: 452, fchown: 55, fchownat: 54, utimensat: 88, setxattr: 5, lsetxattr: 6, fsetxattr: 7, removexattr: 14, lremovexattr: 15, fremovexattr: 16, setxattrat: 463, removexattrat: 466, openat: 56, mkdirat: 34, mknodat: 33, symlinkat: 36, linkat: 37, renameat: 38, renameat2: 276, bind: 200, connect: 203, sendto: 206, sendmsg: 211, sendmmsg: 269, umask: 166, chdir: 49, fchdir: 50, setns: 268, truncate: 45 },
 };
 
 /** The syscalls the network proxy's own filter looks at (lib/proxy/seccomp.ts). */
@@ -38,7 +38,7 @@ export const INODE_IOCTL_SYSCALLS: SupervisedSyscall[] = ['ioctl'];
 /** Always create a name; the OPEN_SYSCALLS do only with O_CREAT (see buildSeccompFilter). */
 export const CREATE_SYSCALLS: SupervisedSyscall[] = ['mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2', 'bind'];
 export const RENAME_SYSCALLS: SupervisedSyscall[] = ['rename', 'renameat', 'renameat2'];
-export const OPEN_SYSCALLS: SupervisedSyscall[] = ['open', 'creat', 'openat'];
+export const OPEN_SYSCALLS: SupervisedSyscall[] = ['open', 'creat', 'openat', 'truncate'];
 /** Reach a socket by its address (with bind, the unix-socket rule; sendto only with an address: see buildSeccompFilter). */
 export const SOCKET_SYSCALLS: SupervisedSyscall[] = ['connect', 'sendto', 'sendmsg', 'sendmmsg'];
 /** Change the umask or cwd init caches, or how threads share them (clone and unshare only with some flags: buildSeccompFilter). */

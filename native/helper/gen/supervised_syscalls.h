@@ -54,6 +54,7 @@ enum class SupervisedOp : unsigned char {
   chdir,  // fs-state: path
   fchdir,  // fs-state: fd
   setns,  // fs-state: fd, nstype
+  truncate,  // open: path, length
 };
 
 struct SupervisedSpec {
@@ -108,6 +109,7 @@ inline constexpr SupervisedSpec kSupervisedSyscalls[] = {
     {"chdir", SupervisedOp::chdir},
     {"fchdir", SupervisedOp::fchdir},
     {"setns", SupervisedOp::setns},
+    {"truncate", SupervisedOp::truncate},
 };
 
 // Each supervised syscall's arguments by the roles the table gives them.
@@ -480,6 +482,13 @@ struct SetnsArgs {
   uint64_t nstype;
 };
 inline SetnsArgs setns_args(const uint64_t *a) { return {(int)(uint32_t)a[0], a[1]}; }
+
+// truncate(path, length)
+struct TruncateArgs {
+  uint64_t path;
+  uint64_t length;
+};
+inline TruncateArgs truncate_args(const uint64_t *a) { return {a[0], a[1]}; }
 
 // The row of the syscall called `name`, or nullptr.
 inline const SupervisedSpec *find_supervised(const std::string &name) {

@@ -32,6 +32,7 @@ struct Call {
   Requester r;
   // The registers; gen/supervised_syscalls.h's <name>_args reads them by role.
   const uint64_t *raw() const { return reinterpret_cast<const uint64_t *>(n.data.args); }
+  bool truncating = false;  // truncate(2): the open looks for a regular file to truncate (open.cc)
   const SupervisorConfig &cfg() const { return srv.cfg; }
   // The caller is still blocked in this syscall: the pid we read is its pid.
   bool valid() const { return ioctl(srv.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) == 0; }
@@ -125,6 +126,7 @@ Outcome change_inode_flags(Call &c, const IoctlArgs &x);
 
 // open.cc, fifo.cc, tty.cc
 Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mode);
+Outcome truncate_file(Call &c, int dirfd, uint64_t path_addr, int64_t length);
 void open_fifo_on_thread(const Server &srv, uint64_t id, int opath, int flags, bool cloexec, Outcome &o);
 Outcome open_tty(Call &c, int flags);
 

@@ -152,6 +152,10 @@ Outcome handle(Call &c, Op op) {
       auto x = open_args(raw);
       return open_create(c, cwd, x.path, (int)x.open_flags, x.mode);
     }
+    case Op::truncate: {
+      auto x = truncate_args(raw);
+      return truncate_file(c, cwd, x.path, (int64_t)x.length);
+    }
     case Op::creat: {
       auto x = creat_args(raw);
       return open_create(c, cwd, x.path, O_CREAT | O_WRONLY | O_TRUNC, x.mode);

@@ -1,13 +1,15 @@
 // open, openat and creat with O_CREAT: the name is checked, created or
 // reopened by init on the directory it resolved. With git-control, opens for
 // writing without O_CREAT come here too: the file is found as the kernel
-// would find it, checked, and reopened from the fd that was checked.
+// would find it, checked, and reopened from the fd that was checked; and so
+// does truncate(2) by name.
 #include "call.h"
 #include "fscache.h"
 #include "../procfs.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
     st = *known;
   else if (fstat(opath.fd, &st) != 0)
     return fail_with(errno);
+  if (c.truncating && !S_ISREG(st.st_mode)) return fail_with(S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
     if (int err = linked_refused(c, opath.fd, &st)) return fail_with(err);
@@ -136,4 +139,24 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
     if (int err = locate_from(c.r, place.dir.fd, link, next)) return fail_with(err);
     place = std::move(next);
   }
+}
+
+// truncate(path, length) by name, with `writes`: the file is found as an open
+// for writing finds it and checked as one (a second name of a guarded file,
+// the repository model), then truncated through init's reopened fd. Past the
+// caller's RLIMIT_FSIZE it is EFBIG, as the kernel would say (without the
+// SIGXFSZ it would send the caller).
+Outcome truncate_file(Call &c, int dirfd, uint64_t path_addr, int64_t length) {
+  if (length < 0) return fail_with(EINVAL);
+  struct rlimit lim;
+  if (prlimit(c.r.tid, RLIMIT_FSIZE, nullptr, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+      (uint64_t)length > (uint64_t)lim.rlim_cur)
+    return fail_with(EFBIG);
+  c.truncating = true;
+  Outcome o = open_create(c, dirfd, path_addr, O_WRONLY, 0);
+  if (o.send_fd < 0) return o;
+  int rc = ftruncate(o.send_fd, length);
+  int err = errno;
+  close(o.send_fd);
+  return rc == 0 ? Outcome{} : fail_with(err);
 }
