@@ -419,12 +419,12 @@ os.unlink('new.txt')`,
     // init's memory of the callers' umask and cwd exact (docs/supervisor.md):
     // no creation. And the chmod family, whose set-group-ID modes init allows
     // on directories only (docs/threat-model.md, "Set-ID files"), and the opens
-    // that can write: a second name of sbx-native's own files (protect-tree).
+    // that can write, truncate(2) by name among them: a second name of sbx-native's own files (protect-tree).
     const sockets = ['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto'];
     const fsState = ['chdir', 'clone', 'fchdir', 'setns', 'umask', 'unshare'];
     const x64 = process.arch !== 'arm64';
     const modes = [...(x64 ? ['chmod'] : []), 'fchmod', 'fchmodat', 'fchmodat2'];
-    const opens = [...(x64 ? ['open', 'creat'] : []), 'openat'];
+    const opens = [...(x64 ? ['open', 'creat'] : []), 'openat', 'truncate'];
     expect(supervised).toEqual([...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes, ...opens].sort());
     expect(sup!.args.some((a) => a.startsWith('git-'))).toBe(false); // allowGitWrites: no repository model
     expect(sup!.args).toContain(`protect-tree=${path.join(repoRoot, 'dist')}`);
