@@ -581,21 +581,25 @@ describe('exit statuses and status fds', () => {
 
   it("--die-with-parent: the front end dies with its own parent, as bubblewrap's launcher does, and takes the sandbox along", async () => {
     const marker = `${process.pid}.${Date.now() % 100000}`;
+    const d = tempDir();
+    made.push(d);
+    const log = path.join(d, 'stderr');
     // A parent that starts the front end and is then killed with SIGKILL (a client that crashes).
-    const parent = spawn('sh', ['-c', `${shim} --ro-bind / / --die-with-parent -- sleep 3${marker} & wait`], { stdio: 'ignore' });
+    const parent = spawn('sh', ['-c', `${shim} --ro-bind / / --die-with-parent -- sleep 3${marker} 2>${log} & wait`], { stdio: 'ignore' });
+    // The sandbox's sleep itself (its argv begins with it), not the front end, whose argv holds it too.
     const running = () =>
       fs
         .readdirSync('/proc')
         .filter((d) => /^\d+$/.test(d))
         .some((d) => {
           try {
-            return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`sleep\u00003${marker}`);
+            return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').startsWith(`sleep\u00003${marker}\u0000`);
           } catch {
             return false;
           }
         });
     for (let i = 0; i < 200 && !running(); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(running()).toBe(true);
+    expect(running(), `the front end's stderr: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '(none)'}`).toBe(true);
     parent.kill('SIGKILL');
     let gone = false;
     for (let i = 0; i < 100 && !gone; i++) {
