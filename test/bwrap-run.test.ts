@@ -598,15 +598,20 @@ describe('exit statuses and status fds', () => {
             return false;
           }
         });
-    for (let i = 0; i < 200 && !running(); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(running(), `the front end's stderr: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '(none)'}`).toBe(true);
-    parent.kill('SIGKILL');
-    let gone = false;
-    for (let i = 0; i < 100 && !gone; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      gone = !running();
+    try {
+      for (let i = 0; i < 200 && !running(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(running(), `the front end's stderr: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '(none)'}`).toBe(true);
+      parent.kill('SIGKILL');
+      let gone = false;
+      for (let i = 0; i < 100 && !gone; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        gone = !running();
+      }
+      expect(gone).toBe(true);
+    } finally {
+      // A failure above must not leave the front end and its sandbox behind for later tests to find.
+      if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
     }
-    expect(gone).toBe(true);
   });
 
   it("--lock-file: init holds a read lock on the file while the sandbox runs (a host writer lock gets EAGAIN), through the command's own opens of it, and not after", async () => {
