@@ -97,16 +97,16 @@ export function buildPlan(input: PlanInput): Plan {
     layout && identity && namespaces
       ? hiddenGuards(layout, identity, policy.movedRoots ?? [])
       : { trees: new Map<string, string[]>(), inodes: [] };
+  // Decided once, before the layout's steps: with creation supervised, a pinned path gone by set-up (a repository
+  // a parallel test removed) is refused making, as a protected path missing now is, instead of failing the run.
+  const sup = supervision(layout, namespaces, hidden.trees.size + hidden.inodes.length);
   if (namespaces) {
     if (proxy) add('proxy_fork', ...proxy.fork);
     steps.push(...namespaceSteps(policy.network, input.uid, input.gid));
     if (proxy) add('proxy_listen', ...proxy.listen);
     add('make_rslave');
     if (layout && identity) add('expect_ids', ...identities(layout, policy.tmp === 'private', identity, policy.movedRoots ?? []));
-    // With creation supervised, a pinned path gone by set-up (a repository a parallel test removed) is refused
-    // making, as a protected path missing now is, instead of failing the run.
-    const goneOk = supervision(layout, namespaces, hidden.trees.size + hidden.inodes.length).create;
-    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive, hidden.trees, goneOk);
+    if (layout) addFilesystemSteps(layout, input.mounts, add, () => slots++, !!input.interactive, hidden.trees, sup.create);
     // Read-only views clone what the sandbox shows at their source, so they come after the whole layout (lib/views.ts).
     if (layout) for (const v of policy.views ?? []) add('bind', v.src, v.dest, READ_ONLY);
     if (input.interactive) add('tty_save');
@@ -119,7 +119,6 @@ export function buildPlan(input: PlanInput): Plan {
 
   if (!namespaces && input.interactive) add('tty_save');
   const confinement = layout && useLandlock ? layout : undefined;
-  const sup = supervision(layout, namespaces, hidden.trees.size + hidden.inodes.length);
   const supervising = sup.metadata || sup.create || !!sup.rename || !!sup.sockets;
   // With namespaces, init is confined like the command (Landlock, no
   // capabilities) before it forks it: it is the supervisor that performs

@@ -21,6 +21,8 @@ const hasGit = (() => {
   }
 })();
 
+let W: string;
+
 function run(prepared: ReturnType<typeof prepare>): Promise<{ code: number | null; out: string; err: string; violations: string[] }> {
   return new Promise((resolve, reject) => {
     const c = new SandboxedProcess(prepared, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,8 +35,27 @@ function run(prepared: ReturnType<typeof prepare>): Promise<{ code: number | nul
   });
 }
 
+/** W with a read-only carve-out W/keep, planned for `touch ran` (nothing may run). */
+function keepPlan() {
+  W = tempDir('sbx-gone-');
+  fs.mkdirSync(path.join(W, 'keep'));
+  return prepare('/bin/sh', ['-c', 'touch ran'], {
+    cwd: W,
+    sandbox: { writableRoots: [W], readOnly: [path.join(W, 'keep')], tmp: 'none' },
+    pool: false,
+  });
+}
+
+/** The set-up error of `steps` once W/keep is gone. */
+function setupError(prepared: ReturnType<typeof prepare>, steps: ReturnType<typeof prepare>['plan']['steps']): Promise<any> {
+  fs.rmdirSync(path.join(W, 'keep'));
+  return new Promise((resolve) => {
+    const c = new SandboxedProcess({ ...prepared, plan: { ...prepared.plan, steps } }, { stdio: 'ignore' });
+    c.on('error', resolve);
+  });
+}
+
 describe(`a repository removed between planning and set-up (as ${userLabel})`, () => {
-  let W: string;
   afterEach(() => rmTree(W));
 
   it.skipIf(!hasGit)(
@@ -83,42 +104,22 @@ describe(`a repository removed between planning and set-up (as ${userLabel})`, (
   );
 
   it('without gone-ok a gone pin still fails the run closed (exit 125 at pin, ENOENT), and nothing runs', async () => {
-    W = tempDir('sbx-gone-');
-    fs.mkdirSync(path.join(W, 'keep'));
-    const prepared = prepare('/bin/sh', ['-c', 'touch ran'], {
-      cwd: W,
-      sandbox: { writableRoots: [W], readOnly: [path.join(W, 'keep')], tmp: 'none' },
-      pool: false,
-    });
+    const prepared = keepPlan();
     const steps = prepared.plan.steps.map((s) => (s.op === 'pin' ? { ...s, args: s.args.slice(0, 1) } : s));
     expect(steps.some((s) => s.op === 'pin' && s.args[0] === path.join(W, 'keep'))).toBe(true);
-    fs.rmdirSync(path.join(W, 'keep'));
-    const err = await new Promise<any>((resolve) => {
-      const c = new SandboxedProcess({ ...prepared, plan: { ...prepared.plan, steps } }, { stdio: 'ignore' });
-      c.on('error', resolve);
-    });
+    const err = await setupError(prepared, steps);
     expect([err.step, err.errno]).toEqual(['pin', -os.constants.errno.ENOENT]);
     expect(fs.readdirSync(W)).toEqual([]);
   });
 
   it('gone-ok in a plan whose init does not supervise creation fails closed at command_fork, and nothing runs', async () => {
-    W = tempDir('sbx-gone-');
-    fs.mkdirSync(path.join(W, 'keep'));
-    const prepared = prepare('/bin/sh', ['-c', 'touch ran'], {
-      cwd: W,
-      sandbox: { writableRoots: [W], readOnly: [path.join(W, 'keep')], tmp: 'none' },
-      pool: false,
-    });
+    const prepared = keepPlan();
     // The supervise step without mkdirat: the helper must not trust the pin's word alone.
     const steps = prepared.plan.steps.map((s) =>
       s.op === 'supervise' ? { ...s, args: s.args.filter((a) => !/^sys=\d+:mkdirat$/.test(a)) } : s,
     );
     expect(steps.some((s) => s.op === 'pin' && s.args[0] === path.join(W, 'keep') && s.args[1] === 'gone-ok')).toBe(true);
-    fs.rmdirSync(path.join(W, 'keep'));
-    const err = await new Promise<any>((resolve) => {
-      const c = new SandboxedProcess({ ...prepared, plan: { ...prepared.plan, steps } }, { stdio: 'ignore' });
-      c.on('error', resolve);
-    });
+    const err = await setupError(prepared, steps);
     expect(err.step).toBe('command_fork');
     expect(err.message).toMatch(/does not supervise creation/);
     expect(fs.readdirSync(W)).toEqual([]);
