@@ -471,9 +471,11 @@ function addFilesystemSteps(
       } else if (a.kind === 'readonly') {
         const g = groupOf(a.path);
         const from = g === undefined ? undefined : pinSource.get(g);
-        const gone = goneOk ? ['gone-ok'] : [];
-        if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path, ...gone);
-        else add('pin', a.path, ...gone);
+        // A file or directory put at the name since planning (a rename by git or an editor) is pinned instead;
+        // gone, it is refused making where init supervises creation (native/helper/ops_mount.cc).
+        const found = goneOk ? ['gone-ok', 'replaced-ok'] : ['replaced-ok'];
+        if (from !== undefined && a.path !== g) add('pin_from', from, path.relative(g!, a.path), a.path, ...found);
+        else add('pin', a.path, ...found);
       } else if (a.kind === 'mask' && a.data !== undefined) {
         add('data_file', a.path, a.writable ? MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV : READ_ONLY, a.mode ?? 0o600, a.data);
       } else if (a.kind === 'mask') {

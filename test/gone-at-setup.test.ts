@@ -4,6 +4,9 @@
 // supervises creation, a pinned path gone by then is refused making instead
 // (EROFS, rule protected_path), as a protected path missing at planning is,
 // and the command runs. A read-only carve-out removed meanwhile is the same.
+// A protected file replaced meanwhile by rename (git writes its config that
+// way, an editor saves that way) used to fail it with ESTALE; the new file or
+// directory is pinned instead, and its inode guarded like the planned one's.
 import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -79,8 +82,8 @@ describe(`a repository removed between planning and set-up (as ${userLabel})`, (
         pool: false,
       });
       const pins = prepared.plan.steps.filter((s) => s.op === 'pin' || s.op === 'pin_from').map((s) => s.args);
-      expect(pins).toContainEqual([path.join(W, 'sub', '.git', 'config'), 'gone-ok']);
-      expect(pins).toContainEqual([path.join(W, 'keep'), 'gone-ok']);
+      expect(pins).toContainEqual([path.join(W, 'sub', '.git', 'config'), 'gone-ok', 'replaced-ok']);
+      expect(pins).toContainEqual([path.join(W, 'keep'), 'gone-ok', 'replaced-ok']);
       rmTree(path.join(W, 'sub', '.git'));
       rmTree(path.join(W, 'keep'));
       const r = await run(prepared);
@@ -118,10 +121,101 @@ describe(`a repository removed between planning and set-up (as ${userLabel})`, (
     const steps = prepared.plan.steps.map((s) =>
       s.op === 'supervise' ? { ...s, args: s.args.filter((a) => !/^sys=\d+:mkdirat$/.test(a)) } : s,
     );
-    expect(steps.some((s) => s.op === 'pin' && s.args[0] === path.join(W, 'keep') && s.args[1] === 'gone-ok')).toBe(true);
+    expect(steps.some((s) => s.op === 'pin' && s.args[0] === path.join(W, 'keep') && s.args.includes('gone-ok'))).toBe(true);
     const err = await setupError(prepared, steps);
     expect(err.step).toBe('command_fork');
     expect(err.message).toMatch(/does not supervise creation/);
     expect(fs.readdirSync(W)).toEqual([]);
   });
+});
+
+/** Replace `p` by rename, as git and editors write: a new inode at the same name. */
+function replaceByRename(p: string, text: string): void {
+  fs.writeFileSync(`${p}.lock`, text);
+  fs.renameSync(`${p}.lock`, p);
+}
+
+/** The set-up error of `prepared`, or what ran instead (the test then fails on it). */
+function setUpFailure(prepared: ReturnType<typeof prepare>): Promise<any> {
+  return new Promise((resolve) => {
+    const c = new SandboxedProcess(prepared, { stdio: 'ignore' });
+    c.on('error', resolve);
+    c.on('close', (code) => resolve({ step: `none: the command ran, exit ${code}` }));
+  });
+}
+
+describe(`a protected path replaced between planning and set-up (as ${userLabel})`, () => {
+  afterEach(() => rmTree(W));
+
+  // Read-only carve-outs W/conf and W/dir, and `many` more files in W/many: from 16 in a group on, pins are cloned from
+  // a copy of its mount (pin_from), below that bound one by one (pin).
+  function plan(src: string, many = 0) {
+    W = tempDir('sbx-replaced-');
+    fs.writeFileSync(path.join(W, 'conf'), 'planned\n');
+    fs.mkdirSync(path.join(W, 'dir'));
+    fs.mkdirSync(path.join(W, 'many'));
+    const files = Array.from({ length: many }, (_, i) => path.join(W, 'many', `f${i}`));
+    for (const f of files) fs.writeFileSync(f, 'planned\n');
+    return prepare(process.execPath, ['-e', src], {
+      cwd: W,
+      sandbox: { writableRoots: [W], readOnly: [path.join(W, 'conf'), path.join(W, 'dir'), ...files], tmp: 'none' },
+      pool: false,
+    });
+  }
+
+  const pinOf = (prepared: ReturnType<typeof prepare>, p: string) =>
+    prepared.plan.steps.find((s) => (s.op === 'pin' && s.args[0] === p) || (s.op === 'pin_from' && s.args[2] === p));
+
+  const probe = `const fs = require('fs'); const out = {};
+    const tryIt = (label, fn) => { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } };
+    out.seen = fs.readFileSync('conf', 'utf8');
+    tryIt('write', () => fs.appendFileSync('conf', 'evil'));
+    tryIt('second name', () => fs.appendFileSync('backup', 'evil'));
+    tryIt('dir', () => fs.writeFileSync('dir/new', 'evil'));
+    tryIt('other', () => fs.writeFileSync('notes', 'n'));
+    process.stdout.write(JSON.stringify(out));`;
+
+  for (const [how, many] of [
+    ['pin', 0],
+    ['pin_from', 20],
+  ] as const) {
+    it(`${how}: the new file or directory is pinned: writing it, a second name of it or into it gives EROFS; the host is unchanged`, async () => {
+      const prepared = plan(probe, many);
+      expect(pinOf(prepared, path.join(W, 'conf'))?.op).toBe(how);
+      expect(pinOf(prepared, path.join(W, 'dir'))?.op).toBe(how);
+      replaceByRename(path.join(W, 'conf'), 'replaced\n');
+      fs.linkSync(path.join(W, 'conf'), path.join(W, 'backup')); // made after planning: only init can know its inode
+      fs.rmdirSync(path.join(W, 'dir'));
+      fs.mkdirSync(path.join(W, 'dir'));
+      const r = await run(prepared);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toEqual({ seen: 'replaced\n', write: 'EROFS', 'second name': 'EROFS', dir: 'EROFS', other: 'ok' });
+      expect(r.violations).toEqual(expect.arrayContaining([expect.stringMatching(/\/backup EROFS a second name of a protected file/)]));
+      expect(fs.readFileSync(path.join(W, 'conf'), 'utf8')).toBe('replaced\n');
+      expect(fs.readdirSync(path.join(W, 'dir'))).toEqual([]);
+      expect(fs.readdirSync(W).sort()).toEqual(['backup', 'conf', 'dir', 'many', 'notes']);
+    });
+
+    it(`${how}: a symlink put there instead still fails the run closed (exit 125, ESTALE), and nothing runs`, async () => {
+      const prepared = plan("require('fs').writeFileSync('ran', '')", many);
+      fs.writeFileSync(path.join(W, 'elsewhere'), 'x');
+      fs.symlinkSync('elsewhere', path.join(W, 'conf.lock'));
+      fs.renameSync(path.join(W, 'conf.lock'), path.join(W, 'conf'));
+      const err = await setUpFailure(prepared);
+      expect([err.step, err.errno]).toEqual([how, -os.constants.errno.ESTALE]);
+      expect(fs.existsSync(path.join(W, 'ran'))).toBe(false);
+    });
+
+    it(`${how}: without replaced-ok (a pooled sandbox's pins) a replaced file still fails the run with ESTALE`, async () => {
+      const prepared = plan("require('fs').writeFileSync('ran', '')", many);
+      const steps = prepared.plan.steps.map((s) =>
+        s.op === 'pin' || s.op === 'pin_from' ? { ...s, args: s.args.filter((a) => a !== 'replaced-ok') } : s,
+      );
+      replaceByRename(path.join(W, 'conf'), 'replaced\n');
+      const err = await setUpFailure({ ...prepared, plan: { ...prepared.plan, steps } });
+      expect([err.step, err.errno]).toEqual([how, -os.constants.errno.ESTALE]);
+      expect(fs.existsSync(path.join(W, 'ran'))).toBe(false);
+      expect(fs.readFileSync(path.join(W, 'conf'), 'utf8')).toBe('replaced\n');
+    });
+  }
 });

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <string>
 #include <utility>
@@ -102,6 +103,8 @@ int open_plan_path_or_gone(Run &run, const std::string &path, bool nofollow_last
                            bool gone_ok);
 // Fails the step unless the fd is the inode the planner saw at `path` (when it recorded one).
 void check_plan_id(Run &run, int fd, const std::string &path);
+// Whether it is (true when none was recorded); *st is the fd's stat either way.
+bool plan_id_holds(Run &run, int fd, const std::string &path, struct stat *st);
 
 int probe_userns();  // the --probe-userns mode (probe.cc)
 int proxy_connect(const char *host,

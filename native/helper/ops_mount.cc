@@ -201,10 +201,27 @@ namespace {
 // refuses making it, as it refuses a protected path that was missing when
 // the plan was made (the directories on the way are kept already). The plan
 // says gone-ok only where init supervises creation; command_fork checks it.
-bool gone_ok_word(Run &run, const Step &s, size_t at) {
-  if (s.args.size() <= at) return false;
-  if (s.args[at] != "gone-ok") fail(run, EINVAL, "unknown pin option: " + s.args[at]);
-  return true;
+// pin ... replaced-ok: a file or directory put in its place since (git
+// writes its config by rename, an editor saves that way) is pinned instead:
+// it is what the name holds when the sandbox starts, as protected as the
+// one planned for, and its inode is guarded like the planned one's. A
+// symlink or any other kind there still fails the step (ESTALE). A pool's
+// sandbox, built long before its use, is planned without these words.
+struct PinWords {
+  bool gone_ok = false, replaced_ok = false;
+};
+
+PinWords pin_words(Run &run, const Step &s, size_t at) {
+  PinWords w;
+  for (size_t i = at; i < s.args.size(); i++) {
+    if (s.args[i] == "gone-ok")
+      w.gone_ok = true;
+    else if (s.args[i] == "replaced-ok")
+      w.replaced_ok = true;
+    else
+      fail(run, EINVAL, "unknown pin option: " + s.args[i]);
+  }
+  return w;
 }
 
 void refuse_making(Run &run, const std::string &path) {
@@ -213,18 +230,29 @@ void refuse_making(Run &run, const std::string &path) {
   run.pins_gone = true;
 }
 
+// The fd is what the plan saw at `path`, or (replaced-ok) a file or
+// directory put there since, whose inode is then guarded too.
+void check_pinned(Run &run, int fd, const std::string &path, const PinWords &w) {
+  struct stat st;
+  if (plan_id_holds(run, fd, path, &st)) return;
+  if (!w.replaced_ok || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+    fail(run, ESTALE, "path changed since the plan was made: " + path);
+  if (S_ISREG(st.st_mode)) run.supervisor.config.protect_inodes.insert({st.st_dev, st.st_ino});
+}
+
 }  // namespace
 
-// pin PATH [gone-ok]: read-only bind onto itself
+// pin PATH [gone-ok] [replaced-ok]: read-only bind onto itself
 void step_pin(Run &run, const Step &s) {
-  bool gone_ok = gone_ok_word(run, s, 1);
-  int at = open_plan_path_or_gone(run, s.args[0], true, true, gone_ok);
+  PinWords w = pin_words(run, s, 1);
+  int at = open_plan_path_or_gone(run, s.args[0], true, false, w.gone_ok);
   if (at < 0) return refuse_making(run, s.args[0]);
+  check_pinned(run, at, s.args[0], w);
   need(run, bind_self_ro(at) == 0, "bind read-only " + s.args[0]);
   close(at);
 }
 
-// pin_from SLOT REL PATH [gone-ok]: pin PATH with a clone of REL in the tree of SLOT (a
+// pin_from SLOT REL PATH [gone-ok] [replaced-ok]: pin PATH with a clone of REL in the tree of SLOT (a
 // copy of the mount PATH lies in, made read-only by setattr_slot). Cloning
 // scans every mount attached below the source mount, and each pin attaches
 // one below PATH's mount: many pins cloned from that mount itself cost
@@ -236,19 +264,24 @@ void step_pin_from(Run &run, const Step &s) {
   int from = slot_fd(run, a[0]);
   if (!run.read_only_slots.count(parse_num(run, a[0])))
     fail(run, EINVAL, "pin_from " + a[2] + ": slot " + a[0] + " was not made read-only (setattr_slot)");
-  bool gone_ok = gone_ok_word(run, s, 3);
+  PinWords w = pin_words(run, s, 3);
   int src = sbx_openat2(from, a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
                         SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
-  if (src < 0 && gone_ok && (errno == ENOENT || errno == ENOTDIR)) return refuse_making(run, a[2]);
+  if (src < 0 && w.gone_ok && (errno == ENOENT || errno == ENOTDIR)) return refuse_making(run, a[2]);
   if (src < 0)
     fail(run, errno,
          (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
-  check_plan_id(run, src, a[2]);
-  int target = open_plan_path_or_gone(run, a[2], true, true, gone_ok);
+  check_pinned(run, src, a[2], w);
+  int target = open_plan_path_or_gone(run, a[2], true, false, w.gone_ok);
   if (target < 0) {
     close(src);
     return refuse_making(run, a[2]);
   }
+  // The copy was taken a moment ago: the name must still hold what was cloned.
+  struct stat want, got;
+  if (fstat(src, &want) != 0 || fstat(target, &got) != 0 || want.st_dev != got.st_dev ||
+      want.st_ino != got.st_ino)
+    fail(run, ESTALE, "path changed while it was pinned: " + a[2]);
   int fd = open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
   need(run, fd >= 0 && move_mount_fd(fd, target) == 0, "bind read-only " + a[2]);
   close(fd);

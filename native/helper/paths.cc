@@ -23,15 +23,16 @@ void step_expect_ids(Run &run, const Step &s) {
   }
 }
 
-void check_plan_id(Run &run, int fd, const std::string &path) {
+bool plan_id_holds(Run &run, int fd, const std::string &path, struct stat *st) {
+  if (fstat(fd, st) != 0) fail(run, errno, "fstat " + path);
   auto want = run.expected.find(path);
-  if (want == run.expected.end()) return;
+  return want == run.expected.end() || ((unsigned long long)st->st_dev == want->second.first &&
+                                        (unsigned long long)st->st_ino == want->second.second);
+}
+
+void check_plan_id(Run &run, int fd, const std::string &path) {
   struct stat st;
-  if (fstat(fd, &st) != 0) fail(run, errno, "fstat " + path);
-  if ((unsigned long long)st.st_dev != want->second.first ||
-      (unsigned long long)st.st_ino != want->second.second) {
-    fail(run, ESTALE, "path changed since the plan was made: " + path);
-  }
+  if (!plan_id_holds(run, fd, path, &st)) fail(run, ESTALE, "path changed since the plan was made: " + path);
 }
 
 int open_plan_path(Run &run, const std::string &path, bool nofollow_last, bool check_id) {
