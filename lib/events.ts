@@ -37,6 +37,7 @@ import {
   VIOLATION_RULE_PROTECTED_LINK,
   VIOLATION_RULE_PROTECTED_PATH,
   VIOLATION_RULE_SETID_FILE,
+  VIOLATION_RULE_PINNED_FILE,
   VIOLATION_RULE_GIT_STATE,
   VIOLATION_RULE_UNSEEN_LINK,
 } from './gen/events';
@@ -96,6 +97,8 @@ const RULES: Record<number, string> = {
     "what git's sequencer runs at `git rebase --continue` (a to-do list's exec line, a merge strategy that is a program; the file is replaced, never written in place)",
   [VIOLATION_RULE_UNSEEN_LINK]:
     'a file with more than one name on the filesystem of a protected or read-only directory init cannot read (it may be a second name of a file there; make that directory readable, or keep such files on another filesystem)',
+  [VIOLATION_RULE_PINNED_FILE]:
+    'a read-only file the host replaced or removed during the run (the name stays read-only: it is not written, made anew or renamed onto)',
   [VIOLATION_RULE_SETID_FILE]: 'a set-user-ID or set-group-ID file (another user who runs it outside would run as the sandbox user)',
 };
 

@@ -8,7 +8,7 @@ import fs from 'fs';
 import path from 'path';
 import type { MountEntry } from './mountinfo';
 import { currentMounts } from './mount-watch';
-import { GitWalk, walkThroughView } from './repository-scan';
+import { GitWalk, walkThroughView, WalkLimits } from './repository-scan';
 import { keptWalk } from './walk-cache';
 import { memoryFile, Remembered, remember, rememberedUnder } from './repository-memory';
 
@@ -62,7 +62,7 @@ export interface FsView {
    * readdir and lstat (walkThroughView). `stamps`: with the directories'
    * stamps, when they can be trusted (a recording view asks for them).
    */
-  gitWalk?(root: string, budget: number, stamps?: boolean): GitWalk;
+  gitWalk?(root: string, budget: number, stamps?: boolean, limits?: WalkLimits): GitWalk;
   /** The repositories earlier walks found below `root` (lib/repository-memory.ts); absent: none. */
   rememberedRepositories?(root: string): Remembered;
   /** Keeps what a plan's walks found, for the walks of later plans. */
@@ -104,7 +104,7 @@ export const realView: FsView = {
   uid: () => process.getuid?.(),
   packageDir: () => path.join(__dirname, '..'),
   mainScript: () => process.argv[1],
-  gitWalk: (root, budget, stamps) => keptWalk(root, budget, !!stamps),
+  gitWalk: (root, budget, stamps, limits) => keptWalk(root, budget, !!stamps, limits),
   rememberedRepositories: (root) => rememberedUnder(ownMemory(), root),
   rememberRepositories: (found) => remember(ownMemory(), found),
 };
@@ -396,12 +396,12 @@ export function recording(view: FsView): { view: FsView; observations: Observati
       uid: () => note('uid', undefined, () => view.uid()),
       packageDir: () => note('packageDir', undefined, () => view.packageDir()),
       mainScript: () => note('mainScript', undefined, () => view.mainScript()),
-      gitWalk: (root, budget) => {
+      gitWalk: (root, budget, _stamps, limits) => {
         const w = note(
           'gitWalk',
           root,
-          () => (view.gitWalk ? view.gitWalk(root, budget, true) : walkThroughView(view, root, budget)),
-          (w) => walkAnswer(w, budget),
+          () => (view.gitWalk ? view.gitWalk(root, budget, true, limits) : walkThroughView(view, root, budget, limits)),
+          (w) => walkAnswer(w, budget, limits),
         );
         if (w.dirs && w.stamps) observations[observations.length - 1].stamps = { dirs: w.dirs, stamps: w.stamps };
         return w;
@@ -418,9 +418,10 @@ export function recording(view: FsView): { view: FsView; observations: Observati
  * budget to ask it again; not the count of entries, which changes with any
  * file made anywhere in the tree.
  */
-export function walkAnswer(w: GitWalk, budget: number): unknown {
+export function walkAnswer(w: GitWalk, budget: number, limits?: WalkLimits): unknown {
   return {
     budget,
+    ...(limits ? { limits } : {}),
     entries: [...w.entries].sort(),
     bare: [...w.bare].sort(),
     unreadable: [...w.unreadable].sort(),
@@ -432,6 +433,11 @@ export function walkAnswer(w: GitWalk, budget: number): unknown {
 /** The budget a recorded walk was asked with. */
 export function walkBudget(o: Observation): number {
   return (o.result as { budget?: number } | null)?.budget ?? 0;
+}
+
+/** The limits a recorded walk was asked with (none: the whole tree). */
+export function walkLimits(o: Observation): WalkLimits | undefined {
+  return (o.result as { limits?: WalkLimits } | null)?.limits;
 }
 
 /** A `names` observation's result. */
@@ -477,8 +483,9 @@ export function changedObservations(observations: readonly Observation[], view: 
   for (const o of observations) {
     if (o.op === 'gitWalk') {
       const budget = walkBudget(o);
-      const now = again.view.gitWalk!(o.path!, budget);
-      if (JSON.stringify(walkAnswer(now, budget)) !== JSON.stringify(o.result)) out.push(o);
+      const limits = walkLimits(o);
+      const now = again.view.gitWalk!(o.path!, budget, false, limits);
+      if (JSON.stringify(walkAnswer(now, budget, limits)) !== JSON.stringify(o.result)) out.push(o);
       continue;
     }
     if (o.op === 'names') {

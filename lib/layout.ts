@@ -11,6 +11,9 @@ import { repositoryModel } from './repository';
 import { movedPaths } from './moved-roots';
 import { NotScanned, scanRepositories } from './repository-scan';
 
+/** How the shared temporary directories are walked for repositories (layout's scan). */
+const TMP_WALK = { maxDepth: 2, ownOnly: true };
+
 export { GIT_CODE_PATHS } from './repository';
 
 /** Writable roots that live in one mount: they share one read-write bind of their deepest common ancestor. */
@@ -389,13 +392,21 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
   }
   // The repositories below the tops (a vendored clone, a nested checkout, a
   // bare repository): one walk of the roots, each found one protected like
-  // those above. $TMPDIR and /tmp are not walked (shared, often large).
+  // those above. $TMPDIR and /tmp (shared, often large) come last and only
+  // TMP_WALK levels deep, into the caller's own directories: a clone made
+  // there (/tmp/x, mktemp -d's /tmp/tmp.X/x) is found.
   let repositoryScan: Layout['repositoryScan'];
   if (git && writable.length > 0) {
     const tops = new Set(bases);
-    const roots = bases.filter((b) => !tmpRoots.has(b));
+    const roots = [...bases.filter((b) => !tmpRoots.has(b)), ...[...tmpRoots].filter((t) => writable.includes(t))];
     const sameMount = (a: string, b: string) => mountOf(a, mounts).id === mountOf(b, mounts).id;
-    const scan = scanRepositories(view, roots, policy.repositoryScan.budget, (r, by) => isUnder(r, by) && sameMount(r, by));
+    const scan = scanRepositories(
+      view,
+      roots,
+      policy.repositoryScan.budget,
+      (r, by) => isUnder(r, by) && sameMount(r, by),
+      (r) => (tmpRoots.has(r) ? TMP_WALK : undefined),
+    );
     // uv's empty `.git` markers (newFileAllow below): uv opens them for writing again; init refuses any other `.git` file's write.
     const caches = policy.gitMarkerDirs.map((d) => canonicalPath(view, d, true)).filter((d): d is string => !!d);
     const uvMarker = (e: string) => /^sdists-v\d+$/.test(path.basename(path.dirname(e))) && caches.includes(path.dirname(path.dirname(e)));
@@ -411,8 +422,11 @@ export function computeLayout(policy: ResolvedPolicy, mounts: MountEntry[], opts
       if (g) repos.gitEntry(g, why);
     }
     for (const b of scan.bare) if (writableAt(b)) repos.gitDirectory(b, `repository below a root: ${b} (bare)`);
-    // For the walks of later plans; a root's own is found at its top whatever the walk does.
-    if (below.length || scan.bare.length) view.rememberRepositories?.({ entries: below, bare: scan.bare });
+    // For the walks of later plans. A root's own is found at its top whatever
+    // the walk does; what the shared temporary directories hold comes and goes.
+    const lasting = (p: string) => ![...tmpRoots].some((t) => isUnder(p, t));
+    const keep = { entries: below.filter(lasting), bare: scan.bare.filter(lasting) };
+    if (keep.entries.length || keep.bare.length) view.rememberRepositories?.(keep);
     repositoryScan = { budget: scan.budget, found, notScanned: scan.notScanned };
   }
   if (repos.finish()) walked = true;

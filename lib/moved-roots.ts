@@ -9,6 +9,7 @@
 // policy key: the bwrap front end passes them under this symbol.
 import path from 'path';
 import type { FsStat, FsView, Listing } from './fsview';
+import type { WalkLimits } from './repository-scan';
 import type { Remembered } from './repository-memory';
 import { isUnder, MountEntry, mountOf } from './mountinfo';
 
@@ -84,9 +85,9 @@ export function movedView(view: FsView, roots: readonly MovedRoot[]): FsView {
     // Walked at SRC, named at DEST: a walk below a moved root meets no other (each is apart from every writable area).
     ...(view.gitWalk
       ? {
-          gitWalk: (root: string, budget: number) => {
+          gitWalk: (root: string, budget: number, stamps?: boolean, limits?: WalkLimits) => {
             const src = h(root);
-            const w = view.gitWalk!(src, budget);
+            const w = view.gitWalk!(src, budget, stamps, limits);
             const back = (p: string) => (src === root ? p : root + p.slice(src.length));
             return { ...w, entries: w.entries.map(back), bare: w.bare.map(back), unreadable: w.unreadable.map(back) };
           },

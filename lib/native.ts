@@ -86,7 +86,14 @@ export interface Binding {
   /** One lstat's type and identity (native/recheck.h): "n" absent, "e" + errno, or a type letter (d f l o) + "dev:ino". */
   lstatAnswer?(p: string): string;
   /** One walk of a tree for its git directories, at most `budget` entries read (native/git_walk.h). */
-  gitWalk?(root: string, budget: number, stamps?: boolean, watch?: boolean): import('./repository-scan').GitWalk;
+  gitWalk?(
+    root: string,
+    budget: number,
+    stamps?: boolean,
+    watch?: boolean,
+    maxDepth?: number,
+    ownOnly?: boolean,
+  ): import('./repository-scan').GitWalk;
   /** Whether a walk's inotify watch saw nothing that could change its answer (native/git_watch.h). */
   gitWatchHolds?(fd: number): boolean;
   /** Whether each directory still has the stamp a walk with `stamps` gave it (native/git_walk.h). */

@@ -4,7 +4,7 @@
 // first difference ends it.
 import fs from 'fs';
 import os from 'os';
-import { FsView, namesHold, NamesResult, Observation, realView, recording, walkBudget } from './fsview';
+import { FsView, namesHold, NamesResult, Observation, realView, recording, walkBudget, walkLimits } from './fsview';
 import { native } from './native';
 import { isKept } from './walk-cache';
 
@@ -66,7 +66,7 @@ function ask(view: FsView, o: Observation): void {
       view.rememberedRepositories!(p);
       break;
     case 'gitWalk': // walked again: a repository made or removed anywhere in the roots since changes the plan
-      view.gitWalk!(p, walkBudget(o));
+      view.gitWalk!(p, walkBudget(o), false, walkLimits(o));
       break;
   }
 }
@@ -175,7 +175,7 @@ export function stillHolds(observations: readonly Observation[], view: FsView = 
       if (
         o.op === 'gitWalk' &&
         o.stamps &&
-        !isKept(o.path!, walkBudget(o)) &&
+        !isKept(o.path!, walkBudget(o), walkLimits(o)) &&
         stampsHold?.call(native().binding, o.stamps.dirs, o.stamps.stamps)
       )
         continue;

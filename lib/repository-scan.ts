@@ -33,6 +33,17 @@ export interface GitWalk {
 }
 
 /**
+ * How far a walk goes (native/git_walk.h WalkLimits): directories more than
+ * `maxDepth` levels below the root are not read, and with `ownOnly` a
+ * directory the caller does not own is not entered (git itself refuses to use
+ * a repository another user owns: safe.directory).
+ */
+export interface WalkLimits {
+  maxDepth?: number;
+  ownOnly?: boolean;
+}
+
+/**
  * Entries a plan's walks read at most, all roots together. Measured on
  * this machine (docs/policy.md): about 600-850 entries/ms with the tree in
  * the page cache, so the default costs at most some 60-80 ms per spawn; a
@@ -50,12 +61,14 @@ const isDir = (view: FsView, p: string) => {
 };
 
 /** The walk through any view (an in-memory tree in test/planner), as native/git_walk.cc does it minus the mount check. */
-export function walkThroughView(view: FsView, root: string, budget: number): GitWalk {
+export function walkThroughView(view: FsView, root: string, budget: number, limits?: WalkLimits): GitWalk {
   const out: GitWalk = { entries: [], bare: [], unreadable: [], seen: 0, exhausted: false, error: 0 };
-  const todo = [root];
+  // The in-memory views have no owners: ownOnly is the native walk's alone.
+  const maxDepth = limits?.maxDepth ?? Infinity;
+  const todo: [string, number][] = [[root, 0]];
   let first = true;
   while (todo.length) {
-    const dir = todo.pop()!;
+    const [dir, depth] = todo.pop()!;
     let names: string[];
     try {
       if (!isDir(view, dir)) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -89,7 +102,7 @@ export function walkThroughView(view: FsView, root: string, budget: number): Git
       out.bare.push(dir);
       continue;
     }
-    todo.push(...subdirs.reverse());
+    if (depth < maxDepth) todo.push(...subdirs.reverse().map((s): [string, number] => [s, depth + 1]));
   }
   return out;
 }
@@ -111,8 +124,8 @@ function exists(view: FsView, p: string): boolean {
   }
 }
 
-export function gitWalk(view: FsView, root: string, budget: number): GitWalk {
-  return view.gitWalk ? view.gitWalk(root, budget) : walkThroughView(view, root, budget);
+export function gitWalk(view: FsView, root: string, budget: number, limits?: WalkLimits): GitWalk {
+  return view.gitWalk ? view.gitWalk(root, budget, false, limits) : walkThroughView(view, root, budget, limits);
 }
 
 /** A root the walk could not cover, and why: repositories in what it did not read are not protected. */
@@ -140,6 +153,7 @@ export function scanRepositories(
   roots: string[],
   budget: number,
   covered: (root: string, by: string) => boolean,
+  limitsOf: (root: string) => WalkLimits | undefined = () => undefined,
 ): RepositoryScan {
   const out: RepositoryScan = { budget, remembered: 0, entries: [], bare: [], notScanned: [] };
   const walked: string[] = [];
@@ -153,13 +167,14 @@ export function scanRepositories(
       short.push({ root, why });
       continue;
     }
-    const w = gitWalk(view, root, left);
+    const limits = limitsOf(root);
+    const w = gitWalk(view, root, left, limits);
     left -= w.seen;
     if (w.error && w.error !== ENOENT) {
       short.push({ root, why: `it could not be read (errno ${w.error})` });
       continue;
     }
-    walked.push(root);
+    if (!limits) walked.push(root); // a shallow walk covers no root below it
     out.entries.push(...w.entries);
     out.bare.push(...w.bare);
     if (w.exhausted) short.push({ root, why: `its walk passed the budget of ${budget} entries` });
@@ -188,8 +203,8 @@ export function scanRepositories(
       k ? { root: n.root, why: `${n.why}; ${k} repositor${k === 1 ? 'y' : 'ies'} found there by earlier walks protected` } : n,
     );
   }
-  out.entries.sort();
-  out.bare.sort();
+  out.entries = [...new Set(out.entries)].sort();
+  out.bare = [...new Set(out.bare)].sort();
   return out;
 }
 

@@ -10,7 +10,7 @@
 // process, or when an answer is dropped.
 import fs from 'fs';
 import { native } from './native';
-import type { GitWalk } from './repository-scan';
+import type { GitWalk, WalkLimits } from './repository-scan';
 
 interface Kept {
   walk: GitWalk;
@@ -24,7 +24,8 @@ const MAX_KEPT = 8;
 const kept = new Map<string, Kept>(); // insertion order is recency
 const walkedOnce = new Set<string>();
 
-const keyOf = (root: string, budget: number) => `${budget}\0${root}`;
+const keyOf = (root: string, budget: number, limits?: WalkLimits) =>
+  `${budget}\0${limits?.maxDepth ?? ''}\0${limits?.ownOnly ? 1 : 0}\0${root}`;
 
 function copy(w: GitWalk): GitWalk {
   return { ...w, entries: [...w.entries], bare: [...w.bare], unreadable: [...w.unreadable] };
@@ -42,10 +43,10 @@ function drop(key: string): void {
 }
 
 /** The walk of `root` (lib/repository-scan.ts), kept and reused while its watch says it would answer the same. */
-export function keptWalk(root: string, budget: number, stamps: boolean): GitWalk {
+export function keptWalk(root: string, budget: number, stamps: boolean, limits?: WalkLimits): GitWalk {
   const b = native().binding;
   if (!b.gitWalk) throw new Error(`the addon at ${native().addon} has no gitWalk: rebuild it (npm run build:native)`);
-  const key = keyOf(root, budget);
+  const key = keyOf(root, budget, limits);
   const k = kept.get(key);
   if (k) {
     kept.delete(key);
@@ -60,7 +61,7 @@ export function keptWalk(root: string, budget: number, stamps: boolean): GitWalk
   if (walkedOnce.size > 64) walkedOnce.clear();
   walkedOnce.add(key);
   const id = watch ? b.lstatAnswer!(root) : '';
-  const w = b.gitWalk(root, budget, stamps || watch, watch);
+  const w = b.gitWalk(root, budget, stamps || watch, watch, limits?.maxDepth ?? -1, !!limits?.ownOnly);
   if (w.watch === undefined) return w;
   const fd = w.watch;
   delete w.watch;
@@ -70,8 +71,8 @@ export function keptWalk(root: string, budget: number, stamps: boolean): GitWalk
 }
 
 /** Whether an answer for this walk is kept under a watch (a pool's check then asks it, not each directory's stamp). */
-export function isKept(root: string, budget: number): boolean {
-  return kept.has(keyOf(root, budget));
+export function isKept(root: string, budget: number, limits?: WalkLimits): boolean {
+  return kept.has(keyOf(root, budget, limits));
 }
 
 /** Drops every kept answer and closes its watch (tests; configurePool(false) leaves them, they hold no sandbox). */

@@ -208,8 +208,9 @@ class Binding : public Napi::Addon<Binding> {
     return Napi::String::New(info.Env(), sbx_lstat_answer(info[0].As<Napi::String>().Utf8Value()));
   }
 
-  // gitWalk(root, budget, stamps?, watch?) -> { entries, bare, unreadable: string[], seen, exhausted, error,
-  // dirs?, stamps?, watch? } (native/git_walk.h; watch: an inotify fd the caller closes, native/git_watch.h)
+  // gitWalk(root, budget, stamps?, watch?, maxDepth?, ownOnly?) -> { entries, bare, unreadable: string[],
+  // seen, exhausted, error, dirs?, stamps?, watch? } (native/git_walk.h; watch: an inotify fd the caller
+  // closes, native/git_watch.h; maxDepth < 0: no limit)
   Napi::Value GitWalkOf(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     double budget = info[1].As<Napi::Number>().DoubleValue();
@@ -217,8 +218,13 @@ class Binding : public Napi::Addon<Binding> {
     bool watched = info.Length() > 3 && info[3].ToBoolean().Value();
     std::string root = info[0].As<Napi::String>().Utf8Value();
     uint64_t limit = budget > 0 ? static_cast<uint64_t>(budget) : 0;
+    WalkLimits limits;
+    if (info.Length() > 4 && info[4].IsNumber() && info[4].As<Napi::Number>().DoubleValue() >= 0)
+      limits.max_depth = info[4].As<Napi::Number>().Uint32Value();
+    limits.own_only = info.Length() > 5 && info[5].ToBoolean().Value();
     int watch = -1;
-    GitWalk w = watched ? sbx_git_walk_watched(root, limit, &watch) : sbx_git_walk(root, limit, stamps);
+    GitWalk w = watched ? sbx_git_walk_watched(root, limit, &watch, limits)
+                        : sbx_git_walk(root, limit, stamps, -1, limits);
     auto list = [&](const std::vector<std::string> &v) {
       Napi::Array a = Napi::Array::New(env, v.size());
       for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));

@@ -27,7 +27,7 @@ bool is(const char *name, const char *want) { return strcmp(name, want) == 0; }
 // statx, not fstat/lstat: those are symbols of glibc 2.33 (the addon's floor is 2.28,
 // scripts/check-glibc.js).
 bool statOf(int dirfd, const char *path, int flags, struct statx *st) {
-  return statx(dirfd, path, flags, STATX_TYPE | STATX_INO | STATX_CTIME, st) == 0;
+  return statx(dirfd, path, flags, STATX_TYPE | STATX_INO | STATX_CTIME | STATX_UID, st) == 0;
 }
 
 std::string stamp(const struct statx &st) {
@@ -38,18 +38,21 @@ std::string stamp(const struct statx &st) {
 
 }  // namespace
 
-GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int watch_fd) {
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int watch_fd,
+                     const WalkLimits &limits) {
   GitWalk out;
   struct timespec start;
   clock_gettime(CLOCK_REALTIME, &start);
   bool trusted = stamps;
-  std::vector<std::string> todo{root};
+  const uid_t me = geteuid();
+  std::vector<std::pair<std::string, uint32_t>> todo{{root, 0}};
   std::vector<std::string> subdirs;
   uint64_t dev = 0;
   bool first = true;
   alignas(8) static thread_local char buf[1 << 16];
   while (!todo.empty()) {
-    std::string dir = std::move(todo.back());
+    std::string dir = std::move(todo.back().first);
+    const uint32_t depth = todo.back().second;
     todo.pop_back();
     int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -58,6 +61,9 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int 
         out.error = err;
         return out;
       }
+      struct statx ds;
+      if (limits.own_only && statOf(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW, &ds) && ds.stx_uid != me)
+        continue;
       // Gone or replaced by a non-directory since its parent was read: nothing there now.
       if (err != ENOENT && err != ENOTDIR && err != ELOOP) out.unreadable.push_back(dir);
       continue;
@@ -72,9 +78,10 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int 
     // The walk enters no other mount, so the root's file system is every directory's.
     if (first && watch_fd >= 0 && !sbx_git_watch_covers(fd)) out.watch_failed = true;
     if (first) dev = stdev;
+    const bool top = first;
     first = false;
     // Another mount: read-only in the sandbox (a root of its own is walked on its own).
-    if (stdev != dev) {
+    if (stdev != dev || (limits.own_only && !top && st.stx_uid != me)) {
       close(fd);
       continue;
     }
@@ -134,7 +141,8 @@ GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int 
       out.bare.push_back(dir);
       continue;
     }
-    for (auto &s : subdirs) todo.push_back(std::move(s));
+    if (depth < limits.max_depth)
+      for (auto &s : subdirs) todo.emplace_back(std::move(s), depth + 1);
   }
   if (!trusted || !out.unreadable.empty()) {
     out.dirs.clear();

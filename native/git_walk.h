@@ -24,8 +24,18 @@ struct GitWalk {
   bool watch_failed = false;  // a directory could not be watched (native/git_watch.h)
 };
 
+// How far a walk goes, as the caller decides: directories below `max_depth`
+// levels under the root are not read (their `.git` entries are still seen at
+// the last level read), and with `own_only` a directory the caller's euid does
+// not own is not entered, readable or not (the root itself is).
+struct WalkLimits {
+  uint32_t max_depth = UINT32_MAX;
+  bool own_only = false;
+};
+
 // `watch_fd` (or -1): an inotify fd each directory is added to before it is read.
-GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int watch_fd = -1);
+GitWalk sbx_git_walk(const std::string &root, uint64_t budget, bool stamps, int watch_fd = -1,
+                     const WalkLimits &limits = WalkLimits{});
 
 // Whether every directory still has the stamp a walk gave it (an entry made,
 // removed or renamed in a directory changes its ctime).

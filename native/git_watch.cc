@@ -34,9 +34,9 @@ bool sbx_git_watch_covers(int dirfd) {
   }
 }
 
-GitWalk sbx_git_walk_watched(const std::string &root, uint64_t budget, int *watch) {
+GitWalk sbx_git_walk_watched(const std::string &root, uint64_t budget, int *watch, const WalkLimits &limits) {
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  GitWalk w = sbx_git_walk(root, budget, true, fd);
+  GitWalk w = sbx_git_walk(root, budget, true, fd, limits);
   if (fd >= 0 && (w.watch_failed || w.exhausted || w.error || !w.unreadable.empty())) {
     close(fd);
     fd = -1;

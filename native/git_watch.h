@@ -11,7 +11,7 @@
 // A walk (with stamps) whose directories are all watched: *watch is the
 // inotify fd, or -1 when the walk stopped, missed a directory, or could not
 // watch them all (a watch over part of a tree answers nothing later).
-GitWalk sbx_git_walk_watched(const std::string &root, uint64_t budget, int *watch);
+GitWalk sbx_git_walk_watched(const std::string &root, uint64_t budget, int *watch, const WalkLimits &limits);
 
 // Watches the open directory `dirfd` (through its /proc/self/fd link: exactly
 // that inode, whatever its path now). False when the kernel refuses (the

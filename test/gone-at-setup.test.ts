@@ -7,7 +7,7 @@
 // A protected file replaced meanwhile by rename (git writes its config that
 // way, an editor saves that way) used to fail it with ESTALE; the new file or
 // directory is pinned instead, and its inode guarded like the planned one's.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -174,6 +174,88 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
     tryIt('dir', () => fs.writeFileSync('dir/new', 'evil'));
     tryIt('other', () => fs.writeFileSync('notes', 'n'));
     process.stdout.write(JSON.stringify(out));`;
+
+  it('a file the host keeps replacing by rename (git config in a loop) fails no run, and no run can write it', async () => {
+    plan(probe);
+    const conf = path.join(W, 'conf');
+    const sandbox = { writableRoots: [W], readOnly: [conf, path.join(W, 'dir')], tmp: 'none' as const };
+    // Another process, so the renames go on while this one plans and sets up.
+    const loop = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'), p = ${JSON.stringify(conf)};
+         for (let i = 0; ; i++) { fs.writeFileSync(p + '.lock', 'v' + i + '\\n'); fs.renameSync(p + '.lock', p); if (i === 100) process.stdout.write('going'); }`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((resolve) => loop.stdout!.once('data', resolve));
+    try {
+      const results: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        // Planned and set up while the loop renames: both the plan's check and the bind race with it.
+        const r = await run(prepare(process.execPath, ['-e', probe], { cwd: W, sandbox, pool: false }));
+        results.push(r.code === 0 ? JSON.parse(r.out).write : `exit ${r.code}: ${r.err}`);
+      }
+      expect(results).toEqual(Array(40).fill('EROFS'));
+    } finally {
+      loop.kill('SIGKILL');
+    }
+    expect(fs.readFileSync(conf, 'utf8')).toMatch(/^v\d+\n$/);
+  });
+
+  it('a pinned file the host replaces or removes while the command runs (its pin detached) stays read-only by its name', async () => {
+    const src = `const fs = require('fs'); const out = {};
+      const tryIt = (label, fn) => { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } };
+      const wait = (f) => { while (!fs.existsSync(f)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); };
+      const mounted = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\\n').some((l) => l.split(' ')[4] === process.cwd() + '/conf');
+      out.pinned = mounted();
+      fs.writeFileSync('ready', '');
+      wait('replaced');
+      out.detached = !mounted();
+      out.seen = fs.readFileSync('conf', 'utf8');
+      tryIt('append', () => fs.appendFileSync('conf', 'evil'));
+      tryIt('open r+', () => fs.closeSync(fs.openSync('conf', 'r+')));
+      tryIt('truncate', () => fs.truncateSync('conf', 0));
+      tryIt('rename onto', () => { fs.writeFileSync('evil', 'evil'); fs.renameSync('evil', 'conf'); });
+      fs.writeFileSync('asked', '');
+      wait('removed');
+      tryIt('make anew', () => fs.writeFileSync('conf', 'evil'));
+      tryIt('other', () => fs.writeFileSync('notes', 'n'));
+      process.stdout.write(JSON.stringify(out));`;
+    const prepared = plan(src);
+    const conf = path.join(W, 'conf');
+    const until = async (f: string) => {
+      for (let i = 0; i < 2000 && !fs.existsSync(path.join(W, f)); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const running = run(prepared);
+    await until('ready');
+    replaceByRename(conf, 'replaced\n');
+    fs.writeFileSync(path.join(W, 'replaced'), '');
+    await until('asked');
+    expect(fs.readFileSync(conf, 'utf8')).toBe('replaced\n');
+    fs.unlinkSync(conf);
+    fs.writeFileSync(path.join(W, 'removed'), '');
+    const r = await running;
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({
+      pinned: true,
+      detached: true,
+      seen: 'replaced\n',
+      append: 'EROFS',
+      'open r+': 'EROFS',
+      truncate: 'EROFS',
+      'rename onto': 'EROFS',
+      'make anew': 'EROFS',
+      other: 'ok',
+    });
+    expect(r.violations.sort()).toEqual([
+      `openat ${conf} EROFS a read-only file the host replaced or removed during the run (the name stays read-only: it is not written, made anew or renamed onto)`,
+      `rename ${conf} EROFS a read-only file the host replaced or removed during the run (the name stays read-only: it is not written, made anew or renamed onto)`,
+    ]);
+    expect(fs.existsSync(conf)).toBe(false);
+    expect(fs.readdirSync(W).sort()).toEqual(['asked', 'dir', 'evil', 'many', 'notes', 'ready', 'removed', 'replaced']);
+  });
 
   for (const [how, many] of [
     ['pin', 0],

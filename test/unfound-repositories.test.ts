@@ -11,6 +11,7 @@
 // as nobody.
 import { execFileSync, spawn as cpSpawn } from 'child_process';
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configurePool, prepare, SETUP_FAILED, spawn, SpawnOptions } from '../lib';
@@ -277,6 +278,26 @@ out['bare hook'] = attempt(lambda: open('cache/x.git/hooks/reference-transaction
     } finally {
       fs.chmodSync(locked, 0o755);
     }
+  });
+
+  it("a clone in the shared /tmp (tmp: 'host', two levels down as mktemp -d gives): the file its config includes cannot be written", async () => {
+    // T is /tmp/sbx-unf-X: T/clone is read at the walk's second level below /tmp.
+    expect(path.dirname(T)).toBe(fs.realpathSync(os.tmpdir()));
+    const clone = path.join(T, 'clone');
+    git(T, 'clone', '-q', src, 'clone');
+    fs.writeFileSync(path.join(T, 'clone.gitconfig'), '[user]\n\tname = a\n');
+    git(clone, 'config', 'include.path', '../../clone.gitconfig');
+    const before = snapshot(T);
+    const out = await py(
+      `out['append'] = attempt(lambda: os.write(os.open(${j(path.join(T, 'clone.gitconfig'))}, os.O_WRONLY | os.O_APPEND), ${j(fsmonitor())}.encode()))
+out['hooks'] = attempt(lambda: open(${j(path.join(clone, '.git', 'hooks', 'pre-commit'))}, 'w'))`,
+      { writableRoots: [R], tmp: 'host' },
+      { cwd: R },
+    );
+    expect(out).toEqual({ append: 'EROFS', hooks: 'EROFS' });
+    expect(snapshot(T)).toEqual(before);
+    git(clone, 'status', '--short');
+    expect(fs.existsSync(pwned)).toBe(false);
   });
 
   it('bad budgets are refused, naming the value', () => {

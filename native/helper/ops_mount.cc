@@ -240,16 +240,36 @@ void check_pinned(Run &run, int fd, const std::string &path, const PinWords &w) 
   if (S_ISREG(st.st_mode)) run.supervisor.config.protect_inodes.insert({st.st_dev, st.st_ino});
 }
 
+// A pinned file is also known to init by its name: see SupervisorConfig::pinned.
+void pinned_file(Run &run, int fd, const std::string &path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+  run.supervisor.config.pinned.insert(path);
+  run.supervisor.config.protect_names.insert(last_component(path));
+}
+
+// A name removed or renamed over between its open and its bind (ENOENT:
+// nothing mounts on an unlinked file) is looked up again (a bounded number of times: a host renaming in a
+// loop), for gone-ok and replaced-ok judge what it holds then.
+bool retry_pin(const PinWords &w, int err, int tries) {
+  return err == ENOENT && (w.gone_ok || w.replaced_ok) && tries < 50;
+}
+
 }  // namespace
 
 // pin PATH [gone-ok] [replaced-ok]: read-only bind onto itself
 void step_pin(Run &run, const Step &s) {
   PinWords w = pin_words(run, s, 1);
-  int at = open_plan_path_or_gone(run, s.args[0], true, false, w.gone_ok);
-  if (at < 0) return refuse_making(run, s.args[0]);
-  check_pinned(run, at, s.args[0], w);
-  need(run, bind_self_ro(at) == 0, "bind read-only " + s.args[0]);
-  close(at);
+  for (int tries = 0;; tries++) {
+    int at = open_plan_path_or_gone(run, s.args[0], true, false, w.gone_ok);
+    if (at < 0) return refuse_making(run, s.args[0]);
+    check_pinned(run, at, s.args[0], w);
+    int rc = bind_self_ro(at), saved = errno;
+    if (rc == 0) pinned_file(run, at, s.args[0]);
+    close(at);
+    if (rc == 0) return;
+    if (!retry_pin(w, saved, tries)) fail(run, saved, "bind read-only " + s.args[0]);
+  }
 }
 
 // pin_from SLOT REL PATH [gone-ok] [replaced-ok]: pin PATH with a clone of REL in the tree of SLOT (a
@@ -265,28 +285,35 @@ void step_pin_from(Run &run, const Step &s) {
   if (!run.read_only_slots.count(parse_num(run, a[0])))
     fail(run, EINVAL, "pin_from " + a[2] + ": slot " + a[0] + " was not made read-only (setattr_slot)");
   PinWords w = pin_words(run, s, 3);
-  int src = sbx_openat2(from, a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
-                        SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
-  if (src < 0 && w.gone_ok && (errno == ENOENT || errno == ENOTDIR)) return refuse_making(run, a[2]);
-  if (src < 0)
-    fail(run, errno,
-         (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
-  check_pinned(run, src, a[2], w);
-  int target = open_plan_path_or_gone(run, a[2], true, false, w.gone_ok);
-  if (target < 0) {
+  for (int tries = 0;; tries++) {
+    int src = sbx_openat2(from, a[1].c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW,
+                          SBX_RESOLVE_NO_SYMLINKS | SBX_RESOLVE_BENEATH);
+    if (src < 0 && w.gone_ok && (errno == ENOENT || errno == ENOTDIR)) return refuse_making(run, a[2]);
+    if (src < 0)
+      fail(run, errno,
+           (errno == ELOOP ? "refusing a symlink in " : "open ") + a[2] + " (in the copy of its mount)");
+    check_pinned(run, src, a[2], w);
+    int target = open_plan_path_or_gone(run, a[2], true, false, w.gone_ok);
+    if (target < 0) {
+      close(src);
+      return refuse_making(run, a[2]);
+    }
+    // The name must still hold what was cloned (the copy shares the host's directories: it does, but for a
+    // race).
+    struct stat want, got;
+    bool same = fstat(src, &want) == 0 && fstat(target, &got) == 0 && want.st_dev == got.st_dev &&
+                want.st_ino == got.st_ino;
+    int fd = same ? open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE) : -1;
+    int rc = fd >= 0 ? move_mount_fd(fd, target) : -1, saved = same ? errno : ENOENT;
+    if (rc == 0) pinned_file(run, src, a[2]);
+    if (fd >= 0) close(fd);
+    close(target);
     close(src);
-    return refuse_making(run, a[2]);
+    if (rc == 0) return;
+    if (!retry_pin(w, saved, tries))
+      fail(run, same ? saved : ESTALE,
+           (same ? "bind read-only " : "path changed while it was pinned: ") + a[2]);
   }
-  // The copy was taken a moment ago: the name must still hold what was cloned.
-  struct stat want, got;
-  if (fstat(src, &want) != 0 || fstat(target, &got) != 0 || want.st_dev != got.st_dev ||
-      want.st_ino != got.st_ino)
-    fail(run, ESTALE, "path changed while it was pinned: " + a[2]);
-  int fd = open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE);
-  need(run, fd >= 0 && move_mount_fd(fd, target) == 0, "bind read-only " + a[2]);
-  close(fd);
-  close(target);
-  close(src);
 }
 
 // close_slot SLOT: drop a detached tree no step moves (a pin_from source)

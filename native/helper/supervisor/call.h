@@ -59,11 +59,15 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 int meta_refused(const Call &c, int fd, const std::string &known = std::string());
 // `known`: fd's fstat, taken after it was opened (saves taking it again).
 int linked_refused(const Call &c, int fd, const struct stat *known = nullptr);
+// EROFS when a write would reach a pinned file by its name (`at`: the place
+// it was opened from; else `where`, its absolute path when the lookup proved
+// it; else the fd's path).
+int pinned_write_refused(const Call &c, int fd, const Place *at, const std::string &where);
 // guard_trees.cc: 1 below a protect-tree= directory, 0 not, -1 cannot tell.
 int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino);
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
 // moves it away (a rename's source), which makes nothing new.
-enum class Naming { make, make_file, source };
+enum class Naming { make, make_file, source, replace };  // replace: a rename's destination
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how = Naming::make);
 int moves_repository(const Call &c, const Place &from);
 
