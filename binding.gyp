@@ -18,7 +18,7 @@
                   "native/helper/supervisor/listener.cc", "native/helper/supervisor/serve.cc", "native/helper/supervisor/decode.cc", "native/helper/supervisor/checks.cc", "native/helper/supervisor/git_control.cc", "native/helper/supervisor/git_state.cc",
                   "native/helper/supervisor/metadata.cc", "native/helper/supervisor/names.cc", "native/helper/supervisor/open.cc", "native/helper/supervisor/fifo.cc", "native/helper/supervisor/violations.cc",
                   "native/helper/supervisor/tty.cc", "native/helper/supervisor/requester.cc", "native/helper/supervisor/memory.cc",
-                  "native/helper/supervisor/unix_peers.cc", "native/helper/supervisor/connect.cc", "native/helper/supervisor/send.cc", "native/helper/supervisor/blocking.cc", "native/helper/supervisor/fscache.cc", "native/helper/supervisor/guard_trees.cc", "native/helper/supervisor/foreign_procfs.cc", "native/helper/supervisor/mountinfo.cc"],
+                  "native/helper/supervisor/unix_peers.cc", "native/helper/supervisor/connect.cc", "native/helper/supervisor/send.cc", "native/helper/supervisor/blocking.cc", "native/helper/supervisor/fscache.cc", "native/helper/supervisor/guard_trees.cc", "native/helper/supervisor/foreign_procfs.cc", "native/helper/supervisor/mountinfo.cc", "native/helper/supervisor/pins.cc"],
       # -Werror=switch: a step or supervised syscall of protocol/ that a switch does not handle is a build error.
       "cflags_cc": ["<@(sbx_flags)", "-std=c++17", "-pthread", "-Werror=switch"],
       "cflags_cc!": ["-fno-exceptions"],

@@ -98,7 +98,7 @@ const RULES: Record<number, string> = {
   [VIOLATION_RULE_UNSEEN_LINK]:
     'a file with more than one name on the filesystem of a protected or read-only directory init cannot read (it may be a second name of a file there; make that directory readable, or keep such files on another filesystem)',
   [VIOLATION_RULE_PINNED_FILE]:
-    'a read-only file the host replaced or removed during the run (the name stays read-only: it is not written, made anew or renamed onto)',
+    'a read-only path the host replaced or removed during the run (it stays read-only: nothing there is written, made or renamed onto)',
   [VIOLATION_RULE_SETID_FILE]: 'a set-user-ID or set-group-ID file (another user who runs it outside would run as the sandbox user)',
 };
 

@@ -51,5 +51,5 @@ export const VIOLATION_RULE_SETID_FILE = 7; // making a file set-group-ID with c
 export const VIOLATION_RULE_PROTECTED_LINK = 8; // writing or chmod-ing a protected or guarded file through a second name (a hard link made before the sandbox)
 export const VIOLATION_RULE_GIT_STATE = 9; // writing a file git's sequencer reads to decide what it runs (a rebase's to-do list, its merge strategy) in place, or renaming onto one a file that would run a command (an exec line, a strategy that is a program)
 export const VIOLATION_RULE_UNSEEN_LINK = 10; // writing or chmod-ing a file with more than one name on the filesystem of a guarded directory init cannot read (it may be a second name of a file in it)
-export const VIOLATION_RULE_PINNED_FILE = 11; // writing, making anew or renaming onto a file the plan pinned read-only, by its name, once the host replaced or removed it during the run (which detaches the pin)
+export const VIOLATION_RULE_PINNED_FILE = 11; // writing, chmod-ing, making or renaming onto anything at or below a path the plan pinned read-only, once the host replaced or removed it during the run (which detaches the pin in the sandbox)
 export const MAX_DISTINCT_VIOLATIONS = 64;

@@ -73,7 +73,7 @@ enum ViolationRule : int32_t {
   kViolationRuleProtectedLink = 8,  // writing or chmod-ing a protected or guarded file through a second name (a hard link made before the sandbox)
   kViolationRuleGitState = 9,  // writing a file git's sequencer reads to decide what it runs (a rebase's to-do list, its merge strategy) in place, or renaming onto one a file that would run a command (an exec line, a strategy that is a program)
   kViolationRuleUnseenLink = 10,  // writing or chmod-ing a file with more than one name on the filesystem of a guarded directory init cannot read (it may be a second name of a file in it)
-  kViolationRulePinnedFile = 11,  // writing, making anew or renaming onto a file the plan pinned read-only, by its name, once the host replaced or removed it during the run (which detaches the pin)
+  kViolationRulePinnedFile = 11,  // writing, chmod-ing, making or renaming onto anything at or below a path the plan pinned read-only, once the host replaced or removed it during the run (which detaches the pin in the sandbox)
 };
 
 const uint32_t kMaxEventSize = 4096;  // PIPE_BUF: a write this small is atomic

@@ -240,13 +240,8 @@ void check_pinned(Run &run, int fd, const std::string &path, const PinWords &w) 
   if (S_ISREG(st.st_mode)) run.supervisor.config.protect_inodes.insert({st.st_dev, st.st_ino});
 }
 
-// A pinned file is also known to init by its name: see SupervisorConfig::pinned.
-void pinned_file(Run &run, int fd, const std::string &path) {
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
-  run.supervisor.config.pinned.insert(path);
-  run.supervisor.config.protect_names.insert(last_component(path));
-}
+// Init watches each pin for the host detaching it: SupervisorConfig::pinned.
+void pinned(Run &run, const std::string &path) { run.supervisor.config.pinned.insert(path); }
 
 // A name removed or renamed over between its open and its bind (ENOENT:
 // nothing mounts on an unlinked file) is looked up again (a bounded number of times: a host renaming in a
@@ -265,7 +260,7 @@ void step_pin(Run &run, const Step &s) {
     if (at < 0) return refuse_making(run, s.args[0]);
     check_pinned(run, at, s.args[0], w);
     int rc = bind_self_ro(at), saved = errno;
-    if (rc == 0) pinned_file(run, at, s.args[0]);
+    if (rc == 0) pinned(run, s.args[0]);
     close(at);
     if (rc == 0) return;
     if (!retry_pin(w, saved, tries)) fail(run, saved, "bind read-only " + s.args[0]);
@@ -305,7 +300,7 @@ void step_pin_from(Run &run, const Step &s) {
                 want.st_ino == got.st_ino;
     int fd = same ? open_tree_fd(src, SBX_OPEN_TREE_CLONE | SBX_OPEN_TREE_CLOEXEC | SBX_AT_RECURSIVE) : -1;
     int rc = fd >= 0 ? move_mount_fd(fd, target) : -1, saved = same ? errno : ENOENT;
-    if (rc == 0) pinned_file(run, src, a[2]);
+    if (rc == 0) pinned(run, a[2]);
     if (fd >= 0) close(fd);
     close(target);
     close(src);

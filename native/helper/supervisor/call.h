@@ -13,9 +13,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <vector>
 
 const size_t kPathMax = 4096;
 const size_t kXattrNameMax = 255, kXattrSizeMax = 65536;
+
+// The pinned paths whose pins the host detached, as last seen, and the
+// mount table's fd that tells when to look again (pins.cc).
+struct PinWatch {
+  int mountinfo = -1;
+  std::vector<std::string> detached;
+};
 
 // Init's serving thread: the configuration it was handed and the listener it answers on.
 struct Server {
@@ -23,6 +31,7 @@ struct Server {
   int listener = -1;
   mutable std::atomic<int> fifo_threads{0};  // FIFO opens waiting on threads of their own (fifo.cc)
   FsCache *cache = nullptr;                  // the serving thread's alone (fscache.h)
+  PinWatch *pins = nullptr;                  // the same (pins.cc); none when nothing is pinned
 };
 
 // One intercepted syscall.
@@ -59,15 +68,15 @@ Outcome done(long rc);  // rc, or errno when rc < 0
 int meta_refused(const Call &c, int fd, const std::string &known = std::string());
 // `known`: fd's fstat, taken after it was opened (saves taking it again).
 int linked_refused(const Call &c, int fd, const struct stat *known = nullptr);
-// EROFS when a write would reach a pinned file by its name (`at`: the place
-// it was opened from; else `where`, its absolute path when the lookup proved
-// it; else the fd's path).
-int pinned_write_refused(const Call &c, int fd, const Place *at, const std::string &where);
+// pins.cc: EROFS when `path` is at or below a pin the host detached.
+int detached_pin_refused(const Call &c, const std::string &path);
+const std::vector<std::string> &detached_pins(const Call &c);
+void watch_pins(Server *srv);
 // guard_trees.cc: 1 below a protect-tree= directory, 0 not, -1 cannot tell.
 int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino);
 // `how`: the call makes the name (a regular file, with an O_CREAT open), or
 // moves it away (a rename's source), which makes nothing new.
-enum class Naming { make, make_file, source, replace };  // replace: a rename's destination
+enum class Naming { make, make_file, source };
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how = Naming::make);
 int moves_repository(const Call &c, const Place &from);
 

@@ -56,39 +56,21 @@ int linked_refused(const Call &c, int fd, const struct stat *known) {
   return refused(c, EROFS, in_tree > 0 ? kViolationRuleProtectedLink : kViolationRuleUnseenLink, fd_path(fd));
 }
 
-// Whether NAME in DIRFD (or DIRFD itself, for an empty NAME) is the root of
-// a mount: a pin still in place. Then the kernel answers as it always did
-// (EROFS, EBUSY, EEXIST); init steps in only once the host has detached it.
-static bool still_pinned(int dirfd, const char *name) {
-  struct statx sx;
-  int flags = AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT | (*name ? 0 : AT_EMPTY_PATH);
-  return statx(dirfd, name, flags, STATX_TYPE, &sx) == 0 &&
-         (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
-int pinned_write_refused(const Call &c, int fd, const Place *at, const std::string &where) {
-  const SupervisorConfig &cfg = c.cfg();
-  if (cfg.pinned.empty()) return 0;
-  std::string full = at || !where.empty() ? where : fd_path(fd);
-  if (!cfg.protect_names.count(at ? at->name : last_component(full))) return 0;
-  if (at) {
-    std::string dir = dir_path(*at);
-    if (dir.empty()) return refused(c, EROFS, kViolationRuleProtectedPath, at->name);
-    full = (dir == "/" ? "" : dir) + "/" + at->name;
-  }
-  if (!cfg.pinned.count(full) || still_pinned(fd, "")) return 0;
-  return refused(c, EROFS, kViolationRulePinnedFile, full);
-}
-
 // EROFS when creating this name would create a protected path, or (for
 // renames and symlinks, which can bring a whole tree, and for a rename's
 // source) a directory on the way to one; or when it is what git reads as
 // config or runs (git_control.cc).
 int create_refused(const Call &c, const Place &place, bool brings_tree, Naming how) {
   const SupervisorConfig &cfg = c.cfg();
-  if (int err = git_control_refused(c, place, brings_tree && (how == Naming::make || how == Naming::replace),
-                                    how != Naming::source, how == Naming::make_file))
+  if (int err = git_control_refused(c, place, brings_tree && how == Naming::make, how != Naming::source,
+                                    how == Naming::make_file))
     return err;
+  // A pin the host detached (pins.cc): nothing is made at or below it, nor renamed onto it.
+  if (how != Naming::source && !detached_pins(c).empty()) {
+    std::string dir = dir_path(place);
+    if (dir.empty()) return refused(c, EROFS, kViolationRulePinnedFile, place.name);
+    if (int err = detached_pin_refused(c, (dir == "/" ? "" : dir) + "/" + place.name)) return err;
+  }
   // Most names are nobody's last component: no need to ask for the directory's path.
   if (!cfg.protect_names.count(place.name)) return 0;
   std::string dir = dir_path(place);
@@ -97,14 +79,6 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
                    place.name);  // a directory we cannot place: refuse rather than guess
   std::string full = (dir == "/" ? "" : dir) + "/" + place.name;
   if (cfg.protect.count(full)) return refused(c, EROFS, kViolationRuleProtectedPath, full);
-  if (how != Naming::source && cfg.pinned.count(full) && !still_pinned(place.dir.fd, place.name.c_str())) {
-    // Detached: a name the host removed is not made anew, and nothing is
-    // renamed onto what it put there. Another make meets the file (EEXIST);
-    // an O_CREAT open of it is checked as an open for writing.
-    struct stat st;
-    if (how == Naming::replace || fstatat(place.dir.fd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      return refused(c, EROFS, kViolationRulePinnedFile, full);
-  }
   if (brings_tree && cfg.protect_dirs.count(full)) return refused(c, EROFS, kViolationRuleProtectedDir, full);
   if (how != Naming::source && cfg.new_names.count(place.name) && !cfg.new_allow.count(full) &&
       !(how == Naming::make_file && cfg.new_file_allow.count(full))) {

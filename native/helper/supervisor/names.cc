@@ -106,7 +106,7 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   // read-only bind would fail init's own rename as it fails the caller's.
   Outcome state;
   if (git_state_rename(c, from, to, flags, state)) return state;
-  if (int err = create_refused(c, to, true, Naming::replace)) return fail_with(err);
+  if (int err = create_refused(c, to, true)) return fail_with(err);
   if ((flags & RENAME_EXCHANGE) && moves_repository(c, to)) return fail_with(EROFS);
   return done(
       syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));

@@ -35,7 +35,10 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
     if (int err = linked_refused(c, opath.fd, &st)) return fail_with(err);
-    if (int err = pinned_write_refused(c, opath.fd, at, where)) return fail_with(err);
+    if (!detached_pins(c).empty()) {
+      std::string path = !where.empty() ? where : fd_path(opath.fd);
+      if (int err = detached_pin_refused(c, path)) return fail_with(err);
+    }
     if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd, &st, where))
       return fail_with(err);
   }

@@ -100,6 +100,7 @@ void start_serving(Server *srv) {
     notified = notified && found;
   }
   srv->cache = new FsCache(notified && !srv->cfg.no_fscache);
+  watch_pins(srv);
   // SIGRTMIN+1 wakes FIFO threads (their timers); everyone else keeps it
   // blocked, so one sent to init from inside the sandbox interrupts nothing.
   sigset_t tick;

@@ -60,10 +60,9 @@ struct SupervisorConfig {
   std::set<std::string> protect;
   std::set<std::string> protect_dirs;   // directories on the way to protected paths
   std::set<std::string> protect_names;  // the last component of each of those paths (and the new_names)
-  // Files the plan pinned read-only (pin, pin_from): a host rename over one,
-  // or its removal, detaches the pin here, so init refuses writing what the
-  // name then holds, making it anew and renaming onto it. Their last
-  // components are in protect_names too.
+  // What the plan pinned read-only (pin, pin_from): a host rename over one,
+  // or its removal, detaches the pin here; init then refuses writing, making
+  // and renaming onto anything at or below it (pins.cc).
   std::set<std::string> pinned;
   // Names no directory may gain (`new-name`), but at the `new-allow` paths
   // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
