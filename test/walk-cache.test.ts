@@ -71,6 +71,19 @@ describe(`kept repository walks (as ${userLabel})`, () => {
     expect(keptWalk(R, BUDGET, false).seen).toBe(again.seen);
   });
 
+  it('the watch a walk again replaces is closed (off the main thread), so watches do not pile up', async () => {
+    const fds = fdCount();
+    warm();
+    for (let i = 0; i < 5; i++) {
+      fs.mkdirSync(path.join(R, `new${i}`));
+      keptWalk(R, BUDGET, false);
+      expect(isKept(R, BUDGET)).toBe(true);
+    }
+    // The old fds close on the thread pool: wait for it, then only the kept answer's watch is open.
+    for (let i = 0; i < 200 && fdCount() > fds + 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fdCount()).toBe(fds + 1);
+  });
+
   it('a .git file (a gitfile) made in a walked directory means a walk again', () => {
     warm();
     fs.writeFileSync(path.join(R, 'src', '.git'), 'gitdir: ../elsewhere\n');
