@@ -9,6 +9,9 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <algorithm>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -51,18 +54,84 @@ Reaper::~Reaper() {
   close(stopfd_);
 }
 
+namespace {
+
+// Helpers whose command still ran when their environment ended (a worker
+// thread's: their parent-death signal follows that thread, so they are
+// ending too). Nobody else would reap them, and each stayed a zombie for the
+// life of the process: one thread for the whole process waits on their
+// pidfds and reaps each as it ends, then ends itself with its eventfd, so
+// nothing of it is left once the last one is gone.
+std::mutex orphans_mu;
+std::vector<int> orphans;  // pidfds
+int orphans_wake = -1;     // eventfd: one more to wait for; -1 when no thread runs
+
+void ReapOrphans() {
+  for (;;) {
+    std::vector<struct pollfd> p;
+    {
+      std::lock_guard<std::mutex> lock(orphans_mu);
+      if (orphans.empty()) {
+        close(orphans_wake);
+        orphans_wake = -1;
+        return;
+      }
+      p.push_back({orphans_wake, POLLIN, 0});
+      for (int fd : orphans) p.push_back({fd, POLLIN, 0});
+    }
+    if (poll(p.data(), p.size(), -1) < 0) continue;  // EINTR
+    std::lock_guard<std::mutex> lock(orphans_mu);
+    uint64_t n;
+    if (p[0].revents & POLLIN) (void)!read(orphans_wake, &n, sizeof n);
+    for (size_t i = 1; i < p.size(); i++) {
+      if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      siginfo_t info = {};
+      waitid((idtype_t)P_PIDFD, (id_t)p[i].fd, &info, WEXITED | WNOHANG);
+      close(p[i].fd);
+      orphans.erase(std::find(orphans.begin(), orphans.end(), p[i].fd));
+    }
+  }
+}
+
+// Takes the pidfd over; false when no thread could be started (the caller keeps it).
+bool Adopt(int pidfd) {
+  std::lock_guard<std::mutex> lock(orphans_mu);
+  if (orphans_wake < 0) {
+    int wake = eventfd(0, EFD_CLOEXEC);
+    if (wake < 0) return false;
+    try {
+      std::thread(ReapOrphans).detach();
+    } catch (...) {
+      close(wake);
+      return false;
+    }
+    orphans_wake = wake;  // the thread takes the lock before it looks
+  }
+  orphans.push_back(pidfd);
+  uint64_t one = 1;
+  (void)!write(orphans_wake, &one, sizeof one);
+  return true;
+}
+
+}  // namespace
+
 // The environment ends (a worker thread exits or is terminated) with helpers
 // whose command has ended (its 'exit' was posted) but that are still tearing
 // their namespaces down: nobody would reap them once this reaper is gone, and
 // each would stay a zombie for the life of the process. Each is about to exit,
-// so wait for them, for at most kEndedWaitMs in all. A helper whose command
-// still runs is left running, as child_process leaves a worker's children.
+// so wait for them, for at most kEndedWaitMs in all. One whose command still
+// ran goes to the process's orphan thread instead.
 void Reaper::ReapEnded() {
   constexpr int kEndedWaitMs = 2000;
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (auto &entry : children_) {
     Child &c = entry.second;
+    if (!c.exited && c.pidfd >= 0 && Adopt(c.pidfd)) {
+      fds_.erase(c.pidfd);  // the orphan thread's now: not closed with the rest
+      c.pidfd = -1;
+      continue;
+    }
     if (!c.exited || c.pidfd < 0) continue;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
