@@ -62,8 +62,9 @@ namespace {
 // life of the process: one thread for the whole process waits on their
 // pidfds and reaps each as it ends, then ends itself with its eventfd, so
 // nothing of it is left once the last one is gone.
-std::mutex orphans_mu;
-std::vector<int> orphans;  // pidfds
+// Never destroyed: the detached thread may still wake while the process exits.
+std::mutex &orphans_mu = *new std::mutex;
+std::vector<int> &orphans = *new std::vector<int>;  // pidfds
 int orphans_wake = -1;     // eventfd: one more to wait for; -1 when no thread runs
 
 void ReapOrphans() {

@@ -225,6 +225,8 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
       tryIt('dir: mkdir', () => fs.mkdirSync('dir/sub/x'));
       tryIt('dir: chmod', () => fs.chmodSync('dir/sub/settings.json', 0o777));
       tryIt('dir: rename into', () => { fs.writeFileSync('evil2', 'evil'); fs.renameSync('evil2', 'dir/sub/settings.json'); });
+      tryIt('dir: link out', () => fs.linkSync('dir/sub/settings.json', 'linked'));
+      tryIt('link out', () => fs.linkSync('conf', 'linked2'));
       fs.writeFileSync('asked', '');
       wait('removed');
       tryIt('make anew', () => fs.writeFileSync('conf', 'evil'));
@@ -269,6 +271,8 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
       'dir: mkdir': 'EROFS',
       'dir: chmod': 'EROFS',
       'dir: rename into': 'EROFS',
+      'dir: link out': 'EROFS',
+      'link out': 'EROFS',
       'make anew': 'EROFS',
       'dir: make anew': 'EROFS',
       other: 'ok',

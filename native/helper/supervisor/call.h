@@ -71,6 +71,8 @@ int linked_refused(const Call &c, int fd, const struct stat *known = nullptr);
 // pins.cc: EROFS when `path` is at or below a pin the host detached.
 int detached_pin_refused(const Call &c, const std::string &path);
 const std::vector<std::string> &detached_pins(const Call &c);
+// A hard link of a file at or below such a pin (its other name could be written): EROFS.
+int detached_link_refused(const Call &c, int fd);
 void watch_pins(Server *srv);
 // guard_trees.cc: 1 below a protect-tree= directory, 0 not, -1 cannot tell.
 int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino);

@@ -65,6 +65,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     if (!c.valid()) return fail_with(ESRCH);
     if (int err = create_refused(c, to, true)) return fail_with(err);
     if (int err = git_write_refused(c, file.fd)) return fail_with(err);
+    if (int err = detached_link_refused(c, file.fd)) return fail_with(err);
     ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
@@ -82,10 +83,15 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     Fd file;
     if (int err = open_place(from, true, file)) return fail_with(err);
     if (int err = git_write_refused(c, file.fd)) return fail_with(err);
+    if (int err = detached_link_refused(c, file.fd)) return fail_with(err);
     ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
   if (int err = git_link_refused(c, from)) return fail_with(err);
+  if (!detached_pins(c).empty()) {
+    std::string dir = dir_path(from);
+    if (int err = detached_pin_refused(c, (dir == "/" ? "" : dir) + "/" + from.name)) return fail_with(err);
+  }
   return done(linkat(from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), 0));
 }
 

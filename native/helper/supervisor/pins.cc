@@ -63,3 +63,7 @@ int detached_pin_refused(const Call &c, const std::string &path) {
     if (under_or_at(path, d)) return refused(c, EROFS, kViolationRulePinnedFile, path);
   return 0;
 }
+
+int detached_link_refused(const Call &c, int fd) {
+  return detached_pins(c).empty() ? 0 : detached_pin_refused(c, fd_path(fd));
+}
