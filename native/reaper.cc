@@ -65,7 +65,8 @@ namespace {
 // Never destroyed: the detached thread may still wake while the process exits.
 std::mutex &orphans_mu = *new std::mutex;
 std::vector<int> &orphans = *new std::vector<int>;  // pidfds
-int orphans_wake = -1;     // eventfd: one more to wait for; -1 when no thread runs
+// eventfd: one more to wait for; -1 when no thread runs
+int orphans_wake = -1;
 
 void ReapOrphans() {
   for (;;) {
