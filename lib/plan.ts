@@ -228,14 +228,18 @@ function addConfinement(input: PlanInput, layout: Layout | undefined, namespaces
  * writable group shares an ancestor with directories outside its roots (they
  * sit in a read-write mount). Creation: when a protected name does not exist
  * yet, or no new repository may be made (layout.newNames). Renames only: when directories lead to protected paths that all exist
- * (then nothing can be created onto them, but they can be moved away). Only
+ * (then nothing can be created onto them, but they can be moved away).
+ * Creation and writes also wherever a path is pinned read-only. Only
  * with namespaces (init is then the command's confined peer).
  */
 export function supervision(layout: Layout | undefined, namespaces: boolean, hidden = 0): Supervision {
   // The unix-socket rule holds wherever init is ours, in every mode (lib/unix-sockets.ts).
   if (!namespaces) return { metadata: false, create: false, rename: false, sockets: false, writes: false };
   if (!layout) return { metadata: false, create: false, rename: false, sockets: true, writes: false };
-  const create = layout.missingProtected.length > 0 || layout.newNames.length > 0;
+  // A pin the host detaches while the command runs (an editor's save) is guarded by init
+  // (native/helper/supervisor/pins.cc): only for the calls it sees, so every pin brings them all.
+  const pins = layout.actions.some((a) => a.kind === 'readonly');
+  const create = layout.missingProtected.length > 0 || layout.newNames.length > 0 || pins;
   return {
     metadata: layout.groups.some((g) => g.chain.length > 0),
     create,
@@ -246,6 +250,7 @@ export function supervision(layout: Layout | undefined, namespaces: boolean, hid
     // protected, guarded or hidden file (protect-inode, protect-tree, hold_tree).
     writes:
       layout.newNames.length > 0 ||
+      pins ||
       (layout.groups.length > 0 && (layout.guardTrees.length > 0 || layout.pinnedFiles.length > 0)) ||
       hidden > 0,
   };

@@ -13,6 +13,7 @@ import os from 'os';
 import path from 'path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepare, SandboxedProcess } from '../lib';
+import { DEFAULT_PROTECT } from '../lib/policy';
 import { rmTree, tempDir, userLabel } from './helpers';
 
 const hasGit = (() => {
@@ -129,6 +130,12 @@ describe(`a repository removed between planning and set-up (as ${userLabel})`, (
   });
 });
 
+/** In the sandbox's JavaScript: exchange(a, b), renameat2 with RENAME_EXCHANGE (through python3's libc), 'ok' or its errno's code. */
+const EXCHANGE = `const exchange = (a, b) => require('child_process').execFileSync('python3', ['-c',
+  'import ctypes, errno, sys; l = ctypes.CDLL(None, use_errno=True); ' +
+  'r = l.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2); print("ok" if r == 0 else errno.errorcode[ctypes.get_errno()])',
+  a, b]).toString().trim();`;
+
 /** Replace `p` by rename, as git and editors write: a new inode at the same name. */
 function replaceByRename(p: string, text: string): void {
   fs.writeFileSync(`${p}.lock`, text);
@@ -205,7 +212,7 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
   });
 
   it('a pinned file or directory the host replaces or removes while the command runs (its pin detached) stays read-only', async () => {
-    const src = `const fs = require('fs'); const out = {};
+    const src = `const fs = require('fs'); const out = {}; ${EXCHANGE}
       const tryIt = (label, fn) => { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } };
       const wait = (f) => { while (!fs.existsSync(f)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); };
       const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\\n').map((l) => l.split(' ')[4]);
@@ -227,6 +234,11 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
       tryIt('dir: rename into', () => { fs.writeFileSync('evil2', 'evil'); fs.renameSync('evil2', 'dir/sub/settings.json'); });
       tryIt('dir: link out', () => fs.linkSync('dir/sub/settings.json', 'linked'));
       tryIt('link out', () => fs.linkSync('conf', 'linked2'));
+      tryIt('dir: rename out', () => fs.renameSync('dir/sub/settings.json', 'moved'));
+      tryIt('rename away', () => fs.renameSync('conf', 'moved2'));
+      fs.writeFileSync('evil3', 'evil');
+      out.exchange = exchange('conf', 'evil3') + ' ' + exchange('evil3', 'conf');
+      out['dir: exchange'] = exchange('dir/sub/settings.json', 'evil3') + ' ' + exchange('evil3', 'dir/sub/settings.json');
       fs.writeFileSync('asked', '');
       wait('removed');
       tryIt('make anew', () => fs.writeFileSync('conf', 'evil'));
@@ -273,6 +285,10 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
       'dir: rename into': 'EROFS',
       'dir: link out': 'EROFS',
       'link out': 'EROFS',
+      'dir: rename out': 'EROFS',
+      'rename away': 'EROFS',
+      exchange: 'EROFS EROFS',
+      'dir: exchange': 'EROFS EROFS',
       'make anew': 'EROFS',
       'dir: make anew': 'EROFS',
       other: 'ok',
@@ -281,7 +297,89 @@ describe(`a protected path replaced between planning and set-up (as ${userLabel}
     expect(r.violations.filter((v) => v.includes(why)).length).toBeGreaterThanOrEqual(5);
     expect(fs.existsSync(conf)).toBe(false);
     expect(fs.existsSync(dir)).toBe(false);
-    expect(fs.readdirSync(W).sort()).toEqual(['asked', 'evil', 'evil2', 'many', 'notes', 'ready', 'removed', 'replaced']);
+    expect(fs.readdirSync(W).sort()).toEqual(['asked', 'evil', 'evil2', 'evil3', 'many', 'notes', 'ready', 'removed', 'replaced']);
+  });
+
+  it("a command racing the host's save at the pinned name (rename onto, link out, append, in a loop) gets nothing there: 20 runs", async () => {
+    const src = `const fs = require('fs'); const seen = {};
+      const t = (label, fn) => { try { fn(); seen[label + ' ok'] = 1; } catch (e) { seen[label + ' ' + e.code] = 1; } };
+      fs.writeFileSync('ready', '');
+      for (let i = 0; i < 100000 && !fs.existsSync('stop'); i++) {
+        t('rename onto', () => { fs.writeFileSync('evil', 'evil'); fs.renameSync('evil', 'conf'); });
+        t('link out', () => fs.linkSync('conf', 'second'));
+        t('append', () => fs.appendFileSync('conf', 'evil'));
+      }
+      process.stdout.write(JSON.stringify(Object.keys(seen).sort()));`;
+    const answers = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const prepared = plan(src);
+      const conf = path.join(W, 'conf');
+      const running = run(prepared);
+      for (let j = 0; j < 2000 && !fs.existsSync(path.join(W, 'ready')); j++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 3 + (i % 10)));
+      replaceByRename(conf, 'saved\n');
+      await new Promise((r) => setTimeout(r, 10));
+      fs.writeFileSync(path.join(W, 'stop'), '');
+      const r = await running;
+      expect(r.code, r.err).toBe(0);
+      for (const a of JSON.parse(r.out)) answers.add(a);
+      expect(fs.readFileSync(conf, 'utf8')).toBe('saved\n');
+      expect(fs.existsSync(path.join(W, 'second'))).toBe(false);
+      rmTree(W);
+    }
+    // While the pin holds, the kernel's answers (EBUSY onto a mount point, EXDEV out of it, EROFS); once detached, EROFS.
+    const allowed = ['append EROFS', 'link out EROFS', 'link out EXDEV', 'rename onto EBUSY', 'rename onto EROFS'];
+    expect([...answers].filter((a) => !allowed.includes(a))).toEqual([]);
+    expect([...answers]).toEqual(expect.arrayContaining(['rename onto EBUSY', 'rename onto EROFS']));
+  });
+
+  it('with allowGitWrites and every protected name present (nothing to refuse making), a detached pin is still guarded', async () => {
+    const src = `const fs = require('fs'); const out = {};
+      const tryIt = (label, fn) => { try { fn(); out[label] = 'ok'; } catch (e) { out[label] = e.code || String(e); } };
+      const wait = (f) => { while (!fs.existsSync(f)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); };
+      fs.writeFileSync('ready', '');
+      wait('replaced');
+      tryIt('append', () => fs.appendFileSync('conf', 'evil'));
+      tryIt('rename onto', () => { fs.writeFileSync('evil', 'evil'); fs.renameSync('evil', 'conf'); });
+      tryIt('dir: new file', () => fs.writeFileSync('dir/new', 'evil'));
+      tryIt('dir: mkdir', () => fs.mkdirSync('dir/x'));
+      tryIt('dir: symlink', () => fs.symlinkSync('/', 'dir/y'));
+      tryIt('other', () => fs.writeFileSync('notes', 'n'));
+      process.stdout.write(JSON.stringify(out));`;
+    W = tempDir('sbx-replaced-');
+    for (const n of DEFAULT_PROTECT) {
+      if (n.includes('/') || n.startsWith('.vscode') || n === '.idea' || n === '.agents')
+        fs.mkdirSync(path.join(W, n), { recursive: true });
+      else fs.writeFileSync(path.join(W, n), '');
+    }
+    fs.writeFileSync(path.join(W, 'conf'), 'planned\n');
+    fs.mkdirSync(path.join(W, 'dir'));
+    const prepared = prepare(process.execPath, ['-e', src], {
+      cwd: W,
+      sandbox: { writableRoots: [W], readOnly: [path.join(W, 'conf'), path.join(W, 'dir')], tmp: 'none', allowGitWrites: true },
+      pool: false,
+    });
+    expect(prepared.plan.layout?.missingProtected).toEqual([]);
+    expect(prepared.plan.layout?.newNames).toEqual([]);
+    const running = run(prepared);
+    for (let j = 0; j < 2000 && !fs.existsSync(path.join(W, 'ready')); j++) await new Promise((r) => setTimeout(r, 5));
+    replaceByRename(path.join(W, 'conf'), 'replaced\n');
+    fs.rmdirSync(path.join(W, 'dir'));
+    fs.mkdirSync(path.join(W, 'dir.new'));
+    fs.renameSync(path.join(W, 'dir.new'), path.join(W, 'dir'));
+    fs.writeFileSync(path.join(W, 'replaced'), '');
+    const r = await running;
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({
+      append: 'EROFS',
+      'rename onto': 'EROFS',
+      'dir: new file': 'EROFS',
+      'dir: mkdir': 'EROFS',
+      'dir: symlink': 'EROFS',
+      other: 'ok',
+    });
+    expect(fs.readFileSync(path.join(W, 'conf'), 'utf8')).toBe('replaced\n');
+    expect(fs.readdirSync(path.join(W, 'dir'))).toEqual([]);
   });
 
   for (const [how, many] of [

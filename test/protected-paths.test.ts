@@ -375,7 +375,7 @@ out['write'] = attempt(lambda: open('a/config', 'w'))`,
     expect(fs.readFileSync(path.join(R, 'a', 'config'), 'utf8')).toBe('host\n');
   });
 
-  it('every protected name present: only renames are supervised, and the chain still holds', async () => {
+  it('every protected name present: renames, and for the pins creation and write-opens, are supervised; the chain still holds', async () => {
     // All names of the default list exist, so nothing can be created onto one;
     // only renames of the directories above (.claude) still need init. Not
     // with .git protected: no new .git or HEAD may be made anywhere, which
@@ -416,8 +416,10 @@ os.unlink('new.txt')`,
       .map((a) => a.split(':')[1])
       .sort();
     // Renames, the unix-socket rule's calls (always supervised), and what keeps
-    // init's memory of the callers' umask and cwd exact (docs/supervisor.md):
-    // no creation. And the chmod family, whose set-group-ID modes init allows
+    // init's memory of the callers' umask and cwd exact (docs/supervisor.md).
+    // Creation too, though no protected name is missing: a pin the host detaches
+    // mid-run (an editor's save over .bashrc) is guarded only in the calls init
+    // sees (gone-at-setup's allowGitWrites case). And the chmod family, whose set-group-ID modes init allows
     // on directories only (docs/threat-model.md, "Set-ID files"), and the opens
     // that can write, truncate(2) by name among them: a second name of sbx-native's own files (protect-tree).
     const sockets = ['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto'];
@@ -425,7 +427,10 @@ os.unlink('new.txt')`,
     const x64 = process.arch !== 'arm64';
     const modes = [...(x64 ? ['chmod'] : []), 'fchmod', 'fchmodat', 'fchmodat2'];
     const opens = [...(x64 ? ['open', 'creat'] : []), 'openat', 'truncate'];
-    expect(supervised).toEqual([...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes, ...opens].sort());
+    const creation = [...(x64 ? ['link', 'mkdir', 'mknod', 'symlink'] : []), 'linkat', 'mkdirat', 'mknodat', 'symlinkat'];
+    expect(supervised).toEqual(
+      [...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes, ...opens, ...creation].sort(),
+    );
     expect(sup!.args.some((a) => a.startsWith('git-'))).toBe(false); // allowGitWrites: no repository model
     expect(sup!.args).toContain(`protect-tree=${path.join(repoRoot, 'dist')}`);
     expect(sup!.args).toContain(`protect-dir=${path.join(R, '.claude')}`);

@@ -232,16 +232,21 @@ void refuse_making(Run &run, const std::string &path) {
 
 // The fd is what the plan saw at `path`, or (replaced-ok) a file or
 // directory put there since, whose inode is then guarded too.
+// Every pinned regular file's inode is guarded here, not only a replaced
+// one's: the plan knows no identity for a path in a moved root (its ids are
+// the host's paths), and the planned one's is there already otherwise.
 void check_pinned(Run &run, int fd, const std::string &path, const PinWords &w) {
   struct stat st;
-  if (plan_id_holds(run, fd, path, &st)) return;
-  if (!w.replaced_ok || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+  if (!plan_id_holds(run, fd, path, &st) && (!w.replaced_ok || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))))
     fail(run, ESTALE, "path changed since the plan was made: " + path);
   if (S_ISREG(st.st_mode)) run.supervisor.config.protect_inodes.insert({st.st_dev, st.st_ino});
 }
 
 // Init watches each pin for the host detaching it: SupervisorConfig::pinned.
-void pinned(Run &run, const std::string &path) { run.supervisor.config.pinned.insert(path); }
+void pinned(Run &run, const std::string &path) {
+  run.supervisor.config.pinned.insert(path);
+  run.supervisor.config.pinned_names.insert(last_component(path));
+}
 
 // A name removed or renamed over between its open and its bind (ENOENT:
 // nothing mounts on an unlinked file) is looked up again (a bounded number of times: a host renaming in a

@@ -71,8 +71,19 @@ int linked_refused(const Call &c, int fd, const struct stat *known = nullptr);
 // pins.cc: EROFS when `path` is at or below a pin the host detached.
 int detached_pin_refused(const Call &c, const std::string &path);
 const std::vector<std::string> &detached_pins(const Call &c);
-// A hard link of a file at or below such a pin (its other name could be written): EROFS.
-int detached_link_refused(const Call &c, int fd);
+// Writing, chmod or a hard link through `fd` (its other name could be
+// written): EROFS when it is at or below a detached pin, or at a pinned path
+// but not the pin itself (a lookup that raced the host's rename holds the
+// file it replaced, or the new one before the poll could tell). `where`: its
+// path when the lookup proved it; `at`: the directory and name it was opened from.
+int pinned_fd_refused(const Call &c, int fd, const std::string &where = std::string(),
+                      const Place *at = nullptr);
+// Making a name at a pinned path itself, or renaming onto or away from it,
+// attached or not: `attached` (what the kernel answers for a mount point
+// there) while the pin holds, EROFS (reported) once the host detached it.
+int pinned_name_refused(const Call &c, const Place &place, int attached);
+// 1 when `place` is a pinned path itself, 0 not, -1 when its directory cannot be placed.
+int at_pinned_name(const Call &c, const Place &place);
 void watch_pins(Server *srv);
 // guard_trees.cc: 1 below a protect-tree= directory, 0 not, -1 cannot tell.
 int in_guard_tree(const SupervisorConfig &cfg, uint64_t dev, uint64_t ino);

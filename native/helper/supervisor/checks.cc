@@ -65,8 +65,8 @@ int create_refused(const Call &c, const Place &place, bool brings_tree, Naming h
   if (int err = git_control_refused(c, place, brings_tree && how == Naming::make, how != Naming::source,
                                     how == Naming::make_file))
     return err;
-  // A pin the host detached (pins.cc): nothing is made at or below it, nor renamed onto it.
-  if (how != Naming::source && !detached_pins(c).empty()) {
+  // A pin the host detached (pins.cc): nothing is made at or below it, nor renamed onto it or out of it.
+  if (!detached_pins(c).empty()) {
     std::string dir = dir_path(place);
     if (dir.empty()) return refused(c, EROFS, kViolationRulePinnedFile, place.name);
     if (int err = detached_pin_refused(c, (dir == "/" ? "" : dir) + "/" + place.name)) return err;
@@ -126,10 +126,11 @@ std::string last_component(const std::string &p) {
 // False when binding `path` cannot make a protected path, whatever its
 // directories resolve to: bind creates exactly its last component. A name of
 // the repository model counts too: a socket named `objects` beside a HEAD
-// would help make a git directory (git_control.cc).
+// would help make a git directory (git_control.cc); so does a pinned name
+// (a socket there is refused whether or not its pin holds: pins.cc).
 bool may_be_protected(const SupervisorConfig &cfg, const std::string &path) {
   std::string last = last_component(path);
-  if (cfg.protect_names.count(last)) return true;
+  if (cfg.protect_names.count(last) || cfg.pinned_names.count(last)) return true;
   if (!cfg.git_control) return false;
   for (const auto *names : {&cfg.git.becoming, &cfg.git.control, &cfg.git.trees})
     for (const auto &n : *names)

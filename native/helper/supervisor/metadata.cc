@@ -88,8 +88,7 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   // An existing hook made executable runs at git's next call outside.
   if (int err = git_write_refused(c, t.fd, stated ? &st : nullptr, where)) return fail_with(err);
   if (int err = linked_refused(c, t.fd, stated ? &st : nullptr)) return fail_with(err);
-  if (!detached_pins(c).empty())
-    if (int err = detached_pin_refused(c, where.empty() ? fd_path(t.fd) : where)) return fail_with(err);
+  if (int err = pinned_fd_refused(c, t.fd, where)) return fail_with(err);
   if (int err = setid_refused(c, t.fd, mode, where, stated ? &st : nullptr)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   if (!followed && stated && S_ISLNK(st.st_mode))

@@ -35,6 +35,7 @@ Outcome make_node(Call &c, int dirfd, uint64_t path_addr, mode_t mode, dev_t dev
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = create_refused(c, place, false)) return fail_with(err);
+  if (int err = pinned_name_refused(c, place, EEXIST)) return fail_with(err);
   use_umask(c.r.umask());
   std::string name = name_of(place);
   return done(dir ? mkdirat(place.dir.fd, name.c_str(), mode)
@@ -48,6 +49,7 @@ Outcome make_symlink(Call &c, uint64_t target_addr, int dirfd, uint64_t path_add
   if (int err = locate(c.r, dirfd, path, place)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = create_refused(c, place, true)) return fail_with(err);
+  if (int err = pinned_name_refused(c, place, EEXIST)) return fail_with(err);
   return done(symlinkat(target.c_str(), place.dir.fd, name_of(place).c_str()));
 }
 
@@ -64,8 +66,9 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     if (int err = take_fd(c.r, olddir, file)) return fail_with(err);
     if (!c.valid()) return fail_with(ESRCH);
     if (int err = create_refused(c, to, true)) return fail_with(err);
+    if (int err = pinned_name_refused(c, to, EEXIST)) return fail_with(err);
     if (int err = git_write_refused(c, file.fd)) return fail_with(err);
-    if (int err = detached_link_refused(c, file.fd)) return fail_with(err);
+    if (int err = pinned_fd_refused(c, file.fd)) return fail_with(err);
     ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
@@ -76,6 +79,7 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   if (!c.valid()) return fail_with(ESRCH);
   // A hard link to a symlink can bring a tree too (to a directory above a protected name).
   if (int err = create_refused(c, to, true)) return fail_with(err);
+  if (int err = pinned_name_refused(c, to, EEXIST)) return fail_with(err);
   if (flags & AT_SYMLINK_FOLLOW) {
     // Followed by us (no magic links but the caller's own), then linked
     // through /proc/self/fd as the caller could: the kernel following a
@@ -83,11 +87,13 @@ Outcome make_link(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
     Fd file;
     if (int err = open_place(from, true, file)) return fail_with(err);
     if (int err = git_write_refused(c, file.fd)) return fail_with(err);
-    if (int err = detached_link_refused(c, file.fd)) return fail_with(err);
+    if (int err = pinned_fd_refused(c, file.fd)) return fail_with(err);
     ProcPath link = proc_self_fd(file.fd);
     return done(linkat(AT_FDCWD, link, to.dir.fd, name_of(to).c_str(), AT_SYMLINK_FOLLOW));
   }
   if (int err = git_link_refused(c, from)) return fail_with(err);
+  // From a pinned name itself: the kernel's EXDEV out of its mount, given whether or not it holds.
+  if (int err = pinned_name_refused(c, from, EXDEV)) return fail_with(err);
   if (!detached_pins(c).empty()) {
     std::string dir = dir_path(from);
     if (int err = detached_pin_refused(c, (dir == "/" ? "" : dir) + "/" + from.name)) return fail_with(err);
@@ -113,6 +119,17 @@ Outcome do_rename(Call &c, int olddir, uint64_t old_addr, int newdir, uint64_t n
   Outcome state;
   if (git_state_rename(c, from, to, flags, state)) return state;
   if (int err = create_refused(c, to, true)) return fail_with(err);
+  // A pinned name, onto or away from: the kernel's EBUSY for a mount point
+  // (EEXIST onto one with RENAME_NOREPLACE), given whether or not it holds,
+  // after its ENOENT for a source that is not there.
+  int busy = (flags & RENAME_NOREPLACE) ? EEXIST : EBUSY;
+  int pinned = pinned_name_refused(c, from, EBUSY);
+  if (!pinned) pinned = pinned_name_refused(c, to, busy);
+  if (pinned == EBUSY || pinned == EEXIST) {
+    struct stat st;
+    if (fstatat(from.dir.fd, name_of(from).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_with(errno);
+  }
+  if (pinned) return fail_with(pinned);
   if ((flags & RENAME_EXCHANGE) && moves_repository(c, to)) return fail_with(EROFS);
   return done(
       syscall(SYS_renameat2, from.dir.fd, name_of(from).c_str(), to.dir.fd, name_of(to).c_str(), flags));
@@ -144,6 +161,7 @@ Outcome do_bind(Call &c, const BindArgs &x) {
   if (may_be_protected(c.cfg(), path)) {
     if (int err = locate(c.r, AT_FDCWD, path, place)) return fail_with(err);
     if (int err = create_refused(c, place, false)) return fail_with(err);
+    if (int err = pinned_name_refused(c, place, EADDRINUSE)) return fail_with(err);
     std::string name = name_of(place);
     if (name.size() >= sizeof un->sun_path) return fail_with(ENAMETOOLONG);
     memset(un->sun_path, 0, sizeof un->sun_path);

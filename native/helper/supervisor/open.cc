@@ -35,10 +35,7 @@ Outcome open_existing(Call &c, Fd &opath, int flags, const Place *at, bool check
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
   if ((flags & (O_ACCMODE | O_TRUNC)) && S_ISREG(st.st_mode)) {
     if (int err = linked_refused(c, opath.fd, &st)) return fail_with(err);
-    if (!detached_pins(c).empty()) {
-      std::string path = !where.empty() ? where : fd_path(opath.fd);
-      if (int err = detached_pin_refused(c, path)) return fail_with(err);
-    }
+    if (int err = pinned_fd_refused(c, opath.fd, where, at)) return fail_with(err);
     if (int err = at ? git_write_refused_at(c, *at, checked) : git_write_refused(c, opath.fd, &st, where))
       return fail_with(err);
   }
@@ -115,7 +112,11 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
       if (!target.ok()) return fail_with(errno);
       return open_existing(c, target, flags, nullptr, false, nullptr);
     }
-    if (create) {
+    // A pinned name is opened as it is, never made: the host may detach its
+    // pin between any look and the create (pins.cc).
+    bool pinned_here = create && at_pinned_name(c, place) != 0;
+    if (pinned_here && (flags & O_EXCL)) return fail_with(pinned_name_refused(c, place, EEXIST));
+    if (create && !pinned_here) {
       if (int err = create_refused(c, place, false, Naming::make_file)) return fail_with(err);
       use_umask(mask);
       int fd = openat(place.dir.fd, name.c_str(), open_flags | O_EXCL | O_NOFOLLOW, mode);
@@ -129,11 +130,13 @@ Outcome open_create(Call &c, int dirfd, uint64_t path_addr, int flags, mode_t mo
       if (errno != EEXIST || (flags & O_EXCL)) return fail_with(errno);
     }
     Fd target(openat(place.dir.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target.ok() && errno == ENOENT && pinned_here)
+      return fail_with(pinned_name_refused(c, place, EROFS));
     if (!target.ok() && errno == ENOENT && create) continue;  // gone meanwhile: create again
     if (!target.ok()) return fail_with(errno);
     struct stat st;
     if (fstat(target.fd, &st) != 0) return fail_with(errno);
-    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags, &place, create, &st);
+    if (!S_ISLNK(st.st_mode)) return open_existing(c, target, flags, &place, create && !pinned_here, &st);
     if (flags & O_NOFOLLOW) return fail_with(ELOOP);
     char link[kPathMax + 1];
     ssize_t n = readlinkat(target.fd, "", link, kPathMax);

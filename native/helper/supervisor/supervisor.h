@@ -64,6 +64,7 @@ struct SupervisorConfig {
   // or its removal, detaches the pin here; init then refuses writing, making
   // and renaming onto anything at or below it (pins.cc).
   std::set<std::string> pinned;
+  std::set<std::string> pinned_names;  // their last components: most names made are none of them
   // Names no directory may gain (`new-name`), but at the `new-allow` paths
   // and, as a regular file made by an O_CREAT open, at the `new-file-allow` paths.
   std::set<std::string> new_names, new_allow, new_file_allow;
