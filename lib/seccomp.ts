@@ -45,9 +45,10 @@
 // - syscalls that create a name (mkdir, mknod, symlink, link, rename, bind,
 //   and open/openat/creat with O_CREAT), so protected names cannot appear;
 // - with `writes` too, open/openat for writing (O_WRONLY, O_RDWR, O_TRUNC)
-//   without O_CREAT, and chmod (an existing hook made executable), so init
-//   can refuse writing what git reads as config or runs in any git directory
-//   (native/helper/supervisor/git_control.cc).
+//   without O_CREAT, chmod (an existing hook made executable) and the
+//   extended attributes (an access ACL sets the mode too: setfacl u+x), so
+//   init can refuse writing what git reads as config or runs in any git
+//   directory (native/helper/supervisor/git_control.cc).
 // Then also: userfaultfd is refused (a page that faults forever would stall
 // init while it reads a path), file_setattr gets ENOSYS (its argument is in a
 // struct BPF cannot read; callers fall back to the ioctl), a nested
@@ -75,6 +76,7 @@ import {
   SeccompArch,
   SupervisedSyscall,
   Syscall,
+  XATTR_SYSCALLS,
 } from './gen/syscalls';
 import { SECCOMP_PROGRAMS } from './gen/seccomp-programs';
 
@@ -224,6 +226,7 @@ export function supervisedSyscalls(arch: SeccompArch, sup: Supervision): string[
     ...(sup.create ? [...CREATE_SYSCALLS, ...opens(sup)] : sup.rename ? RENAME_SYSCALLS : []),
     ...(sup.writes && !sup.create ? opens(sup) : []),
     ...(sup.metadata ? INODE_IOCTL_SYSCALLS : []),
+    ...(sup.writes && !sup.metadata ? XATTR_SYSCALLS : []),
     ...(sup.sockets ? SOCKET_RULE_SYSCALLS.filter((n) => !(sup.create && CREATE_SYSCALLS.includes(n))) : []),
   ];
   return names.filter((n) => SUPERVISED_NR[arch][n] !== undefined).map((n) => `sys=${SUPERVISED_NR[arch][n]}:${n}`);
@@ -298,6 +301,9 @@ export function buildSeccompFilter(arch: SeccompArch, sup: Supervision = { metad
   if (sup.metadata) {
     a.jeq(nr.file_setattr, 'enosys');
     for (const s of METADATA_SYSCALLS) if (!MODE_SYSCALLS.includes(s) && snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
+  } else if (sup.writes) {
+    // An access ACL is a mode change (setfacl u::rwx on a hook is chmod u+x): init checks it as chmod.
+    for (const s of XATTR_SYSCALLS) if (snr[s] !== undefined) a.jeq(snr[s]!, 'notify');
   }
   // Init performs these in the sandbox's base domain: a nested one would be skipped.
   if (sup.create || sup.rename || sup.sockets) a.jeq(nr.landlock_restrict_self, 'eperm');

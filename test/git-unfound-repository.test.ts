@@ -8,9 +8,11 @@
 // Each attack asserts the errno, that the host is unchanged, and that git
 // run outside afterwards runs nothing the command planted. Real git, as
 // root and as nobody.
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from '../lib';
 import { rmTree, sh, snapshot, userLabel } from './helpers';
 import { j, py } from './security/lib';
 import { fsmonitorConfig, gitWorld, hookScript, runGit } from './git-world';
@@ -153,6 +155,78 @@ os.unlink(new)`,
     expect(fs.statSync(path.join(sub, 'existing')).mode & 0o777).toBe(0o644);
     expect(fs.readdirSync(R).sort()).toEqual(['vendor']);
     expect(fs.readdirSync(path.join(R, 'vendor')).sort()).toEqual(['lib', 'ok']);
+  });
+
+  // An access ACL's owner, group-or-mask and other entries are the file's mode
+  // bits: setfacl u::rwx on a hook is chmod u+x, and was let through where
+  // chmod was refused (the xattr family was not checked as a mode change).
+  it('an existing hook cannot be made executable through its access ACL (setfacl), nor through a second name; ACLs elsewhere work', async () => {
+    fs.mkdirSync(path.join(R, 'vendor'));
+    git(R, 'clone', '-q', src, 'vendor/lib');
+    git(R, 'clone', '-q', src, 'found');
+    for (const lib of ['vendor/lib', 'found']) {
+      const h = path.join(R, lib, '.git', 'hooks', 'pre-commit');
+      fs.writeFileSync(h, hook());
+      fs.chmodSync(h, 0o644); // git skips a hook that is not executable
+    }
+    fs.linkSync(path.join(R, 'found', '.git', 'hooks', 'pre-commit'), path.join(R, 'hook-link'));
+    fs.writeFileSync(path.join(R, 'plain'), 'x\n');
+    fs.chmodSync(path.join(R, 'plain'), 0o644);
+    const acl = `
+def acl(u, g, o):
+    return struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, p, 0xffffffff) for t, p in ((1, u), (4, g), (0x20, o)))
+def mode(p): return oct(os.stat(p).st_mode & 0o7777)
+`;
+    // A budget of 3 entries: the walk stops before it finds vendor/lib, so only init's own look at the git directory guards it.
+    const unfound = await py(
+      `${acl}
+h = 'vendor/lib/.git/hooks/pre-commit'
+out['setxattr'] = attempt(lambda: os.setxattr(h, 'system.posix_acl_access', acl(7, 5, 5)))
+out['lsetxattr'] = attempt(lambda: os.setxattr(h, 'system.posix_acl_access', acl(7, 5, 5), follow_symlinks=False))
+fd = os.open(h, os.O_RDONLY)
+out['fsetxattr'] = attempt(lambda: os.setxattr(fd, 'system.posix_acl_access', acl(7, 5, 5)))
+out['removexattr'] = attempt(lambda: os.removexattr(h, 'system.posix_acl_access'))
+out['chmod'] = attempt(lambda: os.chmod(h, 0o755))
+out['hook mode'] = mode(h)
+out['a plain file'] = attempt(lambda: os.setxattr('plain', 'system.posix_acl_access', acl(7, 5, 5)))
+out['its mode'] = mode('plain')
+out['user.* on the hook'] = attempt(lambda: os.setxattr(h, 'user.note', b'1'))`,
+      sandbox({ repositoryScanBudget: 3 }),
+      { cwd: R },
+    );
+    expect(unfound).toEqual({
+      setxattr: 'EROFS',
+      lsetxattr: 'EROFS',
+      fsetxattr: 'EROFS',
+      removexattr: 'EROFS',
+      chmod: 'EROFS',
+      'hook mode': '0o644',
+      'a plain file': 'ok',
+      'its mode': '0o755',
+      'user.* on the hook': 'ok',
+    });
+    const c = spawn('true', [], { cwd: R, sandbox: sandbox({ repositoryScanBudget: 3 }), pool: false });
+    await new Promise((r) => c.on('close', r));
+    expect(c.enforcement.notScanned).toEqual([{ root: R, why: 'its walk passed the budget of 3 entries' }]);
+    // A found repository's hooks are pinned read-only; a second name made before the sandbox is not below the pin.
+    const found = await py(
+      `${acl}
+out['second name'] = attempt(lambda: os.setxattr('hook-link', 'system.posix_acl_access', acl(7, 5, 5)))
+out['second name, chmod'] = attempt(lambda: os.chmod('hook-link', 0o755))
+out['pinned name'] = attempt(lambda: os.setxattr('found/.git/hooks/pre-commit', 'system.posix_acl_access', acl(7, 5, 5)))
+out['hook mode'] = mode('hook-link')`,
+      sandbox(),
+      { cwd: R },
+    );
+    expect(found).toEqual({ 'second name': 'EROFS', 'second name, chmod': 'EROFS', 'pinned name': 'EROFS', 'hook mode': '0o644' });
+    for (const lib of ['vendor/lib', 'found']) {
+      const h = path.join(R, lib, '.git', 'hooks', 'pre-commit');
+      expect(fs.statSync(h).mode & 0o7777).toBe(0o644);
+      const attrs = execFileSync('python3', ['-c', 'import os, sys; print(sorted(os.listxattr(sys.argv[1])))', h], { encoding: 'utf8' });
+      expect(attrs).toBe(lib === 'vendor/lib' ? "['user.note']\n" : '[]\n'); // no system.posix_acl_access
+      git(path.join(R, lib), 'commit', '-q', '--allow-empty', '-m', 'outside');
+    }
+    expect(fs.existsSync(pwned)).toBe(false);
   });
 
   it('a bare repository and a cargo-like cache inside a root: config and hooks cannot be written; fetching into them works', async () => {

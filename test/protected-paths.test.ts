@@ -422,14 +422,16 @@ os.unlink('new.txt')`,
     // sees (gone-at-setup's allowGitWrites case). And the chmod family, whose set-group-ID modes init allows
     // on directories only (docs/threat-model.md, "Set-ID files"), and the opens
     // that can write, truncate(2) by name among them: a second name of sbx-native's own files (protect-tree).
+    // The xattr family with them: an access ACL sets a file's mode as chmod does (setfacl u::rwx on a hook).
     const sockets = ['bind', 'connect', 'sendmmsg', 'sendmsg', 'sendto'];
     const fsState = ['chdir', 'clone', 'fchdir', 'setns', 'umask', 'unshare'];
     const x64 = process.arch !== 'arm64';
     const modes = [...(x64 ? ['chmod'] : []), 'fchmod', 'fchmodat', 'fchmodat2'];
     const opens = [...(x64 ? ['open', 'creat'] : []), 'openat', 'truncate'];
     const creation = [...(x64 ? ['link', 'mkdir', 'mknod', 'symlink'] : []), 'linkat', 'mkdirat', 'mknodat', 'symlinkat'];
+    const xattrs = ['setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'setxattrat', 'removexattrat'];
     expect(supervised).toEqual(
-      [...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes, ...opens, ...creation].sort(),
+      [...(x64 ? ['rename'] : []), 'renameat', 'renameat2', ...sockets, ...fsState, ...modes, ...opens, ...creation, ...xattrs].sort(),
     );
     expect(sup!.args.some((a) => a.startsWith('git-'))).toBe(false); // allowGitWrites: no repository model
     expect(sup!.args).toContain(`protect-tree=${path.join(repoRoot, 'dist')}`);

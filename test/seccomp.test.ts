@@ -2,6 +2,7 @@
 // interpreter over every rule and both architectures), its place in the plan,
 // and that the kernel enforces it on the command while real tools keep working.
 import { describe, expect, it } from 'vitest';
+import { XATTR_SYSCALLS } from '../lib/gen/syscalls';
 import {
   AF_VSOCK,
   AUDIT_ARCH,
@@ -395,9 +396,16 @@ describe('seccomp BPF program with supervision (unit)', () => {
           expect(call(snr.open!, [0, 0o2])).toBe(NOTIFY);
           expect(call(snr.open!, [0, 0])).toBe(ALLOW);
         }
-        // Without it (allowGitWrites): only O_CREAT, as before.
+        // An access ACL sets the mode (setfacl u::rwx is chmod u+x): the xattr family goes to init with chmod, and is in the table.
+        expect(XATTR_SYSCALLS.length).toBe(8);
+        for (const s of [...XATTR_SYSCALLS, ...MODE_SYSCALLS])
+          if (snr[s] !== undefined) expect(call(snr[s]!, [0, 0, 0o644]), s).toBe(NOTIFY);
+        const table = supervisedSyscalls(arch, { metadata: false, create: true, writes: true }).map((e) => e.split(':')[1]);
+        for (const s of XATTR_SYSCALLS) if (snr[s] !== undefined) expect(table, s).toContain(s);
+        // Without it (allowGitWrites): only O_CREAT, as before, and no xattr.
         const without = filter(false, true);
         expect(without(snr.openat!, [-100, 0, 0o2001])).toBe(ALLOW);
+        for (const s of XATTR_SYSCALLS) if (snr[s] !== undefined) expect(without(snr[s]!), s).toBe(ALLOW);
       });
 
       it('renames only: rename/renameat/renameat2 go to init (and landlock_restrict_self is refused), O_CREAT opens and the rest do not', () => {

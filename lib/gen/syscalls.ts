@@ -34,6 +34,8 @@ export const PROXY_NR: Record<SeccompArch, Partial<Record<ProxySyscall, number>>
 export const METADATA_SYSCALLS: SupervisedSyscall[] = ['chmod', 'fchmod', 'fchmodat', 'fchmodat2', 'chown', 'lchown', 'fchown', 'fchownat', 'utime', 'utimes', 'futimesat', 'utimensat', 'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'setxattrat', 'removexattrat'];
 /** The mode changes among them: supervised with `writes` too (an existing hook made executable). */
 export const MODE_SYSCALLS: SupervisedSyscall[] = ['chmod', 'fchmod', 'fchmodat', 'fchmodat2'];
+/** The extended attributes among them: supervised with `writes` too (an access ACL sets the mode: setfacl u+x on a hook). */
+export const XATTR_SYSCALLS: SupervisedSyscall[] = ['setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'setxattrat', 'removexattrat'];
 export const INODE_IOCTL_SYSCALLS: SupervisedSyscall[] = ['ioctl'];
 /** Always create a name; the OPEN_SYSCALLS do only with O_CREAT (see buildSeccompFilter). */
 export const CREATE_SYSCALLS: SupervisedSyscall[] = ['mkdir', 'mkdirat', 'mknod', 'mknodat', 'symlink', 'symlinkat', 'link', 'linkat', 'rename', 'renameat', 'renameat2', 'bind'];

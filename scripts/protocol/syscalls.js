@@ -6,7 +6,7 @@ const { header, fail, checkNames, camel, cppPrelude } = require('./common');
 
 const TABLE = 'syscalls.json';
 const ARCHES = ['x64', 'arm64'];
-const CLASSES = ['metadata', 'mode', 'inode-ioctl', 'create', 'rename', 'open', 'socket', 'fs-state'];
+const CLASSES = ['metadata', 'mode', 'xattr', 'inode-ioctl', 'create', 'rename', 'open', 'socket', 'fs-state'];
 // The C++ type init reads an argument of each role as; every other role is the raw register.
 const ROLE_TYPES = { fd: 'int', dirfd: 'int', mode: 'mode_t', uid: 'uid_t', gid: 'gid_t', dev: 'dev_t' };
 
@@ -87,9 +87,11 @@ function syscallFiles(t) {
     '};',
     '',
     '/** Metadata changes Landlock does not cover (the inode ioctls come through ioctl, INODE_IOCTL_SYSCALLS). */',
-    `export const METADATA_SYSCALLS: SupervisedSyscall[] = [${ofClass('metadata', 'mode')}];`,
+    `export const METADATA_SYSCALLS: SupervisedSyscall[] = [${ofClass('metadata', 'mode', 'xattr')}];`,
     '/** The mode changes among them: supervised with `writes` too (an existing hook made executable). */',
     `export const MODE_SYSCALLS: SupervisedSyscall[] = [${ofClass('mode')}];`,
+    '/** The extended attributes among them: supervised with `writes` too (an access ACL sets the mode: setfacl u+x on a hook). */',
+    `export const XATTR_SYSCALLS: SupervisedSyscall[] = [${ofClass('xattr')}];`,
     `export const INODE_IOCTL_SYSCALLS: SupervisedSyscall[] = [${ofClass('inode-ioctl')}];`,
     '/** Always create a name; the OPEN_SYSCALLS do only with O_CREAT (see buildSeccompFilter). */',
     `export const CREATE_SYSCALLS: SupervisedSyscall[] = [${ofClass('create', 'rename')}];`,

@@ -23,14 +23,14 @@ enum class SupervisedOp : unsigned char {
   utimes,  // metadata: path, timeval-pair
   futimesat,  // metadata: dirfd, path, timeval-pair
   utimensat,  // metadata: dirfd, path, timespec-pair, at-flags
-  setxattr,  // metadata: path, xattr-name, in-buffer, size, xattr-flags
-  lsetxattr,  // metadata: path, xattr-name, in-buffer, size, xattr-flags
-  fsetxattr,  // metadata: fd, xattr-name, in-buffer, size, xattr-flags
-  removexattr,  // metadata: path, xattr-name
-  lremovexattr,  // metadata: path, xattr-name
-  fremovexattr,  // metadata: fd, xattr-name
-  setxattrat,  // metadata: dirfd, path, at-flags, xattr-name, xattr-args, size
-  removexattrat,  // metadata: dirfd, path, at-flags, xattr-name
+  setxattr,  // xattr: path, xattr-name, in-buffer, size, xattr-flags
+  lsetxattr,  // xattr: path, xattr-name, in-buffer, size, xattr-flags
+  fsetxattr,  // xattr: fd, xattr-name, in-buffer, size, xattr-flags
+  removexattr,  // xattr: path, xattr-name
+  lremovexattr,  // xattr: path, xattr-name
+  fremovexattr,  // xattr: fd, xattr-name
+  setxattrat,  // xattr: dirfd, path, at-flags, xattr-name, xattr-args, size
+  removexattrat,  // xattr: dirfd, path, at-flags, xattr-name
   open,  // open: path, open-flags, mode
   creat,  // open: path, mode
   openat,  // open: dirfd, path, open-flags, mode

@@ -72,6 +72,16 @@ int setid_refused(const Call &c, int fd, mode_t mode, const std::string &where, 
   return refused(c, EPERM, kViolationRuleSetidFile, where.empty() ? fd_path(fd) : where);
 }
 
+// What refuses a mode change of an existing file, by chmod or by an access
+// ACL: an existing hook made executable runs at git's next call outside; a
+// second name of a protected file, or a pin the host replaced, is not the
+// command's to change.
+int mode_change_refused(const Call &c, int fd, const struct stat *known, const std::string &where) {
+  if (int err = git_write_refused(c, fd, known, where)) return err;
+  if (int err = linked_refused(c, fd, known)) return err;
+  return pinned_fd_refused(c, fd, where);
+}
+
 }  // namespace
 
 Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow, bool empty_path) {
@@ -85,10 +95,7 @@ Outcome change_mode(Call &c, int dirfd, uint64_t path, mode_t mode, bool follow,
   // One fstat for the checks below and the symlink test: each took its own.
   struct stat st;
   bool stated = fstat(t.fd, &st) == 0;
-  // An existing hook made executable runs at git's next call outside.
-  if (int err = git_write_refused(c, t.fd, stated ? &st : nullptr, where)) return fail_with(err);
-  if (int err = linked_refused(c, t.fd, stated ? &st : nullptr)) return fail_with(err);
-  if (int err = pinned_fd_refused(c, t.fd, where)) return fail_with(err);
+  if (int err = mode_change_refused(c, t.fd, stated ? &st : nullptr, where)) return fail_with(err);
   if (int err = setid_refused(c, t.fd, mode, where, stated ? &st : nullptr)) return fail_with(err);
   if (by_fd) return done(fchmod(t.fd, mode));
   if (!followed && stated && S_ISLNK(st.st_mode))
@@ -146,6 +153,11 @@ Outcome change_xattr(Call &c, int dirfd, uint64_t path, uint64_t name_addr, cons
   if (int err = meta_target(c, dirfd, path, follow, empty_path, t, by_fd, where)) return fail_with(err);
   if (!c.valid()) return fail_with(ESRCH);
   if (int err = meta_refused(c, t.fd, where)) return fail_with(err);
+  // The access ACL's owner, group-or-mask and other entries are the mode's
+  // bits: setting or removing it is a chmod (the default ACL, a directory's
+  // modes to come, too).
+  if (name == "system.posix_acl_access" || name == "system.posix_acl_default")
+    if (int err = mode_change_refused(c, t.fd, nullptr, where)) return fail_with(err);
   if (by_fd) {
     return done(value ? fsetxattr(t.fd, name.c_str(), value->data(), value->size(), xflags)
                       : fremovexattr(t.fd, name.c_str()));
